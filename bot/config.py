@@ -1,0 +1,160 @@
+"""Settings: one place for every knob and its default (SPEC sections 3-8).
+
+Values come from the environment or `.env`. A missing or malformed value stops start-up with
+one readable line (see `load_settings`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `24h`, `90m` or `1d` into a timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 24h, 90m or 1d")
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if amount <= 0:
+        raise ValueError(f"{text!r} must be positive")
+    return timedelta(seconds=amount * _UNIT_SECONDS[unit])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- connections -------------------------------------------------------------------------
+    bot_token: SecretStr
+    database_url: str = "postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/booking"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    telegram_api_url: str | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    # --- webhook mode (unset WEBHOOK_URL = long polling) ----------------------------------------
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_host: str = "0.0.0.0"  # noqa: S104 - the container listens on all interfaces
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+
+    # --- slot engine (SPEC 3) ----------------------------------------------------------------
+    slot_step_min: int = Field(default=15, ge=1, le=240)
+    min_notice_min: int = Field(default=60, ge=0)
+    booking_horizon_days: int = Field(default=30, ge=1, le=366)
+    default_timezone: str = "Europe/Moscow"
+
+    # --- holds and money (SPEC 4) --------------------------------------------------------------
+    hold_ttl_seconds: int = Field(default=600, ge=30)
+    free_cancel_hours: int = Field(default=24, ge=0)
+    late_cancel_refund_percent: int = Field(default=0, ge=0, le=100)
+    currency: str = Field(default="RUB", min_length=3, max_length=3)
+    payment_provider_token: SecretStr | None = None
+    waitlist_offer_ttl_seconds: int = Field(default=900, ge=60)
+
+    # --- notifications (SPEC 6) ----------------------------------------------------------------
+    reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
+    )
+    specialist_reminder_min: int = Field(default=30, ge=0)
+    agenda_time: time = time(9, 0)
+    run_worker: bool = True
+    telegram_global_rate: float = Field(default=30.0, gt=0)
+    telegram_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+
+    # --- conversation ---------------------------------------------------------------------------
+    default_language: str = Field(default="ru", pattern=r"^(ru|en)$")
+    fsm_ttl_seconds: int = Field(default=3600, ge=60)
+    throttle_rate_per_second: float = Field(default=3.0, gt=0)
+    log_level: str = "INFO"
+    # Every Redis key starts with this, so several deployments (or test runs) can share a Redis.
+    redis_prefix: str = Field(default="bb", min_length=1)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            return [int(p) for p in parts]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _parse_offsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [p for p in (s.strip() for s in value.split(",")) if p]
+            return sorted({parse_duration(p) for p in items}, reverse=True)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must start with postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+
+class ConfigError(SystemExit):
+    """Start-up stops with one readable line naming the bad settings."""
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = "is required"
+        problems.append(f"{name} {message}")
+    return "configuration error: " + "; ".join(problems)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or raise `ConfigError` with a one-line explanation."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
