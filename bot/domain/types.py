@@ -1,0 +1,19 @@
+"""Value types shared by the slot engine and the services that feed it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldInterval:
+    """A pre-booking hold as the slot engine sees it. `end` is the end of the blocked interval
+    (service end + break); all instants are timezone-aware."""
+
+    client_id: int
+    location_id: int
+    specialist_id: int
+    workplace_id: int
+    start: datetime
+    end: datetime
