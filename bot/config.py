@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_path: str = "/telegram/webhook"
-    webhook_host: str = "0.0.0.0"  # noqa: S104 - the container listens on all interfaces
+    webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
     # --- slot engine (SPEC 3) ----------------------------------------------------------------

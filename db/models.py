@@ -144,9 +144,7 @@ class Specialist(Base):
     tg_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     language: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'ru'"))
     # False once Telegram answered 403 (the specialist blocked the bot).
-    chat_active: Mapped[bool] = mapped_column(
-        Boolean, nullable=False, server_default=text("true")
-    )
+    chat_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
 
 
 class ServiceSpecialist(Base):
@@ -154,9 +152,7 @@ class ServiceSpecialist(Base):
     __table_args__ = (
         UniqueConstraint("service_id", "specialist_id", name="uq_service_specialists_pair"),
         CheckConstraint("custom_price IS NULL OR custom_price >= 0", name="price_nonnegative"),
-        CheckConstraint(
-            "custom_duration IS NULL OR custom_duration > 0", name="duration_positive"
-        ),
+        CheckConstraint("custom_duration IS NULL OR custom_duration > 0", name="duration_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
