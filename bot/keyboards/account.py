@@ -1,0 +1,243 @@
+"""Keyboards and callback data of the client's account: appointments, cancel, reschedule, wallet.
+
+`AppointmentCb` is the one callback for acting on an appointment; the booking confirmation and
+the reminders import it from here. Callback data carries ids only; the handlers re-validate
+every id against the pressing client on the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from enum import Enum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+# A translator bound to the reader's locale: `t("account-key", name=value) -> str`.
+Translate = Callable[..., str]
+
+
+class AppointmentAction(str, Enum):
+    """What a button does to one appointment."""
+
+    view = "view"
+    cancel = "cancel"  # ask: shows the refund the policy gives, then asks to confirm
+    cancel_confirm = "cancel_ok"  # do it
+    reschedule = "resched"  # choose a new date, then a time
+    attend = "attend"  # "I'll come" from a reminder
+
+
+class AppointmentCb(CallbackData, prefix="appt"):
+    action: AppointmentAction
+    appointment_id: int
+
+
+class MyPage(str, Enum):
+    upcoming = "up"
+    past = "past"
+
+
+class MyListCb(CallbackData, prefix="my"):
+    """Open the list of the client's appointments (upcoming or past)."""
+
+    page: MyPage
+
+
+class RescheduleDateCb(CallbackData, prefix="rsd"):
+    """A new date for the appointment; `day` is an ISO date without dashes (YYYYMMDD)."""
+
+    appointment_id: int
+    day: str
+
+
+class RescheduleTimeCb(CallbackData, prefix="rst"):
+    """A new start for the appointment, as a UTC POSIX timestamp (seconds)."""
+
+    appointment_id: int
+    ts: int
+
+
+class RescheduleConfirmCb(CallbackData, prefix="rsc"):
+    appointment_id: int
+    ts: int
+
+
+class WalletAction(str, Enum):
+    show = "show"
+    topup = "topup"  # choose an amount
+
+
+class WalletCb(CallbackData, prefix="wal"):
+    action: WalletAction
+
+
+class TopUpCb(CallbackData, prefix="top"):
+    """Top up by a fixed amount, in whole units of the currency (validated against the list)."""
+
+    amount: int
+
+
+# Fixed top-up amounts offered to clients (whole units of the currency).
+TOPUP_AMOUNTS: tuple[int, ...] = (500, 1000, 2000, 5000)
+
+
+def day_code(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def parse_day_code(code: str) -> date | None:
+    try:
+        return datetime.strptime(code, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def appointment_list_keyboard(
+    t: Translate, items: Sequence[tuple[int, str]], *, past: bool
+) -> InlineKeyboardMarkup:
+    """One button per appointment (`(id, short label)`), then the page switch."""
+    kb = InlineKeyboardBuilder()
+    for appointment_id, label in items:
+        kb.button(
+            text=label,
+            callback_data=AppointmentCb(
+                action=AppointmentAction.view, appointment_id=appointment_id
+            ),
+        )
+    if past:
+        kb.button(text=t("account-btn-upcoming"), callback_data=MyListCb(page=MyPage.upcoming))
+    else:
+        kb.button(text=t("account-btn-past"), callback_data=MyListCb(page=MyPage.past))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def appointment_actions_keyboard(
+    t: Translate, appointment_id: int, *, can_change: bool
+) -> InlineKeyboardMarkup:
+    """Cancel / Reschedule (when the appointment is still booked and upcoming) and Back."""
+    kb = InlineKeyboardBuilder()
+    if can_change:
+        kb.button(
+            text=t("account-btn-cancel"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.cancel, appointment_id=appointment_id
+            ),
+        )
+        kb.button(
+            text=t("account-btn-reschedule"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.reschedule, appointment_id=appointment_id
+            ),
+        )
+    kb.button(text=t("account-btn-back"), callback_data=MyListCb(page=MyPage.upcoming))
+    if can_change:
+        kb.adjust(2, 1)
+    else:
+        kb.adjust(1)
+    return kb.as_markup()
+
+
+def cancel_confirm_keyboard(t: Translate, appointment_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("account-btn-cancel-yes"),
+        callback_data=AppointmentCb(
+            action=AppointmentAction.cancel_confirm, appointment_id=appointment_id
+        ),
+    )
+    kb.button(
+        text=t("account-btn-cancel-no"),
+        callback_data=AppointmentCb(action=AppointmentAction.view, appointment_id=appointment_id),
+    )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def reschedule_dates_keyboard(
+    t: Translate, appointment_id: int, days: Sequence[date]
+) -> InlineKeyboardMarkup:
+    """Date buttons show `DD.MM` (SPEC 8)."""
+    kb = InlineKeyboardBuilder()
+    for day in days:
+        kb.button(
+            text=day.strftime("%d.%m"),
+            callback_data=RescheduleDateCb(appointment_id=appointment_id, day=day_code(day)),
+        )
+    kb.adjust(4)
+    kb.row(_back_to(t, appointment_id))
+    return kb.as_markup()
+
+
+def reschedule_times_keyboard(
+    t: Translate, appointment_id: int, starts: Sequence[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    """Time buttons show `HH:MM` in the location's zone; `starts` is `(utc_ts, "HH:MM")`."""
+    kb = InlineKeyboardBuilder()
+    for ts, label in starts:
+        kb.button(
+            text=label,
+            callback_data=RescheduleTimeCb(appointment_id=appointment_id, ts=ts),
+        )
+    kb.adjust(4)
+    kb.row(
+        InlineKeyboardButton(
+            text=t("account-btn-other-date"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.reschedule, appointment_id=appointment_id
+            ).pack(),
+        )
+    )
+    return kb.as_markup()
+
+
+def reschedule_confirm_keyboard(t: Translate, appointment_id: int, ts: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("account-btn-reschedule-confirm"),
+        callback_data=RescheduleConfirmCb(appointment_id=appointment_id, ts=ts),
+    )
+    kb.button(
+        text=t("account-btn-other-time"),
+        callback_data=AppointmentCb(
+            action=AppointmentAction.reschedule, appointment_id=appointment_id
+        ),
+    )
+    kb.adjust(1)
+    kb.row(_back_to(t, appointment_id))
+    return kb.as_markup()
+
+
+def wallet_keyboard(t: Translate, *, payments_enabled: bool) -> InlineKeyboardMarkup | None:
+    if not payments_enabled:
+        return None
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("account-btn-topup"), callback_data=WalletCb(action=WalletAction.topup))
+    return kb.as_markup()
+
+
+def topup_amounts_keyboard(
+    t: Translate, amounts: Sequence[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    """`amounts` is `(whole units, formatted label)`."""
+    kb = InlineKeyboardBuilder()
+    for amount, label in amounts:
+        kb.button(text=label, callback_data=TopUpCb(amount=amount))
+    kb.adjust(2)
+    kb.row(
+        InlineKeyboardButton(
+            text=t("account-btn-back"), callback_data=WalletCb(action=WalletAction.show).pack()
+        )
+    )
+    return kb.as_markup()
+
+
+def _back_to(t: Translate, appointment_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=t("account-btn-back"),
+        callback_data=AppointmentCb(
+            action=AppointmentAction.view, appointment_id=appointment_id
+        ).pack(),
+    )
