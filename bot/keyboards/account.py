@@ -15,7 +15,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-# A translator bound to the reader's locale: `t("account-key", name=value) -> str`.
+# A translator bound to the reader's locale (`bot.i18n.Translator`):
+# `t("account.key", name=value) -> str`.
 Translate = Callable[..., str]
 
 
@@ -107,9 +108,9 @@ def appointment_list_keyboard(
             ),
         )
     if past:
-        kb.button(text=t("account-btn-upcoming"), callback_data=MyListCb(page=MyPage.upcoming))
+        kb.button(text=t("account.btn.upcoming"), callback_data=MyListCb(page=MyPage.upcoming))
     else:
-        kb.button(text=t("account-btn-past"), callback_data=MyListCb(page=MyPage.past))
+        kb.button(text=t("account.btn.past"), callback_data=MyListCb(page=MyPage.past))
     kb.adjust(1)
     return kb.as_markup()
 
@@ -121,18 +122,18 @@ def appointment_actions_keyboard(
     kb = InlineKeyboardBuilder()
     if can_change:
         kb.button(
-            text=t("account-btn-cancel"),
+            text=t("account.btn.cancel"),
             callback_data=AppointmentCb(
                 action=AppointmentAction.cancel, appointment_id=appointment_id
             ),
         )
         kb.button(
-            text=t("account-btn-reschedule"),
+            text=t("account.btn.reschedule"),
             callback_data=AppointmentCb(
                 action=AppointmentAction.reschedule, appointment_id=appointment_id
             ),
         )
-    kb.button(text=t("account-btn-back"), callback_data=MyListCb(page=MyPage.upcoming))
+    kb.button(text=t("account.btn.back"), callback_data=MyListCb(page=MyPage.upcoming))
     if can_change:
         kb.adjust(2, 1)
     else:
@@ -143,13 +144,13 @@ def appointment_actions_keyboard(
 def cancel_confirm_keyboard(t: Translate, appointment_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=t("account-btn-cancel-yes"),
+        text=t("account.btn.cancel-yes"),
         callback_data=AppointmentCb(
             action=AppointmentAction.cancel_confirm, appointment_id=appointment_id
         ),
     )
     kb.button(
-        text=t("account-btn-cancel-no"),
+        text=t("account.btn.cancel-no"),
         callback_data=AppointmentCb(action=AppointmentAction.view, appointment_id=appointment_id),
     )
     kb.adjust(1)
@@ -184,7 +185,7 @@ def reschedule_times_keyboard(
     kb.adjust(4)
     kb.row(
         InlineKeyboardButton(
-            text=t("account-btn-other-date"),
+            text=t("account.btn.other-date"),
             callback_data=AppointmentCb(
                 action=AppointmentAction.reschedule, appointment_id=appointment_id
             ).pack(),
@@ -196,11 +197,11 @@ def reschedule_times_keyboard(
 def reschedule_confirm_keyboard(t: Translate, appointment_id: int, ts: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=t("account-btn-reschedule-confirm"),
+        text=t("account.btn.reschedule-confirm"),
         callback_data=RescheduleConfirmCb(appointment_id=appointment_id, ts=ts),
     )
     kb.button(
-        text=t("account-btn-other-time"),
+        text=t("account.btn.other-time"),
         callback_data=AppointmentCb(
             action=AppointmentAction.reschedule, appointment_id=appointment_id
         ),
@@ -214,7 +215,7 @@ def wallet_keyboard(t: Translate, *, payments_enabled: bool) -> InlineKeyboardMa
     if not payments_enabled:
         return None
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("account-btn-topup"), callback_data=WalletCb(action=WalletAction.topup))
+    kb.button(text=t("account.btn.topup"), callback_data=WalletCb(action=WalletAction.topup))
     return kb.as_markup()
 
 
@@ -228,7 +229,7 @@ def topup_amounts_keyboard(
     kb.adjust(2)
     kb.row(
         InlineKeyboardButton(
-            text=t("account-btn-back"), callback_data=WalletCb(action=WalletAction.show).pack()
+            text=t("account.btn.back"), callback_data=WalletCb(action=WalletAction.show).pack()
         )
     )
     return kb.as_markup()
@@ -236,7 +237,7 @@ def topup_amounts_keyboard(
 
 def _back_to(t: Translate, appointment_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text=t("account-btn-back"),
+        text=t("account.btn.back"),
         callback_data=AppointmentCb(
             action=AppointmentAction.view, appointment_id=appointment_id
         ).pack(),
