@@ -41,7 +41,9 @@ def _database_url() -> str:
     raise SystemExit("configuration error: DATABASE_URL is required for migrations")
 
 
-def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     # Hand-written EXCLUDE constraints and their GiST indexes are invisible to the models.
     return not (type_ in {"index", "unique_constraint"} and name and name.startswith("ex_"))
 
