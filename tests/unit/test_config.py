@@ -1,0 +1,180 @@
+"""Settings: SPEC defaults, parsing of list-like values, one readable line per bad value."""
+
+from __future__ import annotations
+
+import os
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings, parse_duration
+
+FIELD_ENV_NAMES = {name.upper() for name in Settings.model_fields}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what a test sets reaches Settings (the developer's shell and `.env` stay out)."""
+    for key in list(os.environ):
+        if key.upper() in FIELD_ENV_NAMES:
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BOT_TOKEN", "123456:TEST")
+
+
+def load() -> Settings:
+    return load_settings(_env_file=None)
+
+
+def config_error(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as info:
+        load()
+    message = str(info.value)
+    assert "\n" not in message, "the error must fit on one line"
+    return message
+
+
+def test_defaults_match_the_spec() -> None:
+    settings = load()
+    assert settings.slot_step_min == 15
+    assert settings.min_notice_min == 60
+    assert settings.booking_horizon_days == 30
+    assert settings.hold_ttl_seconds == 600
+    assert settings.free_cancel_hours == 24
+    assert settings.late_cancel_refund_percent == 0
+    assert settings.currency == "RUB"
+    assert settings.specialist_reminder_min == 30
+    assert settings.default_timezone == "Europe/Moscow"
+    assert settings.reminder_offsets == [timedelta(hours=24), timedelta(hours=2)]
+    assert settings.agenda_time == time(9, 0)
+    assert settings.default_language == "ru"
+    assert settings.admin_ids == []
+    assert settings.telegram_api_url is None
+    assert settings.webhook_url is None
+    assert not settings.webhook_enabled
+    assert settings.payment_provider_token is None
+
+
+def test_token_is_secret() -> None:
+    settings = load()
+    assert settings.bot_token.get_secret_value() == "123456:TEST"
+    assert "123456:TEST" not in repr(settings)
+
+
+def test_missing_bot_token_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_TOKEN")
+    with pytest.raises(ConfigError) as info:
+        load()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "BOT_TOKEN" in message
+    assert "required" in message
+    # ConfigError is a SystemExit: start-up stops with this line, not a traceback.
+    assert isinstance(info.value, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLOT_STEP_MIN", "fifteen"),
+        ("SLOT_STEP_MIN", "0"),
+        ("HOLD_TTL_SECONDS", "1.5x"),
+        ("WEBHOOK_PORT", "70000"),
+        ("LATE_CANCEL_REFUND_PERCENT", "101"),
+        ("DATABASE_URL", "mysql://root@localhost/booking"),
+        ("DATABASE_URL", "postgresql://postgres@localhost/booking"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("DEFAULT_TIMEZONE", "Mars/Olympus_Mons"),
+        ("DEFAULT_LANGUAGE", "de"),
+        ("AGENDA_TIME", "25:99"),
+        ("ADMIN_IDS", "1, two"),
+        ("REMINDER_OFFSETS", "24h,soon"),
+    ],
+)
+def test_malformed_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    message = config_error(monkeypatch, **{name: value})
+    assert name in message
+    assert message.startswith("configuration error:")
+
+
+def test_several_bad_values_are_all_named_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_TOKEN")
+    message = config_error(monkeypatch, SLOT_STEP_MIN="x", DEFAULT_TIMEZONE="Nowhere/Land")
+    for name in ("BOT_TOKEN", "SLOT_STEP_MIN", "DEFAULT_TIMEZONE"):
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1, 2", [1, 2]),
+        ("1,2", [1, 2]),
+        (" 42 ", [42]),
+        ("", []),
+        ("7,", [7]),
+    ],
+)
+def test_admin_ids_are_comma_separated(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: list[int]
+) -> None:
+    monkeypatch.setenv("ADMIN_IDS", raw)
+    assert load().admin_ids == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("24h,2h", [timedelta(hours=24), timedelta(hours=2)]),
+        # Order does not matter: reminders are kept from the earliest (largest offset) down.
+        ("2h, 24h", [timedelta(hours=24), timedelta(hours=2)]),
+        ("1d,90m", [timedelta(days=1), timedelta(minutes=90)]),
+        ("2h,2h", [timedelta(hours=2)]),
+        ("", []),
+    ],
+)
+def test_reminder_offsets_parse(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: list[timedelta]
+) -> None:
+    monkeypatch.setenv("REMINDER_OFFSETS", raw)
+    assert load().reminder_offsets == expected
+
+
+@pytest.mark.parametrize("raw", ["24", "h", "0h", "-2h", "2w", "2 hours", "24h;2h"])
+def test_reminder_offsets_reject_what_is_not_a_duration(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    message = config_error(monkeypatch, REMINDER_OFFSETS=raw)
+    assert "REMINDER_OFFSETS" in message
+
+
+def test_parse_duration_units() -> None:
+    assert parse_duration("45m") == timedelta(minutes=45)
+    assert parse_duration(" 3H ") == timedelta(hours=3)
+    assert parse_duration("2d") == timedelta(days=2)
+    with pytest.raises(ValueError):
+        parse_duration("0m")
+
+
+def test_env_names_are_case_insensitive_and_override_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("slot_step_min", "30")
+    monkeypatch.setenv("CURRENCY", "EUR")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com")
+    settings = load()
+    assert settings.slot_step_min == 30
+    assert settings.currency == "EUR"
+    assert settings.webhook_enabled
+
+
+def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_TOKEN")
+    env_file = tmp_path / ".env"
+    env_file.write_text("BOT_TOKEN=999:FILE\nFREE_CANCEL_HOURS=12\n", encoding="utf-8")
+    settings = load_settings(_env_file=str(env_file))
+    assert settings.bot_token.get_secret_value() == "999:FILE"
+    assert settings.free_cancel_hours == 12
