@@ -1,0 +1,32 @@
+"""Outbox message kinds (the `outbox.kind` column) and who receives each."""
+
+from __future__ import annotations
+
+CLIENT_CONFIRM = "client.confirm"
+CLIENT_REMINDER = "client.reminder"
+CLIENT_CANCELLED = "client.cancelled"
+CLIENT_MOVED = "client.moved"
+CLIENT_WAITLIST_OFFER = "client.waitlist_offer"
+
+SPECIALIST_NEW = "specialist.new"
+SPECIALIST_MOVED = "specialist.moved"
+SPECIALIST_CANCELLED = "specialist.cancelled"
+SPECIALIST_REMINDER = "specialist.reminder"
+SPECIALIST_AGENDA = "specialist.agenda"
+
+# Reminders are only worth sending while the appointment is still booked at the same start;
+# the worker re-checks that before sending.
+REMINDER_KINDS = (CLIENT_REMINDER, SPECIALIST_REMINDER)
+
+ALL_KINDS = (
+    CLIENT_CONFIRM,
+    CLIENT_REMINDER,
+    CLIENT_CANCELLED,
+    CLIENT_MOVED,
+    CLIENT_WAITLIST_OFFER,
+    SPECIALIST_NEW,
+    SPECIALIST_MOVED,
+    SPECIALIST_CANCELLED,
+    SPECIALIST_REMINDER,
+    SPECIALIST_AGENDA,
+)

@@ -1,0 +1,346 @@
+"""Queue notifications inside the caller's transaction (they never commit).
+
+Booking, cancel, reschedule and waitlist services call these right after their own writes, so
+the outbox rows commit or roll back together with the change they announce (SPEC 6). Each row
+carries a snapshot of what the message shows (names, local time zone, price), so the worker can
+render it without re-reading the catalog; reminders are re-checked against the appointment
+before sending. Recipients without a reachable chat (no `tg_id`, blocked the bot) get no rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.domain.errors import NotFound
+from bot.notify import kinds
+from db.models import (
+    Appointment,
+    Client,
+    Location,
+    Service,
+    Specialist,
+    WaitlistEntry,
+    Workplace,
+)
+from db.repositories import outbox
+
+
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    chat_id: int
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class _AppointmentFacts:
+    appointment_id: int
+    start: dt.datetime
+    client_chat: _Chat | None
+    specialist_chat: _Chat | None
+    specialist_id: int
+    payload: dict[str, Any]
+
+
+def epoch(moment: dt.datetime) -> int:
+    """Seconds since the epoch: the part of a dedupe key that changes when a start moves."""
+    return int(moment.timestamp())
+
+
+def money(value: Decimal | None) -> str:
+    return str((value or Decimal("0")).quantize(Decimal("0.01")))
+
+
+def _client_chat(client: Client) -> _Chat | None:
+    if client.tg_id is None or not client.is_active:
+        return None
+    return _Chat(client.tg_id, client.language)
+
+
+def _specialist_chat(specialist: Specialist) -> _Chat | None:
+    if specialist.tg_id is None or not specialist.chat_active:
+        return None
+    return _Chat(specialist.tg_id, specialist.language)
+
+
+def _client_name(client: Client) -> str:
+    parts = [p for p in (client.first_name, client.last_name) if p]
+    if parts:
+        return " ".join(parts)
+    if client.username:
+        return "@" + client.username
+    return f"#{client.id}"
+
+
+async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _AppointmentFacts:
+    row = (
+        await session.execute(
+            select(Appointment, Client, Specialist, Location, Service, Workplace)
+            .join(Client, Client.id == Appointment.client_id)
+            .join(Specialist, Specialist.id == Appointment.specialist_id)
+            .join(Location, Location.id == Appointment.location_id)
+            .join(Service, Service.id == Appointment.service_id)
+            .join(Workplace, Workplace.id == Appointment.workplace_id)
+            .where(Appointment.id == appointment_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"appointment {appointment_id}")
+    appt, client, specialist, location, service, workplace = row
+    payload: dict[str, Any] = {
+        "appointment_id": appt.id,
+        "start": appt.start_time.astimezone(dt.UTC).isoformat(),
+        "end": appt.end_time.astimezone(dt.UTC).isoformat(),
+        "tz": location.timezone,
+        "location": location.name,
+        "address": location.address or "",
+        "service": service.name,
+        "specialist": specialist.name,
+        "workplace": workplace.name,
+        "price": money(appt.price),
+        "client_name": _client_name(client),
+        "client_phone": client.phone or "",
+    }
+    return _AppointmentFacts(
+        appointment_id=appt.id,
+        start=appt.start_time,
+        client_chat=_client_chat(client),
+        specialist_chat=_specialist_chat(specialist),
+        specialist_id=specialist.id,
+        payload=payload,
+    )
+
+
+async def _put(
+    session: AsyncSession,
+    *,
+    chat: _Chat | None,
+    recipient: str,
+    kind: str,
+    dedupe_key: str,
+    due_at: dt.datetime,
+    payload: dict[str, Any],
+    appointment_id: int | None,
+    revive: bool = False,
+) -> None:
+    if chat is None:
+        return
+    await outbox.enqueue(
+        session,
+        dedupe_key=dedupe_key,
+        kind=kind,
+        recipient=recipient,
+        chat_id=chat.chat_id,
+        due_at=due_at,
+        payload={**payload, "lang": chat.language},
+        appointment_id=appointment_id,
+        revive_cancelled=revive,
+    )
+
+
+async def _queue_reminders(
+    session: AsyncSession, facts: _AppointmentFacts, *, now: dt.datetime, settings: Settings
+) -> None:
+    """Client reminders at each offset and the specialist reminder; past ones are skipped."""
+    appt_id, start = facts.appointment_id, facts.start
+    for offset in settings.reminder_offsets:
+        due = start - offset
+        if due <= now:
+            continue
+        minutes = int(offset.total_seconds() // 60)
+        await _put(
+            session,
+            chat=facts.client_chat,
+            recipient="client",
+            kind=kinds.CLIENT_REMINDER,
+            dedupe_key=f"appt:{appt_id}:remind:{minutes}:{epoch(start)}",
+            due_at=due,
+            payload={**facts.payload, "offset_min": minutes},
+            appointment_id=appt_id,
+            revive=True,
+        )
+    # 0 disables the specialist reminder (a reminder at the start itself helps nobody).
+    if settings.specialist_reminder_min > 0:
+        minutes = settings.specialist_reminder_min
+        due = start - dt.timedelta(minutes=minutes)
+        if due > now:
+            await _put(
+                session,
+                chat=facts.specialist_chat,
+                recipient="specialist",
+                kind=kinds.SPECIALIST_REMINDER,
+                dedupe_key=f"appt:{appt_id}:spec_remind:{minutes}:{epoch(start)}",
+                due_at=due,
+                payload={**facts.payload, "offset_min": minutes},
+                appointment_id=appt_id,
+                revive=True,
+            )
+
+
+async def queue_booking_notifications(
+    session: AsyncSession, appointment_id: int, *, now: dt.datetime, settings: Settings
+) -> None:
+    """Queue the client's confirmation, the specialist's notice and all future reminders.
+
+    Idempotent: calling it twice for the same appointment queues nothing new.
+    """
+    facts = await _appointment_facts(session, appointment_id)
+    await _put(
+        session,
+        chat=facts.client_chat,
+        recipient="client",
+        kind=kinds.CLIENT_CONFIRM,
+        dedupe_key=f"appt:{appointment_id}:confirm",
+        due_at=now,
+        payload=facts.payload,
+        appointment_id=appointment_id,
+    )
+    await _put(
+        session,
+        chat=facts.specialist_chat,
+        recipient="specialist",
+        kind=kinds.SPECIALIST_NEW,
+        dedupe_key=f"appt:{appointment_id}:spec_new",
+        due_at=now,
+        payload=facts.payload,
+        appointment_id=appointment_id,
+    )
+    await _queue_reminders(session, facts, now=now, settings=settings)
+
+
+async def queue_cancel_notifications(
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    cancelled_by: str,
+    refund: Decimal,
+    now: dt.datetime,
+    settings: Settings,
+) -> None:
+    """Cancel pending reminders; tell the client (unless they cancelled) and the specialist."""
+    await outbox.cancel_pending(
+        session, appointment_id, kinds.REMINDER_KINDS, reason="appointment cancelled"
+    )
+    facts = await _appointment_facts(session, appointment_id)
+    payload = {**facts.payload, "refund": money(refund), "by": cancelled_by}
+    if cancelled_by != "client":
+        await _put(
+            session,
+            chat=facts.client_chat,
+            recipient="client",
+            kind=kinds.CLIENT_CANCELLED,
+            dedupe_key=f"appt:{appointment_id}:cancel",
+            due_at=now,
+            payload=payload,
+            appointment_id=appointment_id,
+        )
+    await _put(
+        session,
+        chat=facts.specialist_chat,
+        recipient="specialist",
+        kind=kinds.SPECIALIST_CANCELLED,
+        dedupe_key=f"appt:{appointment_id}:spec_cancel",
+        due_at=now,
+        payload=payload,
+        appointment_id=appointment_id,
+    )
+
+
+async def queue_reschedule_notifications(
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    old_start: dt.datetime,
+    moved_by: str,
+    now: dt.datetime,
+    settings: Settings,
+) -> None:
+    """Re-time the reminders to the new start and announce the move.
+
+    The specialist is always told; the client only when an admin or the specialist moved it.
+    """
+    await outbox.cancel_pending(
+        session, appointment_id, kinds.REMINDER_KINDS, reason="appointment moved"
+    )
+    facts = await _appointment_facts(session, appointment_id)
+    payload = {
+        **facts.payload,
+        "old_start": old_start.astimezone(dt.UTC).isoformat(),
+        "by": moved_by,
+    }
+    # The move itself (old -> new, and when) names the notice: moving twice tells twice.
+    move = f"{epoch(old_start)}:{epoch(facts.start)}:{epoch(now)}"
+    if moved_by not in ("client",):
+        await _put(
+            session,
+            chat=facts.client_chat,
+            recipient="client",
+            kind=kinds.CLIENT_MOVED,
+            dedupe_key=f"appt:{appointment_id}:moved:{move}",
+            due_at=now,
+            payload=payload,
+            appointment_id=appointment_id,
+        )
+    await _put(
+        session,
+        chat=facts.specialist_chat,
+        recipient="specialist",
+        kind=kinds.SPECIALIST_MOVED,
+        dedupe_key=f"appt:{appointment_id}:spec_moved:{move}",
+        due_at=now,
+        payload=payload,
+        appointment_id=appointment_id,
+    )
+    await _queue_reminders(session, facts, now=now, settings=settings)
+
+
+async def queue_waitlist_offer(
+    session: AsyncSession, waitlist_id: int, *, now: dt.datetime, settings: Settings
+) -> None:
+    """Offer the freed time (`waitlist.offered_start`) to the waiting client, with a take button."""
+    row = (
+        await session.execute(
+            select(WaitlistEntry, Client, Location, Service)
+            .join(Client, Client.id == WaitlistEntry.client_id)
+            .join(Location, Location.id == WaitlistEntry.location_id)
+            .join(Service, Service.id == WaitlistEntry.service_id)
+            .where(WaitlistEntry.id == waitlist_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"waitlist entry {waitlist_id}")
+    entry, client, location, service = row
+    if entry.offered_start is None:
+        raise NotFound(f"waitlist entry {waitlist_id} has no offered time")
+    specialist_name = ""
+    specialist_id = entry.offered_specialist_id or entry.specialist_id
+    if specialist_id is not None:
+        specialist = await session.get(Specialist, specialist_id)
+        specialist_name = specialist.name if specialist is not None else ""
+    expires = now + dt.timedelta(seconds=settings.waitlist_offer_ttl_seconds)
+    payload = {
+        "waitlist_id": entry.id,
+        "start": entry.offered_start.astimezone(dt.UTC).isoformat(),
+        "tz": location.timezone,
+        "location": location.name,
+        "address": location.address or "",
+        "service": service.name,
+        "specialist": specialist_name,
+        "expires": expires.astimezone(dt.UTC).isoformat(),
+    }
+    await _put(
+        session,
+        chat=_client_chat(client),
+        recipient="client",
+        kind=kinds.CLIENT_WAITLIST_OFFER,
+        dedupe_key=f"waitlist:{entry.id}:offer:{epoch(entry.offered_start)}",
+        due_at=now,
+        payload=payload,
+        appointment_id=None,
+    )

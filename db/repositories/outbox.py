@@ -1,0 +1,248 @@
+"""Outbox queries: queue, cancel, claim with a lease, and settle rows. They never commit.
+
+`INSERT ... ON CONFLICT (dedupe_key)` is safe here: the outbox has no exclusion constraints
+(the deadlock in SPEC 9 concerns the appointments table).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Outbox
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """A row leased to one worker until `locked_until`."""
+
+    id: int
+    dedupe_key: str
+    kind: str
+    recipient: str
+    chat_id: int
+    appointment_id: int | None
+    payload: dict[str, Any]
+    due_at: dt.datetime
+    attempts: int
+    locked_until: dt.datetime
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    kind: str,
+    recipient: str,
+    chat_id: int,
+    due_at: dt.datetime,
+    payload: dict[str, Any],
+    appointment_id: int | None = None,
+    revive_cancelled: bool = False,
+) -> bool:
+    """Queue one message unless a row with the same `dedupe_key` exists. Returns True if queued.
+
+    `revive_cancelled` re-arms a row that was cancelled earlier (an appointment moved away and
+    back to the same start gets its reminder again); a sent or pending row is never touched.
+    """
+    values = {
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "recipient": recipient,
+        "chat_id": chat_id,
+        "due_at": due_at,
+        "payload": payload,
+        "appointment_id": appointment_id,
+    }
+    stmt = insert(Outbox).values(**values)
+    if revive_cancelled:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Outbox.dedupe_key],
+            set_={
+                "status": PENDING,
+                "due_at": stmt.excluded.due_at,
+                "payload": stmt.excluded.payload,
+                "chat_id": stmt.excluded.chat_id,
+                "attempts": 0,
+                "locked_until": None,
+                "locked_by": None,
+                "last_error": None,
+            },
+            where=Outbox.status == CANCELLED,
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[Outbox.dedupe_key])
+    result = await session.execute(stmt.returning(Outbox.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def cancel_pending(
+    session: AsyncSession,
+    appointment_id: int,
+    kinds: Iterable[str] | None = None,
+    *,
+    reason: str | None = None,
+) -> int:
+    """Cancel the appointment's pending rows (all, or only `kinds`). Returns how many."""
+    conditions = [Outbox.appointment_id == appointment_id, Outbox.status == PENDING]
+    if kinds is not None:
+        conditions.append(Outbox.kind.in_(list(kinds)))
+    result = await session.execute(
+        update(Outbox)
+        .where(*conditions)
+        .values(status=CANCELLED, locked_until=None, locked_by=None, last_error=reason)
+        .returning(Outbox.id)
+    )
+    return len(result.scalars().all())
+
+
+async def cancel_pending_for_chat(
+    session: AsyncSession, chat_id: int, recipient: str, *, reason: str
+) -> int:
+    """Cancel every pending row for one chat (the recipient blocked the bot)."""
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.chat_id == chat_id,
+            Outbox.recipient == recipient,
+            Outbox.status == PENDING,
+        )
+        .values(status=CANCELLED, locked_until=None, locked_by=None, last_error=reason)
+        .returning(Outbox.id)
+    )
+    return len(result.scalars().all())
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    worker_id: str,
+) -> list[ClaimedRow]:
+    """Lease up to `limit` due rows to `worker_id` (the caller commits the claim at once).
+
+    `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side; the lease
+    (`locked_until`) hands a row to another worker only when its holder died mid-send.
+    """
+    due = (
+        select(Outbox.id)
+        .where(
+            Outbox.status == PENDING,
+            Outbox.due_at <= now,
+            or_(Outbox.locked_until.is_(None), Outbox.locked_until < now),
+        )
+        .order_by(Outbox.due_at, Outbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    locked_until = now + lease
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(due))
+        .values(locked_until=locked_until, locked_by=worker_id, attempts=Outbox.attempts + 1)
+        .returning(
+            Outbox.id,
+            Outbox.dedupe_key,
+            Outbox.kind,
+            Outbox.recipient,
+            Outbox.chat_id,
+            Outbox.appointment_id,
+            Outbox.payload,
+            Outbox.due_at,
+            Outbox.attempts,
+            Outbox.locked_until,
+        )
+    )
+    rows = [ClaimedRow(*r) for r in result.all()]
+    rows.sort(key=lambda r: (r.due_at, r.id))
+    return rows
+
+
+def _leased(row_id: int, worker_id: str) -> Any:
+    # Only the lease holder settles a row; a worker whose lease expired and was taken over
+    # must not overwrite the newer holder's outcome.
+    return and_(Outbox.id == row_id, Outbox.status == PENDING, Outbox.locked_by == worker_id)
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, *, worker_id: str, now: dt.datetime
+) -> bool:
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.status == PENDING)
+        .values(status=SENT, sent_at=now, locked_until=None, last_error=None)
+        .returning(Outbox.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def reschedule(
+    session: AsyncSession,
+    row_id: int,
+    *,
+    worker_id: str,
+    due_at: dt.datetime,
+    error: str | None,
+    count_attempt: bool = True,
+) -> None:
+    """Release the lease and try again at `due_at`.
+
+    `count_attempt=False` gives the attempt back (a 429 or a lease we chose not to use is
+    Telegram's pacing, not a failure of the message).
+    """
+    values: dict[str, Any] = {"due_at": due_at, "locked_until": None, "locked_by": None}
+    if error is not None:
+        values["last_error"] = error[:1000]
+    if not count_attempt:
+        values["attempts"] = func.greatest(Outbox.attempts - 1, 0)
+    await session.execute(update(Outbox).where(_leased(row_id, worker_id)).values(**values))
+
+
+async def mark_failed(session: AsyncSession, row_id: int, *, worker_id: str, error: str) -> None:
+    await session.execute(
+        update(Outbox)
+        .where(_leased(row_id, worker_id))
+        .values(status=FAILED, locked_until=None, last_error=error[:1000])
+    )
+
+
+async def mark_cancelled(session: AsyncSession, row_id: int, *, reason: str) -> None:
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.status == PENDING)
+        .values(status=CANCELLED, locked_until=None, last_error=reason)
+    )
+
+
+async def next_due_at(session: AsyncSession) -> dt.datetime | None:
+    """When the earliest pending row falls due (lets an idle worker sleep exactly that long)."""
+    result = await session.execute(
+        select(
+            func.min(
+                func.greatest(Outbox.due_at, func.coalesce(Outbox.locked_until, Outbox.due_at))
+            )
+        ).where(Outbox.status == PENDING)
+    )
+    return result.scalar_one_or_none()
+
+
+async def rows_for(session: AsyncSession, appointment_id: int) -> Sequence[Outbox]:
+    """All rows of one appointment (used by tests and admin diagnostics)."""
+    result = await session.execute(
+        select(Outbox).where(Outbox.appointment_id == appointment_id).order_by(Outbox.id)
+    )
+    return result.scalars().all()
