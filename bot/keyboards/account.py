@@ -144,13 +144,13 @@ def appointment_actions_keyboard(
 def cancel_confirm_keyboard(t: Translate, appointment_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=t("account.btn.cancel-yes"),
+        text=t("account.btn.cancel_yes"),
         callback_data=AppointmentCb(
             action=AppointmentAction.cancel_confirm, appointment_id=appointment_id
         ),
     )
     kb.button(
-        text=t("account.btn.cancel-no"),
+        text=t("account.btn.cancel_no"),
         callback_data=AppointmentCb(action=AppointmentAction.view, appointment_id=appointment_id),
     )
     kb.adjust(1)
@@ -185,7 +185,7 @@ def reschedule_times_keyboard(
     kb.adjust(4)
     kb.row(
         InlineKeyboardButton(
-            text=t("account.btn.other-date"),
+            text=t("account.btn.other_date"),
             callback_data=AppointmentCb(
                 action=AppointmentAction.reschedule, appointment_id=appointment_id
             ).pack(),
@@ -197,11 +197,11 @@ def reschedule_times_keyboard(
 def reschedule_confirm_keyboard(t: Translate, appointment_id: int, ts: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=t("account.btn.reschedule-confirm"),
+        text=t("account.btn.reschedule_confirm"),
         callback_data=RescheduleConfirmCb(appointment_id=appointment_id, ts=ts),
     )
     kb.button(
-        text=t("account.btn.other-time"),
+        text=t("account.btn.other_time"),
         callback_data=AppointmentCb(
             action=AppointmentAction.reschedule, appointment_id=appointment_id
         ),
