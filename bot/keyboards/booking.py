@@ -1,0 +1,239 @@
+"""Inline keyboards of the /book flow and the callback data they carry.
+
+Callback data carries ids only (a location, service or specialist id, a date as an ordinal, a
+start as a Unix timestamp, a page number) plus the flow token and the step the button belongs to,
+so the handler can tell a stale button from a current one. Everything is re-validated on the
+server before it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from enum import Enum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Translator
+from bot.keyboards.account import AppointmentAction, AppointmentCb, WalletAction, WalletCb
+
+DATES_PER_PAGE = 12
+TIMES_PER_PAGE = 24
+DATES_PER_ROW = 3
+TIMES_PER_ROW = 4
+
+
+class BookStep(str, Enum):
+    """The step a button was drawn for."""
+
+    LOCATION = "l"
+    SERVICE = "s"
+    SPECIALIST = "p"
+    DATE = "d"
+    TIME = "t"
+    SUMMARY = "c"
+    WAITLIST = "w"
+
+
+class BookAction(str, Enum):
+    PICK = "pick"
+    PAGE = "page"
+    BACK = "back"
+    CANCEL = "x"
+    CONFIRM = "ok"
+    JOIN_WAITLIST = "wl"
+
+
+class BookCb(CallbackData, prefix="bk"):
+    """A button of the booking flow.
+
+    `flow` is the token of the flow the button was drawn in (a button of an older flow is
+    stale); `value` is the id of what was picked: a location/service/specialist id (0 = any
+    specialist), a date ordinal, a start as a Unix timestamp, or a page number.
+    """
+
+    flow: str
+    step: BookStep
+    action: BookAction
+    value: int = 0
+
+
+def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:
+    return BookCb(flow=flow, step=step, action=action, value=value).pack()
+
+
+def _nav_row(flow: str, step: BookStep, i18n: Translator, *, back: bool) -> list[InlineKeyboardButton]:
+    row = []
+    if back:
+        row.append(
+            InlineKeyboardButton(
+                text=i18n("booking.btn.back"), callback_data=_cb(flow, step, BookAction.BACK)
+            )
+        )
+    row.append(
+        InlineKeyboardButton(
+            text=i18n("booking.btn.cancel"), callback_data=_cb(flow, step, BookAction.CANCEL)
+        )
+    )
+    return row
+
+
+def _pager_row(
+    flow: str, step: BookStep, page: int, pages: int, i18n: Translator
+) -> list[InlineKeyboardButton]:
+    row = []
+    if page > 0:
+        row.append(
+            InlineKeyboardButton(
+                text=i18n("booking.btn.prev"),
+                callback_data=_cb(flow, step, BookAction.PAGE, page - 1),
+            )
+        )
+    if page < pages - 1:
+        row.append(
+            InlineKeyboardButton(
+                text=i18n("booking.btn.next"),
+                callback_data=_cb(flow, step, BookAction.PAGE, page + 1),
+            )
+        )
+    return row
+
+
+def page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def clamp_page(page: int, total: int, per_page: int) -> int:
+    return min(max(page, 0), page_count(total, per_page) - 1)
+
+
+def choice_keyboard(
+    flow: str,
+    step: BookStep,
+    items: Sequence[tuple[int, str]],
+    i18n: Translator,
+    *,
+    back: bool,
+) -> InlineKeyboardMarkup:
+    """One button per row (location, service or specialist names can be long)."""
+    kb = InlineKeyboardBuilder()
+    for item_id, label in items:
+        kb.row(
+            InlineKeyboardButton(
+                text=label, callback_data=_cb(flow, step, BookAction.PICK, item_id)
+            )
+        )
+    kb.row(*_nav_row(flow, step, i18n, back=back))
+    return kb.as_markup()
+
+
+def date_label(day: date, i18n: Translator) -> str:
+    """`DD.MM` plus the weekday abbreviation of the user's language."""
+    return f"{day:%d.%m} {i18n(f'booking.weekday.{day.isoweekday()}')}"
+
+
+def dates_keyboard(
+    flow: str, days: Sequence[date], page: int, i18n: Translator, *, back: bool
+) -> InlineKeyboardMarkup:
+    page = clamp_page(page, len(days), DATES_PER_PAGE)
+    shown = days[page * DATES_PER_PAGE : (page + 1) * DATES_PER_PAGE]
+    kb = InlineKeyboardBuilder()
+    buttons = [
+        InlineKeyboardButton(
+            text=date_label(day, i18n),
+            callback_data=_cb(flow, BookStep.DATE, BookAction.PICK, day.toordinal()),
+        )
+        for day in shown
+    ]
+    for i in range(0, len(buttons), DATES_PER_ROW):
+        kb.row(*buttons[i : i + DATES_PER_ROW])
+    pager = _pager_row(flow, BookStep.DATE, page, page_count(len(days), DATES_PER_PAGE), i18n)
+    if pager:
+        kb.row(*pager)
+    kb.row(*_nav_row(flow, BookStep.DATE, i18n, back=back))
+    return kb.as_markup()
+
+
+def times_keyboard(
+    flow: str, times: Sequence[tuple[int, str]], page: int, i18n: Translator
+) -> InlineKeyboardMarkup:
+    """`times` are (Unix timestamp, `HH:MM` in the location's zone)."""
+    page = clamp_page(page, len(times), TIMES_PER_PAGE)
+    shown = times[page * TIMES_PER_PAGE : (page + 1) * TIMES_PER_PAGE]
+    kb = InlineKeyboardBuilder()
+    buttons = [
+        InlineKeyboardButton(
+            text=label, callback_data=_cb(flow, BookStep.TIME, BookAction.PICK, stamp)
+        )
+        for stamp, label in shown
+    ]
+    for i in range(0, len(buttons), TIMES_PER_ROW):
+        kb.row(*buttons[i : i + TIMES_PER_ROW])
+    pager = _pager_row(flow, BookStep.TIME, page, page_count(len(times), TIMES_PER_PAGE), i18n)
+    if pager:
+        kb.row(*pager)
+    kb.row(*_nav_row(flow, BookStep.TIME, i18n, back=True))
+    return kb.as_markup()
+
+
+def waitlist_keyboard(flow: str, i18n: Translator) -> InlineKeyboardMarkup:
+    """A date whose times are gone: join the waitlist for it, or pick another date."""
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        InlineKeyboardButton(
+            text=i18n("booking.btn.join_waitlist"),
+            callback_data=_cb(flow, BookStep.WAITLIST, BookAction.JOIN_WAITLIST),
+        )
+    )
+    kb.row(*_nav_row(flow, BookStep.WAITLIST, i18n, back=True))
+    return kb.as_markup()
+
+
+def summary_keyboard(
+    flow: str, i18n: Translator, *, top_up: InlineKeyboardButton | None = None
+) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        InlineKeyboardButton(
+            text=i18n("booking.btn.confirm"),
+            callback_data=_cb(flow, BookStep.SUMMARY, BookAction.CONFIRM),
+        )
+    )
+    if top_up is not None:
+        kb.row(top_up)
+    kb.row(*_nav_row(flow, BookStep.SUMMARY, i18n, back=True))
+    return kb.as_markup()
+
+
+def back_keyboard(flow: str, step: BookStep, i18n: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.row(*_nav_row(flow, step, i18n, back=True))
+    return kb.as_markup()
+
+
+def booked_keyboard(appointment_id: int, i18n: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        InlineKeyboardButton(
+            text=i18n("booking.btn.cancel_appointment"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.cancel, appointment_id=appointment_id
+            ).pack(),
+        ),
+        InlineKeyboardButton(
+            text=i18n("booking.btn.reschedule"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.reschedule, appointment_id=appointment_id
+            ).pack(),
+        ),
+    )
+    return kb.as_markup()
+
+
+def top_up_button(i18n: Translator, *, payments_enabled: bool) -> InlineKeyboardButton:
+    """Straight to the amounts when Telegram Payments are on, else to the wallet section."""
+    action = WalletAction.topup if payments_enabled else WalletAction.show
+    key = "booking.btn.top_up" if payments_enabled else "booking.btn.wallet"
+    return InlineKeyboardButton(text=i18n(key), callback_data=WalletCb(action=action).pack())

@@ -1,0 +1,207 @@
+"""What the booking conversation offers before the slot engine takes over: which locations,
+services and specialists can be chosen, and the client's discount and balance for the summary.
+
+Read-only: every method opens its own short session and commits nothing. A choice offered here
+is only a menu; the slot engine and the booking service re-check everything authoritatively.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import (
+    Client,
+    ClientWallet,
+    Location,
+    Service,
+    ServiceSpecialist,
+    Specialist,
+    SpecialistSchedule,
+    Workplace,
+    WorkplaceService,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationItem:
+    id: int
+    name: str
+    address: str | None
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceItem:
+    """A service bookable at a location; price and duration vary by specialist and workplace."""
+
+    id: int
+    name: str
+    min_price: Decimal
+    max_price: Decimal
+    min_duration: int
+    max_duration: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialistItem:
+    id: int
+    name: str
+    min_price: Decimal
+    max_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMoney:
+    discount_percent: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _Combo:
+    location_id: int
+    service_id: int
+    service_name: str
+    specialist_id: int
+    specialist_name: str
+    price: Decimal
+    duration: int
+
+
+def _combos_query(location_id: int | None) -> Select[tuple[object, ...]]:
+    """Every (active service, active workplace hosting it, active qualified specialist who works
+    at that workplace's location) with the price and duration the SPEC's fallbacks give."""
+    works_there = exists().where(
+        SpecialistSchedule.specialist_id == Specialist.id,
+        SpecialistSchedule.location_id == Workplace.location_id,
+        SpecialistSchedule.is_day_off.is_(False),
+    )
+    query = (
+        select(
+            Workplace.location_id,
+            Service.id,
+            Service.name,
+            Specialist.id,
+            Specialist.name,
+            Service.price,
+            WorkplaceService.price,
+            ServiceSpecialist.custom_price,
+            Service.duration_min,
+            WorkplaceService.duration_min,
+            ServiceSpecialist.custom_duration,
+        )
+        .join(WorkplaceService, WorkplaceService.service_id == Service.id)
+        .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
+        .join(Location, Location.id == Workplace.location_id)
+        .join(ServiceSpecialist, ServiceSpecialist.service_id == Service.id)
+        .join(Specialist, Specialist.id == ServiceSpecialist.specialist_id)
+        .where(
+            Service.is_active.is_(True),
+            WorkplaceService.is_active.is_(True),
+            Workplace.is_active.is_(True),
+            Location.is_active.is_(True),
+            ServiceSpecialist.is_active.is_(True),
+            Specialist.is_active.is_(True),
+            works_there,
+        )
+    )
+    if location_id is not None:
+        query = query.where(Workplace.location_id == location_id)
+    return query
+
+
+class BookingMenuService:
+    """The choices of the /book conversation (see the module docstring)."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def _combos(self, location_id: int | None) -> list[_Combo]:
+        async with self._session_factory() as session:
+            rows = (await session.execute(_combos_query(location_id))).all()
+        combos = []
+        for row in rows:
+            (loc, sid, sname, pid, pname, s_price, w_price, c_price, s_dur, w_dur, c_dur) = row
+            price = c_price if c_price is not None else w_price if w_price is not None else s_price
+            duration = c_dur if c_dur is not None else w_dur if w_dur is not None else s_dur
+            combos.append(_Combo(loc, sid, sname, pid, pname, Decimal(price), int(duration)))
+        return combos
+
+    async def locations(self) -> list[LocationItem]:
+        """Active locations where at least one service can be booked, by name."""
+        ids = {c.location_id for c in await self._combos(None)}
+        if not ids:
+            return []
+        async with self._session_factory() as session:
+            rows = (
+                await session.scalars(
+                    select(Location).where(Location.id.in_(ids)).order_by(Location.name)
+                )
+            ).all()
+        return [LocationItem(r.id, r.name, r.address, r.timezone) for r in rows]
+
+    async def location(self, location_id: int) -> LocationItem | None:
+        """The location if it is active and has something bookable, else None."""
+        for item in await self.locations():
+            if item.id == location_id:
+                return item
+        return None
+
+    async def services(self, location_id: int) -> list[ServiceItem]:
+        """Services bookable at the location, by name, with their price and duration ranges."""
+        grouped: dict[int, list[_Combo]] = defaultdict(list)
+        for combo in await self._combos(location_id):
+            grouped[combo.service_id].append(combo)
+        items = [
+            ServiceItem(
+                id=sid,
+                name=combos[0].service_name,
+                min_price=min(c.price for c in combos),
+                max_price=max(c.price for c in combos),
+                min_duration=min(c.duration for c in combos),
+                max_duration=max(c.duration for c in combos),
+            )
+            for sid, combos in grouped.items()
+        ]
+        return sorted(items, key=lambda i: (i.name, i.id))
+
+    async def specialists(self, location_id: int, service_id: int) -> list[SpecialistItem]:
+        """Specialists qualified for the service who work at the location, by name."""
+        grouped: dict[int, list[_Combo]] = defaultdict(list)
+        for combo in await self._combos(location_id):
+            if combo.service_id == service_id:
+                grouped[combo.specialist_id].append(combo)
+        items = [
+            SpecialistItem(
+                id=pid,
+                name=combos[0].specialist_name,
+                min_price=min(c.price for c in combos),
+                max_price=max(c.price for c in combos),
+            )
+            for pid, combos in grouped.items()
+        ]
+        return sorted(items, key=lambda i: (i.name, i.id))
+
+    async def specialist_name(self, specialist_id: int) -> str | None:
+        async with self._session_factory() as session:
+            return await session.scalar(
+                select(Specialist.name).where(Specialist.id == specialist_id)
+            )
+
+    async def client_money(self, client_id: int) -> ClientMoney:
+        """The client's discount percent and wallet balance (0 if no wallet row yet)."""
+        async with self._session_factory() as session:
+            row = (
+                await session.execute(
+                    select(Client.discount_percent, ClientWallet.balance)
+                    .outerjoin(ClientWallet, ClientWallet.client_id == Client.id)
+                    .where(Client.id == client_id)
+                )
+            ).first()
+        if row is None:
+            return ClientMoney(Decimal(0), Decimal(0))
+        return ClientMoney(Decimal(row[0] or 0), Decimal(row[1] or 0))
