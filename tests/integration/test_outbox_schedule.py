@@ -1,0 +1,187 @@
+"""Queueing notifications: which rows a booking, a cancel, a move and a waitlist offer write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings, load_settings
+from bot.notify import kinds
+from bot.notify.schedule import (
+    queue_booking_notifications,
+    queue_cancel_notifications,
+    queue_reschedule_notifications,
+    queue_waitlist_offer,
+)
+from db.models import Outbox, WaitlistEntry
+from db.repositories import outbox
+from tests.integration.notify_data import make_appointment, make_world
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(bot_token="1:test", _env_file=None)
+
+
+async def _rows(session: AsyncSession, status: str | None = None) -> list[Outbox]:
+    stmt = select(Outbox).order_by(Outbox.id)
+    if status:
+        stmt = stmt.where(Outbox.status == status)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def test_booking_queues_confirmation_notice_and_future_reminders(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222, client_lang="en")
+    start = NOW + dt.timedelta(days=3)
+    appt = await make_appointment(session, world, start=start)
+
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+    rows = await _rows(session)
+
+    by_kind = {r.kind: r for r in rows}
+    assert by_kind[kinds.CLIENT_CONFIRM].chat_id == 111
+    assert by_kind[kinds.CLIENT_CONFIRM].due_at == NOW
+    assert by_kind[kinds.CLIENT_CONFIRM].payload["lang"] == "en"
+    assert by_kind[kinds.SPECIALIST_NEW].chat_id == 222
+    reminders = sorted(r.due_at for r in rows if r.kind == kinds.CLIENT_REMINDER)
+    assert reminders == [start - dt.timedelta(hours=24), start - dt.timedelta(hours=2)]
+    assert by_kind[kinds.SPECIALIST_REMINDER].due_at == start - dt.timedelta(minutes=30)
+    assert len(rows) == 5
+    assert by_kind[kinds.CLIENT_CONFIRM].payload["price"] == "1500.00"
+
+
+async def test_booking_twice_queues_nothing_new(session: AsyncSession, settings: Settings) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222)
+    appt = await make_appointment(session, world, start=NOW + dt.timedelta(days=3))
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+    assert len(await _rows(session)) == 5
+
+
+async def test_reminders_already_in_the_past_are_not_created(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222)
+    # 3 hours ahead: the 24h reminder is already past, the 2h one is still ahead.
+    start = NOW + dt.timedelta(hours=3)
+    appt = await make_appointment(session, world, start=start)
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+    reminders = [r for r in await _rows(session) if r.kind == kinds.CLIENT_REMINDER]
+    assert [r.due_at for r in reminders] == [start - dt.timedelta(hours=2)]
+
+
+async def test_recipients_without_chat_get_no_rows(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=None)
+    world.client.is_active = False
+    await session.flush()
+    appt = await make_appointment(session, world, start=NOW + dt.timedelta(days=3))
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+    assert await _rows(session) == []
+
+
+async def test_cancel_removes_pending_reminders_and_tells_both(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222)
+    appt = await make_appointment(session, world, start=NOW + dt.timedelta(days=3))
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+    appt.status = "cancelled"
+    await session.flush()
+
+    await queue_cancel_notifications(
+        session, appt.id, cancelled_by="admin", refund=Decimal("1500"), now=NOW, settings=settings
+    )
+    rows = await _rows(session)
+    cancelled = {r.kind for r in rows if r.status == outbox.CANCELLED}
+    assert cancelled == {kinds.CLIENT_REMINDER, kinds.SPECIALIST_REMINDER}
+    assert not [r for r in rows if r.status == outbox.PENDING and r.kind in kinds.REMINDER_KINDS]
+    notice = next(r for r in rows if r.kind == kinds.CLIENT_CANCELLED)
+    assert notice.payload["refund"] == "1500.00"
+    assert any(r.kind == kinds.SPECIALIST_CANCELLED for r in rows)
+
+
+async def test_client_cancel_does_not_tell_the_client(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222)
+    appt = await make_appointment(session, world, start=NOW + dt.timedelta(days=3))
+    await queue_cancel_notifications(
+        session, appt.id, cancelled_by="client", refund=Decimal("0"), now=NOW, settings=settings
+    )
+    assert [r.kind for r in await _rows(session)] == [kinds.SPECIALIST_CANCELLED]
+
+
+async def test_reschedule_retimes_reminders_and_moving_back_rearms_them(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222)
+    first = NOW + dt.timedelta(days=3)
+    second = NOW + dt.timedelta(days=4)
+    appt = await make_appointment(session, world, start=first)
+    await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
+
+    appt.start_time, appt.end_time = second, second + dt.timedelta(hours=1)
+    appt.blocked_until = second + dt.timedelta(minutes=75)
+    await session.flush()
+    await queue_reschedule_notifications(
+        session, appt.id, old_start=first, moved_by="admin", now=NOW, settings=settings
+    )
+    pending = [r for r in await _rows(session, outbox.PENDING) if r.kind == kinds.CLIENT_REMINDER]
+    assert sorted(r.due_at for r in pending) == [
+        second - dt.timedelta(hours=24),
+        second - dt.timedelta(hours=2),
+    ]
+    kinds_now = [r.kind for r in await _rows(session)]
+    assert kinds.CLIENT_MOVED in kinds_now and kinds.SPECIALIST_MOVED in kinds_now
+
+    # Back to the first time: the cancelled reminders for that start are armed again.
+    later = NOW + dt.timedelta(minutes=5)
+    appt.start_time, appt.end_time = first, first + dt.timedelta(hours=1)
+    appt.blocked_until = first + dt.timedelta(minutes=75)
+    await session.flush()
+    await queue_reschedule_notifications(
+        session, appt.id, old_start=second, moved_by="client", now=later, settings=settings
+    )
+    pending = await _rows(session, outbox.PENDING)
+    assert sorted(r.due_at for r in pending if r.kind == kinds.CLIENT_REMINDER) == [
+        first - dt.timedelta(hours=24),
+        first - dt.timedelta(hours=2),
+    ]
+    assert len([r for r in pending if r.kind == kinds.SPECIALIST_REMINDER]) == 1
+    # Moved by the client: only the specialist hears of the second move.
+    moved = [r for r in await _rows(session) if r.kind == kinds.CLIENT_MOVED]
+    assert len(moved) == 1
+
+
+async def test_waitlist_offer_is_queued_once(session: AsyncSession, settings: Settings) -> None:
+    world = await make_world(session, client_tg=111, specialist_tg=222)
+    start = NOW + dt.timedelta(days=1)
+    entry = WaitlistEntry(
+        client_id=world.client.id,
+        location_id=world.location.id,
+        service_id=world.service.id,
+        date=start.date(),
+        status="offered",
+        offered_at=NOW,
+        offered_start=start,
+        offered_specialist_id=world.specialist.id,
+    )
+    session.add(entry)
+    await session.flush()
+    await queue_waitlist_offer(session, entry.id, now=NOW, settings=settings)
+    await queue_waitlist_offer(session, entry.id, now=NOW, settings=settings)
+    rows = await _rows(session)
+    assert [r.kind for r in rows] == [kinds.CLIENT_WAITLIST_OFFER]
+    assert rows[0].payload["waitlist_id"] == entry.id
+    assert rows[0].payload["specialist"] == world.specialist.name
