@@ -158,3 +158,40 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+class DatabaseSettings(BaseSettings):
+    """The few settings a command-line tool needs (catalog import/export): no BOT_TOKEN."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str = Settings.model_fields["database_url"].default
+    default_timezone: str = Settings.model_fields["default_timezone"].default
+    redis_url: str = Settings.model_fields["redis_url"].default
+    redis_prefix: str = Field(default=Settings.model_fields["redis_prefix"].default, min_length=1)
+
+    # The same checks as Settings, not a copy of them.
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        return Settings._check_database_url(value)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return Settings._check_timezone(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        return Settings._check_redis_url(value)
+
+
+def load_database_settings() -> DatabaseSettings:
+    """Build the database settings or raise `ConfigError` with a one-line explanation."""
+    try:
+        return DatabaseSettings()
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
