@@ -1,0 +1,810 @@
+"""Booking use cases: hold, confirm (with the wallet debit), cancel (with the refund),
+reschedule, attendance and status marks (SPEC 4).
+
+PostgreSQL has the last word. Every use case is one transaction; the Redis hold only decides
+which time other clients are offered. A confirm:
+  1. serializes on its hold id (a double press finds the first appointment, one debit);
+  2. picks a candidate with `AvailabilityService.candidates` (authoritative, in this
+     transaction), locks specialist, workplace and (if capped) location capacity with
+     `pg_advisory_xact_lock` in a fixed order, and re-validates under the locks;
+  3. debits with a conditional UPDATE, INSERTs the appointment (plain INSERT: the EXCLUDE
+     constraints refuse an overlap, sqlstate 23P01 -> `SlotTaken`), writes the ledger row and
+     the outbox rows, and commits;
+  4. after the commit, best effort: releases the hold, invalidates the slot cache, publishes
+     events. A Redis failure there never fails the booking.
+Deadlocks and serialization failures (40P01, 40001) re-run the whole transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.domain.errors import (
+    InsufficientFunds,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
+from bot.domain.policies import (
+    ZERO,
+    apply_discount,
+    is_free_cancel,
+    refund_amount,
+    reschedule_difference,
+)
+from bot.notify.schedule import (
+    queue_booking_notifications,
+    queue_cancel_notifications,
+    queue_reschedule_notifications,
+)
+from bot.services.holds import Hold, HoldStore
+from db.models import Appointment, Client
+from db.repositories import appointments as appts
+from db.repositories import waitlist as waitlist_repo
+from db.repositories import wallets
+
+if TYPE_CHECKING:
+    from bot.domain.slots import SlotCandidate
+    from bot.services.waitlist import WaitlistService
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 5
+ActorKind = Literal["client", "admin", "specialist"]
+
+
+class SlotAuthority(Protocol):
+    """What the booking engine needs from `AvailabilityService`."""
+
+    async def candidates(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude_appointment_id: int | None = None,
+    ) -> list[SlotCandidate]: ...
+
+    async def invalidate(
+        self, *, location_id: int | None = None, day: date | None = None
+    ) -> None: ...
+
+
+class Publisher(Protocol):
+    async def publish(self, kind: str, **data: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a client (client id), an admin (Telegram id) or a specialist (specialist id).
+
+    An admin actor is trusted: the handler checks the role on the server before building one.
+    """
+
+    kind: ActorKind
+    id: int
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What the conversation keeps in FSM data between picking a time and pressing Confirm."""
+
+    client_id: int
+    location_id: int
+    service_id: int
+    specialist_id: int | None
+    start: datetime
+    hold_id: str
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    """An appointment with the names a message shows. `price` is before the discount; the
+    client paid `price - discount` (`charged`)."""
+
+    id: int
+    client_id: int
+    location_id: int
+    location_name: str
+    location_address: str | None
+    timezone: str
+    service_id: int
+    service_name: str
+    specialist_id: int
+    specialist_name: str
+    workplace_id: int
+    workplace_name: str
+    start: datetime
+    end: datetime
+    blocked_until: datetime
+    status: str
+    price: Decimal
+    discount: Decimal
+    client_confirmed_at: datetime | None
+    cancelled_by: str | None
+
+    @property
+    def charged(self) -> Decimal:
+        return self.price - self.discount
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(ZoneInfo(self.timezone))
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    appointment: AppointmentView
+    refund: Decimal
+
+
+class _Repick(Exception):
+    """Under the locks the chosen pair was gone but others are free: run the transaction again."""
+
+
+def _view(row: appts.ViewRow) -> AppointmentView:
+    appt, location, service, specialist, workplace, _client = row
+    return AppointmentView(
+        id=appt.id,
+        client_id=appt.client_id,
+        location_id=appt.location_id,
+        location_name=location.name,
+        location_address=location.address,
+        timezone=location.timezone,
+        service_id=appt.service_id,
+        service_name=service.name,
+        specialist_id=appt.specialist_id,
+        specialist_name=specialist.name,
+        workplace_id=appt.workplace_id,
+        workplace_name=workplace.name,
+        start=appt.start_time,
+        end=appt.end_time,
+        blocked_until=appt.blocked_until,
+        status=appt.status,
+        price=appt.price,
+        discount=appt.discount,
+        client_confirmed_at=appt.client_confirmed_at,
+        cancelled_by=appt.cancelled_by,
+    )
+
+
+def _local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def _pick(
+    candidates: Sequence[SlotCandidate], specialist_id: int | None, workplace_id: int | None
+) -> SlotCandidate:
+    """The preferred (held or current) pair if it is still free, else the engine's first."""
+    for c in candidates:
+        if c.specialist_id == specialist_id and c.workplace_id == workplace_id:
+            return c
+    return candidates[0]
+
+
+async def take_hold(
+    session: AsyncSession,
+    availability: SlotAuthority,
+    holds: HoldStore,
+    *,
+    client_id: int,
+    location_id: int,
+    service_id: int,
+    specialist_id: int | None,
+    start: datetime,
+    now: datetime,
+    ttl_seconds: int | None = None,
+) -> tuple[Hold, str]:
+    """Hold the first candidate for `start` that no other client holds; (hold, location tz).
+
+    Reads PostgreSQL through `session` (not committed here), then takes the Redis hold. The
+    capacity left is what the location's cap allows minus the appointments already running
+    during the interval; other clients' holds use up the rest inside the Lua script.
+    """
+    candidates = await availability.candidates(
+        session,
+        location_id=location_id,
+        service_id=service_id,
+        specialist_id=specialist_id,
+        start=start,
+        now=now,
+        client_id=client_id,
+    )
+    if not candidates:
+        raise SlotTaken("no free specialist and workplace at this time")
+    capacity = await appts.location_capacity(session, location_id)
+    capacity_left = None
+    if capacity is not None:
+        first = candidates[0]
+        capacity_left = capacity - await appts.in_progress_peak(
+            session, location_id, first.start, first.end
+        )
+    timezone = await appts.location_timezone(session, location_id)
+    for candidate in candidates:
+        try:
+            hold = await holds.acquire(
+                client_id=client_id,
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=candidate.specialist_id,
+                workplace_id=candidate.workplace_id,
+                start=candidate.start,
+                end=candidate.end,
+                blocked_until=candidate.blocked_until,
+                price=candidate.price,
+                capacity_left=capacity_left,
+                ttl_seconds=ttl_seconds,
+            )
+        except SlotTaken:
+            continue
+        return hold, timezone
+    raise SlotTaken("held by another client")
+
+
+class BookingService:
+    """The booking engine's use cases. Services own the transaction; one call = one commit."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        availability: SlotAuthority,
+        holds: HoldStore,
+        *,
+        events: Publisher | None = None,
+        waitlist: WaitlistService | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+        self._availability = availability
+        self._holds = holds
+        self._events = events
+        self._waitlist = waitlist
+
+    # --- hold ------------------------------------------------------------------------------
+
+    async def hold(
+        self,
+        *,
+        client_id: int,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        ttl_seconds: int | None = None,
+    ) -> Hold:
+        """Hold `start` for the client (replacing their previous hold).
+
+        Tries the engine's candidates in preference order; raises `SlotTaken` when the time is
+        booked or held by someone else, `SlotUnavailable` when it is too soon.
+        """
+        self._check_notice(start, now)
+        async with self._sessions() as session:
+            hold, timezone = await take_hold(
+                session,
+                self._availability,
+                self._holds,
+                client_id=client_id,
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=specialist_id,
+                start=start,
+                now=now,
+                ttl_seconds=ttl_seconds,
+            )
+        await self._best_effort(
+            self._availability.invalidate(location_id=location_id, day=_local_day(start, timezone)),
+            "invalidate after hold",
+        )
+        return hold
+
+    # --- confirm ---------------------------------------------------------------------------
+
+    async def confirm(self, request: BookingRequest, *, now: datetime) -> AppointmentView:
+        """Book the requested time: one transaction, idempotent on `request.hold_id`.
+
+        Works with an expired hold when the time is still free. Raises `SlotTaken` (lost race,
+        another client's hold), `InsufficientFunds` (nothing written) or `SlotUnavailable`.
+        """
+        self._check_notice(request.start, now)
+        held = await self._safe_get_hold(request.client_id)
+        preferred = held if held is not None and held.hold_id == request.hold_id else None
+
+        async def attempt(session: AsyncSession) -> tuple[AppointmentView, bool]:
+            return await self._confirm_in(session, request, preferred, now)
+
+        view, created = await self._transaction(attempt)
+        if created:
+            await self._best_effort(
+                self._holds.release(request.client_id, request.hold_id), "release hold"
+            )
+            await self._after_change("appointment.created", view, [view.start])
+        return view
+
+    async def _confirm_in(
+        self,
+        session: AsyncSession,
+        request: BookingRequest,
+        preferred: Hold | None,
+        now: datetime,
+    ) -> tuple[AppointmentView, bool]:
+        await appts.lock_booking_key(session, request.hold_id)
+        existing = await appts.by_booking_key(session, request.hold_id)
+        if existing is not None:
+            if existing.client_id != request.client_id:
+                raise NotAllowed("not_your_booking")
+            return await self._view_of(session, existing.id), False
+
+        chosen = await self._lock_candidate(
+            session,
+            location_id=request.location_id,
+            service_id=request.service_id,
+            specialist_id=request.specialist_id,
+            start=request.start,
+            now=now,
+            client_id=request.client_id,
+            prefer=(
+                (preferred.specialist_id, preferred.workplace_id) if preferred else (None, None)
+            ),
+        )
+        charge = apply_discount(chosen.price, await self._discount_percent(session, request))
+        if charge.amount > ZERO:
+            await self._debit(session, request.client_id, charge.amount)
+        try:
+            appointment = await appts.insert(
+                session,
+                location_id=request.location_id,
+                service_id=request.service_id,
+                workplace_id=chosen.workplace_id,
+                specialist_id=chosen.specialist_id,
+                client_id=request.client_id,
+                start_time=chosen.start,
+                end_time=chosen.end,
+                blocked_until=chosen.blocked_until,
+                status=appts.BOOKED,
+                price=charge.price,
+                discount=charge.discount,
+                booking_key=request.hold_id,
+            )
+        except DBAPIError as exc:
+            if appts.sqlstate(exc) in (appts.EXCLUSION_VIOLATION, appts.UNIQUE_VIOLATION):
+                raise SlotTaken("the database refused an overlapping appointment") from exc
+            raise
+        if charge.amount > ZERO:
+            await wallets.add_entry(
+                session,
+                client_id=request.client_id,
+                amount=-charge.amount,
+                discount=charge.discount,
+                kind="debit",
+                appointment_id=appointment.id,
+            )
+        view = await self._view_of(session, appointment.id)
+        await waitlist_repo.fulfil_for_booking(
+            session,
+            client_id=request.client_id,
+            location_id=request.location_id,
+            service_id=request.service_id,
+            day=_local_day(view.start, view.timezone),
+        )
+        await queue_booking_notifications(session, appointment.id, now=now, settings=self._settings)
+        return view, True
+
+    async def _lock_candidate(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        prefer: tuple[int | None, int | None],
+        exclude_appointment_id: int | None = None,
+    ) -> SlotCandidate:
+        """Pick a free (specialist, workplace) for `start`, lock it, and re-check under the lock.
+
+        The first look is unlocked; after `pg_advisory_xact_lock` (fixed order: specialist,
+        workplace, location capacity) the engine is asked again, now seeing every commit made
+        by whoever held the lock before us.
+        """
+
+        async def look() -> list[SlotCandidate]:
+            return await self._availability.candidates(
+                session,
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=specialist_id,
+                start=start,
+                now=now,
+                client_id=client_id,
+                exclude_appointment_id=exclude_appointment_id,
+            )
+
+        candidates = await look()
+        if not candidates:
+            raise SlotTaken("no free specialist and workplace at this time")
+        chosen = _pick(candidates, *prefer)
+        capacity = await appts.location_capacity(session, location_id)
+        keys = [
+            (appts.LOCK_SPECIALIST, chosen.specialist_id),
+            (appts.LOCK_WORKPLACE, chosen.workplace_id),
+        ]
+        if capacity is not None:
+            keys.append((appts.LOCK_LOCATION_CAPACITY, location_id))
+        await appts.lock_resources(session, keys)
+
+        fresh = [
+            c
+            for c in await look()
+            if (c.specialist_id, c.workplace_id) == (chosen.specialist_id, chosen.workplace_id)
+        ]
+        if not fresh:
+            # Someone took our pair while we waited for the lock; locks can't be dropped early,
+            # so start the transaction over if anything else is left.
+            if await look():
+                raise _Repick
+            raise SlotTaken("just taken")
+        chosen = fresh[0]
+        if capacity is not None:
+            peak = await appts.in_progress_peak(
+                session,
+                location_id,
+                chosen.start,
+                chosen.end,
+                exclude_appointment_id=exclude_appointment_id,
+            )
+            if peak >= capacity:
+                raise SlotTaken("the location is at capacity")
+        return chosen
+
+    async def _discount_percent(self, session: AsyncSession, request: BookingRequest) -> Decimal:
+        percent = (
+            await session.execute(
+                select(Client.discount_percent).where(Client.id == request.client_id)
+            )
+        ).scalar_one_or_none()
+        if percent is None:
+            raise NotFound(f"client {request.client_id}")
+        return Decimal(percent)
+
+    async def _debit(self, session: AsyncSession, client_id: int, amount: Decimal) -> None:
+        if await wallets.debit(session, client_id, amount) is None:
+            balance = await wallets.balance(session, client_id)
+            raise InsufficientFunds(amount, balance if balance is not None else ZERO)
+
+    # --- cancel ----------------------------------------------------------------------------
+
+    async def refund_preview(self, appointment_id: int, *, actor: Actor, now: datetime) -> Decimal:
+        """What `cancel` would refund right now (for the "are you sure?" screen)."""
+        async with self._sessions() as session:
+            appointment = await self._load_for(session, appointment_id, actor)
+            self._check_cancellable(appointment, actor, now)
+            return await self._refund_for(session, appointment, actor, now)
+
+    async def cancel(self, appointment_id: int, *, actor: Actor, now: datetime) -> CancelResult:
+        """Cancel with the refund SPEC 4 grants; a second cancel raises `InvalidState` and
+        refunds nothing. The freed time is then offered to the waitlist."""
+
+        async def attempt(session: AsyncSession) -> CancelResult:
+            appointment = await self._load_for(session, appointment_id, actor)
+            self._check_cancellable(appointment, actor, now)
+            refund = await self._refund_for(session, appointment, actor, now)
+            if not await appts.mark_cancelled(session, appointment_id, now=now, by=actor.kind):
+                raise InvalidState("already_cancelled")
+            if refund > ZERO:
+                await wallets.credit(session, appointment.client_id, refund)
+                try:
+                    await wallets.add_entry(
+                        session,
+                        client_id=appointment.client_id,
+                        amount=refund,
+                        kind="refund",
+                        appointment_id=appointment_id,
+                    )
+                except DBAPIError as exc:
+                    # The partial unique index: this appointment was refunded already.
+                    if appts.sqlstate(exc) == appts.UNIQUE_VIOLATION:
+                        raise InvalidState("already_refunded") from exc
+                    raise
+            await queue_cancel_notifications(
+                session,
+                appointment_id,
+                cancelled_by=actor.kind,
+                refund=refund,
+                now=now,
+                settings=self._settings,
+            )
+            return CancelResult(await self._view_of(session, appointment_id), refund)
+
+        result = await self._transaction(attempt)
+        await self._after_change(
+            "appointment.cancelled", result.appointment, [result.appointment.start], now=now
+        )
+        return result
+
+    def _check_cancellable(self, appointment: Appointment, actor: Actor, now: datetime) -> None:
+        if appointment.status != appts.BOOKED:
+            raise InvalidState("not_booked")
+        if actor.kind == "client" and now >= appointment.start_time:
+            raise NotAllowed("already_started")
+
+    async def _refund_for(
+        self, session: AsyncSession, appointment: Appointment, actor: Actor, now: datetime
+    ) -> Decimal:
+        return refund_amount(
+            charged=await wallets.charged_for(session, appointment.id),
+            start=appointment.start_time,
+            now=now,
+            actor=actor.kind,
+            free_cancel_hours=self._settings.free_cancel_hours,
+            late_cancel_refund_percent=self._settings.late_cancel_refund_percent,
+        )
+
+    # --- reschedule ------------------------------------------------------------------------
+
+    async def reschedule(
+        self, appointment_id: int, *, actor: Actor, new_start: datetime, now: datetime
+    ) -> AppointmentView:
+        """Move the appointment (same service and specialist) to `new_start` in one transaction.
+
+        The price is recomputed (with the client's current discount) and the difference is
+        settled in the ledger (kind 'reschedule'): an extra debit if the wallet covers it, else
+        `InsufficientFunds`; or a credit back. A client may move only before the free-cancel
+        deadline (`NotAllowed("too_late")`).
+        """
+        self._check_notice(new_start, now)
+
+        async def attempt(session: AsyncSession) -> tuple[AppointmentView, datetime | None]:
+            appointment = await self._load_for(session, appointment_id, actor)
+            if appointment.status != appts.BOOKED:
+                raise InvalidState("not_booked")
+            if actor.kind == "client" and not is_free_cancel(
+                appointment.start_time, now, self._settings.free_cancel_hours
+            ):
+                raise NotAllowed("too_late")
+            old_start = appointment.start_time
+            if new_start == old_start:
+                return await self._view_of(session, appointment_id), None
+            chosen = await self._lock_candidate(
+                session,
+                location_id=appointment.location_id,
+                service_id=appointment.service_id,
+                specialist_id=appointment.specialist_id,
+                start=new_start,
+                now=now,
+                client_id=appointment.client_id,
+                prefer=(appointment.specialist_id, appointment.workplace_id),
+                exclude_appointment_id=appointment_id,
+            )
+            client = await session.get(Client, appointment.client_id)
+            percent = client.discount_percent if client is not None else ZERO
+            charge = apply_discount(chosen.price, percent)
+            difference = reschedule_difference(
+                already_charged=await wallets.charged_for(session, appointment_id),
+                new_charge=charge.amount,
+            )
+            if difference < ZERO:
+                await self._debit(session, appointment.client_id, -difference)
+            elif difference > ZERO:
+                await wallets.credit(session, appointment.client_id, difference)
+            try:
+                moved = await appts.move(
+                    session,
+                    appointment_id,
+                    expected_start=old_start,
+                    start=chosen.start,
+                    end=chosen.end,
+                    blocked_until=chosen.blocked_until,
+                    workplace_id=chosen.workplace_id,
+                    specialist_id=chosen.specialist_id,
+                    price=charge.price,
+                    discount=charge.discount,
+                )
+            except DBAPIError as exc:
+                if appts.sqlstate(exc) == appts.EXCLUSION_VIOLATION:
+                    raise SlotTaken("the database refused an overlapping appointment") from exc
+                raise
+            if not moved:
+                raise InvalidState("changed_meanwhile")
+            if difference != ZERO:
+                await wallets.add_entry(
+                    session,
+                    client_id=appointment.client_id,
+                    amount=difference,
+                    discount=charge.discount,
+                    kind="reschedule",
+                    appointment_id=appointment_id,
+                )
+            await queue_reschedule_notifications(
+                session,
+                appointment_id,
+                old_start=old_start,
+                moved_by=actor.kind,
+                now=now,
+                settings=self._settings,
+            )
+            return await self._view_of(session, appointment_id), old_start
+
+        view, old_start = await self._transaction(attempt)
+        if old_start is not None:
+            await self._after_change(
+                "appointment.moved", view, [old_start, view.start], now=now, freed=old_start
+            )
+        return view
+
+    # --- status marks ----------------------------------------------------------------------
+
+    async def mark_status(
+        self, appointment_id: int, *, actor: Actor, status: str, now: datetime
+    ) -> AppointmentView:
+        """An admin or the appointment's specialist marks it `completed` or `no_show` once it
+        has started (a mark can be corrected; a cancelled appointment can't be marked)."""
+        if status not in ("completed", "no_show"):
+            raise InvalidState(f"unknown_status:{status}")
+        if actor.kind == "client":
+            raise NotAllowed("clients_cannot_mark")
+
+        async def attempt(session: AsyncSession) -> AppointmentView:
+            appointment = await self._load_for(session, appointment_id, actor)
+            if now < appointment.start_time:
+                raise InvalidState("not_started")
+            ok = await appts.set_status(
+                session,
+                appointment_id,
+                status=status,
+                allowed_from=(appts.BOOKED, "completed", "no_show"),
+            )
+            if not ok:
+                raise InvalidState("not_booked")
+            return await self._view_of(session, appointment_id)
+
+        return await self._transaction(attempt)
+
+    async def confirm_attendance(
+        self, appointment_id: int, *, client_id: int, now: datetime
+    ) -> AppointmentView:
+        """The client's "I'll come" (from a reminder): recorded once in `client_confirmed_at`."""
+
+        async def attempt(session: AsyncSession) -> AppointmentView:
+            appointment = await self._load_for(
+                session, appointment_id, Actor(kind="client", id=client_id)
+            )
+            if appointment.status != appts.BOOKED or now >= appointment.start_time:
+                raise InvalidState("not_upcoming")
+            if not await appts.set_client_confirmed(session, appointment_id, now=now):
+                raise InvalidState("not_booked")
+            return await self._view_of(session, appointment_id)
+
+        return await self._transaction(attempt)
+
+    async def list_for_client(
+        self, client_id: int, *, now: datetime, past: bool = False, limit: int = 20
+    ) -> list[AppointmentView]:
+        """Upcoming booked appointments (soonest first), or with `past` the history."""
+        async with self._sessions() as session:
+            rows = await appts.client_rows(session, client_id, now=now, past=past, limit=limit)
+            return [_view(r) for r in rows]
+
+    async def get(self, appointment_id: int, *, actor: Actor) -> AppointmentView:
+        """One appointment, if the actor may see it (`NotFound` / `NotAllowed`)."""
+        async with self._sessions() as session:
+            await self._load_for(session, appointment_id, actor)
+            return await self._view_of(session, appointment_id)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _check_notice(self, start: datetime, now: datetime) -> None:
+        if start.tzinfo is None:
+            raise SlotUnavailable("naive_time")
+        if start < now + timedelta(minutes=self._settings.min_notice_min):
+            raise SlotUnavailable("too_soon")
+
+    async def _load_for(
+        self, session: AsyncSession, appointment_id: int, actor: Actor
+    ) -> Appointment:
+        appointment = await appts.get(session, appointment_id)
+        if appointment is None:
+            raise NotFound(f"appointment {appointment_id}")
+        if (actor.kind == "client" and appointment.client_id != actor.id) or (
+            actor.kind == "specialist" and appointment.specialist_id != actor.id
+        ):
+            raise NotAllowed("not_yours")
+        return appointment
+
+    async def _view_of(self, session: AsyncSession, appointment_id: int) -> AppointmentView:
+        row = await appts.view_row(session, appointment_id)
+        if row is None:
+            raise NotFound(f"appointment {appointment_id}")
+        return _view(row)
+
+    async def _transaction(self, body: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `body` in one transaction; re-run it after a deadlock/serialization failure or
+        when the chosen candidate vanished under the lock."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self._sessions() as session, session.begin():
+                    return await body(session)
+            except _Repick:
+                if attempt == MAX_ATTEMPTS:
+                    raise SlotTaken("just taken") from None
+            except DBAPIError as exc:
+                if appts.sqlstate(exc) not in appts.RETRYABLE or attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("retrying a booking transaction after %s", appts.sqlstate(exc))
+        raise AssertionError("unreachable")
+
+    async def _safe_get_hold(self, client_id: int) -> Hold | None:
+        try:
+            return await self._holds.get(client_id)
+        except Exception:  # Redis is a courtesy; PostgreSQL decides without it.
+            log.warning("could not read the hold of client %s", client_id, exc_info=True)
+            return None
+
+    async def _after_change(
+        self,
+        kind: str,
+        view: AppointmentView,
+        starts: Sequence[datetime],
+        *,
+        now: datetime | None = None,
+        freed: datetime | None = None,
+    ) -> None:
+        """After the commit: drop cached slots, publish the event, wake the notifier, and offer
+        freed time to the waitlist. All best effort: the commit already happened."""
+        days = sorted({_local_day(s, view.timezone) for s in starts})
+        for day in days:
+            await self._best_effort(
+                self._availability.invalidate(location_id=view.location_id, day=day),
+                "invalidate",
+            )
+        if self._events is not None:
+            await self._best_effort(
+                self._events.publish(
+                    kind,
+                    appointment_id=view.id,
+                    location_id=view.location_id,
+                    start=view.start.isoformat(),
+                ),
+                f"publish {kind}",
+            )
+            await self._best_effort(self._events.publish("outbox.wake"), "publish outbox.wake")
+        if self._waitlist is not None and now is not None:
+            released = freed if freed is not None else view.start
+            await self._best_effort(
+                self._waitlist.on_time_freed(
+                    None,
+                    view.location_id,
+                    _local_day(released, view.timezone),
+                    now=now,
+                    freed_start=released,
+                ),
+                "waitlist offer",
+            )
+
+    @staticmethod
+    async def _best_effort(action: Awaitable[object], what: str) -> None:
+        try:
+            await action
+        except Exception:
+            log.warning("%s failed after commit (ignored)", what, exc_info=True)

@@ -1,0 +1,183 @@
+"""Wallet use cases: top-up, adjustment, discount, Telegram payments, balance and ledger.
+
+Every money movement updates `client_wallets.balance` AND inserts the ledger row in one
+transaction, so `balance == sum(wallet_transactions.amount)` and `balance >= 0` hold at every
+commit (SPEC 4). Debits of appointments live in the booking service; the rules are the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.errors import InsufficientFunds, NotAllowed, NotFound
+from bot.domain.policies import HUNDRED, ZERO, money
+from db.models import Client
+from db.repositories import wallets
+from db.repositories.appointments import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlstate
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One ledger row as the wallet screen shows it (`amount` signed: + credit, - debit)."""
+
+    id: int
+    amount: Decimal
+    discount: Decimal
+    kind: str
+    description: str | None
+    appointment_id: int | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    client_id: int
+    balance: Decimal
+    entries: list[LedgerEntry]
+
+
+class WalletService:
+    """Moves money in and out of client wallets; each call is one transaction."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = session_factory
+
+    async def top_up(
+        self, client_id: int, amount: Decimal, *, comment: str | None, admin_id: int | None
+    ) -> Decimal:
+        """An admin credits `amount` (> 0) with a comment. Returns the new balance."""
+        amount = money(amount)
+        if amount <= ZERO:
+            raise NotAllowed("amount_not_positive")
+        return await self._move(
+            client_id, amount, kind="topup", comment=comment, created_by=admin_id
+        )
+
+    async def adjust(
+        self, client_id: int, amount: Decimal, *, comment: str | None, admin_id: int | None
+    ) -> Decimal:
+        """An admin corrects the balance by a signed `amount`; never below zero
+        (`InsufficientFunds` and nothing written). Returns the new balance."""
+        amount = money(amount)
+        if amount == ZERO:
+            raise NotAllowed("amount_zero")
+        return await self._move(
+            client_id, amount, kind="adjustment", comment=comment, created_by=admin_id
+        )
+
+    async def credit_payment(
+        self, client_id: int, amount: Decimal, *, charge_id: str, comment: str | None = None
+    ) -> bool:
+        """Credit a successful Telegram payment exactly once per `charge_id`.
+
+        Returns True when credited now, False when this charge was already credited (Telegram
+        may deliver the successful payment twice). The ledger's unique `external_id` decides,
+        so concurrent deliveries cannot both credit.
+        """
+        amount = money(amount)
+        if amount <= ZERO:
+            raise NotAllowed("amount_not_positive")
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    if await wallets.by_external_id(session, charge_id) is not None:
+                        return False
+                    await wallets.ensure(session, client_id)
+                    # The ledger row first: a duplicate charge fails here before any credit.
+                    await wallets.add_entry(
+                        session,
+                        client_id=client_id,
+                        amount=amount,
+                        kind="payment",
+                        description=comment,
+                        external_id=charge_id,
+                    )
+                    await wallets.credit(session, client_id, amount)
+            except DBAPIError as exc:
+                code = sqlstate(exc)
+                if code == UNIQUE_VIOLATION:
+                    return False
+                if code == FOREIGN_KEY_VIOLATION:
+                    raise NotFound(f"client {client_id}") from exc
+                raise
+        return True
+
+    async def set_discount(self, client_id: int, percent: Decimal | int) -> Decimal:
+        """Set the client's discount percent (0..100), applied at the next confirm."""
+        value = Decimal(percent).quantize(Decimal("0.01"))
+        if not ZERO <= value <= HUNDRED:
+            raise NotAllowed("discount_out_of_range")
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(Client)
+                .where(Client.id == client_id)
+                .values(discount_percent=value)
+                .returning(Client.id)
+            )
+            if result.scalar_one_or_none() is None:
+                raise NotFound(f"client {client_id}")
+        return value
+
+    async def balance_and_ledger(self, client_id: int, limit: int = 20) -> WalletView:
+        """The balance and the latest `limit` ledger rows, newest first."""
+        async with self._sessions() as session:
+            balance = await wallets.balance(session, client_id)
+            if balance is None:
+                if await session.get(Client, client_id) is None:
+                    raise NotFound(f"client {client_id}")
+                balance = ZERO
+            rows = await wallets.ledger(session, client_id, limit)
+        entries = [
+            LedgerEntry(
+                id=r.id,
+                amount=r.amount,
+                discount=r.discount,
+                kind=r.kind,
+                description=r.description,
+                appointment_id=r.appointment_id,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+        return WalletView(client_id=client_id, balance=balance, entries=entries)
+
+    async def _move(
+        self,
+        client_id: int,
+        amount: Decimal,
+        *,
+        kind: str,
+        comment: str | None,
+        created_by: int | None,
+    ) -> Decimal:
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    await wallets.ensure(session, client_id)
+                    if amount > ZERO:
+                        new_balance = await wallets.credit(session, client_id, amount)
+                    else:
+                        new_balance = await wallets.debit(session, client_id, -amount)
+                        if new_balance is None:
+                            current = await wallets.balance(session, client_id) or ZERO
+                            raise InsufficientFunds(-amount, current)
+                    assert new_balance is not None
+                    await wallets.add_entry(
+                        session,
+                        client_id=client_id,
+                        amount=amount,
+                        kind=kind,
+                        description=comment,
+                        created_by=created_by,
+                    )
+            except DBAPIError as exc:
+                if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+                    raise NotFound(f"client {client_id}") from exc
+                raise
+        return new_balance

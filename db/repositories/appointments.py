@@ -1,0 +1,256 @@
+"""Appointment queries and resource locks. They never commit; the booking service does.
+
+Appointments are only ever created with a plain INSERT: `INSERT ... ON CONFLICT` on this table
+(the one with EXCLUDE constraints) deadlocks under contention (SPEC 9). Conflicts come back as
+sqlstate 23P01/23505 and the service maps them to `SlotTaken`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Appointment, Client, Location, Service, Specialist, Workplace
+
+BOOKED = "booked"
+CANCELLED = "cancelled"
+
+# Advisory lock classes (first key of the two-int form). Locks are always taken in ascending
+# (class, id) order, so concurrent bookings queue up instead of deadlocking.
+LOCK_SPECIALIST = 1
+LOCK_WORKPLACE = 2
+LOCK_LOCATION_CAPACITY = 3
+
+
+async def lock_booking_key(session: AsyncSession, key: str) -> None:
+    """Serialize confirms of the same hold (double press): taken before any resource lock.
+
+    The one-key form lives in a different lock space from the two-key resource locks.
+    """
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+async def lock_resources(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> None:
+    """Take transaction-scoped advisory locks on (class, id) resources in a fixed order."""
+    for cls, ident in sorted(set(keys)):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:c, :i)"), {"c": cls, "i": ident})
+
+
+async def by_booking_key(session: AsyncSession, key: str) -> Appointment | None:
+    result = await session.execute(select(Appointment).where(Appointment.booking_key == key))
+    return result.scalar_one_or_none()
+
+
+async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
+    return await session.get(Appointment, appointment_id, populate_existing=True)
+
+
+async def location_capacity(session: AsyncSession, location_id: int) -> int | None:
+    """The location's cap on appointments in progress at once; None when uncapped (NULL or 0)."""
+    cap = (
+        await session.execute(select(Location.capacity).where(Location.id == location_id))
+    ).scalar_one_or_none()
+    return cap or None
+
+
+async def location_timezone(session: AsyncSession, location_id: int) -> str:
+    tz = (
+        await session.execute(select(Location.timezone).where(Location.id == location_id))
+    ).scalar_one_or_none()
+    return tz or "UTC"
+
+
+async def in_progress_peak(
+    session: AsyncSession,
+    location_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    exclude_appointment_id: int | None = None,
+) -> int:
+    """The most active appointments in progress at one instant during [start, end).
+
+    The peak is reached at the start of some appointment (or at `start`), so it is enough to
+    count the overlaps at those instants.
+    """
+    exclude = exclude_appointment_id or 0
+    sql = text(
+        """
+        WITH a AS (
+            SELECT start_time, end_time FROM appointments
+            WHERE location_id = :loc AND status <> 'cancelled' AND id <> :ex
+              AND start_time < :end AND end_time > :start
+        ), points AS (
+            SELECT greatest(start_time, :start) AS p FROM a
+        )
+        SELECT coalesce(max(
+            (SELECT count(*) FROM a WHERE a.start_time <= points.p AND a.end_time > points.p)
+        ), 0)
+        FROM points
+        """
+    )
+    params = {"loc": location_id, "start": start, "end": end, "ex": exclude}
+    return int((await session.execute(sql, params)).scalar_one())
+
+
+async def insert(session: AsyncSession, **values: Any) -> Appointment:
+    """Plain INSERT (never ON CONFLICT, see the module docstring); flushes to surface conflicts."""
+    appointment = Appointment(**values)
+    session.add(appointment)
+    await session.flush()
+    return appointment
+
+
+async def mark_cancelled(
+    session: AsyncSession, appointment_id: int, *, now: dt.datetime, by: str
+) -> bool:
+    """Cancel if still booked. False when someone else already changed it (double cancel)."""
+    result = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == BOOKED)
+        .values(status=CANCELLED, cancelled_at=now, cancelled_by=by, updated_at=func.now())
+        .returning(Appointment.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def move(
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    expected_start: dt.datetime,
+    start: dt.datetime,
+    end: dt.datetime,
+    blocked_until: dt.datetime,
+    workplace_id: int,
+    specialist_id: int,
+    price: Decimal,
+    discount: Decimal,
+) -> bool:
+    """Move a booked appointment, only if it still starts at `expected_start` (no lost update).
+
+    Flushes immediately so an EXCLUDE conflict surfaces here.
+    """
+    result = await session.execute(
+        update(Appointment)
+        .where(
+            Appointment.id == appointment_id,
+            Appointment.status == BOOKED,
+            Appointment.start_time == expected_start,
+        )
+        .values(
+            start_time=start,
+            end_time=end,
+            blocked_until=blocked_until,
+            workplace_id=workplace_id,
+            specialist_id=specialist_id,
+            price=price,
+            discount=discount,
+            client_confirmed_at=None,
+            updated_at=func.now(),
+        )
+        .returning(Appointment.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def set_status(
+    session: AsyncSession, appointment_id: int, *, status: str, allowed_from: Sequence[str]
+) -> bool:
+    result = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status.in_(allowed_from))
+        .values(status=status, updated_at=func.now())
+        .returning(Appointment.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def set_client_confirmed(
+    session: AsyncSession, appointment_id: int, *, now: dt.datetime
+) -> bool:
+    """Record "I'll come" once (the first press wins); False if not booked any more."""
+    result = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == BOOKED)
+        .values(client_confirmed_at=func.coalesce(Appointment.client_confirmed_at, now))
+        .returning(Appointment.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+ViewRow = Row[tuple[Appointment, Location, Service, Specialist, Workplace, Client]]
+
+
+def _view_select() -> Select[tuple[Appointment, Location, Service, Specialist, Workplace, Client]]:
+    return (
+        select(Appointment, Location, Service, Specialist, Workplace, Client)
+        .join(Location, Location.id == Appointment.location_id)
+        .join(Service, Service.id == Appointment.service_id)
+        .join(Specialist, Specialist.id == Appointment.specialist_id)
+        .join(Workplace, Workplace.id == Appointment.workplace_id)
+        .join(Client, Client.id == Appointment.client_id)
+    )
+
+
+async def view_row(session: AsyncSession, appointment_id: int) -> ViewRow | None:
+    """The appointment with the names a message shows (location, service, specialist, ...)."""
+    stmt = _view_select().where(Appointment.id == appointment_id)
+    stmt = stmt.execution_options(populate_existing=True)
+    return (await session.execute(stmt)).one_or_none()
+
+
+async def client_rows(
+    session: AsyncSession, client_id: int, *, now: dt.datetime, past: bool, limit: int
+) -> Sequence[ViewRow]:
+    """Upcoming booked appointments (soonest first) or the history (latest first)."""
+    stmt = _view_select().where(Appointment.client_id == client_id)
+    if past:
+        stmt = stmt.where(
+            and_(Appointment.start_time < now) | (Appointment.status != BOOKED)
+        ).order_by(Appointment.start_time.desc(), Appointment.id.desc())
+    else:
+        stmt = stmt.where(Appointment.status == BOOKED, Appointment.end_time > now).order_by(
+            Appointment.start_time, Appointment.id
+        )
+    return (await session.execute(stmt.limit(limit))).all()
+
+
+# sqlstates the services translate: exclusion / unique / check violations, and the two
+# transient failures after which the whole transaction is simply run again.
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+CHECK_VIOLATION = "23514"
+RETRYABLE = frozenset({"40001", "40P01"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL sqlstate behind a SQLAlchemy/asyncpg error, if there is one."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str):
+            return code
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def constraint_name(exc: BaseException) -> str | None:
+    """The violated constraint's name, when the driver reports it."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        name = getattr(seen, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None

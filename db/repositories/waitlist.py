@@ -1,0 +1,174 @@
+"""Waitlist queries. They never commit.
+
+`INSERT ... ON CONFLICT` is fine here (no exclusion constraints on this table): the partial
+unique index `uq_waitlist_one_waiting` keeps one live entry per client, place, service,
+specialist and date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import WaitlistEntry
+
+LIVE = ("waiting", "offered")
+
+
+async def find_live(
+    session: AsyncSession,
+    *,
+    client_id: int,
+    location_id: int,
+    service_id: int,
+    specialist_id: int | None,
+    day: dt.date,
+) -> WaitlistEntry | None:
+    stmt = select(WaitlistEntry).where(
+        WaitlistEntry.client_id == client_id,
+        WaitlistEntry.location_id == location_id,
+        WaitlistEntry.service_id == service_id,
+        func.coalesce(WaitlistEntry.specialist_id, 0) == (specialist_id or 0),
+        WaitlistEntry.date == day,
+        WaitlistEntry.status.in_(LIVE),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def insert_waiting(
+    session: AsyncSession,
+    *,
+    client_id: int,
+    location_id: int,
+    service_id: int,
+    specialist_id: int | None,
+    day: dt.date,
+) -> int | None:
+    """Add a waiting entry; None when a live one already exists (the unique index said so)."""
+    stmt = (
+        pg_insert(WaitlistEntry)
+        .values(
+            client_id=client_id,
+            location_id=location_id,
+            service_id=service_id,
+            specialist_id=specialist_id,
+            date=day,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[
+                WaitlistEntry.client_id,
+                WaitlistEntry.location_id,
+                WaitlistEntry.service_id,
+                text("coalesce(specialist_id, 0)"),
+                WaitlistEntry.date,
+            ],
+            index_where=WaitlistEntry.status.in_(LIVE),
+        )
+        .returning(WaitlistEntry.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get(session: AsyncSession, entry_id: int) -> WaitlistEntry | None:
+    return await session.get(WaitlistEntry, entry_id, populate_existing=True)
+
+
+async def set_status(
+    session: AsyncSession, entry_id: int, *, status: str, from_statuses: Sequence[str]
+) -> bool:
+    result = await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry_id, WaitlistEntry.status.in_(from_statuses))
+        .values(status=status)
+        .returning(WaitlistEntry.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def for_client(session: AsyncSession, client_id: int) -> Sequence[WaitlistEntry]:
+    result = await session.execute(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.client_id == client_id, WaitlistEntry.status.in_(LIVE))
+        .order_by(WaitlistEntry.date, WaitlistEntry.id)
+    )
+    return result.scalars().all()
+
+
+async def waiting_for_day(
+    session: AsyncSession, *, location_id: int, day: dt.date
+) -> Sequence[WaitlistEntry]:
+    """Waiting entries of that place and date, oldest first; locked so that two freed times
+    never offer to the same entry, and skipped when another transaction is offering it."""
+    result = await session.execute(
+        select(WaitlistEntry)
+        .where(
+            WaitlistEntry.location_id == location_id,
+            WaitlistEntry.date == day,
+            WaitlistEntry.status == "waiting",
+        )
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        .with_for_update(skip_locked=True)
+    )
+    return result.scalars().all()
+
+
+async def mark_offered(
+    session: AsyncSession,
+    entry_id: int,
+    *,
+    now: dt.datetime,
+    start: dt.datetime,
+    specialist_id: int,
+) -> None:
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry_id)
+        .values(
+            status="offered",
+            offered_at=now,
+            offered_start=start,
+            offered_specialist_id=specialist_id,
+        )
+    )
+
+
+async def expire_offers(
+    session: AsyncSession, *, offered_before: dt.datetime
+) -> list[tuple[int, dt.date]]:
+    """Offers made before `offered_before` and not taken become `expired`.
+
+    Returns the (location, date) of each, so the time can be offered to the next in line.
+    """
+    result = await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.status == "offered", WaitlistEntry.offered_at < offered_before)
+        .values(status="expired")
+        .returning(WaitlistEntry.location_id, WaitlistEntry.date)
+    )
+    return [(int(loc), day) for loc, day in result.all()]
+
+
+async def fulfil_for_booking(
+    session: AsyncSession,
+    *,
+    client_id: int,
+    location_id: int,
+    service_id: int,
+    day: dt.date,
+) -> None:
+    """The client booked that service on that date: their live entries for it are done."""
+    await session.execute(
+        update(WaitlistEntry)
+        .where(
+            WaitlistEntry.client_id == client_id,
+            WaitlistEntry.location_id == location_id,
+            WaitlistEntry.service_id == service_id,
+            WaitlistEntry.date == day,
+            WaitlistEntry.status.in_(LIVE),
+        )
+        .values(status="fulfilled")
+    )

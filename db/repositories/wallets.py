@@ -1,0 +1,117 @@
+"""Wallet and ledger queries. They never commit; the service that moves money does, and it
+always updates the balance AND writes the ledger row in the same transaction, so
+`balance == sum(wallet_transactions.amount)` holds at every commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ClientWallet, WalletTransaction
+
+# Ledger rows that pay for an appointment (signed): their negated sum is what the client paid.
+CHARGE_KINDS = ("debit", "reschedule")
+
+
+async def ensure(session: AsyncSession, client_id: int) -> None:
+    """Create the wallet (balance 0) if the client has none. Safe: no exclusion constraints."""
+    await session.execute(
+        pg_insert(ClientWallet).values(client_id=client_id).on_conflict_do_nothing()
+    )
+
+
+async def balance(session: AsyncSession, client_id: int) -> Decimal | None:
+    result = await session.execute(
+        select(ClientWallet.balance).where(ClientWallet.client_id == client_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def debit(session: AsyncSession, client_id: int, amount: Decimal) -> Decimal | None:
+    """Take `amount` only if the balance covers it; the new balance, or None (nothing changed).
+
+    One conditional UPDATE: the row lock it takes makes concurrent debits queue, and the
+    `WHERE balance >= amount` is re-checked on the latest row version.
+    """
+    result = await session.execute(
+        text(
+            "UPDATE client_wallets SET balance = balance - :amount "
+            "WHERE client_id = :client AND balance >= :amount RETURNING balance"
+        ),
+        {"amount": amount, "client": client_id},
+    )
+    return result.scalar_one_or_none()
+
+
+async def credit(session: AsyncSession, client_id: int, amount: Decimal) -> Decimal | None:
+    """Add `amount` (> 0); the new balance, or None if the client has no wallet."""
+    result = await session.execute(
+        text(
+            "UPDATE client_wallets SET balance = balance + :amount "
+            "WHERE client_id = :client RETURNING balance"
+        ),
+        {"amount": amount, "client": client_id},
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_entry(
+    session: AsyncSession,
+    *,
+    client_id: int,
+    amount: Decimal,
+    kind: str,
+    appointment_id: int | None = None,
+    discount: Decimal = Decimal("0"),
+    description: str | None = None,
+    external_id: str | None = None,
+    created_by: int | None = None,
+) -> int:
+    """Write one ledger row (amount signed, never 0) and return its id."""
+    row = WalletTransaction(
+        client_id=client_id,
+        amount=amount,
+        kind=kind,
+        appointment_id=appointment_id,
+        discount=discount,
+        description=description,
+        external_id=external_id,
+        created_by=created_by,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def charged_for(session: AsyncSession, appointment_id: int) -> Decimal:
+    """What the client has paid for the appointment so far (debit and reschedule rows)."""
+    result = await session.execute(
+        select(func.coalesce(func.sum(WalletTransaction.amount), 0)).where(
+            WalletTransaction.appointment_id == appointment_id,
+            WalletTransaction.kind.in_(CHARGE_KINDS),
+        )
+    )
+    return -Decimal(result.scalar_one())
+
+
+async def by_external_id(session: AsyncSession, external_id: str) -> WalletTransaction | None:
+    result = await session.execute(
+        select(WalletTransaction).where(WalletTransaction.external_id == external_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def ledger(session: AsyncSession, client_id: int, limit: int) -> Sequence[WalletTransaction]:
+    """The latest ledger rows of the client, newest first."""
+    result = await session.execute(
+        select(WalletTransaction)
+        .where(WalletTransaction.client_id == client_id)
+        .order_by(WalletTransaction.created_at.desc(), WalletTransaction.id.desc())
+        .limit(limit)
+    )
+    return result.scalars().all()
