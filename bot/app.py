@@ -1,0 +1,313 @@
+"""The one place that builds the Bot, the Dispatcher, storage, middlewares and routers, and runs
+them with long polling or a webhook.
+
+Handlers get shared services by name from the dispatcher's workflow data: `settings`,
+`session_factory`, `redis`, `clients` (and what `BotApp.provide()` adds: `availability`,
+`booking`, `holds`, `wallet`, `waitlist`, `events`, `release_hold`, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.handlers import all_routers
+from bot.i18n import SUPPORTED_LANGUAGES, translate
+from bot.middlewares import setup_middlewares
+from bot.services.clients import ClientService
+from db.engine import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+
+# Client commands shown in Telegram's menu (SPEC 8); descriptions come from the catalogs.
+BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
+
+
+@dataclass
+class BotApp:
+    """Everything a running bot owns; `close()` releases it all."""
+
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    redis: Redis
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    clients: ClientService
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def provide(self, **services: object) -> None:
+        """Add shared services to the handlers' workflow data (`booking=BookingService(...)`)."""
+        for name, service in services.items():
+            self.dispatcher[name] = service
+
+    async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        for task in self.background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.background.clear()
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def build_bot(settings: Settings) -> Bot:
+    """The Bot, talking to `TELEGRAM_API_URL` (a local Bot API server or the emulator) if set."""
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    return Bot(token=settings.bot_token.get_secret_value(), session=session)
+
+
+def _attach(dp: Dispatcher, routers: Iterable[Router]) -> None:
+    for router in routers:
+        parent = router.parent_router
+        if parent is not None:
+            # Routers are module-level singletons. Production builds one dispatcher per process,
+            # tests build one per test: move the router to the new dispatcher.
+            parent.sub_routers.remove(router)
+            router._parent_router = None
+        dp.include_router(router)
+
+
+def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService) -> Dispatcher:
+    key_builder = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True)
+    storage = RedisStorage(
+        redis,
+        key_builder=key_builder,
+        state_ttl=settings.fsm_ttl_seconds,
+        data_ttl=settings.fsm_ttl_seconds,
+    )
+    # Several webhook instances may receive one user's updates at once: serialise them per user
+    # across processes. Polling is single-instance (SPEC 9), so a process-local lock suffices.
+    isolation: BaseEventIsolation = (
+        RedisEventIsolation(redis, key_builder=key_builder)
+        if settings.webhook_enabled
+        else SimpleEventIsolation()
+    )
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
+    _attach(dp, all_routers())
+    dp.startup.register(_on_startup)
+    return dp
+
+
+def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
+    """Build the whole application (no network I/O happens here)."""
+    redis: Redis = Redis.from_url(settings.redis_url)
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    clients = ClientService(session_factory, redis, settings)
+    dp = build_dispatcher(settings, redis, clients=clients)
+    app = BotApp(
+        settings=settings,
+        bot=bot or build_bot(settings),
+        dispatcher=dp,
+        redis=redis,
+        engine=engine,
+        session_factory=session_factory,
+        clients=clients,
+    )
+    app.provide(
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        clients=clients,
+        bot_app=app,
+    )
+    return app
+
+
+async def set_bot_commands(bot: Bot, settings: Settings) -> None:
+    """Russian and English command menus, plus the default language for everyone else."""
+
+    def commands(locale: str) -> list[BotCommand]:
+        return [
+            BotCommand(command=name, description=translate(f"commands.{name}", locale))
+            for name in BOT_COMMANDS
+        ]
+
+    scope = BotCommandScopeDefault()
+    await bot.set_my_commands(commands(settings.default_language), scope=scope)
+    for locale in SUPPORTED_LANGUAGES:
+        await bot.set_my_commands(commands(locale), scope=scope, language_code=locale)
+
+
+def webhook_full_url(settings: Settings) -> str:
+    """`WEBHOOK_URL` as given if it has a path, else the base URL plus `WEBHOOK_PATH`."""
+    assert settings.webhook_url
+    url = settings.webhook_url
+    if urlsplit(url).path in ("", "/"):
+        return url.rstrip("/") + settings.webhook_path
+    return url
+
+
+def webhook_secret(settings: Settings) -> str:
+    """`WEBHOOK_SECRET`, else one derived from the token (stable across instances)."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    token = settings.bot_token.get_secret_value().encode()
+    return hashlib.sha256(b"webhook:" + token).hexdigest()
+
+
+async def _on_startup(bot: Bot, settings: Settings, dispatcher: Dispatcher) -> None:
+    await set_bot_commands(bot, settings)
+    if settings.webhook_enabled:
+        await bot.set_webhook(
+            webhook_full_url(settings),
+            secret_token=webhook_secret(settings),
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        log.info("webhook set to %s", webhook_full_url(settings))
+    else:
+        # A webhook left over from another deployment would make getUpdates fail with 409.
+        await bot.delete_webhook(drop_pending_updates=False)
+
+
+def start_background_tasks(app: BotApp, stop: asyncio.Event) -> list[asyncio.Task[Any]]:
+    """Tasks that run beside the update handling for the whole life of the process.
+
+    This is where the notification worker starts when `settings.run_worker` is true:
+    `bot.notify.runner.run_worker(app.settings, bot=app.bot, stop=stop)`; and where the event
+    listener that drops slot caches on other instances' changes is started. Each task appended
+    to the returned list is cancelled and awaited by `BotApp.close()`.
+    """
+    tasks: list[asyncio.Task[Any]] = []
+    app.background.extend(tasks)
+    return tasks
+
+
+async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
+    """Long polling until `stop` is set.
+
+    `handle_as_tasks=False` on purpose (SPEC 9): aiogram sends the next getUpdates, which is what
+    acknowledges an update to Telegram, only after the handler has returned. A crash or kill in
+    the middle of a handler therefore leaves the update unacknowledged and Telegram delivers it
+    again after the restart; the dedupe middleware lets it through because its lease is not
+    "done". The cost is one update at a time per process, which is fine for one bot instance
+    (polling is single-instance anyway; scale out with the webhook).
+    """
+    dp = app.dispatcher
+    polling = asyncio.create_task(
+        dp.start_polling(
+            app.bot,
+            handle_as_tasks=False,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+    )
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if polling in done:
+        stopper.cancel()
+        polling.result()
+        return
+    with contextlib.suppress(RuntimeError):  # polling may not have reached its loop yet
+        await dp.stop_polling()
+    if not polling.done():
+        polling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await polling
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    app: BotApp = request.app["bot_app"]
+    checks: dict[str, bool] = {}
+    try:
+        async with app.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:
+        log.warning("health check: database unreachable", exc_info=True)
+        checks["database"] = False
+    try:
+        checks["redis"] = bool(await app.redis.ping())  # type: ignore[misc]
+    except Exception:
+        log.warning("health check: redis unreachable", exc_info=True)
+        checks["redis"] = False
+    ok = all(checks.values())
+    return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
+
+
+def build_webhook_app(app: BotApp) -> web.Application:
+    """aiohttp app: the webhook (secret checked, 401 otherwise) and `GET /healthz`.
+
+    `handle_in_background=False` on purpose (SPEC 9): Telegram gets its answer only after the
+    handler finished, so a handler that fails answers 500 and Telegram delivers the update again
+    (the default answers 200 first and a failed update is lost).
+    """
+    web_app = web.Application()
+    web_app["bot_app"] = app
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher,
+        bot=app.bot,
+        secret_token=webhook_secret(app.settings),
+        handle_in_background=False,
+    ).register(web_app, path=urlsplit(webhook_full_url(app.settings)).path)
+    web_app.router.add_get("/healthz", _healthz)
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    return web_app
+
+
+async def run_webhook(app: BotApp, stop: asyncio.Event) -> None:
+    """Serve the webhook on `WEBHOOK_HOST:WEBHOOK_PORT` until `stop` is set."""
+    runner = web.AppRunner(build_webhook_app(app), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.webhook_host, app.settings.webhook_port)
+    await site.start()
+    log.info("webhook server on %s:%s", app.settings.webhook_host, app.settings.webhook_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def serve(app: BotApp, stop: asyncio.Event) -> None:
+    """Run the app (polling or webhook) and its background tasks until `stop`; then close."""
+    try:
+        start_background_tasks(app, stop)
+        if app.settings.webhook_enabled:
+            await run_webhook(app, stop)
+        else:
+            await run_polling(app, stop)
+    finally:
+        await app.close()
+
+
+async def run(settings: Settings) -> None:
+    """`python -m bot run`: serve until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = create_app(settings)
+    log.info("bot starting (%s)", "webhook" if settings.webhook_enabled else "long polling")
+    await serve(app, stop)
+    log.info("bot stopped")

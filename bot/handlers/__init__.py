@@ -1,0 +1,26 @@
+"""All routers, in the order the dispatcher tries them.
+
+`common` comes first so /start, /cancel and /help work in the middle of any flow; feature
+routers follow (each feature adds its router to `FEATURE_ROUTERS`); the fallback comes last and
+answers whatever nobody understood (text where a button is expected, a stale button).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiogram import Router
+
+# Feature routers, in order: each entry is a zero-argument callable returning a Router (imported
+# lazily, so a feature module is only loaded when the dispatcher is built).
+FEATURE_ROUTERS: list[Callable[[], Router]] = []
+
+
+def all_routers() -> list[Router]:
+    """Fresh list of the routers to include: common, the features, the fallback."""
+    from bot.handlers import common
+
+    routers = [common.router]
+    routers.extend(factory() for factory in FEATURE_ROUTERS)
+    routers.append(common.fallback_router)
+    return routers

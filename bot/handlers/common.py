@@ -1,0 +1,225 @@
+"""/start, /help, /language, /cancel, the main menu, the last-resort fallbacks and the one error
+handler that turns failures into text.
+
+The main menu's sections are built by their own features: each registers its entry with
+`register_menu_action(MenuAction.book, handler)`; a section nobody registered yet is answered
+with an honest "not available yet" notice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, ErrorEvent, Message, Update, User
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.config import Settings
+from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken
+from bot.i18n import SUPPORTED_LANGUAGES, Translator, normalize_language
+from bot.keyboards.common import LanguageCb, MenuAction, MenuCb, language_keyboard, main_menu
+from bot.services.clients import ClientProfile, ClientService, TelegramUser
+
+log = logging.getLogger(__name__)
+
+router = Router(name="common")
+# Included after every feature router: whatever nobody else understood ends here.
+fallback_router = Router(name="fallback")
+
+MenuHandler = Callable[..., Awaitable[object]]
+# Filled by the features: MenuAction -> `async def handler(query: CallbackQuery, **data)`.
+MENU_ACTIONS: dict[MenuAction, MenuHandler] = {}
+# Deep-link payloads that belong to another feature (the admin area's specialist invites).
+FOREIGN_START_PAYLOADS = ("spec_",)
+
+ReleaseHold = Callable[[int], Awaitable[object]]
+
+
+def register_menu_action(action: MenuAction, handler: MenuHandler) -> None:
+    """Route a main-menu button to a feature's handler (called with the query and handler data)."""
+    MENU_ACTIONS[action] = handler
+
+
+def telegram_user(user: User) -> TelegramUser:
+    return TelegramUser(
+        tg_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+async def leave_flow(
+    state: FSMContext, profile: ClientProfile | None, release_hold: ReleaseHold | None
+) -> bool:
+    """Clear the FSM state and release the client's booking hold; True if a flow was left."""
+    had_state = await state.get_state() is not None
+    await state.clear()
+    if release_hold is not None and profile is not None:
+        await release_hold(profile.client_id)
+    return had_state
+
+
+def _is_own_start(message: Message, command: CommandObject) -> bool:
+    return not (command.args or "").startswith(FOREIGN_START_PAYLOADS)
+
+
+@router.message(CommandStart(), _is_own_start)
+async def on_start(
+    message: Message,
+    clients: ClientService,
+    state: FSMContext,
+    profile: ClientProfile | None = None,
+    release_hold: ReleaseHold | None = None,
+) -> None:
+    assert message.from_user is not None
+    await leave_flow(state, profile, release_hold)
+    registered = await clients.register(telegram_user(message.from_user))
+    i18n = Translator(registered.language)
+    key = "start.greeting" if registered.created else "start.greeting_back"
+    name = registered.first_name or i18n("start.friend")
+    await message.answer(i18n(key, name=name), reply_markup=main_menu(i18n))
+
+
+@router.message(Command("help"))
+async def on_help(message: Message, i18n: Translator) -> None:
+    await message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
+
+
+@router.message(Command("language"))
+async def on_language(message: Message, i18n: Translator) -> None:
+    await message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
+
+
+@router.message(Command("cancel"))
+async def on_cancel(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    profile: ClientProfile | None = None,
+    release_hold: ReleaseHold | None = None,
+) -> None:
+    left = await leave_flow(state, profile, release_hold)
+    await message.answer(
+        i18n("cancel.done" if left else "cancel.nothing"), reply_markup=main_menu(i18n)
+    )
+
+
+async def _menu_help(query: CallbackQuery, i18n: Translator, **_: Any) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
+
+
+async def _menu_language(query: CallbackQuery, i18n: Translator, **_: Any) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
+
+
+register_menu_action(MenuAction.help, _menu_help)
+register_menu_action(MenuAction.language, _menu_language)
+
+
+@router.callback_query(MenuCb.filter())
+async def on_menu(
+    query: CallbackQuery, callback_data: MenuCb, i18n: Translator, **data: Any
+) -> None:
+    handler = MENU_ACTIONS.get(callback_data.action)
+    if handler is None:
+        await query.answer(i18n("menu.not_available"), show_alert=True)
+        return
+    await handler(query, i18n=i18n, callback_data=callback_data, **data)
+
+
+@router.callback_query(LanguageCb.filter(F.language.in_(SUPPORTED_LANGUAGES)))
+async def on_language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    clients: ClientService,
+    profile: ClientProfile | None = None,
+) -> None:
+    if profile is None:
+        await clients.register(telegram_user(query.from_user))
+    updated = await clients.set_language(query.from_user.id, callback_data.language)
+    i18n = Translator(updated.language)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(i18n("language.changed"), reply_markup=main_menu(i18n))
+
+
+@fallback_router.message()
+async def on_unknown_message(message: Message, i18n: Translator) -> None:
+    await message.answer(i18n("common.unknown_input"))
+
+
+@fallback_router.callback_query()
+async def on_stale_button(query: CallbackQuery, i18n: Translator) -> None:
+    await query.answer(i18n("common.stale_button"), show_alert=True)
+
+
+# --- the one place that turns an unhandled failure into text --------------------------------
+
+_DOMAIN_TEXTS: tuple[tuple[type[Exception], str], ...] = (
+    (SlotTaken, "errors.slot_taken"),
+    (NotAllowed, "errors.not_allowed"),
+    (NotFound, "errors.not_found"),
+    (InvalidState, "errors.invalid_state"),
+)
+
+
+def _error_text_key(exc: Exception) -> str:
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return "errors.unavailable"
+    for kind, key in _DOMAIN_TEXTS:
+        if isinstance(exc, kind):
+            return key
+    return "errors.unexpected"
+
+
+def _event_user_and_chat(update: Update) -> tuple[User | None, int | None]:
+    if update.message is not None:
+        return update.message.from_user, update.message.chat.id
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        return query.from_user, chat_id
+    if update.pre_checkout_query is not None:
+        return update.pre_checkout_query.from_user, update.pre_checkout_query.from_user.id
+    return None, None
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, bot: Bot, settings: Settings, **data: Any) -> bool:
+    """Redis down -> "temporarily unavailable"; a domain error -> its text; anything else -> an
+    apology and a log record with context. The user never sees a trace."""
+    exc = event.exception
+    update = event.update
+    user, chat_id = _event_user_and_chat(update)
+    key = _error_text_key(exc)
+    context = {"update_id": update.update_id, "user_id": user.id if user else None}
+    if key == "errors.unavailable":
+        log.error("redis unavailable while handling %s: %s", context, exc)
+    elif key == "errors.unexpected":
+        log.error("unhandled error while handling %s", context, exc_info=exc)
+    else:
+        log.warning("domain error escaped a handler %s: %r", context, exc)
+    i18n: Translator = data.get("i18n") or Translator(
+        normalize_language(user.language_code if user else None) or settings.default_language
+    )
+    text = i18n(key)
+    try:
+        if chat_id is not None:
+            await bot.send_message(chat_id, text)
+        if update.callback_query is not None:
+            # Stops the button's spinner; the handler may have answered it already.
+            await update.callback_query.answer()
+    except Exception:  # telling the user is best effort; the failure is already logged
+        log.warning("could not tell the user about the error %s", context, exc_info=True)
+    return True

@@ -1,0 +1,50 @@
+"""Main menu and language keyboards. Callback data carries an action or a language code only;
+the handlers re-validate it (an unknown value fails to parse and is treated as a stale button).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import SUPPORTED_LANGUAGES, Translator
+
+
+class MenuAction(str, Enum):
+    book = "book"
+    my = "my"
+    wallet = "wallet"
+    language = "language"
+    help = "help"
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    action: MenuAction
+
+
+class LanguageCb(CallbackData, prefix="lang"):
+    language: str
+
+
+def main_menu(i18n: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=i18n("menu.btn.book"), callback_data=MenuCb(action=MenuAction.book))
+    kb.button(text=i18n("menu.btn.my"), callback_data=MenuCb(action=MenuAction.my))
+    kb.button(text=i18n("menu.btn.wallet"), callback_data=MenuCb(action=MenuAction.wallet))
+    kb.button(text=i18n("menu.btn.language"), callback_data=MenuCb(action=MenuAction.language))
+    kb.button(text=i18n("menu.btn.help"), callback_data=MenuCb(action=MenuAction.help))
+    kb.adjust(1, 2, 2)
+    return kb.as_markup()
+
+
+def language_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for language in SUPPORTED_LANGUAGES:
+        kb.button(
+            text=i18n(f"language.btn.{language}"), callback_data=LanguageCb(language=language)
+        )
+    kb.adjust(len(SUPPORTED_LANGUAGES))
+    return kb.as_markup()

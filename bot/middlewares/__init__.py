@@ -1,0 +1,36 @@
+"""Cross-cutting middlewares only (no business logic), installed in this order on updates:
+
+1. aiogram's own: errors -> user context -> FSM context (Redis storage);
+2. `DedupeMiddleware`: each `update_id` once;
+3. `I18nMiddleware`: profile (cached) and language -> `i18n`, `locale`, `profile`;
+4. `ThrottlingMiddleware`: per-user rate limit (answers in the user's language).
+"""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.middlewares.dedupe import DedupeMiddleware
+from bot.middlewares.i18n import I18nMiddleware
+from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.services.clients import ClientService
+
+__all__ = [
+    "DedupeMiddleware",
+    "I18nMiddleware",
+    "ThrottlingMiddleware",
+    "setup_middlewares",
+]
+
+
+def setup_middlewares(
+    dp: Dispatcher, *, redis: Redis, settings: Settings, clients: ClientService
+) -> None:
+    prefix = settings.redis_prefix
+    dp.update.outer_middleware(DedupeMiddleware(redis, prefix))
+    dp.update.outer_middleware(I18nMiddleware(clients, settings))
+    dp.update.outer_middleware(
+        ThrottlingMiddleware(redis, prefix, rate_per_second=settings.throttle_rate_per_second)
+    )

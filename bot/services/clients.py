@@ -1,0 +1,174 @@
+"""Clients: registration on /start, language, and the short-lived profile cache in Redis.
+
+The profile (client id, role, language) is read on almost every update, so it is cached in Redis
+for a few minutes under `{prefix}:profile:{tg_id}`. PostgreSQL stays the truth: every change made
+here drops the cached copy after the commit, and areas that change a role (admins, specialist
+invites) call `ClientService.invalidate(tg_id)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.domain.errors import NotFound
+from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
+from db.repositories.clients import ClientRepository, ClientRow
+
+log = logging.getLogger(__name__)
+
+Role = Literal["client", "specialist", "admin"]
+PROFILE_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramUser:
+    """What registration needs from a Telegram user (keeps aiogram out of the service)."""
+
+    tg_id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientProfile:
+    client_id: int
+    tg_id: int
+    first_name: str | None
+    language: str
+    role: Role
+    is_admin: bool
+    specialist_id: int | None
+    # True only on the registration that created the client (never cached as True).
+    created: bool = False
+
+
+class ClientService:
+    """Use cases of the client profile. Each method owns its transaction."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        settings: Settings,
+    ) -> None:
+        self.session_factory = session_factory
+        self.redis = redis
+        self.settings = settings
+
+    def _cache_key(self, tg_id: int) -> str:
+        return f"{self.settings.redis_prefix}:profile:{tg_id}"
+
+    async def register(self, user: TelegramUser) -> ClientProfile:
+        """Register the Telegram user as a client with an empty wallet, exactly once.
+
+        Safe under concurrent duplicate /start: the insert is `ON CONFLICT (tg_id) DO NOTHING`
+        and the wallet is keyed by the client, so racing calls create one client and one wallet.
+        A known client keeps its chosen language; its names follow Telegram.
+        """
+        language = normalize_language(user.language_code) or self.settings.default_language
+        async with self.session_factory() as session, session.begin():
+            repo = ClientRepository(session)
+            new_id = await repo.insert_if_absent(
+                tg_id=user.tg_id,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                username=user.username,
+                language=language,
+            )
+            if new_id is not None:
+                await repo.ensure_wallet(new_id)
+                row = await repo.by_tg_id(user.tg_id)
+            else:
+                row = await repo.by_tg_id(user.tg_id, for_update=True)
+                assert row is not None  # the conflicting row exists and clients are not deleted
+                if (row.first_name, row.last_name, row.username) != (
+                    user.first_name,
+                    user.last_name,
+                    user.username,
+                ):
+                    await repo.update_names(
+                        row.id,
+                        first_name=user.first_name,
+                        last_name=user.last_name,
+                        username=user.username,
+                    )
+                # Repairs a client written without a wallet (e.g. imported by hand).
+                if await repo.ensure_wallet(row.id):
+                    log.warning("client %s had no wallet; created one", row.id)
+            assert row is not None
+            profile = await self._profile(repo, row, created=new_id is not None)
+        await self.invalidate(user.tg_id)
+        if profile.created:
+            log.info("registered client %s (tg %s)", profile.client_id, user.tg_id)
+        return profile
+
+    async def set_language(self, tg_id: int, language: str) -> ClientProfile:
+        """Store the client's language; raises `NotFound` for an unknown user."""
+        if language not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"unsupported language {language!r}")
+        async with self.session_factory() as session, session.begin():
+            repo = ClientRepository(session)
+            row = await repo.by_tg_id(tg_id, for_update=True)
+            if row is None:
+                raise NotFound(f"no client with tg_id {tg_id}")
+            await repo.set_language(row.id, language)
+            row = ClientRow(
+                id=row.id,
+                tg_id=row.tg_id,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                username=row.username,
+                language=language,
+            )
+            profile = await self._profile(repo, row)
+        await self.invalidate(tg_id)
+        return profile
+
+    async def get_profile(self, tg_id: int) -> ClientProfile | None:
+        """The cached profile, else the database's (then cached); None for an unknown user."""
+        key = self._cache_key(tg_id)
+        cached = await self.redis.get(key)
+        if cached is not None:
+            try:
+                return ClientProfile(**json.loads(cached))
+            except (TypeError, ValueError):
+                log.warning("dropping malformed cached profile for tg %s", tg_id)
+        async with self.session_factory() as session:
+            repo = ClientRepository(session)
+            row = await repo.by_tg_id(tg_id)
+            if row is None:
+                return None
+            profile = await self._profile(repo, row)
+        await self.redis.set(key, json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS)
+        return profile
+
+    async def invalidate(self, tg_id: int) -> None:
+        """Drop the cached profile (call after any change of language, role or client data)."""
+        await self.redis.delete(self._cache_key(tg_id))
+
+    async def _profile(
+        self, repo: ClientRepository, row: ClientRow, *, created: bool = False
+    ) -> ClientProfile:
+        assert row.tg_id is not None
+        is_admin = row.tg_id in self.settings.admin_ids or await repo.is_admin(row.tg_id)
+        specialist_id = await repo.specialist_id_for(row.tg_id)
+        role: Role = "admin" if is_admin else "specialist" if specialist_id else "client"
+        return ClientProfile(
+            client_id=row.id,
+            tg_id=row.tg_id,
+            first_name=row.first_name,
+            language=row.language,
+            role=role,
+            is_admin=is_admin,
+            specialist_id=specialist_id,
+            created=created,
+        )

@@ -1,0 +1,110 @@
+"""Client queries. Never commits: the calling service owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Admin, Client, ClientWallet, Specialist
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    id: int
+    tg_id: int | None
+    first_name: str | None
+    last_name: str | None
+    username: str | None
+    language: str
+
+
+def _row(client: Client) -> ClientRow:
+    return ClientRow(
+        id=client.id,
+        tg_id=client.tg_id,
+        first_name=client.first_name,
+        last_name=client.last_name,
+        username=client.username,
+        language=client.language,
+    )
+
+
+class ClientRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_if_absent(
+        self,
+        *,
+        tg_id: int,
+        first_name: str | None,
+        last_name: str | None,
+        username: str | None,
+        language: str,
+    ) -> int | None:
+        """Insert the client; the new id, or None when `tg_id` is already registered.
+
+        ON CONFLICT on the unique `tg_id` makes concurrent duplicate /start safe: exactly one
+        insert wins, the others see None and read the existing row.
+        """
+        stmt = (
+            insert(Client)
+            .values(
+                tg_id=tg_id,
+                first_name=first_name,
+                last_name=last_name,
+                username=username,
+                language=language,
+            )
+            .on_conflict_do_nothing(index_elements=[Client.tg_id])
+            .returning(Client.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def ensure_wallet(self, client_id: int) -> bool:
+        """Create the wallet (balance 0) unless it exists; True when it was created now."""
+        stmt = (
+            insert(ClientWallet)
+            .values(client_id=client_id)
+            .on_conflict_do_nothing(index_elements=[ClientWallet.client_id])
+            .returning(ClientWallet.client_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def by_tg_id(self, tg_id: int, *, for_update: bool = False) -> ClientRow | None:
+        stmt = select(Client).where(Client.tg_id == tg_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        client = (await self.session.execute(stmt)).scalar_one_or_none()
+        return _row(client) if client else None
+
+    async def update_names(
+        self,
+        client_id: int,
+        *,
+        first_name: str | None,
+        last_name: str | None,
+        username: str | None,
+    ) -> None:
+        await self.session.execute(
+            update(Client)
+            .where(Client.id == client_id)
+            .values(first_name=first_name, last_name=last_name, username=username)
+        )
+
+    async def set_language(self, client_id: int, language: str) -> None:
+        await self.session.execute(
+            update(Client).where(Client.id == client_id).values(language=language)
+        )
+
+    async def is_admin(self, tg_id: int) -> bool:
+        """Admins added at run time (ADMIN_IDS from settings are checked by the service)."""
+        return bool(await self.session.scalar(select(exists().where(Admin.tg_id == tg_id))))
+
+    async def specialist_id_for(self, tg_id: int) -> int | None:
+        return await self.session.scalar(
+            select(Specialist.id).where(Specialist.tg_id == tg_id, Specialist.is_active.is_(True))
+        )
