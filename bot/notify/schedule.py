@@ -69,7 +69,7 @@ def _specialist_chat(specialist: Specialist) -> _Chat | None:
     return _Chat(specialist.tg_id, specialist.language)
 
 
-def _client_name(client: Client) -> str:
+def client_display_name(client: Client) -> str:
     parts = [p for p in (client.first_name, client.last_name) if p]
     if parts:
         return " ".join(parts)
@@ -104,7 +104,7 @@ async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _App
         "specialist": specialist.name,
         "workplace": workplace.name,
         "price": money(appt.price),
-        "client_name": _client_name(client),
+        "client_name": client_display_name(client),
         "client_phone": client.phone or "",
     }
     return _AppointmentFacts(

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Outbox
+from db.models import Client, Outbox, Specialist
 
 PENDING = "pending"
 SENT = "sent"
@@ -246,3 +246,13 @@ async def rows_for(session: AsyncSession, appointment_id: int) -> Sequence[Outbo
         select(Outbox).where(Outbox.appointment_id == appointment_id).order_by(Outbox.id)
     )
     return result.scalars().all()
+
+
+async def deactivate_chat(session: AsyncSession, recipient: str, chat_id: int) -> None:
+    """The chat blocked the bot: stop writing to it until it talks to us again."""
+    if recipient == "client":
+        await session.execute(update(Client).where(Client.tg_id == chat_id).values(is_active=False))
+    elif recipient == "specialist":
+        await session.execute(
+            update(Specialist).where(Specialist.tg_id == chat_id).values(chat_active=False)
+        )

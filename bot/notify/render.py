@@ -1,0 +1,190 @@
+"""Outbox row (kind + payload) -> localized text and optional inline keyboard.
+
+Pure: everything a message shows is in its payload (a snapshot taken when it was queued) plus,
+for the daily agenda, the lines the worker loads just before sending. Times are shown in the
+location's zone as `HH:MM`, dates as `DD.MM`, prices with at most two decimals and the currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translate
+from bot.keyboards.notify import agenda_keyboard, reminder_keyboard, waitlist_offer_keyboard
+from bot.notify import kinds
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaLine:
+    """One appointment in a specialist's agenda."""
+
+    appointment_id: int
+    start: dt.datetime  # aware
+    tz: str
+    client_name: str
+    client_phone: str
+    service: str
+    workplace: str
+    location: str
+    status: str
+
+
+class UnknownKind(ValueError):
+    """A row whose kind this version cannot render (it is marked failed, never retried)."""
+
+
+def format_money(amount: Decimal | str, currency: str) -> str:
+    """`1500 RUB`, `1499.50 RUB`: at most two decimals, none for whole amounts."""
+    try:
+        value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return f"{amount} {currency}"
+    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+    return f"{text} {currency}"
+
+
+def local(instant: dt.datetime | str, tz: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+    return moment.astimezone(ZoneInfo(tz))
+
+
+def hhmm(moment: dt.datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def ddmm(day: dt.date) -> str:
+    return day.strftime("%d.%m")
+
+
+def language(payload: Mapping[str, Any]) -> str:
+    lang = payload.get("lang")
+    return lang if isinstance(lang, str) and lang in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _details(payload: Mapping[str, Any], lang: str, currency: str) -> dict[str, str]:
+    tz = str(payload.get("tz") or "UTC")
+    start = local(payload["start"], tz)
+    values = {
+        "date": ddmm(start),
+        "time": hhmm(start),
+        "location": str(payload.get("location", "")),
+        "address": str(payload.get("address", "")),
+        "service": str(payload.get("service", "")),
+        "specialist": str(payload.get("specialist", "")),
+        "workplace": str(payload.get("workplace", "")),
+        "client": str(payload.get("client_name", "")),
+        "phone": str(payload.get("client_phone", "")) or translate("notify.phone.hidden", lang),
+        "price": format_money(payload.get("price", "0"), currency),
+        "refund": format_money(payload.get("refund", "0"), currency),
+    }
+    if payload.get("old_start"):
+        old = local(payload["old_start"], tz)
+        values["old_date"], values["old_time"] = ddmm(old), hhmm(old)
+    if payload.get("expires"):
+        values["expires"] = hhmm(local(payload["expires"], tz))
+    by = payload.get("by")
+    if isinstance(by, str):
+        values["by"] = translate(f"notify.by.{by}", lang)
+    if "offset_min" in payload:
+        values["before"] = _before(int(payload["offset_min"]), lang)
+    return values
+
+
+def _before(minutes: int, lang: str) -> str:
+    if minutes % 60 == 0:
+        return translate("notify.before.hours", lang, hours=minutes // 60)
+    return translate("notify.before.minutes", lang, minutes=minutes)
+
+
+_SIMPLE = {
+    kinds.CLIENT_CONFIRM: "notify.client.confirm",
+    kinds.CLIENT_CANCELLED: "notify.client.cancelled",
+    kinds.CLIENT_MOVED: "notify.client.moved",
+    kinds.SPECIALIST_NEW: "notify.specialist.new",
+    kinds.SPECIALIST_MOVED: "notify.specialist.moved",
+    kinds.SPECIALIST_CANCELLED: "notify.specialist.cancelled",
+    kinds.SPECIALIST_REMINDER: "notify.specialist.reminder",
+}
+
+
+def render(
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    currency: str,
+    agenda: Sequence[AgendaLine] | None = None,
+    now: dt.datetime | None = None,
+) -> Rendered:
+    """The message for one outbox row, in the recipient's language (`payload["lang"]`)."""
+    lang = language(payload)
+    if kind == kinds.SPECIALIST_AGENDA:
+        day = dt.date.fromisoformat(str(payload["date"]))
+        return render_agenda([(day, list(agenda or []))], lang=lang, now=now, with_buttons=False)
+    if kind in _SIMPLE:
+        return Rendered(translate(_SIMPLE[kind], lang, **_details(payload, lang, currency)))
+    if kind == kinds.CLIENT_REMINDER:
+        text = translate("notify.client.reminder", lang, **_details(payload, lang, currency))
+        return Rendered(text, reminder_keyboard(int(payload["appointment_id"]), lang))
+    if kind == kinds.CLIENT_WAITLIST_OFFER:
+        values = _details(payload, lang, currency)
+        key = "notify.client.waitlist_offer"
+        if values["specialist"]:
+            key = "notify.client.waitlist_offer_specialist"
+        return Rendered(
+            translate(key, lang, **values),
+            waitlist_offer_keyboard(int(payload["waitlist_id"]), lang),
+        )
+    raise UnknownKind(kind)
+
+
+def render_agenda(
+    days: Sequence[tuple[dt.date, Sequence[AgendaLine]]],
+    *,
+    lang: str,
+    now: dt.datetime | None,
+    with_buttons: bool,
+) -> Rendered:
+    """The agenda for one or more local dates. With buttons, every booked appointment whose start
+    has passed gets "completed" / "no-show" (the server checks again when pressed)."""
+    parts: list[str] = []
+    marks: list[tuple[int, str]] = []
+    for index, (day, lines) in enumerate(days):
+        header = "notify.agenda.header"
+        if with_buttons:
+            header = ("notify.agenda.today", "notify.agenda.tomorrow")[min(index, 1)]
+        parts.append(translate(header, lang, date=ddmm(day)))
+        if not lines:
+            parts.append(translate("notify.agenda.empty", lang))
+        for line in sorted(lines, key=lambda x: x.start):
+            start = local(line.start, line.tz)
+            parts.append(
+                translate(
+                    "notify.agenda.line",
+                    lang,
+                    time=hhmm(start),
+                    client=line.client_name,
+                    phone=line.client_phone or translate("notify.phone.hidden", lang),
+                    service=line.service,
+                    workplace=line.workplace,
+                    location=line.location,
+                    status=translate(f"notify.status.{line.status}", lang),
+                )
+            )
+            if with_buttons and now is not None and line.status == "booked" and line.start <= now:
+                marks.append((line.appointment_id, hhmm(start)))
+        parts.append("")
+    markup = agenda_keyboard(marks, lang) if with_buttons else None
+    return Rendered("\n".join(parts).strip(), markup)

@@ -1,0 +1,277 @@
+"""The outbox worker: claims due rows with a lease, sends them, settles each outcome.
+
+Delivery is at-least-once (SPEC 9): a row is marked sent only after Telegram accepted it, so a
+crash between the send and the mark repeats that one message once (after its lease expires)
+and loses nothing. While every worker is alive, `FOR UPDATE SKIP LOCKED` plus the lease keeps
+any number of them from sending a row twice.
+
+Outcomes:
+- sent -> `status='sent'`;
+- 429 or "our turn would come after the lease" -> back to pending at `now + retry_after`, the
+  attempt given back (pacing is not a failure);
+- 403 -> the recipient is marked unreachable and all their pending rows are cancelled;
+- anything else -> retried with exponential backoff, `failed` after `OUTBOX_MAX_ATTEMPTS`
+  (a malformed request fails at once) with `last_error` kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.notify import kinds
+from bot.notify.agenda import agenda_lines, lines_on, queue_daily_agendas
+from bot.notify.render import Rendered, UnknownKind, render
+from bot.notify.sender import Blocked, Failed, MessageSender, Outcome, RetryLater, Sent
+from db.models import Appointment
+from db.repositories import outbox
+from db.repositories.outbox import ClaimedRow
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    batch_size: int = 50
+    # Parallel chats per worker; the rate limiter, not this, sets the pace.
+    concurrency: int = 64
+    backoff_base: dt.timedelta = dt.timedelta(seconds=5)
+    backoff_max: dt.timedelta = dt.timedelta(hours=1)
+    agenda_every: float = 60.0  # seconds between daily-agenda scheduler steps
+
+
+class OutboxWorker:
+    """Delivers due outbox rows. Safe to run any number of these side by side."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        sender: MessageSender,
+        settings: Settings,
+        *,
+        worker_id: str | None = None,
+        options: WorkerOptions | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = session_factory
+        self._sender = sender
+        self._settings = settings
+        self.worker_id = worker_id or default_worker_id()
+        self._options = options or WorkerOptions()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due rows now (called on the `outbox.wake` event)."""
+        self._wake.set()
+
+    # --- one pass ---------------------------------------------------------------------------
+
+    async def run_once(self, now: dt.datetime | None = None) -> int:
+        """Claim one batch of due rows and deliver it. Returns how many rows were claimed.
+
+        `now` pins the clock (tests); by default the worker's clock is read as it goes.
+        """
+        claim_now = now or self._clock()
+        async with self._sessions() as session, session.begin():
+            rows = await outbox.claim_due(
+                session,
+                now=claim_now,
+                limit=self._options.batch_size,
+                lease=self._options.lease,
+                worker_id=self.worker_id,
+            )
+        if not rows:
+            return 0
+        # Hand a row back rather than send it after the lease ran out (another worker may have
+        # taken it by then); keep a margin for the settle write.
+        lease_s = self._options.lease.total_seconds()
+        deadline = self._monotonic() + lease_s - min(5.0, lease_s * 0.2)
+        by_chat: dict[int, list[ClaimedRow]] = defaultdict(list)
+        for row in rows:
+            by_chat[row.chat_id].append(row)
+        gate = asyncio.Semaphore(self._options.concurrency)
+
+        async def deliver_chat(chat_rows: list[ClaimedRow]) -> None:
+            async with gate:
+                # One chat's rows go in order: a reminder never overtakes the confirmation.
+                for row in chat_rows:
+                    await self._deliver(row, now=now, deadline=deadline)
+
+        await asyncio.gather(*(deliver_chat(chat_rows) for chat_rows in by_chat.values()))
+        return len(rows)
+
+    async def drain(self, now: dt.datetime | None = None) -> int:
+        """Run passes until nothing is due (tests and the benchmark)."""
+        total = 0
+        while count := await self.run_once(now):
+            total += count
+        return total
+
+    async def _deliver(self, row: ClaimedRow, *, now: dt.datetime | None, deadline: float) -> None:
+        try:
+            message = await self._prepare(row, now=now or self._clock())
+        except (UnknownKind, KeyError, ValueError, TypeError) as exc:
+            log.error("outbox row %s (%s) cannot be rendered: %r", row.id, row.kind, exc)
+            await self._settle_failed(row, f"render: {exc!r}")
+            return
+        if message is None:
+            return  # no longer relevant; already cancelled
+        outcome = await self._sender.send(
+            row.chat_id, message.text, message.reply_markup, deadline=deadline
+        )
+        await self._settle(row, outcome, now=now or self._clock())
+
+    async def _prepare(self, row: ClaimedRow, *, now: dt.datetime) -> Rendered | None:
+        """Re-check relevance and render. None means the row was cancelled instead."""
+        agenda = None
+        async with self._sessions() as session, session.begin():
+            if row.kind in kinds.REMINDER_KINDS and not await self._still_relevant(session, row):
+                await outbox.mark_cancelled(session, row.id, reason="no longer relevant")
+                return None
+            if row.kind == kinds.SPECIALIST_AGENDA:
+                day = dt.date.fromisoformat(str(row.payload["date"]))
+                lines = await agenda_lines(session, int(row.payload["specialist_id"]), around=now)
+                agenda = lines_on(lines, day)
+        return render(
+            row.kind, row.payload, currency=self._settings.currency, agenda=agenda, now=now
+        )
+
+    @staticmethod
+    async def _still_relevant(session: AsyncSession, row: ClaimedRow) -> bool:
+        """A reminder is worth sending only while its appointment is booked at the same start."""
+        if row.appointment_id is None:
+            return False
+        found = (
+            await session.execute(
+                select(Appointment.status, Appointment.start_time).where(
+                    Appointment.id == row.appointment_id
+                )
+            )
+        ).one_or_none()
+        if found is None:
+            return False
+        status, start = found
+        return bool(status == "booked" and start == dt.datetime.fromisoformat(row.payload["start"]))
+
+    # --- settling ---------------------------------------------------------------------------
+
+    async def _settle(self, row: ClaimedRow, outcome: Outcome, *, now: dt.datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            match outcome:
+                case Sent():
+                    await outbox.mark_sent(session, row.id, worker_id=self.worker_id, now=now)
+                case RetryLater(seconds=seconds, reason=reason):
+                    await outbox.reschedule(
+                        session,
+                        row.id,
+                        worker_id=self.worker_id,
+                        due_at=now + dt.timedelta(seconds=seconds),
+                        error=reason,
+                        count_attempt=False,
+                    )
+                case Blocked(error=error):
+                    log.info("chat %s (%s) blocked the bot: %s", row.chat_id, row.recipient, error)
+                    await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
+                    await outbox.deactivate_chat(session, row.recipient, row.chat_id)
+                    await outbox.cancel_pending_for_chat(
+                        session, row.chat_id, row.recipient, reason=f"chat unreachable: {error}"
+                    )
+                case Failed(error=error, permanent=permanent):
+                    if permanent or row.attempts >= self._settings.outbox_max_attempts:
+                        log.warning("outbox row %s gave up: %s", row.id, error)
+                        await outbox.mark_failed(
+                            session, row.id, worker_id=self.worker_id, error=error
+                        )
+                    else:
+                        await outbox.reschedule(
+                            session,
+                            row.id,
+                            worker_id=self.worker_id,
+                            due_at=now + self.backoff(row.attempts),
+                            error=error,
+                        )
+
+    async def _settle_failed(self, row: ClaimedRow, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """Delay before attempt `attempts + 1`: base * 2^(attempts-1), capped."""
+        delay = self._options.backoff_base * (2 ** max(attempts - 1, 0))
+        return min(delay, self._options.backoff_max)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def schedule_agendas(self, now: dt.datetime | None = None) -> int:
+        """Queue the daily agendas that are due (idempotent; every worker may run it)."""
+        async with self._sessions() as session, session.begin():
+            return await queue_daily_agendas(
+                session, now=now or self._clock(), settings=self._settings
+            )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set: woken by `wake()`, else every `OUTBOX_POLL_SECONDS`,
+        or sooner when the next row falls due."""
+        poll = self._settings.outbox_poll_seconds
+        next_agenda = 0.0
+        log.info("outbox worker %s started", self.worker_id)
+        while not stop.is_set():
+            self._wake.clear()
+            claimed = 0
+            try:
+                if self._monotonic() >= next_agenda:
+                    await self.schedule_agendas()
+                    next_agenda = self._monotonic() + self._options.agenda_every
+                claimed = await self.run_once()
+                timeout = poll if claimed < self._options.batch_size else 0.0
+                if timeout > 0:
+                    timeout = min(timeout, await self._until_next_due())
+            except (SQLAlchemyError, OSError) as exc:
+                # The database is away: keep the loop alive and try again after a poll.
+                log.warning("outbox worker: %r; retrying in %.1fs", exc, poll)
+                timeout = poll
+            if timeout > 0:
+                await _wait_any(stop, self._wake, seconds=timeout)
+        log.info("outbox worker %s stopped", self.worker_id)
+
+    async def _until_next_due(self) -> float:
+        async with self._sessions() as session:
+            due = await outbox.next_due_at(session)
+        if due is None:
+            return self._settings.outbox_poll_seconds
+        return max((due - self._clock()).total_seconds(), 0.0)
+
+
+async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
+    """Return when any event is set or after `seconds`."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
