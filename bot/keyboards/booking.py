@@ -34,7 +34,6 @@ class BookStep(str, Enum):
     DATE = "d"
     TIME = "t"
     SUMMARY = "c"
-    WAITLIST = "w"
 
 
 class BookAction(str, Enum):
@@ -64,7 +63,9 @@ def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:
     return BookCb(flow=flow, step=step, action=action, value=value).pack()
 
 
-def _nav_row(flow: str, step: BookStep, i18n: Translator, *, back: bool) -> list[InlineKeyboardButton]:
+def _nav_row(
+    flow: str, step: BookStep, i18n: Translator, *, back: bool
+) -> list[InlineKeyboardButton]:
     row = []
     if back:
         row.append(
@@ -179,15 +180,16 @@ def times_keyboard(
 
 
 def waitlist_keyboard(flow: str, i18n: Translator) -> InlineKeyboardMarkup:
-    """A date whose times are gone: join the waitlist for it, or pick another date."""
+    """A date whose times are gone (the time step, empty): join the waitlist for it, or go back
+    to the dates."""
     kb = InlineKeyboardBuilder()
     kb.row(
         InlineKeyboardButton(
             text=i18n("booking.btn.join_waitlist"),
-            callback_data=_cb(flow, BookStep.WAITLIST, BookAction.JOIN_WAITLIST),
+            callback_data=_cb(flow, BookStep.TIME, BookAction.JOIN_WAITLIST),
         )
     )
-    kb.row(*_nav_row(flow, BookStep.WAITLIST, i18n, back=True))
+    kb.row(*_nav_row(flow, BookStep.TIME, i18n, back=True))
     return kb.as_markup()
 
 

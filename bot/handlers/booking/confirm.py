@@ -1,0 +1,218 @@
+"""Confirm, the waitlist join for a date whose times are gone, and taking a waitlist offer.
+
+Domain errors become text here, in one place: a lost race re-offers that day's times, missing
+money shows the price, the balance and what is missing, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.domain.errors import (
+    HoldExpired,
+    InsufficientFunds,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
+from bot.handlers.booking.context import (
+    Deps,
+    Draft,
+    deps_from,
+    end_flow,
+    load_draft,
+    new_flow_token,
+)
+from bot.handlers.booking.flow import edit, guard, show
+from bot.handlers.booking.screens import resolve, summary, times
+from bot.handlers.render_booking import done_text, format_money, long_date
+from bot.keyboards.booking import (
+    BookAction,
+    BookCb,
+    BookStep,
+    booked_keyboard,
+    summary_keyboard,
+    top_up_button,
+)
+from bot.keyboards.notify import WaitlistTakeCb
+from bot.services.booking import AppointmentView, BookingRequest
+
+log = logging.getLogger(__name__)
+
+router = Router(name="booking.confirm")
+
+
+def request_of(deps: Deps, draft: Draft) -> BookingRequest | None:
+    """The `BookingRequest` kept in the draft (None if the draft never reached the summary)."""
+    start = draft.start_at
+    if (
+        start is None
+        or draft.hold_id is None
+        or draft.location_id is None
+        or draft.service_id is None
+    ):
+        return None
+    return BookingRequest(
+        client_id=deps.client_id,
+        location_id=draft.location_id,
+        service_id=draft.service_id,
+        specialist_id=draft.chosen_specialist,
+        start=start,
+        hold_id=draft.hold_id,
+    )
+
+
+@router.callback_query(BookCb.filter(F.action == BookAction.CONFIRM))
+async def on_confirm(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+) -> None:
+    checked = await guard(callback, callback_data, state, data)
+    if checked is None:
+        return
+    deps, draft, message = checked
+    i18n = deps.i18n
+    request = request_of(deps, draft)
+    if request is None:
+        await callback.answer(i18n("booking.notice.stale"))
+        picked = await resolve(deps, draft)
+        return await show(message, state, draft, await times(deps, draft, picked))
+    try:
+        view = await deps.booking.confirm(request, now=deps.now)
+    except (SlotTaken, HoldExpired, SlotUnavailable) as exc:
+        notice = {
+            SlotTaken: "booking.taken",
+            HoldExpired: "booking.hold_expired",
+            SlotUnavailable: "booking.unavailable",
+        }[type(exc)]
+        await deps.holds.release(deps.client_id, draft.hold_id)
+        await callback.answer()
+        picked = await resolve(deps, draft)
+        screen = await times(deps, draft, picked, notice=i18n(notice))
+        return await show(message, state, draft, screen)
+    except InsufficientFunds as exc:
+        await callback.answer()
+        payments = deps.settings.payment_provider_token is not None
+        text = i18n(
+            "booking.insufficient",
+            price=format_money(exc.price, deps.currency),
+            balance=format_money(exc.balance, deps.currency),
+            missing=format_money(exc.missing, deps.currency),
+        )
+        markup = summary_keyboard(
+            draft.flow, i18n, top_up=top_up_button(i18n, payments_enabled=payments)
+        )
+        return await edit(message, text, markup)
+    except (NotFound, NotAllowed, InvalidState):
+        log.info("confirm refused for client %s", deps.client_id, exc_info=True)
+        await callback.answer(i18n("booking.error.generic"))
+        picked = await resolve(deps, draft)
+        return await show(message, state, draft, await times(deps, draft, picked))
+    await end_flow(state)
+    await callback.answer()
+    await edit(message, booked_text(view, deps), booked_keyboard(view.id, i18n))
+
+
+def booked_text(view: AppointmentView, deps: Deps) -> str:
+    return done_text(
+        location=view.location_name,
+        address=view.location_address,
+        tz=ZoneInfo(view.timezone),
+        service=view.service_name,
+        specialist=view.specialist_name,
+        start=view.start,
+        amount=view.charged,
+        currency=deps.currency,
+        i18n=deps.i18n,
+    )
+
+
+@router.callback_query(BookCb.filter(F.action == BookAction.JOIN_WAITLIST))
+async def on_join_waitlist(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+) -> None:
+    """The chosen date has no free time left: wait for one on that date."""
+    checked = await guard(callback, callback_data, state, data)
+    if checked is None:
+        return
+    deps, draft, message = checked
+    i18n = deps.i18n
+    picked = await resolve(deps, draft)
+    day = draft.day_date
+    if picked.location is None or picked.service is None or day is None:
+        await callback.answer(i18n("booking.notice.stale"))
+        return await end_flow(state)
+    try:
+        await deps.waitlist.join(
+            deps.client_id,
+            picked.location.id,
+            picked.service.id,
+            day,
+            specialist_id=draft.chosen_specialist,
+        )
+    except (NotFound, InvalidState):
+        log.info("waitlist join refused for client %s", deps.client_id, exc_info=True)
+        await callback.answer(i18n("booking.error.generic"))
+        return
+    await end_flow(state)
+    await callback.answer()
+    text = i18n("booking.waitlist.joined", date=long_date(day, i18n), service=picked.service.name)
+    await edit(message, text, None)
+
+
+@router.callback_query(WaitlistTakeCb.filter())
+async def on_take_offer(
+    callback: CallbackQuery, callback_data: WaitlistTakeCb, state: FSMContext, **data: Any
+) -> None:
+    """The waitlist offer's button: check the entry is the presser's and still offered, then
+    go to the summary with a hold on the offered time."""
+    deps = await deps_from(data)
+    i18n = deps.i18n
+    message = callback.message
+    try:
+        request = await deps.waitlist.take_offer(
+            callback_data.waitlist_id, client_id=deps.client_id, now=deps.now
+        )
+    except (NotFound, NotAllowed, InvalidState):
+        await callback.answer(i18n("booking.offer.gone"), show_alert=True)
+        return
+    if not isinstance(message, Message):
+        await callback.answer(i18n("booking.offer.gone"), show_alert=True)
+        return
+    old = await _current_hold_id(state)
+    if old is not None and old != request.hold_id:
+        await deps.holds.release(deps.client_id, old)
+    draft = Draft(
+        flow=new_flow_token(),
+        location_id=request.location_id,
+        service_id=request.service_id,
+        specialist_id=request.specialist_id,
+        any_specialist=request.specialist_id is None,
+        start=int(request.start.timestamp()),
+        hold_id=request.hold_id,
+    )
+    picked = await resolve(deps, draft)
+    if picked.location is None or picked.service is None:
+        await callback.answer(i18n("booking.offer.gone"), show_alert=True)
+        return
+    local_day = request.start.astimezone(ZoneInfo(picked.location.timezone)).date()
+    draft.day = local_day.toordinal()
+    draft.offered_times = [int(request.start.timestamp())]
+    screen = await summary(deps, draft, picked)
+    if screen.step is not BookStep.SUMMARY:
+        # The offered time could not be held again: say so, with that day's other times.
+        screen.text = f"{i18n('booking.offer.taken')}\n\n{screen.text}"
+    await callback.answer()
+    await show(message, state, draft, screen)
+
+
+async def _current_hold_id(state: FSMContext) -> str | None:
+    draft = await load_draft(state)
+    return draft.hold_id if draft is not None else None

@@ -1,0 +1,191 @@
+"""The state of one booking conversation (kept in FSM data) and the services its handlers use.
+
+The draft holds ids only, plus what was offered on screen (dates, times) so that a pressed value
+can be told apart from a forged one. It also keeps every field of a `BookingRequest`, so a
+confirm still works after the hold has expired, as long as the time is free.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import User
+
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.keyboards.booking import BookStep
+from bot.services.booking_menu import BookingMenuService
+from bot.services.clients import ClientProfile, ClientService, TelegramUser
+from bot.states import BookingStates
+
+DRAFT_KEY = "booking"
+
+STEP_STATES: dict[BookStep, State] = {
+    BookStep.LOCATION: BookingStates.location,
+    BookStep.SERVICE: BookingStates.service,
+    BookStep.SPECIALIST: BookingStates.specialist,
+    BookStep.DATE: BookingStates.date,
+    BookStep.TIME: BookingStates.time,
+    BookStep.SUMMARY: BookingStates.confirm,
+}
+STATE_STEPS: dict[str, BookStep] = {s.state: step for step, s in STEP_STATES.items() if s.state}
+ORDER: tuple[BookStep, ...] = tuple(STEP_STATES)
+
+
+def new_flow_token() -> str:
+    return secrets.token_hex(4)
+
+
+@dataclass(slots=True)
+class Draft:
+    """What the client picked so far in one flow (`flow` identifies the flow's buttons)."""
+
+    flow: str
+    location_id: int | None = None
+    service_id: int | None = None
+    specialist_id: int | None = None
+    any_specialist: bool = False
+    day: int | None = None  # date ordinal
+    start: int | None = None  # Unix timestamp of the chosen start
+    hold_id: str | None = None
+    date_page: int = 0
+    time_page: int = 0
+    # Steps chosen automatically because they had one choice: Back skips them.
+    auto: list[str] = field(default_factory=list)
+    # What the current screen offered (dates as ordinals, times as timestamps).
+    offered_days: list[int] = field(default_factory=list)
+    offered_times: list[int] = field(default_factory=list)
+
+    @property
+    def chosen_specialist(self) -> int | None:
+        """The specialist to ask the services for: None means "any"."""
+        return None if self.any_specialist else self.specialist_id
+
+    @property
+    def day_date(self) -> date | None:
+        return date.fromordinal(self.day) if self.day is not None else None
+
+    @property
+    def start_at(self) -> datetime | None:
+        return datetime.fromtimestamp(self.start, UTC) if self.start is not None else None
+
+    def set_auto(self, step: BookStep, auto: bool) -> None:
+        if auto and step.value not in self.auto:
+            self.auto.append(step.value)
+        elif not auto and step.value in self.auto:
+            self.auto.remove(step.value)
+
+    def is_auto(self, step: BookStep) -> bool:
+        return step.value in self.auto
+
+    def forget_after(self, step: BookStep) -> None:
+        """Drop every choice made after `step` (the client changed `step`)."""
+        later = ORDER[ORDER.index(step) + 1 :]
+        if BookStep.SERVICE in later:
+            self.service_id = None
+        if BookStep.SPECIALIST in later:
+            self.specialist_id = None
+            self.any_specialist = False
+        if BookStep.DATE in later:
+            self.day = None
+            self.date_page = 0
+            self.offered_days = []
+        if BookStep.TIME in later:
+            self.start = None
+            self.time_page = 0
+            self.offered_times = []
+        self.hold_id = None
+        for s in later:
+            self.set_auto(s, False)
+
+    def to_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_data(cls, raw: object) -> Draft | None:
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return cls(**raw)
+        except TypeError:
+            return None  # written by an older version of the flow: treat as gone
+
+
+async def load_draft(state: FSMContext) -> Draft | None:
+    data = await state.get_data()
+    return Draft.from_data(data.get(DRAFT_KEY))
+
+
+async def current_step(state: FSMContext) -> BookStep | None:
+    raw = await state.get_state()
+    return STATE_STEPS.get(raw) if raw else None
+
+
+async def save(state: FSMContext, draft: Draft, step: BookStep) -> None:
+    await state.set_state(STEP_STATES[step])
+    await state.update_data({DRAFT_KEY: draft.to_data()})
+
+
+async def end_flow(state: FSMContext) -> None:
+    await state.set_state(None)
+    await state.update_data({DRAFT_KEY: None})
+
+
+@dataclass(slots=True)
+class Deps:
+    """Everything a booking handler needs, taken from the dispatcher's workflow data."""
+
+    settings: Settings
+    i18n: Translator
+    client_id: int
+    now: datetime
+    menu: BookingMenuService
+    availability: Any
+    booking: Any
+    holds: Any
+    waitlist: Any
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+
+async def resolve_profile(data: dict[str, Any]) -> ClientProfile:
+    """The client behind the update; registers one who skipped /start."""
+    profile: ClientProfile | None = data.get("profile")
+    if profile is not None:
+        return profile
+    user: User = data["event_from_user"]
+    clients: ClientService = data["clients"]
+    return await clients.register(
+        TelegramUser(
+            tg_id=user.id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            username=user.username,
+            language_code=user.language_code,
+        )
+    )
+
+
+async def deps_from(data: dict[str, Any]) -> Deps:
+    profile = await resolve_profile(data)
+    clock = data.get("clock")
+    now = clock() if callable(clock) else datetime.now(UTC)
+    i18n = data.get("i18n") or Translator(profile.language)
+    return Deps(
+        settings=data["settings"],
+        i18n=i18n,
+        client_id=profile.client_id,
+        now=now,
+        menu=BookingMenuService(data["session_factory"]),
+        availability=data["availability"],
+        booking=data["booking"],
+        holds=data["holds"],
+        waitlist=data.get("waitlist"),
+    )

@@ -1,0 +1,283 @@
+"""/book: start the flow, pick, page, go back, cancel; stale buttons, typed text and commands in
+the middle of the flow.
+
+One message is edited through the flow. Each button carries the flow token and its step; a
+button of another flow or another step is stale: the client gets a short notice and the current
+step, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.handlers.booking.context import (
+    Deps,
+    Draft,
+    current_step,
+    deps_from,
+    end_flow,
+    load_draft,
+    new_flow_token,
+    save,
+)
+from bot.handlers.booking.screens import (
+    Screen,
+    previous_step,
+    resolve,
+    screen_for,
+    take_hold_and_summarize,
+)
+from bot.keyboards.booking import BookAction, BookCb, BookStep
+from bot.states import BookingStates
+
+log = logging.getLogger(__name__)
+
+router = Router(name="booking.flow")
+
+
+async def release_hold(state: FSMContext, holds: Any, client_id: int) -> None:
+    """Drop the hold of the flow in `state` (if any). Used by Back, Cancel, commands and
+    `/cancel` (through the `release_hold` workflow data)."""
+    draft = await load_draft(state)
+    if draft is not None and draft.hold_id:
+        await holds.release(client_id, draft.hold_id)
+
+
+async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the flow message; an identical re-render is not an error."""
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
+
+
+async def apply(state: FSMContext, draft: Draft, screen: Screen) -> None:
+    """Remember where the flow is now (or end it)."""
+    if screen.step is None:
+        await end_flow(state)
+    else:
+        await save(state, draft, screen.step)
+
+
+async def show(
+    target: Message, state: FSMContext, draft: Draft, screen: Screen, *, new: bool = False
+) -> None:
+    await apply(state, draft, screen)
+    if new:
+        await target.answer(screen.text, reply_markup=screen.markup)
+    else:
+        await edit(target, screen.text, screen.markup)
+
+
+async def start_booking(
+    message: Message, state: FSMContext, data: dict[str, Any], *, new_message: bool
+) -> None:
+    """A fresh flow (any previous flow and its hold are dropped). The menu's "book" action
+    calls this with the menu message and `new_message=False`."""
+    deps = await deps_from(data)
+    await release_hold(state, deps.holds, deps.client_id)
+    draft = Draft(flow=new_flow_token())
+    screen = await screen_for(deps, draft, BookStep.LOCATION)
+    await show(message, state, draft, screen, new=new_message)
+
+
+@router.message(Command("book"))
+async def on_book(message: Message, state: FSMContext, **data: Any) -> None:
+    await start_booking(message, state, data, new_message=True)
+
+
+@router.message(StateFilter(BookingStates), F.text.startswith("/"), ~Command("cancel"))
+async def on_command_mid_flow(message: Message, state: FSMContext, **data: Any) -> None:
+    """Another command ends the flow cleanly (hold released), then runs as usual."""
+    deps = await deps_from(data)
+    await release_hold(state, deps.holds, deps.client_id)
+    await end_flow(state)
+    raise SkipHandler
+
+
+@router.message(StateFilter(BookingStates))
+async def on_text_mid_flow(message: Message, state: FSMContext, **data: Any) -> None:
+    """Text where a button is expected: a hint and the current step again, below it."""
+    deps = await deps_from(data)
+    draft = await load_draft(state)
+    step = await current_step(state)
+    await message.answer(deps.i18n("booking.hint.use_buttons"))
+    if draft is None or step is None:
+        await end_flow(state)
+        return
+    screen = await screen_for(deps, draft, step)
+    await show(message, state, draft, screen, new=True)
+
+
+async def _stale(
+    callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft | None
+) -> None:
+    """A button of another flow or step: a short notice and the current step (or the end)."""
+    i18n = deps.i18n
+    step = await current_step(state)
+    message = callback.message
+    if draft is None or step is None:
+        await callback.answer(i18n("booking.notice.flow_gone"))
+        if isinstance(message, Message):
+            await edit(message, i18n("booking.notice.flow_gone"), None)
+        return
+    await callback.answer(i18n("booking.notice.stale"))
+    if isinstance(message, Message):
+        screen = await screen_for(deps, draft, step)
+        await show(message, state, draft, screen)
+
+
+async def _invalid(
+    callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft, step: BookStep
+) -> None:
+    """A value the server does not offer (forged or gone): notice + the current step."""
+    await callback.answer(deps.i18n("booking.notice.invalid"), show_alert=False)
+    screen = await screen_for(deps, draft, step)
+    if isinstance(callback.message, Message):
+        await show(callback.message, state, draft, screen)
+
+
+async def guard(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, data: dict[str, Any]
+) -> tuple[Deps, Draft, Message] | None:
+    """The deps, draft and message when the button belongs to the current step of the current
+    flow; otherwise answers as stale and returns None."""
+    deps = await deps_from(data)
+    draft = await load_draft(state)
+    step = await current_step(state)
+    message = callback.message
+    if (
+        draft is None
+        or draft.flow != callback_data.flow
+        or step is not callback_data.step
+        or not isinstance(message, Message)
+    ):
+        await _stale(callback, state, deps, draft)
+        return None
+    return deps, draft, message
+
+
+@router.callback_query(BookCb.filter(F.action == BookAction.PICK))
+async def on_pick(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+) -> None:
+    checked = await guard(callback, callback_data, state, data)
+    if checked is None:
+        return
+    deps, draft, message = checked
+    step, value = callback_data.step, callback_data.value
+    picked = await resolve(deps, draft)
+    if step is BookStep.LOCATION:
+        if await deps.menu.location(value) is None:
+            return await _invalid(callback, state, deps, draft, step)
+        draft.location_id = value
+        draft.forget_after(step)
+        screen = await screen_for(deps, draft, BookStep.SERVICE)
+    elif step is BookStep.SERVICE:
+        if picked.location is None or value not in {
+            s.id for s in await deps.menu.services(picked.location.id)
+        }:
+            return await _invalid(callback, state, deps, draft, step)
+        draft.service_id = value
+        draft.forget_after(step)
+        screen = await screen_for(deps, draft, BookStep.SPECIALIST)
+    elif step is BookStep.SPECIALIST:
+        offered = {s.id for s in picked.specialists or []}
+        if value != 0 and value not in offered:
+            return await _invalid(callback, state, deps, draft, step)
+        draft.forget_after(step)
+        draft.any_specialist = value == 0
+        draft.specialist_id = None if value == 0 else value
+        screen = await screen_for(deps, draft, BookStep.DATE)
+    elif step is BookStep.DATE:
+        # Only a date the dates screen offered; it may have no times left by now (raced away),
+        # which the time step turns into a waitlist offer.
+        if value not in draft.offered_days:
+            return await _invalid(callback, state, deps, draft, step)
+        draft.forget_after(step)
+        draft.day = value
+        screen = await screen_for(deps, draft, BookStep.TIME)
+    elif step is BookStep.TIME:
+        if value not in draft.offered_times:
+            return await _invalid(callback, state, deps, draft, step)
+        draft.start = value
+        screen = await take_hold_and_summarize(deps, draft, picked)
+    else:
+        return await _stale(callback, state, deps, draft)
+    await callback.answer()
+    await show(message, state, draft, screen)
+
+
+@router.callback_query(BookCb.filter(F.action == BookAction.PAGE))
+async def on_page(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+) -> None:
+    checked = await guard(callback, callback_data, state, data)
+    if checked is None:
+        return
+    deps, draft, message = checked
+    if callback_data.step is BookStep.DATE:
+        draft.date_page = max(0, callback_data.value)
+    elif callback_data.step is BookStep.TIME:
+        draft.time_page = max(0, callback_data.value)
+    else:
+        return await _invalid(callback, state, deps, draft, callback_data.step)
+    await callback.answer()
+    await show(message, state, draft, await screen_for(deps, draft, callback_data.step))
+
+
+@router.callback_query(BookCb.filter(F.action == BookAction.BACK))
+async def on_back(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+) -> None:
+    checked = await guard(callback, callback_data, state, data)
+    if checked is None:
+        return
+    deps, draft, message = checked
+    target = previous_step(draft, callback_data.step)
+    if target is None:
+        return await _invalid(callback, state, deps, draft, callback_data.step)
+    if draft.hold_id:
+        # Leaving the summary (or the time step) gives the held time back at once.
+        await deps.holds.release(deps.client_id, draft.hold_id)
+        draft.hold_id = None
+        await deps.availability.invalidate(location_id=draft.location_id, day=draft.day_date)
+    draft.start = None
+    await callback.answer()
+    await show(message, state, draft, await screen_for(deps, draft, target))
+
+
+@router.callback_query(BookCb.filter(F.action == BookAction.CANCEL))
+async def on_cancel(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+) -> None:
+    checked = await guard(callback, callback_data, state, data)
+    if checked is None:
+        return
+    deps, draft, message = checked
+    await cancel_flow(state, deps, draft)
+    await callback.answer()
+    await edit(message, deps.i18n("booking.cancelled"), None)
+
+
+async def cancel_flow(state: FSMContext, deps: Deps, draft: Draft) -> None:
+    if draft.hold_id:
+        await deps.holds.release(deps.client_id, draft.hold_id)
+        await deps.availability.invalidate(location_id=draft.location_id, day=draft.day_date)
+    await end_flow(state)
+
+
+@router.callback_query(F.data.startswith(BookCb.__prefix__ + BookCb.__separator__))
+async def on_unparsable(callback: CallbackQuery, state: FSMContext, **data: Any) -> None:
+    """Booking callback data that does not parse (forged or from an older version)."""
+    deps = await deps_from(data)
+    await _stale(callback, state, deps, await load_draft(state))

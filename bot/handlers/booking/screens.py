@@ -1,0 +1,328 @@
+"""The screens of the booking flow: each builds the text and keyboard of one step from the
+draft, re-validating every earlier choice against the current catalog. A step with a single
+choice is taken automatically and the next screen is returned instead (its header says what was
+chosen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.domain.errors import SlotTaken, SlotUnavailable
+from bot.handlers.booking.context import ORDER, Deps, Draft
+from bot.handlers.render_booking import (
+    Chosen,
+    SummaryFacts,
+    duration_range,
+    format_money,
+    long_date,
+    price_range,
+    summary_text,
+    time_buttons,
+    with_header,
+)
+from bot.keyboards.booking import (
+    BookStep,
+    back_keyboard,
+    choice_keyboard,
+    dates_keyboard,
+    summary_keyboard,
+    times_keyboard,
+    waitlist_keyboard,
+)
+from bot.services.booking_menu import LocationItem, ServiceItem, SpecialistItem
+from bot.services.holds import Hold
+
+
+@dataclass(slots=True)
+class Screen:
+    """What to show. `step` None means the flow is over (the draft should be dropped)."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    step: BookStep | None
+
+
+@dataclass(slots=True)
+class Picked:
+    """The draft's choices resolved to catalog items (None where not chosen or no longer valid)."""
+
+    location: LocationItem | None = None
+    service: ServiceItem | None = None
+    specialists: list[SpecialistItem] | None = None
+    specialist: SpecialistItem | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        assert self.location is not None
+        return ZoneInfo(self.location.timezone)
+
+
+def previous_step(draft: Draft, step: BookStep) -> BookStep | None:
+    """Where Back goes from `step`: the nearest earlier step that was not chosen automatically."""
+    for earlier in reversed(ORDER[: ORDER.index(step)]):
+        if not draft.is_auto(earlier):
+            return earlier
+    return None
+
+
+def chosen(draft: Draft, picked: Picked, *, day: date | None = None) -> Chosen:
+    return Chosen(
+        location=picked.location.name if picked.location else None,
+        service=picked.service.name if picked.service else None,
+        specialist=picked.specialist.name if picked.specialist else None,
+        any_specialist=draft.any_specialist,
+        day=day,
+        auto_note=bool(draft.auto),
+    )
+
+
+async def resolve(deps: Deps, draft: Draft) -> Picked:
+    """Look up the draft's location, service and specialist; an id that is no longer bookable
+    resolves to None (and the draft forgets it and everything after it)."""
+    picked = Picked()
+    if draft.location_id is None:
+        return picked
+    picked.location = await deps.menu.location(draft.location_id)
+    if picked.location is None:
+        draft.location_id = None
+        draft.forget_after(BookStep.LOCATION)
+        return picked
+    if draft.service_id is None:
+        return picked
+    services = await deps.menu.services(picked.location.id)
+    picked.service = next((s for s in services if s.id == draft.service_id), None)
+    if picked.service is None:
+        draft.forget_after(BookStep.LOCATION)
+        return picked
+    picked.specialists = await deps.menu.specialists(picked.location.id, picked.service.id)
+    if draft.specialist_id is not None:
+        picked.specialist = next(
+            (s for s in picked.specialists if s.id == draft.specialist_id), None
+        )
+        if picked.specialist is None:
+            draft.forget_after(BookStep.SERVICE)
+    return picked
+
+
+async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = "") -> Screen:
+    """The screen of `step` (or of the first step whose earlier choices are missing)."""
+    picked = await resolve(deps, draft)
+    if step is BookStep.LOCATION or picked.location is None:
+        return await locations(deps, draft, notice=notice)
+    if step is BookStep.SERVICE or picked.service is None:
+        return await services(deps, draft, picked, notice=notice)
+    if step is BookStep.SPECIALIST or (picked.specialist is None and not draft.any_specialist):
+        return await specialists(deps, draft, picked, notice=notice)
+    if step is BookStep.DATE or draft.day is None:
+        return await dates(deps, draft, picked, notice=notice)
+    if step is BookStep.TIME or draft.start is None:
+        return await times(deps, draft, picked, notice=notice)
+    return await summary(deps, draft, picked, notice=notice)
+
+
+def _body(notice: str, text: str) -> str:
+    return f"{notice}\n\n{text}" if notice else text
+
+
+async def locations(deps: Deps, draft: Draft, *, notice: str = "") -> Screen:
+    i18n = deps.i18n
+    items = await deps.menu.locations()
+    if not items:
+        return Screen(_body(notice, i18n("booking.none.locations")), None, None)
+    if len(items) == 1:
+        draft.location_id = items[0].id
+        draft.set_auto(BookStep.LOCATION, True)
+        return await services(deps, draft, Picked(location=items[0]), notice=notice)
+    draft.set_auto(BookStep.LOCATION, False)
+    markup = choice_keyboard(
+        draft.flow, BookStep.LOCATION, [(i.id, i.name) for i in items], i18n, back=False
+    )
+    return Screen(_body(notice, i18n("booking.ask.location")), markup, BookStep.LOCATION)
+
+
+async def services(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
+    i18n = deps.i18n
+    assert picked.location is not None
+    items = await deps.menu.services(picked.location.id)
+    back = previous_step(draft, BookStep.SERVICE) is not None
+    header = chosen(draft, Picked(location=picked.location))
+    if not items:
+        text = with_header(header, i18n("booking.none.services"), i18n)
+        markup = back_keyboard(draft.flow, BookStep.SERVICE, i18n) if back else None
+        return Screen(_body(notice, text), markup, BookStep.SERVICE if back else None)
+    if len(items) == 1:
+        draft.service_id = items[0].id
+        draft.set_auto(BookStep.SERVICE, True)
+        picked.service = items[0]
+        picked.specialists = await deps.menu.specialists(picked.location.id, items[0].id)
+        return await specialists(deps, draft, picked, notice=notice)
+    draft.set_auto(BookStep.SERVICE, False)
+    labels = [
+        (
+            s.id,
+            i18n(
+                "booking.label.service",
+                name=s.name,
+                price=price_range(s.min_price, s.max_price, deps.currency, i18n),
+                duration=duration_range(s.min_duration, s.max_duration, i18n),
+            ),
+        )
+        for s in items
+    ]
+    markup = choice_keyboard(draft.flow, BookStep.SERVICE, labels, i18n, back=back)
+    text = with_header(header, i18n("booking.ask.service"), i18n)
+    return Screen(_body(notice, text), markup, BookStep.SERVICE)
+
+
+async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
+    i18n = deps.i18n
+    assert picked.location is not None and picked.service is not None
+    items = picked.specialists
+    if items is None:
+        items = await deps.menu.specialists(picked.location.id, picked.service.id)
+    back = previous_step(draft, BookStep.SPECIALIST) is not None
+    header = chosen(draft, Picked(location=picked.location, service=picked.service))
+    if not items:
+        text = with_header(header, i18n("booking.none.specialists"), i18n)
+        markup = back_keyboard(draft.flow, BookStep.SPECIALIST, i18n) if back else None
+        return Screen(_body(notice, text), markup, BookStep.SPECIALIST if back else None)
+    if len(items) == 1:
+        draft.specialist_id = items[0].id
+        draft.any_specialist = False
+        draft.set_auto(BookStep.SPECIALIST, True)
+        picked.specialist = items[0]
+        return await dates(deps, draft, picked, notice=notice)
+    draft.set_auto(BookStep.SPECIALIST, False)
+    # A price is shown next to a name only when specialists' prices differ.
+    prices = {p for s in items for p in (s.min_price, s.max_price)}
+    labels = [
+        (
+            s.id,
+            i18n(
+                "booking.label.specialist",
+                name=s.name,
+                price=price_range(s.min_price, s.max_price, deps.currency, i18n),
+            )
+            if len(prices) > 1
+            else s.name,
+        )
+        for s in items
+    ]
+    labels.append((0, i18n("booking.btn.any_specialist")))
+    markup = choice_keyboard(draft.flow, BookStep.SPECIALIST, labels, i18n, back=back)
+    text = with_header(header, i18n("booking.ask.specialist"), i18n)
+    return Screen(_body(notice, text), markup, BookStep.SPECIALIST)
+
+
+async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
+    i18n = deps.i18n
+    assert picked.location is not None and picked.service is not None
+    days = await deps.availability.available_dates(
+        location_id=picked.location.id,
+        service_id=picked.service.id,
+        specialist_id=draft.chosen_specialist,
+        now=deps.now,
+        client_id=deps.client_id,
+    )
+    draft.offered_days = [d.toordinal() for d in days]
+    back = previous_step(draft, BookStep.DATE) is not None
+    header = chosen(draft, picked)
+    if not days:
+        text = with_header(
+            header, i18n("booking.none.dates", days=deps.settings.booking_horizon_days), i18n
+        )
+        return Screen(
+            _body(notice, text), back_keyboard(draft.flow, BookStep.DATE, i18n), BookStep.DATE
+        )
+    markup = dates_keyboard(draft.flow, days, draft.date_page, i18n, back=back)
+    text = with_header(header, i18n("booking.ask.date"), i18n)
+    return Screen(_body(notice, text), markup, BookStep.DATE)
+
+
+async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
+    """Free times of the chosen date; none left -> offer the waitlist for that date."""
+    i18n = deps.i18n
+    assert picked.location is not None and picked.service is not None and draft.day is not None
+    day = date.fromordinal(draft.day)
+    offers = await deps.availability.day_slots(
+        location_id=picked.location.id,
+        service_id=picked.service.id,
+        specialist_id=draft.chosen_specialist,
+        day=day,
+        now=deps.now,
+        client_id=deps.client_id,
+    )
+    draft.offered_times = [int(o.start.timestamp()) for o in offers]
+    draft.start = None
+    draft.hold_id = None
+    header = chosen(draft, picked, day=day)
+    if not offers:
+        text = with_header(header, i18n("booking.none.times", date=long_date(day, i18n)), i18n)
+        return Screen(_body(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
+    buttons = time_buttons([o.start for o in offers], picked.tz)
+    markup = times_keyboard(draft.flow, buttons, draft.time_page, i18n)
+    text = with_header(header, i18n("booking.ask.time", timezone=picked.location.timezone), i18n)
+    return Screen(_body(notice, text), markup, BookStep.TIME)
+
+
+async def take_hold_and_summarize(deps: Deps, draft: Draft, picked: Picked) -> Screen:
+    """Hold the draft's start and show the summary; a lost race re-offers that day's times."""
+    assert picked.location is not None and picked.service is not None
+    start = draft.start_at
+    assert start is not None
+    try:
+        hold = await deps.booking.hold(
+            client_id=deps.client_id,
+            location_id=picked.location.id,
+            service_id=picked.service.id,
+            specialist_id=draft.chosen_specialist,
+            start=start,
+            now=deps.now,
+        )
+    except SlotTaken:
+        return await times(deps, draft, picked, notice=deps.i18n("booking.taken"))
+    except SlotUnavailable:
+        return await times(deps, draft, picked, notice=deps.i18n("booking.unavailable"))
+    draft.hold_id = hold.hold_id
+    return await _summary_screen(deps, draft, picked, hold)
+
+
+async def summary(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
+    """The summary again (stale button, restart): reuse the live hold or take it again."""
+    hold = await deps.holds.get(deps.client_id)
+    if hold is None or hold.hold_id != draft.hold_id:
+        return await take_hold_and_summarize(deps, draft, picked)
+    return await _summary_screen(deps, draft, picked, hold, notice=notice)
+
+
+async def _summary_screen(
+    deps: Deps, draft: Draft, picked: Picked, hold: Hold, *, notice: str = ""
+) -> Screen:
+    assert picked.location is not None and picked.service is not None
+    i18n = deps.i18n
+    specialist_name = await deps.menu.specialist_name(hold.specialist_id)
+    money = await deps.menu.client_money(deps.client_id)
+    facts = SummaryFacts(
+        location=picked.location.name,
+        address=picked.location.address,
+        tz=picked.tz,
+        service=picked.service.name,
+        duration_min=int((hold.end - hold.start).total_seconds() // 60),
+        specialist=specialist_name or "",
+        any_specialist=draft.any_specialist,
+        start=hold.start,
+        price=hold.price,
+        discount_percent=money.discount_percent,
+        balance=money.balance,
+        hold_expires_at=hold.expires_at,
+        hold_ttl_seconds=deps.settings.hold_ttl_seconds,
+    )
+    markup = summary_keyboard(draft.flow, i18n)
+    return Screen(_body(notice, summary_text(facts, deps.currency, i18n)), markup, BookStep.SUMMARY)
+
+
+__all__ = ["Screen", "format_money", "previous_step", "resolve", "screen_for"]

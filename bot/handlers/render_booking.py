@@ -1,0 +1,164 @@
+"""Formatting for the booking conversation: money, local dates and times, the summary and the
+confirmation. Pure functions of their arguments (texts come from the `booking.po` catalogs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.domain.policies import apply_discount, money
+from bot.i18n import Translator
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """At most two decimals (none for whole amounts), then the currency: `1500 RUB`,
+    `1499.50 RUB`."""
+    value = money(amount)
+    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+    return f"{text} {currency}"
+
+
+def price_range(low: Decimal, high: Decimal, currency: str, i18n: Translator) -> str:
+    if low == high:
+        return format_money(low, currency)
+    return i18n("booking.price_from", price=format_money(low, currency))
+
+
+def duration_range(low: int, high: int, i18n: Translator) -> str:
+    if low == high:
+        return i18n("booking.duration", minutes=low)
+    return i18n("booking.duration_range", low=low, high=high)
+
+
+def local_hhmm(instant: datetime, tz: ZoneInfo) -> str:
+    return instant.astimezone(tz).strftime("%H:%M")
+
+
+def time_buttons(starts: Sequence[datetime], tz: ZoneInfo) -> list[tuple[int, str]]:
+    """(Unix timestamp, `HH:MM` local) for the time keyboard."""
+    return [(int(s.timestamp()), local_hhmm(s, tz)) for s in starts]
+
+
+def long_date(day: date, i18n: Translator) -> str:
+    """`DD.MM.YYYY (weekday)` for the header, summary and confirmation."""
+    return f"{day:%d.%m.%Y} ({i18n(f'booking.weekday.{day.isoweekday()}')})"
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """What the client has picked so far, as names (None = not picked yet)."""
+
+    location: str | None = None
+    service: str | None = None
+    specialist: str | None = None
+    any_specialist: bool = False
+    day: date | None = None
+    auto_note: bool = False
+
+
+def chosen_header(chosen: Chosen, i18n: Translator) -> str:
+    """The lines above every step: what is already chosen (also what was auto-chosen)."""
+    lines = []
+    if chosen.location:
+        lines.append(i18n("booking.chosen.location", name=chosen.location))
+    if chosen.service:
+        lines.append(i18n("booking.chosen.service", name=chosen.service))
+    if chosen.any_specialist:
+        lines.append(i18n("booking.chosen.any"))
+    elif chosen.specialist:
+        lines.append(i18n("booking.chosen.specialist", name=chosen.specialist))
+    if chosen.day:
+        lines.append(i18n("booking.chosen.date", date=long_date(chosen.day, i18n)))
+    if chosen.auto_note and lines:
+        lines.append(i18n("booking.chosen.auto"))
+    return "\n".join(lines)
+
+
+def with_header(chosen: Chosen, body: str, i18n: Translator) -> str:
+    header = chosen_header(chosen, i18n)
+    return f"{header}\n\n{body}" if header else body
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryFacts:
+    location: str
+    address: str | None
+    tz: ZoneInfo
+    service: str
+    duration_min: int
+    specialist: str
+    any_specialist: bool
+    start: datetime
+    price: Decimal
+    discount_percent: Decimal
+    balance: Decimal
+    hold_expires_at: datetime
+    hold_ttl_seconds: int
+
+
+def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
+    charge = apply_discount(facts.price, facts.discount_percent)
+    local = facts.start.astimezone(facts.tz)
+    discount_line = ""
+    if charge.discount > 0:
+        discount_line = i18n(
+            "booking.summary.discount",
+            percent=f"{facts.discount_percent.normalize():f}",
+            discount=format_money(charge.discount, currency),
+            amount=format_money(charge.amount, currency),
+        )
+    after = facts.balance - charge.amount
+    short_line = ""
+    if after < 0:
+        short_line = i18n("booking.summary.short", missing=format_money(-after, currency))
+    specialist = (
+        i18n("booking.summary.any", name=facts.specialist)
+        if facts.any_specialist
+        else facts.specialist
+    )
+    return i18n(
+        "booking.summary",
+        location=facts.location,
+        address=f", {facts.address}" if facts.address else "",
+        service=facts.service,
+        duration=facts.duration_min,
+        specialist=specialist,
+        date=long_date(local.date(), i18n),
+        time=local.strftime("%H:%M"),
+        timezone=str(facts.tz),
+        price=format_money(charge.price, currency),
+        discount_line=discount_line,
+        balance_after=format_money(max(after, Decimal(0)), currency),
+        short_line=short_line,
+        minutes=max(1, facts.hold_ttl_seconds // 60),
+        until=local_hhmm(facts.hold_expires_at, facts.tz),
+    )
+
+
+def done_text(
+    *,
+    location: str,
+    address: str | None,
+    tz: ZoneInfo,
+    service: str,
+    specialist: str,
+    start: datetime,
+    amount: Decimal,
+    currency: str,
+    i18n: Translator,
+) -> str:
+    local = start.astimezone(tz)
+    return i18n(
+        "booking.done",
+        location=location,
+        address=f", {address}" if address else "",
+        service=service,
+        specialist=specialist,
+        date=long_date(local.date(), i18n),
+        time=local.strftime("%H:%M"),
+        timezone=str(tz),
+        amount=format_money(amount, currency),
+    )
