@@ -20,7 +20,13 @@ from bot.keyboards.common import MenuAction
 
 def router() -> Router:
     root = Router(name="booking")
-    root.include_routers(confirm.router, flow.router)
+    for sub in (confirm.router, flow.router):
+        # Module-level routers: a dispatcher built again (tests) takes them over.
+        previous = sub.parent_router
+        if previous is not None:
+            previous.sub_routers.remove(sub)
+            sub._parent_router = None
+        root.include_router(sub)
     return root
 
 
