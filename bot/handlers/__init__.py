@@ -11,14 +11,14 @@ from collections.abc import Callable
 
 from aiogram import Router
 
-# Feature routers, in order: each entry is a zero-argument callable returning a Router (imported
-# lazily, so a feature module is only loaded when the dispatcher is built).
 def _booking() -> Router:
     from bot.handlers.booking import router
 
     return router()
 
 
+# Feature routers, in order: each entry is a zero-argument callable returning a Router (imported
+# lazily, so a feature module is only loaded when the dispatcher is built).
 FEATURE_ROUTERS: list[Callable[[], Router]] = [_booking]
 
 
