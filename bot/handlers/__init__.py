@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from aiogram import Router
 
+
 def _booking() -> Router:
     from bot.handlers.booking import router
 
