@@ -1,0 +1,96 @@
+"""The catalog, calendar and occupancy as the slot engine sees them: plain values loaded by
+`db/repositories/catalog.py`, so the engine itself never touches a database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyHours:
+    """A `location_schedules` row (local wall-clock)."""
+
+    day_of_week: int  # ISO: 1 = Monday ... 7 = Sunday
+    start: time | None
+    end: time | None
+    is_day_off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    """A `holidays` row: closes the location, or opens it (with these hours or the weekday's)."""
+
+    date: date
+    is_working: bool
+    start: time | None = None
+    end: time | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A `specialist_schedules` row at the catalog's location; `workplace_id` pins a workplace."""
+
+    specialist_id: int
+    day_of_week: int
+    start: time | None
+    end: time | None
+    is_day_off: bool = False
+    workplace_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreakRow:
+    """A `breaks` row; both times None means the specialist is off that whole date."""
+
+    specialist_id: int
+    date: date
+    start: time | None = None
+    end: time | None = None
+
+
+@dataclass(frozen=True)
+class ServiceCatalog:
+    """Everything static about booking one service at one location.
+
+    Only active rows are present: the loader drops inactive locations, workplaces, services,
+    specialists and links, so the engine does not have to know about `is_active`.
+    """
+
+    location_id: int
+    timezone: str
+    capacity: int | None
+    service: ServiceTerms
+    weekly_hours: Mapping[int, WeeklyHours]
+    workplaces: tuple[WorkplaceLink, ...]
+    specialists: tuple[SpecialistLink, ...]
+    shifts: Mapping[tuple[int, int], Shift]  # (specialist_id, day_of_week) -> shift
+    # Every active workplace of the location, hosting the service or not: a pinned workplace
+    # that cannot host the service leaves its specialist without a workplace that day.
+    location_workplace_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Dated exceptions over a range of dates: holidays and breaks."""
+
+    holidays: Mapping[date, Holiday] = field(default_factory=dict)
+    breaks: Mapping[tuple[int, date], tuple[BreakRow, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BusyAppointment:
+    """An active (not cancelled) appointment: the specialist and workplace are busy for
+    [start, blocked_until), the client and the location's capacity for [start, end)."""
+
+    appointment_id: int
+    location_id: int
+    specialist_id: int
+    workplace_id: int
+    client_id: int
+    start: datetime
+    end: datetime
+    blocked_until: datetime

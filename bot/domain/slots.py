@@ -1,0 +1,404 @@
+"""The slot engine (SPEC 3): which start times are bookable, for whom, and why not.
+
+Pure: the catalog, calendar, occupancy and clock are passed in. One evaluation serves the day
+grid, the calendar, the authoritative per-start check (`candidates_at`) and `explain`, so the
+offered slots and the booking check cannot drift apart.
+
+A check is split in two layers so that a cache can hold the first:
+- base: working hours, the slot grid, appointments (specialist, workplace, capacity);
+- overlay: other clients' holds, the client's own appointments, minimum notice and horizon.
+A start is bookable exactly when it passes both (capacity counts appointments and holds in the
+overlay, so the base check is implied by it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
+from bot.domain.intervals import Interval, any_overlap, peak_overlap
+from bot.domain.pricing import resolve_terms
+from bot.domain.schedule import specialist_hours
+from bot.domain.types import HeldInterval
+from bot.domain.tz import boundary_instant, day_bounds, local_date, start_instant, wall
+
+
+@dataclass(frozen=True, slots=True)
+class SlotCandidate:
+    """One (specialist, workplace) pair free for exactly `start`."""
+
+    specialist_id: int
+    workplace_id: int
+    start: datetime  # aware (UTC)
+    end: datetime  # start + duration
+    blocked_until: datetime  # end + break
+    price: Decimal  # before the client's discount
+    duration_min: int
+    break_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOffer:
+    """A start time shown to the client: the lowest price among the specialists offering it."""
+
+    start: datetime
+    price: Decimal
+    specialist_ids: tuple[int, ...]
+
+
+class Reason(StrEnum):
+    """Why a start is (not) bookable."""
+
+    OK = "ok"
+    BUSY = "busy"
+    CLOSED = "closed"
+    NOTICE = "notice"
+    HORIZON = "horizon"
+    NO_WORKPLACE = "no_workplace"
+    CAPACITY = "capacity"
+
+
+class _Stage(IntEnum):
+    """How far a (specialist, workplace) pair got through the checks; across pairs the furthest
+    one explains a refusal best ("the specialist is busy" beats "closed" for the others)."""
+
+    CLOSED = 1
+    SPECIALIST_BUSY = 2
+    NO_WORKPLACE = 3
+    CAPACITY = 4
+    CLIENT_BUSY = 5
+    OK = 6
+
+
+_STAGE_REASON = {
+    _Stage.CLOSED: Reason.CLOSED,
+    _Stage.SPECIALIST_BUSY: Reason.BUSY,
+    _Stage.NO_WORKPLACE: Reason.NO_WORKPLACE,
+    _Stage.CAPACITY: Reason.CAPACITY,
+    _Stage.CLIENT_BUSY: Reason.BUSY,
+    _Stage.OK: Reason.OK,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRules:
+    """SLOT_STEP_MIN, MIN_NOTICE_MIN, BOOKING_HORIZON_DAYS."""
+
+    step_min: int = 15
+    min_notice_min: int = 60
+    horizon_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A (specialist, workplace) option on a date with its resolved terms."""
+
+    specialist_id: int
+    workplace_id: int
+    duration_min: int
+    break_min: int
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A working interval of one specialist: wall-clock bounds and the instants they mean."""
+
+    wall_start: datetime
+    wall_end: datetime
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Obstacles:
+    """Busy intervals that rule starts out. Built from appointments (base layer), from holds
+    and the client's appointments (overlay), or from everything (authoritative check)."""
+
+    location_id: int
+    capacity: int | None
+    specialist: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+    workplace: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+    in_progress: list[Interval] = field(default_factory=list)
+    client: list[Interval] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        location_id: int,
+        capacity: int | None,
+        appointments: Iterable[BusyAppointment] = (),
+        holds: Iterable[HeldInterval] = (),
+        client_id: int | None = None,
+        exclude_appointment_id: int | None = None,
+        in_progress: Iterable[Interval] = (),
+    ) -> Obstacles:
+        """Holds of `client_id` are not obstacles to that client; their own appointments are
+        (one client, one place at a time). `exclude_appointment_id` is ignored entirely (the
+        appointment being rescheduled)."""
+        obs = cls(location_id=location_id, capacity=capacity or None)
+        obs.in_progress.extend(in_progress)
+        for appt in appointments:
+            if appt.appointment_id == exclude_appointment_id:
+                continue
+            obs.specialist[appt.specialist_id].append((appt.start, appt.blocked_until))
+            obs.workplace[appt.workplace_id].append((appt.start, appt.blocked_until))
+            if appt.location_id == location_id:
+                obs.in_progress.append((appt.start, appt.end))
+            if client_id is not None and appt.client_id == client_id:
+                obs.client.append((appt.start, appt.end))
+        for hold in holds:
+            if client_id is not None and hold.client_id == client_id:
+                continue
+            obs.specialist[hold.specialist_id].append((hold.start, hold.end))
+            obs.workplace[hold.workplace_id].append((hold.start, hold.end))
+            if hold.location_id == location_id:
+                # A hold only knows its blocked end; counting it that long is the safe side.
+                obs.in_progress.append((hold.start, hold.end))
+        return obs
+
+    def stage(self, cand: SlotCandidate) -> _Stage:
+        if any_overlap(self.specialist.get(cand.specialist_id, ()), cand.start, cand.blocked_until):
+            return _Stage.SPECIALIST_BUSY
+        if any_overlap(self.workplace.get(cand.workplace_id, ()), cand.start, cand.blocked_until):
+            return _Stage.NO_WORKPLACE
+        if self.capacity and peak_overlap(self.in_progress, cand.start, cand.end) >= self.capacity:
+            return _Stage.CAPACITY
+        if any_overlap(self.client, cand.start, cand.end):
+            return _Stage.CLIENT_BUSY
+        return _Stage.OK
+
+
+def time_reason(start: datetime, *, now: datetime, rules: SlotRules, tz: ZoneInfo) -> Reason:
+    """Minimum notice and booking horizon. The horizon is counted in location-local dates:
+    today and the next `horizon_days - 1` dates are bookable."""
+    if local_date(start, tz) >= local_date(now, tz) + timedelta(days=rules.horizon_days):
+        return Reason.HORIZON
+    if start < now + timedelta(minutes=rules.min_notice_min):
+        return Reason.NOTICE
+    return Reason.OK
+
+
+class DayPlan:
+    """Who works when on one location-local date for one service, with the slot grid.
+
+    Built once per (catalog, calendar, date, specialist filter); cheap when nobody works.
+    """
+
+    def __init__(
+        self,
+        catalog: ServiceCatalog,
+        calendar: Calendar,
+        day: date,
+        *,
+        specialist_id: int | None = None,
+        step_min: int = 15,
+    ) -> None:
+        self.catalog = catalog
+        self.day = day
+        self.tz = ZoneInfo(catalog.timezone)
+        self.step = timedelta(minutes=step_min)
+        self.window = day_bounds(day, self.tz)
+        self.pieces: dict[int, list[Piece]] = {}
+        self.pairs: dict[int, list[Pair]] = {}
+        links = {w.workplace_id: w for w in catalog.workplaces}
+        for spec in catalog.specialists:
+            if specialist_id is not None and spec.specialist_id != specialist_id:
+                continue
+            pieces = [
+                Piece(a, b, boundary_instant(a, self.tz), boundary_instant(b, self.tz))
+                for a, b in specialist_hours(catalog, calendar, spec.specialist_id, day)
+            ]
+            pieces = [p for p in pieces if p.start < p.end]
+            if not pieces:
+                continue
+            shift = catalog.shifts[(spec.specialist_id, day.isoweekday())]
+            if shift.workplace_id is not None:
+                pinned = links.get(shift.workplace_id)
+                options = [pinned] if pinned is not None else []
+            else:
+                options = sorted(catalog.workplaces, key=lambda w: w.workplace_id)
+            self.pieces[spec.specialist_id] = pieces
+            self.pairs[spec.specialist_id] = [
+                Pair(spec.specialist_id, w.workplace_id, t.duration_min, t.break_min, t.price)
+                for w in options
+                for t in (resolve_terms(catalog.service, w, spec),)
+            ]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nobody qualified works that date (closed, holiday, days off, breaks)."""
+        return not self.pieces
+
+    @property
+    def specialist_ids(self) -> list[int]:
+        return sorted(self.pieces)
+
+    def grid(self) -> list[tuple[datetime, int, Piece]]:
+        """Every (start, specialist, piece): starts every step from the start of each working
+        piece in wall-clock time; nonexistent local times are skipped. Sorted by start."""
+        out: list[tuple[datetime, int, Piece]] = []
+        for spec_id, pieces in self.pieces.items():
+            for piece in pieces:
+                local = piece.wall_start
+                while local < piece.wall_end:
+                    instant = start_instant(local, self.tz)
+                    if instant is not None and instant < piece.end:
+                        out.append((instant, spec_id, piece))
+                    local += self.step
+        out.sort(key=lambda item: (item[0], item[1]))
+        return out
+
+    def piece_at(self, specialist_id: int, start: datetime) -> Piece | None:
+        """The piece whose grid contains `start` exactly, or None (off-grid, not working, or
+        the second occurrence of an ambiguous wall-clock time)."""
+        local = wall(start, self.tz)
+        if start_instant(local, self.tz) != start:
+            return None
+        for piece in self.pieces.get(specialist_id, ()):
+            if (
+                piece.wall_start <= local < piece.wall_end
+                and piece.start <= start < piece.end
+                and (local - piece.wall_start) % self.step == timedelta(0)
+            ):
+                return piece
+        return None
+
+    @staticmethod
+    def candidate(pair: Pair, start: datetime, piece: Piece) -> SlotCandidate | None:
+        """The pair's slot at `start`, or None when [start, end + break) leaves the piece."""
+        end = start + timedelta(minutes=pair.duration_min)
+        blocked = end + timedelta(minutes=pair.break_min)
+        if blocked > piece.end:
+            return None
+        return SlotCandidate(
+            specialist_id=pair.specialist_id,
+            workplace_id=pair.workplace_id,
+            start=start,
+            end=end,
+            blocked_until=blocked,
+            price=pair.price,
+            duration_min=pair.duration_min,
+            break_min=pair.break_min,
+        )
+
+    def base_candidates(self, obstacles: Obstacles) -> Iterator[SlotCandidate]:
+        """Candidates passing the base layer, in start order (lazy: a calendar stops early)."""
+        for start, spec_id, piece in self.grid():
+            for pair in self.pairs[spec_id]:
+                cand = self.candidate(pair, start, piece)
+                if cand is not None and obstacles.stage(cand) is _Stage.OK:
+                    yield cand
+
+    def evaluate(
+        self,
+        start: datetime,
+        obstacles: Obstacles,
+        *,
+        now: datetime,
+        rules: SlotRules,
+    ) -> tuple[Reason, list[SlotCandidate]]:
+        """The authoritative check of one start: every free pair, or the reason there is none."""
+        reason = time_reason(start, now=now, rules=rules, tz=self.tz)
+        if reason is not Reason.OK:
+            return reason, []
+        best = _Stage.CLOSED
+        found: list[SlotCandidate] = []
+        for spec_id in self.specialist_ids:
+            piece = self.piece_at(spec_id, start)
+            if piece is None:
+                continue
+            if not self.pairs[spec_id]:
+                best = max(best, _Stage.NO_WORKPLACE)
+            for pair in self.pairs[spec_id]:
+                cand = self.candidate(pair, start, piece)
+                if cand is None:
+                    continue
+                stage = obstacles.stage(cand)
+                best = max(best, stage)
+                if stage is _Stage.OK:
+                    found.append(cand)
+        if found:
+            return Reason.OK, found
+        return _STAGE_REASON[best], []
+
+
+def overlay(
+    candidates: Iterable[SlotCandidate],
+    obstacles: Obstacles,
+    *,
+    now: datetime,
+    rules: SlotRules,
+    tz: ZoneInfo,
+) -> Iterator[SlotCandidate]:
+    """Apply the overlay layer (holds, client, notice, horizon) to base candidates."""
+    for cand in candidates:
+        if time_reason(cand.start, now=now, rules=rules, tz=tz) is not Reason.OK:
+            continue
+        if obstacles.stage(cand) is _Stage.OK:
+            yield cand
+
+
+def to_offers(candidates: Iterable[SlotCandidate]) -> list[SlotOffer]:
+    """Group candidates by start: the lowest price and every specialist offering that time."""
+    by_start: dict[datetime, tuple[Decimal, set[int]]] = {}
+    for cand in candidates:
+        price, specs = by_start.get(cand.start, (cand.price, set()))
+        specs.add(cand.specialist_id)
+        by_start[cand.start] = (min(price, cand.price), specs)
+    return [
+        SlotOffer(start=start, price=price, specialist_ids=tuple(sorted(specs)))
+        for start, (price, specs) in sorted(by_start.items())
+    ]
+
+
+def day_slots(
+    plan: DayPlan,
+    obstacles: Obstacles,
+    *,
+    now: datetime,
+    rules: SlotRules,
+) -> list[SlotOffer]:
+    """Every bookable start of the plan's date (obstacles = appointments + holds + client)."""
+    return to_offers(
+        overlay(plan.base_candidates(obstacles), obstacles, now=now, rules=rules, tz=plan.tz)
+    )
+
+
+def explain(
+    plan: DayPlan,
+    start: datetime,
+    obstacles: Obstacles,
+    *,
+    now: datetime,
+    rules: SlotRules,
+) -> Reason:
+    """Why `start` is not offered (or OK). Used by tests and by services to word a refusal."""
+    return plan.evaluate(start, obstacles, now=now, rules=rules)[0]
+
+
+def rank_candidates(
+    candidates: Sequence[SlotCandidate],
+    appointments: Iterable[BusyAppointment],
+    *,
+    day: date,
+    tz: ZoneInfo,
+    exclude_appointment_id: int | None = None,
+) -> list[SlotCandidate]:
+    """Order of preference for "any specialist" (SPEC 3): the specialist with the fewest
+    appointments that day, then the lowest specialist id; within a specialist the lowest
+    workplace id (a pinned workplace is the only option anyway)."""
+    load: dict[int, int] = defaultdict(int)
+    for appt in appointments:
+        if appt.appointment_id != exclude_appointment_id and local_date(appt.start, tz) == day:
+            load[appt.specialist_id] += 1
+    return sorted(
+        candidates, key=lambda c: (load[c.specialist_id], c.specialist_id, c.workplace_id)
+    )

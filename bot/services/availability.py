@@ -1,0 +1,566 @@
+"""Availability: free slots for the booking conversation, and the authoritative per-start check
+used by the booking service (SPEC 3 and 5).
+
+Two paths, on purpose:
+- `day_slots` / `available_dates` are for showing choices. They may use the Redis cache.
+- `candidates` is for booking. It reads PostgreSQL in the caller's transaction and never the
+  cache, so a stale cache can at worst show a time that booking then refuses, never the reverse.
+
+Cache design. An entry per (location, service, specialist-or-any, date) holds the *base* layer:
+candidates that fit working hours and are free of appointments (specialist, workplace,
+capacity). What depends on the asker or changes fast is applied on every read: other clients'
+holds (from the hold source), the client's own appointments, minimum notice and the horizon.
+Keys embed two version counters, the catalog's (global) and the location's; `invalidate` bumps
+one with INCR, so every instance sees a change at once. A short TTL is only a safety net.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.domain.catalog import BusyAppointment
+from bot.domain.intervals import Interval
+from bot.domain.slots import (
+    DayPlan,
+    Obstacles,
+    Reason,
+    SlotCandidate,
+    SlotOffer,
+    SlotRules,
+    overlay,
+    rank_candidates,
+    to_offers,
+)
+from bot.domain.types import HeldInterval
+from bot.domain.tz import day_bounds, local_date
+from bot.services.events import SLOTS_INVALIDATED, EventBus
+from db.repositories import catalog as repo
+
+__all__ = ["AvailabilityService", "HoldSource", "Reason", "SlotCandidate", "SlotOffer"]
+
+log = logging.getLogger(__name__)
+
+_CACHE_ERRORS = (RedisError, OSError)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class HoldSource(Protocol):
+    async def holds_between(
+        self, location_id: int, start: datetime, end: datetime
+    ) -> Sequence[HeldInterval]: ...
+
+
+@dataclass(frozen=True)
+class _DayEntry:
+    """The cached base layer of one date. `timezone` None: nothing bookable (inactive or missing
+    location/service). `complete` False: only a prefix (in start order) of the day's base
+    candidates, enough for the calendar to know the date has a free time."""
+
+    timezone: str | None
+    capacity: int | None
+    window: Interval
+    complete: bool
+    candidates: tuple[SlotCandidate, ...]
+    in_progress: tuple[Interval, ...]  # the location's appointments, for the capacity check
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "tz": self.timezone,
+                "cap": self.capacity,
+                "w": [_us(self.window[0]), _us(self.window[1])],
+                "done": self.complete,
+                "c": [
+                    [
+                        _us(c.start),
+                        c.duration_min,
+                        c.break_min,
+                        c.specialist_id,
+                        c.workplace_id,
+                        str(c.price),
+                    ]
+                    for c in self.candidates
+                ],
+                "l": [[_us(s), _us(e)] for s, e in self.in_progress],
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> _DayEntry:
+        data = json.loads(raw)
+        cands = []
+        for start_us, dur, brk, spec, wp, price in data["c"]:
+            start = _from_us(start_us)
+            end = start + timedelta(minutes=dur)
+            cands.append(
+                SlotCandidate(
+                    spec, wp, start, end, end + timedelta(minutes=brk), Decimal(price), dur, brk
+                )
+            )
+        return cls(
+            timezone=data["tz"],
+            capacity=data["cap"],
+            window=(_from_us(data["w"][0]), _from_us(data["w"][1])),
+            complete=bool(data["done"]),
+            candidates=tuple(cands),
+            in_progress=tuple((_from_us(s), _from_us(e)) for s, e in data["l"]),
+        )
+
+
+def _us(instant: datetime) -> int:
+    return (instant - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class AvailabilityService:
+    """Free slots and the authoritative slot check (see the module docstring)."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        settings: Settings,
+        holds: HoldSource,
+        *,
+        events: EventBus | None = None,
+        cache_ttl_seconds: int = 120,
+    ) -> None:
+        self._session_factory = session_factory
+        self._redis = redis
+        self._holds = holds
+        self.rules = SlotRules(
+            step_min=settings.slot_step_min,
+            min_notice_min=settings.min_notice_min,
+            horizon_days=settings.booking_horizon_days,
+        )
+        self._prefix = f"{settings.redis_prefix}:slots"
+        self._events = events or EventBus(redis, settings.redis_prefix)
+        self._ttl = cache_ttl_seconds
+
+    # --- the authoritative path (booking) ---------------------------------------------------
+
+    async def candidates(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude_appointment_id: int | None = None,
+    ) -> list[SlotCandidate]:
+        """Every (specialist, workplace) pair free for exactly `start`, best first; empty means
+        not bookable. Reads the database in the caller's session, never the cache."""
+        _, found = await self.evaluate(
+            session,
+            location_id=location_id,
+            service_id=service_id,
+            specialist_id=specialist_id,
+            start=start,
+            now=now,
+            client_id=client_id,
+            exclude_appointment_id=exclude_appointment_id,
+        )
+        return found
+
+    async def evaluate(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude_appointment_id: int | None = None,
+    ) -> tuple[Reason, list[SlotCandidate]]:
+        """Like `candidates`, plus why there are none: BUSY, NO_WORKPLACE and CAPACITY mean
+        "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time"."""
+        catalog = await repo.load_service_catalog(session, location_id, service_id)
+        if catalog is None:
+            return Reason.CLOSED, []
+        tz = ZoneInfo(catalog.timezone)
+        day = local_date(start, tz)
+        spec_ids = [
+            s.specialist_id
+            for s in catalog.specialists
+            if specialist_id is None or s.specialist_id == specialist_id
+        ]
+        calendar = await repo.load_calendar(session, location_id, spec_ids, day, day)
+        plan = DayPlan(
+            catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
+        )
+        if plan.is_empty:
+            return Reason.CLOSED, []
+        window_start, window_end = plan.window
+        appointments = await repo.load_busy(
+            session,
+            start=window_start,
+            end=window_end,
+            location_id=location_id,
+            specialist_ids=plan.specialist_ids,
+            client_id=client_id,
+        )
+        holds = await self._holds.holds_between(location_id, window_start, window_end)
+        obstacles = Obstacles.build(
+            location_id=location_id,
+            capacity=catalog.capacity,
+            appointments=appointments,
+            holds=holds,
+            client_id=client_id,
+            exclude_appointment_id=exclude_appointment_id,
+        )
+        reason, found = plan.evaluate(start, obstacles, now=now, rules=self.rules)
+        ranked = rank_candidates(
+            found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
+        )
+        return reason, ranked
+
+    # --- the display path (may use the cache) -----------------------------------------------
+
+    async def day_slots(
+        self,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        day: date,
+        now: datetime,
+        client_id: int | None = None,
+    ) -> list[SlotOffer]:
+        """Bookable starts on a location-local date, sorted, each with the lowest price among
+        the specialists offering it. Holds of other clients, the client's own appointments,
+        notice and horizon are applied on every call, cached or not."""
+        versions = self._versions()
+        entry = (
+            await self._read_entries(versions, location_id, service_id, specialist_id, [day])
+        ).get(day)
+        if entry is None or not entry.complete:
+            async with self._session_factory() as session:
+                built = await self._build_entries(
+                    session, location_id, service_id, specialist_id, [day]
+                )
+            entry = built[day]
+            await self._write_entries(versions, location_id, service_id, specialist_id, built)
+        if entry.timezone is None or not entry.candidates:
+            return []
+        obstacles = await self._overlay_obstacles(
+            location_id, entry.capacity, entry.window, client_id
+        )
+        tz = ZoneInfo(entry.timezone)
+        return to_offers(
+            overlay(entry.candidates, obstacles(entry), now=now, rules=self.rules, tz=tz)
+        )
+
+    async def available_dates(
+        self,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        now: datetime,
+        client_id: int | None = None,
+    ) -> list[date]:
+        """Location-local dates within the horizon with at least one bookable start.
+
+        Cached dates are checked from their entries; the rest are computed from data loaded
+        for the whole horizon at once, stopping at each date's first free time."""
+        versions = self._versions()
+        meta = await self._location_meta(versions, location_id)
+        if meta is None or not meta.is_active:
+            return []
+        tz = ZoneInfo(meta.timezone)
+        today = local_date(now, tz)
+        days = [today + timedelta(days=i) for i in range(self.rules.horizon_days)]
+        entries = await self._read_entries(versions, location_id, service_id, specialist_id, days)
+        range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
+        obstacles = await self._overlay_obstacles(
+            location_id, meta.capacity, range_window, client_id
+        )
+
+        def has_free(entry: _DayEntry, extra: Iterable[SlotCandidate] = ()) -> bool:
+            if entry.timezone is None:
+                return False
+            pool = list(entry.candidates) + list(extra)
+            free = overlay(pool, obstacles(entry), now=now, rules=self.rules, tz=tz)
+            return next(free, None) is not None
+
+        result: list[date] = []
+        missing: list[date] = []
+        for day in days:
+            entry = entries.get(day)
+            if entry is not None and has_free(entry):
+                result.append(day)
+            elif entry is None or not entry.complete:
+                missing.append(day)
+        if missing:
+            # Stop each date at its first candidate that survives the overlay.
+            def found_free(entry: _DayEntry, cand: SlotCandidate) -> bool:
+                return has_free(entry, (cand,)) if entry.timezone else False
+
+            async with self._session_factory() as session:
+                built = await self._build_entries(
+                    session, location_id, service_id, specialist_id, missing, until=found_free
+                )
+            await self._write_entries(versions, location_id, service_id, specialist_id, built)
+            result.extend(day for day, entry in built.items() if has_free(entry))
+        return sorted(result)
+
+    async def invalidate(self, *, location_id: int | None = None, day: date | None = None) -> None:
+        """Make the next `day_slots`/`available_dates` see a committed change at once, on every
+        instance: bumps the location's version (or the catalog's, without a location) and
+        publishes an event. Best effort: a Redis failure is logged (the short TTL and the
+        authoritative `candidates` keep things correct)."""
+        key = (
+            self._catalog_version_key
+            if location_id is None
+            else self._location_version_key(location_id)
+        )
+        try:
+            await self._redis.incr(key)
+        except _CACHE_ERRORS as exc:
+            log.warning("slot cache not invalidated (%s): %s", key, exc)
+        await self._events.publish(SLOTS_INVALIDATED, location_id=location_id, day=day)
+
+    # --- internals --------------------------------------------------------------------------
+
+    @property
+    def _catalog_version_key(self) -> str:
+        return f"{self._prefix}:ver:catalog"
+
+    def _location_version_key(self, location_id: int) -> str:
+        return f"{self._prefix}:ver:loc:{location_id}"
+
+    def _entry_key(
+        self, versions: str, location_id: int, service_id: int, specialist_id: int | None, day: date
+    ) -> str:
+        who = "any" if specialist_id is None else str(specialist_id)
+        return f"{self._prefix}:day:{versions}:{location_id}:{service_id}:{who}:{day.isoformat()}"
+
+    async def _versions_of(self, location_id: int) -> str | None:
+        try:
+            raw = await self._redis.mget(
+                [self._catalog_version_key, self._location_version_key(location_id)]
+            )
+        except _CACHE_ERRORS as exc:
+            log.warning("slot cache unavailable: %s", exc)
+            return None
+        return ".".join(_text(v) or "0" for v in raw)
+
+    def _versions(self) -> _Versions:
+        return _Versions(self)
+
+    async def _read_entries(
+        self,
+        versions: _Versions,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        days: Sequence[date],
+    ) -> dict[date, _DayEntry]:
+        tag = await versions.get(location_id)
+        if tag is None:
+            return {}
+        keys = [self._entry_key(tag, location_id, service_id, specialist_id, d) for d in days]
+        try:
+            raw = await self._redis.mget(keys)
+        except _CACHE_ERRORS as exc:
+            log.warning("slot cache unavailable: %s", exc)
+            return {}
+        out = {}
+        for day, value in zip(days, raw, strict=True):
+            if value is not None:
+                try:
+                    out[day] = _DayEntry.loads(value)
+                except (ValueError, KeyError, TypeError):
+                    log.warning("ignoring a malformed slot cache entry for %s", day)
+        return out
+
+    async def _write_entries(
+        self,
+        versions: _Versions,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        entries: dict[date, _DayEntry],
+    ) -> None:
+        tag = await versions.get(location_id)
+        if tag is None or not entries:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for day, entry in entries.items():
+                    key = self._entry_key(tag, location_id, service_id, specialist_id, day)
+                    pipe.set(key, entry.dumps(), ex=self._ttl)
+                await pipe.execute()
+        except _CACHE_ERRORS as exc:
+            log.warning("slot cache not written: %s", exc)
+
+    async def _location_meta(
+        self, versions: _Versions, location_id: int
+    ) -> repo.LocationMeta | None:
+        tag = await versions.get(location_id)
+        key = f"{self._prefix}:meta:{tag}:{location_id}"
+        if tag is not None:
+            try:
+                raw = await self._redis.get(key)
+            except _CACHE_ERRORS:
+                raw = None
+            if raw is not None:
+                data = json.loads(raw)
+                if data is None:
+                    return None
+                return repo.LocationMeta(location_id, data["tz"], data["cap"], data["active"])
+        async with self._session_factory() as session:
+            meta = await repo.location_meta(session, location_id)
+        if tag is not None:
+            value = (
+                None
+                if meta is None
+                else {"tz": meta.timezone, "cap": meta.capacity, "active": meta.is_active}
+            )
+            with contextlib.suppress(*_CACHE_ERRORS):
+                await self._redis.set(key, json.dumps(value), ex=self._ttl)
+        return meta
+
+    async def _build_entries(
+        self,
+        session: AsyncSession,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        days: Sequence[date],
+        *,
+        until: Callable[[_DayEntry, SlotCandidate], bool] | None = None,
+    ) -> dict[date, _DayEntry]:
+        """Compute base entries for `days` from data loaded once for the whole range. With
+        `until`, a date stops at the first candidate for which it returns True (a prefix)."""
+        catalog = await repo.load_service_catalog(session, location_id, service_id)
+        if catalog is None:
+            nothing = (_EPOCH, _EPOCH)
+            return {d: _DayEntry(None, None, nothing, True, (), ()) for d in days}
+        spec_ids = [
+            s.specialist_id
+            for s in catalog.specialists
+            if specialist_id is None or s.specialist_id == specialist_id
+        ]
+        calendar = await repo.load_calendar(session, location_id, spec_ids, min(days), max(days))
+        plans = {
+            d: DayPlan(
+                catalog, calendar, d, specialist_id=specialist_id, step_min=self.rules.step_min
+            )
+            for d in days
+        }
+        working = [p for p in plans.values() if not p.is_empty]
+        appointments: list[BusyAppointment] = []
+        if working:
+            appointments = await repo.load_busy(
+                session,
+                start=min(p.window[0] for p in working),
+                end=max(p.window[1] for p in working),
+                location_id=location_id,
+                specialist_ids=spec_ids,
+            )
+        out: dict[date, _DayEntry] = {}
+        for day, plan in plans.items():
+            w_start, w_end = plan.window
+            todays = [a for a in appointments if a.start < w_end and a.blocked_until > w_start]
+            in_progress = (
+                tuple(
+                    (a.start, a.end)
+                    for a in todays
+                    if a.location_id == location_id and a.start < w_end and a.end > w_start
+                )
+                if catalog.capacity
+                else ()
+            )
+            entry = _DayEntry(
+                catalog.timezone, catalog.capacity or None, plan.window, True, (), in_progress
+            )
+            if plan.is_empty:
+                out[day] = entry
+                continue
+            base = Obstacles.build(
+                location_id=location_id, capacity=catalog.capacity, appointments=todays
+            )
+            found: list[SlotCandidate] = []
+            complete = True
+            for cand in plan.base_candidates(base):
+                found.append(cand)
+                if until is not None and until(entry, cand):
+                    complete = False
+                    break
+            out[day] = _DayEntry(
+                entry.timezone, entry.capacity, entry.window, complete, tuple(found), in_progress
+            )
+        return out
+
+    async def _overlay_obstacles(
+        self,
+        location_id: int,
+        capacity: int | None,
+        window: Interval,
+        client_id: int | None,
+    ) -> Callable[[_DayEntry], Obstacles]:
+        """Load what is applied on every read (holds, the client's appointments) once for the
+        window; returns a factory that adds a date's in-progress appointments for capacity."""
+        holds = await self._holds.holds_between(location_id, window[0], window[1])
+        mine: list[Interval] = []
+        if client_id is not None:
+            async with self._session_factory() as session:
+                rows = await repo.load_busy(
+                    session, start=window[0], end=window[1], client_id=client_id
+                )
+            mine = [(a.start, a.end) for a in rows]
+
+        def build(entry: _DayEntry) -> Obstacles:
+            obs = Obstacles.build(
+                location_id=location_id,
+                capacity=capacity,
+                holds=holds,
+                client_id=client_id,
+                in_progress=entry.in_progress,
+            )
+            obs.client.extend(mine)
+            return obs
+
+        return build
+
+
+class _Versions:
+    """The cache versions of one read, fetched once (None: cache unavailable)."""
+
+    def __init__(self, service: AvailabilityService) -> None:
+        self._service = service
+        self._tags: dict[int, str | None] = {}
+
+    async def get(self, location_id: int) -> str | None:
+        if location_id not in self._tags:
+            self._tags[location_id] = await self._service._versions_of(location_id)
+        return self._tags[location_id]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)

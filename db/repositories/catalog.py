@@ -1,0 +1,241 @@
+"""Read queries that feed the slot engine. Queries only: nothing here commits.
+
+A day or a whole booking horizon is loaded in a handful of queries (catalog, calendar,
+appointments), never one query per day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.catalog import (
+    BreakRow,
+    BusyAppointment,
+    Calendar,
+    Holiday,
+    ServiceCatalog,
+    Shift,
+    WeeklyHours,
+)
+from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
+from db.models import (
+    Appointment,
+    Break,
+    Location,
+    LocationSchedule,
+    Service,
+    ServiceSpecialist,
+    Specialist,
+    SpecialistSchedule,
+    Workplace,
+    WorkplaceService,
+)
+from db.models import Holiday as HolidayModel
+
+# No slot is longer than this; it bounds the index range scan for overlapping appointments.
+_LONGEST_BLOCK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationMeta:
+    location_id: int
+    timezone: str
+    capacity: int | None
+    is_active: bool
+
+
+async def location_meta(session: AsyncSession, location_id: int) -> LocationMeta | None:
+    row = (
+        await session.execute(
+            select(Location.id, Location.timezone, Location.capacity, Location.is_active).where(
+                Location.id == location_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return LocationMeta(row.id, row.timezone, row.capacity, row.is_active)
+
+
+async def load_service_catalog(
+    session: AsyncSession, location_id: int, service_id: int
+) -> ServiceCatalog | None:
+    """The static catalog for booking `service_id` at `location_id`, or None when the location
+    or the service is missing or inactive. Only active rows are returned."""
+    loc = await location_meta(session, location_id)
+    if loc is None or not loc.is_active:
+        return None
+    svc = (
+        await session.execute(
+            select(Service).where(Service.id == service_id, Service.is_active.is_(True))
+        )
+    ).scalar_one_or_none()
+    if svc is None:
+        return None
+    weekly = {
+        r.day_of_week: WeeklyHours(r.day_of_week, r.start_time, r.end_time, r.is_day_off)
+        for r in (
+            await session.execute(
+                select(LocationSchedule).where(LocationSchedule.location_id == location_id)
+            )
+        ).scalars()
+    }
+    location_workplaces = frozenset(
+        (
+            await session.execute(
+                select(Workplace.id).where(
+                    Workplace.location_id == location_id, Workplace.is_active.is_(True)
+                )
+            )
+        ).scalars()
+    )
+    workplaces = tuple(
+        WorkplaceLink(ws.workplace_id, ws.price, ws.duration_min, ws.break_min)
+        for ws in (
+            await session.execute(
+                select(WorkplaceService)
+                .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
+                .where(
+                    Workplace.location_id == location_id,
+                    Workplace.is_active.is_(True),
+                    WorkplaceService.service_id == service_id,
+                    WorkplaceService.is_active.is_(True),
+                )
+                .order_by(WorkplaceService.workplace_id)
+            )
+        ).scalars()
+    )
+    specialists = tuple(
+        SpecialistLink(ss.specialist_id, ss.custom_price, ss.custom_duration)
+        for ss in (
+            await session.execute(
+                select(ServiceSpecialist)
+                .join(Specialist, Specialist.id == ServiceSpecialist.specialist_id)
+                .where(
+                    ServiceSpecialist.service_id == service_id,
+                    ServiceSpecialist.is_active.is_(True),
+                    Specialist.is_active.is_(True),
+                )
+                .order_by(ServiceSpecialist.specialist_id)
+            )
+        ).scalars()
+    )
+    shifts: dict[tuple[int, int], Shift] = {}
+    if specialists:
+        rows = (
+            await session.execute(
+                select(SpecialistSchedule).where(
+                    SpecialistSchedule.location_id == location_id,
+                    SpecialistSchedule.specialist_id.in_([s.specialist_id for s in specialists]),
+                )
+            )
+        ).scalars()
+        for r in rows:
+            shifts[(r.specialist_id, r.day_of_week)] = Shift(
+                r.specialist_id,
+                r.day_of_week,
+                r.start_time,
+                r.end_time,
+                r.is_day_off,
+                r.workplace_id,
+            )
+    return ServiceCatalog(
+        location_id=location_id,
+        timezone=loc.timezone,
+        capacity=loc.capacity,
+        service=ServiceTerms(svc.id, svc.duration_min, svc.break_min, svc.price),
+        weekly_hours=weekly,
+        workplaces=workplaces,
+        specialists=specialists,
+        shifts=shifts,
+        location_workplace_ids=location_workplaces,
+    )
+
+
+async def load_calendar(
+    session: AsyncSession,
+    location_id: int,
+    specialist_ids: Iterable[int],
+    first: date,
+    last: date,
+) -> Calendar:
+    """Holidays of the location and breaks of the specialists for dates in [first, last]."""
+    holidays = {
+        h.date: Holiday(h.date, h.is_working, h.start_time, h.end_time)
+        for h in (
+            await session.execute(
+                select(HolidayModel).where(
+                    HolidayModel.location_id == location_id,
+                    HolidayModel.date >= first,
+                    HolidayModel.date <= last,
+                )
+            )
+        ).scalars()
+    }
+    breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
+    ids = list(specialist_ids)
+    if ids:
+        for b in (
+            await session.execute(
+                select(Break).where(
+                    Break.specialist_id.in_(ids), Break.date >= first, Break.date <= last
+                )
+            )
+        ).scalars():
+            breaks[(b.specialist_id, b.date)].append(
+                BreakRow(b.specialist_id, b.date, b.start_time, b.end_time)
+            )
+    return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
+
+
+async def load_busy(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    location_id: int | None = None,
+    specialist_ids: Iterable[int] = (),
+    client_id: int | None = None,
+) -> list[BusyAppointment]:
+    """Active appointments whose blocked interval meets [start, end) and that are at the
+    location, or of one of the specialists (wherever they are), or of the client."""
+    who = []
+    if location_id is not None:
+        who.append(Appointment.location_id == location_id)
+    ids = list(specialist_ids)
+    if ids:
+        who.append(Appointment.specialist_id.in_(ids))
+    if client_id is not None:
+        who.append(Appointment.client_id == client_id)
+    if not who:
+        return []
+    rows = (
+        await session.execute(
+            select(
+                Appointment.id,
+                Appointment.location_id,
+                Appointment.specialist_id,
+                Appointment.workplace_id,
+                Appointment.client_id,
+                Appointment.start_time,
+                Appointment.end_time,
+                Appointment.blocked_until,
+            )
+            .where(
+                Appointment.status != "cancelled",
+                Appointment.start_time < end,
+                # The lower bound lets the (…, start_time) indexes do a range scan.
+                Appointment.start_time > start - _LONGEST_BLOCK,
+                Appointment.blocked_until > start,
+                or_(*who),
+            )
+            .order_by(Appointment.start_time, Appointment.id)
+        )
+    ).all()
+    return [BusyAppointment(*row) for row in rows]
