@@ -1,0 +1,296 @@
+"""Pydantic models of the catalog file (see `bot.catalog` for the format and its semantics).
+
+Every model forbids unknown fields, so a typo such as `pricee:` is an error, not a silently
+ignored line. These models check one entry at a time (formats, ranges, money); references
+between entries are checked by `bot.catalog.checks`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
+from pydantic_core import PydanticCustomError
+
+FORMAT_VERSION = 1
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekday keys of the file, in ISO order: `mon` is day 1, `sun` is day 7."""
+
+_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """Local wall-clock hours `[start, end)` within one day; `end` is after `start`."""
+
+    start: time
+    end: time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Off:
+    """Marker for a day off in dumped output: written as a bare `off`."""
+
+    def __repr__(self) -> str:
+        return "off"
+
+
+OFF = Off()
+
+
+def _error(kind: str, message: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(kind, message, ctx)
+
+
+def _clock(hours: str, minutes: str, raw: str) -> time:
+    h, m = int(hours), int(minutes)
+    if h > 23 or m > 59:
+        raise _error(
+            "time_range", '"{raw}": {hh}:{mm} is not a time of day', raw=raw, hh=hours, mm=minutes
+        )
+    return time(h, m)
+
+
+def parse_time_range(value: object) -> TimeRange:
+    """Read `"HH:MM-HH:MM"`; the end must be after the start (no ranges across midnight)."""
+    if isinstance(value, TimeRange):
+        return value
+    if not isinstance(value, str):
+        # YAML 1.1 reads an unquoted 10:00 as the number 600: say what was meant.
+        hint = " (a single time is not a range)" if isinstance(value, int) else ""
+        raise _error(
+            "time_range",
+            'expected hours like "09:00-18:00", got {value}{hint}',
+            value=repr(value),
+            hint=hint,
+        )
+    match = _RANGE.match(value)
+    if not match:
+        raise _error("time_range", 'expected hours like "09:00-18:00", got "{raw}"', raw=value)
+    start = _clock(match.group(1), match.group(2), value)
+    end = _clock(match.group(3), match.group(4), value)
+    if end <= start:
+        raise _error("time_range", '"{raw}": the end must be after the start', raw=value)
+    return TimeRange(start, end)
+
+
+FROM_FILE = {"from_file": True}
+"""Validation context of text read from a file (see `_parse_day`)."""
+
+
+def _parse_day(value: object, info: ValidationInfo) -> TimeRange | None:
+    # `off` unquoted is the boolean false in YAML 1.1, so both spellings mean a day off.
+    if value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "off":
+        return None
+    if value is None:
+        # In code, None is a day off; in a file, `mon:` with nothing after it is a slip.
+        if not (info.context or {}).get("from_file"):
+            return None
+        raise _error("day_hours", 'expected hours like "09:00-18:00" or off, got nothing')
+    return parse_time_range(value)
+
+
+def _parse_weekday(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7:
+        return value
+    if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
+        return WEEKDAYS.index(value.strip().lower()) + 1
+    raise _error(
+        "weekday", '"{value}" is not a weekday (use {keys})', value=value, keys=", ".join(WEEKDAYS)
+    )
+
+
+def _dump_day(value: TimeRange | None) -> object:
+    return OFF if value is None else str(value)
+
+
+def _parse_money(value: object) -> Decimal:
+    not_money = _error(
+        "money", "expected an amount like 1500 or 1500.50, got {value}", value=repr(value)
+    )
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str | float):
+        raise not_money
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise not_money from None
+    if not amount.is_finite():
+        raise not_money
+    if amount < 0:
+        raise _error("money", "must not be negative, got {value}", value=str(value))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise _error("money", "at most 2 decimals, got {value}", value=str(value))
+    return amount.quantize(Decimal("0.01"))
+
+
+Weekday = Annotated[int, PlainValidator(_parse_weekday), PlainSerializer(lambda d: WEEKDAYS[d - 1])]
+DayHours = Annotated[TimeRange | None, PlainValidator(_parse_day), PlainSerializer(_dump_day)]
+Hours = Annotated[TimeRange, PlainValidator(parse_time_range), PlainSerializer(str)]
+Money = Annotated[Decimal, PlainValidator(_parse_money)]
+WeekHours = dict[Weekday, DayHours]
+Name = Annotated[str, Field(min_length=1)]
+Minutes = Annotated[int, Field(gt=0, strict=True)]
+BreakMinutes = Annotated[int, Field(ge=0, strict=True)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+def _service_shorthand(value: object) -> object:
+    # `- Стрижка` is short for `- {service: Стрижка}`.
+    return {"service": value} if isinstance(value, str) else value
+
+
+class _ServiceLink(_Entry):
+    @model_serializer(mode="wrap")
+    def _short(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and set(data) == {"service"}:
+            return data["service"]
+        return data
+
+
+class WorkplaceServiceEntry(_ServiceLink):
+    """A service a workplace hosts; unset overrides fall back to the service's values."""
+
+    service: Name
+    price: Money | None = None
+    duration_min: Minutes | None = None
+    break_min: BreakMinutes | None = None
+    active: bool = True
+
+
+class WorkplaceEntry(_Entry):
+    name: Name
+    type: str | None = None
+    active: bool = True
+    services: list[Annotated[WorkplaceServiceEntry, BeforeValidator(_service_shorthand)]] = []
+
+
+class HolidayEntry(_Entry):
+    """A date that overrides the weekly hours: closed, or open (with its own hours if given)."""
+
+    date: date
+    working: bool = False
+    hours: Hours | None = None
+    description: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_only_when_working(cls, value: TimeRange | None, info: ValidationInfo) -> object:
+        if value is not None and info.data.get("working") is False:
+            raise _error(
+                "holiday_hours", "hours are only allowed on a working holiday (working: true)"
+            )
+        return value
+
+
+class LocationEntry(_Entry):
+    name: Name
+    address: str | None = None
+    timezone: str | None = None
+    capacity: Annotated[int, Field(ge=0, strict=True)] | None = None
+    active: bool = True
+    hours: WeekHours = {}
+    holidays: list[HolidayEntry] = []
+    workplaces: list[WorkplaceEntry] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _error(
+                "timezone", '"{tz}" is not an IANA time zone (e.g. Europe/Moscow)', tz=value
+            ) from None
+        return value
+
+
+class ServiceEntry(_Entry):
+    name: Name
+    description: str | None = None
+    duration_min: Minutes
+    break_min: BreakMinutes = 0
+    price: Money
+    active: bool = True
+
+
+class SpecialistServiceEntry(_ServiceLink):
+    """A service a specialist does; custom price/duration win over the workplace and service."""
+
+    service: Name
+    custom_price: Money | None = None
+    custom_duration: Minutes | None = None
+    active: bool = True
+
+
+class ScheduleEntry(_Entry):
+    """Weekly hours at one location; `workplace` pins that workplace on these days."""
+
+    location: Name
+    workplace: Name | None = None
+    hours: WeekHours
+
+
+class BreakEntry(_Entry):
+    """Time off on one date; no hours means the whole date."""
+
+    date: date
+    hours: Hours | None = None
+    reason: str | None = None
+
+
+class SpecialistEntry(_Entry):
+    name: Name
+    specialization: str | None = None
+    tg_id: Annotated[int, Field(gt=0, strict=True)] | None = None
+    language: Annotated[str, Field(pattern=r"^(ru|en)$")] = "ru"
+    active: bool = True
+    services: list[Annotated[SpecialistServiceEntry, BeforeValidator(_service_shorthand)]] = []
+    schedule: list[ScheduleEntry] = []
+    breaks: list[BreakEntry] = []
+
+
+class CatalogFile(_Entry):
+    """The whole file: the desired state of the catalog and schedules."""
+
+    version: int = FORMAT_VERSION
+    services: list[ServiceEntry] = []
+    locations: list[LocationEntry] = []
+    specialists: list[SpecialistEntry] = []
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != FORMAT_VERSION:
+            raise _error(
+                "version",
+                "unsupported format version {v} (expected {e})",
+                v=value,
+                e=FORMAT_VERSION,
+            )
+        return value
