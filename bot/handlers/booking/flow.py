@@ -104,7 +104,9 @@ async def on_command_mid_flow(message: Message, state: FSMContext, **data: Any) 
     raise SkipHandler
 
 
-@router.message(StateFilter(BookingStates))
+# Commands are excluded: after `on_command_mid_flow` skips, this router would still see the old
+# state in the filter data.
+@router.message(StateFilter(BookingStates), ~F.text.startswith("/"))
 async def on_text_mid_flow(message: Message, state: FSMContext, **data: Any) -> None:
     """Text where a button is expected: a hint and the current step again, below it."""
     deps = await deps_from(data)

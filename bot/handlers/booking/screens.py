@@ -235,9 +235,8 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         text = with_header(
             header, i18n("booking.none.dates", days=deps.settings.booking_horizon_days), i18n
         )
-        return Screen(
-            _body(notice, text), back_keyboard(draft.flow, BookStep.DATE, i18n), BookStep.DATE
-        )
+        markup = choice_keyboard(draft.flow, BookStep.DATE, [], i18n, back=back)
+        return Screen(_body(notice, text), markup, BookStep.DATE)
     markup = dates_keyboard(draft.flow, days, draft.date_page, i18n, back=back)
     text = with_header(header, i18n("booking.ask.date"), i18n)
     return Screen(_body(notice, text), markup, BookStep.DATE)
