@@ -1,0 +1,169 @@
+"""Deployment files agree with each other and with Settings: the compose services start in the
+right order, the image stops cleanly, and every setting is documented in `.env.example`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_ENV_NAMES = {name.upper() for name in Settings.model_fields}
+# Read by the postgres container (and used to build DATABASE_URL), never by the bot.
+COMPOSE_ONLY_NAMES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+# `NAME=value` is a set value; `# NAME=value` an optional setting left unset.
+ASSIGNMENT = re.compile(r"^(?P<disabled>#\s?)?(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
+INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text("utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def env_example() -> list[tuple[str, str, bool]]:
+    """(name, value, is_set) for every assignment line of .env.example."""
+    found = []
+    for line in (ROOT / ".env.example").read_text("utf-8").splitlines():
+        match = ASSIGNMENT.match(line.strip())
+        if match:
+            found.append((match["name"], match["value"], not match["disabled"]))
+    return found
+
+
+def interpolate(value: str) -> str:
+    """Compose's `${NAME:-default}` with nothing set in the environment."""
+    return INTERPOLATION.sub(lambda m: m["default"] or "", value)
+
+
+def test_four_services(services: dict[str, Any]) -> None:
+    assert set(services) == {"postgres", "redis", "migrate", "bot"}
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+
+
+def test_database_and_redis_have_healthchecks(services: dict[str, Any]) -> None:
+    pg = " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "pg_isready" in pg
+    redis_check = services["redis"]["healthcheck"]["test"]
+    assert redis_check[-2:] == ["redis-cli", "ping"]
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
+
+
+def test_bot_waits_for_healthy_services_and_migrations(services: dict[str, Any]) -> None:
+    bot = services["bot"]
+    assert bot["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    assert bot["restart"] == "unless-stopped"
+    assert bot["env_file"] == ".env"
+    assert "build" in bot
+
+
+def test_migrate_is_a_one_shot_alembic_upgrade(services: dict[str, Any]) -> None:
+    migrate = services["migrate"]
+    assert migrate["command"] == ["alembic", "upgrade", "head"]
+    assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert migrate.get("restart") == "no"
+    # The same image as the bot, so migrations always match the code that runs.
+    assert migrate["build"] == services["bot"]["build"]
+    assert migrate["image"] == services["bot"]["image"]
+
+
+def test_inside_compose_the_app_reaches_services_by_name(services: dict[str, Any]) -> None:
+    for name in ("bot", "migrate"):
+        env = services[name]["environment"]
+        database_url = interpolate(env["DATABASE_URL"])
+        redis_url = interpolate(env["REDIS_URL"])
+        assert "@postgres:5432/" in database_url
+        assert redis_url.startswith("redis://redis:6379")
+        # The values compose produces are valid settings.
+        settings = load_settings(
+            _env_file=None, bot_token="1:x", database_url=database_url, redis_url=redis_url
+        )
+        assert settings.database_url == database_url
+
+
+def test_dockerfile_runs_python_as_a_non_root_user_in_exec_form() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "Dockerfile").read_text("utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines[0].split()[1].startswith("python:3.11-slim")
+    cmd = [line for line in lines if line.startswith("CMD ")]
+    assert len(cmd) == 1
+    # Exec form (a JSON array): Python is PID 1 and gets SIGTERM, not a shell that swallows it.
+    assert json.loads(cmd[0][len("CMD ") :]) == ["python", "-m", "bot"]
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users, "the image must not run as root"
+    assert users[-1] not in {"root", "0"}
+    assert any(line.startswith("RUN pip install .") for line in lines)
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".env", ".git", ".venv"} <= ignored
+
+
+def test_every_setting_is_in_env_example() -> None:
+    names = [name for name, _value, _is_set in env_example()]
+    missing = SETTINGS_ENV_NAMES - set(names)
+    assert not missing, f"document these in .env.example: {sorted(missing)}"
+    duplicated = {n for n in names if names.count(n) > 1}
+    assert not duplicated, f"listed twice in .env.example: {sorted(duplicated)}"
+
+
+def test_env_example_names_nothing_unknown() -> None:
+    unknown = {name for name, _v, _s in env_example()} - SETTINGS_ENV_NAMES - COMPOSE_ONLY_NAMES
+    assert not unknown, f"not a setting (typo?): {sorted(unknown)}"
+
+
+def test_compose_uses_only_known_variables(compose: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yml").read_text("utf-8")
+    interpolated = {m["name"] for m in INTERPOLATION.finditer(text)}
+    assert interpolated <= COMPOSE_ONLY_NAMES | SETTINGS_ENV_NAMES, interpolated
+    for name, service in compose["services"].items():
+        environment = service.get("environment", {})
+        allowed = COMPOSE_ONLY_NAMES if name == "postgres" else SETTINGS_ENV_NAMES
+        assert set(environment) <= allowed, (name, set(environment) - allowed)
+
+
+def test_env_example_loads_and_shows_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example is a working configuration, and each value shown is the real default, so the
+    documentation cannot drift from the code."""
+    for key in list(os.environ):
+        if key.upper() in SETTINGS_ENV_NAMES:
+            monkeypatch.delenv(key)
+    example = load_settings(_env_file=str(ROOT / ".env.example"))
+    defaults = load_settings(_env_file=None, bot_token=example.bot_token)
+    for field in Settings.model_fields:
+        if field == "bot_token":
+            continue
+        assert getattr(example, field) == getattr(defaults, field), field
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    missing = {name for name in SETTINGS_ENV_NAMES if f"`{name}`" not in readme}
+    assert not missing, f"add to the README configuration table: {sorted(missing)}"
