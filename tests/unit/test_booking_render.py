@@ -1,0 +1,97 @@
+"""Booking flow formatting and buttons: money, local times, labels, callback data size."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.handlers.render_booking import (
+    SummaryFacts,
+    format_money,
+    summary_text,
+    time_buttons,
+)
+from bot.i18n import Translator
+from bot.keyboards.booking import (
+    DATES_PER_PAGE,
+    BookAction,
+    BookCb,
+    BookStep,
+    dates_keyboard,
+    summary_keyboard,
+)
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (Decimal("1500"), "1500 RUB"),
+        (Decimal("1499.5"), "1499.50 RUB"),
+        (Decimal("0.005"), "0.01 RUB"),
+        (Decimal("0"), "0 RUB"),
+    ],
+)
+def test_money_has_at_most_two_decimals_and_the_currency(amount: Decimal, expected: str) -> None:
+    assert format_money(amount, "RUB") == expected
+
+
+def test_time_buttons_are_local_24h() -> None:
+    tz = ZoneInfo("Europe/Moscow")
+    start = datetime(2031, 3, 3, 15, 30, tzinfo=UTC)  # 18:30 in Moscow
+    assert time_buttons([start], tz) == [(int(start.timestamp()), "18:30")]
+
+
+def test_callback_data_fits_telegram_limit() -> None:
+    packed = BookCb(flow="ffffffff", step=BookStep.TIME, action=BookAction.PICK, value=2**40).pack()
+    assert len(packed.encode()) <= 64
+    assert BookCb.unpack(packed).value == 2**40
+
+
+@pytest.mark.parametrize(("locale", "weekday"), [("ru", "Пн"), ("en", "Mon")])
+def test_date_buttons_show_ddmm_and_weekday_and_page(locale: str, weekday: str) -> None:
+    i18n = Translator(locale)
+    days = [date(2031, 3, 3) + timedelta(days=i) for i in range(DATES_PER_PAGE + 3)]
+    first = dates_keyboard("f", days, 0, i18n, back=True)
+    labels = [b.text for row in first.inline_keyboard for b in row]
+    assert f"03.03 {weekday}" in labels
+    assert i18n("booking.btn.next") in labels and i18n("booking.btn.prev") not in labels
+    second = dates_keyboard("f", days, 1, i18n, back=True)
+    labels2 = [b.text for row in second.inline_keyboard for b in row]
+    assert days[-1].strftime("%d.%m") in " ".join(labels2)
+    assert i18n("booking.btn.prev") in labels2 and i18n("booking.btn.next") not in labels2
+
+
+@pytest.mark.parametrize(("locale", "word"), [("ru", "Подтвердить"), ("en", "Confirm")])
+def test_confirm_button_text(locale: str, word: str) -> None:
+    kb = summary_keyboard("f", Translator(locale))
+    assert word in kb.inline_keyboard[0][0].text
+
+
+def test_summary_shows_discount_balance_after_and_shortfall() -> None:
+    tz = ZoneInfo("Europe/Moscow")
+    start = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
+    facts = SummaryFacts(
+        location="Center",
+        address="Main st 1",
+        tz=tz,
+        service="Haircut",
+        duration_min=60,
+        specialist="Anna",
+        any_specialist=True,
+        start=start,
+        price=Decimal("1000"),
+        discount_percent=Decimal("10"),
+        balance=Decimal("500"),
+        hold_expires_at=start - timedelta(hours=1),
+        hold_ttl_seconds=600,
+    )
+    text = summary_text(facts, "RUB", Translator("en"))
+    assert "Center, Main st 1" in text
+    assert "04.03.2031" in text and "10:00" in text
+    assert "most likely Anna" in text
+    assert "to pay 900 RUB" in text
+    assert "400 RUB short" in text
+    assert "10 min" in text
