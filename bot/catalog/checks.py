@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 
 from bot.catalog.schema import (
     FORMAT_VERSION,
@@ -22,6 +22,7 @@ from bot.catalog.schema import (
     LocationEntry,
     ServiceEntry,
     SpecialistEntry,
+    check_version,
 )
 
 SECTIONS = ("services", "locations", "specialists")
@@ -68,6 +69,8 @@ class _Shell(BaseModel):
     services: list[Any] = []
     locations: list[Any] = []
     specialists: list[Any] = []
+
+    _version = field_validator("version")(check_version)
 
 
 def _raw_name(raw: object) -> str | None:

@@ -286,11 +286,13 @@ class CatalogFile(_Entry):
     @field_validator("version")
     @classmethod
     def _known_version(cls, value: int) -> int:
-        if value != FORMAT_VERSION:
-            raise _error(
-                "version",
-                "unsupported format version {v} (expected {e})",
-                v=value,
-                e=FORMAT_VERSION,
-            )
-        return value
+        return check_version(value)
+
+
+def check_version(value: int) -> int:
+    """Only the format this code writes is read: a newer file is refused, not misread."""
+    if value != FORMAT_VERSION:
+        raise _error(
+            "version", "unsupported format version {v} (expected {e})", v=value, e=FORMAT_VERSION
+        )
+    return value

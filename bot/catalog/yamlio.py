@@ -83,6 +83,10 @@ class _Dumper(yaml.SafeDumper):
         # Indent list items under their key: easier to read and to edit by hand.
         super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # Shared objects (the one `off` marker) must be written out, not as &id001 anchors.
+        return True
+
 
 def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> Node:
     if value == value.to_integral_value():
