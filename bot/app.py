@@ -176,16 +176,9 @@ def webhook_secret(settings: Settings) -> str:
     return hashlib.sha256(b"webhook:" + token).hexdigest()
 
 
-async def _on_startup(bot: Bot, settings: Settings, dispatcher: Dispatcher) -> None:
+async def _on_startup(bot: Bot, settings: Settings) -> None:
     await set_bot_commands(bot, settings)
-    if settings.webhook_enabled:
-        await bot.set_webhook(
-            webhook_full_url(settings),
-            secret_token=webhook_secret(settings),
-            allowed_updates=dispatcher.resolve_used_update_types(),
-        )
-        log.info("webhook set to %s", webhook_full_url(settings))
-    else:
+    if not settings.webhook_enabled:
         # A webhook left over from another deployment would make getUpdates fail with 409.
         await bot.delete_webhook(drop_pending_updates=False)
 
@@ -283,6 +276,14 @@ async def run_webhook(app: BotApp, stop: asyncio.Event) -> None:
     site = web.TCPSite(runner, app.settings.webhook_host, app.settings.webhook_port)
     await site.start()
     log.info("webhook server on %s:%s", app.settings.webhook_host, app.settings.webhook_port)
+    # Only now that the server listens may Telegram start sending.
+    url = webhook_full_url(app.settings)
+    await app.bot.set_webhook(
+        url,
+        secret_token=webhook_secret(app.settings),
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+    log.info("webhook set to %s", url)
     try:
         await stop.wait()
     finally:

@@ -1,0 +1,120 @@
+"""Pytest fixtures around the Bot API emulator (registered from `tests/conftest.py`).
+
+- `emulator`: a fresh emulator per test.
+- `make_bot_settings(**overrides)`: Settings pointing at the emulator, the test database, the
+  test Redis and the test's unique `redis_prefix` (no worker, no .env).
+- `running_bot(settings, setup=None)`: the real application built by `bot.app.create_app`
+  (exactly what `python -m bot` runs), served in-process until the block ends.
+- `bot_app`: a running bot (long polling) over a clean database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.app import BotApp, create_app, serve
+from bot.config import Settings, load_settings
+from tests.emulator.server import DEFAULT_TOKEN, BotAPIEmulator
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotAPIEmulator]:
+    emu = BotAPIEmulator(DEFAULT_TOKEN)
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+def bot_settings(
+    *, emulator: BotAPIEmulator, database_url: str, redis_prefix: str, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": emulator.token,
+        "database_url": database_url,
+        "redis_url": REDIS_URL,
+        "redis_prefix": redis_prefix,
+        "telegram_api_url": emulator.url,
+        "run_worker": False,
+        "webhook_url": None,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def make_bot_settings(
+    emulator: BotAPIEmulator, database_url: str, redis_prefix: str
+) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        return bot_settings(
+            emulator=emulator,
+            database_url=database_url,
+            redis_prefix=redis_prefix,
+            **overrides,
+        )
+
+    return make
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    *,
+    setup: Callable[[BotApp], None] | None = None,
+    ready_timeout: float = 10,
+) -> AsyncIterator[BotApp]:
+    """Serve the real application in this event loop; stop it (gracefully) on exit.
+
+    `setup(app)` runs before serving: provide extra services (`app.provide(booking=...)`).
+    Entering returns once the bot is receiving: its startup calls reached the emulator (polling)
+    or its webhook is registered (webhook mode).
+    """
+    app = create_app(settings)
+    if setup is not None:
+        setup(app)
+    stop = asyncio.Event()
+    started = asyncio.Event()
+
+    async def mark_started(**_: Any) -> None:
+        started.set()
+
+    app.dispatcher.startup.register(mark_started)
+    task = asyncio.create_task(serve(app, stop))
+    waiter = asyncio.create_task(started.wait())
+    done, _ = await asyncio.wait(
+        {task, waiter}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED
+    )
+    if task in done:
+        waiter.cancel()
+        task.result()  # start-up failed: raise its error here
+    if waiter not in done:
+        waiter.cancel()
+        stop.set()
+        await task
+        raise TimeoutError("the bot did not start")
+    try:
+        yield app
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def bot_app(
+    clean_db: Any, redis: Redis, make_bot_settings: Callable[..., Settings]
+) -> AsyncIterator[BotApp]:
+    """The real bot (long polling) against the emulator, a clean database, a unique prefix."""
+    async with running_bot(make_bot_settings()) as app:
+        yield app
