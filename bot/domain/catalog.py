@@ -68,9 +68,6 @@ class ServiceCatalog:
     workplaces: tuple[WorkplaceLink, ...]
     specialists: tuple[SpecialistLink, ...]
     shifts: Mapping[tuple[int, int], Shift]  # (specialist_id, day_of_week) -> shift
-    # Every active workplace of the location, hosting the service or not: a pinned workplace
-    # that cannot host the service leaves its specialist without a workplace that day.
-    location_workplace_ids: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)

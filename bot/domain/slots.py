@@ -176,6 +176,41 @@ class Obstacles:
         return _Stage.OK
 
 
+def location_load(
+    appointments: Iterable[BusyAppointment], location_id: int, window: Interval
+) -> tuple[Interval, ...]:
+    """The location's appointments in progress within `window` (what capacity counts)."""
+    lo, hi = window
+    return tuple(
+        (a.start, a.end)
+        for a in appointments
+        if a.location_id == location_id and a.start < hi and a.end > lo
+    )
+
+
+def overlay_obstacles(
+    *,
+    location_id: int,
+    capacity: int | None,
+    holds: Iterable[HeldInterval],
+    client_id: int | None,
+    client_busy: Iterable[Interval],
+    in_progress: Iterable[Interval],
+) -> Obstacles:
+    """The obstacles applied on top of cached base candidates: other clients' holds, the
+    client's own appointments, and the location's load (capacity counts appointments and holds
+    together, so the load the base layer saw must be added back)."""
+    obs = Obstacles.build(
+        location_id=location_id,
+        capacity=capacity,
+        holds=holds,
+        client_id=client_id,
+        in_progress=in_progress,
+    )
+    obs.client.extend(client_busy)
+    return obs
+
+
 def time_reason(start: datetime, *, now: datetime, rules: SlotRules, tz: ZoneInfo) -> Reason:
     """Minimum notice and booking horizon. The horizon is counted in location-local dates:
     today and the next `horizon_days - 1` dates are bookable."""

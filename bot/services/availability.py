@@ -40,7 +40,9 @@ from bot.domain.slots import (
     SlotCandidate,
     SlotOffer,
     SlotRules,
+    location_load,
     overlay,
+    overlay_obstacles,
     rank_candidates,
     to_offers,
 )
@@ -486,13 +488,7 @@ class AvailabilityService:
             w_start, w_end = plan.window
             todays = [a for a in appointments if a.start < w_end and a.blocked_until > w_start]
             in_progress = (
-                tuple(
-                    (a.start, a.end)
-                    for a in todays
-                    if a.location_id == location_id and a.start < w_end and a.end > w_start
-                )
-                if catalog.capacity
-                else ()
+                location_load(todays, location_id, plan.window) if catalog.capacity else ()
             )
             entry = _DayEntry(
                 catalog.timezone, catalog.capacity or None, plan.window, True, (), in_progress
@@ -534,15 +530,14 @@ class AvailabilityService:
             mine = [(a.start, a.end) for a in rows]
 
         def build(entry: _DayEntry) -> Obstacles:
-            obs = Obstacles.build(
+            return overlay_obstacles(
                 location_id=location_id,
                 capacity=capacity,
                 holds=holds,
                 client_id=client_id,
+                client_busy=mine,
                 in_progress=entry.in_progress,
             )
-            obs.client.extend(mine)
-            return obs
 
         return build
 

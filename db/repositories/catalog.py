@@ -86,15 +86,6 @@ async def load_service_catalog(
             )
         ).scalars()
     }
-    location_workplaces = frozenset(
-        (
-            await session.execute(
-                select(Workplace.id).where(
-                    Workplace.location_id == location_id, Workplace.is_active.is_(True)
-                )
-            )
-        ).scalars()
-    )
     workplaces = tuple(
         WorkplaceLink(ws.workplace_id, ws.price, ws.duration_min, ws.break_min)
         for ws in (
@@ -154,7 +145,6 @@ async def load_service_catalog(
         workplaces=workplaces,
         specialists=specialists,
         shifts=shifts,
-        location_workplace_ids=location_workplaces,
     )
 
 
