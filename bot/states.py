@@ -19,3 +19,17 @@ class BookingStates(StatesGroup):
     date = State()
     time = State()
     confirm = State()
+
+
+class AccountFlow(StatesGroup):
+    """The client's account: confirming a cancel, choosing a new date/time, choosing a top-up.
+
+    The buttons carry everything they act on (re-validated on the server), so these states only
+    tell typed text apart from an expected button press (answered with a hint).
+    """
+
+    cancel_confirm = State()
+    reschedule_date = State()
+    reschedule_time = State()
+    reschedule_confirm = State()
+    topup_amount = State()
