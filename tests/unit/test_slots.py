@@ -62,8 +62,7 @@ def test_holiday_not_working_closes_the_day(world: World, now: dt.datetime) -> N
     world.holidays[TUE] = Holiday(TUE, is_working=False)
     assert location_hours(world.catalog(), world.calendar(), TUE) is None
     assert world.times(TUE, now) == []
-    assert explain(world.plan(TUE), world.at(TUE, "10:00"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.CLOSED  # fmt: skip
+    assert world.why(TUE, "10:00", now) is Reason.CLOSED
 
 
 def test_working_holiday_with_hours_uses_them(world: World, now: dt.datetime) -> None:
@@ -107,8 +106,7 @@ def test_timed_break_splits_the_day_and_the_grid_restarts_after_it(
     world.break_(1, TUE, "11:40", "12:10")
     # 10:00..10:25 fits before 11:40 (75 min blocked); the grid restarts at 12:10.
     assert world.times(TUE, now) == ["10:00", "10:15", "12:10", "12:25", "12:40"]
-    assert explain(world.plan(TUE), world.at(TUE, "12:15"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.CLOSED  # fmt: skip
+    assert world.why(TUE, "12:15", now) is Reason.CLOSED
 
 
 def test_whole_day_break_means_off(world: World, now: dt.datetime) -> None:
@@ -121,8 +119,7 @@ def test_break_at_end_of_day_must_fit_before_closing(world: World, now: dt.datet
     # 60 min + 15 min break: 16:45 ends its break exactly at 18:00; 17:00 would run past.
     times = world.times(TUE, now)
     assert times[-1] == "16:45"
-    assert explain(world.plan(TUE), world.at(TUE, "17:00"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.CLOSED  # fmt: skip
+    assert world.why(TUE, "17:00", now) is Reason.CLOSED
 
 
 def test_step_counts_from_the_start_of_each_working_interval(
@@ -134,8 +131,7 @@ def test_step_counts_from_the_start_of_each_working_interval(
     world.rules = SlotRules(step_min=20, min_notice_min=60, horizon_days=30)
     assert world.times(TUE, now) == ["10:10", "10:30"]
     # Off-grid starts are not bookable even when free.
-    assert explain(world.plan(TUE), world.at(TUE, "10:15"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.CLOSED  # fmt: skip
+    assert world.why(TUE, "10:15", now) is Reason.CLOSED
 
 
 # --- workplaces and terms -------------------------------------------------------------------
@@ -147,14 +143,14 @@ def test_pinned_workplace_is_the_only_option(world: World, now: dt.datetime) -> 
     world.shifts.clear()
     world.specialist(1, pinned=11)
     plan = world.plan(TUE)
-    reason, found = plan.evaluate(world.at(TUE, "10:00"), world.obstacles(), now=now,
-                                  rules=world.rules)  # fmt: skip
+    reason, found = plan.evaluate(
+        world.at(TUE, "10:00"), world.obstacles(), now=now, rules=world.rules
+    )
     assert reason is Reason.OK
     assert [c.workplace_id for c in found] == [11]
     # The pinned workplace busy: no fallback to workplace 10.
     world.book(2, 11, world.at(TUE, "10:00"))
-    assert explain(plan, world.at(TUE, "10:00"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.NO_WORKPLACE  # fmt: skip
+    assert world.why(TUE, "10:00", now) is Reason.NO_WORKPLACE
 
 
 def test_pinned_workplace_that_cannot_host_the_service(world: World, now: dt.datetime) -> None:
@@ -162,8 +158,7 @@ def test_pinned_workplace_that_cannot_host_the_service(world: World, now: dt.dat
     world.shifts.clear()
     world.specialist(1, pinned=99)  # workplace 99 does not host the service
     assert world.times(TUE, now) == []
-    assert explain(world.plan(TUE), world.at(TUE, "10:00"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.NO_WORKPLACE  # fmt: skip
+    assert world.why(TUE, "10:00", now) is Reason.NO_WORKPLACE
 
 
 def test_terms_depend_on_the_pair(world: World, now: dt.datetime) -> None:
@@ -218,8 +213,7 @@ def test_appointment_blocks_the_specialist_including_the_break(
     # 10:45 + 75 min = 12:00: touches, allowed. 11:00..13:00 overlap. 13:15 is free again.
     assert "10:45" in times and "13:15" in times
     assert not set(quarter_hours("11:00", "13:00")) & set(times)
-    assert explain(world.plan(TUE), world.at(TUE, "12:30"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.BUSY  # fmt: skip
+    assert world.why(TUE, "12:30", now) is Reason.BUSY
 
 
 def test_appointment_at_another_location_blocks_the_specialist(
@@ -247,8 +241,7 @@ def test_clients_own_appointment_excludes_overlapping_slots(world: World, now: d
     assert "11:00" in mine and "13:00" in mine
     assert not {"11:15", "12:00", "12:45"} & set(mine)
     assert "12:00" in world.times(TUE, now, specialist_id=1, client_id=OTHER_CLIENT)
-    assert explain(world.plan(TUE, 1), world.at(TUE, "12:00"), world.obstacles(CLIENT),
-                   now=now, rules=world.rules) is Reason.BUSY  # fmt: skip
+    assert world.why(TUE, "12:00", now, specialist_id=1, client_id=CLIENT) is Reason.BUSY
 
 
 def test_rescheduled_appointment_does_not_block_itself(world: World, now: dt.datetime) -> None:
@@ -257,9 +250,11 @@ def test_rescheduled_appointment_does_not_block_itself(world: World, now: dt.dat
     plan = world.plan(TUE)
     assert explain(plan, start, world.obstacles(CLIENT), now=now, rules=world.rules) is Reason.BUSY
     reason, found = plan.evaluate(
-        start, world.obstacles(CLIENT, exclude_appointment_id=appt.appointment_id),
-        now=now, rules=world.rules,
-    )  # fmt: skip
+        start,
+        world.obstacles(CLIENT, exclude_appointment_id=appt.appointment_id),
+        now=now,
+        rules=world.rules,
+    )
     assert reason is Reason.OK and found
 
 
@@ -275,8 +270,7 @@ def test_capacity_caps_appointments_in_progress(world: World, now: dt.datetime) 
     # Capacity counts [start, end) without the break: 11:00 ends at 12:00, 13:00 starts after.
     assert "11:00" in times and "13:00" in times
     assert not {"11:15", "12:00", "12:45"} & set(times)
-    assert explain(world.plan(TUE, 1), world.at(TUE, "12:00"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.CAPACITY  # fmt: skip
+    assert world.why(TUE, "12:00", now, specialist_id=1) is Reason.CAPACITY
 
 
 def test_capacity_counts_peak_concurrency_not_overlaps(world: World, now: dt.datetime) -> None:
@@ -316,8 +310,7 @@ def test_minimum_notice(world: World) -> None:
     now = world.at(TUE, "10:20")
     times = world.times(TUE, now)
     assert times[0] == "11:30"  # 10:20 + 60 min = 11:20, next grid start 11:30
-    assert explain(world.plan(TUE), world.at(TUE, "11:15"), world.obstacles(), now=now,
-                   rules=world.rules) is Reason.NOTICE  # fmt: skip
+    assert world.why(TUE, "11:15", now) is Reason.NOTICE
 
 
 def test_horizon_counts_local_dates(world: World) -> None:
@@ -325,9 +318,7 @@ def test_horizon_counts_local_dates(world: World) -> None:
     last = TUE + dt.timedelta(days=29)
     assert world.times(last, now) != []
     assert world.times(last + dt.timedelta(days=1), now) == []
-    assert explain(world.plan(last + dt.timedelta(days=1)),
-                   world.at(last + dt.timedelta(days=1), "10:00"), world.obstacles(),
-                   now=now, rules=world.rules) is Reason.HORIZON  # fmt: skip
+    assert world.why(last + dt.timedelta(days=1), "10:00", now) is Reason.HORIZON
 
 
 def test_past_day_is_not_offered(world: World) -> None:

@@ -18,7 +18,7 @@ from bot.domain.catalog import (
     WeeklyHours,
 )
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
-from bot.domain.slots import DayPlan, Obstacles, SlotOffer, SlotRules, day_slots
+from bot.domain.slots import DayPlan, Obstacles, Reason, SlotOffer, SlotRules, day_slots, explain
 from bot.domain.types import HeldInterval
 
 LOCATION = 1
@@ -173,3 +173,21 @@ class World:
     def times(self, day: dt.date, now: dt.datetime, **kwargs: object) -> list[str]:
         offers = self.slots(day, now, **kwargs)  # type: ignore[arg-type]
         return [o.start.astimezone(self.zone).strftime("%H:%M") for o in offers]
+
+    def why(
+        self,
+        day: dt.date,
+        hhmm: str,
+        now: dt.datetime,
+        *,
+        specialist_id: int | None = None,
+        client_id: int | None = CLIENT,
+    ) -> Reason:
+        """`explain` for a local wall-clock start on `day`."""
+        return explain(
+            self.plan(day, specialist_id),
+            self.at(day, hhmm),
+            self.obstacles(client_id),
+            now=now,
+            rules=self.rules,
+        )
