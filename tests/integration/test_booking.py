@@ -1,0 +1,505 @@
+"""Booking engine on the real PostgreSQL and Redis: confirm, idempotency, money, cancel, moves."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
+from bot.services.booking import Actor, AppointmentView, BookingRequest
+from tests.integration.factories import (
+    NOW,
+    Catalog,
+    Engine,
+    build_engine,
+    make_catalog,
+    make_client,
+    money_invariant_violations,
+)
+
+# Tuesday 10:00 in Moscow, 25 h after NOW; SOON is 23 h after NOW (inside the 24 h window).
+START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
+SOON = datetime(2031, 3, 4, 5, 0, tzinfo=UTC)
+RICH = Decimal("5000.00")
+
+
+@pytest.fixture
+async def eng(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> Engine:
+    return build_engine(session_factory, redis, redis_prefix)
+
+
+@pytest.fixture
+async def cat(eng: Engine, session_factory: async_sessionmaker[AsyncSession]) -> Catalog:
+    return await make_catalog(session_factory, specialists=2, workplaces=2)
+
+
+def request(
+    cat: Catalog,
+    client: int,
+    *,
+    start: datetime = START,
+    specialist: int | None = None,
+    hold_id: str | None = None,
+) -> BookingRequest:
+    return BookingRequest(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=specialist,
+        start=start,
+        hold_id=hold_id or uuid.uuid4().hex,
+    )
+
+
+async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> Any:
+    async with sessions() as s:
+        return (await s.execute(text(sql), params)).scalar_one()
+
+
+async def balance(sessions: async_sessionmaker[AsyncSession], client: int) -> Decimal:
+    return Decimal(
+        await q(sessions, "SELECT balance FROM client_wallets WHERE client_id = :c", c=client)
+    )
+
+
+async def assert_money_ok(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as s:
+        assert await money_invariant_violations(s) == []
+
+
+async def book(eng: Engine, cat: Catalog, client: int, **kw: Any) -> AppointmentView:
+    return await eng.booking.confirm(request(cat, client, **kw), now=NOW)
+
+
+# --- confirm --------------------------------------------------------------------------------
+
+
+async def test_hold_then_confirm_books_debits_and_queues(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    hold = await eng.booking.hold(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=None,
+        start=START,
+        now=NOW,
+    )
+    view = await book(eng, cat, client, hold_id=hold.hold_id)
+    assert (view.start, view.end, view.status) == (START, START + timedelta(hours=1), "booked")
+    assert (view.specialist_id, view.workplace_id) == (hold.specialist_id, hold.workplace_id)
+    assert view.charged == cat.price
+    assert await balance(session_factory, client) == RICH - cat.price
+    debit = await q(
+        session_factory,
+        "SELECT amount FROM wallet_transactions WHERE appointment_id = :a AND kind = 'debit'",
+        a=view.id,
+    )
+    assert debit == -cat.price
+    assert (
+        await q(session_factory, "SELECT count(*) FROM outbox WHERE appointment_id = :a", a=view.id)
+        > 0
+    )
+    assert await eng.holds.get(client) is None  # released after the commit
+    await assert_money_ok(session_factory)
+
+
+async def test_double_confirm_sequential_makes_one_appointment_one_debit(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    req = request(cat, client)
+    first = await eng.booking.confirm(req, now=NOW)
+    second = await eng.booking.confirm(req, now=NOW)
+    assert first.id == second.id
+    assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
+    assert (
+        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'debit'")
+        == 1
+    )
+    assert await balance(session_factory, client) == RICH - cat.price
+
+
+async def test_double_confirm_concurrent_makes_one_appointment_one_debit(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    req = request(cat, client)
+    views = await asyncio.gather(*(eng.booking.confirm(req, now=NOW) for _ in range(8)))
+    assert len({v.id for v in views}) == 1
+    assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
+    assert (
+        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'debit'")
+        == 1
+    )
+    await assert_money_ok(session_factory)
+
+
+async def test_expired_hold_with_time_still_free_books(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    hold = await eng.booking.hold(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=None,
+        start=START,
+        now=NOW,
+    )
+    await eng.holds.release(client)  # what expiry does
+    view = await book(eng, cat, client, hold_id=hold.hold_id)
+    assert view.start == START
+
+
+async def test_expired_hold_with_time_taken_is_slot_taken(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    cat = await make_catalog(session_factory, specialists=1, workplaces=1)
+    first, late = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    stale = request(cat, late)  # its hold is long gone
+    await book(eng, cat, first)
+    with pytest.raises(SlotTaken):
+        await eng.booking.confirm(stale, now=NOW)
+    assert await balance(session_factory, late) == RICH
+    assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
+
+
+async def test_another_clients_live_hold_blocks_confirm(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    cat = await make_catalog(session_factory, specialists=1, workplaces=1)
+    holder, other = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    await eng.booking.hold(
+        client_id=holder,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=None,
+        start=START,
+        now=NOW,
+    )
+    with pytest.raises(SlotTaken):
+        await eng.booking.hold(
+            client_id=other,
+            location_id=cat.location_id,
+            service_id=cat.service_id,
+            specialist_id=None,
+            start=START,
+            now=NOW,
+        )
+    with pytest.raises(SlotTaken):
+        await book(eng, cat, other)
+
+
+async def test_insufficient_funds_writes_nothing(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=Decimal("300.00"))
+    ledger_before = await q(session_factory, "SELECT count(*) FROM wallet_transactions")
+    with pytest.raises(InsufficientFunds) as info:
+        await book(eng, cat, client)
+    assert (info.value.price, info.value.balance, info.value.missing) == (
+        cat.price,
+        Decimal("300.00"),
+        cat.price - Decimal("300.00"),
+    )
+    assert await q(session_factory, "SELECT count(*) FROM appointments") == 0
+    assert await q(session_factory, "SELECT count(*) FROM wallet_transactions") == ledger_before
+    assert await q(session_factory, "SELECT count(*) FROM outbox") == 0
+    assert await balance(session_factory, client) == Decimal("300.00")
+
+
+async def test_discount_is_applied_and_recorded(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH, discount_percent=Decimal("15"))
+    view = await book(eng, cat, client)
+    assert (view.price, view.discount, view.charged) == (
+        Decimal("1000.00"),
+        Decimal("150.00"),
+        Decimal("850.00"),
+    )
+    async with session_factory() as s:
+        amount, discount = (
+            await s.execute(
+                text("SELECT amount, discount FROM wallet_transactions WHERE appointment_id = :a"),
+                {"a": view.id},
+            )
+        ).one()
+    assert (amount, discount) == (Decimal("-850.00"), Decimal("150.00"))
+    assert await balance(session_factory, client) == RICH - Decimal("850.00")
+
+
+async def test_free_service_books_without_a_ledger_row(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    cat = await make_catalog(session_factory, price=Decimal("0"))
+    client = await make_client(session_factory)
+    view = await book(eng, cat, client)
+    assert view.charged == 0
+    assert (
+        await q(
+            session_factory,
+            "SELECT count(*) FROM wallet_transactions WHERE appointment_id = :a",
+            a=view.id,
+        )
+        == 0
+    )
+    result = await eng.booking.cancel(view.id, actor=Actor("client", client), now=NOW)
+    assert result.refund == 0
+
+
+async def test_any_specialist_prefers_the_least_busy(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    a, b = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    first = await book(eng, cat, a, start=START)
+    second = await book(eng, cat, b, start=START + timedelta(hours=2))
+    assert first.specialist_id != second.specialist_id
+
+
+# --- cancel ---------------------------------------------------------------------------------
+
+
+async def test_early_client_cancel_refunds_everything(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    actor = Actor("client", client)
+    assert await eng.booking.refund_preview(view.id, actor=actor, now=NOW) == cat.price
+    result = await eng.booking.cancel(view.id, actor=actor, now=NOW)
+    assert result.refund == cat.price and result.appointment.status == "cancelled"
+    assert await balance(session_factory, client) == RICH
+    await assert_money_ok(session_factory)
+
+
+async def test_late_client_cancel_refunds_the_late_share(
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: AsyncEngine,
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    eng = build_engine(session_factory, redis, redis_prefix, late_cancel_refund_percent=50)
+    cat = await make_catalog(session_factory)
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=SOON)
+    result = await eng.booking.cancel(view.id, actor=Actor("client", client), now=NOW)
+    assert result.refund == Decimal("500.00")
+    assert await balance(session_factory, client) == RICH - Decimal("500.00")
+    await assert_money_ok(session_factory)
+
+
+async def test_late_client_cancel_refunds_nothing_by_default(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=SOON)
+    result = await eng.booking.cancel(view.id, actor=Actor("client", client), now=NOW)
+    assert result.refund == 0
+    assert (
+        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")
+        == 0
+    )
+    assert await balance(session_factory, client) == RICH - cat.price
+
+
+async def test_admin_late_cancel_refunds_everything(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=SOON)
+    result = await eng.booking.cancel(view.id, actor=Actor("admin", 1), now=NOW)
+    assert result.refund == cat.price and result.appointment.cancelled_by == "admin"
+    assert await balance(session_factory, client) == RICH
+
+
+async def test_cancel_twice_refunds_once(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    actor = Actor("client", client)
+    await eng.booking.cancel(view.id, actor=actor, now=NOW)
+    with pytest.raises(InvalidState):
+        await eng.booking.cancel(view.id, actor=actor, now=NOW)
+    assert (
+        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")
+        == 1
+    )
+    assert await balance(session_factory, client) == RICH
+
+
+async def test_concurrent_cancels_refund_once(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    results = await asyncio.gather(
+        *(eng.booking.cancel(view.id, actor=Actor("admin", 1), now=NOW) for _ in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, InvalidState) for r in results if isinstance(r, BaseException))
+    assert await balance(session_factory, client) == RICH
+    await assert_money_ok(session_factory)
+
+
+async def test_cannot_cancel_someone_elses_appointment(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    owner, intruder = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    view = await book(eng, cat, owner)
+    with pytest.raises(NotAllowed):
+        await eng.booking.cancel(view.id, actor=Actor("client", intruder), now=NOW)
+    other_specialist = next(s for s in cat.specialist_ids if s != view.specialist_id)
+    with pytest.raises(NotAllowed):
+        await eng.booking.cancel(view.id, actor=Actor("specialist", other_specialist), now=NOW)
+    assert (
+        await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id)
+        == "booked"
+    )
+    assert await balance(session_factory, owner) == RICH - cat.price
+    assert await balance(session_factory, intruder) == RICH
+    own = await eng.booking.cancel(view.id, actor=Actor("specialist", view.specialist_id), now=NOW)
+    assert own.refund == cat.price
+
+
+# --- reschedule -----------------------------------------------------------------------------
+
+
+async def set_price(sessions: async_sessionmaker[AsyncSession], cat: Catalog, price: str) -> None:
+    async with sessions() as s, s.begin():
+        await s.execute(
+            text("UPDATE services SET price = :p WHERE id = :s"),
+            {"p": Decimal(price), "s": cat.service_id},
+        )
+
+
+async def test_reschedule_with_price_up_debits_the_difference(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    await set_price(session_factory, cat, "1300")
+    moved = await eng.booking.reschedule(
+        view.id, actor=Actor("client", client), new_start=START + timedelta(days=3), now=NOW
+    )
+    assert moved.start == START + timedelta(days=3) and moved.price == Decimal("1300.00")
+    assert await balance(session_factory, client) == RICH - Decimal("1300.00")
+    assert await q(
+        session_factory, "SELECT amount FROM wallet_transactions WHERE kind = 'reschedule'"
+    ) == (Decimal("-300.00"))
+    # A later cancel refunds everything paid, both rows.
+    result = await eng.booking.cancel(view.id, actor=Actor("admin", 1), now=NOW)
+    assert result.refund == Decimal("1300.00")
+    await assert_money_ok(session_factory)
+
+
+async def test_reschedule_with_price_down_credits_back(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    await set_price(session_factory, cat, "800")
+    await eng.booking.reschedule(
+        view.id,
+        actor=Actor("client", client),
+        new_start=START + timedelta(days=2, hours=3),
+        now=NOW,
+    )
+    assert await balance(session_factory, client) == RICH - Decimal("800.00")
+    await assert_money_ok(session_factory)
+
+
+async def test_reschedule_price_up_without_funds_changes_nothing(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=Decimal("1000.00"))
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    await set_price(session_factory, cat, "1200")
+    with pytest.raises(InsufficientFunds):
+        await eng.booking.reschedule(
+            view.id, actor=Actor("client", client), new_start=START + timedelta(days=3), now=NOW
+        )
+    assert await q(
+        session_factory, "SELECT start_time FROM appointments WHERE id = :a", a=view.id
+    ) == START + timedelta(days=2)
+    assert await balance(session_factory, client) == 0
+
+
+async def test_client_reschedule_too_late_is_refused(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=SOON)
+    with pytest.raises(NotAllowed, match="too_late"):
+        await eng.booking.reschedule(
+            view.id, actor=Actor("client", client), new_start=START + timedelta(days=1), now=NOW
+        )
+    # An admin still can.
+    moved = await eng.booking.reschedule(
+        view.id, actor=Actor("admin", 1), new_start=START + timedelta(days=1), now=NOW
+    )
+    assert moved.start == START + timedelta(days=1)
+
+
+async def test_reschedule_into_a_taken_time_is_slot_taken(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    cat = await make_catalog(session_factory, specialists=1, workplaces=1)
+    a, b = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    mine = await book(eng, cat, a, start=START + timedelta(days=2))
+    await book(eng, cat, b, start=START + timedelta(days=3))
+    with pytest.raises(SlotTaken):
+        await eng.booking.reschedule(
+            mine.id,
+            actor=Actor("client", a),
+            new_start=START + timedelta(days=3, minutes=30),
+            now=NOW,
+        )
+    # Overlapping its own old interval is fine (the appointment itself is excluded).
+    moved = await eng.booking.reschedule(
+        mine.id,
+        actor=Actor("client", a),
+        new_start=START + timedelta(days=2, minutes=30),
+        now=NOW,
+    )
+    assert moved.start == START + timedelta(days=2, minutes=30)
+
+
+# --- marks and lists ------------------------------------------------------------------------
+
+
+async def test_attendance_status_and_lists(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client)
+    confirmed = await eng.booking.confirm_attendance(view.id, client_id=client, now=NOW)
+    assert confirmed.client_confirmed_at == NOW
+    with pytest.raises(InvalidState):
+        await eng.booking.mark_status(view.id, actor=Actor("admin", 1), status="completed", now=NOW)
+    after = START + timedelta(hours=2)
+    done = await eng.booking.mark_status(
+        view.id, actor=Actor("specialist", view.specialist_id), status="no_show", now=after
+    )
+    assert done.status == "no_show"
+    assert [v.id for v in await eng.booking.list_for_client(client, now=NOW)] == []
+    assert [v.id for v in await eng.booking.list_for_client(client, now=after, past=True)] == [
+        view.id
+    ]
