@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from bot.catalog.checks import CatalogError, parse_catalog
 from bot.catalog.exporter import export_catalog
@@ -127,5 +128,9 @@ def main(argv: Sequence[str]) -> int:
     except ValidationError as exc:
         # Export found a row the file format cannot hold (e.g. an unknown time zone).
         return _fail(f"the database holds an invalid catalog row: {exc}", EXIT_FAILED)
-    except (SQLAlchemyError, OSError) as exc:
+    except ProgrammingError as exc:
+        first = str(exc.orig).splitlines()[0]
+        return _fail(f"database error: {first} (run `alembic upgrade head`?)", EXIT_FAILED)
+    except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        # Connection errors come from asyncpg unwrapped; everything else through SQLAlchemy.
         return _fail(f"database error: {exc}".splitlines()[0], EXIT_FAILED)
