@@ -55,8 +55,9 @@ def default_worker_id() -> str:
 class WorkerOptions:
     lease: dt.timedelta = dt.timedelta(seconds=60)
     batch_size: int = 50
-    # Parallel chats per worker; the rate limiter, not this, sets the pace.
-    concurrency: int = 64
+    # Chats served in parallel by one worker: the rate limiter, not this, sets the pace; keep it
+    # below the connection pool size (each in-flight row settles in its own transaction).
+    concurrency: int = 8
     backoff_base: dt.timedelta = dt.timedelta(seconds=5)
     backoff_max: dt.timedelta = dt.timedelta(hours=1)
     agenda_every: float = 60.0  # seconds between daily-agenda scheduler steps
@@ -149,6 +150,8 @@ class OutboxWorker:
     async def _prepare(self, row: ClaimedRow, *, now: dt.datetime) -> Rendered | None:
         """Re-check relevance and render. None means the row was cancelled instead."""
         agenda = None
+        if row.kind not in kinds.REMINDER_KINDS and row.kind != kinds.SPECIALIST_AGENDA:
+            return render(row.kind, row.payload, currency=self._settings.currency, now=now)
         async with self._sessions() as session, session.begin():
             if row.kind in kinds.REMINDER_KINDS and not await self._still_relevant(session, row):
                 await outbox.mark_cancelled(session, row.id, reason="no longer relevant")

@@ -1,0 +1,329 @@
+"""The outbox worker against real PostgreSQL with a scripted sender: outcomes, leases, several
+workers, crashes, reminder relevance and DST-correct timing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings, load_settings
+from bot.notify import kinds
+from bot.notify.schedule import queue_booking_notifications, queue_cancel_notifications
+from bot.notify.sender import Blocked, Failed, RetryLater
+from bot.notify.worker import OutboxWorker, WorkerOptions
+from db.models import Appointment, Client, Outbox
+from db.repositories import outbox
+from tests.integration.notify_data import World, make_appointment, make_world
+from tests.integration.worker_support import FakeSender
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(bot_token="1:test", _env_file=None, outbox_max_attempts=3)
+
+
+def make_worker(
+    session_factory: async_sessionmaker[AsyncSession],
+    sender: FakeSender,
+    settings: Settings,
+    **options: object,
+) -> OutboxWorker:
+    opts = WorkerOptions(**{"backoff_base": dt.timedelta(seconds=10), **options})  # type: ignore[arg-type]
+    return OutboxWorker(session_factory, sender, settings, options=opts)
+
+
+async def booked_world(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    start: dt.datetime,
+    tz: str = "Europe/Moscow",
+    now: dt.datetime = NOW,
+) -> tuple[World, int]:
+    async with session_factory() as session, session.begin():
+        world = await make_world(session, tz=tz, client_tg=1001, specialist_tg=2002)
+        appt = await make_appointment(session, world, start=start)
+        await queue_booking_notifications(session, appt.id, now=now, settings=settings)
+    return world, appt.id
+
+
+async def rows(session_factory: async_sessionmaker[AsyncSession]) -> list[Outbox]:
+    async with session_factory() as session:
+        return list((await session.execute(select(Outbox).order_by(Outbox.id))).scalars())
+
+
+async def queue_plain(
+    session_factory: async_sessionmaker[AsyncSession],
+    appointment_id: int,
+    chats: range | list[int],
+    *,
+    due: dt.datetime = NOW,
+) -> None:
+    async with session_factory() as session, session.begin():
+        for chat in chats:
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"test:{chat}",
+                kind=kinds.CLIENT_CONFIRM,
+                recipient="client",
+                chat_id=chat,
+                due_at=due,
+                payload={
+                    "appointment_id": appointment_id,
+                    "start": (NOW + dt.timedelta(days=2)).isoformat(),
+                    "tz": "Europe/Moscow",
+                    "price": "10",
+                    "lang": "en",
+                },
+                appointment_id=appointment_id,
+            )
+
+
+async def test_sends_due_rows_only_and_marks_them_sent(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    start = NOW + dt.timedelta(days=3)
+    await booked_world(session_factory, settings, start=start)
+    sender = FakeSender()
+    worker = make_worker(session_factory, sender, settings)
+
+    assert await worker.drain(now=NOW) == 2  # confirmation + specialist notice
+    assert sorted(c for c, _, _ in sender.sent) == [1001, 2002]
+    state = {r.kind: r for r in await rows(session_factory)}
+    assert state[kinds.CLIENT_CONFIRM].status == "sent"
+    assert state[kinds.CLIENT_CONFIRM].sent_at == NOW
+    assert state[kinds.CLIENT_REMINDER].status == "pending"
+
+    # Later: the 24h reminder falls due, then (at start - 2h) the second one.
+    assert await worker.drain(now=start - dt.timedelta(hours=24)) == 1
+    assert await worker.drain(now=start - dt.timedelta(hours=2)) == 1
+    assert await worker.drain(now=start - dt.timedelta(minutes=30)) == 1  # specialist
+    assert [c for c, _, _ in sender.sent[2:]] == [1001, 1001, 2002]
+    assert all(r.status == "sent" for r in await rows(session_factory))
+
+
+async def test_reminder_of_a_cancelled_or_moved_appointment_is_not_sent(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    start = NOW + dt.timedelta(days=3)
+    world, appt_id = await booked_world(session_factory, settings, start=start)
+    sender = FakeSender()
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=NOW)
+    # The appointment moves without the reschedule queueing (as if it came from elsewhere):
+    # the worker's re-check still refuses the stale reminder.
+    async with session_factory() as session, session.begin():
+        appt = await session.get(Appointment, appt_id)
+        assert appt is not None
+        appt.start_time = start + dt.timedelta(hours=1)
+        appt.end_time = appt.start_time + dt.timedelta(hours=1)
+        appt.blocked_until = appt.end_time
+    before = len(sender.sent)
+    await worker.drain(now=start - dt.timedelta(hours=24))
+    assert len(sender.sent) == before
+    reminder = next(
+        r
+        for r in await rows(session_factory)
+        if r.dedupe_key.startswith(f"appt:{appt_id}:remind:1440")
+    )
+    assert reminder.status == "cancelled"
+
+
+async def test_cancel_before_reminders_leaves_nothing_to_send(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    start = NOW + dt.timedelta(days=3)
+    _, appt_id = await booked_world(session_factory, settings, start=start)
+    async with session_factory() as session, session.begin():
+        appt = await session.get(Appointment, appt_id)
+        assert appt is not None
+        appt.status = "cancelled"
+        await session.flush()
+        await queue_cancel_notifications(
+            session, appt_id, cancelled_by="client", refund=Decimal("0"), now=NOW, settings=settings
+        )
+    sender = FakeSender()
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=start)  # everything due by the start
+    # Confirmation, new-appointment notice and the specialist's cancel notice; no reminder.
+    assert sorted(c for c, _, _ in sender.sent) == [1001, 2002, 2002]
+    assert not [
+        r
+        for r in await rows(session_factory)
+        if r.kind in kinds.REMINDER_KINDS and r.status != "cancelled"
+    ]
+
+
+async def test_retry_after_reschedules_without_counting_a_failure(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    _, appt_id = await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    sender = FakeSender()
+    sender.fail(1001, RetryLater(seconds=7, reason="429"))
+    worker = make_worker(session_factory, sender, settings)
+
+    await worker.run_once(now=NOW)
+    confirm = next(r for r in await rows(session_factory) if r.kind == kinds.CLIENT_CONFIRM)
+    assert confirm.status == "pending"
+    assert confirm.due_at == NOW + dt.timedelta(seconds=7)
+    assert confirm.attempts == 0 and confirm.locked_until is None
+    assert await worker.drain(now=NOW + dt.timedelta(seconds=6)) == 0
+    assert await worker.drain(now=NOW + dt.timedelta(seconds=7)) == 1
+    assert [c for c, _, _ in sender.sent].count(1001) == 1
+
+
+async def test_blocked_chat_marks_client_inactive_and_cancels_its_rows(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    world, _ = await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    sender = FakeSender()
+    sender.fail(1001, Blocked(error="403: bot was blocked by the user"))
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=NOW)
+
+    client_rows = [r for r in await rows(session_factory) if r.chat_id == 1001]
+    assert {r.status for r in client_rows} == {"failed", "cancelled"}
+    assert next(r for r in client_rows if r.status == "failed").last_error.startswith("403")
+    async with session_factory() as session:
+        client = await session.get(Client, world.client.id)
+        assert client is not None and client.is_active is False
+    # The specialist's rows are untouched.
+    assert {r.status for r in await rows(session_factory) if r.chat_id == 2002} >= {"sent"}
+
+
+async def test_errors_back_off_then_give_up_with_the_error_recorded(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    sender = FakeSender()
+    sender.fail(1001, *[Failed(error="500: Internal Server Error")] * 3)
+    worker = make_worker(session_factory, sender, settings)
+
+    await worker.drain(now=NOW)
+    confirm = next(r for r in await rows(session_factory) if r.kind == kinds.CLIENT_CONFIRM)
+    assert (confirm.status, confirm.attempts) == ("pending", 1)
+    assert confirm.due_at == NOW + dt.timedelta(seconds=10)  # base backoff
+    await worker.drain(now=NOW + dt.timedelta(seconds=10))
+    confirm = next(r for r in await rows(session_factory) if r.kind == kinds.CLIENT_CONFIRM)
+    assert confirm.due_at == NOW + dt.timedelta(seconds=30)  # doubled: 10 + 20
+    await worker.drain(now=NOW + dt.timedelta(seconds=30))
+    confirm = next(r for r in await rows(session_factory) if r.kind == kinds.CLIENT_CONFIRM)
+    assert (confirm.status, confirm.attempts) == ("failed", 3)
+    assert confirm.last_error == "500: Internal Server Error"
+    assert 1001 not in sender.per_chat()
+
+
+async def test_transient_error_then_success_sends_once(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    sender = FakeSender()
+    sender.fail(1001, Failed(error="500"))
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=NOW)
+    await worker.drain(now=NOW + dt.timedelta(minutes=1))
+    assert sender.per_chat()[1001] == 1
+    confirm = next(r for r in await rows(session_factory) if r.kind == kinds.CLIENT_CONFIRM)
+    assert (confirm.status, confirm.attempts) == ("sent", 2)
+
+
+async def test_two_workers_send_every_row_exactly_once(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    _, appt_id = await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    count = 1000
+    await queue_plain(session_factory, appt_id, range(10_000, 10_000 + count))
+    sender = FakeSender()
+    workers = [make_worker(session_factory, sender, settings, batch_size=40) for _ in range(2)]
+
+    async def drive(worker: OutboxWorker) -> int:
+        return await worker.drain(now=NOW)
+
+    claimed = await asyncio.gather(*(drive(w) for w in workers))
+    per_chat = sender.per_chat()
+    assert all(per_chat[c] == 1 for c in range(10_000, 10_000 + count))
+    assert sum(claimed) == count + 2  # plus the booking's two immediate messages
+    assert min(claimed) > 0  # both took part
+    async with session_factory() as session:
+        sent = await session.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.status == "sent")
+        )
+    assert sent == count + 2
+
+
+async def test_worker_killed_between_claim_and_mark_resends_only_that_row(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    _, appt_id = await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    async with session_factory() as session, session.begin():
+        # Only the confirmation to chat 1001 is due for this test.
+        await outbox.cancel_pending(session, appt_id, [kinds.SPECIALIST_NEW])
+    lease = dt.timedelta(seconds=30)
+    frozen = FakeSender(gate=asyncio.Event())
+    doomed = make_worker(session_factory, frozen, settings, lease=lease)
+    task = asyncio.create_task(doomed.run_once(now=NOW))
+    await asyncio.wait_for(frozen.entered.wait(), timeout=10)
+    task.cancel()  # the process dies mid-send: the row stays claimed, never marked
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    survivor_sender = FakeSender()
+    survivor = make_worker(session_factory, survivor_sender, settings, lease=lease)
+    # While the lease holds nobody else takes the row...
+    assert await survivor.drain(now=NOW + lease - dt.timedelta(seconds=1)) == 0
+    # ...after it expires the row is sent again, once.
+    assert await survivor.drain(now=NOW + lease + dt.timedelta(seconds=1)) == 1
+    assert survivor_sender.per_chat() == {1001: 1}
+    confirm = next(r for r in await rows(session_factory) if r.kind == kinds.CLIENT_CONFIRM)
+    assert (confirm.status, confirm.attempts) == ("sent", 2)
+    assert await survivor.drain(now=NOW + lease * 3) == 0
+
+
+@pytest.mark.parametrize(
+    ("local_start", "utc_24h", "utc_2h"),
+    [
+        # Sunday 29 March 2026, 10:00 summer time (UTC+2): the day before was still UTC+1.
+        (
+            dt.datetime(2026, 3, 29, 10, 0),
+            dt.datetime(2026, 3, 28, 8, 0),
+            dt.datetime(2026, 3, 29, 6, 0),
+        ),
+        # Sunday 25 October 2026, 10:00 winter time (UTC+1): the day before was still UTC+2.
+        (
+            dt.datetime(2026, 10, 25, 10, 0),
+            dt.datetime(2026, 10, 24, 9, 0),
+            dt.datetime(2026, 10, 25, 7, 0),
+        ),
+    ],
+)
+async def test_reminders_fire_at_the_right_instant_across_dst(
+    clean_db: object,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    local_start: dt.datetime,
+    utc_24h: dt.datetime,
+    utc_2h: dt.datetime,
+) -> None:
+    start = local_start.replace(tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    booked_at = start - dt.timedelta(days=5)
+    await booked_world(session_factory, settings, start=start, tz="Europe/Berlin", now=booked_at)
+    sender = FakeSender()
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=booked_at)
+    sent_before = len(sender.sent)
+    for due in (utc_24h.replace(tzinfo=UTC), utc_2h.replace(tzinfo=UTC)):
+        assert await worker.drain(now=due - dt.timedelta(seconds=1)) == 0
+        assert await worker.drain(now=due) == 1
+    reminders = sender.sent[sent_before:]
+    assert len(reminders) == 2
+    # Both show the appointment's local wall-clock time, whatever the offset that day.
+    assert all("10:00" in text for _, text, _ in reminders)

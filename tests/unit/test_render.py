@@ -1,0 +1,140 @@
+"""Rendering outbox rows: language, local time across DST, money format, buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.keyboards.notify import AgendaCb, AgendaMark, ReminderAction, ReminderCb, WaitlistTakeCb
+from bot.notify import kinds
+from bot.notify.render import AgendaLine, UnknownKind, format_money, render, render_agenda
+
+UTC = dt.UTC
+
+
+def payload(**extra: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "appointment_id": 42,
+        "start": dt.datetime(2026, 3, 28, 9, 30, tzinfo=UTC).isoformat(),
+        "end": dt.datetime(2026, 3, 28, 10, 30, tzinfo=UTC).isoformat(),
+        "tz": "Europe/Berlin",
+        "location": "Center",
+        "address": "Main st. 1",
+        "service": "Haircut",
+        "specialist": "Anna",
+        "workplace": "Chair 1",
+        "price": "1500.00",
+        "client_name": "Ivan",
+        "client_phone": "",
+        "lang": "ru",
+    }
+    base.update(extra)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [("1500.00", "1500 RUB"), ("1499.5", "1499.50 RUB"), ("0", "0 RUB"), ("12.345", "12.34 RUB")],
+)
+def test_money_has_at_most_two_decimals(amount: str, expected: str) -> None:
+    # 12.345 rounds half-even to 12.34: amounts are stored with two decimals anyway.
+    assert format_money(amount, "RUB") == expected
+
+
+def test_confirmation_shows_local_time_address_and_price_in_russian() -> None:
+    text = render(kinds.CLIENT_CONFIRM, payload(), currency="RUB").text
+    # 09:30 UTC on 28.03.2026 is 10:30 in Berlin (still winter time, UTC+1).
+    assert "28.03" in text and "10:30" in text
+    assert "Main st. 1" in text and "Center" in text
+    assert "1500 RUB" in text and "Anna" in text
+    assert "Вы записаны" in text
+
+
+def test_local_time_after_the_spring_change() -> None:
+    start = dt.datetime(2026, 3, 29, 9, 30, tzinfo=UTC).isoformat()
+    text = render(kinds.CLIENT_CONFIRM, payload(start=start, lang="en"), currency="EUR").text
+    # After the last Sunday of March Berlin is UTC+2.
+    assert "29.03 at 11:30" in text
+    assert "1500 EUR" in text
+
+
+def test_reminder_has_come_and_cancel_buttons_with_ids_only() -> None:
+    rendered = render(kinds.CLIENT_REMINDER, payload(offset_min=120, lang="en"), currency="RUB")
+    assert "in 2 h" in rendered.text
+    assert rendered.reply_markup is not None
+    buttons = [b for row in rendered.reply_markup.inline_keyboard for b in row]
+    parsed = [ReminderCb.unpack(str(b.callback_data)) for b in buttons]
+    assert [p.action for p in parsed] == [ReminderAction.come, ReminderAction.cancel]
+    assert all(p.appointment_id == 42 for p in parsed)
+    assert "I'll come" in buttons[0].text
+
+
+def test_cancel_by_admin_tells_refund() -> None:
+    text = render(
+        kinds.CLIENT_CANCELLED, payload(refund="1500.00", by="admin", lang="en"), currency="RUB"
+    ).text
+    assert "by the administrator" in text and "1500 RUB" in text
+
+
+def test_move_shows_old_and_new_time() -> None:
+    old = dt.datetime(2026, 3, 27, 8, 0, tzinfo=UTC).isoformat()
+    text = render(kinds.SPECIALIST_MOVED, payload(old_start=old, by="client"), currency="RUB").text
+    assert "27.03 09:00" in text and "28.03" in text and "10:30" in text
+
+
+def test_waitlist_offer_button_carries_the_entry_id() -> None:
+    rendered = render(
+        kinds.CLIENT_WAITLIST_OFFER,
+        payload(waitlist_id=9, expires=dt.datetime(2026, 3, 28, 9, 0, tzinfo=UTC).isoformat()),
+        currency="RUB",
+    )
+    assert rendered.reply_markup is not None
+    button = rendered.reply_markup.inline_keyboard[0][0]
+    assert WaitlistTakeCb.unpack(str(button.callback_data)).waitlist_id == 9
+
+
+def test_unknown_language_falls_back_to_russian_and_unknown_kind_is_refused() -> None:
+    assert "Вы записаны" in render(kinds.CLIENT_CONFIRM, payload(lang="de"), currency="RUB").text
+    with pytest.raises(UnknownKind):
+        render("client.unknown", payload(), currency="RUB")
+
+
+def _line(appointment_id: int, start: dt.datetime, status: str = "booked") -> AgendaLine:
+    return AgendaLine(
+        appointment_id=appointment_id,
+        start=start,
+        tz="Europe/Berlin",
+        client_name="Ivan",
+        client_phone="+49 1",
+        service="Haircut",
+        workplace="Chair 1",
+        location="Center",
+        status=status,
+    )
+
+
+def test_agenda_buttons_only_for_started_booked_appointments() -> None:
+    now = dt.datetime(2026, 3, 28, 10, 0, tzinfo=UTC)
+    past = _line(1, now - dt.timedelta(hours=1))
+    future = _line(2, now + dt.timedelta(hours=1))
+    done = _line(3, now - dt.timedelta(hours=2), status="completed")
+    rendered = render_agenda(
+        [(dt.date(2026, 3, 28), [future, past, done]), (dt.date(2026, 3, 29), [])],
+        lang="en",
+        now=now,
+        with_buttons=True,
+    )
+    assert rendered.text.index("10:00") < rendered.text.index("12:00")  # sorted by time
+    assert "+49 1" in rendered.text and "Tomorrow, 29.03" in rendered.text
+    assert "No appointments." in rendered.text
+    assert rendered.reply_markup is not None
+    marks = [
+        AgendaCb.unpack(str(b.callback_data))
+        for row in rendered.reply_markup.inline_keyboard
+        for b in row
+    ]
+    assert {(m.appointment_id, m.status) for m in marks} == {
+        (1, AgendaMark.completed),
+        (1, AgendaMark.no_show),
+    }
