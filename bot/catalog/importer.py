@@ -8,13 +8,13 @@ owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.catalog.schema import CatalogFile, LocationEntry, SpecialistEntry, TimeRange
+from bot.catalog.summary import ImportSummary
 from db.models import (
     Break,
     Holiday,
@@ -28,64 +28,10 @@ from db.models import (
     WorkplaceService,
 )
 
-KINDS = (
-    "services",
-    "locations",
-    "location_hours",
-    "holidays",
-    "workplaces",
-    "workplace_services",
-    "specialists",
-    "specialist_services",
-    "specialist_schedules",
-    "breaks",
-)
 # Two imports at once would race on the same names: the second waits for the first.
 IMPORT_LOCK_KEY = 0x0CA7A106
 
 RowT = TypeVar("RowT")
-
-
-@dataclass
-class KindCounts:
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    deleted: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.created + self.updated + self.deactivated + self.deleted
-
-
-@dataclass
-class ImportSummary:
-    """What an import changed, per kind of row (reactivating a row counts as updated)."""
-
-    counts: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in KINDS})
-
-    @property
-    def changes(self) -> int:
-        return sum(c.total for c in self.counts.values())
-
-    def lines(self) -> list[str]:
-        if not self.changes:
-            return ["no changes: the database already matches the file"]
-        out = []
-        for kind, c in self.counts.items():
-            if c.total:
-                parts = [
-                    f"{n} {label}"
-                    for n, label in (
-                        (c.created, "created"),
-                        (c.updated, "updated"),
-                        (c.deactivated, "deactivated"),
-                        (c.deleted, "deleted"),
-                    )
-                    if n
-                ]
-                out.append(f"{kind}: " + ", ".join(parts))
-        return out
 
 
 def _assign(row: object, values: dict[str, Any]) -> bool:

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 FORMAT_VERSION = 1
+MAX_MONEY = Decimal(10**10)  # NUMERIC(12, 2)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Weekday keys of the file, in ISO order: `mon` is day 1, `sun` is day 7."""
@@ -138,6 +139,10 @@ def _parse_money(value: object) -> Decimal:
         raise not_money
     if amount < 0:
         raise _error("money", "must not be negative, got {value}", value=str(value))
+    if amount >= MAX_MONEY:
+        raise _error(
+            "money", "must be less than {max}, got {value}", max=MAX_MONEY, value=str(value)
+        )
     if amount != amount.quantize(Decimal("0.01")):
         raise _error("money", "at most 2 decimals, got {value}", value=str(value))
     return amount.quantize(Decimal("0.01"))
@@ -149,8 +154,9 @@ Hours = Annotated[TimeRange, PlainValidator(parse_time_range), PlainSerializer(s
 Money = Annotated[Decimal, PlainValidator(_parse_money)]
 WeekHours = dict[Weekday, DayHours]
 Name = Annotated[str, Field(min_length=1)]
-Minutes = Annotated[int, Field(gt=0, strict=True)]
-BreakMinutes = Annotated[int, Field(ge=0, strict=True)]
+# Upper bounds keep values inside the column types and a working day.
+Minutes = Annotated[int, Field(gt=0, le=24 * 60, strict=True)]
+BreakMinutes = Annotated[int, Field(ge=0, le=24 * 60, strict=True)]
 
 
 class _Entry(BaseModel):
@@ -210,7 +216,7 @@ class LocationEntry(_Entry):
     name: Name
     address: str | None = None
     timezone: str | None = None
-    capacity: Annotated[int, Field(ge=0, strict=True)] | None = None
+    capacity: Annotated[int, Field(ge=0, le=100_000, strict=True)] | None = None
     active: bool = True
     hours: WeekHours = {}
     holidays: list[HolidayEntry] = []
@@ -267,7 +273,7 @@ class BreakEntry(_Entry):
 class SpecialistEntry(_Entry):
     name: Name
     specialization: str | None = None
-    tg_id: Annotated[int, Field(gt=0, strict=True)] | None = None
+    tg_id: Annotated[int, Field(gt=0, lt=2**63, strict=True)] | None = None
     language: Annotated[str, Field(pattern=r"^(ru|en)$")] = "ru"
     active: bool = True
     services: list[Annotated[SpecialistServiceEntry, BeforeValidator(_service_shorthand)]] = []

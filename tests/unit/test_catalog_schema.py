@@ -113,6 +113,7 @@ def test_broken_file_reports_every_problem_with_entry_and_field() -> None:
         ("hours: {mon: }", 'hours.mon: expected hours like "09:00-18:00" or off, got nothing'),
         ("hours: {mon: 25:00-26:00}", "hours.mon: "),
         ("capacity: -1", "capacity: Input should be greater than or equal to 0"),
+        ("capacity: 2.5", "capacity: Input should be a valid integer"),
         ("holidays: [{date: 2026-12-31, hours: 10:00-12:00}]", "hours are only allowed on a"),
         ("holidays: [{date: 2026-13-01}]", "holidays[0].date: Input should be a valid date"),
         (
@@ -150,6 +151,8 @@ def test_location_field_problems(snippet: str, message: str) -> None:
         ),
         ("services: [{service: S, custom_price: -1}]", "custom_price: must not be negative"),
         ("services: [S, S]", 'services[1]: "S" is listed twice'),
+        ("services: [{service: S, custom_price: 1e10}]", "custom_price: must be less than"),
+        ("services: [{service: S, custom_duration: 1441}]", "custom_duration: Input should be"),
     ],
 )
 def test_specialist_field_problems(snippet: str, message: str) -> None:
