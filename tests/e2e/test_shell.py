@@ -30,11 +30,165 @@ async def test_start_registers_once_and_shows_menu(
     await anna.send("/start")
     greeting = await anna.wait_for_message()
     assert greeting.text == translate("start.greeting", "ru", name="Анна")
-    assert greeting.button_texts() == [
-        translate(f"menu.btn.{a.value}", "ru") for a in MenuAction
-    ]
+    assert greeting.button_texts() == [translate(f"menu.btn.{a.value}", "ru") for a in MenuAction]
     await anna.send("/start")
     again = await anna.wait_for_message()
     assert again.text == translate("start.greeting_back", "ru", name="Анна")
     assert await _count(session_factory, Client) == 1
     assert await _count(session_factory, ClientWallet) == 1
+
+
+async def test_english_user_gets_english_help(bot_app: BotApp, emulator: BotAPIEmulator) -> None:
+    bob = emulator.user(1002, "Bob", language_code="en-US")
+    await bob.send("/help")
+    answer = await bob.wait_for_message()
+    assert answer.text == translate("help.text", "en")
+    assert "/book" in (answer.text or "")
+
+
+async def test_language_switch_is_stored_and_used(
+    bot_app: BotApp, emulator: BotAPIEmulator, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    bob = emulator.user(1003, "Bob", language_code="en")
+    await bob.send("/start")
+    await bob.wait_for_message(translate("start.greeting", "en", name="Bob"))
+    await bob.send("/language")
+    await bob.wait_for_message(translate("language.choose", "en"))
+    await bob.press("Русский")
+    changed = await bob.wait_for_message()
+    assert changed.text == translate("language.changed", "ru")
+    assert translate("menu.btn.book", "ru") in changed.button_texts()
+    async with session_factory() as s:
+        assert await s.scalar(select(Client.language).where(Client.tg_id == 1003)) == "ru"
+    # Telegram still says "en"; the stored choice wins.
+    await bob.send("/help")
+    assert (await bob.wait_for_message()).text == translate("help.text", "ru")
+
+
+async def test_cancel_leaves_any_flow_and_releases_the_hold(
+    clean_db: Any, redis: Any, emulator: BotAPIEmulator, make_bot_settings: Any
+) -> None:
+    from tests.emulator.fixtures import running_bot
+
+    released: list[int] = []
+
+    async def release_hold(client_id: int) -> None:
+        released.append(client_id)
+
+    def setup(app: BotApp) -> None:
+        app.provide(release_hold=release_hold)
+
+    async with running_bot(make_bot_settings(), setup=setup) as app:
+        eva = emulator.user(1004, "Eva", language_code="ru")
+        await eva.send("/start")
+        await eva.wait_for_message()
+        profile = await app.clients.get_profile(1004)
+        assert profile is not None
+        key = StorageKey(bot_id=app.bot.id, chat_id=1004, user_id=1004)
+        await app.dispatcher.storage.set_state(key, BookingStates.time)
+        await app.dispatcher.storage.set_data(key, {"service_id": 7})
+
+        await eva.send("/cancel")
+        answer = await eva.wait_for_message()
+        assert answer.text == translate("cancel.done", "ru")
+        assert await app.dispatcher.storage.get_state(key) is None
+        assert await app.dispatcher.storage.get_data(key) == {}
+        assert released == [profile.client_id]
+
+        await eva.send("/cancel")
+        assert (await eva.wait_for_message()).text == translate("cancel.nothing", "ru")
+
+
+async def test_duplicate_update_is_processed_once(
+    bot_app: BotApp, emulator: BotAPIEmulator
+) -> None:
+    kim = emulator.user(1005, "Kim", language_code="en")
+    update_id = await kim.send("/help")
+    await kim.wait_for_message(translate("help.text", "en"))
+    await emulator.redeliver(update_id)
+    # With handle_as_tasks=False an update is acknowledged only after its handler returned.
+    await emulator.wait_for(lambda: not emulator.pending_updates())
+    helps = [m for m in kim.messages if m.text == translate("help.text", "en")]
+    assert len(helps) == 1
+
+
+async def test_unknown_text_and_forged_button_get_an_answer(
+    bot_app: BotApp, emulator: BotAPIEmulator
+) -> None:
+    lea = emulator.user(1006, "Lea", language_code="en")
+    await lea.send("hello?")
+    assert (await lea.wait_for_message()).text == translate("common.unknown_input", "en")
+    await lea.press_data("menu:no-such-action")
+    answer = await lea.wait_for_callback_answer()
+    assert answer["text"] == translate("common.stale_button", "en")
+
+
+async def test_menu_section_without_handler_is_an_honest_notice(
+    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any
+) -> None:
+    from bot.handlers import common
+
+    monkeypatch.delitem(common.MENU_ACTIONS, MenuAction.book, raising=False)
+    ivan = emulator.user(1007, "Иван", language_code="ru")
+    await ivan.send("/start")
+    await ivan.wait_for_message()
+    await ivan.press(translate("menu.btn.book", "ru"))
+    answer = await ivan.wait_for_callback_answer()
+    assert answer["text"] == translate("menu.not_available", "ru")
+    await ivan.press_data(MenuCb(action=MenuAction.help).pack())
+    assert (await ivan.wait_for_message()).text == translate("help.text", "ru")
+
+
+async def test_unexpected_error_gets_an_apology_and_the_update_can_run_again(
+    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any, redis: Any
+) -> None:
+    from bot.handlers import common
+
+    calls: list[int] = []
+
+    async def broken(query: Any, **_: Any) -> None:
+        calls.append(1)
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setitem(common.MENU_ACTIONS, MenuAction.wallet, broken)
+    zoe = emulator.user(1008, "Zoe", language_code="en")
+    await zoe.send("/start")
+    await zoe.wait_for_message()
+    update_id = await zoe.press(translate("menu.btn.wallet", "en"))
+    apology = await zoe.wait_for_message()
+    assert apology.text == translate("errors.unexpected", "en")
+    assert "exploded" not in (apology.text or "")
+    # The failed update is not marked done: a redelivery runs the handler again.
+    settings = bot_app.settings
+    assert await redis.get(f"{settings.redis_prefix}:update:{update_id}") is None
+    await emulator.redeliver(update_id)
+    await zoe.wait_for_message(translate("errors.unexpected", "en"))
+    assert len(calls) == 2
+
+
+async def test_throttling_drops_a_burst_and_says_so_once(
+    clean_db: Any, redis: Any, emulator: BotAPIEmulator, make_bot_settings: Any
+) -> None:
+    from tests.emulator.fixtures import running_bot
+
+    # 0.2/s = one update per 5 s window: a burst of four yields one answer and one notice.
+    async with running_bot(make_bot_settings(throttle_rate_per_second=0.2)):
+        max_ = emulator.user(1009, "Max", language_code="en")
+        for _ in range(4):
+            await max_.send("/help")
+        await emulator.wait_for(lambda: not emulator.pending_updates())
+        texts = [m.text for m in max_.messages]
+        assert texts == [translate("help.text", "en"), translate("common.throttled", "en")]
+
+
+async def test_concurrent_duplicate_start_over_the_bot(
+    bot_app: BotApp, emulator: BotAPIEmulator, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    ola = emulator.user(1010, "Ola", language_code="ru")
+    await asyncio.gather(*(ola.send("/start") for _ in range(3)))
+    await emulator.wait_for(lambda: not emulator.pending_updates())
+    assert await _count(session_factory, Client) == 1
+    assert await _count(session_factory, ClientWallet) == 1
+    texts = [m.text for m in ola.messages]
+    assert texts[0] == translate("start.greeting", "ru", name="Ola")
+    assert texts[1:] == [translate("start.greeting_back", "ru", name="Ola")] * 2

@@ -47,6 +47,8 @@ def bot_settings(
         "telegram_api_url": emulator.url,
         "run_worker": False,
         "webhook_url": None,
+        # Simulated users act faster than people; the throttling test sets its own rate.
+        "throttle_rate_per_second": 1000.0,
         "_env_file": None,
     }
     values.update(overrides)

@@ -223,6 +223,7 @@ class BotAPIEmulator:
         self.webhook_max_attempts = 5
         self.webhook_retry_base_seconds = 0.05
         self.clock: Callable[[], float] = time.time
+        self._closing = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -241,6 +242,9 @@ class BotAPIEmulator:
         return self
 
     async def stop(self) -> None:
+        async with self._cond:
+            self._closing = True  # ends pending long polls at once
+            self._cond.notify_all()
         if self._webhook_task is not None:
             self._webhook_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -562,7 +566,7 @@ class BotAPIEmulator:
             if not self._pending and timeout > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._cond.wait_for(lambda: bool(self._pending)), timeout
+                        self._cond.wait_for(lambda: bool(self._pending) or self._closing), timeout
                     )
             batch = self._pending[:limit]
             for pending in batch:
