@@ -18,9 +18,22 @@ def _booking() -> Router:
     return router()
 
 
+def _payments() -> Router:
+    from bot.handlers.account import payments_router
+
+    return payments_router()
+
+
+def _account() -> Router:
+    from bot.handlers.account import router
+
+    return router()
+
+
 # Feature routers, in order: each entry is a zero-argument callable returning a Router (imported
 # lazily, so a feature module is only loaded when the dispatcher is built).
-FEATURE_ROUTERS: list[Callable[[], Router]] = [_booking]
+# Payments come first: a successful payment must reach the wallet whatever flow the client is in.
+FEATURE_ROUTERS: list[Callable[[], Router]] = [_payments, _booking, _account]
 
 
 def all_routers() -> list[Router]:

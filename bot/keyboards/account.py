@@ -242,3 +242,15 @@ def _back_to(t: Translate, appointment_id: int) -> InlineKeyboardButton:
             action=AppointmentAction.view, appointment_id=appointment_id
         ).pack(),
     )
+
+
+def back_to_list_keyboard(t: Translate) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("account.btn.upcoming"), callback_data=MyListCb(page=MyPage.upcoming))
+    return kb.as_markup()
+
+
+def back_to_wallet_keyboard(t: Translate) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("account.btn.back"), callback_data=WalletCb(action=WalletAction.show))
+    return kb.as_markup()

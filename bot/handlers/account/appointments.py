@@ -1,0 +1,220 @@
+"""/my: the client's appointments (upcoming and past), one appointment's card, cancel with the
+refund stated first, and "I'll come".
+
+Every appointment id in a button is re-checked with `BookingService.get` for the pressing
+client: another client's id is refused and nothing changes. A button that no longer fits the
+appointment (already cancelled, already started) gets a short notice and the current card.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.domain.errors import InvalidState, NotAllowed, NotFound
+from bot.handlers.account import render
+from bot.handlers.account.context import AccountDeps, deps_from, show
+from bot.handlers.render_booking import format_money
+from bot.keyboards.account import (
+    AppointmentAction,
+    AppointmentCb,
+    MyListCb,
+    MyPage,
+    appointment_actions_keyboard,
+    appointment_list_keyboard,
+    back_to_list_keyboard,
+    cancel_confirm_keyboard,
+)
+from bot.services.booking import AppointmentView
+from bot.states import AccountFlow
+
+router = Router(name="account.appointments")
+
+LIST_LIMIT = 20
+
+
+def can_change(view: AppointmentView, deps: AccountDeps) -> bool:
+    """Cancel and Reschedule are offered while the appointment is booked and not started."""
+    return view.status == "booked" and view.start > deps.now
+
+
+async def leave_account_flow(state: FSMContext) -> None:
+    """Forget an unfinished account step (other flows' states are left alone)."""
+    current = await state.get_state()
+    if current is not None and current.startswith(AccountFlow.__full_group_name__ + ":"):
+        await state.set_state(None)
+
+
+async def own_appointment(
+    query: CallbackQuery, deps: AccountDeps, appointment_id: int
+) -> AppointmentView | None:
+    """The appointment if it is the pressing client's; otherwise a refusal and None."""
+    try:
+        return await deps.booking.get(appointment_id, actor=deps.actor)
+    except NotFound:
+        await query.answer(deps.i18n("account.appt.not_found"), show_alert=True)
+    except NotAllowed:
+        await query.answer(deps.i18n("account.appt.not_yours"), show_alert=True)
+    return None
+
+
+async def show_card(
+    query: CallbackQuery,
+    deps: AccountDeps,
+    view: AppointmentView,
+    *,
+    notice: str | None = None,
+    edit: bool = True,
+) -> None:
+    """The appointment's card (with a notice above it), with the actions that still apply."""
+    text = render.details(view, deps.i18n, deps.currency)
+    if notice:
+        text = f"{notice}\n\n{text}"
+    markup = appointment_actions_keyboard(deps.i18n, view.id, can_change=can_change(view, deps))
+    await show(query, text, markup, edit=edit)
+
+
+async def refuse_change(query: CallbackQuery, deps: AccountDeps, view: AppointmentView) -> None:
+    """The appointment can no longer be changed: say why, briefly, and show it as it is."""
+    key = "account.cancel.already" if view.status == "cancelled" else "account.appt.not_changeable"
+    notice = deps.i18n(key)
+    await query.answer(notice)
+    await show_card(query, deps, view, notice=notice)
+
+
+def is_account_screen(query: CallbackQuery) -> bool:
+    """True when the pressed message is one of the account's own screens (it may be edited);
+    buttons on other messages (the booking confirmation, a reminder) get a new message so that
+    message stays as it was."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    prefixes = (MyListCb.__prefix__ + ":", "rsd:", "rst:", "rsc:")
+    return any(
+        (button.callback_data or "").startswith(prefixes)
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+    )
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+async def show_list(
+    event: Message | CallbackQuery, data: dict[str, Any], *, past: bool, edit: bool = True
+) -> None:
+    deps = await deps_from(data)
+    await leave_account_flow(data["state"])
+    views = await deps.booking.list_for_client(
+        deps.client_id, now=deps.now, past=past, limit=LIST_LIMIT
+    )
+    text, buttons = render.appointment_list(views, deps.i18n, past=past)
+    await show(event, text, appointment_list_keyboard(deps.i18n, buttons, past=past), edit=edit)
+
+
+@router.message(Command("my"))
+async def on_my(message: Message, **data: Any) -> None:
+    await show_list(message, data, past=False)
+
+
+async def on_menu_my(query: CallbackQuery, **data: Any) -> None:
+    """The main menu's "my appointments": a new message below the menu."""
+    await query.answer()
+    await show_list(query, data, past=False, edit=False)
+
+
+@router.callback_query(MyListCb.filter())
+async def on_list_page(query: CallbackQuery, callback_data: MyListCb, **data: Any) -> None:
+    await query.answer()
+    await show_list(query, data, past=callback_data.page == MyPage.past)
+
+
+# --- one appointment ------------------------------------------------------------------------
+
+
+@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.view))
+async def on_view(
+    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+) -> None:
+    deps = await deps_from(data)
+    view = await own_appointment(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    await query.answer()
+    await leave_account_flow(state)
+    await show_card(query, deps, view)
+
+
+@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.cancel))
+async def on_cancel_ask(
+    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+) -> None:
+    """State the refund the policy gives now, then ask to confirm."""
+    deps = await deps_from(data)
+    view = await own_appointment(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    if not can_change(view, deps):
+        await refuse_change(query, deps, view)
+        return
+    try:
+        refund = await deps.booking.refund_preview(view.id, actor=deps.actor, now=deps.now)
+    except (InvalidState, NotAllowed):
+        await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
+        return
+    await query.answer()
+    await state.set_state(AccountFlow.cancel_confirm)
+    text = render.cancel_question(
+        view, refund, deps.i18n, deps.currency, deps.settings.free_cancel_hours
+    )
+    await show(
+        query, text, cancel_confirm_keyboard(deps.i18n, view.id), edit=is_account_screen(query)
+    )
+
+
+@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.cancel_confirm))
+async def on_cancel_confirm(
+    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+) -> None:
+    deps = await deps_from(data)
+    view = await own_appointment(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    try:
+        result = await deps.booking.cancel(view.id, actor=deps.actor, now=deps.now)
+    except (InvalidState, NotAllowed):
+        # A second press, or the appointment started/was cancelled meanwhile: nothing refunded.
+        await leave_account_flow(state)
+        await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
+        return
+    wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
+    await query.answer()
+    await leave_account_flow(state)
+    text = deps.i18n(
+        "account.cancel.done",
+        refund=format_money(result.refund, deps.currency),
+        balance=format_money(wallet.balance, deps.currency),
+        **render.when(result.appointment),
+    )
+    await show(query, text, back_to_list_keyboard(deps.i18n))
+
+
+@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.attend))
+async def on_attend(query: CallbackQuery, callback_data: AppointmentCb, **data: Any) -> None:
+    """ "I'll come": recorded once; a cancelled or past appointment gets the current card."""
+    deps = await deps_from(data)
+    view = await own_appointment(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    try:
+        view = await deps.booking.confirm_attendance(
+            view.id, client_id=deps.client_id, now=deps.now
+        )
+    except InvalidState:
+        await refuse_change(query, deps, view)
+        return
+    await query.answer(deps.i18n("account.attend.done", **render.when(view)))

@@ -1,0 +1,87 @@
+"""What every account handler needs, taken from the dispatcher's workflow data, and the small
+helpers that put a screen on the chat (edit the pressed message, or send a new one)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.config import Settings
+from bot.handlers.booking.context import resolve_profile
+from bot.i18n import Translator
+
+if TYPE_CHECKING:
+    from bot.services.availability import AvailabilityService
+    from bot.services.booking import Actor, BookingService
+    from bot.services.wallet import WalletService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AccountDeps:
+    settings: Settings
+    i18n: Translator
+    client_id: int
+    now: datetime
+    booking: BookingService
+    availability: AvailabilityService
+    wallet: WalletService
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+    @property
+    def actor(self) -> Actor:
+        from bot.services.booking import Actor
+
+        return Actor(kind="client", id=self.client_id)
+
+
+async def deps_from(data: dict[str, Any]) -> AccountDeps:
+    """The pressing client (registered on the fly if they skipped /start) and the services."""
+    profile = await resolve_profile(data)
+    clock = data.get("clock")
+    now = clock() if callable(clock) else datetime.now(UTC)
+    return AccountDeps(
+        settings=data["settings"],
+        i18n=data.get("i18n") or Translator(profile.language),
+        client_id=profile.client_id,
+        now=now,
+        booking=data["booking"],
+        availability=data["availability"],
+        wallet=data["wallet"],
+    )
+
+
+async def show(
+    event: Message | CallbackQuery,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    edit: bool = True,
+) -> None:
+    """A command answers with a new message; a button edits the message it sits on (when
+    `edit`), falling back to a new message if that message can no longer be edited."""
+    if isinstance(event, Message):
+        await event.answer(text, reply_markup=markup)
+        return
+    message = event.message
+    if not isinstance(message, Message):  # too old to be shown to the bot: write anew
+        await event.bot.send_message(event.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        return
+    if edit:
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            log.info("cannot edit message %s, sending anew: %s", message.message_id, exc)
+    await message.answer(text, reply_markup=markup)

@@ -1,0 +1,99 @@
+"""Telegram Payments: the pre-checkout check and the successful payment that credits the wallet.
+
+This router is included before every conversation: a payment's service message must reach the
+wallet whatever flow the client is in (a top-up from the booking summary arrives while the
+booking conversation waits for a button).
+
+A pre-checkout query is approved only for an invoice this bot signed for that very client,
+amount and currency. A successful payment is credited by `WalletService.credit_payment`, which
+credits each `telegram_payment_charge_id` once: a second delivery of the same payment (even
+under another update_id) credits nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.types import Message, PreCheckoutQuery
+
+from bot.config import Settings
+from bot.handlers.account.context import deps_from
+from bot.handlers.account.invoices import check_payment, from_minor
+from bot.handlers.account.wallet import payload_secret, payments_token
+from bot.handlers.render_booking import format_money
+from bot.i18n import Translator
+from bot.keyboards.account import back_to_wallet_keyboard
+from bot.services.clients import ClientProfile
+
+log = logging.getLogger(__name__)
+
+router = Router(name="account.payments")
+
+
+@router.pre_checkout_query()
+async def on_pre_checkout(
+    query: PreCheckoutQuery,
+    settings: Settings,
+    i18n: Translator,
+    profile: ClientProfile | None = None,
+) -> None:
+    """Approve only an invoice this bot issued to this client, for this amount and currency."""
+    payload = check_payment(
+        payload_secret(settings),
+        query.invoice_payload,
+        client_id=profile.client_id if profile is not None else None,
+        total_amount=query.total_amount,
+        currency=query.currency,
+        expected_currency=settings.currency,
+    )
+    if payload is None or payments_token(settings) is None:
+        log.warning(
+            "pre-checkout refused: user %s, payload %r", query.from_user.id, query.invoice_payload
+        )
+        await query.answer(ok=False, error_message=i18n("account.payment.refused"))
+        return
+    await query.answer(ok=True)
+
+
+@router.message(F.successful_payment)
+async def on_successful_payment(message: Message, **data: Any) -> None:
+    """Credit the payment once per Telegram charge id; a repeated delivery credits nothing."""
+    deps = await deps_from(data)
+    payment = message.successful_payment
+    assert payment is not None
+    payload = check_payment(
+        payload_secret(deps.settings),
+        payment.invoice_payload,
+        client_id=deps.client_id,
+        total_amount=payment.total_amount,
+        currency=payment.currency,
+        expected_currency=deps.currency,
+    )
+    if payload is None:
+        # Telegram took the money for an invoice pre-checkout should have refused: keep a
+        # loud record for the operator; crediting an unknown payload would be worse.
+        log.error(
+            "successful payment with an invalid payload: user %s, charge %s, payload %r",
+            message.chat.id,
+            payment.telegram_payment_charge_id,
+            payment.invoice_payload,
+        )
+        await message.answer(deps.i18n("account.payment.refused"))
+        return
+    amount = from_minor(payload.amount_minor, payload.currency)
+    credited = await deps.wallet.credit_payment(
+        deps.client_id,
+        amount,
+        charge_id=payment.telegram_payment_charge_id,
+    )
+    wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
+    balance = format_money(wallet.balance, deps.currency)
+    if credited:
+        text = deps.i18n(
+            "account.payment.done", amount=format_money(amount, deps.currency), balance=balance
+        )
+    else:
+        text = deps.i18n("account.payment.duplicate", balance=balance)
+    await message.answer(text, reply_markup=back_to_wallet_keyboard(deps.i18n))

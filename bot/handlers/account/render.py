@@ -1,0 +1,138 @@
+"""Texts of the account screens. Pure functions of their arguments; the words come from the
+`account.po` catalogs. Dates show as `DD.MM`, times as `HH:MM` in the location's time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.handlers.render_booking import format_money
+from bot.i18n import Translator
+from bot.services.booking import AppointmentView
+from bot.services.wallet import WalletView
+
+ZERO = Decimal("0")
+
+
+def local_date_time(instant: datetime, timezone: str) -> tuple[str, str]:
+    """(`DD.MM`, `HH:MM`) of an instant in a location's time zone."""
+    local = instant.astimezone(ZoneInfo(timezone))
+    return local.strftime("%d.%m"), local.strftime("%H:%M")
+
+
+def when(view: AppointmentView) -> dict[str, str]:
+    day, hhmm = local_date_time(view.start, view.timezone)
+    return {"date": day, "time": hhmm}
+
+
+def status_text(view: AppointmentView, i18n: Translator) -> str:
+    return i18n(f"account.status.{view.status}")
+
+
+def details(view: AppointmentView, i18n: Translator, currency: str) -> str:
+    return i18n(
+        "account.appt.details",
+        service=view.service_name,
+        specialist=view.specialist_name,
+        location=view.location_name,
+        address=view.location_address or "",
+        paid=format_money(view.charged, currency),
+        status=status_text(view, i18n),
+        **when(view),
+    )
+
+
+def appointment_list(
+    views: Sequence[AppointmentView], i18n: Translator, *, past: bool
+) -> tuple[str, list[tuple[int, str]]]:
+    """The list text and the (id, label) of each appointment's button."""
+    if not views:
+        return i18n("account.my.past_empty" if past else "account.my.upcoming_empty"), []
+    lines = [i18n("account.my.past_title" if past else "account.my.upcoming_title")]
+    buttons: list[tuple[int, str]] = []
+    for view in views:
+        line = i18n(
+            "account.my.line",
+            service=view.service_name,
+            specialist=view.specialist_name,
+            location=view.location_name,
+            **when(view),
+        )
+        if past:
+            line = f"{line} · {status_text(view, i18n)}"
+        lines.append(f"• {line}")
+        buttons.append(
+            (view.id, i18n("account.my.button", service=view.service_name, **when(view)))
+        )
+    return "\n".join(lines), buttons
+
+
+def cancel_question(
+    view: AppointmentView, refund: Decimal, i18n: Translator, currency: str, free_hours: int
+) -> str:
+    """The refund the policy gives, stated before the client confirms."""
+    paid = view.charged
+    if refund >= paid:
+        key = "account.cancel.ask_full"
+    elif refund > ZERO:
+        key = "account.cancel.ask_partial"
+    else:
+        key = "account.cancel.ask_none"
+    return i18n(
+        key,
+        refund=format_money(refund, currency),
+        paid=format_money(paid, currency),
+        hours=free_hours,
+        **when(view),
+    )
+
+
+def price_change(paid: Decimal, new_charge: Decimal, i18n: Translator, currency: str) -> str:
+    """Before a move: what the new time costs compared with what was paid."""
+    diff = new_charge - paid
+    values = {
+        "price": format_money(new_charge, currency),
+        "paid": format_money(paid, currency),
+        "diff": format_money(abs(diff), currency),
+    }
+    if diff > ZERO:
+        return i18n("account.resched.price_more", **values)
+    if diff < ZERO:
+        return i18n("account.resched.price_less", **values)
+    return i18n("account.resched.price_same", **values)
+
+
+def price_settled(paid_before: Decimal, paid_now: Decimal, i18n: Translator, currency: str) -> str:
+    """After a move: how the difference was settled in the wallet."""
+    diff = paid_now - paid_before
+    if diff > ZERO:
+        return i18n("account.resched.settled_more", diff=format_money(diff, currency))
+    if diff < ZERO:
+        return i18n("account.resched.settled_less", diff=format_money(-diff, currency))
+    return i18n("account.resched.settled_same")
+
+
+def wallet_text(wallet: WalletView, i18n: Translator, currency: str, timezone: str) -> str:
+    """The balance, then the latest ledger rows (newest first) with date and kind."""
+    lines = [i18n("account.wallet.balance", balance=format_money(wallet.balance, currency))]
+    if not wallet.entries:
+        lines.append(i18n("account.wallet.ledger_empty"))
+        return "\n".join(lines)
+    lines.append("")
+    lines.append(i18n("account.wallet.ledger_title"))
+    zone = ZoneInfo(timezone)
+    for entry in wallet.entries:
+        local = entry.created_at.astimezone(zone)
+        sign = "+" if entry.amount > ZERO else "−"
+        values = {
+            "date": local.strftime("%d.%m %H:%M"),
+            "amount": f"{sign}{format_money(abs(entry.amount), currency)}",
+            "kind": i18n(f"account.wallet.kind.{entry.kind}"),
+        }
+        if entry.description:
+            lines.append(i18n("account.wallet.ledger_row_note", note=entry.description, **values))
+        else:
+            lines.append(i18n("account.wallet.ledger_row", **values))
+    return "\n".join(lines)

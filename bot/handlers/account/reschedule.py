@@ -1,0 +1,278 @@
+"""Reschedule: same service and specialist, a new date (`DD.MM`), a new time (`HH:MM`), the price
+difference explained, then `BookingService.reschedule` in one transaction.
+
+The buttons carry the appointment id and the chosen date or start; each press re-checks the
+appointment for the pressing client and re-reads the free times, so a stale or forged button
+can move nothing that the client could not move by hand. The service has the last word: a lost
+race shows that day's fresh times, a move after the free-cancel deadline is refused clearly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery
+
+from bot.domain.errors import (
+    InsufficientFunds,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
+from bot.domain.policies import apply_discount, is_free_cancel
+from bot.domain.slots import SlotOffer
+from bot.handlers.account import render
+from bot.handlers.account.appointments import (
+    can_change,
+    is_account_screen,
+    leave_account_flow,
+    own_appointment,
+    refuse_change,
+    show_card,
+)
+from bot.handlers.account.context import AccountDeps, deps_from, show
+from bot.handlers.render_booking import format_money
+from bot.keyboards.account import (
+    AppointmentAction,
+    AppointmentCb,
+    RescheduleConfirmCb,
+    RescheduleDateCb,
+    RescheduleTimeCb,
+    back_to_list_keyboard,
+    parse_day_code,
+    reschedule_confirm_keyboard,
+    reschedule_dates_keyboard,
+    reschedule_times_keyboard,
+)
+from bot.services.booking import AppointmentView
+from bot.services.booking_menu import BookingMenuService
+from bot.states import AccountFlow
+
+router = Router(name="account.reschedule")
+
+
+async def movable(
+    query: CallbackQuery, deps: AccountDeps, appointment_id: int
+) -> AppointmentView | None:
+    """The client's appointment if it may still be moved; otherwise a clear answer and None."""
+    view = await own_appointment(query, deps, appointment_id)
+    if view is None:
+        return None
+    if not can_change(view, deps):
+        await refuse_change(query, deps, view)
+        return None
+    if not is_free_cancel(view.start, deps.now, deps.settings.free_cancel_hours):
+        await too_late(query, deps, view)
+        return None
+    return view
+
+
+async def too_late(query: CallbackQuery, deps: AccountDeps, view: AppointmentView) -> None:
+    notice = deps.i18n(
+        "account.resched.too_late", hours=deps.settings.free_cancel_hours, **render.when(view)
+    )
+    await query.answer()
+    await show_card(query, deps, view, notice=notice, edit=is_account_screen(query))
+
+
+async def offers_on(deps: AccountDeps, view: AppointmentView, day: date) -> list[SlotOffer]:
+    offers = await deps.availability.day_slots(
+        location_id=view.location_id,
+        service_id=view.service_id,
+        specialist_id=view.specialist_id,
+        day=day,
+        now=deps.now,
+        client_id=deps.client_id,
+    )
+    return [o for o in offers if o.start != view.start and view.specialist_id in o.specialist_ids]
+
+
+async def show_dates(
+    query: CallbackQuery,
+    deps: AccountDeps,
+    state: FSMContext,
+    view: AppointmentView,
+    *,
+    notice: str | None = None,
+) -> None:
+    days = await deps.availability.available_dates(
+        location_id=view.location_id,
+        service_id=view.service_id,
+        specialist_id=view.specialist_id,
+        now=deps.now,
+        client_id=deps.client_id,
+    )
+    if not days:
+        await leave_account_flow(state)
+        text = deps.i18n("account.resched.no_dates")
+        await show(query, _with(notice, text), back_to_list_keyboard(deps.i18n))
+        return
+    await state.set_state(AccountFlow.reschedule_date)
+    text = deps.i18n(
+        "account.resched.choose_date",
+        service=view.service_name,
+        specialist=view.specialist_name,
+        **render.when(view),
+    )
+    await show(
+        query,
+        _with(notice, text),
+        reschedule_dates_keyboard(deps.i18n, view.id, days),
+        edit=is_account_screen(query),
+    )
+
+
+async def show_times(
+    query: CallbackQuery,
+    deps: AccountDeps,
+    state: FSMContext,
+    view: AppointmentView,
+    day: date,
+    *,
+    notice_key: str | None = None,
+) -> None:
+    """That day's free times, or (none left) a note and the dates again."""
+    offers = await offers_on(deps, view, day)
+    label = day.strftime("%d.%m")
+    if not offers:
+        await show_dates(
+            query, deps, state, view, notice=deps.i18n("account.resched.no_times", date=label)
+        )
+        return
+    await state.set_state(AccountFlow.reschedule_time)
+    zone = ZoneInfo(view.timezone)
+    starts = [
+        (int(o.start.timestamp()), o.start.astimezone(zone).strftime("%H:%M")) for o in offers
+    ]
+    text = deps.i18n("account.resched.choose_time", date=label)
+    if notice_key is not None:
+        text = _with(deps.i18n(notice_key, date=label), text)
+    await show(query, text, reschedule_times_keyboard(deps.i18n, view.id, starts))
+
+
+@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.reschedule))
+async def on_reschedule(
+    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+) -> None:
+    deps = await deps_from(data)
+    view = await movable(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    await query.answer()
+    await show_dates(query, deps, state, view)
+
+
+@router.callback_query(RescheduleDateCb.filter())
+async def on_date(
+    query: CallbackQuery, callback_data: RescheduleDateCb, state: FSMContext, **data: Any
+) -> None:
+    deps = await deps_from(data)
+    view = await movable(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    await query.answer()
+    day = parse_day_code(callback_data.day)
+    if day is None:
+        await show_dates(query, deps, state, view, notice=deps.i18n("account.appt.stale"))
+        return
+    await show_times(query, deps, state, view, day)
+
+
+@router.callback_query(RescheduleTimeCb.filter())
+async def on_time(
+    query: CallbackQuery, callback_data: RescheduleTimeCb, state: FSMContext, **data: Any
+) -> None:
+    """The chosen time, if it is still free, with the price difference explained."""
+    deps = await deps_from(data)
+    view = await movable(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    await query.answer()
+    start = datetime.fromtimestamp(callback_data.ts, UTC)
+    day = start.astimezone(ZoneInfo(view.timezone)).date()
+    offer = next((o for o in await offers_on(deps, view, day) if o.start == start), None)
+    if offer is None:
+        await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
+        return
+    money = await BookingMenuService(data["session_factory"]).client_money(deps.client_id)
+    charge = apply_discount(offer.price, money.discount_percent)
+    new_date, new_time = render.local_date_time(start, view.timezone)
+    old = render.when(view)
+    text = deps.i18n(
+        "account.resched.confirm",
+        service=view.service_name,
+        old_date=old["date"],
+        old_time=old["time"],
+        new_date=new_date,
+        new_time=new_time,
+        price_note=render.price_change(view.charged, charge.amount, deps.i18n, deps.currency),
+    )
+    await state.set_state(AccountFlow.reschedule_confirm)
+    await show(query, text, reschedule_confirm_keyboard(deps.i18n, view.id, callback_data.ts))
+
+
+@router.callback_query(RescheduleConfirmCb.filter())
+async def on_confirm(
+    query: CallbackQuery, callback_data: RescheduleConfirmCb, state: FSMContext, **data: Any
+) -> None:
+    deps = await deps_from(data)
+    view = await own_appointment(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    start = datetime.fromtimestamp(callback_data.ts, UTC)
+    day = start.astimezone(ZoneInfo(view.timezone)).date()
+    try:
+        moved = await deps.booking.reschedule(
+            view.id, actor=deps.actor, new_start=start, now=deps.now
+        )
+    except SlotTaken:
+        await query.answer()
+        await show_times(query, deps, state, view, day, notice_key="account.resched.taken")
+        return
+    except SlotUnavailable:
+        await query.answer()
+        await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
+        return
+    except InsufficientFunds as exc:
+        await query.answer()
+        await leave_account_flow(state)
+        text = deps.i18n(
+            "account.resched.insufficient",
+            price=format_money(exc.price, deps.currency),
+            balance=format_money(exc.balance, deps.currency),
+            missing=format_money(exc.missing, deps.currency),
+        )
+        await show_card(query, deps, view, notice=text)
+        return
+    except NotAllowed as exc:
+        if str(exc) == "too_late":
+            await leave_account_flow(state)
+            await too_late(query, deps, view)
+            return
+        raise
+    except (InvalidState, NotFound):
+        await leave_account_flow(state)
+        await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
+        return
+    wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
+    await query.answer()
+    await leave_account_flow(state)
+    new = render.when(moved)
+    text = deps.i18n(
+        "account.resched.done",
+        date=new["date"],
+        time=new["time"],
+        price_note=render.price_settled(view.charged, moved.charged, deps.i18n, deps.currency),
+        balance=format_money(wallet.balance, deps.currency),
+    )
+    await show(query, text, back_to_list_keyboard(deps.i18n))
+
+
+def _with(notice: str | None, text: str) -> str:
+    return f"{notice}\n\n{text}" if notice else text
