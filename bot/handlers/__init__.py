@@ -30,10 +30,18 @@ def _account() -> Router:
     return router()
 
 
+def _notify() -> Router:
+    from bot.handlers import reminders, specialist
+
+    root = Router(name="notify")
+    root.include_routers(specialist.router(), reminders.router())
+    return root
+
+
 # Feature routers, in order: each entry is a zero-argument callable returning a Router (imported
 # lazily, so a feature module is only loaded when the dispatcher is built).
 # Payments come first: a successful payment must reach the wallet whatever flow the client is in.
-FEATURE_ROUTERS: list[Callable[[], Router]] = [_payments, _booking, _account]
+FEATURE_ROUTERS: list[Callable[[], Router]] = [_payments, _notify, _booking, _account]
 
 
 def all_routers() -> list[Router]:

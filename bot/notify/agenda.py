@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.notify import kinds
-from bot.notify.render import AgendaLine
+from bot.notify.render import AgendaLine, Rendered, render_agenda
 from bot.notify.schedule import client_display_name
 from db.models import (
     Appointment,
@@ -180,3 +180,45 @@ async def queue_daily_agendas(
                 },
             )
     return queued
+
+
+async def agenda_days(
+    session: AsyncSession, specialist_id: int, *, now: dt.datetime, default_tz: str
+) -> list[tuple[dt.date, list[AgendaLine]]]:
+    """Today's and tomorrow's appointments, each day taken in its appointment's location zone;
+    the headers carry the specialist's own "today" and "tomorrow"."""
+    today = await specialist_today(session, specialist_id, now=now, default_tz=default_tz)
+    lines = await agenda_lines(session, specialist_id, around=now)
+    days: list[tuple[dt.date, list[AgendaLine]]] = [
+        (today, []),
+        (today + dt.timedelta(days=1), []),
+    ]
+    for line in lines:
+        offset = (local_day(line) - today_in(line.tz, now)).days
+        if offset in (0, 1):
+            days[offset][1].append(line)
+    return days
+
+
+class SpecialistAgenda:
+    """`/agenda` for the specialist linked to a Telegram account (the role is checked here, on
+    the server: an unknown or inactive specialist gets None)."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], settings: Settings):
+        self._sessions = session_factory
+        self._settings = settings
+
+    async def specialist_id(self, tg_id: int) -> int | None:
+        async with self._sessions() as session:
+            specialist = await specialist_by_tg(session, tg_id)
+            return specialist.id if specialist is not None else None
+
+    async def render_for(self, tg_id: int, *, now: dt.datetime, lang: str) -> Rendered | None:
+        async with self._sessions() as session:
+            specialist = await specialist_by_tg(session, tg_id)
+            if specialist is None:
+                return None
+            days = await agenda_days(
+                session, specialist.id, now=now, default_tz=self._settings.default_timezone
+            )
+        return render_agenda(days, lang=lang, now=now, with_buttons=True)

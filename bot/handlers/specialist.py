@@ -1,0 +1,102 @@
+"""The specialist's side: `/agenda` (today and tomorrow) and the completed / no-show buttons.
+
+The role is checked on the server for every command and every button: the Telegram account must
+be linked to an active specialist, and a mark goes through `BookingService.mark_status` with that
+specialist as the actor (another specialist's appointment, or one that has not started yet, is
+refused there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.domain.errors import DomainError, InvalidState
+from bot.handlers.reminders import error_text, now_from
+from bot.i18n import Translator
+from bot.keyboards.notify import AgendaCb
+from bot.notify.agenda import SpecialistAgenda
+from bot.notify.render import hhmm
+
+if TYPE_CHECKING:
+    from bot.services.booking import BookingService
+
+
+def _agenda(data: dict[str, Any]) -> SpecialistAgenda:
+    return SpecialistAgenda(data["session_factory"], data["settings"])
+
+
+def _i18n(data: dict[str, Any]) -> Translator:
+    i18n = data.get("i18n")
+    return i18n if isinstance(i18n, Translator) else Translator(data["settings"].default_language)
+
+
+async def on_agenda(message: Message, **data: Any) -> None:
+    i18n = _i18n(data)
+    if message.from_user is None:
+        return
+    rendered = await _agenda(data).render_for(
+        message.from_user.id, now=now_from(data), lang=i18n.locale
+    )
+    if rendered is None:
+        await message.answer(i18n("notify.agenda.not_specialist"))
+        return
+    await message.answer(rendered.text, reply_markup=rendered.reply_markup)
+
+
+async def on_mark(query: CallbackQuery, callback_data: AgendaCb, **data: Any) -> None:
+    i18n = _i18n(data)
+    agenda = _agenda(data)
+    specialist_id = await agenda.specialist_id(query.from_user.id)
+    if specialist_id is None:
+        await query.answer(i18n("notify.agenda.not_specialist"), show_alert=True)
+        return
+    booking: BookingService | None = data.get("booking")
+    if booking is None:
+        await query.answer(i18n("notify.error.unavailable"), show_alert=True)
+        return
+    from bot.services.booking import Actor
+
+    now = now_from(data)
+    try:
+        view = await booking.mark_status(
+            callback_data.appointment_id,
+            actor=Actor(kind="specialist", id=specialist_id),
+            status=callback_data.status.value,
+            now=now,
+        )
+    except InvalidState as exc:
+        key = "notify.agenda.too_early" if "not_started" in str(exc) else None
+        await query.answer(i18n(key) if key else error_text(exc, i18n), show_alert=True)
+        return
+    except DomainError as exc:
+        await query.answer(error_text(exc, i18n), show_alert=True)
+        return
+    await query.answer(
+        i18n(
+            "notify.agenda.marked",
+            time=hhmm(view.local_start),
+            status=i18n(f"notify.status.{view.status}"),
+        )
+    )
+    rendered = await agenda.render_for(query.from_user.id, now=now, lang=i18n.locale)
+    if rendered is not None and isinstance(query.message, Message):
+        # The same agenda (marked twice from two screens) is "not modified": nothing to show.
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_text(rendered.text, reply_markup=rendered.reply_markup)
+
+
+def router() -> Router:
+    """A fresh router (a dispatcher built again in tests gets its own)."""
+    r = Router(name="notify.specialist")
+    r.message.register(on_agenda, Command("agenda"))
+    r.callback_query.register(on_mark, AgendaCb.filter())
+    return r
+
+
+__all__ = ["router"]
