@@ -230,8 +230,11 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
         await polling
 
 
+BOT_APP_KEY = web.AppKey("bot_app", BotApp)
+
+
 async def _healthz(request: web.Request) -> web.Response:
-    app: BotApp = request.app["bot_app"]
+    app = request.app[BOT_APP_KEY]
     checks: dict[str, bool] = {}
     try:
         async with app.engine.connect() as conn:
@@ -257,7 +260,7 @@ def build_webhook_app(app: BotApp) -> web.Application:
     (the default answers 200 first and a failed update is lost).
     """
     web_app = web.Application()
-    web_app["bot_app"] = app
+    web_app[BOT_APP_KEY] = app
     SimpleRequestHandler(
         dispatcher=app.dispatcher,
         bot=app.bot,

@@ -1,0 +1,116 @@
+"""Redis outages and webhook mode, over the emulator with the real application."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import webhook_full_url, webhook_secret
+from bot.i18n import translate
+from tests.emulator import BotAPIEmulator
+from tests.emulator.fixtures import running_bot
+from tests.emulator.redis_proxy import RedisProxy
+
+
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[RedisProxy]:
+    proxy = RedisProxy()
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+async def test_redis_down_says_temporarily_unavailable_and_recovers(
+    clean_db: Any,
+    redis: Any,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Any,
+    redis_proxy: RedisProxy,
+) -> None:
+    async with running_bot(make_bot_settings(redis_url=redis_proxy.url)):
+        una = emulator.user(2001, "Una", language_code="en")
+        await una.send("/start")
+        await una.wait_for_message(translate("start.greeting", "en", name="Una"))
+
+        await redis_proxy.stop()
+        await una.send("/help")
+        down = await una.wait_for_message(timeout=30)
+        assert down.text == translate("errors.unavailable", "en")
+
+        await redis_proxy.start()
+        await una.send("/help")
+        assert (await una.wait_for_message(timeout=30)).text == translate("help.text", "en")
+
+
+async def test_redis_never_reachable_still_answers(
+    clean_db: Any, redis: Any, emulator: BotAPIEmulator, make_bot_settings: Any
+) -> None:
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    async with running_bot(make_bot_settings(redis_url=f"redis://127.0.0.1:{dead_port}/0")):
+        ivo = emulator.user(2002, "Иво", language_code="ru")
+        await ivo.send("/start")
+        answer = await ivo.wait_for_message(timeout=30)
+        assert answer.text == translate("errors.unavailable", "ru")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_checks_the_secret_and_processes_updates(
+    clean_db: Any, redis: Any, emulator: BotAPIEmulator, make_bot_settings: Any
+) -> None:
+    port = _free_port()
+    settings = make_bot_settings(
+        webhook_url=f"http://127.0.0.1:{port}",
+        webhook_host="127.0.0.1",
+        webhook_port=port,
+        webhook_secret="s3cret-token",
+    )
+    async with running_bot(settings):
+        await emulator.wait_for(lambda: emulator.webhook is not None)
+        assert emulator.webhook is not None
+        assert emulator.webhook["url"] == webhook_full_url(settings)
+        assert emulator.webhook["secret_token"] == webhook_secret(settings) == "s3cret-token"
+
+        # Telegram's delivery: the emulator POSTs with the secret header.
+        wes = emulator.user(2003, "Wes", language_code="en")
+        update_id = await wes.send("/start")
+        assert (await wes.wait_for_message()).text == translate("start.greeting", "en", name="Wes")
+
+        def statuses() -> list[int]:
+            return [d["status"] for d in emulator.webhook_deliveries if d["update_id"] == update_id]
+
+        await emulator.wait_for(lambda: bool(statuses()))
+        assert statuses() == [200]  # answered after the handler ran, accepted the first time
+
+        async with aiohttp.ClientSession() as http:
+            forged = {
+                "update_id": 999_999,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 2003, "type": "private"},
+                    "from": {"id": 2003, "is_bot": False, "first_name": "Eve"},
+                    "text": "/start",
+                },
+            }
+            url = webhook_full_url(settings)
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(url, json=forged, headers=headers) as response:
+                    assert response.status == 401
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200
+                assert await response.json() == {"ok": True, "database": True, "redis": True}
+        # The forged update never reached a handler.
+        assert [m.text for m in wes.messages] == [translate("start.greeting", "en", name="Wes")]
