@@ -1,0 +1,139 @@
+"""Shared set-up of the account e2e tests (/my, cancel, reschedule, /wallet, payments): the real
+bot with the booking engine wired and a clock the test moves, appointments booked through the
+real engine (so the ledger is what production writes), and readers of the database state."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.i18n import translate
+from bot.services.booking import AppointmentView, BookingRequest, BookingService
+from db.models import Appointment, WalletTransaction
+from tests.e2e.booking_support import NOW, set_language, wire_booking
+from tests.emulator.fixtures import running_bot
+from tests.emulator.server import BotAPIEmulator, EmuMessage
+from tests.emulator.users import SimUser
+from tests.integration.factories import TZ, Catalog, make_client
+
+ZONE = ZoneInfo(TZ)
+
+
+@dataclass
+class Clock:
+    """The bot's "now"; a test moves it forward to turn upcoming appointments into past ones."""
+
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@contextlib.asynccontextmanager
+async def account_bot(settings: Settings, clock: Clock | None = None) -> AsyncIterator[BotApp]:
+    the_clock = clock or Clock()
+    async with running_bot(settings, setup=lambda app: wire_booking(app, clock=the_clock)) as app:
+        yield app
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    return translate(key, lang, **kw)
+
+
+def local(day_offset: int, hour: int, minute: int = 0) -> datetime:
+    """An instant `day_offset` days after NOW's local date, at `hour:minute` Moscow time."""
+    day = NOW.astimezone(ZONE).date() + timedelta(days=day_offset)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
+
+
+def ddmm(instant: datetime) -> str:
+    return instant.astimezone(ZONE).strftime("%d.%m")
+
+
+def hhmm(instant: datetime) -> str:
+    return instant.astimezone(ZONE).strftime("%H:%M")
+
+
+async def new_client(
+    emulator: BotAPIEmulator,
+    sessions: async_sessionmaker[AsyncSession],
+    tg_id: int,
+    *,
+    lang: str = "ru",
+    balance: Decimal = Decimal("5000"),
+) -> tuple[SimUser, int]:
+    client_id = await make_client(sessions, balance=balance, tg_id=tg_id)
+    if lang != "ru":
+        await set_language(sessions, client_id, lang)
+    return emulator.user(tg_id, f"User{tg_id}", language_code=lang), client_id
+
+
+async def book(
+    app: BotApp,
+    client_id: int,
+    catalog: Catalog,
+    start: datetime,
+    *,
+    now: datetime = NOW,
+    specialist_index: int = 0,
+) -> AppointmentView:
+    """Book through the real engine: hold, then confirm (debit, ledger, outbox)."""
+    booking: BookingService = app.dispatcher["booking"]
+    specialist_id = catalog.specialist_ids[specialist_index]
+    hold = await booking.hold(
+        client_id=client_id,
+        location_id=catalog.location_id,
+        service_id=catalog.service_id,
+        specialist_id=specialist_id,
+        start=start,
+        now=now,
+    )
+    return await booking.confirm(
+        BookingRequest(
+            client_id=client_id,
+            location_id=catalog.location_id,
+            service_id=catalog.service_id,
+            specialist_id=specialist_id,
+            start=start,
+            hold_id=hold.hold_id,
+        ),
+        now=now,
+    )
+
+
+async def appointment(
+    sessions: async_sessionmaker[AsyncSession], appointment_id: int
+) -> Appointment:
+    async with sessions() as s:
+        row = await s.get(Appointment, appointment_id)
+        assert row is not None
+        return row
+
+
+async def ledger_of(
+    sessions: async_sessionmaker[AsyncSession], client_id: int, kind: str | None = None
+) -> list[WalletTransaction]:
+    async with sessions() as s:
+        stmt = select(WalletTransaction).where(WalletTransaction.client_id == client_id)
+        if kind is not None:
+            stmt = stmt.where(WalletTransaction.kind == kind)
+        return list(await s.scalars(stmt.order_by(WalletTransaction.id)))
+
+
+def buttons_of(message: EmuMessage) -> list[str]:
+    return message.button_texts()
+
+
+def callback_of(message: EmuMessage, text_part: str) -> str:
+    button = message.find_button(text_part)
+    assert button is not None, f"no button {text_part!r} in {message!r}"
+    return str(button["callback_data"])
