@@ -84,14 +84,19 @@ async def on_confirm(
         await callback.answer(i18n("booking.notice.stale"))
         picked = await resolve(deps, draft)
         return await show(message, state, draft, await times(deps, draft, picked))
+    live = await deps.holds.get(deps.client_id)
+    hold_lapsed = live is None or live.hold_id != request.hold_id
     try:
         view = await deps.booking.confirm(request, now=deps.now)
     except (SlotTaken, HoldExpired, SlotUnavailable) as exc:
-        notice = {
-            SlotTaken: "booking.taken",
-            HoldExpired: "booking.hold_expired",
-            SlotUnavailable: "booking.unavailable",
-        }[type(exc)]
+        # Say why the time is gone: the hold lapsed and someone took it, a lost race, or the
+        # time is no longer bookable at all (too soon now).
+        if isinstance(exc, SlotUnavailable):
+            notice = "booking.unavailable"
+        elif hold_lapsed or isinstance(exc, HoldExpired):
+            notice = "booking.hold_expired"
+        else:
+            notice = "booking.taken"
         await deps.holds.release(deps.client_id, draft.hold_id)
         await callback.answer()
         picked = await resolve(deps, draft)

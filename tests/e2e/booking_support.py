@@ -1,0 +1,174 @@
+"""Shared set-up of the booking conversation e2e tests: the running bot with the booking engine
+wired and a pinned clock, catalogs, clients, and small readers of the database state."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.services.availability import AvailabilityService
+from bot.services.booking import BookingService
+from bot.services.events import EventBus
+from bot.services.holds import Hold, HoldStore
+from bot.services.waitlist import WaitlistService
+from bot.services.wallet import WalletService
+from db.models import Appointment, Client, ClientWallet, WaitlistEntry, WalletTransaction
+from tests.emulator.fixtures import running_bot
+from tests.emulator.server import EmuMessage
+from tests.emulator.users import SimUser
+
+# Monday 2031-03-03 09:00 in Moscow (UTC+3, no DST): the bot's "now" in these tests.
+NOW = datetime(2031, 3, 3, 6, 0, tzinfo=UTC)
+TODAY = date(2031, 3, 3)
+
+
+def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:
+    """Provide the booking engine the way production wires it, unless the app already does,
+    and pin the handlers' clock."""
+    data = app.dispatcher.workflow_data
+    settings, redis, sessions = app.settings, app.redis, app.session_factory
+    if "booking" not in data:
+        prefix = settings.redis_prefix
+        holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
+        events = EventBus(redis, prefix)
+        availability = AvailabilityService(sessions, redis, settings, holds, events=events)
+        waitlist = WaitlistService(sessions, settings, availability, holds)
+        booking = BookingService(
+            sessions, settings, availability, holds, events=events, waitlist=waitlist
+        )
+
+        async def release_hold(client_id: int) -> None:
+            await holds.release(client_id)
+
+        app.provide(
+            availability=availability,
+            booking=booking,
+            holds=holds,
+            wallet=WalletService(sessions),
+            waitlist=waitlist,
+            events=events,
+            release_hold=release_hold,
+        )
+    app.provide(clock=clock)
+
+
+@contextlib.asynccontextmanager
+async def booking_bot(settings: Settings) -> AsyncIterator[BotApp]:
+    async with running_bot(settings, setup=lambda app: wire_booking(app, clock=lambda: NOW)) as app:
+        yield app
+
+
+@dataclass
+class Services:
+    app: BotApp
+
+    @property
+    def holds(self) -> HoldStore:
+        holds: HoldStore = self.app.dispatcher["holds"]
+        return holds
+
+    @property
+    def booking(self) -> BookingService:
+        booking: BookingService = self.app.dispatcher["booking"]
+        return booking
+
+    @property
+    def availability(self) -> AvailabilityService:
+        availability: AvailabilityService = self.app.dispatcher["availability"]
+        return availability
+
+    async def hold_of(self, client_id: int) -> Hold | None:
+        return await self.holds.get(client_id)
+
+
+async def set_language(
+    sessions: async_sessionmaker[AsyncSession], client_id: int, lang: str
+) -> None:
+    async with sessions() as s, s.begin():
+        await s.execute(update(Client).where(Client.id == client_id).values(language=lang))
+
+
+async def appointments_of(
+    sessions: async_sessionmaker[AsyncSession], client_id: int
+) -> list[Appointment]:
+    async with sessions() as s:
+        rows = await s.scalars(
+            select(Appointment).where(Appointment.client_id == client_id).order_by(Appointment.id)
+        )
+        return list(rows)
+
+
+async def wallet_of(
+    sessions: async_sessionmaker[AsyncSession], client_id: int
+) -> tuple[Decimal, list[WalletTransaction]]:
+    async with sessions() as s:
+        balance = await s.scalar(
+            select(ClientWallet.balance).where(ClientWallet.client_id == client_id)
+        )
+        ledger = await s.scalars(
+            select(WalletTransaction)
+            .where(WalletTransaction.client_id == client_id)
+            .order_by(WalletTransaction.id)
+        )
+        return Decimal(balance or 0), list(ledger)
+
+
+async def assert_money_invariant(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as s:
+        rows = (
+            await s.execute(
+                text(
+                    "SELECT w.client_id FROM client_wallets w LEFT JOIN wallet_transactions t "
+                    "ON t.client_id = w.client_id GROUP BY w.client_id, w.balance "
+                    "HAVING w.balance < 0 OR w.balance <> coalesce(sum(t.amount), 0)"
+                )
+            )
+        ).all()
+    assert rows == [], f"money invariant broken for clients {rows}"
+
+
+async def waitlist_of(
+    sessions: async_sessionmaker[AsyncSession], client_id: int
+) -> list[WaitlistEntry]:
+    async with sessions() as s:
+        rows = await s.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.client_id == client_id)
+            .order_by(WaitlistEntry.id)
+        )
+        return list(rows)
+
+
+def flow_token(message: EmuMessage) -> str:
+    """The flow token of a booking message's buttons (`bk:<flow>:<step>:<action>:<value>`)."""
+    for row in message.buttons:
+        for button in row:
+            data = button.get("callback_data", "")
+            if data.startswith("bk:"):
+                return str(data.split(":")[1])
+    raise AssertionError(f"no booking button in {message!r}")
+
+
+def button_data(message: EmuMessage, text_part: str) -> str:
+    button = message.find_button(text_part)
+    assert button is not None, f"no button {text_part!r} in {message!r}"
+    return str(button["callback_data"])
+
+
+def has_button(message: EmuMessage, text_part: str) -> bool:
+    return message.find_button(text_part) is not None
+
+
+async def step(user: SimUser, press: str, expect: str, **kw: Any) -> EmuMessage:
+    """Press a button and wait for the flow message to show `expect`."""
+    await user.press(press)
+    return await user.wait_for_message(expect, **kw)

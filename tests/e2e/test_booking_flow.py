@@ -1,0 +1,385 @@
+"""The /book conversation end to end: the real Dispatcher over HTTP against the Bot API emulator,
+the real PostgreSQL and Redis. Happy paths in both languages, "any specialist", auto-skipped
+steps, Back at every step, a lost race, missing money and an expired hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import translate
+from db.models import Location, Service, Specialist
+from tests.e2e.booking_support import (
+    NOW,
+    Services,
+    appointments_of,
+    assert_money_invariant,
+    booking_bot,
+    has_button,
+    set_language,
+    wallet_of,
+)
+from tests.emulator.server import BotAPIEmulator, EmuMessage
+from tests.emulator.users import SimUser
+from tests.integration.factories import TZ, Catalog, make_catalog, make_client
+
+pytestmark = pytest.mark.usefixtures("clean_db", "redis")
+
+TEN = NOW + timedelta(hours=1)  # 10:00 in Moscow: the first start MIN_NOTICE_MIN allows
+ELEVEN = NOW + timedelta(hours=2)
+
+
+async def names(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> dict[str, Any]:
+    async with sessions() as s:
+        location = await s.scalar(select(Location.name).where(Location.id == catalog.location_id))
+        service = await s.scalar(select(Service.name).where(Service.id == catalog.service_id))
+        specialists = (
+            await s.scalars(
+                select(Specialist.name)
+                .where(Specialist.id.in_(catalog.specialist_ids))
+                .order_by(Specialist.id)
+            )
+        ).all()
+    return {"location": location, "service": service, "specialists": list(specialists)}
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    return translate(key, lang, **kw)
+
+
+def is_summary(lang: str) -> Callable[[EmuMessage], bool]:
+    return lambda m: has_button(m, t("booking.btn.confirm", lang))
+
+
+async def new_client(
+    emulator: BotAPIEmulator,
+    sessions: async_sessionmaker[AsyncSession],
+    tg_id: int,
+    *,
+    lang: str = "ru",
+    balance: Decimal = Decimal("5000"),
+) -> tuple[SimUser, int]:
+    client_id = await make_client(sessions, balance=balance, tg_id=tg_id)
+    if lang != "ru":
+        await set_language(sessions, client_id, lang)
+    return emulator.user(tg_id, f"User{tg_id}", language_code=lang), client_id
+
+
+async def to_times(user: SimUser, lang: str, *, specialist: str | None = None) -> EmuMessage:
+    """/book in a one-location, one-service catalog, up to the times of today (03.03)."""
+    await user.send("/book")
+    if specialist is not None:
+        await user.wait_for_message(t("booking.ask.specialist", lang))
+        await user.press(specialist)
+    await user.wait_for_message(t("booking.ask.date", lang))
+    await user.press("03.03")
+    return await user.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_happy_path(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    main = await make_catalog(
+        session_factory, specialists=2, specialist_prices={1: Decimal("1500")}
+    )
+    other = await make_catalog(session_factory)
+    main_names, other_names = (
+        await names(session_factory, main),
+        await names(session_factory, other),
+    )
+    user, client_id = await new_client(emulator, session_factory, 5001, lang=lang)
+
+    async with booking_bot(make_bot_settings()) as app:
+        services = Services(app)
+        await user.send("/book")
+        start = await user.wait_for_message(t("booking.ask.location", lang))
+        assert has_button(start, main_names["location"]) and has_button(
+            start, other_names["location"]
+        )
+
+        await user.press(main_names["location"])
+        # One service at that location: chosen automatically, and the header says so.
+        msg = await user.wait_for_message(t("booking.ask.specialist", lang))
+        assert t("booking.chosen.service", lang, name=main_names["service"]) in (msg.text or "")
+        cheap, dear = main_names["specialists"]
+        assert has_button(msg, f"{cheap} · 1000 RUB") and has_button(msg, f"{dear} · 1500 RUB")
+        assert has_button(msg, t("booking.btn.any_specialist", lang))
+
+        await user.press(dear)
+        msg = await user.wait_for_message(t("booking.ask.date", lang))
+        weekday = t("booking.weekday.1", lang)
+        assert has_button(msg, f"03.03 {weekday}")
+
+        await user.press("03.03")
+        msg = await user.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+        assert has_button(msg, "10:00") and not has_button(msg, "09:45")
+
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary(lang))
+        text = summary.text or ""
+        assert main_names["location"] in text and dear in text
+        assert "03.03.2031" in text and "10:00" in text
+        assert "1500 RUB" in text and "3500 RUB" in text  # price, balance after
+        assert ("Подтвердить" if lang == "ru" else "Confirm") in summary.button_texts()[0]
+        hold = await services.hold_of(client_id)
+        assert hold is not None and hold.start == TEN
+
+        await user.press(t("booking.btn.confirm", lang))
+        done = await user.wait_for_message(t("booking.done", lang).split("\n")[0])
+        # One message was edited through the whole flow.
+        assert done.message_id == start.message_id
+        assert dear in (done.text or "") and "1500 RUB" in (done.text or "")
+        data = [b["callback_data"] for row in done.buttons for b in row]
+        assert any(d.startswith("appt:cancel:") for d in data)
+        assert any(d.startswith("appt:resched:") for d in data)
+        assert await services.hold_of(client_id) is None
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    assert appointment.status == "booked"
+    assert appointment.start_time == TEN
+    assert appointment.specialist_id == main.specialist_ids[1]
+    assert appointment.location_id == main.location_id
+    assert appointment.price == Decimal("1500.00")
+    balance, ledger = await wallet_of(session_factory, client_id)
+    assert balance == Decimal("3500.00")
+    assert [(r.kind, r.amount) for r in ledger] == [
+        ("topup", Decimal("5000.00")),
+        ("debit", Decimal("-1500.00")),
+    ]
+    assert ledger[1].appointment_id == appointment.id
+    await assert_money_invariant(session_factory)
+
+
+async def test_any_specialist_gets_the_preferred_one(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory, specialists=2)
+    first_name = (await names(session_factory, catalog))["specialists"][0]
+    user, client_id = await new_client(emulator, session_factory, 5002, lang="en")
+
+    async with booking_bot(make_bot_settings()):
+        await user.send("/book")
+        msg = await user.wait_for_message(t("booking.ask.specialist", "en"))
+        # Same price everywhere: names only, no price next to them.
+        assert not any("RUB" in label for label in msg.button_texts())
+        await user.press("Any specialist")
+        await user.wait_for_message(t("booking.ask.date", "en"))
+        await user.press("03.03")
+        await user.wait_for_message(t("booking.ask.time", "en", timezone=TZ))
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary("en"))
+        assert t("booking.summary.any", "en", name=first_name) in (summary.text or "")
+        await user.press("Confirm")
+        await user.wait_for_message("You are booked")
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    # Both are free: the fewest appointments that day, then the lowest id.
+    assert appointment.specialist_id == catalog.specialist_ids[0]
+    await assert_money_invariant(session_factory)
+
+
+async def test_single_choices_are_skipped_and_shown(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory, specialists=1)
+    n = await names(session_factory, catalog)
+    user, _ = await new_client(emulator, session_factory, 5003)
+
+    async with booking_bot(make_bot_settings()):
+        await user.send("/book")
+        msg = await user.wait_for_message(t("booking.ask.date", "ru"))
+        text = msg.text or ""
+        assert t("booking.chosen.location", "ru", name=n["location"]) in text
+        assert t("booking.chosen.service", "ru", name=n["service"]) in text
+        assert t("booking.chosen.specialist", "ru", name=n["specialists"][0]) in text
+        assert t("booking.chosen.auto", "ru") in text
+        # Nothing to go back to: Cancel only.
+        assert not has_button(msg, t("booking.btn.back", "ru"))
+        assert has_button(msg, t("booking.btn.cancel", "ru"))
+
+
+async def test_back_at_every_step_releases_the_hold(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    main = await make_catalog(session_factory, specialists=2)
+    await make_catalog(session_factory)
+    n = await names(session_factory, main)
+    user, client_id = await new_client(emulator, session_factory, 5004)
+    back = t("booking.btn.back", "ru")
+
+    async with booking_bot(make_bot_settings()) as app:
+        services = Services(app)
+        await user.send("/book")
+        await user.wait_for_message(t("booking.ask.location", "ru"))
+        await user.press(n["location"])
+        await user.wait_for_message(t("booking.ask.specialist", "ru"))
+        await user.press(n["specialists"][0])
+        await user.wait_for_message(t("booking.ask.date", "ru"))
+        await user.press("03.03")
+        await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
+        await user.press("10:00")
+        await user.wait_for_message(is_summary("ru"))
+        assert await services.hold_of(client_id) is not None
+
+        await user.press(back)
+        msg = await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
+        assert await services.hold_of(client_id) is None
+        assert has_button(msg, "10:00")
+        await user.press(back)
+        await user.wait_for_message(t("booking.ask.date", "ru"))
+        await user.press(back)
+        await user.wait_for_message(t("booking.ask.specialist", "ru"))
+        # The service step was skipped on the way in, so Back skips it too.
+        await user.press(back)
+        msg = await user.wait_for_message(t("booking.ask.location", "ru"))
+        assert not has_button(msg, back)
+
+        # And forward again to the summary, then Cancel: the hold is released, nothing booked.
+        await user.press(n["location"])
+        await user.wait_for_message(t("booking.ask.specialist", "ru"))
+        await user.press(n["specialists"][1])
+        await user.wait_for_message(t("booking.ask.date", "ru"))
+        await user.press("03.03")
+        await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
+        await user.press("11:00")
+        summary = await user.wait_for_message(is_summary("ru"))
+        assert n["specialists"][1] in (summary.text or "")
+        assert await services.hold_of(client_id) is not None
+        await user.press(t("booking.btn.cancel", "ru"))
+        await user.wait_for_message(t("booking.cancelled", "ru"))
+        assert await services.hold_of(client_id) is None
+
+    assert await appointments_of(session_factory, client_id) == []
+
+
+async def test_lost_race_offers_fresh_times(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    alice, alice_id = await new_client(emulator, session_factory, 5005)
+    bob, bob_id = await new_client(emulator, session_factory, 5006)
+
+    async with booking_bot(make_bot_settings()):
+        await to_times(alice, "ru")
+        await to_times(bob, "ru")
+        await alice.press("10:00")
+        await alice.wait_for_message(is_summary("ru"))
+
+        # Bob still sees 10:00 on his screen; Alice holds it now.
+        await bob.press("10:00")
+        msg = await bob.wait_for_message(t("booking.taken", "ru"))
+        assert not has_button(msg, "10:00") and not has_button(msg, "10:45")
+        assert has_button(msg, "11:00")
+
+        await alice.press("Подтвердить")
+        await alice.wait_for_message("Вы записаны")
+        await bob.press("11:00")
+        await bob.wait_for_message(is_summary("ru"))
+        await bob.press("Подтвердить")
+        await bob.wait_for_message("Вы записаны")
+
+    [a] = await appointments_of(session_factory, alice_id)
+    [b] = await appointments_of(session_factory, bob_id)
+    assert (a.start_time, b.start_time) == (TEN, ELEVEN)
+    await assert_money_invariant(session_factory)
+
+
+async def test_insufficient_funds_writes_nothing(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, 5007, balance=Decimal("300"))
+
+    async with booking_bot(make_bot_settings()):
+        await to_times(user, "ru")
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary("ru"))
+        assert t("booking.summary.short", "ru", missing="700 RUB").strip() in (summary.text or "")
+        await user.press("Подтвердить")
+        msg = await user.wait_for_message(
+            t("booking.insufficient", "ru", price="1000 RUB", balance="300 RUB", missing="700 RUB")
+        )
+        assert has_button(msg, t("booking.btn.wallet", "ru"))
+        assert has_button(msg, "Подтвердить")  # after a top-up, confirm again from here
+
+    assert await appointments_of(session_factory, client_id) == []
+    balance, ledger = await wallet_of(session_factory, client_id)
+    assert balance == Decimal("300.00") and [r.kind for r in ledger] == ["topup"]
+    await assert_money_invariant(session_factory)
+
+
+async def test_expired_hold_still_books_a_free_time(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, 5008)
+
+    async with booking_bot(make_bot_settings()) as app:
+        services = Services(app)
+        await to_times(user, "ru")
+        await user.press("10:00")
+        await user.wait_for_message(is_summary("ru"))
+        await services.holds.release(client_id)  # the hold expires
+        assert await services.hold_of(client_id) is None
+        await user.press("Подтвердить")
+        await user.wait_for_message("Вы записаны")
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    assert appointment.start_time == TEN
+    await assert_money_invariant(session_factory)
+
+
+async def test_expired_hold_and_time_taken_reoffers(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    alice, alice_id = await new_client(emulator, session_factory, 5009)
+    bob, bob_id = await new_client(emulator, session_factory, 5010)
+
+    async with booking_bot(make_bot_settings()) as app:
+        services = Services(app)
+        await to_times(alice, "ru")
+        await alice.press("10:00")
+        await alice.wait_for_message(is_summary("ru"))
+        await services.holds.release(alice_id)  # Alice's hold expires...
+        await to_times(bob, "ru")  # ...and Bob takes the time
+        await bob.press("10:00")
+        await bob.wait_for_message(is_summary("ru"))
+
+        await alice.press("Подтвердить")
+        msg = await alice.wait_for_message(t("booking.hold_expired", "ru"))
+        assert not has_button(msg, "10:00") and has_button(msg, "11:00")
+        await bob.press("Подтвердить")
+        await bob.wait_for_message("Вы записаны")
+
+    assert await appointments_of(session_factory, alice_id) == []
+    [b] = await appointments_of(session_factory, bob_id)
+    assert b.start_time == TEN
+    balance, _ = await wallet_of(session_factory, alice_id)
+    assert balance == Decimal("5000.00")
+    await assert_money_invariant(session_factory)
