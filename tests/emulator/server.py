@@ -224,6 +224,7 @@ class BotAPIEmulator:
         self.webhook_retry_base_seconds = 0.05
         self.clock: Callable[[], float] = time.time
         self._closing = False
+        self._background: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -350,6 +351,10 @@ class BotAPIEmulator:
             self._delays.pop(method.lower(), None)
         else:
             self._delays[method.lower()] = seconds
+        # Calls already waiting re-check their delay.
+        task = asyncio.get_running_loop().create_task(self.notify())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ---- queries --------------------------------------------------------------------------------
 
@@ -459,9 +464,14 @@ class BotAPIEmulator:
                 self.calls.append(call)
                 self._cond.notify_all()
         try:
-            delay = self._delays.get(method.lower())
-            if delay:
-                await asyncio.sleep(delay)  # the emulator playing a slow server, by request
+            if method.lower() in self._delays:
+                await self._slow_down(method.lower())
+                if request.transport is None or request.transport.is_closing():
+                    # The bot went away (killed) while waiting: the request is lost with it.
+                    call.error = {"ok": False, "error_code": 0, "description": "client gone"}
+                    call.completed = True
+                    await self.notify()
+                    return web.Response(status=499)
             self._inject_faults(method.lower(), chat_id)
             result = await self._dispatch(method.lower(), params)
         except TelegramError as exc:
@@ -475,6 +485,16 @@ class BotAPIEmulator:
         call.completed = True
         await self.notify()
         return web.json_response({"ok": True, "result": result})
+
+    async def _slow_down(self, method: str) -> None:
+        """Answer late: after the configured delay, or at once when the delay is removed."""
+        seconds = self._delays[method]
+        async with self._cond:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._cond.wait_for(lambda: method not in self._delays or self._closing),
+                    seconds,
+                )
 
     def _inject_faults(self, method: str, chat_id: int | None) -> None:
         for rule in self._fail_rules:

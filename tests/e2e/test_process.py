@@ -1,0 +1,168 @@
+"""The real `python -m bot` process against the emulator: start-up, /start for ru and en users,
+a clean SIGTERM, a bad configuration, and a kill in the middle of a handler."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import translate
+from db.models import Client, ClientWallet
+from tests.emulator import BotAPIEmulator
+from tests.emulator.fixtures import REDIS_URL
+
+BotProcess = Callable[[], Any]
+
+
+def _env(emulator: BotAPIEmulator, database_url: str, redis_prefix: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL", "BOT_TOKEN"}}
+    env.update(
+        BOT_TOKEN=emulator.token,
+        DATABASE_URL=database_url,
+        REDIS_URL=REDIS_URL,
+        REDIS_PREFIX=redis_prefix,
+        TELEGRAM_API_URL=emulator.url,
+        RUN_WORKER="false",
+        LOG_LEVEL="INFO",
+        THROTTLE_RATE_PER_SECOND="1000",
+    )
+    return env
+
+
+@asynccontextmanager
+async def bot_process(
+    emulator: BotAPIEmulator, env: dict[str, str], workdir: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot` in `workdir` (no .env there); returns once it polls the emulator."""
+    mark = emulator.last_seq
+    log = (workdir / f"bot-{uuid.uuid4().hex[:6]}.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=log, stderr=log
+    )
+    try:
+        await emulator.wait_for_call("deleteWebhook", completed=True, after=mark, timeout=30)
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        log.close()
+
+
+async def _count(session_factory: async_sessionmaker[AsyncSession], model: Any) -> int:
+    async with session_factory() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_process_serves_start_and_stops_on_sigterm(
+    clean_db: Any,
+    redis: Any,
+    redis_prefix: str,
+    database_url: str,
+    emulator: BotAPIEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    env = _env(emulator, database_url, redis_prefix)
+    async with bot_process(emulator, env, tmp_path) as proc:
+        anna = emulator.user(3001, "Анна", language_code="ru")
+        bob = emulator.user(3002, "Bob", language_code="en")
+        await anna.send("/start")
+        await bob.send("/start")
+        ru = await anna.wait_for_message()
+        en = await bob.wait_for_message()
+        assert ru.text == translate("start.greeting", "ru", name="Анна")
+        assert en.text == translate("start.greeting", "en", name="Bob")
+        assert translate("menu.btn.book", "ru") in ru.button_texts()
+        assert translate("menu.btn.wallet", "en") in en.button_texts()
+
+        async with session_factory() as s:
+            rows = (await s.execute(select(Client.tg_id, Client.language))).all()
+            balances = (await s.scalars(select(ClientWallet.balance))).all()
+        assert sorted(rows) == [(3001, "ru"), (3002, "en")]
+        assert balances == [Decimal("0.00"), Decimal("0.00")]
+
+        await anna.send("/start")
+        again = await anna.wait_for_message()
+        assert again.text == translate("start.greeting_back", "ru", name="Анна")
+        assert await _count(session_factory, Client) == 2
+        assert await _count(session_factory, ClientWallet) == 2
+        # The command menus were registered in both languages.
+        assert {c["command"] for c in emulator.commands["default:ru"]} >= {"start", "help"}
+        assert emulator.commands["default:en"][0]["description"] == translate(
+            "commands.start", "en"
+        )
+
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    logs = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("bot-*.log"))
+    assert "Traceback" not in logs
+    assert "bot stopped" in logs
+
+
+async def test_bad_configuration_is_one_readable_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env["DATABASE_URL"] = "mysql://nope"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode != 0
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "BOT_TOKEN" in lines[0] and "DATABASE_URL" in lines[0]
+    assert "Traceback" not in err.decode()
+
+
+async def test_killed_mid_handler_the_update_is_processed_after_restart(
+    clean_db: Any,
+    redis: Any,
+    redis_prefix: str,
+    database_url: str,
+    emulator: BotAPIEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    env = _env(emulator, database_url, redis_prefix)
+    cleo = emulator.user(3003, "Cleo", language_code="en")
+    async with bot_process(emulator, env, tmp_path) as proc:
+        await cleo.send("/start")
+        await cleo.wait_for_message()
+        # The reply to /help hangs in the emulator: the handler is in flight when we kill.
+        emulator.delay("sendMessage", 120)
+        mark = emulator.last_seq
+        update_id = await cleo.send("/help")
+        await emulator.wait_for_call("sendMessage", chat_id=cleo.chat_id, after=mark)
+        proc.kill()
+        await proc.wait()
+    emulator.delay("sendMessage", 0)
+    # Not acknowledged: the killed process never asked for the next batch.
+    assert update_id in [u["update_id"] for u in emulator.pending_updates()]
+
+    async with bot_process(emulator, env, tmp_path) as proc:
+        helped = await cleo.wait_for_message(translate("help.text", "en"), timeout=40)
+        assert helped.text == translate("help.text", "en")
+        await emulator.wait_for(lambda: not emulator.pending_updates(), timeout=20)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    # The lost first attempt left nothing behind; the retry answered exactly once.
+    helps = [m for m in cleo.messages if m.text == translate("help.text", "en")]
+    assert len(helps) == 1
+    assert await _count(session_factory, Client) == 1
