@@ -1,0 +1,256 @@
+"""Reschedule from /my end to end: dates `DD.MM`, times `HH:MM`, the price difference explained
+and settled in the ledger, a lost race (fresh times, nothing moved), too late (clear refusal),
+and not enough money for the extra charge (nothing written)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.services.availability import AvailabilityService
+from bot.services.booking import AppointmentView
+from bot.services.wallet import WalletService
+from db.models import Service
+from tests.e2e.account_support import (
+    account_bot,
+    appointment,
+    book,
+    ddmm,
+    ledger_of,
+    local,
+    new_client,
+    t,
+)
+from tests.e2e.booking_support import assert_money_invariant, wallet_of
+from tests.emulator.server import BotAPIEmulator, EmuMessage
+from tests.emulator.users import SimUser
+from tests.integration.factories import Catalog, make_catalog
+
+pytestmark = pytest.mark.usefixtures("clean_db", "redis")
+
+
+async def open_reschedule(user: SimUser, view: AppointmentView, lang: str) -> EmuMessage:
+    """/my -> the appointment's card -> Reschedule: the dates screen."""
+    await user.send("/my")
+    await user.wait_for_message(t("account.my.upcoming_title", lang))
+    await user.press(f"{ddmm(view.start)} 10:00")
+    await user.wait_for_message(view.service_name)
+    await user.press(t("account.btn.reschedule", lang))
+    return await user.wait_for_message(
+        t(
+            "account.resched.choose_date",
+            lang,
+            service=view.service_name,
+            specialist=view.specialist_name,
+            date=ddmm(view.start),
+            time="10:00",
+        )
+    )
+
+
+async def to_confirm(
+    user: SimUser, view: AppointmentView, lang: str, day: str, time: str
+) -> EmuMessage:
+    dates = await open_reschedule(user, view, lang)
+    assert dates.find_button(day) is not None, dates
+    await user.press(day)
+    times = await user.wait_for_message(t("account.resched.choose_time", lang, date=day))
+    assert time in times.button_texts()
+    await user.press(time)
+    return await user.wait_for_message(
+        lambda m: m.find_button(t("account.btn.reschedule_confirm", lang)) is not None
+    )
+
+
+async def set_service_price(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog, price: Decimal
+) -> None:
+    async with sessions() as s, s.begin():
+        await s.execute(update(Service).where(Service.id == catalog.service_id).values(price=price))
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_reschedule_happy_path(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6201, lang=lang)
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        new_day, new_start = ddmm(local(4, 0)), local(4, 12)
+
+        confirm = await to_confirm(user, view, lang, new_day, "12:00")
+        assert confirm.text == t(
+            "account.resched.confirm",
+            lang,
+            service=view.service_name,
+            old_date=ddmm(view.start),
+            old_time="10:00",
+            new_date=new_day,
+            new_time="12:00",
+            price_note=t("account.resched.price_same", lang, price="1000 RUB"),
+        )
+        await user.press(t("account.btn.reschedule_confirm", lang))
+        done = await user.wait_for_message(t("account.resched.settled_same", lang))
+        assert done.text == t(
+            "account.resched.done",
+            lang,
+            date=new_day,
+            time="12:00",
+            price_note=t("account.resched.settled_same", lang),
+            balance="4000 RUB",
+        )
+        row = await appointment(session_factory, view.id)
+        assert (row.status, row.start_time, row.specialist_id) == (
+            "booked",
+            new_start,
+            view.specialist_id,
+        )
+        assert await ledger_of(session_factory, client_id, "reschedule") == []
+        assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000")
+        await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize(
+    ("change", "new_charge", "note_key", "settled_key", "ledger", "balance"),
+    [
+        ("price", Decimal("1300"), "price_more", "settled_more", Decimal("-300"), Decimal("3700")),
+        ("discount", Decimal("500"), "price_less", "settled_less", Decimal("500"), Decimal("4500")),
+    ],
+)
+async def test_price_difference_is_explained_and_settled(
+    change: str,
+    new_charge: Decimal,
+    note_key: str,
+    settled_key: str,
+    ledger: Decimal,
+    balance: Decimal,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6202, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        if change == "price":
+            await set_service_price(session_factory, catalog, new_charge)
+            availability: AvailabilityService = app.dispatcher["availability"]
+            await availability.invalidate(location_id=catalog.location_id)
+        else:
+            wallet: WalletService = app.dispatcher["wallet"]
+            await wallet.set_discount(client_id, 50)
+        diff = f"{abs(ledger)} RUB"
+
+        confirm = await to_confirm(user, view, "en", ddmm(local(4, 0)), "12:00")
+        note = t(
+            f"account.resched.{note_key}",
+            "en",
+            price=f"{new_charge} RUB",
+            paid="1000 RUB",
+            diff=diff,
+        )
+        assert note in (confirm.text or "")
+        await user.press(t("account.btn.reschedule_confirm", "en"))
+        done = await user.wait_for_message(t("account.resched.done", "en").split(":")[0])
+        assert t(f"account.resched.{settled_key}", "en", diff=diff) in (done.text or "")
+        assert f"{balance} RUB" in (done.text or "")
+
+        settled = await ledger_of(session_factory, client_id, "reschedule")
+        assert [(r.amount, r.appointment_id) for r in settled] == [(ledger, view.id)]
+        row = await appointment(session_factory, view.id)
+        assert row.start_time == local(4, 12)
+        assert row.price - row.discount == new_charge
+        assert (await wallet_of(session_factory, client_id))[0] == balance
+        await assert_money_invariant(session_factory)
+
+
+async def test_lost_race_shows_fresh_times_and_moves_nothing(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6203)
+    _, rival_id = await new_client(emulator, session_factory, 6204)
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        day = ddmm(local(4, 0))
+        await to_confirm(user, view, "ru", day, "12:00")
+
+        # Someone else books 12:00 with the same specialist while the client reads the summary.
+        await book(app, rival_id, catalog, local(4, 12))
+        await user.press(t("account.btn.reschedule_confirm", "ru"))
+        fresh = await user.wait_for_message(t("account.resched.taken", "ru", date=day))
+        assert "12:00" not in fresh.button_texts()
+        assert "14:00" in fresh.button_texts()
+
+        row = await appointment(session_factory, view.id)
+        assert (row.status, row.start_time) == ("booked", local(3, 10))
+        assert await ledger_of(session_factory, client_id, "reschedule") == []
+        assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000")
+        await assert_money_invariant(session_factory)
+
+
+async def test_too_late_is_refused_clearly(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6205, lang="en")
+    async with account_bot(make_bot_settings(free_cancel_hours=100)) as app:
+        view = await book(app, client_id, catalog, local(3, 10))  # ~73 h ahead
+        await user.send("/my")
+        await user.wait_for_message(t("account.my.upcoming_title", "en"))
+        await user.press(f"{ddmm(view.start)} 10:00")
+        await user.wait_for_message(view.service_name)
+        await user.press(t("account.btn.reschedule", "en"))
+        refusal = t(
+            "account.resched.too_late", "en", hours=100, date=ddmm(view.start), time="10:00"
+        )
+        shown = await user.wait_for_message(refusal)
+        # No dates are offered: the refusal comes before any choice.
+        callbacks = [button.get("callback_data", "") for row in shown.buttons for button in row]
+        assert not [c for c in callbacks if c.startswith("rsd:")], callbacks
+        assert (await appointment(session_factory, view.id)).start_time == local(3, 10)
+
+
+async def test_not_enough_money_for_the_extra_charge_writes_nothing(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(
+        emulator, session_factory, 6206, lang="en", balance=Decimal("1000")
+    )
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        await set_service_price(session_factory, catalog, Decimal("1300"))
+        availability: AvailabilityService = app.dispatcher["availability"]
+        await availability.invalidate(location_id=catalog.location_id)
+
+        await to_confirm(user, view, "en", ddmm(local(4, 0)), "12:00")
+        await user.press(t("account.btn.reschedule_confirm", "en"))
+        expected = t(
+            "account.resched.insufficient",
+            "en",
+            price="300 RUB",
+            balance="0 RUB",
+            missing="300 RUB",
+        )
+        await user.wait_for_message(expected)
+        row = await appointment(session_factory, view.id)
+        assert (row.start_time, row.price) == (local(3, 10), Decimal("1000.00"))
+        assert await ledger_of(session_factory, client_id, "reschedule") == []
+        assert (await wallet_of(session_factory, client_id))[0] == Decimal("0")
+        await assert_money_invariant(session_factory)
