@@ -66,7 +66,7 @@ async def insert_waiting(
                 text("coalesce(specialist_id, 0)"),
                 WaitlistEntry.date,
             ],
-            index_where=WaitlistEntry.status.in_(LIVE),
+            index_where=text("status IN ('waiting', 'offered')"),
         )
         .returning(WaitlistEntry.id)
     )
