@@ -82,9 +82,13 @@ async def on_start(
     await leave_flow(state, profile, release_hold)
     registered = await clients.register(telegram_user(message.from_user))
     i18n = Translator(registered.language)
-    key = "start.greeting" if registered.created else "start.greeting_back"
     name = registered.first_name or i18n("start.friend")
-    await message.answer(i18n(key, name=name), reply_markup=main_menu(i18n))
+    text = (
+        i18n("start.greeting", name=name)
+        if registered.created
+        else i18n("start.greeting_back", name=name)
+    )
+    await message.answer(text, reply_markup=main_menu(i18n))
 
 
 @router.message(Command("help"))
@@ -174,13 +178,18 @@ _DOMAIN_TEXTS: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+UNAVAILABLE_TEXT = "errors.unavailable"
+UNEXPECTED_TEXT = "errors.unexpected"
+ERROR_TEXTS = (UNAVAILABLE_TEXT, UNEXPECTED_TEXT, *(key for _, key in _DOMAIN_TEXTS))
+
+
 def _error_text_key(exc: Exception) -> str:
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        return "errors.unavailable"
+        return UNAVAILABLE_TEXT
     for kind, key in _DOMAIN_TEXTS:
         if isinstance(exc, kind):
             return key
-    return "errors.unexpected"
+    return UNEXPECTED_TEXT
 
 
 def _event_user_and_chat(update: Update) -> tuple[User | None, int | None]:
@@ -204,9 +213,9 @@ async def on_error(event: ErrorEvent, bot: Bot, settings: Settings, **data: Any)
     user, chat_id = _event_user_and_chat(update)
     key = _error_text_key(exc)
     context = {"update_id": update.update_id, "user_id": user.id if user else None}
-    if key == "errors.unavailable":
+    if key == UNAVAILABLE_TEXT:
         log.error("redis unavailable while handling %s: %s", context, exc)
-    elif key == "errors.unexpected":
+    elif key == UNEXPECTED_TEXT:
         log.error("unhandled error while handling %s", context, exc_info=exc)
     else:
         log.warning("domain error escaped a handler %s: %r", context, exc)
