@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -24,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.engine import make_engine, make_session_factory
 
 pytest_plugins = ["tests.emulator.fixtures"]
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get(
@@ -56,13 +60,20 @@ async def _admin_exec(sql: str) -> None:
         await conn.close()
 
 
+def in_worker_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking code that starts its own event loop (asyncio.run, Alembic's env.py) in a
+    worker thread: asyncio.run in the main thread would unset the tests' shared event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def create_database(name: str) -> str:
-    asyncio.run(_admin_exec(f'CREATE DATABASE "{name}"'))
+    in_worker_thread(asyncio.run, _admin_exec(f'CREATE DATABASE "{name}"'))
     return asyncpg_url(_with_db(ADMIN_URL, name))
 
 
 def drop_database(name: str) -> None:
-    asyncio.run(_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    in_worker_thread(asyncio.run, _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +82,7 @@ def database_url() -> Iterator[str]:
     name = f"booking_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     url = create_database(name)
     try:
-        command.upgrade(alembic_config(url), "head")
+        in_worker_thread(command.upgrade, alembic_config(url), "head")
         yield url
     finally:
         drop_database(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -73,18 +73,25 @@ SNAPSHOT_QUERIES = {
 Snapshot = dict[str, frozenset[tuple[Any, ...]]]
 
 
-def schema_snapshot(url: str) -> Snapshot:
-    async def read() -> Snapshot:
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
-        try:
-            return {
-                key: frozenset(tuple(row) for row in await conn.fetch(sql))
-                for key, sql in SNAPSHOT_QUERIES.items()
-            }
-        finally:
-            await conn.close()
+async def schema_snapshot(url: str) -> Snapshot:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return {
+            key: frozenset(tuple(row) for row in await conn.fetch(sql))
+            for key, sql in SNAPSHOT_QUERIES.items()
+        }
+    finally:
+        await conn.close()
 
-    return asyncio.run(read())
+
+# Alembic's env.py and the database helpers run their own event loop (asyncio.run); they run in
+# a worker thread so that the tests' shared event loop is left alone.
+async def upgrade(url: str, revision: str) -> None:
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
 
 
 def describe_difference(expected: Snapshot, actual: Snapshot) -> str:
@@ -102,7 +109,7 @@ def revisions_in_order() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions("base", "heads")))]
 
 
-def autogenerate_differences(url: str) -> list[Any]:
+def _autogenerate_differences(url: str) -> list[Any]:
     """What `alembic revision --autogenerate` would write: run the real env.py (its
     include_object, its type comparison) and compare the models with the migrated database."""
     cfg = alembic_config(url)
@@ -119,14 +126,18 @@ def autogenerate_differences(url: str) -> list[Any]:
     return differences
 
 
+async def autogenerate_differences(url: str) -> list[Any]:
+    return await asyncio.to_thread(_autogenerate_differences, url)
+
+
 @pytest.fixture
-def scratch_database() -> Iterator[str]:
+async def scratch_database() -> AsyncIterator[str]:
     name = f"booking_migrations_{uuid.uuid4().hex[:10]}"
-    url = create_database(name)
+    url = await asyncio.to_thread(create_database, name)
     try:
         yield url
     finally:
-        drop_database(name)
+        await asyncio.to_thread(drop_database, name)
 
 
 def test_history_is_linear() -> None:
@@ -136,67 +147,61 @@ def test_history_is_linear() -> None:
     assert revisions_in_order()[0] == "0001"
 
 
-def test_stairway(scratch_database: str) -> None:
+async def test_stairway(scratch_database: str) -> None:
     """For every revision in order: upgrade, downgrade one step (the schema is exactly what it
     was before), upgrade again (the schema is exactly what the first upgrade built)."""
-    cfg = alembic_config(scratch_database)
-    revisions = revisions_in_order()
-    for revision in revisions:
-        before = schema_snapshot(scratch_database)
-        command.upgrade(cfg, revision)
-        after = schema_snapshot(scratch_database)
+    url = scratch_database
+    for revision in revisions_in_order():
+        before = await schema_snapshot(url)
+        await upgrade(url, revision)
+        after = await schema_snapshot(url)
         assert after != before, f"{revision} changed nothing"
 
-        command.downgrade(cfg, "-1")
-        reverted = schema_snapshot(scratch_database)
+        await downgrade(url, "-1")
+        reverted = await schema_snapshot(url)
         assert reverted == before, (
             f"downgrade of {revision} left the schema changed:\n"
             + describe_difference(before, reverted)
         )
 
-        command.upgrade(cfg, revision)
-        again = schema_snapshot(scratch_database)
+        await upgrade(url, revision)
+        again = await schema_snapshot(url)
         assert again == after, (
             f"{revision} built a different schema the second time:\n"
             + describe_difference(after, again)
         )
 
-    head = schema_snapshot(scratch_database)
+    head = await schema_snapshot(url)
     constraints = {name for _table, name, _definition in head["constraints"]}
     assert constraints >= HAND_WRITTEN_EXCLUSIONS
     triggers = {name for _table, name, _definition in head["triggers"]}
     assert triggers >= HAND_WRITTEN_TRIGGERS
 
     # Full round trip: everything down to an empty schema and back up.
-    command.downgrade(cfg, "base")
-    assert all(not rows for rows in schema_snapshot(scratch_database).values())
-    command.upgrade(cfg, "head")
-    assert schema_snapshot(scratch_database) == head
+    await downgrade(url, "base")
+    assert all(not rows for rows in (await schema_snapshot(url)).values())
+    await upgrade(url, "head")
+    assert await schema_snapshot(url) == head
 
 
-def test_models_match_migrations(scratch_database: str) -> None:
-    command.upgrade(alembic_config(scratch_database), "head")
-    differences = autogenerate_differences(scratch_database)
+async def test_models_match_migrations(scratch_database: str) -> None:
+    await upgrade(scratch_database, "head")
+    differences = await autogenerate_differences(scratch_database)
     assert differences == [], (
         "db/models.py and migrations/ disagree; write a migration:\n"
         + "\n".join(map(repr, differences))
     )
 
 
-def test_drift_would_be_detected(scratch_database: str) -> None:
+async def test_drift_would_be_detected(scratch_database: str) -> None:
     """The comparison is not vacuous: a column the migrations never created is reported."""
-    command.upgrade(alembic_config(scratch_database), "head")
-
-    async def drop_column() -> None:
-        url = scratch_database.replace("postgresql+asyncpg://", "postgresql://", 1)
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute("ALTER TABLE clients DROP COLUMN notes")
-        finally:
-            await conn.close()
-
-    asyncio.run(drop_column())
-    differences = autogenerate_differences(scratch_database)
+    await upgrade(scratch_database, "head")
+    conn = await asyncpg.connect(scratch_database.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("ALTER TABLE clients DROP COLUMN notes")
+    finally:
+        await conn.close()
+    differences = await autogenerate_differences(scratch_database)
     assert any(d[0] == "add_column" and d[3].name == "notes" for d in differences), differences
 
 
