@@ -120,8 +120,15 @@ class OutboxWorker:
         async def deliver_chat(chat_rows: list[ClaimedRow]) -> None:
             async with gate:
                 # One chat's rows go in order: a reminder never overtakes the confirmation.
-                for row in chat_rows:
-                    await self._deliver(row, now=now, deadline=deadline)
+                for index, row in enumerate(chat_rows):
+                    outcome = await self._deliver(row, now=now, deadline=deadline)
+                    if isinstance(outcome, Blocked):
+                        return  # the chat's other rows were cancelled with it
+                    retry_at = self._retry_at(row, outcome, now=now)
+                    if retry_at is not None:
+                        # Keep the order: the rest of this chat waits as long as this row.
+                        await self._hand_back(chat_rows[index + 1 :], due=retry_at)
+                        return
 
         await asyncio.gather(*(deliver_chat(chat_rows) for chat_rows in by_chat.values()))
         return len(rows)
@@ -133,19 +140,51 @@ class OutboxWorker:
             total += count
         return total
 
-    async def _deliver(self, row: ClaimedRow, *, now: dt.datetime | None, deadline: float) -> None:
+    async def _deliver(
+        self, row: ClaimedRow, *, now: dt.datetime | None, deadline: float
+    ) -> Outcome | None:
         try:
             message = await self._prepare(row, now=now or self._clock())
         except (UnknownKind, KeyError, ValueError, TypeError) as exc:
             log.error("outbox row %s (%s) cannot be rendered: %r", row.id, row.kind, exc)
             await self._settle_failed(row, f"render: {exc!r}")
-            return
+            return None
         if message is None:
-            return  # no longer relevant; already cancelled
+            return None  # no longer relevant; already cancelled
         outcome = await self._sender.send(
             row.chat_id, message.text, message.reply_markup, deadline=deadline
         )
         await self._settle(row, outcome, now=now or self._clock())
+        return outcome
+
+    def _retry_at(
+        self, row: ClaimedRow, outcome: Outcome | None, *, now: dt.datetime | None
+    ) -> dt.datetime | None:
+        """When a row that was not delivered will be tried again (None: sent, or settled)."""
+        at = now or self._clock()
+        if isinstance(outcome, RetryLater):
+            return at + dt.timedelta(seconds=outcome.seconds)
+        if isinstance(outcome, Failed) and not self._gives_up(row, outcome):
+            return at + self.backoff(row.attempts)
+        return None
+
+    def _gives_up(self, row: ClaimedRow, outcome: Failed) -> bool:
+        return outcome.permanent or row.attempts >= self._settings.outbox_max_attempts
+
+    async def _hand_back(self, rows: list[ClaimedRow], *, due: dt.datetime) -> None:
+        """Return claimed rows unsent, without counting an attempt."""
+        if not rows:
+            return
+        async with self._sessions() as session, session.begin():
+            for row in rows:
+                await outbox.reschedule(
+                    session,
+                    row.id,
+                    worker_id=self.worker_id,
+                    due_at=due,
+                    error=None,
+                    count_attempt=False,
+                )
 
     async def _prepare(self, row: ClaimedRow, *, now: dt.datetime) -> Rendered | None:
         """Re-check relevance and render. None means the row was cancelled instead."""
@@ -204,8 +243,8 @@ class OutboxWorker:
                     await outbox.cancel_pending_for_chat(
                         session, row.chat_id, row.recipient, reason=f"chat unreachable: {error}"
                     )
-                case Failed(error=error, permanent=permanent):
-                    if permanent or row.attempts >= self._settings.outbox_max_attempts:
+                case Failed(error=error):
+                    if self._gives_up(row, outcome):
                         log.warning("outbox row %s gave up: %s", row.id, error)
                         await outbox.mark_failed(
                             session, row.id, worker_id=self.worker_id, error=error
