@@ -1,0 +1,150 @@
+"""ClientService on the real PostgreSQL and Redis: registration exactly once (also under
+concurrency), language, the profile cache and roles."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings, load_settings
+from bot.domain.errors import NotFound
+from bot.services.clients import ClientService, TelegramUser
+from db.models import Admin, Client, ClientWallet, Specialist, WalletTransaction
+
+
+def _settings(redis_prefix: str, **overrides: Any) -> Settings:
+    return load_settings(bot_token="1:test", redis_prefix=redis_prefix, _env_file=None, **overrides)
+
+
+def _service(
+    session_factory: async_sessionmaker[AsyncSession], redis: Redis, prefix: str, **kw: Any
+) -> ClientService:
+    return ClientService(session_factory, redis, _settings(prefix, **kw))
+
+
+async def _money_invariant(session: AsyncSession) -> None:
+    """balance == sum(ledger) and balance >= 0 for every client."""
+    rows = (
+        await session.execute(
+            select(
+                ClientWallet.client_id,
+                ClientWallet.balance,
+                select(func.coalesce(func.sum(WalletTransaction.amount), 0))
+                .where(WalletTransaction.client_id == ClientWallet.client_id)
+                .scalar_subquery(),
+            )
+        )
+    ).all()
+    for client_id, balance, ledger in rows:
+        assert balance == ledger, client_id
+        assert balance >= 0, client_id
+
+
+async def test_register_creates_client_and_empty_wallet_once(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix)
+    user = TelegramUser(tg_id=42, first_name="Ann", username="ann", language_code="en-GB")
+    first = await clients.register(user)
+    assert first.created and first.language == "en" and first.role == "client"
+    second = await clients.register(
+        TelegramUser(tg_id=42, first_name="Anna", username="anna", language_code="ru")
+    )
+    assert not second.created
+    assert second.client_id == first.client_id
+    assert second.language == "en"  # a known client keeps its language
+    row = (await session.execute(select(Client).where(Client.tg_id == 42))).scalar_one()
+    assert (row.first_name, row.username) == ("Anna", "anna")  # names follow Telegram
+    wallet = (await session.execute(select(ClientWallet))).scalar_one()
+    assert wallet.client_id == first.client_id and wallet.balance == Decimal("0")
+    await _money_invariant(session)
+
+
+async def test_unknown_language_code_gets_the_default(
+    clean_db: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix, default_language="en")
+    assert (await clients.register(TelegramUser(tg_id=7, language_code="de"))).language == "en"
+    assert (await clients.register(TelegramUser(tg_id=8, language_code=None))).language == "en"
+
+
+async def test_concurrent_duplicate_registration_makes_one_client_and_wallet(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix)
+    user = TelegramUser(tg_id=99, first_name="Race", language_code="ru")
+    results = await asyncio.gather(*(clients.register(user) for _ in range(20)))
+    assert sum(r.created for r in results) == 1
+    assert len({r.client_id for r in results}) == 1
+    assert await session.scalar(select(func.count()).select_from(Client)) == 1
+    assert await session.scalar(select(func.count()).select_from(ClientWallet)) == 1
+    await _money_invariant(session)
+
+
+async def test_profile_is_cached_and_invalidated_on_language_change(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix)
+    created = await clients.register(TelegramUser(tg_id=5, first_name="Ivo", language_code="ru"))
+    assert await clients.get_profile(5) == await clients.get_profile(5)
+    assert await redis.exists(f"{redis_prefix}:profile:5")
+
+    # A change behind the cache's back is not seen until the cache is dropped...
+    await session.execute(update(Client).where(Client.tg_id == 5).values(language="en"))
+    await session.commit()
+    cached = await clients.get_profile(5)
+    assert cached is not None and cached.language == "ru"
+    # ...while the service's own change is seen at once.
+    changed = await clients.set_language(5, "en")
+    assert changed.language == "en"
+    fresh = await clients.get_profile(5)
+    assert fresh is not None
+    assert (fresh.language, fresh.client_id, fresh.created) == ("en", created.client_id, False)
+    assert await clients.get_profile(6) is None
+
+
+async def test_set_language_of_unknown_user_is_not_found(
+    clean_db: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix)
+    with pytest.raises(NotFound):
+        await clients.set_language(12345, "en")
+
+
+async def test_roles(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix, admin_ids="100")
+    assert (await clients.register(TelegramUser(tg_id=100))).role == "admin"
+    session.add(Admin(tg_id=101))
+    spec = Specialist(name="Olga", tg_id=102)
+    session.add(spec)
+    await session.commit()
+    assert (await clients.register(TelegramUser(tg_id=101))).role == "admin"
+    as_specialist = await clients.register(TelegramUser(tg_id=102))
+    assert (as_specialist.role, as_specialist.specialist_id) == ("specialist", spec.id)
+    assert (await clients.register(TelegramUser(tg_id=103))).role == "client"
