@@ -133,5 +133,10 @@ class DedupeMiddleware(BaseMiddleware):
                 await self._release(keys=[key], args=[lease])
             raise
         heartbeat.cancel()
-        await self._finish(keys=[key], args=[lease, DONE_TTL_SECONDS])
+        try:
+            await self._finish(keys=[key], args=[lease, DONE_TTL_SECONDS])
+        except Exception:
+            # The user already has the answer; failing now would add an error message to it.
+            # Unmarked, the lease expires and a redelivery (rare) would run the handler again.
+            log.warning("could not mark update %s done", event.update_id, exc_info=True)
         return result
