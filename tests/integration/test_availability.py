@@ -1,0 +1,556 @@
+"""AvailabilityService over a catalog written through the ORM, on the real PostgreSQL and Redis:
+day slots, calendar, the authoritative `candidates`, the cache and its invalidation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import event, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings, load_settings
+from bot.domain.slots import Reason
+from bot.domain.types import HeldInterval
+from bot.services.availability import AvailabilityService
+from db.models import (
+    Appointment,
+    Break,
+    Client,
+    ClientWallet,
+    Holiday,
+    Location,
+    LocationSchedule,
+    Service,
+    ServiceSpecialist,
+    Specialist,
+    SpecialistSchedule,
+    Workplace,
+    WorkplaceService,
+)
+
+MSK = ZoneInfo("Europe/Moscow")
+TUESDAY = dt.date(2030, 3, 5)
+NOW = dt.datetime(2030, 3, 4, 9, 0, tzinfo=MSK)  # Monday morning
+
+
+def at(day: dt.date, hhmm: str, tz: ZoneInfo = MSK) -> dt.datetime:
+    h, m = map(int, hhmm.split(":"))
+    return dt.datetime.combine(day, dt.time(h, m), tzinfo=tz).astimezone(dt.UTC)
+
+
+def hhmm(instants: Sequence[dt.datetime], tz: ZoneInfo = MSK) -> list[str]:
+    return [i.astimezone(tz).strftime("%H:%M") for i in instants]
+
+
+@dataclass
+class FakeHolds:
+    """A hold source the test controls (the Redis hold store is the booking area's)."""
+
+    held: list[HeldInterval] = field(default_factory=list)
+
+    async def holds_between(
+        self, location_id: int, start: dt.datetime, end: dt.datetime
+    ) -> Sequence[HeldInterval]:
+        return [
+            h for h in self.held if h.location_id == location_id and h.start < end and h.end > start
+        ]
+
+
+@dataclass
+class Salon:
+    location: Location
+    service: Service
+    chairs: list[Workplace]
+    anna: Specialist  # 10:00-14:00 Mon-Fri
+    boris: Specialist  # 12:00-18:00 Mon-Fri
+    client: Client
+    other_client: Client
+
+
+async def make_client(session: AsyncSession, name: str) -> Client:
+    client = Client(first_name=name)
+    session.add(client)
+    await session.flush()
+    session.add(ClientWallet(client_id=client.id, balance=Decimal("0")))
+    return client
+
+
+async def make_salon(session: AsyncSession, *, capacity: int | None = None) -> Salon:
+    location = Location(name="Center", timezone="Europe/Moscow", capacity=capacity)
+    service = Service(name="Haircut", duration_min=60, break_min=15, price=Decimal("1000"))
+    anna = Specialist(name="Anna")
+    boris = Specialist(name="Boris")
+    session.add_all([location, service, anna, boris])
+    await session.flush()
+    chairs = [Workplace(location_id=location.id, name=f"Chair {i}") for i in (1, 2)]
+    session.add_all(chairs)
+    await session.flush()
+    for dow in range(1, 6):
+        session.add(
+            LocationSchedule(
+                location_id=location.id,
+                day_of_week=dow,
+                start_time=dt.time(10),
+                end_time=dt.time(18),
+            )
+        )
+        session.add(
+            SpecialistSchedule(
+                specialist_id=anna.id,
+                location_id=location.id,
+                day_of_week=dow,
+                start_time=dt.time(10),
+                end_time=dt.time(14),
+            )
+        )
+        session.add(
+            SpecialistSchedule(
+                specialist_id=boris.id,
+                location_id=location.id,
+                day_of_week=dow,
+                start_time=dt.time(12),
+                end_time=dt.time(18),
+            )
+        )
+    for chair in chairs:
+        session.add(WorkplaceService(workplace_id=chair.id, service_id=service.id))
+    session.add(ServiceSpecialist(service_id=service.id, specialist_id=anna.id))
+    session.add(
+        ServiceSpecialist(
+            service_id=service.id, specialist_id=boris.id, custom_price=Decimal("900")
+        )
+    )
+    client = await make_client(session, "Ivan")
+    other = await make_client(session, "Petr")
+    await session.commit()
+    return Salon(location, service, chairs, anna, boris, client, other)
+
+
+async def book(
+    session: AsyncSession,
+    salon: Salon,
+    *,
+    specialist: Specialist,
+    chair: Workplace,
+    start: dt.datetime,
+    client: Client | None = None,
+    minutes: int = 60,
+    break_min: int = 15,
+) -> Appointment:
+    """Insert an appointment directly, bypassing every service (and the cache invalidation)."""
+    appt = Appointment(
+        location_id=salon.location.id,
+        service_id=salon.service.id,
+        workplace_id=chair.id,
+        specialist_id=specialist.id,
+        client_id=(client or salon.other_client).id,
+        start_time=start,
+        end_time=start + dt.timedelta(minutes=minutes),
+        blocked_until=start + dt.timedelta(minutes=minutes + break_min),
+        price=Decimal("1000"),
+    )
+    session.add(appt)
+    await session.commit()
+    return appt
+
+
+@pytest.fixture
+def settings(redis_prefix: str) -> Settings:
+    return load_settings(bot_token="1:test", redis_prefix=redis_prefix)
+
+
+@pytest.fixture
+def holds() -> FakeHolds:
+    return FakeHolds()
+
+
+@pytest.fixture
+def availability(
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    settings: Settings,
+    holds: FakeHolds,
+) -> AvailabilityService:
+    return AvailabilityService(session_factory, redis, settings, holds)
+
+
+@pytest.fixture
+async def salon(session: AsyncSession) -> Salon:
+    return await make_salon(session)
+
+
+async def slots(
+    availability: AvailabilityService,
+    salon: Salon,
+    *,
+    specialist: Specialist | None = None,
+    client: Client | None = None,
+    day: dt.date = TUESDAY,
+    now: dt.datetime = NOW,
+) -> list[str]:
+    offers = await availability.day_slots(
+        location_id=salon.location.id,
+        service_id=salon.service.id,
+        specialist_id=specialist.id if specialist else None,
+        day=day,
+        now=now,
+        client_id=client.id if client else None,
+    )
+    return hhmm([o.start for o in offers])
+
+
+async def test_day_slots_any_is_the_union_with_the_lowest_price(
+    availability: AvailabilityService, salon: Salon
+) -> None:
+    offers = await availability.day_slots(
+        location_id=salon.location.id,
+        service_id=salon.service.id,
+        specialist_id=None,
+        day=TUESDAY,
+        now=NOW,
+    )
+    by_time = {o.start.astimezone(MSK).strftime("%H:%M"): o for o in offers}
+    # Anna: 10:00..12:45 (75 min blocked must end by 14:00); Boris: 12:00..16:45.
+    assert list(by_time) == [f"{h:02d}:{m:02d}" for h in range(10, 17) for m in (0, 15, 30, 45)]
+    assert by_time["10:00"].specialist_ids == (salon.anna.id,)
+    assert by_time["10:00"].price == Decimal("1000")
+    assert by_time["12:30"].specialist_ids == (salon.anna.id, salon.boris.id)
+    assert by_time["12:30"].price == Decimal("900")  # Boris' custom price is the lowest
+    assert by_time["16:45"].specialist_ids == (salon.boris.id,)
+    assert all(o.start.tzinfo is not None for o in offers)
+
+
+async def test_candidates_prefers_the_less_busy_specialist(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    # Anna already has one appointment on Tuesday, Boris none.
+    await book(
+        session, salon, specialist=salon.anna, chair=salon.chairs[0], start=at(TUESDAY, "10:00")
+    )
+    start = at(TUESDAY, "12:30")
+    async with session.begin():
+        found = await availability.candidates(
+            session,
+            location_id=salon.location.id,
+            service_id=salon.service.id,
+            specialist_id=None,
+            start=start,
+            now=NOW,
+            client_id=salon.client.id,
+        )
+    assert [(c.specialist_id, c.workplace_id) for c in found] == [
+        (salon.boris.id, salon.chairs[0].id),
+        (salon.boris.id, salon.chairs[1].id),
+        (salon.anna.id, salon.chairs[0].id),
+        (salon.anna.id, salon.chairs[1].id),
+    ]
+    first = found[0]
+    assert first.start == start
+    assert first.end == start + dt.timedelta(minutes=60)
+    assert first.blocked_until == start + dt.timedelta(minutes=75)
+    assert (first.price, first.duration_min, first.break_min) == (Decimal("900"), 60, 15)
+
+
+@contextmanager
+def count_queries(engine: AsyncEngine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def on_execute(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+
+
+async def candidates_at(
+    availability: AvailabilityService,
+    session: AsyncSession,
+    salon: Salon,
+    start: dt.datetime,
+    *,
+    specialist: Specialist | None = None,
+    client: Client | None = None,
+    exclude: int | None = None,
+) -> list[tuple[int, int]]:
+    async with session.begin():
+        found = await availability.candidates(
+            session,
+            location_id=salon.location.id,
+            service_id=salon.service.id,
+            specialist_id=specialist.id if specialist else None,
+            start=start,
+            now=NOW,
+            client_id=(client or salon.client).id,
+            exclude_appointment_id=exclude,
+        )
+    return [(c.specialist_id, c.workplace_id) for c in found]
+
+
+async def test_second_call_is_served_from_the_cache(
+    availability: AvailabilityService,
+    salon: Salon,
+    engine: AsyncEngine,
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    first = await slots(availability, salon)
+    assert [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
+    with count_queries(engine) as queries:
+        again = await slots(availability, salon)
+    assert again == first
+    assert queries == []
+
+
+async def test_stale_cache_never_lets_candidates_accept_a_taken_time(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    assert "10:00" in await slots(availability, salon)  # cached now
+    # Another instance books Anna at 10:00 and (say) crashes before invalidating.
+    await book(
+        session, salon, specialist=salon.anna, chair=salon.chairs[0], start=at(TUESDAY, "10:00")
+    )
+    assert "10:00" in await slots(availability, salon)  # the stale cache may still show it...
+    # ...but the authoritative check reads the database and refuses.
+    assert await candidates_at(availability, session, salon, at(TUESDAY, "10:00")) == []
+    assert await candidates_at(availability, session, salon, at(TUESDAY, "11:15")) == [
+        (salon.anna.id, salon.chairs[0].id),
+        (salon.anna.id, salon.chairs[1].id),
+    ]
+    await availability.invalidate(location_id=salon.location.id, day=TUESDAY)
+    fresh = await slots(availability, salon)
+    assert fresh[:1] == ["11:15"]  # 10:00-11:15 blocked incl. the break
+
+
+async def test_catalog_invalidation_without_location(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    assert salon.boris.id in {
+        s
+        for o in await availability.day_slots(
+            location_id=salon.location.id,
+            service_id=salon.service.id,
+            specialist_id=None,
+            day=TUESDAY,
+            now=NOW,
+        )
+        for s in o.specialist_ids
+    }
+    await session.execute(
+        update(Specialist).where(Specialist.id == salon.boris.id).values(is_active=False)
+    )
+    await session.commit()
+    await availability.invalidate()
+    offers = await availability.day_slots(
+        location_id=salon.location.id,
+        service_id=salon.service.id,
+        specialist_id=None,
+        day=TUESDAY,
+        now=NOW,
+    )
+    assert offers and all(o.specialist_ids == (salon.anna.id,) for o in offers)
+    await session.execute(
+        update(Service).where(Service.id == salon.service.id).values(is_active=False)
+    )
+    await session.commit()
+    await availability.invalidate()
+    assert await slots(availability, salon) == []
+    assert await candidates_at(availability, session, salon, at(TUESDAY, "10:00")) == []
+
+
+async def test_holds_apply_on_top_of_cached_slots(
+    availability: AvailabilityService, salon: Salon, holds: FakeHolds
+) -> None:
+    assert "10:00" in await slots(availability, salon, client=salon.client)
+    start = at(TUESDAY, "10:00")
+    holds.held.append(
+        HeldInterval(
+            salon.other_client.id,
+            salon.location.id,
+            salon.anna.id,
+            salon.chairs[1].id,
+            start,
+            start + dt.timedelta(minutes=75),
+        )
+    )
+    # No invalidation needed: holds are read on every call.
+    assert "10:00" not in await slots(availability, salon, client=salon.client)
+    assert "10:00" in await slots(availability, salon, client=salon.other_client)
+
+
+async def test_holds_are_obstacles_for_candidates(
+    availability: AvailabilityService, salon: Salon, holds: FakeHolds, session: AsyncSession
+) -> None:
+    start = at(TUESDAY, "12:30")
+    holds.held.append(
+        HeldInterval(
+            salon.other_client.id,
+            salon.location.id,
+            salon.anna.id,
+            salon.chairs[0].id,
+            start,
+            start + dt.timedelta(minutes=75),
+        )
+    )
+    assert await candidates_at(availability, session, salon, start) == [
+        (salon.boris.id, salon.chairs[1].id)
+    ]
+    assert (
+        len(await candidates_at(availability, session, salon, start, client=salon.other_client))
+        == 4
+    )
+
+
+async def test_clients_own_appointment_is_applied_per_client(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    await book(
+        session,
+        salon,
+        specialist=salon.boris,
+        chair=salon.chairs[1],
+        start=at(TUESDAY, "12:00"),
+        client=salon.client,
+    )
+    await availability.invalidate(location_id=salon.location.id)
+    mine = await slots(availability, salon, specialist=salon.anna, client=salon.client)
+    assert mine == ["10:00", "10:15", "10:30", "10:45", "11:00"]
+    theirs = await slots(availability, salon, specialist=salon.anna, client=salon.other_client)
+    assert theirs[-1] == "12:45"
+
+
+async def test_capacity_is_checked_against_the_database(
+    availability: AvailabilityService, session: AsyncSession
+) -> None:
+    salon = await make_salon(session, capacity=1)
+    await book(
+        session, salon, specialist=salon.boris, chair=salon.chairs[1], start=at(TUESDAY, "12:00")
+    )
+    anna = await slots(availability, salon, specialist=salon.anna)
+    assert anna == ["10:00", "10:15", "10:30", "10:45", "11:00"]
+    async with session.begin():
+        reason, found = await availability.evaluate(
+            session,
+            location_id=salon.location.id,
+            service_id=salon.service.id,
+            specialist_id=salon.anna.id,
+            start=at(TUESDAY, "12:00"),
+            now=NOW,
+            client_id=salon.client.id,
+        )
+    assert (reason, found) == (Reason.CAPACITY, [])
+
+
+async def test_reschedule_ignores_the_appointment_being_moved(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    appt = await book(
+        session,
+        salon,
+        specialist=salon.anna,
+        chair=salon.chairs[0],
+        start=at(TUESDAY, "10:00"),
+        client=salon.client,
+    )
+    later = at(TUESDAY, "10:30")
+    assert await candidates_at(availability, session, salon, later, specialist=salon.anna) == []
+    assert await candidates_at(
+        availability, session, salon, later, specialist=salon.anna, exclude=appt.id
+    ) == [(salon.anna.id, salon.chairs[0].id), (salon.anna.id, salon.chairs[1].id)]
+
+
+async def test_candidates_refuses_off_grid_and_out_of_hours_starts(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    for start in (at(TUESDAY, "10:05"), at(TUESDAY, "17:00"), at(TUESDAY, "09:00")):
+        assert await candidates_at(availability, session, salon, start) == [], start
+    saturday = dt.date(2030, 3, 9)
+    assert await candidates_at(availability, session, salon, at(saturday, "12:00")) == []
+
+
+def weekdays(first: dt.date, count: int) -> list[dt.date]:
+    days = [first + dt.timedelta(days=i) for i in range(count)]
+    return [d for d in days if d.isoweekday() <= 5]
+
+
+async def test_available_dates_over_the_horizon(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession, engine: AsyncEngine
+) -> None:
+    wednesday = dt.date(2030, 3, 6)
+    thursday = dt.date(2030, 3, 7)
+    session.add(Holiday(location_id=salon.location.id, date=wednesday, is_working=False))
+    await session.commit()
+    args = {"location_id": salon.location.id, "service_id": salon.service.id, "specialist_id": None}
+    with count_queries(engine) as queries:
+        dates = await availability.available_dates(**args, now=NOW)
+    expected = [d for d in weekdays(NOW.date(), 30) if d != wednesday]
+    assert dates == expected
+    # The whole horizon in a constant number of queries (location, catalog, calendar,
+    # appointments), never one per day.
+    assert len(queries) <= 10
+    with count_queries(engine) as queries:
+        assert await availability.available_dates(**args, now=NOW) == expected
+    assert queries == []
+    # Both specialists off on Thursday: visible after the invalidation.
+    for spec in (salon.anna, salon.boris):
+        session.add(Break(specialist_id=spec.id, date=thursday))
+    await session.commit()
+    await availability.invalidate(location_id=salon.location.id, day=thursday)
+    assert await availability.available_dates(**args, now=NOW) == [
+        d for d in expected if d != thursday
+    ]
+
+
+async def test_available_dates_drop_a_day_the_client_cannot_use(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession, holds: FakeHolds
+) -> None:
+    args = {"location_id": salon.location.id, "service_id": salon.service.id}
+    await availability.available_dates(**args, specialist_id=salon.anna.id, now=NOW)  # warm
+    # Another client holds Anna's whole Tuesday: Tuesday disappears for everyone else.
+    holds.held.append(
+        HeldInterval(
+            salon.other_client.id,
+            salon.location.id,
+            salon.anna.id,
+            salon.chairs[0].id,
+            at(TUESDAY, "10:00"),
+            at(TUESDAY, "14:00"),
+        )
+    )
+    mine = await availability.available_dates(
+        **args, specialist_id=salon.anna.id, now=NOW, client_id=salon.client.id
+    )
+    theirs = await availability.available_dates(
+        **args, specialist_id=salon.anna.id, now=NOW, client_id=salon.other_client.id
+    )
+    assert TUESDAY not in mine and TUESDAY in theirs
+    assert dt.date(2030, 3, 6) in mine
+
+
+async def test_works_without_redis(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    holds: FakeHolds,
+    salon: Salon,
+) -> None:
+    """The cache is an optimisation: with Redis unreachable, slots are computed from the DB."""
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    try:
+        service = AvailabilityService(session_factory, dead, settings, holds)
+        assert (await slots(service, salon))[:2] == ["10:00", "10:15"]
+        dates = await service.available_dates(
+            location_id=salon.location.id, service_id=salon.service.id, specialist_id=None, now=NOW
+        )
+        assert dates[:2] == [dt.date(2030, 3, 4), TUESDAY]
+        await service.invalidate(location_id=salon.location.id)  # logged, not raised
+    finally:
+        await dead.aclose()
