@@ -190,16 +190,6 @@ def _local_day(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
-def _pick(
-    candidates: Sequence[SlotCandidate], specialist_id: int | None, workplace_id: int | None
-) -> SlotCandidate:
-    """The preferred (held or current) pair if it is still free, else the engine's first."""
-    for c in candidates:
-        if c.specialist_id == specialist_id and c.workplace_id == workplace_id:
-            return c
-    return candidates[0]
-
-
 async def take_hold(
     session: AsyncSession,
     availability: SlotAuthority,
@@ -327,10 +317,14 @@ class BookingService:
         """
         self._check_notice(request.start, now)
         held = await self._safe_get_hold(request.client_id)
-        preferred = held if held is not None and held.hold_id == request.hold_id else None
+        prefer = [held if held is not None and held.hold_id == request.hold_id else None]
 
         async def attempt(session: AsyncSession) -> tuple[AppointmentView, bool]:
-            return await self._confirm_in(session, request, preferred, now)
+            try:
+                return await self._confirm_in(session, request, prefer[0], now)
+            except _Repick:
+                prefer[0] = None  # the held pair is gone: let the engine choose next time
+                raise
 
         view, created = await self._transaction(attempt)
         if created:
@@ -424,9 +418,10 @@ class BookingService:
     ) -> SlotCandidate:
         """Pick a free (specialist, workplace) for `start`, lock it, and re-check under the lock.
 
-        The first look is unlocked; after `pg_advisory_xact_lock` (fixed order: specialist,
-        workplace, location capacity) the engine is asked again, now seeing every commit made
-        by whoever held the lock before us.
+        The pair is the preferred one (the hold's, or the appointment's current one), else the
+        engine's first choice from an unlocked look. After `pg_advisory_xact_lock` (fixed
+        order: specialist, workplace, location capacity) the engine is asked again, now seeing
+        every commit made by whoever held the lock before us.
         """
 
         async def look() -> list[SlotCandidate]:
@@ -441,28 +436,27 @@ class BookingService:
                 exclude_appointment_id=exclude_appointment_id,
             )
 
-        candidates = await look()
-        if not candidates:
-            raise SlotTaken("no free specialist and workplace at this time")
-        chosen = _pick(candidates, *prefer)
+        if prefer[0] is not None and prefer[1] is not None:
+            # The held (or current) pair: lock it at once and ask the engine only under the lock.
+            pair = (prefer[0], prefer[1])
+        else:
+            candidates = await look()
+            if not candidates:
+                raise SlotTaken("no free specialist and workplace at this time")
+            pair = (candidates[0].specialist_id, candidates[0].workplace_id)
         capacity = await appts.location_capacity(session, location_id)
-        keys = [
-            (appts.LOCK_SPECIALIST, chosen.specialist_id),
-            (appts.LOCK_WORKPLACE, chosen.workplace_id),
-        ]
+        keys = [(appts.LOCK_SPECIALIST, pair[0]), (appts.LOCK_WORKPLACE, pair[1])]
         if capacity is not None:
             keys.append((appts.LOCK_LOCATION_CAPACITY, location_id))
         await appts.lock_resources(session, keys)
 
-        fresh = [
-            c
-            for c in await look()
-            if (c.specialist_id, c.workplace_id) == (chosen.specialist_id, chosen.workplace_id)
-        ]
+        free = await look()
+        fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]
         if not fresh:
-            # Someone took our pair while we waited for the lock; locks can't be dropped early,
-            # so start the transaction over if anything else is left.
-            if await look():
+            # Our pair was taken while we waited for the lock (or the preferred pair is not free
+            # at this time). Locks can't be dropped early, so if anything else is free, the
+            # transaction starts over and picks without preference.
+            if free:
                 raise _Repick
             raise SlotTaken("just taken")
         chosen = fresh[0]
@@ -575,7 +569,16 @@ class BookingService:
         """
         self._check_notice(new_start, now)
 
+        keep_pair = [True]
+
         async def attempt(session: AsyncSession) -> tuple[AppointmentView, datetime | None]:
+            try:
+                return await move_in(session)
+            except _Repick:
+                keep_pair[0] = False  # current workplace busy then: let the engine choose
+                raise
+
+        async def move_in(session: AsyncSession) -> tuple[AppointmentView, datetime | None]:
             appointment = await self._load_for(session, appointment_id, actor)
             if appointment.status != appts.BOOKED:
                 raise InvalidState("not_booked")
@@ -594,7 +597,11 @@ class BookingService:
                 start=new_start,
                 now=now,
                 client_id=appointment.client_id,
-                prefer=(appointment.specialist_id, appointment.workplace_id),
+                prefer=(
+                    (appointment.specialist_id, appointment.workplace_id)
+                    if keep_pair[0]
+                    else (None, None)
+                ),
                 exclude_appointment_id=appointment_id,
             )
             client = await session.get(Client, appointment.client_id)
