@@ -1,0 +1,113 @@
+"""Set-up for the notification and specialist e2e tests: the running bot with the booking engine
+wired and a movable clock, plus a worker delivering through the emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aiogram import Bot
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.notify.runner import build_worker, make_bot
+from bot.notify.worker import OutboxWorker
+from bot.services.availability import AvailabilityService
+from bot.services.booking import BookingRequest, BookingService
+from bot.services.events import EventBus
+from bot.services.holds import HoldStore
+from bot.services.waitlist import WaitlistService
+from bot.services.wallet import WalletService
+from tests.emulator.fixtures import running_bot
+
+# Monday 2031-03-03 09:00 in Moscow (UTC+3): the clock's starting point.
+NOW = dt.datetime(2031, 3, 3, 6, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Clock:
+    now: dt.datetime = field(default=NOW)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def wire(app: BotApp, clock: Clock) -> None:
+    """The booking engine as production wires it (unless the app already provides it)."""
+    data = app.dispatcher.workflow_data
+    if "booking" not in data:
+        settings, redis, sessions = app.settings, app.redis, app.session_factory
+        holds = HoldStore(
+            redis, prefix=settings.redis_prefix, ttl_seconds=settings.hold_ttl_seconds
+        )
+        events = EventBus(redis, settings.redis_prefix)
+        availability = AvailabilityService(sessions, redis, settings, holds, events=events)
+        waitlist = WaitlistService(sessions, settings, availability, holds)
+        app.provide(
+            availability=availability,
+            booking=BookingService(
+                sessions, settings, availability, holds, events=events, waitlist=waitlist
+            ),
+            holds=holds,
+            wallet=WalletService(sessions),
+            waitlist=waitlist,
+            events=events,
+        )
+    app.provide(clock=clock)
+
+
+@dataclass
+class NotifyBot:
+    app: BotApp
+    clock: Clock
+    worker: OutboxWorker
+
+    @property
+    def booking(self) -> BookingService:
+        booking: BookingService = self.app.dispatcher["booking"]
+        return booking
+
+    async def deliver(self) -> int:
+        """Send everything due at the clock's time."""
+        return await self.worker.drain(now=self.clock.now)
+
+    async def book(
+        self,
+        *,
+        client_id: int,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: dt.datetime,
+    ) -> int:
+        view = await self.booking.confirm(
+            BookingRequest(
+                client_id=client_id,
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=specialist_id,
+                start=start,
+                hold_id=f"test-{client_id}-{start.timestamp()}",
+            ),
+            now=self.clock.now,
+        )
+        return view.id
+
+
+@contextlib.asynccontextmanager
+async def notify_bot(settings: Settings) -> AsyncIterator[NotifyBot]:
+    clock = Clock()
+    async with running_bot(settings, setup=lambda app: wire(app, clock)) as app:
+        sender_bot: Bot = make_bot(settings)
+        try:
+            worker = build_worker(
+                settings,
+                bot=sender_bot,
+                redis=app.redis,
+                session_factory=app.session_factory,
+            )
+            yield NotifyBot(app=app, clock=clock, worker=worker)
+        finally:
+            await sender_bot.session.close()
