@@ -223,6 +223,8 @@ class BotAPIEmulator:
         self.webhook_max_attempts = 5
         self.webhook_retry_base_seconds = 0.05
         self.clock: Callable[[], float] = time.time
+        # The rate limiter's clock; tests may pin it.
+        self.monotonic: Callable[[], float] = time.monotonic
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
 
@@ -508,7 +510,7 @@ class BotAPIEmulator:
         if self._limits is None or method in _UNLIMITED or not method.startswith(_LIMITED_PREFIXES):
             return
         global_rate, chat_rate = self._limits
-        now = time.monotonic()
+        now = self.monotonic()
         window = self._sent_global
         while window and now - window[0] >= 1.0:
             window.popleft()
