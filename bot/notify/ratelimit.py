@@ -26,9 +26,9 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 # Sends leave our process a few milliseconds apart from when they reach Telegram (network and
-# event-loop jitter), so perfectly spaced sends can still land 31 in one second. Spacing them 3%
+# event-loop jitter), so perfectly spaced sends can still land 31 in one second. Spacing them 5%
 # wider than the limit keeps a sliding-window counter on the other side satisfied.
-SAFETY_MARGIN = 0.03
+SAFETY_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)

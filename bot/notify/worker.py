@@ -55,9 +55,10 @@ def default_worker_id() -> str:
 class WorkerOptions:
     lease: dt.timedelta = dt.timedelta(seconds=60)
     batch_size: int = 50
-    # Chats served in parallel by one worker: the rate limiter, not this, sets the pace; keep it
-    # below the connection pool size (each in-flight row settles in its own transaction).
-    concurrency: int = 8
+    # Chats served in parallel by one worker. The rate limiter, not this, sets the pace; it must
+    # be large enough that chats waiting out their 1 s interval don't idle the global budget. A
+    # row holds a database connection only to re-check and to settle, not while it waits.
+    concurrency: int = 32
     backoff_base: dt.timedelta = dt.timedelta(seconds=5)
     backoff_max: dt.timedelta = dt.timedelta(hours=1)
     agenda_every: float = 60.0  # seconds between daily-agenda scheduler steps
