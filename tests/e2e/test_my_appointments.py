@@ -348,3 +348,34 @@ async def test_stale_button_and_text_where_a_button_is_expected(
         assert (await user.wait_for_callback_answer()).get("text") == t(
             "account.cancel.already", "en"
         )
+
+
+async def test_ill_come_is_recorded_once(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6109, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        await user.send("/my")
+        await user.wait_for_message()
+        attend = AppointmentCb(action=AppointmentAction.attend, appointment_id=view.id).pack()
+        await user.press_data(attend)
+        answer = await user.wait_for_callback_answer()
+        assert answer.get("text") == t(
+            "account.attend.done", "en", date=ddmm(view.start), time="10:00"
+        )
+        first = (await appointment(session_factory, view.id)).client_confirmed_at
+        assert first is not None
+        await user.press_data(attend)
+        assert (await user.wait_for_callback_answer()).get("text") == answer.get("text")
+        assert (await appointment(session_factory, view.id)).client_confirmed_at == first
+
+        # Once cancelled, the same button answers with the current card and records nothing.
+        booking: BookingService = app.dispatcher["booking"]
+        await booking.cancel(view.id, actor=Actor("client", client_id), now=NOW)
+        await user.press_data(attend)
+        await user.wait_for_message(t("account.cancel.already", "en"))
+        assert (await appointment(session_factory, view.id)).client_confirmed_at == first
