@@ -93,7 +93,7 @@ def render_path(raw: object, loc: Iterable[str | int]) -> str:
     for part in loc:
         if part == "[key]":
             continue
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(node, dict):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
             name = _raw_name(node)

@@ -111,8 +111,10 @@ def _parse_day(value: object, info: ValidationInfo) -> TimeRange | None:
     return parse_time_range(value)
 
 
-def _parse_weekday(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7:
+def _parse_weekday(value: object, info: ValidationInfo) -> int:
+    # Code passes ISO numbers; a file uses names only, so `mon` and `1` cannot both slip in.
+    from_file = (info.context or {}).get("from_file")
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7 and not from_file:
         return value
     if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
         return WEEKDAYS.index(value.strip().lower()) + 1

@@ -112,6 +112,8 @@ def test_broken_file_reports_every_problem_with_entry_and_field() -> None:
         ("hours: {mon: 10:00}", 'hours.mon: expected hours like "09:00-18:00", got 600'),
         ("hours: {mon: }", 'hours.mon: expected hours like "09:00-18:00" or off, got nothing'),
         ("hours: {mon: 25:00-26:00}", "hours.mon: "),
+        ("hours: {mon: off, 1: off}", 'hours.1: "1" is not a weekday'),
+        ("hours: {mon: 09:00-24:00}", 'hours.mon: "09:00-24:00": 24:00 is not a time of day'),
         ("capacity: -1", "capacity: Input should be greater than or equal to 0"),
         ("capacity: 2.5", "capacity: Input should be a valid integer"),
         ("holidays: [{date: 2026-12-31, hours: 10:00-12:00}]", "hours are only allowed on a"),
