@@ -49,31 +49,35 @@ def long_date(day: date, i18n: Translator) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
-    """What the client has picked so far, as names (None = not picked yet)."""
+    """What the client has picked so far, as names (None = not picked yet); `auto` names the
+    steps (`location`, `service`, `specialist`) that were chosen because they had one option."""
 
     location: str | None = None
     service: str | None = None
     specialist: str | None = None
     any_specialist: bool = False
     day: date | None = None
-    auto_note: bool = False
+    auto: frozenset[str] = frozenset()
 
 
 def chosen_header(chosen: Chosen, i18n: Translator) -> str:
-    """The lines above every step: what is already chosen (also what was auto-chosen)."""
+    """The lines above every step: what is already chosen, and what was chosen automatically."""
+    note = f" {i18n('booking.chosen.auto')}"
+
+    def line(step: str, text: str) -> str:
+        return text + note if step in chosen.auto else text
+
     lines = []
     if chosen.location:
-        lines.append(i18n("booking.chosen.location", name=chosen.location))
+        lines.append(line("location", i18n("booking.chosen.location", name=chosen.location)))
     if chosen.service:
-        lines.append(i18n("booking.chosen.service", name=chosen.service))
+        lines.append(line("service", i18n("booking.chosen.service", name=chosen.service)))
     if chosen.any_specialist:
         lines.append(i18n("booking.chosen.any"))
     elif chosen.specialist:
-        lines.append(i18n("booking.chosen.specialist", name=chosen.specialist))
+        lines.append(line("specialist", i18n("booking.chosen.specialist", name=chosen.specialist)))
     if chosen.day:
         lines.append(i18n("booking.chosen.date", date=long_date(chosen.day, i18n)))
-    if chosen.auto_note and lines:
-        lines.append(i18n("booking.chosen.auto"))
     return "\n".join(lines)
 
 

@@ -62,7 +62,13 @@ def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def booking_bot(settings: Settings) -> AsyncIterator[BotApp]:
+async def booking_bot(
+    make_settings: Callable[..., Settings], **overrides: Any
+) -> AsyncIterator[BotApp]:
+    """The running bot. The simulated users press faster than a person can, so the per-user
+    throttle is raised unless a test sets it."""
+    overrides.setdefault("throttle_rate_per_second", 1000.0)
+    settings = make_settings(**overrides)
     async with running_bot(settings, setup=lambda app: wire_booking(app, clock=lambda: NOW)) as app:
         yield app
 

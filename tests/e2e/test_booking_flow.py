@@ -100,7 +100,7 @@ async def test_happy_path(
     )
     user, client_id = await new_client(emulator, session_factory, 5001, lang=lang)
 
-    async with booking_bot(make_bot_settings()) as app:
+    async with booking_bot(make_bot_settings) as app:
         services = Services(app)
         await user.send("/book")
         start = await user.wait_for_message(t("booking.ask.location", lang))
@@ -170,7 +170,7 @@ async def test_any_specialist_gets_the_preferred_one(
     first_name = (await names(session_factory, catalog))["specialists"][0]
     user, client_id = await new_client(emulator, session_factory, 5002, lang="en")
 
-    async with booking_bot(make_bot_settings()):
+    async with booking_bot(make_bot_settings):
         await user.send("/book")
         msg = await user.wait_for_message(t("booking.ask.specialist", "en"))
         # Same price everywhere: names only, no price next to them.
@@ -200,14 +200,14 @@ async def test_single_choices_are_skipped_and_shown(
     n = await names(session_factory, catalog)
     user, _ = await new_client(emulator, session_factory, 5003)
 
-    async with booking_bot(make_bot_settings()):
+    async with booking_bot(make_bot_settings):
         await user.send("/book")
         msg = await user.wait_for_message(t("booking.ask.date", "ru"))
         text = msg.text or ""
-        assert t("booking.chosen.location", "ru", name=n["location"]) in text
-        assert t("booking.chosen.service", "ru", name=n["service"]) in text
-        assert t("booking.chosen.specialist", "ru", name=n["specialists"][0]) in text
-        assert t("booking.chosen.auto", "ru") in text
+        auto = " " + t("booking.chosen.auto", "ru")
+        assert t("booking.chosen.location", "ru", name=n["location"]) + auto in text
+        assert t("booking.chosen.service", "ru", name=n["service"]) + auto in text
+        assert t("booking.chosen.specialist", "ru", name=n["specialists"][0]) + auto in text
         # Nothing to go back to: Cancel only.
         assert not has_button(msg, t("booking.btn.back", "ru"))
         assert has_button(msg, t("booking.btn.cancel", "ru"))
@@ -224,7 +224,7 @@ async def test_back_at_every_step_releases_the_hold(
     user, client_id = await new_client(emulator, session_factory, 5004)
     back = t("booking.btn.back", "ru")
 
-    async with booking_bot(make_bot_settings()) as app:
+    async with booking_bot(make_bot_settings) as app:
         services = Services(app)
         await user.send("/book")
         await user.wait_for_message(t("booking.ask.location", "ru"))
@@ -278,7 +278,7 @@ async def test_lost_race_offers_fresh_times(
     alice, alice_id = await new_client(emulator, session_factory, 5005)
     bob, bob_id = await new_client(emulator, session_factory, 5006)
 
-    async with booking_bot(make_bot_settings()):
+    async with booking_bot(make_bot_settings):
         await to_times(alice, "ru")
         await to_times(bob, "ru")
         await alice.press("10:00")
@@ -311,7 +311,7 @@ async def test_insufficient_funds_writes_nothing(
     await make_catalog(session_factory, specialists=1)
     user, client_id = await new_client(emulator, session_factory, 5007, balance=Decimal("300"))
 
-    async with booking_bot(make_bot_settings()):
+    async with booking_bot(make_bot_settings):
         await to_times(user, "ru")
         await user.press("10:00")
         summary = await user.wait_for_message(is_summary("ru"))
@@ -337,7 +337,7 @@ async def test_expired_hold_still_books_a_free_time(
     await make_catalog(session_factory, specialists=1)
     user, client_id = await new_client(emulator, session_factory, 5008)
 
-    async with booking_bot(make_bot_settings()) as app:
+    async with booking_bot(make_bot_settings) as app:
         services = Services(app)
         await to_times(user, "ru")
         await user.press("10:00")
@@ -361,7 +361,7 @@ async def test_expired_hold_and_time_taken_reoffers(
     alice, alice_id = await new_client(emulator, session_factory, 5009)
     bob, bob_id = await new_client(emulator, session_factory, 5010)
 
-    async with booking_bot(make_bot_settings()) as app:
+    async with booking_bot(make_bot_settings) as app:
         services = Services(app)
         await to_times(alice, "ru")
         await alice.press("10:00")

@@ -63,6 +63,10 @@ async def test_language_switch_is_stored_and_used(
     # Telegram still says "en"; the stored choice wins.
     await bob.send("/help")
     assert (await bob.wait_for_message()).text == translate("help.text", "ru")
+    # Pressing the same language again changes nothing and raises nothing.
+    await bob.press("Русский")
+    assert (await bob.wait_for_callback_answer()).get("text") is None
+    assert all(m.text != translate("errors.unexpected", "ru") for m in bob.messages)
 
 
 async def test_cancel_leaves_any_flow_and_releases_the_hold(
@@ -140,7 +144,7 @@ async def test_menu_section_without_handler_is_an_honest_notice(
 
 
 async def test_unexpected_error_gets_an_apology_and_the_update_can_run_again(
-    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any, redis: Any
+    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any, redis: Any, caplog: Any
 ) -> None:
     from bot.handlers import common
 
@@ -158,6 +162,12 @@ async def test_unexpected_error_gets_an_apology_and_the_update_can_run_again(
     apology = await zoe.wait_for_message()
     assert apology.text == translate("errors.unexpected", "en")
     assert "exploded" not in (apology.text or "")
+    # The trace goes to the log, with the update and the user to find it by.
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
+    assert any(
+        f"'update_id': {update_id}" in r.getMessage() and "'user_id': 1008" in r.getMessage()
+        for r in logged
+    )
     # The failed update is not marked done: a redelivery runs the handler again.
     settings = bot_app.settings
     assert await redis.get(f"{settings.redis_prefix}:update:{update_id}") is None
@@ -192,3 +202,15 @@ async def test_concurrent_duplicate_start_over_the_bot(
     texts = [m.text for m in ola.messages]
     assert texts[0] == translate("start.greeting", "ru", name="Ola")
     assert texts[1:] == [translate("start.greeting_back", "ru", name="Ola")] * 2
+
+
+async def test_start_with_a_payload_does_not_crash(
+    bot_app: BotApp, emulator: BotAPIEmulator
+) -> None:
+    pia = emulator.user(1011, "Pia", language_code="en")
+    await pia.send("/start promo-2031")
+    assert (await pia.wait_for_message()).text == translate("start.greeting", "en", name="Pia")
+    # Invite links belong to the admin area; whoever answers, it is never the apology.
+    await pia.send("/start spec_not-a-real-token")
+    answer = await pia.wait_for_message()
+    assert answer.text != translate("errors.unexpected", "en")

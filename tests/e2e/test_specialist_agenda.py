@@ -71,6 +71,12 @@ async def test_agenda_shows_and_marks_only_own_started_appointments(
         refusal = await client.wait_for_message(translate("notify.agenda.not_specialist", "ru"))
         assert refusal.buttons == []
 
+        # Anna had blocked the bot once; writing /agenda shows her chat works again.
+        async with session_factory() as s, s.begin():
+            await s.execute(
+                update(Specialist).where(Specialist.id == anna_id).values(chat_active=False)
+            )
+
         # Before any start: today and tomorrow, no mark buttons yet.
         await anna.send("/agenda")
         agenda = await anna.wait_for_message("Today, 03.03")
@@ -80,6 +86,8 @@ async def test_agenda_shows_and_marks_only_own_started_appointments(
         assert "+7 900 000-00-00" in text and "Chair 1" in text
         assert "14:00" not in text  # Boris's appointment
         assert agenda.buttons == []
+        async with session_factory() as s:
+            assert await s.scalar(select(Specialist.chat_active).where(Specialist.id == anna_id))
 
         # A forged mark before the start is refused by the server.
         await anna.press_data(AgendaCb(status=AgendaMark.completed, appointment_id=mine).pack())

@@ -76,7 +76,11 @@ def chosen(draft: Draft, picked: Picked, *, day: date | None = None) -> Chosen:
         specialist=picked.specialist.name if picked.specialist else None,
         any_specialist=draft.any_specialist,
         day=day,
-        auto_note=bool(draft.auto),
+        auto=frozenset(
+            step.name.lower()
+            for step in (BookStep.LOCATION, BookStep.SERVICE, BookStep.SPECIALIST)
+            if draft.is_auto(step)
+        ),
     )
 
 
