@@ -202,8 +202,8 @@ async def take_hold(
     start: datetime,
     now: datetime,
     ttl_seconds: int | None = None,
-) -> tuple[Hold, str]:
-    """Hold the first candidate for `start` that no other client holds; (hold, location tz).
+) -> Hold:
+    """Hold the first candidate for `start` that no other client holds.
 
     Reads PostgreSQL through `session` (not committed here), then takes the Redis hold. The
     capacity left is what the location's cap allows minus the appointments already running
@@ -227,7 +227,6 @@ async def take_hold(
         capacity_left = capacity - await appts.in_progress_peak(
             session, location_id, first.start, first.end
         )
-    timezone = await appts.location_timezone(session, location_id)
     for candidate in candidates:
         try:
             hold = await holds.acquire(
@@ -245,7 +244,7 @@ async def take_hold(
             )
         except SlotTaken:
             continue
-        return hold, timezone
+        return hold
     raise SlotTaken("held by another client")
 
 
@@ -289,7 +288,7 @@ class BookingService:
         """
         self._check_notice(start, now)
         async with self._sessions() as session:
-            hold, timezone = await take_hold(
+            hold = await take_hold(
                 session,
                 self._availability,
                 self._holds,
@@ -301,10 +300,8 @@ class BookingService:
                 now=now,
                 ttl_seconds=ttl_seconds,
             )
-        await self._best_effort(
-            self._availability.invalidate(location_id=location_id, day=_local_day(start, timezone)),
-            "invalidate after hold",
-        )
+        # No cache invalidation: the engine overlays live holds on every read, so dropping the
+        # location's cached slots on every hold would only cost a rebuild.
         return hold
 
     # --- confirm ---------------------------------------------------------------------------

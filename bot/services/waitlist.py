@@ -250,7 +250,7 @@ class WaitlistService:
             starts += [o.start for o in offers[:SLOTS_TRIED_PER_ENTRY] if o.start != freed_start]
             for start in starts:
                 try:
-                    hold, _tz = await take_hold(
+                    hold = await take_hold(
                         session,
                         self._availability,
                         self._holds,

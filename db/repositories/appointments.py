@@ -58,13 +58,6 @@ async def location_capacity(session: AsyncSession, location_id: int) -> int | No
     return cap or None
 
 
-async def location_timezone(session: AsyncSession, location_id: int) -> str:
-    tz = (
-        await session.execute(select(Location.timezone).where(Location.id == location_id))
-    ).scalar_one_or_none()
-    return tz or "UTC"
-
-
 async def in_progress_peak(
     session: AsyncSession,
     location_id: int,
