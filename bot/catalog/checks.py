@@ -124,12 +124,16 @@ def parse_catalog(data: object) -> CatalogFile:
         raise CatalogError(
             [Issue("file", "", "expected a mapping with locations, services and specialists")]
         )
+    issues: list[Issue] = []
     try:
         shell = _Shell.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(_pydantic_issues(exc, data, "file", (-1, 0))) from None
+        issues.extend(_pydantic_issues(exc, data, "file", (-1, 0)))
+        # Still check the sections that are lists: one typo at the top hides nothing else.
+        shell = _Shell.model_construct(
+            **{s: data[s] for s in SECTIONS if isinstance(data.get(s), list)}
+        )
 
-    issues: list[Issue] = []
     valid: dict[str, dict[int, Any]] = {s: {} for s in SECTIONS}
     for section_no, section in enumerate(SECTIONS):
         for index, raw in enumerate(getattr(shell, section)):

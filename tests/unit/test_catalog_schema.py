@@ -191,6 +191,11 @@ def test_invalid_yaml_and_wrong_top_level_are_reported() -> None:
         "file: version: unsupported format version 2 (expected 1)",
     ]
     assert issues_of("") == ["file: is empty"]
+    # A problem at the top does not hide the problems of the entries.
+    assert issues_of("servises: []\nservices: [{name: S, price: 1}]\n") == [
+        "file: servises: unknown field (check the spelling)",
+        'services[0] "S": duration_min: is required',
+    ]
 
 
 def test_off_spellings_and_service_shorthand() -> None:
