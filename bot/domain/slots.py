@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
@@ -104,6 +104,8 @@ class Pair:
     duration_min: int
     break_min: int
     price: Decimal
+    run: timedelta  # duration
+    block: timedelta  # duration + break
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +243,10 @@ class DayPlan:
         self.tz = ZoneInfo(catalog.timezone)
         self.step = timedelta(minutes=step_min)
         self.window = day_bounds(day, self.tz)
+        # Most dates have no DST change: then wall clock -> instant is one subtraction.
+        first = self.window[0].astimezone(self.tz).utcoffset()
+        last = (self.window[1] - timedelta(microseconds=1)).astimezone(self.tz).utcoffset()
+        self._fixed_offset = first if first == last else None
         self.pieces: dict[int, list[Piece]] = {}
         self.pairs: dict[int, list[Pair]] = {}
         links = {w.workplace_id: w for w in catalog.workplaces}
@@ -248,7 +254,7 @@ class DayPlan:
             if specialist_id is not None and spec.specialist_id != specialist_id:
                 continue
             pieces = [
-                Piece(a, b, boundary_instant(a, self.tz), boundary_instant(b, self.tz))
+                Piece(a, b, self._boundary(a), self._boundary(b))
                 for a, b in specialist_hours(catalog, calendar, spec.specialist_id, day)
             ]
             pieces = [p for p in pieces if p.start < p.end]
@@ -262,10 +268,23 @@ class DayPlan:
                 options = sorted(catalog.workplaces, key=lambda w: w.workplace_id)
             self.pieces[spec.specialist_id] = pieces
             self.pairs[spec.specialist_id] = [
-                Pair(spec.specialist_id, w.workplace_id, t.duration_min, t.break_min, t.price)
+                Pair(
+                    spec.specialist_id,
+                    w.workplace_id,
+                    t.duration_min,
+                    t.break_min,
+                    t.price,
+                    timedelta(minutes=t.duration_min),
+                    timedelta(minutes=t.duration_min + t.break_min),
+                )
                 for w in options
                 for t in (resolve_terms(catalog.service, w, spec),)
             ]
+
+    def _boundary(self, local: datetime) -> datetime:
+        if self._fixed_offset is not None:
+            return (local - self._fixed_offset).replace(tzinfo=UTC)
+        return boundary_instant(local, self.tz)
 
     @property
     def is_empty(self) -> bool:
@@ -284,7 +303,11 @@ class DayPlan:
             for piece in pieces:
                 local = piece.wall_start
                 while local < piece.wall_end:
-                    instant = start_instant(local, self.tz)
+                    instant: datetime | None
+                    if self._fixed_offset is not None:
+                        instant = (local - self._fixed_offset).replace(tzinfo=UTC)
+                    else:
+                        instant = start_instant(local, self.tz)
                     if instant is not None and instant < piece.end:
                         out.append((instant, spec_id, piece))
                     local += self.step
@@ -309,10 +332,10 @@ class DayPlan:
     @staticmethod
     def candidate(pair: Pair, start: datetime, piece: Piece) -> SlotCandidate | None:
         """The pair's slot at `start`, or None when [start, end + break) leaves the piece."""
-        end = start + timedelta(minutes=pair.duration_min)
-        blocked = end + timedelta(minutes=pair.break_min)
+        blocked = start + pair.block
         if blocked > piece.end:
             return None
+        end = start + pair.run
         return SlotCandidate(
             specialist_id=pair.specialist_id,
             workplace_id=pair.workplace_id,
@@ -326,7 +349,16 @@ class DayPlan:
 
     def base_candidates(self, obstacles: Obstacles) -> Iterator[SlotCandidate]:
         """Candidates passing the base layer, in start order (lazy: a calendar stops early)."""
+        shortest = {
+            spec_id: min(p.block for p in pairs) for spec_id, pairs in self.pairs.items() if pairs
+        }
         for start, spec_id, piece in self.grid():
+            if spec_id not in shortest:
+                continue
+            # Busy for the shortest pair means busy for all of them: skip the workplaces.
+            busy = obstacles.specialist.get(spec_id)
+            if busy and any_overlap(busy, start, start + shortest[spec_id]):
+                continue
             for pair in self.pairs[spec_id]:
                 cand = self.candidate(pair, start, piece)
                 if cand is not None and obstacles.stage(cand) is _Stage.OK:

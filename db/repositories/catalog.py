@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.catalog import (
@@ -67,83 +67,98 @@ async def load_service_catalog(
     session: AsyncSession, location_id: int, service_id: int
 ) -> ServiceCatalog | None:
     """The static catalog for booking `service_id` at `location_id`, or None when the location
-    or the service is missing or inactive. Only active rows are returned."""
-    loc = await location_meta(session, location_id)
-    if loc is None or not loc.is_active:
-        return None
-    svc = (
+    or the service is missing or inactive. Only active rows are returned. Four queries."""
+    head = (
         await session.execute(
-            select(Service).where(Service.id == service_id, Service.is_active.is_(True))
+            select(
+                Location.timezone,
+                Location.capacity,
+                Service.duration_min,
+                Service.break_min,
+                Service.price,
+            )
+            .select_from(Location)
+            .join(Service, true())  # one row of each: a deliberate cross join
+            .where(
+                Location.id == location_id,
+                Location.is_active.is_(True),
+                Service.id == service_id,
+                Service.is_active.is_(True),
+            )
         )
-    ).scalar_one_or_none()
-    if svc is None:
+    ).one_or_none()
+    if head is None:
         return None
     weekly = {
         r.day_of_week: WeeklyHours(r.day_of_week, r.start_time, r.end_time, r.is_day_off)
-        for r in (
-            await session.execute(
-                select(LocationSchedule).where(LocationSchedule.location_id == location_id)
-            )
-        ).scalars()
+        for r in await session.execute(
+            select(
+                LocationSchedule.day_of_week,
+                LocationSchedule.start_time,
+                LocationSchedule.end_time,
+                LocationSchedule.is_day_off,
+            ).where(LocationSchedule.location_id == location_id)
+        )
     }
     workplaces = tuple(
-        WorkplaceLink(ws.workplace_id, ws.price, ws.duration_min, ws.break_min)
-        for ws in (
-            await session.execute(
-                select(WorkplaceService)
-                .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
-                .where(
-                    Workplace.location_id == location_id,
-                    Workplace.is_active.is_(True),
-                    WorkplaceService.service_id == service_id,
-                    WorkplaceService.is_active.is_(True),
-                )
-                .order_by(WorkplaceService.workplace_id)
+        WorkplaceLink(r.workplace_id, r.price, r.duration_min, r.break_min)
+        for r in await session.execute(
+            select(
+                WorkplaceService.workplace_id,
+                WorkplaceService.price,
+                WorkplaceService.duration_min,
+                WorkplaceService.break_min,
             )
-        ).scalars()
-    )
-    specialists = tuple(
-        SpecialistLink(ss.specialist_id, ss.custom_price, ss.custom_duration)
-        for ss in (
-            await session.execute(
-                select(ServiceSpecialist)
-                .join(Specialist, Specialist.id == ServiceSpecialist.specialist_id)
-                .where(
-                    ServiceSpecialist.service_id == service_id,
-                    ServiceSpecialist.is_active.is_(True),
-                    Specialist.is_active.is_(True),
-                )
-                .order_by(ServiceSpecialist.specialist_id)
+            .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
+            .where(
+                Workplace.location_id == location_id,
+                Workplace.is_active.is_(True),
+                WorkplaceService.service_id == service_id,
+                WorkplaceService.is_active.is_(True),
             )
-        ).scalars()
+            .order_by(WorkplaceService.workplace_id)
+        )
     )
+    # Qualified specialists with their shifts at this location (none: they never work here).
+    links: dict[int, SpecialistLink] = {}
     shifts: dict[tuple[int, int], Shift] = {}
-    if specialists:
-        rows = (
-            await session.execute(
-                select(SpecialistSchedule).where(
-                    SpecialistSchedule.location_id == location_id,
-                    SpecialistSchedule.specialist_id.in_([s.specialist_id for s in specialists]),
-                )
-            )
-        ).scalars()
-        for r in rows:
-            shifts[(r.specialist_id, r.day_of_week)] = Shift(
-                r.specialist_id,
-                r.day_of_week,
-                r.start_time,
-                r.end_time,
-                r.is_day_off,
-                r.workplace_id,
-            )
+    rows = await session.execute(
+        select(
+            ServiceSpecialist.specialist_id,
+            ServiceSpecialist.custom_price,
+            ServiceSpecialist.custom_duration,
+            SpecialistSchedule.day_of_week,
+            SpecialistSchedule.start_time,
+            SpecialistSchedule.end_time,
+            SpecialistSchedule.is_day_off,
+            SpecialistSchedule.workplace_id,
+        )
+        .join(Specialist, Specialist.id == ServiceSpecialist.specialist_id)
+        .join(
+            SpecialistSchedule,
+            (SpecialistSchedule.specialist_id == ServiceSpecialist.specialist_id)
+            & (SpecialistSchedule.location_id == location_id),
+        )
+        .where(
+            ServiceSpecialist.service_id == service_id,
+            ServiceSpecialist.is_active.is_(True),
+            Specialist.is_active.is_(True),
+        )
+        .order_by(ServiceSpecialist.specialist_id, SpecialistSchedule.day_of_week)
+    )
+    for r in rows:
+        links[r.specialist_id] = SpecialistLink(r.specialist_id, r.custom_price, r.custom_duration)
+        shifts[(r.specialist_id, r.day_of_week)] = Shift(
+            r.specialist_id, r.day_of_week, r.start_time, r.end_time, r.is_day_off, r.workplace_id
+        )
     return ServiceCatalog(
         location_id=location_id,
-        timezone=loc.timezone,
-        capacity=loc.capacity,
-        service=ServiceTerms(svc.id, svc.duration_min, svc.break_min, svc.price),
+        timezone=head.timezone,
+        capacity=head.capacity,
+        service=ServiceTerms(service_id, head.duration_min, head.break_min, head.price),
         weekly_hours=weekly,
         workplaces=workplaces,
-        specialists=specialists,
+        specialists=tuple(links.values()),
         shifts=shifts,
     )
 

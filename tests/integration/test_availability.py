@@ -496,7 +496,7 @@ async def test_available_dates_over_the_horizon(
     assert dates == expected
     # The whole horizon in a constant number of queries (location, catalog, calendar,
     # appointments), never one per day.
-    assert len(queries) <= 10
+    assert len(queries) <= 8
     with count_queries(engine) as queries:
         assert await availability.available_dates(**args, now=NOW) == expected
     assert queries == []

@@ -1,0 +1,173 @@
+"""Slot query latency on a big catalog: a day's slots and a month's calendar, cold and cached.
+
+    python bench/slots.py [--scale 1.0] [--samples 200] [--seed 1]
+
+1. A throw-away database, migrated with Alembic, is filled by `bench/catalog_gen.py`
+   (default 5 locations, 50 specialists, 20 services, 20 000 appointments; `--scale 0.1` for a
+   quick run).
+2. For random (location, service, specialist-or-any, date) queries it times, through the real
+   `AvailabilityService` (PostgreSQL + Redis cache + Redis hold store):
+   - `day_slots` cold (the location's cache version bumped right before) and cached;
+   - `available_dates` (the month calendar) cold and cached;
+   - `candidates` (the authoritative per-start check booking runs; never cached).
+3. Prints p50/p95/max in milliseconds, one line per measurement, and drops the database.
+
+Environment: `BENCH_DATABASE_ADMIN_URL` (default postgresql://postgres@127.0.0.1:5432/postgres),
+`REDIS_URL` (default redis://127.0.0.1:6379/0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from redis.asyncio import Redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.catalog_gen import CatalogSize, generate  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.services.availability import AvailabilityService  # noqa: E402
+from bot.services.holds import HoldStore  # noqa: E402
+from db.engine import make_engine, make_session_factory  # noqa: E402
+
+ADMIN_URL = os.environ.get(
+    "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+TODAY = date(2031, 3, 3)  # a Monday
+NOW = datetime(2031, 3, 3, 5, 0, tzinfo=UTC)
+
+
+def db_url(name: str, driver: str = "postgresql") -> str:
+    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://", 1)
+    return f"{base}/{name}"
+
+
+async def admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def migrate(url: str) -> None:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, "head")
+
+
+def summary(label: str, samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    if len(ms) >= 2:
+        q = statistics.quantiles(ms, n=100, method="inclusive")
+        p50, p95 = q[49], q[94]
+    else:
+        p50 = p95 = ms[0]
+    return f"{label:<24} p50={p50:8.2f} ms  p95={p95:8.2f} ms  max={ms[-1]:8.2f} ms  n={len(ms)}"
+
+
+async def timed(call: Awaitable[object]) -> float:
+    started = time.perf_counter()
+    await call
+    return time.perf_counter() - started
+
+
+async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[str]:
+    started = time.perf_counter()
+    catalog = await generate(url, size, today=TODAY, seed=seed)
+    lines = [
+        f"catalog: {len(catalog.location_ids)} locations, {len(catalog.specialist_ids)} "
+        f"specialists, {len(catalog.service_ids)} services, {catalog.appointments} appointments "
+        f"(generated in {time.perf_counter() - started:.1f} s)"
+    ]
+    prefix = f"bench:{uuid.uuid4().hex[:8]}"
+    async_url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    settings = load_settings(bot_token="1:bench", redis_prefix=prefix, database_url=async_url)
+    engine = make_engine(async_url, pool_size=4)
+    sessions = make_session_factory(engine)
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
+        service = AvailabilityService(sessions, redis, settings, holds)
+        rnd = random.Random(seed)
+        bookable = sorted(catalog.qualified)
+        results: dict[str, list[float]] = {
+            k: [] for k in ("day", "day_cached", "month", "month_cached", "check")
+        }
+        offered = 0
+        for _ in range(samples):
+            loc, svc = rnd.choice(bookable)
+            spec = None if rnd.random() < 0.5 else rnd.choice(catalog.qualified[(loc, svc)])
+            day = TODAY + timedelta(days=rnd.randrange(1, 14))
+            which = {"location_id": loc, "service_id": svc, "specialist_id": spec}
+            await service.invalidate(location_id=loc)
+            results["day"].append(await timed(service.day_slots(**which, day=day, now=NOW)))
+            results["day_cached"].append(await timed(service.day_slots(**which, day=day, now=NOW)))
+            await service.invalidate(location_id=loc)
+            results["month"].append(await timed(service.available_dates(**which, now=NOW)))
+            results["month_cached"].append(await timed(service.available_dates(**which, now=NOW)))
+            offers = await service.day_slots(**which, day=day, now=NOW)
+            if not offers:
+                continue
+            offered += 1
+            start = rnd.choice(offers).start
+            async with sessions() as session:
+                check = service.candidates(
+                    session, **which, start=start, now=NOW, client_id=catalog.client_ids[0]
+                )
+                results["check"].append(await timed(check))
+        lines.append(
+            f"queries: {samples} random (location, service, specialist or any, date); "
+            f"{offered} days had free times"
+        )
+        lines.append(summary("day_slots cold", results["day"]))
+        lines.append(summary("day_slots cached", results["day_cached"]))
+        lines.append(summary("month calendar cold", results["month"]))
+        lines.append(summary("month calendar cached", results["month_cached"]))
+        if results["check"]:
+            lines.append(summary("candidates (database)", results["check"]))
+        return lines
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+        await engine.dispose()
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="catalog size factor")
+    parser.add_argument("--samples", type=int, default=200, help="queries per measurement")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    size = CatalogSize().scaled(args.scale)
+    name = f"bench_slots_{uuid.uuid4().hex[:8]}"
+    await admin(f'CREATE DATABASE "{name}"')
+    try:
+        await asyncio.to_thread(migrate, db_url(name, "postgresql+asyncpg"))
+        for line in await measure(db_url(name), size, args.samples, args.seed):
+            print(line, flush=True)
+    finally:
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
