@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 # Client commands shown in Telegram's menu (SPEC 8); descriptions come from the catalogs.
 BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
+REDIS_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
@@ -120,7 +121,13 @@ def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService
 
 def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
     """Build the whole application (no network I/O happens here)."""
-    redis: Redis = Redis.from_url(settings.redis_url)
+    # Timeouts: a Redis that hangs must turn into "temporarily unavailable", not a stuck update.
+    redis: Redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     clients = ClientService(session_factory, redis, settings)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, Message, Update, User
@@ -154,8 +155,16 @@ async def on_language_chosen(
     updated = await clients.set_language(query.from_user.id, callback_data.language)
     i18n = Translator(updated.language)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(i18n("language.changed"), reply_markup=main_menu(i18n))
+    if not isinstance(query.message, Message):
+        return
+    text, menu = i18n("language.changed"), main_menu(i18n)
+    try:
+        await query.message.edit_text(text, reply_markup=menu)
+    except TelegramBadRequest as exc:
+        if "not modified" in str(exc):
+            return  # pressed twice: the answer is already on screen
+        # Too old to edit (or deleted): say it in a new message instead.
+        await query.message.answer(text, reply_markup=menu)
 
 
 @fallback_router.message()

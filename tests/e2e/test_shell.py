@@ -63,10 +63,19 @@ async def test_language_switch_is_stored_and_used(
     # Telegram still says "en"; the stored choice wins.
     await bob.send("/help")
     assert (await bob.wait_for_message()).text == translate("help.text", "ru")
-    # Pressing the same language again changes nothing and raises nothing.
-    await bob.press("Русский")
+    # A double press on a language: the second changes nothing and raises nothing.
+    await bob.send("/language")
+    prompt = await bob.wait_for_message(translate("language.choose", "ru"))
+    button = prompt.find_button("English")
+    assert button is not None
+    await bob.press_data(button["callback_data"], message_id=prompt.message_id)
+    await bob.wait_for_message(translate("language.changed", "en"))
+    await bob.press_data(button["callback_data"], message_id=prompt.message_id)
     assert (await bob.wait_for_callback_answer()).get("text") is None
-    assert all(m.text != translate("errors.unexpected", "ru") for m in bob.messages)
+    await emulator.wait_for(lambda: not emulator.pending_updates())
+    texts = [m.text for m in bob.messages]
+    assert translate("errors.unexpected", "ru") not in texts
+    assert translate("errors.unexpected", "en") not in texts
 
 
 async def test_cancel_leaves_any_flow_and_releases_the_hold(
