@@ -50,7 +50,7 @@ EXPECTED = (SlotTaken, InsufficientFunds, InvalidState, NotAllowed, SlotUnavaila
 
 # Connections to PostgreSQL are capped (the server allows 100, shared with other test runs):
 # 100 coroutines still race, they just queue for a connection as the bot's own pool does.
-POOL_SIZE = 40
+POOL_SIZE = 24
 
 
 @pytest.fixture
@@ -308,3 +308,34 @@ async def test_randomized_mix_keeps_every_invariant(
             )
         )
         assert over.all() == []
+
+
+async def test_capacity_is_checked_under_the_lock(
+    eng: Engine, bounded: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two specialists and two chairs but room for one appointment at a time: of 30 clients
+    confirming the same time (half for each specialist), exactly one books."""
+    cat = await make_catalog(bounded, specialists=2, workplaces=2, capacity=1)
+    clients = await make_clients(bounded, 30, balance=Decimal("2000.00"))
+    results = await asyncio.gather(
+        *(
+            eng.booking.confirm(
+                BookingRequest(
+                    client_id=c,
+                    location_id=cat.location_id,
+                    service_id=cat.service_id,
+                    specialist_id=cat.specialist_ids[i % 2],
+                    start=START + timedelta(minutes=15 * (i % 3)),
+                    hold_id=uuid.uuid4().hex,
+                ),
+                now=NOW,
+            )
+            for i, c in enumerate(clients)
+        ),
+        return_exceptions=True,
+    )
+    assert [r for r in results if not isinstance(r, AppointmentView | SlotTaken)] == []
+    assert sum(isinstance(r, AppointmentView) for r in results) == 1
+    assert await scalar(bounded, "SELECT count(*) FROM appointments") == 1
+    async with bounded() as s:
+        assert await money_invariant_violations(s) == []
