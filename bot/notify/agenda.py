@@ -214,10 +214,12 @@ class SpecialistAgenda:
             return specialist.id if specialist is not None else None
 
     async def render_for(self, tg_id: int, *, now: dt.datetime, lang: str) -> Rendered | None:
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
             specialist = await specialist_by_tg(session, tg_id)
             if specialist is None:
                 return None
+            # Writing to us proves the chat works again after an earlier block.
+            specialist.chat_active = True
             days = await agenda_days(
                 session, specialist.id, now=now, default_tz=self._settings.default_timezone
             )

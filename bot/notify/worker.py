@@ -17,6 +17,7 @@ Outcomes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -24,7 +25,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -43,6 +44,10 @@ from db.repositories.outbox import ClaimedRow
 log = logging.getLogger(__name__)
 
 
+# Pauses between attempts to record a row's outcome (then one last attempt that may raise).
+SETTLE_RETRY_DELAYS = (0.2, 1.0, 3.0)
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -59,6 +64,7 @@ class WorkerOptions:
     # be large enough that chats waiting out their 1 s interval don't idle the global budget. A
     # row holds a database connection only to re-check and to settle, not while it waits.
     concurrency: int = 32
+    db_connections: int = 4
     backoff_base: dt.timedelta = dt.timedelta(seconds=5)
     backoff_max: dt.timedelta = dt.timedelta(hours=1)
     agenda_every: float = 60.0  # seconds between daily-agenda scheduler steps
@@ -86,6 +92,14 @@ class OutboxWorker:
         self._clock = clock
         self._monotonic = monotonic
         self._wake = asyncio.Event()
+        self._db_slots = asyncio.Semaphore(self._options.db_connections)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """One short transaction; at most `db_connections` at a time, however many chats are in
+        flight (a database's connection budget is shared with everything else)."""
+        async with self._db_slots, self._sessions() as session, session.begin():
+            yield session
 
     def wake(self) -> None:
         """Look for due rows now (called on the `outbox.wake` event)."""
@@ -99,7 +113,7 @@ class OutboxWorker:
         `now` pins the clock (tests); by default the worker's clock is read as it goes.
         """
         claim_now = now or self._clock()
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             rows = await outbox.claim_due(
                 session,
                 now=claim_now,
@@ -131,7 +145,16 @@ class OutboxWorker:
                         await self._hand_back(chat_rows[index + 1 :], due=retry_at)
                         return
 
-        await asyncio.gather(*(deliver_chat(chat_rows) for chat_rows in by_chat.values()))
+        results = await asyncio.gather(
+            *(deliver_chat(chat_rows) for chat_rows in by_chat.values()), return_exceptions=True
+        )
+        for result in results:
+            # A chat whose row could not be settled (database away) keeps its lease and is
+            # retried when it expires; the other chats of the batch are not held back by it.
+            if isinstance(result, Exception):
+                log.warning(
+                    "outbox worker %s: a chat's delivery failed: %r", self.worker_id, result
+                )
         return len(rows)
 
     async def drain(self, now: dt.datetime | None = None) -> int:
@@ -155,8 +178,22 @@ class OutboxWorker:
         outcome = await self._sender.send(
             row.chat_id, message.text, message.reply_markup, deadline=deadline
         )
-        await self._settle(row, outcome, now=now or self._clock())
+        await self._settle_persistently(row, outcome, now=now or self._clock())
         return outcome
+
+    async def _settle_persistently(
+        self, row: ClaimedRow, outcome: Outcome, *, now: dt.datetime
+    ) -> None:
+        """Record the outcome, retrying a short while if the database is briefly away: a sent
+        row left unmarked would be sent again once its lease expires."""
+        for delay in SETTLE_RETRY_DELAYS:
+            try:
+                await self._settle(row, outcome, now=now)
+                return
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("outbox row %s: settling failed (%r), retrying", row.id, exc)
+                await asyncio.sleep(delay)
+        await self._settle(row, outcome, now=now)
 
     def _retry_at(
         self, row: ClaimedRow, outcome: Outcome | None, *, now: dt.datetime | None
@@ -176,7 +213,7 @@ class OutboxWorker:
         """Return claimed rows unsent, without counting an attempt."""
         if not rows:
             return
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             for row in rows:
                 await outbox.reschedule(
                     session,
@@ -192,7 +229,7 @@ class OutboxWorker:
         agenda = None
         if row.kind not in kinds.REMINDER_KINDS and row.kind != kinds.SPECIALIST_AGENDA:
             return render(row.kind, row.payload, currency=self._settings.currency, now=now)
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             if row.kind in kinds.REMINDER_KINDS and not await self._still_relevant(session, row):
                 await outbox.mark_cancelled(session, row.id, reason="no longer relevant")
                 return None
@@ -224,7 +261,7 @@ class OutboxWorker:
     # --- settling ---------------------------------------------------------------------------
 
     async def _settle(self, row: ClaimedRow, outcome: Outcome, *, now: dt.datetime) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             match outcome:
                 case Sent():
                     await outbox.mark_sent(session, row.id, worker_id=self.worker_id, now=now)
@@ -260,7 +297,7 @@ class OutboxWorker:
                         )
 
     async def _settle_failed(self, row: ClaimedRow, error: str) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
 
     def backoff(self, attempts: int) -> dt.timedelta:
@@ -272,7 +309,7 @@ class OutboxWorker:
 
     async def schedule_agendas(self, now: dt.datetime | None = None) -> int:
         """Queue the daily agendas that are due (idempotent; every worker may run it)."""
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             return await queue_daily_agendas(
                 session, now=now or self._clock(), settings=self._settings
             )
@@ -303,7 +340,7 @@ class OutboxWorker:
         log.info("outbox worker %s stopped", self.worker_id)
 
     async def _until_next_due(self) -> float:
-        async with self._sessions() as session:
+        async with self._transaction() as session:
             due = await outbox.next_due_at(session)
         if due is None:
             return self._settings.outbox_poll_seconds
