@@ -555,9 +555,13 @@ class BotAPIEmulator:
 
     async def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
         handler = getattr(self, f"_m_{method}", None)
-        if handler is None:
-            return True  # the generic recorder: anything else succeeds
-        return await handler(params)
+        if handler is not None:
+            return await handler(params)
+        if method.startswith("send") and _as_int(params.get("chat_id")) is not None:
+            # sendPhoto, sendDocument, ...: a message the chat shows (its caption as text).
+            chat_id = self._require_chat(params)
+            return self._store_bot_message(chat_id, {**params, "text": params.get("caption")}).raw
+        return True  # the generic recorder: anything else succeeds
 
     async def _m_getme(self, params: dict[str, Any]) -> Any:
         return self.bot_user()
@@ -773,6 +777,9 @@ class BotAPIEmulator:
     async def _m_getchat(self, params: dict[str, Any]) -> Any:
         chat_id = self._require_chat(params)
         return {**self.chat_payload(chat_id), "accent_color_id": 0, "max_reaction_count": 11}
+
+    async def _m_sendchataction(self, params: dict[str, Any]) -> Any:
+        return True
 
     async def _m_close(self, params: dict[str, Any]) -> Any:
         return True

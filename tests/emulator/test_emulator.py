@@ -156,6 +156,10 @@ async def test_unknown_methods_are_recorded_and_succeed(emulator: BotAPIEmulator
     await bot.set_my_commands([], language_code="en")
     assert await bot.pin_chat_message(50, 1)
     assert emulator.calls_to("pinChatMessage")[0].params["chat_id"] == 50
+    sent = await bot.send_location(50, latitude=55.75, longitude=37.62)
+    assert sent.chat.id == 50 and [m.message_id for m in emulator.sent_messages(50)] == [
+        sent.message_id
+    ]
 
 
 async def test_webhook_delivery_retries_until_accepted(emulator: BotAPIEmulator, bot: Bot) -> None:
