@@ -44,6 +44,7 @@ from bot.domain.slots import (
     overlay,
     overlay_obstacles,
     rank_candidates,
+    time_reason,
     to_offers,
 )
 from bot.domain.types import HeldInterval
@@ -202,6 +203,9 @@ class AvailabilityService:
         if catalog is None:
             return Reason.CLOSED, []
         tz = ZoneInfo(catalog.timezone)
+        too_soon_or_late = time_reason(start, now=now, rules=self.rules, tz=tz)
+        if too_soon_or_late is not Reason.OK:
+            return too_soon_or_late, []
         day = local_date(start, tz)
         spec_ids = [
             s.specialist_id

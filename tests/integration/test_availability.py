@@ -475,6 +475,22 @@ async def test_candidates_refuses_off_grid_and_out_of_hours_starts(
         assert await candidates_at(availability, session, salon, start) == [], start
     saturday = dt.date(2030, 3, 9)
     assert await candidates_at(availability, session, salon, at(saturday, "12:00")) == []
+    async with session.begin():
+        for start, why in (
+            (at(saturday, "12:00"), Reason.CLOSED),
+            (at(NOW.date(), "09:30"), Reason.NOTICE),
+            (at(NOW.date() + dt.timedelta(days=31), "12:00"), Reason.HORIZON),
+        ):
+            reason, found = await availability.evaluate(
+                session,
+                location_id=salon.location.id,
+                service_id=salon.service.id,
+                specialist_id=None,
+                start=start,
+                now=NOW,
+                client_id=salon.client.id,
+            )
+            assert (reason, found) == (why, []), start
 
 
 def weekdays(first: dt.date, count: int) -> list[dt.date]:
