@@ -774,25 +774,14 @@ class BookingService:
         now: datetime | None = None,
         freed: datetime | None = None,
     ) -> None:
-        """After the commit: drop cached slots, publish the event, wake the notifier, and offer
-        freed time to the waitlist. All best effort: the commit already happened."""
+        """After the commit: drop cached slots, offer freed time to the waitlist, publish the
+        event and wake the notifier. All best effort: the commit already happened."""
         days = sorted({_local_day(s, view.timezone) for s in starts})
         for day in days:
             await self._best_effort(
                 self._availability.invalidate(location_id=view.location_id, day=day),
                 "invalidate",
             )
-        if self._events is not None:
-            await self._best_effort(
-                self._events.publish(
-                    kind,
-                    appointment_id=view.id,
-                    location_id=view.location_id,
-                    start=view.start.isoformat(),
-                ),
-                f"publish {kind}",
-            )
-            await self._best_effort(self._events.publish("outbox.wake"), "publish outbox.wake")
         if self._waitlist is not None and now is not None:
             released = freed if freed is not None else view.start
             await self._best_effort(
@@ -805,6 +794,18 @@ class BookingService:
                 ),
                 "waitlist offer",
             )
+        if self._events is not None:
+            await self._best_effort(
+                self._events.publish(
+                    kind,
+                    appointment_id=view.id,
+                    location_id=view.location_id,
+                    start=view.start.isoformat(),
+                ),
+                f"publish {kind}",
+            )
+            # Last, so the worker also finds a waitlist offer queued just above.
+            await self._best_effort(self._events.publish("outbox.wake"), "publish outbox.wake")
 
     @staticmethod
     async def _best_effort(action: Awaitable[object], what: str) -> None:

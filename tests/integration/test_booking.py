@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
-from bot.services.booking import Actor, AppointmentView, BookingRequest
+from bot.services.booking import Actor, AppointmentView, BookingRequest, BookingService
 from tests.integration.factories import (
     NOW,
     Catalog,
@@ -503,3 +504,33 @@ async def test_attendance_status_and_lists(
     assert [v.id for v in await eng.booking.list_for_client(client, now=after, past=True)] == [
         view.id
     ]
+
+
+class BrokenPublisher:
+    """Redis gone right after the commit."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def publish(self, kind: str, **data: object) -> None:
+        self.calls.append(kind)
+        raise RedisConnectionError("Redis is down")
+
+
+async def test_redis_failure_after_commit_does_not_fail_the_booking(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    broken = BrokenPublisher()
+    booking = BookingService(
+        session_factory, eng.settings, eng.availability, eng.holds, events=broken
+    )
+    client = await make_client(session_factory, balance=RICH)
+    view = await booking.confirm(request(cat, client, start=START + timedelta(days=2)), now=NOW)
+    assert broken.calls == ["appointment.created", "outbox.wake"]
+    assert (
+        await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id)
+        == "booked"
+    )
+    result = await booking.cancel(view.id, actor=Actor("client", client), now=NOW)
+    assert result.refund == cat.price
+    assert broken.calls[-2:] == ["appointment.cancelled", "outbox.wake"]
