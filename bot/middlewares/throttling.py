@@ -44,7 +44,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or not isinstance(event, Update):
+        if user is None or not isinstance(event, Update) or _is_payment(event):
             return await handler(event, data)
         key = f"{self.prefix}:throttle:{user.id}"
         count = int(await self._hit(keys=[key], args=[self.window_seconds * 1000]))
@@ -67,3 +67,12 @@ class ThrottlingMiddleware(BaseMiddleware):
             await event.callback_query.answer(text)
         elif isinstance(event.message, Message):
             await event.message.answer(text)
+
+
+def _is_payment(update: Update) -> bool:
+    """Payment updates come from Telegram's checkout, not from a user's typing, and must never
+    be dropped: an unanswered pre-checkout fails the payment, and a dropped successful payment
+    would take the client's money without crediting the wallet."""
+    if update.pre_checkout_query is not None:
+        return True
+    return update.message is not None and update.message.successful_payment is not None

@@ -158,6 +158,38 @@ async def test_payment_in_the_middle_of_booking_reaches_the_wallet(
         await assert_money_invariant(session_factory)
 
 
+async def test_payments_are_never_throttled(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A burst far over the per-user rate: every pre-checkout is answered and every payment
+    credited (a dropped successful payment would take money without crediting it)."""
+    user, client_id = await new_client(emulator, session_factory, 6406, lang="en")
+    settings = make_bot_settings(payment_provider_token=PROVIDER, throttle_rate_per_second=1)
+    payload = make_payload(
+        emulator.token, TopUpPayload(client_id=client_id, amount_minor=50000, currency="RUB")
+    )
+    async with account_bot(settings):
+        queries = [
+            await user.pre_checkout(total_amount=50000, currency="RUB", payload=payload)
+            for _ in range(3)
+        ]
+        for n in range(3):
+            await user.successful_payment(
+                total_amount=50000, currency="RUB", payload=payload, charge_id=f"burst-{n}"
+            )
+        await emulator.wait_for(lambda: all(q in emulator.pre_checkout_answers for q in queries))
+        assert [emulator.pre_checkout_answers[q].get("ok") for q in queries] == [True] * 3
+        await user.wait_for_message(
+            t("account.payment.done", "en", amount="500 RUB", balance="6500 RUB")
+        )
+        payments = await ledger_of(session_factory, client_id, "payment")
+        assert sorted(p.external_id or "" for p in payments) == ["burst-0", "burst-1", "burst-2"]
+        assert (await wallet_of(session_factory, client_id))[0] == Decimal("6500")
+        await assert_money_invariant(session_factory)
+
+
 async def set_state(app: BotApp, user: SimUser, state: str | None) -> None:
     key = StorageKey(bot_id=app.bot.id, chat_id=user.chat_id, user_id=user.id)
     await app.dispatcher.storage.set_state(key, state)
