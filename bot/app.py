@@ -35,7 +35,13 @@ from bot.config import Settings
 from bot.handlers import all_routers
 from bot.i18n import SUPPORTED_LANGUAGES, translate
 from bot.middlewares import setup_middlewares
+from bot.services.availability import AvailabilityService
+from bot.services.booking import BookingService
 from bot.services.clients import ClientService
+from bot.services.events import EventBus
+from bot.services.holds import HoldStore
+from bot.services.waitlist import WaitlistService
+from bot.services.wallet import WalletService
 from db.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,8 @@ class BotApp:
     session_factory: async_sessionmaker[AsyncSession]
     clients: ClientService
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Set once updates can arrive: polling started, or the webhook is served and registered.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def provide(self, **services: object) -> None:
         """Add shared services to the handlers' workflow data (`booking=BookingService(...)`)."""
@@ -119,6 +127,34 @@ def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService
     return dp
 
 
+def build_services(
+    settings: Settings, redis: Redis, session_factory: async_sessionmaker[AsyncSession]
+) -> dict[str, object]:
+    """The booking engine the handlers share (workflow data names from the contract), plus
+    `release_hold(client_id)` for `/cancel`."""
+    prefix = settings.redis_prefix
+    holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
+    events = EventBus(redis, prefix)
+    availability = AvailabilityService(session_factory, redis, settings, holds, events=events)
+    waitlist = WaitlistService(session_factory, settings, availability, holds)
+    booking = BookingService(
+        session_factory, settings, availability, holds, events=events, waitlist=waitlist
+    )
+
+    async def release_hold(client_id: int) -> None:
+        await holds.release(client_id)
+
+    return {
+        "availability": availability,
+        "booking": booking,
+        "holds": holds,
+        "wallet": WalletService(session_factory),
+        "waitlist": waitlist,
+        "events": events,
+        "release_hold": release_hold,
+    }
+
+
 def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
     """Build the whole application (no network I/O happens here)."""
     # Timeouts: a Redis that hangs must turn into "temporarily unavailable", not a stuck update.
@@ -148,6 +184,7 @@ def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
         clients=clients,
         bot_app=app,
     )
+    app.provide(**build_services(settings, redis, session_factory))
     return app
 
 
@@ -183,11 +220,12 @@ def webhook_secret(settings: Settings) -> str:
     return hashlib.sha256(b"webhook:" + token).hexdigest()
 
 
-async def _on_startup(bot: Bot, settings: Settings) -> None:
+async def _on_startup(bot: Bot, settings: Settings, bot_app: BotApp) -> None:
     await set_bot_commands(bot, settings)
     if not settings.webhook_enabled:
         # A webhook left over from another deployment would make getUpdates fail with 409.
         await bot.delete_webhook(drop_pending_updates=False)
+        bot_app.ready.set()
 
 
 def start_background_tasks(app: BotApp, stop: asyncio.Event) -> list[asyncio.Task[Any]]:
@@ -294,6 +332,7 @@ async def run_webhook(app: BotApp, stop: asyncio.Event) -> None:
         allowed_updates=app.dispatcher.resolve_used_update_types(),
     )
     log.info("webhook set to %s", url)
+    app.ready.set()
     try:
         await stop.wait()
     finally:

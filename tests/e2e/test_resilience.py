@@ -114,3 +114,28 @@ async def test_webhook_checks_the_secret_and_processes_updates(
                 assert await response.json() == {"ok": True, "database": True, "redis": True}
         # The forged update never reached a handler.
         assert [m.text for m in wes.messages] == [translate("start.greeting", "en", name="Wes")]
+
+
+async def test_health_check_reports_redis_down_and_back(
+    clean_db: Any,
+    redis: Any,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Any,
+    redis_proxy: RedisProxy,
+) -> None:
+    port = _free_port()
+    settings = make_bot_settings(
+        redis_url=redis_proxy.url,
+        webhook_url=f"http://127.0.0.1:{port}",
+        webhook_host="127.0.0.1",
+        webhook_port=port,
+    )
+    async with running_bot(settings), aiohttp.ClientSession() as http:
+        health = f"http://127.0.0.1:{port}/healthz"
+        await redis_proxy.stop()
+        async with http.get(health) as response:
+            assert response.status == 503
+            assert await response.json() == {"ok": False, "database": True, "redis": False}
+        await redis_proxy.start()
+        async with http.get(health) as response:
+            assert response.status == 200

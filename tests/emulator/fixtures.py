@@ -87,14 +87,8 @@ async def running_bot(
     if setup is not None:
         setup(app)
     stop = asyncio.Event()
-    started = asyncio.Event()
-
-    async def mark_started(**_: Any) -> None:
-        started.set()
-
-    app.dispatcher.startup.register(mark_started)
     task = asyncio.create_task(serve(app, stop))
-    waiter = asyncio.create_task(started.wait())
+    waiter = asyncio.create_task(app.ready.wait())
     done, _ = await asyncio.wait(
         {task, waiter}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED
     )
