@@ -232,6 +232,10 @@ async def on_error(event: ErrorEvent, bot: Bot, settings: Settings, **data: Any)
         normalize_language(user.language_code if user else None) or settings.default_language
     )
     text = i18n(key)
+    # A successful payment is never delivered again: credit it from its signed payload.
+    from bot.handlers.account.payments import credit_after_failure
+
+    text = await credit_after_failure(update, settings, data, i18n) or text
     try:
         if chat_id is not None:
             await bot.send_message(chat_id, text)

@@ -1,7 +1,8 @@
 """Robustness of the account flows over the emulator: Redis going down in the middle of a cancel
-(a clear "temporarily unavailable", nothing written, recovery by itself when Redis is back), and
-a restart in the middle of a reschedule (a new application instance on the same Redis and
-database continues from the buttons already on screen).
+(a clear "temporarily unavailable", nothing written, recovery by itself when Redis is back), a
+payment arriving while Redis is down (credited all the same, and once), and a restart in the
+middle of a reschedule (a new application instance on the same Redis and database continues
+from the buttons already on screen).
 
 Redis is reached through a proxy the test stops and starts; the shared Redis is never touched.
 """
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.handlers.account.invoices import TopUpPayload, make_payload
 from tests.e2e.account_support import (
     account_bot,
     appointment,
@@ -96,6 +98,39 @@ async def test_redis_down_mid_cancel_is_temporarily_unavailable_then_recovers(
         refunds = await ledger_of(session_factory, client_id, "refund")
         assert [r.amount for r in refunds] == [Decimal("1000.00")]
         await assert_money_invariant(session_factory)
+
+
+async def test_payment_during_a_redis_outage_is_credited_once(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis_proxy: RedisProxy,
+) -> None:
+    """Telegram never delivers a successful payment again, so an outage must not lose it."""
+    user, client_id = await new_client(emulator, session_factory, 6503, lang="en")
+    settings = make_bot_settings(redis_url=redis_proxy.url, payment_provider_token="1:TEST:x")
+    payload = make_payload(
+        emulator.token, TopUpPayload(client_id=client_id, amount_minor=100000, currency="RUB")
+    )
+    payment = {"total_amount": 100000, "currency": "RUB", "payload": payload}
+    async with account_bot(settings):
+        await user.send("/wallet")
+        await user.wait_for_message()
+
+        await redis_proxy.stop()
+        await user.successful_payment(**payment, charge_id="charge-outage")
+        credited = t("account.payment.done", "en", amount="1000 RUB", balance="6000 RUB")
+        assert (await user.wait_for_message(timeout=30)).text == credited
+
+        await redis_proxy.start()
+        await user.successful_payment(**payment, charge_id="charge-outage")
+        await user.wait_for_message(
+            t("account.payment.duplicate", "en", balance="6000 RUB"), timeout=30
+        )
+    payments = await ledger_of(session_factory, client_id, "payment")
+    assert [(p.amount, p.external_id) for p in payments] == [(Decimal("1000.00"), "charge-outage")]
+    assert (await wallet_of(session_factory, client_id))[0] == Decimal("6000")
+    await assert_money_invariant(session_factory)
 
 
 async def test_restart_mid_reschedule_continues_from_the_buttons_on_screen(

@@ -16,11 +16,11 @@ import logging
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.types import Message, PreCheckoutQuery
+from aiogram.types import Message, PreCheckoutQuery, Update
 
 from bot.config import Settings
 from bot.handlers.account.context import deps_from
-from bot.handlers.account.invoices import check_payment, from_minor
+from bot.handlers.account.invoices import check_payment, from_minor, parse_payload
 from bot.handlers.account.wallet import payload_secret, payments_token
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
@@ -97,3 +97,49 @@ async def on_successful_payment(message: Message, **data: Any) -> None:
     else:
         text = deps.i18n("account.payment.duplicate", balance=balance)
     await message.answer(text, reply_markup=back_to_wallet_keyboard(deps.i18n))
+
+
+async def credit_after_failure(
+    update: Update, settings: Settings, data: dict[str, Any], i18n: Translator
+) -> str | None:
+    """For the error handler: a successful payment whose handling failed before the wallet was
+    credited (Redis down in a middleware, say) is credited from its signed payload with the
+    database alone, since Telegram will not deliver it again. Returns the text for the client,
+    or None when the update is no payment or cannot be credited (then it is logged loudly)."""
+    message = update.message
+    payment = message.successful_payment if message is not None else None
+    wallet = data.get("wallet")
+    if payment is None or wallet is None:
+        return None
+    parsed = parse_payload(payload_secret(settings), payment.invoice_payload)
+    payload = (
+        check_payment(
+            payload_secret(settings),
+            payment.invoice_payload,
+            client_id=parsed.client_id,
+            total_amount=payment.total_amount,
+            currency=payment.currency,
+            expected_currency=settings.currency,
+        )
+        if parsed is not None
+        else None
+    )
+    charge = payment.telegram_payment_charge_id
+    if payload is None:
+        log.error("failed update with an unusable payment: charge %s", charge)
+        return None
+    amount = from_minor(payload.amount_minor, payload.currency)
+    try:
+        credited = await wallet.credit_payment(payload.client_id, amount, charge_id=charge)
+        balance = (await wallet.balance_and_ledger(payload.client_id, limit=1)).balance
+    except Exception:
+        log.exception("payment %s of client %s is NOT credited", charge, payload.client_id)
+        return None
+    log.warning("payment %s credited after a failed update (now: %s)", charge, credited)
+    if not credited:
+        return i18n("account.payment.duplicate", balance=format_money(balance, settings.currency))
+    return i18n(
+        "account.payment.done",
+        amount=format_money(amount, settings.currency),
+        balance=format_money(balance, settings.currency),
+    )
