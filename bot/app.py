@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.handlers import all_routers
 from bot.i18n import SUPPORTED_LANGUAGES, translate
-from bot.middlewares import setup_middlewares
+from bot.middlewares import DrainGate, setup_middlewares
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.clients import ClientService
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 # Client commands shown in Telegram's menu (SPEC 8); descriptions come from the catalogs.
 BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
 REDIS_TIMEOUT_SECONDS = 5.0
+# How long a stopping process lets the update in flight finish (docker stop waits 10 s).
+SHUTDOWN_GRACE_SECONDS = 8.0
 
 
 @dataclass
@@ -121,7 +123,7 @@ def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService
         else SimpleEventIsolation()
     )
     dp = Dispatcher(storage=storage, events_isolation=isolation)
-    setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
+    dp["drain_gate"] = setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
     _attach(dp, all_routers())
     dp.startup.register(_on_startup)
     return dp
@@ -250,6 +252,8 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
     again after the restart; the dedupe middleware lets it through because its lease is not
     "done". The cost is one update at a time per process, which is fine for one bot instance
     (polling is single-instance anyway; scale out with the webhook).
+
+    On `stop` the update in flight gets `SHUTDOWN_GRACE_SECONDS` to finish; no new one starts.
     """
     dp = app.dispatcher
     polling = asyncio.create_task(
@@ -267,6 +271,13 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
         stopper.cancel()
         polling.result()
         return
+    # Graceful: the update in flight may finish (its reply sent, marked done); a new one waits.
+    gate: DrainGate = dp["drain_gate"]
+    gate.close()
+    try:
+        await asyncio.wait_for(gate.idle.wait(), SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("stopping with an update still running; it will be delivered again")
     with contextlib.suppress(RuntimeError):  # polling may not have reached its loop yet
         await dp.stop_polling()
     if not polling.done():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import webhook_full_url, webhook_secret
+from bot.app import create_app, serve, webhook_full_url, webhook_secret
 from bot.i18n import translate
+from bot.middlewares import DrainGate
 from tests.emulator import BotAPIEmulator
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
@@ -139,3 +141,28 @@ async def test_health_check_reports_redis_down_and_back(
         await redis_proxy.start()
         async with http.get(health) as response:
             assert response.status == 200
+
+
+async def test_stop_lets_the_update_in_flight_finish(
+    clean_db: Any, redis: Any, emulator: BotAPIEmulator, make_bot_settings: Any
+) -> None:
+    app = create_app(make_bot_settings())
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(app, stop))
+    await asyncio.wait_for(app.ready.wait(), 10)
+    gate: DrainGate = app.dispatcher["drain_gate"]
+
+    dan = emulator.user(2004, "Dan", language_code="en")
+    emulator.delay("sendMessage", 60)
+    mark = emulator.last_seq
+    await dan.send("/help")
+    await emulator.wait_for_call("sendMessage", chat_id=dan.chat_id, after=mark)
+    stop.set()  # SIGTERM while the reply is on its way
+    await asyncio.wait_for(gate.stopping.wait(), 10)
+    late = await dan.send("/help")  # arrives while stopping: must be left for the next process
+    emulator.delay("sendMessage", 0)
+    await asyncio.wait_for(serving, 30)
+
+    assert [m.text for m in dan.messages] == [translate("help.text", "en")]
+    # The late update was never acknowledged: Telegram will deliver it to the next process.
+    assert late in [u["update_id"] for u in emulator.pending_updates()]
