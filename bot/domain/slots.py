@@ -13,6 +13,7 @@ overlay, so the base check is implied by it).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -295,24 +296,33 @@ class DayPlan:
     def specialist_ids(self) -> list[int]:
         return sorted(self.pieces)
 
-    def grid(self) -> list[tuple[datetime, int, Piece]]:
-        """Every (start, specialist, piece): starts every step from the start of each working
-        piece in wall-clock time; nonexistent local times are skipped. Sorted by start."""
-        out: list[tuple[datetime, int, Piece]] = []
-        for spec_id, pieces in self.pieces.items():
-            for piece in pieces:
-                local = piece.wall_start
-                while local < piece.wall_end:
-                    instant: datetime | None
-                    if self._fixed_offset is not None:
-                        instant = (local - self._fixed_offset).replace(tzinfo=UTC)
-                    else:
-                        instant = start_instant(local, self.tz)
-                    if instant is not None and instant < piece.end:
-                        out.append((instant, spec_id, piece))
-                    local += self.step
-        out.sort(key=lambda item: (item[0], item[1]))
-        return out
+    def grid(self) -> Iterator[tuple[datetime, int, Piece]]:
+        """Every (start, specialist, piece) in start order: starts every step from the start of
+        each working piece in wall-clock time; nonexistent local times are skipped. Lazy, so
+        a calendar that stops at a date's first free time does not build the rest."""
+        return heapq.merge(
+            *(
+                self._piece_starts(spec_id, piece)
+                for spec_id, pieces in self.pieces.items()
+                for piece in pieces
+            ),
+            key=lambda item: (item[0], item[1]),
+        )
+
+    def _piece_starts(self, spec_id: int, piece: Piece) -> Iterator[tuple[datetime, int, Piece]]:
+        if self._fixed_offset is not None:
+            # No DST change that date: wall-clock steps are real-time steps.
+            instant = piece.start
+            while instant < piece.end:
+                yield instant, spec_id, piece
+                instant += self.step
+            return
+        local = piece.wall_start
+        while local < piece.wall_end:
+            found = start_instant(local, self.tz)
+            if found is not None and found < piece.end:
+                yield found, spec_id, piece
+            local += self.step
 
     def piece_at(self, specialist_id: int, start: datetime) -> Piece | None:
         """The piece whose grid contains `start` exactly, or None (off-grid, not working, or

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +32,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.domain.catalog import BusyAppointment
+from bot.domain.catalog import BusyAppointment, ServiceCatalog
 from bot.domain.intervals import Interval
 from bot.domain.slots import (
     DayPlan,
@@ -224,6 +225,7 @@ class AvailabilityService:
             start=window_start,
             end=window_end,
             location_id=location_id,
+            workplace_ids=_relevant_workplaces(catalog),
             specialist_ids=plan.specialist_ids,
             client_id=client_id,
         )
@@ -485,12 +487,17 @@ class AvailabilityService:
                 start=min(p.window[0] for p in working),
                 end=max(p.window[1] for p in working),
                 location_id=location_id,
+                workplace_ids=_relevant_workplaces(catalog),
                 specialist_ids=spec_ids,
             )
+        # Sorted by start (the query orders them): each date takes its slice by bisection.
+        starts = [a.start for a in appointments]
         out: dict[date, _DayEntry] = {}
         for day, plan in plans.items():
             w_start, w_end = plan.window
-            todays = [a for a in appointments if a.start < w_end and a.blocked_until > w_start]
+            lo = bisect_left(starts, w_start - repo.LONGEST_BLOCK)
+            hi = bisect_left(starts, w_end)
+            todays = [a for a in appointments[lo:hi] if a.blocked_until > w_start]
             in_progress = (
                 location_load(todays, location_id, plan.window) if catalog.capacity else ()
             )
@@ -533,15 +540,20 @@ class AvailabilityService:
                 )
             mine = [(a.start, a.end) for a in rows]
 
+        built: dict[Interval, Obstacles] = {}
+
         def build(entry: _DayEntry) -> Obstacles:
-            return overlay_obstacles(
-                location_id=location_id,
-                capacity=capacity,
-                holds=holds,
-                client_id=client_id,
-                client_busy=mine,
-                in_progress=entry.in_progress,
-            )
+            # One per date (its window): the calendar asks again for every candidate it tries.
+            if entry.window not in built:
+                built[entry.window] = overlay_obstacles(
+                    location_id=location_id,
+                    capacity=capacity,
+                    holds=holds,
+                    client_id=client_id,
+                    client_busy=mine,
+                    in_progress=entry.in_progress,
+                )
+            return built[entry.window]
 
         return build
 
@@ -557,6 +569,14 @@ class _Versions:
         if location_id not in self._tags:
             self._tags[location_id] = await self._service._versions_of(location_id)
         return self._tags[location_id]
+
+
+def _relevant_workplaces(catalog: ServiceCatalog) -> list[int] | None:
+    """Which of the location's workplaces matter: all of them when capacity is capped (every
+    appointment counts), else only those hosting the service."""
+    if catalog.capacity:
+        return None
+    return [w.workplace_id for w in catalog.workplaces]
 
 
 def _text(value: Any) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.catalog import (
@@ -38,8 +38,9 @@ from db.models import (
 )
 from db.models import Holiday as HolidayModel
 
-# No slot is longer than this; it bounds the index range scan for overlapping appointments.
-_LONGEST_BLOCK = timedelta(days=1)
+# No appointment blocks longer than this; it bounds the index range scan for overlapping
+# appointments (and the slice of a date in a horizon's list).
+LONGEST_BLOCK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,14 +206,27 @@ async def load_busy(
     start: datetime,
     end: datetime,
     location_id: int | None = None,
+    workplace_ids: Iterable[int] | None = None,
     specialist_ids: Iterable[int] = (),
     client_id: int | None = None,
 ) -> list[BusyAppointment]:
     """Active appointments whose blocked interval meets [start, end) and that are at the
-    location, or of one of the specialists (wherever they are), or of the client."""
+    location (only in `workplace_ids`, when given), or of one of the specialists (wherever
+    they are), or of the client.
+
+    Without a capacity to check, only the workplaces hosting the service matter at the
+    location; leaving the others out keeps a busy location's horizon small."""
     who = []
     if location_id is not None:
-        who.append(Appointment.location_id == location_id)
+        if workplace_ids is None:
+            who.append(Appointment.location_id == location_id)
+        else:
+            who.append(
+                and_(
+                    Appointment.location_id == location_id,
+                    Appointment.workplace_id.in_(list(workplace_ids)),
+                )
+            )
     ids = list(specialist_ids)
     if ids:
         who.append(Appointment.specialist_id.in_(ids))
@@ -236,7 +250,7 @@ async def load_busy(
                 Appointment.status != "cancelled",
                 Appointment.start_time < end,
                 # The lower bound lets the (…, start_time) indexes do a range scan.
-                Appointment.start_time > start - _LONGEST_BLOCK,
+                Appointment.start_time > start - LONGEST_BLOCK,
                 Appointment.blocked_until > start,
                 or_(*who),
             )
