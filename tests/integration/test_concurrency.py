@@ -251,7 +251,7 @@ async def test_randomized_mix_keeps_every_invariant(
             specialist_prices={0: Decimal("1100.00")},
         ),
     ]
-    clients = await make_clients(bounded, 60, balance=Decimal("1500.00"))
+    clients = await make_clients(bounded, 60, balance=Decimal("3000.00"))
     mix = Mix(eng, cats, clients)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(MIX_OPS):
