@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,19 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     missing = {name for name in SETTINGS_ENV_NAMES if f"`{name}`" not in readme}
     assert not missing, f"add to the README configuration table: {sorted(missing)}"
+
+
+def test_ci_script_runs_every_check_and_fails_on_no_tests() -> None:
+    script = ROOT / ".ci" / "run"
+    source = script.read_text("utf-8")
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    assert source.startswith("#!/usr/bin/env bash")
+    assert "set -euo pipefail" in source
+    steps = ["ruff check .", "ruff format --check .", "mypy", "alembic upgrade head", "pytest"]
+    positions = [source.find(f"\n{step}\n") for step in steps]
+    assert all(p >= 0 for p in positions), dict(zip(steps, positions, strict=True))
+    assert positions == sorted(positions), "checks run cheapest first, tests last"
+    # pytest's exit code 5 (no tests collected) must fail the run.
+    assert re.search(r'"\$rc" -eq 5 \]; then\s+fail', source)
+    assert "TEST_DATABASE_ADMIN_URL" in source
+    assert re.search(r"trap \w+ EXIT", source)
