@@ -167,7 +167,8 @@ class WalletService:
                         if new_balance is None:
                             current = await wallets.balance(session, client_id) or ZERO
                             raise InsufficientFunds(-amount, current)
-                    assert new_balance is not None
+                    if new_balance is None:
+                        raise NotFound(f"client {client_id}")
                     await wallets.add_entry(
                         session,
                         client_id=client_id,
