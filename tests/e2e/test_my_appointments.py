@@ -379,3 +379,24 @@ async def test_ill_come_is_recorded_once(
         await user.press_data(attend)
         await user.wait_for_message(t("account.cancel.already", "en"))
         assert (await appointment(session_factory, view.id)).client_confirmed_at == first
+
+
+async def test_buttons_on_other_messages_answer_below_and_keep_that_message(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Cancel/Reschedule under a booking confirmation: the confirmation stays as it was."""
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6110, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        await user.send("/start")
+        greeting = await user.wait_for_message()
+        original = greeting.text
+        cancel = AppointmentCb(action=AppointmentAction.cancel, appointment_id=view.id).pack()
+        await user.press_data(cancel, message_id=greeting.message_id)
+        ask = await user.wait_for_message(edits=False)
+        assert ask.message_id != greeting.message_id
+        assert ask.find_button(t("account.btn.cancel_yes", "en")) is not None
+        assert (greeting.text, greeting.edits) == (original, 0)
