@@ -200,6 +200,8 @@ class AvailabilityService:
     ) -> tuple[Reason, list[SlotCandidate]]:
         """Like `candidates`, plus why there are none: BUSY, NO_WORKPLACE and CAPACITY mean
         "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time"."""
+        if start.tzinfo is None or now.tzinfo is None:
+            raise ValueError("start and now must be timezone-aware instants")
         catalog = await repo.load_service_catalog(session, location_id, service_id)
         if catalog is None:
             return Reason.CLOSED, []

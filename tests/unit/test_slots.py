@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bot.domain.catalog import Holiday, WeeklyHours
+from bot.domain.intervals import peak_overlap, subtract
 from bot.domain.schedule import location_hours
 from bot.domain.slots import Reason, SlotRules, explain, rank_candidates
 from tests.unit.test_slots_world import CLIENT, OTHER_CLIENT, World, t
@@ -356,3 +357,19 @@ def test_rank_prefers_fewest_appointments_then_lowest_id(world: World, now: dt.d
     ranked = rank_candidates(found, world.appointments, day=TUE, tz=world.zone)
     assert [(c.specialist_id, c.workplace_id) for c in ranked][:3] == [(2, 10), (2, 11), (2, 12)]
     assert [c.specialist_id for c in ranked][-3:] == [1, 1, 1]
+
+
+# --- interval helpers -----------------------------------------------------------------------
+
+
+def test_subtract_and_peak_overlap() -> None:
+    def d(h: int, m: int = 0) -> dt.datetime:
+        return dt.datetime(2030, 3, 5, h, m)
+
+    assert subtract([(d(10), d(14))], (d(11), d(12))) == [(d(10), d(11)), (d(12), d(14))]
+    assert subtract([(d(10), d(14))], (d(9), d(10))) == [(d(10), d(14))]  # touching only
+    assert subtract([(d(10), d(14))], (d(9), d(15))) == []
+    back_to_back = [(d(10), d(11)), (d(11), d(12))]
+    assert peak_overlap(back_to_back, d(10), d(12)) == 1
+    assert peak_overlap([*back_to_back, (d(10, 30), d(11, 30))], d(10), d(12)) == 2
+    assert peak_overlap(back_to_back, d(12), d(13)) == 0
