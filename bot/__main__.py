@@ -42,12 +42,14 @@ def _settings() -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    command = args.command or "run"
-    if command == "catalog":
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["catalog"]:
+        # Everything after "catalog" (including --help) belongs to the catalog tool.
         from bot.catalog.cli import main as catalog_main
 
-        return catalog_main(list(args.catalog_args))
+        return catalog_main(argv[1:])
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
     settings = _settings()
     if command == "worker":
         from bot.notify.runner import run_worker

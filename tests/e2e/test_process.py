@@ -166,3 +166,38 @@ async def test_killed_mid_handler_the_update_is_processed_after_restart(
     helps = [m for m in cleo.messages if m.text == translate("help.text", "en")]
     assert len(helps) == 1
     assert await _count(session_factory, Client) == 1
+
+
+def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
+    import bot.__main__ as entry
+    import bot.app
+    import bot.catalog.cli
+    import bot.notify.runner
+
+    seen: list[tuple[str, object]] = []
+
+    def catalog_main(argv: list[str]) -> int:
+        seen.append(("catalog", argv))
+        return 3
+
+    async def run_worker(settings: object, **_: object) -> None:
+        seen.append(("worker", settings))
+
+    async def run(settings: object) -> None:
+        seen.append(("run", settings))
+
+    monkeypatch.setattr(bot.catalog.cli, "main", catalog_main)
+    monkeypatch.setattr(bot.notify.runner, "run_worker", run_worker)
+    monkeypatch.setattr(bot.app, "run", run)
+    monkeypatch.setenv("BOT_TOKEN", "1:test")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+
+    assert entry.main(["catalog", "import", "catalog.yaml", "--dry-run"]) == 3
+    assert entry.main(["catalog", "--help"]) == 3
+    assert entry.main(["worker"]) == 0
+    assert entry.main([]) == 0
+    assert entry.main(["run"]) == 0
+    assert [kind for kind, _ in seen] == ["catalog", "catalog", "worker", "run", "run"]
+    assert seen[0][1] == ["import", "catalog.yaml", "--dry-run"]
+    assert seen[1][1] == ["--help"]
