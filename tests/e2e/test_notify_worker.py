@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.notify import kinds
-from bot.notify.runner import build_worker, make_bot
+from bot.notify.runner import build_worker, make_bot, run_worker
 from bot.notify.worker import OutboxWorker, WorkerOptions
+from bot.services.events import OUTBOX_WAKE, EventBus
 from db.models import Client, Outbox
 from db.repositories import outbox
 from tests.emulator.server import BotAPIEmulator
@@ -283,3 +284,42 @@ async def test_telegram_limits_are_respected(
     assert emulator.count_429 == 0
     calls = [c.at for c in emulator.calls_to("sendMessage", chat_id=9100)]
     assert all(b - a >= 0.99 for a, b in pairwise(calls))
+
+
+async def test_run_worker_is_woken_by_the_outbox_wake_event(
+    emulator: BotAPIEmulator,
+    redis: Redis,
+    session_factory: async_sessionmaker[AsyncSession],
+    make_bot_settings: Callable[..., Settings],
+) -> None:
+    """`run_worker` (what `python -m bot worker` runs) delivers a new row on `outbox.wake` long
+    before its 60 s poll would."""
+    settings = make_bot_settings(outbox_poll_seconds=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(settings, stop=stop))
+    try:
+        await queue_messages(session_factory, [9501])
+        # The first pass at start-up finds this one without any event.
+        await emulator.wait_for(lambda: bool(emulator.sent_messages(9501)), timeout=30)
+        async with session_factory() as session, session.begin():
+            await outbox.enqueue(
+                session,
+                dedupe_key="e2e:wake",
+                kind=kinds.CLIENT_CONFIRM,
+                recipient="client",
+                chat_id=9502,
+                due_at=dt.datetime.now(dt.UTC),
+                payload={"start": dt.datetime.now(dt.UTC).isoformat(), "tz": "UTC", "lang": "en"},
+            )
+        bus = EventBus(redis, settings.redis_prefix)
+        # Pub/sub is at-most-once and the listener may still be subscribing: announce again
+        # until it is heard (each announcement is a cheap claim; the poll is a minute away).
+        async with asyncio.timeout(15):
+            while not emulator.sent_messages(9502):
+                await bus.publish(OUTBOX_WAKE)
+                with contextlib.suppress(TimeoutError):
+                    await emulator.wait_for(lambda: bool(emulator.sent_messages(9502)), timeout=0.5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    assert len(emulator.sent_messages(9502)) == 1
