@@ -8,6 +8,7 @@ with an honest "not available yet" notice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -220,6 +221,12 @@ async def on_error(event: ErrorEvent, bot: Bot, settings: Settings, **data: Any)
     exc = event.exception
     update = event.update
     user, chat_id = _event_user_and_chat(update)
+    if isinstance(exc, TelegramBadRequest) and "message is not modified" in str(exc):
+        # A double press re-rendered the same screen: nothing went wrong for the user.
+        if update.callback_query is not None:
+            with contextlib.suppress(Exception):
+                await update.callback_query.answer()
+        return True
     key = _error_text_key(exc)
     context = {"update_id": update.update_id, "user_id": user.id if user else None}
     if key == UNAVAILABLE_TEXT:

@@ -223,3 +223,26 @@ async def test_start_with_a_payload_does_not_crash(
     await pia.send("/start spec_not-a-real-token")
     answer = await pia.wait_for_message()
     assert answer.text != translate("errors.unexpected", "en")
+
+
+async def test_re_rendering_the_same_screen_is_not_an_error(
+    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any
+) -> None:
+    from aiogram.exceptions import TelegramBadRequest
+    from aiogram.methods import EditMessageText
+
+    from bot.handlers import common
+
+    async def same_screen(query: Any, **_: Any) -> None:
+        raise TelegramBadRequest(
+            method=EditMessageText(text="x"), message="Bad Request: message is not modified"
+        )
+
+    monkeypatch.setitem(common.MENU_ACTIONS, MenuAction.my, same_screen)
+    uma = emulator.user(1012, "Uma", language_code="en")
+    await uma.send("/start")
+    await uma.wait_for_message()
+    await uma.press(translate("menu.btn.my", "en"))
+    assert (await uma.wait_for_callback_answer()).get("text") is None
+    await emulator.wait_for(lambda: not emulator.pending_updates())
+    assert translate("errors.unexpected", "en") not in [m.text for m in uma.messages]
