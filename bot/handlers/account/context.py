@@ -14,10 +14,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.config import Settings
 from bot.handlers.booking.context import resolve_profile
 from bot.i18n import Translator
+from bot.services.booking import Actor
 
 if TYPE_CHECKING:
     from bot.services.availability import AvailabilityService
-    from bot.services.booking import Actor, BookingService
+    from bot.services.booking import BookingService
     from bot.services.wallet import WalletService
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ class AccountDeps:
 
     @property
     def actor(self) -> Actor:
-        from bot.services.booking import Actor
-
         return Actor(kind="client", id=self.client_id)
 
 
