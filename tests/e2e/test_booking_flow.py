@@ -102,7 +102,12 @@ async def test_happy_path(
 
     async with booking_bot(make_bot_settings) as app:
         services = Services(app)
-        await user.send("/book")
+        if lang == "en":  # the main menu's button starts the same flow as /book
+            await user.send("/start")
+            await user.wait_for_message()
+            await user.press(t("menu.btn.book", lang))
+        else:
+            await user.send("/book")
         start = await user.wait_for_message(t("booking.ask.location", lang))
         assert has_button(start, main_names["location"]) and has_button(
             start, other_names["location"]
@@ -242,6 +247,12 @@ async def test_back_at_every_step_releases_the_hold(
         msg = await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
         assert await services.hold_of(client_id) is None
         assert has_button(msg, "10:00")
+        # Many times: paged, 24 a page.
+        await user.press(t("booking.btn.next", "ru"))
+        later = await user.wait_for_message(lambda m: has_button(m, "21:00"))
+        assert not has_button(later, "10:00")
+        await user.press(t("booking.btn.prev", "ru"))
+        await user.wait_for_message(lambda m: has_button(m, "10:00"))
         await user.press(back)
         await user.wait_for_message(t("booking.ask.date", "ru"))
         await user.press(back)
@@ -382,4 +393,35 @@ async def test_expired_hold_and_time_taken_reoffers(
     assert b.start_time == TEN
     balance, _ = await wallet_of(session_factory, alice_id)
     assert balance == Decimal("5000.00")
+    await assert_money_invariant(session_factory)
+
+
+async def test_double_confirm_books_once(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, 5011)
+
+    async with booking_bot(make_bot_settings):
+        await to_times(user, "ru")
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary("ru"))
+        confirm = summary.find_button("Подтвердить")
+        assert confirm is not None
+        # Two presses before the first is answered (a double tap).
+        await user.press_data(confirm["callback_data"], message_id=summary.message_id)
+        first = user.last_query_id
+        await user.press_data(confirm["callback_data"], message_id=summary.message_id)
+        second = user.last_query_id
+        await user.wait_for_callback_answer(first)
+        late = await user.wait_for_callback_answer(second)
+        assert late.get("text") == t("booking.notice.flow_gone", "ru")
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    balance, ledger = await wallet_of(session_factory, client_id)
+    assert balance == Decimal("4000.00")
+    assert [r.kind for r in ledger] == ["topup", "debit"]
+    assert ledger[1].appointment_id == appointment.id
     await assert_money_invariant(session_factory)

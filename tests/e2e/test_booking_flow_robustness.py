@@ -9,12 +9,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import translate
 from bot.keyboards.notify import WaitlistTakeCb
 from bot.services.booking import Actor, BookingRequest
+from db.models import Specialist
 from tests.e2e.booking_support import (
     NOW,
     TODAY,
@@ -77,8 +79,19 @@ async def test_forged_and_stale_buttons_change_nothing(
         await user.press_data(f"bk:{flow}:p:pick:{other_specialist}")
         assert (await user.wait_for_callback_answer())["text"] == t("booking.notice.invalid")
 
-        await user.press(n["specialists"][0])
-        await user.wait_for_message(t("booking.ask.date"))
+        # A specialist deactivated after the list was shown.
+        async with session_factory() as s, s.begin():
+            await s.execute(
+                update(Specialist)
+                .where(Specialist.id == main.specialist_ids[1])
+                .values(is_active=False)
+            )
+        await user.press(n["specialists"][1])
+        assert (await user.wait_for_callback_answer())["text"] == t("booking.notice.invalid")
+        # One specialist is left: the step is taken for the client, and the header says so.
+        shown = emulator.message(user.chat_id, first_id)
+        assert shown is not None and t("booking.ask.date") in (shown.text or "")
+        assert t("booking.chosen.specialist", name=n["specialists"][0]) in (shown.text or "")
         # A date beyond the horizon.
         far = (TODAY + timedelta(days=90)).toordinal()
         await user.press_data(f"bk:{flow}:d:pick:{far}")

@@ -81,9 +81,10 @@ async def on_confirm(
     i18n = deps.i18n
     request = request_of(deps, draft)
     if request is None:
-        await callback.answer(i18n("booking.notice.stale"))
         picked = await resolve(deps, draft)
-        return await show(message, state, draft, await times(deps, draft, picked))
+        await show(message, state, draft, await times(deps, draft, picked))
+        await callback.answer(i18n("booking.notice.stale"))
+        return
     live = await deps.holds.get(deps.client_id)
     hold_lapsed = live is None or live.hold_id != request.hold_id
     try:
@@ -98,12 +99,12 @@ async def on_confirm(
         else:
             notice = "booking.taken"
         await deps.holds.release(deps.client_id, draft.hold_id)
-        await callback.answer()
         picked = await resolve(deps, draft)
         screen = await times(deps, draft, picked, notice=i18n(notice))
-        return await show(message, state, draft, screen)
-    except InsufficientFunds as exc:
+        await show(message, state, draft, screen)
         await callback.answer()
+        return
+    except InsufficientFunds as exc:
         payments = deps.settings.payment_provider_token is not None
         text = i18n(
             "booking.insufficient",
@@ -114,15 +115,18 @@ async def on_confirm(
         markup = summary_keyboard(
             draft.flow, i18n, top_up=top_up_button(i18n, payments_enabled=payments)
         )
-        return await edit(message, text, markup)
+        await edit(message, text, markup)
+        await callback.answer()
+        return
     except (NotFound, NotAllowed, InvalidState):
         log.info("confirm refused for client %s", deps.client_id, exc_info=True)
-        await callback.answer(i18n("booking.error.generic"))
         picked = await resolve(deps, draft)
-        return await show(message, state, draft, await times(deps, draft, picked))
+        await show(message, state, draft, await times(deps, draft, picked))
+        await callback.answer(i18n("booking.error.generic"))
+        return
     await end_flow(state)
-    await callback.answer()
     await edit(message, booked_text(view, deps), booked_keyboard(view.id, i18n))
+    await callback.answer()
 
 
 def booked_text(view: AppointmentView, deps: Deps) -> str:
@@ -167,9 +171,9 @@ async def on_join_waitlist(
         await callback.answer(i18n("booking.error.generic"))
         return
     await end_flow(state)
-    await callback.answer()
     text = i18n("booking.waitlist.joined", date=long_date(day, i18n), service=picked.service.name)
     await edit(message, text, None)
+    await callback.answer()
 
 
 @router.callback_query(WaitlistTakeCb.filter())
@@ -214,8 +218,8 @@ async def on_take_offer(
     if screen.step is not BookStep.SUMMARY:
         # The offered time could not be held again: say so, with that day's other times.
         screen.text = f"{i18n('booking.offer.taken')}\n\n{screen.text}"
-    await callback.answer()
     await show(message, state, draft, screen)
+    await callback.answer()
 
 
 async def _current_hold_id(state: FSMContext) -> str | None:

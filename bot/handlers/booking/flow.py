@@ -128,24 +128,24 @@ async def _stale(
     step = await current_step(state)
     message = callback.message
     if draft is None or step is None:
-        await callback.answer(i18n("booking.notice.flow_gone"))
         if isinstance(message, Message):
             await edit(message, i18n("booking.notice.flow_gone"), None)
+        await callback.answer(i18n("booking.notice.flow_gone"))
         return
-    await callback.answer(i18n("booking.notice.stale"))
     if isinstance(message, Message):
         screen = await screen_for(deps, draft, step)
         await show(message, state, draft, screen)
+    await callback.answer(i18n("booking.notice.stale"))
 
 
 async def _invalid(
     callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft, step: BookStep
 ) -> None:
     """A value the server does not offer (forged or gone): notice + the current step."""
-    await callback.answer(deps.i18n("booking.notice.invalid"), show_alert=False)
     screen = await screen_for(deps, draft, step)
     if isinstance(callback.message, Message):
         await show(callback.message, state, draft, screen)
+    await callback.answer(deps.i18n("booking.notice.invalid"))
 
 
 async def guard(
@@ -215,8 +215,8 @@ async def on_pick(
         screen = await take_hold_and_summarize(deps, draft, picked)
     else:
         return await _stale(callback, state, deps, draft)
-    await callback.answer()
     await show(message, state, draft, screen)
+    await callback.answer()
 
 
 @router.callback_query(BookCb.filter(F.action == BookAction.PAGE))
@@ -233,8 +233,8 @@ async def on_page(
         draft.time_page = max(0, callback_data.value)
     else:
         return await _invalid(callback, state, deps, draft, callback_data.step)
-    await callback.answer()
     await show(message, state, draft, await screen_for(deps, draft, callback_data.step))
+    await callback.answer()
 
 
 @router.callback_query(BookCb.filter(F.action == BookAction.BACK))
@@ -254,8 +254,8 @@ async def on_back(
         draft.hold_id = None
         await deps.availability.invalidate(location_id=draft.location_id, day=draft.day_date)
     draft.start = None
-    await callback.answer()
     await show(message, state, draft, await screen_for(deps, draft, target))
+    await callback.answer()
 
 
 @router.callback_query(BookCb.filter(F.action == BookAction.CANCEL))
@@ -267,8 +267,8 @@ async def on_cancel(
         return
     deps, draft, message = checked
     await cancel_flow(state, deps, draft)
-    await callback.answer()
     await edit(message, deps.i18n("booking.cancelled"), None)
+    await callback.answer()
 
 
 async def cancel_flow(state: FSMContext, deps: Deps, draft: Draft) -> None:
