@@ -26,6 +26,7 @@ from tests.e2e.booking_support import (
     booking_bot,
     button_data,
     flow_token,
+    has_button,
     waitlist_of,
     wallet_of,
 )
@@ -123,7 +124,8 @@ async def test_forged_and_stale_buttons_change_nothing(
         await user.press_data(new_button, message_id=second.message_id)
         answer = await user.wait_for_callback_answer()
         assert answer.get("text") == t("booking.notice.flow_gone"), answer
-        await user.wait_for_message(t("booking.notice.flow_gone"))
+        gone = await user.wait_for_message(t("booking.notice.flow_gone"))
+        assert has_button(gone, t("menu.btn.book"))  # the main menu, to start again
 
     assert await appointments_of(session_factory, client_id) == []
 

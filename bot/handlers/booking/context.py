@@ -19,8 +19,12 @@ from aiogram.types import User
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.keyboards.booking import BookStep
+from bot.services.availability import AvailabilityService
+from bot.services.booking import BookingService
 from bot.services.booking_menu import BookingMenuService
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
+from bot.services.holds import HoldStore
+from bot.services.waitlist import WaitlistService
 from bot.states import BookingStates
 
 DRAFT_KEY = "booking"
@@ -145,10 +149,10 @@ class Deps:
     client_id: int
     now: datetime
     menu: BookingMenuService
-    availability: Any
-    booking: Any
-    holds: Any
-    waitlist: Any
+    availability: AvailabilityService
+    booking: BookingService
+    holds: HoldStore
+    waitlist: WaitlistService
 
     @property
     def currency(self) -> str:
@@ -187,5 +191,5 @@ async def deps_from(data: dict[str, Any]) -> Deps:
         availability=data["availability"],
         booking=data["booking"],
         holds=data["holds"],
-        waitlist=data.get("waitlist"),
+        waitlist=data["waitlist"],
     )

@@ -36,6 +36,8 @@ from bot.handlers.booking.screens import (
     take_hold_and_summarize,
 )
 from bot.keyboards.booking import BookAction, BookCb, BookStep
+from bot.keyboards.common import main_menu
+from bot.services.holds import HoldStore
 from bot.states import BookingStates
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 router = Router(name="booking.flow")
 
 
-async def release_hold(state: FSMContext, holds: Any, client_id: int) -> None:
+async def release_hold(state: FSMContext, holds: HoldStore, client_id: int) -> None:
     """Drop the hold of the flow in `state` (if any). Used by Back, Cancel, commands and
     `/cancel` (through the `release_hold` workflow data)."""
     draft = await load_draft(state)
@@ -129,7 +131,7 @@ async def _stale(
     message = callback.message
     if draft is None or step is None:
         if isinstance(message, Message):
-            await edit(message, i18n("booking.notice.flow_gone"), None)
+            await edit(message, i18n("booking.notice.flow_gone"), main_menu(i18n))
         await callback.answer(i18n("booking.notice.flow_gone"))
         return
     if isinstance(message, Message):
