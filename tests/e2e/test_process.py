@@ -168,7 +168,7 @@ async def test_killed_mid_handler_the_update_is_processed_after_restart(
     assert await _count(session_factory, Client) == 1
 
 
-def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
+async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     import bot.__main__ as entry
     import bot.app
     import bot.catalog.cli
@@ -193,11 +193,15 @@ def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.chdir(Path(__file__).parent)  # no .env here
 
-    assert entry.main(["catalog", "import", "catalog.yaml", "--dry-run"]) == 3
-    assert entry.main(["catalog", "--help"]) == 3
-    assert entry.main(["worker"]) == 0
-    assert entry.main([]) == 0
-    assert entry.main(["run"]) == 0
+    async def main(*argv: str) -> int:
+        # In a thread: `asyncio.run` there must not unset the tests' shared event loop.
+        return await asyncio.to_thread(entry.main, list(argv))
+
+    assert await main("catalog", "import", "catalog.yaml", "--dry-run") == 3
+    assert await main("catalog", "--help") == 3
+    assert await main("worker") == 0
+    assert await main() == 0
+    assert await main("run") == 0
     assert [kind for kind, _ in seen] == ["catalog", "catalog", "worker", "run", "run"]
     assert seen[0][1] == ["import", "catalog.yaml", "--dry-run"]
     assert seen[1][1] == ["--help"]
