@@ -93,7 +93,7 @@ async def start_tasks(
             bot=b,
             redis=redis,
             session_factory=sessions,
-            options=WorkerOptions(batch_size=50),
+            options=WorkerOptions(),
             worker_id=f"bench-{i}",
         )
         for i, b in enumerate(bots)

@@ -59,7 +59,9 @@ def default_worker_id() -> str:
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     lease: dt.timedelta = dt.timedelta(seconds=60)
-    batch_size: int = 50
+    # Rows claimed per pass; with several messages per chat the chats of one batch pace it, so
+    # it must hold enough distinct chats to keep the global budget busy.
+    batch_size: int = 100
     # Chats served in parallel by one worker. The rate limiter, not this, sets the pace; it must
     # be large enough that chats waiting out their 1 s interval don't idle the global budget. A
     # row holds a database connection only to re-check and to settle, not while it waits.
