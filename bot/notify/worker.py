@@ -95,6 +95,7 @@ class OutboxWorker:
         self._monotonic = monotonic
         self._wake = asyncio.Event()
         self._db_slots = asyncio.Semaphore(self._options.db_connections)
+        self._stopping = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
@@ -138,6 +139,11 @@ class OutboxWorker:
             async with gate:
                 # One chat's rows go in order: a reminder never overtakes the confirmation.
                 for index, row in enumerate(chat_rows):
+                    if self._stopping.is_set():
+                        # Shutting down: what is not sent yet goes back at once (unsent, no
+                        # attempt counted) instead of holding the stop up or its lease.
+                        await self._hand_back(chat_rows[index:], due=now or self._clock())
+                        return
                     outcome = await self._deliver(row, now=now, deadline=deadline)
                     if isinstance(outcome, Blocked):
                         return  # the chat's other rows were cancelled with it
@@ -321,6 +327,8 @@ class OutboxWorker:
         or sooner when the next row falls due."""
         poll = self._settings.outbox_poll_seconds
         next_agenda = 0.0
+        # A batch in progress checks this between messages.
+        self._stopping = stop
         log.info("outbox worker %s started", self.worker_id)
         while not stop.is_set():
             self._wake.clear()

@@ -329,3 +329,39 @@ async def test_reminders_fire_at_the_right_instant_across_dst(
     assert len(reminders) == 2
     # Both show the appointment's local wall-clock time, whatever the offset that day.
     assert all("10:00" in text for _, text, _ in reminders)
+
+
+async def test_stop_hands_back_the_rest_of_the_batch_unsent(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    _, appt_id = await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    async with session_factory() as session, session.begin():
+        await outbox.cancel_pending(session, appt_id)  # only the rows below are due
+    await queue_plain(session_factory, appt_id, [777])
+    async with session_factory() as session, session.begin():
+        for n in range(1, 5):
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"test:777:{n}",
+                kind=kinds.CLIENT_CONFIRM,
+                recipient="client",
+                chat_id=777,
+                due_at=NOW,
+                payload={"start": NOW.isoformat(), "tz": "UTC", "lang": "en"},
+            )
+    stop = asyncio.Event()
+
+    class StopAfterFirst(FakeSender):
+        async def send(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            result = await super().send(*args, **kwargs)  # type: ignore[arg-type]
+            stop.set()  # SIGTERM arrives while the first message is on its way
+            return result
+
+    sender = StopAfterFirst()
+    worker = OutboxWorker(session_factory, sender, settings, clock=lambda: NOW)
+    await asyncio.wait_for(worker.run(stop), timeout=30)
+
+    assert sender.per_chat() == {777: 1}
+    left = [r for r in await rows(session_factory) if r.status == "pending"]
+    assert len(left) == 4
+    assert all(r.attempts == 0 and r.locked_until is None for r in left)
