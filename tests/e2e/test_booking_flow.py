@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import translate
-from db.models import Location, Service, Specialist
+from db.models import Client, Location, Service, Specialist
 from tests.e2e.booking_support import (
     NOW,
     Services,
@@ -424,4 +424,41 @@ async def test_double_confirm_books_once(
     assert balance == Decimal("4000.00")
     assert [r.kind for r in ledger] == ["topup", "debit"]
     assert ledger[1].appointment_id == appointment.id
+    await assert_money_invariant(session_factory)
+
+
+async def test_discount_is_shown_and_charged(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, 5012, lang="en")
+    async with session_factory() as s, s.begin():
+        await s.execute(
+            update(Client).where(Client.id == client_id).values(discount_percent=Decimal("10"))
+        )
+
+    async with booking_bot(make_bot_settings):
+        await to_times(user, "en")
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary("en"))
+        text = summary.text or ""
+        assert "Price: 1000 RUB" in text
+        assert (
+            t(
+                "booking.summary.discount", "en", percent="10", discount="100 RUB", amount="900 RUB"
+            ).strip()
+            in text
+        )
+        assert "4100 RUB" in text  # balance after
+        await user.press("Confirm")
+        done = await user.wait_for_message("You are booked")
+        assert "900 RUB" in (done.text or "")
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    assert (appointment.price, appointment.discount) == (Decimal("1000.00"), Decimal("100.00"))
+    balance, ledger = await wallet_of(session_factory, client_id)
+    assert balance == Decimal("4100.00")
+    assert (ledger[-1].amount, ledger[-1].discount) == (Decimal("-900.00"), Decimal("100.00"))
     await assert_money_invariant(session_factory)
