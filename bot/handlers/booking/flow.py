@@ -252,9 +252,9 @@ async def on_back(
         return await _invalid(callback, state, deps, draft, callback_data.step)
     if draft.hold_id:
         # Leaving the summary (or the time step) gives the held time back at once.
+        # (Holds are applied on every slot read, cached or not: no cache to drop.)
         await deps.holds.release(deps.client_id, draft.hold_id)
         draft.hold_id = None
-        await deps.availability.invalidate(location_id=draft.location_id, day=draft.day_date)
     draft.start = None
     await show(message, state, draft, await screen_for(deps, draft, target))
     await callback.answer()
@@ -276,7 +276,6 @@ async def on_cancel(
 async def cancel_flow(state: FSMContext, deps: Deps, draft: Draft) -> None:
     if draft.hold_id:
         await deps.holds.release(deps.client_id, draft.hold_id)
-        await deps.availability.invalidate(location_id=draft.location_id, day=draft.day_date)
     await end_flow(state)
 
 
