@@ -296,9 +296,9 @@ async def test_run_worker_is_woken_by_the_outbox_wake_event(
     before its 60 s poll would."""
     settings = make_bot_settings(outbox_poll_seconds=60)
     stop = asyncio.Event()
+    await queue_messages(session_factory, [9501])
     task = asyncio.create_task(run_worker(settings, stop=stop))
     try:
-        await queue_messages(session_factory, [9501])
         # The first pass at start-up finds this one without any event.
         await emulator.wait_for(lambda: bool(emulator.sent_messages(9501)), timeout=30)
         async with session_factory() as session, session.begin():
