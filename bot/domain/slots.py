@@ -1,8 +1,8 @@
 """The slot engine (SPEC 3): which start times are bookable, for whom, and why not.
 
 Pure: the catalog, calendar, occupancy and clock are passed in. One evaluation serves the day
-grid, the calendar, the authoritative per-start check (`candidates_at`) and `explain`, so the
-offered slots and the booking check cannot drift apart.
+grid, the calendar, the authoritative per-start check (`DayPlan.evaluate`) and `explain`, so
+the offered slots and the booking check cannot drift apart.
 
 A check is split in two layers so that a cache can hold the first:
 - base: working hours, the slot grid, appointments (specialist, workplace, capacity);
@@ -244,7 +244,8 @@ class DayPlan:
         self.tz = ZoneInfo(catalog.timezone)
         self.step = timedelta(minutes=step_min)
         self.window = day_bounds(day, self.tz)
-        # Most dates have no DST change: then wall clock -> instant is one subtraction.
+        # Most dates have no DST change: then wall clock -> instant is one subtraction. (Equal
+        # offsets at both ends of a date mean no change in between; no zone changes twice a day.)
         first = self.window[0].astimezone(self.tz).utcoffset()
         last = (self.window[1] - timedelta(microseconds=1)).astimezone(self.tz).utcoffset()
         self._fixed_offset = first if first == last else None
