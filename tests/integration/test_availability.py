@@ -19,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval
 from bot.services.availability import AvailabilityService
+from bot.services.holds import HoldStore
 from db.models import (
     Appointment,
     Break,
@@ -570,3 +571,45 @@ async def test_works_without_redis(
         await service.invalidate(location_id=salon.location.id)  # logged, not raised
     finally:
         await dead.aclose()
+
+
+async def test_real_hold_store_feeds_the_engine(
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    settings: Settings,
+    salon: Salon,
+    session: AsyncSession,
+) -> None:
+    """With the Redis hold store as the hold source: a hold taken through it hides the time
+    from other clients (cached or not) and from their `candidates`, not from its owner."""
+    store = HoldStore(redis, prefix=settings.redis_prefix, ttl_seconds=600)
+    availability = AvailabilityService(session_factory, redis, settings, store)
+    assert "10:00" in await slots(availability, salon, client=salon.other_client)  # cached
+    start = at(TUESDAY, "10:00")
+    async with session.begin():
+        (first, *_) = await availability.candidates(
+            session,
+            location_id=salon.location.id,
+            service_id=salon.service.id,
+            specialist_id=None,
+            start=start,
+            now=NOW,
+            client_id=salon.client.id,
+        )
+    await store.acquire(
+        client_id=salon.client.id,
+        location_id=salon.location.id,
+        service_id=salon.service.id,
+        specialist_id=first.specialist_id,
+        workplace_id=first.workplace_id,
+        start=first.start,
+        end=first.end,
+        blocked_until=first.blocked_until,
+        price=first.price,
+    )
+    assert "10:00" not in await slots(availability, salon, client=salon.other_client)
+    assert "10:00" in await slots(availability, salon, client=salon.client)
+    assert await candidates_at(availability, session, salon, start, client=salon.other_client) == []
+    assert await candidates_at(availability, session, salon, start, client=salon.client) != []
+    await store.release(salon.client.id)
+    assert "10:00" in await slots(availability, salon, client=salon.other_client)
