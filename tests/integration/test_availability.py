@@ -613,3 +613,21 @@ async def test_real_hold_store_feeds_the_engine(
     assert await candidates_at(availability, session, salon, start, client=salon.client) != []
     await store.release(salon.client.id)
     assert "10:00" in await slots(availability, salon, client=salon.other_client)
+
+
+async def test_day_view_completes_what_the_calendar_cached(
+    availability: AvailabilityService, salon: Salon, redis: Redis, redis_prefix: str
+) -> None:
+    """The calendar caches only each date's first free time; opening the date must still show
+    every time, identical to a computation from scratch."""
+    dates = await availability.available_dates(
+        location_id=salon.location.id, service_id=salon.service.id, specialist_id=None, now=NOW
+    )
+    assert TUESDAY in dates
+    entries = [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
+    assert len(entries) == 30
+    after_calendar = await slots(availability, salon)
+    await availability.invalidate(location_id=salon.location.id)
+    from_scratch = await slots(availability, salon)
+    assert after_calendar == from_scratch
+    assert len(from_scratch) == 28  # 10:00 .. 16:45 every 15 minutes
