@@ -14,13 +14,15 @@ from pathlib import Path
 
 import asyncpg
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from bot.catalog.checks import CatalogError, parse_catalog
 from bot.catalog.exporter import export_catalog
-from bot.catalog.importer import ImportSummary, import_catalog
+from bot.catalog.importer import import_catalog
 from bot.catalog.yamlio import dump_catalog, load_yaml
 from bot.config import ConfigError, DatabaseSettings, load_database_settings
+from bot.services.availability import invalidate_catalog
 from db.engine import make_engine, make_session_factory
 
 EXIT_OK = 0
@@ -28,15 +30,18 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
-def _after_import(summary: ImportSummary) -> None:
-    """Hook run after a committed import that changed something.
+async def _after_import(settings: DatabaseSettings) -> None:
+    """Run after a committed import that changed something.
 
-    The catalog decides which slots exist, so cached slots must be dropped in every bot
-    instance: the integrator wires this to `EventBus.publish("catalog.changed")` /
-    `AvailabilityService.invalidate()`. Until then it does nothing; correctness does not depend
-    on it, since the slot cache is only a cache.
+    The catalog decides which slots exist, so cached slots are dropped in every bot instance.
+    Best effort: correctness never depends on the cache, and a Redis that is down only means
+    cached slots live until their short TTL.
     """
-    return None
+    redis: Redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await invalidate_catalog(redis, settings.redis_prefix)
+    finally:
+        await redis.aclose()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +90,7 @@ async def _import(settings: DatabaseSettings, path: Path, *, dry_run: bool) -> i
     for line in summary.lines():
         print(prefix + line)
     if summary.changes and not dry_run:
-        _after_import(summary)
+        await _after_import(settings)
     return EXIT_OK
 
 

@@ -50,7 +50,7 @@ from bot.domain.slots import (
 )
 from bot.domain.types import HeldInterval
 from bot.domain.tz import day_bounds, local_date
-from bot.services.events import SLOTS_INVALIDATED, EventBus
+from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
 from db.repositories import catalog as repo
 
 __all__ = ["AvailabilityService", "HoldSource", "Reason", "SlotCandidate", "SlotOffer"]
@@ -133,6 +133,21 @@ def _from_us(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
+def catalog_version_key(redis_prefix: str) -> str:
+    """The Redis counter every slot-cache key embeds; bumping it drops the whole cache."""
+    return f"{redis_prefix}:slots:ver:catalog"
+
+
+async def invalidate_catalog(redis: Redis, redis_prefix: str) -> None:
+    """Drop every cached slot on every instance after a catalog change made outside a running
+    bot (the catalog import). Best effort, like `AvailabilityService.invalidate`."""
+    try:
+        await redis.incr(catalog_version_key(redis_prefix))
+    except _CACHE_ERRORS as exc:
+        log.warning("slot cache not invalidated after a catalog change: %s", exc)
+    await EventBus(redis, redis_prefix).publish(CATALOG_CHANGED)
+
+
 class AvailabilityService:
     """Free slots and the authoritative slot check (see the module docstring)."""
 
@@ -154,6 +169,7 @@ class AvailabilityService:
             min_notice_min=settings.min_notice_min,
             horizon_days=settings.booking_horizon_days,
         )
+        self._redis_prefix = settings.redis_prefix
         self._prefix = f"{settings.redis_prefix}:slots"
         self._events = events or EventBus(redis, settings.redis_prefix)
         self._ttl = cache_ttl_seconds
@@ -356,7 +372,7 @@ class AvailabilityService:
 
     @property
     def _catalog_version_key(self) -> str:
-        return f"{self._prefix}:ver:catalog"
+        return catalog_version_key(self._redis_prefix)
 
     def _location_version_key(self, location_id: int) -> str:
         return f"{self._prefix}:ver:loc:{location_id}"

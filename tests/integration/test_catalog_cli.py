@@ -125,3 +125,26 @@ async def test_bad_settings_exit_2(
     monkeypatch.setenv("DATABASE_URL", "mysql://nope")
     assert await run_cli("export", "-") == 2
     assert "DATABASE_URL" in capsys.readouterr().err
+
+
+async def test_import_that_changes_something_drops_every_cached_slot(
+    clean_db: AsyncEngine,
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_prefix: str,
+    redis,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.conftest import REDIS_URL
+
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("REDIS_PREFIX", redis_prefix)
+    version_key = f"{redis_prefix}:slots:ver:catalog"
+
+    assert await run_cli("import", str(EXAMPLE)) == 0
+    assert await redis.get(version_key) == b"1"
+
+    # The same file again changes nothing, so the cache stays valid.
+    assert await run_cli("import", str(EXAMPLE)) == 0
+    assert await redis.get(version_key) == b"1"
+    capsys.readouterr()
