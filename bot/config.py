@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     # Every Redis key starts with this, so several deployments (or test runs) can share a Redis.
     redis_prefix: str = Field(default="bb", min_length=1)
 
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_admin_ids(cls, value: object) -> object:

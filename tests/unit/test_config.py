@@ -75,6 +75,14 @@ def test_missing_bot_token_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch
     assert isinstance(info.value, SystemExit)
 
 
+@pytest.mark.parametrize("value", ["", "   "])
+def test_empty_bot_token_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("BOT_TOKEN", value)
+    with pytest.raises(ConfigError) as info:
+        load()
+    assert str(info.value) == "configuration error: BOT_TOKEN Value error, must not be empty"
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
