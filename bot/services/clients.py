@@ -101,6 +101,9 @@ class ClientService:
                         last_name=user.last_name,
                         username=user.username,
                     )
+                # /start after blocking and unblocking the bot: notifications may reach them again.
+                if await repo.reactivate(row.id):
+                    log.info("client %s is reachable again", row.id)
                 # Repairs a client written without a wallet (e.g. imported by hand).
                 if await repo.ensure_wallet(row.id):
                     log.warning("client %s had no wallet; created one", row.id)

@@ -74,6 +74,17 @@ class ClientRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
+    async def reactivate(self, client_id: int) -> bool:
+        """Mark the chat reachable again (it was marked inactive after Telegram's 403); True if
+        it had been inactive. Writes nothing for an active client."""
+        stmt = (
+            update(Client)
+            .where(Client.id == client_id, Client.is_active.is_(False))
+            .values(is_active=True)
+            .returning(Client.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
     async def by_tg_id(self, tg_id: int, *, for_update: bool = False) -> ClientRow | None:
         stmt = select(Client).where(Client.tg_id == tg_id)
         if for_update:

@@ -148,3 +148,24 @@ async def test_roles(
     as_specialist = await clients.register(TelegramUser(tg_id=102))
     assert (as_specialist.role, as_specialist.specialist_id) == ("specialist", spec.id)
     assert (await clients.register(TelegramUser(tg_id=103))).role == "client"
+
+
+async def test_start_after_blocking_the_bot_makes_the_client_reachable_again(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    service = _service(session_factory, redis, redis_prefix)
+    user = TelegramUser(tg_id=555, first_name="Ира", last_name=None, username=None)
+    profile = await service.register(user)
+    # The notification worker marks a chat inactive when Telegram answers 403.
+    await session.execute(
+        update(Client).where(Client.id == profile.client_id).values(is_active=False)
+    )
+    await session.commit()
+
+    await service.register(user)
+
+    session.expire_all()
+    assert (await session.get(Client, profile.client_id)).is_active is True  # type: ignore[union-attr]
