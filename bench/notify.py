@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.notify.runner import build_worker, make_bot  # noqa: E402
+from bot.notify.runner import build_worker  # noqa: E402
 from bot.notify.worker import WorkerOptions  # noqa: E402
+from bot.telegram import build_bot  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
 from tests.emulator.server import DEFAULT_TOKEN, BotAPIEmulator  # noqa: E402
 
@@ -86,7 +87,7 @@ async def start_tasks(
     settings: Settings, redis: Redis, sessions: async_sessionmaker[AsyncSession], count: int
 ) -> Stop:
     """Workers as tasks of this process (each its own Bot and worker id)."""
-    bots = [make_bot(settings) for _ in range(count)]
+    bots = [build_bot(settings) for _ in range(count)]
     workers = [
         build_worker(
             settings,

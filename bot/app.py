@@ -19,8 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
@@ -35,13 +33,10 @@ from bot.config import Settings
 from bot.handlers import all_routers
 from bot.i18n import SUPPORTED_LANGUAGES, translate
 from bot.middlewares import DrainGate, setup_middlewares
-from bot.services.availability import AvailabilityService
-from bot.services.booking import BookingService
+from bot.notify.runner import run_worker
 from bot.services.clients import ClientService
-from bot.services.events import EventBus
-from bot.services.holds import HoldStore
-from bot.services.waitlist import WaitlistService
-from bot.services.wallet import WalletService
+from bot.services.factory import build_services
+from bot.telegram import build_bot
 from db.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -86,16 +81,6 @@ class BotApp:
         await self.engine.dispose()
 
 
-def build_bot(settings: Settings) -> Bot:
-    """The Bot, talking to `TELEGRAM_API_URL` (a local Bot API server or the emulator) if set."""
-    session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        if settings.telegram_api_url
-        else AiohttpSession()
-    )
-    return Bot(token=settings.bot_token.get_secret_value(), session=session)
-
-
 def _attach(dp: Dispatcher, routers: Iterable[Router]) -> None:
     for router in routers:
         parent = router.parent_router
@@ -127,34 +112,6 @@ def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService
     _attach(dp, all_routers())
     dp.startup.register(_on_startup)
     return dp
-
-
-def build_services(
-    settings: Settings, redis: Redis, session_factory: async_sessionmaker[AsyncSession]
-) -> dict[str, object]:
-    """The booking engine the handlers share (workflow data names from the contract), plus
-    `release_hold(client_id)` for `/cancel`."""
-    prefix = settings.redis_prefix
-    holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
-    events = EventBus(redis, prefix)
-    availability = AvailabilityService(session_factory, redis, settings, holds, events=events)
-    waitlist = WaitlistService(session_factory, settings, availability, holds)
-    booking = BookingService(
-        session_factory, settings, availability, holds, events=events, waitlist=waitlist
-    )
-
-    async def release_hold(client_id: int) -> None:
-        await holds.release(client_id)
-
-    return {
-        "availability": availability,
-        "booking": booking,
-        "holds": holds,
-        "wallet": WalletService(session_factory),
-        "waitlist": waitlist,
-        "events": events,
-        "release_hold": release_hold,
-    }
 
 
 def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
@@ -233,12 +190,18 @@ async def _on_startup(bot: Bot, settings: Settings, bot_app: BotApp) -> None:
 def start_background_tasks(app: BotApp, stop: asyncio.Event) -> list[asyncio.Task[Any]]:
     """Tasks that run beside the update handling for the whole life of the process.
 
-    This is where the notification worker starts when `settings.run_worker` is true:
-    `bot.notify.runner.run_worker(app.settings, bot=app.bot, stop=stop)`; and where the event
-    listener that drops slot caches on other instances' changes is started. Each task appended
-    to the returned list is cancelled and awaited by `BotApp.close()`.
+    With `RUN_WORKER` (the default) that is the notification worker, which also sweeps expired
+    waitlist offers. Slot caches need no listener: their keys embed version counters kept in
+    Redis, so every instance sees an invalidation at once. Each task is cancelled and awaited by
+    `BotApp.close()`.
     """
     tasks: list[asyncio.Task[Any]] = []
+    if app.settings.run_worker:
+        tasks.append(
+            asyncio.create_task(
+                run_worker(app.settings, bot=app.bot, stop=stop), name="notification-worker"
+            )
+        )
     app.background.extend(tasks)
     return tasks
 
@@ -359,6 +322,10 @@ async def serve(app: BotApp, stop: asyncio.Event) -> None:
         else:
             await run_polling(app, stop)
     finally:
+        # Let the worker finish the message in flight before its task is cancelled.
+        stop.set()
+        if app.background:
+            await asyncio.wait(app.background, timeout=SHUTDOWN_GRACE_SECONDS)
         await app.close()
 
 

@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,23 +25,19 @@ from bot.services.events import (
     OUTBOX_WAKE,
     EventBus,
 )
+from bot.services.factory import build_services
+from bot.services.waitlist import WaitlistService
+from bot.telegram import build_bot
 from db.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
+
+WAITLIST_SWEEP_SECONDS = 30.0
 
 # Events after which new outbox rows are likely committed.
 WAKE_EVENTS = frozenset(
     {OUTBOX_WAKE, APPOINTMENT_CREATED, APPOINTMENT_CANCELLED, APPOINTMENT_MOVED}
 )
-
-
-def make_bot(settings: Settings) -> Bot:
-    session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        if settings.telegram_api_url
-        else AiohttpSession()
-    )
-    return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
 def build_worker(
@@ -69,6 +65,29 @@ def build_worker(
     )
 
 
+async def sweep_waitlist_offers(
+    waitlist: WaitlistService,
+    stop: asyncio.Event,
+    *,
+    every_seconds: float = WAITLIST_SWEEP_SECONDS,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Expire waitlist offers nobody took and pass their time to the next client in line.
+
+    Runs beside every worker; two sweeps at once are safe (an offer expires in one transaction
+    and the next offer takes a hold, which only one client can get).
+    """
+    while not stop.is_set():
+        try:
+            expired = await waitlist.expire_offers(now=clock())
+            if expired:
+                log.info("waitlist: %s offer(s) expired and passed on", expired)
+        except Exception:
+            log.exception("waitlist sweep failed; trying again later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+
+
 async def run_worker(
     settings: Settings, *, bot: Bot | None = None, stop: asyncio.Event | None = None
 ) -> None:
@@ -80,12 +99,12 @@ async def run_worker(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
     own_bot = bot is None
-    the_bot = bot or make_bot(settings)
+    the_bot = bot or build_bot(settings)
     engine = make_engine(settings.database_url, pool_size=5, max_overflow=10)
     redis = Redis.from_url(settings.redis_url)
-    worker = build_worker(
-        settings, bot=the_bot, redis=redis, session_factory=make_session_factory(engine)
-    )
+    session_factory = make_session_factory(engine)
+    worker = build_worker(settings, bot=the_bot, redis=redis, session_factory=session_factory)
+    waitlist: WaitlistService = build_services(settings, redis, session_factory)["waitlist"]
     bus = EventBus(redis, settings.redis_prefix)
 
     async def on_event(kind: str, data: dict[str, object]) -> None:
@@ -94,10 +113,14 @@ async def run_worker(
 
     listener_stop = asyncio.Event()
     listener = asyncio.create_task(bus.listen(on_event, stop=listener_stop))
+    sweeper = asyncio.create_task(sweep_waitlist_offers(waitlist, stop))
     try:
         await worker.run(stop)
     finally:
         listener_stop.set()
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(listener, timeout=2)
         await engine.dispose()

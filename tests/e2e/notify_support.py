@@ -12,7 +12,7 @@ from aiogram import Bot
 
 from bot.app import BotApp
 from bot.config import Settings
-from bot.notify.runner import build_worker, make_bot
+from bot.notify.runner import build_worker
 from bot.notify.worker import OutboxWorker
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingRequest, BookingService
@@ -20,6 +20,7 @@ from bot.services.events import EventBus
 from bot.services.holds import HoldStore
 from bot.services.waitlist import WaitlistService
 from bot.services.wallet import WalletService
+from bot.telegram import build_bot
 from tests.emulator.fixtures import running_bot
 
 # Monday 2031-03-03 09:00 in Moscow (UTC+3): the clock's starting point.
@@ -100,7 +101,7 @@ class NotifyBot:
 async def notify_bot(settings: Settings) -> AsyncIterator[NotifyBot]:
     clock = Clock()
     async with running_bot(settings, setup=lambda app: wire(app, clock)) as app:
-        sender_bot: Bot = make_bot(settings)
+        sender_bot: Bot = build_bot(settings)
         try:
             worker = build_worker(
                 settings,

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.notify import kinds
-from bot.notify.runner import build_worker, make_bot, run_worker
+from bot.notify.runner import build_worker, run_worker
 from bot.notify.worker import OutboxWorker, WorkerOptions
 from bot.services.events import OUTBOX_WAKE, EventBus
+from bot.telegram import build_bot
 from db.models import Client, Outbox
 from db.repositories import outbox
 from tests.emulator.server import BotAPIEmulator
@@ -35,7 +36,7 @@ ROWS = int(os.environ.get("NOTIFY_E2E_ROWS", "1000"))
 
 @pytest.fixture
 async def bot(make_bot_settings: Callable[..., Settings]) -> AsyncIterator[Bot]:
-    the_bot = make_bot(make_bot_settings())
+    the_bot = build_bot(make_bot_settings())
     yield the_bot
     await the_bot.session.close()
 

@@ -205,3 +205,48 @@ async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     assert [kind for kind, _ in seen] == ["catalog", "catalog", "worker", "run", "run"]
     assert seen[0][1] == ["import", "catalog.yaml", "--dry-run"]
     assert seen[1][1] == ["--help"]
+
+
+async def test_process_runs_the_notification_worker_by_default(
+    clean_db: Any,
+    redis: Any,
+    redis_prefix: str,
+    database_url: str,
+    emulator: BotAPIEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    """`python -m bot` alone delivers notifications (RUN_WORKER defaults to true): a booking's
+    confirmation queued in the outbox reaches the client, and the row is marked sent."""
+    import datetime as dt
+
+    from bot.config import load_settings
+    from bot.notify.schedule import queue_booking_notifications
+    from db.models import Outbox
+    from tests.integration.notify_data import make_appointment, make_world
+
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=3)
+    async with session_factory() as s, s.begin():
+        world = await make_world(s, client_tg=3101, specialist_tg=3102)
+        appt = await make_appointment(s, world, start=start)
+        await queue_booking_notifications(
+            s,
+            appt.id,
+            now=dt.datetime.now(dt.UTC),
+            settings=load_settings(bot_token=emulator.token, _env_file=None),
+        )
+
+    env = _env(emulator, database_url, redis_prefix)
+    del env["RUN_WORKER"]
+    async with bot_process(emulator, env, tmp_path) as proc:
+        client_msg = await emulator.wait_for_call(
+            "sendMessage", chat_id=3101, completed=True, timeout=30
+        )
+        assert world.service.name in client_msg.params["text"]
+        await emulator.wait_for_call("sendMessage", chat_id=3102, completed=True, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+    async with session_factory() as s:
+        sent = (await s.execute(select(Outbox.chat_id).where(Outbox.status == "sent"))).scalars()
+        assert sorted(sent) == [3101, 3102]
