@@ -22,18 +22,21 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken
+from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken, SlotUnavailable
+from bot.domain.tz import local_date
 from bot.notify.schedule import queue_waitlist_offer
 from bot.services.booking import BookingRequest, SlotAuthority, take_hold
 from bot.services.holds import HoldStore
 from db.models import WaitlistEntry
 from db.repositories import waitlist as repo
 from db.repositories.appointments import FOREIGN_KEY_VIOLATION, sqlstate
+from db.repositories.catalog import location_meta
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +111,19 @@ class WaitlistService:
         service_id: int,
         date: dt.date,
         specialist_id: int | None = None,
+        *,
+        now: dt.datetime,
     ) -> WaitlistView:
-        """Wait for a time on `date`; joining twice returns the same live entry."""
+        """Wait for a time on `date`; joining twice returns the same live entry.
+
+        `SlotUnavailable("past")` or `("horizon")` for a location-local date before today or
+        beyond the booking horizon (no time can ever open there); `NotFound` for an unknown or
+        inactive location.
+        """
         async with self._sessions() as session:
             try:
                 async with session.begin():
+                    await self._check_date(session, location_id, date, now=now)
                     entry_id = await repo.insert_waiting(
                         session,
                         client_id=client_id,
@@ -140,6 +151,18 @@ class WaitlistService:
                 if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
                     raise NotFound("client, location, service or specialist") from exc
                 raise
+
+    async def _check_date(
+        self, session: AsyncSession, location_id: int, day: dt.date, *, now: dt.datetime
+    ) -> None:
+        meta = await location_meta(session, location_id)
+        if meta is None or not meta.is_active:
+            raise NotFound(f"location {location_id}")
+        today = local_date(now, ZoneInfo(meta.timezone))
+        if day < today:
+            raise SlotUnavailable("past")
+        if day >= today + dt.timedelta(days=self._settings.booking_horizon_days):
+            raise SlotUnavailable("horizon")
 
     async def leave(self, client_id: int, entry_id: int) -> None:
         """Stop waiting (`NotAllowed` for another client's entry)."""

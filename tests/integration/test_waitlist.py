@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.domain.errors import InvalidState, NotAllowed, SlotTaken
+from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken, SlotUnavailable
 from bot.notify import kinds
 from bot.services.booking import Actor, BookingRequest
 from tests.integration.factories import (
@@ -66,8 +66,8 @@ async def test_join_is_idempotent_and_leave_checks_the_owner(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     client, other = [await make_client(session_factory) for _ in range(2)]
-    first = await eng.waitlist.join(client, cat.location_id, cat.service_id, DAY)
-    again = await eng.waitlist.join(client, cat.location_id, cat.service_id, DAY)
+    first = await eng.waitlist.join(client, cat.location_id, cat.service_id, DAY, now=NOW)
+    again = await eng.waitlist.join(client, cat.location_id, cat.service_id, DAY, now=NOW)
     assert first.id == again.id and first.status == "waiting"
     assert [e.id for e in await eng.waitlist.list_for_client(client)] == [first.id]
     with pytest.raises(NotAllowed):
@@ -83,8 +83,8 @@ async def test_cancel_offers_the_time_to_the_first_waiting_client(
 ) -> None:
     booker, first, second = [await make_client(session_factory, balance=RICH) for _ in range(3)]
     view = await eng.booking.confirm(req(cat, booker), now=NOW)
-    await eng.waitlist.join(first, cat.location_id, cat.service_id, DAY)
-    await eng.waitlist.join(second, cat.location_id, cat.service_id, DAY)
+    await eng.waitlist.join(first, cat.location_id, cat.service_id, DAY, now=NOW)
+    await eng.waitlist.join(second, cat.location_id, cat.service_id, DAY, now=NOW)
 
     await eng.booking.cancel(view.id, actor=Actor("admin", 1), now=NOW)
 
@@ -120,8 +120,8 @@ async def test_expired_offer_goes_to_the_next_in_line(
 ) -> None:
     booker, first, second = [await make_client(session_factory, balance=RICH) for _ in range(3)]
     view = await eng.booking.confirm(req(cat, booker), now=NOW)
-    entry = await eng.waitlist.join(first, cat.location_id, cat.service_id, DAY)
-    await eng.waitlist.join(second, cat.location_id, cat.service_id, DAY)
+    entry = await eng.waitlist.join(first, cat.location_id, cat.service_id, DAY, now=NOW)
+    await eng.waitlist.join(second, cat.location_id, cat.service_id, DAY, now=NOW)
     await eng.booking.cancel(view.id, actor=Actor("admin", 1), now=NOW)
     later = NOW + timedelta(seconds=eng.settings.waitlist_offer_ttl_seconds + 1)
     with pytest.raises(InvalidState):
@@ -146,7 +146,7 @@ async def test_offer_respects_the_specialist_asked_for(
     one = await eng.booking.confirm(req(cat, a), now=NOW)
     two = await eng.booking.confirm(req(cat, b), now=NOW)
     await eng.waitlist.join(
-        waiting, cat.location_id, cat.service_id, DAY, specialist_id=two.specialist_id
+        waiting, cat.location_id, cat.service_id, DAY, specialist_id=two.specialist_id, now=NOW
     )
     await eng.booking.cancel(one.id, actor=Actor("admin", 1), now=NOW)
     assert await statuses(session_factory) == {waiting: "waiting"}
@@ -154,3 +154,26 @@ async def test_offer_respects_the_specialist_asked_for(
     assert await statuses(session_factory) == {waiting: "offered"}
     (entry,) = await eng.waitlist.list_for_client(waiting)
     assert entry.offered_specialist_id == two.specialist_id
+
+
+async def test_join_refuses_a_past_date_and_one_beyond_the_horizon(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await make_client(session_factory)
+    today = date(2031, 3, 3)  # NOW is 09:00 Moscow that day
+    horizon = eng.settings.booking_horizon_days
+    for day, reason in [
+        (today - timedelta(days=1), "past"),
+        (today + timedelta(days=horizon), "horizon"),
+    ]:
+        with pytest.raises(SlotUnavailable) as refused:
+            await eng.waitlist.join(client, cat.location_id, cat.service_id, day, now=NOW)
+        assert refused.value.reason == reason
+    with pytest.raises(NotFound):
+        await eng.waitlist.join(client, cat.location_id + 999, cat.service_id, today, now=NOW)
+    async with session_factory() as s:
+        assert (await s.execute(text("SELECT count(*) FROM waitlist"))).scalar_one() == 0
+    # The first and the last bookable dates are accepted.
+    for day in (today, today + timedelta(days=horizon - 1)):
+        await eng.waitlist.join(client, cat.location_id, cat.service_id, day, now=NOW)
+    assert len(await eng.waitlist.list_for_client(client)) == 2

@@ -165,7 +165,12 @@ async def on_join_waitlist(
             picked.service.id,
             day,
             specialist_id=draft.chosen_specialist,
+            now=deps.now,
         )
+    except SlotUnavailable:
+        # The date went by (the flow was left open past midnight) or is beyond the horizon.
+        await callback.answer(i18n("booking.waitlist.bad_date"), show_alert=True)
+        return await end_flow(state)
     except (NotFound, InvalidState):
         log.info("waitlist join refused for client %s", deps.client_id, exc_info=True)
         await callback.answer(i18n("booking.error.generic"))
