@@ -93,13 +93,28 @@ async def on_start(
     await message.answer(text, reply_markup=main_menu(i18n))
 
 
+# Like every command, /help and /language end a flow in progress (and give its hold back).
 @router.message(Command("help"))
-async def on_help(message: Message, i18n: Translator) -> None:
+async def on_help(
+    message: Message,
+    i18n: Translator,
+    state: FSMContext,
+    profile: ClientProfile | None = None,
+    release_hold: ReleaseHold | None = None,
+) -> None:
+    await leave_flow(state, profile, release_hold)
     await message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
 
 
 @router.message(Command("language"))
-async def on_language(message: Message, i18n: Translator) -> None:
+async def on_language(
+    message: Message,
+    i18n: Translator,
+    state: FSMContext,
+    profile: ClientProfile | None = None,
+    release_hold: ReleaseHold | None = None,
+) -> None:
+    await leave_flow(state, profile, release_hold)
     await message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
 
 

@@ -150,7 +150,9 @@ async def test_text_instead_of_a_button_gets_a_hint(
         assert msg.message_id == again.message_id
 
 
-@pytest.mark.parametrize("command", ["/cancel", "/my", "/book"])
+@pytest.mark.parametrize(
+    "command", ["/cancel", "/my", "/book", "/wallet", "/help", "/language", "/start"]
+)
 async def test_command_mid_flow_ends_it_and_releases_the_hold(
     command: str,
     emulator: BotAPIEmulator,
