@@ -11,6 +11,8 @@ CLIENT_WAITLIST_OFFER = "client.waitlist_offer"
 SPECIALIST_NEW = "specialist.new"
 SPECIALIST_MOVED = "specialist.moved"
 SPECIALIST_CANCELLED = "specialist.cancelled"
+# A move handed the appointment to another specialist: the old one is told it left their day.
+SPECIALIST_REASSIGNED = "specialist.reassigned"
 SPECIALIST_REMINDER = "specialist.reminder"
 SPECIALIST_AGENDA = "specialist.agenda"
 
@@ -27,6 +29,7 @@ ALL_KINDS = (
     SPECIALIST_NEW,
     SPECIALIST_MOVED,
     SPECIALIST_CANCELLED,
+    SPECIALIST_REASSIGNED,
     SPECIALIST_REMINDER,
     SPECIALIST_AGENDA,
 )

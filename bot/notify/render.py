@@ -93,6 +93,8 @@ def _details(payload: Mapping[str, Any], lang: str, currency: str) -> dict[str, 
     if payload.get("old_start"):
         old = local(payload["old_start"], tz)
         values["old_date"], values["old_time"] = ddmm(old), hhmm(old)
+    if payload.get("old_workplace"):
+        values["workplace"] = f"{payload['old_workplace']} → {values['workplace']}"
     if payload.get("expires"):
         values["expires"] = hhmm(local(payload["expires"], tz))
     by = payload.get("by")
@@ -116,6 +118,7 @@ _SIMPLE = {
     kinds.SPECIALIST_NEW: "notify.specialist.new",
     kinds.SPECIALIST_MOVED: "notify.specialist.moved",
     kinds.SPECIALIST_CANCELLED: "notify.specialist.cancelled",
+    kinds.SPECIALIST_REASSIGNED: "notify.specialist.reassigned",
     kinds.SPECIALIST_REMINDER: "notify.specialist.reminder",
 }
 

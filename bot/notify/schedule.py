@@ -257,13 +257,18 @@ async def queue_reschedule_notifications(
     appointment_id: int,
     *,
     old_start: dt.datetime,
+    old_specialist_id: int,
+    old_workplace_id: int,
     moved_by: str,
     now: dt.datetime,
     settings: Settings,
 ) -> None:
     """Re-time the reminders to the new start and announce the move.
 
-    The specialist is always told; the client only when an admin or the specialist moved it.
+    The client is told only when an admin or the specialist moved it. The specialist is always
+    told; when the move hands the appointment to another specialist, the old one hears that it
+    left their agenda and the new one gets it as a new appointment. A changed workplace is
+    shown as old -> new.
     """
     await outbox.cancel_pending(
         session, appointment_id, kinds.REMINDER_KINDS, reason="appointment moved"
@@ -287,16 +292,44 @@ async def queue_reschedule_notifications(
             payload=payload,
             appointment_id=appointment_id,
         )
-    await _put(
-        session,
-        chat=facts.specialist_chat,
-        recipient="specialist",
-        kind=kinds.SPECIALIST_MOVED,
-        dedupe_key=f"appt:{appointment_id}:spec_moved:{move}",
-        due_at=now,
-        payload=payload,
-        appointment_id=appointment_id,
-    )
+    if old_specialist_id == facts.specialist_id:
+        spec_payload = payload
+        old_workplace = await session.get(Workplace, old_workplace_id)
+        if old_workplace is not None and old_workplace.name != payload["workplace"]:
+            spec_payload = {**payload, "old_workplace": old_workplace.name}
+        await _put(
+            session,
+            chat=facts.specialist_chat,
+            recipient="specialist",
+            kind=kinds.SPECIALIST_MOVED,
+            dedupe_key=f"appt:{appointment_id}:spec_moved:{move}",
+            due_at=now,
+            payload=spec_payload,
+            appointment_id=appointment_id,
+        )
+    else:
+        old_specialist = await session.get(Specialist, old_specialist_id)
+        if old_specialist is not None:
+            await _put(
+                session,
+                chat=_specialist_chat(old_specialist),
+                recipient="specialist",
+                kind=kinds.SPECIALIST_REASSIGNED,
+                dedupe_key=f"appt:{appointment_id}:spec_left:{old_specialist_id}:{move}",
+                due_at=now,
+                payload=payload,
+                appointment_id=appointment_id,
+            )
+        await _put(
+            session,
+            chat=facts.specialist_chat,
+            recipient="specialist",
+            kind=kinds.SPECIALIST_NEW,
+            dedupe_key=f"appt:{appointment_id}:spec_new:{facts.specialist_id}:{move}",
+            due_at=now,
+            payload=payload,
+            appointment_id=appointment_id,
+        )
     await _queue_reminders(session, facts, now=now, settings=settings)
 
 

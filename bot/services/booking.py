@@ -584,6 +584,9 @@ class BookingService:
             ):
                 raise NotAllowed("too_late")
             old_start = appointment.start_time
+            # Read before the UPDATE below refreshes the loaded appointment.
+            old_specialist_id = appointment.specialist_id
+            old_workplace_id = appointment.workplace_id
             if new_start == old_start:
                 return await self._view_of(session, appointment_id), None
             chosen = await self._lock_candidate(
@@ -644,6 +647,8 @@ class BookingService:
                 session,
                 appointment_id,
                 old_start=old_start,
+                old_specialist_id=old_specialist_id,
+                old_workplace_id=old_workplace_id,
                 moved_by=actor.kind,
                 now=now,
                 settings=self._settings,
