@@ -273,25 +273,34 @@ class AvailabilityService:
         day: date,
         now: datetime,
         client_id: int | None = None,
+        exclude_appointment_id: int | None = None,
     ) -> list[SlotOffer]:
         """Bookable starts on a location-local date, sorted, each with the lowest price among
         the specialists offering it. Holds of other clients, the client's own appointments,
-        notice and horizon are applied on every call, cached or not."""
-        versions = self._versions()
+        notice and horizon are applied on every call, cached or not.
+
+        `exclude_appointment_id` (the appointment being rescheduled) is treated as gone, so
+        times overlapping its current slot are offered; such a read bypasses the cache."""
+        versions = self._versions(exclude_appointment_id)
         entry = (
             await self._read_entries(versions, location_id, service_id, specialist_id, [day])
         ).get(day)
         if entry is None or not entry.complete:
             async with self._session_factory() as session:
                 built = await self._build_entries(
-                    session, location_id, service_id, specialist_id, [day]
+                    session,
+                    location_id,
+                    service_id,
+                    specialist_id,
+                    [day],
+                    exclude_appointment_id=exclude_appointment_id,
                 )
             entry = built[day]
             await self._write_entries(versions, location_id, service_id, specialist_id, built)
         if entry.timezone is None or not entry.candidates:
             return []
         obstacles = await self._overlay_obstacles(
-            location_id, entry.capacity, entry.window, client_id
+            location_id, entry.capacity, entry.window, client_id, exclude_appointment_id
         )
         tz = ZoneInfo(entry.timezone)
         return to_offers(
@@ -306,12 +315,14 @@ class AvailabilityService:
         specialist_id: int | None,
         now: datetime,
         client_id: int | None = None,
+        exclude_appointment_id: int | None = None,
     ) -> list[date]:
         """Location-local dates within the horizon with at least one bookable start.
 
         Cached dates are checked from their entries; the rest are computed from data loaded
-        for the whole horizon at once, stopping at each date's first free time."""
-        versions = self._versions()
+        for the whole horizon at once, stopping at each date's first free time.
+        `exclude_appointment_id` as in `day_slots`."""
+        versions = self._versions(exclude_appointment_id)
         meta = await self._location_meta(versions, location_id)
         if meta is None or not meta.is_active:
             return []
@@ -321,7 +332,7 @@ class AvailabilityService:
         entries = await self._read_entries(versions, location_id, service_id, specialist_id, days)
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         obstacles = await self._overlay_obstacles(
-            location_id, meta.capacity, range_window, client_id
+            location_id, meta.capacity, range_window, client_id, exclude_appointment_id
         )
 
         def has_free(entry: _DayEntry, extra: Iterable[SlotCandidate] = ()) -> bool:
@@ -346,7 +357,13 @@ class AvailabilityService:
 
             async with self._session_factory() as session:
                 built = await self._build_entries(
-                    session, location_id, service_id, specialist_id, missing, until=found_free
+                    session,
+                    location_id,
+                    service_id,
+                    specialist_id,
+                    missing,
+                    until=found_free,
+                    exclude_appointment_id=exclude_appointment_id,
                 )
             await self._write_entries(versions, location_id, service_id, specialist_id, built)
             result.extend(day for day, entry in built.items() if has_free(entry))
@@ -393,8 +410,9 @@ class AvailabilityService:
             return None
         return ".".join(_text(v) or "0" for v in raw)
 
-    def _versions(self) -> _Versions:
-        return _Versions(self)
+    def _versions(self, exclude_appointment_id: int | None = None) -> _Versions:
+        # Entries built without one appointment are not the shared view: no cache for them.
+        return _Versions(self, cache=exclude_appointment_id is None)
 
     async def _read_entries(
         self,
@@ -478,9 +496,11 @@ class AvailabilityService:
         days: Sequence[date],
         *,
         until: Callable[[_DayEntry, SlotCandidate], bool] | None = None,
+        exclude_appointment_id: int | None = None,
     ) -> dict[date, _DayEntry]:
         """Compute base entries for `days` from data loaded once for the whole range. With
-        `until`, a date stops at the first candidate for which it returns True (a prefix)."""
+        `until`, a date stops at the first candidate for which it returns True (a prefix).
+        The appointment `exclude_appointment_id` is left out as if cancelled."""
         catalog = await repo.load_service_catalog(session, location_id, service_id)
         if catalog is None:
             nothing = (_EPOCH, _EPOCH)
@@ -508,6 +528,7 @@ class AvailabilityService:
                 workplace_ids=_relevant_workplaces(catalog),
                 specialist_ids=spec_ids,
             )
+            appointments = [a for a in appointments if a.appointment_id != exclude_appointment_id]
         # Sorted by start (the query orders them): each date takes its slice by bisection.
         starts = [a.start for a in appointments]
         out: dict[date, _DayEntry] = {}
@@ -546,6 +567,7 @@ class AvailabilityService:
         capacity: int | None,
         window: Interval,
         client_id: int | None,
+        exclude_appointment_id: int | None = None,
     ) -> Callable[[_DayEntry], Obstacles]:
         """Load what is applied on every read (holds, the client's appointments) once for the
         window; returns a factory that adds a date's in-progress appointments for capacity."""
@@ -556,7 +578,7 @@ class AvailabilityService:
                 rows = await repo.load_busy(
                     session, start=window[0], end=window[1], client_id=client_id
                 )
-            mine = [(a.start, a.end) for a in rows]
+            mine = [(a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id]
 
         built: dict[Interval, Obstacles] = {}
 
@@ -577,13 +599,16 @@ class AvailabilityService:
 
 
 class _Versions:
-    """The cache versions of one read, fetched once (None: cache unavailable)."""
+    """The cache versions of one read, fetched once (None: cache unavailable or not used)."""
 
-    def __init__(self, service: AvailabilityService) -> None:
+    def __init__(self, service: AvailabilityService, *, cache: bool = True) -> None:
         self._service = service
+        self._cache = cache
         self._tags: dict[int, str | None] = {}
 
     async def get(self, location_id: int) -> str | None:
+        if not self._cache:
+            return None
         if location_id not in self._tags:
             self._tags[location_id] = await self._service._versions_of(location_id)
         return self._tags[location_id]

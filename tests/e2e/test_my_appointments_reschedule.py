@@ -119,6 +119,36 @@ async def test_reschedule_happy_path(
         await assert_money_invariant(session_factory)
 
 
+async def test_move_by_a_quarter_hour_overlapping_its_own_slot(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """10:00-11:00 -> 10:15: the appointment's own current time does not block its move."""
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6207, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        day = ddmm(view.start)
+        dates = await open_reschedule(user, view, "en")
+        assert dates.find_button(day) is not None
+        await user.press(day)
+        times = await user.wait_for_message(t("account.resched.choose_time", "en", date=day))
+        offered = times.button_texts()
+        assert "10:15" in offered and "10:45" in offered
+        assert "10:00" not in offered  # where it already is
+        await user.press("10:15")
+        await user.wait_for_message(
+            lambda m: m.find_button(t("account.btn.reschedule_confirm", "en")) is not None
+        )
+        await user.press(t("account.btn.reschedule_confirm", "en"))
+        await user.wait_for_message(t("account.resched.settled_same", "en"))
+        row = await appointment(session_factory, view.id)
+        assert (row.status, row.start_time) == ("booked", local(3, 10, 15))
+        assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000")
+        await assert_money_invariant(session_factory)
+
+
 @pytest.mark.parametrize(
     ("change", "new_charge", "note_key", "settled_key", "ledger", "balance"),
     [

@@ -59,9 +59,8 @@ class FakeHolds:
     async def holds_between(
         self, location_id: int, start: dt.datetime, end: dt.datetime
     ) -> Sequence[HeldInterval]:
-        return [
-            h for h in self.held if h.location_id == location_id and h.start < end and h.end > start
-        ]
+        # Like the Redis store: every location's holds (a specialist works at several).
+        return [h for h in self.held if h.start < end and h.blocked_until > start]
 
 
 @dataclass
@@ -380,6 +379,7 @@ async def test_holds_apply_on_top_of_cached_slots(
             salon.anna.id,
             salon.chairs[1].id,
             start,
+            start + dt.timedelta(minutes=60),
             start + dt.timedelta(minutes=75),
         )
     )
@@ -399,6 +399,7 @@ async def test_holds_are_obstacles_for_candidates(
             salon.anna.id,
             salon.chairs[0].id,
             start,
+            start + dt.timedelta(minutes=60),
             start + dt.timedelta(minutes=75),
         )
     )
@@ -467,6 +468,44 @@ async def test_reschedule_ignores_the_appointment_being_moved(
     assert await candidates_at(
         availability, session, salon, later, specialist=salon.anna, exclude=appt.id
     ) == [(salon.anna.id, salon.chairs[0].id), (salon.anna.id, salon.chairs[1].id)]
+
+
+async def test_day_slots_and_dates_offer_the_moved_appointments_own_time(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    """Moving an appointment 15 minutes later overlaps its own current slot: with the
+    appointment excluded those times are offered, and the shared cache is left as it was."""
+    own = await book(
+        session,
+        salon,
+        specialist=salon.anna,
+        chair=salon.chairs[0],
+        start=at(TUESDAY, "10:00"),
+        client=salon.client,
+    )
+    # The rest of Anna's Tuesday (10:00-14:00) is taken by others.
+    for start in ("11:30", "12:45"):
+        await book(
+            session, salon, specialist=salon.anna, chair=salon.chairs[1], start=at(TUESDAY, start)
+        )
+    args = {
+        "location_id": salon.location.id,
+        "service_id": salon.service.id,
+        "specialist_id": salon.anna.id,
+        "now": NOW,
+        "client_id": salon.client.id,
+    }
+    # Warm the shared cache first: the excluding reads must not be served from it.
+    assert await availability.day_slots(**args, day=TUESDAY) == []
+    assert TUESDAY not in await availability.available_dates(**args)
+
+    moved = await availability.day_slots(**args, day=TUESDAY, exclude_appointment_id=own.id)
+    assert hhmm([o.start for o in moved]) == ["10:00", "10:15"]
+    assert TUESDAY in await availability.available_dates(**args, exclude_appointment_id=own.id)
+
+    # Nothing of that leaked into the shared view.
+    assert await availability.day_slots(**args, day=TUESDAY) == []
+    assert TUESDAY not in await availability.available_dates(**args)
 
 
 async def test_candidates_refuses_off_grid_and_out_of_hours_starts(
@@ -540,6 +579,7 @@ async def test_available_dates_drop_a_day_the_client_cannot_use(
             salon.anna.id,
             salon.chairs[0].id,
             at(TUESDAY, "10:00"),
+            at(TUESDAY, "14:00"),
             at(TUESDAY, "14:00"),
         )
     )

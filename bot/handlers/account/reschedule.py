@@ -89,6 +89,7 @@ async def offers_on(deps: AccountDeps, view: AppointmentView, day: date) -> list
         day=day,
         now=deps.now,
         client_id=deps.client_id,
+        exclude_appointment_id=view.id,
     )
     return [o for o in offers if o.start != view.start and view.specialist_id in o.specialist_ids]
 
@@ -107,6 +108,7 @@ async def show_dates(
         specialist_id=view.specialist_id,
         now=deps.now,
         client_id=deps.client_id,
+        exclude_appointment_id=view.id,
     )
     if not days:
         await leave_account_flow(state)
