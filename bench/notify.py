@@ -94,7 +94,7 @@ async def start_tasks(
             bot=b,
             redis=redis,
             session_factory=sessions,
-            options=WorkerOptions(),
+            options=WorkerOptions.from_settings(settings),
             worker_id=f"bench-{i}",
         )
         for i, b in enumerate(bots)

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     telegram_chat_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
+    # A claimed row is another worker's to take once its lease runs out (a crashed worker's
+    # row is re-sent then); it must outlast a send that waits its turn under the rate limits.
+    outbox_lease_seconds: int = Field(default=60, ge=10, le=3600)
+    # Rows claimed per pass; enough distinct chats to keep the global rate busy.
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
 
     # --- conversation ---------------------------------------------------------------------------
     default_language: str = Field(default="ru", pattern=r"^(ru|en)$")

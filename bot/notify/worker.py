@@ -71,6 +71,15 @@ class WorkerOptions:
     backoff_max: dt.timedelta = dt.timedelta(hours=1)
     agenda_every: float = 60.0  # seconds between daily-agenda scheduler steps
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerOptions:
+        """The defaults, with the lease and batch size from `OUTBOX_LEASE_SECONDS` and
+        `OUTBOX_BATCH_SIZE`."""
+        return cls(
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+            batch_size=settings.outbox_batch_size,
+        )
+
 
 class OutboxWorker:
     """Delivers due outbox rows. Safe to run any number of these side by side."""
@@ -90,7 +99,7 @@ class OutboxWorker:
         self._sender = sender
         self._settings = settings
         self.worker_id = worker_id or default_worker_id()
-        self._options = options or WorkerOptions()
+        self._options = options or WorkerOptions.from_settings(settings)
         self._clock = clock
         self._monotonic = monotonic
         self._wake = asyncio.Event()

@@ -365,3 +365,27 @@ async def test_stop_hands_back_the_rest_of_the_batch_unsent(
     left = [r for r in await rows(session_factory) if r.status == "pending"]
     assert len(left) == 4
     assert all(r.attempts == 0 and r.locked_until is None for r in left)
+
+
+async def test_lease_and_batch_size_come_from_the_settings(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """OUTBOX_BATCH_SIZE rows per pass, each leased for OUTBOX_LEASE_SECONDS."""
+    settings = load_settings(
+        bot_token="1:test", _env_file=None, outbox_lease_seconds=120, outbox_batch_size=3
+    )
+    _world, appt_id = await booked_world(
+        session_factory, settings, start=NOW + dt.timedelta(days=3)
+    )
+    await queue_plain(session_factory, appt_id, range(5001, 5006))
+    gate = asyncio.Event()
+    sender = FakeSender(gate=gate)
+    worker = OutboxWorker(session_factory, sender, settings)
+    first = asyncio.create_task(worker.run_once(now=NOW))
+    await sender.entered.wait()  # the batch is claimed and its first send is in flight
+    leased = [r for r in await rows(session_factory) if r.locked_until is not None]
+    assert len(leased) == 3
+    assert {r.locked_until for r in leased} == {NOW + dt.timedelta(seconds=120)}
+    gate.set()
+    assert await first == 3
+    assert await worker.drain(now=NOW) == 4  # 7 due rows in all: 3 + 3 + 1
