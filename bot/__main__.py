@@ -1,6 +1,8 @@
-"""`python -m bot [run | worker | catalog import FILE | catalog export FILE]`.
+"""`python -m bot [run | worker | health | catalog import FILE | catalog export FILE]`.
 
 `run` (the default) serves the bot (long polling, or the webhook when WEBHOOK_URL is set).
+`health` asks the running bot's `GET /healthz` (the container health check) and exits 0 if it
+answered 200.
 A bad or missing setting ends the process with one readable line and a non-zero exit code.
 """
 
@@ -10,6 +12,8 @@ import argparse
 import asyncio
 import logging
 import sys
+import urllib.error
+import urllib.request
 
 from bot.config import Settings, load_settings
 
@@ -30,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="serve the bot (default)")
     sub.add_parser("worker", help="run only the notification worker")
+    sub.add_parser("health", help="ask the running bot's GET /healthz; exit 0 if healthy")
     catalog = sub.add_parser("catalog", help="import or export the catalog and schedules")
     catalog.add_argument("catalog_args", nargs=argparse.REMAINDER)
     return parser
@@ -39,6 +44,38 @@ def _settings() -> Settings:
     settings = load_settings()
     configure_logging(settings.log_level)
     return settings
+
+
+def health_url(settings: Settings) -> str | None:
+    """Where this configuration serves `GET /healthz`, seen from the same host (None: nowhere)."""
+    port = settings.webhook_port if settings.webhook_enabled else settings.health_port
+    if port is None:
+        return None
+    host = settings.webhook_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/healthz"
+
+
+def check_health(settings: Settings, timeout: float = 5.0) -> int:
+    """One line on stdout or stderr; 0 if the bot answered 200, else 1."""
+    url = health_url(settings)
+    if url is None:
+        print("health: long polling without HEALTH_PORT serves no health check", file=sys.stderr)
+        return 1
+    # No proxy: the bot runs on this host, and an http_proxy variable must not reroute the check.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            print(f"healthy: {response.read().decode()}")
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"unhealthy: {exc.code} {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(f"health: {url} unreachable: {exc}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     settings = _settings()
+    if command == "health":
+        return check_health(settings)
     if command == "worker":
         from bot.notify.runner import run_worker
 

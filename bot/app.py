@@ -313,15 +313,41 @@ async def run_webhook(app: BotApp, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
-async def serve(app: BotApp, stop: asyncio.Event) -> None:
-    """Run the app (polling or webhook) and its background tasks until `stop`; then close."""
+async def start_health_server(app: BotApp) -> web.AppRunner:
+    """Long polling's health server: only `GET /healthz`, on `WEBHOOK_HOST:HEALTH_PORT`."""
+    assert app.settings.health_port is not None
+    web_app = web.Application()
+    web_app[BOT_APP_KEY] = app
+    web_app.router.add_get("/healthz", _healthz)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
     try:
+        await web.TCPSite(runner, app.settings.webhook_host, app.settings.health_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info("health check on %s:%s", app.settings.webhook_host, app.settings.health_port)
+    return runner
+
+
+async def serve(app: BotApp, stop: asyncio.Event) -> None:
+    """Run the app (polling or webhook) and its background tasks until `stop`; then close.
+
+    In webhook mode `GET /healthz` is served by the webhook server; with long polling, by a
+    server of its own when `HEALTH_PORT` is set.
+    """
+    health: web.AppRunner | None = None
+    try:
+        if not app.settings.webhook_enabled and app.settings.health_port is not None:
+            health = await start_health_server(app)
         start_background_tasks(app, stop)
         if app.settings.webhook_enabled:
             await run_webhook(app, stop)
         else:
             await run_polling(app, stop)
     finally:
+        if health is not None:
+            await health.cleanup()
         # Let the worker finish the message in flight before its task is cancelled.
         stop.set()
         if app.background:

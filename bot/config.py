@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram/webhook"
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # Long polling has no HTTP server: set to serve GET /healthz on WEBHOOK_HOST:HEALTH_PORT.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
 
     # --- slot engine (SPEC 3) ----------------------------------------------------------------
     slot_step_min: int = Field(default=15, ge=1, le=240)

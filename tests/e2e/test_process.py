@@ -186,9 +186,14 @@ async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     async def run(settings: object) -> None:
         seen.append(("run", settings))
 
+    def check_health(settings: object) -> int:
+        seen.append(("health", settings))
+        return 7
+
     monkeypatch.setattr(bot.catalog.cli, "main", catalog_main)
     monkeypatch.setattr(bot.notify.runner, "run_worker", run_worker)
     monkeypatch.setattr(bot.app, "run", run)
+    monkeypatch.setattr(entry, "check_health", check_health)
     monkeypatch.setenv("BOT_TOKEN", "1:test")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.chdir(Path(__file__).parent)  # no .env here
@@ -202,7 +207,8 @@ async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     assert await main("worker") == 0
     assert await main() == 0
     assert await main("run") == 0
-    assert [kind for kind, _ in seen] == ["catalog", "catalog", "worker", "run", "run"]
+    assert await main("health") == 7  # its exit code is the container health check's
+    assert [kind for kind, _ in seen] == ["catalog", "catalog", "worker", "run", "run", "health"]
     assert seen[0][1] == ["import", "catalog.yaml", "--dry-run"]
     assert seen[1][1] == ["--help"]
 

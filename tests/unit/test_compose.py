@@ -77,6 +77,19 @@ def test_bot_waits_for_healthy_services_and_migrations(services: dict[str, Any])
     assert "build" in bot
 
 
+def test_bot_health_check_asks_the_running_bot(services: dict[str, Any]) -> None:
+    bot = services["bot"]
+    assert bot["healthcheck"]["test"] == ["CMD", "python", "-m", "bot", "health"]
+    # Long polling serves /healthz only with HEALTH_PORT: compose sets it.
+    settings = load_settings(
+        _env_file=None,
+        bot_token="1:x",
+        health_port=interpolate(bot["environment"]["HEALTH_PORT"]),
+    )
+    assert not settings.webhook_enabled
+    assert settings.health_port is not None
+
+
 def test_migrate_is_a_one_shot_alembic_upgrade(services: dict[str, Any]) -> None:
     migrate = services["migrate"]
     assert migrate["command"] == ["alembic", "upgrade", "head"]
