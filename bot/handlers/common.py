@@ -17,14 +17,21 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, ErrorEvent, Message, Update, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, ReplyKeyboardRemove, Update, User
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.config import Settings
 from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken
-from bot.i18n import SUPPORTED_LANGUAGES, Translator, normalize_language
-from bot.keyboards.common import LanguageCb, MenuAction, MenuCb, language_keyboard, main_menu
+from bot.i18n import SUPPORTED_LANGUAGES, Translator, normalize_language, translate
+from bot.keyboards.common import (
+    LanguageCb,
+    MenuAction,
+    MenuCb,
+    language_keyboard,
+    main_menu,
+    phone_keyboard,
+)
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
 
 log = logging.getLogger(__name__)
@@ -144,8 +151,43 @@ async def _menu_language(query: CallbackQuery, i18n: Translator, **_: Any) -> No
         await query.message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
 
 
+async def _menu_phone(query: CallbackQuery, i18n: Translator, **_: Any) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("phone.ask"), reply_markup=phone_keyboard(i18n))
+
+
 register_menu_action(MenuAction.help, _menu_help)
 register_menu_action(MenuAction.language, _menu_language)
+register_menu_action(MenuAction.phone, _menu_phone)
+
+
+@router.message(F.contact)
+async def on_contact(
+    message: Message, i18n: Translator, clients: ClientService, profile: ClientProfile | None = None
+) -> None:
+    """A shared contact: stored as the client's phone only when it is the sender's own."""
+    assert message.from_user is not None and message.contact is not None
+    if message.contact.user_id != message.from_user.id:
+        await message.answer(i18n("phone.not_own"), reply_markup=phone_keyboard(i18n))
+        return
+    if profile is None:
+        await clients.register(telegram_user(message.from_user))
+    try:
+        await clients.set_phone(message.from_user.id, message.contact.phone_number)
+    except ValueError:
+        await message.answer(i18n("phone.invalid"), reply_markup=phone_keyboard(i18n))
+        return
+    await message.answer(i18n("phone.saved"), reply_markup=ReplyKeyboardRemove())
+
+
+# The "not now" button of the phone keyboard arrives as plain text, in either language.
+_SKIP_PHONE_TEXTS = frozenset(translate("phone.btn.skip", lang) for lang in SUPPORTED_LANGUAGES)
+
+
+@router.message(F.text.in_(_SKIP_PHONE_TEXTS))
+async def on_phone_skipped(message: Message, i18n: Translator) -> None:
+    await message.answer(i18n("phone.skipped"), reply_markup=ReplyKeyboardRemove())
 
 
 @router.callback_query(MenuCb.filter())

@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import SUPPORTED_LANGUAGES, Translator
@@ -19,6 +19,7 @@ class MenuAction(str, Enum):
     wallet = "wallet"
     language = "language"
     help = "help"
+    phone = "phone"
 
 
 class MenuCb(CallbackData, prefix="menu"):
@@ -36,8 +37,22 @@ def main_menu(i18n: Translator) -> InlineKeyboardMarkup:
     kb.button(text=i18n("menu.btn.wallet"), callback_data=MenuCb(action=MenuAction.wallet))
     kb.button(text=i18n("menu.btn.language"), callback_data=MenuCb(action=MenuAction.language))
     kb.button(text=i18n("menu.btn.help"), callback_data=MenuCb(action=MenuAction.help))
-    kb.adjust(1, 2, 2)
+    kb.button(text=i18n("menu.btn.phone"), callback_data=MenuCb(action=MenuAction.phone))
+    kb.adjust(1, 2, 2, 1)
     return kb.as_markup()
+
+
+def phone_keyboard(i18n: Translator) -> ReplyKeyboardMarkup:
+    """Telegram's own "share my contact" button (only a reply keyboard can ask for it) and a
+    way to say no."""
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=i18n("phone.btn.share"), request_contact=True)],
+            [KeyboardButton(text=i18n("phone.btn.skip"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 def language_keyboard(i18n: Translator) -> InlineKeyboardMarkup:

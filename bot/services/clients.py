@@ -27,6 +27,13 @@ Role = Literal["client", "specialist", "admin"]
 PROFILE_TTL_SECONDS = 300
 
 
+def normalize_phone(raw: str) -> str | None:
+    """A shared contact's number as `+` and digits (Telegram sends it with or without `+`);
+    None when it has no digits."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    return f"+{digits}" if digits else None
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramUser:
     """What registration needs from a Telegram user (keeps aiogram out of the service)."""
@@ -135,6 +142,19 @@ class ClientService:
             profile = await self._profile(repo, row)
         await self.invalidate(tg_id)
         return profile
+
+    async def set_phone(self, tg_id: int, phone: str) -> None:
+        """Store the phone the client shared (their own contact: the handler checks that).
+        Raises `NotFound` for an unknown user, `ValueError` for a value with no digits."""
+        normalized = normalize_phone(phone)
+        if normalized is None:
+            raise ValueError(f"not a phone number: {phone!r}")
+        async with self.session_factory() as session, session.begin():
+            repo = ClientRepository(session)
+            row = await repo.by_tg_id(tg_id, for_update=True)
+            if row is None:
+                raise NotFound(f"no client with tg_id {tg_id}")
+            await repo.set_phone(row.id, normalized)
 
     async def get_profile(self, tg_id: int) -> ClientProfile | None:
         """The cached profile, else the database's (then cached); None for an unknown user."""

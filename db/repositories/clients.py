@@ -106,6 +106,9 @@ class ClientRepository:
             .values(first_name=first_name, last_name=last_name, username=username)
         )
 
+    async def set_phone(self, client_id: int, phone: str) -> None:
+        await self.session.execute(update(Client).where(Client.id == client_id).values(phone=phone))
+
     async def set_language(self, client_id: int, language: str) -> None:
         await self.session.execute(
             update(Client).where(Client.id == client_id).values(language=language)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -246,3 +247,57 @@ async def test_re_rendering_the_same_screen_is_not_an_error(
     assert (await uma.wait_for_callback_answer()).get("text") is None
     await emulator.wait_for(lambda: not emulator.pending_updates())
     assert translate("errors.unexpected", "en") not in [m.text for m in uma.messages]
+
+
+async def _phone_of(session_factory: async_sessionmaker[AsyncSession], tg_id: int) -> str | None:
+    async with session_factory() as s:
+        return await s.scalar(select(Client.phone).where(Client.tg_id == tg_id))
+
+
+@pytest.mark.parametrize(("lang", "tg_id"), [("ru", 1011), ("en", 1012)])
+async def test_phone_is_shared_through_the_contact_keyboard_and_only_ones_own(
+    lang: str,
+    tg_id: int,
+    bot_app: BotApp,
+    emulator: BotAPIEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    user = emulator.user(tg_id, "Mia", language_code=lang)
+    await user.send("/start")
+    await user.wait_for_message()
+    await user.press(translate("menu.btn.phone", lang))
+    ask = await user.wait_for_message(translate("phone.ask", lang))
+    rows = (ask.reply_markup or {}).get("keyboard") or []
+    share = rows[0][0]
+    assert share == {"text": translate("phone.btn.share", lang), "request_contact": True}
+
+    # Someone else's contact is refused, and the keyboard is offered again.
+    await user.share_contact("+7 900 111-22-33", user_id=tg_id + 100)
+    refused = await user.wait_for_message()
+    assert refused.text == translate("phone.not_own", lang)
+    assert (refused.reply_markup or {}).get("keyboard")
+    assert await _phone_of(session_factory, tg_id) is None
+
+    await user.share_contact("79001234567")
+    saved = await user.wait_for_message()
+    assert saved.text == translate("phone.saved", lang)
+    assert (saved.reply_markup or {}).get("remove_keyboard") is True
+    assert await _phone_of(session_factory, tg_id) == "+79001234567"
+
+
+async def test_phone_can_be_declined_and_a_contact_without_a_number_is_refused(
+    bot_app: BotApp, emulator: BotAPIEmulator, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    ola = emulator.user(1013, "Ola", language_code="en")
+    await ola.send("/start")
+    await ola.wait_for_message()
+    await ola.press_data(MenuCb(action=MenuAction.phone).pack())
+    await ola.wait_for_message(translate("phone.ask", "en"))
+    await ola.send(translate("phone.btn.skip", "en"))
+    declined = await ola.wait_for_message()
+    assert declined.text == translate("phone.skipped", "en")
+    assert (declined.reply_markup or {}).get("remove_keyboard") is True
+    # A forged contact with no digits in it is not a phone number.
+    await ola.share_contact("n/a")
+    assert (await ola.wait_for_message()).text == translate("phone.invalid", "en")
+    assert await _phone_of(session_factory, 1013) is None
