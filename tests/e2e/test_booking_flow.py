@@ -54,6 +54,11 @@ def t(key: str, lang: str, **kw: object) -> str:
     return translate(key, lang, **kw)
 
 
+def booked(lang: str) -> str:
+    """The first line of the confirmation ("✅ You are booked!")."""
+    return t("booking.done", lang).split("\n", 1)[0]
+
+
 def is_summary(lang: str) -> Callable[[EmuMessage], bool]:
     return lambda m: has_button(m, t("booking.btn.confirm", lang))
 
@@ -280,33 +285,35 @@ async def test_back_at_every_step_releases_the_hold(
     assert await appointments_of(session_factory, client_id) == []
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_lost_race_offers_fresh_times(
+    lang: str,
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     await make_catalog(session_factory, specialists=1)
-    alice, alice_id = await new_client(emulator, session_factory, 5005)
-    bob, bob_id = await new_client(emulator, session_factory, 5006)
+    alice, alice_id = await new_client(emulator, session_factory, 5005, lang=lang)
+    bob, bob_id = await new_client(emulator, session_factory, 5006, lang=lang)
 
     async with booking_bot(make_bot_settings):
-        await to_times(alice, "ru")
-        await to_times(bob, "ru")
+        await to_times(alice, lang)
+        await to_times(bob, lang)
         await alice.press("10:00")
-        await alice.wait_for_message(is_summary("ru"))
+        await alice.wait_for_message(is_summary(lang))
 
         # Bob still sees 10:00 on his screen; Alice holds it now.
         await bob.press("10:00")
-        msg = await bob.wait_for_message(t("booking.taken", "ru"))
+        msg = await bob.wait_for_message(t("booking.taken", lang))
         assert not has_button(msg, "10:00") and not has_button(msg, "10:45")
         assert has_button(msg, "11:00")
 
-        await alice.press("Подтвердить")
-        await alice.wait_for_message("Вы записаны")
+        await alice.press(t("booking.btn.confirm", lang))
+        await alice.wait_for_message(booked(lang))
         await bob.press("11:00")
-        await bob.wait_for_message(is_summary("ru"))
-        await bob.press("Подтвердить")
-        await bob.wait_for_message("Вы записаны")
+        await bob.wait_for_message(is_summary(lang))
+        await bob.press(t("booking.btn.confirm", lang))
+        await bob.wait_for_message(booked(lang))
 
     [a] = await appointments_of(session_factory, alice_id)
     [b] = await appointments_of(session_factory, bob_id)
@@ -314,25 +321,30 @@ async def test_lost_race_offers_fresh_times(
     await assert_money_invariant(session_factory)
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_insufficient_funds_writes_nothing(
+    lang: str,
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     await make_catalog(session_factory, specialists=1)
-    user, client_id = await new_client(emulator, session_factory, 5007, balance=Decimal("300"))
+    user, client_id = await new_client(
+        emulator, session_factory, 5007, lang=lang, balance=Decimal("300")
+    )
 
     async with booking_bot(make_bot_settings):
-        await to_times(user, "ru")
+        await to_times(user, lang)
         await user.press("10:00")
-        summary = await user.wait_for_message(is_summary("ru"))
-        assert t("booking.summary.short", "ru", missing="700 RUB").strip() in (summary.text or "")
-        await user.press("Подтвердить")
+        summary = await user.wait_for_message(is_summary(lang))
+        assert t("booking.summary.short", lang, missing="700 RUB").strip() in (summary.text or "")
+        await user.press(t("booking.btn.confirm", lang))
         msg = await user.wait_for_message(
-            t("booking.insufficient", "ru", price="1000 RUB", balance="300 RUB", missing="700 RUB")
+            t("booking.insufficient", lang, price="1000 RUB", balance="300 RUB", missing="700 RUB")
         )
-        assert has_button(msg, t("booking.btn.wallet", "ru"))
-        assert has_button(msg, "Подтвердить")  # after a top-up, confirm again from here
+        assert has_button(msg, t("booking.btn.wallet", lang))
+        # After a top-up, confirm again from here.
+        assert has_button(msg, t("booking.btn.confirm", lang))
 
     assert await appointments_of(session_factory, client_id) == []
     balance, ledger = await wallet_of(session_factory, client_id)
@@ -363,30 +375,32 @@ async def test_expired_hold_still_books_a_free_time(
     await assert_money_invariant(session_factory)
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_expired_hold_and_time_taken_reoffers(
+    lang: str,
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     await make_catalog(session_factory, specialists=1)
-    alice, alice_id = await new_client(emulator, session_factory, 5009)
-    bob, bob_id = await new_client(emulator, session_factory, 5010)
+    alice, alice_id = await new_client(emulator, session_factory, 5009, lang=lang)
+    bob, bob_id = await new_client(emulator, session_factory, 5010, lang=lang)
 
     async with booking_bot(make_bot_settings) as app:
         services = Services(app)
-        await to_times(alice, "ru")
+        await to_times(alice, lang)
         await alice.press("10:00")
-        await alice.wait_for_message(is_summary("ru"))
+        await alice.wait_for_message(is_summary(lang))
         await services.holds.release(alice_id)  # Alice's hold expires...
-        await to_times(bob, "ru")  # ...and Bob takes the time
+        await to_times(bob, lang)  # ...and Bob takes the time
         await bob.press("10:00")
-        await bob.wait_for_message(is_summary("ru"))
+        await bob.wait_for_message(is_summary(lang))
 
-        await alice.press("Подтвердить")
-        msg = await alice.wait_for_message(t("booking.hold_expired", "ru"))
+        await alice.press(t("booking.btn.confirm", lang))
+        msg = await alice.wait_for_message(t("booking.hold_expired", lang))
         assert not has_button(msg, "10:00") and has_button(msg, "11:00")
-        await bob.press("Подтвердить")
-        await bob.wait_for_message("Вы записаны")
+        await bob.press(t("booking.btn.confirm", lang))
+        await bob.wait_for_message(booked(lang))
 
     assert await appointments_of(session_factory, alice_id) == []
     [b] = await appointments_of(session_factory, bob_id)
