@@ -1,0 +1,105 @@
+"""The /book conversation across failures: a restart of the bot between picking a time and
+confirming it (a new application instance on the same Redis and database), and Redis going down
+in the middle of the flow (a clear "temporarily unavailable", nothing written, and the flow goes
+on once Redis is back). Redis is reached through a proxy the test stops; the shared Redis is
+never touched."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from tests.e2e.booking_support import (
+    Services,
+    appointments_of,
+    assert_money_invariant,
+    booking_bot,
+    button_data,
+    wallet_of,
+)
+from tests.e2e.test_booking_flow import TEN, booked, is_summary, new_client, t, to_times
+from tests.emulator.redis_proxy import RedisProxy
+from tests.emulator.server import BotAPIEmulator
+from tests.integration.factories import make_catalog
+
+pytestmark = pytest.mark.usefixtures("clean_db", "redis")
+
+
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[RedisProxy]:
+    proxy = RedisProxy()
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+@pytest.mark.parametrize(("lang", "tg_id"), [("ru", 5301), ("en", 5302)])
+async def test_restart_between_time_and_confirm_still_books(
+    lang: str,
+    tg_id: int,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, tg_id, lang=lang)
+
+    async with booking_bot(make_bot_settings) as app:
+        await to_times(user, lang)
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary(lang))
+        assert await Services(app).hold_of(client_id) is not None
+
+    # A new instance of the application: the flow (FSM in Redis) and the hold survived it.
+    async with booking_bot(make_bot_settings) as app:
+        assert await Services(app).hold_of(client_id) is not None
+        confirm = button_data(summary, t("booking.btn.confirm", lang))
+        await user.press_data(confirm, message_id=summary.message_id)
+        await user.wait_for_message(booked(lang))
+        assert await Services(app).hold_of(client_id) is None
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    assert (appointment.status, appointment.start_time) == ("booked", TEN)
+    assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000.00")
+    await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize(("lang", "tg_id"), [("ru", 5303), ("en", 5304)])
+async def test_redis_down_mid_flow_is_temporarily_unavailable_then_goes_on(
+    lang: str,
+    tg_id: int,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis_proxy: RedisProxy,
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, tg_id, lang=lang)
+
+    async with booking_bot(make_bot_settings, redis_url=redis_proxy.url) as app:
+        times = await to_times(user, lang)
+
+        await redis_proxy.stop()
+        await user.press_data(button_data(times, "10:00"), message_id=times.message_id)
+        down = await user.wait_for_message(edits=False, timeout=30)
+        assert down.text == t("errors.unavailable", lang)
+        assert await appointments_of(session_factory, client_id) == []
+
+        await redis_proxy.start()
+        # The times are still on screen and still the current step: the flow goes on.
+        await user.press_data(button_data(times, "10:00"), message_id=times.message_id)
+        await user.wait_for_message(is_summary(lang), timeout=30)
+        assert await Services(app).hold_of(client_id) is not None
+        await user.press(t("booking.btn.confirm", lang))
+        await user.wait_for_message(booked(lang))
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    assert appointment.start_time == TEN
+    assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000.00")
+    await assert_money_invariant(session_factory)
