@@ -76,7 +76,7 @@ async def test_process_serves_start_and_stops_on_sigterm(
 ) -> None:
     env = _env(emulator, database_url, redis_prefix)
     async with bot_process(emulator, env, tmp_path) as proc:
-        anna = emulator.user(3001, "Анна", language_code="ru")
+        anna = emulator.user(3001, "Анна", last_name="Иванова", username="anna", language_code="ru")
         bob = emulator.user(3002, "Bob", language_code="en")
         await anna.send("/start")
         await bob.send("/start")
@@ -84,14 +84,30 @@ async def test_process_serves_start_and_stops_on_sigterm(
         en = await bob.wait_for_message()
         assert ru.text == translate("start.greeting", "ru", name="Анна")
         assert en.text == translate("start.greeting", "en", name="Bob")
-        assert translate("menu.btn.book", "ru") in ru.button_texts()
-        assert translate("menu.btn.wallet", "en") in en.button_texts()
+        menu = ("book", "my", "wallet", "language", "help")
+        assert {translate(f"menu.btn.{b}", "ru") for b in menu} <= set(ru.button_texts())
+        assert {translate(f"menu.btn.{b}", "en") for b in menu} <= set(en.button_texts())
 
         async with session_factory() as s:
-            rows = (await s.execute(select(Client.tg_id, Client.language))).all()
-            balances = (await s.scalars(select(ClientWallet.balance))).all()
-        assert sorted(rows) == [(3001, "ru"), (3002, "en")]
-        assert balances == [Decimal("0.00"), Decimal("0.00")]
+            rows = (
+                await s.execute(
+                    select(
+                        Client.tg_id,
+                        Client.first_name,
+                        Client.last_name,
+                        Client.username,
+                        Client.language,
+                    )
+                )
+            ).all()
+            wallets = (await s.execute(select(ClientWallet.client_id, ClientWallet.balance))).all()
+            client_ids = (await s.scalars(select(Client.id))).all()
+        assert sorted(rows) == [
+            (3001, "Анна", "Иванова", "anna", "ru"),
+            (3002, "Bob", None, None, "en"),
+        ]
+        # One wallet per client, balance 0.
+        assert sorted(wallets) == [(cid, Decimal("0.00")) for cid in sorted(client_ids)]
 
         await anna.send("/start")
         again = await anna.wait_for_message()
