@@ -160,10 +160,10 @@ class Obstacles:
         for hold in holds:
             if client_id is not None and hold.client_id == client_id:
                 continue
-            obs.specialist[hold.specialist_id].append((hold.start, hold.end))
-            obs.workplace[hold.workplace_id].append((hold.start, hold.end))
+            # A specialist's hold at another location blocks them here too.
+            obs.specialist[hold.specialist_id].append((hold.start, hold.blocked_until))
+            obs.workplace[hold.workplace_id].append((hold.start, hold.blocked_until))
             if hold.location_id == location_id:
-                # A hold only knows its blocked end; counting it that long is the safe side.
                 obs.in_progress.append((hold.start, hold.end))
         return obs
 

@@ -8,8 +8,9 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class HeldInterval:
-    """A pre-booking hold as the slot engine sees it. `end` is the end of the blocked interval
-    (service end + break); all instants are timezone-aware."""
+    """A pre-booking hold as the slot engine sees it: like an appointment, the client is busy
+    for [start, end) and the specialist and workplace until `blocked_until` (end + break); all
+    instants are timezone-aware."""
 
     client_id: int
     location_id: int
@@ -17,3 +18,4 @@ class HeldInterval:
     workplace_id: int
     start: datetime
     end: datetime
+    blocked_until: datetime

@@ -62,6 +62,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class HoldSource(Protocol):
+    """Live holds meeting [start, end): the location's, and other locations' too (a specialist
+    held elsewhere is busy here; only the location's own holds count for its capacity)."""
+
     async def holds_between(
         self, location_id: int, start: datetime, end: datetime
     ) -> Sequence[HeldInterval]: ...

@@ -2,8 +2,9 @@
 
 A hold keeps a picked time away from other clients while its owner confirms. It covers the
 blocked interval [start, blocked_until) of one specialist and one workplace, and one unit of the
-location's capacity over [start, end). Every hold is a member of three sorted sets (specialist,
-workplace, location) scored by its expiry instant in milliseconds of Redis `TIME`, so expiry
+location's capacity over [start, end). Every hold is a member of four sorted sets (specialist,
+workplace, location, and one of all holds) scored by its expiry instant in milliseconds of Redis
+`TIME`, so expiry
 never depends on key TTLs: members with a score in the past are ignored and removed lazily by
 the scripts. Taking a hold is one Lua script, so two clients can never both get overlapping
 holds.
@@ -18,7 +19,9 @@ a single (non-cluster) Redis, like the rest of the bot:
   s:{specialist_id}  ZSET member -> expiry ms
   w:{workplace_id}   ZSET member -> expiry ms
   l:{location_id}    ZSET member -> expiry ms
-A member is `hold_id|client|specialist|workplace|start_ms|end_ms|blocked_ms`.
+  a                  ZSET member -> expiry ms: every live hold, because a specialist works at
+                     several locations and a hold at one must block them at all of them
+A member is `hold_id|client|specialist|workplace|start_ms|end_ms|blocked_ms|location`.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ local function drop_hold(prefix, hold_id)
   redis.call('ZREM', prefix .. 's:' .. h.specialist_id, h.member)
   redis.call('ZREM', prefix .. 'w:' .. h.workplace_id, h.member)
   redis.call('ZREM', prefix .. 'l:' .. h.location_id, h.member)
+  redis.call('ZREM', prefix .. 'a', h.member)
   redis.call('DEL', prefix .. 'h:' .. hold_id)
   local owner = prefix .. 'c:' .. h.client_id
   if redis.call('GET', owner) == hold_id then redis.call('DEL', owner) end
@@ -78,7 +82,8 @@ local now = redis_now_ms()
 local skey = prefix .. 's:' .. specialist
 local wkey = prefix .. 'w:' .. workplace
 local lkey = prefix .. 'l:' .. location
-for _, key in ipairs({skey, wkey, lkey}) do
+local akey = prefix .. 'a'
+for _, key in ipairs({skey, wkey, lkey, akey}) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 end
 
@@ -110,14 +115,14 @@ local previous = redis.call('GET', owner)
 if previous then drop_hold(prefix, previous) end
 
 local member = table.concat(
-  {hold_id, client, specialist, workplace, ARGV[7], ARGV[8], ARGV[9]}, '|')
+  {hold_id, client, specialist, workplace, ARGV[7], ARGV[8], ARGV[9], location}, '|')
 local expires = now + ttl_ms
 local h = cjson.decode(ARGV[12])
 h.member = member
 h.expires_ms = expires
 redis.call('SET', prefix .. 'h:' .. hold_id, cjson.encode(h), 'PX', ttl_ms)
 redis.call('SET', owner, hold_id, 'PX', ttl_ms)
-for _, key in ipairs({skey, wkey, lkey}) do
+for _, key in ipairs({skey, wkey, lkey, akey}) do
   redis.call('ZADD', key, expires, member)
   -- The set outlives its longest member; stale members are cleaned by score anyway.
   if redis.call('PTTL', key) < ttl_ms then redis.call('PEXPIRE', key, ttl_ms) end
@@ -160,11 +165,11 @@ return raw
 """
 )
 
-# ARGV: prefix, location. Returns the live members of the location set.
+# ARGV: prefix. Returns the live members of the set of all holds.
 _LIVE = (
     _LUA_COMMON
     + """
-local key = ARGV[1] .. 'l:' .. ARGV[2]
+local key = ARGV[1] .. 'a'
 local now = redis_now_ms()
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 return redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')
@@ -297,22 +302,25 @@ class HoldStore:
     async def holds_between(
         self, location_id: int, start: datetime, end: datetime
     ) -> Sequence[HeldInterval]:
-        """Live holds at the location whose blocked interval meets [start, end)."""
+        """Live holds whose blocked interval meets [start, end): those at the location, and
+        those at other locations too (their specialist may also work here; the engine counts
+        only the location's own holds for capacity)."""
         lo, hi = _ms(start), _ms(end)
-        members = await self._live(args=[self._prefix, location_id])
+        members = await self._live(args=[self._prefix])
         result: list[HeldInterval] = []
         for raw in members:
             text = raw.decode() if isinstance(raw, bytes) else str(raw)
-            _hold_id, client, specialist, workplace, s_ms, _e_ms, b_ms = text.split("|")
+            _hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = text.split("|")
             if int(s_ms) < hi and int(b_ms) > lo:
                 result.append(
                     HeldInterval(
                         client_id=int(client),
-                        location_id=location_id,
+                        location_id=int(location),
                         specialist_id=int(specialist),
                         workplace_id=int(workplace),
                         start=_from_ms(int(s_ms)),
-                        end=_from_ms(int(b_ms)),
+                        end=_from_ms(int(e_ms)),
+                        blocked_until=_from_ms(int(b_ms)),
                     )
                 )
         return result

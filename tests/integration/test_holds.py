@@ -147,7 +147,7 @@ async def test_expiry_uses_the_scores_not_key_ttl(redis: Redis, redis_prefix: st
     for key in keys:
         await redis.persist(key)
     # Move every member's expiry into the past.
-    for key in (f"{prefix}s:1", f"{prefix}w:1", f"{prefix}l:1"):
+    for key in (f"{prefix}s:1", f"{prefix}w:1", f"{prefix}l:1", f"{prefix}a"):
         members = await redis.zrange(key, 0, -1)
         await redis.zadd(key, dict.fromkeys(members, 1))
     assert await holds.holds_between(1, START, START + timedelta(hours=1)) == []
@@ -184,6 +184,21 @@ async def test_holds_between_filters_by_interval(redis: Redis, redis_prefix: str
         == []
     )
     assert await holds.holds_between(1, START - timedelta(hours=1), START) == []
-    (interval,) = await holds.holds_between(1, START, START + timedelta(minutes=1))
-    assert (interval.client_id, interval.specialist_id, interval.workplace_id) == (1, 1, 1)
-    assert (interval.start, interval.end) == (START, START + timedelta(minutes=90))
+    here, there = sorted(
+        await holds.holds_between(1, START, START + timedelta(minutes=1)),
+        key=lambda h: h.location_id,
+    )
+    assert (here.client_id, here.specialist_id, here.workplace_id) == (1, 1, 1)
+    # The client is busy for the service; specialist and workplace until the break ends.
+    assert (here.start, here.end, here.blocked_until) == (
+        START,
+        START + timedelta(minutes=60),
+        START + timedelta(minutes=90),
+    )
+    # A hold at another location is returned with its location: its specialist may work at
+    # this one too, and must not be offered here at the same time.
+    assert (there.location_id, there.specialist_id) == (2, 2)
+    await holds.release(2)
+    assert [
+        h.location_id for h in await holds.holds_between(1, START, START + timedelta(hours=3))
+    ] == [1]

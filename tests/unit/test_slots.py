@@ -225,10 +225,10 @@ def test_appointment_at_another_location_blocks_the_specialist(
 
 
 def test_other_clients_hold_blocks_own_hold_does_not(world: World, now: dt.datetime) -> None:
-    world.hold(1, 10, world.at(TUE, "12:00"), 75, client_id=OTHER_CLIENT)
+    world.hold(1, 10, world.at(TUE, "12:00"), 60, client_id=OTHER_CLIENT)
     assert "12:00" not in world.times(TUE, now, client_id=CLIENT)
     world.holds.clear()
-    world.hold(1, 10, world.at(TUE, "12:00"), 75, client_id=CLIENT)
+    world.hold(1, 10, world.at(TUE, "12:00"), 60, client_id=CLIENT)
     assert "12:00" in world.times(TUE, now, client_id=CLIENT)
     assert "12:00" not in world.times(TUE, now, client_id=OTHER_CLIENT)
 
@@ -300,8 +300,21 @@ def test_other_clients_holds_count_towards_capacity(world: World, now: dt.dateti
     world.capacity = 1
     world.specialist(2)
     world.workplace(11)
-    world.hold(2, 11, world.at(TUE, "12:00"), 75, client_id=OTHER_CLIENT)
+    world.hold(2, 11, world.at(TUE, "12:00"), 60, client_id=OTHER_CLIENT)
     assert "12:00" not in world.times(TUE, now, specialist_id=1)
+    assert world.why(TUE, "12:45", now, specialist_id=1) is Reason.CAPACITY
+    # Capacity counts [start, end): the hold's break after 13:00 occupies nobody's place.
+    assert "13:00" in world.times(TUE, now, specialist_id=1)
+
+
+def test_a_hold_at_another_location_blocks_the_specialist(world: World, now: dt.datetime) -> None:
+    world.workplace(11)
+    world.hold(1, 99, world.at(TUE, "12:00"), 60, client_id=OTHER_CLIENT, location_id=2)
+    times = world.times(TUE, now, specialist_id=1)
+    # Busy 12:00-13:15 there (service and break); a start here blocks 75 minutes itself.
+    assert "10:45" in times and "11:00" not in times
+    assert "12:00" not in times and "13:15" in times
+    assert world.why(TUE, "12:00", now, specialist_id=1) is Reason.BUSY
 
 
 # --- time limits ----------------------------------------------------------------------------

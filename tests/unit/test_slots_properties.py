@@ -134,25 +134,38 @@ def worlds(draw: st.DrawFn) -> tuple[World, dt.date, dt.datetime]:
             day_start + draw(st.integers((open_start - 120) // 5, open_end // 5)) * FIVE,
             draw(st.integers(1, 24)) * 5,
             client_id=draw(st.sampled_from([CLIENT, OTHER_CLIENT])),
+            break_min=draw(st.integers(0, 6)) * 5,
+            location_id=draw(st.sampled_from([LOCATION, LOCATION, 2])),
         )
     now = day_start + draw(st.integers(-2 * 24 * 12, 12 * 12)) * FIVE
     return w, day, now
 
 
 def working_at(w: World, day: dt.date, spec: int, instant: dt.datetime) -> bool:
-    """Oracle: is `spec` working at `instant`? Plain zoneinfo, wall-clock rules of SPEC 3."""
+    """Oracle: is `spec` working at `instant`? Plain zoneinfo, wall-clock rules of SPEC 3.
+
+    In the hour a fall-back repeats, wall-clock times say too little: a shift of 01:05-02:00
+    runs from the first 01:05 to 02:00, through the second pass of 01:00-01:05. There an
+    interval counts from the first occurrence of its start to that of its end."""
     local = instant.astimezone(w.zone)
     if local.date() != day:
         return False
     tod = local.time()
+
+    def within(lo: dt.time, hi: dt.time) -> bool:
+        if not local.fold:
+            return lo <= tod < hi
+        first = [dt.datetime.combine(day, x, tzinfo=w.zone).astimezone(dt.UTC) for x in (lo, hi)]
+        return first[0] <= instant < first[1]
+
     hours = location_hours(w.catalog(), w.calendar(), day)
     shift = w.shifts.get((spec, day.isoweekday()))
     if hours is None or shift is None or shift.start is None or shift.end is None:
         return False
-    if not (hours[0] <= tod < hours[1] and shift.start <= tod < shift.end):
+    if not (within(*hours) and within(shift.start, shift.end)):
         return False
     for row in w.breaks.get((spec, day), []):
-        if row.start is None or row.end is None or row.start <= tod < row.end:
+        if row.start is None or row.end is None or within(row.start, row.end):
             return False
     return True
 
@@ -178,13 +191,13 @@ def assert_really_free(
     others = [h for h in w.holds if h.client_id != client_id]
     for h in others:
         if h.specialist_id == cand.specialist_id or h.workplace_id == cand.workplace_id:
-            assert not (h.start < blocked and start < h.end), (cand, h)
+            assert not (h.start < blocked and start < h.blocked_until), (cand, h)
     if w.capacity:
         probe = start
         while probe < end:
             running = sum(
                 1 for a in w.appointments if a.location_id == LOCATION and a.start <= probe < a.end
-            ) + sum(1 for h in others if h.start <= probe < h.end)
+            ) + sum(1 for h in others if h.location_id == LOCATION and h.start <= probe < h.end)
             assert running < w.capacity, (cand, probe)
             probe += FIVE
 

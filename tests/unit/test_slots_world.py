@@ -112,11 +112,26 @@ class World:
         return appt
 
     def hold(
-        self, spec_id: int, wp_id: int, start: dt.datetime, minutes: int, client_id: int
+        self,
+        spec_id: int,
+        wp_id: int,
+        start: dt.datetime,
+        minutes: int,
+        client_id: int,
+        *,
+        break_min: int = 15,
+        location_id: int = LOCATION,
     ) -> None:
+        end = start + dt.timedelta(minutes=minutes)
         self.holds.append(
             HeldInterval(
-                client_id, LOCATION, spec_id, wp_id, start, start + dt.timedelta(minutes=minutes)
+                client_id,
+                location_id,
+                spec_id,
+                wp_id,
+                start,
+                end,
+                end + dt.timedelta(minutes=break_min),
             )
         )
 
