@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
 from bot.services.booking import Actor, AppointmentView, BookingRequest, BookingService
+from db.models import ServiceSpecialist, SpecialistSchedule
 from tests.integration.factories import (
     NOW,
     Catalog,
@@ -534,3 +535,64 @@ async def test_redis_failure_after_commit_does_not_fail_the_booking(
     result = await booking.cancel(view.id, actor=Actor("client", client), now=NOW)
     assert result.refund == cat.price
     assert broken.calls[-2:] == ["appointment.cancelled", "outbox.wake"]
+
+
+async def test_a_hold_at_another_location_keeps_the_specialist_from_being_offered(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    here = await make_catalog(session_factory, specialists=1, workplaces=1)
+    there = await make_catalog(session_factory, specialists=0, workplaces=1)
+    (spec,) = here.specialist_ids
+    async with session_factory() as s, s.begin():
+        s.add_all(
+            SpecialistSchedule(
+                specialist_id=spec,
+                location_id=there.location_id,
+                day_of_week=day,
+                start_time=time(8),
+                end_time=time(22),
+            )
+            for day in range(1, 8)
+        )
+        s.add(ServiceSpecialist(service_id=there.service_id, specialist_id=spec))
+    holder, client = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    held = await eng.booking.hold(
+        client_id=holder,
+        location_id=there.location_id,
+        service_id=there.service_id,
+        specialist_id=spec,
+        start=START,
+        now=NOW,
+    )
+    assert held.location_id == there.location_id
+
+    offered = await eng.availability.day_slots(
+        location_id=here.location_id,
+        service_id=here.service_id,
+        specialist_id=None,
+        day=START.date(),
+        now=NOW,
+        client_id=client,
+    )
+    starts = {o.start for o in offered}
+    assert START not in starts and START + timedelta(hours=1) in starts
+    with pytest.raises(SlotTaken):
+        await eng.booking.hold(
+            client_id=client,
+            location_id=here.location_id,
+            service_id=here.service_id,
+            specialist_id=None,
+            start=START,
+            now=NOW,
+        )
+    # Released there, the time is offered here again at once.
+    await eng.holds.release(holder)
+    offered = await eng.availability.day_slots(
+        location_id=here.location_id,
+        service_id=here.service_id,
+        specialist_id=None,
+        day=START.date(),
+        now=NOW,
+        client_id=client,
+    )
+    assert START in {o.start for o in offered}
