@@ -135,7 +135,8 @@ async def test_429_403_and_500_nothing_lost_nothing_duplicated(
     settings = make_bot_settings(outbox_max_attempts=4, outbox_poll_seconds=0.2)
     slow, blocked, flaky, fine = 5001, 5002, 5003, 5004
     await queue_messages(session_factory, [slow, blocked, flaky, fine], per_chat=2)
-    emulator.fail_next("sendMessage", status=429, retry_after=1, chat_id=slow)
+    # Longer than the 1 s chat interval, so only honouring retry_after explains the wait.
+    emulator.fail_next("sendMessage", status=429, retry_after=3, chat_id=slow)
     emulator.fail_next("sendMessage", status=403, chat_id=blocked)
     emulator.fail_next("sendMessage", status=500, chat_id=flaky, count=2)
 
@@ -159,9 +160,12 @@ async def test_429_403_and_500_nothing_lost_nothing_duplicated(
         assert rows[flaky].attempts == 3
         blocked_client = await session.scalar(select(Client).where(Client.tg_id == blocked))
         assert blocked_client is not None and blocked_client.is_active is False
-    # The 429'd chat's messages arrived in order, after waiting.
+    # The 429'd chat's messages arrived in order, the retry not before retry_after.
     texts = [m.text or "" for m in emulator.sent_messages(slow)]
     assert "Service #0" in texts[0] and "Service #1" in texts[1]
+    refused, retried, _second = emulator.calls_to("sendMessage", chat_id=slow)
+    assert refused.error is not None and refused.error["error_code"] == 429
+    assert retried.at - refused.at >= 2.99
 
 
 async def test_gives_up_after_max_attempts_with_the_error(

@@ -389,3 +389,50 @@ async def test_lease_and_batch_size_come_from_the_settings(
     gate.set()
     assert await first == 3
     assert await worker.drain(now=NOW) == 4  # 7 due rows in all: 3 + 3 + 1
+
+
+async def test_killed_after_telegram_accepted_repeats_only_that_message(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Three messages to one chat in one batch: the first is sent and marked, Telegram accepts
+    the second and the process dies before marking it. After the lease the second arrives a
+    second time (the one duplicate a crash may cost), the third once, the first not again."""
+    _, appt_id = await booked_world(session_factory, settings, start=NOW + dt.timedelta(days=3))
+    async with session_factory() as session, session.begin():
+        await outbox.cancel_pending(session, appt_id)  # only the rows below are due
+        for n in range(3):
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"test:4242:{n}",
+                kind=kinds.CLIENT_CONFIRM,
+                recipient="client",
+                chat_id=4242,
+                due_at=NOW + dt.timedelta(seconds=n),  # claimed (and sent) in this order
+                payload={"start": NOW.isoformat(), "tz": "UTC", "service": f"#{n}", "lang": "en"},
+            )
+    died = asyncio.Event()
+
+    class DiesAfterSecondAccepted(FakeSender):
+        async def send(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            result = await super().send(*args, **kwargs)  # type: ignore[arg-type]
+            if len(self.sent) == 2:
+                died.set()
+                await asyncio.Event().wait()  # never returns: the mark is never written
+            return result
+
+    lease = dt.timedelta(seconds=30)
+    doomed_sender = DiesAfterSecondAccepted()
+    doomed = make_worker(session_factory, doomed_sender, settings, lease=lease)
+    task = asyncio.create_task(doomed.run_once(now=NOW + dt.timedelta(seconds=2)))
+    await asyncio.wait_for(died.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    survivor_sender = FakeSender()
+    survivor = make_worker(session_factory, survivor_sender, settings, lease=lease)
+    assert await survivor.drain(now=NOW + lease) == 0  # still leased to the dead worker
+    assert await survivor.drain(now=NOW + lease + dt.timedelta(seconds=3)) == 2
+    texts = [t for _, t, _ in doomed_sender.sent + survivor_sender.sent]
+    assert [sum(f"#{n}" in t for t in texts) for n in range(3)] == [1, 2, 1]
+    assert [r.status for r in await rows(session_factory) if r.chat_id == 4242] == ["sent"] * 3
