@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$", re.IGNORECASE)
@@ -108,6 +108,15 @@ class Settings(BaseSettings):
             return [int(p) for p in parts]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("fsm_ttl_seconds")
+    @classmethod
+    def _flow_outlives_its_hold(cls, value: int, info: ValidationInfo) -> int:
+        # An abandoned flow takes its hold with it only if the hold expires first.
+        hold_ttl = info.data.get("hold_ttl_seconds")
+        if hold_ttl is not None and value < hold_ttl:
+            raise ValueError(f"must be at least HOLD_TTL_SECONDS ({hold_ttl})")
         return value
 
     @field_validator("reminder_offsets", mode="before")

@@ -1,4 +1,5 @@
-"""The /book conversation across failures: a restart of the bot between picking a time and
+"""The /book conversation across failures and abandonment: an abandoned flow expiring (FSM TTL)
+after its hold, a restart of the bot between picking a time and
 confirming it (a new application instance on the same Redis and database), and Redis going down
 in the middle of the flow (a clear "temporarily unavailable", nothing written, and the flow goes
 on once Redis is back). Redis is reached through a proxy the test stops; the shared Redis is
@@ -7,6 +8,7 @@ never touched."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -103,3 +105,29 @@ async def test_redis_down_mid_flow_is_temporarily_unavailable_then_goes_on(
     assert appointment.start_time == TEN
     assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000.00")
     await assert_money_invariant(session_factory)
+
+
+async def test_abandoned_flow_expires_after_its_hold(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(emulator, session_factory, 5305)
+
+    async with booking_bot(make_bot_settings, fsm_ttl_seconds=900) as app:
+        await to_times(user, "ru")
+        await user.press("10:00")
+        await user.wait_for_message(is_summary("ru"))
+        hold = await Services(app).hold_of(client_id)
+        assert hold is not None
+
+        # Both the state and the data of the conversation carry the FSM TTL...
+        prefix = app.settings.redis_prefix
+        keys = [k async for k in app.redis.scan_iter(match=f"{prefix}:fsm:*")]
+        assert len(keys) == 2
+        ttls = [await app.redis.pttl(k) for k in keys]
+        assert all(0 < ttl <= 900_000 for ttl in ttls), ttls
+        # ...and the hold taken in it lapses first, so nothing outlives an abandoned flow.
+        hold_left = (hold.expires_at - datetime.now(UTC)).total_seconds() * 1000
+        assert 0 < hold_left <= app.settings.hold_ttl_seconds * 1000 < min(ttls)

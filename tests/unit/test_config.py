@@ -89,6 +89,7 @@ def test_empty_bot_token_is_refused(monkeypatch: pytest.MonkeyPatch, value: str)
         ("SLOT_STEP_MIN", "fifteen"),
         ("SLOT_STEP_MIN", "0"),
         ("HOLD_TTL_SECONDS", "1.5x"),
+        ("FSM_TTL_SECONDS", "300"),  # shorter than the default 600 s hold
         ("WEBHOOK_PORT", "70000"),
         ("LATE_CANCEL_REFUND_PERCENT", "101"),
         ("DATABASE_URL", "mysql://root@localhost/booking"),
