@@ -18,7 +18,7 @@ from bot.notify import kinds
 from bot.notify.schedule import queue_booking_notifications, queue_cancel_notifications
 from bot.notify.sender import Blocked, Failed, RetryLater
 from bot.notify.worker import OutboxWorker, WorkerOptions
-from db.models import Appointment, Client, Outbox
+from db.models import Appointment, Client, Outbox, Specialist
 from db.repositories import outbox
 from tests.integration.notify_data import World, make_appointment, make_world
 from tests.integration.worker_support import FakeSender
@@ -436,3 +436,26 @@ async def test_killed_after_telegram_accepted_repeats_only_that_message(
     texts = [t for _, t, _ in doomed_sender.sent + survivor_sender.sent]
     assert [sum(f"#{n}" in t for t in texts) for n in range(3)] == [1, 2, 1]
     assert [r.status for r in await rows(session_factory) if r.chat_id == 4242] == ["sent"] * 3
+
+
+async def test_blocked_specialist_chat_is_marked_and_their_rows_dropped(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    start = NOW + dt.timedelta(days=3)
+    world, _ = await booked_world(session_factory, settings, start=start)
+    sender = FakeSender()
+    sender.fail(2002, Blocked(error="403: bot was blocked by the user"))
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=NOW)
+
+    specialist_rows = {r.kind: r.status for r in await rows(session_factory) if r.chat_id == 2002}
+    assert specialist_rows == {
+        kinds.SPECIALIST_NEW: "failed",
+        kinds.SPECIALIST_REMINDER: "cancelled",
+    }
+    async with session_factory() as session:
+        specialist = await session.get(Specialist, world.specialist.id)
+        assert specialist is not None and specialist.chat_active is False
+    # The client is not touched: their reminders still go out.
+    assert await worker.drain(now=start - dt.timedelta(hours=2)) == 2
+    assert sender.per_chat() == {1001: 3}
