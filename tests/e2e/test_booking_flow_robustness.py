@@ -30,7 +30,7 @@ from tests.e2e.booking_support import (
     waitlist_of,
     wallet_of,
 )
-from tests.e2e.test_booking_flow import is_summary, names, new_client, to_times
+from tests.e2e.test_booking_flow import booked, is_summary, names, new_client, to_times
 from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import TZ, make_catalog, make_client
 
@@ -181,7 +181,9 @@ async def test_command_mid_flow_ends_it_and_releases_the_hold(
     assert balance == Decimal("5000.00")
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_waitlist_join_and_take_the_offer(
+    lang: str,
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
@@ -192,14 +194,14 @@ async def test_waitlist_join_and_take_the_offer(
     catalog = await make_catalog(
         session_factory, specialists=1, opens=time(10, 0), closes=time(12, 0)
     )
-    user, client_id = await new_client(emulator, session_factory, 5104)
+    user, client_id = await new_client(emulator, session_factory, 5104, lang=lang)
     intruder, _ = await new_client(emulator, session_factory, 5105)
     rival_id = await make_client(session_factory, balance=Decimal("5000"))
 
     async with booking_bot(make_bot_settings) as app:
         services = Services(app)
         await user.send("/book")
-        await user.wait_for_message(t("booking.ask.date"))
+        await user.wait_for_message(translate("booking.ask.date", lang))
 
         # While the client looks at the dates, someone else books the whole of 03.03.
         taken = []
@@ -226,13 +228,15 @@ async def test_waitlist_join_and_take_the_offer(
             )
             taken.append(view.id)
 
+        day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
         await user.press("03.03")
-        msg = await user.wait_for_message(t("booking.none.times", date="03.03.2031 (Пн)"))
-        await user.press(t("booking.btn.join_waitlist"))
+        msg = await user.wait_for_message(translate("booking.none.times", lang, date=day))
+        await user.press(translate("booking.btn.join_waitlist", lang))
         await user.wait_for_message(
-            t(
+            translate(
                 "booking.waitlist.joined",
-                date="03.03.2031 (Пн)",
+                lang,
+                date=day,
                 service=(await names(session_factory, catalog))["service"],
             )
         )
@@ -257,10 +261,10 @@ async def test_waitlist_join_and_take_the_offer(
         assert answer["text"] == t("booking.offer.gone")
 
         await user.press_data(take, message_id=msg.message_id)
-        summary = await user.wait_for_message(is_summary("ru"))
+        summary = await user.wait_for_message(is_summary(lang))
         assert "03.03.2031" in (summary.text or "") and "10:00" in (summary.text or "")
-        await user.press("Подтвердить")
-        await user.wait_for_message("Вы записаны")
+        await user.press(translate("booking.btn.confirm", lang))
+        await user.wait_for_message(booked(lang))
 
     [appointment] = await appointments_of(session_factory, client_id)
     assert appointment.start_time == NOW + timedelta(hours=1)
