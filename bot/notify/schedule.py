@@ -117,6 +117,29 @@ async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _App
     )
 
 
+def _row(
+    *,
+    chat: _Chat | None,
+    recipient: str,
+    kind: str,
+    dedupe_key: str,
+    due_at: dt.datetime,
+    payload: dict[str, Any],
+    appointment_id: int | None,
+) -> outbox.NewRow | None:
+    if chat is None:
+        return None
+    return outbox.NewRow(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        recipient=recipient,
+        chat_id=chat.chat_id,
+        due_at=due_at,
+        payload={**payload, "lang": chat.language},
+        appointment_id=appointment_id,
+    )
+
+
 async def _put(
     session: AsyncSession,
     *,
@@ -129,58 +152,66 @@ async def _put(
     appointment_id: int | None,
     revive: bool = False,
 ) -> None:
-    if chat is None:
-        return
-    await outbox.enqueue(
-        session,
-        dedupe_key=dedupe_key,
-        kind=kind,
+    row = _row(
+        chat=chat,
         recipient=recipient,
-        chat_id=chat.chat_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
         due_at=due_at,
-        payload={**payload, "lang": chat.language},
+        payload=payload,
         appointment_id=appointment_id,
-        revive_cancelled=revive,
     )
+    if row is not None:
+        await outbox.enqueue_many(session, [row], revive_cancelled=revive)
+
+
+async def _put_all(
+    session: AsyncSession, rows: list[outbox.NewRow | None], *, revive: bool = False
+) -> None:
+    """Queue several rows in one statement (a booking queues up to five)."""
+    await outbox.enqueue_many(session, [r for r in rows if r is not None], revive_cancelled=revive)
 
 
 async def _queue_reminders(
     session: AsyncSession, facts: _AppointmentFacts, *, now: dt.datetime, settings: Settings
 ) -> None:
-    """Client reminders at each offset and the specialist reminder; past ones are skipped."""
+    """Client reminders at each offset and the specialist reminder; past ones are skipped.
+    A reminder cancelled earlier with the same key (moved away and back) is re-armed."""
     appt_id, start = facts.appointment_id, facts.start
+    rows: list[outbox.NewRow | None] = []
     for offset in settings.reminder_offsets:
         due = start - offset
         if due <= now:
             continue
         minutes = int(offset.total_seconds() // 60)
-        await _put(
-            session,
-            chat=facts.client_chat,
-            recipient="client",
-            kind=kinds.CLIENT_REMINDER,
-            dedupe_key=f"appt:{appt_id}:remind:{minutes}:{epoch(start)}",
-            due_at=due,
-            payload={**facts.payload, "offset_min": minutes},
-            appointment_id=appt_id,
-            revive=True,
+        rows.append(
+            _row(
+                chat=facts.client_chat,
+                recipient="client",
+                kind=kinds.CLIENT_REMINDER,
+                dedupe_key=f"appt:{appt_id}:remind:{minutes}:{epoch(start)}",
+                due_at=due,
+                payload={**facts.payload, "offset_min": minutes},
+                appointment_id=appt_id,
+            )
         )
     # 0 disables the specialist reminder (a reminder at the start itself helps nobody).
     if settings.specialist_reminder_min > 0:
         minutes = settings.specialist_reminder_min
         due = start - dt.timedelta(minutes=minutes)
         if due > now:
-            await _put(
-                session,
-                chat=facts.specialist_chat,
-                recipient="specialist",
-                kind=kinds.SPECIALIST_REMINDER,
-                dedupe_key=f"appt:{appt_id}:spec_remind:{minutes}:{epoch(start)}",
-                due_at=due,
-                payload={**facts.payload, "offset_min": minutes},
-                appointment_id=appt_id,
-                revive=True,
+            rows.append(
+                _row(
+                    chat=facts.specialist_chat,
+                    recipient="specialist",
+                    kind=kinds.SPECIALIST_REMINDER,
+                    dedupe_key=f"appt:{appt_id}:spec_remind:{minutes}:{epoch(start)}",
+                    due_at=due,
+                    payload={**facts.payload, "offset_min": minutes},
+                    appointment_id=appt_id,
+                )
             )
+    await _put_all(session, rows, revive=True)
 
 
 async def queue_booking_notifications(
@@ -191,26 +222,27 @@ async def queue_booking_notifications(
     Idempotent: calling it twice for the same appointment queues nothing new.
     """
     facts = await _appointment_facts(session, appointment_id)
-    await _put(
-        session,
-        chat=facts.client_chat,
-        recipient="client",
-        kind=kinds.CLIENT_CONFIRM,
-        dedupe_key=f"appt:{appointment_id}:confirm",
-        due_at=now,
-        payload=facts.payload,
-        appointment_id=appointment_id,
-    )
-    await _put(
-        session,
-        chat=facts.specialist_chat,
-        recipient="specialist",
-        kind=kinds.SPECIALIST_NEW,
-        dedupe_key=f"appt:{appointment_id}:spec_new",
-        due_at=now,
-        payload=facts.payload,
-        appointment_id=appointment_id,
-    )
+    notices = [
+        _row(
+            chat=facts.client_chat,
+            recipient="client",
+            kind=kinds.CLIENT_CONFIRM,
+            dedupe_key=f"appt:{appointment_id}:confirm",
+            due_at=now,
+            payload=facts.payload,
+            appointment_id=appointment_id,
+        ),
+        _row(
+            chat=facts.specialist_chat,
+            recipient="specialist",
+            kind=kinds.SPECIALIST_NEW,
+            dedupe_key=f"appt:{appointment_id}:spec_new",
+            due_at=now,
+            payload=facts.payload,
+            appointment_id=appointment_id,
+        ),
+    ]
+    await _put_all(session, notices)
     await _queue_reminders(session, facts, now=now, settings=settings)
 
 

@@ -39,6 +39,19 @@ class ClaimedRow:
     locked_until: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """One message to queue (see `enqueue_many`)."""
+
+    dedupe_key: str
+    kind: str
+    recipient: str
+    chat_id: int
+    due_at: dt.datetime
+    payload: dict[str, Any]
+    appointment_id: int | None = None
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -56,16 +69,32 @@ async def enqueue(
     `revive_cancelled` re-arms a row that was cancelled earlier (an appointment moved away and
     back to the same start gets its reminder again); a sent or pending row is never touched.
     """
-    values = {
-        "dedupe_key": dedupe_key,
-        "kind": kind,
-        "recipient": recipient,
-        "chat_id": chat_id,
-        "due_at": due_at,
-        "payload": payload,
-        "appointment_id": appointment_id,
-    }
-    stmt = insert(Outbox).values(**values)
+    row = NewRow(dedupe_key, kind, recipient, chat_id, due_at, payload, appointment_id)
+    return await enqueue_many(session, [row], revive_cancelled=revive_cancelled) == 1
+
+
+async def enqueue_many(
+    session: AsyncSession, rows: Sequence[NewRow], *, revive_cancelled: bool = False
+) -> int:
+    """`enqueue` for several rows in one statement; returns how many were queued (or revived).
+    A dedupe key given twice is queued once."""
+    unique = {r.dedupe_key: r for r in rows}
+    if not unique:
+        return 0
+    stmt = insert(Outbox).values(
+        [
+            {
+                "dedupe_key": r.dedupe_key,
+                "kind": r.kind,
+                "recipient": r.recipient,
+                "chat_id": r.chat_id,
+                "due_at": r.due_at,
+                "payload": r.payload,
+                "appointment_id": r.appointment_id,
+            }
+            for r in unique.values()
+        ]
+    )
     if revive_cancelled:
         stmt = stmt.on_conflict_do_update(
             index_elements=[Outbox.dedupe_key],
@@ -84,7 +113,7 @@ async def enqueue(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=[Outbox.dedupe_key])
     result = await session.execute(stmt.returning(Outbox.id))
-    return result.scalar_one_or_none() is not None
+    return len(result.all())
 
 
 async def cancel_pending(
