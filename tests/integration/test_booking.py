@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
@@ -596,3 +596,39 @@ async def test_a_hold_at_another_location_keeps_the_specialist_from_being_offere
         client_id=client,
     )
     assert START in {o.start for o in offered}
+
+
+async def test_confirm_statement_budget(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Booking throughput is bounded by the bot's own work per booking: a confirm runs a fixed,
+    small number of statements, and its five outbox rows go in two INSERTs."""
+    client = await make_client(session_factory, balance=RICH)
+    hold = await eng.booking.hold(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=None,
+        start=START,
+        now=NOW,
+    )
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    bind = session_factory.kw["bind"].sync_engine
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        view = await eng.booking.confirm(request(cat, client, hold_id=hold.hold_id), now=NOW)
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    async with session_factory() as s:
+        queued = (
+            await s.execute(
+                text("SELECT count(*) FROM outbox WHERE appointment_id = :a"), {"a": view.id}
+            )
+        ).scalar_one()
+    assert queued == 5  # confirmation, specialist notice, two client reminders, specialist's
+    assert sum(s.startswith("INSERT INTO outbox") for s in statements) == 2
+    assert len(statements) <= 21, statements
