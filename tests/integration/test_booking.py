@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest.mock import AsyncMock
 
 import pytest
 from redis.asyncio import Redis
@@ -632,3 +633,42 @@ async def test_confirm_statement_budget(
     assert queued == 5  # confirmation, specialist notice, two client reminders, specialist's
     assert sum(s.startswith("INSERT INTO outbox") for s in statements) == 2
     assert len(statements) <= 21, statements
+
+
+async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cat = await make_catalog(session_factory, specialists=1, workplaces=1)
+    first, second = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+
+    async def offered() -> set[datetime]:
+        slots = await eng.availability.day_slots(
+            location_id=cat.location_id,
+            service_id=cat.service_id,
+            specialist_id=None,
+            day=START.date(),
+            now=NOW,
+        )
+        return {o.start for o in slots}
+
+    assert START in await offered()  # cached now
+    # An instance books and dies before it can invalidate the cache: the cache is stale.
+    with monkeypatch.context() as patch:
+        patch.setattr(eng.availability, "invalidate", AsyncMock())
+        booked = await eng.booking.confirm(request(cat, first), now=NOW)
+    assert START in await offered()
+    # The stale offer cannot be booked: the confirm reads PostgreSQL, and nothing is written.
+    with pytest.raises(SlotTaken):
+        await eng.booking.confirm(request(cat, second), now=NOW)
+    async with session_factory() as s:
+        count = "SELECT count(*) FROM appointments WHERE status = 'booked'"
+        assert (await s.execute(text(count))).scalar_one() == 1
+        assert await money_invariant_violations(s) == []
+    assert await balance(session_factory, second) == RICH
+    # Changes made through the services are seen at once, without waiting for the cache TTL.
+    await eng.booking.cancel(booked.id, actor=Actor("admin", 1), now=NOW)
+    assert START in await offered()
+    again = await eng.booking.confirm(request(cat, second, hold_id="again"), now=NOW)
+    assert START not in await offered()
+    await eng.booking.cancel(again.id, actor=Actor("admin", 1), now=NOW)
+    assert START in await offered()
