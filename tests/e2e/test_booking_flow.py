@@ -22,6 +22,7 @@ from tests.e2e.booking_support import (
     appointments_of,
     assert_money_invariant,
     booking_bot,
+    button_data,
     has_button,
     set_language,
     wallet_of,
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 TEN = NOW + timedelta(hours=1)  # 10:00 in Moscow: the first start MIN_NOTICE_MIN allows
 ELEVEN = NOW + timedelta(hours=2)
+PROVIDER = "284685063:TEST:provider-token"
 
 
 async def names(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> dict[str, Any]:
@@ -349,6 +351,49 @@ async def test_insufficient_funds_writes_nothing(
     assert await appointments_of(session_factory, client_id) == []
     balance, ledger = await wallet_of(session_factory, client_id)
     assert balance == Decimal("300.00") and [r.kind for r in ledger] == ["topup"]
+    await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_top_up_from_the_missing_money_screen_then_confirm(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """With Telegram Payments on, the missing-money screen tops up in place; the booking
+    conversation waits on the same message, and Confirm books once the money is there."""
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(
+        emulator, session_factory, 5011, lang=lang, balance=Decimal("300")
+    )
+
+    async with booking_bot(make_bot_settings, payment_provider_token=PROVIDER):
+        await to_times(user, lang)
+        await user.press("10:00")
+        await user.wait_for_message(is_summary(lang))
+        await user.press(t("booking.btn.confirm", lang))
+        short = await user.wait_for_message(
+            t("booking.insufficient", lang, price="1000 RUB", balance="300 RUB", missing="700 RUB")
+        )
+        await user.press(t("booking.btn.top_up", lang))
+        await user.wait_for_message(t("account.wallet.choose_amount", lang), edits=False)
+        await user.press("1000 RUB")
+        invoice = await user.wait_for_message(lambda m: m.invoice is not None)
+        await user.pay(invoice, charge_id=f"charge-{lang}")
+        await user.wait_for_message(
+            t("account.payment.done", lang, amount="1000 RUB", balance="1300 RUB")
+        )
+
+        await user.press_data(
+            button_data(short, t("booking.btn.confirm", lang)), message_id=short.message_id
+        )
+        await user.wait_for_message(booked(lang))
+
+    [appointment] = await appointments_of(session_factory, client_id)
+    assert appointment.start_time == TEN
+    balance, _ = await wallet_of(session_factory, client_id)
+    assert balance == Decimal("300.00")
     await assert_money_invariant(session_factory)
 
 

@@ -92,7 +92,11 @@ async def on_topup(query: CallbackQuery, state: FSMContext, **data: Any) -> None
         await query.answer(deps.i18n("account.wallet.payments_off"), show_alert=True)
         return
     await query.answer()
-    await state.set_state(AccountFlow.topup_amount)
+    current = await state.get_state()
+    # Pressed under a booking's missing-money screen, the booking stays the current flow: its
+    # Confirm must still work once the money is in.
+    if current is None or current.startswith(AccountFlow.__full_group_name__ + ":"):
+        await state.set_state(AccountFlow.topup_amount)
     amounts = [(a, format_money(Decimal(a), deps.currency)) for a in TOPUP_AMOUNTS]
     await show(
         query,
