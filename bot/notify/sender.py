@@ -69,7 +69,8 @@ class TelegramSender:
     """Sends through an aiogram `Bot`, paced by a shared `RateLimiter`.
 
     `deadline` is a `time.monotonic()` value (the end of the worker's lease): if our turn would
-    come after it, nothing is sent and the message is handed back.
+    come after it, nothing is sent and the message is handed back; a request still unanswered
+    then is given up (a network error, retried later).
     """
 
     def __init__(
@@ -89,9 +90,20 @@ class TelegramSender:
     ) -> Outcome:
         if not await acquire(self._limiter, chat_id, deadline=deadline, clock=self._clock):
             return RetryLater(seconds=0.0, reason="rate limit wait exceeds the lease")
+        # The request must end before the lease does: after it, another worker may take the row,
+        # and two requests in flight at once could both be delivered.
+        timeout: int | None = None
+        if deadline is not None:
+            timeout = int(deadline - self._clock())
+            if timeout < 1:
+                return RetryLater(seconds=0.0, reason="too little of the lease left to send")
         try:
             message = await self._bot.send_message(
-                chat_id=chat_id, text=text, reply_markup=reply_markup, parse_mode=None
+                chat_id=chat_id,
+                text=text,
+                reply_markup=reply_markup,
+                parse_mode=None,
+                request_timeout=timeout,
             )
         except TelegramRetryAfter as exc:
             # Telegram's word beats our pacing: keep this chat quiet for as long as it asked.

@@ -328,3 +328,31 @@ async def test_run_worker_is_woken_by_the_outbox_wake_event(
         stop.set()
         await asyncio.wait_for(task, timeout=30)
     assert len(emulator.sent_messages(9502)) == 1
+
+
+async def test_a_send_slower_than_the_lease_is_not_sent_twice_by_two_live_workers(
+    emulator: BotAPIEmulator,
+    bot: Bot,
+    redis: Redis,
+    session_factory: async_sessionmaker[AsyncSession],
+    make_bot_settings: Callable[..., Settings],
+) -> None:
+    """Telegram answers slowly: a worker gives its request up before its lease ends, so the
+    row another worker claims after the lease is never in flight twice; one message arrives."""
+    settings = make_bot_settings(outbox_poll_seconds=0.2)
+    await queue_messages(session_factory, [9601])
+    emulator.delay("sendMessage", 60)
+    lease = dt.timedelta(seconds=3)
+    workers = [
+        worker_for(settings, bot, redis, session_factory, lease=lease, worker_id=f"slow{i}")
+        for i in range(2)
+    ]
+    async with running(*workers):
+        # A second attempt has started (after the first worker's lease, or its own retry).
+        await emulator.wait_for(
+            lambda: len(emulator.calls_to("sendMessage", chat_id=9601)) >= 2, timeout=30
+        )
+        emulator.delay("sendMessage", 0)  # Telegram answers every request still waiting
+        counts = await settled(session_factory)
+    assert counts == {"sent": 1}
+    assert len(emulator.sent_messages(9601)) == 1
