@@ -188,6 +188,21 @@ def test_running_services_are_left_alone(tmp_path: Path) -> None:
     assert _index(calls, "ruff check .") < _index(calls, "pytest")
 
 
+def test_installed_services_that_are_down_are_started_not_reinstalled(tmp_path: Path) -> None:
+    env = _sandbox(tmp_path, installed=True)
+    for flag in ("pg_up", "redis_up"):
+        (Path(env["STATE"]) / flag).unlink()
+    result, calls = _run(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not any(c.startswith("apt-get") for c in calls)
+    started = [c for c in calls if c.split()[0] in {"pg_ctlcluster", "redis-server"}]
+    assert started == [
+        "pg_ctlcluster --skip-systemctl-redirect 15 main start",
+        # The stub logs `--save ""` as `--save ` followed by the next argument.
+        "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save  --appendonly no",
+    ]
+
+
 @pytest.mark.parametrize(
     ("fail", "message"),
     [("ruff", "CI FAILED"), ("pytest", "CI FAILED: pytest collected no tests")],
