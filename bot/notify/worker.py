@@ -37,7 +37,7 @@ from bot.notify import kinds
 from bot.notify.agenda import agenda_lines, lines_on, queue_daily_agendas
 from bot.notify.render import Rendered, UnknownKind, render
 from bot.notify.sender import Blocked, Failed, MessageSender, Outcome, RetryLater, Sent
-from db.models import Appointment
+from db.models import Appointment, Specialist
 from db.repositories import outbox
 from db.repositories.outbox import ClaimedRow
 
@@ -260,19 +260,22 @@ class OutboxWorker:
 
     @staticmethod
     async def _still_relevant(session: AsyncSession, row: ClaimedRow) -> bool:
-        """A reminder is worth sending only while its appointment is booked at the same start."""
+        """A reminder is worth sending only while its appointment is booked at the same start
+        (and, for the specialist's, still with the specialist it is addressed to)."""
         if row.appointment_id is None:
             return False
         found = (
             await session.execute(
-                select(Appointment.status, Appointment.start_time).where(
-                    Appointment.id == row.appointment_id
-                )
+                select(Appointment.status, Appointment.start_time, Specialist.tg_id)
+                .join(Specialist, Specialist.id == Appointment.specialist_id)
+                .where(Appointment.id == row.appointment_id)
             )
         ).one_or_none()
         if found is None:
             return False
-        status, start = found
+        status, start, specialist_chat = found
+        if row.kind == kinds.SPECIALIST_REMINDER and specialist_chat != row.chat_id:
+            return False
         return bool(status == "booked" and start == dt.datetime.fromisoformat(row.payload["start"]))
 
     # --- settling ---------------------------------------------------------------------------

@@ -139,6 +139,30 @@ async def test_reminder_of_a_cancelled_or_moved_appointment_is_not_sent(
     assert reminder.status == "cancelled"
 
 
+async def test_specialist_reminder_is_not_sent_once_the_appointment_has_another_specialist(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    start = NOW + dt.timedelta(days=3)
+    _, appt_id = await booked_world(session_factory, settings, start=start)
+    sender = FakeSender()
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=NOW)
+    # Handed to another specialist without the move queueing (as if it came from elsewhere).
+    async with session_factory() as session, session.begin():
+        other = Specialist(name="Boris", tg_id=2003)
+        session.add(other)
+        await session.flush()
+        appt = await session.get(Appointment, appt_id)
+        assert appt is not None
+        appt.specialist_id = other.id
+    await worker.drain(now=start - dt.timedelta(minutes=30))
+    assert 2002 not in [c for c, _, _ in sender.sent[2:]]
+    reminder = next(r for r in await rows(session_factory) if r.kind == kinds.SPECIALIST_REMINDER)
+    assert reminder.status == "cancelled"
+    # The client's reminders still went out (same appointment, same start).
+    assert [c for c, _, _ in sender.sent[2:]] == [1001, 1001]
+
+
 async def test_cancel_before_reminders_leaves_nothing_to_send(
     clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
