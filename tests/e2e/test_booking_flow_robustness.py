@@ -271,3 +271,59 @@ async def test_waitlist_join_and_take_the_offer(
     [entry] = await waitlist_of(session_factory, client_id)
     assert entry.status == "fulfilled"
     await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_waitlist_join_for_a_date_gone_by_is_refused(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from datetime import time
+
+    from tests.e2e.account_support import Clock
+    from tests.e2e.booking_support import wire_booking
+    from tests.emulator.fixtures import running_bot
+
+    # One one-hour slot a day; 03.03's is taken while the client looks at the dates.
+    catalog = await make_catalog(
+        session_factory, specialists=1, opens=time(10, 0), closes=time(11, 0)
+    )
+    user, client_id = await new_client(emulator, session_factory, 5106, lang=lang)
+    rival_id = await make_client(session_factory, balance=Decimal("5000"))
+    clock = Clock()
+    settings = make_bot_settings(throttle_rate_per_second=1000.0)
+    async with running_bot(settings, setup=lambda app: wire_booking(app, clock=clock)) as app:
+        services = Services(app)
+        await user.send("/book")
+        await user.wait_for_message(translate("booking.ask.date", lang))
+        start = NOW + timedelta(hours=1)
+        hold = await services.booking.hold(
+            client_id=rival_id,
+            location_id=catalog.location_id,
+            service_id=catalog.service_id,
+            specialist_id=None,
+            start=start,
+            now=NOW,
+        )
+        await services.booking.confirm(
+            BookingRequest(
+                client_id=rival_id,
+                location_id=catalog.location_id,
+                service_id=catalog.service_id,
+                specialist_id=None,
+                start=start,
+                hold_id=hold.hold_id,
+            ),
+            now=NOW,
+        )
+        await user.press("03.03")
+        day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
+        await user.wait_for_message(translate("booking.none.times", lang, date=day))
+        # The client comes back to the screen the next day: nothing can open on 03.03 any more.
+        clock.now = NOW + timedelta(days=1)
+        await user.press(translate("booking.btn.join_waitlist", lang))
+        answer = await user.wait_for_callback_answer()
+        assert answer["text"] == translate("booking.waitlist.bad_date", lang)
+    assert await waitlist_of(session_factory, client_id) == []
