@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 _CACHE_ERRORS = (RedisError, OSError)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Where a transaction's session keeps the service catalogs it has read (see `_catalog`).
+_SESSION_CATALOGS = "availability.catalogs"
 
 
 class HoldSource(Protocol):
@@ -221,7 +223,7 @@ class AvailabilityService:
         "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time"."""
         if start.tzinfo is None or now.tzinfo is None:
             raise ValueError("start and now must be timezone-aware instants")
-        catalog = await repo.load_service_catalog(session, location_id, service_id)
+        catalog = await self._catalog(session, location_id, service_id)
         if catalog is None:
             return Reason.CLOSED, []
         tz = ZoneInfo(catalog.timezone)
@@ -264,6 +266,29 @@ class AvailabilityService:
             found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
         )
         return reason, ranked
+
+    async def capacity(
+        self, session: AsyncSession, *, location_id: int, service_id: int
+    ) -> int | None:
+        """The location's cap on appointments in progress at once (None: no cap), from the
+        catalog this transaction already read when there is one."""
+        catalog = await self._catalog(session, location_id, service_id)
+        if catalog is not None:
+            return catalog.capacity or None
+        meta = await repo.location_meta(session, location_id)
+        return (meta.capacity or None) if meta is not None else None
+
+    async def _catalog(
+        self, session: AsyncSession, location_id: int, service_id: int
+    ) -> ServiceCatalog | None:
+        """The service catalog, read once per transaction: a confirm asks the engine again
+        under its locks, and the locks guard appointments, not the catalog."""
+        loaded = session.info.setdefault(_SESSION_CATALOGS, {})
+        key = (location_id, service_id)
+        if key not in loaded:
+            loaded[key] = await repo.load_service_catalog(session, location_id, service_id)
+        catalog: ServiceCatalog | None = loaded[key]
+        return catalog
 
     # --- the display path (may use the cache) -----------------------------------------------
 

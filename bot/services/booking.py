@@ -87,6 +87,10 @@ class SlotAuthority(Protocol):
         self, *, location_id: int | None = None, day: date | None = None
     ) -> None: ...
 
+    async def capacity(
+        self, session: AsyncSession, *, location_id: int, service_id: int
+    ) -> int | None: ...
+
 
 class Publisher(Protocol):
     async def publish(self, kind: str, **data: object) -> None: ...
@@ -220,7 +224,7 @@ async def take_hold(
     )
     if not candidates:
         raise SlotTaken("no free specialist and workplace at this time")
-    capacity = await appts.location_capacity(session, location_id)
+    capacity = await availability.capacity(session, location_id=location_id, service_id=service_id)
     capacity_left = None
     if capacity is not None:
         first = candidates[0]
@@ -416,9 +420,10 @@ class BookingService:
         """Pick a free (specialist, workplace) for `start`, lock it, and re-check under the lock.
 
         The pair is the preferred one (the hold's, or the appointment's current one), else the
-        engine's first choice from an unlocked look. After `pg_advisory_xact_lock` (fixed
-        order: specialist, workplace, location capacity) the engine is asked again, now seeing
-        every commit made by whoever held the lock before us.
+        engine's first choice from an unlocked look. After `pg_advisory_xact_lock` on the
+        specialist and the workplace the engine is asked again, now seeing every commit made by
+        whoever held the lock before us; a capped location's capacity lock comes last (the
+        fixed order is specialist, workplace, location capacity) and the count under it decides.
         """
 
         async def look() -> list[SlotCandidate]:
@@ -441,11 +446,9 @@ class BookingService:
             if not candidates:
                 raise SlotTaken("no free specialist and workplace at this time")
             pair = (candidates[0].specialist_id, candidates[0].workplace_id)
-        capacity = await appts.location_capacity(session, location_id)
-        keys = [(appts.LOCK_SPECIALIST, pair[0]), (appts.LOCK_WORKPLACE, pair[1])]
-        if capacity is not None:
-            keys.append((appts.LOCK_LOCATION_CAPACITY, location_id))
-        await appts.lock_resources(session, keys)
+        await appts.lock_resources(
+            session, [(appts.LOCK_SPECIALIST, pair[0]), (appts.LOCK_WORKPLACE, pair[1])]
+        )
 
         free = await look()
         fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]
@@ -457,7 +460,13 @@ class BookingService:
                 raise _Repick
             raise SlotTaken("just taken")
         chosen = fresh[0]
+        # The cap comes with the catalog the look just read. Its lock is the last one in the
+        # fixed order, and the count under it is what decides.
+        capacity = await self._availability.capacity(
+            session, location_id=location_id, service_id=service_id
+        )
         if capacity is not None:
+            await appts.lock_resources(session, [(appts.LOCK_LOCATION_CAPACITY, location_id)])
             peak = await appts.in_progress_peak(
                 session,
                 location_id,

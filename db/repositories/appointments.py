@@ -50,14 +50,6 @@ async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
     return await session.get(Appointment, appointment_id, populate_existing=True)
 
 
-async def location_capacity(session: AsyncSession, location_id: int) -> int | None:
-    """The location's cap on appointments in progress at once; None when uncapped (NULL or 0)."""
-    cap = (
-        await session.execute(select(Location.capacity).where(Location.id == location_id))
-    ).scalar_one_or_none()
-    return cap or None
-
-
 async def in_progress_peak(
     session: AsyncSession,
     location_id: int,

@@ -599,20 +599,13 @@ async def test_a_hold_at_another_location_keeps_the_specialist_from_being_offere
     assert START in {o.start for o in offered}
 
 
-async def test_confirm_statement_budget(
+async def test_hold_and_confirm_statement_budget(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    """Booking throughput is bounded by the bot's own work per booking: a confirm runs a fixed,
-    small number of statements, and its five outbox rows go in two INSERTs."""
+    """Booking throughput is bounded by the bot's own work per booking: a hold and a confirm
+    run a fixed, small number of statements; the confirm reads the catalog and the location's
+    capacity once, and its five outbox rows go in two INSERTs."""
     client = await make_client(session_factory, balance=RICH)
-    hold = await eng.booking.hold(
-        client_id=client,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=None,
-        start=START,
-        now=NOW,
-    )
     statements: list[str] = []
 
     def seen(*args: Any) -> None:
@@ -621,9 +614,19 @@ async def test_confirm_statement_budget(
     bind = session_factory.kw["bind"].sync_engine
     event.listen(bind, "before_cursor_execute", seen)
     try:
+        hold = await eng.booking.hold(
+            client_id=client,
+            location_id=cat.location_id,
+            service_id=cat.service_id,
+            specialist_id=None,
+            start=START,
+            now=NOW,
+        )
+        held = len(statements)
         view = await eng.booking.confirm(request(cat, client, hold_id=hold.hold_id), now=NOW)
     finally:
         event.remove(bind, "before_cursor_execute", seen)
+    confirm = statements[held:]
     async with session_factory() as s:
         queued = (
             await s.execute(
@@ -631,8 +634,9 @@ async def test_confirm_statement_budget(
             )
         ).scalar_one()
     assert queued == 5  # confirmation, specialist notice, two client reminders, specialist's
-    assert sum(s.startswith("INSERT INTO outbox") for s in statements) == 2
-    assert len(statements) <= 21, statements
+    assert sum(s.startswith("INSERT INTO outbox") for s in confirm) == 2
+    assert sum("FROM locations" in s for s in confirm) == 1
+    assert held <= 7 and len(confirm) <= 20, statements
 
 
 async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
