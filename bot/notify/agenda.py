@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.notify import kinds
 from bot.notify.render import AgendaLine, Rendered, render_agenda
-from bot.notify.schedule import client_display_name
+from bot.notify.schedule import client_display_name, rearm_reminders
 from db.models import (
     Appointment,
     Client,
@@ -219,7 +219,12 @@ class SpecialistAgenda:
             if specialist is None:
                 return None
             # Writing to us proves the chat works again after an earlier block.
-            specialist.chat_active = True
+            if not specialist.chat_active:
+                specialist.chat_active = True
+                await session.flush()
+                await rearm_reminders(
+                    session, now=now, settings=self._settings, specialist_id=specialist.id
+                )
             days = await agenda_days(
                 session, specialist.id, now=now, default_tz=self._settings.default_timezone
             )

@@ -214,6 +214,32 @@ async def _queue_reminders(
     await _put_all(session, rows, revive=True)
 
 
+async def rearm_reminders(
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    client_id: int | None = None,
+    specialist_id: int | None = None,
+) -> None:
+    """Queue again the future reminders of a client's or specialist's booked appointments.
+
+    For a chat that works again (a /start or /agenda after a block): the 403 cancelled its
+    pending rows, and a reminder cancelled that way comes back (only for the current start, and
+    only if it is still ahead).
+    """
+    stmt = select(Appointment.id).where(
+        Appointment.status == "booked", Appointment.start_time > now
+    )
+    if client_id is not None:
+        stmt = stmt.where(Appointment.client_id == client_id)
+    if specialist_id is not None:
+        stmt = stmt.where(Appointment.specialist_id == specialist_id)
+    for appointment_id in (await session.execute(stmt.order_by(Appointment.id))).scalars():
+        facts = await _appointment_facts(session, appointment_id)
+        await _queue_reminders(session, facts, now=now, settings=settings)
+
+
 async def queue_booking_notifications(
     session: AsyncSession, appointment_id: int, *, now: dt.datetime, settings: Settings
 ) -> None:

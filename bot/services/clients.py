@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain.errors import NotFound
 from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
+from bot.notify.schedule import rearm_reminders
 from db.repositories.clients import ClientRepository, ClientRow
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,9 @@ class ClientService:
                 # /start after blocking and unblocking the bot: notifications may reach them again.
                 if await repo.reactivate(row.id):
                     log.info("client %s is reachable again", row.id)
+                    await rearm_reminders(
+                        session, now=datetime.now(UTC), settings=self.settings, client_id=row.id
+                    )
                 # Repairs a client written without a wallet (e.g. imported by hand).
                 if await repo.ensure_wallet(row.id):
                     log.warning("client %s had no wallet; created one", row.id)

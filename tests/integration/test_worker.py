@@ -10,14 +10,17 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
 from bot.notify import kinds
+from bot.notify.agenda import SpecialistAgenda
 from bot.notify.schedule import queue_booking_notifications, queue_cancel_notifications
 from bot.notify.sender import Blocked, Failed, RetryLater
 from bot.notify.worker import OutboxWorker, WorkerOptions
+from bot.services.clients import ClientService, TelegramUser
 from db.models import Appointment, Client, Outbox, Specialist
 from db.repositories import outbox
 from tests.integration.notify_data import World, make_appointment, make_world
@@ -483,3 +486,56 @@ async def test_blocked_specialist_chat_is_marked_and_their_rows_dropped(
     # The client is not touched: their reminders still go out.
     assert await worker.drain(now=start - dt.timedelta(hours=2)) == 2
     assert sender.per_chat() == {1001: 3}
+
+
+async def test_a_client_back_after_a_block_gets_their_reminders_again(
+    clean_db: object,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """The 403 cancelled the client's reminders; their /start re-arms the ones still ahead."""
+    settings = load_settings(bot_token="1:test", _env_file=None, redis_prefix=redis_prefix)
+    now = dt.datetime.now(UTC)
+    start = (now + dt.timedelta(days=3)).replace(microsecond=0)
+    await booked_world(session_factory, settings, start=start, now=now)
+    sender = FakeSender()
+    sender.fail(1001, Blocked(error="403: bot was blocked by the user"))
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=now)
+    statuses = {r.status for r in await rows(session_factory) if r.chat_id == 1001}
+    assert statuses == {"failed", "cancelled"}
+
+    await ClientService(session_factory, redis, settings).register(TelegramUser(tg_id=1001))
+
+    client_rows = {r.kind: r for r in await rows(session_factory) if r.chat_id == 1001}
+    assert client_rows[kinds.CLIENT_CONFIRM].status == "failed"  # the 403'd one stays failed
+    pending = sorted(
+        r.due_at for r in await rows(session_factory) if r.chat_id == 1001 and r.status == "pending"
+    )
+    assert pending == [start - dt.timedelta(hours=24), start - dt.timedelta(hours=2)]
+    await worker.drain(now=start - dt.timedelta(hours=2))
+    assert sender.per_chat()[1001] == 2
+    # A second /start changes nothing.
+    await ClientService(session_factory, redis, settings).register(TelegramUser(tg_id=1001))
+    assert len(await rows(session_factory)) == 5
+
+
+async def test_a_specialist_back_after_a_block_gets_their_reminders_again(
+    clean_db: object, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    start = NOW + dt.timedelta(days=3)
+    await booked_world(session_factory, settings, start=start)
+    sender = FakeSender()
+    sender.fail(2002, Blocked(error="403: bot was blocked by the user"))
+    worker = make_worker(session_factory, sender, settings)
+    await worker.drain(now=NOW)
+    reminder = next(r for r in await rows(session_factory) if r.kind == kinds.SPECIALIST_REMINDER)
+    assert reminder.status == "cancelled"
+
+    assert await SpecialistAgenda(session_factory, settings).render_for(2002, now=NOW, lang="en")
+
+    reminder = next(r for r in await rows(session_factory) if r.kind == kinds.SPECIALIST_REMINDER)
+    assert (reminder.status, reminder.chat_id) == ("pending", 2002)
+    await worker.drain(now=start - dt.timedelta(minutes=30))
+    assert sender.per_chat()[2002] == 1
