@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, Message, ReplyKeyboardRemove, Update, User
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -75,6 +76,22 @@ async def leave_flow(
     return had_state
 
 
+@router.message(~StateFilter(None), F.text.startswith("/"), ~Command("cancel"))
+async def on_command_mid_flow(
+    message: Message,
+    state: FSMContext,
+    profile: ClientProfile | None = None,
+    release_hold: ReleaseHold | None = None,
+) -> None:
+    """Any command ends the flow in progress (its hold released), then runs as usual; whatever
+    router owns it. /cancel is left to say whether there was something to cancel.
+
+    Later routers still see the old state in their filters, so their text-in-a-flow handlers
+    leave commands alone."""
+    await leave_flow(state, profile, release_hold)
+    raise SkipHandler
+
+
 def _is_own_start(message: Message, command: CommandObject) -> bool:
     return not (command.args or "").startswith(FOREIGN_START_PAYLOADS)
 
@@ -100,28 +117,13 @@ async def on_start(
     await message.answer(text, reply_markup=main_menu(i18n))
 
 
-# Like every command, /help and /language end a flow in progress (and give its hold back).
 @router.message(Command("help"))
-async def on_help(
-    message: Message,
-    i18n: Translator,
-    state: FSMContext,
-    profile: ClientProfile | None = None,
-    release_hold: ReleaseHold | None = None,
-) -> None:
-    await leave_flow(state, profile, release_hold)
+async def on_help(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
 
 
 @router.message(Command("language"))
-async def on_language(
-    message: Message,
-    i18n: Translator,
-    state: FSMContext,
-    profile: ClientProfile | None = None,
-    release_hold: ReleaseHold | None = None,
-) -> None:
-    await leave_flow(state, profile, release_hold)
+async def on_language(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
 
 

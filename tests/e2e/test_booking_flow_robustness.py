@@ -151,7 +151,8 @@ async def test_text_instead_of_a_button_gets_a_hint(
 
 
 @pytest.mark.parametrize(
-    "command", ["/cancel", "/my", "/book", "/wallet", "/help", "/language", "/start"]
+    "command",
+    ["/cancel", "/my", "/book", "/wallet", "/help", "/language", "/start", "/agenda", "/nonsense"],
 )
 async def test_command_mid_flow_ends_it_and_releases_the_hold(
     command: str,

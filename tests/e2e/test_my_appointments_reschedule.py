@@ -149,6 +149,29 @@ async def test_move_by_a_quarter_hour_overlapping_its_own_slot(
         await assert_money_invariant(session_factory)
 
 
+async def test_a_command_ends_the_reschedule_flow(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6208, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        await open_reschedule(user, view, "en")
+        await user.send("hello")
+        assert (await user.wait_for_message(edits=False)).text == t(
+            "account.hint.use_buttons", "en"
+        )
+        # A command of another feature (here a specialist's, refused to a client) ends the flow:
+        # text afterwards is no longer taken for an answer to the dates screen.
+        await user.send("/agenda")
+        await user.wait_for_message(edits=False)
+        await user.send("hello")
+        assert (await user.wait_for_message(edits=False)).text == t("common.unknown_input", "en")
+    assert (await appointment(session_factory, view.id)).start_time == view.start
+
+
 @pytest.mark.parametrize(
     ("change", "new_charge", "note_key", "settled_key", "ledger", "balance"),
     [

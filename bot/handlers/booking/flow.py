@@ -1,5 +1,5 @@
-"""/book: start the flow, pick, page, go back, cancel; stale buttons, typed text and commands in
-the middle of the flow.
+"""/book: start the flow, pick, page, go back, cancel; stale buttons and typed text in the middle
+of the flow (a command ends it: `common.on_command_mid_flow`).
 
 One message is edited through the flow. Each button carries the flow token and its step; a
 button of another flow or another step is stale: the client gets a short notice and the current
@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -46,8 +45,8 @@ router = Router(name="booking.flow")
 
 
 async def release_hold(state: FSMContext, holds: HoldStore, client_id: int) -> None:
-    """Drop the hold of the flow in `state` (if any). Used by Back, Cancel, commands and
-    `/cancel` (through the `release_hold` workflow data)."""
+    """Drop the hold of the flow in `state` (if any), when a new flow replaces it. (Commands
+    and `/cancel` release holds through the `release_hold` workflow data.)"""
     draft = await load_draft(state)
     if draft is not None and draft.hold_id:
         await holds.release(client_id, draft.hold_id)
@@ -97,17 +96,8 @@ async def on_book(message: Message, state: FSMContext, **data: Any) -> None:
     await start_booking(message, state, data, new_message=True)
 
 
-@router.message(StateFilter(BookingStates), F.text.startswith("/"), ~Command("cancel"))
-async def on_command_mid_flow(message: Message, state: FSMContext, **data: Any) -> None:
-    """Another command ends the flow cleanly (hold released), then runs as usual."""
-    deps = await deps_from(data)
-    await release_hold(state, deps.holds, deps.client_id)
-    await end_flow(state)
-    raise SkipHandler
-
-
-# Commands are excluded: after `on_command_mid_flow` skips, this router would still see the old
-# state in the filter data.
+# Commands are excluded: the common router's `on_command_mid_flow` has ended the flow, but
+# this router would still see the old state in the filter data.
 @router.message(StateFilter(BookingStates), ~F.text.startswith("/"))
 async def on_text_mid_flow(message: Message, state: FSMContext, **data: Any) -> None:
     """Text where a button is expected: a hint and the current step again, below it."""
