@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     # A claimed row is another worker's to take once its lease runs out (a crashed worker's
     # row is re-sent then); it must outlast a send that waits its turn under the rate limits.
-    outbox_lease_seconds: int = Field(default=60, ge=10, le=3600)
+    outbox_lease_seconds: int = Field(default=60, ge=3, le=3600)
     # Rows claimed per pass; enough distinct chats to keep the global rate busy.
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
 
