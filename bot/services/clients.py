@@ -120,6 +120,7 @@ class ClientService:
                 if await repo.ensure_wallet(row.id):
                     log.warning("client %s had no wallet; created one", row.id)
             assert row is not None
+            await repo.sync_specialist_language(user.tg_id, row.language)
             profile = await self._profile(repo, row, created=new_id is not None)
         await self.invalidate(user.tg_id)
         if profile.created:
@@ -136,6 +137,7 @@ class ClientService:
             if row is None:
                 raise NotFound(f"no client with tg_id {tg_id}")
             await repo.set_language(row.id, language)
+            await repo.sync_specialist_language(tg_id, language)
             row = ClientRow(
                 id=row.id,
                 tg_id=row.tg_id,

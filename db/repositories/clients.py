@@ -114,6 +114,15 @@ class ClientRepository:
             update(Client).where(Client.id == client_id).values(language=language)
         )
 
+    async def sync_specialist_language(self, tg_id: int, language: str) -> None:
+        """A specialist linked to this Telegram account gets their messages in the language the
+        account chose (written only when it differs)."""
+        await self.session.execute(
+            update(Specialist)
+            .where(Specialist.tg_id == tg_id, Specialist.language != language)
+            .values(language=language)
+        )
+
     async def is_admin(self, tg_id: int) -> bool:
         """Admins added at run time (ADMIN_IDS from settings are checked by the service)."""
         return bool(await self.session.scalar(select(exists().where(Admin.tg_id == tg_id))))

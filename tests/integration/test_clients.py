@@ -169,3 +169,28 @@ async def test_start_after_blocking_the_bot_makes_the_client_reachable_again(
 
     session.expire_all()
     assert (await session.get(Client, profile.client_id)).is_active is True  # type: ignore[union-attr]
+
+
+async def test_a_specialists_messages_follow_the_language_their_account_chose(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    clients = _service(session_factory, redis, redis_prefix)
+    spec = Specialist(name="Olga", tg_id=202)  # the catalog leaves the language at 'ru'
+    session.add(spec)
+    await session.commit()
+    spec_id = spec.id
+
+    async def language() -> str:
+        async with session_factory() as s:
+            found = await s.scalar(select(Specialist.language).where(Specialist.id == spec_id))
+        return str(found)
+
+    await clients.register(TelegramUser(tg_id=202, language_code="en"))
+    assert await language() == "en"
+    await clients.set_language(202, "ru")
+    assert await language() == "ru"
+    await clients.register(TelegramUser(tg_id=202, language_code="en"))  # the choice stays
+    assert await language() == "ru"
