@@ -26,7 +26,13 @@ from tests.e2e.account_support import (
     new_client,
     t,
 )
-from tests.e2e.booking_support import assert_money_invariant, wallet_of
+from tests.e2e.booking_support import (
+    appointments_of,
+    assert_money_invariant,
+    button_data,
+    wallet_of,
+)
+from tests.e2e.test_booking_flow import booked, is_summary, to_times
 from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.emulator.users import SimUser
 from tests.integration.factories import Catalog, make_catalog
@@ -34,9 +40,13 @@ from tests.integration.factories import Catalog, make_catalog
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 
-async def open_reschedule(user: SimUser, view: AppointmentView, lang: str) -> EmuMessage:
-    """/my -> the appointment's card -> Reschedule: the dates screen."""
-    await user.send("/my")
+async def open_reschedule(
+    user: SimUser, view: AppointmentView, lang: str, *, command: bool = True
+) -> EmuMessage:
+    """/my (or, with `command=False`, a list already asked for) -> the appointment's card ->
+    Reschedule: the dates screen."""
+    if command:
+        await user.send("/my")
     await user.wait_for_message(t("account.my.upcoming_title", lang))
     await user.press(f"{ddmm(view.start)} 10:00")
     await user.wait_for_message(view.service_name)
@@ -56,7 +66,20 @@ async def open_reschedule(user: SimUser, view: AppointmentView, lang: str) -> Em
 async def to_confirm(
     user: SimUser, view: AppointmentView, lang: str, day: str, time: str
 ) -> EmuMessage:
-    dates = await open_reschedule(user, view, lang)
+    return await _to_confirm(user, view, lang, day, time, command=True)
+
+
+async def to_confirm_from_list(
+    user: SimUser, view: AppointmentView, lang: str, day: str, time: str
+) -> EmuMessage:
+    """Like `to_confirm`, from a list the menu's "my appointments" asked for."""
+    return await _to_confirm(user, view, lang, day, time, command=False)
+
+
+async def _to_confirm(
+    user: SimUser, view: AppointmentView, lang: str, day: str, time: str, *, command: bool
+) -> EmuMessage:
+    dates = await open_reschedule(user, view, lang, command=command)
     assert dates.find_button(day) is not None, dates
     await user.press(day)
     times = await user.wait_for_message(t("account.resched.choose_time", lang, date=day))
@@ -170,6 +193,42 @@ async def test_a_command_ends_the_reschedule_flow(
         await user.send("hello")
         assert (await user.wait_for_message(edits=False)).text == t("common.unknown_input", "en")
     assert (await appointment(session_factory, view.id)).start_time == view.start
+
+
+async def test_reschedule_in_the_middle_of_a_booking_keeps_the_booking(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Moving one appointment from the menu while booking another: both go through."""
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6209, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        await user.send("/start")
+        await user.wait_for_message()
+        await to_times(user, "en")
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary("en"))
+
+        await user.press(t("menu.btn.my", "en"))  # the menu under the greeting
+        confirm = await to_confirm_from_list(user, view, "en", ddmm(local(4, 0)), "12:00")
+        await user.press_data(
+            button_data(confirm, t("account.btn.reschedule_confirm", "en")),
+            message_id=confirm.message_id,
+        )
+        await user.wait_for_message(t("account.resched.settled_same", "en"))
+
+        await user.press_data(
+            button_data(summary, t("booking.btn.confirm", "en")), message_id=summary.message_id
+        )
+        await user.wait_for_message(booked("en"))
+
+    moved, new = await appointments_of(session_factory, client_id)
+    assert (moved.id, moved.start_time) == (view.id, local(4, 12))
+    assert new.start_time == local(0, 10)
+    assert (await wallet_of(session_factory, client_id))[0] == Decimal("3000")
+    await assert_money_invariant(session_factory)
 
 
 @pytest.mark.parametrize(

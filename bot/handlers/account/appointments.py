@@ -13,6 +13,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 
 from bot.domain.errors import InvalidState, NotAllowed, NotFound
@@ -40,6 +41,15 @@ LIST_LIMIT = 20
 def can_change(view: AppointmentView, deps: AccountDeps) -> bool:
     """Cancel and Reschedule are offered while the appointment is booked and not started."""
     return view.status == "booked" and view.start > deps.now
+
+
+async def enter_account_step(state: FSMContext, step: State) -> None:
+    """Remember the account step, so typed text gets its hint. A booking in progress stays the
+    current flow instead: account buttons carry all they act on, and the booking's own buttons
+    (its Confirm after a top-up, say) must keep working, its hold with them."""
+    current = await state.get_state()
+    if current is None or current.startswith(AccountFlow.__full_group_name__ + ":"):
+        await state.set_state(step)
 
 
 async def leave_account_flow(state: FSMContext) -> None:
@@ -167,7 +177,7 @@ async def on_cancel_ask(
         await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
         return
     await query.answer()
-    await state.set_state(AccountFlow.cancel_confirm)
+    await enter_account_step(state, AccountFlow.cancel_confirm)
     text = render.cancel_question(
         view, refund, deps.i18n, deps.currency, deps.settings.free_cancel_hours
     )

@@ -30,6 +30,7 @@ from bot.domain.slots import SlotOffer
 from bot.handlers.account import render
 from bot.handlers.account.appointments import (
     can_change,
+    enter_account_step,
     is_account_screen,
     leave_account_flow,
     own_appointment,
@@ -115,7 +116,7 @@ async def show_dates(
         text = deps.i18n("account.resched.no_dates")
         await show(query, _with(notice, text), back_to_list_keyboard(deps.i18n))
         return
-    await state.set_state(AccountFlow.reschedule_date)
+    await enter_account_step(state, AccountFlow.reschedule_date)
     text = deps.i18n(
         "account.resched.choose_date",
         service=view.service_name,
@@ -147,7 +148,7 @@ async def show_times(
             query, deps, state, view, notice=deps.i18n("account.resched.no_times", date=label)
         )
         return
-    await state.set_state(AccountFlow.reschedule_time)
+    await enter_account_step(state, AccountFlow.reschedule_time)
     zone = ZoneInfo(view.timezone)
     starts = [
         (int(o.start.timestamp()), o.start.astimezone(zone).strftime("%H:%M")) for o in offers
@@ -215,7 +216,7 @@ async def on_time(
         new_time=new_time,
         price_note=render.price_change(view.charged, charge.amount, deps.i18n, deps.currency),
     )
-    await state.set_state(AccountFlow.reschedule_confirm)
+    await enter_account_step(state, AccountFlow.reschedule_confirm)
     await show(query, text, reschedule_confirm_keyboard(deps.i18n, view.id, callback_data.ts))
 
 

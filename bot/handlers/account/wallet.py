@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, LabeledPrice, Message
 
 from bot.config import Settings
 from bot.handlers.account import render
-from bot.handlers.account.appointments import leave_account_flow
+from bot.handlers.account.appointments import enter_account_step, leave_account_flow
 from bot.handlers.account.context import AccountDeps, deps_from, show
 from bot.handlers.account.invoices import (
     TopUpPayload,
@@ -92,11 +92,7 @@ async def on_topup(query: CallbackQuery, state: FSMContext, **data: Any) -> None
         await query.answer(deps.i18n("account.wallet.payments_off"), show_alert=True)
         return
     await query.answer()
-    current = await state.get_state()
-    # Pressed under a booking's missing-money screen, the booking stays the current flow: its
-    # Confirm must still work once the money is in.
-    if current is None or current.startswith(AccountFlow.__full_group_name__ + ":"):
-        await state.set_state(AccountFlow.topup_amount)
+    await enter_account_step(state, AccountFlow.topup_amount)
     amounts = [(a, format_money(Decimal(a), deps.currency)) for a in TOPUP_AMOUNTS]
     await show(
         query,
