@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import translate
-from db.models import Client, Location, Service, Specialist
+from db.models import Client, Location, Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import (
     NOW,
     Services,
@@ -201,6 +201,38 @@ async def test_any_specialist_gets_the_preferred_one(
     # Both are free: the fewest appointments that day, then the lowest id.
     assert appointment.specialist_id == catalog.specialist_ids[0]
     await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_services_offer_only_the_bookable_with_price_and_duration(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory, specialists=1)
+    n = await names(session_factory, catalog)
+    async with session_factory() as s, s.begin():
+        coloring = Service(name="Coloring", duration_min=90, price=Decimal("2500"))
+        elsewhere = Service(name="Massage", duration_min=30, price=Decimal("800"))
+        s.add_all([coloring, elsewhere])
+        await s.flush()
+        s.add(WorkplaceService(workplace_id=catalog.workplace_ids[0], service_id=coloring.id))
+        s.add(ServiceSpecialist(service_id=coloring.id, specialist_id=catalog.specialist_ids[0]))
+        # Qualified, but no workplace of this location hosts it: not bookable here.
+        s.add(ServiceSpecialist(service_id=elsewhere.id, specialist_id=catalog.specialist_ids[0]))
+    user, _ = await new_client(emulator, session_factory, 5012, lang=lang)
+
+    async with booking_bot(make_bot_settings):
+        await user.send("/book")
+        msg = await user.wait_for_message(t("booking.ask.service", lang))
+        minutes = t("booking.duration", lang, minutes=60)
+        assert has_button(msg, f"{n['service']} · 1000 RUB · {minutes}")
+        assert has_button(msg, f"Coloring · 2500 RUB · {t('booking.duration', lang, minutes=90)}")
+        assert not has_button(msg, "Massage")
+        await user.press("Coloring")
+        msg = await user.wait_for_message(t("booking.ask.date", lang))
+        assert t("booking.chosen.service", lang, name="Coloring") in (msg.text or "")
 
 
 async def test_single_choices_are_skipped_and_shown(
