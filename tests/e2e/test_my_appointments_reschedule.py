@@ -5,6 +5,7 @@ and not enough money for the extra charge (nothing written)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time
 from decimal import Decimal
 
 import pytest
@@ -170,6 +171,20 @@ async def test_move_by_a_quarter_hour_overlapping_its_own_slot(
         assert (row.status, row.start_time) == ("booked", local(3, 10, 15))
         assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000")
         await assert_money_invariant(session_factory)
+
+
+async def test_a_date_where_only_its_own_time_is_free_is_not_offered(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory, opens=time(10, 0), closes=time(11, 0))
+    user, client_id = await new_client(emulator, session_factory, 6210, lang="en")
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        dates = await open_reschedule(user, view, "en")
+        assert dates.find_button(ddmm(local(4, 0))) is not None
+        assert dates.find_button(ddmm(view.start)) is None
 
 
 async def test_a_command_ends_the_reschedule_flow(

@@ -111,6 +111,9 @@ async def show_dates(
         client_id=deps.client_id,
         exclude_appointment_id=view.id,
     )
+    own_day = view.start.astimezone(ZoneInfo(view.timezone)).date()
+    if own_day in days and not await offers_on(deps, view, own_day):
+        days.remove(own_day)  # its own current time is all that is free there
     if not days:
         await leave_account_flow(state)
         text = deps.i18n("account.resched.no_dates")
