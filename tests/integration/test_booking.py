@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
 from bot.services.booking import Actor, AppointmentView, BookingRequest, BookingService
+from bot.services.holds import Hold
 from db.models import ServiceSpecialist, SpecialistSchedule
 from tests.integration.factories import (
     NOW,
@@ -83,6 +84,19 @@ async def assert_money_ok(sessions: async_sessionmaker[AsyncSession]) -> None:
         assert await money_invariant_violations(s) == []
 
 
+async def hold_start(
+    eng: Engine, cat: Catalog, client: int, *, specialist: int | None = None
+) -> Hold:
+    return await eng.booking.hold(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=specialist,
+        start=START,
+        now=NOW,
+    )
+
+
 async def book(eng: Engine, cat: Catalog, client: int, **kw: Any) -> AppointmentView:
     return await eng.booking.confirm(request(cat, client, **kw), now=NOW)
 
@@ -94,14 +108,7 @@ async def test_hold_then_confirm_books_debits_and_queues(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
-    hold = await eng.booking.hold(
-        client_id=client,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=None,
-        start=START,
-        now=NOW,
-    )
+    hold = await hold_start(eng, cat, client)
     view = await book(eng, cat, client, hold_id=hold.hold_id)
     assert (view.start, view.end, view.status) == (START, START + timedelta(hours=1), "booked")
     assert (view.specialist_id, view.workplace_id) == (hold.specialist_id, hold.workplace_id)
@@ -156,14 +163,7 @@ async def test_expired_hold_with_time_still_free_books(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
-    hold = await eng.booking.hold(
-        client_id=client,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=None,
-        start=START,
-        now=NOW,
-    )
+    hold = await hold_start(eng, cat, client)
     await eng.holds.release(client)  # what expiry does
     view = await book(eng, cat, client, hold_id=hold.hold_id)
     assert view.start == START
@@ -187,23 +187,9 @@ async def test_another_clients_live_hold_blocks_confirm(
 ) -> None:
     cat = await make_catalog(session_factory, specialists=1, workplaces=1)
     holder, other = [await make_client(session_factory, balance=RICH) for _ in range(2)]
-    await eng.booking.hold(
-        client_id=holder,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=None,
-        start=START,
-        now=NOW,
-    )
+    await hold_start(eng, cat, holder)
     with pytest.raises(SlotTaken):
-        await eng.booking.hold(
-            client_id=other,
-            location_id=cat.location_id,
-            service_id=cat.service_id,
-            specialist_id=None,
-            start=START,
-            now=NOW,
-        )
+        await hold_start(eng, cat, other)
     with pytest.raises(SlotTaken):
         await book(eng, cat, other)
 
@@ -557,14 +543,7 @@ async def test_a_hold_at_another_location_keeps_the_specialist_from_being_offere
         )
         s.add(ServiceSpecialist(service_id=there.service_id, specialist_id=spec))
     holder, client = [await make_client(session_factory, balance=RICH) for _ in range(2)]
-    held = await eng.booking.hold(
-        client_id=holder,
-        location_id=there.location_id,
-        service_id=there.service_id,
-        specialist_id=spec,
-        start=START,
-        now=NOW,
-    )
+    held = await hold_start(eng, there, holder, specialist=spec)
     assert held.location_id == there.location_id
 
     offered = await eng.availability.day_slots(
@@ -578,14 +557,7 @@ async def test_a_hold_at_another_location_keeps_the_specialist_from_being_offere
     starts = {o.start for o in offered}
     assert START not in starts and START + timedelta(hours=1) in starts
     with pytest.raises(SlotTaken):
-        await eng.booking.hold(
-            client_id=client,
-            location_id=here.location_id,
-            service_id=here.service_id,
-            specialist_id=None,
-            start=START,
-            now=NOW,
-        )
+        await hold_start(eng, here, client)
     # Released there, the time is offered here again at once.
     await eng.holds.release(holder)
     offered = await eng.availability.day_slots(
@@ -614,14 +586,7 @@ async def test_hold_and_confirm_statement_budget(
     bind = session_factory.kw["bind"].sync_engine
     event.listen(bind, "before_cursor_execute", seen)
     try:
-        hold = await eng.booking.hold(
-            client_id=client,
-            location_id=cat.location_id,
-            service_id=cat.service_id,
-            specialist_id=None,
-            start=START,
-            now=NOW,
-        )
+        hold = await hold_start(eng, cat, client)
         held = len(statements)
         view = await eng.booking.confirm(request(cat, client, hold_id=hold.hold_id), now=NOW)
     finally:
