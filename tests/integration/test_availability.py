@@ -101,24 +101,16 @@ async def make_salon(session: AsyncSession, *, capacity: int | None = None) -> S
                 end_time=dt.time(18),
             )
         )
-        session.add(
-            SpecialistSchedule(
-                specialist_id=anna.id,
-                location_id=location.id,
-                day_of_week=dow,
-                start_time=dt.time(10),
-                end_time=dt.time(14),
+        for specialist, opens, closes in ((anna, 10, 14), (boris, 12, 18)):
+            session.add(
+                SpecialistSchedule(
+                    specialist_id=specialist.id,
+                    location_id=location.id,
+                    day_of_week=dow,
+                    start_time=dt.time(opens),
+                    end_time=dt.time(closes),
+                )
             )
-        )
-        session.add(
-            SpecialistSchedule(
-                specialist_id=boris.id,
-                location_id=location.id,
-                day_of_week=dow,
-                start_time=dt.time(12),
-                end_time=dt.time(18),
-            )
-        )
     for chair in chairs:
         session.add(WorkplaceService(workplace_id=chair.id, service_id=service.id))
     session.add(ServiceSpecialist(service_id=service.id, specialist_id=anna.id))
