@@ -140,29 +140,27 @@ def _row(
     )
 
 
-async def _put(
-    session: AsyncSession,
-    *,
-    chat: _Chat | None,
+def _appointment_row(
+    facts: _AppointmentFacts,
     recipient: str,
     kind: str,
-    dedupe_key: str,
+    key: str,
+    *,
     due_at: dt.datetime,
     payload: dict[str, Any],
-    appointment_id: int | None,
-    revive: bool = False,
-) -> None:
-    row = _row(
+) -> outbox.NewRow | None:
+    """A row about the appointment for its client or its current specialist; the dedupe key is
+    `appt:<id>:<key>`."""
+    chat = facts.client_chat if recipient == "client" else facts.specialist_chat
+    return _row(
         chat=chat,
         recipient=recipient,
         kind=kind,
-        dedupe_key=dedupe_key,
+        dedupe_key=f"appt:{facts.appointment_id}:{key}",
         due_at=due_at,
         payload=payload,
-        appointment_id=appointment_id,
+        appointment_id=facts.appointment_id,
     )
-    if row is not None:
-        await outbox.enqueue_many(session, [row], revive_cancelled=revive)
 
 
 async def _put_all(
@@ -177,40 +175,30 @@ async def _queue_reminders(
 ) -> None:
     """Client reminders at each offset and the specialist reminder; past ones are skipped.
     A reminder cancelled earlier with the same key (moved away and back) is re-armed."""
-    appt_id, start = facts.appointment_id, facts.start
+    reminders = [
+        ("client", kinds.CLIENT_REMINDER, "remind", offset) for offset in settings.reminder_offsets
+    ]
+    # 0 disables the specialist reminder (a reminder at the start itself helps nobody).
+    if settings.specialist_reminder_min > 0:
+        offset = dt.timedelta(minutes=settings.specialist_reminder_min)
+        reminders.append(("specialist", kinds.SPECIALIST_REMINDER, "spec_remind", offset))
+    start = facts.start
     rows: list[outbox.NewRow | None] = []
-    for offset in settings.reminder_offsets:
+    for recipient, kind, name, offset in reminders:
         due = start - offset
         if due <= now:
             continue
         minutes = int(offset.total_seconds() // 60)
         rows.append(
-            _row(
-                chat=facts.client_chat,
-                recipient="client",
-                kind=kinds.CLIENT_REMINDER,
-                dedupe_key=f"appt:{appt_id}:remind:{minutes}:{epoch(start)}",
+            _appointment_row(
+                facts,
+                recipient,
+                kind,
+                f"{name}:{minutes}:{epoch(start)}",
                 due_at=due,
                 payload={**facts.payload, "offset_min": minutes},
-                appointment_id=appt_id,
             )
         )
-    # 0 disables the specialist reminder (a reminder at the start itself helps nobody).
-    if settings.specialist_reminder_min > 0:
-        minutes = settings.specialist_reminder_min
-        due = start - dt.timedelta(minutes=minutes)
-        if due > now:
-            rows.append(
-                _row(
-                    chat=facts.specialist_chat,
-                    recipient="specialist",
-                    kind=kinds.SPECIALIST_REMINDER,
-                    dedupe_key=f"appt:{appt_id}:spec_remind:{minutes}:{epoch(start)}",
-                    due_at=due,
-                    payload={**facts.payload, "offset_min": minutes},
-                    appointment_id=appt_id,
-                )
-            )
     await _put_all(session, rows, revive=True)
 
 
@@ -249,23 +237,11 @@ async def queue_booking_notifications(
     """
     facts = await _appointment_facts(session, appointment_id)
     notices = [
-        _row(
-            chat=facts.client_chat,
-            recipient="client",
-            kind=kinds.CLIENT_CONFIRM,
-            dedupe_key=f"appt:{appointment_id}:confirm",
-            due_at=now,
-            payload=facts.payload,
-            appointment_id=appointment_id,
+        _appointment_row(
+            facts, "client", kinds.CLIENT_CONFIRM, "confirm", due_at=now, payload=facts.payload
         ),
-        _row(
-            chat=facts.specialist_chat,
-            recipient="specialist",
-            kind=kinds.SPECIALIST_NEW,
-            dedupe_key=f"appt:{appointment_id}:spec_new",
-            due_at=now,
-            payload=facts.payload,
-            appointment_id=appointment_id,
+        _appointment_row(
+            facts, "specialist", kinds.SPECIALIST_NEW, "spec_new", due_at=now, payload=facts.payload
         ),
     ]
     await _put_all(session, notices)
@@ -287,27 +263,24 @@ async def queue_cancel_notifications(
     )
     facts = await _appointment_facts(session, appointment_id)
     payload = {**facts.payload, "refund": money(refund), "by": cancelled_by}
+    notices = []
     if cancelled_by != "client":
-        await _put(
-            session,
-            chat=facts.client_chat,
-            recipient="client",
-            kind=kinds.CLIENT_CANCELLED,
-            dedupe_key=f"appt:{appointment_id}:cancel",
+        notices.append(
+            _appointment_row(
+                facts, "client", kinds.CLIENT_CANCELLED, "cancel", due_at=now, payload=payload
+            )
+        )
+    notices.append(
+        _appointment_row(
+            facts,
+            "specialist",
+            kinds.SPECIALIST_CANCELLED,
+            "spec_cancel",
             due_at=now,
             payload=payload,
-            appointment_id=appointment_id,
         )
-    await _put(
-        session,
-        chat=facts.specialist_chat,
-        recipient="specialist",
-        kind=kinds.SPECIALIST_CANCELLED,
-        dedupe_key=f"appt:{appointment_id}:spec_cancel",
-        due_at=now,
-        payload=payload,
-        appointment_id=appointment_id,
     )
+    await _put_all(session, notices)
 
 
 async def queue_reschedule_notifications(
@@ -339,55 +312,53 @@ async def queue_reschedule_notifications(
     }
     # The move itself (old -> new, and when) names the notice: moving twice tells twice.
     move = f"{epoch(old_start)}:{epoch(facts.start)}:{epoch(now)}"
+    notices = []
     if moved_by not in ("client",):
-        await _put(
-            session,
-            chat=facts.client_chat,
-            recipient="client",
-            kind=kinds.CLIENT_MOVED,
-            dedupe_key=f"appt:{appointment_id}:moved:{move}",
-            due_at=now,
-            payload=payload,
-            appointment_id=appointment_id,
+        notices.append(
+            _appointment_row(
+                facts, "client", kinds.CLIENT_MOVED, f"moved:{move}", due_at=now, payload=payload
+            )
         )
     if old_specialist_id == facts.specialist_id:
         spec_payload = payload
         old_workplace = await session.get(Workplace, old_workplace_id)
         if old_workplace is not None and old_workplace.name != payload["workplace"]:
             spec_payload = {**payload, "old_workplace": old_workplace.name}
-        await _put(
-            session,
-            chat=facts.specialist_chat,
-            recipient="specialist",
-            kind=kinds.SPECIALIST_MOVED,
-            dedupe_key=f"appt:{appointment_id}:spec_moved:{move}",
-            due_at=now,
-            payload=spec_payload,
-            appointment_id=appointment_id,
+        notices.append(
+            _appointment_row(
+                facts,
+                "specialist",
+                kinds.SPECIALIST_MOVED,
+                f"spec_moved:{move}",
+                due_at=now,
+                payload=spec_payload,
+            )
         )
     else:
         old_specialist = await session.get(Specialist, old_specialist_id)
         if old_specialist is not None:
-            await _put(
-                session,
-                chat=_specialist_chat(old_specialist),
-                recipient="specialist",
-                kind=kinds.SPECIALIST_REASSIGNED,
-                dedupe_key=f"appt:{appointment_id}:spec_left:{old_specialist_id}:{move}",
+            notices.append(
+                _row(
+                    chat=_specialist_chat(old_specialist),
+                    recipient="specialist",
+                    kind=kinds.SPECIALIST_REASSIGNED,
+                    dedupe_key=f"appt:{appointment_id}:spec_left:{old_specialist_id}:{move}",
+                    due_at=now,
+                    payload=payload,
+                    appointment_id=appointment_id,
+                )
+            )
+        notices.append(
+            _appointment_row(
+                facts,
+                "specialist",
+                kinds.SPECIALIST_NEW,
+                f"spec_new:{facts.specialist_id}:{move}",
                 due_at=now,
                 payload=payload,
-                appointment_id=appointment_id,
             )
-        await _put(
-            session,
-            chat=facts.specialist_chat,
-            recipient="specialist",
-            kind=kinds.SPECIALIST_NEW,
-            dedupe_key=f"appt:{appointment_id}:spec_new:{facts.specialist_id}:{move}",
-            due_at=now,
-            payload=payload,
-            appointment_id=appointment_id,
         )
+    await _put_all(session, notices)
     await _queue_reminders(session, facts, now=now, settings=settings)
 
 
@@ -425,8 +396,7 @@ async def queue_waitlist_offer(
         "specialist": specialist_name,
         "expires": expires.astimezone(dt.UTC).isoformat(),
     }
-    await _put(
-        session,
+    offer = _row(
         chat=_client_chat(client),
         recipient="client",
         kind=kinds.CLIENT_WAITLIST_OFFER,
@@ -435,3 +405,4 @@ async def queue_waitlist_offer(
         payload=payload,
         appointment_id=None,
     )
+    await _put_all(session, [offer])
