@@ -43,32 +43,36 @@ class AgendaCb(CallbackData, prefix="agd"):
     appointment_id: int
 
 
-def reminder_keyboard(appointment_id: int, locale: str) -> InlineKeyboardMarkup:
+def _reminder_row(
+    appointment_id: int, locale: str, *buttons: tuple[str, ReminderAction]
+) -> InlineKeyboardMarkup:
+    """One row of (text key, action) buttons on a reminder about the appointment."""
     kb = InlineKeyboardBuilder()
-    kb.button(
-        text=translate("notify.btn.come", locale),
-        callback_data=ReminderCb(action=ReminderAction.come, appointment_id=appointment_id),
-    )
-    kb.button(
-        text=translate("notify.btn.cancel", locale),
-        callback_data=ReminderCb(action=ReminderAction.cancel, appointment_id=appointment_id),
-    )
+    for text_key, action in buttons:
+        kb.button(
+            text=translate(text_key, locale),
+            callback_data=ReminderCb(action=action, appointment_id=appointment_id),
+        )
     kb.adjust(2)
     return kb.as_markup()
+
+
+def reminder_keyboard(appointment_id: int, locale: str) -> InlineKeyboardMarkup:
+    return _reminder_row(
+        appointment_id,
+        locale,
+        ("notify.btn.come", ReminderAction.come),
+        ("notify.btn.cancel", ReminderAction.cancel),
+    )
 
 
 def cancel_confirm_keyboard(appointment_id: int, locale: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text=translate("notify.btn.cancel_yes", locale),
-        callback_data=ReminderCb(action=ReminderAction.cancel_yes, appointment_id=appointment_id),
+    return _reminder_row(
+        appointment_id,
+        locale,
+        ("notify.btn.cancel_yes", ReminderAction.cancel_yes),
+        ("notify.btn.cancel_no", ReminderAction.cancel_no),
     )
-    kb.button(
-        text=translate("notify.btn.cancel_no", locale),
-        callback_data=ReminderCb(action=ReminderAction.cancel_no, appointment_id=appointment_id),
-    )
-    kb.adjust(2)
-    return kb.as_markup()
 
 
 def waitlist_offer_keyboard(waitlist_id: int, locale: str) -> InlineKeyboardMarkup:
