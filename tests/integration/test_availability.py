@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -228,15 +229,7 @@ async def test_candidates_prefers_the_less_busy_specialist(
     )
     start = at(TUESDAY, "12:30")
     async with session.begin():
-        found = await availability.candidates(
-            session,
-            location_id=salon.location.id,
-            service_id=salon.service.id,
-            specialist_id=None,
-            start=start,
-            now=NOW,
-            client_id=salon.client.id,
-        )
+        found = await availability.candidates(session, **slot_query(salon, start))
     assert [(c.specialist_id, c.workplace_id) for c in found] == [
         (salon.boris.id, salon.chairs[0].id),
         (salon.boris.id, salon.chairs[1].id),
@@ -264,6 +257,26 @@ def count_queries(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
 
 
+def slot_query(
+    salon: Salon,
+    start: dt.datetime,
+    *,
+    specialist: Specialist | None = None,
+    client: Client | None = None,
+    exclude: int | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of `candidates` and `evaluate` for one time at the salon."""
+    return {
+        "location_id": salon.location.id,
+        "service_id": salon.service.id,
+        "specialist_id": specialist.id if specialist else None,
+        "start": start,
+        "now": NOW,
+        "client_id": (client or salon.client).id,
+        "exclude_appointment_id": exclude,
+    }
+
+
 async def candidates_at(
     availability: AvailabilityService,
     session: AsyncSession,
@@ -274,17 +287,9 @@ async def candidates_at(
     client: Client | None = None,
     exclude: int | None = None,
 ) -> list[tuple[int, int]]:
+    query = slot_query(salon, start, specialist=specialist, client=client, exclude=exclude)
     async with session.begin():
-        found = await availability.candidates(
-            session,
-            location_id=salon.location.id,
-            service_id=salon.service.id,
-            specialist_id=specialist.id if specialist else None,
-            start=start,
-            now=NOW,
-            client_id=(client or salon.client).id,
-            exclude_appointment_id=exclude,
-        )
+        found = await availability.candidates(session, **query)
     return [(c.specialist_id, c.workplace_id) for c in found]
 
 
@@ -433,13 +438,7 @@ async def test_capacity_is_checked_against_the_database(
     assert anna == ["10:00", "10:15", "10:30", "10:45", "11:00"]
     async with session.begin():
         reason, found = await availability.evaluate(
-            session,
-            location_id=salon.location.id,
-            service_id=salon.service.id,
-            specialist_id=salon.anna.id,
-            start=at(TUESDAY, "12:00"),
-            now=NOW,
-            client_id=salon.client.id,
+            session, **slot_query(salon, at(TUESDAY, "12:00"), specialist=salon.anna)
         )
     assert (reason, found) == (Reason.CAPACITY, [])
 
@@ -513,15 +512,7 @@ async def test_candidates_refuses_off_grid_and_out_of_hours_starts(
             (at(NOW.date(), "09:30"), Reason.NOTICE),
             (at(NOW.date() + dt.timedelta(days=31), "12:00"), Reason.HORIZON),
         ):
-            reason, found = await availability.evaluate(
-                session,
-                location_id=salon.location.id,
-                service_id=salon.service.id,
-                specialist_id=None,
-                start=start,
-                now=NOW,
-                client_id=salon.client.id,
-            )
+            reason, found = await availability.evaluate(session, **slot_query(salon, start))
             assert (reason, found) == (why, []), start
 
 
@@ -619,15 +610,7 @@ async def test_real_hold_store_feeds_the_engine(
     assert "10:00" in await slots(availability, salon, client=salon.other_client)  # cached
     start = at(TUESDAY, "10:00")
     async with session.begin():
-        (first, *_) = await availability.candidates(
-            session,
-            location_id=salon.location.id,
-            service_id=salon.service.id,
-            specialist_id=None,
-            start=start,
-            now=NOW,
-            client_id=salon.client.id,
-        )
+        (first, *_) = await availability.candidates(session, **slot_query(salon, start))
     await store.acquire(
         client_id=salon.client.id,
         location_id=salon.location.id,
