@@ -81,6 +81,11 @@ def chosen_header(chosen: Chosen, i18n: Translator) -> str:
     return "\n".join(lines)
 
 
+def with_notice(notice: str | None, text: str) -> str:
+    """A notice (why the screen changed) above the screen's text."""
+    return f"{notice}\n\n{text}" if notice else text
+
+
 def with_header(chosen: Chosen, body: str, i18n: Translator) -> str:
     header = chosen_header(chosen, i18n)
     return f"{header}\n\n{body}" if header else body

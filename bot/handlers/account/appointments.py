@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.domain.errors import InvalidState, NotAllowed, NotFound
 from bot.handlers.account import render
 from bot.handlers.account.context import AccountDeps, deps_from, show
-from bot.handlers.render_booking import format_money
+from bot.handlers.render_booking import format_money, with_notice
 from bot.keyboards.account import (
     AppointmentAction,
     AppointmentCb,
@@ -48,15 +48,19 @@ async def enter_account_step(state: FSMContext, step: State) -> None:
     current flow instead: account buttons carry all they act on, and the booking's own buttons
     (its Confirm after a top-up, say) must keep working, its hold with them."""
     current = await state.get_state()
-    if current is None or current.startswith(AccountFlow.__full_group_name__ + ":"):
+    if current is None or _is_account_step(current):
         await state.set_state(step)
 
 
 async def leave_account_flow(state: FSMContext) -> None:
     """Forget an unfinished account step (other flows' states are left alone)."""
     current = await state.get_state()
-    if current is not None and current.startswith(AccountFlow.__full_group_name__ + ":"):
+    if current is not None and _is_account_step(current):
         await state.set_state(None)
+
+
+def _is_account_step(state_name: str) -> bool:
+    return state_name.startswith(AccountFlow.__full_group_name__ + ":")
 
 
 async def own_appointment(
@@ -81,9 +85,7 @@ async def show_card(
     edit: bool = True,
 ) -> None:
     """The appointment's card (with a notice above it), with the actions that still apply."""
-    text = render.details(view, deps.i18n, deps.currency)
-    if notice:
-        text = f"{notice}\n\n{text}"
+    text = with_notice(notice, render.details(view, deps.i18n, deps.currency))
     markup = appointment_actions_keyboard(deps.i18n, view.id, can_change=can_change(view, deps))
     await show(query, text, markup, edit=edit)
 
@@ -94,6 +96,11 @@ async def refuse_change(query: CallbackQuery, deps: AccountDeps, view: Appointme
     notice = deps.i18n(key)
     await query.answer(notice)
     await show_card(query, deps, view, notice=notice)
+
+
+async def refuse_as_it_is_now(query: CallbackQuery, deps: AccountDeps, appointment_id: int) -> None:
+    """The service refused the change: show the appointment as it is after what changed it."""
+    await refuse_change(query, deps, await deps.booking.get(appointment_id, actor=deps.actor))
 
 
 def is_account_screen(query: CallbackQuery) -> bool:
@@ -174,7 +181,7 @@ async def on_cancel_ask(
     try:
         refund = await deps.booking.refund_preview(view.id, actor=deps.actor, now=deps.now)
     except (InvalidState, NotAllowed):
-        await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
+        await refuse_as_it_is_now(query, deps, view.id)
         return
     await query.answer()
     await enter_account_step(state, AccountFlow.cancel_confirm)
@@ -199,7 +206,7 @@ async def on_cancel_confirm(
     except (InvalidState, NotAllowed):
         # A second press, or the appointment started/was cancelled meanwhile: nothing refunded.
         await leave_account_flow(state)
-        await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
+        await refuse_as_it_is_now(query, deps, view.id)
         return
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
     await query.answer()

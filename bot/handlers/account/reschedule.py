@@ -34,11 +34,12 @@ from bot.handlers.account.appointments import (
     is_account_screen,
     leave_account_flow,
     own_appointment,
+    refuse_as_it_is_now,
     refuse_change,
     show_card,
 )
 from bot.handlers.account.context import AccountDeps, deps_from, show
-from bot.handlers.render_booking import format_money
+from bot.handlers.render_booking import format_money, time_buttons, with_notice
 from bot.keyboards.account import (
     AppointmentAction,
     AppointmentCb,
@@ -61,7 +62,8 @@ router = Router(name="account.reschedule")
 async def movable(
     query: CallbackQuery, deps: AccountDeps, appointment_id: int
 ) -> AppointmentView | None:
-    """The client's appointment if it may still be moved; otherwise a clear answer and None."""
+    """The client's appointment if it may still be moved (the press answered); otherwise a clear
+    answer and None."""
     view = await own_appointment(query, deps, appointment_id)
     if view is None:
         return None
@@ -71,7 +73,13 @@ async def movable(
     if not is_free_cancel(view.start, deps.now, deps.settings.free_cancel_hours):
         await too_late(query, deps, view)
         return None
+    await query.answer()
     return view
+
+
+def local_day(moment: datetime, view: AppointmentView) -> date:
+    """The calendar day of `moment` where the appointment takes place."""
+    return moment.astimezone(ZoneInfo(view.timezone)).date()
 
 
 async def too_late(query: CallbackQuery, deps: AccountDeps, view: AppointmentView) -> None:
@@ -111,13 +119,13 @@ async def show_dates(
         client_id=deps.client_id,
         exclude_appointment_id=view.id,
     )
-    own_day = view.start.astimezone(ZoneInfo(view.timezone)).date()
+    own_day = local_day(view.start, view)
     if own_day in days and not await offers_on(deps, view, own_day):
         days.remove(own_day)  # its own current time is all that is free there
     if not days:
         await leave_account_flow(state)
         text = deps.i18n("account.resched.no_dates")
-        await show(query, _with(notice, text), back_to_list_keyboard(deps.i18n))
+        await show(query, with_notice(notice, text), back_to_list_keyboard(deps.i18n))
         return
     await enter_account_step(state, AccountFlow.reschedule_date)
     text = deps.i18n(
@@ -128,7 +136,7 @@ async def show_dates(
     )
     await show(
         query,
-        _with(notice, text),
+        with_notice(notice, text),
         reschedule_dates_keyboard(deps.i18n, view.id, days),
         edit=is_account_screen(query),
     )
@@ -152,13 +160,10 @@ async def show_times(
         )
         return
     await enter_account_step(state, AccountFlow.reschedule_time)
-    zone = ZoneInfo(view.timezone)
-    starts = [
-        (int(o.start.timestamp()), o.start.astimezone(zone).strftime("%H:%M")) for o in offers
-    ]
+    starts = time_buttons([o.start for o in offers], ZoneInfo(view.timezone))
     text = deps.i18n("account.resched.choose_time", date=label)
     if notice_key is not None:
-        text = _with(deps.i18n(notice_key, date=label), text)
+        text = with_notice(deps.i18n(notice_key, date=label), text)
     await show(query, text, reschedule_times_keyboard(deps.i18n, view.id, starts))
 
 
@@ -170,7 +175,6 @@ async def on_reschedule(
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
-    await query.answer()
     await show_dates(query, deps, state, view)
 
 
@@ -182,7 +186,6 @@ async def on_date(
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
-    await query.answer()
     day = parse_day_code(callback_data.day)
     if day is None:
         await show_dates(query, deps, state, view, notice=deps.i18n("account.appt.stale"))
@@ -199,9 +202,8 @@ async def on_time(
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
-    await query.answer()
     start = datetime.fromtimestamp(callback_data.ts, UTC)
-    day = start.astimezone(ZoneInfo(view.timezone)).date()
+    day = local_day(start, view)
     offer = next((o for o in await offers_on(deps, view, day) if o.start == start), None)
     if offer is None:
         await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
@@ -232,7 +234,7 @@ async def on_confirm(
     if view is None:
         return
     start = datetime.fromtimestamp(callback_data.ts, UTC)
-    day = start.astimezone(ZoneInfo(view.timezone)).date()
+    day = local_day(start, view)
     try:
         moved = await deps.booking.reschedule(
             view.id, actor=deps.actor, new_start=start, now=deps.now
@@ -264,7 +266,7 @@ async def on_confirm(
         raise
     except (InvalidState, NotFound):
         await leave_account_flow(state)
-        await refuse_change(query, deps, await deps.booking.get(view.id, actor=deps.actor))
+        await refuse_as_it_is_now(query, deps, view.id)
         return
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
     await query.answer()
@@ -278,7 +280,3 @@ async def on_confirm(
         balance=format_money(wallet.balance, deps.currency),
     )
     await show(query, text, back_to_list_keyboard(deps.i18n))
-
-
-def _with(notice: str | None, text: str) -> str:
-    return f"{notice}\n\n{text}" if notice else text

@@ -33,7 +33,7 @@ from bot.handlers.booking.context import (
 )
 from bot.handlers.booking.flow import edit, guard, show
 from bot.handlers.booking.screens import resolve, summary, times
-from bot.handlers.render_booking import done_text, format_money, long_date
+from bot.handlers.render_booking import done_text, format_money, long_date, with_notice
 from bot.keyboards.booking import (
     BookAction,
     BookCb,
@@ -70,6 +70,14 @@ def request_of(deps: Deps, draft: Draft) -> BookingRequest | None:
     )
 
 
+async def show_times(
+    message: Message, state: FSMContext, deps: Deps, draft: Draft, *, notice: str = ""
+) -> None:
+    """Back to the chosen date's free times, as they are now."""
+    picked = await resolve(deps, draft)
+    await show(message, state, draft, await times(deps, draft, picked, notice=notice))
+
+
 @router.callback_query(BookCb.filter(F.action == BookAction.CONFIRM))
 async def on_confirm(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
@@ -81,8 +89,7 @@ async def on_confirm(
     i18n = deps.i18n
     request = request_of(deps, draft)
     if request is None:
-        picked = await resolve(deps, draft)
-        await show(message, state, draft, await times(deps, draft, picked))
+        await show_times(message, state, deps, draft)
         await callback.answer(i18n("booking.notice.stale"))
         return
     live = await deps.holds.get(deps.client_id)
@@ -99,9 +106,7 @@ async def on_confirm(
         else:
             notice = "booking.taken"
         await deps.holds.release(deps.client_id, draft.hold_id)
-        picked = await resolve(deps, draft)
-        screen = await times(deps, draft, picked, notice=i18n(notice))
-        await show(message, state, draft, screen)
+        await show_times(message, state, deps, draft, notice=i18n(notice))
         await callback.answer()
         return
     except InsufficientFunds as exc:
@@ -120,8 +125,7 @@ async def on_confirm(
         return
     except (NotFound, NotAllowed, InvalidState):
         log.info("confirm refused for client %s", deps.client_id, exc_info=True)
-        picked = await resolve(deps, draft)
-        await show(message, state, draft, await times(deps, draft, picked))
+        await show_times(message, state, deps, draft)
         await callback.answer(i18n("booking.error.generic"))
         return
     await end_flow(state)
@@ -222,7 +226,7 @@ async def on_take_offer(
     screen = await summary(deps, draft, picked)
     if screen.step is not BookStep.SUMMARY:
         # The offered time could not be held again: say so, with that day's other times.
-        screen.text = f"{i18n('booking.offer.taken')}\n\n{screen.text}"
+        screen.text = with_notice(i18n("booking.offer.taken"), screen.text)
     await show(message, state, draft, screen)
     await callback.answer()
 

@@ -23,7 +23,9 @@ from bot.handlers.render_booking import (
     summary_text,
     time_buttons,
     with_header,
+    with_notice,
 )
+from bot.i18n import Translator
 from bot.keyboards.booking import (
     BookStep,
     back_keyboard,
@@ -128,15 +130,21 @@ async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = 
     return await summary(deps, draft, picked, notice=notice)
 
 
-def _body(notice: str, text: str) -> str:
-    return f"{notice}\n\n{text}" if notice else text
+def _nothing_offered(
+    draft: Draft, step: BookStep, header: Chosen, key: str, i18n: Translator, notice: str
+) -> Screen:
+    """The step has nothing to choose from: say so, with Back when there is a step to go back to."""
+    back = previous_step(draft, step) is not None
+    text = with_header(header, i18n(key), i18n)
+    markup = back_keyboard(draft.flow, step, i18n) if back else None
+    return Screen(with_notice(notice, text), markup, step if back else None)
 
 
 async def locations(deps: Deps, draft: Draft, *, notice: str = "") -> Screen:
     i18n = deps.i18n
     items = await deps.menu.locations()
     if not items:
-        return Screen(_body(notice, i18n("booking.none.locations")), None, None)
+        return Screen(with_notice(notice, i18n("booking.none.locations")), None, None)
     if len(items) == 1:
         draft.location_id = items[0].id
         draft.set_auto(BookStep.LOCATION, True)
@@ -145,7 +153,7 @@ async def locations(deps: Deps, draft: Draft, *, notice: str = "") -> Screen:
     markup = choice_keyboard(
         draft.flow, BookStep.LOCATION, [(i.id, i.name) for i in items], i18n, back=False
     )
-    return Screen(_body(notice, i18n("booking.ask.location")), markup, BookStep.LOCATION)
+    return Screen(with_notice(notice, i18n("booking.ask.location")), markup, BookStep.LOCATION)
 
 
 async def services(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
@@ -155,9 +163,9 @@ async def services(deps: Deps, draft: Draft, picked: Picked, *, notice: str = ""
     back = previous_step(draft, BookStep.SERVICE) is not None
     header = chosen(draft, Picked(location=picked.location))
     if not items:
-        text = with_header(header, i18n("booking.none.services"), i18n)
-        markup = back_keyboard(draft.flow, BookStep.SERVICE, i18n) if back else None
-        return Screen(_body(notice, text), markup, BookStep.SERVICE if back else None)
+        return _nothing_offered(
+            draft, BookStep.SERVICE, header, "booking.none.services", i18n, notice
+        )
     if len(items) == 1:
         draft.service_id = items[0].id
         draft.set_auto(BookStep.SERVICE, True)
@@ -179,7 +187,7 @@ async def services(deps: Deps, draft: Draft, picked: Picked, *, notice: str = ""
     ]
     markup = choice_keyboard(draft.flow, BookStep.SERVICE, labels, i18n, back=back)
     text = with_header(header, i18n("booking.ask.service"), i18n)
-    return Screen(_body(notice, text), markup, BookStep.SERVICE)
+    return Screen(with_notice(notice, text), markup, BookStep.SERVICE)
 
 
 async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
@@ -191,9 +199,9 @@ async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str =
     back = previous_step(draft, BookStep.SPECIALIST) is not None
     header = chosen(draft, Picked(location=picked.location, service=picked.service))
     if not items:
-        text = with_header(header, i18n("booking.none.specialists"), i18n)
-        markup = back_keyboard(draft.flow, BookStep.SPECIALIST, i18n) if back else None
-        return Screen(_body(notice, text), markup, BookStep.SPECIALIST if back else None)
+        return _nothing_offered(
+            draft, BookStep.SPECIALIST, header, "booking.none.specialists", i18n, notice
+        )
     if len(items) == 1:
         draft.specialist_id = items[0].id
         draft.any_specialist = False
@@ -219,7 +227,7 @@ async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str =
     labels.append((0, i18n("booking.btn.any_specialist")))
     markup = choice_keyboard(draft.flow, BookStep.SPECIALIST, labels, i18n, back=back)
     text = with_header(header, i18n("booking.ask.specialist"), i18n)
-    return Screen(_body(notice, text), markup, BookStep.SPECIALIST)
+    return Screen(with_notice(notice, text), markup, BookStep.SPECIALIST)
 
 
 async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
@@ -240,10 +248,10 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
             header, i18n("booking.none.dates", days=deps.settings.booking_horizon_days), i18n
         )
         markup = choice_keyboard(draft.flow, BookStep.DATE, [], i18n, back=back)
-        return Screen(_body(notice, text), markup, BookStep.DATE)
+        return Screen(with_notice(notice, text), markup, BookStep.DATE)
     markup = dates_keyboard(draft.flow, days, draft.date_page, i18n, back=back)
     text = with_header(header, i18n("booking.ask.date"), i18n)
-    return Screen(_body(notice, text), markup, BookStep.DATE)
+    return Screen(with_notice(notice, text), markup, BookStep.DATE)
 
 
 async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
@@ -265,11 +273,11 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
     header = chosen(draft, picked, day=day)
     if not offers:
         text = with_header(header, i18n("booking.none.times", date=long_date(day, i18n)), i18n)
-        return Screen(_body(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
+        return Screen(with_notice(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
     buttons = time_buttons([o.start for o in offers], picked.tz)
     markup = times_keyboard(draft.flow, buttons, draft.time_page, i18n)
     text = with_header(header, i18n("booking.ask.time", timezone=picked.location.timezone), i18n)
-    return Screen(_body(notice, text), markup, BookStep.TIME)
+    return Screen(with_notice(notice, text), markup, BookStep.TIME)
 
 
 async def take_hold_and_summarize(deps: Deps, draft: Draft, picked: Picked) -> Screen:
@@ -325,7 +333,9 @@ async def _summary_screen(
         hold_ttl_seconds=deps.settings.hold_ttl_seconds,
     )
     markup = summary_keyboard(draft.flow, i18n)
-    return Screen(_body(notice, summary_text(facts, deps.currency, i18n)), markup, BookStep.SUMMARY)
+    return Screen(
+        with_notice(notice, summary_text(facts, deps.currency, i18n)), markup, BookStep.SUMMARY
+    )
 
 
 __all__ = ["Screen", "format_money", "previous_step", "resolve", "screen_for"]
