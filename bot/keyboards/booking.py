@@ -138,44 +138,46 @@ def date_label(day: date, i18n: Translator) -> str:
 def dates_keyboard(
     flow: str, days: Sequence[date], page: int, i18n: Translator, *, back: bool
 ) -> InlineKeyboardMarkup:
-    page = clamp_page(page, len(days), DATES_PER_PAGE)
-    shown = days[page * DATES_PER_PAGE : (page + 1) * DATES_PER_PAGE]
-    kb = InlineKeyboardBuilder()
-    buttons = [
-        InlineKeyboardButton(
-            text=date_label(day, i18n),
-            callback_data=_cb(flow, BookStep.DATE, BookAction.PICK, day.toordinal()),
-        )
-        for day in shown
-    ]
-    for i in range(0, len(buttons), DATES_PER_ROW):
-        kb.row(*buttons[i : i + DATES_PER_ROW])
-    pager = _pager_row(flow, BookStep.DATE, page, page_count(len(days), DATES_PER_PAGE), i18n)
-    if pager:
-        kb.row(*pager)
-    kb.row(*_nav_row(flow, BookStep.DATE, i18n, back=back))
-    return kb.as_markup()
+    items = [(day.toordinal(), date_label(day, i18n)) for day in days]
+    return _grid_keyboard(
+        flow, BookStep.DATE, items, page, DATES_PER_PAGE, DATES_PER_ROW, i18n, back=back
+    )
 
 
 def times_keyboard(
     flow: str, times: Sequence[tuple[int, str]], page: int, i18n: Translator
 ) -> InlineKeyboardMarkup:
     """`times` are (Unix timestamp, `HH:MM` in the location's zone)."""
-    page = clamp_page(page, len(times), TIMES_PER_PAGE)
-    shown = times[page * TIMES_PER_PAGE : (page + 1) * TIMES_PER_PAGE]
+    return _grid_keyboard(
+        flow, BookStep.TIME, times, page, TIMES_PER_PAGE, TIMES_PER_ROW, i18n, back=True
+    )
+
+
+def _grid_keyboard(
+    flow: str,
+    step: BookStep,
+    items: Sequence[tuple[int, str]],
+    page: int,
+    per_page: int,
+    per_row: int,
+    i18n: Translator,
+    *,
+    back: bool,
+) -> InlineKeyboardMarkup:
+    """One page of short (value, label) choices, `per_row` to a row, with the pager below."""
+    page = clamp_page(page, len(items), per_page)
+    shown = items[page * per_page : (page + 1) * per_page]
     kb = InlineKeyboardBuilder()
     buttons = [
-        InlineKeyboardButton(
-            text=label, callback_data=_cb(flow, BookStep.TIME, BookAction.PICK, stamp)
-        )
-        for stamp, label in shown
+        InlineKeyboardButton(text=label, callback_data=_cb(flow, step, BookAction.PICK, value))
+        for value, label in shown
     ]
-    for i in range(0, len(buttons), TIMES_PER_ROW):
-        kb.row(*buttons[i : i + TIMES_PER_ROW])
-    pager = _pager_row(flow, BookStep.TIME, page, page_count(len(times), TIMES_PER_PAGE), i18n)
+    for i in range(0, len(buttons), per_row):
+        kb.row(*buttons[i : i + per_row])
+    pager = _pager_row(flow, step, page, page_count(len(items), per_page), i18n)
     if pager:
         kb.row(*pager)
-    kb.row(*_nav_row(flow, BookStep.TIME, i18n, back=True))
+    kb.row(*_nav_row(flow, step, i18n, back=back))
     return kb.as_markup()
 
 
