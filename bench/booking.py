@@ -36,14 +36,20 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import asyncpg
-from alembic import command
-from alembic.config import Config
 from redis.asyncio import Redis
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    ADMIN_URL,
+    REDIS_URL,
+    db_url,
+    discard_redis,
+    migrate,
+    throwaway_database,
+)
 from bot.config import load_settings  # noqa: E402
 from bot.services.availability import AvailabilityService  # noqa: E402
 from bot.services.booking import BookingRequest, BookingService  # noqa: E402
@@ -51,29 +57,12 @@ from bot.services.events import EventBus  # noqa: E402
 from bot.services.holds import HoldStore  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
 
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 SPECIALISTS = 16
 OPEN_HOUR, CLOSE_HOUR = 8, 22  # local, every day
 DURATION_MIN = 60
 # Monday 09:00 Moscow; bookings start the next day.
 NOW = datetime(2031, 3, 3, 6, 0, tzinfo=UTC)
 PRICE = Decimal("1000.00")
-
-
-def db_url(name: str, *, driver: str = "postgresql") -> str:
-    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://", 1)
-    return f"{base}/{name}"
-
-
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def find_pgbench() -> str:
@@ -237,10 +226,7 @@ async def run_bookings(url: str, bookings: int, workers: int) -> dict[str, float
                 )
             )
         ).scalar_one()
-    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+    await discard_redis(redis, prefix)
     await engine.dispose()
     if failures or booked != bookings or broken:
         raise SystemExit(
@@ -293,22 +279,14 @@ async def main() -> None:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
 
-    tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    booking_db, pgbench_db = f"bench_booking_{tag}", f"bench_pgbench_{tag}"
-    await admin(f'CREATE DATABASE "{booking_db}"')
-    await admin(f'CREATE DATABASE "{pgbench_db}"')
-    try:
-        url = db_url(booking_db, driver="postgresql+asyncpg")
-        cfg = Config(str(ROOT / "alembic.ini"))
-        cfg.set_main_option("script_location", str(ROOT / "migrations"))
-        cfg.attributes["database_url"] = url
-        # env.py runs its own event loop: migrate from a worker thread.
-        await asyncio.to_thread(command.upgrade, cfg, "head")
+    async with (
+        throwaway_database(ADMIN_URL, "bench_booking") as booking_db,
+        throwaway_database(ADMIN_URL, "bench_pgbench") as pgbench_db,
+    ):
+        url = db_url(ADMIN_URL, booking_db, driver="postgresql+asyncpg")
+        await migrate(url)
         result = await run_bookings(url, args.bookings, args.workers)
         tps = await asyncio.to_thread(run_pgbench, pgbench_db, args.workers, args.pgbench_seconds)
-    finally:
-        await admin(f'DROP DATABASE IF EXISTS "{booking_db}" WITH (FORCE)')
-        await admin(f'DROP DATABASE IF EXISTS "{pgbench_db}" WITH (FORCE)')
 
     print(f"bookings          {args.bookings} distinct slots, {args.workers} workers")
     print(f"booking wall time {result['elapsed']:.2f} s")

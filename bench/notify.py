@@ -30,9 +30,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import asyncpg
-from alembic import command
-from alembic.config import Config
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,6 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    ADMIN_URL,
+    REDIS_URL,
+    db_url,
+    discard_redis,
+    migrate,
+    throwaway_database,
+)
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.notify.runner import build_worker  # noqa: E402
 from bot.notify.worker import WorkerOptions  # noqa: E402
@@ -47,27 +52,7 @@ from bot.telegram import build_bot  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
 from tests.emulator.server import DEFAULT_TOKEN, BotAPIEmulator  # noqa: E402
 
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 FIRST_CHAT = 100_000_000
-
-
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def migrate(url: str) -> None:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    command.upgrade(cfg, "head")
-
 
 QUEUE_SQL = """
 INSERT INTO outbox (dedupe_key, kind, recipient, chat_id, due_at, payload)
@@ -159,10 +144,13 @@ def busiest_second(stamps: list[float]) -> int:
 
 
 async def run(args: argparse.Namespace) -> int:
-    name = f"bench_notify_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await admin(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    url = f"{url}/{name}"
+    async with throwaway_database(ADMIN_URL, "bench_notify") as name:
+        return await measure(args, db_url(ADMIN_URL, name, driver="postgresql+asyncpg"))
+
+
+async def measure(args: argparse.Namespace, url: str) -> int:
+    """Migrate the empty database at `url`, deliver its rows and print the figures; 0 when every
+    row was sent exactly once."""
     emulator = BotAPIEmulator(DEFAULT_TOKEN)
     await emulator.start()
     emulator.enforce_limits(global_per_second=30, per_chat_per_second=1)
@@ -170,7 +158,7 @@ async def run(args: argparse.Namespace) -> int:
     redis = Redis.from_url(REDIS_URL)
     engine = make_engine(url, pool_size=5 * args.workers, max_overflow=10)
     try:
-        await asyncio.to_thread(migrate, url)
+        await migrate(url)
         settings = load_settings(
             _env_file=None,
             bot_token=DEFAULT_TOKEN,
@@ -232,12 +220,8 @@ async def run(args: argparse.Namespace) -> int:
         return 0 if exactly_once and statuses.get("sent") == args.messages else 1
     finally:
         await engine.dispose()
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+        await discard_redis(redis, prefix)
         await emulator.stop()
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -30,46 +29,27 @@ from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-from alembic import command
-from alembic.config import Config
 from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import CatalogSize, generate  # noqa: E402
+from bench.common import (  # noqa: E402
+    ADMIN_URL,
+    REDIS_URL,
+    db_url,
+    discard_redis,
+    migrate,
+    throwaway_database,
+)
 from bot.config import load_settings  # noqa: E402
 from bot.services.availability import AvailabilityService  # noqa: E402
 from bot.services.holds import HoldStore  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
 
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 TODAY = date(2031, 3, 3)  # a Monday
 NOW = datetime(2031, 3, 3, 5, 0, tzinfo=UTC)
-
-
-def db_url(name: str, driver: str = "postgresql") -> str:
-    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://", 1)
-    return f"{base}/{name}"
-
-
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def migrate(url: str) -> None:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    command.upgrade(cfg, "head")
 
 
 def summary(label: str, samples: list[float]) -> str:
@@ -144,10 +124,7 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
             lines.append(summary("candidates (database)", results["check"]))
         return lines
     finally:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+        await discard_redis(redis, prefix)
         await engine.dispose()
 
 
@@ -158,14 +135,10 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     size = CatalogSize().scaled(args.scale)
-    name = f"bench_slots_{uuid.uuid4().hex[:8]}"
-    await admin(f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(migrate, db_url(name, "postgresql+asyncpg"))
-        for line in await measure(db_url(name), size, args.samples, args.seed):
+    async with throwaway_database(ADMIN_URL, "bench_slots") as name:
+        await migrate(db_url(ADMIN_URL, name, driver="postgresql+asyncpg"))
+        for line in await measure(db_url(ADMIN_URL, name), size, args.samples, args.seed):
             print(line, flush=True)
-    finally:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 
