@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.config import Settings
-from bot.handlers.booking.context import resolve_profile
+from bot.handlers.booking.context import now_from, resolve_profile
 from bot.i18n import Translator
 from bot.services.booking import Actor
 
@@ -46,13 +46,11 @@ class AccountDeps:
 async def deps_from(data: dict[str, Any]) -> AccountDeps:
     """The pressing client (registered on the fly if they skipped /start) and the services."""
     profile = await resolve_profile(data)
-    clock = data.get("clock")
-    now = clock() if callable(clock) else datetime.now(UTC)
     return AccountDeps(
         settings=data["settings"],
         i18n=data.get("i18n") or Translator(profile.language),
         client_id=profile.client_id,
-        now=now,
+        now=now_from(data),
         booking=data["booking"],
         availability=data["availability"],
         wallet=data["wallet"],

@@ -177,16 +177,20 @@ async def resolve_profile(data: dict[str, Any]) -> ClientProfile:
     )
 
 
+def now_from(data: dict[str, Any]) -> datetime:
+    """The dispatcher's clock (tests pin it), else the wall clock."""
+    clock = data.get("clock")
+    return clock() if callable(clock) else datetime.now(UTC)
+
+
 async def deps_from(data: dict[str, Any]) -> Deps:
     profile = await resolve_profile(data)
-    clock = data.get("clock")
-    now = clock() if callable(clock) else datetime.now(UTC)
     i18n = data.get("i18n") or Translator(profile.language)
     return Deps(
         settings=data["settings"],
         i18n=i18n,
         client_id=profile.client_id,
-        now=now,
+        now=now_from(data),
         menu=BookingMenuService(data["session_factory"]),
         availability=data["availability"],
         booking=data["booking"],
