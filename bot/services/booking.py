@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -50,6 +48,16 @@ from bot.notify.schedule import (
     queue_cancel_notifications,
     queue_reschedule_notifications,
 )
+from bot.services.booking_types import (
+    Actor,
+    AppointmentView,
+    BookingRequest,
+    CancelResult,
+    Publisher,
+    SlotAuthority,
+    appointment_view,
+    local_day,
+)
 from bot.services.holds import Hold, HoldStore
 from db.models import Appointment, Client
 from db.repositories import appointments as appts
@@ -60,138 +68,26 @@ if TYPE_CHECKING:
     from bot.domain.slots import SlotCandidate
     from bot.services.waitlist import WaitlistService
 
+# The names importers know this module by, wherever they are defined.
+__all__ = [
+    "Actor",
+    "AppointmentView",
+    "BookingRequest",
+    "BookingService",
+    "CancelResult",
+    "Publisher",
+    "SlotAuthority",
+    "take_hold",
+]
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 5
-ActorKind = Literal["client", "admin", "specialist"]
-
-
-class SlotAuthority(Protocol):
-    """What the booking engine needs from `AvailabilityService`."""
-
-    async def candidates(
-        self,
-        session: AsyncSession,
-        *,
-        location_id: int,
-        service_id: int,
-        specialist_id: int | None,
-        start: datetime,
-        now: datetime,
-        client_id: int,
-        exclude_appointment_id: int | None = None,
-    ) -> list[SlotCandidate]: ...
-
-    async def invalidate(
-        self, *, location_id: int | None = None, day: date | None = None
-    ) -> None: ...
-
-    async def capacity(
-        self, session: AsyncSession, *, location_id: int, service_id: int
-    ) -> int | None: ...
-
-
-class Publisher(Protocol):
-    async def publish(self, kind: str, **data: object) -> None: ...
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a client (client id), an admin (Telegram id) or a specialist (specialist id).
-
-    An admin actor is trusted: the handler checks the role on the server before building one.
-    """
-
-    kind: ActorKind
-    id: int
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    """What the conversation keeps in FSM data between picking a time and pressing Confirm."""
-
-    client_id: int
-    location_id: int
-    service_id: int
-    specialist_id: int | None
-    start: datetime
-    hold_id: str
-
-
-@dataclass(frozen=True)
-class AppointmentView:
-    """An appointment with the names a message shows. `price` is before the discount; the
-    client paid `price - discount` (`charged`)."""
-
-    id: int
-    client_id: int
-    location_id: int
-    location_name: str
-    location_address: str | None
-    timezone: str
-    service_id: int
-    service_name: str
-    specialist_id: int
-    specialist_name: str
-    workplace_id: int
-    workplace_name: str
-    start: datetime
-    end: datetime
-    blocked_until: datetime
-    status: str
-    price: Decimal
-    discount: Decimal
-    client_confirmed_at: datetime | None
-    cancelled_by: str | None
-
-    @property
-    def charged(self) -> Decimal:
-        return self.price - self.discount
-
-    @property
-    def local_start(self) -> datetime:
-        return self.start.astimezone(ZoneInfo(self.timezone))
-
-
-@dataclass(frozen=True)
-class CancelResult:
-    appointment: AppointmentView
-    refund: Decimal
 
 
 class _Repick(Exception):
     """Under the locks the chosen pair was gone but others are free: run the transaction again."""
-
-
-def _view(row: appts.ViewRow) -> AppointmentView:
-    appt, location, service, specialist, workplace, _client = row
-    return AppointmentView(
-        id=appt.id,
-        client_id=appt.client_id,
-        location_id=appt.location_id,
-        location_name=location.name,
-        location_address=location.address,
-        timezone=location.timezone,
-        service_id=appt.service_id,
-        service_name=service.name,
-        specialist_id=appt.specialist_id,
-        specialist_name=specialist.name,
-        workplace_id=appt.workplace_id,
-        workplace_name=workplace.name,
-        start=appt.start_time,
-        end=appt.end_time,
-        blocked_until=appt.blocked_until,
-        status=appt.status,
-        price=appt.price,
-        discount=appt.discount,
-        client_confirmed_at=appt.client_confirmed_at,
-        cancelled_by=appt.cancelled_by,
-    )
-
-
-def _local_day(moment: datetime, timezone: str) -> date:
-    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 async def take_hold(
@@ -399,7 +295,7 @@ class BookingService:
             client_id=request.client_id,
             location_id=request.location_id,
             service_id=request.service_id,
-            day=_local_day(view.start, view.timezone),
+            day=local_day(view.start, view.timezone),
         )
         await queue_booking_notifications(session, appointment.id, now=now, settings=self._settings)
         return view, True
@@ -722,7 +618,7 @@ class BookingService:
         """Upcoming booked appointments (soonest first), or with `past` the history."""
         async with self._sessions() as session:
             rows = await appts.client_rows(session, client_id, now=now, past=past, limit=limit)
-            return [_view(r) for r in rows]
+            return [appointment_view(r) for r in rows]
 
     async def get(self, appointment_id: int, *, actor: Actor) -> AppointmentView:
         """One appointment, if the actor may see it (`NotFound` / `NotAllowed`)."""
@@ -754,7 +650,7 @@ class BookingService:
         row = await appts.view_row(session, appointment_id)
         if row is None:
             raise NotFound(f"appointment {appointment_id}")
-        return _view(row)
+        return appointment_view(row)
 
     async def _transaction(self, body: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `body` in one transaction; re-run it after a deadlock/serialization failure or
@@ -790,7 +686,7 @@ class BookingService:
     ) -> None:
         """After the commit: drop cached slots, offer freed time to the waitlist, publish the
         event and wake the notifier. All best effort: the commit already happened."""
-        days = sorted({_local_day(s, view.timezone) for s in starts})
+        days = sorted({local_day(s, view.timezone) for s in starts})
         for day in days:
             await self._best_effort(
                 self._availability.invalidate(location_id=view.location_id, day=day),
@@ -802,7 +698,7 @@ class BookingService:
                 self._waitlist.on_time_freed(
                     None,
                     view.location_id,
-                    _local_day(released, view.timezone),
+                    local_day(released, view.timezone),
                     now=now,
                     freed_start=released,
                 ),

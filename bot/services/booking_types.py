@@ -1,0 +1,142 @@
+"""What the booking use cases take and return (requests, actors, appointment views), and what
+they need from the slot engine and the event bus. `bot.services.booking` re-exports every
+public name here, so importers keep one place to import from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.policies import ActorKind
+from db.repositories import appointments as appts
+
+if TYPE_CHECKING:
+    from bot.domain.slots import SlotCandidate
+
+
+class SlotAuthority(Protocol):
+    """What the booking engine needs from `AvailabilityService`."""
+
+    async def candidates(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude_appointment_id: int | None = None,
+    ) -> list[SlotCandidate]: ...
+
+    async def invalidate(
+        self, *, location_id: int | None = None, day: date | None = None
+    ) -> None: ...
+
+    async def capacity(
+        self, session: AsyncSession, *, location_id: int, service_id: int
+    ) -> int | None: ...
+
+
+class Publisher(Protocol):
+    async def publish(self, kind: str, **data: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a client (client id), an admin (Telegram id) or a specialist (specialist id).
+
+    An admin actor is trusted: the handler checks the role on the server before building one.
+    """
+
+    kind: ActorKind
+    id: int
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What the conversation keeps in FSM data between picking a time and pressing Confirm."""
+
+    client_id: int
+    location_id: int
+    service_id: int
+    specialist_id: int | None
+    start: datetime
+    hold_id: str
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    """An appointment with the names a message shows. `price` is before the discount; the
+    client paid `price - discount` (`charged`)."""
+
+    id: int
+    client_id: int
+    location_id: int
+    location_name: str
+    location_address: str | None
+    timezone: str
+    service_id: int
+    service_name: str
+    specialist_id: int
+    specialist_name: str
+    workplace_id: int
+    workplace_name: str
+    start: datetime
+    end: datetime
+    blocked_until: datetime
+    status: str
+    price: Decimal
+    discount: Decimal
+    client_confirmed_at: datetime | None
+    cancelled_by: str | None
+
+    @property
+    def charged(self) -> Decimal:
+        return self.price - self.discount
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(ZoneInfo(self.timezone))
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    appointment: AppointmentView
+    refund: Decimal
+
+
+def appointment_view(row: appts.ViewRow) -> AppointmentView:
+    appt, location, service, specialist, workplace, _client = row
+    return AppointmentView(
+        id=appt.id,
+        client_id=appt.client_id,
+        location_id=appt.location_id,
+        location_name=location.name,
+        location_address=location.address,
+        timezone=location.timezone,
+        service_id=appt.service_id,
+        service_name=service.name,
+        specialist_id=appt.specialist_id,
+        specialist_name=specialist.name,
+        workplace_id=appt.workplace_id,
+        workplace_name=workplace.name,
+        start=appt.start_time,
+        end=appt.end_time,
+        blocked_until=appt.blocked_until,
+        status=appt.status,
+        price=appt.price,
+        discount=appt.discount,
+        client_confirmed_at=appt.client_confirmed_at,
+        cancelled_by=appt.cancelled_by,
+    )
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
