@@ -9,6 +9,7 @@ client with a wallet whose balance is backed by a ledger row, so the money invar
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -20,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
 from bot.services.availability import AvailabilityService
-from bot.services.booking import BookingService
+from bot.services.booking import BookingRequest, BookingService
 from bot.services.events import EventBus
-from bot.services.holds import HoldStore
+from bot.services.holds import Hold, HoldStore
 from bot.services.waitlist import WaitlistService
 from bot.services.wallet import WalletService
 from db.models import (
@@ -41,6 +42,8 @@ from db.models import (
 
 # A Monday 09:00 in Moscow (UTC+3 all year, no DST): far from any real booking.
 NOW = datetime(2031, 3, 3, 6, 0, tzinfo=UTC)
+# Tuesday 10:00 in Moscow, 25 h after NOW (outside the 24 h free-cancel window).
+START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
 TZ = "Europe/Moscow"
 
 _seq = itertools.count(1)
@@ -265,4 +268,37 @@ def build_engine(
         booking=booking,
         wallet=WalletService(sessions),
         waitlist=waitlist,
+    )
+
+
+def booking_request(
+    cat: Catalog,
+    client: int,
+    *,
+    start: datetime = START,
+    specialist: int | None = None,
+    hold_id: str | None = None,
+) -> BookingRequest:
+    """A confirm of the catalog's service at `start`; a fresh hold id unless one is given."""
+    return BookingRequest(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=specialist,
+        start=start,
+        hold_id=hold_id or uuid.uuid4().hex,
+    )
+
+
+async def hold_start(
+    eng: Engine, cat: Catalog, client: int, *, specialist: int | None = None
+) -> Hold:
+    """The client's hold on the catalog's service at START."""
+    return await eng.booking.hold(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=specialist,
+        start=START,
+        now=NOW,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,21 +15,22 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
-from bot.services.booking import Actor, AppointmentView, BookingRequest, BookingService
-from bot.services.holds import Hold
+from bot.services.booking import Actor, AppointmentView, BookingService
 from db.models import ServiceSpecialist, SpecialistSchedule
 from tests.integration.factories import (
     NOW,
+    START,
     Catalog,
     Engine,
+    booking_request,
     build_engine,
+    hold_start,
     make_catalog,
     make_client,
     money_invariant_violations,
 )
 
-# Tuesday 10:00 in Moscow, 25 h after NOW; SOON is 23 h after NOW (inside the 24 h window).
-START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
+# SOON is 23 h after NOW (inside the 24 h free-cancel window); START is 25 h after.
 SOON = datetime(2031, 3, 4, 5, 0, tzinfo=UTC)
 RICH = Decimal("5000.00")
 
@@ -50,24 +50,6 @@ async def cat(eng: Engine, session_factory: async_sessionmaker[AsyncSession]) ->
     return await make_catalog(session_factory, specialists=2, workplaces=2)
 
 
-def request(
-    cat: Catalog,
-    client: int,
-    *,
-    start: datetime = START,
-    specialist: int | None = None,
-    hold_id: str | None = None,
-) -> BookingRequest:
-    return BookingRequest(
-        client_id=client,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=specialist,
-        start=start,
-        hold_id=hold_id or uuid.uuid4().hex,
-    )
-
-
 async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> Any:
     async with sessions() as s:
         return (await s.execute(text(sql), params)).scalar_one()
@@ -84,21 +66,8 @@ async def assert_money_ok(sessions: async_sessionmaker[AsyncSession]) -> None:
         assert await money_invariant_violations(s) == []
 
 
-async def hold_start(
-    eng: Engine, cat: Catalog, client: int, *, specialist: int | None = None
-) -> Hold:
-    return await eng.booking.hold(
-        client_id=client,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=specialist,
-        start=START,
-        now=NOW,
-    )
-
-
 async def book(eng: Engine, cat: Catalog, client: int, **kw: Any) -> AppointmentView:
-    return await eng.booking.confirm(request(cat, client, **kw), now=NOW)
+    return await eng.booking.confirm(booking_request(cat, client, **kw), now=NOW)
 
 
 # --- confirm --------------------------------------------------------------------------------
@@ -132,7 +101,7 @@ async def test_double_confirm_sequential_makes_one_appointment_one_debit(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
-    req = request(cat, client)
+    req = booking_request(cat, client)
     first = await eng.booking.confirm(req, now=NOW)
     second = await eng.booking.confirm(req, now=NOW)
     assert first.id == second.id
@@ -148,7 +117,7 @@ async def test_double_confirm_concurrent_makes_one_appointment_one_debit(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
-    req = request(cat, client)
+    req = booking_request(cat, client)
     views = await asyncio.gather(*(eng.booking.confirm(req, now=NOW) for _ in range(8)))
     assert len({v.id for v in views}) == 1
     assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
@@ -174,7 +143,7 @@ async def test_expired_hold_with_time_taken_is_slot_taken(
 ) -> None:
     cat = await make_catalog(session_factory, specialists=1, workplaces=1)
     first, late = [await make_client(session_factory, balance=RICH) for _ in range(2)]
-    stale = request(cat, late)  # its hold is long gone
+    stale = booking_request(cat, late)  # its hold is long gone
     await book(eng, cat, first)
     with pytest.raises(SlotTaken):
         await eng.booking.confirm(stale, now=NOW)
@@ -513,7 +482,9 @@ async def test_redis_failure_after_commit_does_not_fail_the_booking(
         session_factory, eng.settings, eng.availability, eng.holds, events=broken
     )
     client = await make_client(session_factory, balance=RICH)
-    view = await booking.confirm(request(cat, client, start=START + timedelta(days=2)), now=NOW)
+    view = await booking.confirm(
+        booking_request(cat, client, start=START + timedelta(days=2)), now=NOW
+    )
     assert broken.calls == ["appointment.created", "outbox.wake"]
     assert (
         await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id)
@@ -588,7 +559,9 @@ async def test_hold_and_confirm_statement_budget(
     try:
         hold = await hold_start(eng, cat, client)
         held = len(statements)
-        view = await eng.booking.confirm(request(cat, client, hold_id=hold.hold_id), now=NOW)
+        view = await eng.booking.confirm(
+            booking_request(cat, client, hold_id=hold.hold_id), now=NOW
+        )
     finally:
         event.remove(bind, "before_cursor_execute", seen)
     confirm = statements[held:]
@@ -624,11 +597,11 @@ async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
     # An instance books and dies before it can invalidate the cache: the cache is stale.
     with monkeypatch.context() as patch:
         patch.setattr(eng.availability, "invalidate", AsyncMock())
-        booked = await eng.booking.confirm(request(cat, first), now=NOW)
+        booked = await eng.booking.confirm(booking_request(cat, first), now=NOW)
     assert START in await offered()
     # The stale offer cannot be booked: the confirm reads PostgreSQL, and nothing is written.
     with pytest.raises(SlotTaken):
-        await eng.booking.confirm(request(cat, second), now=NOW)
+        await eng.booking.confirm(booking_request(cat, second), now=NOW)
     async with session_factory() as s:
         count = "SELECT count(*) FROM appointments WHERE status = 'booked'"
         assert (await s.execute(text(count))).scalar_one() == 1
@@ -637,7 +610,7 @@ async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
     # Changes made through the services are seen at once, without waiting for the cache TTL.
     await eng.booking.cancel(booked.id, actor=Actor("admin", 1), now=NOW)
     assert START in await offered()
-    again = await eng.booking.confirm(request(cat, second, hold_id="again"), now=NOW)
+    again = await eng.booking.confirm(booking_request(cat, second, hold_id="again"), now=NOW)
     assert START not in await offered()
     await eng.booking.cancel(again.id, actor=Actor("admin", 1), now=NOW)
     assert START in await offered()

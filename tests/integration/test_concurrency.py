@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -32,16 +31,18 @@ from bot.services.holds import Hold
 from db.engine import make_engine, make_session_factory
 from tests.integration.factories import (
     NOW,
+    START,
     Catalog,
     Engine,
+    booking_request,
     build_engine,
+    hold_start,
     make_catalog,
     make_clients,
     money_invariant_violations,
     overlapping_active_appointments,
 )
 
-START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
 MIX_OPS = int(os.environ.get("BOOKING_MIX_OPS", "1500"))
 MIX_SEED = int(os.environ.get("BOOKING_MIX_SEED", "20311"))
 MIX_WORKERS = 24
@@ -78,17 +79,7 @@ async def test_hundred_confirms_for_one_time_book_once(
     cat = await make_catalog(bounded, specialists=1, workplaces=1)
     clients = await make_clients(bounded, 100, balance=Decimal("2000.00"))
     # No holds exist (as if all had expired): PostgreSQL alone decides.
-    requests = [
-        BookingRequest(
-            client_id=c,
-            location_id=cat.location_id,
-            service_id=cat.service_id,
-            specialist_id=None,
-            start=START,
-            hold_id=uuid.uuid4().hex,
-        )
-        for c in clients
-    ]
+    requests = [booking_request(cat, c) for c in clients]
     results = await asyncio.gather(
         *(eng.booking.confirm(r, now=NOW) for r in requests), return_exceptions=True
     )
@@ -114,17 +105,7 @@ async def test_hundred_clients_holding_one_time_get_one_hold(
     cat = await make_catalog(bounded, specialists=1, workplaces=1)
     clients = await make_clients(bounded, 100, balance=Decimal("0"))
     results = await asyncio.gather(
-        *(
-            eng.booking.hold(
-                client_id=c,
-                location_id=cat.location_id,
-                service_id=cat.service_id,
-                specialist_id=None,
-                start=START,
-                now=NOW,
-            )
-            for c in clients
-        ),
+        *(hold_start(eng, cat, c) for c in clients),
         return_exceptions=True,
     )
     holds = [r for r in results if isinstance(r, Hold)]
@@ -153,13 +134,11 @@ class Mix:
     def _request(self) -> BookingRequest:
         cat = self.rng.choice(self.cats)
         specialist = self.rng.choice([None, *cat.specialist_ids])
-        return BookingRequest(
-            client_id=self.rng.choice(self.clients),
-            location_id=cat.location_id,
-            service_id=cat.service_id,
-            specialist_id=specialist,
+        return booking_request(
+            cat,
+            self.rng.choice(self.clients),
+            specialist=specialist,
             start=self.rng.choice(self.starts),
-            hold_id=uuid.uuid4().hex,
         )
 
     async def step(self, index: int) -> None:
@@ -320,13 +299,11 @@ async def test_capacity_is_checked_under_the_lock(
     results = await asyncio.gather(
         *(
             eng.booking.confirm(
-                BookingRequest(
-                    client_id=c,
-                    location_id=cat.location_id,
-                    service_id=cat.service_id,
-                    specialist_id=cat.specialist_ids[i % 2],
+                booking_request(
+                    cat,
+                    c,
+                    specialist=cat.specialist_ids[i % 2],
                     start=START + timedelta(minutes=15 * (i % 3)),
-                    hold_id=uuid.uuid4().hex,
                 ),
                 now=NOW,
             )

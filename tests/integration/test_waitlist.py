@@ -15,14 +15,15 @@ from bot.notify import kinds
 from bot.services.booking import Actor, BookingRequest
 from tests.integration.factories import (
     NOW,
+    START,
     Catalog,
     Engine,
+    booking_request,
     build_engine,
     make_catalog,
     make_client,
 )
 
-START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)  # Tuesday 10:00 Moscow
 DAY = date(2031, 3, 4)
 RICH = Decimal("5000.00")
 
@@ -46,14 +47,7 @@ async def cat(eng: Engine, session_factory: async_sessionmaker[AsyncSession]) ->
 
 
 def req(cat: Catalog, client: int, hold_id: str = "h-") -> BookingRequest:
-    return BookingRequest(
-        client_id=client,
-        location_id=cat.location_id,
-        service_id=cat.service_id,
-        specialist_id=None,
-        start=START,
-        hold_id=f"{hold_id}{client}",
-    )
+    return booking_request(cat, client, hold_id=f"{hold_id}{client}")
 
 
 async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
