@@ -154,6 +154,19 @@ async def book(
     return appt
 
 
+def anna_held_for_other_client(salon: Salon, chair: Workplace, start: dt.datetime) -> HeldInterval:
+    """The other client's hold on Anna for one haircut (60 min, then a 15 min break)."""
+    return HeldInterval(
+        salon.other_client.id,
+        salon.location.id,
+        salon.anna.id,
+        chair.id,
+        start,
+        start + dt.timedelta(minutes=60),
+        start + dt.timedelta(minutes=75),
+    )
+
+
 @pytest.fixture
 def settings(redis_prefix: str) -> Settings:
     return load_settings(bot_token="1:test", redis_prefix=redis_prefix)
@@ -369,17 +382,7 @@ async def test_holds_apply_on_top_of_cached_slots(
 ) -> None:
     assert "10:00" in await slots(availability, salon, client=salon.client)
     start = at(TUESDAY, "10:00")
-    holds.held.append(
-        HeldInterval(
-            salon.other_client.id,
-            salon.location.id,
-            salon.anna.id,
-            salon.chairs[1].id,
-            start,
-            start + dt.timedelta(minutes=60),
-            start + dt.timedelta(minutes=75),
-        )
-    )
+    holds.held.append(anna_held_for_other_client(salon, salon.chairs[1], start))
     # No invalidation needed: holds are read on every call.
     assert "10:00" not in await slots(availability, salon, client=salon.client)
     assert "10:00" in await slots(availability, salon, client=salon.other_client)
@@ -389,17 +392,7 @@ async def test_holds_are_obstacles_for_candidates(
     availability: AvailabilityService, salon: Salon, holds: FakeHolds, session: AsyncSession
 ) -> None:
     start = at(TUESDAY, "12:30")
-    holds.held.append(
-        HeldInterval(
-            salon.other_client.id,
-            salon.location.id,
-            salon.anna.id,
-            salon.chairs[0].id,
-            start,
-            start + dt.timedelta(minutes=60),
-            start + dt.timedelta(minutes=75),
-        )
-    )
+    holds.held.append(anna_held_for_other_client(salon, salon.chairs[0], start))
     assert await candidates_at(availability, session, salon, start) == [
         (salon.boris.id, salon.chairs[1].id)
     ]

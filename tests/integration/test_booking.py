@@ -61,6 +61,12 @@ async def balance(sessions: async_sessionmaker[AsyncSession], client: int) -> De
     )
 
 
+async def ledger_rows(sessions: async_sessionmaker[AsyncSession], kind: str) -> int:
+    return int(
+        await q(sessions, "SELECT count(*) FROM wallet_transactions WHERE kind = :k", k=kind)
+    )
+
+
 async def assert_money_ok(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as s:
         assert await money_invariant_violations(s) == []
@@ -106,10 +112,7 @@ async def test_double_confirm_sequential_makes_one_appointment_one_debit(
     second = await eng.booking.confirm(req, now=NOW)
     assert first.id == second.id
     assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
-    assert (
-        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'debit'")
-        == 1
-    )
+    assert await ledger_rows(session_factory, "debit") == 1
     assert await balance(session_factory, client) == RICH - cat.price
 
 
@@ -121,10 +124,7 @@ async def test_double_confirm_concurrent_makes_one_appointment_one_debit(
     views = await asyncio.gather(*(eng.booking.confirm(req, now=NOW) for _ in range(8)))
     assert len({v.id for v in views}) == 1
     assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
-    assert (
-        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'debit'")
-        == 1
-    )
+    assert await ledger_rows(session_factory, "debit") == 1
     await assert_money_ok(session_factory)
 
 
@@ -269,10 +269,7 @@ async def test_late_client_cancel_refunds_nothing_by_default(
     view = await book(eng, cat, client, start=SOON)
     result = await eng.booking.cancel(view.id, actor=Actor("client", client), now=NOW)
     assert result.refund == 0
-    assert (
-        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")
-        == 0
-    )
+    assert await ledger_rows(session_factory, "refund") == 0
     assert await balance(session_factory, client) == RICH - cat.price
 
 
@@ -295,10 +292,7 @@ async def test_cancel_twice_refunds_once(
     await eng.booking.cancel(view.id, actor=actor, now=NOW)
     with pytest.raises(InvalidState):
         await eng.booking.cancel(view.id, actor=actor, now=NOW)
-    assert (
-        await q(session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")
-        == 1
-    )
+    assert await ledger_rows(session_factory, "refund") == 1
     assert await balance(session_factory, client) == RICH
 
 
