@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
 from bot.config import Settings
-from bot.i18n import translate
 from bot.services.booking import AppointmentView, BookingRequest, BookingService
 from db.models import Appointment, WalletTransaction
-from tests.e2e.booking_support import NOW, set_language, wire_booking
+from tests.e2e.booking_support import NOW, t, wire_booking
 from tests.emulator.fixtures import running_bot
-from tests.emulator.server import BotAPIEmulator, EmuMessage
+from tests.emulator.server import EmuMessage
 from tests.emulator.users import SimUser
-from tests.integration.factories import TZ, Catalog, make_client
+from tests.integration.factories import TZ, Catalog
 
 ZONE = ZoneInfo(TZ)
 
@@ -45,10 +43,6 @@ async def account_bot(settings: Settings, clock: Clock | None = None) -> AsyncIt
         yield app
 
 
-def t(key: str, lang: str, **kw: object) -> str:
-    return translate(key, lang, **kw)
-
-
 def local(day_offset: int, hour: int, minute: int = 0) -> datetime:
     """An instant `day_offset` days after NOW's local date, at `hour:minute` Moscow time."""
     day = NOW.astimezone(ZONE).date() + timedelta(days=day_offset)
@@ -63,18 +57,15 @@ def hhmm(instant: datetime) -> str:
     return instant.astimezone(ZONE).strftime("%H:%M")
 
 
-async def new_client(
-    emulator: BotAPIEmulator,
-    sessions: async_sessionmaker[AsyncSession],
-    tg_id: int,
-    *,
-    lang: str = "ru",
-    balance: Decimal = Decimal("5000"),
-) -> tuple[SimUser, int]:
-    client_id = await make_client(sessions, balance=balance, tg_id=tg_id)
-    if lang != "ru":
-        await set_language(sessions, client_id, lang)
-    return emulator.user(tg_id, f"User{tg_id}", language_code=lang), client_id
+async def open_card(
+    user: SimUser, view: AppointmentView, lang: str, *, command: bool = True
+) -> EmuMessage:
+    """/my (or, with `command=False`, a list already asked for) -> the appointment's card."""
+    if command:
+        await user.send("/my")
+    await user.wait_for_message(t("account.my.upcoming_title", lang))
+    await user.press(f"{ddmm(view.start)} {hhmm(view.start)}")
+    return await user.wait_for_message(view.service_name)
 
 
 async def book(
@@ -84,11 +75,12 @@ async def book(
     start: datetime,
     *,
     now: datetime = NOW,
-    specialist_index: int = 0,
+    specialist_index: int | None = 0,
 ) -> AppointmentView:
-    """Book through the real engine: hold, then confirm (debit, ledger, outbox)."""
+    """Book through the real engine: hold, then confirm (debit, ledger, outbox). The specialist
+    is the catalog's `specialist_index`-th, or any free one when it is None."""
     booking: BookingService = app.dispatcher["booking"]
-    specialist_id = catalog.specialist_ids[specialist_index]
+    specialist_id = None if specialist_index is None else catalog.specialist_ids[specialist_index]
     hold = await booking.hold(
         client_id=client_id,
         location_id=catalog.location_id,
@@ -127,13 +119,3 @@ async def ledger_of(
         if kind is not None:
             stmt = stmt.where(WalletTransaction.kind == kind)
         return list(await s.scalars(stmt.order_by(WalletTransaction.id)))
-
-
-def buttons_of(message: EmuMessage) -> list[str]:
-    return message.button_texts()
-
-
-def callback_of(message: EmuMessage, text_part: str) -> str:
-    button = message.find_button(text_part)
-    assert button is not None, f"no button {text_part!r} in {message!r}"
-    return str(button["callback_data"])

@@ -15,16 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
 from bot.config import Settings
+from bot.i18n import translate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
-from bot.services.events import EventBus
+from bot.services.factory import build_services
 from bot.services.holds import Hold, HoldStore
-from bot.services.waitlist import WaitlistService
-from bot.services.wallet import WalletService
 from db.models import Appointment, Client, ClientWallet, WaitlistEntry, WalletTransaction
 from tests.emulator.fixtures import running_bot
-from tests.emulator.server import EmuMessage
+from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.emulator.users import SimUser
+from tests.integration.factories import make_client
 
 # Monday 2031-03-03 09:00 in Moscow (UTC+3, no DST): the bot's "now" in these tests.
 NOW = datetime(2031, 3, 3, 6, 0, tzinfo=UTC)
@@ -34,30 +34,8 @@ TODAY = date(2031, 3, 3)
 def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:
     """Provide the booking engine the way production wires it, unless the app already does,
     and pin the handlers' clock."""
-    data = app.dispatcher.workflow_data
-    settings, redis, sessions = app.settings, app.redis, app.session_factory
-    if "booking" not in data:
-        prefix = settings.redis_prefix
-        holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
-        events = EventBus(redis, prefix)
-        availability = AvailabilityService(sessions, redis, settings, holds, events=events)
-        waitlist = WaitlistService(sessions, settings, availability, holds)
-        booking = BookingService(
-            sessions, settings, availability, holds, events=events, waitlist=waitlist
-        )
-
-        async def release_hold(client_id: int) -> None:
-            await holds.release(client_id)
-
-        app.provide(
-            availability=availability,
-            booking=booking,
-            holds=holds,
-            wallet=WalletService(sessions),
-            waitlist=waitlist,
-            events=events,
-            release_hold=release_hold,
-        )
+    if "booking" not in app.dispatcher.workflow_data:
+        app.provide(**build_services(app.settings, app.redis, app.session_factory))
     app.provide(clock=clock)
 
 
@@ -101,6 +79,24 @@ async def set_language(
 ) -> None:
     async with sessions() as s, s.begin():
         await s.execute(update(Client).where(Client.id == client_id).values(language=lang))
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    return translate(key, lang, **kw)
+
+
+async def new_client(
+    emulator: BotAPIEmulator,
+    sessions: async_sessionmaker[AsyncSession],
+    tg_id: int,
+    *,
+    lang: str = "ru",
+    balance: Decimal = Decimal("5000"),
+) -> tuple[SimUser, int]:
+    client_id = await make_client(sessions, balance=balance, tg_id=tg_id)
+    if lang != "ru":
+        await set_language(sessions, client_id, lang)
+    return emulator.user(tg_id, f"User{tg_id}", language_code=lang), client_id
 
 
 async def appointments_of(

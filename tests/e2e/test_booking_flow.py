@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import translate
 from db.models import Client, Location, Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import (
     NOW,
@@ -24,12 +23,13 @@ from tests.e2e.booking_support import (
     booking_bot,
     button_data,
     has_button,
-    set_language,
+    new_client,
+    t,
     wallet_of,
 )
 from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.emulator.users import SimUser
-from tests.integration.factories import TZ, Catalog, make_catalog, make_client
+from tests.integration.factories import TZ, Catalog, make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -52,10 +52,6 @@ async def names(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) ->
     return {"location": location, "service": service, "specialists": list(specialists)}
 
 
-def t(key: str, lang: str, **kw: object) -> str:
-    return translate(key, lang, **kw)
-
-
 def booked(lang: str) -> str:
     """The first line of the confirmation ("✅ You are booked!")."""
     return t("booking.done", lang).split("\n", 1)[0]
@@ -63,20 +59,6 @@ def booked(lang: str) -> str:
 
 def is_summary(lang: str) -> Callable[[EmuMessage], bool]:
     return lambda m: has_button(m, t("booking.btn.confirm", lang))
-
-
-async def new_client(
-    emulator: BotAPIEmulator,
-    sessions: async_sessionmaker[AsyncSession],
-    tg_id: int,
-    *,
-    lang: str = "ru",
-    balance: Decimal = Decimal("5000"),
-) -> tuple[SimUser, int]:
-    client_id = await make_client(sessions, balance=balance, tg_id=tg_id)
-    if lang != "ru":
-        await set_language(sessions, client_id, lang)
-    return emulator.user(tg_id, f"User{tg_id}", language_code=lang), client_id
 
 
 async def to_times(user: SimUser, lang: str, *, specialist: str | None = None) -> EmuMessage:
@@ -88,6 +70,13 @@ async def to_times(user: SimUser, lang: str, *, specialist: str | None = None) -
     await user.wait_for_message(t("booking.ask.date", lang))
     await user.press("03.03")
     return await user.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+
+
+async def to_summary(user: SimUser, lang: str) -> EmuMessage:
+    """/book as in `to_times`, then today's 10:00: the summary, with the time held."""
+    await to_times(user, lang)
+    await user.press("10:00")
+    return await user.wait_for_message(is_summary(lang))
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
@@ -368,9 +357,7 @@ async def test_insufficient_funds_writes_nothing(
     )
 
     async with booking_bot(make_bot_settings):
-        await to_times(user, lang)
-        await user.press("10:00")
-        summary = await user.wait_for_message(is_summary(lang))
+        summary = await to_summary(user, lang)
         assert t("booking.summary.short", lang, missing="700 RUB").strip() in (summary.text or "")
         await user.press(t("booking.btn.confirm", lang))
         msg = await user.wait_for_message(
@@ -401,9 +388,7 @@ async def test_top_up_from_the_missing_money_screen_then_confirm(
     )
 
     async with booking_bot(make_bot_settings, payment_provider_token=PROVIDER):
-        await to_times(user, lang)
-        await user.press("10:00")
-        await user.wait_for_message(is_summary(lang))
+        await to_summary(user, lang)
         await user.press(t("booking.btn.confirm", lang))
         short = await user.wait_for_message(
             t("booking.insufficient", lang, price="1000 RUB", balance="300 RUB", missing="700 RUB")
@@ -439,9 +424,7 @@ async def test_expired_hold_still_books_a_free_time(
 
     async with booking_bot(make_bot_settings) as app:
         services = Services(app)
-        await to_times(user, "ru")
-        await user.press("10:00")
-        await user.wait_for_message(is_summary("ru"))
+        await to_summary(user, "ru")
         await services.holds.release(client_id)  # the hold expires
         assert await services.hold_of(client_id) is None
         await user.press("Подтвердить")
@@ -465,13 +448,9 @@ async def test_expired_hold_and_time_taken_reoffers(
 
     async with booking_bot(make_bot_settings) as app:
         services = Services(app)
-        await to_times(alice, lang)
-        await alice.press("10:00")
-        await alice.wait_for_message(is_summary(lang))
+        await to_summary(alice, lang)
         await services.holds.release(alice_id)  # Alice's hold expires...
-        await to_times(bob, lang)  # ...and Bob takes the time
-        await bob.press("10:00")
-        await bob.wait_for_message(is_summary(lang))
+        await to_summary(bob, lang)  # ...and Bob takes the time
 
         await alice.press(t("booking.btn.confirm", lang))
         msg = await alice.wait_for_message(t("booking.hold_expired", lang))
@@ -496,9 +475,7 @@ async def test_double_confirm_books_once(
     user, client_id = await new_client(emulator, session_factory, 5011)
 
     async with booking_bot(make_bot_settings):
-        await to_times(user, "ru")
-        await user.press("10:00")
-        summary = await user.wait_for_message(is_summary("ru"))
+        summary = await to_summary(user, "ru")
         confirm = summary.find_button("Подтвердить")
         assert confirm is not None
         # Two presses before the first is answered (a double tap).
@@ -531,9 +508,7 @@ async def test_discount_is_shown_and_charged(
         )
 
     async with booking_bot(make_bot_settings):
-        await to_times(user, "en")
-        await user.press("10:00")
-        summary = await user.wait_for_message(is_summary("en"))
+        summary = await to_summary(user, "en")
         text = summary.text or ""
         assert "Price: 1000 RUB" in text
         assert (

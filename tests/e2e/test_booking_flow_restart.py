@@ -23,7 +23,7 @@ from tests.e2e.booking_support import (
     button_data,
     wallet_of,
 )
-from tests.e2e.test_booking_flow import TEN, booked, is_summary, new_client, t, to_times
+from tests.e2e.test_booking_flow import TEN, booked, is_summary, new_client, t, to_summary, to_times
 from tests.emulator.redis_proxy import RedisProxy
 from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
@@ -53,9 +53,7 @@ async def test_restart_between_time_and_confirm_still_books(
     user, client_id = await new_client(emulator, session_factory, tg_id, lang=lang)
 
     async with booking_bot(make_bot_settings) as app:
-        await to_times(user, lang)
-        await user.press("10:00")
-        summary = await user.wait_for_message(is_summary(lang))
+        summary = await to_summary(user, lang)
         assert await Services(app).hold_of(client_id) is not None
 
     # A new instance of the application: the flow (FSM in Redis) and the hold survived it.
@@ -116,9 +114,7 @@ async def test_abandoned_flow_expires_after_its_hold(
     user, client_id = await new_client(emulator, session_factory, 5305)
 
     async with booking_bot(make_bot_settings, fsm_ttl_seconds=900) as app:
-        await to_times(user, "ru")
-        await user.press("10:00")
-        await user.wait_for_message(is_summary("ru"))
+        await to_summary(user, "ru")
         hold = await Services(app).hold_of(client_id)
         assert hold is not None
 

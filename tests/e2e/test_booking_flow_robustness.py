@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.i18n import translate
 from bot.keyboards.notify import WaitlistTakeCb
-from bot.services.booking import Actor, BookingRequest
+from bot.services.booking import Actor
 from db.models import Specialist
+from tests.e2e.account_support import Clock, account_bot, book
 from tests.e2e.booking_support import (
     NOW,
     TODAY,
@@ -30,7 +31,7 @@ from tests.e2e.booking_support import (
     waitlist_of,
     wallet_of,
 )
-from tests.e2e.test_booking_flow import booked, is_summary, names, new_client, to_times
+from tests.e2e.test_booking_flow import booked, is_summary, names, new_client, to_summary
 from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import TZ, make_catalog, make_client
 
@@ -165,9 +166,7 @@ async def test_command_mid_flow_ends_it_and_releases_the_hold(
 
     async with booking_bot(make_bot_settings) as app:
         services = Services(app)
-        await to_times(user, "ru")
-        await user.press("10:00")
-        summary = await user.wait_for_message(is_summary("ru"))
+        summary = await to_summary(user, "ru")
         assert await services.hold_of(client_id) is not None
 
         await user.send(command)
@@ -208,25 +207,7 @@ async def test_waitlist_join_and_take_the_offer(
         taken = []
         for hours in (1, 2):
             start = NOW + timedelta(hours=hours)
-            hold = await services.booking.hold(
-                client_id=rival_id,
-                location_id=catalog.location_id,
-                service_id=catalog.service_id,
-                specialist_id=None,
-                start=start,
-                now=NOW,
-            )
-            view = await services.booking.confirm(
-                BookingRequest(
-                    client_id=rival_id,
-                    location_id=catalog.location_id,
-                    service_id=catalog.service_id,
-                    specialist_id=None,
-                    start=start,
-                    hold_id=hold.hold_id,
-                ),
-                now=NOW,
-            )
+            view = await book(app, rival_id, catalog, start, specialist_index=None)
             taken.append(view.id)
 
         day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
@@ -283,10 +264,6 @@ async def test_waitlist_join_for_a_date_gone_by_is_refused(
 ) -> None:
     from datetime import time
 
-    from tests.e2e.account_support import Clock
-    from tests.e2e.booking_support import wire_booking
-    from tests.emulator.fixtures import running_bot
-
     # One one-hour slot a day; 03.03's is taken while the client looks at the dates.
     catalog = await make_catalog(
         session_factory, specialists=1, opens=time(10, 0), closes=time(11, 0)
@@ -295,30 +272,10 @@ async def test_waitlist_join_for_a_date_gone_by_is_refused(
     rival_id = await make_client(session_factory, balance=Decimal("5000"))
     clock = Clock()
     settings = make_bot_settings(throttle_rate_per_second=1000.0)
-    async with running_bot(settings, setup=lambda app: wire_booking(app, clock=clock)) as app:
-        services = Services(app)
+    async with account_bot(settings, clock) as app:
         await user.send("/book")
         await user.wait_for_message(translate("booking.ask.date", lang))
-        start = NOW + timedelta(hours=1)
-        hold = await services.booking.hold(
-            client_id=rival_id,
-            location_id=catalog.location_id,
-            service_id=catalog.service_id,
-            specialist_id=None,
-            start=start,
-            now=NOW,
-        )
-        await services.booking.confirm(
-            BookingRequest(
-                client_id=rival_id,
-                location_id=catalog.location_id,
-                service_id=catalog.service_id,
-                specialist_id=None,
-                start=start,
-                hold_id=hold.hold_id,
-            ),
-            now=NOW,
-        )
+        await book(app, rival_id, catalog, NOW + timedelta(hours=1), specialist_index=None)
         await user.press("03.03")
         day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
         await user.wait_for_message(translate("booking.none.times", lang, date=day))

@@ -25,15 +25,20 @@ from tests.e2e.account_support import (
     account_bot,
     appointment,
     book,
-    callback_of,
     ddmm,
     hhmm,
     ledger_of,
     local,
-    new_client,
+    open_card,
     t,
 )
-from tests.e2e.booking_support import NOW, assert_money_invariant, wallet_of
+from tests.e2e.booking_support import (
+    NOW,
+    assert_money_invariant,
+    button_data,
+    new_client,
+    wallet_of,
+)
 from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
 
@@ -148,10 +153,7 @@ async def test_card_and_early_cancel_refunds_everything(
         view = await book(app, client_id, catalog, local(3, 10))
         assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000")
 
-        await user.send("/my")
-        await user.wait_for_message(t("account.my.upcoming_title", lang))
-        await user.press(f"{ddmm(view.start)} 10:00")
-        shown = await user.wait_for_message(view.service_name)
+        shown = await open_card(user, view, lang)
         assert shown.text == card(view, lang)
         assert shown.button_texts() == [
             t("account.btn.cancel", lang),
@@ -199,10 +201,7 @@ async def test_late_cancel_refunds_the_late_percent(
     async with account_bot(settings) as app:
         # 25 hours ahead: inside the 48-hour window, so the late rule applies.
         view = await book(app, client_id, catalog, local(1, 10))
-        await user.send("/my")
-        await user.wait_for_message(t("account.my.upcoming_title", "en"))
-        await user.press(f"{ddmm(view.start)} 10:00")
-        await user.wait_for_message(view.service_name)
+        await open_card(user, view, "en")
         await user.press(t("account.btn.cancel", "en"))
         ask = await user.wait_for_message()
         when = {"date": ddmm(view.start), "time": "10:00", "hours": 48, "paid": "1000 RUB"}
@@ -239,13 +238,10 @@ async def test_cancel_pressed_twice_refunds_once(
     user, client_id = await new_client(emulator, session_factory, 6105)
     async with account_bot(make_bot_settings()) as app:
         view = await book(app, client_id, catalog, local(3, 10))
-        await user.send("/my")
-        await user.wait_for_message(t("account.my.upcoming_title", "ru"))
-        await user.press(f"{ddmm(view.start)} 10:00")
-        await user.wait_for_message(view.service_name)
+        await open_card(user, view, "ru")
         await user.press(t("account.btn.cancel", "ru"))
         ask = await user.wait_for_message()
-        yes = callback_of(ask, t("account.btn.cancel_yes", "ru"))
+        yes = button_data(ask, t("account.btn.cancel_yes", "ru"))
 
         await user.press_data(yes, message_id=ask.message_id)
         done = t(
@@ -325,11 +321,8 @@ async def test_stale_button_and_text_where_a_button_is_expected(
     async with account_bot(make_bot_settings()) as app:
         booking: BookingService = app.dispatcher["booking"]
         view = await book(app, client_id, catalog, local(3, 10))
-        await user.send("/my")
-        await user.wait_for_message(t("account.my.upcoming_title", "en"))
-        await user.press(f"{ddmm(view.start)} 10:00")
-        shown = await user.wait_for_message(view.service_name)
-        reschedule = callback_of(shown, t("account.btn.reschedule", "en"))
+        shown = await open_card(user, view, "en")
+        reschedule = button_data(shown, t("account.btn.reschedule", "en"))
 
         await user.press(t("account.btn.cancel", "en"))
         await user.wait_for_message(

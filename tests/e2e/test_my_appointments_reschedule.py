@@ -24,16 +24,17 @@ from tests.e2e.account_support import (
     ddmm,
     ledger_of,
     local,
-    new_client,
+    open_card,
     t,
 )
 from tests.e2e.booking_support import (
     appointments_of,
     assert_money_invariant,
     button_data,
+    new_client,
     wallet_of,
 )
-from tests.e2e.test_booking_flow import booked, is_summary, to_times
+from tests.e2e.test_booking_flow import booked, to_summary
 from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.emulator.users import SimUser
 from tests.integration.factories import Catalog, make_catalog
@@ -46,11 +47,7 @@ async def open_reschedule(
 ) -> EmuMessage:
     """/my (or, with `command=False`, a list already asked for) -> the appointment's card ->
     Reschedule: the dates screen."""
-    if command:
-        await user.send("/my")
-    await user.wait_for_message(t("account.my.upcoming_title", lang))
-    await user.press(f"{ddmm(view.start)} 10:00")
-    await user.wait_for_message(view.service_name)
+    await open_card(user, view, lang, command=command)
     await user.press(t("account.btn.reschedule", lang))
     return await user.wait_for_message(
         t(
@@ -222,9 +219,7 @@ async def test_reschedule_in_the_middle_of_a_booking_keeps_the_booking(
         view = await book(app, client_id, catalog, local(3, 10))
         await user.send("/start")
         await user.wait_for_message()
-        await to_times(user, "en")
-        await user.press("10:00")
-        summary = await user.wait_for_message(is_summary("en"))
+        summary = await to_summary(user, "en")
 
         await user.press(t("menu.btn.my", "en"))  # the menu under the greeting
         confirm = await to_confirm_from_list(user, view, "en", ddmm(local(4, 0)), "12:00")
@@ -336,10 +331,7 @@ async def test_too_late_is_refused_clearly(
     user, client_id = await new_client(emulator, session_factory, 6205, lang="en")
     async with account_bot(make_bot_settings(free_cancel_hours=100)) as app:
         view = await book(app, client_id, catalog, local(3, 10))  # ~73 h ahead
-        await user.send("/my")
-        await user.wait_for_message(t("account.my.upcoming_title", "en"))
-        await user.press(f"{ddmm(view.start)} 10:00")
-        await user.wait_for_message(view.service_name)
+        await open_card(user, view, "en")
         await user.press(t("account.btn.reschedule", "en"))
         refusal = t(
             "account.resched.too_late", "en", hours=100, date=ddmm(view.start), time="10:00"

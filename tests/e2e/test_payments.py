@@ -24,8 +24,8 @@ from bot.handlers.account.invoices import (
 )
 from bot.keyboards.account import TopUpCb
 from bot.states import BookingStates
-from tests.e2e.account_support import account_bot, ledger_of, new_client, t
-from tests.e2e.booking_support import assert_money_invariant, wallet_of
+from tests.e2e.account_support import account_bot, ledger_of, t
+from tests.e2e.booking_support import assert_money_invariant, new_client, wallet_of
 from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.emulator.users import SimUser
 

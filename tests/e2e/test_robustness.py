@@ -21,17 +21,15 @@ from tests.e2e.account_support import (
     account_bot,
     appointment,
     book,
-    callback_of,
     ddmm,
     ledger_of,
     local,
-    new_client,
+    open_card,
     t,
 )
-from tests.e2e.booking_support import assert_money_invariant, wallet_of
+from tests.e2e.booking_support import assert_money_invariant, button_data, new_client, wallet_of
 from tests.emulator.redis_proxy import RedisProxy
 from tests.emulator.server import BotAPIEmulator, EmuMessage
-from tests.emulator.users import SimUser
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
@@ -45,13 +43,6 @@ async def redis_proxy() -> AsyncIterator[RedisProxy]:
         yield proxy
     finally:
         await proxy.stop()
-
-
-async def open_card(user: SimUser, lang: str, label: str, service: str) -> EmuMessage:
-    await user.send("/my")
-    await user.wait_for_message(t("account.my.upcoming_title", lang))
-    await user.press(label)
-    return await user.wait_for_message(service)
 
 
 def has_button(text: str) -> Callable[[EmuMessage], bool]:
@@ -70,12 +61,12 @@ async def test_redis_down_mid_cancel_is_temporarily_unavailable_then_recovers(
     user, client_id = await new_client(emulator, session_factory, 6501, lang=lang)
     async with account_bot(make_bot_settings(redis_url=redis_proxy.url)) as app:
         view = await book(app, client_id, catalog, local(3, 10))
-        await open_card(user, lang, f"{ddmm(view.start)} 10:00", view.service_name)
+        await open_card(user, view, lang)
         await user.press(t("account.btn.cancel", lang))
         ask = await user.wait_for_message(has_button(t("account.btn.cancel_yes", lang)))
 
         await redis_proxy.stop()
-        yes = callback_of(ask, t("account.btn.cancel_yes", lang))
+        yes = button_data(ask, t("account.btn.cancel_yes", lang))
         await user.press_data(yes, message_id=ask.message_id)
         down = await user.wait_for_message(edits=False, timeout=30)
         assert down.text == t("errors.unavailable", lang)
@@ -145,7 +136,7 @@ async def test_restart_mid_reschedule_continues_from_the_buttons_on_screen(
 
     async with account_bot(settings) as app:
         view = await book(app, client_id, catalog, local(3, 10))
-        await open_card(user, "en", f"{ddmm(view.start)} 10:00", view.service_name)
+        await open_card(user, view, "en")
         await user.press(t("account.btn.reschedule", "en"))
         await user.wait_for_message(has_button(new_day))
         await user.press(new_day)

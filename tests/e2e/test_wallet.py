@@ -15,8 +15,8 @@ from bot.keyboards.account import TopUpCb, WalletAction, WalletCb
 from bot.services.booking import Actor, BookingService
 from bot.services.wallet import WalletService
 from db.models import WalletTransaction
-from tests.e2e.account_support import account_bot, book, ledger_of, local, new_client, t
-from tests.e2e.booking_support import NOW, assert_money_invariant, wallet_of
+from tests.e2e.account_support import account_bot, book, ledger_of, local, t
+from tests.e2e.booking_support import NOW, assert_money_invariant, new_client, wallet_of
 from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
 
