@@ -13,12 +13,11 @@ import contextlib
 import hashlib
 import logging
 import signal
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.handlers import all_routers
+from bot.handlers.routing import adopt
 from bot.i18n import SUPPORTED_LANGUAGES, translate
 from bot.middlewares import DrainGate, setup_middlewares
 from bot.notify.runner import run_worker
@@ -81,17 +81,6 @@ class BotApp:
         await self.engine.dispose()
 
 
-def _attach(dp: Dispatcher, routers: Iterable[Router]) -> None:
-    for router in routers:
-        parent = router.parent_router
-        if parent is not None:
-            # Routers are module-level singletons. Production builds one dispatcher per process,
-            # tests build one per test: move the router to the new dispatcher.
-            parent.sub_routers.remove(router)
-            router._parent_router = None
-        dp.include_router(router)
-
-
 def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService) -> Dispatcher:
     key_builder = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True)
     storage = RedisStorage(
@@ -109,7 +98,7 @@ def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService
     )
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["drain_gate"] = setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
-    _attach(dp, all_routers())
+    adopt(dp, *all_routers())
     dp.startup.register(_on_startup)
     return dp
 

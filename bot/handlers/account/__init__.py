@@ -14,6 +14,7 @@ from aiogram.types import Message
 
 from bot.handlers.account import appointments, payments, reschedule, wallet
 from bot.handlers.common import register_menu_action
+from bot.handlers.routing import adopt
 from bot.i18n import Translator
 from bot.keyboards.common import MenuAction
 from bot.states import AccountFlow
@@ -31,27 +32,16 @@ async def on_text_mid_flow(message: Message, i18n: Translator, **_: Any) -> None
     await message.answer(i18n("account.hint.use_buttons"))
 
 
-def _adopt(root: Router, *subs: Router) -> Router:
-    for sub in subs:
-        # Module-level routers: a dispatcher built again (tests) takes them over.
-        previous = sub.parent_router
-        if previous is not None:
-            previous.sub_routers.remove(sub)
-            sub._parent_router = None
-        root.include_router(sub)
-    return root
-
-
 def router() -> Router:
     """/my, cancel, reschedule, /wallet and the hint for text where a button is expected."""
-    return _adopt(
+    return adopt(
         Router(name="account"), appointments.router, reschedule.router, wallet.router, _hints
     )
 
 
 def payments_router() -> Router:
     """Pre-checkout and successful payments: include it before every conversation router."""
-    return _adopt(Router(name="account.payments.root"), payments.router)
+    return adopt(Router(name="account.payments.root"), payments.router)
 
 
 register_menu_action(MenuAction.my, appointments.on_menu_my)

@@ -15,19 +15,12 @@ from aiogram.types import CallbackQuery, Message
 from bot.handlers.booking import confirm, flow
 from bot.handlers.booking.flow import start_booking
 from bot.handlers.common import register_menu_action
+from bot.handlers.routing import adopt
 from bot.keyboards.common import MenuAction
 
 
 def router() -> Router:
-    root = Router(name="booking")
-    for sub in (confirm.router, flow.router):
-        # Module-level routers: a dispatcher built again (tests) takes them over.
-        previous = sub.parent_router
-        if previous is not None:
-            previous.sub_routers.remove(sub)
-            sub._parent_router = None
-        root.include_router(sub)
-    return root
+    return adopt(Router(name="booking"), confirm.router, flow.router)
 
 
 async def on_menu_book(query: CallbackQuery, **data: Any) -> None:
