@@ -7,7 +7,7 @@ never touched."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -29,16 +29,6 @@ from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[RedisProxy]:
-    proxy = RedisProxy()
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
 
 
 @pytest.mark.parametrize(("lang", "tg_id"), [("ru", 5301), ("en", 5302)])

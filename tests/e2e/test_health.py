@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,16 +15,6 @@ from bot.config import load_settings
 from tests.emulator import BotAPIEmulator
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[RedisProxy]:
-    proxy = RedisProxy()
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
 
 
 def _free_port() -> int:

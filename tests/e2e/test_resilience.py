@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from bot.app import create_app, serve, webhook_full_url, webhook_secret
 from bot.i18n import translate
@@ -16,16 +14,6 @@ from bot.middlewares import DrainGate
 from tests.emulator import BotAPIEmulator
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[RedisProxy]:
-    proxy = RedisProxy()
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
 
 
 async def test_redis_down_says_temporarily_unavailable_and_recovers(

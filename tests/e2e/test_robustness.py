@@ -9,7 +9,7 @@ Redis is reached through a proxy the test stops and starts; the shared Redis is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -33,16 +33,6 @@ from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[RedisProxy]:
-    proxy = RedisProxy()
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
 
 
 def has_button(text: str) -> Callable[[EmuMessage], bool]:

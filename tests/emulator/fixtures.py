@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot.app import BotApp, create_app, serve
 from bot.config import Settings, load_settings
+from tests.emulator.redis_proxy import RedisProxy
 from tests.emulator.server import DEFAULT_TOKEN, BotAPIEmulator
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -114,3 +115,15 @@ async def bot_app(
     """The real bot (long polling) against the emulator, a clean database, a unique prefix."""
     async with running_bot(make_bot_settings()) as app:
         yield app
+
+
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[RedisProxy]:
+    """A TCP proxy in front of the test Redis that a test can stop and start: Redis "going
+    down" for one bot without touching the Redis everyone shares."""
+    proxy = RedisProxy()
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
