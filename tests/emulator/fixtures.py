@@ -6,6 +6,7 @@
 - `running_bot(settings, setup=None)`: the real application built by `bot.app.create_app`
   (exactly what `python -m bot` runs), served in-process until the block ends.
 - `bot_app`: a running bot (long polling) over a clean database.
+- `redis_proxy`: a stoppable proxy in front of the test Redis (Redis down for one bot only).
 """
 
 from __future__ import annotations
