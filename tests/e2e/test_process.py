@@ -20,24 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import translate
 from db.models import Client, ClientWallet
 from tests.emulator import BotAPIEmulator
-from tests.emulator.fixtures import REDIS_URL
+from tests.emulator.fixtures import process_env
 
 BotProcess = Callable[[], Any]
 
 
 def _env(emulator: BotAPIEmulator, database_url: str, redis_prefix: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL", "BOT_TOKEN"}}
-    env.update(
-        BOT_TOKEN=emulator.token,
-        DATABASE_URL=database_url,
-        REDIS_URL=REDIS_URL,
-        REDIS_PREFIX=redis_prefix,
-        TELEGRAM_API_URL=emulator.url,
+    return process_env(
+        emulator,
+        database_url,
+        redis_prefix,
         RUN_WORKER="false",
-        LOG_LEVEL="INFO",
         THROTTLE_RATE_PER_SECOND="1000",
     )
-    return env
 
 
 @asynccontextmanager

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import signal
 import sys
 from pathlib import Path
@@ -24,26 +23,10 @@ from bot.services.events import OUTBOX_WAKE, EventBus
 from db.models import Outbox
 from db.repositories import outbox
 from tests.emulator import BotAPIEmulator
-from tests.emulator.fixtures import REDIS_URL
+from tests.emulator.fixtures import process_env
 from tests.integration.notify_data import make_appointment, make_world
 
 CLIENT, SPECIALIST, LATER = 3301, 3302, 3303
-
-
-def worker_env(
-    emulator: BotAPIEmulator, database_url: str, redis_prefix: str, **extra: str
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL", "BOT_TOKEN"}}
-    env.update(
-        BOT_TOKEN=emulator.token,
-        DATABASE_URL=database_url,
-        REDIS_URL=REDIS_URL,
-        REDIS_PREFIX=redis_prefix,
-        TELEGRAM_API_URL=emulator.url,
-        LOG_LEVEL="INFO",
-        **extra,
-    )
-    return env
 
 
 async def start_worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
@@ -93,7 +76,7 @@ async def test_worker_process_alone_delivers_wakes_and_stops_on_sigterm(
         )
 
     # A minute's poll: only the event can explain a quick delivery.
-    env = worker_env(emulator, database_url, redis_prefix, OUTBOX_POLL_SECONDS="60")
+    env = process_env(emulator, database_url, redis_prefix, OUTBOX_POLL_SECONDS="60")
     log_path = tmp_path / "worker.log"
     proc = await start_worker(env, log_path)
     try:
@@ -161,7 +144,7 @@ async def test_worker_process_killed_mid_send_the_row_is_sent_once_after_restart
     are not sent again."""
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
     done, in_flight = [3401, 3402, 3403], 3409
-    env = worker_env(
+    env = process_env(
         emulator, database_url, redis_prefix, OUTBOX_LEASE_SECONDS="3", OUTBOX_POLL_SECONDS="0.2"
     )
     log = tmp_path / "worker.log"

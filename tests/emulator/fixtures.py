@@ -6,6 +6,7 @@
 - `running_bot(settings, setup=None)`: the real application built by `bot.app.create_app`
   (exactly what `python -m bot` runs), served in-process until the block ends.
 - `bot_app`: a running bot (long polling) over a clean database.
+- `process_env(...)`: the environment of a real `python -m bot` subprocess.
 - `redis_proxy`: a stoppable proxy in front of the test Redis (Redis down for one bot only).
 """
 
@@ -128,3 +129,21 @@ async def redis_proxy() -> AsyncIterator[RedisProxy]:
         yield proxy
     finally:
         await proxy.stop()
+
+
+def process_env(
+    emulator: BotAPIEmulator, database_url: str, redis_prefix: str, **extra: str
+) -> dict[str, str]:
+    """Environment for a real `python -m bot ...` subprocess aimed at the emulator, the test
+    database and the test's Redis prefix (no webhook or token leaking in from outside)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL", "BOT_TOKEN"}}
+    env.update(
+        BOT_TOKEN=emulator.token,
+        DATABASE_URL=database_url,
+        REDIS_URL=REDIS_URL,
+        REDIS_PREFIX=redis_prefix,
+        TELEGRAM_API_URL=emulator.url,
+        LOG_LEVEL="INFO",
+        **extra,
+    )
+    return env
