@@ -8,7 +8,6 @@ result or the domain error into text.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
@@ -16,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.domain.errors import DomainError, InvalidState, NotAllowed, NotFound
 from bot.handlers.booking.context import resolve_profile
+from bot.handlers.clock import now_from
 from bot.i18n import Translator
 from bot.keyboards.notify import ReminderAction, ReminderCb, cancel_confirm_keyboard
 from bot.notify.render import ddmm, format_money, hhmm
@@ -24,11 +24,6 @@ if TYPE_CHECKING:
     from bot.services.booking import BookingService
 
 log = logging.getLogger(__name__)
-
-
-def now_from(data: dict[str, Any]) -> datetime:
-    clock = data.get("clock")
-    return clock() if callable(clock) else datetime.now(UTC)
 
 
 def error_text(exc: DomainError, i18n: Translator) -> str:

@@ -17,7 +17,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.domain.errors import DomainError, InvalidState
-from bot.handlers.reminders import error_text, now_from
+from bot.handlers.clock import now_from
+from bot.handlers.reminders import error_text
 from bot.i18n import Translator
 from bot.keyboards.notify import AgendaCb
 from bot.notify.agenda import SpecialistAgenda

@@ -12,7 +12,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.config import Settings
-from bot.handlers.booking.context import now_from, resolve_profile
+from bot.handlers.booking.context import resolve_profile
+from bot.handlers.clock import now_from
 from bot.i18n import Translator
 from bot.services.booking import Actor
 

@@ -17,6 +17,7 @@ from aiogram.fsm.state import State
 from aiogram.types import User
 
 from bot.config import Settings
+from bot.handlers.clock import now_from
 from bot.i18n import Translator
 from bot.keyboards.booking import BookStep
 from bot.services.availability import AvailabilityService
@@ -175,12 +176,6 @@ async def resolve_profile(data: dict[str, Any]) -> ClientProfile:
             language_code=user.language_code,
         )
     )
-
-
-def now_from(data: dict[str, Any]) -> datetime:
-    """The dispatcher's clock (tests pin it), else the wall clock."""
-    clock = data.get("clock")
-    return clock() if callable(clock) else datetime.now(UTC)
 
 
 async def deps_from(data: dict[str, Any]) -> Deps:
