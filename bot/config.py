@@ -17,6 +17,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# What Telegram accepts (Bot API setWebhook, secret_token), and the token shape aiogram's Bot
+# insists on: checked here so a bad value stops start-up with one line, not a later traceback.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_BOT_TOKEN = re.compile(r"^\d+:\S+$")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -64,7 +69,7 @@ class Settings(BaseSettings):
     hold_ttl_seconds: int = Field(default=600, ge=30)
     free_cancel_hours: int = Field(default=24, ge=0)
     late_cancel_refund_percent: int = Field(default=0, ge=0, le=100)
-    currency: str = Field(default="RUB", min_length=3, max_length=3)
+    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     payment_provider_token: SecretStr | None = None
     waitlist_offer_ttl_seconds: int = Field(default=900, ge=60)
 
@@ -96,8 +101,49 @@ class Settings(BaseSettings):
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
+        token = value.get_secret_value()
+        if not token.strip():
             raise ValueError("must not be empty")
+        if not _BOT_TOKEN.match(token):
+            raise ValueError("must look like 123456:ABC-DEF (digits, a colon, the secret)")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().upper() not in LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+            return value.strip().upper()
+        return value
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper_currency(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", "telegram_api_url", mode="before")
+    @classmethod
+    def _check_http_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.startswith(("https://", "http://")):
+                raise ValueError("must start with https:// (or http:// behind a proxy)")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("admin_ids", mode="before")

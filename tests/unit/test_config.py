@@ -100,6 +100,17 @@ def test_empty_bot_token_is_refused(monkeypatch: pytest.MonkeyPatch, value: str)
         ("AGENDA_TIME", "25:99"),
         ("ADMIN_IDS", "1, two"),
         ("REMINDER_OFFSETS", "24h,soon"),
+        ("LOG_LEVEL", "verbose"),
+        ("LOG_LEVEL", "TRACE"),
+        ("BOT_TOKEN", "not-a-token"),
+        ("BOT_TOKEN", "123456:has space"),
+        ("CURRENCY", "R$1"),
+        ("CURRENCY", "RUBL"),
+        ("WEBHOOK_URL", "bot.example.com"),
+        ("TELEGRAM_API_URL", "127.0.0.1:8081"),
+        ("WEBHOOK_PATH", "telegram/webhook"),
+        ("WEBHOOK_SECRET", "no spaces or ! allowed"),
+        ("WEBHOOK_SECRET", "x" * 257),
     ],
 )
 def test_malformed_value_is_one_line_naming_the_setting(
@@ -108,6 +119,38 @@ def test_malformed_value_is_one_line_naming_the_setting(
     message = config_error(monkeypatch, **{name: value})
     assert name in message
     assert message.startswith("configuration error:")
+
+
+def test_bad_log_level_stops_the_command_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`LOG_LEVEL=verbose python -m bot health`: the one-line error, not logging's traceback."""
+    from bot.__main__ import main
+
+    monkeypatch.setenv("LOG_LEVEL", "verbose")
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    with pytest.raises(ConfigError) as info:
+        main(["health"])
+    assert str(info.value).startswith("configuration error: LOG_LEVEL")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("debug", "DEBUG"), (" Warning ", "WARNING")])
+def test_log_level_is_case_insensitive(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: str
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", raw)
+    assert load().log_level == expected
+
+
+def test_values_that_telegram_accepts_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURRENCY", "eur")
+    monkeypatch.setenv("WEBHOOK_SECRET", "Abc_123-xyz")
+    monkeypatch.setenv("TELEGRAM_API_URL", "")
+    settings = load()
+    assert settings.currency == "EUR"
+    assert settings.webhook_secret is not None
+    assert settings.telegram_api_url is None
 
 
 def test_several_bad_values_are_all_named_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
