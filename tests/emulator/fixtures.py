@@ -123,7 +123,7 @@ async def bot_app(
 async def redis_proxy() -> AsyncIterator[RedisProxy]:
     """A TCP proxy in front of the test Redis that a test can stop and start: Redis "going
     down" for one bot without touching the Redis everyone shares."""
-    proxy = RedisProxy()
+    proxy = RedisProxy(REDIS_URL)
     await proxy.start()
     try:
         yield proxy

@@ -1,15 +1,25 @@
 """A TCP proxy in front of the shared Redis that a test can stop and start again, to play
-"Redis is down" without touching the Redis other tests use."""
+"Redis is down" without touching the Redis other tests use.
+
+The proxy stands in for the Redis named by a URL (the tests' `TEST_REDIS_URL`): its own `url`
+keeps that URL's user, password, database and options and changes only where to connect, so a
+bot behind the proxy writes to the very database the tests read and clean up.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 
 class RedisProxy:
-    def __init__(self, target_host: str = "127.0.0.1", target_port: int = 6379) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, target_url: str) -> None:
+        target = urlsplit(target_url)
+        if target.scheme != "redis" or target.hostname is None:
+            raise ValueError(f"the proxy relays plain TCP redis:// URLs, not {target_url!r}")
+        self.target = (target.hostname, target.port or 6379)
+        self._target_url = target
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -17,7 +27,12 @@ class RedisProxy:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The target URL with only host and port replaced by the proxy's."""
+        t = self._target_url
+        auth = t.netloc.rpartition("@")[0]
+        netloc = f"{auth}@" if auth else ""
+        netloc += f"127.0.0.1:{self.port}"
+        return urlunsplit(SplitResult(t.scheme, netloc, t.path, t.query, t.fragment))
 
     async def start(self) -> None:
         """Listen (on the same port as before, after a `stop()`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 from aiogram import Bot
@@ -18,8 +19,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
+from redis.asyncio import Redis
 
 from tests.emulator import BotAPIEmulator
+from tests.emulator.fixtures import REDIS_URL
+from tests.emulator.redis_proxy import RedisProxy
 
 
 @pytest.fixture
@@ -189,3 +193,23 @@ async def test_webhook_delivery_retries_until_accepted(emulator: BotAPIEmulator,
     finally:
         await bot.delete_webhook()
         await runner.cleanup()
+
+
+def test_redis_proxy_url_keeps_credentials_and_database() -> None:
+    proxy = RedisProxy("redis://user:pw@10.1.2.3:6380/5?socket_timeout=2")
+    proxy.port = 41234
+    assert proxy.target == ("10.1.2.3", 6380)
+    assert proxy.url == "redis://user:pw@127.0.0.1:41234/5?socket_timeout=2"
+
+
+async def test_redis_proxy_reaches_the_test_redis_database(
+    redis_proxy: RedisProxy, redis: Redis, redis_prefix: str
+) -> None:
+    """A key written through the proxy is where the tests (TEST_REDIS_URL) read and clean up."""
+    through = Redis.from_url(redis_proxy.url)
+    try:
+        await through.set(f"{redis_prefix}:via-proxy", b"1", ex=60)
+    finally:
+        await through.aclose()
+    assert await redis.get(f"{redis_prefix}:via-proxy") == b"1"
+    assert (urlsplit(redis_proxy.url).path or "/0") == (urlsplit(REDIS_URL).path or "/0")

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog.cli import main
+from tests.conftest import ADMIN_URL, _with_db, asyncpg_url
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.yaml"
 
@@ -106,7 +107,8 @@ async def test_bad_command_lines_exit_2_without_a_traceback(
     "url",
     [
         "postgresql+asyncpg://postgres@127.0.0.1:1/none",  # nothing listens
-        "postgresql+asyncpg://postgres@127.0.0.1:5432/no_such_database_here",
+        # The test server (TEST_DATABASE_ADMIN_URL), but a database that does not exist there.
+        asyncpg_url(_with_db(ADMIN_URL, "no_such_database_here")),
     ],
 )
 async def test_unreachable_database_exits_1_with_one_line(
