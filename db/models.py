@@ -294,6 +294,9 @@ class Appointment(Base):
         Index("ix_appointments_location_start", "location_id", "start_time"),
         Index("ix_appointments_client_start", "client_id", "start_time"),
         Index("ix_appointments_specialist_start", "specialist_id", "start_time"),
+        # Statistics of the whole business (see db/repositories/stats.py).
+        Index("ix_appointments_start", "start_time"),
+        Index("ix_appointments_created", "created_at"),
         # EXCLUDE constraints: see the migration (hand-written).
     )
 
@@ -336,6 +339,7 @@ class WalletTransaction(Base):
             name="kind_known",
         ),
         Index("ix_wallet_transactions_client_created", "client_id", "created_at"),
+        Index("ix_wallet_transactions_created", "created_at"),
         # A refund is tied to its appointment and never given twice; likewise the debit.
         Index(
             "uq_wallet_transactions_refund_once",

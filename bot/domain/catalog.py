@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Protocol
 
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
 
@@ -68,6 +69,34 @@ class ServiceCatalog:
     workplaces: tuple[WorkplaceLink, ...]
     specialists: tuple[SpecialistLink, ...]
     shifts: Mapping[tuple[int, int], Shift]  # (specialist_id, day_of_week) -> shift
+
+
+class WorkingHours(Protocol):
+    """What the schedule rules read: a location's weekly hours and its specialists' shifts.
+
+    `ServiceCatalog` (one service) and `LocationHours` (every specialist) both provide it."""
+
+    @property
+    def weekly_hours(self) -> Mapping[int, WeeklyHours]: ...
+
+    @property
+    def shifts(self) -> Mapping[tuple[int, int], Shift]: ...
+
+
+@dataclass(frozen=True)
+class LocationHours:
+    """A location's weekly hours and the shifts of every active specialist working there,
+    whatever services they do: what working time (occupancy, a change's impact) is read from."""
+
+    location_id: int
+    timezone: str
+    capacity: int | None
+    weekly_hours: Mapping[int, WeeklyHours]
+    shifts: Mapping[tuple[int, int], Shift]  # (specialist_id, day_of_week) -> shift
+
+    @property
+    def specialist_ids(self) -> list[int]:
+        return sorted({specialist_id for specialist_id, _ in self.shifts})
 
 
 @dataclass(frozen=True)

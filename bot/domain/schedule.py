@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from bot.domain.catalog import Calendar, ServiceCatalog
+from bot.domain.catalog import Calendar, WorkingHours
 from bot.domain.intervals import Interval, subtract
 
 
 def location_hours(
-    catalog: ServiceCatalog, calendar: Calendar, day: date
+    catalog: WorkingHours, calendar: Calendar, day: date
 ) -> tuple[time, time] | None:
     """The location's open hours on `day`, or None when it is closed.
 
@@ -34,7 +34,7 @@ def location_hours(
 
 
 def specialist_hours(
-    catalog: ServiceCatalog, calendar: Calendar, specialist_id: int, day: date
+    catalog: WorkingHours, calendar: Calendar, specialist_id: int, day: date
 ) -> list[Interval]:
     """The specialist's working pieces on `day` as naive local wall-clock intervals, in order:
     their shift intersected with the location's open hours, minus that date's breaks."""

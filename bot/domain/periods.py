@@ -1,0 +1,88 @@
+"""Statistics periods: named ones relative to a local `today`, or a custom `DD.MM-DD.MM`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from bot.domain.errors import DomainError
+
+# The longest custom period: a year (and a leap day).
+MAX_DAYS = 366
+
+_DATE = r"(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?"
+_CUSTOM = re.compile(rf"^\s*{_DATE}\s*-\s*{_DATE}\s*$")
+
+
+class PeriodKind(StrEnum):
+    TODAY = "today"
+    WEEK = "week"
+    MONTH = "month"
+    LAST_30 = "30d"
+    CUSTOM = "custom"
+
+
+class BadPeriod(DomainError):
+    """The text is not a period (`reason`: "format", "date", "order" or "too_long")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local dates [first, last], both inclusive."""
+
+    kind: PeriodKind
+    first: date
+    last: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def named_period(kind: PeriodKind, today: date) -> Period:
+    """Today; this week (Monday to today); this month (the 1st to today); the last 30 days
+    (today included)."""
+    if kind is PeriodKind.TODAY:
+        return Period(kind, today, today)
+    if kind is PeriodKind.WEEK:
+        return Period(kind, today - timedelta(days=today.isoweekday() - 1), today)
+    if kind is PeriodKind.MONTH:
+        return Period(kind, today.replace(day=1), today)
+    if kind is PeriodKind.LAST_30:
+        return Period(kind, today - timedelta(days=29), today)
+    raise BadPeriod("format")
+
+
+def parse_period(text: str, today: date) -> Period:
+    """A named period (`today`, `week`, `month`, `30d`) or `DD.MM-DD.MM` (each date may carry
+    `.YYYY`). A date without a year is in `today`'s year; a range whose end comes before its
+    start without years runs over New Year (the start is in the previous year).
+
+    Raises `BadPeriod` for anything else, an impossible date, an end before the start, or a
+    range longer than `MAX_DAYS`."""
+    raw = text.strip().lower()
+    for kind in PeriodKind:
+        if kind is not PeriodKind.CUSTOM and raw == kind.value:
+            return named_period(kind, today)
+    match = _CUSTOM.match(raw)
+    if match is None:
+        raise BadPeriod("format")
+    d1, m1, y1, d2, m2, y2 = match.groups()
+    try:
+        first = date(int(y1) if y1 else today.year, int(m1), int(d1))
+        last = date(int(y2) if y2 else today.year, int(m2), int(d2))
+        if last < first and not y1 and not y2:
+            first = first.replace(year=first.year - 1)
+    except ValueError:
+        raise BadPeriod("date") from None
+    if last < first:
+        raise BadPeriod("order")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise BadPeriod("too_long")
+    return Period(PeriodKind.CUSTOM, first, last)

@@ -1,0 +1,70 @@
+"""The statistics chart: appointments and revenue per day, occupancy per specialist, as PNG.
+
+Drawn with matplotlib (well kept, renders without a display, and handles Cyrillic with its
+bundled DejaVu fonts) through its object API on the Agg canvas: no pyplot, so no global figure
+state shared between concurrent renders, and no GUI backend is ever loaded.
+"""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from bot.i18n import translate
+from bot.services.stats import Statistics
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_WIDTH_IN, _ROW_IN, _DPI = 9.0, 3.0, 100
+
+
+def render_chart(stats: Statistics, language: str) -> bytes:
+    """A PNG (bytes) with two or three panels, titled and labelled in `language`: held
+    appointments per day (bars), revenue per day (line), and, when anyone works in the
+    scope, occupancy per specialist in percent (horizontal bars). CPU-bound: call it in a
+    worker thread from async code."""
+
+    def t(key: str, **kwargs: object) -> str:
+        return translate(key, language, **kwargs)
+
+    panels = 3 if stats.specialists else 2
+    height = _ROW_IN * panels + max(0, len(stats.specialists) - 6) * 0.25
+    fig = Figure(figsize=(_WIDTH_IN, height), dpi=_DPI, layout="constrained")
+    axes = fig.subplots(panels, 1)
+    labels = [d.day.strftime("%d.%m") for d in stats.days]
+    positions = list(range(len(labels)))
+    step = max(1, len(labels) // 15)
+
+    ax = axes[0]
+    ax.bar(positions, [d.appointments for d in stats.days], color="#4C72B0")
+    ax.set_title(t("stats.chart.appointments"))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xticks(positions[::step], labels[::step], rotation=45, fontsize=8)
+
+    ax = axes[1]
+    ax.plot(positions, [float(d.revenue) for d in stats.days], marker="o", color="#55A868")
+    ax.set_title(t("stats.chart.revenue"))
+    ax.set_xticks(positions[::step], labels[::step], rotation=45, fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+    if stats.specialists:
+        ax = axes[2]
+        names = [s.name for s in stats.specialists]
+        values = [100 * (s.ratio or 0.0) for s in stats.specialists]
+        ax.barh(names, values, color="#C44E52")
+        ax.set_title(t("stats.chart.occupancy"))
+        ax.set_xlabel("%")
+        ax.set_xlim(0, max(100.0, *values))
+        ax.invert_yaxis()
+
+    fig.suptitle(
+        t(
+            "stats.chart.title",
+            first=stats.period.first.strftime("%d.%m.%Y"),
+            last=stats.period.last.strftime("%d.%m.%Y"),
+        )
+    )
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,53 @@
+"""Statistics periods: named ones relative to today, custom `DD.MM-DD.MM`, and refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.periods import BadPeriod, PeriodKind, parse_period
+
+TODAY = date(2031, 3, 20)  # a Thursday
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("today", TODAY, TODAY),
+        ("week", date(2031, 3, 17), TODAY),
+        ("MONTH", date(2031, 3, 1), TODAY),
+        ("30d", date(2031, 2, 19), TODAY),
+        ("01.03-15.03", date(2031, 3, 1), date(2031, 3, 15)),
+        (" 1.3 - 2.3 ", date(2031, 3, 1), date(2031, 3, 2)),
+        ("20.12-10.01", date(2030, 12, 20), date(2031, 1, 10)),
+        ("28.02.2030-01.03.2030", date(2030, 2, 28), date(2030, 3, 1)),
+    ],
+)
+def test_periods(text: str, first: date, last: date) -> None:
+    period = parse_period(text, TODAY)
+    assert (period.first, period.last) == (first, last)
+    assert len(period.days) == (last - first).days + 1
+
+
+def test_named_kind_is_kept() -> None:
+    assert parse_period("week", TODAY).kind is PeriodKind.WEEK
+    assert parse_period("01.03-02.03", TODAY).kind is PeriodKind.CUSTOM
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("yesterday", "format"),
+        ("01.03", "format"),
+        ("01.03-", "format"),
+        ("32.01-02.02", "date"),
+        ("29.02-01.03", "date"),  # 2031 is not a leap year
+        ("10.03.2031-01.03.2031", "order"),
+        ("01.01.2029-01.01.2031", "too_long"),
+    ],
+)
+def test_refused(text: str, reason: str) -> None:
+    with pytest.raises(BadPeriod) as caught:
+        parse_period(text, TODAY)
+    assert caught.value.reason == reason
