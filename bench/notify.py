@@ -5,7 +5,7 @@
 
 1. A throw-away database, migrated with Alembic, gets `--messages` due outbox rows (one
    appointment's confirmation, rendered for real) to `--messages / --per-chat` distinct chats.
-2. The Bot API emulator (tests/emulator) enforces Telegram's limits: 30 messages/s per bot and
+2. The Bot API emulator (bot/emulator) enforces Telegram's limits: 30 messages/s per bot and
    1 message/s per chat, answering 429 with retry_after beyond them.
 3. `--workers` outbox workers deliver everything: separate `python -m bot worker` processes
    (as deployed; they share only PostgreSQL and the Redis rate limiter), or with `--in-process`
@@ -46,11 +46,11 @@ from bench.common import (  # noqa: E402
     throwaway_database,
 )
 from bot.config import Settings, load_settings  # noqa: E402
+from bot.emulator.server import DEFAULT_TOKEN, BotAPIEmulator  # noqa: E402
 from bot.notify.runner import build_worker  # noqa: E402
 from bot.notify.worker import WorkerOptions  # noqa: E402
 from bot.telegram import build_bot  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
-from tests.emulator.server import DEFAULT_TOKEN, BotAPIEmulator  # noqa: E402
 
 FIRST_CHAT = 100_000_000
 

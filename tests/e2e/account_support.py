@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
 from bot.config import Settings
+from bot.emulator.server import EmuMessage
+from bot.emulator.users import SimUser
 from bot.services.booking import AppointmentView, BookingRequest, BookingService
 from db.models import Appointment, WalletTransaction
 from tests.e2e.booking_support import NOW, t, wire_booking
 from tests.emulator.fixtures import running_bot
-from tests.emulator.server import EmuMessage
-from tests.emulator.users import SimUser
 from tests.integration.factories import TZ, Catalog
 
 ZONE = ZoneInfo(TZ)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator, EmuMessage
+from bot.emulator.users import SimUser
 from bot.i18n import translate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
@@ -22,8 +24,6 @@ from bot.services.factory import build_services
 from bot.services.holds import Hold, HoldStore
 from db.models import Appointment, Client, ClientWallet, WaitlistEntry, WalletTransaction
 from tests.emulator.fixtures import running_bot
-from tests.emulator.server import BotAPIEmulator, EmuMessage
-from tests.emulator.users import SimUser
 from tests.integration.factories import make_client
 
 # Monday 2031-03-03 09:00 in Moscow (UTC+3, no DST): the bot's "now" in these tests.

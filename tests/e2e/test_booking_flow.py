@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator, EmuMessage
+from bot.emulator.users import SimUser
 from db.models import Client, Location, Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import (
     NOW,
@@ -27,8 +29,6 @@ from tests.e2e.booking_support import (
     t,
     wallet_of,
 )
-from tests.emulator.server import BotAPIEmulator, EmuMessage
-from tests.emulator.users import SimUser
 from tests.integration.factories import TZ, Catalog, make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from tests.e2e.booking_support import (
     Services,
     appointments_of,
@@ -25,7 +26,6 @@ from tests.e2e.booking_support import (
 )
 from tests.e2e.test_booking_flow import TEN, booked, is_summary, new_client, t, to_summary, to_times
 from tests.emulator.redis_proxy import RedisProxy
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.i18n import translate
 from bot.keyboards.notify import WaitlistTakeCb
 from bot.services.booking import Actor
@@ -32,7 +33,6 @@ from tests.e2e.booking_support import (
     wallet_of,
 )
 from tests.e2e.test_booking_flow import booked, is_summary, names, new_client, to_summary
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import TZ, make_catalog, make_client
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

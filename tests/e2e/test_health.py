@@ -12,7 +12,7 @@ import pytest
 
 from bot.__main__ import check_health, health_url
 from bot.config import load_settings
-from tests.emulator import BotAPIEmulator
+from bot.emulator import BotAPIEmulator
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
 

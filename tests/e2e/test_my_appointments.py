@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.keyboards.account import (
     AppointmentAction,
     AppointmentCb,
@@ -39,7 +40,6 @@ from tests.e2e.booking_support import (
     new_client,
     wallet_of,
 )
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

@@ -13,6 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator, EmuMessage
+from bot.emulator.users import SimUser
 from bot.services.availability import AvailabilityService
 from bot.services.booking import AppointmentView
 from bot.services.wallet import WalletService
@@ -35,8 +37,6 @@ from tests.e2e.booking_support import (
     wallet_of,
 )
 from tests.e2e.test_booking_flow import booked, to_summary
-from tests.emulator.server import BotAPIEmulator, EmuMessage
-from tests.emulator.users import SimUser
 from tests.integration.factories import Catalog, make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.notify import kinds
 from bot.notify.runner import build_worker, run_worker
 from bot.notify.worker import OutboxWorker, WorkerOptions
@@ -26,7 +27,6 @@ from bot.services.events import OUTBOX_WAKE, EventBus
 from bot.telegram import build_bot
 from db.models import Client, Outbox
 from db.repositories import outbox
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.notify_data import make_appointment, make_client, make_world
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

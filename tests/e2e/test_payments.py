@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator, EmuMessage
+from bot.emulator.users import SimUser
 from bot.handlers.account.invoices import (
     TopUpPayload,
     check_payment,
@@ -26,8 +28,6 @@ from bot.keyboards.account import TopUpCb
 from bot.states import BookingStates
 from tests.e2e.account_support import account_bot, ledger_of, t
 from tests.e2e.booking_support import assert_money_invariant, new_client, wallet_of
-from tests.emulator.server import BotAPIEmulator, EmuMessage
-from tests.emulator.users import SimUser
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
 from db.models import Client, ClientWallet
-from tests.emulator import BotAPIEmulator
 from tests.emulator.fixtures import process_env
 
 BotProcess = Callable[[], Any]

@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 
 from bot.app import create_app, serve, webhook_full_url, webhook_secret
+from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
 from bot.middlewares import DrainGate
-from tests.emulator import BotAPIEmulator
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
 

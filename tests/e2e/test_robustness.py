@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator, EmuMessage
 from bot.handlers.account.invoices import TopUpPayload, make_payload
 from tests.e2e.account_support import (
     account_bot,
@@ -29,7 +30,6 @@ from tests.e2e.account_support import (
 )
 from tests.e2e.booking_support import assert_money_invariant, button_data, new_client, wallet_of
 from tests.emulator.redis_proxy import RedisProxy
-from tests.emulator.server import BotAPIEmulator, EmuMessage
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
+from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
 from bot.keyboards.common import MenuAction, MenuCb
 from bot.states import BookingStates
 from db.models import Client, ClientWallet
-from tests.emulator import BotAPIEmulator
 
 
 async def _count(session_factory: async_sessionmaker[AsyncSession], model: Any) -> int:

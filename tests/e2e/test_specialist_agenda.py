@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.i18n import translate
 from bot.keyboards.notify import AgendaCb, AgendaMark
 from db.models import Appointment, Client, Specialist
 from tests.e2e.notify_support import NOW, notify_bot
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog, make_client
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

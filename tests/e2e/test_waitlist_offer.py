@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.i18n import translate
 from bot.services.booking import Actor
 from tests.e2e.booking_support import appointments_of, assert_money_invariant, waitlist_of
 from tests.e2e.notify_support import NOW, notify_bot
 from tests.e2e.test_booking_flow import booked, is_summary, names, new_client
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog, make_client
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

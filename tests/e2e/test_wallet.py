@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.keyboards.account import TopUpCb, WalletAction, WalletCb
 from bot.services.booking import Actor, BookingService
 from bot.services.wallet import WalletService
 from db.models import WalletTransaction
 from tests.e2e.account_support import account_bot, book, ledger_of, local, t
 from tests.e2e.booking_support import NOW, assert_money_invariant, new_client, wallet_of
-from tests.emulator.server import BotAPIEmulator
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")

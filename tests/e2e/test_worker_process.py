@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import load_settings
+from bot.emulator import BotAPIEmulator
 from bot.notify import kinds
 from bot.notify.schedule import queue_booking_notifications
 from bot.services.events import OUTBOX_WAKE, EventBus
 from db.models import Outbox
 from db.repositories import outbox
-from tests.emulator import BotAPIEmulator
 from tests.emulator.fixtures import process_env
 from tests.integration.notify_data import make_appointment, make_world
 

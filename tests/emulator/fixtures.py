@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 
 from bot.app import BotApp, create_app, serve
 from bot.config import Settings, load_settings
+from bot.emulator.server import DEFAULT_TOKEN, BotAPIEmulator
 from tests.emulator.redis_proxy import RedisProxy
-from tests.emulator.server import DEFAULT_TOKEN, BotAPIEmulator
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -21,7 +21,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 from redis.asyncio import Redis
 
-from tests.emulator import BotAPIEmulator
+from bot.emulator import BotAPIEmulator
 from tests.emulator.fixtures import REDIS_URL
 from tests.emulator.redis_proxy import RedisProxy
 

@@ -1,5 +1,6 @@
 """Simulated Telegram users of the emulator: they send text, press inline buttons, share a contact,
-pay an invoice, and wait for what the bot shows them.
+pay an invoice, and wait for what the bot shows them (the tests drive them; so does the demo's
+web chat).
 
 Every action (`send`, `press`, ...) moves the user's reading cursor to "now": the following
 `wait_for_message()` returns the first bot message or edit that appears after the action.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.emulator.server import BotAPIEmulator, EmuMessage
+    from bot.emulator.server import BotAPIEmulator, EmuMessage
 
 MessagePredicate = Callable[["EmuMessage"], bool] | str | None
 _query_ids = itertools.count(1)
@@ -82,11 +83,10 @@ class SimUser:
 
         `predicate` is a callable on the message or a substring of its text.
         """
+        check_message: Callable[[EmuMessage], bool]
         if isinstance(predicate, str):
             needle = predicate
-
-            def check_message(m: EmuMessage) -> bool:
-                return needle in (m.text or "")
+            check_message = lambda m: needle in (m.text or "")  # noqa: E731
         else:
             check_message = predicate or (lambda m: True)
         found: list[EmuMessage] = []
