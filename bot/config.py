@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     default_language: str = Field(default="ru", pattern=r"^(ru|en)$")
     fsm_ttl_seconds: int = Field(default=3600, ge=60)
     throttle_rate_per_second: float = Field(default=3.0, gt=0)
+    throttle_burst: int = Field(default=8, ge=1, le=1000)
     log_level: str = "INFO"
     # Every Redis key starts with this, so several deployments (or test runs) can share a Redis.
     redis_prefix: str = Field(default="bb", min_length=1)

@@ -37,7 +37,5 @@ def setup_middlewares(
     dp.update.outer_middleware(gate)
     dp.update.outer_middleware(DedupeMiddleware(redis, prefix))
     dp.update.outer_middleware(I18nMiddleware(clients, settings))
-    dp.update.outer_middleware(
-        ThrottlingMiddleware(redis, prefix, rate_per_second=settings.throttle_rate_per_second)
-    )
+    dp.update.outer_middleware(ThrottlingMiddleware.from_settings(redis, settings))
     return gate

@@ -166,7 +166,9 @@ async def test_payments_are_never_throttled(
     """A burst far over the per-user rate: every pre-checkout is answered and every payment
     credited (a dropped successful payment would take money without crediting it)."""
     user, client_id = await new_client(emulator, session_factory, 6406, lang="en")
-    settings = make_bot_settings(payment_provider_token=PROVIDER, throttle_rate_per_second=1)
+    settings = make_bot_settings(
+        payment_provider_token=PROVIDER, throttle_rate_per_second=1, throttle_burst=1
+    )
     payload = make_payload(
         emulator.token, TopUpPayload(client_id=client_id, amount_minor=50000, currency="RUB")
     )

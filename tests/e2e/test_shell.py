@@ -186,21 +186,6 @@ async def test_unexpected_error_gets_an_apology_and_the_update_can_run_again(
     assert len(calls) == 2
 
 
-async def test_throttling_drops_a_burst_and_says_so_once(
-    clean_db: Any, redis: Any, emulator: BotAPIEmulator, make_bot_settings: Any
-) -> None:
-    from tests.emulator.fixtures import running_bot
-
-    # 0.2/s = one update per 5 s window: a burst of four yields one answer and one notice.
-    async with running_bot(make_bot_settings(throttle_rate_per_second=0.2)):
-        max_ = emulator.user(1009, "Max", language_code="en")
-        for _ in range(4):
-            await max_.send("/help")
-        await emulator.wait_for(lambda: not emulator.pending_updates())
-        texts = [m.text for m in max_.messages]
-        assert texts == [translate("help.text", "en"), translate("common.throttled", "en")]
-
-
 async def test_concurrent_duplicate_start_over_the_bot(
     bot_app: BotApp, emulator: BotAPIEmulator, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
