@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
 from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from bot.emulator.users import SimUser
 from bot.i18n import translate
 from bot.middlewares.throttling import ThrottlingMiddleware
 from db.models import Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import booking_bot, new_client, t
 from tests.emulator.fixtures import running_bot
-from tests.emulator.server import BotAPIEmulator
-from tests.emulator.users import SimUser
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
