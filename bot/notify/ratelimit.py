@@ -97,12 +97,24 @@ class LocalRateLimiter:
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + seconds)
 
 
+# "Now" in microseconds: the Redis server clock, so every instance agrees on it, unless the
+# caller passes one (an injected clock, in tests) as the last argument.
+_NOW = """
+local now
+if ARGV[#ARGV] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[#ARGV])
+end
+"""
+
 # KEYS[1] global next-free time, KEYS[2] the chat's next-free time (both in microseconds of
-# the Redis server clock, so every instance agrees on "now"). ARGV[1] global step, ARGV[2] chat
-# interval, both microseconds. Returns {delay_us, granted}.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+# that clock). ARGV[1] global step, ARGV[2] chat interval, both microseconds; ARGV[3] now or ''.
+# Returns {delay_us, granted}.
+_RESERVE = (
+    _NOW
+    + """
 local step = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local global_next = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -111,18 +123,22 @@ local at = math.max(now, global_next)
 if chat_next > at then
   return {chat_next - now, 0}
 end
-local ttl = math.floor((at - now + step) / 1000) + 1000
+-- Keys outlive their moment by 10 s: a past next-free time changes nothing, and a caller
+-- stalled between reservations (or a test's frozen clock) never finds them gone too early.
+local ttl = math.floor((at - now + step) / 1000) + 10000
 redis.call('SET', KEYS[1], string.format('%d', at + step), 'PX', ttl)
 if interval > 0 then
-  ttl = math.floor((at - now + interval) / 1000) + 1000
+  ttl = math.floor((at - now + interval) / 1000) + 10000
   redis.call('SET', KEYS[2], string.format('%d', at + interval), 'PX', ttl)
 end
 return {at - now, 1}
 """
+)
 
-_PENALIZE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+# KEYS[1] the chat's next-free time; ARGV[1] the penalty in microseconds, ARGV[2] now or ''.
+_PENALIZE = (
+    _NOW
+    + """
 local until_ = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if until_ > current then
@@ -131,10 +147,14 @@ if until_ > current then
 end
 return 1
 """
+)
 
 
 class RedisRateLimiter:
-    """The limiter shared through Redis by all workers using the same bot token and prefix."""
+    """The limiter shared through Redis by all workers using the same bot token and prefix.
+
+    Time is Redis `TIME`; `clock` (seconds), if given, replaces it (tests: a fake clock makes
+    every delay exact; all users of one budget must then share that clock)."""
 
     def __init__(
         self,
@@ -145,8 +165,10 @@ class RedisRateLimiter:
         chat_interval: float,
         fallback: LocalRateLimiter | None = None,
         margin: float = SAFETY_MARGIN,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._redis = redis
+        self._clock = clock
         self._global_key = f"{prefix}:tg:rate:global"
         self._chat_prefix = f"{prefix}:tg:rate:chat:"
         self._step_us = int(1_000_000 / global_rate * (1 + margin))
@@ -157,11 +179,14 @@ class RedisRateLimiter:
             global_rate=global_rate, chat_interval=chat_interval, margin=margin
         )
 
+    def _now_us(self) -> str:
+        return "" if self._clock is None else str(round(self._clock() * 1_000_000))
+
     async def reserve(self, chat_id: int) -> Reservation:
         try:
             delay_us, granted = await self._reserve(
                 keys=[self._global_key, f"{self._chat_prefix}{chat_id}"],
-                args=[self._step_us, self._interval_us],
+                args=[self._step_us, self._interval_us, self._now_us()],
             )
         except RedisError:
             log.warning("rate limiter: Redis unavailable, pacing in process", exc_info=True)
@@ -172,7 +197,8 @@ class RedisRateLimiter:
         await self._fallback.penalize(chat_id, seconds)
         try:
             await self._penalize(
-                keys=[f"{self._chat_prefix}{chat_id}"], args=[int(seconds * 1_000_000)]
+                keys=[f"{self._chat_prefix}{chat_id}"],
+                args=[int(seconds * 1_000_000), self._now_us()],
             )
         except RedisError:
             log.warning("rate limiter: Redis unavailable for a penalty", exc_info=True)
