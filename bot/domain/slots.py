@@ -23,6 +23,7 @@ from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
+from bot.domain.horizon import last_bookable_date
 from bot.domain.intervals import Interval, any_overlap, peak_overlap
 from bot.domain.pricing import resolve_terms
 from bot.domain.schedule import specialist_hours
@@ -63,6 +64,10 @@ class Reason(StrEnum):
     HORIZON = "horizon"
     NO_WORKPLACE = "no_workplace"
     CAPACITY = "capacity"
+
+
+# Refusals that mean "not a bookable time at all", as opposed to "taken" (offer alternatives).
+NOT_BOOKABLE = frozenset({Reason.CLOSED, Reason.NOTICE, Reason.HORIZON})
 
 
 class _Stage(IntEnum):
@@ -216,8 +221,8 @@ def overlay_obstacles(
 
 def time_reason(start: datetime, *, now: datetime, rules: SlotRules, tz: ZoneInfo) -> Reason:
     """Minimum notice and booking horizon. The horizon is counted in location-local dates:
-    today and the next `horizon_days - 1` dates are bookable."""
-    if local_date(start, tz) >= local_date(now, tz) + timedelta(days=rules.horizon_days):
+    today through today + `horizon_days` inclusive are bookable (`bot.domain.horizon`)."""
+    if local_date(start, tz) > last_bookable_date(local_date(now, tz), rules.horizon_days):
         return Reason.HORIZON
     if start < now + timedelta(minutes=rules.min_notice_min):
         return Reason.NOTICE

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.catalog import BusyAppointment, ServiceCatalog
+from bot.domain.horizon import bookable_dates
 from bot.domain.intervals import Interval
 from bot.domain.slots import (
     DayPlan,
@@ -345,7 +346,8 @@ class AvailabilityService:
         client_id: int | None = None,
         exclude_appointment_id: int | None = None,
     ) -> list[date]:
-        """Location-local dates within the horizon with at least one bookable start.
+        """Location-local dates with at least one bookable start, from today through
+        today + BOOKING_HORIZON_DAYS inclusive.
 
         Cached dates are checked from their entries; the rest are computed from data loaded
         for the whole horizon at once, stopping at each date's first free time.
@@ -356,7 +358,7 @@ class AvailabilityService:
             return []
         tz = ZoneInfo(meta.timezone)
         today = local_date(now, tz)
-        days = [today + timedelta(days=i) for i in range(self.rules.horizon_days)]
+        days = bookable_dates(today, self.rules.horizon_days)
         entries = await self._read_entries(versions, location_id, service_id, specialist_id, days)
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         obstacles = await self._overlay_obstacles(

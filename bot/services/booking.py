@@ -43,6 +43,7 @@ from bot.domain.policies import (
     refund_amount,
     reschedule_difference,
 )
+from bot.domain.slots import NOT_BOOKABLE
 from bot.notify.schedule import (
     queue_booking_notifications,
     queue_cancel_notifications,
@@ -323,7 +324,7 @@ class BookingService:
         """
 
         async def look() -> list[SlotCandidate]:
-            return await self._availability.candidates(
+            reason, found = await self._availability.evaluate(
                 session,
                 location_id=location_id,
                 service_id=service_id,
@@ -333,6 +334,10 @@ class BookingService:
                 client_id=client_id,
                 exclude_appointment_id=exclude_appointment_id,
             )
+            if reason in NOT_BOOKABLE:
+                # Not a bookable time at all (closed, too soon, beyond the horizon): not a race.
+                raise SlotUnavailable(reason.value)
+            return found
 
         if prefer[0] is not None and prefer[1] is not None:
             # The held (or current) pair: lock it at once and ask the engine only under the lock.

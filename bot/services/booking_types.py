@@ -16,7 +16,7 @@ from bot.domain.policies import ActorKind
 from db.repositories import appointments as appts
 
 if TYPE_CHECKING:
-    from bot.domain.slots import SlotCandidate
+    from bot.domain.slots import Reason, SlotCandidate
 
 
 class SlotAuthority(Protocol):
@@ -34,6 +34,19 @@ class SlotAuthority(Protocol):
         client_id: int,
         exclude_appointment_id: int | None = None,
     ) -> list[SlotCandidate]: ...
+
+    async def evaluate(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude_appointment_id: int | None = None,
+    ) -> tuple[Reason, list[SlotCandidate]]: ...
 
     async def invalidate(
         self, *, location_id: int | None = None, day: date | None = None

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken, SlotUnavailable
+from bot.domain.horizon import date_refusal
 from bot.domain.tz import local_date
 from bot.notify.schedule import queue_waitlist_offer
 from bot.services.booking import BookingRequest, SlotAuthority, take_hold
@@ -159,10 +160,9 @@ class WaitlistService:
         if meta is None or not meta.is_active:
             raise NotFound(f"location {location_id}")
         today = local_date(now, ZoneInfo(meta.timezone))
-        if day < today:
-            raise SlotUnavailable("past")
-        if day >= today + dt.timedelta(days=self._settings.booking_horizon_days):
-            raise SlotUnavailable("horizon")
+        refusal = date_refusal(day, today, self._settings.booking_horizon_days)
+        if refusal is not None:
+            raise SlotUnavailable(refusal.value)
 
     async def leave(self, client_id: int, entry_id: int) -> None:
         """Stop waiting (`NotAllowed` for another client's entry)."""

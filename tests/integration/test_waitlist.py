@@ -158,7 +158,7 @@ async def test_join_refuses_a_past_date_and_one_beyond_the_horizon(
     horizon = eng.settings.booking_horizon_days
     for day, reason in [
         (today - timedelta(days=1), "past"),
-        (today + timedelta(days=horizon), "horizon"),
+        (today + timedelta(days=horizon + 1), "horizon"),
     ]:
         with pytest.raises(SlotUnavailable) as refused:
             await eng.waitlist.join(client, cat.location_id, cat.service_id, day, now=NOW)
@@ -167,7 +167,8 @@ async def test_join_refuses_a_past_date_and_one_beyond_the_horizon(
         await eng.waitlist.join(client, cat.location_id + 999, cat.service_id, today, now=NOW)
     async with session_factory() as s:
         assert (await s.execute(text("SELECT count(*) FROM waitlist"))).scalar_one() == 0
-    # The first and the last bookable dates are accepted.
-    for day in (today, today + timedelta(days=horizon - 1)):
+    # The first and the last bookable dates (today + BOOKING_HORIZON_DAYS, inclusive) are
+    # accepted.
+    for day in (today, today + timedelta(days=horizon)):
         await eng.waitlist.join(client, cat.location_id, cat.service_id, day, now=NOW)
     assert len(await eng.waitlist.list_for_client(client)) == 2

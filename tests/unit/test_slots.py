@@ -329,10 +329,31 @@ def test_minimum_notice(world: World) -> None:
 
 def test_horizon_counts_local_dates(world: World) -> None:
     now = world.at(TUE, "09:00")
-    last = TUE + dt.timedelta(days=29)
+    last = TUE + dt.timedelta(days=30)  # today + BOOKING_HORIZON_DAYS, inclusive
     assert world.times(last, now) != []
     assert world.times(last + dt.timedelta(days=1), now) == []
     assert world.why(last + dt.timedelta(days=1), "10:00", now) is Reason.HORIZON
+
+
+def test_horizon_of_one_day_offers_tomorrow_from_an_evening(world: World) -> None:
+    world.rules = SlotRules(step_min=15, min_notice_min=60, horizon_days=1)
+    world.specialists.clear()
+    world.shifts.clear()
+    world.weekly = {d: WeeklyHours(d, t("09:00"), t("18:00")) for d in range(1, 8)}
+    world.specialist(1, "09:00", "18:00")
+    now = world.at(TUE, "20:00")
+    tomorrow = TUE + dt.timedelta(days=1)
+    assert world.times(tomorrow, now)[0] == "09:00"
+    assert world.why(tomorrow, "09:00", now) is Reason.OK
+    assert world.why(tomorrow + dt.timedelta(days=1), "09:00", now) is Reason.HORIZON
+
+
+def test_horizon_of_five_days_ends_at_today_plus_five(world: World) -> None:
+    world.rules = SlotRules(step_min=15, min_notice_min=60, horizon_days=5)
+    now = world.at(TUE, "09:00")
+    assert world.times(TUE + dt.timedelta(days=5), now) != []
+    assert world.times(TUE + dt.timedelta(days=6), now) == []
+    assert world.why(TUE + dt.timedelta(days=6), "10:00", now) is Reason.HORIZON
 
 
 def test_past_day_is_not_offered(world: World) -> None:

@@ -178,7 +178,7 @@ def assert_really_free(
     # A real, first-occurrence wall-clock time.
     assert local.replace(tzinfo=None).replace(tzinfo=w.zone).astimezone(dt.UTC) == start
     assert start >= now + dt.timedelta(minutes=w.rules.min_notice_min)
-    assert local.date() < now.astimezone(w.zone).date() + dt.timedelta(days=w.rules.horizon_days)
+    assert local.date() <= now.astimezone(w.zone).date() + dt.timedelta(days=w.rules.horizon_days)
     probe = start
     while probe < blocked:
         assert working_at(w, day, cand.specialist_id, probe), (cand, probe)
