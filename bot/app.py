@@ -1,9 +1,8 @@
-"""The one place that builds the Bot, the Dispatcher, storage, middlewares and routers, and runs
-them with long polling or a webhook.
+"""The one place that builds the Bot, the Dispatcher, storage, middlewares, the dependency
+container and the routers, and runs them with long polling or a webhook.
 
-Handlers get shared services by name from the dispatcher's workflow data: `settings`,
-`session_factory`, `redis`, `clients` (and what `BotApp.provide()` adds: `availability`,
-`booking`, `holds`, `wallet`, `waitlist`, `events`, `release_hold`, ...).
+Handlers get their dependencies as typed `FromDishka[T]` parameters from the container
+(`bot.ioc.providers`); nothing is looked up by name.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,18 +24,21 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from dishka import AsyncContainer
+from dishka.integrations.aiogram import inject_router, setup_dishka
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.handlers import all_routers
-from bot.handlers.routing import adopt
+from bot.handlers import FEATURES, Feature, setup_routers
 from bot.i18n import SUPPORTED_LANGUAGES, translate
+from bot.ioc.providers import make_container
+from bot.ioc.types import Clock
 from bot.middlewares import DrainGate, setup_middlewares
 from bot.notify.runner import run_worker
 from bot.services.clients import ClientService
-from bot.services.factory import build_services
+from bot.services.factory import Services, build_services
 from bot.telegram import build_bot
 from db.engine import make_engine, make_session_factory
 
@@ -59,14 +62,13 @@ class BotApp:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     clients: ClientService
+    services: Services
+    clock: Clock
+    container: AsyncContainer
+    drain_gate: DrainGate
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     # Set once updates can arrive: polling started, or the webhook is served and registered.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def provide(self, **services: object) -> None:
-        """Add shared services to the handlers' workflow data (`booking=BookingService(...)`)."""
-        for name, service in services.items():
-            self.dispatcher[name] = service
 
     async def close(self) -> None:
         for task in self.background:
@@ -77,11 +79,21 @@ class BotApp:
         self.background.clear()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
+        await self.container.close()
         await self.redis.aclose()
         await self.engine.dispose()
 
 
-def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService) -> Dispatcher:
+def build_dispatcher(
+    settings: Settings,
+    redis: Redis,
+    *,
+    clients: ClientService,
+    container: AsyncContainer,
+    features: Sequence[Feature] = FEATURES,
+) -> tuple[Dispatcher, DrainGate]:
+    """The dispatcher with its storage, middlewares, a request scope per event and the routers
+    of `features` (every handler's `FromDishka` parameters injected here, once)."""
     key_builder = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True)
     storage = RedisStorage(
         redis,
@@ -97,14 +109,21 @@ def build_dispatcher(settings: Settings, redis: Redis, *, clients: ClientService
         else SimpleEventIsolation()
     )
     dp = Dispatcher(storage=storage, events_isolation=isolation)
-    dp["drain_gate"] = setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
-    adopt(dp, *all_routers())
-    dp.startup.register(_on_startup)
-    return dp
+    gate = setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
+    dp.include_router(setup_routers(features))
+    setup_dishka(container, dp)
+    inject_router(dp)
+    return dp, gate
 
 
-def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
-    """Build the whole application (no network I/O happens here)."""
+def create_app(
+    settings: Settings,
+    *,
+    bot: Bot | None = None,
+    features: Sequence[Feature] = FEATURES,
+) -> BotApp:
+    """Build the whole application (no network I/O happens here). `features` are the routers
+    between the common one and the fallback (tests narrow them)."""
     # Timeouts: a Redis that hangs must turn into "temporarily unavailable", not a stuck update.
     redis: Redis = Redis.from_url(
         settings.redis_url,
@@ -115,7 +134,19 @@ def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     clients = ClientService(session_factory, redis, settings)
-    dp = build_dispatcher(settings, redis, clients=clients)
+    services = build_services(settings, redis, session_factory)
+    clock = Clock()
+    container = make_container(
+        settings=settings,
+        redis=redis,
+        session_factory=session_factory,
+        clock=clock,
+        clients=clients,
+        services=services,
+    )
+    dp, gate = build_dispatcher(
+        settings, redis, clients=clients, container=container, features=features
+    )
     app = BotApp(
         settings=settings,
         bot=bot or build_bot(settings),
@@ -124,15 +155,16 @@ def create_app(settings: Settings, *, bot: Bot | None = None) -> BotApp:
         engine=engine,
         session_factory=session_factory,
         clients=clients,
+        services=services,
+        clock=clock,
+        container=container,
+        drain_gate=gate,
     )
-    app.provide(
-        settings=settings,
-        session_factory=session_factory,
-        redis=redis,
-        clients=clients,
-        bot_app=app,
-    )
-    app.provide(**build_services(settings, redis, session_factory))
+
+    async def on_startup(bot: Bot) -> None:
+        await _on_startup(bot, app)
+
+    dp.startup.register(on_startup)
     return app
 
 
@@ -168,7 +200,8 @@ def webhook_secret(settings: Settings) -> str:
     return hashlib.sha256(b"webhook:" + token).hexdigest()
 
 
-async def _on_startup(bot: Bot, settings: Settings, bot_app: BotApp) -> None:
+async def _on_startup(bot: Bot, bot_app: BotApp) -> None:
+    settings = bot_app.settings
     await set_bot_commands(bot, settings)
     if not settings.webhook_enabled:
         # A webhook left over from another deployment would make getUpdates fail with 409.
@@ -224,7 +257,7 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
         polling.result()
         return
     # Graceful: the update in flight may finish (its reply sent, marked done); a new one waits.
-    gate: DrainGate = dp["drain_gate"]
+    gate = app.drain_gate
     gate.close()
     try:
         await asyncio.wait_for(gate.idle.wait(), SHUTDOWN_GRACE_SECONDS)

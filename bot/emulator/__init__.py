@@ -10,8 +10,8 @@ Typical use (fixtures from `tests/emulator/fixtures.py`, registered in `tests/co
         await anna.press("Записаться")                 # inline button by text
         answer = await anna.wait_for_callback_answer()
 
-A bot with extra services: `async with running_bot(make_bot_settings(), setup=lambda app:
-app.provide(booking=...)) as app: ...`. Faults: `emulator.fail_next("sendMessage", status=429,
+A bot with a pinned clock or other features: `async with running_bot(make_bot_settings(),
+setup=pin, features=[...]) as app: ...`. Faults: `emulator.fail_next("sendMessage", status=429,
 retry_after=3)`, `emulator.enforce_limits()`, `emulator.delay("sendMessage", 30)`. Everything the
 bot called is in `emulator.calls` (`calls_to(method, chat_id=...)`, `wait_for_call(...)`).
 """

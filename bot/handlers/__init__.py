@@ -1,54 +1,48 @@
-"""All routers, in the order the dispatcher tries them.
+"""The dispatcher's routers, built fresh by setup functions, in the order they are tried.
 
-`common` comes first so /start, /cancel and /help work in the middle of any flow; feature
-routers follow (each feature adds its router to `FEATURE_ROUTERS`); the fallback comes last and
-answers whatever nobody understood (text where a button is expected, a stale button).
+Errors first (a router of error handlers by exception type), then `common` so /start, /cancel
+and /help work in the middle of any flow, then the features, then the fallback that answers
+whatever nobody understood (text where a button is expected, a stale button, a menu section no
+feature serves). Payments come first among the features: a successful payment must reach the
+wallet whatever flow the client is in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiogram import Router
 
+from bot.handlers import account, booking, common, errors, reminders, specialist
+from bot.handlers.account import payments
 
-def _booking() -> Router:
-    from bot.handlers.booking import router
-
-    return router()
-
-
-def _payments() -> Router:
-    from bot.handlers.account import payments_router
-
-    return payments_router()
+# A feature: a zero-argument function returning a fresh router.
+Feature = Callable[[], Router]
 
 
-def _account() -> Router:
-    from bot.handlers.account import router
+def setup_notify_router() -> Router:
+    """The buttons of notifications: the specialist's agenda marks and the client's reminders."""
+    router = Router(name="notify")
+    specialist.register(router)
+    reminders.register(router)
+    return router
 
-    return router()
+
+FEATURES: tuple[Feature, ...] = (
+    payments.setup_router,
+    setup_notify_router,
+    booking.setup_router,
+    account.setup_router,
+)
 
 
-def _notify() -> Router:
-    from bot.handlers import reminders, specialist
-
-    root = Router(name="notify")
-    root.include_routers(specialist.router(), reminders.router())
+def setup_routers(features: Sequence[Feature] = FEATURES) -> Router:
+    """One fresh router holding every handler: errors, common, `features` in order, fallback."""
+    root = Router(name="handlers")
+    root.include_routers(
+        errors.setup_router(),
+        common.setup_router(),
+        *(feature() for feature in features),
+        common.setup_fallback_router(),
+    )
     return root
-
-
-# Feature routers, in order: each entry is a zero-argument callable returning a Router (imported
-# lazily, so a feature module is only loaded when the dispatcher is built).
-# Payments come first: a successful payment must reach the wallet whatever flow the client is in.
-FEATURE_ROUTERS: list[Callable[[], Router]] = [_payments, _notify, _booking, _account]
-
-
-def all_routers() -> list[Router]:
-    """Fresh list of the routers to include: common, the features, the fallback."""
-    from bot.handlers import common
-
-    routers = [common.router]
-    routers.extend(factory() for factory in FEATURE_ROUTERS)
-    routers.append(common.fallback_router)
-    return routers

@@ -1,30 +1,22 @@
-"""/start, /help, /language, /cancel, the main menu, the last-resort fallbacks and the one error
-handler that turns failures into text.
+"""/start, /help, /language, /cancel, the main menu's own sections (help, language, phone), the
+shared contact, and the last-resort fallbacks.
 
-The main menu's sections are built by their own features: each registers its entry with
-`register_menu_action(MenuAction.book, handler)`; a section nobody registered yet is answered
-with an honest "not available yet" notice.
+`setup_router()` comes first in the dispatcher, so /start, /cancel and /help work in the middle
+of any flow; `setup_fallback_router()` comes last and answers whatever nobody understood (text
+where a button is expected, a stale button, a menu section no feature serves).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, ErrorEvent, Message, ReplyKeyboardRemove, Update, User
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, User
+from dishka import FromDishka
 
-from bot.config import Settings
-from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken
-from bot.i18n import SUPPORTED_LANGUAGES, Translator, normalize_language, translate
+from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
 from bot.keyboards.common import (
     LanguageCb,
     MenuAction,
@@ -33,26 +25,11 @@ from bot.keyboards.common import (
     main_menu,
     phone_keyboard,
 )
+from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
 
-log = logging.getLogger(__name__)
-
-router = Router(name="common")
-# Included after every feature router: whatever nobody else understood ends here.
-fallback_router = Router(name="fallback")
-
-MenuHandler = Callable[..., Awaitable[object]]
-# Filled by the features: MenuAction -> `async def handler(query: CallbackQuery, **data)`.
-MENU_ACTIONS: dict[MenuAction, MenuHandler] = {}
 # Deep-link payloads that belong to another feature (the admin area's specialist invites).
 FOREIGN_START_PAYLOADS = ("spec_",)
-
-ReleaseHold = Callable[[int], Awaitable[object]]
-
-
-def register_menu_action(action: MenuAction, handler: MenuHandler) -> None:
-    """Route a main-menu button to a feature's handler (called with the query and handler data)."""
-    MENU_ACTIONS[action] = handler
 
 
 def telegram_user(user: User) -> TelegramUser:
@@ -65,30 +42,27 @@ def telegram_user(user: User) -> TelegramUser:
     )
 
 
-async def leave_flow(
-    state: FSMContext, profile: ClientProfile | None, release_hold: ReleaseHold | None
-) -> bool:
+async def leave_flow(state: FSMContext, profile: ClientProfile | None, flow: BookingFlow) -> bool:
     """Clear the FSM state and release the client's booking hold; True if a flow was left."""
     had_state = await state.get_state() is not None
     await state.clear()
-    if release_hold is not None and profile is not None:
-        await release_hold(profile.client_id)
+    if profile is not None:
+        await flow.leave(profile.client_id)
     return had_state
 
 
-@router.message(~StateFilter(None), F.text.startswith("/"), ~Command("cancel"))
 async def on_command_mid_flow(
     message: Message,
     state: FSMContext,
+    flow: FromDishka[BookingFlow],
     profile: ClientProfile | None = None,
-    release_hold: ReleaseHold | None = None,
 ) -> None:
     """Any command ends the flow in progress (its hold released), then runs as usual; whatever
     router owns it. /cancel is left to say whether there was something to cancel.
 
     Later routers still see the old state in their filters, so their text-in-a-flow handlers
     leave commands alone."""
-    await leave_flow(state, profile, release_hold)
+    await leave_flow(state, profile, flow)
     raise SkipHandler
 
 
@@ -96,16 +70,15 @@ def _is_own_start(message: Message, command: CommandObject) -> bool:
     return not (command.args or "").startswith(FOREIGN_START_PAYLOADS)
 
 
-@router.message(CommandStart(), _is_own_start)
 async def on_start(
     message: Message,
-    clients: ClientService,
     state: FSMContext,
+    clients: FromDishka[ClientService],
+    flow: FromDishka[BookingFlow],
     profile: ClientProfile | None = None,
-    release_hold: ReleaseHold | None = None,
 ) -> None:
     assert message.from_user is not None
-    await leave_flow(state, profile, release_hold)
+    await leave_flow(state, profile, flow)
     registered = await clients.register(telegram_user(message.from_user))
     i18n = Translator(registered.language)
     name = registered.first_name or i18n("start.friend")
@@ -117,56 +90,50 @@ async def on_start(
     await message.answer(text, reply_markup=main_menu(i18n))
 
 
-@router.message(Command("help"))
 async def on_help(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
 
 
-@router.message(Command("language"))
 async def on_language(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
 
 
-@router.message(Command("cancel"))
 async def on_cancel(
     message: Message,
     state: FSMContext,
     i18n: Translator,
+    flow: FromDishka[BookingFlow],
     profile: ClientProfile | None = None,
-    release_hold: ReleaseHold | None = None,
 ) -> None:
-    left = await leave_flow(state, profile, release_hold)
+    left = await leave_flow(state, profile, flow)
     await message.answer(
         i18n("cancel.done" if left else "cancel.nothing"), reply_markup=main_menu(i18n)
     )
 
 
-async def _menu_help(query: CallbackQuery, i18n: Translator, **_: Any) -> None:
+async def on_menu_help(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
 
 
-async def _menu_language(query: CallbackQuery, i18n: Translator, **_: Any) -> None:
+async def on_menu_language(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
 
 
-async def _menu_phone(query: CallbackQuery, i18n: Translator, **_: Any) -> None:
+async def on_menu_phone(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(i18n("phone.ask"), reply_markup=phone_keyboard(i18n))
 
 
-register_menu_action(MenuAction.help, _menu_help)
-register_menu_action(MenuAction.language, _menu_language)
-register_menu_action(MenuAction.phone, _menu_phone)
-
-
-@router.message(F.contact)
 async def on_contact(
-    message: Message, i18n: Translator, clients: ClientService, profile: ClientProfile | None = None
+    message: Message,
+    i18n: Translator,
+    clients: FromDishka[ClientService],
+    profile: ClientProfile | None = None,
 ) -> None:
     """A shared contact: stored as the client's phone only when it is the sender's own."""
     assert message.from_user is not None and message.contact is not None
@@ -187,27 +154,14 @@ async def on_contact(
 _SKIP_PHONE_TEXTS = frozenset(translate("phone.btn.skip", lang) for lang in SUPPORTED_LANGUAGES)
 
 
-@router.message(F.text.in_(_SKIP_PHONE_TEXTS))
 async def on_phone_skipped(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("phone.skipped"), reply_markup=ReplyKeyboardRemove())
 
 
-@router.callback_query(MenuCb.filter())
-async def on_menu(
-    query: CallbackQuery, callback_data: MenuCb, i18n: Translator, **data: Any
-) -> None:
-    handler = MENU_ACTIONS.get(callback_data.action)
-    if handler is None:
-        await query.answer(i18n("menu.not_available"), show_alert=True)
-        return
-    await handler(query, i18n=i18n, callback_data=callback_data, **data)
-
-
-@router.callback_query(LanguageCb.filter(F.language.in_(SUPPORTED_LANGUAGES)))
 async def on_language_chosen(
     query: CallbackQuery,
     callback_data: LanguageCb,
-    clients: ClientService,
+    clients: FromDishka[ClientService],
     profile: ClientProfile | None = None,
 ) -> None:
     if profile is None:
@@ -227,87 +181,44 @@ async def on_language_chosen(
         await query.message.answer(text, reply_markup=menu)
 
 
-@fallback_router.message()
+def setup_router() -> Router:
+    """Commands and screens every feature shares; included before the features."""
+    router = Router(name="common")
+    router.message.register(
+        on_command_mid_flow, ~StateFilter(None), F.text.startswith("/"), ~Command("cancel")
+    )
+    router.message.register(on_start, CommandStart(), _is_own_start)
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_language, Command("language"))
+    router.message.register(on_cancel, Command("cancel"))
+    router.message.register(on_contact, F.contact)
+    router.message.register(on_phone_skipped, F.text.in_(_SKIP_PHONE_TEXTS))
+    router.callback_query.register(on_menu_help, MenuCb.filter(F.action == MenuAction.help))
+    router.callback_query.register(on_menu_language, MenuCb.filter(F.action == MenuAction.language))
+    router.callback_query.register(on_menu_phone, MenuCb.filter(F.action == MenuAction.phone))
+    router.callback_query.register(
+        on_language_chosen, LanguageCb.filter(F.language.in_(SUPPORTED_LANGUAGES))
+    )
+    return router
+
+
 async def on_unknown_message(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("common.unknown_input"))
 
 
-@fallback_router.callback_query()
+async def on_menu_not_available(query: CallbackQuery, i18n: Translator) -> None:
+    """A main-menu section no feature included in this dispatcher serves."""
+    await query.answer(i18n("menu.not_available"), show_alert=True)
+
+
 async def on_stale_button(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer(i18n("common.stale_button"), show_alert=True)
 
 
-# --- the one place that turns an unhandled failure into text --------------------------------
-
-_DOMAIN_TEXTS: tuple[tuple[type[Exception], str], ...] = (
-    (SlotTaken, "errors.slot_taken"),
-    (NotAllowed, "errors.not_allowed"),
-    (NotFound, "errors.not_found"),
-    (InvalidState, "errors.invalid_state"),
-)
-
-
-UNAVAILABLE_TEXT = "errors.unavailable"
-UNEXPECTED_TEXT = "errors.unexpected"
-ERROR_TEXTS = (UNAVAILABLE_TEXT, UNEXPECTED_TEXT, *(key for _, key in _DOMAIN_TEXTS))
-
-
-def _error_text_key(exc: Exception) -> str:
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        return UNAVAILABLE_TEXT
-    for kind, key in _DOMAIN_TEXTS:
-        if isinstance(exc, kind):
-            return key
-    return UNEXPECTED_TEXT
-
-
-def _event_user_and_chat(update: Update) -> tuple[User | None, int | None]:
-    if update.message is not None:
-        return update.message.from_user, update.message.chat.id
-    if update.callback_query is not None:
-        query = update.callback_query
-        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-        return query.from_user, chat_id
-    if update.pre_checkout_query is not None:
-        return update.pre_checkout_query.from_user, update.pre_checkout_query.from_user.id
-    return None, None
-
-
-@router.errors()
-async def on_error(event: ErrorEvent, bot: Bot, settings: Settings, **data: Any) -> bool:
-    """Redis down -> "temporarily unavailable"; a domain error -> its text; anything else -> an
-    apology and a log record with context. The user never sees a trace."""
-    exc = event.exception
-    update = event.update
-    user, chat_id = _event_user_and_chat(update)
-    if isinstance(exc, TelegramBadRequest) and "message is not modified" in str(exc):
-        # A double press re-rendered the same screen: nothing went wrong for the user.
-        if update.callback_query is not None:
-            with contextlib.suppress(Exception):
-                await update.callback_query.answer()
-        return True
-    key = _error_text_key(exc)
-    context = {"update_id": update.update_id, "user_id": user.id if user else None}
-    if key == UNAVAILABLE_TEXT:
-        log.error("redis unavailable while handling %s: %s", context, exc)
-    elif key == UNEXPECTED_TEXT:
-        log.error("unhandled error while handling %s", context, exc_info=exc)
-    else:
-        log.warning("domain error escaped a handler %s: %r", context, exc)
-    i18n: Translator = data.get("i18n") or Translator(
-        normalize_language(user.language_code if user else None) or settings.default_language
-    )
-    text = i18n(key)
-    # A successful payment is never delivered again: credit it from its signed payload.
-    from bot.handlers.account.payments import credit_after_failure
-
-    text = await credit_after_failure(update, settings, data, i18n) or text
-    try:
-        if chat_id is not None:
-            await bot.send_message(chat_id, text)
-        if update.callback_query is not None:
-            # Stops the button's spinner; the handler may have answered it already.
-            await update.callback_query.answer()
-    except Exception:  # telling the user is best effort; the failure is already logged
-        log.warning("could not tell the user about the error %s", context, exc_info=True)
-    return True
+def setup_fallback_router() -> Router:
+    """Included after every feature: whatever nobody else understood ends here."""
+    router = Router(name="fallback")
+    router.message.register(on_unknown_message)
+    router.callback_query.register(on_menu_not_available, MenuCb.filter())
+    router.callback_query.register(on_stale_button)
+    return router

@@ -8,20 +8,18 @@ result or the domain error into text.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
+from dishka import FromDishka
 
+from bot.config import Settings
 from bot.domain.errors import DomainError, InvalidState, NotAllowed, NotFound
-from bot.handlers.booking.context import resolve_profile
-from bot.handlers.clock import now_from
 from bot.i18n import Translator
+from bot.ioc.types import CurrentClient, Now
 from bot.keyboards.notify import ReminderAction, ReminderCb, cancel_confirm_keyboard
 from bot.notify.render import ddmm, format_money, hhmm
-
-if TYPE_CHECKING:
-    from bot.services.booking import BookingService
+from bot.services.booking import Actor, BookingService
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +34,23 @@ def error_text(exc: DomainError, i18n: Translator) -> str:
     return i18n("notify.error.unavailable")
 
 
-async def on_reminder(query: CallbackQuery, callback_data: ReminderCb, **data: Any) -> None:
-    profile = await resolve_profile(data)
-    i18n: Translator = data.get("i18n") or Translator(profile.language)
-    booking: BookingService | None = data.get("booking")
-    if booking is None:
-        await query.answer(i18n("notify.error.unavailable"), show_alert=True)
-        return
-    from bot.services.booking import Actor
-
-    actor = Actor(kind="client", id=profile.client_id)
+async def on_reminder(
+    query: CallbackQuery,
+    callback_data: ReminderCb,
+    i18n: Translator,
+    client: FromDishka[CurrentClient],
+    booking: FromDishka[BookingService],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    actor = Actor(kind="client", id=client.client_id)
     appointment_id = callback_data.appointment_id
-    now = now_from(data)
-    currency = data["settings"].currency
+    currency = settings.currency
     try:
         match callback_data.action:
             case ReminderAction.come:
                 view = await booking.confirm_attendance(
-                    appointment_id, client_id=profile.client_id, now=now
+                    appointment_id, client_id=client.client_id, now=now
                 )
                 start = view.local_start
                 await query.answer(
@@ -94,11 +91,5 @@ async def _replace(query: CallbackQuery, text: str) -> None:
         await query.message.edit_text(text, reply_markup=None)
 
 
-def router() -> Router:
-    """A fresh router (a dispatcher built again in tests gets its own)."""
-    r = Router(name="notify.reminders")
-    r.callback_query.register(on_reminder, ReminderCb.filter())
-    return r
-
-
-__all__ = ["router"]
+def register(router: Router) -> None:
+    router.callback_query.register(on_reminder, ReminderCb.filter())

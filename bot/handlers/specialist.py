@@ -9,61 +9,50 @@ refused there).
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
+from dishka import FromDishka
 
 from bot.domain.errors import DomainError, InvalidState
-from bot.handlers.clock import now_from
 from bot.handlers.reminders import error_text
 from bot.i18n import Translator
+from bot.ioc.types import Now
 from bot.keyboards.notify import AgendaCb
 from bot.notify.agenda import SpecialistAgenda
 from bot.notify.render import hhmm
-
-if TYPE_CHECKING:
-    from bot.services.booking import BookingService
+from bot.services.booking import Actor, BookingService
 
 
-def _agenda(data: dict[str, Any]) -> SpecialistAgenda:
-    return SpecialistAgenda(data["session_factory"], data["settings"])
-
-
-def _i18n(data: dict[str, Any]) -> Translator:
-    i18n = data.get("i18n")
-    return i18n if isinstance(i18n, Translator) else Translator(data["settings"].default_language)
-
-
-async def on_agenda(message: Message, **data: Any) -> None:
-    i18n = _i18n(data)
+async def on_agenda(
+    message: Message,
+    i18n: Translator,
+    agenda: FromDishka[SpecialistAgenda],
+    now: FromDishka[Now],
+) -> None:
     if message.from_user is None:
         return
-    rendered = await _agenda(data).render_for(
-        message.from_user.id, now=now_from(data), lang=i18n.locale
-    )
+    rendered = await agenda.render_for(message.from_user.id, now=now, lang=i18n.locale)
     if rendered is None:
         await message.answer(i18n("notify.agenda.not_specialist"))
         return
     await message.answer(rendered.text, reply_markup=rendered.reply_markup)
 
 
-async def on_mark(query: CallbackQuery, callback_data: AgendaCb, **data: Any) -> None:
-    i18n = _i18n(data)
-    agenda = _agenda(data)
+async def on_mark(
+    query: CallbackQuery,
+    callback_data: AgendaCb,
+    i18n: Translator,
+    agenda: FromDishka[SpecialistAgenda],
+    booking: FromDishka[BookingService],
+    now: FromDishka[Now],
+) -> None:
     specialist_id = await agenda.specialist_id(query.from_user.id)
     if specialist_id is None:
         await query.answer(i18n("notify.agenda.not_specialist"), show_alert=True)
         return
-    booking: BookingService | None = data.get("booking")
-    if booking is None:
-        await query.answer(i18n("notify.error.unavailable"), show_alert=True)
-        return
-    from bot.services.booking import Actor
-
-    now = now_from(data)
     try:
         view = await booking.mark_status(
             callback_data.appointment_id,
@@ -92,12 +81,6 @@ async def on_mark(query: CallbackQuery, callback_data: AgendaCb, **data: Any) ->
             await query.message.edit_text(rendered.text, reply_markup=rendered.reply_markup)
 
 
-def router() -> Router:
-    """A fresh router (a dispatcher built again in tests gets its own)."""
-    r = Router(name="notify.specialist")
-    r.message.register(on_agenda, Command("agenda"))
-    r.callback_query.register(on_mark, AgendaCb.filter())
-    return r
-
-
-__all__ = ["router"]
+def register(router: Router) -> None:
+    router.message.register(on_agenda, Command("agenda"))
+    router.callback_query.register(on_mark, AgendaCb.filter())

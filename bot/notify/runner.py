@@ -104,7 +104,7 @@ async def run_worker(
     redis = Redis.from_url(settings.redis_url)
     session_factory = make_session_factory(engine)
     worker = build_worker(settings, bot=the_bot, redis=redis, session_factory=session_factory)
-    waitlist: WaitlistService = build_services(settings, redis, session_factory)["waitlist"]
+    waitlist: WaitlistService = build_services(settings, redis, session_factory).waitlist
     bus = EventBus(redis, settings.redis_prefix)
 
     async def on_event(kind: str, data: dict[str, object]) -> None:

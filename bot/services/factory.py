@@ -1,8 +1,8 @@
-"""Builds the booking engine's services once per process, for the handlers and the worker."""
+"""Builds the booking engine's services once per process, for the bot's container and the worker."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,11 +16,23 @@ from bot.services.waitlist import WaitlistService
 from bot.services.wallet import WalletService
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The process-wide services. Each holds no per-update state and opens its own session (one
+    transaction per use case), so one instance serves every update."""
+
+    availability: AvailabilityService
+    booking: BookingService
+    holds: HoldStore
+    wallet: WalletService
+    waitlist: WaitlistService
+    events: EventBus
+
+
 def build_services(
     settings: Settings, redis: Redis, session_factory: async_sessionmaker[AsyncSession]
-) -> dict[str, Any]:
-    """The shared services under their workflow-data names (`availability`, `booking`,
-    `holds`, `wallet`, `waitlist`, `events`), plus `release_hold(client_id)` for `/cancel`."""
+) -> Services:
+    """The services wired to each other (holds and events shared by availability and booking)."""
     prefix = settings.redis_prefix
     holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
     events = EventBus(redis, prefix)
@@ -29,16 +41,11 @@ def build_services(
     booking = BookingService(
         session_factory, settings, availability, holds, events=events, waitlist=waitlist
     )
-
-    async def release_hold(client_id: int) -> None:
-        await holds.release(client_id)
-
-    return {
-        "availability": availability,
-        "booking": booking,
-        "holds": holds,
-        "wallet": WalletService(session_factory),
-        "waitlist": waitlist,
-        "events": events,
-        "release_hold": release_hold,
-    }
+    return Services(
+        availability=availability,
+        booking=booking,
+        holds=holds,
+        wallet=WalletService(session_factory),
+        waitlist=waitlist,
+        events=events,
+    )

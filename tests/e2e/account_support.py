@@ -79,7 +79,7 @@ async def book(
 ) -> AppointmentView:
     """Book through the real engine: hold, then confirm (debit, ledger, outbox). The specialist
     is the catalog's `specialist_index`-th, or any free one when it is None."""
-    booking: BookingService = app.dispatcher["booking"]
+    booking: BookingService = app.services.booking
     specialist_id = None if specialist_index is None else catalog.specialist_ids[specialist_index]
     hold = await booking.hold(
         client_id=client_id,

@@ -20,7 +20,6 @@ from bot.emulator.users import SimUser
 from bot.i18n import translate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
-from bot.services.factory import build_services
 from bot.services.holds import Hold, HoldStore
 from db.models import Appointment, Client, ClientWallet, WaitlistEntry, WalletTransaction
 from tests.emulator.fixtures import running_bot
@@ -32,11 +31,8 @@ TODAY = date(2031, 3, 3)
 
 
 def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:
-    """Provide the booking engine the way production wires it, unless the app already does,
-    and pin the handlers' clock."""
-    if "booking" not in app.dispatcher.workflow_data:
-        app.provide(**build_services(app.settings, app.redis, app.session_factory))
-    app.provide(clock=clock)
+    """Pin the handlers' clock (the booking engine is the one production wires)."""
+    app.clock.source = clock
 
 
 @contextlib.asynccontextmanager
@@ -57,17 +53,17 @@ class Services:
 
     @property
     def holds(self) -> HoldStore:
-        holds: HoldStore = self.app.dispatcher["holds"]
+        holds: HoldStore = self.app.services.holds
         return holds
 
     @property
     def booking(self) -> BookingService:
-        booking: BookingService = self.app.dispatcher["booking"]
+        booking: BookingService = self.app.services.booking
         return booking
 
     @property
     def availability(self) -> AvailabilityService:
-        availability: AvailabilityService = self.app.dispatcher["availability"]
+        availability: AvailabilityService = self.app.services.availability
         return availability
 
     async def hold_of(self, client_id: int) -> Hold | None:

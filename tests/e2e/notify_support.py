@@ -14,12 +14,7 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.notify.runner import build_worker
 from bot.notify.worker import OutboxWorker
-from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingRequest, BookingService
-from bot.services.events import EventBus
-from bot.services.holds import HoldStore
-from bot.services.waitlist import WaitlistService
-from bot.services.wallet import WalletService
 from bot.telegram import build_bot
 from tests.emulator.fixtures import running_bot
 
@@ -36,27 +31,8 @@ class Clock:
 
 
 def wire(app: BotApp, clock: Clock) -> None:
-    """The booking engine as production wires it (unless the app already provides it)."""
-    data = app.dispatcher.workflow_data
-    if "booking" not in data:
-        settings, redis, sessions = app.settings, app.redis, app.session_factory
-        holds = HoldStore(
-            redis, prefix=settings.redis_prefix, ttl_seconds=settings.hold_ttl_seconds
-        )
-        events = EventBus(redis, settings.redis_prefix)
-        availability = AvailabilityService(sessions, redis, settings, holds, events=events)
-        waitlist = WaitlistService(sessions, settings, availability, holds)
-        app.provide(
-            availability=availability,
-            booking=BookingService(
-                sessions, settings, availability, holds, events=events, waitlist=waitlist
-            ),
-            holds=holds,
-            wallet=WalletService(sessions),
-            waitlist=waitlist,
-            events=events,
-        )
-    app.provide(clock=clock)
+    """Pin the handlers' clock (the booking engine is the one production wires)."""
+    app.clock.source = clock
 
 
 @dataclass
@@ -67,7 +43,7 @@ class NotifyBot:
 
     @property
     def booking(self) -> BookingService:
-        booking: BookingService = self.app.dispatcher["booking"]
+        booking: BookingService = self.app.services.booking
         return booking
 
     async def deliver(self) -> int:

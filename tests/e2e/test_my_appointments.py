@@ -91,7 +91,7 @@ async def test_upcoming_and_past_pages(
     catalog = await make_catalog(session_factory)
     user, client_id = await new_client(emulator, session_factory, 6101, lang=lang)
     async with account_bot(make_bot_settings()) as app:
-        booking: BookingService = app.dispatcher["booking"]
+        booking: BookingService = app.services.booking
         later = await book(app, client_id, catalog, local(3, 14))
         sooner = await book(app, client_id, catalog, local(2, 10))
         past = await book(app, client_id, catalog, local(-2, 10), now=NOW - timedelta(days=4))
@@ -319,7 +319,7 @@ async def test_stale_button_and_text_where_a_button_is_expected(
     catalog = await make_catalog(session_factory)
     user, client_id = await new_client(emulator, session_factory, 6108, lang="en")
     async with account_bot(make_bot_settings()) as app:
-        booking: BookingService = app.dispatcher["booking"]
+        booking: BookingService = app.services.booking
         view = await book(app, client_id, catalog, local(3, 10))
         shown = await open_card(user, view, "en")
         reschedule = button_data(shown, t("account.btn.reschedule", "en"))
@@ -367,7 +367,7 @@ async def test_ill_come_is_recorded_once(
         assert (await appointment(session_factory, view.id)).client_confirmed_at == first
 
         # Once cancelled, the same button answers with the current card and records nothing.
-        booking: BookingService = app.dispatcher["booking"]
+        booking: BookingService = app.services.booking
         await booking.cancel(view.id, actor=Actor("client", client_id), now=NOW)
         await user.press_data(attend)
         await user.wait_for_message(t("account.cancel.already", "en"))

@@ -265,10 +265,10 @@ async def test_price_difference_is_explained_and_settled(
         view = await book(app, client_id, catalog, local(3, 10))
         if change == "price":
             await set_service_price(session_factory, catalog, new_charge)
-            availability: AvailabilityService = app.dispatcher["availability"]
+            availability: AvailabilityService = app.services.availability
             await availability.invalidate(location_id=catalog.location_id)
         else:
-            wallet: WalletService = app.dispatcher["wallet"]
+            wallet: WalletService = app.services.wallet
             await wallet.set_discount(client_id, 50)
         diff = f"{abs(ledger)} RUB"
 
@@ -355,7 +355,7 @@ async def test_not_enough_money_for_the_extra_charge_writes_nothing(
     async with account_bot(make_bot_settings()) as app:
         view = await book(app, client_id, catalog, local(3, 10))
         await set_service_price(session_factory, catalog, Decimal("1300"))
-        availability: AvailabilityService = app.dispatcher["availability"]
+        availability: AvailabilityService = app.services.availability
         await availability.invalidate(location_id=catalog.location_id)
 
         await to_confirm(user, view, "en", ddmm(local(4, 0)), "12:00")

@@ -138,7 +138,7 @@ async def test_stop_lets_the_update_in_flight_finish(
     stop = asyncio.Event()
     serving = asyncio.create_task(serve(app, stop))
     await asyncio.wait_for(app.ready.wait(), 10)
-    gate: DrainGate = app.dispatcher["drain_gate"]
+    gate: DrainGate = app.drain_gate
 
     dan = emulator.user(2004, "Dan", language_code="en")
     emulator.delay("sendMessage", 60)

@@ -4,10 +4,14 @@ Bot API emulator, the test database and Redis."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from aiogram import F, Router
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import CallbackQuery
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -84,15 +88,7 @@ async def test_cancel_leaves_any_flow_and_releases_the_hold(
 ) -> None:
     from tests.emulator.fixtures import running_bot
 
-    released: list[int] = []
-
-    async def release_hold(client_id: int) -> None:
-        released.append(client_id)
-
-    def setup(app: BotApp) -> None:
-        app.provide(release_hold=release_hold)
-
-    async with running_bot(make_bot_settings(), setup=setup) as app:
+    async with running_bot(make_bot_settings()) as app:
         eva = emulator.user(1004, "Eva", language_code="ru")
         await eva.send("/start")
         await eva.wait_for_message()
@@ -101,13 +97,28 @@ async def test_cancel_leaves_any_flow_and_releases_the_hold(
         key = StorageKey(bot_id=app.bot.id, chat_id=1004, user_id=1004)
         await app.dispatcher.storage.set_state(key, BookingStates.time)
         await app.dispatcher.storage.set_data(key, {"service_id": 7})
+        # A hold taken at the time step (Redis only: no catalog is needed to hold).
+        holds = app.services.holds
+        start = datetime(2031, 3, 3, 10, tzinfo=UTC)
+        await holds.acquire(
+            client_id=profile.client_id,
+            location_id=1,
+            service_id=1,
+            specialist_id=1,
+            workplace_id=1,
+            start=start,
+            end=start + timedelta(hours=1),
+            blocked_until=start + timedelta(hours=1),
+            price=Decimal("100"),
+        )
+        assert await holds.get(profile.client_id) is not None
 
         await eva.send("/cancel")
         answer = await eva.wait_for_message()
         assert answer.text == translate("cancel.done", "ru")
         assert await app.dispatcher.storage.get_state(key) is None
         assert await app.dispatcher.storage.get_data(key) == {}
-        assert released == [profile.client_id]
+        assert await holds.get(profile.client_id) is None
 
         await eva.send("/cancel")
         assert (await eva.wait_for_message()).text == translate("cancel.nothing", "ru")
@@ -137,34 +148,53 @@ async def test_unknown_text_and_forged_button_get_an_answer(
     assert answer["text"] == translate("common.stale_button", "en")
 
 
-async def test_menu_section_without_handler_is_an_honest_notice(
-    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any
-) -> None:
-    from bot.handlers import common
+def menu_feature(action: MenuAction, handler: Any) -> Any:
+    """A feature that serves one main-menu section with `handler`."""
 
-    monkeypatch.delitem(common.MENU_ACTIONS, MenuAction.book, raising=False)
-    ivan = emulator.user(1007, "Иван", language_code="ru")
-    await ivan.send("/start")
-    await ivan.wait_for_message()
-    await ivan.press(translate("menu.btn.book", "ru"))
-    answer = await ivan.wait_for_callback_answer()
-    assert answer["text"] == translate("menu.not_available", "ru")
-    await ivan.press_data(MenuCb(action=MenuAction.help).pack())
-    assert (await ivan.wait_for_message()).text == translate("help.text", "ru")
+    def setup_router() -> Router:
+        router = Router(name=f"test.{action.value}")
+        router.callback_query.register(handler, MenuCb.filter(F.action == action))
+        return router
+
+    return setup_router
+
+
+async def test_menu_section_without_handler_is_an_honest_notice(
+    clean_db: Any, emulator: BotAPIEmulator, make_bot_settings: Any
+) -> None:
+    from tests.emulator.fixtures import running_bot
+
+    # No feature serves "book" in this bot.
+    async with running_bot(make_bot_settings(), features=()):
+        ivan = emulator.user(1007, "Иван", language_code="ru")
+        await ivan.send("/start")
+        await ivan.wait_for_message()
+        await ivan.press(translate("menu.btn.book", "ru"))
+        answer = await ivan.wait_for_callback_answer()
+        assert answer["text"] == translate("menu.not_available", "ru")
+        await ivan.press_data(MenuCb(action=MenuAction.help).pack())
+        assert (await ivan.wait_for_message()).text == translate("help.text", "ru")
 
 
 async def test_unexpected_error_gets_an_apology_and_the_update_can_run_again(
-    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any, redis: Any, caplog: Any
+    clean_db: Any, emulator: BotAPIEmulator, make_bot_settings: Any, redis: Any, caplog: Any
 ) -> None:
-    from bot.handlers import common
+    from tests.emulator.fixtures import running_bot
 
     calls: list[int] = []
 
-    async def broken(query: Any, **_: Any) -> None:
+    async def broken(query: CallbackQuery) -> None:
         calls.append(1)
         raise RuntimeError("database exploded")
 
-    monkeypatch.setitem(common.MENU_ACTIONS, MenuAction.wallet, broken)
+    features = [menu_feature(MenuAction.wallet, broken)]
+    async with running_bot(make_bot_settings(), features=features) as bot_app:
+        await _apology_and_redelivery(bot_app, emulator, redis, caplog, calls)
+
+
+async def _apology_and_redelivery(
+    bot_app: BotApp, emulator: BotAPIEmulator, redis: Any, caplog: Any, calls: list[int]
+) -> None:
     zoe = emulator.user(1008, "Zoe", language_code="en")
     await zoe.send("/start")
     await zoe.wait_for_message()
@@ -212,26 +242,28 @@ async def test_start_with_a_payload_does_not_crash(
 
 
 async def test_re_rendering_the_same_screen_is_not_an_error(
-    bot_app: BotApp, emulator: BotAPIEmulator, monkeypatch: Any
+    clean_db: Any, emulator: BotAPIEmulator, make_bot_settings: Any
 ) -> None:
     from aiogram.exceptions import TelegramBadRequest
     from aiogram.methods import EditMessageText
 
-    from bot.handlers import common
+    from tests.emulator.fixtures import running_bot
 
-    async def same_screen(query: Any, **_: Any) -> None:
+    async def same_screen(query: CallbackQuery) -> None:
         raise TelegramBadRequest(
             method=EditMessageText(text="x"), message="Bad Request: message is not modified"
         )
 
-    monkeypatch.setitem(common.MENU_ACTIONS, MenuAction.my, same_screen)
-    uma = emulator.user(1012, "Uma", language_code="en")
-    await uma.send("/start")
-    await uma.wait_for_message()
-    await uma.press(translate("menu.btn.my", "en"))
-    assert (await uma.wait_for_callback_answer()).get("text") is None
-    await emulator.wait_for(lambda: not emulator.pending_updates())
-    assert translate("errors.unexpected", "en") not in [m.text for m in uma.messages]
+    async with running_bot(
+        make_bot_settings(), features=[menu_feature(MenuAction.my, same_screen)]
+    ):
+        uma = emulator.user(1012, "Uma", language_code="en")
+        await uma.send("/start")
+        await uma.wait_for_message()
+        await uma.press(translate("menu.btn.my", "en"))
+        assert (await uma.wait_for_callback_answer()).get("text") is None
+        await emulator.wait_for(lambda: not emulator.pending_updates())
+        assert translate("errors.unexpected", "en") not in [m.text for m in uma.messages]
 
 
 async def _phone_of(session_factory: async_sessionmaker[AsyncSession], tg_id: int) -> str | None:

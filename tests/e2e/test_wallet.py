@@ -46,8 +46,8 @@ async def test_wallet_shows_balance_and_latest_ledger_rows(
     user, client_id = await new_client(emulator, session_factory, 6301, lang=lang)
     settings = make_bot_settings()
     async with account_bot(settings) as app:
-        booking: BookingService = app.dispatcher["booking"]
-        wallet: WalletService = app.dispatcher["wallet"]
+        booking: BookingService = app.services.booking
+        wallet: WalletService = app.services.wallet
         view = await book(app, client_id, catalog, local(3, 10))
         await booking.cancel(view.id, actor=Actor("client", client_id), now=NOW)
         await wallet.top_up(client_id, Decimal("500"), comment="Gift card", admin_id=1)

@@ -3,8 +3,9 @@
 - `emulator`: a fresh emulator per test.
 - `make_bot_settings(**overrides)`: Settings pointing at the emulator, the test database, the
   test Redis and the test's unique `redis_prefix` (no worker, no .env).
-- `running_bot(settings, setup=None)`: the real application built by `bot.app.create_app`
-  (exactly what `python -m bot` runs), served in-process until the block ends.
+- `running_bot(settings, setup=None, features=FEATURES)`: the real application built by
+  `bot.app.create_app` (exactly what `python -m bot` runs), served in-process until the block
+  ends.
 - `bot_app`: a running bot (long polling) over a clean database.
 - `process_env(...)`: the environment of a real `python -m bot` subprocess.
 - `redis_proxy`: a stoppable proxy in front of the test Redis (Redis down for one bot only).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from redis.asyncio import Redis
 from bot.app import BotApp, create_app, serve
 from bot.config import Settings, load_settings
 from bot.emulator.server import DEFAULT_TOKEN, BotAPIEmulator
+from bot.handlers import FEATURES, Feature
 from tests.emulator.redis_proxy import RedisProxy
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -78,15 +80,17 @@ async def running_bot(
     settings: Settings,
     *,
     setup: Callable[[BotApp], None] | None = None,
+    features: Sequence[Feature] = FEATURES,
     ready_timeout: float = 10,
 ) -> AsyncIterator[BotApp]:
     """Serve the real application in this event loop; stop it (gracefully) on exit.
 
-    `setup(app)` runs before serving: provide extra services (`app.provide(booking=...)`).
+    `setup(app)` runs before serving (pin the clock: `app.clock.source = lambda: NOW`);
+    `features` replaces the production feature routers (a test's own failing handler, say).
     Entering returns once the bot is receiving: its startup calls reached the emulator (polling)
     or its webhook is registered (webhook mode).
     """
-    app = create_app(settings)
+    app = create_app(settings, features=features)
     if setup is not None:
         setup(app)
     stop = asyncio.Event()

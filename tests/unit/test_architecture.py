@@ -1,6 +1,10 @@
 """Layering: `bot/domain` is pure booking rules. It imports no framework, no driver and no outer
 layer, and it never reads the clock itself (the clock is passed in), so it can be tested without
-I/O and reused by every service."""
+I/O and reused by every service.
+
+The handler side (`bot/handlers`, `bot/keyboards`, `bot/middlewares`) reaches the data only
+through services: no SQL, no `db`, and (once the booking decisions live in services) no holds
+and no policies; handlers declare their dependencies as typed parameters, never `**data`."""
 
 from __future__ import annotations
 
@@ -67,8 +71,8 @@ def _resolve(module: str | None, level: int, current: str, is_package: bool) -> 
     return ".".join([*base, module] if module else base)
 
 
-def _is_forbidden(name: str) -> bool:
-    return any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_IMPORTS)
+def _is_forbidden(name: str, forbidden: tuple[str, ...] = FORBIDDEN_IMPORTS) -> bool:
+    return any(name == bad or name.startswith(bad + ".") for bad in forbidden)
 
 
 def _callee_name(func: ast.expr) -> str | None:
@@ -193,3 +197,78 @@ def test_checker_catches_violations(source: str) -> None:
 )
 def test_checker_allows_pure_code(source: str) -> None:
     assert not check_source(source, FAKE), source
+
+
+# --- the handler side -------------------------------------------------------------------------
+
+HANDLER_SIDE = [ROOT / "bot" / "handlers", ROOT / "bot" / "keyboards", ROOT / "bot" / "middlewares"]
+HANDLER_FORBIDDEN_IMPORTS = ("db", "sqlalchemy", "asyncpg")
+
+
+def handler_side_modules() -> list[Path]:
+    return sorted(p for package in HANDLER_SIDE for p in package.rglob("*.py"))
+
+
+def handler_violations(source: str, path: Path) -> list[Violation]:
+    """Forbidden imports, and dependencies looked up by name: a `**kwargs` parameter on a
+    function or a `data[...]` subscript."""
+    tree = ast.parse(source, filename=str(path))
+    rel = str(path.relative_to(ROOT))
+    current = _module_name(path)
+    found = [
+        Violation(rel, line, f"imports {name}")
+        for line, name in imported_modules(tree, current, path.name == "__init__.py")
+        if _is_forbidden(name, HANDLER_FORBIDDEN_IMPORTS)
+    ]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.args.kwarg:
+            found.append(Violation(rel, node.lineno, f"{node.name}(**{node.args.kwarg.arg})"))
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "data"
+        ):
+            found.append(Violation(rel, node.lineno, "looks a dependency up in data[...]"))
+    return found
+
+
+def test_handler_side_exists() -> None:
+    assert len(handler_side_modules()) >= 10
+
+
+def test_handlers_reach_data_only_through_typed_services() -> None:
+    middlewares = ROOT / "bot" / "middlewares"
+    violations = [
+        v
+        for path in handler_side_modules()
+        for v in handler_violations(path.read_text("utf-8"), path)
+        # Middlewares are aiogram's `(handler, event, data)` callables: data is theirs to fill.
+        if not (path.is_relative_to(middlewares) and "data[" in v.what)
+    ]
+    assert not violations, "handler side:\n" + "\n".join(map(str, violations))
+
+
+HANDLER_FAKE = ROOT / "bot" / "handlers" / "example.py"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from sqlalchemy import select",
+        "from db.repositories import appointments",
+        "async def on_x(message, **data):\n    pass",
+        "def f(data):\n    return data['booking']",
+    ],
+)
+def test_handler_checker_catches_violations(source: str) -> None:
+    assert handler_violations(source, HANDLER_FAKE), source
+
+
+def test_handler_checker_allows_typed_handlers() -> None:
+    source = (
+        "from dishka import FromDishka\n"
+        "from bot.services.booking import BookingService\n"
+        "async def on_x(query, callback_data, booking: FromDishka[BookingService]):\n"
+        "    return callback_data.appointment_id\n"
+    )
+    assert not handler_violations(source, HANDLER_FAKE)

@@ -98,7 +98,7 @@ def test_every_used_key_has_a_text(locale: str, catalogs: dict[str, dict[str, st
 def test_dynamic_key_families(catalogs: dict[str, dict[str, str]]) -> None:
     """Keys the code builds at run time (f-strings, tables) exist in both languages."""
     from bot.app import BOT_COMMANDS
-    from bot.handlers.common import ERROR_TEXTS
+    from bot.handlers.errors import ERROR_TEXTS
     from bot.keyboards.common import MenuAction
 
     keys = [

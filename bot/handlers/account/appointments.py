@@ -8,17 +8,18 @@ appointment (already cancelled, already started) gets a short notice and the cur
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
+from dishka import FromDishka
 
 from bot.domain.errors import InvalidState, NotAllowed, NotFound
 from bot.handlers.account import render
-from bot.handlers.account.context import AccountDeps, deps_from, show
+from bot.handlers.account.context import AccountDeps, show
 from bot.handlers.render_booking import format_money, with_notice
 from bot.keyboards.account import (
     AppointmentAction,
@@ -30,10 +31,9 @@ from bot.keyboards.account import (
     back_to_list_keyboard,
     cancel_confirm_keyboard,
 )
+from bot.keyboards.common import MenuAction, MenuCb
 from bot.services.booking import AppointmentView
 from bot.states import AccountFlow
-
-router = Router(name="account.appointments")
 
 LIST_LIMIT = 20
 
@@ -122,10 +122,14 @@ def is_account_screen(query: CallbackQuery) -> bool:
 
 
 async def show_list(
-    event: Message | CallbackQuery, data: dict[str, Any], *, past: bool, edit: bool = True
+    event: Message | CallbackQuery,
+    deps: AccountDeps,
+    state: FSMContext,
+    *,
+    past: bool,
+    edit: bool = True,
 ) -> None:
-    deps = await deps_from(data)
-    await leave_account_flow(data["state"])
+    await leave_account_flow(state)
     views = await deps.booking.list_for_client(
         deps.client_id, now=deps.now, past=past, limit=LIST_LIMIT
     )
@@ -133,31 +137,34 @@ async def show_list(
     await show(event, text, appointment_list_keyboard(deps.i18n, buttons, past=past), edit=edit)
 
 
-@router.message(Command("my"))
-async def on_my(message: Message, **data: Any) -> None:
-    await show_list(message, data, past=False)
+async def on_my(message: Message, state: FSMContext, deps: FromDishka[AccountDeps]) -> None:
+    await show_list(message, deps, state, past=False)
 
 
-async def on_menu_my(query: CallbackQuery, **data: Any) -> None:
+async def on_menu_my(
+    query: CallbackQuery, state: FSMContext, deps: FromDishka[AccountDeps]
+) -> None:
     """The main menu's "my appointments": a new message below the menu."""
     await query.answer()
-    await show_list(query, data, past=False, edit=False)
+    await show_list(query, deps, state, past=False, edit=False)
 
 
-@router.callback_query(MyListCb.filter())
-async def on_list_page(query: CallbackQuery, callback_data: MyListCb, **data: Any) -> None:
+async def on_list_page(
+    query: CallbackQuery, callback_data: MyListCb, state: FSMContext, deps: FromDishka[AccountDeps]
+) -> None:
     await query.answer()
-    await show_list(query, data, past=callback_data.page == MyPage.past)
+    await show_list(query, deps, state, past=callback_data.page == MyPage.past)
 
 
 # --- one appointment ------------------------------------------------------------------------
 
 
-@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.view))
 async def on_view(
-    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: AppointmentCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
-    deps = await deps_from(data)
     view = await own_appointment(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -166,12 +173,13 @@ async def on_view(
     await show_card(query, deps, view)
 
 
-@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.cancel))
 async def on_cancel_ask(
-    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: AppointmentCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
     """State the refund the policy gives now, then ask to confirm."""
-    deps = await deps_from(data)
     view = await own_appointment(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -193,11 +201,12 @@ async def on_cancel_ask(
     )
 
 
-@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.cancel_confirm))
 async def on_cancel_confirm(
-    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: AppointmentCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
-    deps = await deps_from(data)
     view = await own_appointment(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -220,10 +229,10 @@ async def on_cancel_confirm(
     await show(query, text, back_to_list_keyboard(deps.i18n))
 
 
-@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.attend))
-async def on_attend(query: CallbackQuery, callback_data: AppointmentCb, **data: Any) -> None:
+async def on_attend(
+    query: CallbackQuery, callback_data: AppointmentCb, deps: FromDishka[AccountDeps]
+) -> None:
     """ "I'll come": recorded once; a cancelled or past appointment gets the current card."""
-    deps = await deps_from(data)
     view = await own_appointment(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -235,3 +244,18 @@ async def on_attend(query: CallbackQuery, callback_data: AppointmentCb, **data: 
         await refuse_change(query, deps, view)
         return
     await query.answer(deps.i18n("account.attend.done", **render.when(view)))
+
+
+def register(router: Router) -> None:
+    """/my, the main menu's "my", the list pages and one appointment's card, cancel, attend."""
+    router.message.register(on_my, Command("my"))
+    router.callback_query.register(on_menu_my, MenuCb.filter(F.action == MenuAction.my))
+    router.callback_query.register(on_list_page, MyListCb.filter())
+    actions: dict[AppointmentAction, Callable[..., Awaitable[None]]] = {
+        AppointmentAction.view: on_view,
+        AppointmentAction.cancel: on_cancel_ask,
+        AppointmentAction.cancel_confirm: on_cancel_confirm,
+        AppointmentAction.attend: on_attend,
+    }
+    for action, handler in actions.items():
+        router.callback_query.register(handler, AppointmentCb.filter(F.action == action))

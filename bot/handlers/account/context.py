@@ -1,32 +1,30 @@
-"""What every account handler needs, taken from the dispatcher's workflow data, and the small
-helpers that put a screen on the chat (edit the pressed message, or send a new one)."""
+"""What every account handler needs (`AccountDeps`, built per update by the container), and the
+small helpers that put a screen on the chat (edit the pressed message, or send a new one)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.config import Settings
-from bot.handlers.booking.context import resolve_profile
-from bot.handlers.clock import now_from
 from bot.i18n import Translator
-from bot.services.booking import Actor
-
-if TYPE_CHECKING:
-    from bot.services.availability import AvailabilityService
-    from bot.services.booking import BookingService
-    from bot.services.wallet import WalletService
+from bot.services.availability import AvailabilityService
+from bot.services.booking import Actor, BookingService
+from bot.services.booking_menu import BookingMenuService
+from bot.services.wallet import WalletService
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class AccountDeps:
+    """The pressing client (registered on the fly if they skipped /start), the update's time and
+    the services the account screens use."""
+
     settings: Settings
     i18n: Translator
     client_id: int
@@ -34,6 +32,7 @@ class AccountDeps:
     booking: BookingService
     availability: AvailabilityService
     wallet: WalletService
+    menu: BookingMenuService
 
     @property
     def currency(self) -> str:
@@ -42,20 +41,6 @@ class AccountDeps:
     @property
     def actor(self) -> Actor:
         return Actor(kind="client", id=self.client_id)
-
-
-async def deps_from(data: dict[str, Any]) -> AccountDeps:
-    """The pressing client (registered on the fly if they skipped /start) and the services."""
-    profile = await resolve_profile(data)
-    return AccountDeps(
-        settings=data["settings"],
-        i18n=data.get("i18n") or Translator(profile.language),
-        client_id=profile.client_id,
-        now=now_from(data),
-        booking=data["booking"],
-        availability=data["availability"],
-        wallet=data["wallet"],
-    )
 
 
 async def show(

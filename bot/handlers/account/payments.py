@@ -13,29 +13,27 @@ under another update_id) credits nothing more.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.types import Message, PreCheckoutQuery, Update
+from dishka import FromDishka
 
 from bot.config import Settings
-from bot.handlers.account.context import deps_from
+from bot.handlers.account.context import AccountDeps
 from bot.handlers.account.invoices import check_payment, from_minor, parse_payload
 from bot.handlers.account.wallet import payload_secret, payments_token
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.keyboards.account import back_to_wallet_keyboard
 from bot.services.clients import ClientProfile
+from bot.services.wallet import WalletService
 
 log = logging.getLogger(__name__)
 
-router = Router(name="account.payments")
 
-
-@router.pre_checkout_query()
 async def on_pre_checkout(
     query: PreCheckoutQuery,
-    settings: Settings,
+    settings: FromDishka[Settings],
     i18n: Translator,
     profile: ClientProfile | None = None,
 ) -> None:
@@ -57,10 +55,8 @@ async def on_pre_checkout(
     await query.answer(ok=True)
 
 
-@router.message(F.successful_payment)
-async def on_successful_payment(message: Message, **data: Any) -> None:
+async def on_successful_payment(message: Message, deps: FromDishka[AccountDeps]) -> None:
     """Credit the payment once per Telegram charge id; a repeated delivery credits nothing."""
-    deps = await deps_from(data)
     payment = message.successful_payment
     assert payment is not None
     payload = check_payment(
@@ -100,7 +96,7 @@ async def on_successful_payment(message: Message, **data: Any) -> None:
 
 
 async def credit_after_failure(
-    update: Update, settings: Settings, data: dict[str, Any], i18n: Translator
+    update: Update, settings: Settings, wallet: WalletService, i18n: Translator
 ) -> str | None:
     """For the error handler: a successful payment whose handling failed before the wallet was
     credited (Redis down in a middleware, say) is credited from its signed payload with the
@@ -108,8 +104,7 @@ async def credit_after_failure(
     or None when the update is no payment or cannot be credited (then it is logged loudly)."""
     message = update.message
     payment = message.successful_payment if message is not None else None
-    wallet = data.get("wallet")
-    if payment is None or wallet is None:
+    if payment is None:
         return None
     parsed = parse_payload(payload_secret(settings), payment.invoice_payload)
     payload = (
@@ -143,3 +138,11 @@ async def credit_after_failure(
         amount=format_money(amount, settings.currency),
         balance=format_money(balance, settings.currency),
     )
+
+
+def setup_router() -> Router:
+    """Pre-checkout and successful payments: included before every conversation router."""
+    router = Router(name="account.payments")
+    router.pre_checkout_query.register(on_pre_checkout)
+    router.message.register(on_successful_payment, F.successful_payment)
+    return router

@@ -10,12 +10,12 @@ race shows that day's fresh times, a move after the free-cancel deadline is refu
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
+from dishka import FromDishka
 
 from bot.domain.errors import (
     InsufficientFunds,
@@ -38,7 +38,7 @@ from bot.handlers.account.appointments import (
     refuse_change,
     show_card,
 )
-from bot.handlers.account.context import AccountDeps, deps_from, show
+from bot.handlers.account.context import AccountDeps, show
 from bot.handlers.render_booking import format_money, time_buttons, with_notice
 from bot.keyboards.account import (
     AppointmentAction,
@@ -53,10 +53,7 @@ from bot.keyboards.account import (
     reschedule_times_keyboard,
 )
 from bot.services.booking import AppointmentView
-from bot.services.booking_menu import BookingMenuService
 from bot.states import AccountFlow
-
-router = Router(name="account.reschedule")
 
 
 async def movable(
@@ -167,22 +164,24 @@ async def show_times(
     await show(query, text, reschedule_times_keyboard(deps.i18n, view.id, starts))
 
 
-@router.callback_query(AppointmentCb.filter(F.action == AppointmentAction.reschedule))
 async def on_reschedule(
-    query: CallbackQuery, callback_data: AppointmentCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: AppointmentCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
-    deps = await deps_from(data)
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
     await show_dates(query, deps, state, view)
 
 
-@router.callback_query(RescheduleDateCb.filter())
 async def on_date(
-    query: CallbackQuery, callback_data: RescheduleDateCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: RescheduleDateCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
-    deps = await deps_from(data)
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -193,12 +192,13 @@ async def on_date(
     await show_times(query, deps, state, view, day)
 
 
-@router.callback_query(RescheduleTimeCb.filter())
 async def on_time(
-    query: CallbackQuery, callback_data: RescheduleTimeCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: RescheduleTimeCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
     """The chosen time, if it is still free, with the price difference explained."""
-    deps = await deps_from(data)
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -208,7 +208,7 @@ async def on_time(
     if offer is None:
         await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
         return
-    money = await BookingMenuService(data["session_factory"]).client_money(deps.client_id)
+    money = await deps.menu.client_money(deps.client_id)
     charge = apply_discount(offer.price, money.discount_percent)
     new_date, new_time = render.local_date_time(start, view.timezone)
     old = render.when(view)
@@ -225,11 +225,12 @@ async def on_time(
     await show(query, text, reschedule_confirm_keyboard(deps.i18n, view.id, callback_data.ts))
 
 
-@router.callback_query(RescheduleConfirmCb.filter())
 async def on_confirm(
-    query: CallbackQuery, callback_data: RescheduleConfirmCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: RescheduleConfirmCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
-    deps = await deps_from(data)
     view = await own_appointment(query, deps, callback_data.appointment_id)
     if view is None:
         return
@@ -280,3 +281,13 @@ async def on_confirm(
         balance=format_money(wallet.balance, deps.currency),
     )
     await show(query, text, back_to_list_keyboard(deps.i18n))
+
+
+def register(router: Router) -> None:
+    """Reschedule: the dates, the times, the price difference, the move."""
+    router.callback_query.register(
+        on_reschedule, AppointmentCb.filter(F.action == AppointmentAction.reschedule)
+    )
+    router.callback_query.register(on_date, RescheduleDateCb.filter())
+    router.callback_query.register(on_time, RescheduleTimeCb.filter())
+    router.callback_query.register(on_confirm, RescheduleConfirmCb.filter())

@@ -6,17 +6,17 @@ and the successful payment are in `payments.py`).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, LabeledPrice, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message
+from dishka import FromDishka
 
 from bot.config import Settings
 from bot.handlers.account import render
 from bot.handlers.account.appointments import enter_account_step, leave_account_flow
-from bot.handlers.account.context import AccountDeps, deps_from, show
+from bot.handlers.account.context import AccountDeps, show
 from bot.handlers.account.invoices import (
     TopUpPayload,
     from_minor,
@@ -32,9 +32,8 @@ from bot.keyboards.account import (
     topup_amounts_keyboard,
     wallet_keyboard,
 )
+from bot.keyboards.common import MenuAction, MenuCb
 from bot.states import AccountFlow
-
-router = Router(name="account.wallet")
 
 LEDGER_ROWS = 10
 
@@ -50,7 +49,7 @@ def payload_secret(settings: Settings) -> str:
     return settings.bot_token.get_secret_value()
 
 
-async def wallet_screen(deps: AccountDeps) -> tuple[str, Any]:
+async def wallet_screen(deps: AccountDeps) -> tuple[str, InlineKeyboardMarkup | None]:
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=LEDGER_ROWS)
     text = render.wallet_text(wallet, deps.i18n, deps.currency, deps.settings.default_timezone)
     enabled = payments_token(deps.settings) is not None
@@ -60,34 +59,33 @@ async def wallet_screen(deps: AccountDeps) -> tuple[str, Any]:
 
 
 async def show_wallet(
-    event: Message | CallbackQuery, data: dict[str, Any], *, edit: bool = True
+    event: Message | CallbackQuery, deps: AccountDeps, state: FSMContext, *, edit: bool = True
 ) -> None:
-    deps = await deps_from(data)
-    await leave_account_flow(data["state"])
+    await leave_account_flow(state)
     text, markup = await wallet_screen(deps)
     await show(event, text, markup, edit=edit)
 
 
-@router.message(Command("wallet"))
-async def on_wallet(message: Message, **data: Any) -> None:
-    await show_wallet(message, data)
+async def on_wallet(message: Message, state: FSMContext, deps: FromDishka[AccountDeps]) -> None:
+    await show_wallet(message, deps, state)
 
 
-async def on_menu_wallet(query: CallbackQuery, **data: Any) -> None:
+async def on_menu_wallet(
+    query: CallbackQuery, state: FSMContext, deps: FromDishka[AccountDeps]
+) -> None:
     """The main menu's "wallet": a new message below the menu."""
     await query.answer()
-    await show_wallet(query, data, edit=False)
+    await show_wallet(query, deps, state, edit=False)
 
 
-@router.callback_query(WalletCb.filter(F.action == WalletAction.show))
-async def on_wallet_button(query: CallbackQuery, **data: Any) -> None:
+async def on_wallet_button(
+    query: CallbackQuery, state: FSMContext, deps: FromDishka[AccountDeps]
+) -> None:
     await query.answer()
-    await show_wallet(query, data, edit=_edits_wallet(query))
+    await show_wallet(query, deps, state, edit=_edits_wallet(query))
 
 
-@router.callback_query(WalletCb.filter(F.action == WalletAction.topup))
-async def on_topup(query: CallbackQuery, state: FSMContext, **data: Any) -> None:
-    deps = await deps_from(data)
+async def on_topup(query: CallbackQuery, state: FSMContext, deps: FromDishka[AccountDeps]) -> None:
     if payments_token(deps.settings) is None:
         await query.answer(deps.i18n("account.wallet.payments_off"), show_alert=True)
         return
@@ -102,12 +100,13 @@ async def on_topup(query: CallbackQuery, state: FSMContext, **data: Any) -> None
     )
 
 
-@router.callback_query(TopUpCb.filter())
 async def on_amount(
-    query: CallbackQuery, callback_data: TopUpCb, state: FSMContext, **data: Any
+    query: CallbackQuery,
+    callback_data: TopUpCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
 ) -> None:
     """Send the invoice for one of the offered amounts (anything else is a forged button)."""
-    deps = await deps_from(data)
     token = payments_token(deps.settings)
     if token is None:
         await query.answer(deps.i18n("account.wallet.payments_off"), show_alert=True)
@@ -147,3 +146,12 @@ def _edits_wallet(query: CallbackQuery) -> bool:
     prefixes = (WalletCb.__prefix__ + ":", TopUpCb.__prefix__ + ":")
     buttons = [b for row in message.reply_markup.inline_keyboard for b in row]
     return bool(buttons) and all((b.callback_data or "").startswith(prefixes) for b in buttons)
+
+
+def register(router: Router) -> None:
+    """/wallet, the main menu's "wallet", its buttons and the top-up amounts."""
+    router.message.register(on_wallet, Command("wallet"))
+    router.callback_query.register(on_menu_wallet, MenuCb.filter(F.action == MenuAction.wallet))
+    router.callback_query.register(on_wallet_button, WalletCb.filter(F.action == WalletAction.show))
+    router.callback_query.register(on_topup, WalletCb.filter(F.action == WalletAction.topup))
+    router.callback_query.register(on_amount, TopUpCb.filter())

@@ -7,12 +7,12 @@ money shows the price, the balance and what is missing, and nothing is written.
 from __future__ import annotations
 
 import logging
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from dishka import FromDishka
 
 from bot.domain.errors import (
     HoldExpired,
@@ -26,7 +26,6 @@ from bot.domain.errors import (
 from bot.handlers.booking.context import (
     Deps,
     Draft,
-    deps_from,
     end_flow,
     load_draft,
     new_flow_token,
@@ -46,8 +45,6 @@ from bot.keyboards.notify import WaitlistTakeCb
 from bot.services.booking import AppointmentView, BookingRequest
 
 log = logging.getLogger(__name__)
-
-router = Router(name="booking.confirm")
 
 
 def request_of(deps: Deps, draft: Draft) -> BookingRequest | None:
@@ -78,14 +75,13 @@ async def show_times(
     await show(message, state, draft, await times(deps, draft, picked, notice=notice))
 
 
-@router.callback_query(BookCb.filter(F.action == BookAction.CONFIRM))
 async def on_confirm(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
-    checked = await guard(callback, callback_data, state, data)
+    checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
-    deps, draft, message = checked
+    draft, message = checked
     i18n = deps.i18n
     request = request_of(deps, draft)
     if request is None:
@@ -147,15 +143,14 @@ def booked_text(view: AppointmentView, deps: Deps) -> str:
     )
 
 
-@router.callback_query(BookCb.filter(F.action == BookAction.JOIN_WAITLIST))
 async def on_join_waitlist(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
     """The chosen date has no free time left: wait for one on that date."""
-    checked = await guard(callback, callback_data, state, data)
+    checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
-    deps, draft, message = checked
+    draft, message = checked
     i18n = deps.i18n
     picked = await resolve(deps, draft)
     day = draft.day_date
@@ -185,13 +180,14 @@ async def on_join_waitlist(
     await callback.answer()
 
 
-@router.callback_query(WaitlistTakeCb.filter())
 async def on_take_offer(
-    callback: CallbackQuery, callback_data: WaitlistTakeCb, state: FSMContext, **data: Any
+    callback: CallbackQuery,
+    callback_data: WaitlistTakeCb,
+    state: FSMContext,
+    deps: FromDishka[Deps],
 ) -> None:
     """The waitlist offer's button: check the entry is the presser's and still offered, then
     go to the summary with a hold on the offered time."""
-    deps = await deps_from(data)
     i18n = deps.i18n
     message = callback.message
     try:
@@ -234,3 +230,12 @@ async def on_take_offer(
 async def _current_hold_id(state: FSMContext) -> str | None:
     draft = await load_draft(state)
     return draft.hold_id if draft is not None else None
+
+
+def register(router: Router) -> None:
+    """Confirm, the waitlist join and taking a waitlist offer."""
+    router.callback_query.register(on_confirm, BookCb.filter(F.action == BookAction.CONFIRM))
+    router.callback_query.register(
+        on_join_waitlist, BookCb.filter(F.action == BookAction.JOIN_WAITLIST)
+    )
+    router.callback_query.register(on_take_offer, WaitlistTakeCb.filter())

@@ -14,16 +14,13 @@ from typing import Any
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import User
 
 from bot.config import Settings
-from bot.handlers.clock import now_from
 from bot.i18n import Translator
 from bot.keyboards.booking import BookStep
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_menu import BookingMenuService
-from bot.services.clients import ClientProfile, ClientService, TelegramUser
 from bot.services.holds import HoldStore
 from bot.services.waitlist import WaitlistService
 from bot.states import BookingStates
@@ -143,7 +140,8 @@ async def end_flow(state: FSMContext) -> None:
 
 @dataclass(slots=True)
 class Deps:
-    """Everything a booking handler needs, taken from the dispatcher's workflow data."""
+    """Everything a booking handler needs: the pressing client, the update's time and the
+    services (built per update by the container, see `bot.ioc.providers`)."""
 
     settings: Settings
     i18n: Translator
@@ -158,37 +156,3 @@ class Deps:
     @property
     def currency(self) -> str:
         return self.settings.currency
-
-
-async def resolve_profile(data: dict[str, Any]) -> ClientProfile:
-    """The client behind the update; registers one who skipped /start."""
-    profile: ClientProfile | None = data.get("profile")
-    if profile is not None:
-        return profile
-    user: User = data["event_from_user"]
-    clients: ClientService = data["clients"]
-    return await clients.register(
-        TelegramUser(
-            tg_id=user.id,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            username=user.username,
-            language_code=user.language_code,
-        )
-    )
-
-
-async def deps_from(data: dict[str, Any]) -> Deps:
-    profile = await resolve_profile(data)
-    i18n = data.get("i18n") or Translator(profile.language)
-    return Deps(
-        settings=data["settings"],
-        i18n=i18n,
-        client_id=profile.client_id,
-        now=now_from(data),
-        menu=BookingMenuService(data["session_factory"]),
-        availability=data["availability"],
-        booking=data["booking"],
-        holds=data["holds"],
-        waitlist=data["waitlist"],
-    )

@@ -9,19 +9,18 @@ step, and nothing changes.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from dishka import FromDishka
 
 from bot.handlers.booking.context import (
     Deps,
     Draft,
     current_step,
-    deps_from,
     end_flow,
     load_draft,
     new_flow_token,
@@ -35,18 +34,16 @@ from bot.handlers.booking.screens import (
     take_hold_and_summarize,
 )
 from bot.keyboards.booking import BookAction, BookCb, BookStep
-from bot.keyboards.common import main_menu
+from bot.keyboards.common import MenuAction, MenuCb, main_menu
 from bot.services.holds import HoldStore
 from bot.states import BookingStates
 
 log = logging.getLogger(__name__)
 
-router = Router(name="booking.flow")
-
 
 async def release_hold(state: FSMContext, holds: HoldStore, client_id: int) -> None:
     """Drop the hold of the flow in `state` (if any), when a new flow replaces it. (Commands
-    and `/cancel` release holds through the `release_hold` workflow data.)"""
+    and `/cancel` release holds through `BookingFlow.leave`.)"""
     draft = await load_draft(state)
     if draft is not None and draft.hold_id:
         await holds.release(client_id, draft.hold_id)
@@ -80,28 +77,28 @@ async def show(
 
 
 async def start_booking(
-    message: Message, state: FSMContext, data: dict[str, Any], *, new_message: bool
+    message: Message, state: FSMContext, deps: Deps, *, new_message: bool
 ) -> None:
-    """A fresh flow (any previous flow and its hold are dropped). The menu's "book" action
-    calls this with the menu message and `new_message=False`."""
-    deps = await deps_from(data)
+    """A fresh flow (any previous flow and its hold are dropped)."""
     await release_hold(state, deps.holds, deps.client_id)
     draft = Draft(flow=new_flow_token())
     screen = await screen_for(deps, draft, BookStep.LOCATION)
     await show(message, state, draft, screen, new=new_message)
 
 
-@router.message(Command("book"))
-async def on_book(message: Message, state: FSMContext, **data: Any) -> None:
-    await start_booking(message, state, data, new_message=True)
+async def on_book(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
+    await start_booking(message, state, deps, new_message=True)
 
 
-# Commands are excluded: the common router's `on_command_mid_flow` has ended the flow, but
-# this router would still see the old state in the filter data.
-@router.message(StateFilter(BookingStates), ~F.text.startswith("/"))
-async def on_text_mid_flow(message: Message, state: FSMContext, **data: Any) -> None:
+async def on_menu_book(query: CallbackQuery, state: FSMContext, deps: FromDishka[Deps]) -> None:
+    """The main menu's "book" button: a new flow message below the menu."""
+    await query.answer()
+    if isinstance(query.message, Message):
+        await start_booking(query.message, state, deps, new_message=True)
+
+
+async def on_text_mid_flow(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
     """Text where a button is expected: a hint and the current step again, below it."""
-    deps = await deps_from(data)
     draft = await load_draft(state)
     step = await current_step(state)
     await message.answer(deps.i18n("booking.hint.use_buttons"))
@@ -141,11 +138,10 @@ async def _invalid(
 
 
 async def guard(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, data: dict[str, Any]
-) -> tuple[Deps, Draft, Message] | None:
-    """The deps, draft and message when the button belongs to the current step of the current
-    flow; otherwise answers as stale and returns None."""
-    deps = await deps_from(data)
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: Deps
+) -> tuple[Draft, Message] | None:
+    """The draft and message when the button belongs to the current step of the current flow;
+    otherwise answers as stale and returns None."""
     draft = await load_draft(state)
     step = await current_step(state)
     message = callback.message
@@ -157,17 +153,16 @@ async def guard(
     ):
         await _stale(callback, state, deps, draft)
         return None
-    return deps, draft, message
+    return draft, message
 
 
-@router.callback_query(BookCb.filter(F.action == BookAction.PICK))
 async def on_pick(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
-    checked = await guard(callback, callback_data, state, data)
+    checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
-    deps, draft, message = checked
+    draft, message = checked
     step, value = callback_data.step, callback_data.value
     picked = await resolve(deps, draft)
     if step is BookStep.LOCATION:
@@ -211,14 +206,13 @@ async def on_pick(
     await callback.answer()
 
 
-@router.callback_query(BookCb.filter(F.action == BookAction.PAGE))
 async def on_page(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
-    checked = await guard(callback, callback_data, state, data)
+    checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
-    deps, draft, message = checked
+    draft, message = checked
     if callback_data.step is BookStep.DATE:
         draft.date_page = max(0, callback_data.value)
     elif callback_data.step is BookStep.TIME:
@@ -229,14 +223,13 @@ async def on_page(
     await callback.answer()
 
 
-@router.callback_query(BookCb.filter(F.action == BookAction.BACK))
 async def on_back(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
-    checked = await guard(callback, callback_data, state, data)
+    checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
-    deps, draft, message = checked
+    draft, message = checked
     target = previous_step(draft, callback_data.step)
     if target is None:
         return await _invalid(callback, state, deps, draft, callback_data.step)
@@ -250,14 +243,13 @@ async def on_back(
     await callback.answer()
 
 
-@router.callback_query(BookCb.filter(F.action == BookAction.CANCEL))
 async def on_cancel(
-    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, **data: Any
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
-    checked = await guard(callback, callback_data, state, data)
+    checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
-    deps, draft, message = checked
+    draft, message = checked
     await cancel_flow(state, deps, draft)
     await edit(message, deps.i18n("booking.cancelled"), None)
     await callback.answer()
@@ -269,8 +261,27 @@ async def cancel_flow(state: FSMContext, deps: Deps, draft: Draft) -> None:
     await end_flow(state)
 
 
-@router.callback_query(F.data.startswith(BookCb.__prefix__ + BookCb.__separator__))
-async def on_unparsable(callback: CallbackQuery, state: FSMContext, **data: Any) -> None:
+async def on_unparsable(callback: CallbackQuery, state: FSMContext, deps: FromDishka[Deps]) -> None:
     """Booking callback data that does not parse (forged or from an older version)."""
-    deps = await deps_from(data)
     await _stale(callback, state, deps, await load_draft(state))
+
+
+def register(router: Router) -> None:
+    """/book, the main menu's "book", the flow's buttons and the hint for typed text. Include
+    after `confirm.register`: the catch-all for unparsable booking buttons comes last."""
+    router.message.register(on_book, Command("book"))
+    router.callback_query.register(on_menu_book, MenuCb.filter(F.action == MenuAction.book))
+    # Commands are excluded: the common router's `on_command_mid_flow` has ended the flow, but
+    # this router would still see the old state in the filter data.
+    router.message.register(on_text_mid_flow, StateFilter(BookingStates), ~F.text.startswith("/"))
+    actions = {
+        BookAction.PICK: on_pick,
+        BookAction.PAGE: on_page,
+        BookAction.BACK: on_back,
+        BookAction.CANCEL: on_cancel,
+    }
+    for action, handler in actions.items():
+        router.callback_query.register(handler, BookCb.filter(F.action == action))
+    router.callback_query.register(
+        on_unparsable, F.data.startswith(BookCb.__prefix__ + BookCb.__separator__)
+    )

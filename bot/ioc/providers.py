@@ -1,0 +1,196 @@
+"""The container: what lives for the whole process (APP scope) and what belongs to one update
+(REQUEST scope).
+
+APP: settings, Redis, the engine's session factory, the clock, and the services. The services
+keep no per-update state and open one session per use case (the use case owns its transaction),
+so building them per update would only cost time; they are made once.
+REQUEST: the update's `Now`, its `Translator`, the `CurrentClient` and the handler bundles
+(`Deps`, `AccountDeps`). Each is made only when a handler asks for it.
+
+`setup_dishka(container, dispatcher)` (see `bot.app`) opens a request scope per event; handlers
+ask with `FromDishka[T]` parameters (injected into every handler when the dispatcher is built).
+"""
+
+from __future__ import annotations
+
+from aiogram.types import User
+from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+from dishka.integrations.aiogram import AiogramMiddlewareData, AiogramProvider
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.handlers.account.context import AccountDeps
+from bot.handlers.booking.context import Deps
+from bot.i18n import Translator
+from bot.ioc.types import Clock, CurrentClient, Now
+from bot.notify.agenda import SpecialistAgenda
+from bot.services.availability import AvailabilityService
+from bot.services.booking import BookingService
+from bot.services.booking_flow import BookingFlow
+from bot.services.booking_menu import BookingMenuService
+from bot.services.clients import ClientService, TelegramUser
+from bot.services.events import EventBus
+from bot.services.factory import Services
+from bot.services.holds import HoldStore
+from bot.services.waitlist import WaitlistService
+from bot.services.wallet import WalletService
+
+
+class AppProvider(Provider):
+    """Process-wide objects: given to the container at start-up, or built once from them."""
+
+    scope = Scope.APP
+
+    settings = from_context(provides=Settings)
+    redis = from_context(provides=Redis)
+    session_factory = from_context(provides=async_sessionmaker[AsyncSession])
+    clock = from_context(provides=Clock)
+    clients = from_context(provides=ClientService)
+    services = from_context(provides=Services)
+
+    @provide
+    def availability(self, services: Services) -> AvailabilityService:
+        return services.availability
+
+    @provide
+    def booking(self, services: Services) -> BookingService:
+        return services.booking
+
+    @provide
+    def holds(self, services: Services) -> HoldStore:
+        return services.holds
+
+    @provide
+    def wallet(self, services: Services) -> WalletService:
+        return services.wallet
+
+    @provide
+    def waitlist(self, services: Services) -> WaitlistService:
+        return services.waitlist
+
+    @provide
+    def events(self, services: Services) -> EventBus:
+        return services.events
+
+    @provide
+    def flow(self, holds: HoldStore) -> BookingFlow:
+        return BookingFlow(holds)
+
+    @provide
+    def menu(self, session_factory: async_sessionmaker[AsyncSession]) -> BookingMenuService:
+        return BookingMenuService(session_factory)
+
+    @provide
+    def agenda(
+        self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> SpecialistAgenda:
+        return SpecialistAgenda(session_factory, settings)
+
+
+class RequestProvider(Provider):
+    """What belongs to one update. The i18n middleware has already looked the profile up and
+    chosen the language; these read its results (the only place that reads middleware data)."""
+
+    scope = Scope.REQUEST
+
+    @provide
+    def now(self, clock: Clock) -> Now:
+        return Now(clock.now())
+
+    @provide
+    def translator(self, data: AiogramMiddlewareData, settings: Settings) -> Translator:
+        i18n = data.get("i18n")
+        return i18n if isinstance(i18n, Translator) else Translator(settings.default_language)
+
+    @provide
+    async def client(self, data: AiogramMiddlewareData, clients: ClientService) -> CurrentClient:
+        """The sender's profile; one who skipped /start is registered now."""
+        profile = data.get("profile")
+        if profile is None:
+            user = data.get("event_from_user")
+            if not isinstance(user, User):
+                raise LookupError("the update has no sender")
+            profile = await clients.register(
+                TelegramUser(
+                    tg_id=user.id,
+                    first_name=user.first_name,
+                    last_name=user.last_name,
+                    username=user.username,
+                    language_code=user.language_code,
+                )
+            )
+        return CurrentClient(profile)
+
+    @provide
+    def booking_deps(
+        self,
+        settings: Settings,
+        i18n: Translator,
+        client: CurrentClient,
+        now: Now,
+        menu: BookingMenuService,
+        availability: AvailabilityService,
+        booking: BookingService,
+        holds: HoldStore,
+        waitlist: WaitlistService,
+    ) -> Deps:
+        return Deps(
+            settings=settings,
+            i18n=i18n,
+            client_id=client.client_id,
+            now=now,
+            menu=menu,
+            availability=availability,
+            booking=booking,
+            holds=holds,
+            waitlist=waitlist,
+        )
+
+    @provide
+    def account_deps(
+        self,
+        settings: Settings,
+        i18n: Translator,
+        client: CurrentClient,
+        now: Now,
+        booking: BookingService,
+        availability: AvailabilityService,
+        wallet: WalletService,
+        menu: BookingMenuService,
+    ) -> AccountDeps:
+        return AccountDeps(
+            settings=settings,
+            i18n=i18n,
+            client_id=client.client_id,
+            now=now,
+            booking=booking,
+            availability=availability,
+            wallet=wallet,
+            menu=menu,
+        )
+
+
+def make_container(
+    *,
+    settings: Settings,
+    redis: Redis,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    clients: ClientService,
+    services: Services,
+) -> AsyncContainer:
+    """The bot's container; every APP-scope object is given here, nothing is built per update."""
+    return make_async_container(
+        AppProvider(),
+        RequestProvider(),
+        AiogramProvider(),
+        context={
+            Settings: settings,
+            Redis: redis,
+            async_sessionmaker[AsyncSession]: session_factory,
+            Clock: clock,
+            ClientService: clients,
+            Services: services,
+        },
+    )
