@@ -229,6 +229,7 @@ async def _fill(
     # Sorted by start, neighbours get different clients: a client's two appointments are
     # n_clients positions apart, far more than can overlap (one per specialist at a time).
     appointments.sort(key=lambda a: a[4])
+    history = _history(appointments, client_ids, today, random.Random(rnd.random()))
     await conn.copy_records_to_table(
         "appointments",
         columns=[
@@ -241,11 +242,19 @@ async def _fill(
             "blocked_until",
             "price",
             "status",
+            "id",
             "client_id",
+            "created_at",
+            "cancelled_by",
         ],
-        records=[(*a, client_ids[i % n_clients]) for i, a in enumerate(appointments)],
+        records=[(*a[:8], *h) for a, h in zip(appointments, history.appointments, strict=True)],
     )
-    for table in ("locations", "services", "specialists", "workplaces", "clients"):
+    await conn.copy_records_to_table(
+        "wallet_transactions",
+        columns=["client_id", "appointment_id", "amount", "kind", "created_at"],
+        records=history.ledger,
+    )
+    for table in ("locations", "services", "specialists", "workplaces", "clients", "appointments"):
         await conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
@@ -261,6 +270,54 @@ async def _fill(
         qualified=qualified,
         appointments=len(appointments),
     )
+
+
+@dataclass
+class _History:
+    # Per appointment: (status, id, client_id, created_at, cancelled_by).
+    appointments: list[tuple[object, ...]]
+    # (client_id, appointment_id, amount, kind, created_at).
+    ledger: list[tuple[object, ...]]
+
+
+def _history(
+    appointments: list[tuple[object, ...]],
+    client_ids: list[int],
+    today: date,
+    rnd: random.Random,
+) -> _History:
+    """What happened to each appointment, as in a live salon: booked 1-14 days ahead (never
+    after `today`), paid from the wallet at booking; past ones completed or (1 in 20) a
+    no-show; a cancelled one refunded in full by an admin or, by the client, in full or half.
+    Each client's wallet was topped up by exactly what they spent, so balances stay 0 and
+    `balance == sum(ledger)`."""
+    now = datetime.combine(today, time(12), UTC)
+    rows: list[tuple[object, ...]] = []
+    ledger: list[tuple[object, ...]] = []
+    spent: dict[int, Decimal] = {}
+    first_seen: dict[int, datetime] = {}
+    for i, a in enumerate(appointments):
+        appt_id, client = i + 1, client_ids[i % len(client_ids)]
+        start, price, status = a[4], a[7], a[8]
+        assert isinstance(start, datetime) and isinstance(price, Decimal)
+        created = min(start - timedelta(days=rnd.randint(1, 14), hours=rnd.randint(0, 9)), now)
+        cancelled_by = None
+        ledger.append((client, appt_id, -price, "debit", created))
+        net = price
+        if status == "cancelled":
+            cancelled_by = rnd.choice(["client", "client", "admin"])
+            refund = price if cancelled_by == "admin" or rnd.random() < 0.7 else price / 2
+            ledger.append((client, appt_id, refund, "refund", created + timedelta(hours=5)))
+            net -= refund
+        elif start < now:
+            status = "no_show" if rnd.random() < 0.05 else "completed"
+        rows.append((status, appt_id, client, created, cancelled_by))
+        spent[client] = spent.get(client, Decimal(0)) + net
+        first_seen[client] = min(first_seen.get(client, created), created)
+    for client, total in spent.items():
+        if total:
+            ledger.append((client, None, total, "topup", first_seen[client] - timedelta(days=1)))
+    return _History(rows, ledger)
 
 
 def _appointments(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.catalog import Calendar, LocationHours
 from bot.domain.intervals import Interval
 from bot.domain.schedule import specialist_hours
-from bot.domain.tz import boundary_instant
+from bot.domain.tz import boundary_instant, day_bounds
 
 
 def working_instants(
@@ -47,13 +47,26 @@ def working_minutes(
     never works in the period maps to 0. Breaks, holidays and days off count as not working."""
     wanted = hours.specialist_ids if specialist_ids is None else sorted(set(specialist_ids))
     totals = dict.fromkeys(wanted, 0)
+    tz = ZoneInfo(hours.timezone)
     day = first
     while day <= last:
+        # Without a clock change that date, wall-clock minutes are real minutes (the slot
+        # engine's DayPlan takes the same shortcut); otherwise convert each boundary.
+        steady = _steady(day, tz)
         for specialist_id in wanted:
-            for start, end in working_instants(hours, calendar, specialist_id, day):
-                totals[specialist_id] += int((end - start).total_seconds()) // 60
+            for start, end in specialist_hours(hours, calendar, specialist_id, day):
+                if not steady:
+                    start, end = boundary_instant(start, tz), boundary_instant(end, tz)
+                totals[specialist_id] += max(0, int((end - start).total_seconds()) // 60)
         day += timedelta(days=1)
     return totals
+
+
+def _steady(day: date, tz: ZoneInfo) -> bool:
+    """True when the zone's UTC offset is the same all of local `day`."""
+    start, end = day_bounds(day, tz)
+    last = end - timedelta(microseconds=1)
+    return start.astimezone(tz).utcoffset() == last.astimezone(tz).utcoffset()
 
 
 def fits_working_time(pieces: Sequence[Interval], start: datetime, end: datetime) -> bool:

@@ -20,15 +20,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.periods import Period, parse_period
+from bot.domain.policies import CENT, ZERO
 from bot.domain.tz import local_date
 from bot.domain.working_time import working_minutes
 from db.models import Location, Specialist
 from db.repositories import stats as repo
-from db.repositories.catalog import load_calendar
-from db.repositories.stats import DayRow, Scope
-from db.repositories.working_hours import load_location_hours
+from db.repositories.stats import Scope
+from db.repositories.working_hours import load_calendars, load_location_hours
 
 __all__ = ["DayRow", "Scope", "SpecialistOccupancy", "Statistics", "StatsService"]
+
+
+@dataclass(frozen=True, slots=True)
+class DayRow:
+    """One local date of the period: held appointments (by start) and revenue (by the
+    ledger row's date)."""
+
+    day: date
+    appointments: int
+    revenue: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,52 +114,67 @@ class StatsService:
         """Every figure of `period` for `scope`, from one consistent snapshot."""
         first, last = period.first, period.last
         async with self._snapshot() as session:
-            totals = await repo.appointment_totals(session, scope, first, last)
-            made = await repo.bookings_made(session, scope, first, last)
-            days = await repo.daily(session, scope, first, last)
+            w = await repo.window(session, scope, first, last)
+            groups = await repo.appointment_groups(session, scope, w)
+            clients, new_clients = await repo.client_counts(session, scope, w)
+            revenue = await repo.revenue_by_day(session, scope, w)
+            made = await repo.bookings_made(session, scope, w)
             topups = (
-                await repo.topups(session, first, last, self._default_timezone)
+                await repo.topups(session, *repo.zone_bounds(self._default_timezone, first, last))
                 if scope == Scope()
                 else None
             )
-            specialists = await self._occupancy(session, scope, first, last)
+            specialists = await self._occupancy(session, scope, groups, first, last)
+        held = sum(g.held for g in groups)
+        held_by_day: dict[date, int] = {}
+        for g in groups:
+            held_by_day[g.day] = held_by_day.get(g.day, 0) + g.held
         return Statistics(
             scope=scope,
             period=period,
             bookings_made=made,
-            held=totals.held,
-            completed=totals.completed,
-            no_shows=totals.no_shows,
-            cancelled_by_client=totals.cancelled_by_client,
-            cancelled_by_admin=totals.cancelled_by_admin,
-            cancelled_by_specialist=totals.cancelled_by_specialist,
-            revenue=sum((d.revenue for d in days), Decimal("0.00")),
+            held=held,
+            completed=sum(g.completed for g in groups),
+            no_shows=sum(g.no_shows for g in groups),
+            cancelled_by_client=sum(g.cancelled_by_client for g in groups),
+            cancelled_by_admin=sum(g.cancelled_by_admin for g in groups),
+            cancelled_by_specialist=sum(g.cancelled_by_specialist for g in groups),
+            revenue=sum(revenue.values(), ZERO),
             topups=topups,
-            average_check=totals.average_check,
-            clients=totals.clients,
-            new_clients=totals.new_clients,
+            average_check=(sum((g.held_price for g in groups), ZERO) / held).quantize(CENT)
+            if held
+            else None,
+            clients=clients,
+            new_clients=new_clients,
             booked_minutes=sum(s.booked_minutes for s in specialists),
             working_minutes=sum(s.working_minutes for s in specialists),
-            days=days,
+            days=[DayRow(d, held_by_day.get(d, 0), revenue.get(d, ZERO)) for d in period.days],
             specialists=specialists,
         )
 
     async def _occupancy(
-        self, session: AsyncSession, scope: Scope, first: date, last: date
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        groups: list[repo.AppointmentGroup],
+        first: date,
+        last: date,
     ) -> list[SpecialistOccupancy]:
-        booked = await repo.booked_minutes_by_specialist(session, scope, first, last)
+        booked: dict[tuple[int, int], int] = {}
+        for g in groups:
+            key = (g.location_id, g.specialist_id)
+            booked[key] = booked.get(key, 0) + g.booked_minutes
+        hours = await load_location_hours(session, await repo.scope_locations(session, scope))
+        calendars = await load_calendars(session, hours, first, last)
         working: dict[int, int] = {}
         booked_by: dict[int, int] = {}
-        for location_id in await repo.scope_locations(session, scope):
-            hours = await load_location_hours(session, location_id)
-            if hours is None:
-                continue
-            ids = hours.specialist_ids
+        for location_id, location_hours in hours.items():
+            ids = location_hours.specialist_ids
             if scope.specialist_id is not None:
                 ids = [i for i in ids if i == scope.specialist_id]
-            calendar = await load_calendar(session, location_id, ids, first, last)
-            for spec_id, minutes in working_minutes(hours, calendar, first, last, ids).items():
-                working[spec_id] = working.get(spec_id, 0) + minutes
+            minutes = working_minutes(location_hours, calendars[location_id], first, last, ids)
+            for spec_id, worked in minutes.items():
+                working[spec_id] = working.get(spec_id, 0) + worked
                 booked_by[spec_id] = booked_by.get(spec_id, 0) + booked.get(
                     (location_id, spec_id), 0
                 )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.periods import Period
 from bot.domain.policies import money
 from db.repositories import exports
+from db.repositories import stats as stats_repo
 from db.repositories.stats import Scope
 
 APPOINTMENT_COLUMNS = (
@@ -81,7 +82,8 @@ class StatsExport:
     async def appointments_csv(self, scope: Scope, period: Period) -> bytes:
         """Every appointment of the scope starting in the period, cancelled ones included."""
         async with self._sessions() as session:
-            rows = await exports.appointment_rows(session, scope, period.first, period.last)
+            w = await stats_repo.window(session, scope, period.first, period.last)
+            rows = await exports.appointment_rows(session, scope, w)
         return to_csv(
             APPOINTMENT_COLUMNS,
             (
@@ -106,10 +108,14 @@ class StatsExport:
 
     async def ledger_csv(self, scope: Scope, period: Period) -> bytes:
         """The ledger rows written in the period (see `exports.ledger_rows` for the scope)."""
+        unattached = (
+            stats_repo.zone_bounds(self._default_timezone, period.first, period.last)
+            if scope == Scope()
+            else None
+        )
         async with self._sessions() as session:
-            rows = await exports.ledger_rows(
-                session, scope, period.first, period.last, self._default_timezone
-            )
+            w = await stats_repo.window(session, scope, period.first, period.last)
+            rows = await exports.ledger_rows(session, scope, w, self._default_timezone, unattached)
         return to_csv(
             LEDGER_COLUMNS,
             (

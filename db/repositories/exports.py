@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 
-from sqlalchemy import Row, func, literal, select
+from sqlalchemy import Row, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -17,16 +17,14 @@ from db.models import (
     WalletTransaction,
     Workplace,
 )
-from db.repositories.stats import Scope, local_day, utc_window
+from db.repositories.stats import Scope, Window, within
 
 
 async def appointment_rows(
-    session: AsyncSession, scope: Scope, first: date, last: date
+    session: AsyncSession, scope: Scope, w: Window
 ) -> Sequence[Row[tuple[object, ...]]]:
-    """Every appointment in the scope starting on local dates [first, last] (cancelled ones
-    too), with the names the export shows, in start order."""
-    lo, hi = utc_window(first, last)
-    day = local_day(Appointment.start_time, Location.timezone)
+    """Every appointment in the scope starting in the window (cancelled ones too), with the
+    names the export shows, in start order."""
     stmt = (
         select(
             Appointment.id,
@@ -50,25 +48,36 @@ async def appointment_rows(
         .join(Specialist, Specialist.id == Appointment.specialist_id)
         .join(Service, Service.id == Appointment.service_id)
         .join(Client, Client.id == Appointment.client_id)
-        .where(Appointment.start_time >= lo, Appointment.start_time < hi, day >= first, day <= last)
+        .where(within(w, Appointment.start_time, Appointment.location_id))
         .order_by(Appointment.start_time, Appointment.id)
     )
-    if scope.location_id is not None:
-        stmt = stmt.where(Appointment.location_id == scope.location_id)
     if scope.specialist_id is not None:
         stmt = stmt.where(Appointment.specialist_id == scope.specialist_id)
     return (await session.execute(stmt)).all()
 
 
 async def ledger_rows(
-    session: AsyncSession, scope: Scope, first: date, last: date, default_timezone: str
+    session: AsyncSession,
+    scope: Scope,
+    w: Window,
+    default_timezone: str,
+    unattached: tuple[datetime, datetime] | None,
 ) -> Sequence[Row[tuple[object, ...]]]:
-    """Ledger rows written on local dates [first, last]: a row about an appointment is dated
-    in its location's zone, any other (top-ups, adjustments) in `default_timezone`. A location
-    or specialist scope keeps only rows about its appointments."""
-    lo, hi = utc_window(first, last)
+    """Ledger rows written in the window: a row about an appointment is dated in its
+    location's zone; the others (top-ups, adjustments) fall in `unattached` ([lo, hi) in
+    `default_timezone`; None leaves them out, as a location or specialist scope does)."""
     zone = func.coalesce(Location.timezone, literal(default_timezone))
-    day = local_day(WalletTransaction.created_at, zone)
+    attached = within(w, WalletTransaction.created_at, Appointment.location_id)
+    if unattached is not None:
+        lo, hi = unattached
+        attached = or_(
+            attached,
+            and_(
+                WalletTransaction.appointment_id.is_(None),
+                WalletTransaction.created_at >= lo,
+                WalletTransaction.created_at < hi,
+            ),
+        )
     stmt = (
         select(
             WalletTransaction.id,
@@ -86,16 +95,9 @@ async def ledger_rows(
         .join(Client, Client.id == WalletTransaction.client_id)
         .outerjoin(Appointment, Appointment.id == WalletTransaction.appointment_id)
         .outerjoin(Location, Location.id == Appointment.location_id)
-        .where(
-            WalletTransaction.created_at >= lo,
-            WalletTransaction.created_at < hi,
-            day >= first,
-            day <= last,
-        )
+        .where(attached)
         .order_by(WalletTransaction.created_at, WalletTransaction.id)
     )
-    if scope.location_id is not None:
-        stmt = stmt.where(Appointment.location_id == scope.location_id)
     if scope.specialist_id is not None:
         stmt = stmt.where(Appointment.specialist_id == scope.specialist_id)
     return (await session.execute(stmt)).all()

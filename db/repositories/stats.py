@@ -3,22 +3,25 @@
 Every figure is an aggregate over indexed columns (`appointments.start_time`,
 `appointments.created_at`, `wallet_transactions.created_at`): rows are never loaded into
 Python. A period is a range of *local* dates; each appointment's date is taken in its own
-location's time zone. An index range scan first narrows to a UTC window one day wider on each
-side (no zone is more than 14 hours from UTC), then the exact local date decides.
+location's time zone. A `Window` turns the dates into exact UTC bounds per location once, in
+Python (`bot.domain.tz.day_bounds`, DST-safe), so the filters are plain range conditions the
+indexes serve, and only the per-day grouping converts a row's instant to its local date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal, select
+from sqlalchemy import ColumnElement, Date, and_, cast, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from bot.domain.tz import day_bounds
 from db.models import Appointment, Location, SpecialistSchedule, WalletTransaction
 
 ACTIVE = ("booked", "completed", "no_show")
@@ -26,7 +29,6 @@ ACTIVE = ("booked", "completed", "no_show")
 # negative, a refund positive), and money clients put in.
 REVENUE_KINDS = ("debit", "refund", "reschedule")
 TOPUP_KINDS = ("topup", "payment")
-_WIDEN = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,14 @@ class Scope:
 
 
 @dataclass(frozen=True, slots=True)
-class AppointmentTotals:
+class AppointmentGroup:
+    """Appointments of one specialist at one location starting on one local date: held (not
+    cancelled), completed, no-shows, cancellations by who cancelled, service minutes and
+    agreed prices of the held ones."""
+
+    day: date
+    location_id: int
+    specialist_id: int
     held: int
     completed: int
     no_shows: int
@@ -46,24 +55,33 @@ class AppointmentTotals:
     cancelled_by_admin: int
     cancelled_by_specialist: int
     booked_minutes: int
-    average_check: Decimal | None
-    clients: int
-    new_clients: int
+    held_price: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class DayRow:
-    day: date
-    appointments: int
-    revenue: Decimal
+@dataclass(frozen=True)
+class Window:
+    """Local dates [first, last] as UTC instants [lo, hi) per location id (each in its own
+    time zone)."""
+
+    first: date
+    last: date
+    bounds: Mapping[int, tuple[datetime, datetime]]
 
 
-def utc_window(first: date, last: date) -> tuple[datetime, datetime]:
-    """A UTC range that holds every instant of local dates [first, last] in any time zone."""
-    return (
-        datetime.combine(first, time(), UTC) - _WIDEN,
-        datetime.combine(last + timedelta(days=1), time(), UTC) + _WIDEN,
-    )
+def zone_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """[first instant of `first`, first instant after `last`) in `zone`."""
+    tz = ZoneInfo(zone)
+    return day_bounds(first, tz)[0], day_bounds(last, tz)[1]
+
+
+async def window(session: AsyncSession, scope: Scope, first: date, last: date) -> Window:
+    """The period's bounds for every location (inactive ones too: history counts), or only
+    the scope's location."""
+    stmt = select(Location.id, Location.timezone)
+    if scope.location_id is not None:
+        stmt = stmt.where(Location.id == scope.location_id)
+    rows = (await session.execute(stmt)).tuples().all()
+    return Window(first, last, {loc: zone_bounds(zone, first, last) for loc, zone in rows})
 
 
 def local_day(instant: Any, zone: Any) -> ColumnElement[date]:
@@ -71,61 +89,84 @@ def local_day(instant: Any, zone: Any) -> ColumnElement[date]:
     return cast(func.timezone(zone, instant), Date)
 
 
-def _scoped(scope: Scope) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if scope.location_id is not None:
-        out.append(Appointment.location_id == scope.location_id)
+def within(
+    w: Window, instant: InstrumentedAttribute[datetime], location: InstrumentedAttribute[int]
+) -> ColumnElement[bool]:
+    """`instant` falls in the window of the row's `location` (one range per location)."""
+    if not w.bounds:
+        return false()
+    return or_(
+        *(
+            and_(location == loc, instant >= lo, instant < hi)
+            for loc, (lo, hi) in sorted(w.bounds.items())
+        )
+    )
+
+
+def _by_start(scope: Scope, w: Window) -> list[ColumnElement[bool]]:
+    out = [within(w, Appointment.start_time, Appointment.location_id)]
     if scope.specialist_id is not None:
         out.append(Appointment.specialist_id == scope.specialist_id)
     return out
 
 
-def _by_start(scope: Scope, first: date, last: date) -> list[ColumnElement[bool]]:
-    lo, hi = utc_window(first, last)
-    day = local_day(Appointment.start_time, Location.timezone)
-    return [
-        Appointment.start_time >= lo,
-        Appointment.start_time < hi,
-        day >= first,
-        day <= last,
-        *_scoped(scope),
-    ]
-
-
-async def appointment_totals(
-    session: AsyncSession, scope: Scope, first: date, last: date
-) -> AppointmentTotals:
-    """Appointments starting on local dates [first, last] in the scope: held (not cancelled),
-    completed, no-shows, cancellations by who cancelled, booked minutes (service time of the
-    held ones), the average agreed price of the held ones, and their distinct clients, of whom
-    `new_clients` had no earlier held appointment anywhere in the business."""
+async def appointment_groups(
+    session: AsyncSession, scope: Scope, w: Window
+) -> list[AppointmentGroup]:
+    """Per (local date, location, specialist) with any appointment starting in the scope on
+    dates [first, last]: one grouped query, a few hundred rows for a month of a business;
+    the caller adds them up by date or by specialist."""
     active = Appointment.status.in_(ACTIVE)
     cancelled = Appointment.status == "cancelled"
     minutes = func.extract("epoch", Appointment.end_time - Appointment.start_time) / 60
-    totals = (
-        await session.execute(
-            select(
-                func.count().filter(active),
-                func.count().filter(Appointment.status == "completed"),
-                func.count().filter(Appointment.status == "no_show"),
-                func.count().filter(cancelled, Appointment.cancelled_by == "client"),
-                func.count().filter(cancelled, Appointment.cancelled_by == "admin"),
-                func.count().filter(cancelled, Appointment.cancelled_by == "specialist"),
-                func.coalesce(func.sum(minutes).filter(active), 0),
-                func.round(func.avg(Appointment.price).filter(active), 2),
-            )
-            .select_from(Appointment)
-            .join(Location, Location.id == Appointment.location_id)
-            .where(*_by_start(scope, first, last))
+    day = local_day(Appointment.start_time, Location.timezone)
+    rows = await session.execute(
+        select(
+            day,
+            Appointment.location_id,
+            Appointment.specialist_id,
+            func.count().filter(active),
+            func.count().filter(Appointment.status == "completed"),
+            func.count().filter(Appointment.status == "no_show"),
+            func.count().filter(cancelled, Appointment.cancelled_by == "client"),
+            func.count().filter(cancelled, Appointment.cancelled_by == "admin"),
+            func.count().filter(cancelled, Appointment.cancelled_by == "specialist"),
+            func.coalesce(func.sum(minutes).filter(active), 0),
+            func.coalesce(func.sum(Appointment.price).filter(active), 0),
         )
-    ).one()
+        .select_from(Appointment)
+        .join(Location, Location.id == Appointment.location_id)
+        .where(*_by_start(scope, w))
+        .group_by(day, Appointment.location_id, Appointment.specialist_id)
+    )
+    return [
+        AppointmentGroup(
+            day=r[0],
+            location_id=r[1],
+            specialist_id=r[2],
+            held=r[3],
+            completed=r[4],
+            no_shows=r[5],
+            cancelled_by_client=r[6],
+            cancelled_by_admin=r[7],
+            cancelled_by_specialist=r[8],
+            booked_minutes=int(r[9]),
+            held_price=Decimal(r[10]),
+        )
+        for r in rows
+    ]
+
+
+async def client_counts(session: AsyncSession, scope: Scope, w: Window) -> tuple[int, int]:
+    """(clients, new clients) among those with a held appointment in the scope and period;
+    new = no earlier held appointment anywhere in the business."""
     firsts = (
         select(
             Appointment.client_id.label("client_id"),
             func.min(Appointment.start_time).label("first_start"),
         )
         .join(Location, Location.id == Appointment.location_id)
-        .where(active, *_by_start(scope, first, last))
+        .where(Appointment.status.in_(ACTIVE), *_by_start(scope, w))
         .group_by(Appointment.client_id)
         .subquery()
     )
@@ -135,118 +176,59 @@ async def appointment_totals(
         earlier.status.in_(ACTIVE),
         earlier.start_time < firsts.c.first_start,
     )
-    clients = (
+    row = (
         await session.execute(
             select(func.count(), func.count().filter(~seen_before)).select_from(firsts)
         )
     ).one()
-    return AppointmentTotals(
-        held=totals[0],
-        completed=totals[1],
-        no_shows=totals[2],
-        cancelled_by_client=totals[3],
-        cancelled_by_admin=totals[4],
-        cancelled_by_specialist=totals[5],
-        booked_minutes=int(totals[6]),
-        average_check=totals[7],
-        clients=clients[0],
-        new_clients=clients[1],
-    )
+    return int(row[0]), int(row[1])
 
 
-async def bookings_made(session: AsyncSession, scope: Scope, first: date, last: date) -> int:
-    """Appointments created (booked) on local dates [first, last] in the scope, whatever
-    happened to them later and whenever they start."""
-    lo, hi = utc_window(first, last)
-    day = local_day(Appointment.created_at, Location.timezone)
-    result = await session.execute(
+async def bookings_made(session: AsyncSession, scope: Scope, w: Window) -> int:
+    """Appointments created (booked) in the window in the scope, whatever happened to them
+    later and whenever they start."""
+    stmt = (
         select(func.count())
         .select_from(Appointment)
-        .join(Location, Location.id == Appointment.location_id)
-        .where(
-            Appointment.created_at >= lo,
-            Appointment.created_at < hi,
-            day >= first,
-            day <= last,
-            *_scoped(scope),
-        )
+        .where(within(w, Appointment.created_at, Appointment.location_id))
     )
-    return int(result.scalar_one())
+    if scope.specialist_id is not None:
+        stmt = stmt.where(Appointment.specialist_id == scope.specialist_id)
+    return int((await session.execute(stmt)).scalar_one())
 
 
-def _revenue_rows(scope: Scope, first: date, last: date) -> Any:
-    lo, hi = utc_window(first, last)
+async def revenue_by_day(session: AsyncSession, scope: Scope, w: Window) -> dict[date, Decimal]:
+    """Revenue per local date of the window (dates without ledger rows left out): charges
+    minus refunds of the scope's appointments, by the ledger row's date in the appointment's
+    location's zone."""
     day = local_day(WalletTransaction.created_at, Location.timezone)
-    return (
+    stmt = (
         select(day.label("day"), (-func.sum(WalletTransaction.amount)).label("revenue"))
         .select_from(WalletTransaction)
         .join(Appointment, Appointment.id == WalletTransaction.appointment_id)
         .join(Location, Location.id == Appointment.location_id)
         .where(
-            WalletTransaction.created_at >= lo,
-            WalletTransaction.created_at < hi,
+            within(w, WalletTransaction.created_at, Appointment.location_id),
             WalletTransaction.kind.in_(REVENUE_KINDS),
-            day >= first,
-            day <= last,
-            *_scoped(scope),
         )
         .group_by(day)
     )
+    if scope.specialist_id is not None:
+        stmt = stmt.where(Appointment.specialist_id == scope.specialist_id)
+    return {r.day: Decimal(r.revenue) for r in await session.execute(stmt)}
 
 
-async def daily(session: AsyncSession, scope: Scope, first: date, last: date) -> list[DayRow]:
-    """Per local date in [first, last] (every date, zeros included): held appointments by
-    start, and revenue (charges minus refunds, by the ledger row's date)."""
-    day = local_day(Appointment.start_time, Location.timezone)
-    counts = {
-        r.day: int(r.n)
-        for r in await session.execute(
-            select(day.label("day"), func.count().label("n"))
-            .select_from(Appointment)
-            .join(Location, Location.id == Appointment.location_id)
-            .where(Appointment.status.in_(ACTIVE), *_by_start(scope, first, last))
-            .group_by(day)
-        )
-    }
-    revenue_rows = await session.execute(_revenue_rows(scope, first, last))
-    revenue = {r.day: Decimal(r.revenue) for r in revenue_rows}
-    out = []
-    d = first
-    while d <= last:
-        out.append(DayRow(d, counts.get(d, 0), revenue.get(d, Decimal("0.00"))))
-        d += timedelta(days=1)
-    return out
-
-
-async def topups(session: AsyncSession, first: date, last: date, timezone: str) -> Decimal:
-    """Money clients put into their wallets (admin top-ups and Telegram payments) on dates
-    [first, last] in `timezone`: top-ups belong to no location."""
-    lo, hi = utc_window(first, last)
-    day = local_day(WalletTransaction.created_at, literal(timezone))
+async def topups(session: AsyncSession, lo: datetime, hi: datetime) -> Decimal:
+    """Money clients put into their wallets (admin top-ups and Telegram payments) in
+    [lo, hi): top-ups belong to no location."""
     result = await session.execute(
         select(func.coalesce(func.sum(WalletTransaction.amount), 0)).where(
             WalletTransaction.created_at >= lo,
             WalletTransaction.created_at < hi,
             WalletTransaction.kind.in_(TOPUP_KINDS),
-            day >= first,
-            day <= last,
         )
     )
     return Decimal(result.scalar_one())
-
-
-async def booked_minutes_by_specialist(
-    session: AsyncSession, scope: Scope, first: date, last: date
-) -> dict[tuple[int, int], int]:
-    """(location_id, specialist_id) -> service minutes of held appointments in the period."""
-    minutes = func.extract("epoch", Appointment.end_time - Appointment.start_time) / 60
-    rows = await session.execute(
-        select(Appointment.location_id, Appointment.specialist_id, func.sum(minutes))
-        .join(Location, Location.id == Appointment.location_id)
-        .where(Appointment.status.in_(ACTIVE), *_by_start(scope, first, last))
-        .group_by(Appointment.location_id, Appointment.specialist_id)
-    )
-    return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
 async def scope_locations(session: AsyncSession, scope: Scope) -> Sequence[int]:

@@ -3,54 +3,99 @@ Queries only: nothing here commits."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.catalog import LocationHours, Shift, WeeklyHours
-from db.models import Location, LocationSchedule, Specialist, SpecialistSchedule
+from bot.domain.catalog import BreakRow, Calendar, Holiday, LocationHours, Shift, WeeklyHours
+from db.models import Break, Location, LocationSchedule, Specialist, SpecialistSchedule
+from db.models import Holiday as HolidayModel
 
 
-async def load_location_hours(session: AsyncSession, location_id: int) -> LocationHours | None:
-    """The location's weekly hours and the shifts there of its active specialists (whatever
-    services they do), or None when the location is missing or inactive. Three queries."""
-    head = (
+async def load_location_hours(
+    session: AsyncSession, location_ids: Iterable[int]
+) -> dict[int, LocationHours]:
+    """Per active location among `location_ids`: its weekly hours and the shifts there of its
+    active specialists (whatever services they do). Inactive or missing locations are left
+    out. Three queries, however many locations."""
+    ids = list(location_ids)
+    heads = (
         await session.execute(
-            select(Location.timezone, Location.capacity).where(
-                Location.id == location_id, Location.is_active.is_(True)
+            select(Location.id, Location.timezone, Location.capacity).where(
+                Location.id.in_(ids), Location.is_active.is_(True)
             )
         )
-    ).one_or_none()
-    if head is None:
-        return None
-    weekly = {
-        r.day_of_week: WeeklyHours(r.day_of_week, r.start_time, r.end_time, r.is_day_off)
-        for r in await session.execute(
-            select(
-                LocationSchedule.day_of_week,
-                LocationSchedule.start_time,
-                LocationSchedule.end_time,
-                LocationSchedule.is_day_off,
-            ).where(LocationSchedule.location_id == location_id)
+    ).all()
+    weekly: dict[int, dict[int, WeeklyHours]] = defaultdict(dict)
+    for r in await session.execute(
+        select(
+            LocationSchedule.location_id,
+            LocationSchedule.day_of_week,
+            LocationSchedule.start_time,
+            LocationSchedule.end_time,
+            LocationSchedule.is_day_off,
+        ).where(LocationSchedule.location_id.in_(ids))
+    ):
+        weekly[r.location_id][r.day_of_week] = WeeklyHours(
+            r.day_of_week, r.start_time, r.end_time, r.is_day_off
         )
+    shifts: dict[int, dict[tuple[int, int], Shift]] = defaultdict(dict)
+    for s in await session.execute(
+        select(
+            SpecialistSchedule.location_id,
+            SpecialistSchedule.specialist_id,
+            SpecialistSchedule.day_of_week,
+            SpecialistSchedule.start_time,
+            SpecialistSchedule.end_time,
+            SpecialistSchedule.is_day_off,
+            SpecialistSchedule.workplace_id,
+        )
+        .join(Specialist, Specialist.id == SpecialistSchedule.specialist_id)
+        .where(SpecialistSchedule.location_id.in_(ids), Specialist.is_active.is_(True))
+    ):
+        shifts[s.location_id][(s.specialist_id, s.day_of_week)] = Shift(
+            s.specialist_id, s.day_of_week, s.start_time, s.end_time, s.is_day_off, s.workplace_id
+        )
+    return {
+        h.id: LocationHours(h.id, h.timezone, h.capacity, weekly[h.id], shifts[h.id]) for h in heads
     }
-    shifts = {
-        (r.specialist_id, r.day_of_week): Shift(
-            r.specialist_id, r.day_of_week, r.start_time, r.end_time, r.is_day_off, r.workplace_id
-        )
-        for r in await session.execute(
-            select(
-                SpecialistSchedule.specialist_id,
-                SpecialistSchedule.day_of_week,
-                SpecialistSchedule.start_time,
-                SpecialistSchedule.end_time,
-                SpecialistSchedule.is_day_off,
-                SpecialistSchedule.workplace_id,
+
+
+async def load_calendars(
+    session: AsyncSession,
+    hours: dict[int, LocationHours],
+    first: date,
+    last: date,
+) -> dict[int, Calendar]:
+    """Per location of `hours`: its holidays and its specialists' breaks for dates in
+    [first, last]. Two queries, however many locations."""
+    holidays: dict[int, dict[date, Holiday]] = defaultdict(dict)
+    for h in (
+        await session.execute(
+            select(HolidayModel).where(
+                HolidayModel.location_id.in_(list(hours)),
+                HolidayModel.date >= first,
+                HolidayModel.date <= last,
             )
-            .join(Specialist, Specialist.id == SpecialistSchedule.specialist_id)
-            .where(
-                SpecialistSchedule.location_id == location_id,
-                Specialist.is_active.is_(True),
+        )
+    ).scalars():
+        holidays[h.location_id][h.date] = Holiday(h.date, h.is_working, h.start_time, h.end_time)
+    specialists = {i for h in hours.values() for i in h.specialist_ids}
+    breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
+    for b in (
+        await session.execute(
+            select(Break).where(
+                Break.specialist_id.in_(list(specialists)),
+                Break.date >= first,
+                Break.date <= last,
             )
         )
-    }
-    return LocationHours(location_id, head.timezone, head.capacity, weekly, shifts)
+    ).scalars():
+        breaks[(b.specialist_id, b.date)].append(
+            BreakRow(b.specialist_id, b.date, b.start_time, b.end_time)
+        )
+    frozen = {k: tuple(v) for k, v in breaks.items()}
+    return {loc: Calendar(holidays=holidays[loc], breaks=frozen) for loc in hours}
