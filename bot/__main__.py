@@ -1,9 +1,13 @@
-"""`python -m bot [run | worker | health | catalog import FILE | catalog export FILE]`.
+"""`python -m bot [run | worker | health [--ready] | catalog import FILE | catalog export FILE]`.
 
-`run` (the default) serves the bot (long polling, or the webhook when WEBHOOK_URL is set).
-`health` asks the running bot's `GET /healthz` (the container health check) and exits 0 if it
-answered 200.
-A bad or missing setting ends the process with one readable line and a non-zero exit code.
+`run` (the default) serves the bot (long polling, or the webhook when WEBHOOK_URL is set);
+`worker` runs only the notification worker. Both first check the settings, PostgreSQL (reachable,
+the database exists, migrated to head), Redis and Telegram (`bot.ops.startup`).
+`health` asks the running bot's `GET /healthz` (alive), or with `--ready` its `GET /readyz`
+(PostgreSQL, Redis and migrations; the container health check), and exits 0 if it answered 200.
+It needs no BOT_TOKEN.
+A bad setting or a problem only an operator can fix ends the process with one readable line and
+exit code 2; a server that does not answer yet is waited for.
 """
 
 from __future__ import annotations
@@ -15,18 +19,13 @@ import sys
 import urllib.error
 import urllib.request
 
-from bot.config import Settings, load_settings
+from bot.config import ConfigError, ProbeSettings, Settings, load_probe_settings, load_settings
+from bot.ops import startup
+from bot.ops.logs import configure_logging
 
+log = logging.getLogger("bot")
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # aiogram logs every handled update at INFO; keep that for DEBUG runs.
-    if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+EXIT_MISCONFIGURED = startup.EXIT_MISCONFIGURED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="serve the bot (default)")
     sub.add_parser("worker", help="run only the notification worker")
-    sub.add_parser("health", help="ask the running bot's GET /healthz; exit 0 if healthy")
+    health = sub.add_parser("health", help="ask the running bot's GET /healthz; exit 0 if 200")
+    health.add_argument(
+        "--ready", action="store_true", help="ask GET /readyz (PostgreSQL, Redis, migrations)"
+    )
     catalog = sub.add_parser("catalog", help="import or export the catalog and schedules")
     catalog.add_argument("catalog_args", nargs=argparse.REMAINDER)
     return parser
@@ -42,12 +44,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings() -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_level)
+    secrets = [settings.bot_token.get_secret_value()]
+    secrets += [
+        s.get_secret_value()
+        for s in (settings.webhook_secret, settings.payment_provider_token)
+        if s
+    ]
+    configure_logging(settings.log_level, settings.log_format, secrets=secrets)
     return settings
 
 
-def health_url(settings: Settings) -> str | None:
-    """Where this configuration serves `GET /healthz`, seen from the same host (None: nowhere)."""
+def health_url(settings: Settings | ProbeSettings, path: str = "/healthz") -> str | None:
+    """Where this configuration serves `path` (`/healthz`, `/readyz`, `/metrics`), seen from the
+    same host (None: nowhere)."""
     port = settings.webhook_port if settings.webhook_enabled else settings.health_port
     if port is None:
         return None
@@ -56,12 +65,14 @@ def health_url(settings: Settings) -> str | None:
         host = "127.0.0.1"
     elif ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}/healthz"
+    return f"http://{host}:{port}{path}"
 
 
-def check_health(settings: Settings, timeout: float = 5.0) -> int:
-    """One line on stdout or stderr; 0 if the bot answered 200, else 1."""
-    url = health_url(settings)
+def check_health(
+    settings: Settings | ProbeSettings, timeout: float = 5.0, *, ready: bool = False
+) -> int:
+    """One line on stdout or stderr; 0 if the bot answered 200 (`/readyz` if `ready`), else 1."""
+    url = health_url(settings, "/readyz" if ready else "/healthz")
     if url is None:
         print("health: long polling without HEALTH_PORT serves no health check", file=sys.stderr)
         return 1
@@ -87,18 +98,33 @@ def main(argv: list[str] | None = None) -> int:
         return catalog_main(argv[1:])
     args = _parser().parse_args(argv)
     command = args.command or "run"
-    settings = _settings()
-    if command == "health":
-        return check_health(settings)
-    if command == "worker":
+    try:
+        if command == "health":
+            return check_health(load_probe_settings(), ready=args.ready)
+        settings = _settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_MISCONFIGURED
+    try:
+        asyncio.run(_serve(settings, worker_only=command == "worker"))
+    except startup.StartupError as exc:
+        log.critical("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _serve(settings: Settings, *, worker_only: bool) -> None:
+    await startup.preflight(settings)
+    if worker_only:
         from bot.notify.runner import run_worker
 
-        asyncio.run(run_worker(settings))
-        return 0
+        await run_worker(settings)
+        return
     from bot.app import run
 
-    asyncio.run(run(settings))
-    return 0
+    await run(settings)
 
 
 if __name__ == "__main__":

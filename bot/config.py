@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The value `.env.example` ships: a copied example must not pass for a configured bot.
+PLACEHOLDER_BOT_TOKEN = "123456789:replace-with-the-token-from-BotFather"
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -96,6 +98,12 @@ class Settings(BaseSettings):
     throttle_rate_per_second: float = Field(default=3.0, gt=0)
     throttle_burst: int = Field(default=8, ge=1, le=1000)
     log_level: str = "INFO"
+    # `text` (one human-readable line per record) or `json` (one JSON object per line, with the
+    # update id, user id, handler and latency of the update being handled).
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
+    # Seconds one Redis command may take before it counts as a failure; after a failure the
+    # bot stops asking Redis for a few seconds and answers "temporarily unavailable" at once.
+    redis_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     # Every Redis key starts with this, so several deployments (or test runs) can share a Redis.
     redis_prefix: str = Field(default="bb", min_length=1)
 
@@ -105,6 +113,10 @@ class Settings(BaseSettings):
         token = value.get_secret_value()
         if not token.strip():
             raise ValueError("must not be empty")
+        if token.strip() == PLACEHOLDER_BOT_TOKEN:
+            raise ValueError(
+                "is still the placeholder from .env.example: put the token from @BotFather there"
+            )
         if not _BOT_TOKEN.match(token):
             raise ValueError("must look like 123456:ABC-DEF (digits, a colon, the secret)")
         return value
@@ -257,6 +269,31 @@ class DatabaseSettings(BaseSettings):
     @classmethod
     def _check_redis_url(cls, value: str) -> str:
         return Settings._check_redis_url(value)
+
+
+class ProbeSettings(BaseSettings):
+    """What `python -m bot health` needs to find the running bot's HTTP server: no BOT_TOKEN."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    webhook_url: str | None = None
+    webhook_host: str = Settings.model_fields["webhook_host"].default
+    webhook_port: int = Field(default=Settings.model_fields["webhook_port"].default, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+
+def load_probe_settings(**overrides: object) -> ProbeSettings:
+    """Build the probe settings or raise `ConfigError` with a one-line explanation."""
+    try:
+        return ProbeSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
 
 
 def load_database_settings() -> DatabaseSettings:

@@ -1,6 +1,7 @@
 """`python -m bot catalog import FILE.yaml [--dry-run]` and `python -m bot catalog export FILE`.
 
-Exit codes: 0 done; 1 the database or the file system failed (one line on stderr); 2 the file
+Exit codes: 0 done; 1 the database or the file system failed, or an import was committed but
+the running bots' slot cache could not be invalidated (one line on stderr); 2 the file
 or the command line is invalid (every problem on stderr). Bad input never prints a traceback.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 from pydantic import ValidationError
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from bot.catalog.checks import CatalogError, parse_catalog
@@ -22,7 +23,8 @@ from bot.catalog.exporter import export_catalog
 from bot.catalog.importer import import_catalog
 from bot.catalog.yamlio import dump_catalog, load_yaml
 from bot.config import ConfigError, DatabaseSettings, load_database_settings
-from bot.services.availability import invalidate_catalog
+from bot.ops.redis import make_redis
+from bot.services.availability import SLOT_CACHE_TTL_SECONDS, invalidate_catalog
 from db.engine import make_engine, make_session_factory
 
 EXIT_OK = 0
@@ -30,18 +32,17 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
-async def _after_import(settings: DatabaseSettings) -> None:
-    """Run after a committed import that changed something.
-
-    The catalog decides which slots exist, so cached slots are dropped in every bot instance.
-    Best effort: correctness never depends on the cache, and a Redis that is down only means
-    cached slots live until their short TTL.
-    """
-    redis: Redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+async def _after_import(settings: DatabaseSettings) -> str | None:
+    """Run after a committed import that changed something: drops the cached slots of every
+    running bot (the catalog decides which slots exist). Returns why that failed, or None."""
+    redis = make_redis(settings.redis_url, timeout=3.0, breaker_seconds=0)
     try:
         await invalidate_catalog(redis, settings.redis_prefix)
+    except (RedisError, OSError) as exc:
+        return str(exc) or type(exc).__name__
     finally:
         await redis.aclose()
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,8 +90,13 @@ async def _import(settings: DatabaseSettings, path: Path, *, dry_run: bool) -> i
     prefix = "dry run, nothing written: " if dry_run else ""
     for line in summary.lines():
         print(prefix + line)
-    if summary.changes and not dry_run:
-        await _after_import(settings)
+    problem = await _after_import(settings) if summary.changes and not dry_run else None
+    if problem is not None:
+        return _fail(
+            f"the catalog was imported, but the slot cache could not be invalidated ({problem}):"
+            f" running bots may show old slots for up to {SLOT_CACHE_TTL_SECONDS} s",
+            EXIT_FAILED,
+        )
     return EXIT_OK
 
 

@@ -101,12 +101,13 @@ class BotAPIEmulator(ChatMethods):
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    async def start(self) -> BotAPIEmulator:
+    async def start(self, port: int = 0) -> BotAPIEmulator:
+        """Serve on `port` of 127.0.0.1 (0: a free one)."""
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None

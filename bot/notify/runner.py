@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.notify.ratelimit import RedisRateLimiter
 from bot.notify.sender import TelegramSender
 from bot.notify.worker import OutboxWorker, WorkerOptions
+from bot.ops.redis import make_redis
 from bot.services.events import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_CREATED,
@@ -101,7 +102,7 @@ async def run_worker(
     own_bot = bot is None
     the_bot = bot or build_bot(settings)
     engine = make_engine(settings.database_url, pool_size=5, max_overflow=10)
-    redis = Redis.from_url(settings.redis_url)
+    redis = make_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     session_factory = make_session_factory(engine)
     worker = build_worker(settings, bot=the_bot, redis=redis, session_factory=session_factory)
     waitlist: WaitlistService = build_services(settings, redis, session_factory).waitlist

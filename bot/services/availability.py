@@ -59,6 +59,8 @@ __all__ = ["AvailabilityService", "HoldSource", "Reason", "SlotCandidate", "Slot
 log = logging.getLogger(__name__)
 
 _CACHE_ERRORS = (RedisError, OSError)
+# How long a cached slot list may live: the safety net behind the version counters.
+SLOT_CACHE_TTL_SECONDS = 120
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Where a transaction's session keeps the service catalogs it has read (see `_catalog`).
 _SESSION_CATALOGS = "availability.catalogs"
@@ -146,11 +148,9 @@ def catalog_version_key(redis_prefix: str) -> str:
 
 async def invalidate_catalog(redis: Redis, redis_prefix: str) -> None:
     """Drop every cached slot on every instance after a catalog change made outside a running
-    bot (the catalog import). Best effort, like `AvailabilityService.invalidate`."""
-    try:
-        await redis.incr(catalog_version_key(redis_prefix))
-    except _CACHE_ERRORS as exc:
-        log.warning("slot cache not invalidated after a catalog change: %s", exc)
+    bot (the catalog import). Raises `RedisError`/`OSError` if Redis could not be told: running
+    bots then show cached slots until their TTL (`SLOT_CACHE_TTL_SECONDS`) runs out."""
+    await redis.incr(catalog_version_key(redis_prefix))
     await EventBus(redis, redis_prefix).publish(CATALOG_CHANGED)
 
 
@@ -165,7 +165,7 @@ class AvailabilityService:
         holds: HoldSource,
         *,
         events: EventBus | None = None,
-        cache_ttl_seconds: int = 120,
+        cache_ttl_seconds: int = SLOT_CACHE_TTL_SECONDS,
     ) -> None:
         self._session_factory = session_factory
         self._redis = redis

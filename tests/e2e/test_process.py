@@ -184,6 +184,7 @@ async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     import bot.app
     import bot.catalog.cli
     import bot.notify.runner
+    import bot.ops.startup
 
     seen: list[tuple[str, object]] = []
 
@@ -197,14 +198,18 @@ async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     async def run(settings: object) -> None:
         seen.append(("run", settings))
 
-    def check_health(settings: object) -> int:
+    def check_health(settings: object, *, ready: bool = False) -> int:
         seen.append(("health", settings))
         return 7
+
+    async def preflight(settings: object) -> None:
+        seen.append(("checks", settings))
 
     monkeypatch.setattr(bot.catalog.cli, "main", catalog_main)
     monkeypatch.setattr(bot.notify.runner, "run_worker", run_worker)
     monkeypatch.setattr(bot.app, "run", run)
     monkeypatch.setattr(entry, "check_health", check_health)
+    monkeypatch.setattr(bot.ops.startup, "preflight", preflight)
     monkeypatch.setenv("BOT_TOKEN", "1:test")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.chdir(Path(__file__).parent)  # no .env here
@@ -219,7 +224,10 @@ async def test_entry_point_delegates_subcommands(monkeypatch: Any) -> None:
     assert await main() == 0
     assert await main("run") == 0
     assert await main("health") == 7  # its exit code is the container health check's
-    assert [kind for kind, _ in seen] == ["catalog", "catalog", "worker", "run", "run", "health"]
+    # run and worker check PostgreSQL, Redis and Telegram first; health needs none of them.
+    assert [kind for kind, _ in seen] == [
+        *("catalog", "catalog", "checks", "worker", "checks", "run", "checks", "run", "health")
+    ]
     assert seen[0][1] == ["import", "catalog.yaml", "--dry-run"]
     assert seen[1][1] == ["--help"]
 

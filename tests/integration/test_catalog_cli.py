@@ -150,3 +150,23 @@ async def test_import_that_changes_something_drops_every_cached_slot(
     assert await run_cli("import", str(EXAMPLE)) == 0
     assert await redis.get(version_key) == b"1"
     capsys.readouterr()
+
+
+async def test_import_with_redis_down_is_committed_but_exits_1_saying_slots_may_be_old(
+    clean_db: AsyncEngine,
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.servers import free_port
+
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    assert await run_cli("import", str(EXAMPLE)) == 1
+    captured = capsys.readouterr()
+    assert "services: 5 created" in captured.out
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "could not be invalidated" in err[0] and "old slots" in err[0]
+    assert "Traceback" not in captured.err
+    # The import itself was committed: only the running bots' cache is stale.
+    assert (await service_prices(clean_db))["Маникюр"] == "2200.50"

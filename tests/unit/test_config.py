@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings, parse_duration
+from bot.config import PLACEHOLDER_BOT_TOKEN, ConfigError, Settings, load_settings, parse_duration
 
 FIELD_ENV_NAMES = {name.upper() for name in Settings.model_fields}
 
@@ -83,6 +83,30 @@ def test_empty_bot_token_is_refused(monkeypatch: pytest.MonkeyPatch, value: str)
     assert str(info.value) == "configuration error: BOT_TOKEN Value error, must not be empty"
 
 
+def test_the_placeholder_token_of_the_example_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", PLACEHOLDER_BOT_TOKEN)
+    with pytest.raises(ConfigError) as info:
+        load()
+    message = str(info.value)
+    assert "BOT_TOKEN" in message and "placeholder from .env.example" in message
+    assert PLACEHOLDER_BOT_TOKEN not in message
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text("utf-8")
+    assert f"BOT_TOKEN={PLACEHOLDER_BOT_TOKEN}\n" in example
+
+
+@pytest.mark.parametrize("value", ["no-colon-here", "abc:def", "123:has space", "123:"])
+def test_a_token_not_shaped_like_botfathers_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", value)
+    with pytest.raises(ConfigError) as info:
+        load()
+    assert "BOT_TOKEN Value error, must look like 123456:ABC-DEF" in str(info.value)
+    assert value not in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -124,15 +148,16 @@ def test_malformed_value_is_one_line_naming_the_setting(
 def test_bad_log_level_stops_the_command_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`LOG_LEVEL=verbose python -m bot health`: the one-line error, not logging's traceback."""
+    """`LOG_LEVEL=verbose python -m bot`: the one-line error and exit code 2, not logging's
+    traceback (and no connection is tried: the settings are checked first)."""
     from bot.__main__ import main
 
     monkeypatch.setenv("LOG_LEVEL", "verbose")
     monkeypatch.chdir(Path(__file__).parent)  # no .env here
-    with pytest.raises(ConfigError) as info:
-        main(["health"])
-    assert str(info.value).startswith("configuration error: LOG_LEVEL")
-    assert "\n" not in str(info.value)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("configuration error: LOG_LEVEL")
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("debug", "DEBUG"), (" Warning ", "WARNING")])

@@ -1,0 +1,68 @@
+"""Prometheus metrics of one bot process (`GET /metrics`), with the `prometheus-client` library.
+
+Counters only grow while the process lives; Prometheus' `rate()` and `increase()` read them.
+The outbox gauges are measured from PostgreSQL at each scrape (`refresh_outbox`), so every
+instance reports the same shared backlog. What to alert on is in the README (Operations).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = ["CONTENT_TYPE_LATEST", "render"]
+
+UPDATES = Counter(
+    "bot_updates_total",
+    "Updates handled, by type (message, callback_query, ...) and outcome "
+    "(ok, unavailable: PostgreSQL or Redis failed, error: anything else).",
+    ["type", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "bot_handler_seconds",
+    "Seconds from an update's arrival to the end of its handling, by handler.",
+    ["handler"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+BOOKINGS = Counter("bot_bookings_total", "Appointments booked (confirmed and paid).")
+CANCELS = Counter("bot_cancels_total", "Appointments cancelled.")
+REFUNDS = Counter("bot_refunds_total", "Cancellations that refunded money to a wallet.")
+OUTBOX_BACKLOG = Gauge(
+    "bot_outbox_backlog", "Notifications due now or earlier and not sent yet (all instances)."
+)
+OUTBOX_OLDEST_DUE_SECONDS = Gauge(
+    "bot_outbox_oldest_due_seconds",
+    "Age in seconds of the oldest notification that is due and not sent (0: none).",
+)
+SENDS = Counter(
+    "bot_telegram_sends_total",
+    "Notifications sent to Telegram by result: ok, 429 (asked to slow down), 403 (blocked), error.",
+    ["result"],
+)
+REDIS_ERRORS = Counter(
+    "bot_redis_errors_total", "Redis commands that failed (timeout, connection).", ["kind"]
+)
+POSTGRES_ERRORS = Counter(
+    "bot_postgres_errors_total", "Updates that failed because PostgreSQL did not answer.", ["kind"]
+)
+
+# Outbox rows that still wait for a send (see bot/notify/worker.py's states).
+_OUTBOX_DUE = text(
+    "SELECT count(*), min(due_at) FROM outbox WHERE status = 'pending' AND due_at <= now()"
+)
+
+
+async def refresh_outbox(engine: AsyncEngine, *, now: datetime) -> None:
+    """Measure the outbox gauges from the database (raises SQLAlchemy/driver errors)."""
+    async with engine.connect() as conn:
+        count, oldest = (await conn.execute(_OUTBOX_DUE)).one()
+    OUTBOX_BACKLOG.set(int(count))
+    OUTBOX_OLDEST_DUE_SECONDS.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+
+
+def render() -> bytes:
+    """Every metric of this process in Prometheus' text format."""
+    return generate_latest()
