@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,3 +70,16 @@ async def discard_redis(redis: Redis, prefix: str) -> None:
     if keys:
         await redis.delete(*keys)
     await redis.aclose()
+
+
+def summary(label: str, samples: list[float], width: int = 24) -> str:
+    """One line of latency figures: p50, p95 and max in milliseconds, and the sample count."""
+    ms = sorted(s * 1000 for s in samples)
+    if len(ms) >= 2:
+        q = statistics.quantiles(ms, n=100, method="inclusive")
+        p50, p95 = q[49], q[94]
+    else:
+        p50 = p95 = ms[0]
+    return (
+        f"{label:<{width}} p50={p50:8.2f} ms  p95={p95:8.2f} ms  max={ms[-1]:8.2f} ms  n={len(ms)}"
+    )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -41,6 +40,7 @@ from bench.common import (  # noqa: E402
     db_url,
     discard_redis,
     migrate,
+    summary,
     throwaway_database,
 )
 from bot.config import load_settings  # noqa: E402
@@ -50,16 +50,6 @@ from db.engine import make_engine, make_session_factory  # noqa: E402
 
 TODAY = date(2031, 3, 3)  # a Monday
 NOW = datetime(2031, 3, 3, 5, 0, tzinfo=UTC)
-
-
-def summary(label: str, samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    if len(ms) >= 2:
-        q = statistics.quantiles(ms, n=100, method="inclusive")
-        p50, p95 = q[49], q[94]
-    else:
-        p50 = p95 = ms[0]
-    return f"{label:<24} p50={p50:8.2f} ms  p95={p95:8.2f} ms  max={ms[-1]:8.2f} ms  n={len(ms)}"
 
 
 async def timed(call: Awaitable[object]) -> float:

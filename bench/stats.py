@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import sys
 import time
 from datetime import date
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import CatalogSize, generate  # noqa: E402
 from bench.common import ADMIN_URL, db_url, migrate, throwaway_database  # noqa: E402
+from bench.common import summary as _summary  # noqa: E402
 from bot.domain.periods import PeriodKind, named_period  # noqa: E402
 from bot.services.stats import Scope, StatsService  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
@@ -52,11 +52,7 @@ WHERE a.start_time >= $1 AND a.start_time < $2
 
 
 def summary(label: str, samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) >= 2 else [ms[0]] * 99
-    return (
-        f"{label:<34} p50={q[49]:8.2f} ms  p95={q[94]:8.2f} ms  max={ms[-1]:8.2f} ms  n={len(ms)}"
-    )
+    return _summary(label, samples, width=34)
 
 
 def load() -> str:

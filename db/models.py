@@ -402,6 +402,27 @@ class SpecialistInvite(Base):
     used_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class AuditEntry(Base):
+    """Who changed what as an admin, written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        CheckConstraint("action <> ''", name="action_not_empty"),
+        Index("ix_audit_log_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    actor_tg_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=_now()
+    )
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    entity: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
 OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
 
 

@@ -408,41 +408,54 @@ class BookingService:
         refunds nothing. The freed time is then offered to the waitlist."""
 
         async def attempt(session: AsyncSession) -> CancelResult:
-            appointment = await self._load_for(session, appointment_id, actor)
-            self._check_cancellable(appointment, actor, now)
-            refund = await self._refund_for(session, appointment, actor, now)
-            if not await appts.mark_cancelled(session, appointment_id, now=now, by=actor.kind):
-                raise InvalidState("already_cancelled")
-            if refund > ZERO:
-                await wallets.credit(session, appointment.client_id, refund)
-                try:
-                    await wallets.add_entry(
-                        session,
-                        client_id=appointment.client_id,
-                        amount=refund,
-                        kind="refund",
-                        appointment_id=appointment_id,
-                    )
-                except DBAPIError as exc:
-                    # The partial unique index: this appointment was refunded already.
-                    if appts.sqlstate(exc) == appts.UNIQUE_VIOLATION:
-                        raise InvalidState("already_refunded") from exc
-                    raise
-            await queue_cancel_notifications(
-                session,
-                appointment_id,
-                cancelled_by=actor.kind,
-                refund=refund,
-                now=now,
-                settings=self._settings,
-            )
-            return CancelResult(await self._view_of(session, appointment_id), refund)
+            return await self.cancel_in(session, appointment_id, actor=actor, now=now)
 
         result = await self._transaction(attempt)
+        await self.after_cancel(result, now=now)
+        return result
+
+    async def cancel_in(
+        self, session: AsyncSession, appointment_id: int, *, actor: Actor, now: datetime
+    ) -> CancelResult:
+        """The cancel's writes inside the caller's transaction (status, refund with its ledger
+        row, outbox notices), for a use case that cancels as part of a bigger change. The
+        caller commits, then calls `after_cancel`. Raises as `cancel` does."""
+        appointment = await self._load_for(session, appointment_id, actor)
+        self._check_cancellable(appointment, actor, now)
+        refund = await self._refund_for(session, appointment, actor, now)
+        if not await appts.mark_cancelled(session, appointment_id, now=now, by=actor.kind):
+            raise InvalidState("already_cancelled")
+        if refund > ZERO:
+            await wallets.credit(session, appointment.client_id, refund)
+            try:
+                await wallets.add_entry(
+                    session,
+                    client_id=appointment.client_id,
+                    amount=refund,
+                    kind="refund",
+                    appointment_id=appointment_id,
+                )
+            except DBAPIError as exc:
+                # The partial unique index: this appointment was refunded already.
+                if appts.sqlstate(exc) == appts.UNIQUE_VIOLATION:
+                    raise InvalidState("already_refunded") from exc
+                raise
+        await queue_cancel_notifications(
+            session,
+            appointment_id,
+            cancelled_by=actor.kind,
+            refund=refund,
+            now=now,
+            settings=self._settings,
+        )
+        return CancelResult(await self._view_of(session, appointment_id), refund)
+
+    async def after_cancel(self, result: CancelResult, *, now: datetime) -> None:
+        """After a committed cancel, best effort: drop cached slots, offer the freed time to
+        the waitlist, publish the event and wake the notifier."""
         await self._after_change(
             "appointment.cancelled", result.appointment, [result.appointment.start], now=now
         )
-        return result
 
     def _check_cancellable(self, appointment: Appointment, actor: Actor, now: datetime) -> None:
         if appointment.status != appts.BOOKED:

@@ -32,6 +32,11 @@ _MODELS: dict[str, Any] = {
 }
 
 
+async def exists(session: AsyncSession, kind: EntityKind, entity_id: int) -> bool:
+    model = _MODELS[kind]
+    return (await session.scalar(select(model.id).where(model.id == entity_id))) is not None
+
+
 async def set_active(
     session: AsyncSession, kind: EntityKind, entity_id: int, active: bool
 ) -> bool | None:

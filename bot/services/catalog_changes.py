@@ -1,0 +1,246 @@
+"""The catalog and schedule changes an admin can make, as values: each knows how to write
+itself inside a transaction and what its audit row says. `CatalogImpactService` runs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.catalog.importer import apply_catalog
+from bot.catalog.schema import CatalogFile
+from bot.catalog.summary import ImportSummary
+from bot.domain.errors import NotFound
+from db.repositories import catalog_edit
+from db.repositories.catalog_edit import EntityKind
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a change wrote: the audit row's before and after sides, and for a catalog file
+    the import's summary."""
+
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    summary: ImportSummary | None = None
+
+
+class CatalogChange(Protocol):
+    """A change to the catalog or a schedule. `write` runs inside the caller's transaction
+    (no commit) and raises `NotFound` when its entity does not exist."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def entity(self) -> str: ...
+
+    @property
+    def entity_id(self) -> int | None: ...
+
+    async def write(self, session: AsyncSession) -> Written: ...
+
+
+def _hhmm(value: dt.time | None) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class SetActive:
+    """Deactivate (or reactivate) a location, workplace, service or specialist. Nothing is
+    deleted: appointments keep referring to it."""
+
+    kind: EntityKind
+    entity_id: int
+    active: bool = False
+
+    @property
+    def action(self) -> str:
+        return f"{self.kind}.{'reactivated' if self.active else 'deactivated'}"
+
+    @property
+    def entity(self) -> str:
+        return self.kind
+
+    async def write(self, session: AsyncSession) -> Written:
+        before = await catalog_edit.set_active(session, self.kind, self.entity_id, self.active)
+        if before is None:
+            raise NotFound(f"{self.kind} {self.entity_id}")
+        return Written({"is_active": before}, {"is_active": self.active})
+
+
+@dataclass(frozen=True)
+class PutHoliday:
+    """A holiday at a location: closed all day, or working with these hours (or the
+    weekday's when none are given)."""
+
+    location_id: int
+    day: dt.date
+    is_working: bool = False
+    start: dt.time | None = None
+    end: dt.time | None = None
+    description: str | None = None
+    action: str = field(default="location.holiday", init=False)
+    entity: str = field(default="location", init=False)
+
+    @property
+    def entity_id(self) -> int:
+        return self.location_id
+
+    async def write(self, session: AsyncSession) -> Written:
+        await _require(session, "location", self.location_id)
+        before = await catalog_edit.put_holiday(
+            session,
+            self.location_id,
+            self.day,
+            is_working=self.is_working,
+            start=self.start,
+            end=self.end,
+            description=self.description,
+        )
+        after = {
+            "date": self.day.isoformat(),
+            "is_working": self.is_working,
+            "hours": [_hhmm(self.start), _hhmm(self.end)] if self.start else None,
+        }
+        return Written(before, after)
+
+
+@dataclass(frozen=True)
+class AddBreak:
+    """A specialist's break on a date (no times: off the whole date)."""
+
+    specialist_id: int
+    day: dt.date
+    start: dt.time | None = None
+    end: dt.time | None = None
+    reason: str | None = None
+    action: str = field(default="specialist.break", init=False)
+    entity: str = field(default="specialist", init=False)
+
+    @property
+    def entity_id(self) -> int:
+        return self.specialist_id
+
+    async def write(self, session: AsyncSession) -> Written:
+        await _require(session, "specialist", self.specialist_id)
+        await catalog_edit.add_break(
+            session,
+            self.specialist_id,
+            self.day,
+            start=self.start,
+            end=self.end,
+            reason=self.reason,
+        )
+        return Written(
+            None,
+            {"date": self.day.isoformat(), "hours": [_hhmm(self.start), _hhmm(self.end)]},
+        )
+
+
+@dataclass(frozen=True)
+class PutLocationHours:
+    """A location's hours on an ISO weekday (no times: a day off)."""
+
+    location_id: int
+    day_of_week: int
+    start: dt.time | None
+    end: dt.time | None
+    action: str = field(default="location.hours", init=False)
+    entity: str = field(default="location", init=False)
+
+    @property
+    def entity_id(self) -> int:
+        return self.location_id
+
+    async def write(self, session: AsyncSession) -> Written:
+        await _require(session, "location", self.location_id)
+        before = await catalog_edit.put_location_hours(
+            session, self.location_id, self.day_of_week, self.start, self.end
+        )
+        return Written(
+            before,
+            {"day_of_week": self.day_of_week, "hours": [_hhmm(self.start), _hhmm(self.end)]},
+        )
+
+
+@dataclass(frozen=True)
+class PutSpecialistHours:
+    """A specialist's hours at a location on an ISO weekday (no times: no shift)."""
+
+    specialist_id: int
+    location_id: int
+    day_of_week: int
+    start: dt.time | None
+    end: dt.time | None
+    workplace_id: int | None = None
+    action: str = field(default="specialist.hours", init=False)
+    entity: str = field(default="specialist", init=False)
+
+    @property
+    def entity_id(self) -> int:
+        return self.specialist_id
+
+    async def write(self, session: AsyncSession) -> Written:
+        await _require(session, "specialist", self.specialist_id)
+        await _require(session, "location", self.location_id)
+        before = await catalog_edit.put_specialist_hours(
+            session,
+            self.specialist_id,
+            self.location_id,
+            self.day_of_week,
+            self.start,
+            self.end,
+            self.workplace_id,
+        )
+        return Written(
+            before,
+            {
+                "location_id": self.location_id,
+                "day_of_week": self.day_of_week,
+                "hours": [_hhmm(self.start), _hhmm(self.end)],
+            },
+        )
+
+
+@dataclass(frozen=True)
+class SetCapacity:
+    """How many appointments may run at once at a location (None or 0: no cap)."""
+
+    location_id: int
+    capacity: int | None
+    action: str = field(default="location.capacity", init=False)
+    entity: str = field(default="location", init=False)
+
+    @property
+    def entity_id(self) -> int:
+        return self.location_id
+
+    async def write(self, session: AsyncSession) -> Written:
+        before = await catalog_edit.set_capacity(session, self.location_id, self.capacity)
+        if before is None:
+            raise NotFound(f"location {self.location_id}")
+        return Written(before, {"capacity": self.capacity})
+
+
+@dataclass(frozen=True)
+class ImportCatalog:
+    """A whole validated catalog file, applied as `python -m bot catalog import` does."""
+
+    catalog: CatalogFile
+    default_timezone: str
+    action: str = field(default="catalog.imported", init=False)
+    entity: str = field(default="catalog", init=False)
+    entity_id: None = field(default=None, init=False)
+
+    async def write(self, session: AsyncSession) -> Written:
+        summary = await apply_catalog(session, self.catalog, default_timezone=self.default_timezone)
+        return Written(None, {"changes": summary.lines()}, summary)
+
+
+async def _require(session: AsyncSession, kind: EntityKind, entity_id: int) -> None:
+    if not await catalog_edit.exists(session, kind, entity_id):
+        raise NotFound(f"{kind} {entity_id}")

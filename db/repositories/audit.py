@@ -1,0 +1,34 @@
+"""The audit log: one row per admin change, written in the change's own transaction.
+Queries only: nothing here commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditEntry
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor_tg_id: int,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Write one audit row (JSON-ready `before`/`after`) in the caller's transaction."""
+    session.add(
+        AuditEntry(
+            actor_tg_id=actor_tg_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+    )
+    await session.flush()

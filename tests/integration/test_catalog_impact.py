@@ -1,0 +1,285 @@
+"""What a catalog change does to booked clients: the preview writes nothing, apply keeps or
+cancels with a full refund in one transaction with its audit row, and every client sees the
+new slots on the next read."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.catalog.exporter import export_catalog
+from bot.domain.errors import NotFound
+from bot.services.booking import AppointmentView
+from bot.services.catalog_changes import (
+    AddBreak,
+    ImportCatalog,
+    PutHoliday,
+    PutLocationHours,
+    PutSpecialistHours,
+    SetActive,
+    SetCapacity,
+)
+from bot.services.catalog_impact import CatalogImpactService, ImpactChanged, TouchReason
+from tests.integration.factories import (
+    NOW,
+    START,
+    Catalog,
+    Engine,
+    booking_request,
+    build_engine,
+    make_catalog,
+    make_client,
+    money_invariant_violations,
+)
+
+TUESDAY = date(2031, 3, 4)  # START's local date (10:00-11:00 in Moscow)
+WEDNESDAY = date(2031, 3, 5)
+ADMIN = 4242
+HOURS, OFF = TouchReason.HOURS, TouchReason.INACTIVE
+RICH = Decimal("5000.00")
+
+
+@pytest.fixture
+async def eng(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> Engine:
+    return build_engine(session_factory, redis, redis_prefix)
+
+
+@pytest.fixture
+async def cat(session_factory: async_sessionmaker[AsyncSession], eng: Engine) -> Catalog:
+    return await make_catalog(session_factory, specialists=2, workplaces=2)
+
+
+@pytest.fixture
+def impact(session_factory: async_sessionmaker[AsyncSession], eng: Engine) -> CatalogImpactService:
+    return CatalogImpactService(session_factory, eng.booking, eng.availability)
+
+
+async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> Any:
+    async with sessions() as s:
+        return (await s.execute(text(sql), params)).scalar_one()
+
+
+class Book(Protocol):
+    async def __call__(
+        self, *, start: datetime = ..., specialist: int = ...
+    ) -> AppointmentView: ...
+
+
+@pytest.fixture
+def book(eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]) -> Book:
+    """A new client with money books the catalog's service with specialist index `specialist`."""
+
+    async def booked(*, start: datetime = START, specialist: int = 0) -> AppointmentView:
+        client = await make_client(session_factory, balance=RICH)
+        spec = cat.specialist_ids[specialist]
+        return await eng.booking.confirm(
+            booking_request(cat, client, start=start, specialist=spec), now=NOW
+        )
+
+    return booked
+
+
+def dates_args(cat: Catalog) -> dict[str, Any]:
+    return {
+        "location_id": cat.location_id,
+        "service_id": cat.service_id,
+        "specialist_id": None,
+        "now": NOW,
+    }
+
+
+async def test_a_holiday_is_gone_from_the_calendar_on_the_next_read(
+    eng: Engine, cat: Catalog, impact: CatalogImpactService
+) -> None:
+    assert TUESDAY in await eng.availability.available_dates(**dates_args(cat))
+    assert TUESDAY in await eng.availability.available_dates(**dates_args(cat))  # cached now
+    await impact.apply(
+        PutHoliday(cat.location_id, TUESDAY), admin_tg_id=ADMIN, cancel_touched=False, now=NOW
+    )
+    dates = await eng.availability.available_dates(**dates_args(cat))
+    assert TUESDAY not in dates and WEDNESDAY in dates
+    assert await eng.availability.day_slots(
+        location_id=cat.location_id, service_id=cat.service_id, specialist_id=None,
+        day=TUESDAY, now=NOW,
+    ) == []  # fmt: skip
+
+
+async def test_preview_lists_the_touched_and_writes_nothing(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    view = await book()
+    other = await book(start=START + timedelta(days=1))
+    found = await impact.preview(PutHoliday(cat.location_id, TUESDAY), now=NOW)
+    assert [(t.appointment_id, t.reason) for t in found.touched] == [(view.id, TouchReason.HOURS)]
+    assert other.id not in found.ids
+    assert await q(session_factory, "SELECT count(*) FROM holidays") == 0
+    assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
+
+
+async def test_cancel_with_refund_in_one_transaction_with_its_audit_row(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    view = await book()
+    client = await q(session_factory, "SELECT client_id FROM appointments WHERE id = :a", a=view.id)
+    expected = (await impact.preview(PutHoliday(cat.location_id, TUESDAY), now=NOW)).ids
+    done = await impact.apply(
+        PutHoliday(cat.location_id, TUESDAY),
+        admin_tg_id=ADMIN,
+        cancel_touched=True,
+        now=NOW,
+        expected=expected,
+    )
+    assert [c.refund for c in done.cancelled] == [cat.price]
+    row = await q(
+        session_factory,
+        "SELECT status || '/' || cancelled_by FROM appointments WHERE id = :a",
+        a=view.id,
+    )
+    assert row == "cancelled/admin"
+    balance = await q(
+        session_factory, "SELECT balance FROM client_wallets WHERE client_id = :c", c=client
+    )
+    assert balance == RICH
+    async with session_factory() as s:
+        assert await money_invariant_violations(s) == []
+    notices = await q(
+        session_factory,
+        "SELECT count(*) FROM outbox WHERE appointment_id = :a AND kind LIKE '%cancel%'",
+        a=view.id,
+    )
+    assert notices >= 1
+    audit = await q(
+        session_factory,
+        "SELECT action || ' ' || (after->>'touched') || ' ' || (after->>'touched_cancelled') "
+        "FROM audit_log WHERE actor_tg_id = :a",
+        a=ADMIN,
+    )
+    assert audit == f"location.holiday [{view.id}] true"
+
+
+async def test_keep_leaves_the_appointment_booked(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    view = await book()
+    done = await impact.apply(
+        PutHoliday(cat.location_id, TUESDAY), admin_tg_id=ADMIN, cancel_touched=False, now=NOW
+    )
+    assert done.ids == {view.id} and done.cancelled == ()
+    assert (
+        await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id)
+        == "booked"
+    )
+    assert await q(session_factory, "SELECT count(*) FROM holidays") == 1
+    # Already outside working time: the next change does not count it again.
+    again = await impact.preview(
+        AddBreak(cat.specialist_ids[0], WEDNESDAY, time(15), time(16)), now=NOW
+    )
+    assert again.touched == []
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda c: AddBreak(c.specialist_ids[0], TUESDAY, time(10, 30), time(11)), HOURS),
+        (lambda c: AddBreak(c.specialist_ids[0], TUESDAY), HOURS),
+        (lambda c: PutLocationHours(c.location_id, 2, time(11), time(20)), HOURS),
+        (lambda c: PutSpecialistHours(c.specialist_ids[0], c.location_id, 2, None, None), HOURS),
+        (lambda c: SetActive("specialist", c.specialist_ids[0]), OFF),
+        (lambda c: SetActive("service", c.service_id), OFF),
+        (lambda c: SetActive("location", c.location_id), OFF),
+    ],
+)  # fmt: skip
+async def test_each_kind_of_change_touches_the_booked_time(
+    book: Book,
+    eng: Engine,
+    cat: Catalog,
+    impact: CatalogImpactService,
+    make: Any,
+    reason: TouchReason,
+) -> None:
+    view = await book()
+    found = await impact.preview(make(cat), now=NOW)
+    assert [(t.appointment_id, t.reason) for t in found.touched] == [(view.id, reason)]
+
+
+async def test_changes_that_miss_the_booked_time_touch_nothing(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService
+) -> None:
+    await book()
+    for change in (
+        AddBreak(cat.specialist_ids[0], TUESDAY, time(12), time(13)),
+        AddBreak(cat.specialist_ids[1], TUESDAY),
+        PutLocationHours(cat.location_id, 2, time(10), time(20)),
+        SetActive("specialist", cat.specialist_ids[1]),
+        SetCapacity(cat.location_id, 1),
+    ):
+        assert (await impact.preview(change, now=NOW)).touched == [], change
+
+
+async def test_a_capacity_cut_touches_the_later_booked(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService
+) -> None:
+    first = await book(specialist=0)
+    second = await book(specialist=1)
+    found = await impact.preview(SetCapacity(cat.location_id, 1), now=NOW)
+    assert [(t.appointment_id, t.reason) for t in found.touched] == [
+        (second.id, TouchReason.CAPACITY)
+    ]
+    assert first.id not in found.ids
+
+
+async def test_a_catalog_file_without_a_specialist_touches_their_appointments(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    view = await book(specialist=1)
+    async with session_factory() as s:
+        current = await export_catalog(s)
+    gone = await q(
+        session_factory, "SELECT name FROM specialists WHERE id = :i", i=cat.specialist_ids[1]
+    )
+    smaller = current.model_copy(
+        update={"specialists": [sp for sp in current.specialists if sp.name != gone]}
+    )
+    change = ImportCatalog(smaller, "Europe/Moscow")
+    found = await impact.preview(change, now=NOW)
+    assert [(t.appointment_id, t.reason) for t in found.touched] == [
+        (view.id, TouchReason.INACTIVE)
+    ]
+    assert found.summary is not None and found.summary.counts["specialists"].deactivated == 1
+    assert await q(session_factory, "SELECT count(*) FROM specialists WHERE is_active") == 2
+
+
+async def test_apply_refuses_when_the_picture_changed(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    change = PutHoliday(cat.location_id, TUESDAY)
+    expected = (await impact.preview(change, now=NOW)).ids
+    await book()  # booked between the preview and the apply
+    with pytest.raises(ImpactChanged):
+        await impact.apply(
+            change, admin_tg_id=ADMIN, cancel_touched=True, now=NOW, expected=expected
+        )
+    assert await q(session_factory, "SELECT count(*) FROM holidays") == 0
+    assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
+
+
+async def test_a_missing_entity_is_not_found(cat: Catalog, impact: CatalogImpactService) -> None:
+    with pytest.raises(NotFound):
+        await impact.preview(SetActive("workplace", 999_999), now=NOW)
+    with pytest.raises(NotFound):
+        await impact.preview(AddBreak(999_999, TUESDAY), now=NOW)
+
+
+def test_the_fixed_instants_agree() -> None:
+    assert datetime(2031, 3, 4, 7, 0, tzinfo=UTC) == START  # Tuesday 10:00 in Moscow
