@@ -67,9 +67,9 @@ def parse_period(text: str, today: date) -> Period:
     Raises `BadPeriod` for anything else, an impossible date, an end before the start, or a
     range longer than `MAX_DAYS`."""
     raw = text.strip().lower()
-    for kind in PeriodKind:
-        if kind is not PeriodKind.CUSTOM and raw == kind.value:
-            return named_period(kind, today)
+    named = _named(raw, today)
+    if named is not None:
+        return named
     match = _CUSTOM.match(raw)
     if match is None:
         raise BadPeriod("format")
@@ -81,8 +81,41 @@ def parse_period(text: str, today: date) -> Period:
             first = first.replace(year=first.year - 1)
     except ValueError:
         raise BadPeriod("date") from None
+    return _custom(first, last)
+
+
+def _named(raw: str, today: date) -> Period | None:
+    kind = next((k for k in PeriodKind if k is not PeriodKind.CUSTOM and k.value == raw), None)
+    return None if kind is None else named_period(kind, today)
+
+
+def _custom(first: date, last: date) -> Period:
     if last < first:
         raise BadPeriod("order")
     if (last - first).days + 1 > MAX_DAYS:
         raise BadPeriod("too_long")
     return Period(PeriodKind.CUSTOM, first, last)
+
+
+def period_token(period: Period) -> str:
+    """A compact form for callback data: the named kind, or `YYYYMMDD-YYYYMMDD`."""
+    if period.kind is not PeriodKind.CUSTOM:
+        return period.kind.value
+    return f"{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+
+
+def period_from_token(token: str, today: date) -> Period:
+    """The period `period_token` wrote (a named one is re-read against `today`). Raises
+    `BadPeriod` for anything else: callback data is not trusted."""
+    named = _named(token, today)
+    if named is not None:
+        return named
+    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})-(\d{4})(\d{2})(\d{2})", token)
+    if match is None:
+        raise BadPeriod("format")
+    y1, m1, d1, y2, m2, d2 = (int(g) for g in match.groups())
+    try:
+        first, last = date(y1, m1, d1), date(y2, m2, d2)
+    except ValueError:
+        raise BadPeriod("date") from None
+    return _custom(first, last)

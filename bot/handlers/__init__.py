@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from aiogram import Router
 
-from bot.handlers import account, booking, common, errors, reminders, specialist
+from bot.handlers import account, booking, common, errors, reminders, specialist, stats
 from bot.handlers.account import payments
 
 # A feature: a zero-argument function returning a fresh router.
@@ -33,6 +33,7 @@ FEATURES: tuple[Feature, ...] = (
     setup_notify_router,
     booking.setup_router,
     account.setup_router,
+    stats.setup_router,
 )
 
 

@@ -33,6 +33,8 @@ from bot.services.clients import ClientService, TelegramUser
 from bot.services.events import EventBus
 from bot.services.factory import Services
 from bot.services.holds import HoldStore
+from bot.services.stats import StatsService
+from bot.services.stats_export import StatsExport
 from bot.services.waitlist import WaitlistService
 from bot.services.wallet import WalletService
 
@@ -72,6 +74,20 @@ class AppProvider(Provider):
     @provide
     def events(self, services: Services) -> EventBus:
         return services.events
+
+    @provide
+    def stats(
+        self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> StatsService:
+        return StatsService(
+            session_factory, settings.default_timezone, admin_ids=settings.admin_ids
+        )
+
+    @provide
+    def stats_export(
+        self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> StatsExport:
+        return StatsExport(session_factory, settings.default_timezone)
 
     @provide
     def flow(self, holds: HoldStore) -> BookingFlow:

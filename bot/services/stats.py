@@ -9,7 +9,7 @@ over working minutes; the working minutes come from the slot engine's own schedu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.periods import Period, parse_period
 from bot.domain.policies import CENT, ZERO
 from bot.domain.tz import local_date
@@ -28,7 +29,14 @@ from db.repositories import stats as repo
 from db.repositories.stats import Scope
 from db.repositories.working_hours import load_calendars, load_location_hours
 
-__all__ = ["DayRow", "Scope", "SpecialistOccupancy", "Statistics", "StatsService"]
+__all__ = [
+    "DayRow",
+    "Scope",
+    "ScopeChoices",
+    "SpecialistOccupancy",
+    "Statistics",
+    "StatsService",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +96,50 @@ class Statistics:
         return self.booked_minutes / self.working_minutes if self.working_minutes else None
 
 
+@dataclass(frozen=True)
+class ScopeChoices:
+    """What statistics can be narrowed to: active locations and specialists, (id, name)."""
+
+    locations: list[tuple[int, str]]
+    specialists: list[tuple[int, str]]
+
+
 class StatsService:
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], default_timezone: str
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        default_timezone: str,
+        *,
+        admin_ids: Iterable[int] = (),
     ) -> None:
         self._sessions = session_factory
         self._default_timezone = default_timezone
+        self._admin_ids = frozenset(admin_ids)
+
+    async def require_admin(self, tg_id: int) -> None:
+        """Statistics are for admins: `ADMIN_IDS` or an admin added at run time, read from
+        PostgreSQL on every call (a removed admin loses access at once). Raises `NotAllowed`."""
+        if tg_id in self._admin_ids:
+            return
+        async with self._sessions() as session:
+            if not await repo.is_stored_admin(session, tg_id):
+                raise NotAllowed("not_admin")
+
+    async def choices(self) -> ScopeChoices:
+        async with self._sessions() as session:
+            locations, specialists = await repo.active_names(session)
+        return ScopeChoices(locations, specialists)
+
+    async def scope_name(self, scope: Scope) -> str | None:
+        """The location's or specialist's name (None for the whole business). Raises
+        `NotFound` for an id that does not exist (a forged or stale button)."""
+        if scope == Scope():
+            return None
+        async with self._sessions() as session:
+            name = await repo.scope_name(session, scope)
+        if name is None:
+            raise NotFound(f"scope {scope}")
+        return name
 
     async def period(self, text: str, scope: Scope, *, now: datetime) -> Period:
         """Parse `text` (see `bot.domain.periods.parse_period`) against the scope's local today:

@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot.domain.tz import day_bounds
-from db.models import Appointment, Location, SpecialistSchedule, WalletTransaction
+from db.models import (
+    Admin,
+    Appointment,
+    Location,
+    Specialist,
+    SpecialistSchedule,
+    WalletTransaction,
+)
 
 ACTIVE = ("booked", "completed", "no_show")
 # Ledger kinds that are the business's revenue (signed from the wallet's side: a debit is
@@ -247,3 +254,32 @@ async def scope_locations(session: AsyncSession, scope: Scope) -> Sequence[int]:
             )
         )
     return list((await session.scalars(stmt)).all())
+
+
+async def is_stored_admin(session: AsyncSession, tg_id: int) -> bool:
+    """An admin added at run time (the `admins` table)."""
+    return bool(await session.scalar(select(exists().where(Admin.tg_id == tg_id))))
+
+
+async def active_names(
+    session: AsyncSession,
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Active locations and specialists as (id, name), by name."""
+    locations = await session.execute(
+        select(Location.id, Location.name).where(Location.is_active).order_by(Location.name)
+    )
+    specialists = await session.execute(
+        select(Specialist.id, Specialist.name).where(Specialist.is_active).order_by(Specialist.name)
+    )
+    return list(locations.tuples()), list(specialists.tuples())
+
+
+async def scope_name(session: AsyncSession, scope: Scope) -> str | None:
+    """The name of the scope's location or specialist (inactive ones too), or None."""
+    if scope.location_id is not None:
+        return await session.scalar(select(Location.name).where(Location.id == scope.location_id))
+    if scope.specialist_id is not None:
+        return await session.scalar(
+            select(Specialist.name).where(Specialist.id == scope.specialist_id)
+        )
+    return None

@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from bot.domain.periods import BadPeriod, PeriodKind, parse_period
+from bot.domain.periods import (
+    BadPeriod,
+    PeriodKind,
+    parse_period,
+    period_from_token,
+    period_token,
+)
 
 TODAY = date(2031, 3, 20)  # a Thursday
 
@@ -50,4 +56,27 @@ def test_named_kind_is_kept() -> None:
 def test_refused(text: str, reason: str) -> None:
     with pytest.raises(BadPeriod) as caught:
         parse_period(text, TODAY)
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("text", ["today", "week", "month", "30d", "01.03-15.03", "20.12-10.01"])
+def test_token_round_trip(text: str) -> None:
+    period = parse_period(text, TODAY)
+    assert period_from_token(period_token(period), TODAY) == period
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("", "format"),
+        ("custom", "format"),
+        ("2031-03-01", "format"),
+        ("20310230-20310301", "date"),
+        ("20310310-20310301", "order"),
+        ("20290101-20310101", "too_long"),
+    ],
+)
+def test_forged_tokens_are_refused(token: str, reason: str) -> None:
+    with pytest.raises(BadPeriod) as caught:
+        period_from_token(token, TODAY)
     assert caught.value.reason == reason

@@ -1,0 +1,154 @@
+"""Statistics for admins: `/stats [period]` and its buttons (period, scope, chart and CSV).
+
+Every command and button checks the admin role on the server (`StatsService.require_admin`,
+read from PostgreSQL); the period and ids in a button are re-validated. A refused or malformed
+request gets a clear message and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from dishka import FromDishka
+
+from bot.config import Settings
+from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.periods import BadPeriod, Period, period_from_token, period_token
+from bot.handlers.stats_render import render_stats
+from bot.i18n import Translator
+from bot.ioc.types import Now
+from bot.keyboards.stats import StatsAction, StatsCb, scope_of, stats_keyboard
+from bot.services.stats import Scope, StatsService
+from bot.services.stats_chart import render_chart
+from bot.services.stats_export import StatsExport
+
+DEFAULT_PERIOD = "month"
+
+
+async def on_stats(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    i18n: Translator,
+    stats: FromDishka[StatsService],
+    export: FromDishka[StatsExport],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    if message.from_user is None:
+        return
+    try:
+        await stats.require_admin(message.from_user.id)
+    except NotAllowed:
+        await message.answer(i18n("stats.not_admin"))
+        return
+    try:
+        period = await stats.period(command.args or DEFAULT_PERIOD, Scope(), now=now)
+    except BadPeriod as exc:
+        await message.answer(i18n(f"stats.bad_period.{exc.reason}") + "\n" + i18n("stats.usage"))
+        return
+    await _show(message, None, stats, settings, i18n, period, Scope())
+    await _send_files(bot, message.chat.id, stats, export, i18n, period, Scope())
+
+
+async def on_button(
+    query: CallbackQuery,
+    callback_data: StatsCb,
+    bot: Bot,
+    i18n: Translator,
+    stats: FromDishka[StatsService],
+    export: FromDishka[StatsExport],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    try:
+        await stats.require_admin(query.from_user.id)
+    except NotAllowed:
+        await query.answer(i18n("stats.not_admin"), show_alert=True)
+        return
+    scope = scope_of(callback_data)
+    try:
+        period = period_from_token(callback_data.period, await stats.today(scope, now=now))
+        await stats.scope_name(scope)
+    except (BadPeriod, NotFound):
+        await query.answer(i18n("stats.stale"), show_alert=True)
+        return
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None:
+        await query.answer(i18n("stats.stale"), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.action is StatsAction.files:
+        await _send_files(bot, message.chat.id, stats, export, i18n, period, scope)
+        return
+    listing = callback_data.action is StatsAction.specialists
+    await _show(message, message, stats, settings, i18n, period, scope, list_specialists=listing)
+
+
+async def _show(
+    message: Message,
+    edit: Message | None,
+    stats: StatsService,
+    settings: Settings,
+    i18n: Translator,
+    period: Period,
+    scope: Scope,
+    *,
+    list_specialists: bool = False,
+) -> None:
+    """The figures as text with the period and scope buttons: a new message, or `edit`."""
+    figures = await stats.figures(scope, period)
+    text = render_stats(figures, await stats.scope_name(scope), settings.currency, i18n)
+    markup = stats_keyboard(
+        period_token(period),
+        scope,
+        await stats.choices(),
+        i18n,
+        list_specialists=list_specialists,
+    )
+    if edit is None:
+        await message.answer(text, reply_markup=markup)
+        return
+    # The same screen pressed twice is "not modified": nothing to show.
+    with contextlib.suppress(TelegramBadRequest):
+        await edit.edit_text(text, reply_markup=markup)
+
+
+async def _send_files(
+    bot: Bot,
+    chat_id: int,
+    stats: StatsService,
+    export: StatsExport,
+    i18n: Translator,
+    period: Period,
+    scope: Scope,
+) -> None:
+    """The chart as a photo and the period's appointments and ledger as CSV documents."""
+    figures = await stats.figures(scope, period)
+    png = await asyncio.to_thread(render_chart, figures, i18n.locale)
+    stem = f"{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+    await bot.send_photo(
+        chat_id, BufferedInputFile(png, f"stats-{stem}.png"), caption=i18n("stats.chart.caption")
+    )
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(await export.appointments_csv(scope, period), f"appointments-{stem}.csv"),
+        caption=i18n("stats.csv.appointments"),
+    )
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(await export.ledger_csv(scope, period), f"ledger-{stem}.csv"),
+        caption=i18n("stats.csv.ledger"),
+    )
+
+
+def setup_router() -> Router:
+    router = Router(name="stats")
+    router.message.register(on_stats, Command("stats"))
+    router.callback_query.register(on_button, StatsCb.filter())
+    return router
