@@ -41,6 +41,7 @@ class ChatMethods:
     chats: dict[int, dict[int, EmuMessage]]
     chat_events: dict[int, list[ChatEvent]]
     users: dict[int, SimUser]
+    files: dict[str, bytes]
     commands: dict[str, list[dict[str, Any]]]
     callback_answers: dict[str, dict[str, Any]]
     pre_checkout_answers: dict[str, dict[str, Any]]
@@ -94,6 +95,18 @@ class ChatMethods:
             chat_id = self._require_chat(params)
             return self._store_bot_message(chat_id, {**params, "text": params.get("caption")}).raw
         return True  # the generic recorder: anything else succeeds
+
+    async def _m_getfile(self, params: dict[str, Any]) -> Any:
+        """A file a simulated user sent; its bytes are served under `/file/bot<token>/<path>`."""
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise TelegramError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
 
     async def _m_getme(self, params: dict[str, Any]) -> Any:
         return self.bot_user()

@@ -68,6 +68,8 @@ class BotAPIEmulator(ChatMethods):
         self.chats: dict[int, dict[int, EmuMessage]] = {}
         self.chat_events: dict[int, list[ChatEvent]] = {}
         self.users: dict[int, SimUser] = {}
+        # Files users sent (file_id -> bytes), downloadable as Telegram serves them.
+        self.files: dict[str, bytes] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
@@ -105,6 +107,7 @@ class BotAPIEmulator(ChatMethods):
         """Serve on `port` of 127.0.0.1 (0: a free one)."""
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/documents/{file_id}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -322,6 +325,12 @@ class BotAPIEmulator(ChatMethods):
         for key, value in request.query.items():
             params.setdefault(key, coerce(key, value))
         return params
+
+    async def _download(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["file_id"])
+        if request.match_info["token"] != self.token or content is None:
+            return web.Response(status=404)
+        return web.Response(body=content)
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -148,6 +148,22 @@ class SimUser:
             {"message": self._user_message(**fields)}, update_id=update_id
         )
 
+    async def send_document(
+        self, file_name: str, content: bytes, *, mime_type: str = "application/octet-stream"
+    ) -> int:
+        """Send a file as a document (the bot can getFile and download it); the update_id."""
+        file_id = f"doc-{self.id}-{next(_query_ids)}"
+        self.emulator.files[file_id] = content
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        self.mark()
+        return await self.emulator.push_update({"message": self._user_message(document=document)})
+
     async def press(self, text: str) -> int:
         """Press the inline button whose text contains `text`, in the latest bot message that
         has one; returns the update_id."""

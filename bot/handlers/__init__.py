@@ -13,7 +13,16 @@ from collections.abc import Callable, Sequence
 
 from aiogram import Router
 
-from bot.handlers import account, booking, common, errors, reminders, specialist, stats
+from bot.handlers import (
+    account,
+    booking,
+    catalog_file,
+    common,
+    errors,
+    reminders,
+    specialist,
+    stats,
+)
 from bot.handlers.account import payments
 
 # A feature: a zero-argument function returning a fresh router.
@@ -34,6 +43,7 @@ FEATURES: tuple[Feature, ...] = (
     booking.setup_router,
     account.setup_router,
     stats.setup_router,
+    catalog_file.setup_router,
 )
 
 

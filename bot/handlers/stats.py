@@ -1,7 +1,7 @@
 """Statistics for admins: `/stats [period]` and its buttons (period, scope, chart and CSV).
 
-Every command and button checks the admin role on the server (`StatsService.require_admin`,
-read from PostgreSQL); the period and ids in a button are re-validated. A refused or malformed
+Every command and button checks the admin role on the server (`AdminGate`, read from
+PostgreSQL); the period and ids in a button are re-validated. A refused or malformed
 request gets a clear message and changes nothing.
 """
 
@@ -23,6 +23,7 @@ from bot.handlers.stats_render import render_stats
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.stats import StatsAction, StatsCb, scope_of, stats_keyboard
+from bot.services.admin_gate import AdminGate
 from bot.services.stats import Scope, StatsService
 from bot.services.stats_chart import render_chart
 from bot.services.stats_export import StatsExport
@@ -35,6 +36,7 @@ async def on_stats(
     command: CommandObject,
     bot: Bot,
     i18n: Translator,
+    gate: FromDishka[AdminGate],
     stats: FromDishka[StatsService],
     export: FromDishka[StatsExport],
     settings: FromDishka[Settings],
@@ -43,7 +45,7 @@ async def on_stats(
     if message.from_user is None:
         return
     try:
-        await stats.require_admin(message.from_user.id)
+        await gate.require(message.from_user.id)
     except NotAllowed:
         await message.answer(i18n("stats.not_admin"))
         return
@@ -61,13 +63,14 @@ async def on_button(
     callback_data: StatsCb,
     bot: Bot,
     i18n: Translator,
+    gate: FromDishka[AdminGate],
     stats: FromDishka[StatsService],
     export: FromDishka[StatsExport],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
     try:
-        await stats.require_admin(query.from_user.id)
+        await gate.require(query.from_user.id)
     except NotAllowed:
         await query.answer(i18n("stats.not_admin"), show_alert=True)
         return

@@ -25,10 +25,13 @@ from bot.handlers.booking.context import Deps
 from bot.i18n import Translator
 from bot.ioc.types import Clock, CurrentClient, Now
 from bot.notify.agenda import SpecialistAgenda
+from bot.services.admin_gate import AdminGate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.booking_menu import BookingMenuService
+from bot.services.catalog_file import CatalogFileService
+from bot.services.catalog_impact import CatalogImpactService
 from bot.services.clients import ClientService, TelegramUser
 from bot.services.events import EventBus
 from bot.services.factory import Services
@@ -79,9 +82,24 @@ class AppProvider(Provider):
     def stats(
         self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
     ) -> StatsService:
-        return StatsService(
-            session_factory, settings.default_timezone, admin_ids=settings.admin_ids
-        )
+        return StatsService(session_factory, settings.default_timezone)
+
+    @provide
+    def catalog_file(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        booking: BookingService,
+        availability: AvailabilityService,
+    ) -> CatalogFileService:
+        impact = CatalogImpactService(session_factory, booking, availability)
+        return CatalogFileService(impact, settings.default_timezone)
+
+    @provide
+    def admin_gate(
+        self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> AdminGate:
+        return AdminGate(session_factory, settings.admin_ids)
 
     @provide
     def stats_export(

@@ -9,7 +9,7 @@ over working minutes; the working minutes come from the slot engine's own schedu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.errors import NotFound
 from bot.domain.periods import Period, parse_period
 from bot.domain.policies import CENT, ZERO
 from bot.domain.tz import local_date
@@ -109,21 +109,9 @@ class StatsService:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         default_timezone: str,
-        *,
-        admin_ids: Iterable[int] = (),
     ) -> None:
         self._sessions = session_factory
         self._default_timezone = default_timezone
-        self._admin_ids = frozenset(admin_ids)
-
-    async def require_admin(self, tg_id: int) -> None:
-        """Statistics are for admins: `ADMIN_IDS` or an admin added at run time, read from
-        PostgreSQL on every call (a removed admin loses access at once). Raises `NotAllowed`."""
-        if tg_id in self._admin_ids:
-            return
-        async with self._sessions() as session:
-            if not await repo.is_stored_admin(session, tg_id):
-                raise NotAllowed("not_admin")
 
     async def choices(self) -> ScopeChoices:
         async with self._sessions() as session:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot.domain.tz import day_bounds
 from db.models import (
-    Admin,
     Appointment,
     Location,
     Specialist,
@@ -254,11 +253,6 @@ async def scope_locations(session: AsyncSession, scope: Scope) -> Sequence[int]:
             )
         )
     return list((await session.scalars(stmt)).all())
-
-
-async def is_stored_admin(session: AsyncSession, tg_id: int) -> bool:
-    """An admin added at run time (the `admins` table)."""
-    return bool(await session.scalar(select(exists().where(Admin.tg_id == tg_id))))
 
 
 async def active_names(

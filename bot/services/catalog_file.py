@@ -1,0 +1,59 @@
+"""The catalog file sent in the chat: the same checks as `python -m bot catalog import`, then
+a preview of what it would change (including the booked appointments it touches), then apply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.catalog.checks import CatalogError, Issue, parse_catalog
+from bot.catalog.schema import CatalogFile
+from bot.catalog.yamlio import load_yaml
+from bot.services.catalog_changes import ImportCatalog
+from bot.services.catalog_impact import CatalogImpactService, Impact
+
+# A catalog of a few hundred entries is tens of kilobytes; anything bigger is a mistake.
+MAX_FILE_BYTES = 1_000_000
+
+
+class CatalogFileService:
+    def __init__(self, impact: CatalogImpactService, default_timezone: str) -> None:
+        self._impact = impact
+        self._default_timezone = default_timezone
+
+    @staticmethod
+    def read(raw: bytes) -> CatalogFile:
+        """Validate the file; raises `CatalogError` listing every problem (as the CLI does)."""
+        if len(raw) > MAX_FILE_BYTES:
+            raise CatalogError([Issue("file", "", f"larger than {MAX_FILE_BYTES} bytes")])
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CatalogError([Issue("file", "", "not UTF-8 text")]) from None
+        return parse_catalog(load_yaml(text))
+
+    async def preview(self, raw: bytes, *, now: datetime) -> Impact:
+        """What importing the file would change; nothing is written."""
+        return await self._impact.preview(self._change(raw), now=now)
+
+    async def apply(
+        self,
+        raw: bytes,
+        *,
+        admin_tg_id: int,
+        cancel_touched: bool,
+        expected: frozenset[int],
+        now: datetime,
+    ) -> Impact:
+        """Import the file in one transaction with its audit row (see
+        `CatalogImpactService.apply`; `ImpactChanged` when the touched set moved)."""
+        return await self._impact.apply(
+            self._change(raw),
+            admin_tg_id=admin_tg_id,
+            cancel_touched=cancel_touched,
+            expected=expected,
+            now=now,
+        )
+
+    def _change(self, raw: bytes) -> ImportCatalog:
+        return ImportCatalog(self.read(raw), self._default_timezone)

@@ -1,0 +1,147 @@
+"""The catalog file in the chat, end to end in Russian and English: a valid file shows what it
+changes and the booked appointments it touches, then applies (keeping them, or cancelling them
+with a full refund); a broken file lists its problems; a non-admin, a dropped preview and a
+stale button change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.catalog.exporter import export_catalog
+from bot.catalog.yamlio import dump_catalog
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from bot.i18n import translate
+from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
+from tests.emulator.fixtures import running_bot
+from tests.integration.factories import (
+    NOW,
+    Catalog,
+    booking_request,
+    build_engine,
+    make_catalog,
+    make_client,
+    money_invariant_violations,
+)
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+
+ADMIN = 778_001
+
+
+def t(key: str, lang: str, **kwargs: Any) -> str:
+    return translate(key, lang, **kwargs)
+
+
+async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> Any:
+    async with sessions() as s:
+        return (await s.execute(text(sql), params)).scalar_one()
+
+
+async def world(
+    sessions: async_sessionmaker[AsyncSession], redis: Redis, prefix: str
+) -> tuple[Catalog, int, bytes]:
+    """Two specialists; the second has a booked appointment at START. Returns the catalog,
+    that appointment and the current catalog file without the second specialist."""
+    cat = await make_catalog(sessions, specialists=2)
+    client = await make_client(sessions, balance=cat.price * 3)
+    engine = build_engine(sessions, redis, prefix)
+    request = booking_request(cat, client, specialist=cat.specialist_ids[1])
+    view = await engine.booking.confirm(request, now=NOW)
+    async with sessions() as s:
+        current = await export_catalog(s)
+    gone = await q(sessions, "SELECT name FROM specialists WHERE id = :i", i=cat.specialist_ids[1])
+    smaller = current.model_copy(
+        update={"specialists": [sp for sp in current.specialists if sp.name != gone]}
+    )
+    return cat, view.id, dump_catalog(smaller).encode()
+
+
+def pinned(app: Any) -> None:
+    app.clock.source = lambda: NOW
+
+
+@pytest.mark.parametrize(("lang", "cancel"), [("ru", True), ("en", False)])
+async def test_a_valid_file_previews_then_applies(
+    lang: str,
+    cancel: bool,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    _, appointment, content = await world(session_factory, redis, redis_prefix)
+    admin = emulator.user(ADMIN, "Owner", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+        await admin.send_document("catalog.yaml", content)
+        preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
+        assert "specialists: 1 deactivated" in (preview.text or "")
+        assert "04.03 10:00" in (preview.text or "")
+        assert await q(session_factory, "SELECT count(*) FROM specialists WHERE is_active") == 2
+        await admin.press(t("catalog.btn.cancel" if cancel else "catalog.btn.keep", lang))
+        outcome = "catalog.applied_cancelled" if cancel else "catalog.applied_kept"
+        await admin.wait_for_message(t(outcome, lang, count=1))
+    assert await q(session_factory, "SELECT count(*) FROM specialists WHERE is_active") == 1
+    status = await q(
+        session_factory, "SELECT status FROM appointments WHERE id = :a", a=appointment
+    )
+    assert status == ("cancelled" if cancel else "booked")
+    refunds = await q(
+        session_factory, "SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'"
+    )
+    assert refunds == (1 if cancel else 0)
+    assert (
+        await q(session_factory, "SELECT count(*) FROM audit_log WHERE actor_tg_id = :a", a=ADMIN)
+        == 1
+    )
+    async with session_factory() as s:
+        assert await money_invariant_violations(s) == []
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_refusals_change_nothing(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    _, appointment, content = await world(session_factory, redis, redis_prefix)
+    admin = emulator.user(ADMIN, "Owner", language_code=lang)
+    client = emulator.user(778_002, "Client", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+        await client.send_document("catalog.yaml", content)
+        await client.wait_for_message(t("catalog.not_admin", lang))
+
+        await admin.send_document("broken.yaml", b"locations: [\n  - name: X\n")
+        broken = await admin.wait_for_message(t("catalog.invalid", lang, count=1))
+        assert "invalid YAML" in (broken.text or "")
+        await admin.send_document("catalog.yaml", b"\xff\xfe not text")
+        await admin.wait_for_message(t("catalog.invalid", lang, count=1))
+
+        # A button pressed with no file waiting (never sent, or already handled) is stale.
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.keep).pack())
+        assert (await admin.wait_for_callback_answer()).get("text") == t("catalog.stale", lang)
+
+        await admin.send_document("catalog.yaml", content)
+        await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
+        await client.press_data(CatalogFileCb(action=CatalogFileAction.cancel).pack())
+        assert (await client.wait_for_callback_answer()).get("text") == t("catalog.not_admin", lang)
+        await admin.press(t("catalog.btn.drop", lang))
+        await admin.wait_for_message(t("catalog.dropped", lang))
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.cancel).pack())
+        assert (await admin.wait_for_callback_answer()).get("text") == t("catalog.stale", lang)
+    assert await q(session_factory, "SELECT count(*) FROM specialists WHERE is_active") == 2
+    status = await q(
+        session_factory, "SELECT status FROM appointments WHERE id = :a", a=appointment
+    )
+    assert status == "booked"
+    assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
