@@ -93,6 +93,12 @@ class CatalogImpactService:
         self._booking = booking
         self._slots = slots
 
+    async def misfits(self, *, now: datetime) -> list[TouchedAppointment]:
+        """Every future booked appointment that does not fit the catalog as it is now (kept
+        through earlier changes), soonest first."""
+        async with self._sessions() as session:
+            return await self._touched(session, now)
+
     async def preview(self, change: CatalogChange, *, now: datetime) -> Impact:
         """The appointments `change` would touch, and (for a file) its summary; nothing is
         written. Raises what the change raises (`NotFound`)."""

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import io
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from bot.i18n import translate
 from bot.services.stats import Statistics
 
@@ -24,6 +21,12 @@ def render_chart(stats: Statistics, language: str) -> bytes:
     appointments per day (bars), revenue per day (line), and, when anyone works in the
     scope, occupancy per specialist in percent (horizontal bars). CPU-bound: call it in a
     worker thread from async code."""
+
+    # Imported here, not at the top: matplotlib takes a second or more to import (and builds
+    # its font cache on first use), which the bot's start-up should not pay for a chart that
+    # only admins ask for.
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     def t(key: str, **kwargs: object) -> str:
         return translate(key, language, **kwargs)
