@@ -4,6 +4,7 @@ new slots on the next read."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -14,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.catalog.exporter import export_catalog
-from bot.domain.errors import NotFound
+from bot.domain.errors import DomainError, NotFound
 from bot.services.booking import AppointmentView
 from bot.services.catalog_changes import (
     AddBreak,
@@ -283,3 +284,36 @@ async def test_a_missing_entity_is_not_found(cat: Catalog, impact: CatalogImpact
 
 def test_the_fixed_instants_agree() -> None:
     assert datetime(2031, 3, 4, 7, 0, tzinfo=UTC) == START  # Tuesday 10:00 in Moscow
+
+
+@pytest.mark.parametrize("round_", range(4))
+async def test_a_holiday_racing_a_booking_leaves_nothing_booked_that_day(
+    round_: int,
+    eng: Engine,
+    cat: Catalog,
+    impact: CatalogImpactService,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Whichever commits first, the holiday with cancel_touched wins the day: a booking that
+    got in first is touched and cancelled, one that comes after is refused."""
+    client = await make_client(session_factory, balance=RICH)
+    start = START + timedelta(hours=round_)
+    request = booking_request(cat, client, start=start, specialist=cat.specialist_ids[0])
+    holiday = impact.apply(
+        PutHoliday(cat.location_id, TUESDAY), admin_tg_id=ADMIN, cancel_touched=True, now=NOW
+    )
+    booked, changed = await asyncio.gather(
+        eng.booking.confirm(request, now=NOW), holiday, return_exceptions=True
+    )
+    assert not isinstance(changed, BaseException), changed
+    if isinstance(booked, BaseException):
+        assert isinstance(booked, DomainError), booked
+        assert changed.touched == []
+    else:
+        assert changed.ids == {booked.id}
+    still_booked = await q(
+        session_factory, "SELECT count(*) FROM appointments WHERE status = 'booked'"
+    )
+    assert still_booked == 0
+    async with session_factory() as s:
+        assert await money_invariant_violations(s) == []
