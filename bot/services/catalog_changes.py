@@ -5,8 +5,8 @@ itself inside a transaction and what its audit row says. `CatalogImpactService` 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,28 @@ def _hhmm(value: dt.time | None) -> str | None:
     return None if value is None else value.strftime("%H:%M")
 
 
+class _AtLocation:
+    """A change to one location's rows (its audit entity)."""
+
+    entity: ClassVar[str] = "location"
+    location_id: int
+
+    @property
+    def entity_id(self) -> int:
+        return self.location_id
+
+
+class _OfSpecialist:
+    """A change to one specialist's rows (its audit entity)."""
+
+    entity: ClassVar[str] = "specialist"
+    specialist_id: int
+
+    @property
+    def entity_id(self) -> int:
+        return self.specialist_id
+
+
 @dataclass(frozen=True)
 class SetActive:
     """Deactivate (or reactivate) a location, workplace, service or specialist. Nothing is
@@ -73,7 +95,7 @@ class SetActive:
 
 
 @dataclass(frozen=True)
-class PutHoliday:
+class PutHoliday(_AtLocation):
     """A holiday at a location: closed all day, or working with these hours (or the
     weekday's when none are given)."""
 
@@ -83,12 +105,7 @@ class PutHoliday:
     start: dt.time | None = None
     end: dt.time | None = None
     description: str | None = None
-    action: str = field(default="location.holiday", init=False)
-    entity: str = field(default="location", init=False)
-
-    @property
-    def entity_id(self) -> int:
-        return self.location_id
+    action: ClassVar[str] = "location.holiday"
 
     async def write(self, session: AsyncSession) -> Written:
         await _require(session, "location", self.location_id)
@@ -110,7 +127,7 @@ class PutHoliday:
 
 
 @dataclass(frozen=True)
-class AddBreak:
+class AddBreak(_OfSpecialist):
     """A specialist's break on a date (no times: off the whole date)."""
 
     specialist_id: int
@@ -118,12 +135,7 @@ class AddBreak:
     start: dt.time | None = None
     end: dt.time | None = None
     reason: str | None = None
-    action: str = field(default="specialist.break", init=False)
-    entity: str = field(default="specialist", init=False)
-
-    @property
-    def entity_id(self) -> int:
-        return self.specialist_id
+    action: ClassVar[str] = "specialist.break"
 
     async def write(self, session: AsyncSession) -> Written:
         await _require(session, "specialist", self.specialist_id)
@@ -142,19 +154,14 @@ class AddBreak:
 
 
 @dataclass(frozen=True)
-class PutLocationHours:
+class PutLocationHours(_AtLocation):
     """A location's hours on an ISO weekday (no times: a day off)."""
 
     location_id: int
     day_of_week: int
     start: dt.time | None
     end: dt.time | None
-    action: str = field(default="location.hours", init=False)
-    entity: str = field(default="location", init=False)
-
-    @property
-    def entity_id(self) -> int:
-        return self.location_id
+    action: ClassVar[str] = "location.hours"
 
     async def write(self, session: AsyncSession) -> Written:
         await _require(session, "location", self.location_id)
@@ -168,7 +175,7 @@ class PutLocationHours:
 
 
 @dataclass(frozen=True)
-class PutSpecialistHours:
+class PutSpecialistHours(_OfSpecialist):
     """A specialist's hours at a location on an ISO weekday (no times: no shift)."""
 
     specialist_id: int
@@ -177,12 +184,7 @@ class PutSpecialistHours:
     start: dt.time | None
     end: dt.time | None
     workplace_id: int | None = None
-    action: str = field(default="specialist.hours", init=False)
-    entity: str = field(default="specialist", init=False)
-
-    @property
-    def entity_id(self) -> int:
-        return self.specialist_id
+    action: ClassVar[str] = "specialist.hours"
 
     async def write(self, session: AsyncSession) -> Written:
         await _require(session, "specialist", self.specialist_id)
@@ -207,17 +209,12 @@ class PutSpecialistHours:
 
 
 @dataclass(frozen=True)
-class SetCapacity:
+class SetCapacity(_AtLocation):
     """How many appointments may run at once at a location (None or 0: no cap)."""
 
     location_id: int
     capacity: int | None
-    action: str = field(default="location.capacity", init=False)
-    entity: str = field(default="location", init=False)
-
-    @property
-    def entity_id(self) -> int:
-        return self.location_id
+    action: ClassVar[str] = "location.capacity"
 
     async def write(self, session: AsyncSession) -> Written:
         before = await catalog_edit.set_capacity(session, self.location_id, self.capacity)
@@ -232,9 +229,9 @@ class ImportCatalog:
 
     catalog: CatalogFile
     default_timezone: str
-    action: str = field(default="catalog.imported", init=False)
-    entity: str = field(default="catalog", init=False)
-    entity_id: None = field(default=None, init=False)
+    action: ClassVar[str] = "catalog.imported"
+    entity: ClassVar[str] = "catalog"
+    entity_id: ClassVar[None] = None
 
     async def write(self, session: AsyncSession) -> Written:
         summary = await apply_catalog(session, self.catalog, default_timezone=self.default_timezone)
