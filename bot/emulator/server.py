@@ -316,7 +316,12 @@ class BotAPIEmulator(ChatMethods):
                 if not isinstance(part, aiohttp.BodyPartReader) or part.name is None:
                     continue
                 if part.filename:
-                    params[part.name] = {"filename": part.filename, "size": len(await part.read())}
+                    content = bytes(await part.read())
+                    params[part.name] = {
+                        "filename": part.filename,
+                        "size": len(content),
+                        "content": content,
+                    }
                 else:
                     params[part.name] = coerce(part.name, await part.text())
             return params

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.catalog.checks import CatalogError
@@ -22,7 +22,12 @@ from bot.domain.errors import NotAllowed
 from bot.domain.tz import wall
 from bot.i18n import Translator
 from bot.ioc.types import Now
-from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, catalog_file_keyboard
+from bot.keyboards.catalog_file import (
+    CatalogFileAction,
+    CatalogFileCb,
+    catalog_file_keyboard,
+    catalog_screen_keyboard,
+)
 from bot.services.admin_gate import AdminGate
 from bot.services.catalog_file import MAX_FILE_BYTES, CatalogFileService
 from bot.services.catalog_impact import Impact, ImpactChanged
@@ -104,6 +109,17 @@ async def on_button(
     except NotAllowed:
         await query.answer(i18n("catalog.not_admin"), show_alert=True)
         return
+    if callback_data.action is CatalogFileAction.export:
+        await query.answer()
+        await send_export(query.bot, query.from_user.id, files, i18n, now)
+        return
+    if callback_data.action is CatalogFileAction.screen:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                i18n("catalog.screen"), reply_markup=catalog_screen_keyboard(i18n)
+            )
+        return
     data = await state.get_data()
     text, expected = data.get(FILE_KEY), data.get(EXPECTED_KEY)
     message = query.message if isinstance(query.message, Message) else None
@@ -145,6 +161,20 @@ async def on_button(
         else i18n("catalog.applied_kept", count=len(done.touched))
     )
     await message.edit_text(i18n("catalog.applied") + "\n" + outcome)
+
+
+async def send_export(
+    bot: Bot | None, chat_id: int, files: CatalogFileService, i18n: Translator, now: Now
+) -> None:
+    """The current catalog as a YAML document (`catalog-YYYYMMDD.yaml`)."""
+    if bot is None:
+        return
+    content = await files.export()
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(content, f"catalog-{now:%Y%m%d}.yaml"),
+        caption=i18n("catalog.exported"),
+    )
 
 
 def setup_router() -> Router:

@@ -93,7 +93,7 @@ class AppProvider(Provider):
         availability: AvailabilityService,
     ) -> CatalogFileService:
         impact = CatalogImpactService(session_factory, booking, availability)
-        return CatalogFileService(impact, settings.default_timezone)
+        return CatalogFileService(session_factory, impact, settings.default_timezone)
 
     @provide
     def admin_gate(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Translator
@@ -17,6 +17,8 @@ class CatalogFileAction(str, Enum):
     keep = "keep"  # apply; touched appointments stay as they are
     cancel = "cancel"  # apply; touched appointments are cancelled with a full refund
     drop = "drop"  # forget the file
+    screen = "screen"  # the catalog screen: how to load a file, and Export
+    export = "export"  # send the current catalog as a YAML document
 
 
 class CatalogFileCb(CallbackData, prefix="cf"):
@@ -42,5 +44,20 @@ def catalog_file_keyboard(touched: int, i18n: Translator) -> InlineKeyboardMarku
     kb.button(
         text=i18n("catalog.btn.drop"), callback_data=CatalogFileCb(action=CatalogFileAction.drop)
     )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def catalog_screen_keyboard(
+    i18n: Translator, back: InlineKeyboardButton | None = None
+) -> InlineKeyboardMarkup:
+    """Export, and the way back to the menu that opened the screen (if any)."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=i18n("catalog.btn.export"),
+        callback_data=CatalogFileCb(action=CatalogFileAction.export),
+    )
+    if back is not None:
+        kb.add(back)
     kb.adjust(1)
     return kb.as_markup()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.catalog.checks import CatalogError, Issue, parse_catalog
+from bot.catalog.exporter import export_catalog
 from bot.catalog.schema import CatalogFile
-from bot.catalog.yamlio import load_yaml
+from bot.catalog.yamlio import dump_catalog, load_yaml
 from bot.services.catalog_changes import ImportCatalog
 from bot.services.catalog_impact import CatalogImpactService, Impact
 
@@ -17,9 +20,22 @@ MAX_FILE_BYTES = 1_000_000
 
 
 class CatalogFileService:
-    def __init__(self, impact: CatalogImpactService, default_timezone: str) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        impact: CatalogImpactService,
+        default_timezone: str,
+    ) -> None:
+        self._sessions = session_factory
         self._impact = impact
         self._default_timezone = default_timezone
+
+    async def export(self) -> bytes:
+        """The current catalog as the YAML file `python -m bot catalog export` writes (UTF-8);
+        importing it back changes nothing."""
+        async with self._sessions() as session:
+            catalog = await export_catalog(session)
+        return dump_catalog(catalog).encode("utf-8")
 
     @staticmethod
     def read(raw: bytes) -> CatalogFile:

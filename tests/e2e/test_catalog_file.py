@@ -145,3 +145,40 @@ async def test_refusals_change_nothing(
     )
     assert status == "booked"
     assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_export_sends_the_catalog_that_imports_back_unchanged(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    await world(session_factory, redis, redis_prefix)
+    admin = emulator.user(ADMIN, "Owner", language_code=lang)
+    client = emulator.user(778_002, "Client", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+        await admin.send("/stats today")  # any bot message to press the screen's button on
+        await admin.wait_for_message(t("stats.chart.caption", lang))
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
+        screen = await admin.wait_for_message(t("catalog.screen", lang))
+        await admin.press(t("catalog.btn.export", lang))
+        await admin.wait_for_message(t("catalog.exported", lang))
+        [call] = emulator.calls_to("sendDocument", chat_id=ADMIN)[-1:]
+        part = str(call.params["document"]).removeprefix("attach://")
+        exported = call.params[part]
+        assert exported["filename"] == f"catalog-{NOW:%Y%m%d}.yaml"
+        assert screen.find_button(t("catalog.btn.export", lang)) is not None
+
+        await admin.send_document(exported["filename"], exported["content"])
+        same = await admin.wait_for_message(t("catalog.touched.none", lang))
+        assert "no changes: the database already matches the file" in (same.text or "")
+
+        await client.send("/stats")
+        await client.wait_for_message(t("stats.not_admin", lang))
+        await client.press_data(CatalogFileCb(action=CatalogFileAction.export).pack())
+        answer = await client.wait_for_callback_answer()
+        assert answer.get("text") == t("catalog.not_admin", lang)
+    assert emulator.calls_to("sendDocument", chat_id=client.id) == []
