@@ -27,7 +27,6 @@ from aiohttp import web
 from dishka import AsyncContainer
 from dishka.integrations.aiogram import inject_router, setup_dishka
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -37,6 +36,8 @@ from bot.ioc.providers import make_container
 from bot.ioc.types import Clock
 from bot.middlewares import DrainGate, setup_middlewares
 from bot.notify.runner import run_worker
+from bot.ops.http import Probed, add_routes
+from bot.ops.redis import make_redis
 from bot.services.clients import ClientService
 from bot.services.factory import Services, build_services
 from bot.telegram import build_bot
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 # Client commands shown in Telegram's menu (SPEC 8); descriptions come from the catalogs.
 BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
-REDIS_TIMEOUT_SECONDS = 5.0
 # How long a stopping process lets the update in flight finish (docker stop waits 10 s).
 SHUTDOWN_GRACE_SECONDS = 8.0
 
@@ -124,13 +124,9 @@ def create_app(
 ) -> BotApp:
     """Build the whole application (no network I/O happens here). `features` are the routers
     between the common one and the fallback (tests narrow them)."""
-    # Timeouts: a Redis that hangs must turn into "temporarily unavailable", not a stuck update.
-    redis: Redis = Redis.from_url(
-        settings.redis_url,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        health_check_interval=30,
-    )
+    # Short timeouts and a circuit breaker: a Redis that hangs turns into "temporarily
+    # unavailable" within REDIS_TIMEOUT_SECONDS for the first update and at once for the next.
+    redis: Redis = make_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     clients = ClientService(session_factory, redis, settings)
@@ -271,44 +267,22 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
         await polling
 
 
-BOT_APP_KEY = web.AppKey("bot_app", BotApp)
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    app = request.app[BOT_APP_KEY]
-    checks: dict[str, bool] = {}
-    try:
-        async with app.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = True
-    except Exception:
-        log.warning("health check: database unreachable", exc_info=True)
-        checks["database"] = False
-    try:
-        checks["redis"] = bool(await app.redis.ping())  # type: ignore[misc]
-    except Exception:
-        log.warning("health check: redis unreachable", exc_info=True)
-        checks["redis"] = False
-    ok = all(checks.values())
-    return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
-
-
 def build_webhook_app(app: BotApp) -> web.Application:
-    """aiohttp app: the webhook (secret checked, 401 otherwise) and `GET /healthz`.
+    """aiohttp app: the webhook (secret checked, 401 otherwise), `GET /healthz`, `/readyz` and
+    `/metrics` (`bot.ops.http`).
 
     `handle_in_background=False` on purpose (SPEC 9): Telegram gets its answer only after the
     handler finished, so a handler that fails answers 500 and Telegram delivers the update again
     (the default answers 200 first and a failed update is lost).
     """
     web_app = web.Application()
-    web_app[BOT_APP_KEY] = app
+    add_routes(web_app, Probed(engine=app.engine, redis=app.redis))
     SimpleRequestHandler(
         dispatcher=app.dispatcher,
         bot=app.bot,
         secret_token=webhook_secret(app.settings),
         handle_in_background=False,
     ).register(web_app, path=urlsplit(webhook_full_url(app.settings)).path)
-    web_app.router.add_get("/healthz", _healthz)
     setup_application(web_app, app.dispatcher, bot=app.bot)
     return web_app
 
@@ -336,11 +310,11 @@ async def run_webhook(app: BotApp, stop: asyncio.Event) -> None:
 
 
 async def start_health_server(app: BotApp) -> web.AppRunner:
-    """Long polling's health server: only `GET /healthz`, on `WEBHOOK_HOST:HEALTH_PORT`."""
+    """Long polling's server for `GET /healthz`, `/readyz` and `/metrics` on
+    `WEBHOOK_HOST:HEALTH_PORT`."""
     assert app.settings.health_port is not None
     web_app = web.Application()
-    web_app[BOT_APP_KEY] = app
-    web_app.router.add_get("/healthz", _healthz)
+    add_routes(web_app, Probed(engine=app.engine, redis=app.redis))
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()
     try:
@@ -355,8 +329,8 @@ async def start_health_server(app: BotApp) -> web.AppRunner:
 async def serve(app: BotApp, stop: asyncio.Event) -> None:
     """Run the app (polling or webhook) and its background tasks until `stop`; then close.
 
-    In webhook mode `GET /healthz` is served by the webhook server; with long polling, by a
-    server of its own when `HEALTH_PORT` is set.
+    In webhook mode `GET /healthz`, `/readyz` and `/metrics` are served by the webhook server;
+    with long polling, by a server of their own when `HEALTH_PORT` is set.
     """
     health: web.AppRunner | None = None
     try:

@@ -18,6 +18,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from bot.ops.redis import BreakerRedis, CircuitBreaker
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 START_TIMEOUT_SECONDS = 60
@@ -149,3 +152,27 @@ def throwaway_redis() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+class BreakerClock:
+    """A hand-moved clock for the bot's Redis circuit breaker (`pin_breaker`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pass_pause(self) -> None:
+        """Move past the breaker's pause: the next Redis command is the probe."""
+        self.now += 3600.0
+
+
+def pin_breaker(app: Any) -> BreakerClock:
+    """Give a running bot's (`BotApp`) Redis client a breaker on a test clock, before Redis
+    fails; returns the clock."""
+    clock = BreakerClock()
+    redis = app.redis
+    assert isinstance(redis, BreakerRedis)
+    redis.breaker = CircuitBreaker(redis.breaker.open_seconds, clock=clock)
+    return clock

@@ -61,7 +61,9 @@ async def on_command_mid_flow(
     router owns it. /cancel is left to say whether there was something to cancel.
 
     Later routers still see the old state in their filters, so their text-in-a-flow handlers
-    leave commands alone."""
+    leave commands alone. During a PostgreSQL outage the command could not run: the flow stays
+    (the outage error reaches the error handler, which says "try again in a minute")."""
+    await flow.check_database()
     await leave_flow(state, profile, flow)
     raise SkipHandler
 

@@ -2,7 +2,8 @@
 (aiogram's `ExceptionTypeFilter`):
 
 - a re-render of the same screen ("message is not modified") -> nothing to say;
-- Redis unreachable -> "temporarily unavailable";
+- PostgreSQL or Redis unreachable (`bot.ops.outage.classify`) -> "temporarily unavailable, try
+  again in a minute", and one log line per kind of failure per minute, not a trace per update;
 - a domain error -> its text (`DOMAIN_TEXTS`), logged as a warning;
 - anything else -> an apology, and the trace in the log with the update and the user.
 
@@ -20,13 +21,12 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionMessageFilter, ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Update, User
 from dishka import FromDishka
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.config import Settings
 from bot.domain.errors import DomainError, InvalidState, NotAllowed, NotFound, SlotTaken
 from bot.handlers.account.payments import credit_after_failure
 from bot.i18n import Translator, normalize_language
+from bot.ops.outage import Outage, OutageLog, classify
 from bot.services.wallet import WalletService
 
 log = logging.getLogger(__name__)
@@ -71,15 +71,23 @@ async def on_not_modified(event: ErrorEvent) -> None:
             await event.update.callback_query.answer()
 
 
-async def on_redis_down(
+async def on_outage(
     event: ErrorEvent,
     bot: Bot,
+    outage: Outage,
+    outages: FromDishka[OutageLog],
     settings: FromDishka[Settings],
     wallet: FromDishka[WalletService],
     i18n: Translator | None = None,
 ) -> None:
-    log.error("redis unavailable while handling %s: %s", _context(event.update), event.exception)
+    outages.record(outage)
     await tell(event, bot, settings, wallet, i18n, UNAVAILABLE_TEXT)
+
+
+def is_outage(event: ErrorEvent) -> dict[str, Outage] | bool:
+    """Filter: the failure is PostgreSQL or Redis not answering (hands the handler `outage`)."""
+    outage = classify(event.exception)
+    return {"outage": outage} if outage is not None else False
 
 
 async def on_domain_error(
@@ -138,9 +146,7 @@ def setup_router() -> Router:
         ExceptionTypeFilter(TelegramBadRequest),
         ExceptionMessageFilter(r".*message is not modified"),
     )
-    router.errors.register(
-        on_redis_down, ExceptionTypeFilter(RedisConnectionError, RedisTimeoutError)
-    )
+    router.errors.register(on_outage, is_outage)
     router.errors.register(on_domain_error, ExceptionTypeFilter(DomainError))
     router.errors.register(on_unexpected)
     return router

@@ -25,6 +25,7 @@ from bot.handlers.booking.context import Deps
 from bot.i18n import Translator
 from bot.ioc.types import Clock, CurrentClient, Now
 from bot.notify.agenda import SpecialistAgenda
+from bot.ops.outage import OutageLog
 from bot.services.admin_gate import AdminGate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
@@ -53,6 +54,10 @@ class AppProvider(Provider):
     clock = from_context(provides=Clock)
     clients = from_context(provides=ClientService)
     services = from_context(provides=Services)
+
+    @provide
+    def outages(self) -> OutageLog:
+        return OutageLog()
 
     @provide
     def availability(self, services: Services) -> AvailabilityService:
@@ -108,8 +113,10 @@ class AppProvider(Provider):
         return StatsExport(session_factory, settings.default_timezone)
 
     @provide
-    def flow(self, holds: HoldStore) -> BookingFlow:
-        return BookingFlow(holds)
+    def flow(
+        self, holds: HoldStore, session_factory: async_sessionmaker[AsyncSession]
+    ) -> BookingFlow:
+        return BookingFlow(holds, session_factory)
 
     @provide
     def menu(self, session_factory: async_sessionmaker[AsyncSession]) -> BookingMenuService:

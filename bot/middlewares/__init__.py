@@ -1,6 +1,8 @@
 """Cross-cutting middlewares only (no business logic), installed in this order on updates:
 
 1. aiogram's own: errors -> user context -> FSM context (Redis storage);
+1a. `bot.ops.observe`: log context, one log line and the metrics of each update (and, inside,
+    the name of the handler that took it);
 2. `DrainGate`: counts updates in flight, holds new ones while the process stops;
 3. `DedupeMiddleware`: each `update_id` once;
 4. `I18nMiddleware`: profile (cached) and language -> `i18n`, `locale`, `profile`;
@@ -17,6 +19,7 @@ from bot.middlewares.dedupe import DedupeMiddleware
 from bot.middlewares.drain import DrainGate
 from bot.middlewares.i18n import I18nMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.ops import observe
 from bot.services.clients import ClientService
 
 __all__ = [
@@ -33,6 +36,7 @@ def setup_middlewares(
 ) -> DrainGate:
     """Install the middlewares; returns the drain gate the app closes on shutdown."""
     prefix = settings.redis_prefix
+    observe.install(dp)
     gate = DrainGate()
     dp.update.outer_middleware(gate)
     dp.update.outer_middleware(DedupeMiddleware(redis, prefix))

@@ -18,6 +18,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.notify.ratelimit import RateLimiter, acquire
+from bot.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class Failed:
 
 
 Outcome = Sent | RetryLater | Blocked | Failed
+# `bot_telegram_sends_total{result}` per outcome (a RetryLater of 0 s sent nothing: not counted).
+_METRIC_RESULTS: dict[type, str] = {Sent: "ok", RetryLater: "429", Blocked: "403", Failed: "error"}
 
 
 class MessageSender(Protocol):
@@ -87,6 +90,20 @@ class TelegramSender:
         reply_markup: InlineKeyboardMarkup | None = None,
         *,
         deadline: float | None = None,
+    ) -> Outcome:
+        outcome = await self._send(chat_id, text, reply_markup, deadline=deadline)
+        result = _METRIC_RESULTS.get(type(outcome))
+        if result is not None and not (isinstance(outcome, RetryLater) and not outcome.seconds):
+            metrics.SENDS.labels(result=result).inc()
+        return outcome
+
+    async def _send(
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: InlineKeyboardMarkup | None,
+        *,
+        deadline: float | None,
     ) -> Outcome:
         if not await acquire(self._limiter, chat_id, deadline=deadline, clock=self._clock):
             return RetryLater(seconds=0.0, reason="rate limit wait exceeds the lease")

@@ -2,7 +2,7 @@
 per line, by `python-json-logger`), both on stderr.
 
 Every record made while an update is handled carries `update_id`, `user_id` and `handler` (set
-by `bot.ops.observe`); the per-update record also carries `latency_ms`. A filter replaces the
+by `bot.ops.observe`); the per-update record also carries `latency_ms`. The handler replaces the
 secrets given to `configure_logging` (the bot token, the webhook secret, the payment provider
 token) wherever they would appear. Phone numbers and payment payloads are kept out by never
 logging them (SQL parameters are hidden by the engine, see `db.engine`); a test greps a whole
@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import IO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -47,29 +48,19 @@ class UpdateFields(logging.Filter):
         return True
 
 
-class RedactSecrets(logging.Filter):
-    """Replaces each secret in the record's formatted message and exception text."""
+class RedactingHandler(logging.StreamHandler):
+    """A stream handler that replaces each secret in the finished line (message, arguments,
+    traceback, every JSON field) with `[redacted]`."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
+    def __init__(self, stream: IO[str], secrets: Iterable[str]) -> None:
+        super().__init__(stream)
         self.secrets = [s for s in secrets if s]
 
-    def _clean(self, value: str) -> str:
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
         for secret in self.secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        cleaned = self._clean(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info:
-            # Format the traceback now, cleaned; the formatter reuses `exc_text`.
-            record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
-        return True
+            line = line.replace(secret, REDACTED)
+        return line
 
 
 class _TextWithUpdate(logging.Formatter):
@@ -87,11 +78,13 @@ class _TextWithUpdate(logging.Formatter):
         return head + where + sep + tail
 
 
-def configure_logging(level: str, fmt: str = "text", *, secrets: Iterable[str] = ()) -> None:
-    """Replace the root logger's handlers with one stderr handler in `fmt` (`text` or `json`)."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    level: str, fmt: str = "text", *, secrets: Iterable[str] = (), stream: IO[str] | None = None
+) -> None:
+    """Replace the root logger's handlers with one handler writing `fmt` (`text` or `json`) to
+    `stream` (default stderr)."""
+    handler = RedactingHandler(stream or sys.stderr, secrets)
     handler.addFilter(UpdateFields())
-    handler.addFilter(RedactSecrets(secrets))
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})

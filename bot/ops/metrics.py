@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["CONTENT_TYPE_LATEST", "render"]
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 UPDATES = Counter(
     "bot_updates_total",

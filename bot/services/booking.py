@@ -49,6 +49,7 @@ from bot.notify.schedule import (
     queue_cancel_notifications,
     queue_reschedule_notifications,
 )
+from bot.ops import metrics
 from bot.services.booking_types import (
     Actor,
     AppointmentView,
@@ -226,6 +227,7 @@ class BookingService:
 
         view, created = await self._transaction(attempt)
         if created:
+            metrics.BOOKINGS.inc()
             await self._best_effort(
                 self._holds.release(request.client_id, request.hold_id), "release hold"
             )
@@ -453,6 +455,9 @@ class BookingService:
     async def after_cancel(self, result: CancelResult, *, now: datetime) -> None:
         """After a committed cancel, best effort: drop cached slots, offer the freed time to
         the waitlist, publish the event and wake the notifier."""
+        metrics.CANCELS.inc()
+        if result.refund > ZERO:
+            metrics.REFUNDS.inc()
         await self._after_change(
             "appointment.cancelled", result.appointment, [result.appointment.start], now=now
         )

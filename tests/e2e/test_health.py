@@ -1,9 +1,10 @@
-"""The health check in long polling (`HEALTH_PORT`) and `python -m bot health`, which the compose
-health check runs."""
+"""Liveness, readiness and metrics in long polling (`HEALTH_PORT`), and `python -m bot health
+[--ready]`, which the compose health check runs."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from typing import Any
 
@@ -15,6 +16,9 @@ from bot.config import load_settings
 from bot.emulator import BotAPIEmulator
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
+from tests.servers import pin_breaker
+
+READY = {"ok": True, "database": True, "migrations": True, "redis": True}
 
 
 def _free_port() -> int:
@@ -28,7 +32,7 @@ async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
         return response.status, await response.json()
 
 
-async def test_polling_serves_healthz_on_health_port(
+async def test_polling_serves_healthz_readyz_and_metrics_on_health_port(
     clean_db: Any,
     redis: Any,
     emulator: BotAPIEmulator,
@@ -41,23 +45,34 @@ async def test_polling_serves_healthz_on_health_port(
         redis_url=redis_proxy.url, webhook_host="127.0.0.1", health_port=port
     )
     url = f"http://127.0.0.1:{port}/healthz"
+    ready = f"http://127.0.0.1:{port}/readyz"
     assert health_url(settings) == url
-    async with running_bot(settings), aiohttp.ClientSession() as http:
-        assert await _get(http, url) == (200, {"ok": True, "database": True, "redis": True})
+    assert health_url(settings, "/readyz") == ready
+    async with running_bot(settings) as app, aiohttp.ClientSession() as http:
+        clock = pin_breaker(app)
+        assert await _get(http, url) == (200, {"ok": True})
+        assert await _get(http, ready) == (200, READY)
         assert await asyncio.to_thread(check_health, settings) == 0
+        assert await asyncio.to_thread(functools.partial(check_health, settings, ready=True)) == 0
 
         # Still polling: a user is answered while the health server runs beside it.
         amy = emulator.user(2101, "Amy", language_code="en")
         await amy.send("/help")
         assert (await amy.wait_for_message()).text
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert response.status == 200
+            assert response.content_type == "text/plain"
+            assert 'bot_updates_total{outcome="ok",type="message"}' in await response.text()
 
         await redis_proxy.stop()
-        assert await _get(http, url) == (503, {"ok": False, "database": True, "redis": False})
-        assert await asyncio.to_thread(check_health, settings) == 1
+        assert await _get(http, ready) == (503, {**READY, "ok": False, "redis": False})
+        assert await _get(http, url) == (200, {"ok": True})  # alive: a restart would not help
+        assert await asyncio.to_thread(functools.partial(check_health, settings, ready=True)) == 1
         assert "unhealthy: 503" in capsys.readouterr().err
 
         await redis_proxy.start()
-        assert (await _get(http, url))[0] == 200
+        clock.pass_pause()
+        assert (await _get(http, ready))[0] == 200
 
     # The server closed with the bot: the check now fails instead of hanging.
     assert await asyncio.to_thread(check_health, settings, 2.0) == 1

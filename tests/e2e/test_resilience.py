@@ -14,6 +14,9 @@ from bot.i18n import translate
 from bot.middlewares import DrainGate
 from tests.emulator.fixtures import running_bot
 from tests.emulator.redis_proxy import RedisProxy
+from tests.servers import pin_breaker
+
+READY = {"ok": True, "database": True, "migrations": True, "redis": True}
 
 
 async def test_redis_down_says_temporarily_unavailable_and_recovers(
@@ -23,7 +26,8 @@ async def test_redis_down_says_temporarily_unavailable_and_recovers(
     make_bot_settings: Any,
     redis_proxy: RedisProxy,
 ) -> None:
-    async with running_bot(make_bot_settings(redis_url=redis_proxy.url)):
+    async with running_bot(make_bot_settings(redis_url=redis_proxy.url)) as app:
+        clock = pin_breaker(app)
         una = emulator.user(2001, "Una", language_code="en")
         await una.send("/start")
         await una.wait_for_message(translate("start.greeting", "en", name="Una"))
@@ -34,6 +38,7 @@ async def test_redis_down_says_temporarily_unavailable_and_recovers(
         assert down.text == translate("errors.unavailable", "en")
 
         await redis_proxy.start()
+        clock.pass_pause()  # the breaker's pause is over: the next update asks Redis again
         await una.send("/help")
         assert (await una.wait_for_message(timeout=30)).text == translate("help.text", "en")
 
@@ -101,12 +106,15 @@ async def test_webhook_checks_the_secret_and_processes_updates(
                     assert response.status == 401
             async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                 assert response.status == 200
-                assert await response.json() == {"ok": True, "database": True, "redis": True}
+                assert await response.json() == {"ok": True}
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                assert response.status == 200
+                assert await response.json() == READY
         # The forged update never reached a handler.
         assert [m.text for m in wes.messages] == [translate("start.greeting", "en", name="Wes")]
 
 
-async def test_health_check_reports_redis_down_and_back(
+async def test_readiness_reports_redis_down_and_back(
     clean_db: Any,
     redis: Any,
     emulator: BotAPIEmulator,
@@ -120,14 +128,19 @@ async def test_health_check_reports_redis_down_and_back(
         webhook_host="127.0.0.1",
         webhook_port=port,
     )
-    async with running_bot(settings), aiohttp.ClientSession() as http:
-        health = f"http://127.0.0.1:{port}/healthz"
+    async with running_bot(settings) as app, aiohttp.ClientSession() as http:
+        clock = pin_breaker(app)
+        ready = f"http://127.0.0.1:{port}/readyz"
         await redis_proxy.stop()
-        async with http.get(health) as response:
+        async with http.get(ready) as response:
             assert response.status == 503
-            assert await response.json() == {"ok": False, "database": True, "redis": False}
+            assert await response.json() == {**READY, "ok": False, "redis": False}
+        # Alive all the same: a restart would not bring Redis back.
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200
         await redis_proxy.start()
-        async with http.get(health) as response:
+        clock.pass_pause()
+        async with http.get(ready) as response:
             assert response.status == 200
 
 

@@ -77,9 +77,10 @@ def test_bot_waits_for_healthy_services_and_migrations(services: dict[str, Any])
     assert "build" in bot
 
 
-def test_bot_health_check_asks_the_running_bot(services: dict[str, Any]) -> None:
+def test_bot_health_check_asks_the_running_bot_if_it_is_ready(services: dict[str, Any]) -> None:
     bot = services["bot"]
-    assert bot["healthcheck"]["test"] == ["CMD", "python", "-m", "bot", "health"]
+    # Readiness (PostgreSQL migrated, Redis), not mere liveness.
+    assert bot["healthcheck"]["test"] == ["CMD", "python", "-m", "bot", "health", "--ready"]
     # Long polling serves /healthz only with HEALTH_PORT: compose sets it.
     settings = load_settings(
         _env_file=None,
