@@ -1,8 +1,9 @@
 """Buttons on a client's reminder: "I'll come" and "Cancel" (refund shown first, then confirm).
 
 Thin: each handler resolves the pressing client, calls one `BookingService` method with that
-client as the actor (so another client's appointment id is refused on the server) and turns the
-result or the domain error into text.
+client as the actor (so another client's appointment id is refused on the server, on every
+button, even "keep it" which changes nothing) and turns the result or the domain error into
+text.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ async def on_reminder(
                     i18n("notify.cancel.done", refund=format_money(result.refund, currency)),
                 )
             case ReminderAction.cancel_no:
+                await booking.get(appointment_id, actor=actor)  # the presser's own, or refused
                 await _replace(query, i18n("notify.cancel.kept"))
     except DomainError as exc:
         await query.answer(error_text(exc, i18n), show_alert=True)

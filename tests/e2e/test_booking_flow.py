@@ -484,8 +484,18 @@ async def test_double_confirm_books_once(
         await user.press_data(confirm["callback_data"], message_id=summary.message_id)
         second = user.last_query_id
         await user.wait_for_callback_answer(first)
+        card = emulator.message(user.chat_id, summary.message_id)
+        assert card is not None
+        booked = (card.text, card.button_texts())
+        assert booked[1] == [
+            t("booking.btn.cancel_appointment", "ru"),
+            t("booking.btn.reschedule", "ru"),
+        ]
         late = await user.wait_for_callback_answer(second)
-        assert late.get("text") == t("booking.notice.flow_gone", "ru")
+        # The second press keeps the "you are booked" card and its buttons.
+        assert late.get("text") is None
+        again = emulator.message(user.chat_id, summary.message_id)
+        assert again is not None and (again.text, again.button_texts()) == booked
 
     [appointment] = await appointments_of(session_factory, client_id)
     balance, ledger = await wallet_of(session_factory, client_id)

@@ -27,6 +27,7 @@ from tests.e2e.booking_support import (
 from tests.e2e.test_booking_flow import TEN, booked, is_summary, new_client, t, to_summary, to_times
 from tests.emulator.redis_proxy import RedisProxy
 from tests.integration.factories import make_catalog
+from tests.servers import pin_breaker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -73,6 +74,7 @@ async def test_redis_down_mid_flow_is_temporarily_unavailable_then_goes_on(
     user, client_id = await new_client(emulator, session_factory, tg_id, lang=lang)
 
     async with booking_bot(make_bot_settings, redis_url=redis_proxy.url) as app:
+        clock = pin_breaker(app)
         times = await to_times(user, lang)
 
         await redis_proxy.stop()
@@ -82,6 +84,7 @@ async def test_redis_down_mid_flow_is_temporarily_unavailable_then_goes_on(
         assert await appointments_of(session_factory, client_id) == []
 
         await redis_proxy.start()
+        clock.pass_pause()  # the breaker's pause is over: the next update asks Redis again
         # The times are still on screen and still the current step: the flow goes on.
         await user.press_data(button_data(times, "10:00"), message_id=times.message_id)
         await user.wait_for_message(is_summary(lang), timeout=30)

@@ -165,9 +165,13 @@ async def test_forged_reminder_button_for_another_clients_appointment(
         )
         await intruder.send("/help")
         await intruder.wait_for_message()
-        for action in (ReminderAction.cancel_yes, ReminderAction.come, ReminderAction.cancel):
+        # Every reminder button checks ownership, even "keep it", which changes no data.
+        for action in ReminderAction:
             await intruder.press_data(ReminderCb(action=action, appointment_id=appt_id).pack())
             answer = await intruder.wait_for_callback_answer()
-            assert answer.get("text") == translate("notify.error.not_allowed", "ru")
+            assert answer.get("text") == translate("notify.error.not_allowed", "ru"), action
+        # Nothing of the intruder's was edited, nothing sent beyond the /help answer.
+        assert not emulator.calls_to("editMessageText", chat_id=intruder.chat_id)
+        assert len(emulator.sent_messages(intruder.chat_id)) == 1
         found = await appointment(session_factory, appt_id)
         assert found.status == "booked" and found.client_confirmed_at is None

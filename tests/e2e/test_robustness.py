@@ -31,6 +31,7 @@ from tests.e2e.account_support import (
 from tests.e2e.booking_support import assert_money_invariant, button_data, new_client, wallet_of
 from tests.emulator.redis_proxy import RedisProxy
 from tests.integration.factories import make_catalog
+from tests.servers import pin_breaker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -50,6 +51,7 @@ async def test_redis_down_mid_cancel_is_temporarily_unavailable_then_recovers(
     catalog = await make_catalog(session_factory)
     user, client_id = await new_client(emulator, session_factory, 6501, lang=lang)
     async with account_bot(make_bot_settings(redis_url=redis_proxy.url)) as app:
+        clock = pin_breaker(app)
         view = await book(app, client_id, catalog, local(3, 10))
         await open_card(user, view, lang)
         await user.press(t("account.btn.cancel", lang))
@@ -65,6 +67,7 @@ async def test_redis_down_mid_cancel_is_temporarily_unavailable_then_recovers(
         assert await ledger_of(session_factory, client_id, "refund") == []
 
         await redis_proxy.start()
+        clock.pass_pause()  # the breaker's pause is over: the next update asks Redis again
         await user.press(t("account.btn.cancel_yes", lang))
         done = t(
             "account.cancel.done",
@@ -94,7 +97,8 @@ async def test_payment_during_a_redis_outage_is_credited_once(
         emulator.token, TopUpPayload(client_id=client_id, amount_minor=100000, currency="RUB")
     )
     payment = {"total_amount": 100000, "currency": "RUB", "payload": payload}
-    async with account_bot(settings):
+    async with account_bot(settings) as app:
+        clock = pin_breaker(app)
         await user.send("/wallet")
         await user.wait_for_message()
 
@@ -104,6 +108,7 @@ async def test_payment_during_a_redis_outage_is_credited_once(
         assert (await user.wait_for_message(timeout=30)).text == credited
 
         await redis_proxy.start()
+        clock.pass_pause()
         await user.successful_payment(**payment, charge_id="charge-outage")
         await user.wait_for_message(
             t("account.payment.duplicate", "en", balance="6000 RUB"), timeout=30

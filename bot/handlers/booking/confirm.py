@@ -26,6 +26,7 @@ from bot.domain.errors import (
 from bot.handlers.booking.context import (
     Deps,
     Draft,
+    booked_by,
     end_flow,
     load_draft,
     new_flow_token,
@@ -42,7 +43,7 @@ from bot.keyboards.booking import (
     top_up_button,
 )
 from bot.keyboards.notify import WaitlistTakeCb
-from bot.services.booking import AppointmentView, BookingRequest
+from bot.services.booking import Actor, AppointmentView, BookingRequest
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ async def show_times(
 async def on_confirm(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
+    if await _booked_already(callback, callback_data, state, deps):
+        return
     checked = await guard(callback, callback_data, state, deps)
     if checked is None:
         return
@@ -124,9 +127,28 @@ async def on_confirm(
         await show_times(message, state, deps, draft)
         await callback.answer(i18n("booking.error.generic"))
         return
-    await end_flow(state)
+    # The card first, then the flow ends: a crash in between leaves the flow at Confirm, and
+    # the re-delivered Confirm finds the appointment by its booking key (the hold id).
     await edit(message, booked_text(view, deps), booked_keyboard(view.id, i18n))
+    await end_flow(state, booked=(draft.flow, view.id))
     await callback.answer()
+
+
+async def _booked_already(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: Deps
+) -> bool:
+    """A second press of this flow's Confirm (or its re-delivery after a crash) once it booked:
+    the same "you are booked" card with its buttons, never "start again"."""
+    appointment_id = await booked_by(state, callback_data.flow)
+    if appointment_id is None:
+        return False
+    view = await deps.booking.get(appointment_id, actor=Actor(kind="client", id=deps.client_id))
+    if view.status != "booked":
+        return False  # cancelled since: the button is simply out of date
+    if isinstance(callback.message, Message):
+        await edit(callback.message, booked_text(view, deps), booked_keyboard(view.id, deps.i18n))
+    await callback.answer()
+    return True
 
 
 def booked_text(view: AppointmentView, deps: Deps) -> str:

@@ -26,6 +26,8 @@ from bot.services.waitlist import WaitlistService
 from bot.states import BookingStates
 
 DRAFT_KEY = "booking"
+# The last flow that ended in a booking: {"flow": token, "appointment_id": id}.
+BOOKED_KEY = "booked"
 
 STEP_STATES: dict[BookStep, State] = {
     BookStep.LOCATION: BookingStates.location,
@@ -133,9 +135,23 @@ async def save(state: FSMContext, draft: Draft, step: BookStep) -> None:
     await state.update_data({DRAFT_KEY: draft.to_data()})
 
 
-async def end_flow(state: FSMContext) -> None:
+async def end_flow(state: FSMContext, *, booked: tuple[str, int] | None = None) -> None:
+    """Leave the booking conversation. `booked` = (the flow's token, the appointment it booked)
+    is remembered, so a repeated or re-delivered Confirm of that flow shows the same card."""
     await state.set_state(None)
-    await state.update_data({DRAFT_KEY: None})
+    update: dict[str, object] = {DRAFT_KEY: None}
+    if booked is not None:
+        update[BOOKED_KEY] = {"flow": booked[0], "appointment_id": booked[1]}
+    await state.update_data(update)
+
+
+async def booked_by(state: FSMContext, flow: str) -> int | None:
+    """The appointment the flow `flow` booked (see `end_flow`), or None."""
+    booked = (await state.get_data()).get(BOOKED_KEY)
+    if isinstance(booked, dict) and booked.get("flow") == flow:
+        appointment_id = booked.get("appointment_id")
+        return appointment_id if isinstance(appointment_id, int) else None
+    return None
 
 
 @dataclass(slots=True)
