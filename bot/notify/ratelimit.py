@@ -188,8 +188,8 @@ class RedisRateLimiter:
                 keys=[self._global_key, f"{self._chat_prefix}{chat_id}"],
                 args=[self._step_us, self._interval_us, self._now_us()],
             )
-        except RedisError:
-            log.warning("rate limiter: Redis unavailable, pacing in process", exc_info=True)
+        except RedisError as exc:
+            log.warning("rate limiter: Redis unavailable (%r), pacing in process", exc)
             return await self._fallback.reserve(chat_id)
         return Reservation(delay=int(delay_us) / 1_000_000, granted=bool(int(granted)))
 
@@ -200,5 +200,5 @@ class RedisRateLimiter:
                 keys=[f"{self._chat_prefix}{chat_id}"],
                 args=[int(seconds * 1_000_000), self._now_us()],
             )
-        except RedisError:
-            log.warning("rate limiter: Redis unavailable for a penalty", exc_info=True)
+        except RedisError as exc:
+            log.warning("rate limiter: Redis unavailable for a penalty (%r)", exc)

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.notify.ratelimit import RedisRateLimiter
 from bot.notify.sender import TelegramSender
 from bot.notify.worker import OutboxWorker, WorkerOptions
+from bot.ops.outage import classify
 from bot.ops.redis import make_redis
 from bot.services.events import (
     APPOINTMENT_CANCELLED,
@@ -83,8 +84,11 @@ async def sweep_waitlist_offers(
             expired = await waitlist.expire_offers(now=clock())
             if expired:
                 log.info("waitlist: %s offer(s) expired and passed on", expired)
-        except Exception:
-            log.exception("waitlist sweep failed; trying again later")
+        except Exception as exc:
+            if classify(exc) is not None:  # PostgreSQL or Redis away: one line, not a trace
+                log.warning("waitlist sweep failed (%r); trying again later", exc)
+            else:
+                log.exception("waitlist sweep failed; trying again later")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_seconds)
 

@@ -694,8 +694,9 @@ class BookingService:
     async def _safe_get_hold(self, client_id: int) -> Hold | None:
         try:
             return await self._holds.get(client_id)
-        except Exception:  # Redis is a courtesy; PostgreSQL decides without it.
-            log.warning("could not read the hold of client %s", client_id, exc_info=True)
+        except Exception as exc:  # Redis is a courtesy; PostgreSQL decides without it.
+            # One line, no trace: during a Redis outage this happens on every confirm.
+            log.warning("could not read the hold of client %s: %r", client_id, exc)
             return None
 
     async def _after_change(
@@ -744,5 +745,5 @@ class BookingService:
     async def _best_effort(action: Awaitable[object], what: str) -> None:
         try:
             await action
-        except Exception:
-            log.warning("%s failed after commit (ignored)", what, exc_info=True)
+        except Exception as exc:
+            log.warning("%s failed after commit (ignored): %r", what, exc)
