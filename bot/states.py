@@ -33,3 +33,9 @@ class AccountFlow(StatesGroup):
     reschedule_time = State()
     reschedule_confirm = State()
     topup_amount = State()
+
+
+class CatalogEdit(StatesGroup):
+    """The admin typing a catalog value (the buttons carry the rest, re-validated on press)."""
+
+    holiday_date = State()

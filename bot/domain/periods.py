@@ -25,7 +25,8 @@ class PeriodKind(StrEnum):
 
 
 class BadPeriod(DomainError):
-    """The text is not a period (`reason`: "format", "date", "order" or "too_long")."""
+    """The text is not a period or a date (`reason`: "format", "date", "order", "too_long",
+    or "past" for a date before today)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -119,3 +120,21 @@ def period_from_token(token: str, today: date) -> Period:
     except ValueError:
         raise BadPeriod("date") from None
     return _custom(first, last)
+
+
+def parse_day(text: str, today: date) -> date:
+    """`DD.MM` or `DD.MM.YYYY` (also `D.M`), today or later. Without a year: the next such
+    date from `today` on. Raises `BadPeriod` ("format", "date" or "past")."""
+    match = re.fullmatch(_DATE, text.strip())
+    if match is None:
+        raise BadPeriod("format")
+    d, m, y = match.groups()
+    try:
+        day = date(int(y) if y else today.year, int(m), int(d))
+        if day < today and not y:
+            day = day.replace(year=today.year + 1)
+    except ValueError:
+        raise BadPeriod("date") from None
+    if day < today:
+        raise BadPeriod("past")
+    return day

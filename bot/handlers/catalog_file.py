@@ -10,6 +10,8 @@ and says so); apply is one transaction with its audit row.
 from __future__ import annotations
 
 import io
+from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -18,28 +20,38 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.catalog.checks import CatalogError
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.periods import BadPeriod, parse_day
 from bot.domain.tz import wall
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.catalog_file import (
     CatalogFileAction,
     CatalogFileCb,
+    HolidayLocationCb,
     catalog_file_keyboard,
     catalog_screen_keyboard,
+    locations_keyboard,
 )
 from bot.services.admin_gate import AdminGate
+from bot.services.catalog_changes import CatalogChange, PutHoliday
 from bot.services.catalog_file import MAX_FILE_BYTES, CatalogFileService
 from bot.services.catalog_impact import Impact, ImpactChanged
+from bot.services.stats import Scope, StatsService
+from bot.states import CatalogEdit
 
 FILE_KEY = "catalog_file"
+HOLIDAY_KEY = "catalog_holiday"
+HOLIDAY_LOCATION_KEY = "catalog_holiday_location"
+TITLE_KEY = "catalog_title"
 EXPECTED_KEY = "catalog_expected"
 SHOWN_TOUCHED = 10
 
 
-def render_preview(impact: Impact, i18n: Translator) -> str:
-    """The import summary (the CLI's lines) and the touched appointments, soonest first."""
-    lines = [i18n("catalog.preview.title")]
+def render_preview(impact: Impact, i18n: Translator, title: str | None = None) -> str:
+    """What the change is (`title`, or a file's import summary: the CLI's lines) and the
+    touched appointments, soonest first."""
+    lines = [title or i18n("catalog.preview.title")]
     lines += impact.summary.lines() if impact.summary is not None else []
     if not impact.touched:
         lines.append(i18n("catalog.touched.none"))
@@ -113,6 +125,14 @@ async def on_button(
         await query.answer()
         await send_export(query.bot, query.from_user.id, files, i18n, now)
         return
+    if callback_data.action is CatalogFileAction.holiday:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                i18n("catalog.holiday.pick"),
+                reply_markup=locations_keyboard(await files.locations()),
+            )
+        return
     if callback_data.action is CatalogFileAction.screen:
         await query.answer()
         if isinstance(query.message, Message):
@@ -121,39 +141,39 @@ async def on_button(
             )
         return
     data = await state.get_data()
-    text, expected = data.get(FILE_KEY), data.get(EXPECTED_KEY)
+    expected = data.get(EXPECTED_KEY)
     message = query.message if isinstance(query.message, Message) else None
-    if not isinstance(text, str) or not isinstance(expected, list) or message is None:
+    try:
+        change = _pending(data, files)
+    except CatalogError:
+        change = None
+    if change is None or not isinstance(expected, list) or message is None:
         await query.answer(i18n("catalog.stale"), show_alert=True)
         return
     if callback_data.action is CatalogFileAction.drop:
-        await state.update_data({FILE_KEY: None, EXPECTED_KEY: None})
+        await _forget(state)
         await query.answer()
         await message.edit_text(i18n("catalog.dropped"))
         return
-    raw = text.encode()
     cancel = callback_data.action is CatalogFileAction.cancel
     try:
-        done = await files.apply(
-            raw,
+        done = await files.apply_change(
+            change,
             admin_tg_id=query.from_user.id,
             cancel_touched=cancel,
             expected=frozenset(int(i) for i in expected),
             now=now,
         )
     except ImpactChanged:
-        fresh = await files.preview(raw, now=now)
+        fresh = await files.preview_change(change, now=now)
         await state.update_data({EXPECTED_KEY: sorted(fresh.ids)})
         await query.answer(i18n("catalog.changed"), show_alert=True)
         await message.edit_text(
-            render_preview(fresh, i18n),
+            render_preview(fresh, i18n, data.get(TITLE_KEY)),
             reply_markup=catalog_file_keyboard(len(fresh.touched), i18n),
         )
         return
-    except CatalogError:
-        await query.answer(i18n("catalog.stale"), show_alert=True)
-        return
-    await state.update_data({FILE_KEY: None, EXPECTED_KEY: None})
+    await _forget(state)
     await query.answer()
     outcome = (
         i18n("catalog.applied_cancelled", count=len(done.cancelled))
@@ -161,6 +181,98 @@ async def on_button(
         else i18n("catalog.applied_kept", count=len(done.touched))
     )
     await message.edit_text(i18n("catalog.applied") + "\n" + outcome)
+
+
+def _pending(data: dict[str, Any], files: CatalogFileService) -> CatalogChange | None:
+    """The change waiting for Apply: a catalog file, or a holiday. Raises `CatalogError` for a
+    file that no longer reads (it was checked when sent)."""
+    text, holiday = data.get(FILE_KEY), data.get(HOLIDAY_KEY)
+    if isinstance(text, str):
+        return files.change_of(text.encode())
+    if isinstance(holiday, dict):
+        return PutHoliday(int(holiday["location_id"]), date.fromisoformat(holiday["date"]))
+    return None
+
+
+async def _forget(state: FSMContext) -> None:
+    await state.update_data(
+        {FILE_KEY: None, HOLIDAY_KEY: None, EXPECTED_KEY: None, TITLE_KEY: None}
+    )
+
+
+async def on_holiday_location(
+    query: CallbackQuery,
+    callback_data: HolidayLocationCb,
+    state: FSMContext,
+    i18n: Translator,
+    gate: FromDishka[AdminGate],
+    files: FromDishka[CatalogFileService],
+) -> None:
+    try:
+        await gate.require(query.from_user.id)
+        name = await files.location_name(callback_data.location_id)
+    except NotAllowed:
+        await query.answer(i18n("catalog.not_admin"), show_alert=True)
+        return
+    except NotFound:
+        await query.answer(i18n("catalog.stale"), show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(CatalogEdit.holiday_date)
+    await state.update_data({HOLIDAY_LOCATION_KEY: callback_data.location_id})
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("catalog.holiday.ask", location=name))
+
+
+async def on_holiday_date(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    gate: FromDishka[AdminGate],
+    files: FromDishka[CatalogFileService],
+    stats: FromDishka[StatsService],
+    now: FromDishka[Now],
+) -> None:
+    if message.from_user is None:
+        return
+    data = await state.get_data()
+    location_id = data.get(HOLIDAY_LOCATION_KEY)
+    try:
+        await gate.require(message.from_user.id)
+        if not isinstance(location_id, int):
+            raise NotFound("no location chosen")
+        name = await files.location_name(location_id)
+    except NotAllowed:
+        await state.set_state(None)
+        await message.answer(i18n("catalog.not_admin"))
+        return
+    except NotFound:
+        await state.set_state(None)
+        await message.answer(i18n("catalog.stale"))
+        return
+    today = await stats.today(Scope(location_id=location_id), now=now)
+    try:
+        day = parse_day(message.text or "", today)
+    except BadPeriod as exc:
+        await message.answer(
+            i18n(f"catalog.holiday.bad.{exc.reason}") + "\n" + i18n("catalog.holiday.example")
+        )
+        return
+    impact = await files.preview_change(PutHoliday(location_id, day), now=now)
+    title = i18n("catalog.holiday.title", location=name, date=f"{day:%d.%m.%Y}")
+    await state.set_state(None)
+    await _forget(state)
+    await state.update_data(
+        {
+            HOLIDAY_KEY: {"location_id": location_id, "date": day.isoformat()},
+            EXPECTED_KEY: sorted(impact.ids),
+            TITLE_KEY: title,
+        }
+    )
+    await message.answer(
+        render_preview(impact, i18n, title),
+        reply_markup=catalog_file_keyboard(len(impact.touched), i18n),
+    )
 
 
 async def send_export(
@@ -181,4 +293,6 @@ def setup_router() -> Router:
     router = Router(name="catalog_file")
     router.message.register(on_document, F.document)
     router.callback_query.register(on_button, CatalogFileCb.filter())
+    router.callback_query.register(on_holiday_location, HolidayLocationCb.filter())
+    router.message.register(on_holiday_date, CatalogEdit.holiday_date, F.text)
     return router

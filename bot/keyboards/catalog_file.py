@@ -19,10 +19,25 @@ class CatalogFileAction(str, Enum):
     drop = "drop"  # forget the file
     screen = "screen"  # the catalog screen: how to load a file, and Export
     export = "export"  # send the current catalog as a YAML document
+    holiday = "holiday"  # close a date at a location: pick the location
 
 
 class CatalogFileCb(CallbackData, prefix="cf"):
     action: CatalogFileAction
+
+
+class HolidayLocationCb(CallbackData, prefix="cfh"):
+    """The location a holiday is for; the date is typed next."""
+
+    location_id: int
+
+
+def locations_keyboard(locations: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for location_id, name in locations:
+        kb.button(text=name, callback_data=HolidayLocationCb(location_id=location_id))
+    kb.adjust(2)
+    return kb.as_markup()
 
 
 def catalog_file_keyboard(touched: int, i18n: Translator) -> InlineKeyboardMarkup:
@@ -53,6 +68,10 @@ def catalog_screen_keyboard(
 ) -> InlineKeyboardMarkup:
     """Export, and the way back to the menu that opened the screen (if any)."""
     kb = InlineKeyboardBuilder()
+    kb.button(
+        text=i18n("catalog.btn.holiday"),
+        callback_data=CatalogFileCb(action=CatalogFileAction.holiday),
+    )
     kb.button(
         text=i18n("catalog.btn.export"),
         callback_data=CatalogFileCb(action=CatalogFileAction.export),

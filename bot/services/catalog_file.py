@@ -12,8 +12,10 @@ from bot.catalog.checks import CatalogError, Issue, parse_catalog
 from bot.catalog.exporter import export_catalog
 from bot.catalog.schema import CatalogFile
 from bot.catalog.yamlio import dump_catalog, load_yaml
-from bot.services.catalog_changes import ImportCatalog
+from bot.domain.errors import NotFound
+from bot.services.catalog_changes import CatalogChange, ImportCatalog
 from bot.services.catalog_impact import CatalogImpactService, Impact
+from db.repositories.stats import active_names
 
 # A catalog of a few hundred entries is tens of kilobytes; anything bigger is a mistake.
 MAX_FILE_BYTES = 1_000_000
@@ -29,6 +31,41 @@ class CatalogFileService:
         self._sessions = session_factory
         self._impact = impact
         self._default_timezone = default_timezone
+
+    async def locations(self) -> list[tuple[int, str]]:
+        """Active locations as (id, name), by name."""
+        async with self._sessions() as session:
+            locations, _ = await active_names(session)
+        return locations
+
+    async def location_name(self, location_id: int) -> str:
+        """The active location's name; `NotFound` for a missing or inactive one."""
+        async with self._sessions() as session:
+            locations, _ = await active_names(session)
+        name = dict(locations).get(location_id)
+        if name is None:
+            raise NotFound(f"location {location_id}")
+        return name
+
+    async def preview_change(self, change: CatalogChange, *, now: datetime) -> Impact:
+        return await self._impact.preview(change, now=now)
+
+    async def apply_change(
+        self,
+        change: CatalogChange,
+        *,
+        admin_tg_id: int,
+        cancel_touched: bool,
+        expected: frozenset[int],
+        now: datetime,
+    ) -> Impact:
+        return await self._impact.apply(
+            change,
+            admin_tg_id=admin_tg_id,
+            cancel_touched=cancel_touched,
+            expected=expected,
+            now=now,
+        )
 
     async def export(self) -> bytes:
         """The current catalog as the YAML file `python -m bot catalog export` writes (UTF-8);
@@ -50,7 +87,7 @@ class CatalogFileService:
 
     async def preview(self, raw: bytes, *, now: datetime) -> Impact:
         """What importing the file would change; nothing is written."""
-        return await self._impact.preview(self._change(raw), now=now)
+        return await self.preview_change(self.change_of(raw), now=now)
 
     async def apply(
         self,
@@ -63,13 +100,14 @@ class CatalogFileService:
     ) -> Impact:
         """Import the file in one transaction with its audit row (see
         `CatalogImpactService.apply`; `ImpactChanged` when the touched set moved)."""
-        return await self._impact.apply(
-            self._change(raw),
+        return await self.apply_change(
+            self.change_of(raw),
             admin_tg_id=admin_tg_id,
             cancel_touched=cancel_touched,
             expected=expected,
             now=now,
         )
 
-    def _change(self, raw: bytes) -> ImportCatalog:
+    def change_of(self, raw: bytes) -> ImportCatalog:
+        """The import of the file as a change (raises `CatalogError` as `read` does)."""
         return ImportCatalog(self.read(raw), self._default_timezone)

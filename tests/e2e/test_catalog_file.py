@@ -182,3 +182,51 @@ async def test_export_sends_the_catalog_that_imports_back_unchanged(
         answer = await client.wait_for_callback_answer()
         assert answer.get("text") == t("catalog.not_admin", lang)
     assert emulator.calls_to("sendDocument", chat_id=client.id) == []
+
+
+@pytest.mark.parametrize(("lang", "cancel"), [("ru", False), ("en", True)])
+async def test_closing_a_date_with_rejected_inputs_then_the_impact_screen(
+    lang: str,
+    cancel: bool,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    cat, appointment, _ = await world(session_factory, redis, redis_prefix)
+    location = await q(
+        session_factory, "SELECT name FROM locations WHERE id = :i", i=cat.location_id
+    )
+    admin = emulator.user(ADMIN, "Owner", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+        await admin.send("/stats today")
+        await admin.wait_for_message(t("stats.chart.caption", lang))
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
+        await admin.wait_for_message(t("catalog.screen", lang))
+        await admin.press(t("catalog.btn.holiday", lang))
+        await admin.wait_for_message(t("catalog.holiday.pick", lang))
+        await admin.press(location)
+        await admin.wait_for_message(t("catalog.holiday.ask", lang, location=location))
+        for typed, reason in (("tomorrow", "format"), ("31.02", "date"), ("01.03.2031", "past")):
+            await admin.send(typed)
+            refusal = await admin.wait_for_message(t(f"catalog.holiday.bad.{reason}", lang))
+            assert t("catalog.holiday.example", lang) in (refusal.text or "")
+        assert await q(session_factory, "SELECT count(*) FROM holidays") == 0
+        await admin.send("4.3")
+        title = t("catalog.holiday.title", lang, location=location, date="04.03.2031")
+        preview = await admin.wait_for_message(title)
+        assert t("catalog.touched.header", lang, count=1) in (preview.text or "")
+        await admin.press(t("catalog.btn.cancel" if cancel else "catalog.btn.keep", lang))
+        outcome = "catalog.applied_cancelled" if cancel else "catalog.applied_kept"
+        await admin.wait_for_message(t(outcome, lang, count=1))
+        # The same preview pressed again is stale: the change was applied once.
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.keep).pack())
+        assert (await admin.wait_for_callback_answer()).get("text") == t("catalog.stale", lang)
+    assert await q(session_factory, "SELECT count(*) FROM holidays WHERE NOT is_working") == 1
+    status = await q(
+        session_factory, "SELECT status FROM appointments WHERE id = :a", a=appointment
+    )
+    assert status == ("cancelled" if cancel else "booked")
+    async with session_factory() as s:
+        assert await money_invariant_violations(s) == []

@@ -9,6 +9,7 @@ import pytest
 from bot.domain.periods import (
     BadPeriod,
     PeriodKind,
+    parse_day,
     parse_period,
     period_from_token,
     period_token,
@@ -79,4 +80,26 @@ def test_token_round_trip(text: str) -> None:
 def test_forged_tokens_are_refused(token: str, reason: str) -> None:
     with pytest.raises(BadPeriod) as caught:
         period_from_token(token, TODAY)
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20.03", date(2031, 3, 20)),
+        (" 8.3 ", date(2032, 3, 8)),  # 08.03 has passed this year: next year's
+        ("01.01.2032", date(2032, 1, 1)),
+    ],
+)
+def test_parse_day(text: str, expected: date) -> None:
+    assert parse_day(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("20/03", "format"), ("tomorrow", "format"), ("30.02", "date"), ("19.03.2031", "past")],
+)
+def test_parse_day_refuses(text: str, reason: str) -> None:
+    with pytest.raises(BadPeriod) as caught:
+        parse_day(text, TODAY)
     assert caught.value.reason == reason
