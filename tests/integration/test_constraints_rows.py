@@ -270,6 +270,13 @@ CASES = [
     Case("ck_outbox_recipient_known", CHECK, outbox("o2", recipient="robot"), outbox("o2")),
     Case("ck_outbox_attempts_nonnegative", CHECK, outbox("o3", attempts=-1), outbox("o3")),
     Case("uq_outbox_dedupe_key", UNIQUE, outbox("dup"), outbox("dup-2"), setup=(outbox("dup"),)),
+    # audit log
+    Case(
+        "ck_audit_log_action_not_empty",
+        CHECK,
+        "INSERT INTO audit_log (actor_tg_id, action, entity) VALUES (1, '', 'location')",
+        "INSERT INTO audit_log (actor_tg_id, action, entity) VALUES (1, 'close_date', 'location')",
+    ),
     # waitlist
     Case("ck_waitlist_status_known", CHECK, waitlist("pending"), waitlist("waiting")),
     # One live entry per client, location, service, specialist (or any) and date: a second one
