@@ -1,7 +1,7 @@
 """The remaining guards of the schema, one bad row each (refused with its SQLSTATE and
 constraint name) next to the good row that differs only in the guarded value (accepted), so a
 guard that is missing, misnamed or too broad fails. Catalog entries, clients, the ledger, the
-outbox and the waitlist; appointments and money races are in `test_constraints.py`.
+outbox, the waitlist and the audit log; appointments and money races are in `test_constraints.py`.
 
 `:loc`, `:svc`, `:wp0`, `:wp1`, `:sp0`, `:sp1`, `:c0` and `:c1` are the ids of the world's
 location, service, workplaces, specialists and clients.
@@ -50,6 +50,13 @@ def outbox(key: str, recipient: str = "client", status: str = "pending", attempt
     return (
         "INSERT INTO outbox (dedupe_key, kind, recipient, chat_id, status, attempts) "
         f"VALUES ('{key}', 'client.confirm', '{recipient}', 1001, '{status}', {attempts})"
+    )
+
+
+def audit(action: str) -> str:
+    return (
+        "INSERT INTO audit_log (actor_tg_id, action, entity, entity_id) "
+        f"VALUES (4242, '{action}', 'location', :loc)"
     )
 
 
@@ -288,6 +295,8 @@ CASES = [
         waitlist("waiting", specialist=":sp0"),
         setup=(waitlist("waiting"),),
     ),
+    # audit log: every row says what was done
+    Case("ck_audit_log_action_not_empty", CHECK, audit(""), audit("location.holiday")),
 ]
 
 
