@@ -17,7 +17,6 @@ Outcomes:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
@@ -25,8 +24,10 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,13 +36,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.notify import kinds
 from bot.notify.agenda import agenda_lines, lines_on, queue_daily_agendas
-from bot.notify.render import Rendered, UnknownKind, render
+from bot.notify.render import AgendaLine, Rendered, UnknownKind, render
 from bot.notify.sender import Blocked, Failed, MessageSender, Outcome, RetryLater, Sent
+from bot.services.transaction import in_transaction
 from db.models import Appointment, Specialist
 from db.repositories import outbox
 from db.repositories.outbox import ClaimedRow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 # Pauses between attempts to record a row's outcome (then one last attempt that may raise).
@@ -106,12 +110,12 @@ class OutboxWorker:
         self._db_slots = asyncio.Semaphore(self._options.db_connections)
         self._stopping = asyncio.Event()
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        """One short transaction; at most `db_connections` at a time, however many chats are in
+    async def _transaction(self, body: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `body` in one short transaction (`in_transaction`: retried after a deadlock or
+        serialization failure); at most `db_connections` at a time, however many chats are in
         flight (a database's connection budget is shared with everything else)."""
-        async with self._db_slots, self._sessions() as session, session.begin():
-            yield session
+        async with self._db_slots:
+            return await in_transaction(self._sessions, body)
 
     def wake(self) -> None:
         """Look for due rows now (called on the `outbox.wake` event)."""
@@ -125,14 +129,15 @@ class OutboxWorker:
         `now` pins the clock (tests); by default the worker's clock is read as it goes.
         """
         claim_now = now or self._clock()
-        async with self._transaction() as session:
-            rows = await outbox.claim_due(
-                session,
+        rows = await self._transaction(
+            partial(
+                outbox.claim_due,
                 now=claim_now,
                 limit=self._options.batch_size,
                 lease=self._options.lease,
                 worker_id=self.worker_id,
             )
+        )
         if not rows:
             return 0
         # Hand a row back rather than send it after the lease ran out (another worker may have
@@ -230,7 +235,8 @@ class OutboxWorker:
         """Return claimed rows unsent, without counting an attempt."""
         if not rows:
             return
-        async with self._transaction() as session:
+
+        async def hand_back(session: AsyncSession) -> None:
             for row in rows:
                 await outbox.reschedule(
                     session,
@@ -241,19 +247,26 @@ class OutboxWorker:
                     count_attempt=False,
                 )
 
+        await self._transaction(hand_back)
+
     async def _prepare(self, row: ClaimedRow, *, now: dt.datetime) -> Rendered | None:
         """Re-check relevance and render. None means the row was cancelled instead."""
-        agenda = None
         if row.kind not in kinds.REMINDER_KINDS and row.kind != kinds.SPECIALIST_AGENDA:
             return render(row.kind, row.payload, currency=self._settings.currency, now=now)
-        async with self._transaction() as session:
+
+        async def recheck(session: AsyncSession) -> tuple[bool, list[AgendaLine] | None]:
             if row.kind in kinds.REMINDER_KINDS and not await self._still_relevant(session, row):
                 await outbox.mark_cancelled(session, row.id, reason="no longer relevant")
-                return None
+                return False, None
             if row.kind == kinds.SPECIALIST_AGENDA:
                 day = dt.date.fromisoformat(str(row.payload["date"]))
                 lines = await agenda_lines(session, int(row.payload["specialist_id"]), around=now)
-                agenda = lines_on(lines, day)
+                return True, lines_on(lines, day)
+            return True, None
+
+        relevant, agenda = await self._transaction(recheck)
+        if not relevant:
+            return None
         return render(
             row.kind, row.payload, currency=self._settings.currency, agenda=agenda, now=now
         )
@@ -281,44 +294,47 @@ class OutboxWorker:
     # --- settling ---------------------------------------------------------------------------
 
     async def _settle(self, row: ClaimedRow, outcome: Outcome, *, now: dt.datetime) -> None:
-        async with self._transaction() as session:
-            match outcome:
-                case Sent():
-                    await outbox.mark_sent(session, row.id, worker_id=self.worker_id, now=now)
-                case RetryLater(seconds=seconds, reason=reason):
+        await self._transaction(partial(self._settle_in, row=row, outcome=outcome, now=now))
+
+    async def _settle_in(
+        self, session: AsyncSession, *, row: ClaimedRow, outcome: Outcome, now: dt.datetime
+    ) -> None:
+        match outcome:
+            case Sent():
+                await outbox.mark_sent(session, row.id, worker_id=self.worker_id, now=now)
+            case RetryLater(seconds=seconds, reason=reason):
+                await outbox.reschedule(
+                    session,
+                    row.id,
+                    worker_id=self.worker_id,
+                    due_at=now + dt.timedelta(seconds=seconds),
+                    error=reason,
+                    count_attempt=False,
+                )
+            case Blocked(error=error):
+                log.info("chat %s (%s) blocked the bot: %s", row.chat_id, row.recipient, error)
+                await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
+                await outbox.deactivate_chat(session, row.recipient, row.chat_id)
+                await outbox.cancel_pending_for_chat(
+                    session, row.chat_id, row.recipient, reason=f"chat unreachable: {error}"
+                )
+            case Failed(error=error):
+                if self._gives_up(row, outcome):
+                    log.warning("outbox row %s gave up: %s", row.id, error)
+                    await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
+                else:
                     await outbox.reschedule(
                         session,
                         row.id,
                         worker_id=self.worker_id,
-                        due_at=now + dt.timedelta(seconds=seconds),
-                        error=reason,
-                        count_attempt=False,
+                        due_at=now + self.backoff(row.attempts),
+                        error=error,
                     )
-                case Blocked(error=error):
-                    log.info("chat %s (%s) blocked the bot: %s", row.chat_id, row.recipient, error)
-                    await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
-                    await outbox.deactivate_chat(session, row.recipient, row.chat_id)
-                    await outbox.cancel_pending_for_chat(
-                        session, row.chat_id, row.recipient, reason=f"chat unreachable: {error}"
-                    )
-                case Failed(error=error):
-                    if self._gives_up(row, outcome):
-                        log.warning("outbox row %s gave up: %s", row.id, error)
-                        await outbox.mark_failed(
-                            session, row.id, worker_id=self.worker_id, error=error
-                        )
-                    else:
-                        await outbox.reschedule(
-                            session,
-                            row.id,
-                            worker_id=self.worker_id,
-                            due_at=now + self.backoff(row.attempts),
-                            error=error,
-                        )
 
     async def _settle_failed(self, row: ClaimedRow, error: str) -> None:
-        async with self._transaction() as session:
-            await outbox.mark_failed(session, row.id, worker_id=self.worker_id, error=error)
+        await self._transaction(
+            partial(outbox.mark_failed, row_id=row.id, worker_id=self.worker_id, error=error)
+        )
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """Delay before attempt `attempts + 1`: base * 2^(attempts-1), capped."""
@@ -329,10 +345,9 @@ class OutboxWorker:
 
     async def schedule_agendas(self, now: dt.datetime | None = None) -> int:
         """Queue the daily agendas that are due (idempotent; every worker may run it)."""
-        async with self._transaction() as session:
-            return await queue_daily_agendas(
-                session, now=now or self._clock(), settings=self._settings
-            )
+        return await self._transaction(
+            partial(queue_daily_agendas, now=now or self._clock(), settings=self._settings)
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set: woken by `wake()`, else every `OUTBOX_POLL_SECONDS`,
@@ -362,8 +377,7 @@ class OutboxWorker:
         log.info("outbox worker %s stopped", self.worker_id)
 
     async def _until_next_due(self) -> float:
-        async with self._transaction() as session:
-            due = await outbox.next_due_at(session)
+        due = await self._transaction(outbox.next_due_at)
         if due is None:
             return self._settings.outbox_poll_seconds
         return max((due - self._clock()).total_seconds(), 0.0)

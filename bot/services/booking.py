@@ -12,7 +12,8 @@ which time other clients are offered. A confirm:
      the outbox rows, and commits;
   4. after the commit, best effort: releases the hold, invalidates the slot cache, publishes
      events. A Redis failure there never fails the booking.
-Deadlocks and serialization failures (40P01, 40001) re-run the whole transaction.
+Deadlocks and serialization failures (40P01, 40001) re-run the whole transaction
+(`bot.services.transaction.in_transaction`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -61,7 +62,9 @@ from bot.services.booking_types import (
     local_day,
 )
 from bot.services.holds import Hold, HoldStore
-from db.models import Appointment, Client
+from bot.services.transaction import in_transaction
+from db.errors import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, sqlstate
+from db.models import Appointment
 from db.repositories import appointments as appts
 from db.repositories import waitlist as waitlist_repo
 from db.repositories import wallets
@@ -85,7 +88,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_ATTEMPTS = 5
+# Runs of a confirm or move whose chosen specialist and workplace were taken under the lock.
+REPICK_ATTEMPTS = 5
 
 
 class _Repick(Exception):
@@ -216,16 +220,10 @@ class BookingService:
         """
         self._check_notice(request.start, now)
         held = await self._safe_get_hold(request.client_id)
-        prefer = [held if held is not None and held.hold_id == request.hold_id else None]
-
-        async def attempt(session: AsyncSession) -> tuple[AppointmentView, bool]:
-            try:
-                return await self._confirm_in(session, request, prefer[0], now)
-            except _Repick:
-                prefer[0] = None  # the held pair is gone: let the engine choose next time
-                raise
-
-        view, created = await self._transaction(attempt)
+        preferred = held if held is not None and held.hold_id == request.hold_id else None
+        view, created = await self._repicking(
+            partial(self._confirm_in, request=request, preferred=preferred, now=now)
+        )
         if created:
             metrics.BOOKINGS.inc()
             await self._best_effort(
@@ -237,10 +235,13 @@ class BookingService:
     async def _confirm_in(
         self,
         session: AsyncSession,
+        *,
         request: BookingRequest,
         preferred: Hold | None,
         now: datetime,
+        keep_preferred: bool,
     ) -> tuple[AppointmentView, bool]:
+        """One run of the confirm transaction; (the view, whether this run created it)."""
         await appts.lock_booking_key(session, request.hold_id)
         existing = await appts.by_booking_key(session, request.hold_id)
         if existing is not None:
@@ -257,10 +258,14 @@ class BookingService:
             now=now,
             client_id=request.client_id,
             prefer=(
-                (preferred.specialist_id, preferred.workplace_id) if preferred else (None, None)
+                (preferred.specialist_id, preferred.workplace_id)
+                if preferred is not None and keep_preferred
+                else (None, None)
             ),
         )
-        charge = apply_discount(chosen.price, await self._discount_percent(session, request))
+        charge = apply_discount(
+            chosen.price, await self._discount_percent(session, request.client_id)
+        )
         if charge.amount > ZERO:
             await self._debit(session, request.client_id, charge.amount)
         try:
@@ -280,7 +285,7 @@ class BookingService:
                 booking_key=request.hold_id,
             )
         except DBAPIError as exc:
-            if appts.sqlstate(exc) in (appts.EXCLUSION_VIOLATION, appts.UNIQUE_VIOLATION):
+            if sqlstate(exc) in (EXCLUSION_VIOLATION, UNIQUE_VIOLATION):
                 raise SlotTaken("the database refused an overlapping appointment") from exc
             raise
         if charge.amount > ZERO:
@@ -381,15 +386,12 @@ class BookingService:
                 raise SlotTaken("the location is at capacity")
         return chosen
 
-    async def _discount_percent(self, session: AsyncSession, request: BookingRequest) -> Decimal:
-        percent = (
-            await session.execute(
-                select(Client.discount_percent).where(Client.id == request.client_id)
-            )
-        ).scalar_one_or_none()
+    @staticmethod
+    async def _discount_percent(session: AsyncSession, client_id: int) -> Decimal:
+        percent = await wallets.discount_percent(session, client_id)
         if percent is None:
-            raise NotFound(f"client {request.client_id}")
-        return Decimal(percent)
+            raise NotFound(f"client {client_id}")
+        return percent
 
     async def _debit(self, session: AsyncSession, client_id: int, amount: Decimal) -> None:
         if await wallets.debit(session, client_id, amount) is None:
@@ -412,7 +414,7 @@ class BookingService:
         async def attempt(session: AsyncSession) -> CancelResult:
             return await self.cancel_in(session, appointment_id, actor=actor, now=now)
 
-        result = await self._transaction(attempt)
+        result = await in_transaction(self._sessions, attempt)
         await self.after_cancel(result, now=now)
         return result
 
@@ -439,7 +441,7 @@ class BookingService:
                 )
             except DBAPIError as exc:
                 # The partial unique index: this appointment was refunded already.
-                if appts.sqlstate(exc) == appts.UNIQUE_VIOLATION:
+                if sqlstate(exc) == UNIQUE_VIOLATION:
                     raise InvalidState("already_refunded") from exc
                 raise
         await queue_cancel_notifications(
@@ -493,102 +495,121 @@ class BookingService:
         deadline (`NotAllowed("too_late")`).
         """
         self._check_notice(new_start, now)
-
-        keep_pair = [True]
-
-        async def attempt(session: AsyncSession) -> tuple[AppointmentView, datetime | None]:
-            try:
-                return await move_in(session)
-            except _Repick:
-                keep_pair[0] = False  # current workplace busy then: let the engine choose
-                raise
-
-        async def move_in(session: AsyncSession) -> tuple[AppointmentView, datetime | None]:
-            appointment = await self._load_for(session, appointment_id, actor)
-            if appointment.status != appts.BOOKED:
-                raise InvalidState("not_booked")
-            if actor.kind == "client" and not is_free_cancel(
-                appointment.start_time, now, self._settings.free_cancel_hours
-            ):
-                raise NotAllowed("too_late")
-            old_start = appointment.start_time
-            # Read before the UPDATE below refreshes the loaded appointment.
-            old_specialist_id = appointment.specialist_id
-            old_workplace_id = appointment.workplace_id
-            if new_start == old_start:
-                return await self._view_of(session, appointment_id), None
-            chosen = await self._lock_candidate(
-                session,
-                location_id=appointment.location_id,
-                service_id=appointment.service_id,
-                specialist_id=appointment.specialist_id,
-                start=new_start,
+        view, old_start = await self._repicking(
+            partial(
+                self._move_in,
+                appointment_id=appointment_id,
+                actor=actor,
+                new_start=new_start,
                 now=now,
-                client_id=appointment.client_id,
-                prefer=(
-                    (appointment.specialist_id, appointment.workplace_id)
-                    if keep_pair[0]
-                    else (None, None)
-                ),
-                exclude_appointment_id=appointment_id,
             )
-            client = await session.get(Client, appointment.client_id)
-            percent = client.discount_percent if client is not None else ZERO
-            charge = apply_discount(chosen.price, percent)
-            difference = reschedule_difference(
-                already_charged=await wallets.charged_for(session, appointment_id),
-                new_charge=charge.amount,
-            )
-            if difference < ZERO:
-                await self._debit(session, appointment.client_id, -difference)
-            elif difference > ZERO:
-                await wallets.credit(session, appointment.client_id, difference)
-            try:
-                moved = await appts.move(
-                    session,
-                    appointment_id,
-                    expected_start=old_start,
-                    start=chosen.start,
-                    end=chosen.end,
-                    blocked_until=chosen.blocked_until,
-                    workplace_id=chosen.workplace_id,
-                    specialist_id=chosen.specialist_id,
-                    price=charge.price,
-                    discount=charge.discount,
-                )
-            except DBAPIError as exc:
-                if appts.sqlstate(exc) == appts.EXCLUSION_VIOLATION:
-                    raise SlotTaken("the database refused an overlapping appointment") from exc
-                raise
-            if not moved:
-                raise InvalidState("changed_meanwhile")
-            if difference != ZERO:
-                await wallets.add_entry(
-                    session,
-                    client_id=appointment.client_id,
-                    amount=difference,
-                    discount=charge.discount,
-                    kind="reschedule",
-                    appointment_id=appointment_id,
-                )
-            await queue_reschedule_notifications(
-                session,
-                appointment_id,
-                old_start=old_start,
-                old_specialist_id=old_specialist_id,
-                old_workplace_id=old_workplace_id,
-                moved_by=actor.kind,
-                now=now,
-                settings=self._settings,
-            )
-            return await self._view_of(session, appointment_id), old_start
-
-        view, old_start = await self._transaction(attempt)
+        )
         if old_start is not None:
             await self._after_change(
                 "appointment.moved", view, [old_start, view.start], now=now, freed=old_start
             )
         return view
+
+    async def _move_in(
+        self,
+        session: AsyncSession,
+        *,
+        appointment_id: int,
+        actor: Actor,
+        new_start: datetime,
+        now: datetime,
+        keep_preferred: bool,
+    ) -> tuple[AppointmentView, datetime | None]:
+        """One run of the reschedule transaction; (the view, the old start or None if the
+        appointment already starts at `new_start`). `keep_preferred`: try the appointment's
+        current specialist and workplace first."""
+        appointment = await self._load_for(session, appointment_id, actor)
+        if appointment.status != appts.BOOKED:
+            raise InvalidState("not_booked")
+        if actor.kind == "client" and not is_free_cancel(
+            appointment.start_time, now, self._settings.free_cancel_hours
+        ):
+            raise NotAllowed("too_late")
+        old_start = appointment.start_time
+        # Read before the UPDATE below refreshes the loaded appointment.
+        old_specialist_id = appointment.specialist_id
+        old_workplace_id = appointment.workplace_id
+        if new_start == old_start:
+            return await self._view_of(session, appointment_id), None
+        chosen = await self._lock_candidate(
+            session,
+            location_id=appointment.location_id,
+            service_id=appointment.service_id,
+            specialist_id=appointment.specialist_id,
+            start=new_start,
+            now=now,
+            client_id=appointment.client_id,
+            prefer=(
+                (appointment.specialist_id, appointment.workplace_id)
+                if keep_preferred
+                else (None, None)
+            ),
+            exclude_appointment_id=appointment_id,
+        )
+        percent = await self._discount_percent(session, appointment.client_id)
+        charge = apply_discount(chosen.price, percent)
+        difference = await self._settle_difference(
+            session, appointment.client_id, appointment_id, charge.amount
+        )
+        try:
+            moved = await appts.move(
+                session,
+                appointment_id,
+                expected_start=old_start,
+                start=chosen.start,
+                end=chosen.end,
+                blocked_until=chosen.blocked_until,
+                workplace_id=chosen.workplace_id,
+                specialist_id=chosen.specialist_id,
+                price=charge.price,
+                discount=charge.discount,
+            )
+        except DBAPIError as exc:
+            if sqlstate(exc) == EXCLUSION_VIOLATION:
+                raise SlotTaken("the database refused an overlapping appointment") from exc
+            raise
+        if not moved:
+            raise InvalidState("changed_meanwhile")
+        if difference != ZERO:
+            await wallets.add_entry(
+                session,
+                client_id=appointment.client_id,
+                amount=difference,
+                discount=charge.discount,
+                kind="reschedule",
+                appointment_id=appointment_id,
+            )
+        await queue_reschedule_notifications(
+            session,
+            appointment_id,
+            old_start=old_start,
+            old_specialist_id=old_specialist_id,
+            old_workplace_id=old_workplace_id,
+            moved_by=actor.kind,
+            now=now,
+            settings=self._settings,
+        )
+        return await self._view_of(session, appointment_id), old_start
+
+    async def _settle_difference(
+        self, session: AsyncSession, client_id: int, appointment_id: int, new_charge: Decimal
+    ) -> Decimal:
+        """Debit or credit the wallet by what the move changes in the price; returns the
+        ledger amount (negative: an extra debit, `InsufficientFunds` if not covered)."""
+        difference = reschedule_difference(
+            already_charged=await wallets.charged_for(session, appointment_id),
+            new_charge=new_charge,
+        )
+        if difference < ZERO:
+            await self._debit(session, client_id, -difference)
+        elif difference > ZERO:
+            await wallets.credit(session, client_id, difference)
+        return difference
 
     # --- status marks ----------------------------------------------------------------------
 
@@ -616,7 +637,7 @@ class BookingService:
                 raise InvalidState("not_booked")
             return await self._view_of(session, appointment_id)
 
-        return await self._transaction(attempt)
+        return await in_transaction(self._sessions, attempt)
 
     async def confirm_attendance(
         self, appointment_id: int, *, client_id: int, now: datetime
@@ -633,7 +654,7 @@ class BookingService:
                 raise InvalidState("not_booked")
             return await self._view_of(session, appointment_id)
 
-        return await self._transaction(attempt)
+        return await in_transaction(self._sessions, attempt)
 
     async def list_for_client(
         self, client_id: int, *, now: datetime, past: bool = False, limit: int = 20
@@ -675,21 +696,23 @@ class BookingService:
             raise NotFound(f"appointment {appointment_id}")
         return appointment_view(row)
 
-    async def _transaction(self, body: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `body` in one transaction; re-run it after a deadlock/serialization failure or
-        when the chosen candidate vanished under the lock."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+    async def _repicking(self, body: Callable[..., Awaitable[T]]) -> T:
+        """Run `body(session, keep_preferred=...)` in a retried transaction (`in_transaction`).
+
+        The first run tries the preferred pair (the hold's, or the appointment's current one).
+        When that pair is gone under the lock while others are free (`_Repick`), the
+        transaction runs again with `keep_preferred=False`, letting the engine choose; after
+        `REPICK_ATTEMPTS` such runs the time counts as taken (`SlotTaken`).
+        """
+        keep_preferred = True
+        for _ in range(REPICK_ATTEMPTS):
             try:
-                async with self._sessions() as session, session.begin():
-                    return await body(session)
+                return await in_transaction(
+                    self._sessions, partial(body, keep_preferred=keep_preferred)
+                )
             except _Repick:
-                if attempt == MAX_ATTEMPTS:
-                    raise SlotTaken("just taken") from None
-            except DBAPIError as exc:
-                if appts.sqlstate(exc) not in appts.RETRYABLE or attempt == MAX_ATTEMPTS:
-                    raise
-                log.info("retrying a booking transaction after %s", appts.sqlstate(exc))
-        raise AssertionError("unreachable")
+                keep_preferred = False
+        raise SlotTaken("just taken")
 
     async def _safe_get_hold(self, client_id: int) -> Hold | None:
         try:

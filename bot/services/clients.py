@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.domain.errors import NotFound
 from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 from bot.notify.schedule import rearm_reminders
+from bot.services.transaction import in_transaction
 from db.repositories.clients import ClientRepository, ClientRow
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,8 @@ class ClientService:
         A known client keeps its chosen language; its names follow Telegram.
         """
         language = normalize_language(user.language_code) or self.settings.default_language
-        async with self.session_factory() as session, session.begin():
+
+        async def write(session: AsyncSession) -> ClientProfile:
             repo = ClientRepository(session)
             new_id = await repo.insert_if_absent(
                 tg_id=user.tg_id,
@@ -121,7 +123,9 @@ class ClientService:
                     log.warning("client %s had no wallet; created one", row.id)
             assert row is not None
             await repo.sync_specialist_language(user.tg_id, row.language)
-            profile = await self._profile(repo, row, created=new_id is not None)
+            return await self._profile(repo, row, created=new_id is not None)
+
+        profile = await in_transaction(self.session_factory, write)
         await self.invalidate(user.tg_id)
         if profile.created:
             log.info("registered client %s (tg %s)", profile.client_id, user.tg_id)
@@ -131,7 +135,8 @@ class ClientService:
         """Store the client's language; raises `NotFound` for an unknown user."""
         if language not in SUPPORTED_LANGUAGES:
             raise ValueError(f"unsupported language {language!r}")
-        async with self.session_factory() as session, session.begin():
+
+        async def write(session: AsyncSession) -> ClientProfile:
             repo = ClientRepository(session)
             row = await repo.by_tg_id(tg_id, for_update=True)
             if row is None:
@@ -146,7 +151,9 @@ class ClientService:
                 username=row.username,
                 language=language,
             )
-            profile = await self._profile(repo, row)
+            return await self._profile(repo, row)
+
+        profile = await in_transaction(self.session_factory, write)
         await self.invalidate(tg_id)
         return profile
 
@@ -156,12 +163,15 @@ class ClientService:
         normalized = normalize_phone(phone)
         if normalized is None:
             raise ValueError(f"not a phone number: {phone!r}")
-        async with self.session_factory() as session, session.begin():
+
+        async def write(session: AsyncSession) -> None:
             repo = ClientRepository(session)
             row = await repo.by_tg_id(tg_id, for_update=True)
             if row is None:
                 raise NotFound(f"no client with tg_id {tg_id}")
             await repo.set_phone(row.id, normalized)
+
+        await in_transaction(self.session_factory, write)
 
     async def get_profile(self, tg_id: int) -> ClientProfile | None:
         """The cached profile, else the database's (then cached); None for an unknown user."""

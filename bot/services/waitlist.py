@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -34,9 +35,10 @@ from bot.domain.tz import local_date
 from bot.notify.schedule import queue_waitlist_offer
 from bot.services.booking import BookingRequest, SlotAuthority, take_hold
 from bot.services.holds import HoldStore
+from bot.services.transaction import in_transaction
+from db.errors import FOREIGN_KEY_VIOLATION, sqlstate
 from db.models import WaitlistEntry
 from db.repositories import waitlist as repo
-from db.repositories.appointments import FOREIGN_KEY_VIOLATION, sqlstate
 from db.repositories.catalog import location_meta
 
 log = logging.getLogger(__name__)
@@ -121,37 +123,39 @@ class WaitlistService:
         beyond the booking horizon (no time can ever open there); `NotFound` for an unknown or
         inactive location.
         """
-        async with self._sessions() as session:
-            try:
-                async with session.begin():
-                    await self._check_date(session, location_id, date, now=now)
-                    entry_id = await repo.insert_waiting(
-                        session,
-                        client_id=client_id,
-                        location_id=location_id,
-                        service_id=service_id,
-                        specialist_id=specialist_id,
-                        day=date,
-                    )
-                    if entry_id is None:
-                        existing = await repo.find_live(
-                            session,
-                            client_id=client_id,
-                            location_id=location_id,
-                            service_id=service_id,
-                            specialist_id=specialist_id,
-                            day=date,
-                        )
-                        if existing is None:  # offered and fulfilled in between: join again
-                            raise InvalidState("retry_join")
-                        return _view(existing)
-                    entry = await repo.get(session, entry_id)
-                    assert entry is not None
-                    return _view(entry)
-            except DBAPIError as exc:
-                if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
-                    raise NotFound("client, location, service or specialist") from exc
-                raise
+
+        async def insert(session: AsyncSession) -> WaitlistView:
+            await self._check_date(session, location_id, date, now=now)
+            entry_id = await repo.insert_waiting(
+                session,
+                client_id=client_id,
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=specialist_id,
+                day=date,
+            )
+            if entry_id is None:
+                existing = await repo.find_live(
+                    session,
+                    client_id=client_id,
+                    location_id=location_id,
+                    service_id=service_id,
+                    specialist_id=specialist_id,
+                    day=date,
+                )
+                if existing is None:  # offered and fulfilled in between: join again
+                    raise InvalidState("retry_join")
+                return _view(existing)
+            entry = await repo.get(session, entry_id)
+            assert entry is not None
+            return _view(entry)
+
+        try:
+            return await in_transaction(self._sessions, insert)
+        except DBAPIError as exc:
+            if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+                raise NotFound("client, location, service or specialist") from exc
+            raise
 
     async def _check_date(
         self, session: AsyncSession, location_id: int, day: dt.date, *, now: dt.datetime
@@ -166,7 +170,8 @@ class WaitlistService:
 
     async def leave(self, client_id: int, entry_id: int) -> None:
         """Stop waiting (`NotAllowed` for another client's entry)."""
-        async with self._sessions() as session, session.begin():
+
+        async def cancel(session: AsyncSession) -> WaitlistEntry:
             entry = await repo.get(session, entry_id)
             if entry is None:
                 raise NotFound(f"waitlist entry {entry_id}")
@@ -176,6 +181,9 @@ class WaitlistService:
                 session, entry_id, status="cancelled", from_statuses=repo.LIVE
             ):
                 raise InvalidState("not_waiting")
+            return entry
+
+        entry = await in_transaction(self._sessions, cancel)
         if entry.status == "offered":
             await self._holds.release(client_id)
 
@@ -223,8 +231,7 @@ class WaitlistService:
 
         Call it periodically (the worker loop); it is also run before every new offer.
         """
-        async with self._sessions() as session, session.begin():
-            expired = await self._expire(session, now)
+        expired = await in_transaction(self._sessions, partial(self._expire, now=now))
         for location_id, day in sorted(set(expired)):
             await self.on_time_freed(None, location_id, day, now=now)
         return len(expired)
@@ -251,7 +258,7 @@ class WaitlistService:
 
         if session is not None:
             return await body(session)
-        return await self._in_transaction(body)
+        return await in_transaction(self._sessions, body)
 
     async def _offer(
         self,
@@ -300,7 +307,3 @@ class WaitlistService:
     async def _expire(self, session: AsyncSession, now: dt.datetime) -> list[tuple[int, dt.date]]:
         ttl = dt.timedelta(seconds=self._settings.waitlist_offer_ttl_seconds)
         return await repo.expire_offers(session, offered_before=now - ttl)
-
-    async def _in_transaction(self, body: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with self._sessions() as session, session.begin():
-            return await body(session)

@@ -11,15 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, NotAllowed, NotFound
 from bot.domain.policies import HUNDRED, ZERO, money
-from db.models import Client
+from bot.services.transaction import in_transaction
+from db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlstate
 from db.repositories import wallets
-from db.repositories.appointments import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlstate
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,45 +82,44 @@ class WalletService:
         amount = money(amount)
         if amount <= ZERO:
             raise NotAllowed("amount_not_positive")
-        async with self._sessions() as session:
-            try:
-                async with session.begin():
-                    if await wallets.by_external_id(session, charge_id) is not None:
-                        return False
-                    await wallets.ensure(session, client_id)
-                    # The ledger row first: a duplicate charge fails here before any credit.
-                    await wallets.add_entry(
-                        session,
-                        client_id=client_id,
-                        amount=amount,
-                        kind="payment",
-                        description=comment,
-                        external_id=charge_id,
-                    )
-                    await wallets.credit(session, client_id, amount)
-            except DBAPIError as exc:
-                code = sqlstate(exc)
-                if code == UNIQUE_VIOLATION:
-                    return False
-                if code == FOREIGN_KEY_VIOLATION:
-                    raise NotFound(f"client {client_id}") from exc
-                raise
-        return True
+
+        async def credit(session: AsyncSession) -> bool:
+            if await wallets.by_external_id(session, charge_id) is not None:
+                return False
+            await wallets.ensure(session, client_id)
+            # The ledger row first: a duplicate charge fails here before any credit.
+            await wallets.add_entry(
+                session,
+                client_id=client_id,
+                amount=amount,
+                kind="payment",
+                description=comment,
+                external_id=charge_id,
+            )
+            await wallets.credit(session, client_id, amount)
+            return True
+
+        try:
+            return await in_transaction(self._sessions, credit)
+        except DBAPIError as exc:
+            code = sqlstate(exc)
+            if code == UNIQUE_VIOLATION:
+                return False
+            if code == FOREIGN_KEY_VIOLATION:
+                raise NotFound(f"client {client_id}") from exc
+            raise
 
     async def set_discount(self, client_id: int, percent: Decimal | int) -> Decimal:
         """Set the client's discount percent (0..100), applied at the next confirm."""
         value = Decimal(percent).quantize(Decimal("0.01"))
         if not ZERO <= value <= HUNDRED:
             raise NotAllowed("discount_out_of_range")
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(Client)
-                .where(Client.id == client_id)
-                .values(discount_percent=value)
-                .returning(Client.id)
-            )
-            if result.scalar_one_or_none() is None:
+
+        async def store(session: AsyncSession) -> None:
+            if not await wallets.set_discount_percent(session, client_id, value):
                 raise NotFound(f"client {client_id}")
+
+        await in_transaction(self._sessions, store)
         return value
 
     async def balance_and_ledger(self, client_id: int, limit: int = 20) -> WalletView:
@@ -129,7 +127,7 @@ class WalletService:
         async with self._sessions() as session:
             balance = await wallets.balance(session, client_id)
             if balance is None:
-                if await session.get(Client, client_id) is None:
+                if not await wallets.client_exists(session, client_id):
                     raise NotFound(f"client {client_id}")
                 balance = ZERO
             rows = await wallets.ledger(session, client_id, limit)
@@ -156,29 +154,30 @@ class WalletService:
         comment: str | None,
         created_by: int | None,
     ) -> Decimal:
-        async with self._sessions() as session:
-            try:
-                async with session.begin():
-                    await wallets.ensure(session, client_id)
-                    if amount > ZERO:
-                        new_balance = await wallets.credit(session, client_id, amount)
-                    else:
-                        new_balance = await wallets.debit(session, client_id, -amount)
-                        if new_balance is None:
-                            current = await wallets.balance(session, client_id) or ZERO
-                            raise InsufficientFunds(-amount, current)
-                    if new_balance is None:
-                        raise NotFound(f"client {client_id}")
-                    await wallets.add_entry(
-                        session,
-                        client_id=client_id,
-                        amount=amount,
-                        kind=kind,
-                        description=comment,
-                        created_by=created_by,
-                    )
-            except DBAPIError as exc:
-                if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
-                    raise NotFound(f"client {client_id}") from exc
-                raise
-        return new_balance
+        async def move(session: AsyncSession) -> Decimal:
+            await wallets.ensure(session, client_id)
+            if amount > ZERO:
+                new_balance = await wallets.credit(session, client_id, amount)
+            else:
+                new_balance = await wallets.debit(session, client_id, -amount)
+                if new_balance is None:
+                    current = await wallets.balance(session, client_id) or ZERO
+                    raise InsufficientFunds(-amount, current)
+            if new_balance is None:
+                raise NotFound(f"client {client_id}")
+            await wallets.add_entry(
+                session,
+                client_id=client_id,
+                amount=amount,
+                kind=kind,
+                description=comment,
+                created_by=created_by,
+            )
+            return new_balance
+
+        try:
+            return await in_transaction(self._sessions, move)
+        except DBAPIError as exc:
+            if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+                raise NotFound(f"client {client_id}") from exc
+            raise

@@ -204,38 +204,3 @@ async def client_rows(
             Appointment.start_time, Appointment.id
         )
     return (await session.execute(stmt.limit(limit))).all()
-
-
-# sqlstates the services translate: exclusion / unique / check violations, and the two
-# transient failures after which the whole transaction is simply run again.
-EXCLUSION_VIOLATION = "23P01"
-UNIQUE_VIOLATION = "23505"
-FOREIGN_KEY_VIOLATION = "23503"
-CHECK_VIOLATION = "23514"
-RETRYABLE = frozenset({"40001", "40P01"})
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The PostgreSQL sqlstate behind a SQLAlchemy/asyncpg error, if there is one."""
-    seen: BaseException | None = exc
-    for _ in range(4):
-        if seen is None:
-            break
-        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
-        if isinstance(code, str):
-            return code
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return None
-
-
-def constraint_name(exc: BaseException) -> str | None:
-    """The violated constraint's name, when the driver reports it."""
-    seen: BaseException | None = exc
-    for _ in range(4):
-        if seen is None:
-            break
-        name = getattr(seen, "constraint_name", None)
-        if isinstance(name, str):
-            return name
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return None

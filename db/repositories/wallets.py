@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ClientWallet, WalletTransaction
+from db.models import Client, ClientWallet, WalletTransaction
 
 # Ledger rows that pay for an appointment (signed): their negated sum is what the client paid.
 CHARGE_KINDS = ("debit", "reschedule")
@@ -115,3 +115,23 @@ async def ledger(session: AsyncSession, client_id: int, limit: int) -> Sequence[
         .limit(limit)
     )
     return result.scalars().all()
+
+
+async def discount_percent(session: AsyncSession, client_id: int) -> Decimal | None:
+    """The client's personal discount (percent, 0-100), or None for an unknown client."""
+    result = await session.execute(select(Client.discount_percent).where(Client.id == client_id))
+    percent = result.scalar_one_or_none()
+    return None if percent is None else Decimal(percent)
+
+
+async def set_discount_percent(session: AsyncSession, client_id: int, percent: Decimal) -> bool:
+    """Set the client's personal discount; False for an unknown client."""
+    result = await session.execute(
+        update(Client).where(Client.id == client_id).values(discount_percent=percent)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def client_exists(session: AsyncSession, client_id: int) -> bool:
+    result = await session.execute(select(Client.id).where(Client.id == client_id))
+    return result.scalar_one_or_none() is not None
