@@ -16,30 +16,16 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
+from bot.domain import notification_kinds as kinds
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translate
 from bot.keyboards.notify import agenda_keyboard, reminder_keyboard, waitlist_offer_keyboard
-from bot.notify import kinds
+from bot.services.agenda import AgendaLine
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AgendaLine:
-    """One appointment in a specialist's agenda."""
-
-    appointment_id: int
-    start: dt.datetime  # aware
-    tz: str
-    client_name: str
-    client_phone: str
-    service: str
-    workplace: str
-    location: str
-    status: str
 
 
 class UnknownKind(ValueError):

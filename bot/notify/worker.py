@@ -29,18 +29,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.notify import kinds
-from bot.notify.agenda import agenda_lines, lines_on, queue_daily_agendas
-from bot.notify.render import AgendaLine, Rendered, UnknownKind, render
+from bot.domain import notification_kinds as kinds
+from bot.notify.render import Rendered, UnknownKind, render
 from bot.notify.sender import Blocked, Failed, MessageSender, Outcome, RetryLater, Sent
+from bot.services.agenda import AgendaLine, agenda_lines, lines_on, queue_daily_agendas
 from bot.services.transaction import in_transaction
-from db.models import Appointment, Specialist
-from db.repositories import outbox
+from db.repositories import notifications, outbox
 from db.repositories.outbox import ClaimedRow
 
 log = logging.getLogger(__name__)
@@ -277,13 +275,7 @@ class OutboxWorker:
         (and, for the specialist's, still with the specialist it is addressed to)."""
         if row.appointment_id is None:
             return False
-        found = (
-            await session.execute(
-                select(Appointment.status, Appointment.start_time, Specialist.tg_id)
-                .join(Specialist, Specialist.id == Appointment.specialist_id)
-                .where(Appointment.id == row.appointment_id)
-            )
-        ).one_or_none()
+        found = await notifications.reminder_target(session, row.appointment_id)
         if found is None:
             return False
         status, start, specialist_chat = found

@@ -45,23 +45,25 @@ from bot.domain.policies import (
     reschedule_difference,
 )
 from bot.domain.slots import NOT_BOOKABLE
-from bot.notify.schedule import (
-    queue_booking_notifications,
-    queue_cancel_notifications,
-    queue_reschedule_notifications,
-)
 from bot.ops import metrics
 from bot.services.booking_types import (
     Actor,
     AppointmentView,
     BookingRequest,
     CancelResult,
+    FreedTimeListener,
     Publisher,
     SlotAuthority,
     appointment_view,
     local_day,
 )
 from bot.services.holds import Hold, HoldStore
+from bot.services.notifications import (
+    queue_booking_notifications,
+    queue_cancel_notifications,
+    queue_reschedule_notifications,
+)
+from bot.services.take_hold import take_hold
 from bot.services.transaction import in_transaction
 from db.errors import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, sqlstate
 from db.models import Appointment
@@ -71,7 +73,6 @@ from db.repositories import wallets
 
 if TYPE_CHECKING:
     from bot.domain.slots import SlotCandidate
-    from bot.services.waitlist import WaitlistService
 
 # The names importers know this module by, wherever they are defined.
 __all__ = [
@@ -96,64 +97,6 @@ class _Repick(Exception):
     """Under the locks the chosen pair was gone but others are free: run the transaction again."""
 
 
-async def take_hold(
-    session: AsyncSession,
-    availability: SlotAuthority,
-    holds: HoldStore,
-    *,
-    client_id: int,
-    location_id: int,
-    service_id: int,
-    specialist_id: int | None,
-    start: datetime,
-    now: datetime,
-    ttl_seconds: int | None = None,
-) -> Hold:
-    """Hold the first candidate for `start` that no other client holds.
-
-    Reads PostgreSQL through `session` (not committed here), then takes the Redis hold. The
-    capacity left is what the location's cap allows minus the appointments already running
-    during the interval; other clients' holds use up the rest inside the Lua script.
-    """
-    candidates = await availability.candidates(
-        session,
-        location_id=location_id,
-        service_id=service_id,
-        specialist_id=specialist_id,
-        start=start,
-        now=now,
-        client_id=client_id,
-    )
-    if not candidates:
-        raise SlotTaken("no free specialist and workplace at this time")
-    capacity = await availability.capacity(session, location_id=location_id, service_id=service_id)
-    capacity_left = None
-    if capacity is not None:
-        first = candidates[0]
-        capacity_left = capacity - await appts.in_progress_peak(
-            session, location_id, first.start, first.end
-        )
-    for candidate in candidates:
-        try:
-            hold = await holds.acquire(
-                client_id=client_id,
-                location_id=location_id,
-                service_id=service_id,
-                specialist_id=candidate.specialist_id,
-                workplace_id=candidate.workplace_id,
-                start=candidate.start,
-                end=candidate.end,
-                blocked_until=candidate.blocked_until,
-                price=candidate.price,
-                capacity_left=capacity_left,
-                ttl_seconds=ttl_seconds,
-            )
-        except SlotTaken:
-            continue
-        return hold
-    raise SlotTaken("held by another client")
-
-
 class BookingService:
     """The booking engine's use cases. Services own the transaction; one call = one commit."""
 
@@ -165,7 +108,7 @@ class BookingService:
         holds: HoldStore,
         *,
         events: Publisher | None = None,
-        waitlist: WaitlistService | None = None,
+        waitlist: FreedTimeListener | None = None,
     ) -> None:
         self._sessions = session_factory
         self._settings = settings

@@ -11,20 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import (
-    Client,
-    ClientWallet,
-    Location,
-    Service,
-    ServiceSpecialist,
-    Specialist,
-    SpecialistSchedule,
-    Workplace,
-    WorkplaceService,
-)
+from db.repositories import booking_menu as repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,48 +61,6 @@ class _Combo:
     duration: int
 
 
-def _combos_query(location_id: int | None) -> Select[tuple[object, ...]]:
-    """Every (active service, active workplace hosting it, active qualified specialist who works
-    at that workplace's location) with the price and duration the SPEC's fallbacks give."""
-    works_there = exists().where(
-        SpecialistSchedule.specialist_id == Specialist.id,
-        SpecialistSchedule.location_id == Workplace.location_id,
-        SpecialistSchedule.is_day_off.is_(False),
-    )
-    query = (
-        select(
-            Workplace.location_id,
-            Service.id,
-            Service.name,
-            Specialist.id,
-            Specialist.name,
-            Service.price,
-            WorkplaceService.price,
-            ServiceSpecialist.custom_price,
-            Service.duration_min,
-            WorkplaceService.duration_min,
-            ServiceSpecialist.custom_duration,
-        )
-        .join(WorkplaceService, WorkplaceService.service_id == Service.id)
-        .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
-        .join(Location, Location.id == Workplace.location_id)
-        .join(ServiceSpecialist, ServiceSpecialist.service_id == Service.id)
-        .join(Specialist, Specialist.id == ServiceSpecialist.specialist_id)
-        .where(
-            Service.is_active.is_(True),
-            WorkplaceService.is_active.is_(True),
-            Workplace.is_active.is_(True),
-            Location.is_active.is_(True),
-            ServiceSpecialist.is_active.is_(True),
-            Specialist.is_active.is_(True),
-            works_there,
-        )
-    )
-    if location_id is not None:
-        query = query.where(Workplace.location_id == location_id)
-    return query
-
-
 class BookingMenuService:
     """The choices of the /book conversation (see the module docstring)."""
 
@@ -122,7 +69,7 @@ class BookingMenuService:
 
     async def _combos(self, location_id: int | None) -> list[_Combo]:
         async with self._session_factory() as session:
-            rows = (await session.execute(_combos_query(location_id))).all()
+            rows = await repo.bookable_combos(session, location_id)
         combos = []
         for row in rows:
             (loc, sid, sname, pid, pname, s_price, w_price, c_price, s_dur, w_dur, c_dur) = row
@@ -137,11 +84,7 @@ class BookingMenuService:
         if not ids:
             return []
         async with self._session_factory() as session:
-            rows = (
-                await session.scalars(
-                    select(Location).where(Location.id.in_(ids)).order_by(Location.name)
-                )
-            ).all()
+            rows = await repo.locations_by_name(session, ids)
         return [LocationItem(r.id, r.name, r.address, r.timezone) for r in rows]
 
     async def location(self, location_id: int) -> LocationItem | None:
@@ -188,20 +131,12 @@ class BookingMenuService:
 
     async def specialist_name(self, specialist_id: int) -> str | None:
         async with self._session_factory() as session:
-            return await session.scalar(
-                select(Specialist.name).where(Specialist.id == specialist_id)
-            )
+            return await repo.specialist_name(session, specialist_id)
 
     async def client_money(self, client_id: int) -> ClientMoney:
         """The client's discount percent and wallet balance (0 if no wallet row yet)."""
         async with self._session_factory() as session:
-            row = (
-                await session.execute(
-                    select(Client.discount_percent, ClientWallet.balance)
-                    .outerjoin(ClientWallet, ClientWallet.client_id == Client.id)
-                    .where(Client.id == client_id)
-                )
-            ).first()
+            row = await repo.client_money(session, client_id)
         if row is None:
             return ClientMoney(Decimal(0), Decimal(0))
         return ClientMoney(Decimal(row[0] or 0), Decimal(row[1] or 0))

@@ -61,6 +61,20 @@ class Publisher(Protocol):
     async def publish(self, kind: str, **data: object) -> None: ...
 
 
+class FreedTimeListener(Protocol):
+    """Who is told after a commit freed time (`WaitlistService.on_time_freed`)."""
+
+    async def on_time_freed(
+        self,
+        session: AsyncSession | None,
+        location_id: int,
+        day: date,
+        *,
+        now: datetime,
+        freed_start: datetime | None = None,
+    ) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a client (client id), an admin (Telegram id) or a specialist (specialist id).

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain.errors import NotFound
 from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
-from bot.notify.schedule import rearm_reminders
+from bot.services.notifications import rearm_reminders
 from bot.services.transaction import in_transaction
 from db.repositories.clients import ClientRepository, ClientRow
 

@@ -32,9 +32,10 @@ from bot.config import Settings
 from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken, SlotUnavailable
 from bot.domain.horizon import date_refusal
 from bot.domain.tz import local_date
-from bot.notify.schedule import queue_waitlist_offer
-from bot.services.booking import BookingRequest, SlotAuthority, take_hold
+from bot.services.booking_types import BookingRequest, SlotAuthority
 from bot.services.holds import HoldStore
+from bot.services.notifications import queue_waitlist_offer
+from bot.services.take_hold import take_hold
 from bot.services.transaction import in_transaction
 from db.errors import FOREIGN_KEY_VIOLATION, sqlstate
 from db.models import WaitlistEntry

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.domain import notification_kinds as kinds
 from bot.emulator.server import BotAPIEmulator
-from bot.notify import kinds
 from bot.notify.runner import build_worker, run_worker
 from bot.notify.worker import OutboxWorker, WorkerOptions
 from bot.services.events import OUTBOX_WAKE, EventBus

@@ -246,7 +246,7 @@ async def test_process_runs_the_notification_worker_by_default(
     import datetime as dt
 
     from bot.config import load_settings
-    from bot.notify.schedule import queue_booking_notifications
+    from bot.services.notifications import queue_booking_notifications
     from db.models import Outbox
     from tests.integration.notify_data import make_appointment, make_world
 

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import load_settings
+from bot.domain import notification_kinds as kinds
 from bot.emulator import BotAPIEmulator
-from bot.notify import kinds
-from bot.notify.schedule import queue_booking_notifications
 from bot.services.events import OUTBOX_WAKE, EventBus
+from bot.services.notifications import queue_booking_notifications
 from db.models import Outbox
 from db.repositories import outbox
 from tests.emulator.fixtures import process_env

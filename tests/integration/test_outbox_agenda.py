@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
-from bot.notify import kinds
-from bot.notify.agenda import agenda_days, queue_daily_agendas
+from bot.domain import notification_kinds as kinds
 from bot.notify.worker import OutboxWorker
+from bot.services.agenda import agenda_days, queue_daily_agendas
 from db.models import Outbox, SpecialistSchedule
 from tests.integration.notify_data import World, make_appointment, make_client, make_world
 from tests.integration.worker_support import FakeSender

@@ -12,16 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
+from bot.domain import notification_kinds as kinds
 from bot.i18n import translate
-from bot.notify import kinds
 from bot.notify.render import ddmm, hhmm, local, render
-from bot.notify.schedule import (
+from bot.services.booking import Actor, BookingRequest
+from bot.services.notifications import (
     queue_booking_notifications,
     queue_cancel_notifications,
     queue_reschedule_notifications,
     queue_waitlist_offer,
 )
-from bot.services.booking import Actor, BookingRequest
 from db.models import Outbox, Specialist, WaitlistEntry, Workplace
 from db.repositories import outbox
 from tests.integration.factories import NOW as FACTORY_NOW

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.domain import notification_kinds as kinds
 from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken, SlotUnavailable
-from bot.notify import kinds
 from bot.services.booking import Actor, BookingRequest
 from tests.integration.factories import (
     NOW,

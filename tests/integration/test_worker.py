@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
-from bot.notify import kinds
+from bot.domain import notification_kinds as kinds
 from bot.notify.agenda import SpecialistAgenda
-from bot.notify.schedule import queue_booking_notifications, queue_cancel_notifications
 from bot.notify.sender import Blocked, Failed, RetryLater
 from bot.notify.worker import OutboxWorker, WorkerOptions
 from bot.services.clients import ClientService, TelegramUser
+from bot.services.notifications import queue_booking_notifications, queue_cancel_notifications
 from db.models import Appointment, Client, Outbox, Specialist
 from db.repositories import outbox
 from tests.integration.notify_data import World, make_appointment, make_world

@@ -60,7 +60,7 @@ case "$1" in
         echo "python3 $*" >> "$LOG"
         mkdir -p "$3/bin"
         if [ ! -f "$STATE/python3-venv" ]; then exit 1; fi
-        for tool in python ruff mypy alembic pytest; do
+        for tool in python ruff mypy lint-imports alembic pytest; do
             cp "$AVAILABLE/venv-$tool" "$3/bin/$tool"
         done
         echo 'PATH="$(dirname "${BASH_SOURCE[0]}"):$PATH"' > "$3/bin/activate" ;;
@@ -72,6 +72,7 @@ echo "python $*" >> "$LOG"
 """,
     "venv-ruff": 'echo "ruff $*" >> "$LOG"; [ "$FAIL" != ruff ]',
     "venv-mypy": 'echo "mypy $*" >> "$LOG"',
+    "venv-lint-imports": 'echo "lint-imports $*" >> "$LOG"',
     "venv-alembic": 'echo "alembic $*" >> "$LOG"; [ "$1" = current ] && echo "0001 (head)"; true',
     "venv-pytest": 'echo "pytest $*" >> "$LOG"; [ "$FAIL" = pytest ] && exit 5; true',
 }
@@ -169,6 +170,7 @@ def test_bare_debian_gets_services_python_and_every_check(tmp_path: Path) -> Non
         "ruff check .",
         "ruff format --check .",
         "mypy",
+        "lint-imports",
         "alembic upgrade head",
         "pytest",
         'psql DROP DATABASE IF EXISTS "ci_',

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
+from bot.domain import notification_kinds as kinds
 from bot.keyboards.notify import AgendaCb, AgendaMark, ReminderAction, ReminderCb, WaitlistTakeCb
-from bot.notify import kinds
-from bot.notify.render import AgendaLine, UnknownKind, format_money, render, render_agenda
+from bot.notify.render import UnknownKind, format_money, render, render_agenda
+from bot.services.agenda import AgendaLine
 
 UTC = dt.UTC
 

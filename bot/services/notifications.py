@@ -1,4 +1,4 @@
-"""Queue notifications inside the caller's transaction (they never commit).
+"""Outbox writing: queue notifications inside the caller's transaction (never commits).
 
 Booking, cancel, reschedule and waitlist services call these right after their own writes, so
 the outbox rows commit or roll back together with the change they announce (SPEC 6). Each row
@@ -14,21 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.domain import notification_kinds as kinds
 from bot.domain.errors import NotFound
-from bot.notify import kinds
-from db.models import (
-    Appointment,
-    Client,
-    Location,
-    Service,
-    Specialist,
-    WaitlistEntry,
-    Workplace,
-)
+from db.models import Client, Specialist
+from db.repositories import notifications as repo
 from db.repositories import outbox
 
 
@@ -79,17 +71,7 @@ def client_display_name(client: Client) -> str:
 
 
 async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _AppointmentFacts:
-    row = (
-        await session.execute(
-            select(Appointment, Client, Specialist, Location, Service, Workplace)
-            .join(Client, Client.id == Appointment.client_id)
-            .join(Specialist, Specialist.id == Appointment.specialist_id)
-            .join(Location, Location.id == Appointment.location_id)
-            .join(Service, Service.id == Appointment.service_id)
-            .join(Workplace, Workplace.id == Appointment.workplace_id)
-            .where(Appointment.id == appointment_id)
-        )
-    ).one_or_none()
+    row = await repo.appointment_facts(session, appointment_id)
     if row is None:
         raise NotFound(f"appointment {appointment_id}")
     appt, client, specialist, location, service, workplace = row
@@ -216,14 +198,10 @@ async def rearm_reminders(
     pending rows, and a reminder cancelled that way comes back (only for the current start, and
     only if it is still ahead).
     """
-    stmt = select(Appointment.id).where(
-        Appointment.status == "booked", Appointment.start_time > now
+    upcoming = await repo.upcoming_booked_ids(
+        session, now=now, client_id=client_id, specialist_id=specialist_id
     )
-    if client_id is not None:
-        stmt = stmt.where(Appointment.client_id == client_id)
-    if specialist_id is not None:
-        stmt = stmt.where(Appointment.specialist_id == specialist_id)
-    for appointment_id in (await session.execute(stmt.order_by(Appointment.id))).scalars():
+    for appointment_id in upcoming:
         facts = await _appointment_facts(session, appointment_id)
         await _queue_reminders(session, facts, now=now, settings=settings)
 
@@ -321,9 +299,9 @@ async def queue_reschedule_notifications(
         )
     if old_specialist_id == facts.specialist_id:
         spec_payload = payload
-        old_workplace = await session.get(Workplace, old_workplace_id)
-        if old_workplace is not None and old_workplace.name != payload["workplace"]:
-            spec_payload = {**payload, "old_workplace": old_workplace.name}
+        old_workplace = await repo.workplace_name(session, old_workplace_id)
+        if old_workplace is not None and old_workplace != payload["workplace"]:
+            spec_payload = {**payload, "old_workplace": old_workplace}
         notices.append(
             _appointment_row(
                 facts,
@@ -335,7 +313,7 @@ async def queue_reschedule_notifications(
             )
         )
     else:
-        old_specialist = await session.get(Specialist, old_specialist_id)
+        old_specialist = await repo.specialist(session, old_specialist_id)
         if old_specialist is not None:
             notices.append(
                 _row(
@@ -366,15 +344,7 @@ async def queue_waitlist_offer(
     session: AsyncSession, waitlist_id: int, *, now: dt.datetime, settings: Settings
 ) -> None:
     """Offer the freed time (`waitlist.offered_start`) to the waiting client, with a take button."""
-    row = (
-        await session.execute(
-            select(WaitlistEntry, Client, Location, Service)
-            .join(Client, Client.id == WaitlistEntry.client_id)
-            .join(Location, Location.id == WaitlistEntry.location_id)
-            .join(Service, Service.id == WaitlistEntry.service_id)
-            .where(WaitlistEntry.id == waitlist_id)
-        )
-    ).one_or_none()
+    row = await repo.offer_facts(session, waitlist_id)
     if row is None:
         raise NotFound(f"waitlist entry {waitlist_id}")
     entry, client, location, service = row
@@ -383,7 +353,7 @@ async def queue_waitlist_offer(
     specialist_name = ""
     specialist_id = entry.offered_specialist_id or entry.specialist_id
     if specialist_id is not None:
-        specialist = await session.get(Specialist, specialist_id)
+        specialist = await repo.specialist(session, specialist_id)
         specialist_name = specialist.name if specialist is not None else ""
     expires = now + dt.timedelta(seconds=settings.waitlist_offer_ttl_seconds)
     payload = {

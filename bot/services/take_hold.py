@@ -1,0 +1,73 @@
+"""Hold a start for a client: the first free candidate that no other client holds.
+
+Used by the booking flow (`BookingService.hold`) and by the waitlist's offers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.errors import SlotTaken
+from bot.services.booking_types import SlotAuthority
+from bot.services.holds import Hold, HoldStore
+from db.repositories import appointments as appts
+
+
+async def take_hold(
+    session: AsyncSession,
+    availability: SlotAuthority,
+    holds: HoldStore,
+    *,
+    client_id: int,
+    location_id: int,
+    service_id: int,
+    specialist_id: int | None,
+    start: datetime,
+    now: datetime,
+    ttl_seconds: int | None = None,
+) -> Hold:
+    """Hold the first candidate for `start` that no other client holds.
+
+    Reads PostgreSQL through `session` (not committed here), then takes the Redis hold. The
+    capacity left is what the location's cap allows minus the appointments already running
+    during the interval; other clients' holds use up the rest inside the Lua script.
+    """
+    candidates = await availability.candidates(
+        session,
+        location_id=location_id,
+        service_id=service_id,
+        specialist_id=specialist_id,
+        start=start,
+        now=now,
+        client_id=client_id,
+    )
+    if not candidates:
+        raise SlotTaken("no free specialist and workplace at this time")
+    capacity = await availability.capacity(session, location_id=location_id, service_id=service_id)
+    capacity_left = None
+    if capacity is not None:
+        first = candidates[0]
+        capacity_left = capacity - await appts.in_progress_peak(
+            session, location_id, first.start, first.end
+        )
+    for candidate in candidates:
+        try:
+            hold = await holds.acquire(
+                client_id=client_id,
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=candidate.specialist_id,
+                workplace_id=candidate.workplace_id,
+                start=candidate.start,
+                end=candidate.end,
+                blocked_until=candidate.blocked_until,
+                price=candidate.price,
+                capacity_left=capacity_left,
+                ttl_seconds=ttl_seconds,
+            )
+        except SlotTaken:
+            continue
+        return hold
+    raise SlotTaken("held by another client")

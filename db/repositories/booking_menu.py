@@ -1,0 +1,97 @@
+"""What the booking conversation can offer: bookable combinations of location, service and
+specialist, and the client's money for the summary. Read-only queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from sqlalchemy import Row, Select, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Client,
+    ClientWallet,
+    Location,
+    Service,
+    ServiceSpecialist,
+    Specialist,
+    SpecialistSchedule,
+    Workplace,
+    WorkplaceService,
+)
+
+
+def _combos_query(location_id: int | None) -> Select[tuple[object, ...]]:
+    """Every (active service, active workplace hosting it, active qualified specialist who works
+    at that workplace's location) with the price and duration the SPEC's fallbacks give."""
+    works_there = exists().where(
+        SpecialistSchedule.specialist_id == Specialist.id,
+        SpecialistSchedule.location_id == Workplace.location_id,
+        SpecialistSchedule.is_day_off.is_(False),
+    )
+    query = (
+        select(
+            Workplace.location_id,
+            Service.id,
+            Service.name,
+            Specialist.id,
+            Specialist.name,
+            Service.price,
+            WorkplaceService.price,
+            ServiceSpecialist.custom_price,
+            Service.duration_min,
+            WorkplaceService.duration_min,
+            ServiceSpecialist.custom_duration,
+        )
+        .join(WorkplaceService, WorkplaceService.service_id == Service.id)
+        .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
+        .join(Location, Location.id == Workplace.location_id)
+        .join(ServiceSpecialist, ServiceSpecialist.service_id == Service.id)
+        .join(Specialist, Specialist.id == ServiceSpecialist.specialist_id)
+        .where(
+            Service.is_active.is_(True),
+            WorkplaceService.is_active.is_(True),
+            Workplace.is_active.is_(True),
+            Location.is_active.is_(True),
+            ServiceSpecialist.is_active.is_(True),
+            Specialist.is_active.is_(True),
+            works_there,
+        )
+    )
+    if location_id is not None:
+        query = query.where(Workplace.location_id == location_id)
+    return query
+
+
+async def bookable_combos(
+    session: AsyncSession, location_id: int | None
+) -> Sequence[Row[tuple[object, ...]]]:
+    """Rows of `(location_id, service_id, service_name, specialist_id, specialist_name,
+    service price, workplace price, specialist price, service duration, workplace duration,
+    specialist duration)`; the overrides are None when not set."""
+    return (await session.execute(_combos_query(location_id))).all()
+
+
+async def locations_by_name(session: AsyncSession, ids: Iterable[int]) -> Sequence[Location]:
+    """The locations with these ids, by name."""
+    query = select(Location).where(Location.id.in_(list(ids))).order_by(Location.name)
+    return (await session.scalars(query)).all()
+
+
+async def specialist_name(session: AsyncSession, specialist_id: int) -> str | None:
+    return await session.scalar(select(Specialist.name).where(Specialist.id == specialist_id))
+
+
+async def client_money(
+    session: AsyncSession, client_id: int
+) -> tuple[Decimal | None, Decimal | None] | None:
+    """(discount percent, wallet balance or None without a wallet), None for no such client."""
+    row = (
+        await session.execute(
+            select(Client.discount_percent, ClientWallet.balance)
+            .outerjoin(ClientWallet, ClientWallet.client_id == Client.id)
+            .where(Client.id == client_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
