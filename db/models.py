@@ -31,13 +31,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain.statuses import ACTIVE_STATUSES as _ACTIVE_STATUSES
+from bot.domain.statuses import AppointmentStatus, OutboxStatus
 from db.base import Base
 
 Money = Numeric(12, 2)
 
-APPOINTMENT_STATUSES = ("booked", "cancelled", "completed", "no_show")
+APPOINTMENT_STATUSES = tuple(AppointmentStatus)
 # Statuses that occupy time: everything except a cancellation.
-ACTIVE_STATUSES = ("booked", "completed", "no_show")
+ACTIVE_STATUSES = _ACTIVE_STATUSES
 
 
 def _now() -> Any:
@@ -423,7 +425,7 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
-OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
+OUTBOX_STATUSES = tuple(OutboxStatus)
 
 
 class Outbox(Base):

@@ -1,12 +1,57 @@
-"""Domain errors. Services raise them; the conversation layer turns them into text in one place."""
+"""Domain errors. Services raise them; the conversation layer turns them into text in one place.
+
+`NotAllowed`, `InvalidState` and `SlotTaken` carry a `reason` from a StrEnum: code tells errors
+apart by `exc.reason is NotAllowedReason.TOO_LATE`, never by the message. `str(exc)` is the
+reason's value (plus a detail after a colon when one is given), so a reason compared as text
+still matches. `SlotUnavailable.reason` is the slot engine's refusal (`bot.domain.slots.Reason`
+or a date refusal), also a StrEnum value.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 
 
 class DomainError(Exception):
     """Base class for every rule the product refuses to break."""
+
+
+class NotAllowedReason(StrEnum):
+    NOT_YOURS = "not_yours"  # another client's (or specialist's) appointment or entry
+    NOT_YOUR_BOOKING = "not_your_booking"  # another client confirmed with this hold id
+    TOO_LATE = "too_late"  # a client's move after the free-cancel deadline
+    ALREADY_STARTED = "already_started"  # a client's cancel once the appointment started
+    CLIENTS_CANNOT_MARK = "clients_cannot_mark"
+    AMOUNT_NOT_POSITIVE = "amount_not_positive"
+    AMOUNT_ZERO = "amount_zero"
+    DISCOUNT_OUT_OF_RANGE = "discount_out_of_range"
+
+
+class InvalidStateReason(StrEnum):
+    NOT_BOOKED = "not_booked"
+    NOT_UPCOMING = "not_upcoming"
+    NOT_STARTED = "not_started"  # a mark before the appointment's start
+    UNKNOWN_STATUS = "unknown_status"
+    CHANGED_MEANWHILE = "changed_meanwhile"
+    ALREADY_CANCELLED = "already_cancelled"
+    ALREADY_REFUNDED = "already_refunded"
+    NO_OFFER = "no_offer"
+    OFFER_EXPIRED = "offer_expired"
+    NOT_WAITING = "not_waiting"
+    RETRY_JOIN = "retry_join"
+
+
+class SlotTakenReason(StrEnum):
+    NO_FREE_PAIR = "no_free_pair"  # no specialist and workplace free at this time
+    HELD = "held"  # another client holds it
+    JUST_TAKEN = "just_taken"  # lost the race under the lock
+    AT_CAPACITY = "at_capacity"  # the location's cap of parallel appointments
+    REFUSED_BY_DATABASE = "refused_by_database"  # an exclusion constraint refused the row
+
+
+def _message(reason: StrEnum, detail: str | None) -> str:
+    return str(reason) if detail is None else f"{reason}: {detail}"
 
 
 class NotFound(DomainError):
@@ -16,9 +61,19 @@ class NotFound(DomainError):
 class NotAllowed(DomainError):
     """The actor may not do this (another client's appointment, not an admin, ...)."""
 
+    def __init__(self, reason: NotAllowedReason, detail: str | None = None) -> None:
+        super().__init__(_message(reason, detail))
+        self.reason = reason
+
 
 class SlotTaken(DomainError):
     """The time is no longer free: lost race, hold of another client, or a constraint refused."""
+
+    def __init__(
+        self, reason: SlotTakenReason = SlotTakenReason.JUST_TAKEN, detail: str | None = None
+    ) -> None:
+        super().__init__(_message(reason, detail))
+        self.reason = reason
 
 
 class SlotUnavailable(DomainError):
@@ -45,3 +100,7 @@ class InsufficientFunds(DomainError):
 
 class InvalidState(DomainError):
     """The appointment (or entry) is not in a state that allows this (already cancelled, ...)."""
+
+    def __init__(self, reason: InvalidStateReason, detail: str | None = None) -> None:
+        super().__init__(_message(reason, detail))
+        self.reason = reason

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.domain import notification_kinds as kinds
+from bot.domain.statuses import AppointmentStatus
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translate
 from bot.keyboards.notify import agenda_keyboard, reminder_keyboard, waitlist_offer_keyboard
 from bot.services.agenda import AgendaLine
@@ -172,7 +173,12 @@ def render_agenda(
                     status=translate(f"notify.status.{line.status}", lang),
                 )
             )
-            if with_buttons and now is not None and line.status == "booked" and line.start <= now:
+            if (
+                with_buttons
+                and now is not None
+                and line.status == AppointmentStatus.BOOKED
+                and line.start <= now
+            ):
                 marks.append((line.appointment_id, hhmm(start)))
         parts.append("")
     markup = agenda_keyboard(marks, lang) if with_buttons else None

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain import notification_kinds as kinds
+from bot.domain.statuses import AppointmentStatus
 from bot.notify.render import Rendered, UnknownKind, render
 from bot.notify.sender import Blocked, Failed, MessageSender, Outcome, RetryLater, Sent
 from bot.services.agenda import AgendaLine, agenda_lines, lines_on, queue_daily_agendas
@@ -281,7 +282,10 @@ class OutboxWorker:
         status, start, specialist_chat = found
         if row.kind == kinds.SPECIALIST_REMINDER and specialist_chat != row.chat_id:
             return False
-        return bool(status == "booked" and start == dt.datetime.fromisoformat(row.payload["start"]))
+        return bool(
+            status == AppointmentStatus.BOOKED
+            and start == dt.datetime.fromisoformat(row.payload["start"])
+        )
 
     # --- settling ---------------------------------------------------------------------------
 

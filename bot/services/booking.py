@@ -32,9 +32,12 @@ from bot.config import Settings
 from bot.domain.errors import (
     InsufficientFunds,
     InvalidState,
+    InvalidStateReason,
     NotAllowed,
+    NotAllowedReason,
     NotFound,
     SlotTaken,
+    SlotTakenReason,
     SlotUnavailable,
 )
 from bot.domain.policies import (
@@ -45,6 +48,7 @@ from bot.domain.policies import (
     reschedule_difference,
 )
 from bot.domain.slots import NOT_BOOKABLE
+from bot.domain.statuses import ACTIVE_STATUSES, ATTENDANCE_MARKS, AppointmentStatus
 from bot.ops import metrics
 from bot.services.booking_types import (
     Actor,
@@ -189,7 +193,7 @@ class BookingService:
         existing = await appts.by_booking_key(session, request.hold_id)
         if existing is not None:
             if existing.client_id != request.client_id:
-                raise NotAllowed("not_your_booking")
+                raise NotAllowed(NotAllowedReason.NOT_YOUR_BOOKING)
             return await self._view_of(session, existing.id), False
 
         chosen = await self._lock_candidate(
@@ -222,14 +226,14 @@ class BookingService:
                 start_time=chosen.start,
                 end_time=chosen.end,
                 blocked_until=chosen.blocked_until,
-                status=appts.BOOKED,
+                status=AppointmentStatus.BOOKED,
                 price=charge.price,
                 discount=charge.discount,
                 booking_key=request.hold_id,
             )
         except DBAPIError as exc:
             if sqlstate(exc) in (EXCLUSION_VIOLATION, UNIQUE_VIOLATION):
-                raise SlotTaken("the database refused an overlapping appointment") from exc
+                raise SlotTaken(SlotTakenReason.REFUSED_BY_DATABASE) from exc
             raise
         if charge.amount > ZERO:
             await wallets.add_entry(
@@ -295,7 +299,7 @@ class BookingService:
         else:
             candidates = await look()
             if not candidates:
-                raise SlotTaken("no free specialist and workplace at this time")
+                raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
             pair = (candidates[0].specialist_id, candidates[0].workplace_id)
         await appts.lock_resources(
             session, [(appts.LOCK_SPECIALIST, pair[0]), (appts.LOCK_WORKPLACE, pair[1])]
@@ -309,7 +313,7 @@ class BookingService:
             # transaction starts over and picks without preference.
             if free:
                 raise _Repick
-            raise SlotTaken("just taken")
+            raise SlotTaken(SlotTakenReason.JUST_TAKEN)
         chosen = fresh[0]
         # The cap comes with the catalog the look just read. Its lock is the last one in the
         # fixed order, and the count under it is what decides.
@@ -326,7 +330,7 @@ class BookingService:
                 exclude_appointment_id=exclude_appointment_id,
             )
             if peak >= capacity:
-                raise SlotTaken("the location is at capacity")
+                raise SlotTaken(SlotTakenReason.AT_CAPACITY)
         return chosen
 
     @staticmethod
@@ -371,7 +375,7 @@ class BookingService:
         self._check_cancellable(appointment, actor, now)
         refund = await self._refund_for(session, appointment, actor, now)
         if not await appts.mark_cancelled(session, appointment_id, now=now, by=actor.kind):
-            raise InvalidState("already_cancelled")
+            raise InvalidState(InvalidStateReason.ALREADY_CANCELLED)
         if refund > ZERO:
             await wallets.credit(session, appointment.client_id, refund)
             try:
@@ -385,7 +389,7 @@ class BookingService:
             except DBAPIError as exc:
                 # The partial unique index: this appointment was refunded already.
                 if sqlstate(exc) == UNIQUE_VIOLATION:
-                    raise InvalidState("already_refunded") from exc
+                    raise InvalidState(InvalidStateReason.ALREADY_REFUNDED) from exc
                 raise
         await queue_cancel_notifications(
             session,
@@ -408,10 +412,10 @@ class BookingService:
         )
 
     def _check_cancellable(self, appointment: Appointment, actor: Actor, now: datetime) -> None:
-        if appointment.status != appts.BOOKED:
-            raise InvalidState("not_booked")
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise InvalidState(InvalidStateReason.NOT_BOOKED)
         if actor.kind == "client" and now >= appointment.start_time:
-            raise NotAllowed("already_started")
+            raise NotAllowed(NotAllowedReason.ALREADY_STARTED)
 
     async def _refund_for(
         self, session: AsyncSession, appointment: Appointment, actor: Actor, now: datetime
@@ -467,12 +471,12 @@ class BookingService:
         appointment already starts at `new_start`). `keep_preferred`: try the appointment's
         current specialist and workplace first."""
         appointment = await self._load_for(session, appointment_id, actor)
-        if appointment.status != appts.BOOKED:
-            raise InvalidState("not_booked")
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise InvalidState(InvalidStateReason.NOT_BOOKED)
         if actor.kind == "client" and not is_free_cancel(
             appointment.start_time, now, self._settings.free_cancel_hours
         ):
-            raise NotAllowed("too_late")
+            raise NotAllowed(NotAllowedReason.TOO_LATE)
         old_start = appointment.start_time
         # Read before the UPDATE below refreshes the loaded appointment.
         old_specialist_id = appointment.specialist_id
@@ -514,10 +518,10 @@ class BookingService:
             )
         except DBAPIError as exc:
             if sqlstate(exc) == EXCLUSION_VIOLATION:
-                raise SlotTaken("the database refused an overlapping appointment") from exc
+                raise SlotTaken(SlotTakenReason.REFUSED_BY_DATABASE) from exc
             raise
         if not moved:
-            raise InvalidState("changed_meanwhile")
+            raise InvalidState(InvalidStateReason.CHANGED_MEANWHILE)
         if difference != ZERO:
             await wallets.add_entry(
                 session,
@@ -561,23 +565,24 @@ class BookingService:
     ) -> AppointmentView:
         """An admin or the appointment's specialist marks it `completed` or `no_show` once it
         has started (a mark can be corrected; a cancelled appointment can't be marked)."""
-        if status not in ("completed", "no_show"):
-            raise InvalidState(f"unknown_status:{status}")
+        if status not in ATTENDANCE_MARKS:
+            raise InvalidState(InvalidStateReason.UNKNOWN_STATUS, status)
+        mark = AppointmentStatus(status)
         if actor.kind == "client":
-            raise NotAllowed("clients_cannot_mark")
+            raise NotAllowed(NotAllowedReason.CLIENTS_CANNOT_MARK)
 
         async def attempt(session: AsyncSession) -> AppointmentView:
             appointment = await self._load_for(session, appointment_id, actor)
             if now < appointment.start_time:
-                raise InvalidState("not_started")
+                raise InvalidState(InvalidStateReason.NOT_STARTED)
             ok = await appts.set_status(
                 session,
                 appointment_id,
-                status=status,
-                allowed_from=(appts.BOOKED, "completed", "no_show"),
+                status=mark,
+                allowed_from=ACTIVE_STATUSES,
             )
             if not ok:
-                raise InvalidState("not_booked")
+                raise InvalidState(InvalidStateReason.NOT_BOOKED)
             return await self._view_of(session, appointment_id)
 
         return await in_transaction(self._sessions, attempt)
@@ -591,10 +596,10 @@ class BookingService:
             appointment = await self._load_for(
                 session, appointment_id, Actor(kind="client", id=client_id)
             )
-            if appointment.status != appts.BOOKED or now >= appointment.start_time:
-                raise InvalidState("not_upcoming")
+            if appointment.status != AppointmentStatus.BOOKED or now >= appointment.start_time:
+                raise InvalidState(InvalidStateReason.NOT_UPCOMING)
             if not await appts.set_client_confirmed(session, appointment_id, now=now):
-                raise InvalidState("not_booked")
+                raise InvalidState(InvalidStateReason.NOT_BOOKED)
             return await self._view_of(session, appointment_id)
 
         return await in_transaction(self._sessions, attempt)
@@ -630,7 +635,7 @@ class BookingService:
         if (actor.kind == "client" and appointment.client_id != actor.id) or (
             actor.kind == "specialist" and appointment.specialist_id != actor.id
         ):
-            raise NotAllowed("not_yours")
+            raise NotAllowed(NotAllowedReason.NOT_YOURS)
         return appointment
 
     async def _view_of(self, session: AsyncSession, appointment_id: int) -> AppointmentView:
@@ -655,7 +660,7 @@ class BookingService:
                 )
             except _Repick:
                 keep_preferred = False
-        raise SlotTaken("just taken")
+        raise SlotTaken(SlotTakenReason.JUST_TAKEN)
 
     async def _safe_get_hold(self, client_id: int) -> Hold | None:
         try:

@@ -36,7 +36,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.domain.errors import SlotTaken
+from bot.domain.errors import SlotTaken, SlotTakenReason
 from bot.domain.types import HeldInterval
 
 # Shared Lua helpers: split a member and drop one hold (its set members and keys).
@@ -273,7 +273,7 @@ class HoldStore:
         )
         if int(ok) != 1:
             reason = detail.decode() if isinstance(detail, bytes) else str(detail)
-            raise SlotTaken(f"held by another client ({reason})")
+            raise SlotTaken(SlotTakenReason.HELD, reason)
         return Hold(
             hold_id=hold_id,
             client_id=client_id,

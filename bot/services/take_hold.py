@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.errors import SlotTaken
+from bot.domain.errors import SlotTaken, SlotTakenReason
 from bot.services.booking_types import SlotAuthority
 from bot.services.holds import Hold, HoldStore
 from db.repositories import appointments as appts
@@ -44,7 +44,7 @@ async def take_hold(
         client_id=client_id,
     )
     if not candidates:
-        raise SlotTaken("no free specialist and workplace at this time")
+        raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
     capacity = await availability.capacity(session, location_id=location_id, service_id=service_id)
     capacity_left = None
     if capacity is not None:
@@ -70,4 +70,4 @@ async def take_hold(
         except SlotTaken:
             continue
         return hold
-    raise SlotTaken("held by another client")
+    raise SlotTaken(SlotTakenReason.HELD)

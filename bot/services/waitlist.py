@@ -29,8 +29,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.domain.errors import InvalidState, NotAllowed, NotFound, SlotTaken, SlotUnavailable
+from bot.domain.errors import (
+    InvalidState,
+    InvalidStateReason,
+    NotAllowed,
+    NotAllowedReason,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
 from bot.domain.horizon import date_refusal
+from bot.domain.statuses import WaitlistStatus
 from bot.domain.tz import local_date
 from bot.services.booking_types import BookingRequest, SlotAuthority
 from bot.services.holds import HoldStore
@@ -145,7 +154,7 @@ class WaitlistService:
                     day=date,
                 )
                 if existing is None:  # offered and fulfilled in between: join again
-                    raise InvalidState("retry_join")
+                    raise InvalidState(InvalidStateReason.RETRY_JOIN)
                 return _view(existing)
             entry = await repo.get(session, entry_id)
             assert entry is not None
@@ -177,15 +186,15 @@ class WaitlistService:
             if entry is None:
                 raise NotFound(f"waitlist entry {entry_id}")
             if entry.client_id != client_id:
-                raise NotAllowed("not_yours")
+                raise NotAllowed(NotAllowedReason.NOT_YOURS)
             if not await repo.set_status(
-                session, entry_id, status="cancelled", from_statuses=repo.LIVE
+                session, entry_id, status=WaitlistStatus.CANCELLED, from_statuses=repo.LIVE
             ):
-                raise InvalidState("not_waiting")
+                raise InvalidState(InvalidStateReason.NOT_WAITING)
             return entry
 
         entry = await in_transaction(self._sessions, cancel)
-        if entry.status == "offered":
+        if entry.status == WaitlistStatus.OFFERED:
             await self._holds.release(client_id)
 
     async def list_for_client(self, client_id: int) -> list[WaitlistView]:
@@ -206,12 +215,12 @@ class WaitlistService:
         if entry is None:
             raise NotFound(f"waitlist entry {entry_id}")
         if entry.client_id != client_id:
-            raise NotAllowed("not_yours")
-        if entry.status != "offered" or entry.offered_start is None:
-            raise InvalidState("no_offer")
+            raise NotAllowed(NotAllowedReason.NOT_YOURS)
+        if entry.status != WaitlistStatus.OFFERED or entry.offered_start is None:
+            raise InvalidState(InvalidStateReason.NO_OFFER)
         ttl = dt.timedelta(seconds=self._settings.waitlist_offer_ttl_seconds)
         if entry.offered_at is not None and entry.offered_at + ttl <= now:
-            raise InvalidState("offer_expired")
+            raise InvalidState(InvalidStateReason.OFFER_EXPIRED)
         hold = await self._holds.get(client_id)
         hold_id = (
             hold.hold_id

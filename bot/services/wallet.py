@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain.errors import InsufficientFunds, NotAllowed, NotFound
+from bot.domain.errors import InsufficientFunds, NotAllowed, NotAllowedReason, NotFound
 from bot.domain.policies import HUNDRED, ZERO, money
 from bot.services.transaction import in_transaction
 from db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlstate
@@ -53,7 +53,7 @@ class WalletService:
         """An admin credits `amount` (> 0) with a comment. Returns the new balance."""
         amount = money(amount)
         if amount <= ZERO:
-            raise NotAllowed("amount_not_positive")
+            raise NotAllowed(NotAllowedReason.AMOUNT_NOT_POSITIVE)
         return await self._move(
             client_id, amount, kind="topup", comment=comment, created_by=admin_id
         )
@@ -65,7 +65,7 @@ class WalletService:
         (`InsufficientFunds` and nothing written). Returns the new balance."""
         amount = money(amount)
         if amount == ZERO:
-            raise NotAllowed("amount_zero")
+            raise NotAllowed(NotAllowedReason.AMOUNT_ZERO)
         return await self._move(
             client_id, amount, kind="adjustment", comment=comment, created_by=admin_id
         )
@@ -81,7 +81,7 @@ class WalletService:
         """
         amount = money(amount)
         if amount <= ZERO:
-            raise NotAllowed("amount_not_positive")
+            raise NotAllowed(NotAllowedReason.AMOUNT_NOT_POSITIVE)
 
         async def credit(session: AsyncSession) -> bool:
             if await wallets.by_external_id(session, charge_id) is not None:
@@ -113,7 +113,7 @@ class WalletService:
         """Set the client's discount percent (0..100), applied at the next confirm."""
         value = Decimal(percent).quantize(Decimal("0.01"))
         if not ZERO <= value <= HUNDRED:
-            raise NotAllowed("discount_out_of_range")
+            raise NotAllowed(NotAllowedReason.DISCOUNT_OUT_OF_RANGE)
 
         async def store(session: AsyncSession) -> None:
             if not await wallets.set_discount_percent(session, client_id, value):

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.statuses import AppointmentStatus
 from db.models import Appointment, Client, Location, Service, Specialist, Workplace
 
-BOOKED = "booked"
-CANCELLED = "cancelled"
+BOOKED = AppointmentStatus.BOOKED
+CANCELLED = AppointmentStatus.CANCELLED
 
 # Advisory lock classes (first key of the two-int form). Locks are always taken in ascending
 # (class, id) order, so concurrent bookings queue up instead of deadlocking.
@@ -145,7 +146,11 @@ async def move(
 
 
 async def set_status(
-    session: AsyncSession, appointment_id: int, *, status: str, allowed_from: Sequence[str]
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    status: AppointmentStatus,
+    allowed_from: Sequence[AppointmentStatus],
 ) -> bool:
     result = await session.execute(
         update(Appointment)

@@ -24,6 +24,7 @@ from bot.domain.catalog import (
     WeeklyHours,
 )
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
+from bot.domain.statuses import AppointmentStatus
 from db.models import (
     Appointment,
     Break,
@@ -247,7 +248,7 @@ async def load_busy(
                 Appointment.blocked_until,
             )
             .where(
-                Appointment.status != "cancelled",
+                Appointment.status != AppointmentStatus.CANCELLED,
                 Appointment.start_time < end,
                 # The lower bound lets the (…, start_time) indexes do a range scan.
                 Appointment.start_time > start - LONGEST_BLOCK,

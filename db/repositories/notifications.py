@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.statuses import ACTIVE_STATUSES, AppointmentStatus
 from db.models import (
     Appointment,
     Client,
@@ -21,7 +22,7 @@ from db.models import (
 )
 
 # Statuses an agenda shows (a cancelled appointment leaves it).
-AGENDA_STATUSES = ("booked", "completed", "no_show")
+AGENDA_STATUSES = ACTIVE_STATUSES
 
 AppointmentFacts = tuple[Appointment, Client, Specialist, Location, Service, Workplace]
 OfferFacts = tuple[WaitlistEntry, Client, Location, Service]
@@ -76,7 +77,7 @@ async def upcoming_booked_ids(
 ) -> Sequence[int]:
     """Ids of booked appointments starting after `now` (of one client and/or specialist)."""
     stmt = select(Appointment.id).where(
-        Appointment.status == "booked", Appointment.start_time > now
+        Appointment.status == AppointmentStatus.BOOKED, Appointment.start_time > now
     )
     if client_id is not None:
         stmt = stmt.where(Appointment.client_id == client_id)
@@ -185,7 +186,7 @@ async def agenda_recipients(
         and_(
             Appointment.specialist_id == Specialist.id,
             Appointment.location_id == location_id,
-            Appointment.status == "booked",
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.start_time >= day_start,
             Appointment.start_time < day_end,
         )

@@ -15,12 +15,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.statuses import OutboxStatus
 from db.models import Client, Outbox, Specialist
 
-PENDING = "pending"
-SENT = "sent"
-FAILED = "failed"
-CANCELLED = "cancelled"
+PENDING = OutboxStatus.PENDING
+SENT = OutboxStatus.SENT
+FAILED = OutboxStatus.FAILED
+CANCELLED = OutboxStatus.CANCELLED
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.statuses import WaitlistStatus
 from db.models import WaitlistEntry
 
-LIVE = ("waiting", "offered")
+LIVE = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
 
 
 async def find_live(
@@ -78,7 +79,11 @@ async def get(session: AsyncSession, entry_id: int) -> WaitlistEntry | None:
 
 
 async def set_status(
-    session: AsyncSession, entry_id: int, *, status: str, from_statuses: Sequence[str]
+    session: AsyncSession,
+    entry_id: int,
+    *,
+    status: WaitlistStatus,
+    from_statuses: Sequence[WaitlistStatus],
 ) -> bool:
     result = await session.execute(
         update(WaitlistEntry)
@@ -108,7 +113,7 @@ async def waiting_for_day(
         .where(
             WaitlistEntry.location_id == location_id,
             WaitlistEntry.date == day,
-            WaitlistEntry.status == "waiting",
+            WaitlistEntry.status == WaitlistStatus.WAITING,
         )
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
         .with_for_update(skip_locked=True)
@@ -128,7 +133,7 @@ async def mark_offered(
         update(WaitlistEntry)
         .where(WaitlistEntry.id == entry_id)
         .values(
-            status="offered",
+            status=WaitlistStatus.OFFERED,
             offered_at=now,
             offered_start=start,
             offered_specialist_id=specialist_id,
@@ -145,8 +150,11 @@ async def expire_offers(
     """
     result = await session.execute(
         update(WaitlistEntry)
-        .where(WaitlistEntry.status == "offered", WaitlistEntry.offered_at < offered_before)
-        .values(status="expired")
+        .where(
+            WaitlistEntry.status == WaitlistStatus.OFFERED,
+            WaitlistEntry.offered_at < offered_before,
+        )
+        .values(status=WaitlistStatus.EXPIRED)
         .returning(WaitlistEntry.location_id, WaitlistEntry.date)
     )
     return [(int(loc), day) for loc, day in result.all()]
@@ -170,5 +178,5 @@ async def fulfil_for_booking(
             WaitlistEntry.date == day,
             WaitlistEntry.status.in_(LIVE),
         )
-        .values(status="fulfilled")
+        .values(status=WaitlistStatus.FULFILLED)
     )

@@ -1,0 +1,37 @@
+"""The states of an appointment, a waitlist entry and an outbox row, as stored in PostgreSQL
+(the `CHECK`s of the schema list the same values). StrEnums: a member equals its stored text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AppointmentStatus(StrEnum):
+    """An appointment is booked until it is cancelled, or marked after it started
+    (docs/rules.md#appointments)."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+# Every status but cancelled keeps the time taken (the exclusion constraints' predicate).
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+# What the specialist (or an admin) marks once an appointment has started; a mark can be changed.
+ATTENDANCE_MARKS = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    FULFILLED = "fulfilled"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
