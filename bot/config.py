@@ -1,4 +1,4 @@
-"""Settings: one place for every knob and its default (SPEC sections 3-8).
+"""Settings: one place for every knob and its default (the rules they tune: docs/rules.md).
 
 Values come from the environment or `.env`. A missing or malformed value stops start-up with
 one readable line (see `load_settings`), never a traceback.
@@ -61,13 +61,13 @@ class Settings(BaseSettings):
     # Long polling has no HTTP server: set to serve GET /healthz on WEBHOOK_HOST:HEALTH_PORT.
     health_port: int | None = Field(default=None, ge=1, le=65535)
 
-    # --- slot engine (SPEC 3) ----------------------------------------------------------------
+    # --- slot engine (docs/rules.md#availability) -----------------------------------------------
     slot_step_min: int = Field(default=15, ge=1, le=240)
     min_notice_min: int = Field(default=60, ge=0)
     booking_horizon_days: int = Field(default=30, ge=1, le=366)
     default_timezone: str = "Europe/Moscow"
 
-    # --- holds and money (SPEC 4) --------------------------------------------------------------
+    # --- holds and money (docs/rules.md#holds, docs/rules.md#money) ------------------------------
     hold_ttl_seconds: int = Field(default=600, ge=30)
     free_cancel_hours: int = Field(default=24, ge=0)
     late_cancel_refund_percent: int = Field(default=0, ge=0, le=100)
@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     payment_provider_token: SecretStr | None = None
     waitlist_offer_ttl_seconds: int = Field(default=900, ge=60)
 
-    # --- notifications (SPEC 6) ----------------------------------------------------------------
+    # --- notifications (docs/rules.md#notifications) ---------------------------------------------
     reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
     )

@@ -36,9 +36,8 @@ def subtract(pieces: Sequence[Interval], cut: Interval) -> list[Interval]:
 def peak_overlap(intervals: Iterable[Interval], start: datetime, end: datetime) -> int:
     """The largest number of `intervals` in progress at one instant within [start, end).
 
-    Capacity is about appointments in progress at once (SPEC 3), so two appointments that
-    overlap the window at different times count as one, not two.
-    """
+    Capacity is about appointments in progress at once (docs/rules.md#capacity), so two appointments
+    that overlap the window at different times count as one, not two."""
     events: list[tuple[datetime, int]] = []
     for s, e in intervals:
         if s < end and start < e:

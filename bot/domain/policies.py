@@ -1,4 +1,4 @@
-"""Money and cancellation policies (SPEC 4). Pure: no I/O, the clock is passed in.
+"""Money and cancellation policies (docs/rules.md#money). Pure: no I/O, the clock is passed in.
 
 Money is `Decimal` rounded to kopecks (two places, half up), the same precision the database
 keeps (`numeric(12, 2)`), so what the domain computes is exactly what the ledger stores.
@@ -53,7 +53,8 @@ def free_cancel_deadline(start: datetime, free_cancel_hours: int) -> datetime:
 
 
 def is_free_cancel(start: datetime, now: datetime, free_cancel_hours: int) -> bool:
-    """True when `now` is MORE than `free_cancel_hours` before `start` (SPEC 4: "more than")."""
+    """True when `now` is MORE than `free_cancel_hours` before `start`
+    (docs/rules.md#cancel-and-refunds: "more than")."""
     return now < free_cancel_deadline(start, free_cancel_hours)
 
 

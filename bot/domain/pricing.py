@@ -1,4 +1,5 @@
-"""Which duration, break and price apply to a (specialist, workplace) pair (SPEC 3)."""
+"""Which duration, break and price apply to a (specialist, workplace) pair
+(docs/rules.md#duration-price-and-break)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Terms:
 def resolve_terms(
     service: ServiceTerms, workplace: WorkplaceLink, specialist: SpecialistLink
 ) -> Terms:
-    """Apply the override order of SPEC 3.
+    """Apply the override order of docs/rules.md#duration-price-and-break.
 
     duration = custom_duration ?? workplace duration ?? service duration;
     price = custom_price ?? workplace price ?? service price;

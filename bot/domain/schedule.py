@@ -1,4 +1,4 @@
-"""Who is open and who works when, on one location-local date (SPEC 3)."""
+"""Who is open and who works when, on one location-local date (docs/rules.md#open-hours)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The slot engine (SPEC 3): which start times are bookable, for whom, and why not.
+"""The slot engine (docs/rules.md#availability): which start times are bookable, for whom, and why
+not.
 
 Pure: the catalog, calendar, occupancy and clock are passed in. One evaluation serves the day
 grid, the calendar, the authoritative per-start check (`DayPlan.evaluate`) and `explain`, so
@@ -475,8 +476,8 @@ def rank_candidates(
     tz: ZoneInfo,
     exclude_appointment_id: int | None = None,
 ) -> list[SlotCandidate]:
-    """Order of preference for "any specialist" (SPEC 3): the specialist with the fewest
-    appointments that day, then the lowest specialist id; within a specialist the lowest
+    """Order of preference for "any specialist" (docs/rules.md#any-specialist): the specialist with
+    the fewest appointments that day, then the lowest specialist id; within a specialist the lowest
     workplace id (a pinned workplace is the only option anyway)."""
     load: dict[int, int] = defaultdict(int)
     for appt in appointments:

@@ -1,4 +1,4 @@
-"""Location wall-clock time <-> absolute instants (SPEC 3, "Time zones").
+"""Location wall-clock time <-> absolute instants (docs/rules.md#time-zones).
 
 Schedules, breaks and holidays are the location's local wall-clock times; appointments are
 absolute instants. These helpers are the only place the two meet, so DST is handled once:

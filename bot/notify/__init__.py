@@ -1,5 +1,5 @@
-"""Notifications (SPEC 6): an outbox in PostgreSQL, written in the transaction of the change it
-announces, and workers that deliver it to Telegram at Telegram's pace.
+"""Notifications (docs/rules.md#notifications): an outbox in PostgreSQL, written in the transaction
+of the change it announces, and workers that deliver it to Telegram at Telegram's pace.
 
 - `schedule`: `queue_*` functions the services call inside their transactions;
 - `worker` / `runner`: claim due rows with a lease, send, settle (`python -m bot worker`);

@@ -1,9 +1,9 @@
 """The outbox worker: claims due rows with a lease, sends them, settles each outcome.
 
-Delivery is at-least-once (SPEC 9): a row is marked sent only after Telegram accepted it, so a
-crash between the send and the mark repeats that one message once (after its lease expires)
-and loses nothing. While every worker is alive, `FOR UPDATE SKIP LOCKED` plus the lease keeps
-any number of them from sending a row twice.
+Delivery is at-least-once (docs/rules.md#delivery): a row is marked sent only after Telegram
+accepted it, so a crash between the send and the mark repeats that one message once (after its lease
+expires) and loses nothing. While every worker is alive, `FOR UPDATE SKIP LOCKED` plus the lease
+keeps any number of them from sending a row twice.
 
 Outcomes:
 - sent -> `status='sent'`;

@@ -1,5 +1,5 @@
 """Availability: free slots for the booking conversation, and the authoritative per-start check
-used by the booking service (SPEC 3 and 5).
+used by the booking service (docs/rules.md#availability, docs/rules.md#redis).
 
 Two paths, on purpose:
 - `day_slots` / `available_dates` are for showing choices. They may use the Redis cache.

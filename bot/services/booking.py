@@ -1,5 +1,6 @@
 """Booking use cases: hold, confirm (with the wallet debit), cancel (with the refund),
-reschedule, attendance and status marks (SPEC 4).
+reschedule, attendance and status marks
+(docs/rules.md#booking, docs/rules.md#money).
 
 PostgreSQL has the last word. Every use case is one transaction; the Redis hold only decides
 which time other clients are offered. A confirm:
@@ -355,8 +356,8 @@ class BookingService:
             return await self._refund_for(session, appointment, actor, now)
 
     async def cancel(self, appointment_id: int, *, actor: Actor, now: datetime) -> CancelResult:
-        """Cancel with the refund SPEC 4 grants; a second cancel raises `InvalidState` and
-        refunds nothing. The freed time is then offered to the waitlist."""
+        """Cancel with the refund docs/rules.md#cancel-and-refunds grants; a second cancel raises
+        `InvalidState` and refunds nothing. The freed time is then offered to the waitlist."""
 
         async def attempt(session: AsyncSession) -> CancelResult:
             return await self.cancel_in(session, appointment_id, actor=actor, now=now)

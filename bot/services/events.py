@@ -1,9 +1,8 @@
-"""Domain events on Redis pub/sub (SPEC 5, "Events").
+"""Domain events on Redis pub/sub (docs/rules.md#redis).
 
-Pub/sub is at-most-once: a subscriber that is down misses the message forever (SPEC 9). An event
-is therefore only a wake-up ("look again"), never the truth: the PostgreSQL outbox and the
-versioned slot cache stay correct without it.
-"""
+Pub/sub is at-most-once: a subscriber that is down misses the message forever
+(docs/rules.md#pitfalls-we-design-around). An event is therefore only a wake-up ("look again"),
+never the truth: the PostgreSQL outbox and the versioned slot cache stay correct without it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pre-booking holds in Redis (SPEC 4, "Hold").
+"""Pre-booking holds in Redis (docs/rules.md#holds).
 
 A hold keeps a picked time away from other clients while its owner confirms. It covers the
 blocked interval [start, blocked_until) of one specialist and one workplace, and one unit of the
@@ -9,8 +9,9 @@ never depends on key TTLs: members with a score in the past are ignored and remo
 the scripts. Taking a hold is one Lua script, so two clients can never both get overlapping
 holds.
 
-Holds are a courtesy, not a lock (SPEC 9): a failover can lose or double-grant one. The
-confirm transaction in PostgreSQL re-validates everything and has the last word.
+Holds are a courtesy, not a lock (docs/rules.md#pitfalls-we-design-around): a failover can lose or
+double-grant one. The confirm transaction in PostgreSQL re-validates everything and has the last
+word.
 
 Keys (all under `{prefix}:hold:`), all built inside the scripts from the prefix, so this needs
 a single (non-cluster) Redis, like the rest of the bot:

@@ -1,11 +1,10 @@
 """Outbox writing: queue notifications inside the caller's transaction (never commits).
 
 Booking, cancel, reschedule and waitlist services call these right after their own writes, so
-the outbox rows commit or roll back together with the change they announce (SPEC 6). Each row
-carries a snapshot of what the message shows (names, local time zone, price), so the worker can
-render it without re-reading the catalog; reminders are re-checked against the appointment
-before sending. Recipients without a reachable chat (no `tg_id`, blocked the bot) get no rows.
-"""
+the outbox rows commit or roll back together with the change they announce (docs/rules.md#outbox).
+Each row carries a snapshot of what the message shows (names, local time zone, price), so the worker
+can render it without re-reading the catalog; reminders are re-checked against the appointment
+before sending. Recipients without a reachable chat (no `tg_id`, blocked the bot) get no rows."""
 
 from __future__ import annotations
 

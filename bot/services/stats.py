@@ -1,5 +1,5 @@
 """Statistics for the owner: a period's figures for the whole business, a location or a
-specialist, and the exports that back them (SPEC 7, "Statistics").
+specialist, and the exports that back them (docs/rules.md#admin-rights).
 
 Counts and money are aggregated by PostgreSQL (`db/repositories/stats.py`) in one
 REPEATABLE READ snapshot, so the figures agree with each other. Occupancy is booked minutes

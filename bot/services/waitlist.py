@@ -1,4 +1,4 @@
-"""Waitlist: a client asks to be told when a time opens on a date (SPEC 4, "Waitlist").
+"""Waitlist: a client asks to be told when a time opens on a date (docs/rules.md#waitlist).
 
 When time is freed (a cancel or a move), the oldest waiting entry of that place and date that
 can use a free slot gets an offer: the entry becomes `offered` (with the start and specialist),
@@ -6,8 +6,8 @@ the client gets a hold on that time for `WAITLIST_OFFER_TTL_SECONDS`, and an out
 with a button to take it. Taking it goes through the normal confirm (`take_offer` builds the
 `BookingRequest`), which marks the entry `fulfilled`.
 
-The offer's hold replaces any hold the client had (one hold per client, SPEC 4); a booking the
-client was in the middle of can still be confirmed while its time is free.
+The offer's hold replaces any hold the client had (one hold per client, docs/rules.md#holds); a
+booking the client was in the middle of can still be confirmed while its time is free.
 
 An offer that is not taken in time becomes `expired` (the client joins again if they still
 want to), and the time goes to the next waiting client. Going back to `waiting` would keep the

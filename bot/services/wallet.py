@@ -2,8 +2,8 @@
 
 Every money movement updates `client_wallets.balance` AND inserts the ledger row in one
 transaction, so `balance == sum(wallet_transactions.amount)` and `balance >= 0` hold at every
-commit (SPEC 4). Debits of appointments live in the booking service; the rules are the same.
-"""
+commit (docs/rules.md#wallet). Debits of appointments live in the booking service; the rules are the
+same."""
 
 from __future__ import annotations
 

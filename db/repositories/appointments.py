@@ -1,9 +1,9 @@
 """Appointment queries and resource locks. They never commit; the booking service does.
 
 Appointments are only ever created with a plain INSERT: `INSERT ... ON CONFLICT` on this table
-(the one with EXCLUDE constraints) deadlocks under contention (SPEC 9). Conflicts come back as
-sqlstate 23P01/23505 and the service maps them to `SlotTaken`.
-"""
+(the one with EXCLUDE constraints) deadlocks under contention
+(docs/rules.md#pitfalls-we-design-around). Conflicts come back as sqlstate 23P01/23505 and the
+service maps them to `SlotTaken`."""
 
 from __future__ import annotations
 

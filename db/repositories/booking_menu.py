@@ -24,7 +24,8 @@ from db.models import (
 
 def _combos_query(location_id: int | None) -> Select[tuple[object, ...]]:
     """Every (active service, active workplace hosting it, active qualified specialist who works
-    at that workplace's location) with the price and duration the SPEC's fallbacks give."""
+    at that workplace's location) with the price and duration the fallbacks of
+    docs/rules.md#duration-price-and-break give."""
     works_there = exists().where(
         SpecialistSchedule.specialist_id == Specialist.id,
         SpecialistSchedule.location_id == Workplace.location_id,

@@ -1,7 +1,7 @@
 """Outbox queries: queue, cancel, claim with a lease, and settle rows. They never commit.
 
 `INSERT ... ON CONFLICT (dedupe_key)` is safe here: the outbox has no exclusion constraints
-(the deadlock in SPEC 9 concerns the appointments table).
+(the deadlock in docs/rules.md#pitfalls-we-design-around concerns the appointments table).
 """
 
 from __future__ import annotations
