@@ -334,7 +334,7 @@ class OutboxWorker:
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """Delay before attempt `attempts + 1`: base * 2^(attempts-1), capped."""
-        delay = self._options.backoff_base * (2 ** max(attempts - 1, 0))
+        delay = self._options.backoff_base * (1 << max(attempts - 1, 0))
         return min(delay, self._options.backoff_max)
 
     # --- the loop ---------------------------------------------------------------------------

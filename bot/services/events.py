@@ -98,7 +98,7 @@ class EventBus:
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: untyped
 
     @staticmethod
     async def _dispatch(handler: Handler, raw: bytes | str) -> None:

@@ -81,7 +81,8 @@ async def locations_by_name(session: AsyncSession, ids: Iterable[int]) -> Sequen
 
 
 async def specialist_name(session: AsyncSession, specialist_id: int) -> str | None:
-    return await session.scalar(select(Specialist.name).where(Specialist.id == specialist_id))
+    result = await session.execute(select(Specialist.name).where(Specialist.id == specialist_id))
+    return result.scalar_one_or_none()
 
 
 async def client_money(

@@ -128,6 +128,7 @@ class ClientRepository:
         return bool(await self.session.scalar(select(exists().where(Admin.tg_id == tg_id))))
 
     async def specialist_id_for(self, tg_id: int) -> int | None:
-        return await self.session.scalar(
+        result = await self.session.execute(
             select(Specialist.id).where(Specialist.tg_id == tg_id, Specialist.is_active.is_(True))
         )
+        return result.scalar_one_or_none()

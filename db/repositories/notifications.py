@@ -42,7 +42,7 @@ async def appointment_facts(session: AsyncSession, appointment_id: int) -> Appoi
             .where(Appointment.id == appointment_id)
         )
     ).one_or_none()
-    return None if row is None else row.tuple()
+    return None if row is None else row._tuple()
 
 
 async def offer_facts(session: AsyncSession, waitlist_id: int) -> OfferFacts | None:
@@ -56,7 +56,7 @@ async def offer_facts(session: AsyncSession, waitlist_id: int) -> OfferFacts | N
             .where(WaitlistEntry.id == waitlist_id)
         )
     ).one_or_none()
-    return None if row is None else row.tuple()
+    return None if row is None else row._tuple()
 
 
 async def specialist(session: AsyncSession, specialist_id: int) -> Specialist | None:
@@ -97,7 +97,7 @@ async def reminder_target(
             .where(Appointment.id == appointment_id)
         )
     ).one_or_none()
-    return None if found is None else found.tuple()
+    return None if found is None else found._tuple()
 
 
 # --- the specialist's agenda -----------------------------------------------------------------

@@ -267,7 +267,8 @@ async def next_due_at(session: AsyncSession) -> dt.datetime | None:
             )
         ).where(Outbox.status == PENDING)
     )
-    return result.scalar_one_or_none()
+    due: dt.datetime | None = result.scalar_one_or_none()
+    return due
 
 
 async def rows_for(session: AsyncSession, appointment_id: int) -> Sequence[Outbox]:
