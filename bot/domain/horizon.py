@@ -1,4 +1,4 @@
-"""The booking horizon (SPEC 3): which location-local dates can be booked at all.
+"""The booking horizon (docs/rules.md#slot-grid): which location-local dates can be booked at all.
 
 "Bookable up to N days ahead" means every date from today through today + N inclusive, counted
 in the location's local dates: with N = 1 a client at 20:00 can book tomorrow; with N = 5 the

@@ -67,7 +67,7 @@ def test_the_copy_alone_is_clean(tree_copy: Path) -> None:
         ("db/repositories/wallets.py", "import bot.services.wallet  # noqa", "One direction"),
         ("bot/domain/pricing.py", "import sqlalchemy  # noqa", "The domain is pure"),
         ("bot/domain/pricing.py", "import bot.config  # noqa", "The domain is pure"),
-        ("bot/handlers/clock.py", "import db.models  # noqa", "reach the database only"),
+        ("bot/handlers/errors.py", "import db.models  # noqa", "reach the database only"),
         ("bot/services/holds.py", "import bot.services.wallet  # noqa", "No import cycles"),
     ],
     ids=[
