@@ -19,3 +19,18 @@ class HeldInterval:
     start: datetime
     end: datetime
     blocked_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SlotQuery:
+    """What a client asks the slot engine about: one service at one location, with one
+    specialist or any of them (`specialist_id` None). Dates, instants and the asking client
+    travel beside it, since they change from call to call while the query stays the same."""
+
+    location_id: int
+    service_id: int
+    specialist_id: int | None = None
+
+    @property
+    def any_specialist(self) -> bool:
+        return self.specialist_id is None

@@ -49,7 +49,7 @@ from bot.domain.slots import (
     time_reason,
     to_offers,
 )
-from bot.domain.types import HeldInterval
+from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
 from db.repositories import catalog as repo
@@ -310,22 +310,16 @@ class AvailabilityService:
 
         `exclude_appointment_id` (the appointment being rescheduled) is treated as gone, so
         times overlapping its current slot are offered; such a read bypasses the cache."""
+        query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
-        entry = (
-            await self._read_entries(versions, location_id, service_id, specialist_id, [day])
-        ).get(day)
+        entry = (await self._read_entries(versions, query, [day])).get(day)
         if entry is None or not entry.complete:
             async with self._session_factory() as session:
                 built = await self._build_entries(
-                    session,
-                    location_id,
-                    service_id,
-                    specialist_id,
-                    [day],
-                    exclude_appointment_id=exclude_appointment_id,
+                    session, query, [day], exclude_appointment_id=exclude_appointment_id
                 )
             entry = built[day]
-            await self._write_entries(versions, location_id, service_id, specialist_id, built)
+            await self._write_entries(versions, query, built)
         if entry.timezone is None or not entry.candidates:
             return []
         obstacles = await self._overlay_obstacles(
@@ -352,6 +346,7 @@ class AvailabilityService:
         Cached dates are checked from their entries; the rest are computed from data loaded
         for the whole horizon at once, stopping at each date's first free time.
         `exclude_appointment_id` as in `day_slots`."""
+        query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
         meta = await self._location_meta(versions, location_id)
         if meta is None or not meta.is_active:
@@ -359,7 +354,7 @@ class AvailabilityService:
         tz = ZoneInfo(meta.timezone)
         today = local_date(now, tz)
         days = bookable_dates(today, self.rules.horizon_days)
-        entries = await self._read_entries(versions, location_id, service_id, specialist_id, days)
+        entries = await self._read_entries(versions, query, days)
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         obstacles = await self._overlay_obstacles(
             location_id, meta.capacity, range_window, client_id, exclude_appointment_id
@@ -388,14 +383,12 @@ class AvailabilityService:
             async with self._session_factory() as session:
                 built = await self._build_entries(
                     session,
-                    location_id,
-                    service_id,
-                    specialist_id,
+                    query,
                     missing,
                     until=found_free,
                     exclude_appointment_id=exclude_appointment_id,
                 )
-            await self._write_entries(versions, location_id, service_id, specialist_id, built)
+            await self._write_entries(versions, query, built)
             result.extend(day for day, entry in built.items() if has_free(entry))
         return sorted(result)
 
@@ -424,11 +417,10 @@ class AvailabilityService:
     def _location_version_key(self, location_id: int) -> str:
         return f"{self._prefix}:ver:loc:{location_id}"
 
-    def _entry_key(
-        self, versions: str, location_id: int, service_id: int, specialist_id: int | None, day: date
-    ) -> str:
-        who = "any" if specialist_id is None else str(specialist_id)
-        return f"{self._prefix}:day:{versions}:{location_id}:{service_id}:{who}:{day.isoformat()}"
+    def _entry_key(self, versions: str, query: SlotQuery, day: date) -> str:
+        who = "any" if query.specialist_id is None else str(query.specialist_id)
+        where = f"{query.location_id}:{query.service_id}:{who}"
+        return f"{self._prefix}:day:{versions}:{where}:{day.isoformat()}"
 
     async def _versions_of(self, location_id: int) -> str | None:
         try:
@@ -447,15 +439,13 @@ class AvailabilityService:
     async def _read_entries(
         self,
         versions: _Versions,
-        location_id: int,
-        service_id: int,
-        specialist_id: int | None,
+        query: SlotQuery,
         days: Sequence[date],
     ) -> dict[date, _DayEntry]:
-        tag = await versions.get(location_id)
+        tag = await versions.get(query.location_id)
         if tag is None:
             return {}
-        keys = [self._entry_key(tag, location_id, service_id, specialist_id, d) for d in days]
+        keys = [self._entry_key(tag, query, d) for d in days]
         try:
             raw = await self._redis.mget(keys)
         except _CACHE_ERRORS as exc:
@@ -473,18 +463,16 @@ class AvailabilityService:
     async def _write_entries(
         self,
         versions: _Versions,
-        location_id: int,
-        service_id: int,
-        specialist_id: int | None,
+        query: SlotQuery,
         entries: dict[date, _DayEntry],
     ) -> None:
-        tag = await versions.get(location_id)
+        tag = await versions.get(query.location_id)
         if tag is None or not entries:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for day, entry in entries.items():
-                    key = self._entry_key(tag, location_id, service_id, specialist_id, day)
+                    key = self._entry_key(tag, query, day)
                     pipe.set(key, entry.dumps(), ex=self._ttl)
                 await pipe.execute()
         except _CACHE_ERRORS as exc:
@@ -520,9 +508,7 @@ class AvailabilityService:
     async def _build_entries(
         self,
         session: AsyncSession,
-        location_id: int,
-        service_id: int,
-        specialist_id: int | None,
+        query: SlotQuery,
         days: Sequence[date],
         *,
         until: Callable[[_DayEntry, SlotCandidate], bool] | None = None,
@@ -531,7 +517,8 @@ class AvailabilityService:
         """Compute base entries for `days` from data loaded once for the whole range. With
         `until`, a date stops at the first candidate for which it returns True (a prefix).
         The appointment `exclude_appointment_id` is left out as if cancelled."""
-        catalog = await repo.load_service_catalog(session, location_id, service_id)
+        location_id, specialist_id = query.location_id, query.specialist_id
+        catalog = await repo.load_service_catalog(session, location_id, query.service_id)
         if catalog is None:
             nothing = (_EPOCH, _EPOCH)
             return {d: _DayEntry(None, None, nothing, True, (), ()) for d in days}

@@ -50,6 +50,7 @@ from bot.domain.policies import (
 )
 from bot.domain.slots import NOT_BOOKABLE
 from bot.domain.statuses import ACTIVE_STATUSES, ATTENDANCE_MARKS, AppointmentStatus
+from bot.domain.types import SlotQuery
 from bot.ops import metrics
 from bot.services.booking_types import (
     Actor,
@@ -146,10 +147,8 @@ class BookingService:
                 session,
                 self._availability,
                 self._holds,
+                SlotQuery(location_id, service_id, specialist_id),
                 client_id=client_id,
-                location_id=location_id,
-                service_id=service_id,
-                specialist_id=specialist_id,
                 start=start,
                 now=now,
                 ttl_seconds=ttl_seconds,
@@ -199,9 +198,7 @@ class BookingService:
 
         chosen = await self._lock_candidate(
             session,
-            location_id=request.location_id,
-            service_id=request.service_id,
-            specialist_id=request.specialist_id,
+            request.query,
             start=request.start,
             now=now,
             client_id=request.client_id,
@@ -259,10 +256,8 @@ class BookingService:
     async def _lock_candidate(
         self,
         session: AsyncSession,
+        query: SlotQuery,
         *,
-        location_id: int,
-        service_id: int,
-        specialist_id: int | None,
         start: datetime,
         now: datetime,
         client_id: int,
@@ -281,9 +276,9 @@ class BookingService:
         async def look() -> list[SlotCandidate]:
             reason, found = await self._availability.evaluate(
                 session,
-                location_id=location_id,
-                service_id=service_id,
-                specialist_id=specialist_id,
+                location_id=query.location_id,
+                service_id=query.service_id,
+                specialist_id=query.specialist_id,
                 start=start,
                 now=now,
                 client_id=client_id,
@@ -319,13 +314,13 @@ class BookingService:
         # The cap comes with the catalog the look just read. Its lock is the last one in the
         # fixed order, and the count under it is what decides.
         capacity = await self._availability.capacity(
-            session, location_id=location_id, service_id=service_id
+            session, location_id=query.location_id, service_id=query.service_id
         )
         if capacity is not None:
-            await appts.lock_resources(session, [(appts.LOCK_LOCATION_CAPACITY, location_id)])
+            await appts.lock_resources(session, [(appts.LOCK_LOCATION_CAPACITY, query.location_id)])
             peak = await appts.in_progress_peak(
                 session,
-                location_id,
+                query.location_id,
                 chosen.start,
                 chosen.end,
                 exclude_appointment_id=exclude_appointment_id,
@@ -486,9 +481,7 @@ class BookingService:
             return await self._view_of(session, appointment_id), None
         chosen = await self._lock_candidate(
             session,
-            location_id=appointment.location_id,
-            service_id=appointment.service_id,
-            specialist_id=appointment.specialist_id,
+            SlotQuery(appointment.location_id, appointment.service_id, appointment.specialist_id),
             start=new_start,
             now=now,
             client_id=appointment.client_id,

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.policies import ActorKind
+from bot.domain.types import SlotQuery
 from db.repositories import appointments as appts
 
 if TYPE_CHECKING:
@@ -96,6 +97,11 @@ class BookingRequest:
     specialist_id: int | None
     start: datetime
     hold_id: str
+
+    @property
+    def query(self) -> SlotQuery:
+        """What is being booked, as the slot engine is asked about it."""
+        return SlotQuery(self.location_id, self.service_id, self.specialist_id)
 
 
 @dataclass(frozen=True)

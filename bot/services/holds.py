@@ -38,7 +38,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.domain.errors import SlotTaken, SlotTakenReason
-from bot.domain.types import HeldInterval
+from bot.domain.slots import SlotCandidate
+from bot.domain.types import HeldInterval, SlotQuery
 
 # Shared Lua helpers: split a member and drop one hold (its set members and keys).
 _LUA_COMMON = """
@@ -222,24 +223,23 @@ class HoldStore:
         self,
         *,
         client_id: int,
-        location_id: int,
-        service_id: int,
-        specialist_id: int,
-        workplace_id: int,
-        start: datetime,
-        end: datetime,
-        blocked_until: datetime,
-        price: Decimal,
+        query: SlotQuery,
+        candidate: SlotCandidate,
         capacity_left: int | None = None,
         ttl_seconds: int | None = None,
     ) -> Hold:
-        """Take a hold, atomically replacing the client's previous one.
+        """Hold `candidate` (a start with its specialist, workplace, interval and price, from
+        the slot engine for `query`) for the client, atomically replacing their previous hold.
 
         `capacity_left` is how many more appointments the location can run during
         [start, end) according to PostgreSQL (None = no cap); other clients' holds use it up.
         Raises `SlotTaken` if another client's hold overlaps the specialist or workplace
         interval, or the capacity is used up.
         """
+        location_id, service_id = query.location_id, query.service_id
+        specialist_id, workplace_id = candidate.specialist_id, candidate.workplace_id
+        start, end, blocked_until = candidate.start, candidate.end, candidate.blocked_until
+        price = candidate.price
         if not start < end <= blocked_until:
             raise ValueError("a hold needs start < end <= blocked_until")
         hold_id = uuid.uuid4().hex

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.errors import SlotTaken, SlotTakenReason
+from bot.domain.types import SlotQuery
 from bot.services.booking_types import SlotAuthority
 from bot.services.holds import Hold, HoldStore
 from db.repositories import appointments as appts
@@ -19,11 +20,9 @@ async def take_hold(
     session: AsyncSession,
     availability: SlotAuthority,
     holds: HoldStore,
+    query: SlotQuery,
     *,
     client_id: int,
-    location_id: int,
-    service_id: int,
-    specialist_id: int | None,
     start: datetime,
     now: datetime,
     ttl_seconds: int | None = None,
@@ -36,34 +35,30 @@ async def take_hold(
     """
     candidates = await availability.candidates(
         session,
-        location_id=location_id,
-        service_id=service_id,
-        specialist_id=specialist_id,
+        location_id=query.location_id,
+        service_id=query.service_id,
+        specialist_id=query.specialist_id,
         start=start,
         now=now,
         client_id=client_id,
     )
     if not candidates:
         raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
-    capacity = await availability.capacity(session, location_id=location_id, service_id=service_id)
+    capacity = await availability.capacity(
+        session, location_id=query.location_id, service_id=query.service_id
+    )
     capacity_left = None
     if capacity is not None:
         first = candidates[0]
         capacity_left = capacity - await appts.in_progress_peak(
-            session, location_id, first.start, first.end
+            session, query.location_id, first.start, first.end
         )
     for candidate in candidates:
         try:
             hold = await holds.acquire(
                 client_id=client_id,
-                location_id=location_id,
-                service_id=service_id,
-                specialist_id=candidate.specialist_id,
-                workplace_id=candidate.workplace_id,
-                start=candidate.start,
-                end=candidate.end,
-                blocked_until=candidate.blocked_until,
-                price=candidate.price,
+                query=query,
+                candidate=candidate,
                 capacity_left=capacity_left,
                 ttl_seconds=ttl_seconds,
             )

@@ -40,6 +40,7 @@ from bot.domain.errors import (
 )
 from bot.domain.horizon import date_refusal
 from bot.domain.statuses import WaitlistStatus
+from bot.domain.types import SlotQuery
 from bot.domain.tz import local_date
 from bot.services.booking_types import BookingRequest, SlotAuthority
 from bot.services.holds import HoldStore
@@ -297,10 +298,8 @@ class WaitlistService:
                         session,
                         self._availability,
                         self._holds,
+                        SlotQuery(location_id, entry.service_id, entry.specialist_id),
                         client_id=entry.client_id,
-                        location_id=location_id,
-                        service_id=entry.service_id,
-                        specialist_id=entry.specialist_id,
                         start=start,
                         now=now,
                         ttl_seconds=self._settings.waitlist_offer_ttl_seconds,

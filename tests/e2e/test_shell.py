@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotApp
+from bot.domain.slots import SlotCandidate
+from bot.domain.types import SlotQuery
 from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
 from bot.keyboards.common import MenuAction, MenuCb
@@ -102,14 +104,17 @@ async def test_cancel_leaves_any_flow_and_releases_the_hold(
         start = datetime(2031, 3, 3, 10, tzinfo=UTC)
         await holds.acquire(
             client_id=profile.client_id,
-            location_id=1,
-            service_id=1,
-            specialist_id=1,
-            workplace_id=1,
-            start=start,
-            end=start + timedelta(hours=1),
-            blocked_until=start + timedelta(hours=1),
-            price=Decimal("100"),
+            query=SlotQuery(location_id=1, service_id=1),
+            candidate=SlotCandidate(
+                specialist_id=1,
+                workplace_id=1,
+                start=start,
+                end=start + timedelta(hours=1),
+                blocked_until=start + timedelta(hours=1),
+                price=Decimal("100"),
+                duration_min=60,
+                break_min=0,
+            ),
         )
         assert await holds.get(profile.client_id) is not None
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
 from bot.domain.slots import Reason
-from bot.domain.types import HeldInterval
+from bot.domain.types import HeldInterval, SlotQuery
 from bot.services.availability import AvailabilityService
 from bot.services.holds import HoldStore
 from db.models import (
@@ -607,14 +607,8 @@ async def test_real_hold_store_feeds_the_engine(
         (first, *_) = await availability.candidates(session, **slot_query(salon, start))
     await store.acquire(
         client_id=salon.client.id,
-        location_id=salon.location.id,
-        service_id=salon.service.id,
-        specialist_id=first.specialist_id,
-        workplace_id=first.workplace_id,
-        start=first.start,
-        end=first.end,
-        blocked_until=first.blocked_until,
-        price=first.price,
+        query=SlotQuery(salon.location.id, salon.service.id),
+        candidate=first,
     )
     assert "10:00" not in await slots(availability, salon, client=salon.other_client)
     assert "10:00" in await slots(availability, salon, client=salon.client)

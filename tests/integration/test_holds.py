@@ -11,6 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.domain.errors import SlotTaken
+from bot.domain.slots import SlotCandidate
+from bot.domain.types import SlotQuery
 from bot.services.holds import Hold, HoldStore
 
 START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
@@ -35,16 +37,20 @@ async def take(
     ttl_seconds: int | None = None,
 ) -> Hold:
     end = start + timedelta(minutes=minutes)
-    return await holds.acquire(
-        client_id=client,
-        location_id=location,
-        service_id=1,
+    candidate = SlotCandidate(
         specialist_id=specialist,
         workplace_id=workplace,
         start=start,
         end=end,
         blocked_until=end + timedelta(minutes=break_min),
         price=PRICE,
+        duration_min=minutes,
+        break_min=break_min,
+    )
+    return await holds.acquire(
+        client_id=client,
+        query=SlotQuery(location_id=location, service_id=1),
+        candidate=candidate,
         capacity_left=capacity_left,
         ttl_seconds=ttl_seconds,
     )
