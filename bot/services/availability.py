@@ -194,8 +194,9 @@ class AvailabilityService:
         client_id: int,
         exclude_appointment_id: int | None = None,
     ) -> list[SlotCandidate]:
-        """Every (specialist, workplace) pair free for exactly `start`, best first; empty means
-        not bookable. Reads the database in the caller's session, never the cache."""
+        """Every (specialist, workplace) pair free for exactly `start` (an aware instant), best
+        first (docs/rules.md#any-specialist); empty means not bookable. Reads the database in
+        the caller's session, never the cache. Rules: docs/rules.md#availability."""
         _, found = await self.evaluate(
             session,
             location_id=location_id,
@@ -305,8 +306,8 @@ class AvailabilityService:
         exclude_appointment_id: int | None = None,
     ) -> list[SlotOffer]:
         """Bookable starts on a location-local date, sorted, each with the lowest price among
-        the specialists offering it. Holds of other clients, the client's own appointments,
-        notice and horizon are applied on every call, cached or not.
+        the specialists offering it (docs/rules.md#slot-grid). Holds of other clients, the
+        client's own appointments, notice and horizon are applied on every call, cached or not.
 
         `exclude_appointment_id` (the appointment being rescheduled) is treated as gone, so
         times overlapping its current slot are offered; such a read bypasses the cache."""

@@ -136,10 +136,13 @@ class BookingService:
         now: datetime,
         ttl_seconds: int | None = None,
     ) -> Hold:
-        """Hold `start` for the client (replacing their previous hold).
+        """Hold `start` (an aware instant) for the client, replacing their previous hold, for
+        `ttl_seconds` (default `HOLD_TTL_SECONDS`); returns the `Hold` with the chosen
+        specialist, workplace, interval and price (before the discount).
 
-        Tries the engine's candidates in preference order; raises `SlotTaken` when the time is
-        booked or held by someone else, `SlotUnavailable` when it is too soon.
+        Tries the engine's candidates in preference order. Raises `SlotTaken` when the time is
+        booked or held by another client, `SlotUnavailable` when it is too soon or not a
+        bookable time. Rule: docs/rules.md#holds.
         """
         self._check_notice(start, now)
         async with self._sessions() as session:
@@ -160,10 +163,15 @@ class BookingService:
     # --- confirm ---------------------------------------------------------------------------
 
     async def confirm(self, request: BookingRequest, *, now: datetime) -> AppointmentView:
-        """Book the requested time: one transaction, idempotent on `request.hold_id`.
+        """Book the requested time in one transaction; idempotent on `request.hold_id` (a
+        second call returns the same appointment, one debit). Returns the appointment's view.
 
-        Works with an expired hold when the time is still free. Raises `SlotTaken` (lost race,
-        another client's hold), `InsufficientFunds` (nothing written) or `SlotUnavailable`.
+        Debits `price - discount` (the client's percent; currency amounts, 2 decimals) and
+        writes the ledger and outbox rows in the same transaction. Works with an expired hold
+        when the time is still free. Raises `SlotTaken` (lost race, another client's hold),
+        `InsufficientFunds` (nothing written), `SlotUnavailable` (not a bookable time),
+        `NotAllowed(NOT_YOUR_BOOKING)` for another client's hold id, `NotFound` for an unknown
+        client. Rules: docs/rules.md#confirm, docs/rules.md#conflicts.
         """
         self._check_notice(request.start, now)
         held = await self._safe_get_hold(request.client_id)
@@ -344,15 +352,23 @@ class BookingService:
     # --- cancel ----------------------------------------------------------------------------
 
     async def refund_preview(self, appointment_id: int, *, actor: Actor, now: datetime) -> Decimal:
-        """What `cancel` would refund right now (for the "are you sure?" screen)."""
+        """What `cancel` by `actor` would refund right now (a currency amount, 2 decimals; 0
+        for nothing), for the "are you sure?" screen. Raises what `cancel` raises, writes
+        nothing. Rule: docs/rules.md#cancel-and-refunds."""
         async with self._sessions() as session:
             appointment = await self._load_for(session, appointment_id, actor)
             self._check_cancellable(appointment, actor, now)
             return await self._refund_for(session, appointment, actor, now)
 
     async def cancel(self, appointment_id: int, *, actor: Actor, now: datetime) -> CancelResult:
-        """Cancel with the refund docs/rules.md#cancel-and-refunds grants; a second cancel raises
-        `InvalidState` and refunds nothing. The freed time is then offered to the waitlist."""
+        """Cancel the appointment and refund what docs/rules.md#cancel-and-refunds grants, in
+        one transaction (the refund is a ledger row, never given twice); returns the view and
+        the refunded amount. The freed time is then offered to the waitlist.
+
+        Raises `InvalidState(NOT_BOOKED)` for an appointment that is not booked (a second
+        cancel refunds nothing), `NotAllowed(ALREADY_STARTED)` for a client after the start,
+        `NotAllowed(NOT_YOURS)` / `NotFound` for someone else's or an unknown appointment.
+        """
 
         async def attempt(session: AsyncSession) -> CancelResult:
             return await self.cancel_in(session, appointment_id, actor=actor, now=now)
@@ -435,7 +451,8 @@ class BookingService:
         The price is recomputed (with the client's current discount) and the difference is
         settled in the ledger (kind 'reschedule'): an extra debit if the wallet covers it, else
         `InsufficientFunds`; or a credit back. A client may move only before the free-cancel
-        deadline (`NotAllowed("too_late")`).
+        deadline (`NotAllowed(TOO_LATE)`). Also raises `SlotTaken`, `SlotUnavailable`,
+        `InvalidState(NOT_BOOKED | CHANGED_MEANWHILE)`. Rule: docs/rules.md#reschedule.
         """
         self._check_notice(new_start, now)
         view, old_start = await self._repicking(
@@ -558,7 +575,10 @@ class BookingService:
         self, appointment_id: int, *, actor: Actor, status: str, now: datetime
     ) -> AppointmentView:
         """An admin or the appointment's specialist marks it `completed` or `no_show` once it
-        has started (a mark can be corrected; a cancelled appointment can't be marked)."""
+        has started (a mark can be corrected; a cancelled appointment can't be marked).
+
+        Raises `InvalidState(UNKNOWN_STATUS | NOT_STARTED | NOT_BOOKED)`,
+        `NotAllowed(CLIENTS_CANNOT_MARK | NOT_YOURS)`. Rule: docs/rules.md#appointments."""
         if status not in ATTENDANCE_MARKS:
             raise InvalidState(InvalidStateReason.UNKNOWN_STATUS, status)
         mark = AppointmentStatus(status)
@@ -584,7 +604,8 @@ class BookingService:
     async def confirm_attendance(
         self, appointment_id: int, *, client_id: int, now: datetime
     ) -> AppointmentView:
-        """The client's "I'll come" (from a reminder): recorded once in `client_confirmed_at`."""
+        """The client's "I'll come" (from a reminder): recorded once in `client_confirmed_at`.
+        Raises `InvalidState(NOT_UPCOMING)` once the appointment started or is not booked."""
 
         async def attempt(session: AsyncSession) -> AppointmentView:
             appointment = await self._load_for(

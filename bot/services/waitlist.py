@@ -128,7 +128,8 @@ class WaitlistService:
         *,
         now: dt.datetime,
     ) -> WaitlistView:
-        """Wait for a time on `date`; joining twice returns the same live entry.
+        """Wait for a time on `date` (docs/rules.md#waitlist); joining twice returns the same
+        live entry.
 
         `SlotUnavailable("past")` or `("horizon")` for a location-local date before today or
         beyond the booking horizon (no time can ever open there); `NotFound` for an unknown or

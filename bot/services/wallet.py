@@ -50,7 +50,9 @@ class WalletService:
     async def top_up(
         self, client_id: int, amount: Decimal, *, comment: str | None, admin_id: int | None
     ) -> Decimal:
-        """An admin credits `amount` (> 0) with a comment. Returns the new balance."""
+        """An admin credits `amount` (currency, > 0, rounded to 2 decimals) with a comment;
+        returns the new balance. `NotAllowed(AMOUNT_NOT_POSITIVE)`, `NotFound` for an unknown
+        client. Rule: docs/rules.md#top-up-and-payments."""
         amount = money(amount)
         if amount <= ZERO:
             raise NotAllowed(NotAllowedReason.AMOUNT_NOT_POSITIVE)
@@ -61,8 +63,9 @@ class WalletService:
     async def adjust(
         self, client_id: int, amount: Decimal, *, comment: str | None, admin_id: int | None
     ) -> Decimal:
-        """An admin corrects the balance by a signed `amount`; never below zero
-        (`InsufficientFunds` and nothing written). Returns the new balance."""
+        """An admin corrects the balance by a signed `amount` (currency, 2 decimals); never
+        below zero (`InsufficientFunds` and nothing written). Returns the new balance.
+        `NotAllowed(AMOUNT_ZERO)`, `NotFound`. Rule: docs/rules.md#wallet."""
         amount = money(amount)
         if amount == ZERO:
             raise NotAllowed(NotAllowedReason.AMOUNT_ZERO)
@@ -77,7 +80,9 @@ class WalletService:
 
         Returns True when credited now, False when this charge was already credited (Telegram
         may deliver the successful payment twice). The ledger's unique `external_id` decides,
-        so concurrent deliveries cannot both credit.
+        so concurrent deliveries cannot both credit. `amount` is in the currency (2 decimals);
+        raises `NotAllowed(AMOUNT_NOT_POSITIVE)`, `NotFound` for an unknown client.
+        Rule: docs/rules.md#top-up-and-payments.
         """
         amount = money(amount)
         if amount <= ZERO:
@@ -110,7 +115,9 @@ class WalletService:
             raise
 
     async def set_discount(self, client_id: int, percent: Decimal | int) -> Decimal:
-        """Set the client's discount percent (0..100), applied at the next confirm."""
+        """Set the client's discount percent (0..100, 2 decimals), applied at the next confirm
+        or move; returns it. `NotAllowed(DISCOUNT_OUT_OF_RANGE)`, `NotFound`.
+        Rule: docs/rules.md#discount."""
         value = Decimal(percent).quantize(Decimal("0.01"))
         if not ZERO <= value <= HUNDRED:
             raise NotAllowed(NotAllowedReason.DISCOUNT_OUT_OF_RANGE)
@@ -123,7 +130,8 @@ class WalletService:
         return value
 
     async def balance_and_ledger(self, client_id: int, limit: int = 20) -> WalletView:
-        """The balance and the latest `limit` ledger rows, newest first."""
+        """The balance and the latest `limit` ledger rows, newest first (signed amounts:
+        + credit, - debit). `NotFound` for an unknown client. Rule: docs/rules.md#wallet."""
         async with self._sessions() as session:
             balance = await wallets.balance(session, client_id)
             if balance is None:
