@@ -124,7 +124,8 @@ class BreakerRedis(Redis):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         run = super().execute_command
-        return await self.breaker.call(lambda: run(*args, **options))
+        # redis-py leaves execute_command unannotated.
+        return await self.breaker.call(lambda: run(*args, **options))  # type: ignore[no-untyped-call]
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         pipe = _BreakerPipeline(

@@ -1,5 +1,6 @@
-"""What a catalog or schedule change does to clients who already booked (SPEC 7), and applying
-it: keep those appointments as they are, or cancel them with a full refund and notices.
+"""What a catalog or schedule change does to clients who already booked
+(docs/rules.md#admin-rights), and applying it: keep those appointments as they are, or cancel
+them with a full refund and notices.
 
 A change touches a future booked appointment when, after it, the appointment no longer fits
 the catalog as the slot engine reads it: its location, service, specialist, workplace or one of

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, exists, false, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from bot.domain.statuses import ACTIVE_STATUSES, AppointmentStatus
 from bot.domain.tz import day_bounds
 from db.models import (
     Appointment,
@@ -30,7 +31,7 @@ from db.models import (
     WalletTransaction,
 )
 
-ACTIVE = ("booked", "completed", "no_show")
+ACTIVE = ACTIVE_STATUSES
 # Ledger kinds that are the business's revenue (signed from the wallet's side: a debit is
 # negative, a refund positive), and money clients put in.
 REVENUE_KINDS = ("debit", "refund", "reschedule")
@@ -123,7 +124,7 @@ async def appointment_groups(
     dates [first, last]: one grouped query, a few hundred rows for a month of a business;
     the caller adds them up by date or by specialist."""
     active = Appointment.status.in_(ACTIVE)
-    cancelled = Appointment.status == "cancelled"
+    cancelled = Appointment.status == AppointmentStatus.CANCELLED
     minutes = func.extract("epoch", Appointment.end_time - Appointment.start_time) / 60
     day = local_day(Appointment.start_time, Location.timezone)
     rows = await session.execute(
@@ -132,8 +133,8 @@ async def appointment_groups(
             Appointment.location_id,
             Appointment.specialist_id,
             func.count().filter(active),
-            func.count().filter(Appointment.status == "completed"),
-            func.count().filter(Appointment.status == "no_show"),
+            func.count().filter(Appointment.status == AppointmentStatus.COMPLETED),
+            func.count().filter(Appointment.status == AppointmentStatus.NO_SHOW),
             func.count().filter(cancelled, Appointment.cancelled_by == "client"),
             func.count().filter(cancelled, Appointment.cancelled_by == "admin"),
             func.count().filter(cancelled, Appointment.cancelled_by == "specialist"),
