@@ -18,6 +18,7 @@ class DomainError(Exception):
 
 
 class NotAllowedReason(StrEnum):
+    NOT_ADMIN = "not_admin"  # an admin action by someone who is not an admin
     NOT_YOURS = "not_yours"  # another client's (or specialist's) appointment or entry
     NOT_YOUR_BOOKING = "not_your_booking"  # another client confirmed with this hold id
     TOO_LATE = "too_late"  # a client's move after the free-cancel deadline

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, NotAllowedReason
 from db.repositories.clients import ClientRepository
 
 
@@ -21,9 +21,9 @@ class AdminGate:
         self._admin_ids = frozenset(admin_ids)
 
     async def require(self, tg_id: int) -> None:
-        """Raises `NotAllowed("not_admin")` unless the Telegram account is an admin."""
+        """Raises `NotAllowed(NOT_ADMIN)` unless the Telegram account is an admin."""
         if tg_id in self._admin_ids:
             return
         async with self._sessions() as session:
             if not await ClientRepository(session).is_admin(tg_id):
-                raise NotAllowed("not_admin")
+                raise NotAllowed(NotAllowedReason.NOT_ADMIN)

@@ -272,9 +272,11 @@ async def active_names(
 async def scope_name(session: AsyncSession, scope: Scope) -> str | None:
     """The name of the scope's location or specialist (inactive ones too), or None."""
     if scope.location_id is not None:
-        return await session.scalar(select(Location.name).where(Location.id == scope.location_id))
+        found = await session.execute(select(Location.name).where(Location.id == scope.location_id))
+        return found.scalar_one_or_none()
     if scope.specialist_id is not None:
-        return await session.scalar(
+        found = await session.execute(
             select(Specialist.name).where(Specialist.id == scope.specialist_id)
         )
+        return found.scalar_one_or_none()
     return None
