@@ -48,7 +48,7 @@ class UpdateFields(logging.Filter):
         return True
 
 
-class RedactingHandler(logging.StreamHandler):
+class RedactingHandler(logging.StreamHandler[IO[str]]):
     """A stream handler that replaces each secret in the finished line (message, arguments,
     traceback, every JSON field) with `[redacted]`."""
 
