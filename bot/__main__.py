@@ -1,4 +1,4 @@
-"""`python -m bot [run | worker | health [--ready] | catalog import FILE | catalog export FILE]`.
+"""`python -m bot [run | worker | health [--ready] | demo [--fresh] | catalog import|export FILE]`.
 
 `run` (the default) serves the bot (long polling, or the webhook when WEBHOOK_URL is set);
 `worker` runs only the notification worker. Both first check the settings, PostgreSQL (reachable,
@@ -6,6 +6,8 @@ the database exists, migrated to head), Redis and Telegram (`bot.ops.startup`).
 `health` asks the running bot's `GET /healthz` (alive), or with `--ready` its `GET /readyz`
 (PostgreSQL, Redis and migrations; the container health check), and exits 0 if it answered 200.
 It needs no BOT_TOKEN.
+`demo` runs the whole product locally with no token: the Bot API emulator, the bot, the worker
+and a web chat (`bot/demo`).
 A bad setting or a problem only an operator can fix ends the process with one readable line and
 exit code 2; a server that does not answer yet is waited for.
 """
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument(
         "--ready", action="store_true", help="ask GET /readyz (PostgreSQL, Redis, migrations)"
     )
+    sub.add_parser("demo", help="the whole product with a web chat, no token needed (--fresh)")
     catalog = sub.add_parser("catalog", help="import or export the catalog and schedules")
     catalog.add_argument("catalog_args", nargs=argparse.REMAINDER)
     return parser
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.catalog.cli import main as catalog_main
 
         return catalog_main(argv[1:])
+    if argv[:1] == ["demo"]:
+        # Needs no BOT_TOKEN: the demo is its own Telegram.
+        from bot.demo.runner import main as demo_main
+
+        return demo_main(argv[1:])
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:

@@ -211,13 +211,15 @@ def start_background_tasks(app: BotApp, stop: asyncio.Event) -> list[asyncio.Tas
     With `RUN_WORKER` (the default) that is the notification worker, which also sweeps expired
     waitlist offers. Slot caches need no listener: their keys embed version counters kept in
     Redis, so every instance sees an invalidation at once. Each task is cancelled and awaited by
-    `BotApp.close()`.
+    `BotApp.close()`. The worker reads the same clock as the handlers (`app.clock`: the wall
+    clock, unless the demo's time travel or a test pins it).
     """
     tasks: list[asyncio.Task[Any]] = []
     if app.settings.run_worker:
         tasks.append(
             asyncio.create_task(
-                run_worker(app.settings, bot=app.bot, stop=stop), name="notification-worker"
+                run_worker(app.settings, bot=app.bot, stop=stop, clock=app.clock.now),
+                name="notification-worker",
             )
         )
     app.background.extend(tasks)

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
 
+    # --- demo (`python -m bot demo` only; the bot itself ignores them) ----------------------------
+    demo_port: int = Field(default=8080, ge=1, le=65535)
+    demo_data_dir: str = Field(default=".demo", min_length=1)
+
     # --- webhook mode (unset WEBHOOK_URL = long polling) ----------------------------------------
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

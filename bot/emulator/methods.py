@@ -49,6 +49,9 @@ class ChatMethods:
     webhook_deliveries: list[dict[str, Any]]
     webhook_max_attempts: int
     webhook_retry_base_seconds: float
+    observers: list[Callable[[str, Any], None]]
+    uploads: dict[str, tuple[str, bytes]]
+    _upload_ids: itertools.count[int]
     clock: Callable[[], float]
     _pending: list[Pending]
     _delivered: deque[dict[str, Any]]
@@ -93,7 +96,18 @@ class ChatMethods:
         if method.startswith("send") and as_int(params.get("chat_id")) is not None:
             # sendPhoto, sendDocument, ...: a message the chat shows (its caption as text).
             chat_id = self._require_chat(params)
-            return self._store_bot_message(chat_id, {**params, "text": params.get("caption")}).raw
+            kind = method.removeprefix("send")
+            media: dict[str, Any] = {"type": kind}
+            attached = params.get(kind)
+            if isinstance(attached, str) and attached.startswith("attach://"):
+                attached = params.get(attached.removeprefix("attach://"))
+            if isinstance(attached, dict):
+                upload_id = f"upload-{next(self._upload_ids)}"
+                self.uploads[upload_id] = (str(attached["filename"]), attached["content"])
+                media.update(filename=attached["filename"], size=attached["size"], id=upload_id)
+            return self._store_bot_message(
+                chat_id, {**params, "text": params.get("caption")}, media=media
+            ).raw
         return True  # the generic recorder: anything else succeeds
 
     async def _m_getfile(self, params: dict[str, Any]) -> Any:
@@ -163,6 +177,8 @@ class ChatMethods:
     def _chat_event(self, chat_id: int, kind: str, msg: EmuMessage) -> None:
         events = self.chat_events.setdefault(chat_id, [])
         events.append(ChatEvent(seq=len(events) + 1, kind=kind, message=msg))
+        for observer in self.observers:
+            observer(kind, msg)
 
     def _message_payload(self, msg: EmuMessage) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -270,6 +286,8 @@ class ChatMethods:
                 "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
         self.callback_answers[query_id] = params
+        for observer in self.observers:
+            observer("callback_answer", params)
         return True
 
     async def _m_answerprecheckoutquery(self, params: dict[str, Any]) -> Any:

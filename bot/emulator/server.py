@@ -59,6 +59,7 @@ class BotAPIEmulator(ChatMethods):
         *,
         bot_username: str = "booking_test_bot",
         bot_first_name: str = "Booking Bot",
+        first_update_id: int = 1,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -79,7 +80,9 @@ class BotAPIEmulator(ChatMethods):
         self._pending: list[Pending] = []
         # Updates already delivered (acknowledged), kept for `redeliver`.
         self._delivered: deque[dict[str, Any]] = deque(maxlen=1000)
-        self._update_ids = itertools.count(1)
+        # A bot that keeps its Redis across emulator runs (the demo) remembers the update ids it
+        # handled, so such a caller starts above them.
+        self._update_ids = itertools.count(first_update_id)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._seq = itertools.count(1)
         self._cond = asyncio.Condition()
@@ -99,6 +102,12 @@ class BotAPIEmulator(ChatMethods):
         # The rate limiter's clock; tests may pin it.
         self.monotonic: Callable[[], float] = time.monotonic
         self._closing = False
+        # Photos and documents the bot sent, by an id of the emulator's: (file name, bytes).
+        self.uploads: dict[str, tuple[str, bytes]] = {}
+        self._upload_ids = itertools.count(1)
+        # Called on every chat change: ("message" | "edit" | "delete", message) and on every
+        # callback answer: ("callback_answer", params). The demo's web chat listens here.
+        self.observers: list[Callable[[str, Any], None]] = []
         self._background: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----------------------------------------------------------------------------

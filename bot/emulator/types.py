@@ -103,6 +103,9 @@ class EmuMessage:
     deleted: bool = False
     edits: int = 0
     invoice: dict[str, Any] | None = None
+    # A photo or document the bot sent: {"type": "photo", "filename", "size", "id"} (its bytes
+    # in `BotAPIEmulator.uploads[id]`).
+    media: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property

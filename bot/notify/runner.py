@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiogram import Bot
 from redis.asyncio import Redis
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.notify.ratelimit import RedisRateLimiter
 from bot.notify.sender import TelegramSender
-from bot.notify.worker import OutboxWorker, WorkerOptions
+from bot.notify.worker import OutboxWorker, WorkerOptions, utc_now
 from bot.ops.outage import classify
 from bot.ops.redis import make_redis
 from bot.services.events import (
@@ -50,8 +50,10 @@ def build_worker(
     session_factory: async_sessionmaker[AsyncSession],
     options: WorkerOptions | None = None,
     worker_id: str | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> OutboxWorker:
-    """A worker paced by the Redis limiter shared by every worker using this bot token."""
+    """A worker paced by the Redis limiter shared by every worker using this bot token;
+    `clock` (aware UTC datetimes) is the wall clock unless the caller pins it (the demo)."""
     limiter = RedisRateLimiter(
         redis,
         prefix=f"{settings.redis_prefix}:{bot.id}",
@@ -64,6 +66,7 @@ def build_worker(
         settings,
         options=options,
         worker_id=worker_id,
+        clock=clock or utc_now,
     )
 
 
@@ -72,7 +75,7 @@ async def sweep_waitlist_offers(
     stop: asyncio.Event,
     *,
     every_seconds: float = WAITLIST_SWEEP_SECONDS,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = utc_now,
 ) -> None:
     """Expire waitlist offers nobody took and pass their time to the next client in line.
 
@@ -94,9 +97,16 @@ async def sweep_waitlist_offers(
 
 
 async def run_worker(
-    settings: Settings, *, bot: Bot | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    bot: Bot | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
-    """Deliver notifications until `stop` is set (or SIGINT/SIGTERM when run alone)."""
+    """Deliver notifications until `stop` is set (or SIGINT/SIGTERM when run alone).
+
+    `clock` (aware UTC datetimes) decides what is due: the wall clock unless the caller pins it
+    (the demo's time travel does; production never passes one)."""
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -108,7 +118,9 @@ async def run_worker(
     engine = make_engine(settings.database_url, pool_size=5, max_overflow=10)
     redis = make_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     session_factory = make_session_factory(engine)
-    worker = build_worker(settings, bot=the_bot, redis=redis, session_factory=session_factory)
+    worker = build_worker(
+        settings, bot=the_bot, redis=redis, session_factory=session_factory, clock=clock
+    )
     waitlist: WaitlistService = build_services(settings, redis, session_factory).waitlist
     bus = EventBus(redis, settings.redis_prefix)
 
@@ -118,7 +130,7 @@ async def run_worker(
 
     listener_stop = asyncio.Event()
     listener = asyncio.create_task(bus.listen(on_event, stop=listener_stop))
-    sweeper = asyncio.create_task(sweep_waitlist_offers(waitlist, stop))
+    sweeper = asyncio.create_task(sweep_waitlist_offers(waitlist, stop, clock=clock or utc_now))
     try:
         await worker.run(stop)
     finally:

@@ -39,6 +39,7 @@ for pkg in "$@"; do
         redis-server) cp "$AVAILABLE"/redis-server "$AVAILABLE"/redis-cli "$BIN"/ ;;
         python3) cp "$AVAILABLE"/python3 "$BIN"/ ;;
         python3-venv) : > "$STATE/python3-venv" ;;
+        chromium) cp "$AVAILABLE"/chromium "$BIN"/ ;;
     esac
 done
 """,
@@ -49,6 +50,7 @@ echo "pg_ctlcluster $*" >> "$LOG"
 true
 """,
     "psql": 'echo "psql ${*: -1}" >> "$LOG"',
+    "chromium": "true",
     "runuser": 'echo "runuser $*" >> "$LOG"',
     "redis-cli": '[ -f "$STATE/redis_up" ] && echo PONG',
     "redis-server": 'echo "redis-server $*" >> "$LOG"; : > "$STATE/redis_up"',
@@ -99,7 +101,16 @@ def _sandbox(tmp_path: Path, *, installed: bool) -> dict[str, str]:
     shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
     conf = tmp_path / "etc-postgresql"
     if installed:
-        for name in ("pg_isready", "pg_ctlcluster", "psql", "redis-server", "redis-cli", "python3"):
+        installed_tools = (
+            "pg_isready",
+            "pg_ctlcluster",
+            "psql",
+            "redis-server",
+            "redis-cli",
+            "python3",
+            "chromium",
+        )
+        for name in installed_tools:
             shutil.copy(available / name, bin_dir)
         (conf / "15" / "main").mkdir(parents=True)
         for flag in ("pg_up", "redis_up", "python3-venv"):
@@ -163,6 +174,7 @@ def test_bare_debian_gets_services_python_and_every_check(tmp_path: Path) -> Non
         "apt-get install -y -q --no-install-recommends redis-server",
         "pg_ctlcluster --skip-systemctl-redirect 15 main start",
         "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save  --appendonly no",
+        "apt-get install -y -q --no-install-recommends chromium",
         'psql CREATE DATABASE "ci_',
         "apt-get install -y -q --no-install-recommends python3 python3-venv",
         "python3 -m venv .venv",

@@ -1,0 +1,1 @@
+"""`python -m bot demo`: the product on one machine (embedded services, emulator, web chat)."""
