@@ -75,7 +75,7 @@ async def _external_postgres(settings: Settings) -> Service | None:
         return None
     try:
         version = await services.postgres_version(settings.database_url)
-    except (OSError, TimeoutError, Exception) as exc:  # asyncpg raises many kinds
+    except Exception as exc:  # asyncpg and the socket layer raise many kinds
         say(f"DATABASE_URL does not answer ({type(exc).__name__}): using embedded PostgreSQL")
         return None
     created = await services.ensure_database(settings.database_url)
