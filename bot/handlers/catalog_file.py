@@ -29,12 +29,14 @@ from bot.keyboards.catalog_file import (
     CatalogFileAction,
     CatalogFileCb,
     HolidayLocationCb,
+    SpecialistActiveCb,
     catalog_file_keyboard,
     catalog_screen_keyboard,
     locations_keyboard,
+    specialists_keyboard,
 )
 from bot.services.admin_gate import AdminGate
-from bot.services.catalog_changes import CatalogChange, PutHoliday
+from bot.services.catalog_changes import CatalogChange, PutHoliday, SetActive
 from bot.services.catalog_file import MAX_FILE_BYTES, CatalogFileService
 from bot.services.catalog_impact import Impact, ImpactChanged
 from bot.services.stats import Scope, StatsService
@@ -43,6 +45,7 @@ from bot.states import CatalogEdit
 FILE_KEY = "catalog_file"
 HOLIDAY_KEY = "catalog_holiday"
 HOLIDAY_LOCATION_KEY = "catalog_holiday_location"
+ACTIVE_KEY = "catalog_active"
 TITLE_KEY = "catalog_title"
 EXPECTED_KEY = "catalog_expected"
 SHOWN_TOUCHED = 10
@@ -125,6 +128,14 @@ async def on_button(
         await query.answer()
         await send_export(query.bot, query.from_user.id, files, i18n, now)
         return
+    if callback_data.action is CatalogFileAction.specialists:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                i18n("catalog.specialists.pick"),
+                reply_markup=specialists_keyboard(await files.specialists()),
+            )
+        return
     if callback_data.action is CatalogFileAction.holiday:
         await query.answer()
         if isinstance(query.message, Message):
@@ -186,17 +197,62 @@ async def on_button(
 def _pending(data: dict[str, Any], files: CatalogFileService) -> CatalogChange | None:
     """The change waiting for Apply: a catalog file, or a holiday. Raises `CatalogError` for a
     file that no longer reads (it was checked when sent)."""
-    text, holiday = data.get(FILE_KEY), data.get(HOLIDAY_KEY)
+    text, holiday, toggle = data.get(FILE_KEY), data.get(HOLIDAY_KEY), data.get(ACTIVE_KEY)
     if isinstance(text, str):
         return files.change_of(text.encode())
     if isinstance(holiday, dict):
         return PutHoliday(int(holiday["location_id"]), date.fromisoformat(holiday["date"]))
+    if isinstance(toggle, dict):
+        return SetActive("specialist", int(toggle["specialist_id"]), bool(toggle["active"]))
     return None
 
 
 async def _forget(state: FSMContext) -> None:
     await state.update_data(
-        {FILE_KEY: None, HOLIDAY_KEY: None, EXPECTED_KEY: None, TITLE_KEY: None}
+        {FILE_KEY: None, HOLIDAY_KEY: None, ACTIVE_KEY: None, EXPECTED_KEY: None, TITLE_KEY: None}
+    )
+
+
+async def on_specialist_active(
+    query: CallbackQuery,
+    callback_data: SpecialistActiveCb,
+    state: FSMContext,
+    i18n: Translator,
+    gate: FromDishka[AdminGate],
+    files: FromDishka[CatalogFileService],
+    now: FromDishka[Now],
+) -> None:
+    try:
+        await gate.require(query.from_user.id)
+    except NotAllowed:
+        await query.answer(i18n("catalog.not_admin"), show_alert=True)
+        return
+    names = {i: (name, active) for i, name, active in await files.specialists()}
+    found = names.get(callback_data.specialist_id)
+    message = query.message if isinstance(query.message, Message) else None
+    # A stale button: the specialist is gone, or already in the state it asks for.
+    if found is None or found[1] == callback_data.active or message is None:
+        await query.answer(i18n("catalog.stale"), show_alert=True)
+        return
+    change = SetActive("specialist", callback_data.specialist_id, callback_data.active)
+    impact = await files.preview_change(change, now=now)
+    verb = "reactivate" if callback_data.active else "deactivate"
+    title = i18n(f"catalog.specialist.{verb}", name=found[0])
+    await query.answer()
+    await _forget(state)
+    await state.update_data(
+        {
+            ACTIVE_KEY: {
+                "specialist_id": callback_data.specialist_id,
+                "active": callback_data.active,
+            },
+            EXPECTED_KEY: sorted(impact.ids),
+            TITLE_KEY: title,
+        }
+    )
+    await message.edit_text(
+        render_preview(impact, i18n, title),
+        reply_markup=catalog_file_keyboard(len(impact.touched), i18n),
     )
 
 
@@ -294,5 +350,6 @@ def setup_router() -> Router:
     router.message.register(on_document, F.document)
     router.callback_query.register(on_button, CatalogFileCb.filter())
     router.callback_query.register(on_holiday_location, HolidayLocationCb.filter())
+    router.callback_query.register(on_specialist_active, SpecialistActiveCb.filter())
     router.message.register(on_holiday_date, CatalogEdit.holiday_date, F.text)
     return router

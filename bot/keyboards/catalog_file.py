@@ -20,6 +20,7 @@ class CatalogFileAction(str, Enum):
     screen = "screen"  # the catalog screen: how to load a file, and Export
     export = "export"  # send the current catalog as a YAML document
     holiday = "holiday"  # close a date at a location: pick the location
+    specialists = "specs"  # list the specialists to deactivate or reactivate one
 
 
 class CatalogFileCb(CallbackData, prefix="cf"):
@@ -30,6 +31,25 @@ class HolidayLocationCb(CallbackData, prefix="cfh"):
     """The location a holiday is for; the date is typed next."""
 
     location_id: int
+
+
+class SpecialistActiveCb(CallbackData, prefix="cfs"):
+    """Deactivate (`active` False) or reactivate a specialist: shows the impact first."""
+
+    specialist_id: int
+    active: bool
+
+
+def specialists_keyboard(specialists: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
+    """Each specialist marked active (✅) or not (⛔); pressing one offers the opposite."""
+    kb = InlineKeyboardBuilder()
+    for specialist_id, name, active in specialists:
+        kb.button(
+            text=f"{'✅' if active else '⛔'} {name}",
+            callback_data=SpecialistActiveCb(specialist_id=specialist_id, active=not active),
+        )
+    kb.adjust(2)
+    return kb.as_markup()
 
 
 def locations_keyboard(locations: list[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -71,6 +91,10 @@ def catalog_screen_keyboard(
     kb.button(
         text=i18n("catalog.btn.holiday"),
         callback_data=CatalogFileCb(action=CatalogFileAction.holiday),
+    )
+    kb.button(
+        text=i18n("catalog.btn.specialists"),
+        callback_data=CatalogFileCb(action=CatalogFileAction.specialists),
     )
     kb.button(
         text=i18n("catalog.btn.export"),

@@ -15,6 +15,7 @@ from bot.catalog.yamlio import dump_catalog, load_yaml
 from bot.domain.errors import NotFound
 from bot.services.catalog_changes import CatalogChange, ImportCatalog
 from bot.services.catalog_impact import CatalogImpactService, Impact
+from db.repositories import catalog_edit
 from db.repositories.stats import active_names
 
 # A catalog of a few hundred entries is tens of kilobytes; anything bigger is a mistake.
@@ -46,6 +47,11 @@ class CatalogFileService:
         if name is None:
             raise NotFound(f"location {location_id}")
         return name
+
+    async def specialists(self) -> list[tuple[int, str, bool]]:
+        """Every specialist, active or not, as (id, name, is_active), by name."""
+        async with self._sessions() as session:
+            return await catalog_edit.with_state(session, "specialist")
 
     async def preview_change(self, change: CatalogChange, *, now: datetime) -> Impact:
         return await self._impact.preview(change, now=now)

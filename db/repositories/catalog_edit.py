@@ -37,6 +37,15 @@ async def exists(session: AsyncSession, kind: EntityKind, entity_id: int) -> boo
     return (await session.scalar(select(model.id).where(model.id == entity_id))) is not None
 
 
+async def with_state(session: AsyncSession, kind: EntityKind) -> list[tuple[int, str, bool]]:
+    """Every row of the kind, active or not, as (id, name, is_active), by name."""
+    model = _MODELS[kind]
+    rows = await session.execute(
+        select(model.id, model.name, model.is_active).order_by(model.name, model.id)
+    )
+    return [(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+
 async def set_active(
     session: AsyncSession, kind: EntityKind, entity_id: int, active: bool
 ) -> bool | None:

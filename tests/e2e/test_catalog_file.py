@@ -18,7 +18,7 @@ from bot.catalog.yamlio import dump_catalog
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.i18n import translate
-from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
+from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, SpecialistActiveCb
 from tests.emulator.fixtures import running_bot
 from tests.integration.factories import (
     NOW,
@@ -230,3 +230,65 @@ async def test_closing_a_date_with_rejected_inputs_then_the_impact_screen(
     assert status == ("cancelled" if cancel else "booked")
     async with session_factory() as s:
         assert await money_invariant_violations(s) == []
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_deactivating_and_reactivating_a_specialist(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    cat, appointment, _ = await world(session_factory, redis, redis_prefix)
+    spec = cat.specialist_ids[1]
+    name = await q(session_factory, "SELECT name FROM specialists WHERE id = :i", i=spec)
+    admin = emulator.user(ADMIN, "Owner", language_code=lang)
+    client = emulator.user(778_002, "Client", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+        await admin.send("/stats today")
+        await admin.wait_for_message(t("stats.chart.caption", lang))
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
+        await admin.wait_for_message(t("catalog.screen", lang))
+        await admin.press(t("catalog.btn.specialists", lang))
+        await admin.wait_for_message(t("catalog.specialists.pick", lang))
+        await admin.press(f"✅ {name}")
+        preview = await admin.wait_for_message(t("catalog.specialist.deactivate", lang, name=name))
+        assert t("catalog.touched.header", lang, count=1) in (preview.text or "")
+        await admin.press(t("catalog.btn.cancel", lang))
+        await admin.wait_for_message(t("catalog.applied_cancelled", lang, count=1))
+        assert (
+            await q(session_factory, "SELECT is_active FROM specialists WHERE id = :i", i=spec)
+            is False
+        )
+
+        # The old button asks for what is already done: stale, nothing changes.
+        await admin.press_data(SpecialistActiveCb(specialist_id=spec, active=False).pack())
+        assert (await admin.wait_for_callback_answer()).get("text") == t("catalog.stale", lang)
+        await admin.press_data(SpecialistActiveCb(specialist_id=999_999, active=False).pack())
+        assert (await admin.wait_for_callback_answer()).get("text") == t("catalog.stale", lang)
+        await client.send("/stats")
+        await client.wait_for_message(t("stats.not_admin", lang))
+        await client.press_data(SpecialistActiveCb(specialist_id=spec, active=True).pack())
+        assert (await client.wait_for_callback_answer()).get("text") == t("catalog.not_admin", lang)
+
+        await admin.press_data(CatalogFileCb(action=CatalogFileAction.specialists).pack())
+        await admin.wait_for_message(lambda m: f"⛔ {name}" in m.button_texts())
+        await admin.press(f"⛔ {name}")
+        back = await admin.wait_for_message(t("catalog.specialist.reactivate", lang, name=name))
+        assert t("catalog.touched.none", lang) in (back.text or "")
+        await admin.press(t("catalog.btn.apply", lang))
+        await admin.wait_for_message(t("catalog.applied_kept", lang, count=0))
+    assert (
+        await q(session_factory, "SELECT is_active FROM specialists WHERE id = :i", i=spec) is True
+    )
+    status = await q(
+        session_factory, "SELECT status FROM appointments WHERE id = :a", a=appointment
+    )
+    assert status == "cancelled"
+    actions = await q(
+        session_factory,
+        "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE entity = 'specialist'",
+    )
+    assert actions == "specialist.deactivated,specialist.reactivated"
