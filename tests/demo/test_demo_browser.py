@@ -1,15 +1,19 @@
 """The demo in a real browser (Playwright driving Debian's chromium): a client books by clicking,
 the specialist sees the notice live, the client cancels from "My appointments" and gets the
-refund, and a stale button gets the bot's clear answer. Saves docs/demo.png for the README."""
+refund, a stale button gets the bot's clear answer, and moving the demo clock brings a new
+booking's reminder. Saves docs/demo.png for the README."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.demo.support import ROOT, Demo, running_demo
@@ -64,23 +68,51 @@ async def press(
     await expect(buttons).to_have_count(0)
 
 
-async def test_book_notice_cancel_refund_and_a_stale_button(page: object, demo: Demo) -> None:
+async def book(page: object, *, date_index: int, via_menu: bool = True) -> tuple[str, str]:
+    """Book a women's haircut with Анна Смирнова on the `date_index`-th bookable date at its
+    first time, by clicking (started from the main menu, or with /book); returns the date
+    (DD.MM) and the time (HH:MM)."""
     p = page
-    await expect(last_message(p)).to_contain_text("Чем могу помочь?")
-
-    # Book by clicking: location, service, specialist, date, time, confirm.
-    await press(p, "Записаться")
+    if via_menu:
+        await press(p, "Записаться")
+    else:
+        await send(p, "/book")
     await press(p, "Салон на Тверской")
     await press(p, "Женская стрижка")
     await press(p, "Анна Смирнова")
-    # The third bookable date is at least two days away: cancelling it is free (24 h rule).
-    await expect(last_message(p).get_by_role("button", name=DATE).nth(2)).to_be_visible()
-    date = (await last_message(p).get_by_role("button", name=DATE).nth(2).inner_text())[:5]
-    await press(p, DATE, nth=2)
+    dates = last_message(p).get_by_role("button", name=DATE)
+    await expect(dates.nth(date_index)).to_be_visible()
+    date = (await dates.nth(date_index).inner_text())[:5]
+    await press(p, DATE, nth=date_index)
     await expect(last_message(p).get_by_role("button", name=TIME).first).to_be_visible()
     start = await last_message(p).get_by_role("button", name=TIME).first.inner_text()
     await press(p, TIME)
     await press(p, "Подтвердить")
+    return date, start
+
+
+async def send(page: object, text: str) -> None:
+    await page.locator("#input").fill(text)  # type: ignore[attr-defined]
+    await page.locator("#input").press("Enter")  # type: ignore[attr-defined]
+
+
+async def travel(page: object, shift: str) -> None:
+    """Click a demo-clock button; return once the page shows the moved clock."""
+    label = page.locator("#clock-now")  # type: ignore[attr-defined]
+    before = await label.inner_text()
+    await page.locator(f'#clock button[data-shift="{shift}"]').click()  # type: ignore[attr-defined]
+    await expect(label).not_to_have_text(before)
+
+
+async def test_book_notice_cancel_refund_stale_button_and_reminder(
+    page: object, demo: Demo
+) -> None:
+    p = page
+    await expect(last_message(p)).to_contain_text("Чем могу помочь?")
+
+    # Book by clicking: location, service, specialist, date, time, confirm. The third bookable
+    # date is at least two days away: cancelling it is free (the 24 h rule).
+    date, start = await book(p, date_index=2)
     booked = p.locator("#messages .row", has_text="Списано")  # the confirmation, with buttons
     await expect(booked.last).to_contain_text(date)
     await expect(booked.last).to_contain_text(start)
@@ -95,8 +127,7 @@ async def test_book_notice_cancel_refund_and_a_stale_button(page: object, demo: 
 
     # Back to the client: a button of the finished booking is stale now.
     await p.locator(f'li[data-persona="{CLIENT}"]').click()
-    await p.locator("#input").fill("/my")
-    await p.locator("#input").press("Enter")
+    await send(p, "/my")
     await press(p, re.compile(date))
     await press(p, "Отменить запись", exact=True)
     await press(p, "Да, отменить", exact=True)
@@ -104,8 +135,7 @@ async def test_book_notice_cancel_refund_and_a_stale_button(page: object, demo: 
     await expect(last_message(p)).to_contain_text("Баланс: 10000")
 
     # The wallet shows the refund next to the payment; the balance is whole again.
-    await p.locator("#input").fill("/wallet")
-    await p.locator("#input").press("Enter")
+    await send(p, "/wallet")
     await expect(last_message(p)).to_contain_text("возврат за отмену")
     await expect(last_message(p)).to_contain_text("10000")
 
@@ -113,6 +143,26 @@ async def test_book_notice_cancel_refund_and_a_stale_button(page: object, demo: 
     row = p.locator(f'#messages .row[data-id="{await booked.last.get_attribute("data-id")}"]')
     await row.get_by_role("button", name="Отменить запись").click()
     await expect(row).to_contain_text("Эта запись уже отменена")
-    await p.locator("#input").fill("/wallet")
-    await p.locator("#input").press("Enter")
+    await send(p, "/wallet")
     await expect(last_message(p)).to_contain_text("10000")
+
+    # Time travel: a new booking's reminder arrives once the demo clock reaches it.
+    date, start = await book(
+        p, date_index=1, via_menu=False
+    )  # tomorrow or later: its 2 h reminder is ahead
+    async with aiohttp.ClientSession() as http, http.get(demo.url + "/api/state") as response:
+        now = datetime.fromisoformat((await response.json())["clock"]["now"])
+    day, month = (int(x) for x in date.split("."))
+    hour, minute = (int(x) for x in start.split(":"))
+    begins = datetime(now.year, month, day, hour, minute, tzinfo=now.tzinfo)
+    if begins < now:  # booked into January from December
+        begins = begins.replace(year=now.year + 1)
+    # Land in the hour before the 2 h reminder's time is over: the reminder is due, the visit
+    # has not begun.
+    hours = math.ceil((begins - timedelta(hours=2) - now) / timedelta(hours=1))
+    for _ in range(hours // 24):
+        await travel(p, "1d")
+    for _ in range(hours % 24):
+        await travel(p, "1h")
+    reminder = p.locator("#messages .row", has_text="Напоминание")
+    await expect(reminder.last).to_contain_text(f"{date} в {start}")
