@@ -8,7 +8,8 @@ force the cases where only the last word can decide, on the real PostgreSQL:
   `SlotTaken`, and nothing of the attempt is kept (no appointment, no debit, no move);
 - a deadlock (40P01) or serialization failure (40001) raised once by PostgreSQL itself (a
   trigger counting with a sequence, which a rollback does not undo): the whole transaction runs
-  again and the client gets one appointment, one debit (or one move, one refund);
+  again (`bot/services/transaction.py`) and the client gets one appointment, one debit (or one
+  move, one refund, one payment credit);
 - one Telegram charge credited from two concurrent deliveries that both pass the "already
   credited?" check: the ledger's unique index lets exactly one credit through.
 
@@ -210,12 +211,13 @@ async def test_reschedule_loses_to_a_row_committed_after_its_checks(
 @pytest.fixture
 async def fail_once(
     clean_db: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Callable[[str, str], Awaitable[None]]]:
-    """`await fail_once(sqlstate, when)` makes PostgreSQL raise `sqlstate` the first time an
-    appointment row is written matching `when` (a trigger condition on OLD/NEW). The count
-    lives in a sequence, which a rollback does not undo; `attempts()` reads it."""
+) -> AsyncIterator[Callable[..., Awaitable[None]]]:
+    """`await fail_once(sqlstate, when, table)` makes PostgreSQL raise `sqlstate` the first
+    time a row of `table` (appointments by default) is written matching `when` (a trigger
+    condition on OLD/NEW). The count lives in a sequence, which a rollback does not undo;
+    `trigger_runs()` reads it."""
 
-    async def arm(sqlstate: str, when: str) -> None:
+    async def arm(sqlstate: str, when: str, table: str = "appointments") -> None:
         event = "INSERT" if "OLD." not in when else "UPDATE"
         await execute(session_factory, "CREATE SEQUENCE test_fail_once_seq")
         await execute(
@@ -227,12 +229,13 @@ async def fail_once(
         )
         await execute(
             session_factory,
-            f"CREATE TRIGGER test_fail_once BEFORE {event} ON appointments FOR EACH ROW "
+            f"CREATE TRIGGER test_fail_once BEFORE {event} ON {table} FOR EACH ROW "
             f"WHEN ({when}) EXECUTE FUNCTION test_fail_once()",
         )
 
     yield arm
-    await execute(session_factory, "DROP TRIGGER IF EXISTS test_fail_once ON appointments")
+    for table in ("appointments", "wallet_transactions"):
+        await execute(session_factory, f"DROP TRIGGER IF EXISTS test_fail_once ON {table}")
     await execute(session_factory, "DROP FUNCTION IF EXISTS test_fail_once()")
     await execute(session_factory, "DROP SEQUENCE IF EXISTS test_fail_once_seq")
 
@@ -251,7 +254,7 @@ async def test_confirm_runs_again_after_a_retryable_failure(
     eng: Engine,
     cat: Catalog,
     session_factory: async_sessionmaker[AsyncSession],
-    fail_once: Callable[[str, str], Awaitable[None]],
+    fail_once: Callable[..., Awaitable[None]],
     sqlstate: str,
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
@@ -283,7 +286,7 @@ async def test_reschedule_runs_again_after_a_retryable_failure(
     eng: Engine,
     cat: Catalog,
     session_factory: async_sessionmaker[AsyncSession],
-    fail_once: Callable[[str, str], Awaitable[None]],
+    fail_once: Callable[..., Awaitable[None]],
     sqlstate: str,
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
@@ -307,7 +310,7 @@ async def test_cancel_runs_again_after_a_retryable_failure(
     eng: Engine,
     cat: Catalog,
     session_factory: async_sessionmaker[AsyncSession],
-    fail_once: Callable[[str, str], Awaitable[None]],
+    fail_once: Callable[..., Awaitable[None]],
     sqlstate: str,
 ) -> None:
     client = await make_client(session_factory, balance=RICH)
@@ -324,6 +327,26 @@ async def test_cancel_runs_again_after_a_retryable_failure(
         "topup": (1, RICH),
         "debit": (1, -PRICE),
         "refund": (1, PRICE),
+    }
+
+
+@RETRYABLE
+async def test_a_payment_is_credited_once_after_a_retryable_failure(
+    eng: Engine,
+    session_factory: async_sessionmaker[AsyncSession],
+    fail_once: Callable[..., Awaitable[None]],
+    sqlstate: str,
+) -> None:
+    client = await make_client(session_factory, balance=Decimal("0"))
+    await fail_once(sqlstate, "NEW.kind = 'payment'", "wallet_transactions")
+
+    credited = await eng.wallet.credit_payment(client, Decimal("500"), charge_id="tg-charge-2")
+
+    assert credited is True
+    assert await trigger_runs(session_factory) == 2
+    assert await money_state(session_factory, client) == {
+        "balance": Decimal("500.00"),
+        "payment": (1, Decimal("500.00")),
     }
 
 
