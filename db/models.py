@@ -270,6 +270,8 @@ class Client(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=_now()
     )
+    # Set by an admin: a blocked client cannot book (their appointments stay).
+    is_blocked: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
 class ClientWallet(Base):
@@ -375,27 +377,35 @@ class WalletTransaction(Base):
 
 
 class Admin(Base):
-    """Admins added at run time (in addition to ADMIN_IDS)."""
+    """Admins added at run time (in addition to ADMIN_IDS, which are always admins)."""
 
     __tablename__ = "admins"
 
     tg_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(
+    added_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=_now()
     )
 
 
 class SpecialistInvite(Base):
-    """One-time deep link `/start spec_<token>` that links a Telegram account to a specialist."""
+    """One-time deep link `/start spec_<token>` that links a Telegram account to a specialist.
+
+    Only the SHA-256 (hex) of the token is stored; `used_at`/`used_by` are set together, once.
+    """
 
     __tablename__ = "specialist_invites"
+    __table_args__ = (
+        CheckConstraint("token_hash ~ '^[0-9a-f]{64}$'", name="token_hash_sha256"),
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+        CheckConstraint("(used_at IS NULL) = (used_by IS NULL)", name="used_with_user"),
+    )
 
-    token: Mapped[str] = mapped_column(Text, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
     specialist_id: Mapped[int] = mapped_column(
         ForeignKey("specialists.id", ondelete="CASCADE"), nullable=False
     )
-    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=_now()
     )
