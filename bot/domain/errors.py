@@ -27,6 +27,9 @@ class NotAllowedReason(StrEnum):
     AMOUNT_NOT_POSITIVE = "amount_not_positive"
     AMOUNT_ZERO = "amount_zero"
     DISCOUNT_OUT_OF_RANGE = "discount_out_of_range"
+    PERMANENT_ADMIN = "permanent_admin"  # an ADMIN_IDS admin cannot be removed in the bot
+    CLIENT_BLOCKED = "client_blocked"  # an admin blocked this client: no booking
+    ADMIN_ONLY = "admin_only"  # e.g. moving to another specialist or workplace
 
 
 class InvalidStateReason(StrEnum):
@@ -104,4 +107,51 @@ class InvalidState(DomainError):
 
     def __init__(self, reason: InvalidStateReason, detail: str | None = None) -> None:
         super().__init__(_message(reason, detail))
+        self.reason = reason
+
+class InputProblem(StrEnum):
+    """Why an admin's typed value was refused (the reply names the rule)."""
+
+    AMOUNT_FORMAT = "amount_format"
+    AMOUNT_NOT_POSITIVE = "amount_not_positive"
+    AMOUNT_ZERO = "amount_zero"
+    AMOUNT_DECIMALS = "amount_decimals"
+    AMOUNT_TOO_LARGE = "amount_too_large"
+    PERCENT_RANGE = "percent_range"
+    DATE_FORMAT = "date_format"
+    TEXT_EMPTY = "text_empty"
+    TEXT_TOO_LONG = "text_too_long"
+    PHONE_INVALID = "phone_invalid"
+
+
+class InvalidInput(DomainError):
+    """A typed value breaks an input rule (`reason`); `limit` is the bound when there is one."""
+
+    def __init__(self, reason: InputProblem, limit: int | Decimal | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.limit = limit
+
+
+class AccessDenied(NotAllowed):
+    """The admin area refused: not an admin (checked on the server for every action), an
+    `ADMIN_IDS` admin cannot be removed, or a blocked client tried to book."""
+
+    def __init__(self, reason: NotAllowedReason) -> None:
+        super().__init__(reason)
+
+
+class InviteProblem(StrEnum):
+    FORGED = "forged"
+    USED = "used"
+    EXPIRED = "expired"
+    SPECIALIST_INACTIVE = "specialist_inactive"
+    ACCOUNT_TAKEN = "account_taken"
+
+
+class InviteRejected(DomainError):
+    """A specialist invite token cannot be redeemed; nothing was changed."""
+
+    def __init__(self, reason: InviteProblem) -> None:
+        super().__init__(reason.value)
         self.reason = reason

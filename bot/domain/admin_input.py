@@ -1,0 +1,115 @@
+"""Rules for what an admin types: money, percents, dates, free text and phone numbers.
+
+Pure functions; each raises `InvalidInput` with the rule broken, never a parser's traceback.
+Money: at most two decimals, at most `MAX_AMOUNT` per operation, positive unless signed (then
+non-zero). A percent is 0..100. A date is `DD.MM[.YYYY]`. Phones are stored as E.164.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+
+from bot.domain.errors import InputProblem, InvalidInput
+
+MAX_AMOUNT = Decimal("1000000")
+HUNDRED = Decimal(100)
+# Length limits of free text an admin types (characters).
+NAME_MAX = 100
+NOTES_MAX = 1000
+COMMENT_MAX = 200
+REASON_MAX = 200
+
+_AMOUNT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?$")
+
+
+def check_amount(value: Decimal, *, signed: bool = False) -> Decimal:
+    """`value` if it is a valid operation amount (see the module rules), else `InvalidInput`."""
+    if not value.is_finite():
+        raise InvalidInput(InputProblem.AMOUNT_FORMAT)
+    if value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(InputProblem.AMOUNT_DECIMALS)
+    if signed and value == 0:
+        raise InvalidInput(InputProblem.AMOUNT_ZERO)
+    if not signed and value <= 0:
+        raise InvalidInput(InputProblem.AMOUNT_NOT_POSITIVE)
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidInput(InputProblem.AMOUNT_TOO_LARGE, MAX_AMOUNT)
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_amount(text: str, *, signed: bool = False) -> Decimal:
+    """`"1500"`, `"99.5"`, `"-200,25"` -> Decimal; a sign only when `signed`."""
+    cleaned = text.strip().replace(" ", "")
+    if not _AMOUNT.match(cleaned) or (not signed and cleaned[0] in "+-"):
+        raise InvalidInput(InputProblem.AMOUNT_FORMAT)
+    try:
+        value = Decimal(cleaned.replace(",", "."))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
+        raise InvalidInput(InputProblem.AMOUNT_FORMAT) from exc
+    return check_amount(value, signed=signed)
+
+
+def check_percent(value: Decimal) -> Decimal:
+    if not value.is_finite() or not 0 <= value <= HUNDRED:
+        raise InvalidInput(InputProblem.PERCENT_RANGE)
+    if value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(InputProblem.AMOUNT_DECIMALS)
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_percent(text: str) -> Decimal:
+    """`"15"`, `"12.5%"` -> Decimal in 0..100."""
+    cleaned = text.strip().removesuffix("%").strip().replace(",", ".")
+    if not re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
+        raise InvalidInput(InputProblem.PERCENT_RANGE)
+    return check_percent(Decimal(cleaned))
+
+
+def parse_day(text: str, today: date) -> date:
+    """`DD.MM` (this year, as of `today`) or `DD.MM.YYYY` -> date."""
+    match = _DAY.match(text.strip())
+    if not match:
+        raise InvalidInput(InputProblem.DATE_FORMAT)
+    day, month = int(match.group(1)), int(match.group(2))
+    year = int(match.group(3)) if match.group(3) else today.year
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise InvalidInput(InputProblem.DATE_FORMAT) from exc
+
+
+def check_text(value: str | None, limit: int, *, required: bool) -> str | None:
+    """Free text stored as typed (outer spaces trimmed); empty -> None unless `required`."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise InvalidInput(InputProblem.TEXT_EMPTY)
+        return None
+    if len(text) > limit:
+        raise InvalidInput(InputProblem.TEXT_TOO_LONG, limit)
+    return text
+
+
+def to_e164(raw: str, region: str) -> str | None:
+    """The phone number in E.164 (`+79161234567`), or None when `raw` is not a valid number.
+
+    A number without `+` is read in `region` (for example `8 916 123-45-67` in RU).
+    """
+    try:
+        parsed = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def looks_like_phone(raw: str) -> bool:
+    """Digits with the usual phone punctuation and at least 7 digits."""
+    digits = sum(ch.isdigit() for ch in raw)
+    return digits >= 7 and all(ch.isdigit() or ch in "+-() " for ch in raw.strip())
