@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     payment_provider_token: SecretStr | None = None
     waitlist_offer_ttl_seconds: int = Field(default=900, ge=60)
 
-    # --- admin area (docs/rules.md#admin-rights) ---------------------------------------------------
+    # --- admin area (docs/rules.md#admin-rights) ------------------------------------------------
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
     # Region for phone numbers typed without a country code (ISO 3166 alpha-2).
     phone_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")

@@ -109,6 +109,7 @@ class InvalidState(DomainError):
         super().__init__(_message(reason, detail))
         self.reason = reason
 
+
 class InputProblem(StrEnum):
     """Why an admin's typed value was refused (the reply names the rule)."""
 

@@ -124,7 +124,11 @@ def render(
         day = dt.date.fromisoformat(str(payload["date"]))
         return render_agenda([(day, list(agenda or []))], lang=lang, now=now, with_buttons=False)
     if kind in _SIMPLE:
-        return Rendered(translate(_SIMPLE[kind], lang, **_details(payload, lang, currency)))
+        text = translate(_SIMPLE[kind], lang, **_details(payload, lang, currency))
+        reason = payload.get("reason")
+        if isinstance(reason, str) and reason:
+            text += "\n" + translate("notify.reason", lang, reason=reason)
+        return Rendered(text)
     if kind == kinds.CLIENT_REMINDER:
         text = translate("notify.client.reminder", lang, **_details(payload, lang, currency))
         return Rendered(text, reminder_keyboard(int(payload["appointment_id"]), lang))

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.errors import (
+    AccessDenied,
     InsufficientFunds,
     InvalidState,
     InvalidStateReason,
@@ -52,6 +53,8 @@ from bot.domain.slots import NOT_BOOKABLE
 from bot.domain.statuses import ACTIVE_STATUSES, ATTENDANCE_MARKS, AppointmentStatus
 from bot.domain.types import SlotQuery
 from bot.ops import metrics
+from bot.services.admin.access import require_admin
+from bot.services.admin.audit import AuditAction, write_audit
 from bot.services.booking_types import (
     Actor,
     AppointmentView,
@@ -162,7 +165,9 @@ class BookingService:
 
     # --- confirm ---------------------------------------------------------------------------
 
-    async def confirm(self, request: BookingRequest, *, now: datetime) -> AppointmentView:
+    async def confirm(
+        self, request: BookingRequest, *, now: datetime, booked_by: int | None = None
+    ) -> AppointmentView:
         """Book the requested time in one transaction; idempotent on `request.hold_id` (a
         second call returns the same appointment, one debit). Returns the appointment's view.
 
@@ -171,13 +176,22 @@ class BookingService:
         when the time is still free. Raises `SlotTaken` (lost race, another client's hold),
         `InsufficientFunds` (nothing written), `SlotUnavailable` (not a bookable time),
         `NotAllowed(NOT_YOUR_BOOKING)` for another client's hold id, `NotFound` for an unknown
-        client. Rules: docs/rules.md#confirm, docs/rules.md#conflicts.
+        client, `AccessDenied(CLIENT_BLOCKED)` for a client an admin blocked. `booked_by` is the
+        admin (Telegram id) booking for the client at the desk: the role is checked and the
+        booking audited in the transaction. Rules: docs/rules.md#confirm,
+        docs/rules.md#conflicts, docs/rules.md#admin-rights.
         """
         self._check_notice(request.start, now)
         held = await self._safe_get_hold(request.client_id)
         preferred = held if held is not None and held.hold_id == request.hold_id else None
         view, created = await self._repicking(
-            partial(self._confirm_in, request=request, preferred=preferred, now=now)
+            partial(
+                self._confirm_in,
+                request=request,
+                preferred=preferred,
+                now=now,
+                booked_by=booked_by,
+            )
         )
         if created:
             metrics.BOOKINGS.inc()
@@ -195,8 +209,11 @@ class BookingService:
         preferred: Hold | None,
         now: datetime,
         keep_preferred: bool,
+        booked_by: int | None = None,
     ) -> tuple[AppointmentView, bool]:
         """One run of the confirm transaction; (the view, whether this run created it)."""
+        if booked_by is not None:
+            await require_admin(session, self._settings, booked_by)
         await appts.lock_booking_key(session, request.hold_id)
         existing = await appts.by_booking_key(session, request.hold_id)
         if existing is not None:
@@ -216,6 +233,8 @@ class BookingService:
                 else (None, None)
             ),
         )
+        if await wallets.is_blocked(session, request.client_id):
+            raise AccessDenied(NotAllowedReason.CLIENT_BLOCKED)
         charge = apply_discount(
             chosen.price, await self._discount_percent(session, request.client_id)
         )
@@ -259,6 +278,15 @@ class BookingService:
             day=local_day(view.start, view.timezone),
         )
         await queue_booking_notifications(session, appointment.id, now=now, settings=self._settings)
+        if booked_by is not None:
+            await write_audit(
+                session,
+                actor_tg_id=booked_by,
+                action=AuditAction.APPOINTMENT_BOOKED,
+                entity="appointment",
+                entity_id=appointment.id,
+                after=_audit_state(view),
+            )
         return view, True
 
     async def _lock_candidate(
@@ -271,6 +299,7 @@ class BookingService:
         client_id: int,
         prefer: tuple[int | None, int | None],
         exclude_appointment_id: int | None = None,
+        only_workplace: int | None = None,
     ) -> SlotCandidate:
         """Pick a free (specialist, workplace) for `start`, lock it, and re-check under the lock.
 
@@ -295,7 +324,9 @@ class BookingService:
             if reason in NOT_BOOKABLE:
                 # Not a bookable time at all (closed, too soon, beyond the horizon): not a race.
                 raise SlotUnavailable(reason.value)
-            return found
+            if only_workplace is None:
+                return found
+            return [c for c in found if c.workplace_id == only_workplace]
 
         if prefer[0] is not None and prefer[1] is not None:
             # The held (or current) pair: lock it at once and ask the engine only under the lock.
@@ -360,29 +391,41 @@ class BookingService:
             self._check_cancellable(appointment, actor, now)
             return await self._refund_for(session, appointment, actor, now)
 
-    async def cancel(self, appointment_id: int, *, actor: Actor, now: datetime) -> CancelResult:
+    async def cancel(
+        self, appointment_id: int, *, actor: Actor, now: datetime, reason: str | None = None
+    ) -> CancelResult:
         """Cancel the appointment and refund what docs/rules.md#cancel-and-refunds grants, in
         one transaction (the refund is a ledger row, never given twice); returns the view and
         the refunded amount. The freed time is then offered to the waitlist.
 
         Raises `InvalidState(NOT_BOOKED)` for an appointment that is not booked (a second
         cancel refunds nothing), `NotAllowed(ALREADY_STARTED)` for a client after the start,
-        `NotAllowed(NOT_YOURS)` / `NotFound` for someone else's or an unknown appointment.
+        `NotAllowed(NOT_YOURS)` / `NotFound` for someone else's or an unknown appointment. An
+        admin's cancel (full refund) carries its `reason` to both notices and the audit log.
         """
 
         async def attempt(session: AsyncSession) -> CancelResult:
-            return await self.cancel_in(session, appointment_id, actor=actor, now=now)
+            return await self.cancel_in(
+                session, appointment_id, actor=actor, now=now, reason=reason
+            )
 
         result = await in_transaction(self._sessions, attempt)
         await self.after_cancel(result, now=now)
         return result
 
     async def cancel_in(
-        self, session: AsyncSession, appointment_id: int, *, actor: Actor, now: datetime
+        self,
+        session: AsyncSession,
+        appointment_id: int,
+        *,
+        actor: Actor,
+        now: datetime,
+        reason: str | None = None,
     ) -> CancelResult:
         """The cancel's writes inside the caller's transaction (status, refund with its ledger
-        row, outbox notices), for a use case that cancels as part of a bigger change. The
-        caller commits, then calls `after_cancel`. Raises as `cancel` does."""
+        row, outbox notices; an admin's cancel also its audit row), for a use case that cancels
+        as part of a bigger change. The caller commits, then calls `after_cancel`. Raises as
+        `cancel` does."""
         appointment = await self._load_for(session, appointment_id, actor)
         self._check_cancellable(appointment, actor, now)
         refund = await self._refund_for(session, appointment, actor, now)
@@ -410,8 +453,20 @@ class BookingService:
             refund=refund,
             now=now,
             settings=self._settings,
+            reason=reason,
         )
-        return CancelResult(await self._view_of(session, appointment_id), refund)
+        view = await self._view_of(session, appointment_id)
+        if actor.kind == "admin":
+            await write_audit(
+                session,
+                actor_tg_id=actor.id,
+                action=AuditAction.APPOINTMENT_CANCELLED,
+                entity="appointment",
+                entity_id=appointment_id,
+                before={"status": AppointmentStatus.BOOKED.value},
+                after={"status": view.status, "refund": refund, "reason": reason},
+            )
+        return CancelResult(view, refund)
 
     async def after_cancel(self, result: CancelResult, *, now: datetime) -> None:
         """After a committed cancel, best effort: drop cached slots, offer the freed time to
@@ -444,9 +499,18 @@ class BookingService:
     # --- reschedule ------------------------------------------------------------------------
 
     async def reschedule(
-        self, appointment_id: int, *, actor: Actor, new_start: datetime, now: datetime
+        self,
+        appointment_id: int,
+        *,
+        actor: Actor,
+        new_start: datetime,
+        now: datetime,
+        specialist_id: int | None = None,
+        workplace_id: int | None = None,
     ) -> AppointmentView:
-        """Move the appointment (same service and specialist) to `new_start` in one transaction.
+        """Move the appointment (same service) to `new_start` in one transaction; an admin may
+        also name another `specialist_id` and/or `workplace_id` (the slot engine decides they
+        are free; anyone else gets `NotAllowed(ADMIN_ONLY)`).
 
         The price is recomputed (with the client's current discount) and the difference is
         settled in the ledger (kind 'reschedule'): an extra debit if the wallet covers it, else
@@ -455,6 +519,8 @@ class BookingService:
         `InvalidState(NOT_BOOKED | CHANGED_MEANWHILE)`. Rule: docs/rules.md#reschedule.
         """
         self._check_notice(new_start, now)
+        if actor.kind != "admin" and (specialist_id is not None or workplace_id is not None):
+            raise NotAllowed(NotAllowedReason.ADMIN_ONLY)
         view, old_start = await self._repicking(
             partial(
                 self._move_in,
@@ -462,6 +528,8 @@ class BookingService:
                 actor=actor,
                 new_start=new_start,
                 now=now,
+                specialist_id=specialist_id,
+                workplace_id=workplace_id,
             )
         )
         if old_start is not None:
@@ -479,6 +547,8 @@ class BookingService:
         new_start: datetime,
         now: datetime,
         keep_preferred: bool,
+        specialist_id: int | None = None,
+        workplace_id: int | None = None,
     ) -> tuple[AppointmentView, datetime | None]:
         """One run of the reschedule transaction; (the view, the old start or None if the
         appointment already starts at `new_start`). `keep_preferred`: try the appointment's
@@ -494,20 +564,26 @@ class BookingService:
         # Read before the UPDATE below refreshes the loaded appointment.
         old_specialist_id = appointment.specialist_id
         old_workplace_id = appointment.workplace_id
-        if new_start == old_start:
+        old_charged = appointment.price - appointment.discount
+        target_specialist = specialist_id or old_specialist_id
+        target_workplace = workplace_id or (
+            old_workplace_id if target_specialist == old_specialist_id else None
+        )
+        if (new_start, target_specialist, target_workplace) == (
+            old_start,
+            old_specialist_id,
+            old_workplace_id,
+        ):
             return await self._view_of(session, appointment_id), None
         chosen = await self._lock_candidate(
             session,
-            SlotQuery(appointment.location_id, appointment.service_id, appointment.specialist_id),
+            SlotQuery(appointment.location_id, appointment.service_id, target_specialist),
             start=new_start,
             now=now,
             client_id=appointment.client_id,
-            prefer=(
-                (appointment.specialist_id, appointment.workplace_id)
-                if keep_preferred
-                else (None, None)
-            ),
+            prefer=((target_specialist, target_workplace) if keep_preferred else (None, None)),
             exclude_appointment_id=appointment_id,
+            only_workplace=workplace_id,
         )
         percent = await self._discount_percent(session, appointment.client_id)
         charge = apply_discount(chosen.price, percent)
@@ -552,7 +628,23 @@ class BookingService:
             now=now,
             settings=self._settings,
         )
-        return await self._view_of(session, appointment_id), old_start
+        view = await self._view_of(session, appointment_id)
+        if actor.kind == "admin":
+            await write_audit(
+                session,
+                actor_tg_id=actor.id,
+                action=AuditAction.APPOINTMENT_MOVED,
+                entity="appointment",
+                entity_id=appointment_id,
+                before={
+                    "start": old_start,
+                    "specialist_id": old_specialist_id,
+                    "workplace_id": old_workplace_id,
+                    "charged": old_charged,
+                },
+                after=_audit_state(view),
+            )
+        return view, old_start
 
     async def _settle_difference(
         self, session: AsyncSession, client_id: int, appointment_id: int, new_charge: Decimal
@@ -589,6 +681,7 @@ class BookingService:
             appointment = await self._load_for(session, appointment_id, actor)
             if now < appointment.start_time:
                 raise InvalidState(InvalidStateReason.NOT_STARTED)
+            before = appointment.status
             ok = await appts.set_status(
                 session,
                 appointment_id,
@@ -597,6 +690,16 @@ class BookingService:
             )
             if not ok:
                 raise InvalidState(InvalidStateReason.NOT_BOOKED)
+            if actor.kind == "admin":
+                await write_audit(
+                    session,
+                    actor_tg_id=actor.id,
+                    action=AuditAction.APPOINTMENT_MARKED,
+                    entity="appointment",
+                    entity_id=appointment_id,
+                    before={"status": str(before)},
+                    after={"status": mark.value},
+                )
             return await self._view_of(session, appointment_id)
 
         return await in_transaction(self._sessions, attempt)
@@ -644,6 +747,10 @@ class BookingService:
     async def _load_for(
         self, session: AsyncSession, appointment_id: int, actor: Actor
     ) -> Appointment:
+        if actor.kind == "admin":
+            # Checked on the server in the use case's transaction: a removed admin's old
+            # button is refused here. Rule: docs/rules.md#admin-rights.
+            await require_admin(session, self._settings, actor.id)
         appointment = await appts.get(session, appointment_id)
         if appointment is None:
             raise NotFound(f"appointment {appointment_id}")
@@ -733,3 +840,14 @@ class BookingService:
             await action
         except Exception as exc:
             log.warning("%s failed after commit (ignored): %r", what, exc)
+
+
+def _audit_state(view: AppointmentView) -> dict[str, object]:
+    """What the audit log keeps of an appointment's booking."""
+    return {
+        "start": view.start,
+        "specialist_id": view.specialist_id,
+        "workplace_id": view.workplace_id,
+        "status": view.status,
+        "charged": view.charged,
+    }

@@ -233,13 +233,17 @@ async def queue_cancel_notifications(
     refund: Decimal,
     now: dt.datetime,
     settings: Settings,
+    reason: str | None = None,
 ) -> None:
-    """Cancel pending reminders; tell the client (unless they cancelled) and the specialist."""
+    """Cancel pending reminders; tell the client (unless they cancelled) and the specialist.
+    An admin's `reason` travels in the payload and is shown to both."""
     await outbox.cancel_pending(
         session, appointment_id, kinds.REMINDER_KINDS, reason="appointment cancelled"
     )
     facts = await _appointment_facts(session, appointment_id)
     payload = {**facts.payload, "refund": money(refund), "by": cancelled_by}
+    if reason:
+        payload["reason"] = reason
     notices = []
     if cancelled_by != "client":
         notices.append(

@@ -8,6 +8,7 @@ same."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +20,10 @@ from bot.domain.policies import HUNDRED, ZERO, money
 from bot.services.transaction import in_transaction
 from db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlstate
 from db.repositories import wallets
+
+# Runs inside a money movement's transaction with (session, value before, value after): the
+# admin area checks the role and writes its audit row there, so both commit with the change.
+AuditHook = Callable[[AsyncSession, Decimal, Decimal], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,13 @@ class WalletService:
         self._sessions = session_factory
 
     async def top_up(
-        self, client_id: int, amount: Decimal, *, comment: str | None, admin_id: int | None
+        self,
+        client_id: int,
+        amount: Decimal,
+        *,
+        comment: str | None,
+        admin_id: int | None,
+        audit_hook: AuditHook | None = None,
     ) -> Decimal:
         """An admin credits `amount` (currency, > 0, rounded to 2 decimals) with a comment;
         returns the new balance. `NotAllowed(AMOUNT_NOT_POSITIVE)`, `NotFound` for an unknown
@@ -57,11 +68,22 @@ class WalletService:
         if amount <= ZERO:
             raise NotAllowed(NotAllowedReason.AMOUNT_NOT_POSITIVE)
         return await self._move(
-            client_id, amount, kind="topup", comment=comment, created_by=admin_id
+            client_id,
+            amount,
+            kind="topup",
+            comment=comment,
+            created_by=admin_id,
+            audit_hook=audit_hook,
         )
 
     async def adjust(
-        self, client_id: int, amount: Decimal, *, comment: str | None, admin_id: int | None
+        self,
+        client_id: int,
+        amount: Decimal,
+        *,
+        comment: str | None,
+        admin_id: int | None,
+        audit_hook: AuditHook | None = None,
     ) -> Decimal:
         """An admin corrects the balance by a signed `amount` (currency, 2 decimals); never
         below zero (`InsufficientFunds` and nothing written). Returns the new balance.
@@ -70,7 +92,12 @@ class WalletService:
         if amount == ZERO:
             raise NotAllowed(NotAllowedReason.AMOUNT_ZERO)
         return await self._move(
-            client_id, amount, kind="adjustment", comment=comment, created_by=admin_id
+            client_id,
+            amount,
+            kind="adjustment",
+            comment=comment,
+            created_by=admin_id,
+            audit_hook=audit_hook,
         )
 
     async def credit_payment(
@@ -114,17 +141,23 @@ class WalletService:
                 raise NotFound(f"client {client_id}") from exc
             raise
 
-    async def set_discount(self, client_id: int, percent: Decimal | int) -> Decimal:
+    async def set_discount(
+        self, client_id: int, percent: Decimal | int, *, audit_hook: AuditHook | None = None
+    ) -> Decimal:
         """Set the client's discount percent (0..100, 2 decimals), applied at the next confirm
-        or move; returns it. `NotAllowed(DISCOUNT_OUT_OF_RANGE)`, `NotFound`.
+        or move; returns it. `NotAllowed(DISCOUNT_OUT_OF_RANGE)`, `NotFound`. `audit_hook`
+        gets (session, percent before, percent after) inside the transaction.
         Rule: docs/rules.md#discount."""
         value = Decimal(percent).quantize(Decimal("0.01"))
         if not ZERO <= value <= HUNDRED:
             raise NotAllowed(NotAllowedReason.DISCOUNT_OUT_OF_RANGE)
 
         async def store(session: AsyncSession) -> None:
-            if not await wallets.set_discount_percent(session, client_id, value):
+            before = await wallets.discount_percent_for_update(session, client_id)
+            if before is None or not await wallets.set_discount_percent(session, client_id, value):
                 raise NotFound(f"client {client_id}")
+            if audit_hook is not None:
+                await audit_hook(session, before, value)
 
         await in_transaction(self._sessions, store)
         return value
@@ -161,6 +194,7 @@ class WalletService:
         kind: str,
         comment: str | None,
         created_by: int | None,
+        audit_hook: AuditHook | None = None,
     ) -> Decimal:
         async def move(session: AsyncSession) -> Decimal:
             await wallets.ensure(session, client_id)
@@ -181,6 +215,8 @@ class WalletService:
                 description=comment,
                 created_by=created_by,
             )
+            if audit_hook is not None:
+                await audit_hook(session, new_balance - amount, new_balance)
             return new_balance
 
         try:

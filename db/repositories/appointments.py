@@ -177,7 +177,7 @@ async def set_client_confirmed(
 ViewRow = Row[tuple[Appointment, Location, Service, Specialist, Workplace, Client]]
 
 
-def _view_select() -> Select[tuple[Appointment, Location, Service, Specialist, Workplace, Client]]:
+def view_select() -> Select[tuple[Appointment, Location, Service, Specialist, Workplace, Client]]:
     return (
         select(Appointment, Location, Service, Specialist, Workplace, Client)
         .join(Location, Location.id == Appointment.location_id)
@@ -190,7 +190,7 @@ def _view_select() -> Select[tuple[Appointment, Location, Service, Specialist, W
 
 async def view_row(session: AsyncSession, appointment_id: int) -> ViewRow | None:
     """The appointment with the names a message shows (location, service, specialist, ...)."""
-    stmt = _view_select().where(Appointment.id == appointment_id)
+    stmt = view_select().where(Appointment.id == appointment_id)
     stmt = stmt.execution_options(populate_existing=True)
     return (await session.execute(stmt)).one_or_none()
 
@@ -199,7 +199,7 @@ async def client_rows(
     session: AsyncSession, client_id: int, *, now: dt.datetime, past: bool, limit: int
 ) -> Sequence[ViewRow]:
     """Upcoming booked appointments (soonest first) or the history (latest first)."""
-    stmt = _view_select().where(Appointment.client_id == client_id)
+    stmt = view_select().where(Appointment.client_id == client_id)
     if past:
         stmt = stmt.where(
             and_(Appointment.start_time < now) | (Appointment.status != BOOKED)

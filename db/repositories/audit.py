@@ -3,8 +3,10 @@ Queries only: nothing here commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry
@@ -32,3 +34,18 @@ async def record(
         )
     )
     await session.flush()
+
+
+async def latest(session: AsyncSession, *, limit: int, offset: int = 0) -> Sequence[AuditEntry]:
+    """The newest rows first, `limit` of them after skipping `offset`."""
+    result = await session.execute(
+        select(AuditEntry)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return result.scalars().all()
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)

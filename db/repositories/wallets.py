@@ -135,3 +135,16 @@ async def set_discount_percent(session: AsyncSession, client_id: int, percent: D
 async def client_exists(session: AsyncSession, client_id: int) -> bool:
     result = await session.execute(select(Client.id).where(Client.id == client_id))
     return result.scalar_one_or_none() is not None
+
+
+async def discount_percent_for_update(session: AsyncSession, client_id: int) -> Decimal | None:
+    """The client's discount percent, row-locked until the transaction ends; None if unknown."""
+    value = await session.scalar(
+        select(Client.discount_percent).where(Client.id == client_id).with_for_update()
+    )
+    return Decimal(value) if value is not None else None
+
+
+async def is_blocked(session: AsyncSession, client_id: int) -> bool:
+    """Whether an admin blocked the client from booking."""
+    return bool(await session.scalar(select(Client.is_blocked).where(Client.id == client_id)))

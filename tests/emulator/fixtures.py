@@ -54,6 +54,8 @@ def bot_settings(
         "webhook_url": None,
         # Simulated users act faster than people; the throttling test sets its own rate.
         "throttle_rate_per_second": 1000.0,
+        # The admin that tests acting at the desk use (`Actor("admin", 1)`).
+        "admin_ids": [1],
         "_env_file": None,
     }
     values.update(overrides)

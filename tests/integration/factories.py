@@ -45,6 +45,8 @@ NOW = datetime(2031, 3, 3, 6, 0, tzinfo=UTC)
 # Tuesday 10:00 in Moscow, 25 h after NOW (outside the 24 h free-cancel window).
 START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
 TZ = "Europe/Moscow"
+# The Telegram id of the admin the tests act as (in ADMIN_IDS of every engine built here).
+DESK_ADMIN = 1
 
 _seq = itertools.count(1)
 
@@ -250,6 +252,7 @@ def build_engine(
     hold_ttl_seconds: int | None = None,
     **overrides: Any,
 ) -> Engine:
+    overrides.setdefault("admin_ids", [DESK_ADMIN])
     settings = load_settings(bot_token="1:test", redis_prefix=prefix, **overrides)
     holds = HoldStore(
         redis, prefix=prefix, ttl_seconds=hold_ttl_seconds or settings.hold_ttl_seconds

@@ -1,0 +1,295 @@
+"""Front desk, clients: find a client, show the card, create a walk-in client, notes, block,
+and the money an admin moves (top-up, adjustment, discount).
+
+Money rules (SPEC 4 and 7): an amount is positive (an adjustment may be negative, never zero),
+has at most two decimals and at most 1,000,000 per operation; the wallet never goes below zero
+(an adjustment below zero raises `InsufficientFunds` with the balance). Each movement is one
+transaction: balance, ledger row and audit row together, via `WalletService`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.domain.admin_input import (
+    COMMENT_MAX,
+    NAME_MAX,
+    NOTES_MAX,
+    check_amount,
+    check_percent,
+    check_text,
+    looks_like_phone,
+    to_e164,
+)
+from bot.domain.errors import InputProblem, InvalidInput, NotFound
+from bot.services.admin.access import require_admin
+from bot.services.admin.audit import AuditAction, write_audit
+from bot.services.booking import AppointmentView, BookingService
+from bot.services.wallet import LedgerEntry, WalletService
+from db.models import Client
+from db.repositories import desk as desk_repo
+
+SEARCH_LIMIT = 20
+CARD_ROWS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    id: int
+    tg_id: int | None
+    first_name: str | None
+    last_name: str | None
+    username: str | None
+    phone: str | None
+    language: str
+    is_blocked: bool
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or f"#{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCard:
+    client: ClientSummary
+    notes: str | None
+    discount_percent: Decimal
+    balance: Decimal
+    ledger: list[LedgerEntry]
+    upcoming: list[AppointmentView]
+    past: list[AppointmentView]
+    no_shows: int
+
+
+def summary(client: Client) -> ClientSummary:
+    return ClientSummary(
+        id=client.id,
+        tg_id=client.tg_id,
+        first_name=client.first_name,
+        last_name=client.last_name,
+        username=client.username,
+        phone=client.phone,
+        language=client.language,
+        is_blocked=client.is_blocked,
+    )
+
+
+class ClientDesk:
+    """The admin's client use cases; each checks the role on the server in its transaction."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        wallet: WalletService,
+        booking: BookingService,
+    ) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+        self._wallet = wallet
+        self._booking = booking
+
+    # --- finding --------------------------------------------------------------------------
+
+    async def search(self, admin: int, query: str) -> list[ClientSummary]:
+        """Clients matching a Telegram id, `@username`, phone (any format, compared in E.164)
+        or part of a name; at most `SEARCH_LIMIT`, de-duplicated. Empty when nothing matches."""
+        text = query.strip()
+        async with self._sessions() as session:
+            await require_admin(session, self._settings, admin)
+            if not text:
+                return []
+            found: list[Client] = []
+            if text.startswith("@") and len(text) > 1:
+                found += await desk_repo.clients_by_username(session, text[1:])
+            elif looks_like_phone(text):
+                if text.isdigit():
+                    found += await desk_repo.clients_by_tg_id(session, int(text))
+                phone = to_e164(text, self._settings.phone_region)
+                if phone is not None:
+                    found += await desk_repo.clients_by_phone(session, phone, limit=SEARCH_LIMIT)
+            elif text.isdigit():
+                found += await desk_repo.clients_by_tg_id(session, int(text))
+            else:
+                found += await desk_repo.clients_named(session, text, limit=SEARCH_LIMIT)
+        unique: dict[int, ClientSummary] = {}
+        for client in found:
+            unique.setdefault(client.id, summary(client))
+        return list(unique.values())[:SEARCH_LIMIT]
+
+    async def card(self, admin: int, client_id: int, *, now: dt.datetime) -> ClientCard:
+        """Contact, notes, discount, balance, the last ledger rows, upcoming and past
+        appointments and the no-show count. `NotFound` for an unknown client."""
+        async with self._sessions() as session:
+            await require_admin(session, self._settings, admin)
+            client = await session.get(Client, client_id)
+            if client is None:
+                raise NotFound(f"client {client_id}")
+            no_shows = await desk_repo.no_show_count(session, client_id)
+            base = summary(client)
+            notes, discount = client.notes, Decimal(client.discount_percent)
+        wallet = await self._wallet.balance_and_ledger(client_id, limit=CARD_ROWS)
+        upcoming = await self._booking.list_for_client(client_id, now=now, limit=CARD_ROWS)
+        past = await self._booking.list_for_client(client_id, now=now, past=True, limit=CARD_ROWS)
+        return ClientCard(
+            client=base,
+            notes=notes,
+            discount_percent=discount,
+            balance=wallet.balance,
+            ledger=wallet.entries,
+            upcoming=upcoming,
+            past=past,
+            no_shows=no_shows,
+        )
+
+    # --- walk-in clients, notes, block --------------------------------------------------------
+
+    async def find_or_create(
+        self, admin: int, *, name: str, phone: str, language: str | None = None
+    ) -> tuple[ClientSummary, bool]:
+        """The client with this phone, or a new one without a Telegram account (`tg_id` NULL)
+        and an empty wallet; True when created. `InvalidInput` for a bad name or phone."""
+        full = check_text(name, NAME_MAX, required=True)
+        assert full is not None
+        e164 = to_e164(phone, self._settings.phone_region)
+        if e164 is None:
+            raise InvalidInput(InputProblem.PHONE_INVALID)
+        first, _, last = full.partition(" ")
+        async with self._sessions() as session, session.begin():
+            await require_admin(session, self._settings, admin)
+            existing = await desk_repo.clients_by_phone(session, e164, limit=1)
+            if existing:
+                return summary(existing[0]), False
+            client_id = await desk_repo.add_walk_in(
+                session,
+                first_name=first,
+                last_name=last.strip() or None,
+                phone=e164,
+                language=language or self._settings.default_language,
+            )
+            await write_audit(
+                session,
+                actor_tg_id=admin,
+                action=AuditAction.CLIENT_CREATED,
+                entity="client",
+                entity_id=client_id,
+                after={"name": full, "phone": e164},
+            )
+            created = await session.get(Client, client_id)
+            assert created is not None
+            return summary(created), True
+
+    async def set_notes(self, admin: int, client_id: int, notes: str | None) -> str | None:
+        """Replace the client's notes (stored as typed, at most `NOTES_MAX` characters)."""
+        value = check_text(notes, NOTES_MAX, required=False)
+        async with self._sessions() as session, session.begin():
+            client = await self._locked(session, admin, client_id)
+            before = client.notes
+            await desk_repo.set_notes(session, client_id, value)
+            await write_audit(
+                session,
+                actor_tg_id=admin,
+                action=AuditAction.CLIENT_NOTES,
+                entity="client",
+                entity_id=client_id,
+                before={"notes": before},
+                after={"notes": value},
+            )
+        return value
+
+    async def set_blocked(self, admin: int, client_id: int, blocked: bool) -> bool:
+        """Block (they cannot book; their appointments stay) or unblock; False when it was
+        already so (nothing written)."""
+        async with self._sessions() as session, session.begin():
+            client = await self._locked(session, admin, client_id)
+            if client.is_blocked == blocked:
+                return False
+            await desk_repo.set_blocked(session, client_id, blocked)
+            await write_audit(
+                session,
+                actor_tg_id=admin,
+                action=AuditAction.CLIENT_BLOCKED if blocked else AuditAction.CLIENT_UNBLOCKED,
+                entity="client",
+                entity_id=client_id,
+                before={"is_blocked": not blocked},
+                after={"is_blocked": blocked},
+            )
+        return True
+
+    # --- money ------------------------------------------------------------------------------
+
+    async def top_up(
+        self, admin: int, client_id: int, amount: Decimal, comment: str | None
+    ) -> Decimal:
+        """Credit a desk payment (cash or card); the new balance."""
+        amount = check_amount(amount)
+        note = check_text(comment, COMMENT_MAX, required=False)
+        return await self._wallet.top_up(
+            client_id,
+            amount,
+            comment=note,
+            admin_id=admin,
+            audit_hook=self._audited(admin, client_id, AuditAction.WALLET_TOPUP, note),
+        )
+
+    async def adjust(self, admin: int, client_id: int, amount: Decimal, comment: str) -> Decimal:
+        """Correct the balance by a signed amount with a required comment; the new balance.
+        `InsufficientFunds` (nothing written) when it would go below zero."""
+        amount = check_amount(amount, signed=True)
+        note = check_text(comment, COMMENT_MAX, required=True)
+        return await self._wallet.adjust(
+            client_id,
+            amount,
+            comment=note,
+            admin_id=admin,
+            audit_hook=self._audited(admin, client_id, AuditAction.WALLET_ADJUST, note),
+        )
+
+    async def set_discount(self, admin: int, client_id: int, percent: Decimal) -> Decimal:
+        """Set the discount percent (0..100) applied from the next booking."""
+        value = check_percent(percent)
+        return await self._wallet.set_discount(
+            client_id,
+            value,
+            audit_hook=self._audited(admin, client_id, AuditAction.DISCOUNT_SET, None),
+        )
+
+    def _audited(
+        self, admin: int, client_id: int, action: AuditAction, comment: str | None
+    ) -> _AuditMove:
+        return _AuditMove(self._settings, admin, client_id, action, comment)
+
+    async def _locked(self, session: AsyncSession, admin: int, client_id: int) -> Client:
+        await require_admin(session, self._settings, admin)
+        client = await desk_repo.client_for_update(session, client_id)
+        if client is None:
+            raise NotFound(f"client {client_id}")
+        return client
+
+
+@dataclass(frozen=True, slots=True)
+class _AuditMove:
+    """Inside a wallet movement's transaction: the role check and the audit row."""
+
+    settings: Settings
+    admin: int
+    client_id: int
+    action: AuditAction
+    comment: str | None
+
+    async def __call__(self, session: AsyncSession, before: Decimal, after: Decimal) -> None:
+        await require_admin(session, self.settings, self.admin)
+        await write_audit(
+            session,
+            actor_tg_id=self.admin,
+            action=self.action,
+            entity="client",
+            entity_id=self.client_id,
+            before={"value": before},
+            after={"value": after, "comment": self.comment},
+        )
