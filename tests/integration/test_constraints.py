@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -406,3 +407,54 @@ async def test_holiday_hours_are_ordered(session: AsyncSession, world: World) ->
     await accepted(
         session, execute(session, sql, loc=loc, d=T0.date() + timedelta(days=1), s=None, e=None)
     )
+
+
+# --- admin area: invites and the audit log -------------------------------------------------------
+
+
+async def test_invite_rows_keep_a_sha256_and_are_used_by_someone(
+    session: AsyncSession, world: World
+) -> None:
+    digest = "a" * 64
+
+    def invite(
+        token_hash: str,
+        *,
+        lasts: timedelta = timedelta(hours=1),
+        used: bool = False,
+        by: bool = False,
+    ) -> Any:
+        return execute(
+            session,
+            "INSERT INTO specialist_invites (token_hash, specialist_id, created_by, created_at, "
+            "expires_at, used_at, used_by) VALUES (:h, :s, 1, :t, :x, :u, :b)",
+            h=token_hash,
+            s=world.specialists[0],
+            t=T0,
+            x=T0 + lasts,
+            u=T0 if used else None,
+            b=42 if by else None,
+        )
+
+    await refused(session, invite("raw-token"), CHECK, "ck_specialist_invites_token_hash_sha256")
+    await refused(
+        session,
+        invite(digest, lasts=timedelta(0)),
+        CHECK,
+        "ck_specialist_invites_expires_after_created",
+    )
+    await refused(session, invite(digest, used=True), CHECK, "ck_specialist_invites_used_with_user")
+    await refused(session, invite(digest, by=True), CHECK, "ck_specialist_invites_used_with_user")
+    await accepted(session, invite(digest, used=True, by=True))
+
+
+async def test_audit_rows_name_their_action(session: AsyncSession) -> None:
+    def entry(action: str) -> Any:
+        return execute(
+            session,
+            "INSERT INTO audit_log (actor_tg_id, action, entity) VALUES (1, :a, 'client')",
+            a=action,
+        )
+
+    await refused(session, entry(""), CHECK, "ck_audit_log_action_not_empty")
+    await accepted(session, entry("wallet.topup"))
