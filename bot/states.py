@@ -39,3 +39,9 @@ class CatalogEdit(StatesGroup):
     """The admin typing a catalog value (the buttons carry the rest, re-validated on press)."""
 
     holiday_date = State()
+
+
+class AdminStates(StatesGroup):
+    """An admin typing free text for an action: the reason of a cancellation."""
+
+    cancel_reason = State()

@@ -15,6 +15,7 @@ from aiogram import Router
 
 from bot.handlers import (
     account,
+    admin,
     booking,
     catalog_file,
     common,
@@ -40,6 +41,7 @@ def setup_notify_router() -> Router:
 FEATURES: tuple[Feature, ...] = (
     payments.setup_router,
     setup_notify_router,
+    admin.setup_router,
     booking.setup_router,
     account.setup_router,
     stats.setup_router,

@@ -27,6 +27,12 @@ from bot.ioc.types import Clock, CurrentClient, Now
 from bot.notify.agenda import SpecialistAgenda
 from bot.ops.outage import OutageLog
 from bot.services.admin_gate import AdminGate
+from bot.services.admin.audit import AuditService
+from bot.services.admin.clients import ClientDesk
+from bot.services.admin.day import DayDesk
+from bot.services.admin.factory import AdminServices, build_admin_services
+from bot.services.admin.invites import InviteService
+from bot.services.admin.roles import AdminRoles
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
@@ -113,6 +119,35 @@ class AppProvider(Provider):
         return StatsExport(session_factory, settings.default_timezone)
 
     @provide
+    def admin(
+        self,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        services: Services,
+        clients: ClientService,
+    ) -> AdminServices:
+        return build_admin_services(settings, session_factory, services, clients)
+
+    @provide
+    def admin_roles(self, admin: AdminServices) -> AdminRoles:
+        return admin.roles
+
+    @provide
+    def admin_audit(self, admin: AdminServices) -> AuditService:
+        return admin.audit
+
+    @provide
+    def admin_invites(self, admin: AdminServices) -> InviteService:
+        return admin.invites
+
+    @provide
+    def admin_clients(self, admin: AdminServices) -> ClientDesk:
+        return admin.clients
+
+    @provide
+    def admin_day(self, admin: AdminServices) -> DayDesk:
+        return admin.day
+
     def flow(
         self, holds: HoldStore, session_factory: async_sessionmaker[AsyncSession]
     ) -> BookingFlow:

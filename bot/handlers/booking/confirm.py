@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.domain.errors import (
+    AccessDenied,
     HoldExpired,
     InsufficientFunds,
     InvalidState,
@@ -120,6 +121,13 @@ async def on_confirm(
             draft.flow, i18n, top_up=top_up_button(i18n, payments_enabled=payments)
         )
         await edit(message, text, markup)
+        await callback.answer()
+        return
+    except AccessDenied:
+        # An admin blocked this client: booking is closed to them (their appointments stay).
+        await deps.holds.release(deps.client_id, draft.hold_id)
+        await end_flow(state)
+        await edit(message, i18n("booking.blocked"), None)
         await callback.answer()
         return
     except (NotFound, NotAllowed, InvalidState):

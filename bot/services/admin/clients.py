@@ -97,15 +97,19 @@ class ClientDesk:
     # --- finding --------------------------------------------------------------------------
 
     async def search(self, admin: int, query: str) -> list[ClientSummary]:
-        """Clients matching a Telegram id, `@username`, phone (any format, compared in E.164)
-        or part of a name; at most `SEARCH_LIMIT`, de-duplicated. Empty when nothing matches."""
+        """Clients matching `#<client id>`, a Telegram id, `@username`, a phone (any format,
+        compared in E.164) or part of a name; at most `SEARCH_LIMIT`, de-duplicated; empty
+        when nothing matches."""
         text = query.strip()
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
             if not text:
                 return []
             found: list[Client] = []
-            if text.startswith("@") and len(text) > 1:
+            if text.startswith("#") and text[1:].isdigit() and len(text) < 12:
+                by_id = await session.get(Client, int(text[1:]))
+                found += [by_id] if by_id is not None else []
+            elif text.startswith("@") and len(text) > 1:
                 found += await desk_repo.clients_by_username(session, text[1:])
             elif looks_like_phone(text):
                 if text.isdigit():

@@ -1,0 +1,177 @@
+"""Texts of the admin screens: pure functions of the data the admin services return.
+
+Messages go out as plain text (no parse mode), so names, notes and reasons typed by people are
+shown exactly as typed and can never inject markup.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.domain.errors import (
+    AccessDenied,
+    AdminRefusal,
+    DomainError,
+    InsufficientFunds,
+    InvalidInput,
+    NotFound,
+)
+from bot.handlers.render_booking import format_money
+from bot.i18n import Translator
+from bot.services.admin.audit import AuditPage
+from bot.services.admin.clients import ClientCard, ClientSummary
+from bot.services.admin.day import DayView
+from bot.services.admin.roles import AdminView
+from bot.services.booking import AppointmentView
+
+DATE = "%d.%m.%Y"
+
+
+def refusal_text(exc: DomainError, i18n: Translator) -> str | None:
+    """The admin-area text for a refusal, or None when the generic error text fits."""
+    if isinstance(exc, AccessDenied):
+        if exc.reason is AdminRefusal.PERMANENT_ADMIN:
+            return i18n("admin.admins.permanent_refused")
+        return i18n("admin.denied")
+    if isinstance(exc, InvalidInput):
+        limit = exc.limit
+        shown = f"{limit:,.0f}".replace(",", " ") if isinstance(limit, Decimal) else limit
+        return i18n(f"admin.input.{exc.reason.value}", limit=shown)
+    if isinstance(exc, NotFound):
+        return i18n("admin.not_found")
+    return None
+
+
+def insufficient_text(exc: InsufficientFunds, i18n: Translator, currency: str) -> str:
+    return i18n(
+        "admin.adjust.insufficient",
+        balance=format_money(exc.balance, currency),
+        amount=format_money(-exc.price, currency),
+    )
+
+
+def client_line(client: ClientSummary) -> str:
+    parts = [client.name]
+    if client.username:
+        parts.append(f"@{client.username}")
+    if client.phone:
+        parts.append(client.phone)
+    return " · ".join(parts)
+
+
+def appointment_line(view: AppointmentView, i18n: Translator) -> str:
+    local = view.local_start
+    return i18n(
+        "admin.card.appt_line",
+        date=local.strftime("%d.%m"),
+        time=local.strftime("%H:%M"),
+        service=view.service_name,
+        specialist=view.specialist_name,
+        status=i18n(f"account.status.{view.status}"),
+    )
+
+
+def card_text(card: ClientCard, i18n: Translator, currency: str, tz: str) -> str:
+    c = card.client
+    none = i18n("admin.card.none")
+    lines = [
+        i18n("admin.card.title", name=c.name),
+        i18n(
+            "admin.card.contact",
+            tg=c.tg_id or none,
+            username=f"@{c.username}" if c.username else none,
+            phone=c.phone or none,
+        ),
+    ]
+    if c.is_blocked:
+        lines.append(i18n("admin.card.blocked"))
+    lines.append(
+        i18n(
+            "admin.card.money",
+            balance=format_money(card.balance, currency),
+            discount=f"{card.discount_percent.normalize():f}",
+            no_shows=card.no_shows,
+        )
+    )
+    lines.append(i18n("admin.card.notes", notes=card.notes or none))
+    lines.append(i18n("admin.card.ledger"))
+    zone = ZoneInfo(tz)
+    for entry in card.ledger:
+        lines.append(
+            i18n(
+                "admin.card.ledger_line",
+                date=entry.created_at.astimezone(zone).strftime("%d.%m"),
+                amount=format_money(entry.amount, currency),
+                kind=i18n(f"account.wallet.kind.{entry.kind}"),
+                comment=entry.description or "",
+            ).rstrip()
+        )
+    if not card.ledger:
+        lines.append(i18n("admin.card.empty"))
+    for title, views in (("admin.card.upcoming", card.upcoming), ("admin.card.past", card.past)):
+        lines.append(i18n(title))
+        lines.extend(appointment_line(v, i18n) for v in views)
+        if not views:
+            lines.append(i18n("admin.card.empty"))
+    return "\n".join(lines)
+
+
+def day_text(view: DayView, i18n: Translator, currency: str) -> str:
+    lines = [i18n("admin.day.title", title=view.title, date=view.day.strftime(DATE))]
+    zone = ZoneInfo(view.timezone)
+    for line in view.lines:
+        a = line.appointment
+        lines.append(
+            i18n(
+                "admin.day.line",
+                time=a.start.astimezone(zone).strftime("%H:%M"),
+                client=line.client_name,
+                service=a.service_name,
+                specialist=a.specialist_name,
+                workplace=a.workplace_name,
+                status=i18n(f"account.status.{a.status}"),
+                paid=format_money(line.paid, currency),
+            )
+        )
+    if not view.lines:
+        lines.append(i18n("admin.day.empty"))
+    return "\n".join(lines)
+
+
+def appointment_text(view: AppointmentView, i18n: Translator, currency: str) -> str:
+    return "\n".join(
+        [
+            appointment_line(view, i18n),
+            f"{view.location_name} · {view.workplace_name}",
+            format_money(view.charged, currency),
+        ]
+    )
+
+
+def admins_text(admins: list[AdminView], i18n: Translator) -> str:
+    lines = [i18n("admin.admins.title")]
+    for a in admins:
+        key = "admin.admins.permanent" if a.permanent else "admin.admins.added"
+        lines.append(i18n(key, tg_id=a.tg_id, added_by=a.added_by))
+    lines.append(i18n("admin.admins.hint"))
+    return "\n".join(lines)
+
+
+def audit_text(page: AuditPage, i18n: Translator, tz: str) -> str:
+    lines = [i18n("admin.audit.title")]
+    zone = ZoneInfo(tz)
+    for e in page.entries:
+        lines.append(
+            i18n(
+                "admin.audit.line",
+                when=e.created_at.astimezone(zone).strftime("%d.%m %H:%M"),
+                actor=e.actor_tg_id,
+                action=e.action,
+                entity=e.entity,
+                entity_id=e.entity_id if e.entity_id is not None else "",
+            ).rstrip()
+        )
+    if not page.entries:
+        lines.append(i18n("admin.audit.empty"))
+    return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""The admin screens as (text, keyboard) pairs, read from the admin services; shared by the
+/admin menu (edited in place) and the shortcuts (sent as new messages). Reading a screen never
+changes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.config import Settings
+from bot.handlers.admin import render
+from bot.i18n import Translator
+from bot.keyboards.admin import (
+    AdminApptCb,
+    AdminClientCb,
+    AdminDayCb,
+    AdminInviteCb,
+    AdminNavCb,
+    AdminRemoveCb,
+    AdminScreen,
+    ApptAction,
+    ClientAction,
+    DayKind,
+    InviteAction,
+    button,
+    day_code,
+    pager_row,
+    rows_keyboard,
+)
+from bot.services.admin.audit import AuditService
+from bot.services.admin.clients import ClientDesk, ClientSummary
+from bot.services.admin.day import DayDesk
+from bot.services.admin.invites import InviteService
+from bot.services.admin.roles import AdminRoles
+from bot.services.booking import AppointmentView
+
+PAGE = 8
+Screen = tuple[str, InlineKeyboardMarkup]
+
+
+def keyboard(
+    rows: Sequence[Sequence[InlineKeyboardButton]],
+    i18n: Translator,
+    back: CallbackData | None = None,
+) -> InlineKeyboardMarkup:
+    return rows_keyboard(rows, i18n, back)
+
+
+def local_today(now: datetime, settings: Settings) -> date:
+    return now.astimezone(ZoneInfo(settings.default_timezone)).date()
+
+
+def user_id_of(message: Message) -> int | None:
+    """The Telegram id behind a forwarded message (when its sender allows it) or a contact."""
+    if message.contact is not None and message.contact.user_id:
+        return message.contact.user_id
+    origin = message.forward_origin
+    user = getattr(origin, "sender_user", None)
+    return user.id if user is not None else None
+
+
+def client_list(clients: Sequence[ClientSummary], i18n: Translator) -> InlineKeyboardMarkup:
+    rows = [
+        [button(render.client_line(c), AdminClientCb(action=ClientAction.card, client_id=c.id))]
+        for c in clients
+    ]
+    return keyboard(rows, i18n)
+
+
+async def client_card(
+    desk: ClientDesk,
+    admin: int,
+    client_id: int,
+    i18n: Translator,
+    settings: Settings,
+    now: datetime,
+) -> Screen:
+    card = await desk.card(admin, client_id, now=now)
+    text = render.card_text(card, i18n, settings.currency, settings.default_timezone)
+    action = ClientAction.unblock if card.client.is_blocked else ClientAction.block
+    rows = [
+        [
+            button(
+                i18n(f"admin.btn.{action.value}"), AdminClientCb(action=action, client_id=client_id)
+            )
+        ]
+    ]
+    rows += [
+        [
+            button(
+                render.appointment_line(v, i18n),
+                AdminApptCb(action=ApptAction.view, appointment_id=v.id),
+            )
+        ]
+        for v in card.upcoming
+    ]
+    return text, keyboard(rows, i18n)
+
+
+async def invite_text(
+    invites: InviteService,
+    admin: int,
+    specialist_id: int,
+    bot: Bot,
+    i18n: Translator,
+    settings: Settings,
+    now: datetime,
+) -> str:
+    me = await bot.me()
+    invite = await invites.create(admin, specialist_id, bot_username=me.username or "", now=now)
+    expires = invite.expires_at.astimezone(ZoneInfo(settings.default_timezone))
+    return i18n(
+        "admin.invite.link",
+        specialist=invite.specialist_name,
+        expires=expires.strftime("%d.%m %H:%M"),
+        url=invite.url,
+    )
+
+
+async def day_pick(day_desk: DayDesk, admin: int, day: date, i18n: Translator) -> Screen:
+    locations = await day_desk.locations(admin)
+    rows = [
+        [button(c.name, AdminDayCb(kind=DayKind.location, target_id=c.id, day=day_code(day)))]
+        for c in locations
+    ]
+    return i18n("admin.day.pick"), keyboard(rows, i18n)
+
+
+async def day_screen(
+    day_desk: DayDesk,
+    admin: int,
+    kind: DayKind,
+    target_id: int,
+    day: date,
+    i18n: Translator,
+    settings: Settings,
+) -> Screen:
+    if kind is DayKind.location:
+        view = await day_desk.day(admin, day, location_id=target_id)
+    else:
+        view = await day_desk.day(admin, day, specialist_id=target_id)
+    text = render.day_text(view, i18n, settings.currency)
+    rows: list[list[InlineKeyboardButton]] = [
+        [
+            button(
+                i18n("admin.btn.prev"),
+                AdminDayCb(kind=kind, target_id=target_id, day=day_code(day - timedelta(days=1))),
+            ),
+            button(
+                i18n("admin.btn.next"),
+                AdminDayCb(kind=kind, target_id=target_id, day=day_code(day + timedelta(days=1))),
+            ),
+        ]
+    ]
+    zone = ZoneInfo(view.timezone)
+    for line in view.lines:
+        a = line.appointment
+        label = f"{a.start.astimezone(zone):%H:%M} {line.client_name}"
+        rows.append([button(label, AdminApptCb(action=ApptAction.view, appointment_id=a.id))])
+    return text, keyboard(rows, i18n, AdminNavCb(screen=AdminScreen.day))
+
+
+def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settings) -> Screen:
+    text = render.appointment_text(view, i18n, settings.currency)
+    rows: list[list[InlineKeyboardButton]] = []
+    if view.status == "booked":
+        rows.append(
+            [
+                button(
+                    i18n("account.btn.cancel"),
+                    AdminApptCb(action=ApptAction.cancel, appointment_id=view.id),
+                ),
+            ]
+        )
+    if view.status != "cancelled":
+        rows.append(
+            [
+                button(
+                    i18n("notify.status.completed"),
+                    AdminApptCb(action=ApptAction.completed, appointment_id=view.id),
+                ),
+                button(
+                    i18n("notify.status.no_show"),
+                    AdminApptCb(action=ApptAction.no_show, appointment_id=view.id),
+                ),
+            ]
+        )
+    day = view.local_start.date()
+    back = AdminDayCb(kind=DayKind.location, target_id=view.location_id, day=day_code(day))
+    return text, keyboard(rows, i18n, back)
+
+
+async def admins_screen(roles: AdminRoles, admin: int, i18n: Translator) -> Screen:
+    admins = await roles.list(admin)
+    rows = [
+        [button(i18n("admin.btn.remove_admin", tg_id=a.tg_id), AdminRemoveCb(tg_id=a.tg_id))]
+        for a in admins
+        if not a.permanent
+    ]
+    return render.admins_text(admins, i18n), keyboard(rows, i18n)
+
+
+async def audit_screen(
+    audit: AuditService, admin: int, page: int, i18n: Translator, settings: Settings
+) -> Screen:
+    result = await audit.latest(admin, limit=PAGE, offset=page * PAGE)
+    has_next = (page + 1) * PAGE < result.total
+    text = render.audit_text(result, i18n, settings.default_timezone)
+    return text, keyboard([pager_row(i18n, AdminScreen.audit, page, has_next)], i18n)
+
+
+async def invites_screen(day_desk: DayDesk, admin: int, i18n: Translator) -> Screen:
+    _, specialists = await day_desk.find(admin, "")
+    rows = [
+        [
+            button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id)),
+            button(
+                i18n("admin.btn.unlink"),
+                AdminInviteCb(action=InviteAction.unlink, specialist_id=s.id),
+            ),
+        ]
+        for s in specialists
+    ]
+    return i18n("admin.invite.pick"), keyboard(rows, i18n)

@@ -1,0 +1,176 @@
+"""Keyboards and callback data of the admin area. Callback data carries ids and enum values
+only, range-checked when parsed (a forged value fails to parse and is answered as a stale
+button); every handler then checks the admin role on the server before acting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from enum import Enum
+from typing import Annotated
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
+
+from bot.i18n import Translator
+
+# A database id (PostgreSQL integer) and a Telegram user id.
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+TgId = Annotated[int, Field(ge=1, le=2**53)]
+Page = Annotated[int, Field(ge=0, le=10_000)]
+# A date as YYYYMMDD.
+Day = Annotated[str, Field(pattern=r"^\d{8}$")]
+
+
+class AdminScreen(str, Enum):
+    home = "home"
+    day = "day"
+    clients = "cl"
+    admins = "adm"
+    audit = "aud"
+    invites = "inv"
+    close = "x"
+
+
+class AdminNavCb(CallbackData, prefix="adm"):
+    """Open a screen of the /admin menu (`page` of a paged list)."""
+
+    screen: AdminScreen
+    page: Page = 0
+
+
+class ClientAction(str, Enum):
+    card = "card"
+    block = "block"
+    unblock = "unblock"
+
+
+class AdminClientCb(CallbackData, prefix="admc"):
+    action: ClientAction
+    client_id: DbId
+
+
+class DayKind(str, Enum):
+    location = "loc"
+    specialist = "spec"
+
+
+class AdminDayCb(CallbackData, prefix="admd"):
+    kind: DayKind
+    target_id: DbId
+    day: Day
+
+
+class ApptAction(str, Enum):
+    view = "view"
+    cancel = "cancel"  # asks for the reason, then cancels with a full refund
+    completed = "done"
+    no_show = "ns"
+
+
+class AdminApptCb(CallbackData, prefix="adma"):
+    action: ApptAction
+    appointment_id: DbId
+
+
+class AdminRemoveCb(CallbackData, prefix="admr"):
+    """Take the admin role from a stored admin."""
+
+    tg_id: TgId
+
+
+class InviteAction(str, Enum):
+    create = "new"
+    unlink = "unl"
+
+
+class AdminInviteCb(CallbackData, prefix="admi"):
+    action: InviteAction
+    specialist_id: DbId
+
+
+# Every callback data factory of the admin area (the authorization sweep enumerates these).
+ADMIN_CALLBACKS: tuple[type[CallbackData], ...] = (
+    AdminNavCb,
+    AdminClientCb,
+    AdminDayCb,
+    AdminApptCb,
+    AdminRemoveCb,
+    AdminInviteCb,
+)
+
+
+def day_code(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def parse_day_code(code: str) -> date | None:
+    try:
+        return date(int(code[:4]), int(code[4:6]), int(code[6:8]))
+    except ValueError:
+        return None
+
+
+def nav_row(i18n: Translator, back: CallbackData | None) -> list[InlineKeyboardButton]:
+    """Back (to `back`, default the menu) and Close: on every screen."""
+    target = back or AdminNavCb(screen=AdminScreen.home)
+    return [
+        InlineKeyboardButton(text=i18n("admin.btn.back"), callback_data=target.pack()),
+        InlineKeyboardButton(
+            text=i18n("admin.btn.close"),
+            callback_data=AdminNavCb(screen=AdminScreen.close).pack(),
+        ),
+    ]
+
+
+def pager_row(
+    i18n: Translator, screen: AdminScreen, page: int, has_next: bool
+) -> list[InlineKeyboardButton]:
+    row = []
+    if page > 0:
+        row.append(
+            InlineKeyboardButton(
+                text=i18n("admin.btn.prev"),
+                callback_data=AdminNavCb(screen=screen, page=page - 1).pack(),
+            )
+        )
+    if has_next:
+        row.append(
+            InlineKeyboardButton(
+                text=i18n("admin.btn.next"),
+                callback_data=AdminNavCb(screen=screen, page=page + 1).pack(),
+            )
+        )
+    return row
+
+
+def menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for screen, key in (
+        (AdminScreen.day, "admin.menu.day"),
+        (AdminScreen.clients, "admin.menu.clients"),
+        (AdminScreen.admins, "admin.menu.admins"),
+        (AdminScreen.audit, "admin.menu.audit"),
+        (AdminScreen.invites, "admin.menu.invites"),
+    ):
+        kb.button(text=i18n(key), callback_data=AdminNavCb(screen=screen))
+    kb.button(text=i18n("admin.btn.close"), callback_data=AdminNavCb(screen=AdminScreen.close))
+    kb.adjust(2, 2, 1, 1)
+    return kb.as_markup()
+
+
+def rows_keyboard(
+    rows: Sequence[Sequence[InlineKeyboardButton]],
+    i18n: Translator,
+    back: CallbackData | None = None,
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[list(r) for r in rows if r] + [nav_row(i18n, back)]
+    )
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())

@@ -1,0 +1,319 @@
+"""The admin area through the real bot and the Bot API emulator, in Russian and English: the
+shortcuts, the /admin menu, the specialist invite link, and the authorization sweep (every admin
+command and every admin button shape refused for a client and a specialist, no row changed)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import bot.keyboards.admin as admin_keyboards
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from bot.handlers.admin.shortcuts import ADMIN_COMMANDS
+from bot.keyboards.admin import (
+    ADMIN_CALLBACKS,
+    AdminApptCb,
+    AdminClientCb,
+    AdminDayCb,
+    AdminInviteCb,
+    AdminNavCb,
+    AdminRemoveCb,
+    AdminScreen,
+    ApptAction,
+    ClientAction,
+    DayKind,
+    InviteAction,
+)
+from bot.services.booking import BookingService
+from db.models import Admin, Client, Location, Specialist
+from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
+from tests.integration.admin_support import database_fingerprint
+from tests.integration.factories import (
+    START,
+    booking_request,
+    make_catalog,
+    make_client,
+)
+
+ADMIN_TG = 1  # in ADMIN_IDS of the test bot
+CLIENT_TG = 700_500_001
+SPECIALIST_TG = 900_500_001
+SECOND_ADMIN_TG = 555_500_001
+
+
+async def set_client(
+    sessions: async_sessionmaker[AsyncSession], client_id: int, **values: object
+) -> None:
+    async with sessions() as s, s.begin():
+        row = await s.get(Client, client_id)
+        assert row is not None
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_money_shortcuts_and_the_client_card(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+    lang: str,
+) -> None:
+    admin_id = await make_client(session_factory, tg_id=ADMIN_TG)
+    await set_client(session_factory, admin_id, language=lang)
+    anna = await make_client(session_factory, balance=Decimal("100"))
+    await set_client(
+        session_factory, anna, first_name="Anna", username="anna_p", phone="+79161234567"
+    )
+    admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
+
+    async with booking_bot(make_bot_settings):
+        await admin.send("/topup @anna_p 1500 cash")
+        await admin.wait_for_message(
+            t("admin.topup.done", lang, amount="+1500 RUB", client="Anna", balance="1600 RUB")
+        )
+
+        await admin.send("/adjust @anna_p -200")  # the comment is required
+        await admin.wait_for_message(t("admin.usage.adjust", lang))
+
+        await admin.send("/adjust 89161234567 -5000 typo")
+        await admin.wait_for_message(
+            t("admin.adjust.insufficient", lang, balance="1600 RUB", amount="-5000 RUB")
+        )
+
+        await admin.send("/adjust +79161234567 -100.5 till error")
+        await admin.wait_for_message(
+            t("admin.adjust.done", lang, amount="-100.50 RUB", client="Anna", balance="1499.50 RUB")
+        )
+
+        await admin.send("/topup @anna_p 1.005")
+        await admin.wait_for_message(t("admin.input.amount_decimals", lang))
+        await admin.send("/topup @anna_p 2000000")
+        await admin.wait_for_message(t("admin.input.amount_too_large", lang, limit="1 000 000"))
+        await admin.send("/topup")
+        await admin.wait_for_message(t("admin.usage.topup", lang))
+        await admin.send("/topup @nobody 10")
+        await admin.wait_for_message(t("admin.clients.none", lang, query="@nobody"))
+
+        await admin.send("/discount Anna 150")
+        await admin.wait_for_message(t("admin.input.percent_range", lang))
+        await admin.send("/discount Anna 15")
+        await admin.wait_for_message(t("admin.discount.done", lang, client="Anna", percent="15"))
+
+        await admin.send("/client anna")
+        card = await admin.wait_for_message(t("admin.card.title", lang, name="Anna"))
+        assert "1499.50 RUB" in (card.text or "") and "15%" in (card.text or "")
+
+        await admin.press(t("admin.btn.block", lang))
+        blocked = await admin.wait_for_message(t("admin.card.blocked", lang))
+        assert blocked.find_button(t("admin.btn.unblock", lang)) is not None
+        await admin.press(t("admin.btn.close", lang))
+        await admin.wait_for_message(t("admin.closed", lang))
+
+    balance, ledger = await wallet_of(session_factory, anna)
+    assert balance == Decimal("1499.50")
+    assert [(r.kind, r.amount) for r in ledger] == [
+        ("topup", Decimal("100.00")),
+        ("topup", Decimal("1500.00")),
+        ("adjustment", Decimal("-100.50")),
+    ]
+    async with session_factory() as s:
+        row = await s.get(Client, anna)
+        assert row is not None and row.is_blocked and row.discount_percent == Decimal("15")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_invite_link_links_a_specialist_once(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory, specialist_tg_ids=False)
+    admin_id = await make_client(session_factory, tg_id=ADMIN_TG)
+    await set_client(session_factory, admin_id, language=lang)
+    admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
+    newcomer = emulator.user(SPECIALIST_TG, "Maria", language_code=lang)
+    stranger = emulator.user(SPECIALIST_TG + 1, "Eve", language_code=lang)
+
+    async with booking_bot(make_bot_settings) as app:
+        async with session_factory() as s:
+            specialist = await s.get(Specialist, cat.specialist_ids[0])
+            assert specialist is not None
+            name = specialist.name
+        await admin.send(f"/invite {name}")
+        link = await admin.wait_for_message("https://t.me/booking_test_bot?start=spec_")
+        token = re.search(r"start=(spec_[A-Za-z0-9_-]+)", link.text or "")
+        assert token is not None
+
+        await newcomer.send(f"/start {token.group(1)}")
+        await newcomer.wait_for_message(t("spec.invite.ok", lang, name=name))
+        await stranger.send(f"/start {token.group(1)}")
+        await stranger.wait_for_message(t("spec.invite.used", lang))
+        await stranger.send("/start spec_forgedforgedforgedforged")
+        await stranger.wait_for_message(t("spec.invite.forged", lang))
+
+        await newcomer.send("/agenda")
+        await newcomer.wait_for_message(lambda m: "spec.invite" not in (m.text or ""))
+        assert app is not None
+    async with session_factory() as s:
+        linked = await s.get(Specialist, cat.specialist_ids[0])
+        assert linked is not None and linked.tg_id == SPECIALIST_TG
+
+
+def sample_callbacks(ids: dict[str, int]) -> list[CallbackData]:
+    """One of every admin callback shape, with every enum value (real ids of this world)."""
+    day = (START.date()).strftime("%Y%m%d")
+    samples: list[CallbackData] = [AdminNavCb(screen=s) for s in AdminScreen]
+    samples += [AdminClientCb(action=a, client_id=ids["client"]) for a in ClientAction]
+    samples += [AdminDayCb(kind=k, target_id=ids[k.value], day=day) for k in DayKind]
+    samples += [AdminApptCb(action=a, appointment_id=ids["appointment"]) for a in ApptAction]
+    samples += [AdminRemoveCb(tg_id=SECOND_ADMIN_TG)]
+    samples += [AdminInviteCb(action=a, specialist_id=ids["spec"]) for a in InviteAction]
+    return samples
+
+
+def test_the_sweep_covers_every_admin_callback_factory() -> None:
+    defined = {
+        obj
+        for _, obj in inspect.getmembers(admin_keyboards, inspect.isclass)
+        if issubclass(obj, CallbackData) and obj is not CallbackData
+    }
+    assert defined == set(ADMIN_CALLBACKS)
+    ids = {"client": 1, "loc": 1, "spec": 1, "appointment": 1}
+    assert {type(s) for s in sample_callbacks(ids)} == set(ADMIN_CALLBACKS)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_clients_and_specialists_are_refused_every_admin_command_and_button(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory)
+    client_id = await make_client(session_factory, balance=Decimal("5000"), tg_id=CLIENT_TG)
+    await set_client(session_factory, client_id, language=lang)
+    async with session_factory() as s, s.begin():
+        spec = await s.get(Specialist, cat.specialist_ids[0])
+        assert spec is not None
+        spec.tg_id = SPECIALIST_TG
+        s.add(Admin(tg_id=SECOND_ADMIN_TG, added_by=ADMIN_TG))
+    users = [
+        emulator.user(CLIENT_TG, "Client", language_code=lang),
+        emulator.user(SPECIALIST_TG, "Specialist", language_code=lang),
+    ]
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        view = await booking.confirm(booking_request(cat, client_id), now=NOW)
+        ids = {
+            "client": client_id,
+            "loc": cat.location_id,
+            "spec": cat.specialist_ids[0],
+            "appointment": view.id,
+        }
+        for user in users:
+            await user.send("/start")
+            await user.wait_for_message()
+        before = await database_fingerprint(session_factory)
+        denied = t("admin.denied", lang)
+        for user in users:
+            for command in ADMIN_COMMANDS:
+                await user.send(f"/{command} @anybody 100 note")
+                await user.wait_for_message(denied)
+            for data in sample_callbacks(ids):
+                await user.press_data(data.pack())
+                answer = await user.wait_for_callback_answer()
+                assert answer.get("text") == denied, (user.id, data.pack(), answer)
+        assert await database_fingerprint(session_factory) == before
+
+
+async def test_a_removed_admin_pressing_an_old_button_is_refused(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+) -> None:
+    await make_client(session_factory, tg_id=ADMIN_TG)
+    await make_client(session_factory, tg_id=SECOND_ADMIN_TG)
+    owner = emulator.user(ADMIN_TG, "Owner", language_code="en")
+    helper = emulator.user(SECOND_ADMIN_TG, "Helper", language_code="en")
+    async with booking_bot(make_bot_settings):
+        await owner.send(f"/addadmin {SECOND_ADMIN_TG}")
+        await owner.wait_for_message(t("admin.admins.done_add", "ru", tg_id=SECOND_ADMIN_TG))
+        await helper.send("/admin")
+        await helper.wait_for_message(t("admin.menu.title", "ru"))
+
+        await owner.send("/admin")
+        await owner.wait_for_message(t("admin.menu.title", "ru"))
+        await owner.press(t("admin.menu.admins", "ru"))
+        await owner.wait_for_message(str(SECOND_ADMIN_TG))
+        await owner.press(t("admin.btn.remove_admin", "ru", tg_id=SECOND_ADMIN_TG))
+        answer = await owner.wait_for_callback_answer()
+        assert answer.get("text") == t("admin.admins.done_remove", "ru", tg_id=SECOND_ADMIN_TG)
+
+        before = await database_fingerprint(session_factory)
+        await helper.press(t("admin.menu.audit", "ru"))
+        answer = await helper.wait_for_callback_answer()
+        assert answer.get("text") == t("admin.denied", "ru")
+        await helper.send("/topup 1 100")
+        await helper.wait_for_message(t("admin.denied", "ru"))
+        assert await database_fingerprint(session_factory) == before
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_day_view_and_admin_cancel_with_a_reason(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory)
+    admin_id = await make_client(session_factory, tg_id=ADMIN_TG)
+    await set_client(session_factory, admin_id, language=lang)
+    client_id = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, client_id, first_name="Boris")
+    admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        await booking.confirm(booking_request(cat, client_id), now=NOW)
+        await admin.send("/day 04.03")
+        await admin.wait_for_message(t("admin.day.pick", lang))
+        await admin.press(
+            cat_location_name := await location_name(session_factory, cat.location_id)
+        )
+        day = await admin.wait_for_message("Boris")
+        assert cat_location_name in (day.text or "")
+        await admin.press("Boris")
+        await admin.wait_for_message(
+            lambda m: m.find_button(t("account.btn.cancel", lang)) is not None
+        )
+        await admin.press(t("account.btn.cancel", lang))
+        await admin.wait_for_message(t("admin.cancel.ask_reason", lang))
+        await admin.send("x" * 201)
+        await admin.wait_for_message(t("admin.input.text_too_long", lang, limit=200))
+        await admin.press(t("account.btn.cancel", lang))
+        await admin.wait_for_message(t("admin.cancel.ask_reason", lang))
+        await admin.send("the salon is closed <today>")
+        await admin.wait_for_message(t("admin.cancel.done", lang, refund="1000 RUB"))
+    balance, _ = await wallet_of(session_factory, client_id)
+    assert balance == Decimal("1000.00")
+    assert timedelta(hours=1) < START - NOW
+
+
+async def location_name(sessions: async_sessionmaker[AsyncSession], location_id: int) -> str:
+    async with sessions() as s:
+        row = await s.get(Location, location_id)
+        assert row is not None
+        return row.name
