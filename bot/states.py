@@ -42,6 +42,8 @@ class CatalogEdit(StatesGroup):
 
 
 class AdminStates(StatesGroup):
-    """An admin typing free text for an action: the reason of a cancellation."""
+    """An admin typing free text for an action: the reason of a cancellation, the new time (and
+    specialist) of a move."""
 
     cancel_reason = State()
+    move_to = State()

@@ -67,6 +67,7 @@ class AdminDayCb(CallbackData, prefix="admd"):
 class ApptAction(str, Enum):
     view = "view"
     cancel = "cancel"  # asks for the reason, then cancels with a full refund
+    move = "move"  # asks for the new time (and specialist), then moves it
     completed = "done"
     no_show = "ns"
 

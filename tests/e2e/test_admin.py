@@ -33,8 +33,9 @@ from bot.keyboards.admin import (
     InviteAction,
 )
 from bot.services.booking import BookingService
-from db.models import Admin, Client, Location, Specialist
-from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
+from db.models import Admin, Appointment, Client, Location, Specialist
+from tests.e2e.booking_support import NOW, appointments_of, booking_bot, new_client, t, wallet_of
+from tests.e2e.test_booking_flow import to_summary
 from tests.integration.admin_support import database_fingerprint
 from tests.integration.factories import (
     START,
@@ -287,7 +288,7 @@ async def test_day_view_and_admin_cancel_with_a_reason(
     admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
     async with booking_bot(make_bot_settings) as app:
         booking: BookingService = app.services.booking
-        await booking.confirm(booking_request(cat, client_id), now=NOW)
+        view = await booking.confirm(booking_request(cat, client_id), now=NOW)
         await admin.send("/day 04.03")
         await admin.wait_for_message(t("admin.day.pick", lang))
         await admin.press(
@@ -299,6 +300,20 @@ async def test_day_view_and_admin_cancel_with_a_reason(
         await admin.wait_for_message(
             lambda m: m.find_button(t("account.btn.cancel", lang)) is not None
         )
+        await admin.press(t("admin.btn.move", lang))
+        await admin.wait_for_message(t("admin.move.ask", lang))
+        await admin.send("31.02 10:00")
+        await admin.wait_for_message(t("admin.input.date_format", lang))
+        await admin.send("04.03 14:00")
+        moved = await admin.wait_for_message(lambda m: "04.03 14:00" in (m.text or ""))
+        assert moved.text == t(
+            "admin.move.done",
+            lang,
+            date="04.03",
+            time="14:00",
+            specialist=view.specialist_name,
+            workplace=view.workplace_name,
+        )
         await admin.press(t("account.btn.cancel", lang))
         await admin.wait_for_message(t("admin.cancel.ask_reason", lang))
         await admin.send("x" * 201)
@@ -307,9 +322,13 @@ async def test_day_view_and_admin_cancel_with_a_reason(
         await admin.wait_for_message(t("admin.cancel.ask_reason", lang))
         await admin.send("the salon is closed <today>")
         await admin.wait_for_message(t("admin.cancel.done", lang, refund="1000 RUB"))
-    balance, _ = await wallet_of(session_factory, client_id)
+    balance, ledger = await wallet_of(session_factory, client_id)
     assert balance == Decimal("1000.00")
-    assert timedelta(hours=1) < START - NOW
+    assert [r.kind for r in ledger] == ["topup", "debit", "refund"]
+    async with session_factory() as s:
+        moved_row = await s.get(Appointment, view.id)
+        assert moved_row is not None and moved_row.status == "cancelled"
+        assert moved_row.start_time == START + timedelta(hours=4)
 
 
 async def location_name(sessions: async_sessionmaker[AsyncSession], location_id: int) -> str:
@@ -317,3 +336,39 @@ async def location_name(sessions: async_sessionmaker[AsyncSession], location_id:
         row = await s.get(Location, location_id)
         assert row is not None
         return row.name
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_a_blocked_client_cannot_book_until_unblocked(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+    lang: str,
+) -> None:
+    await make_catalog(session_factory)
+    admin_id = await make_client(session_factory, tg_id=ADMIN_TG)
+    await set_client(session_factory, admin_id, language=lang)
+    user, client_id = await new_client(emulator, session_factory, CLIENT_TG, lang=lang)
+    admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
+    async with booking_bot(make_bot_settings):
+        await admin.send(f"/client {CLIENT_TG}")
+        await admin.wait_for_message(
+            lambda m: m.find_button(t("admin.btn.block", lang)) is not None
+        )
+        await admin.press(t("admin.btn.block", lang))
+        await admin.wait_for_message(t("admin.card.blocked", lang))
+
+        await to_summary(user, lang)
+        await user.press(t("booking.btn.confirm", lang))
+        await user.wait_for_message(t("booking.blocked", lang))
+        assert await appointments_of(session_factory, client_id) == []
+
+        await admin.press(t("admin.btn.unblock", lang))
+        await admin.wait_for_message(
+            lambda m: m.find_button(t("admin.btn.block", lang)) is not None
+        )
+        await to_summary(user, lang)
+        await user.press(t("booking.btn.confirm", lang))
+        await user.wait_for_message(t("booking.done", lang).split("\n", 1)[0])
+    assert len(await appointments_of(session_factory, client_id)) == 1

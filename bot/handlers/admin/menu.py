@@ -16,7 +16,7 @@ from dishka import FromDishka
 from bot.config import Settings
 from bot.domain.admin_input import REASON_MAX, check_text
 from bot.domain.errors import DomainError
-from bot.handlers.admin import screens
+from bot.handlers.admin import moving, screens
 from bot.handlers.admin.render import refusal_text
 from bot.handlers.admin.shortcuts import allowed
 from bot.handlers.render_booking import format_money
@@ -45,6 +45,11 @@ from bot.services.booking import Actor, BookingService
 from bot.states import AdminStates
 
 STATUS = {ApptAction.completed: "completed", ApptAction.no_show: "no_show"}
+# Buttons that ask the admin to type something first: the state and the question.
+ASK = {
+    ApptAction.cancel: (AdminStates.cancel_reason, "admin.cancel.ask_reason"),
+    ApptAction.move: (AdminStates.move_to, "admin.move.ask"),
+}
 
 
 async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -170,12 +175,13 @@ async def on_appointment(
     actor = Actor(kind="admin", id=query.from_user.id)
     appointment_id, action = callback_data.appointment_id, callback_data.action
     try:
-        if action is ApptAction.cancel:
+        if action in ASK:
             await roles.require(actor.id)
-            await state.set_state(AdminStates.cancel_reason)
+            next_state, ask = ASK[action]
+            await state.set_state(next_state)
             await state.update_data(appointment_id=appointment_id)
             if isinstance(query.message, Message):
-                await query.message.answer(i18n("admin.cancel.ask_reason"))
+                await query.message.answer(i18n(ask))
             await query.answer()
             return
         if action in STATUS:
@@ -276,6 +282,7 @@ async def on_invite(
 def register(router: Router) -> None:
     router.message.register(on_admin, Command("admin"))
     router.message.register(on_cancel_reason, StateFilter(AdminStates.cancel_reason), F.text)
+    router.message.register(moving.on_move_to, StateFilter(AdminStates.move_to), F.text)
     router.callback_query.register(on_nav, AdminNavCb.filter())
     router.callback_query.register(on_client, AdminClientCb.filter())
     router.callback_query.register(on_day, AdminDayCb.filter())

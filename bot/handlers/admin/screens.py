@@ -175,6 +175,10 @@ def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settin
                     i18n("account.btn.cancel"),
                     AdminApptCb(action=ApptAction.cancel, appointment_id=view.id),
                 ),
+                button(
+                    i18n("admin.btn.move"),
+                    AdminApptCb(action=ApptAction.move, appointment_id=view.id),
+                ),
             ]
         )
     if view.status != "cancelled":

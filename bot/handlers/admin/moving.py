@@ -1,0 +1,109 @@
+"""Moving an appointment from its admin card: the admin types `DD.MM HH:MM` (the location's
+local time) and optionally another specialist's name; the move is the client's reschedule use
+case (same slot engine, one transaction, price difference settled, both told)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from dishka import FromDishka
+
+from bot.config import Settings
+from bot.domain.admin_input import parse_day
+from bot.domain.errors import (
+    DomainError,
+    InputProblem,
+    InsufficientFunds,
+    InvalidInput,
+    SlotTaken,
+    SlotUnavailable,
+)
+from bot.handlers.admin.render import refusal_text
+from bot.handlers.render_booking import format_money
+from bot.i18n import Translator
+from bot.ioc.types import Now
+from bot.services.admin.day import DayDesk
+from bot.services.booking import Actor, BookingService
+
+_MOVE = re.compile(r"^\s*(\S+)\s+(\d{1,2}):(\d{2})\s*(.*)$")
+
+
+def parse_move(text: str, today: datetime, timezone: str) -> tuple[datetime, str]:
+    """`DD.MM[.YYYY] HH:MM [specialist]` -> (the aware start, the specialist's name or "")."""
+    match = _MOVE.match(text)
+    if not match:
+        raise InvalidInput(InputProblem.DATE_FORMAT)
+    day = parse_day(match.group(1), today.date())
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise InvalidInput(InputProblem.DATE_FORMAT)
+    start = datetime.combine(day, time(hour, minute), ZoneInfo(timezone))
+    return start, match.group(4).strip()
+
+
+async def on_move_to(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    booking: FromDishka[BookingService],
+    day_desk: FromDishka[DayDesk],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    if message.from_user is None:
+        return
+    data = await state.get_data()
+    appointment_id = data.get("appointment_id")
+    if not isinstance(appointment_id, int):
+        await state.clear()
+        return
+    admin = message.from_user.id
+    actor = Actor(kind="admin", id=admin)
+    try:
+        current = await booking.get(appointment_id, actor=actor)
+        zone = ZoneInfo(current.timezone)
+        start, name = parse_move(message.text or "", now.astimezone(zone), current.timezone)
+        specialist_id = None
+        if name:
+            _, found = await day_desk.find(admin, name)
+            if len(found) != 1:
+                await message.answer(i18n("admin.specialists.none", query=name))
+                return
+            specialist_id = found[0].id
+        view = await booking.reschedule(
+            appointment_id, actor=actor, new_start=start, now=now, specialist_id=specialist_id
+        )
+    except InvalidInput as exc:
+        await message.answer(f"{refusal_text(exc, i18n)}\n{i18n('admin.move.ask')}")
+        return
+    except (SlotTaken, SlotUnavailable):
+        await message.answer(i18n("admin.move.taken"))
+        return
+    except InsufficientFunds as exc:
+        await state.clear()
+        await message.answer(
+            i18n("admin.move.insufficient", missing=format_money(exc.missing, settings.currency))
+        )
+        return
+    except DomainError as exc:
+        await state.clear()
+        text = refusal_text(exc, i18n)
+        if text is None:
+            raise
+        await message.answer(text)
+        return
+    await state.clear()
+    local = view.local_start
+    await message.answer(
+        i18n(
+            "admin.move.done",
+            date=local.strftime("%d.%m"),
+            time=local.strftime("%H:%M"),
+            specialist=view.specialist_name,
+            workplace=view.workplace_name,
+        )
+    )
