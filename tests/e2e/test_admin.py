@@ -15,6 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import bot.keyboards.admin as admin_keyboards
+import bot.keyboards.stats as stats_keyboards
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.handlers.admin.shortcuts import ADMIN_COMMANDS
@@ -32,6 +33,7 @@ from bot.keyboards.admin import (
     DayKind,
     InviteAction,
 )
+from bot.keyboards.stats import StatsAction, StatsCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Location, Specialist
 from tests.e2e.booking_support import NOW, appointments_of, booking_bot, new_client, t, wallet_of
@@ -180,18 +182,29 @@ def sample_callbacks(ids: dict[str, int]) -> list[CallbackData]:
     samples += [AdminApptCb(action=a, appointment_id=ids["appointment"]) for a in ApptAction]
     samples += [AdminRemoveCb(tg_id=SECOND_ADMIN_TG)]
     samples += [AdminInviteCb(action=a, specialist_id=ids["spec"]) for a in InviteAction]
+    samples += [StatsCb(action=a, period="month", location_id=ids["loc"]) for a in StatsAction]
     return samples
+
+
+# The admin area's buttons and commands, and what a non-admin is told for each.
+ADMIN_FACTORIES = (*ADMIN_CALLBACKS, StatsCb)
+
+
+def denial_key(data: CallbackData | str) -> str:
+    stats = isinstance(data, StatsCb) or data == "stats"
+    return "stats.not_admin" if stats else "admin.denied"
 
 
 def test_the_sweep_covers_every_admin_callback_factory() -> None:
     defined = {
         obj
-        for _, obj in inspect.getmembers(admin_keyboards, inspect.isclass)
+        for module in (admin_keyboards, stats_keyboards)
+        for _, obj in inspect.getmembers(module, inspect.isclass)
         if issubclass(obj, CallbackData) and obj is not CallbackData
     }
-    assert defined == set(ADMIN_CALLBACKS)
+    assert defined == set(ADMIN_FACTORIES)
     ids = {"client": 1, "loc": 1, "spec": 1, "appointment": 1}
-    assert {type(s) for s in sample_callbacks(ids)} == set(ADMIN_CALLBACKS)
+    assert {type(s) for s in sample_callbacks(ids)} == set(ADMIN_FACTORIES)
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
@@ -227,15 +240,14 @@ async def test_clients_and_specialists_are_refused_every_admin_command_and_butto
             await user.send("/start")
             await user.wait_for_message()
         before = await database_fingerprint(session_factory)
-        denied = t("admin.denied", lang)
         for user in users:
-            for command in ADMIN_COMMANDS:
+            for command in (*ADMIN_COMMANDS, "stats"):
                 await user.send(f"/{command} @anybody 100 note")
-                await user.wait_for_message(denied)
+                await user.wait_for_message(t(denial_key(command), lang))
             for data in sample_callbacks(ids):
                 await user.press_data(data.pack())
                 answer = await user.wait_for_callback_answer()
-                assert answer.get("text") == denied, (user.id, data.pack(), answer)
+                assert answer.get("text") == t(denial_key(data), lang), (user.id, data.pack())
         assert await database_fingerprint(session_factory) == before
 
 
