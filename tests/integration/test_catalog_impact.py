@@ -28,6 +28,7 @@ from bot.services.catalog_changes import (
 )
 from bot.services.catalog_impact import CatalogImpactService, ImpactChanged, TouchReason
 from tests.integration.factories import (
+    DESK_ADMIN,
     NOW,
     START,
     Catalog,
@@ -41,7 +42,7 @@ from tests.integration.factories import (
 
 TUESDAY = date(2031, 3, 4)  # START's local date (10:00-11:00 in Moscow)
 WEDNESDAY = date(2031, 3, 5)
-ADMIN = 4242
+ADMIN = DESK_ADMIN  # in ADMIN_IDS: an admin's cancel re-checks the role
 HOURS, OFF = TouchReason.HOURS, TouchReason.INACTIVE
 RICH = Decimal("5000.00")
 
@@ -163,10 +164,18 @@ async def test_cancel_with_refund_in_one_transaction_with_its_audit_row(
     audit = await q(
         session_factory,
         "SELECT action || ' ' || (after->>'touched') || ' ' || (after->>'touched_cancelled') "
-        "FROM audit_log WHERE actor_tg_id = :a",
+        "FROM audit_log WHERE actor_tg_id = :a AND action <> 'appointment.cancelled'",
         a=ADMIN,
     )
     assert audit == f"location.holiday [{view.id}] true"
+    # Each cancel is an admin's change too: its own audit row, with the refund.
+    cancelled = await q(
+        session_factory,
+        "SELECT after->>'refund' FROM audit_log WHERE action = 'appointment.cancelled' "
+        "AND entity_id = :v",
+        v=view.id,
+    )
+    assert cancelled == str(cat.price)
 
 
 async def test_keep_leaves_the_appointment_booked(
