@@ -8,17 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Admin, Specialist, SpecialistInvite
 
 # --- admins ------------------------------------------------------------------------------------
-
-
-async def is_stored_admin(session: AsyncSession, tg_id: int) -> bool:
-    return bool(await session.scalar(select(exists().where(Admin.tg_id == tg_id))))
 
 
 async def stored_admins(session: AsyncSession) -> Sequence[Admin]:

@@ -55,3 +55,16 @@ def test_user_id_of_a_forward_or_a_contact() -> None:
     contact = Contact(phone_number="+79160000000", first_name="Olga", user_id=77)
     assert user_id_of(_message(contact=contact)) == 77
     assert user_id_of(_message(text="hello")) is None
+
+
+def test_a_busy_day_is_cut_to_fit_one_message() -> None:
+    from bot.handlers.admin.render import TEXT_LIMIT, fit
+    from bot.i18n import Translator
+
+    i18n = Translator("en")
+    lines = [f"{n:03d} " + "x" * 60 for n in range(200)]
+    text = fit(lines, i18n)
+    assert len(text) <= TEXT_LIMIT
+    shown = text.count("\n")  # kept lines, then the "more" line
+    assert text.endswith(i18n("admin.day.more", count=200 - shown))
+    assert fit(lines[:3], i18n) == "\n".join(lines[:3])

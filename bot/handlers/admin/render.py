@@ -136,7 +136,27 @@ def day_text(view: DayView, i18n: Translator, currency: str) -> str:
         )
     if not view.lines:
         lines.append(i18n("admin.day.empty"))
-    return "\n".join(lines)
+    return fit(lines, i18n)
+
+
+# Telegram refuses a message over 4096 characters; a very busy day is cut with a count.
+TEXT_LIMIT = 3900
+
+
+def fit(lines: list[str], i18n: Translator) -> str:
+    """The lines joined, cut to `TEXT_LIMIT` with "... and N more" when they do not fit."""
+    text = "\n".join(lines)
+    if len(text) <= TEXT_LIMIT:
+        return text
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > TEXT_LIMIT - 40:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    kept.append(i18n("admin.day.more", count=len(lines) - len(kept)))
+    return "\n".join(kept)
 
 
 def appointment_text(view: AppointmentView, i18n: Translator, currency: str) -> str:

@@ -40,6 +40,8 @@ from bot.services.admin.roles import AdminRoles
 from bot.services.booking import AppointmentView
 
 PAGE = 8
+# Appointment buttons under a day view (Telegram allows 100 buttons; the text lists them all).
+DAY_BUTTONS = 40
 Screen = tuple[str, InlineKeyboardMarkup]
 
 
@@ -158,7 +160,7 @@ async def day_screen(
         ]
     ]
     zone = ZoneInfo(view.timezone)
-    for line in view.lines:
+    for line in view.lines[:DAY_BUTTONS]:
         a = line.appointment
         label = f"{a.start.astimezone(zone):%H:%M} {line.client_name}"
         rows.append([button(label, AdminApptCb(action=ApptAction.view, appointment_id=a.id))])

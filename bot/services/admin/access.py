@@ -6,11 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.domain.errors import AccessDenied, NotAllowedReason
-from db.repositories import admin as admin_repo
+from db.repositories.clients import ClientRepository
 
 
 async def is_admin(session: AsyncSession, settings: Settings, tg_id: int) -> bool:
-    return tg_id in settings.admin_ids or await admin_repo.is_stored_admin(session, tg_id)
+    return tg_id in settings.admin_ids or await ClientRepository(session).is_admin(tg_id)
 
 
 async def require_admin(session: AsyncSession, settings: Settings, tg_id: int) -> None:
