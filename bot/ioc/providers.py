@@ -26,13 +26,13 @@ from bot.i18n import Translator
 from bot.ioc.types import Clock, CurrentClient, Now
 from bot.notify.agenda import SpecialistAgenda
 from bot.ops.outage import OutageLog
-from bot.services.admin_gate import AdminGate
 from bot.services.admin.audit import AuditService
 from bot.services.admin.clients import ClientDesk
 from bot.services.admin.day import DayDesk
 from bot.services.admin.factory import AdminServices, build_admin_services
 from bot.services.admin.invites import InviteService
 from bot.services.admin.roles import AdminRoles
+from bot.services.admin_gate import AdminGate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow

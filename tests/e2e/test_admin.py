@@ -15,6 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import bot.keyboards.admin as admin_keyboards
+import bot.keyboards.catalog_file as catalog_keyboards
 import bot.keyboards.stats as stats_keyboards
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
@@ -33,6 +34,7 @@ from bot.keyboards.admin import (
     DayKind,
     InviteAction,
 )
+from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
 from bot.keyboards.stats import StatsAction, StatsCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Location, Specialist
@@ -183,22 +185,26 @@ def sample_callbacks(ids: dict[str, int]) -> list[CallbackData]:
     samples += [AdminRemoveCb(tg_id=SECOND_ADMIN_TG)]
     samples += [AdminInviteCb(action=a, specialist_id=ids["spec"]) for a in InviteAction]
     samples += [StatsCb(action=a, period="month", location_id=ids["loc"]) for a in StatsAction]
+    samples += [CatalogFileCb(action=a) for a in CatalogFileAction]
     return samples
 
 
 # The admin area's buttons and commands, and what a non-admin is told for each.
-ADMIN_FACTORIES = (*ADMIN_CALLBACKS, StatsCb)
+ADMIN_FACTORIES = (*ADMIN_CALLBACKS, StatsCb, CatalogFileCb)
 
 
 def denial_key(data: CallbackData | str) -> str:
-    stats = isinstance(data, StatsCb) or data == "stats"
-    return "stats.not_admin" if stats else "admin.denied"
+    if isinstance(data, StatsCb) or data == "stats":
+        return "stats.not_admin"
+    if isinstance(data, CatalogFileCb):
+        return "catalog.not_admin"
+    return "admin.denied"
 
 
 def test_the_sweep_covers_every_admin_callback_factory() -> None:
     defined = {
         obj
-        for module in (admin_keyboards, stats_keyboards)
+        for module in (admin_keyboards, stats_keyboards, catalog_keyboards)
         for _, obj in inspect.getmembers(module, inspect.isclass)
         if issubclass(obj, CallbackData) and obj is not CallbackData
     }
