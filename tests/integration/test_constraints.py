@@ -409,7 +409,7 @@ async def test_holiday_hours_are_ordered(session: AsyncSession, world: World) ->
     )
 
 
-# --- admin area: invites and the audit log -------------------------------------------------------
+# --- admin area: specialist invites ---------------------------------------------------------------
 
 
 async def test_invite_rows_keep_a_sha256_and_are_used_by_someone(
@@ -446,15 +446,3 @@ async def test_invite_rows_keep_a_sha256_and_are_used_by_someone(
     await refused(session, invite(digest, used=True), CHECK, "ck_specialist_invites_used_with_user")
     await refused(session, invite(digest, by=True), CHECK, "ck_specialist_invites_used_with_user")
     await accepted(session, invite(digest, used=True, by=True))
-
-
-async def test_audit_rows_name_their_action(session: AsyncSession) -> None:
-    def entry(action: str) -> Any:
-        return execute(
-            session,
-            "INSERT INTO audit_log (actor_tg_id, action, entity) VALUES (1, :a, 'client')",
-            a=action,
-        )
-
-    await refused(session, entry(""), CHECK, "ck_audit_log_action_not_empty")
-    await accepted(session, entry("wallet.topup"))
