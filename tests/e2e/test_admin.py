@@ -34,7 +34,7 @@ from bot.keyboards.admin import (
     DayKind,
     InviteAction,
 )
-from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
+from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, HolidayLocationCb
 from bot.keyboards.stats import StatsAction, StatsCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Location, Specialist
@@ -186,17 +186,18 @@ def sample_callbacks(ids: dict[str, int]) -> list[CallbackData]:
     samples += [AdminInviteCb(action=a, specialist_id=ids["spec"]) for a in InviteAction]
     samples += [StatsCb(action=a, period="month", location_id=ids["loc"]) for a in StatsAction]
     samples += [CatalogFileCb(action=a) for a in CatalogFileAction]
+    samples += [HolidayLocationCb(location_id=ids["loc"])]
     return samples
 
 
 # The admin area's buttons and commands, and what a non-admin is told for each.
-ADMIN_FACTORIES = (*ADMIN_CALLBACKS, StatsCb, CatalogFileCb)
+ADMIN_FACTORIES = (*ADMIN_CALLBACKS, StatsCb, CatalogFileCb, HolidayLocationCb)
 
 
 def denial_key(data: CallbackData | str) -> str:
     if isinstance(data, StatsCb) or data == "stats":
         return "stats.not_admin"
-    if isinstance(data, CatalogFileCb):
+    if isinstance(data, CatalogFileCb | HolidayLocationCb):
         return "catalog.not_admin"
     return "admin.denied"
 
