@@ -1,16 +1,30 @@
 """Who may use the admin area: `ADMIN_IDS`, or an admin added at run time (the `admins` table).
 
 Read from PostgreSQL on every call, never from the cached profile, so a removed admin loses
-access at once, even with old buttons still on screen."""
+access at once, even with old buttons still on screen. Admin use cases call `require_admin`
+inside their own transaction; handlers that only need the gate use `AdminGate`.
+Rule: docs/rules.md#admin-rights.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain.errors import NotAllowed, NotAllowedReason
+from bot.config import Settings
+from bot.domain.errors import AccessDenied, NotAllowedReason
 from db.repositories.clients import ClientRepository
+
+
+async def is_admin(session: AsyncSession, admin_ids: Collection[int], tg_id: int) -> bool:
+    return tg_id in admin_ids or await ClientRepository(session).is_admin(tg_id)
+
+
+async def require_admin(session: AsyncSession, settings: Settings, tg_id: int) -> None:
+    """Raise `AccessDenied(NOT_ADMIN)` (a `NotAllowed`) unless `tg_id` is an admin right now."""
+    if not await is_admin(session, settings.admin_ids, tg_id):
+        raise AccessDenied(NotAllowedReason.NOT_ADMIN)
 
 
 class AdminGate:
@@ -21,9 +35,9 @@ class AdminGate:
         self._admin_ids = frozenset(admin_ids)
 
     async def require(self, tg_id: int) -> None:
-        """Raises `NotAllowed(NOT_ADMIN)` unless the Telegram account is an admin."""
+        """Raises `AccessDenied(NOT_ADMIN)` unless the Telegram account is an admin."""
         if tg_id in self._admin_ids:
             return
         async with self._sessions() as session:
-            if not await ClientRepository(session).is_admin(tg_id):
-                raise NotAllowed(NotAllowedReason.NOT_ADMIN)
+            if not await is_admin(session, self._admin_ids, tg_id):
+                raise AccessDenied(NotAllowedReason.NOT_ADMIN)

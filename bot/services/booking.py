@@ -53,8 +53,8 @@ from bot.domain.slots import NOT_BOOKABLE
 from bot.domain.statuses import ACTIVE_STATUSES, ATTENDANCE_MARKS, AppointmentStatus
 from bot.domain.types import SlotQuery
 from bot.ops import metrics
-from bot.services.admin.access import require_admin
-from bot.services.admin.audit import AuditAction, write_audit
+from bot.services.admin_gate import require_admin
+from bot.services.audit_trail import AuditAction, write_audit
 from bot.services.booking_types import (
     Actor,
     AppointmentView,

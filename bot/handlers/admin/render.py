@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import (
     AccessDenied,
-    AdminRefusal,
     DomainError,
     InsufficientFunds,
     InvalidInput,
+    NotAllowedReason,
     NotFound,
 )
 from bot.handlers.render_booking import format_money
@@ -31,7 +31,7 @@ DATE = "%d.%m.%Y"
 def refusal_text(exc: DomainError, i18n: Translator) -> str | None:
     """The admin-area text for a refusal, or None when the generic error text fits."""
     if isinstance(exc, AccessDenied):
-        if exc.reason is AdminRefusal.PERMANENT_ADMIN:
+        if exc.reason is NotAllowedReason.PERMANENT_ADMIN:
             return i18n("admin.admins.permanent_refused")
         return i18n("admin.denied")
     if isinstance(exc, InvalidInput):

@@ -27,8 +27,8 @@ from bot.domain.admin_input import (
     to_e164,
 )
 from bot.domain.errors import InputProblem, InvalidInput, NotFound
-from bot.services.admin.access import require_admin
-from bot.services.admin.audit import AuditAction, write_audit
+from bot.services.admin_gate import require_admin
+from bot.services.audit_trail import AuditAction, write_audit
 from bot.services.booking import AppointmentView, BookingService
 from bot.services.wallet import LedgerEntry, WalletService
 from db.models import Client

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain.errors import NotFound
 from bot.domain.policies import ZERO
-from bot.services.admin.access import require_admin
+from bot.services.admin_gate import require_admin
 from bot.services.booking_types import AppointmentView, appointment_view
 from db.models import Location, Specialist
 from db.repositories import admin as admin_repo

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.errors import InviteProblem, InviteRejected, NotFound
-from bot.services.admin.access import require_admin
-from bot.services.admin.audit import AuditAction, write_audit
+from bot.services.admin_gate import require_admin
+from bot.services.audit_trail import AuditAction, write_audit
 from db.errors import UNIQUE_VIOLATION, sqlstate
 from db.repositories import admin as admin_repo
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.errors import AccessDenied, NotAllowedReason
-from bot.services.admin.access import is_admin, require_admin
-from bot.services.admin.audit import AuditAction, write_audit
+from bot.services.admin_gate import is_admin, require_admin
+from bot.services.audit_trail import AuditAction, write_audit
 from db.repositories import admin as admin_repo
 
 
@@ -44,7 +44,7 @@ class AdminRoles:
 
     async def is_admin(self, tg_id: int) -> bool:
         async with self._sessions() as session:
-            return await is_admin(session, self._settings, tg_id)
+            return await is_admin(session, self._settings.admin_ids, tg_id)
 
     async def require(self, tg_id: int) -> None:
         """`AccessDenied(NOT_ADMIN)` unless `tg_id` is an admin now."""
