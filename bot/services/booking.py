@@ -233,11 +233,13 @@ class BookingService:
                 else (None, None)
             ),
         )
-        if await wallets.is_blocked(session, request.client_id):
+        terms = await wallets.booking_terms(session, request.client_id)
+        if terms is None:
+            raise NotFound(f"client {request.client_id}")
+        percent, blocked = terms
+        if blocked:  # an admin blocked this client: no new bookings (docs/rules.md#admin-rights)
             raise AccessDenied(NotAllowedReason.CLIENT_BLOCKED)
-        charge = apply_discount(
-            chosen.price, await self._discount_percent(session, request.client_id)
-        )
+        charge = apply_discount(chosen.price, percent)
         if charge.amount > ZERO:
             await self._debit(session, request.client_id, charge.amount)
         try:

@@ -120,7 +120,3 @@ async def paid_for(session: AsyncSession, appointment_ids: Sequence[int]) -> dic
         .group_by(WalletTransaction.appointment_id)
     )
     return {int(r[0]): Decimal(r[1]) for r in result}
-
-
-async def is_blocked(session: AsyncSession, client_id: int) -> bool:
-    return bool(await session.scalar(select(Client.is_blocked).where(Client.id == client_id)))

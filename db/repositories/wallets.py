@@ -145,6 +145,12 @@ async def discount_percent_for_update(session: AsyncSession, client_id: int) -> 
     return Decimal(value) if value is not None else None
 
 
-async def is_blocked(session: AsyncSession, client_id: int) -> bool:
-    """Whether an admin blocked the client from booking."""
-    return bool(await session.scalar(select(Client.is_blocked).where(Client.id == client_id)))
+async def booking_terms(session: AsyncSession, client_id: int) -> tuple[Decimal, bool] | None:
+    """(discount percent, blocked by an admin) of the client, read in one query; None for an
+    unknown client."""
+    row = (
+        await session.execute(
+            select(Client.discount_percent, Client.is_blocked).where(Client.id == client_id)
+        )
+    ).one_or_none()
+    return None if row is None else (Decimal(row[0]), bool(row[1]))

@@ -1,5 +1,6 @@
-"""The admin area (SPEC 7): the /admin menu, the text shortcuts, and the specialist invite
-deep link. Every handler checks the role on the server; see `menu` and `shortcuts`."""
+"""The admin area: the /admin menu, the text shortcuts, and the specialist invite deep link.
+Every handler checks the role on the server; see `menu` and `shortcuts`.
+Rule: docs/rules.md#admin-rights."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Front desk, clients: find a client, show the card, create a walk-in client, notes, block,
 and the money an admin moves (top-up, adjustment, discount).
 
-Money rules (SPEC 4 and 7): an amount is positive (an adjustment may be negative, never zero),
-has at most two decimals and at most 1,000,000 per operation; the wallet never goes below zero
-(an adjustment below zero raises `InsufficientFunds` with the balance). Each movement is one
-transaction: balance, ledger row and audit row together, via `WalletService`.
+Money rules (docs/rules.md#wallet, docs/rules.md#admin-rights): an amount is positive (an
+adjustment may be negative, never zero), has at most two decimals and at most 1,000,000 per
+operation; the wallet never goes below zero (an adjustment below zero raises
+`InsufficientFunds` with the balance). Each movement is one transaction: balance, ledger row
+and audit row together, via `WalletService`.
 """
 
 from __future__ import annotations
