@@ -34,7 +34,12 @@ from bot.keyboards.admin import (
     DayKind,
     InviteAction,
 )
-from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, HolidayLocationCb
+from bot.keyboards.catalog_file import (
+    CatalogFileAction,
+    CatalogFileCb,
+    HolidayLocationCb,
+    SpecialistActiveCb,
+)
 from bot.keyboards.stats import StatsAction, StatsCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Location, Specialist
@@ -187,17 +192,24 @@ def sample_callbacks(ids: dict[str, int]) -> list[CallbackData]:
     samples += [StatsCb(action=a, period="month", location_id=ids["loc"]) for a in StatsAction]
     samples += [CatalogFileCb(action=a) for a in CatalogFileAction]
     samples += [HolidayLocationCb(location_id=ids["loc"])]
+    samples += [SpecialistActiveCb(specialist_id=ids["spec"], active=a) for a in (True, False)]
     return samples
 
 
 # The admin area's buttons and commands, and what a non-admin is told for each.
-ADMIN_FACTORIES = (*ADMIN_CALLBACKS, StatsCb, CatalogFileCb, HolidayLocationCb)
+ADMIN_FACTORIES = (
+    *ADMIN_CALLBACKS,
+    StatsCb,
+    CatalogFileCb,
+    HolidayLocationCb,
+    SpecialistActiveCb,
+)
 
 
 def denial_key(data: CallbackData | str) -> str:
     if isinstance(data, StatsCb) or data == "stats":
         return "stats.not_admin"
-    if isinstance(data, CatalogFileCb | HolidayLocationCb):
+    if isinstance(data, CatalogFileCb | HolidayLocationCb | SpecialistActiveCb):
         return "catalog.not_admin"
     return "admin.denied"
 
