@@ -1,7 +1,7 @@
 """Throw-away PostgreSQL and Redis servers that a test may stop, restart or pause (SIGSTOP)
 without touching the shared ones: each runs from a temporary directory on a free port.
 
-PostgreSQL comes from `PG_BIN` (default `/usr/lib/postgresql/15/bin`, Debian's layout); as
+PostgreSQL comes from `PG_BIN` (default: the newest `/usr/lib/postgresql/*/bin`, Debian's); as
 root, `initdb` and the server run as the `postgres` user (PostgreSQL refuses root).
 """
 
@@ -22,7 +22,19 @@ from typing import Any
 
 from bot.ops.redis import BreakerRedis, CircuitBreaker
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """`PG_BIN`, else the newest of Debian's `/usr/lib/postgresql/<version>/bin`."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 START_TIMEOUT_SECONDS = 60
 
 

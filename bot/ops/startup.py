@@ -81,9 +81,17 @@ async def wait_until_up(what: str, probe: Callable[[], Awaitable[T]]) -> T:
 
 
 def migration_heads() -> set[str]:
-    """The revisions `alembic upgrade head` leads to, read from `migrations/`."""
-    config = Config(str(ROOT / "alembic.ini"))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    """The revisions `alembic upgrade head` leads to, read from `migrations/` beside the
+    `alembic.ini` of the working directory (as `alembic` itself finds it) or of the source
+    tree. Raises `StartupError` if neither has one."""
+    for folder in (Path.cwd(), ROOT):
+        ini = folder / "alembic.ini"
+        if ini.is_file():
+            return set(ScriptDirectory.from_config(Config(str(ini))).get_heads())
+    raise StartupError(
+        f"no alembic.ini in {Path.cwd()} or {ROOT}: start the bot from the project directory "
+        "(the image's /app), where the migrations are"
+    )
 
 
 async def check_database(database_url: str) -> None:
