@@ -112,7 +112,14 @@ async def check_database(database_url: str) -> None:
             f"PostgreSQL at {where} refused user {url.username!r} ({exc}): "
             "check the user and password in DATABASE_URL"
         ) from None
-    except (OSError, TimeoutError, asyncpg.CannotConnectNowError) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.CannotConnectNowError,  # starting up or shutting down
+        asyncpg.PostgresConnectionError,
+        asyncpg.ConnectionDoesNotExistError,  # the server hung up during the handshake
+        asyncpg.TooManyConnectionsError,
+    ) as exc:
         reason = str(exc) or type(exc).__name__
         raise Unreachable(
             f"PostgreSQL at {where} does not answer ({reason}): is it running, and is "
