@@ -35,6 +35,7 @@ from bot.domain.working_time import Occupying, fits_working_time, over_capacity,
 from bot.services.booking import BookingService
 from bot.services.booking_types import Actor, CancelResult, SlotAuthority
 from bot.services.catalog_changes import CatalogChange, Written
+from bot.services.transaction import in_transaction
 from db.repositories import audit, impact
 from db.repositories.working_hours import load_calendars, load_location_hours
 
@@ -125,7 +126,8 @@ class CatalogImpactService:
         `expected` (the preview's ids) differs from what the change touches now, raises
         `ImpactChanged` and writes nothing."""
         actor = Actor("admin", admin_tg_id)
-        async with self._sessions() as session, session.begin():
+
+        async def body(session: AsyncSession) -> tuple[Impact, list[CancelResult]]:
             await impact.lock_all_specialists(session)
             before = await self._touched_ids(session, now)
             written = await change.write(session)
@@ -153,6 +155,10 @@ class CatalogImpactService:
                     "touched_cancelled": cancel_touched,
                 },
             )
+            return result, cancelled
+
+        # A deadlock or serialization failure re-runs the whole change from a fresh session.
+        result, cancelled = await in_transaction(self._sessions, body)
         await self._invalidate()
         for done in cancelled:
             await self._booking.after_cancel(done, now=now)

@@ -17,6 +17,8 @@ from bot.catalog.exporter import export_catalog
 from bot.catalog.yamlio import dump_catalog
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
+from bot.emulator.types import EmuMessage
+from bot.emulator.users import SimUser
 from bot.i18n import translate
 from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, SpecialistActiveCb
 from tests.emulator.fixtures import running_bot
@@ -61,6 +63,14 @@ async def world(
         update={"specialists": [sp for sp in current.specialists if sp.name != gone]}
     )
     return cat, view.id, dump_catalog(smaller).encode()
+
+
+async def open_catalog_screen(admin: SimUser, lang: str) -> EmuMessage:
+    """The catalog screen, as the admin menu's Catalog button opens it (on the /help message)."""
+    await admin.send("/help")
+    await admin.wait_for_message()
+    await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
+    return await admin.wait_for_message(t("catalog.screen", lang))
 
 
 def pinned(app: Any) -> None:
@@ -163,10 +173,7 @@ async def test_export_sends_the_catalog_that_imports_back_unchanged(
     admin = emulator.user(ADMIN, "Owner", language_code=lang)
     client = emulator.user(778_002, "Client", language_code=lang)
     async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
-        await admin.send("/stats today")  # any bot message to press the screen's button on
-        await admin.wait_for_message(t("stats.chart.caption", lang))
-        await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
-        screen = await admin.wait_for_message(t("catalog.screen", lang))
+        screen = await open_catalog_screen(admin, lang)
         await admin.press(t("catalog.btn.export", lang))
         await admin.wait_for_message(t("catalog.exported", lang))
         [call] = emulator.calls_to("sendDocument", chat_id=ADMIN)[-1:]
@@ -203,10 +210,7 @@ async def test_closing_a_date_with_rejected_inputs_then_the_impact_screen(
     )
     admin = emulator.user(ADMIN, "Owner", language_code=lang)
     async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
-        await admin.send("/stats today")
-        await admin.wait_for_message(t("stats.chart.caption", lang))
-        await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
-        await admin.wait_for_message(t("catalog.screen", lang))
+        await open_catalog_screen(admin, lang)
         await admin.press(t("catalog.btn.holiday", lang))
         await admin.wait_for_message(t("catalog.holiday.pick", lang))
         await admin.press(location)
@@ -250,10 +254,7 @@ async def test_deactivating_and_reactivating_a_specialist(
     admin = emulator.user(ADMIN, "Owner", language_code=lang)
     client = emulator.user(778_002, "Client", language_code=lang)
     async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
-        await admin.send("/stats today")
-        await admin.wait_for_message(t("stats.chart.caption", lang))
-        await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
-        await admin.wait_for_message(t("catalog.screen", lang))
+        await open_catalog_screen(admin, lang)
         await admin.press(t("catalog.btn.specialists", lang))
         await admin.wait_for_message(t("catalog.specialists.pick", lang))
         await admin.press(f"✅ {name}")
