@@ -23,7 +23,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     Text,
-    Time,
     UniqueConstraint,
     func,
     text,
@@ -33,7 +32,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.statuses import ACTIVE_STATUSES as _ACTIVE_STATUSES
 from bot.domain.statuses import AppointmentStatus, OutboxStatus
+from bot.domain.walltime import WallTime
 from db.base import Base
+from db.types import WallClock
 
 Money = Numeric(12, 2)
 
@@ -79,8 +80,8 @@ class LocationSchedule(Base):
         ForeignKey("locations.id", ondelete="CASCADE"), nullable=False
     )
     day_of_week: Mapped[int] = mapped_column(Integer, nullable=False)
-    start_time: Mapped[dt.time | None] = mapped_column(Time)
-    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    start_time: Mapped[WallTime | None] = mapped_column(WallClock)
+    end_time: Mapped[WallTime | None] = mapped_column(WallClock)
     is_day_off: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
@@ -195,8 +196,8 @@ class SpecialistSchedule(Base):
         ForeignKey("workplaces.id", ondelete="SET NULL")
     )
     day_of_week: Mapped[int] = mapped_column(Integer, nullable=False)
-    start_time: Mapped[dt.time | None] = mapped_column(Time)
-    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    start_time: Mapped[WallTime | None] = mapped_column(WallClock)
+    end_time: Mapped[WallTime | None] = mapped_column(WallClock)
     is_day_off: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
@@ -217,8 +218,8 @@ class Break(Base):
     )
     date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     # Both NULL: the specialist is off the whole date.
-    start_time: Mapped[dt.time | None] = mapped_column(Time)
-    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    start_time: Mapped[WallTime | None] = mapped_column(WallClock)
+    end_time: Mapped[WallTime | None] = mapped_column(WallClock)
     reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -241,8 +242,8 @@ class Holiday(Base):
     is_working: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     description: Mapped[str | None] = mapped_column(Text)
     # Hours of a working holiday; NULL = that weekday's regular hours.
-    start_time: Mapped[dt.time | None] = mapped_column(Time)
-    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    start_time: Mapped[WallTime | None] = mapped_column(WallClock)
+    end_time: Mapped[WallTime | None] = mapped_column(WallClock)
 
 
 class Client(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.domain.walltime import WallTime, closing_time
+
 FORMAT_VERSION = 1
 MAX_MONEY = Decimal(10**10)  # NUMERIC(12, 2)
 
@@ -38,13 +40,14 @@ _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 @dataclass(frozen=True, slots=True)
 class TimeRange:
-    """Local wall-clock hours `[start, end)` within one day; `end` is after `start`."""
+    """Local wall-clock hours `[start, end)` within one day; `end` is after `start` and may be
+    `24:00` (open until midnight)."""
 
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        return f"{self.start}-{self.end}"
 
 
 class Off:
@@ -61,17 +64,22 @@ def _error(kind: str, message: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError(kind, message, ctx)
 
 
-def _clock(hours: str, minutes: str, raw: str) -> time:
-    h, m = int(hours), int(minutes)
-    if h > 23 or m > 59:
+def _clock(hours: str, minutes: str, raw: str) -> WallTime:
+    try:
+        return WallTime.hm(int(hours), int(minutes))
+    except ValueError:
         raise _error(
             "time_range", '"{raw}": {hh}:{mm} is not a time of day', raw=raw, hh=hours, mm=minutes
-        )
-    return time(h, m)
+        ) from None
 
 
 def parse_time_range(value: object) -> TimeRange:
-    """Read `"HH:MM-HH:MM"`; the end must be after the start (no ranges across midnight)."""
+    """Read `"HH:MM-HH:MM"`; the end must be after the start (no ranges across midnight).
+
+    `24:00` is the end of the day (`"18:00-24:00"`), and so is an end written `00:00` after a
+    later start (`"18:00-00:00"` reads as `18:00-24:00`, see `closing_time`). `24:00` is never
+    a start.
+    """
     if isinstance(value, TimeRange):
         return value
     if not isinstance(value, str):
@@ -87,7 +95,9 @@ def parse_time_range(value: object) -> TimeRange:
     if not match:
         raise _error("time_range", 'expected hours like "09:00-18:00", got "{raw}"', raw=value)
     start = _clock(match.group(1), match.group(2), value)
-    end = _clock(match.group(3), match.group(4), value)
+    end = closing_time(start, _clock(match.group(3), match.group(4), value))
+    if start.is_end_of_day:
+        raise _error("time_range", '"{raw}": 24:00 ends a day, it cannot start one', raw=value)
     if end <= start:
         raise _error("time_range", '"{raw}": the end must be after the start', raw=value)
     return TimeRange(start, end)

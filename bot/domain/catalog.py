@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
+from bot.domain.walltime import WallTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +17,8 @@ class WeeklyHours:
     """A `location_schedules` row (local wall-clock)."""
 
     day_of_week: int  # ISO: 1 = Monday ... 7 = Sunday
-    start: time | None
-    end: time | None
+    start: WallTime | None
+    end: WallTime | None  # 24:00 closes at midnight
     is_day_off: bool = False
 
 
@@ -27,8 +28,8 @@ class Holiday:
 
     date: date
     is_working: bool
-    start: time | None = None
-    end: time | None = None
+    start: WallTime | None = None
+    end: WallTime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,8 @@ class Shift:
 
     specialist_id: int
     day_of_week: int
-    start: time | None
-    end: time | None
+    start: WallTime | None
+    end: WallTime | None  # 24:00 closes at midnight
     is_day_off: bool = False
     workplace_id: int | None = None
 
@@ -49,8 +50,8 @@ class BreakRow:
 
     specialist_id: int
     date: date
-    start: time | None = None
-    end: time | None = None
+    start: WallTime | None = None
+    end: WallTime | None = None
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 
 from bot.domain.catalog import Calendar, WorkingHours
 from bot.domain.intervals import Interval, subtract
+from bot.domain.walltime import WallTime
 
 
 def location_hours(
     catalog: WorkingHours, calendar: Calendar, day: date
-) -> tuple[time, time] | None:
+) -> tuple[WallTime, WallTime] | None:
     """The location's open hours on `day`, or None when it is closed.
 
     A holiday row wins: not working closes the day; working opens it with the row's hours, or
@@ -37,7 +38,8 @@ def specialist_hours(
     catalog: WorkingHours, calendar: Calendar, specialist_id: int, day: date
 ) -> list[Interval]:
     """The specialist's working pieces on `day` as naive local wall-clock intervals, in order:
-    their shift intersected with the location's open hours, minus that date's breaks."""
+    their shift intersected with the location's open hours, minus that date's breaks. An end
+    of `24:00` is the next date's 00:00 (the piece runs until midnight)."""
     shift = catalog.shifts.get((specialist_id, day.isoweekday()))
     if shift is None or shift.is_day_off or shift.start is None or shift.end is None:
         return []
@@ -48,15 +50,13 @@ def specialist_hours(
     end = min(shift.end, open_hours[1])
     if start >= end:
         return []
-    pieces: list[Interval] = [(datetime.combine(day, start), datetime.combine(day, end))]
+    pieces: list[Interval] = [(start.on(day), end.on(day))]
     for row in calendar.breaks.get((specialist_id, day), ()):
         if row.start is None or row.end is None:
             return []  # off the whole date
-        pieces = subtract(
-            pieces, (datetime.combine(day, row.start), datetime.combine(day, row.end))
-        )
+        pieces = subtract(pieces, (row.start.on(day), row.end.on(day)))
     return pieces
 
 
-def _ordered(start: time, end: time) -> tuple[time, time] | None:
+def _ordered(start: WallTime, end: WallTime) -> tuple[WallTime, WallTime] | None:
     return (start, end) if start < end else None

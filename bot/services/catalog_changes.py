@@ -14,6 +14,7 @@ from bot.catalog.importer import apply_catalog
 from bot.catalog.schema import CatalogFile
 from bot.catalog.summary import ImportSummary
 from bot.domain.errors import NotFound
+from bot.domain.walltime import WallTime
 from db.repositories import catalog_edit
 from db.repositories.catalog_edit import EntityKind
 
@@ -44,8 +45,8 @@ class CatalogChange(Protocol):
     async def write(self, session: AsyncSession) -> Written: ...
 
 
-def _hhmm(value: dt.time | None) -> str | None:
-    return None if value is None else value.strftime("%H:%M")
+def _hhmm(value: WallTime | None) -> str | None:
+    return None if value is None else str(value)  # 24:00 stays 24:00
 
 
 class _AtLocation:
@@ -102,8 +103,8 @@ class PutHoliday(_AtLocation):
     location_id: int
     day: dt.date
     is_working: bool = False
-    start: dt.time | None = None
-    end: dt.time | None = None
+    start: WallTime | None = None
+    end: WallTime | None = None
     description: str | None = None
     action: ClassVar[str] = "location.holiday"
 
@@ -132,8 +133,8 @@ class AddBreak(_OfSpecialist):
 
     specialist_id: int
     day: dt.date
-    start: dt.time | None = None
-    end: dt.time | None = None
+    start: WallTime | None = None
+    end: WallTime | None = None
     reason: str | None = None
     action: ClassVar[str] = "specialist.break"
 
@@ -159,8 +160,8 @@ class PutLocationHours(_AtLocation):
 
     location_id: int
     day_of_week: int
-    start: dt.time | None
-    end: dt.time | None
+    start: WallTime | None
+    end: WallTime | None
     action: ClassVar[str] = "location.hours"
 
     async def write(self, session: AsyncSession) -> Written:
@@ -181,8 +182,8 @@ class PutSpecialistHours(_OfSpecialist):
     specialist_id: int
     location_id: int
     day_of_week: int
-    start: dt.time | None
-    end: dt.time | None
+    start: WallTime | None
+    end: WallTime | None
     workplace_id: int | None = None
     action: ClassVar[str] = "specialist.hours"
 

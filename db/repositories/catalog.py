@@ -21,7 +21,6 @@ from bot.domain.catalog import (
     Holiday,
     ServiceCatalog,
     Shift,
-    WeeklyHours,
 )
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
 from bot.domain.statuses import AppointmentStatus
@@ -29,7 +28,6 @@ from db.models import (
     Appointment,
     Break,
     Location,
-    LocationSchedule,
     Service,
     ServiceSpecialist,
     Specialist,
@@ -38,6 +36,13 @@ from db.models import (
     WorkplaceService,
 )
 from db.models import Holiday as HolidayModel
+from db.repositories.schedule_rows import (
+    break_of,
+    holiday_of,
+    load_weekly_hours,
+    readable,
+    shift_of,
+)
 
 # No appointment blocks longer than this; it bounds the index range scan for overlapping
 # appointments (and the slice of a date in a horizon's list).
@@ -91,17 +96,7 @@ async def load_service_catalog(
     ).one_or_none()
     if head is None:
         return None
-    weekly = {
-        r.day_of_week: WeeklyHours(r.day_of_week, r.start_time, r.end_time, r.is_day_off)
-        for r in await session.execute(
-            select(
-                LocationSchedule.day_of_week,
-                LocationSchedule.start_time,
-                LocationSchedule.end_time,
-                LocationSchedule.is_day_off,
-            ).where(LocationSchedule.location_id == location_id)
-        )
-    }
+    weekly = (await load_weekly_hours(session, [location_id]))[location_id]
     workplaces = tuple(
         WorkplaceLink(r.workplace_id, r.price, r.duration_min, r.break_min)
         for r in await session.execute(
@@ -126,6 +121,7 @@ async def load_service_catalog(
     shifts: dict[tuple[int, int], Shift] = {}
     rows = await session.execute(
         select(
+            SpecialistSchedule.id,
             ServiceSpecialist.specialist_id,
             ServiceSpecialist.custom_price,
             ServiceSpecialist.custom_duration,
@@ -148,11 +144,13 @@ async def load_service_catalog(
         )
         .order_by(ServiceSpecialist.specialist_id, SpecialistSchedule.day_of_week)
     )
-    for r in rows:
-        links[r.specialist_id] = SpecialistLink(r.specialist_id, r.custom_price, r.custom_duration)
-        shifts[(r.specialist_id, r.day_of_week)] = Shift(
-            r.specialist_id, r.day_of_week, r.start_time, r.end_time, r.is_day_off, r.workplace_id
+    for link in rows:
+        links[link.specialist_id] = SpecialistLink(
+            link.specialist_id, link.custom_price, link.custom_duration
         )
+        shift = readable("specialist_schedules", link.id, shift_of, link)
+        if shift is not None:  # else that weekday is not worked, rather than the catalog failing
+            shifts[(link.specialist_id, link.day_of_week)] = shift
     return ServiceCatalog(
         location_id=location_id,
         timezone=head.timezone,
@@ -173,18 +171,19 @@ async def load_calendar(
     last: date,
 ) -> Calendar:
     """Holidays of the location and breaks of the specialists for dates in [first, last]."""
-    holidays = {
-        h.date: Holiday(h.date, h.is_working, h.start_time, h.end_time)
-        for h in (
-            await session.execute(
-                select(HolidayModel).where(
-                    HolidayModel.location_id == location_id,
-                    HolidayModel.date >= first,
-                    HolidayModel.date <= last,
-                )
+    holidays: dict[date, Holiday] = {}
+    for h in (
+        await session.execute(
+            select(HolidayModel).where(
+                HolidayModel.location_id == location_id,
+                HolidayModel.date >= first,
+                HolidayModel.date <= last,
             )
-        ).scalars()
-    }
+        )
+    ).scalars():
+        holiday = readable("holidays", h.id, holiday_of, h)
+        if holiday is not None:
+            holidays[h.date] = holiday
     breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
     ids = list(specialist_ids)
     if ids:
@@ -195,9 +194,9 @@ async def load_calendar(
                 )
             )
         ).scalars():
-            breaks[(b.specialist_id, b.date)].append(
-                BreakRow(b.specialist_id, b.date, b.start_time, b.end_time)
-            )
+            row = readable("breaks", b.id, break_of, b)
+            if row is not None:
+                breaks[(b.specialist_id, b.date)].append(row)
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 

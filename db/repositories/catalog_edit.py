@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.walltime import WallTime
 from db.models import (
     Break,
     Holiday,
@@ -60,10 +61,10 @@ async def set_active(
     return bool(before)
 
 
-def _hours(start: dt.time | None, end: dt.time | None) -> dict[str, Any] | None:
+def _hours(start: WallTime | None, end: WallTime | None) -> dict[str, Any] | None:
     if start is None or end is None:
         return None
-    return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+    return {"start": str(start), "end": str(end)}  # 24:00 stays 24:00
 
 
 async def put_holiday(
@@ -72,8 +73,8 @@ async def put_holiday(
     day: dt.date,
     *,
     is_working: bool,
-    start: dt.time | None,
-    end: dt.time | None,
+    start: WallTime | None,
+    end: WallTime | None,
     description: str | None,
 ) -> dict[str, Any] | None:
     """Create or replace the location's holiday on `day`."""
@@ -97,8 +98,8 @@ async def add_break(
     specialist_id: int,
     day: dt.date,
     *,
-    start: dt.time | None,
-    end: dt.time | None,
+    start: WallTime | None,
+    end: WallTime | None,
     reason: str | None,
 ) -> None:
     """Add a break (both times None: the specialist is off the whole date)."""
@@ -112,8 +113,8 @@ async def put_location_hours(
     session: AsyncSession,
     location_id: int,
     day_of_week: int,
-    start: dt.time | None,
-    end: dt.time | None,
+    start: WallTime | None,
+    end: WallTime | None,
 ) -> dict[str, Any] | None:
     """Set a weekday's hours (None: a day off)."""
     row = await session.scalar(
@@ -138,8 +139,8 @@ async def put_specialist_hours(
     specialist_id: int,
     location_id: int,
     day_of_week: int,
-    start: dt.time | None,
-    end: dt.time | None,
+    start: WallTime | None,
+    end: WallTime | None,
     workplace_id: int | None = None,
 ) -> dict[str, Any] | None:
     """Set the specialist's hours at the location on a weekday (None: no shift that day)."""

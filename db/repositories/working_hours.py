@@ -10,9 +10,16 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.catalog import BreakRow, Calendar, Holiday, LocationHours, Shift, WeeklyHours
-from db.models import Break, Location, LocationSchedule, Specialist, SpecialistSchedule
+from bot.domain.catalog import BreakRow, Calendar, Holiday, LocationHours, Shift
+from db.models import Break, Location, Specialist, SpecialistSchedule
 from db.models import Holiday as HolidayModel
+from db.repositories.schedule_rows import (
+    break_of,
+    holiday_of,
+    load_weekly_hours,
+    readable,
+    shift_of,
+)
 
 
 async def load_location_hours(
@@ -29,22 +36,11 @@ async def load_location_hours(
             )
         )
     ).all()
-    weekly: dict[int, dict[int, WeeklyHours]] = defaultdict(dict)
-    for r in await session.execute(
-        select(
-            LocationSchedule.location_id,
-            LocationSchedule.day_of_week,
-            LocationSchedule.start_time,
-            LocationSchedule.end_time,
-            LocationSchedule.is_day_off,
-        ).where(LocationSchedule.location_id.in_(ids))
-    ):
-        weekly[r.location_id][r.day_of_week] = WeeklyHours(
-            r.day_of_week, r.start_time, r.end_time, r.is_day_off
-        )
+    weekly = await load_weekly_hours(session, ids)
     shifts: dict[int, dict[tuple[int, int], Shift]] = defaultdict(dict)
     for s in await session.execute(
         select(
+            SpecialistSchedule.id,
             SpecialistSchedule.location_id,
             SpecialistSchedule.specialist_id,
             SpecialistSchedule.day_of_week,
@@ -56,9 +52,9 @@ async def load_location_hours(
         .join(Specialist, Specialist.id == SpecialistSchedule.specialist_id)
         .where(SpecialistSchedule.location_id.in_(ids), Specialist.is_active.is_(True))
     ):
-        shifts[s.location_id][(s.specialist_id, s.day_of_week)] = Shift(
-            s.specialist_id, s.day_of_week, s.start_time, s.end_time, s.is_day_off, s.workplace_id
-        )
+        shift = readable("specialist_schedules", s.id, shift_of, s)
+        if shift is not None:
+            shifts[s.location_id][(s.specialist_id, s.day_of_week)] = shift
     return {
         h.id: LocationHours(h.id, h.timezone, h.capacity, weekly[h.id], shifts[h.id]) for h in heads
     }
@@ -82,7 +78,9 @@ async def load_calendars(
             )
         )
     ).scalars():
-        holidays[h.location_id][h.date] = Holiday(h.date, h.is_working, h.start_time, h.end_time)
+        holiday = readable("holidays", h.id, holiday_of, h)
+        if holiday is not None:
+            holidays[h.location_id][h.date] = holiday
     specialists = {i for h in hours.values() for i in h.specialist_ids}
     breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
     for b in (
@@ -94,8 +92,8 @@ async def load_calendars(
             )
         )
     ).scalars():
-        breaks[(b.specialist_id, b.date)].append(
-            BreakRow(b.specialist_id, b.date, b.start_time, b.end_time)
-        )
+        row = readable("breaks", b.id, break_of, b)
+        if row is not None:
+            breaks[(b.specialist_id, b.date)].append(row)
     frozen = {k: tuple(v) for k, v in breaks.items()}
     return {loc: Calendar(holidays=holidays[loc], breaks=frozen) for loc in hours}

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
+from bot.domain.walltime import WallTime
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingRequest, BookingService
 from bot.services.events import EventBus
@@ -76,8 +77,8 @@ async def make_catalog(
     price: Decimal = Decimal("1000.00"),
     duration_min: int = 60,
     break_min: int = 0,
-    opens: time = time(8, 0),
-    closes: time = time(22, 0),
+    opens: time | WallTime = time(8, 0),
+    closes: time | WallTime = time(22, 0),
     timezone: str = TZ,
     specialist_prices: dict[int, Decimal] | None = None,
     specialist_tg_ids: bool = True,

@@ -5,7 +5,7 @@ new slots on the next read."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.catalog.exporter import export_catalog
 from bot.domain.errors import DomainError, NotFound
+from bot.domain.walltime import WallTime
 from bot.services.booking import AppointmentView
 from bot.services.catalog_changes import (
     AddBreak,
@@ -193,7 +194,7 @@ async def test_keep_leaves_the_appointment_booked(
     assert await q(session_factory, "SELECT count(*) FROM holidays") == 1
     # Already outside working time: the next change does not count it again.
     again = await impact.preview(
-        AddBreak(cat.specialist_ids[0], WEDNESDAY, time(15), time(16)), now=NOW
+        AddBreak(cat.specialist_ids[0], WEDNESDAY, WallTime.hm(15), WallTime.hm(16)), now=NOW
     )
     assert again.touched == []
 
@@ -201,9 +202,12 @@ async def test_keep_leaves_the_appointment_booked(
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (lambda c: AddBreak(c.specialist_ids[0], TUESDAY, time(10, 30), time(11)), HOURS),
+        (
+            lambda c: AddBreak(c.specialist_ids[0], TUESDAY, WallTime.hm(10, 30), WallTime.hm(11)),
+            HOURS,
+        ),
         (lambda c: AddBreak(c.specialist_ids[0], TUESDAY), HOURS),
-        (lambda c: PutLocationHours(c.location_id, 2, time(11), time(20)), HOURS),
+        (lambda c: PutLocationHours(c.location_id, 2, WallTime.hm(11), WallTime.hm(20)), HOURS),
         (lambda c: PutSpecialistHours(c.specialist_ids[0], c.location_id, 2, None, None), HOURS),
         (lambda c: SetActive("specialist", c.specialist_ids[0]), OFF),
         (lambda c: SetActive("service", c.service_id), OFF),
@@ -228,9 +232,9 @@ async def test_changes_that_miss_the_booked_time_touch_nothing(
 ) -> None:
     await book()
     for change in (
-        AddBreak(cat.specialist_ids[0], TUESDAY, time(12), time(13)),
+        AddBreak(cat.specialist_ids[0], TUESDAY, WallTime.hm(12), WallTime.hm(13)),
         AddBreak(cat.specialist_ids[1], TUESDAY),
-        PutLocationHours(cat.location_id, 2, time(10), time(20)),
+        PutLocationHours(cat.location_id, 2, WallTime.hm(10), WallTime.hm(20)),
         SetActive("specialist", cat.specialist_ids[1]),
         SetCapacity(cat.location_id, 1),
     ):

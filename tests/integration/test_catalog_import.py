@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import date, time
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from bot.catalog.checks import CatalogError, parse_catalog
 from bot.catalog.exporter import export_catalog
 from bot.catalog.importer import ImportSummary, import_catalog
 from bot.catalog.yamlio import dump_catalog, load_yaml
+from bot.domain.walltime import WallTime
 from db.models import Break, Holiday, Service, ServiceSpecialist, Specialist
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.yaml"
@@ -355,6 +356,6 @@ async def test_location_hours_and_working_holiday_hours_are_stored_as_local_time
         assert holiday is not None
         assert (holiday.is_working, holiday.start_time, holiday.end_time) == (
             True,
-            time(10, 0),
-            time(16, 0),
+            WallTime.hm(10),
+            WallTime.hm(16),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from bot.catalog.checks import CatalogError, parse_catalog
 from bot.catalog.schema import TimeRange, parse_time_range
 from bot.catalog.yamlio import dump_catalog, load_yaml
+from bot.domain.walltime import WallTime
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.yaml"
 
@@ -79,7 +79,7 @@ def test_example_keeps_money_exact_and_reads_off_days() -> None:
     assert manicure.price == Decimal("2200.50")
     nevsky = next(loc for loc in catalog.locations if loc.name == "Салон на Невском")
     assert nevsky.hours[7] is None  # `sun: off`
-    assert nevsky.hours[1] == TimeRange(time(9), time(20))
+    assert nevsky.hours[1] == TimeRange(WallTime.hm(9), WallTime.hm(20))
 
 
 def test_broken_file_reports_every_problem_with_entry_and_field() -> None:
@@ -113,7 +113,9 @@ def test_broken_file_reports_every_problem_with_entry_and_field() -> None:
         ("hours: {mon: }", 'hours.mon: expected hours like "09:00-18:00" or off, got nothing'),
         ("hours: {mon: 25:00-26:00}", "hours.mon: "),
         ("hours: {mon: off, 1: off}", 'hours.1: "1" is not a weekday'),
-        ("hours: {mon: 09:00-24:00}", 'hours.mon: "09:00-24:00": 24:00 is not a time of day'),
+        ("hours: {mon: 09:00-24:30}", 'hours.mon: "09:00-24:30": 24:30 is not a time of day'),
+        ("hours: {mon: 24:00-24:00}", 'hours.mon: "24:00-24:00": 24:00 ends a day'),
+        ("hours: {mon: 00:00-00:00}", 'hours.mon: "00:00-00:00": the end must be after'),
         ("capacity: -1", "capacity: Input should be greater than or equal to 0"),
         ("capacity: 2.5", "capacity: Input should be a valid integer"),
         ("holidays: [{date: 2026-12-31, hours: 10:00-12:00}]", "hours are only allowed on a"),
@@ -206,7 +208,7 @@ def test_off_spellings_and_service_shorthand() -> None:
     )
     catalog = parse_text(text)
     location = catalog.locations[0]
-    assert location.hours == {1: None, 2: None, 3: TimeRange(time(10), time(12))}
+    assert location.hours == {1: None, 2: None, 3: TimeRange(WallTime.hm(10), WallTime.hm(12))}
     assert location.workplaces[0].services[0].service == "S"
     assert location.workplaces[0].services[0].price is None
     dumped = dump_catalog(catalog)
@@ -214,18 +216,30 @@ def test_off_spellings_and_service_shorthand() -> None:
     assert "          - S\n" in dumped  # a link without overrides is written as its name
 
 
-# Every example is an ordered range ending before midnight (an earlier version drew past 24:00
-# and skipped about half of its examples).
-ordered_minutes = st.integers(0, 24 * 60 - 2).flatmap(
-    lambda lo: st.tuples(st.just(lo), st.integers(lo + 1, 24 * 60 - 1))
+# Every example is an ordered range ending at 24:00 at the latest (the end of the day).
+ordered_minutes = st.integers(0, 24 * 60 - 1).flatmap(
+    lambda lo: st.tuples(st.just(lo), st.integers(lo + 1, 24 * 60))
 )
 
 
 @given(bounds=ordered_minutes)
 def test_time_range_text_round_trips(bounds: tuple[int, int]) -> None:
-    start, end = (time(m // 60, m % 60) for m in bounds)
+    start, end = (WallTime(m * 60) for m in bounds)
     rng = TimeRange(start, end)
     assert parse_time_range(str(rng)) == rng
+
+
+@pytest.mark.parametrize("text", ["18:00-24:00", "18:00-00:00", "18:00 - 24:00"])
+def test_an_evening_until_midnight_is_read_as_ending_at_24_00(text: str) -> None:
+    rng = parse_time_range(text)
+    assert rng == TimeRange(WallTime.hm(18), WallTime.hm(24))
+    assert str(rng) == "18:00-24:00"
+    catalog = parse_text(
+        "locations:\n  - name: L\n    hours: {mon: '" + text + "'}\n"
+        "    holidays: [{date: 2026-12-31, working: true, hours: '" + text + "'}]\n"
+    )
+    assert catalog.locations[0].hours[1] == rng
+    assert "mon: 18:00-24:00" in dump_catalog(catalog)
 
 
 @given(cents=st.integers(min_value=0, max_value=10**10))

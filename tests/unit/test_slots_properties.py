@@ -38,7 +38,8 @@ from bot.domain.slots import (
     to_offers,
 )
 from bot.domain.tz import day_bounds
-from tests.unit.test_slots_world import CLIENT, LOCATION, OTHER_CLIENT, World
+from bot.domain.walltime import WallTime
+from tests.unit.test_slots_world import CLIENT, LOCATION, OTHER_CLIENT, World, t
 
 FIVE = dt.timedelta(minutes=5)
 DATES = [
@@ -50,13 +51,13 @@ DATES = [
 ]
 
 
-def clock(minutes: int) -> dt.time:
-    return dt.time(minutes // 60, minutes % 60)
+def clock(minutes: int) -> WallTime:
+    return WallTime(minutes * 60)
 
 
 @st.composite
-def span(draw: st.DrawFn, lo: int = 0, hi: int = 24 * 60 - 5) -> tuple[int, int]:
-    """[start, end) in minutes of the day, multiples of 5, end > start, end < 24:00."""
+def span(draw: st.DrawFn, lo: int = 0, hi: int = 24 * 60) -> tuple[int, int]:
+    """[start, end) in minutes of the day, multiples of 5, end > start, end <= 24:00."""
     start = draw(st.integers(lo // 5, hi // 5 - 1)) * 5
     end = draw(st.integers(start // 5 + 1, hi // 5)) * 5
     return start, end
@@ -66,7 +67,7 @@ def span(draw: st.DrawFn, lo: int = 0, hi: int = 24 * 60 - 5) -> tuple[int, int]
 def long_span(draw: st.DrawFn) -> tuple[int, int]:
     """Opening hours of at least three hours, starting 06:00-12:00."""
     start = draw(st.integers(6 * 12, 12 * 12)) * 5
-    end = draw(st.integers(start // 5 + 36, (24 * 60 - 5) // 5)) * 5
+    end = draw(st.integers(start // 5 + 36, (24 * 60) // 5)) * 5
     return start, end
 
 
@@ -143,12 +144,12 @@ def worlds(draw: st.DrawFn) -> tuple[World, dt.date, dt.datetime]:
     for spec in range(1, draw(st.integers(1, 3)) + 1):
         s_start, s_end = draw(
             around(open_start, open_end)
-            | span(max(open_start - 60, 0), min(open_end + 60, 24 * 60 - 5))
+            | span(max(open_start - 60, 0), min(open_end + 60, 24 * 60))
         )
         w.specialist(
             spec,
-            clock(s_start).strftime("%H:%M"),
-            clock(s_end).strftime("%H:%M"),
+            str(clock(s_start)),
+            str(clock(s_end)),
             days=[day.isoweekday()],
             pinned=draw(st.sampled_from([None, None, None, *wp_ids, 99])),
             custom_price=draw(st.none() | st.integers(0, 50).map(lambda p: Decimal(p * 100))),
@@ -159,9 +160,7 @@ def worlds(draw: st.DrawFn) -> tuple[World, dt.date, dt.datetime]:
                 w.break_(spec, day, None, None)
             else:
                 b_start, b_end = draw(short_span())
-                w.break_(
-                    spec, day, clock(b_start).strftime("%H:%M"), clock(b_end).strftime("%H:%M")
-                )
+                w.break_(spec, day, str(clock(b_start)), str(clock(b_end)))
     day_start, _ = day_bounds(day, w.zone)
     # Ids 5 and 6 are specialists/workplaces outside this service: they only load capacity.
     ids = st.sampled_from([1, 2, 3, 5, 6])
@@ -194,7 +193,7 @@ def worlds(draw: st.DrawFn) -> tuple[World, dt.date, dt.datetime]:
     return w, day, now
 
 
-def open_hours(w: World, day: dt.date) -> tuple[dt.time, dt.time] | None:
+def open_hours(w: World, day: dt.date) -> tuple[WallTime, WallTime] | None:
     """Oracle: the location's open hours on `day` from the raw rows, as SPEC 3 words it.
 
     "That weekday's regular hours" for a working holiday without hours are the hours on file
@@ -223,12 +222,12 @@ def working_at(w: World, day: dt.date, spec: int, instant: dt.datetime) -> bool:
     local = instant.astimezone(w.zone)
     if local.date() != day:
         return False
-    tod = local.time()
+    tod = WallTime.of(local.time())
 
-    def within(lo: dt.time, hi: dt.time) -> bool:
+    def within(lo: WallTime, hi: WallTime) -> bool:
         if not local.fold:
             return lo <= tod < hi
-        first = [dt.datetime.combine(day, x, tzinfo=w.zone).astimezone(dt.UTC) for x in (lo, hi)]
+        first = [x.on(day).replace(tzinfo=w.zone).astimezone(dt.UTC) for x in (lo, hi)]
         return first[0] <= instant < first[1]
 
     hours = open_hours(w, day)
@@ -394,17 +393,17 @@ def test_the_oracle_reads_holidays_and_weekly_rows_itself() -> None:
     """The oracle's calendar, on the four cases a holiday row can make."""
     day = dt.date(2026, 6, 10)  # a Wednesday
     w = World()
-    assert open_hours(w, day) == (dt.time(10), dt.time(18))
-    w.weekly[3] = WeeklyHours(3, dt.time(10), dt.time(18), is_day_off=True)
+    assert open_hours(w, day) == (t("10:00"), t("18:00"))
+    w.weekly[3] = WeeklyHours(3, t("10:00"), t("18:00"), is_day_off=True)
     assert open_hours(w, day) is None
     w.holidays[day] = Holiday(day, is_working=True)  # opens it with the hours on file
-    assert open_hours(w, day) == (dt.time(10), dt.time(18))
+    assert open_hours(w, day) == (t("10:00"), t("18:00"))
     w.weekly[3] = WeeklyHours(3, None, None, is_day_off=True)
     assert open_hours(w, day) is None  # no hours on file: stays closed
-    w.weekly[3] = WeeklyHours(3, dt.time(9), dt.time(17))
-    assert open_hours(w, day) == (dt.time(9), dt.time(17))
-    w.holidays[day] = Holiday(day, is_working=True, start=dt.time(11), end=dt.time(15))
-    assert open_hours(w, day) == (dt.time(11), dt.time(15))
+    w.weekly[3] = WeeklyHours(3, t("09:00"), t("17:00"))
+    assert open_hours(w, day) == (t("09:00"), t("17:00"))
+    w.holidays[day] = Holiday(day, is_working=True, start=t("11:00"), end=t("15:00"))
+    assert open_hours(w, day) == (t("11:00"), t("15:00"))
     w.holidays[day] = Holiday(day, is_working=False)
     assert open_hours(w, day) is None
     del w.weekly[3], w.holidays[day]

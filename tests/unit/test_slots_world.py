@@ -20,15 +20,16 @@ from bot.domain.catalog import (
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
 from bot.domain.slots import DayPlan, Obstacles, Reason, SlotOffer, SlotRules, day_slots, explain
 from bot.domain.types import HeldInterval
+from bot.domain.walltime import WallTime
 
 LOCATION = 1
 CLIENT = 100
 OTHER_CLIENT = 200
 
 
-def t(hhmm: str) -> dt.time:
+def t(hhmm: str) -> WallTime:
     h, m = map(int, hhmm.split(":"))
-    return dt.time(h, m)
+    return WallTime.hm(h, m)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class World:
 
     def at(self, day: dt.date, hhmm: str) -> dt.datetime:
         """A local wall-clock time as a UTC instant (first occurrence)."""
-        return dt.datetime.combine(day, t(hhmm), tzinfo=self.zone).astimezone(dt.UTC)
+        return t(hhmm).on(day).replace(tzinfo=self.zone).astimezone(dt.UTC)
 
     def workplace(self, wp_id: int, **overrides: object) -> None:
         self.workplaces.append(WorkplaceLink(wp_id, **overrides))  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ FALL = dt.date(2026, 10, 25)  # Berlin: 03:00 CEST -> 02:00 CET (01:00 UTC)
 
 
 def local(day: dt.date, hhmm: str) -> dt.datetime:
-    return dt.datetime.combine(day, t(hhmm))
+    return t(hhmm).on(day)
 
 
 def test_nonexistent_time_is_not_a_start() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.catalog import BreakRow, Calendar, Holiday, LocationHours, Shift, WeeklyHours
+from bot.domain.walltime import WallTime
 from bot.domain.working_time import (
     Occupying,
     fits_working_time,
@@ -16,29 +17,29 @@ from bot.domain.working_time import (
 SUNDAY_DST = date(2031, 3, 30)  # Berlin springs forward at 02:00
 
 
-def hours(start: time, end: time) -> LocationHours:
+def hours(start: WallTime, end: WallTime) -> LocationHours:
     return LocationHours(
         location_id=1,
         timezone="Europe/Berlin",
         capacity=None,
-        weekly_hours={d: WeeklyHours(d, time(0), time(23)) for d in range(1, 8)},
+        weekly_hours={d: WeeklyHours(d, WallTime.hm(0), WallTime.hm(23)) for d in range(1, 8)},
         shifts={(7, d): Shift(7, d, start, end) for d in range(1, 8)},
     )
 
 
 def test_a_dst_night_is_an_hour_shorter() -> None:
-    h = hours(time(1), time(5))
+    h = hours(WallTime.hm(1), WallTime.hm(5))
     assert working_minutes(h, Calendar(), SUNDAY_DST, SUNDAY_DST) == {7: 180}
     assert working_minutes(h, Calendar(), date(2031, 3, 23), date(2031, 3, 23)) == {7: 240}
 
 
 def test_holidays_and_breaks_are_off() -> None:
-    h = hours(time(9), time(17))
+    h = hours(WallTime.hm(9), WallTime.hm(17))
     monday, tuesday, wednesday = date(2031, 3, 24), date(2031, 3, 25), date(2031, 3, 26)
     calendar = Calendar(
         holidays={monday: Holiday(monday, is_working=False)},
         breaks={
-            (7, tuesday): (BreakRow(7, tuesday, time(12), time(13)),),
+            (7, tuesday): (BreakRow(7, tuesday, WallTime.hm(12), WallTime.hm(13)),),
             (7, wednesday): (BreakRow(7, wednesday),),
         },
     )
@@ -48,8 +49,10 @@ def test_holidays_and_breaks_are_off() -> None:
 
 def test_fits_working_time() -> None:
     tuesday = date(2031, 3, 25)
-    calendar = Calendar(breaks={(7, tuesday): (BreakRow(7, tuesday, time(12), time(13)),)})
-    pieces = working_instants(hours(time(9), time(17)), calendar, 7, tuesday)
+    calendar = Calendar(
+        breaks={(7, tuesday): (BreakRow(7, tuesday, WallTime.hm(12), WallTime.hm(13)),)}
+    )
+    pieces = working_instants(hours(WallTime.hm(9), WallTime.hm(17)), calendar, 7, tuesday)
     nine = datetime(2031, 3, 25, 8, 0, tzinfo=UTC)  # 09:00 CET
     assert fits_working_time(pieces, nine, nine + timedelta(hours=3))
     assert not fits_working_time(pieces, nine, nine + timedelta(hours=3, minutes=1))
