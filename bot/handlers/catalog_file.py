@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from dishka import FromDishka
 
 from bot.catalog.checks import CatalogError
@@ -25,6 +25,7 @@ from bot.domain.periods import BadPeriod, parse_day
 from bot.domain.tz import wall
 from bot.i18n import Translator
 from bot.ioc.types import Now
+from bot.keyboards.admin import AdminNavCb, AdminScreen
 from bot.keyboards.catalog_file import (
     CatalogFileAction,
     CatalogFileCb,
@@ -147,8 +148,12 @@ async def on_button(
     if callback_data.action is CatalogFileAction.screen:
         await query.answer()
         if isinstance(query.message, Message):
+            back = InlineKeyboardButton(
+                text=i18n("catalog.btn.back"),
+                callback_data=AdminNavCb(screen=AdminScreen.home).pack(),
+            )
             await query.message.edit_text(
-                i18n("catalog.screen"), reply_markup=catalog_screen_keyboard(i18n)
+                i18n("catalog.screen"), reply_markup=catalog_screen_keyboard(i18n, back)
             )
         return
     data = await state.get_data()

@@ -15,7 +15,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
+from bot.domain.periods import PeriodKind
 from bot.i18n import Translator
+from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
+from bot.keyboards.stats import StatsAction, StatsCb
 
 # A database id (PostgreSQL integer) and a Telegram user id.
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -158,8 +161,16 @@ def menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
         (AdminScreen.invites, "admin.menu.invites"),
     ):
         kb.button(text=i18n(key), callback_data=AdminNavCb(screen=screen))
+    # The owner's side: statistics (this month, the whole business) and the catalog screen.
+    kb.button(
+        text=i18n("stats.menu"),
+        callback_data=StatsCb(action=StatsAction.show, period=PeriodKind.MONTH.value),
+    )
+    kb.button(
+        text=i18n("catalog.menu"), callback_data=CatalogFileCb(action=CatalogFileAction.screen)
+    )
     kb.button(text=i18n("admin.btn.close"), callback_data=AdminNavCb(screen=AdminScreen.close))
-    kb.adjust(2, 2, 1, 1)
+    kb.adjust(2, 2, 1, 2, 1)
     return kb.as_markup()
 
 

@@ -66,11 +66,13 @@ async def world(
 
 
 async def open_catalog_screen(admin: SimUser, lang: str) -> EmuMessage:
-    """The catalog screen, as the admin menu's Catalog button opens it (on the /help message)."""
-    await admin.send("/help")
-    await admin.wait_for_message()
-    await admin.press_data(CatalogFileCb(action=CatalogFileAction.screen).pack())
-    return await admin.wait_for_message(t("catalog.screen", lang))
+    """/admin, then its Catalog button; the screen leads back to the menu."""
+    await admin.send("/admin")
+    await admin.wait_for_message(t("admin.menu.title", lang))
+    await admin.press(t("catalog.menu", lang))
+    screen = await admin.wait_for_message(t("catalog.screen", lang))
+    assert screen.find_button(t("catalog.btn.back", lang)) is not None
+    return screen
 
 
 def pinned(app: Any) -> None:

@@ -146,3 +146,24 @@ async def test_refusals_change_nothing(
             answer = await admin.wait_for_callback_answer()
             assert answer.get("text") == t("stats.stale", lang)
     assert await row_counts(session_factory) == before
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_admin_menu_opens_this_month(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await stats_data.build(session_factory)
+    admin = emulator.user(ADMIN, "Owner", language_code=lang)
+    setup = lambda app: setattr(app.clock, "source", lambda: NOW)  # noqa: E731
+    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=setup):
+        await admin.send("/admin")
+        await admin.wait_for_message(t("admin.menu.title", lang))
+        await admin.press(t("stats.menu", lang))
+        everyone = t("stats.scope.all", lang)
+        title = t("stats.title", lang, scope=everyone, first="01.03.2031", last="31.03.2031")
+        shown = await admin.wait_for_message(title)
+        # March: a0-a3, a6, a7 and b1 are held (a4, a5 and a8 were cancelled).
+        assert t("stats.held", lang, held=7, completed=4, no_shows=1) in (shown.text or "")
