@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from bot.domain.policies import apply_discount, money
 from bot.i18n import Translator
+
+CENT = Decimal("0.01")
 
 
 def format_money(amount: Decimal, currency: str) -> str:
     """At most two decimals (none for whole amounts), then the currency: `1500 RUB`,
     `1499.50 RUB`."""
-    value = money(amount)
+    value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
     return f"{text} {currency}"
 
@@ -103,23 +104,24 @@ class SummaryFacts:
     start: datetime
     price: Decimal
     discount_percent: Decimal
+    discount: Decimal
+    charge: Decimal  # price - discount, what is debited
     balance: Decimal
     hold_expires_at: datetime
     hold_ttl_seconds: int
 
 
 def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
-    charge = apply_discount(facts.price, facts.discount_percent)
     local = facts.start.astimezone(facts.tz)
     discount_line = ""
-    if charge.discount > 0:
+    if facts.discount > 0:
         discount_line = i18n(
             "booking.summary.discount",
             percent=f"{facts.discount_percent.normalize():f}",
-            discount=format_money(charge.discount, currency),
-            amount=format_money(charge.amount, currency),
+            discount=format_money(facts.discount, currency),
+            amount=format_money(facts.charge, currency),
         )
-    after = facts.balance - charge.amount
+    after = facts.balance - facts.charge
     short_line = ""
     if after < 0:
         short_line = i18n("booking.summary.short", missing=format_money(-after, currency))
@@ -138,7 +140,7 @@ def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
         date=long_date(local.date(), i18n),
         time=local.strftime("%H:%M"),
         timezone=str(facts.tz),
-        price=format_money(charge.price, currency),
+        price=format_money(facts.price, currency),
         discount_line=discount_line,
         balance_after=format_money(max(after, Decimal(0)), currency),
         short_line=short_line,

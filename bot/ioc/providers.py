@@ -43,6 +43,7 @@ from bot.services.clients import ClientService, TelegramUser
 from bot.services.events import EventBus
 from bot.services.factory import Services
 from bot.services.holds import HoldStore
+from bot.services.reschedule_flow import RescheduleFlow
 from bot.services.stats import StatsService
 from bot.services.stats_export import StatsExport
 from bot.services.waitlist import WaitlistService
@@ -148,10 +149,26 @@ class AppProvider(Provider):
     def admin_day(self, admin: AdminServices) -> DayDesk:
         return admin.day
 
+    @provide
     def flow(
-        self, holds: HoldStore, session_factory: async_sessionmaker[AsyncSession]
+        self,
+        holds: HoldStore,
+        booking: BookingService,
+        menu: BookingMenuService,
+        waitlist: WaitlistService,
+        session_factory: async_sessionmaker[AsyncSession],
     ) -> BookingFlow:
-        return BookingFlow(holds, session_factory)
+        return BookingFlow(holds, booking, menu, waitlist, session_factory)
+
+    @provide
+    def reschedule(
+        self,
+        settings: Settings,
+        availability: AvailabilityService,
+        booking: BookingService,
+        menu: BookingMenuService,
+    ) -> RescheduleFlow:
+        return RescheduleFlow(settings, availability, booking, menu)
 
     @provide
     def menu(self, session_factory: async_sessionmaker[AsyncSession]) -> BookingMenuService:
@@ -208,7 +225,7 @@ class RequestProvider(Provider):
         menu: BookingMenuService,
         availability: AvailabilityService,
         booking: BookingService,
-        holds: HoldStore,
+        flow: BookingFlow,
         waitlist: WaitlistService,
     ) -> Deps:
         return Deps(
@@ -219,7 +236,7 @@ class RequestProvider(Provider):
             menu=menu,
             availability=availability,
             booking=booking,
-            holds=holds,
+            flow=flow,
             waitlist=waitlist,
         )
 
@@ -233,7 +250,7 @@ class RequestProvider(Provider):
         booking: BookingService,
         availability: AvailabilityService,
         wallet: WalletService,
-        menu: BookingMenuService,
+        reschedule: RescheduleFlow,
     ) -> AccountDeps:
         return AccountDeps(
             settings=settings,
@@ -243,7 +260,7 @@ class RequestProvider(Provider):
             booking=booking,
             availability=availability,
             wallet=wallet,
-            menu=menu,
+            reschedule=reschedule,
         )
 
 

@@ -3,8 +3,9 @@ layer, and it never reads the clock itself (the clock is passed in), so it can b
 I/O and reused by every service.
 
 The handler side (`bot/handlers`, `bot/keyboards`, `bot/middlewares`) reaches the data only
-through services: no SQL, no `db`, and (once the booking decisions live in services) no holds
-and no policies; handlers declare their dependencies as typed parameters, never `**data`."""
+through services: no SQL, no `db`, no holds and no policies (holds, the free-cancel rule, prices
+and discounts are decided in services); handlers declare their dependencies as typed parameters,
+never `**data`."""
 
 from __future__ import annotations
 
@@ -202,7 +203,13 @@ def test_checker_allows_pure_code(source: str) -> None:
 # --- the handler side -------------------------------------------------------------------------
 
 HANDLER_SIDE = [ROOT / "bot" / "handlers", ROOT / "bot" / "keyboards", ROOT / "bot" / "middlewares"]
-HANDLER_FORBIDDEN_IMPORTS = ("db", "sqlalchemy", "asyncpg")
+HANDLER_FORBIDDEN_IMPORTS = (
+    "db",
+    "sqlalchemy",
+    "asyncpg",
+    "bot.services.holds",
+    "bot.domain.policies",
+)
 
 
 def handler_side_modules() -> list[Path]:
@@ -258,6 +265,9 @@ HANDLER_FAKE = ROOT / "bot" / "handlers" / "example.py"
         "from db.repositories import appointments",
         "async def on_x(message, **data):\n    pass",
         "def f(data):\n    return data['booking']",
+        "from bot.services.holds import HoldStore",
+        "from bot.domain.policies import apply_discount",
+        "from bot.domain import policies",
     ],
 )
 def test_handler_checker_catches_violations(source: str) -> None:

@@ -84,6 +84,8 @@ def test_summary_shows_discount_balance_after_and_shortfall() -> None:
         start=start,
         price=Decimal("1000"),
         discount_percent=Decimal("10"),
+        discount=Decimal("100"),
+        charge=Decimal("900"),
         balance=Decimal("500"),
         hold_expires_at=start - timedelta(hours=1),
         hold_ttl_seconds=600,

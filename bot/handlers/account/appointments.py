@@ -33,14 +33,10 @@ from bot.keyboards.account import (
 )
 from bot.keyboards.common import MenuAction, MenuCb
 from bot.services.booking import AppointmentView
+from bot.services.reschedule_flow import changeable
 from bot.states import AccountFlow
 
 LIST_LIMIT = 20
-
-
-def can_change(view: AppointmentView, deps: AccountDeps) -> bool:
-    """Cancel and Reschedule are offered while the appointment is booked and not started."""
-    return view.status == "booked" and view.start > deps.now
 
 
 async def enter_account_step(state: FSMContext, step: State) -> None:
@@ -86,7 +82,7 @@ async def show_card(
 ) -> None:
     """The appointment's card (with a notice above it), with the actions that still apply."""
     text = with_notice(notice, render.details(view, deps.i18n, deps.currency))
-    markup = appointment_actions_keyboard(deps.i18n, view.id, can_change=can_change(view, deps))
+    markup = appointment_actions_keyboard(deps.i18n, view.id, can_change=changeable(view, deps.now))
     await show(query, text, markup, edit=edit)
 
 
@@ -183,7 +179,7 @@ async def on_cancel_ask(
     view = await own_appointment(query, deps, callback_data.appointment_id)
     if view is None:
         return
-    if not can_change(view, deps):
+    if not changeable(view, deps.now):
         await refuse_change(query, deps, view)
         return
     try:

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.services.availability import AvailabilityService
 from bot.services.booking import Actor, BookingService
-from bot.services.booking_menu import BookingMenuService
+from bot.services.reschedule_flow import RescheduleFlow
 from bot.services.wallet import WalletService
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class AccountDeps:
     booking: BookingService
     availability: AvailabilityService
     wallet: WalletService
-    menu: BookingMenuService
+    reschedule: RescheduleFlow
 
     @property
     def currency(self) -> str:

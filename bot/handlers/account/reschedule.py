@@ -20,16 +20,12 @@ from dishka import FromDishka
 from bot.domain.errors import (
     InsufficientFunds,
     InvalidState,
-    NotAllowed,
     NotFound,
     SlotTaken,
     SlotUnavailable,
 )
-from bot.domain.policies import apply_discount, is_free_cancel
-from bot.domain.slots import SlotOffer
 from bot.handlers.account import render
 from bot.handlers.account.appointments import (
-    can_change,
     enter_account_step,
     is_account_screen,
     leave_account_flow,
@@ -53,6 +49,7 @@ from bot.keyboards.account import (
     reschedule_times_keyboard,
 )
 from bot.services.booking import AppointmentView
+from bot.services.reschedule_flow import ChangeRefusal, ChangeRefused, local_day
 from bot.states import AccountFlow
 
 
@@ -64,19 +61,16 @@ async def movable(
     view = await own_appointment(query, deps, appointment_id)
     if view is None:
         return None
-    if not can_change(view, deps):
-        await refuse_change(query, deps, view)
-        return None
-    if not is_free_cancel(view.start, deps.now, deps.settings.free_cancel_hours):
-        await too_late(query, deps, view)
+    try:
+        deps.reschedule.check_movable(view, deps.now)
+    except ChangeRefused as refused:
+        if refused.reason is ChangeRefusal.TOO_LATE:
+            await too_late(query, deps, view)
+        else:
+            await refuse_change(query, deps, view)
         return None
     await query.answer()
     return view
-
-
-def local_day(moment: datetime, view: AppointmentView) -> date:
-    """The calendar day of `moment` where the appointment takes place."""
-    return moment.astimezone(ZoneInfo(view.timezone)).date()
 
 
 async def too_late(query: CallbackQuery, deps: AccountDeps, view: AppointmentView) -> None:
@@ -87,19 +81,6 @@ async def too_late(query: CallbackQuery, deps: AccountDeps, view: AppointmentVie
     await show_card(query, deps, view, notice=notice, edit=is_account_screen(query))
 
 
-async def offers_on(deps: AccountDeps, view: AppointmentView, day: date) -> list[SlotOffer]:
-    offers = await deps.availability.day_slots(
-        location_id=view.location_id,
-        service_id=view.service_id,
-        specialist_id=view.specialist_id,
-        day=day,
-        now=deps.now,
-        client_id=deps.client_id,
-        exclude_appointment_id=view.id,
-    )
-    return [o for o in offers if o.start != view.start and view.specialist_id in o.specialist_ids]
-
-
 async def show_dates(
     query: CallbackQuery,
     deps: AccountDeps,
@@ -108,17 +89,7 @@ async def show_dates(
     *,
     notice: str | None = None,
 ) -> None:
-    days = await deps.availability.available_dates(
-        location_id=view.location_id,
-        service_id=view.service_id,
-        specialist_id=view.specialist_id,
-        now=deps.now,
-        client_id=deps.client_id,
-        exclude_appointment_id=view.id,
-    )
-    own_day = local_day(view.start, view)
-    if own_day in days and not await offers_on(deps, view, own_day):
-        days.remove(own_day)  # its own current time is all that is free there
+    days = await deps.reschedule.dates(view, now=deps.now)
     if not days:
         await leave_account_flow(state)
         text = deps.i18n("account.resched.no_dates")
@@ -149,19 +120,19 @@ async def show_times(
     notice_key: str | None = None,
 ) -> None:
     """That day's free times, or (none left) a note and the dates again."""
-    offers = await offers_on(deps, view, day)
+    starts = await deps.reschedule.times(view, day, now=deps.now)
     label = day.strftime("%d.%m")
-    if not offers:
+    if not starts:
         await show_dates(
             query, deps, state, view, notice=deps.i18n("account.resched.no_times", date=label)
         )
         return
     await enter_account_step(state, AccountFlow.reschedule_time)
-    starts = time_buttons([o.start for o in offers], ZoneInfo(view.timezone))
+    buttons = time_buttons(starts, ZoneInfo(view.timezone))
     text = deps.i18n("account.resched.choose_time", date=label)
     if notice_key is not None:
         text = with_notice(deps.i18n(notice_key, date=label), text)
-    await show(query, text, reschedule_times_keyboard(deps.i18n, view.id, starts))
+    await show(query, text, reschedule_times_keyboard(deps.i18n, view.id, buttons))
 
 
 async def on_reschedule(
@@ -203,13 +174,11 @@ async def on_time(
     if view is None:
         return
     start = datetime.fromtimestamp(callback_data.ts, UTC)
-    day = local_day(start, view)
-    offer = next((o for o in await offers_on(deps, view, day) if o.start == start), None)
-    if offer is None:
+    quote = await deps.reschedule.quote(view, start, now=deps.now)
+    if quote is None:
+        day = local_day(start, view)
         await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
         return
-    money = await deps.menu.client_money(deps.client_id)
-    charge = apply_discount(offer.price, money.discount_percent)
     new_date, new_time = render.local_date_time(start, view.timezone)
     old = render.when(view)
     text = deps.i18n(
@@ -219,7 +188,9 @@ async def on_time(
         old_time=old["time"],
         new_date=new_date,
         new_time=new_time,
-        price_note=render.price_change(view.charged, charge.amount, deps.i18n, deps.currency),
+        price_note=render.price_change(
+            quote.old_charge, quote.new_charge, deps.i18n, deps.currency
+        ),
     )
     await enter_account_step(state, AccountFlow.reschedule_confirm)
     await show(query, text, reschedule_confirm_keyboard(deps.i18n, view.id, callback_data.ts))
@@ -237,9 +208,7 @@ async def on_confirm(
     start = datetime.fromtimestamp(callback_data.ts, UTC)
     day = local_day(start, view)
     try:
-        moved = await deps.booking.reschedule(
-            view.id, actor=deps.actor, new_start=start, now=deps.now
-        )
+        moved = await deps.reschedule.move(view, start, actor=deps.actor, now=deps.now)
     except SlotTaken:
         await query.answer()
         await show_times(query, deps, state, view, day, notice_key="account.resched.taken")
@@ -259,12 +228,10 @@ async def on_confirm(
         )
         await show_card(query, deps, view, notice=text)
         return
-    except NotAllowed as exc:
-        if str(exc) == "too_late":
-            await leave_account_flow(state)
-            await too_late(query, deps, view)
-            return
-        raise
+    except ChangeRefused:
+        await leave_account_flow(state)
+        await too_late(query, deps, view)
+        return
     except (InvalidState, NotFound):
         await leave_account_flow(state)
         await refuse_as_it_is_now(query, deps, view.id)

@@ -16,12 +16,10 @@ from dishka import FromDishka
 
 from bot.domain.errors import (
     AccessDenied,
-    HoldExpired,
     InsufficientFunds,
     InvalidState,
     NotAllowed,
     NotFound,
-    SlotTaken,
     SlotUnavailable,
 )
 from bot.handlers.booking.context import (
@@ -33,7 +31,8 @@ from bot.handlers.booking.context import (
     new_flow_token,
 )
 from bot.handlers.booking.flow import edit, guard, show
-from bot.handlers.booking.screens import resolve, summary, times
+from bot.handlers.booking.screens import resolve, times
+from bot.handlers.booking.steps import LOST_NOTICES, resume_summary
 from bot.handlers.render_booking import done_text, format_money, long_date, with_notice
 from bot.keyboards.booking import (
     BookAction,
@@ -45,6 +44,7 @@ from bot.keyboards.booking import (
 )
 from bot.keyboards.notify import WaitlistTakeCb
 from bot.services.booking import Actor, AppointmentView, BookingRequest
+from bot.services.booking_flow import TimeGone
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +92,12 @@ async def on_confirm(
         await show_times(message, state, deps, draft)
         await callback.answer(i18n("booking.notice.stale"))
         return
-    live = await deps.holds.get(deps.client_id)
-    hold_lapsed = live is None or live.hold_id != request.hold_id
     try:
-        view = await deps.booking.confirm(request, now=deps.now)
-    except (SlotTaken, HoldExpired, SlotUnavailable) as exc:
-        # Say why the time is gone: the hold lapsed and someone took it, a lost race, or the
-        # time is no longer bookable at all (too soon now).
-        if isinstance(exc, SlotUnavailable):
-            notice = "booking.unavailable"
-        elif hold_lapsed or isinstance(exc, HoldExpired):
-            notice = "booking.hold_expired"
-        else:
-            notice = "booking.taken"
-        await deps.holds.release(deps.client_id, draft.hold_id)
-        await show_times(message, state, deps, draft, notice=i18n(notice))
+        view = await deps.flow.confirm(request, now=deps.now)
+    except TimeGone as gone:
+        # Say why the time is gone (the flow has released the hold): the hold lapsed and
+        # someone took it, a lost race, or the time is no longer bookable at all.
+        await show_times(message, state, deps, draft, notice=i18n(LOST_NOTICES[gone.reason]))
         await callback.answer()
         return
     except InsufficientFunds as exc:
@@ -124,8 +115,8 @@ async def on_confirm(
         await callback.answer()
         return
     except AccessDenied:
-        # An admin blocked this client: booking is closed to them (their appointments stay).
-        await deps.holds.release(deps.client_id, draft.hold_id)
+        # An admin blocked this client: booking is closed to them (their appointments stay);
+        # the flow has released the hold.
         await end_flow(state)
         await edit(message, i18n("booking.blocked"), None)
         await callback.answer()
@@ -221,8 +212,11 @@ async def on_take_offer(
     i18n = deps.i18n
     message = callback.message
     try:
-        request = await deps.waitlist.take_offer(
-            callback_data.waitlist_id, client_id=deps.client_id, now=deps.now
+        request = await deps.flow.take_offer(
+            callback_data.waitlist_id,
+            client_id=deps.client_id,
+            previous_hold_id=await _current_hold_id(state),
+            now=deps.now,
         )
     except (NotFound, NotAllowed, InvalidState):
         await callback.answer(i18n("booking.offer.gone"), show_alert=True)
@@ -230,9 +224,6 @@ async def on_take_offer(
     if not isinstance(message, Message):
         await callback.answer(i18n("booking.offer.gone"), show_alert=True)
         return
-    old = await _current_hold_id(state)
-    if old is not None and old != request.hold_id:
-        await deps.holds.release(deps.client_id, old)
     draft = Draft(
         flow=new_flow_token(),
         location_id=request.location_id,
@@ -249,7 +240,7 @@ async def on_take_offer(
     local_day = request.start.astimezone(ZoneInfo(picked.location.timezone)).date()
     draft.day = local_day.toordinal()
     draft.offered_times = [int(request.start.timestamp())]
-    screen = await summary(deps, draft, picked)
+    screen = await resume_summary(deps, draft, picked)
     if screen.step is not BookStep.SUMMARY:
         # The offered time could not be held again: say so, with that day's other times.
         screen.text = with_notice(i18n("booking.offer.taken"), screen.text)

@@ -20,8 +20,8 @@ from bot.i18n import Translator
 from bot.keyboards.booking import BookStep
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
+from bot.services.booking_flow import BookingFlow
 from bot.services.booking_menu import BookingMenuService
-from bot.services.holds import HoldStore
 from bot.services.waitlist import WaitlistService
 from bot.states import BookingStates
 
@@ -166,7 +166,7 @@ class Deps:
     menu: BookingMenuService
     availability: AvailabilityService
     booking: BookingService
-    holds: HoldStore
+    flow: BookingFlow
     waitlist: WaitlistService
 
     @property

@@ -26,27 +26,20 @@ from bot.handlers.booking.context import (
     new_flow_token,
     save,
 )
-from bot.handlers.booking.screens import (
-    Screen,
-    previous_step,
-    resolve,
-    screen_for,
-    take_hold_and_summarize,
-)
+from bot.handlers.booking.screens import Screen, previous_step, resolve
+from bot.handlers.booking.steps import pick_time, screen_for
 from bot.keyboards.booking import BookAction, BookCb, BookStep
 from bot.keyboards.common import MenuAction, MenuCb, main_menu
-from bot.services.holds import HoldStore
 from bot.states import BookingStates
 
 log = logging.getLogger(__name__)
 
 
-async def release_hold(state: FSMContext, holds: HoldStore, client_id: int) -> None:
-    """Drop the hold of the flow in `state` (if any), when a new flow replaces it. (Commands
-    and `/cancel` release holds through `BookingFlow.leave`.)"""
+async def release_hold(state: FSMContext, deps: Deps) -> None:
+    """Drop the hold of the flow in `state` (if any), when a new flow replaces it."""
     draft = await load_draft(state)
     if draft is not None and draft.hold_id:
-        await holds.release(client_id, draft.hold_id)
+        await deps.flow.leave(deps.client_id, draft.hold_id)
 
 
 async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -80,7 +73,7 @@ async def start_booking(
     message: Message, state: FSMContext, deps: Deps, *, new_message: bool
 ) -> None:
     """A fresh flow (any previous flow and its hold are dropped)."""
-    await release_hold(state, deps.holds, deps.client_id)
+    await release_hold(state, deps)
     draft = Draft(flow=new_flow_token())
     screen = await screen_for(deps, draft, BookStep.LOCATION)
     await show(message, state, draft, screen, new=new_message)
@@ -199,7 +192,7 @@ async def on_pick(
         if value not in draft.offered_times:
             return await _invalid(callback, state, deps, draft, step)
         draft.start = value
-        screen = await take_hold_and_summarize(deps, draft, picked)
+        screen = await pick_time(deps, draft, picked)
     else:
         return await _stale(callback, state, deps, draft)
     await show(message, state, draft, screen)
@@ -236,7 +229,7 @@ async def on_back(
     if draft.hold_id:
         # Leaving the summary (or the time step) gives the held time back at once.
         # (Holds are applied on every slot read, cached or not: no cache to drop.)
-        await deps.holds.release(deps.client_id, draft.hold_id)
+        await deps.flow.leave(deps.client_id, draft.hold_id)
         draft.hold_id = None
     draft.start = None
     await show(message, state, draft, await screen_for(deps, draft, target))
@@ -257,7 +250,7 @@ async def on_cancel(
 
 async def cancel_flow(state: FSMContext, deps: Deps, draft: Draft) -> None:
     if draft.hold_id:
-        await deps.holds.release(deps.client_id, draft.hold_id)
+        await deps.flow.leave(deps.client_id, draft.hold_id)
     await end_flow(state)
 
 

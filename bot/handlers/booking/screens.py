@@ -1,7 +1,8 @@
 """The screens of the booking flow: each builds the text and keyboard of one step from the
-draft, re-validating every earlier choice against the current catalog. A step with a single
-choice is taken automatically and the next screen is returned instead (its header says what was
-chosen)."""
+draft, re-validating every earlier choice against the current catalog (reads only: drawing a
+screen never writes to Redis or PostgreSQL). A step with a single choice is taken automatically
+and the next screen is returned instead (its header says what was chosen). Which screen follows
+a use case is decided in `steps`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.domain.errors import SlotTaken, SlotUnavailable
 from bot.handlers.booking.context import ORDER, Deps, Draft
 from bot.handlers.render_booking import (
     Chosen,
@@ -35,8 +35,8 @@ from bot.keyboards.booking import (
     times_keyboard,
     waitlist_keyboard,
 )
+from bot.services.booking_flow import SummaryQuote
 from bot.services.booking_menu import LocationItem, ServiceItem, SpecialistItem
-from bot.services.holds import Hold
 
 
 @dataclass(slots=True)
@@ -112,22 +112,6 @@ async def resolve(deps: Deps, draft: Draft) -> Picked:
         if picked.specialist is None:
             draft.forget_after(BookStep.SERVICE)
     return picked
-
-
-async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = "") -> Screen:
-    """The screen of `step` (or of the first step whose earlier choices are missing)."""
-    picked = await resolve(deps, draft)
-    if step is BookStep.LOCATION or picked.location is None:
-        return await locations(deps, draft, notice=notice)
-    if step is BookStep.SERVICE or picked.service is None:
-        return await services(deps, draft, picked, notice=notice)
-    if step is BookStep.SPECIALIST or (picked.specialist is None and not draft.any_specialist):
-        return await specialists(deps, draft, picked, notice=notice)
-    if step is BookStep.DATE or draft.day is None:
-        return await dates(deps, draft, picked, notice=notice)
-    if step is BookStep.TIME or draft.start is None:
-        return await times(deps, draft, picked, notice=notice)
-    return await summary(deps, draft, picked, notice=notice)
 
 
 def _nothing_offered(
@@ -280,56 +264,27 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
     return Screen(with_notice(notice, text), markup, BookStep.TIME)
 
 
-async def take_hold_and_summarize(deps: Deps, draft: Draft, picked: Picked) -> Screen:
-    """Hold the draft's start and show the summary; a lost race re-offers that day's times."""
-    assert picked.location is not None and picked.service is not None
-    start = draft.start_at
-    assert start is not None
-    try:
-        hold = await deps.booking.hold(
-            client_id=deps.client_id,
-            location_id=picked.location.id,
-            service_id=picked.service.id,
-            specialist_id=draft.chosen_specialist,
-            start=start,
-            now=deps.now,
-        )
-    except SlotTaken:
-        return await times(deps, draft, picked, notice=deps.i18n("booking.taken"))
-    except SlotUnavailable:
-        return await times(deps, draft, picked, notice=deps.i18n("booking.unavailable"))
-    draft.hold_id = hold.hold_id
-    return await _summary_screen(deps, draft, picked, hold)
-
-
-async def summary(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
-    """The summary again (stale button, restart): reuse the live hold or take it again."""
-    hold = await deps.holds.get(deps.client_id)
-    if hold is None or hold.hold_id != draft.hold_id:
-        return await take_hold_and_summarize(deps, draft, picked)
-    return await _summary_screen(deps, draft, picked, hold, notice=notice)
-
-
-async def _summary_screen(
-    deps: Deps, draft: Draft, picked: Picked, hold: Hold, *, notice: str = ""
+def summary_screen(
+    deps: Deps, draft: Draft, picked: Picked, quote: SummaryQuote, *, notice: str = ""
 ) -> Screen:
+    """The summary of a held time, as `BookingFlow` quoted it (drawing it changes nothing)."""
     assert picked.location is not None and picked.service is not None
     i18n = deps.i18n
-    specialist_name = await deps.menu.specialist_name(hold.specialist_id)
-    money = await deps.menu.client_money(deps.client_id)
     facts = SummaryFacts(
         location=picked.location.name,
         address=picked.location.address,
         tz=picked.tz,
         service=picked.service.name,
-        duration_min=int((hold.end - hold.start).total_seconds() // 60),
-        specialist=specialist_name or "",
+        duration_min=int((quote.end - quote.start).total_seconds() // 60),
+        specialist=quote.specialist_name,
         any_specialist=draft.any_specialist,
-        start=hold.start,
-        price=hold.price,
-        discount_percent=money.discount_percent,
-        balance=money.balance,
-        hold_expires_at=hold.expires_at,
+        start=quote.start,
+        price=quote.price,
+        discount_percent=quote.discount_percent,
+        discount=quote.discount,
+        charge=quote.charge,
+        balance=quote.balance,
+        hold_expires_at=quote.hold_expires_at,
         hold_ttl_seconds=deps.settings.hold_ttl_seconds,
     )
     markup = summary_keyboard(draft.flow, i18n)
@@ -338,4 +293,4 @@ async def _summary_screen(
     )
 
 
-__all__ = ["Screen", "format_money", "previous_step", "resolve", "screen_for"]
+__all__ = ["Picked", "Screen", "format_money", "previous_step", "resolve", "summary_screen"]

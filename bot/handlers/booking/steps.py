@@ -1,0 +1,83 @@
+"""Which booking screen to show, after which use case: the step a button asks for, the summary
+after picking a time (the hold is taken by `BookingFlow.pick_time`), or the summary again
+(`BookingFlow.resume`). A time that is gone leads back to that day's times with the reason."""
+
+from __future__ import annotations
+
+from bot.handlers.booking.context import Deps, Draft
+from bot.handlers.booking.screens import (
+    Picked,
+    Screen,
+    dates,
+    locations,
+    resolve,
+    services,
+    specialists,
+    summary_screen,
+    times,
+)
+from bot.keyboards.booking import BookStep
+from bot.services.booking_flow import LostReason, TimeChoice, TimeGone
+
+# The notice above the times when the picked time is gone, by reason.
+LOST_NOTICES = {
+    LostReason.TAKEN: "booking.taken",
+    LostReason.HOLD_EXPIRED: "booking.hold_expired",
+    LostReason.UNAVAILABLE: "booking.unavailable",
+}
+
+
+async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = "") -> Screen:
+    """The screen of `step` (or of the first step whose earlier choices are missing)."""
+    picked = await resolve(deps, draft)
+    if step is BookStep.LOCATION or picked.location is None:
+        return await locations(deps, draft, notice=notice)
+    if step is BookStep.SERVICE or picked.service is None:
+        return await services(deps, draft, picked, notice=notice)
+    if step is BookStep.SPECIALIST or (picked.specialist is None and not draft.any_specialist):
+        return await specialists(deps, draft, picked, notice=notice)
+    if step is BookStep.DATE or draft.day is None:
+        return await dates(deps, draft, picked, notice=notice)
+    if step is BookStep.TIME or draft.start is None:
+        return await times(deps, draft, picked, notice=notice)
+    return await resume_summary(deps, draft, picked, notice=notice)
+
+
+def time_choice(deps: Deps, draft: Draft, picked: Picked) -> TimeChoice:
+    assert picked.location is not None and picked.service is not None
+    start = draft.start_at
+    assert start is not None
+    return TimeChoice(
+        client_id=deps.client_id,
+        location_id=picked.location.id,
+        service_id=picked.service.id,
+        specialist_id=draft.chosen_specialist,
+        start=start,
+    )
+
+
+async def pick_time(deps: Deps, draft: Draft, picked: Picked) -> Screen:
+    """Hold the draft's start and show the summary; a lost time re-offers that day's times."""
+    try:
+        quote = await deps.flow.pick_time(time_choice(deps, draft, picked), now=deps.now)
+    except TimeGone as gone:
+        return await times_after_loss(deps, draft, picked, gone.reason)
+    draft.hold_id = quote.hold_id
+    return summary_screen(deps, draft, picked, quote)
+
+
+async def resume_summary(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
+    """The summary again (stale button, restart): the live hold, or the time held again."""
+    try:
+        quote = await deps.flow.resume(
+            time_choice(deps, draft, picked), draft.hold_id, now=deps.now
+        )
+    except TimeGone as gone:
+        return await times_after_loss(deps, draft, picked, gone.reason)
+    draft.hold_id = quote.hold_id
+    return summary_screen(deps, draft, picked, quote, notice=notice)
+
+
+async def times_after_loss(deps: Deps, draft: Draft, picked: Picked, reason: LostReason) -> Screen:
+    """That day's free times as they are now, with why the picked time is gone."""
+    return await times(deps, draft, picked, notice=deps.i18n(LOST_NOTICES[reason]))
