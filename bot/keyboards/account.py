@@ -8,12 +8,14 @@ every id against the pressing client on the server.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.keyboards.fields import DayCode, DbId, Timestamp
 
 # A translator bound to the reader's locale (`bot.i18n.Translator`):
 # `t("account.key", name=value) -> str`.
@@ -32,7 +34,7 @@ class AppointmentAction(str, Enum):
 
 class AppointmentCb(CallbackData, prefix="appt"):
     action: AppointmentAction
-    appointment_id: int
+    appointment_id: DbId
 
 
 class MyPage(str, Enum):
@@ -47,22 +49,22 @@ class MyListCb(CallbackData, prefix="my"):
 
 
 class RescheduleDateCb(CallbackData, prefix="rsd"):
-    """A new date for the appointment; `day` is an ISO date without dashes (YYYYMMDD)."""
+    """A new date for the appointment; `day` is written YYYYMMDD on the wire."""
 
-    appointment_id: int
-    day: str
+    appointment_id: DbId
+    day: DayCode
 
 
 class RescheduleTimeCb(CallbackData, prefix="rst"):
     """A new start for the appointment, as a UTC POSIX timestamp (seconds)."""
 
-    appointment_id: int
-    ts: int
+    appointment_id: DbId
+    ts: Timestamp
 
 
 class RescheduleConfirmCb(CallbackData, prefix="rsc"):
-    appointment_id: int
-    ts: int
+    appointment_id: DbId
+    ts: Timestamp
 
 
 class WalletAction(str, Enum):
@@ -77,22 +79,11 @@ class WalletCb(CallbackData, prefix="wal"):
 class TopUpCb(CallbackData, prefix="top"):
     """Top up by a fixed amount, in whole units of the currency (validated against the list)."""
 
-    amount: int
+    amount: DbId
 
 
 # Fixed top-up amounts offered to clients (whole units of the currency).
 TOPUP_AMOUNTS: tuple[int, ...] = (500, 1000, 2000, 5000)
-
-
-def day_code(day: date) -> str:
-    return day.strftime("%Y%m%d")
-
-
-def parse_day_code(code: str) -> date | None:
-    try:
-        return datetime.strptime(code, "%Y%m%d").date()
-    except ValueError:
-        return None
 
 
 def appointment_list_keyboard(
@@ -165,7 +156,7 @@ def reschedule_dates_keyboard(
     for day in days:
         kb.button(
             text=day.strftime("%d.%m"),
-            callback_data=RescheduleDateCb(appointment_id=appointment_id, day=day_code(day)),
+            callback_data=RescheduleDateCb(appointment_id=appointment_id, day=day),
         )
     kb.adjust(4)
     kb.row(_back_to(t, appointment_id))

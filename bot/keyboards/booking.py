@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from enum import Enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.i18n import Translator
 from bot.keyboards.account import AppointmentAction, AppointmentCb, WalletAction, WalletCb
+from bot.keyboards.fields import END_TIMESTAMP, FlowToken
 
 DATES_PER_PAGE = 12
 TIMES_PER_PAGE = 24
@@ -45,6 +48,11 @@ class BookAction(str, Enum):
     JOIN_WAITLIST = "wl"
 
 
+# Ids, date ordinals, Unix timestamps and page numbers all fit in [0, END_TIMESTAMP); an id is
+# checked further (`is_db_id`) before it is looked up.
+BookValue = Annotated[int, Field(ge=0, lt=END_TIMESTAMP)]
+
+
 class BookCb(CallbackData, prefix="bk"):
     """A button of the booking flow.
 
@@ -53,10 +61,10 @@ class BookCb(CallbackData, prefix="bk"):
     specialist), a date ordinal, a start as a Unix timestamp, or a page number.
     """
 
-    flow: str
+    flow: FlowToken
     step: BookStep
     action: BookAction
-    value: int = 0
+    value: BookValue = 0
 
 
 def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:

@@ -13,6 +13,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import translate
+from bot.keyboards.fields import DbId
 
 
 class ReminderAction(str, Enum):
@@ -24,13 +25,13 @@ class ReminderAction(str, Enum):
 
 class ReminderCb(CallbackData, prefix="rem"):
     action: ReminderAction
-    appointment_id: int
+    appointment_id: DbId
 
 
 class WaitlistTakeCb(CallbackData, prefix="wlt"):
     """Take the time offered to a waitlist entry (handled by the booking conversation)."""
 
-    waitlist_id: int
+    waitlist_id: DbId
 
 
 class AgendaMark(str, Enum):
@@ -40,7 +41,7 @@ class AgendaMark(str, Enum):
 
 class AgendaCb(CallbackData, prefix="agd"):
     status: AgendaMark
-    appointment_id: int
+    appointment_id: DbId
 
 
 def _reminder_row(

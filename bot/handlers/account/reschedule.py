@@ -43,7 +43,6 @@ from bot.keyboards.account import (
     RescheduleDateCb,
     RescheduleTimeCb,
     back_to_list_keyboard,
-    parse_day_code,
     reschedule_confirm_keyboard,
     reschedule_dates_keyboard,
     reschedule_times_keyboard,
@@ -156,11 +155,7 @@ async def on_date(
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
-    day = parse_day_code(callback_data.day)
-    if day is None:
-        await show_dates(query, deps, state, view, notice=deps.i18n("account.appt.stale"))
-        return
-    await show_times(query, deps, state, view, day)
+    await show_times(query, deps, state, view, callback_data.day)
 
 
 async def on_time(

@@ -30,9 +30,13 @@ from bot.handlers.booking.screens import Screen, previous_step, resolve
 from bot.handlers.booking.steps import pick_time, screen_for
 from bot.keyboards.booking import BookAction, BookCb, BookStep
 from bot.keyboards.common import MenuAction, MenuCb, main_menu
+from bot.keyboards.fields import is_db_id
 from bot.states import BookingStates
 
 log = logging.getLogger(__name__)
+
+# Steps whose value is a row id (checked to fit a PostgreSQL `integer` before any lookup).
+ID_STEPS = frozenset({BookStep.LOCATION, BookStep.SERVICE, BookStep.SPECIALIST})
 
 
 async def release_hold(state: FSMContext, deps: Deps) -> None:
@@ -157,6 +161,8 @@ async def on_pick(
         return
     draft, message = checked
     step, value = callback_data.step, callback_data.value
+    if step in ID_STEPS and not (is_db_id(value) or (step is BookStep.SPECIALIST and value == 0)):
+        return await _invalid(callback, state, deps, draft, step)
     picked = await resolve(deps, draft)
     if step is BookStep.LOCATION:
         if await deps.menu.location(value) is None:

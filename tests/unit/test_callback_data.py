@@ -1,0 +1,85 @@
+"""Callback data factories: what the keyboards pack parses back to the same values, fits
+Telegram's 64 bytes, and out-of-range or malformed fields are refused while parsing (so no
+handler, and no query, ever sees them)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+
+from bot.keyboards.account import (
+    AppointmentAction,
+    AppointmentCb,
+    RescheduleConfirmCb,
+    RescheduleDateCb,
+    RescheduleTimeCb,
+    TopUpCb,
+)
+from bot.keyboards.booking import BookAction, BookCb, BookStep
+from bot.keyboards.fields import END_TIMESTAMP, INT32_MAX, is_db_id
+from bot.keyboards.notify import AgendaCb, AgendaMark, ReminderAction, ReminderCb, WaitlistTakeCb
+
+LARGEST = [
+    AppointmentCb(action=AppointmentAction.cancel_confirm, appointment_id=INT32_MAX),
+    RescheduleDateCb(appointment_id=INT32_MAX, day=date(2099, 12, 31)),
+    RescheduleTimeCb(appointment_id=INT32_MAX, ts=END_TIMESTAMP - 1),
+    RescheduleConfirmCb(appointment_id=INT32_MAX, ts=END_TIMESTAMP - 1),
+    TopUpCb(amount=5000),
+    BookCb(flow="ffffffff", step=BookStep.TIME, action=BookAction.JOIN_WAITLIST, value=10**9),
+    ReminderCb(action=ReminderAction.cancel_yes, appointment_id=INT32_MAX),
+    WaitlistTakeCb(waitlist_id=INT32_MAX),
+    AgendaCb(status=AgendaMark.no_show, appointment_id=INT32_MAX),
+]
+
+
+@pytest.mark.parametrize("data", LARGEST, ids=lambda d: type(d).__name__)
+def test_packed_data_round_trips_and_fits(data: CallbackData) -> None:
+    packed = data.pack()
+    assert len(packed.encode()) <= 64
+    assert type(data).unpack(packed) == data
+
+
+def test_dates_keep_their_wire_format() -> None:
+    packed = RescheduleDateCb(appointment_id=7, day=date(2031, 3, 5)).pack()
+    assert packed == "rsd:7:20310305"
+    assert RescheduleDateCb.unpack(packed).day == date(2031, 3, 5)
+
+
+@pytest.mark.parametrize(
+    ("factory", "raw"),
+    [
+        (WaitlistTakeCb, "wlt:9223372036854775808"),
+        (WaitlistTakeCb, "wlt:253402300800"),
+        (WaitlistTakeCb, "wlt:0"),
+        (AppointmentCb, "appt:cancel:2147483648"),
+        (AppointmentCb, "appt:resched:99999999999999999999999999999999"),
+        (AppointmentCb, "appt:view:1.5"),
+        (ReminderCb, "rem:cancel:-2147483649"),
+        (AgendaCb, "agd:completed:-1"),
+        (RescheduleTimeCb, "rst:1:253402300800"),
+        (RescheduleTimeCb, "rst:1:-1"),
+        (RescheduleConfirmCb, "rsc:1:9999999999999"),
+        (RescheduleDateCb, "rsd:1:99991231"),
+        (RescheduleDateCb, "rsd:1:20310230"),
+        (RescheduleDateCb, "rsd:1:2031-03-05"),
+        (RescheduleDateCb, "rsd:1:١٢٣٤٥٦٧٨"),
+        (TopUpCb, "top:-500"),
+        (BookCb, "bk:ABC:l:pick:1"),
+        (BookCb, "bk:abc:l:pick:-1"),
+        (BookCb, "bk:abc:l:pick:253402300800"),
+    ],
+)
+def test_out_of_range_fields_are_refused_while_parsing(
+    factory: type[CallbackData], raw: str
+) -> None:
+    with pytest.raises(ValueError):
+        factory.unpack(raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [(0, False), (1, True), (INT32_MAX, True), (INT32_MAX + 1, False), (-1, False)]
+)
+def test_db_id_is_a_positive_int32(value: int, ok: bool) -> None:
+    assert is_db_id(value) is ok
