@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -150,8 +150,16 @@ async def _send_files(
     )
 
 
+async def on_unparsable(query: CallbackQuery, i18n: Translator) -> None:
+    """A statistics button whose fields are out of range (forged or from an older version)."""
+    await query.answer(i18n("stats.stale"), show_alert=True)
+
+
 def setup_router() -> Router:
     router = Router(name="stats")
     router.message.register(on_stats, Command("stats"))
     router.callback_query.register(on_button, StatsCb.filter())
+    router.callback_query.register(
+        on_unparsable, F.data.startswith(StatsCb.__prefix__ + StatsCb.__separator__)
+    )
     return router

@@ -6,7 +6,7 @@ range makes the `CallbackData.filter()` miss (aiogram treats the `ValidationErro
 `ValueError`, as "not this button"), so the press ends in the fallback's "this button is out of
 date" answer, with no traceback and no database round trip.
 
-- `DbId`: a row id, a positive PostgreSQL `integer` (1 .. 2**31-1).
+- `DbId`: a row id, a positive PostgreSQL `integer` (1 .. 2**31-1); `OptionalDbId` also 0.
 - `Timestamp`: a UTC POSIX time in seconds within [2000-01-01, 2100-01-01).
 - `DayCode`: a calendar date written `YYYYMMDD` on the wire, within [2000-01-01, 2100-01-01).
 - `FlowToken`: the booking flow's token, 1 to 16 lowercase hex digits.
@@ -26,6 +26,7 @@ MIN_TIMESTAMP = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())
 END_TIMESTAMP = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())  # exclusive
 
 DbId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+OptionalDbId = Annotated[int, Field(ge=0, le=INT32_MAX)]  # 0 = none chosen
 Timestamp = Annotated[int, Field(ge=MIN_TIMESTAMP, lt=END_TIMESTAMP)]
 FlowToken = Annotated[str, Field(pattern=r"^[0-9a-f]{1,16}$")]
 

@@ -5,13 +5,16 @@ re-checks the admin role and every id on the server."""
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import AfterValidator
 
 from bot.domain.periods import PeriodKind
 from bot.i18n import Translator
+from bot.keyboards.fields import OptionalDbId, parse_day_code
 from bot.services.stats import Scope, ScopeChoices
 
 NAMED = (PeriodKind.TODAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.LAST_30)
@@ -24,11 +27,27 @@ class StatsAction(str, Enum):
     specialists = "specs"  # list the specialists to pick one
 
 
+def _checked_period_token(token: str) -> str:
+    """A named period, or `YYYYMMDD-YYYYMMDD` with both dates in the sane range."""
+    if token in {kind.value for kind in NAMED}:
+        return token
+    first, dash, last = token.partition("-")
+    if not dash:
+        raise ValueError("not a period token")
+    parse_day_code(first)
+    parse_day_code(last)
+    return token
+
+
+# bot.domain.periods.period_token, checked while the button is parsed.
+PeriodToken = Annotated[str, AfterValidator(_checked_period_token)]
+
+
 class StatsCb(CallbackData, prefix="st"):
     action: StatsAction
-    period: str  # bot.domain.periods.period_token
-    location_id: int = 0
-    specialist_id: int = 0
+    period: PeriodToken
+    location_id: OptionalDbId = 0
+    specialist_id: OptionalDbId = 0
 
 
 def scope_of(data: StatsCb) -> Scope:

@@ -48,7 +48,8 @@ PREFIXES = (
 WORDS = (
     "view", "cancel", "cancel_ok", "resched", "attend", "up", "past", "show", "topup", "come",
     "yes", "no", "completed", "no_show", "pick", "page", "back", "x", "ok", "wl", "l", "s", "p",
-    "d", "t", "c", "book", "my", "wallet", "help", "phone", "language", "{appt}",
+    "d", "t", "c", "book", "my", "wallet", "help", "phone", "language", "files", "specs",
+    "month", "today", "week", "{appt}",
 )  # fmt: skip
 TABLES = ("clients", "client_wallets", "appointments", "wallet_transactions", "waitlist", "outbox")
 MAX_CALLBACK_BYTES = 64

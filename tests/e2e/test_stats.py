@@ -138,7 +138,7 @@ async def test_refusals_change_nothing(
         title = t("stats.title", lang, scope=everyone, first="31.03.2031", last="31.03.2031")
         screen = await admin.wait_for_message(title)
         for data in (
-            StatsCb(action=StatsAction.show, period="2031-03-01").pack(),
+            "st:show:2031-03-01:0:0",  # a period token no button carries
             StatsCb(action=StatsAction.show, period="month", location_id=999_999).pack(),
             StatsCb(action=StatsAction.files, period="month", specialist_id=999_999).pack(),
         ):

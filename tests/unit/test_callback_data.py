@@ -20,6 +20,7 @@ from bot.keyboards.account import (
 from bot.keyboards.booking import BookAction, BookCb, BookStep
 from bot.keyboards.fields import END_TIMESTAMP, INT32_MAX, is_db_id
 from bot.keyboards.notify import AgendaCb, AgendaMark, ReminderAction, ReminderCb, WaitlistTakeCb
+from bot.keyboards.stats import StatsAction, StatsCb
 
 LARGEST = [
     AppointmentCb(action=AppointmentAction.cancel_confirm, appointment_id=INT32_MAX),
@@ -31,6 +32,8 @@ LARGEST = [
     ReminderCb(action=ReminderAction.cancel_yes, appointment_id=INT32_MAX),
     WaitlistTakeCb(waitlist_id=INT32_MAX),
     AgendaCb(status=AgendaMark.no_show, appointment_id=INT32_MAX),
+    StatsCb(action=StatsAction.specialists, period="20310101-20311231", location_id=INT32_MAX),
+    StatsCb(action=StatsAction.show, period="30d", specialist_id=INT32_MAX),
 ]
 
 
@@ -66,6 +69,10 @@ def test_dates_keep_their_wire_format() -> None:
         (RescheduleDateCb, "rsd:1:2031-03-05"),
         (RescheduleDateCb, "rsd:1:١٢٣٤٥٦٧٨"),
         (TopUpCb, "top:-500"),
+        (StatsCb, "st:show:month:2147483648:0"),
+        (StatsCb, "st:show:month:0:-1"),
+        (StatsCb, "st:show:99991231-99991231:0:0"),
+        (StatsCb, "st:show:custom:0:0"),
         (BookCb, "bk:ABC:l:pick:1"),
         (BookCb, "bk:abc:l:pick:-1"),
         (BookCb, "bk:abc:l:pick:253402300800"),
