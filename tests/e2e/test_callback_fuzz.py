@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import bot.handlers  # noqa: F401  (registers every CallbackData factory)
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.emulator.users import SimUser
@@ -29,27 +31,14 @@ from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
-PREFIXES = (
-    "menu",
-    "lang",
-    "appt",
-    "my",
-    "rsd",
-    "rst",
-    "rsc",
-    "wal",
-    "top",
-    "bk",
-    "rem",
-    "wlt",
-    "agd",
-)
+# Every button factory the bot's routers know (the handlers import them all).
+PREFIXES = tuple(sorted(cls.__prefix__ for cls in CallbackData.__subclasses__()))
 # Values the handlers know, so generated data often parses up to the range checks.
 WORDS = (
     "view", "cancel", "cancel_ok", "resched", "attend", "up", "past", "show", "topup", "come",
     "yes", "no", "completed", "no_show", "pick", "page", "back", "x", "ok", "wl", "l", "s", "p",
     "d", "t", "c", "book", "my", "wallet", "help", "phone", "language", "files", "specs",
-    "month", "today", "week", "{appt}",
+    "month", "today", "week", "keep", "drop", "screen", "export", "{appt}",
 )  # fmt: skip
 TABLES = ("clients", "client_wallets", "appointments", "wallet_transactions", "waitlist", "outbox")
 MAX_CALLBACK_BYTES = 64
@@ -99,6 +88,12 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str 
     """A digest of every row of the tables a button could change."""
     async with sessions() as s:
         return {name: await s.scalar(text(DIGEST.format(name))) for name in TABLES}
+
+
+def test_every_button_factory_is_fuzzed() -> None:
+    assert {"appt", "bk", "rsd", "rst", "rsc", "rem", "wlt", "agd", "top", "st", "cf"} <= set(
+        PREFIXES
+    )
 
 
 @settings(
