@@ -16,7 +16,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
-from bot.domain.errors import DomainError, InvalidState
+from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
 from bot.handlers.reminders import error_text
 from bot.i18n import Translator
 from bot.ioc.types import Now
@@ -61,7 +61,8 @@ async def on_mark(
             now=now,
         )
     except InvalidState as exc:
-        key = "notify.agenda.too_early" if "not_started" in str(exc) else None
+        too_early = exc.reason is InvalidStateReason.NOT_STARTED
+        key = "notify.agenda.too_early" if too_early else None
         await query.answer(i18n(key) if key else error_text(exc, i18n), show_alert=True)
         return
     except DomainError as exc:

@@ -17,9 +17,10 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.domain.errors import DomainError, NotAllowed
+from bot.domain.errors import DomainError, NotAllowed, NotAllowedReason
 from bot.domain.policies import apply_discount, is_free_cancel
 from bot.domain.slots import SlotOffer
+from bot.domain.statuses import AppointmentStatus
 from bot.services.availability import AvailabilityService
 from bot.services.booking import Actor, BookingService
 from bot.services.booking_menu import BookingMenuService
@@ -51,7 +52,7 @@ class RescheduleQuote:
 
 def changeable(view: AppointmentView, now: datetime) -> bool:
     """Cancel and Reschedule are offered while the appointment is booked and not started."""
-    return view.status == "booked" and view.start > now
+    return view.status == AppointmentStatus.BOOKED and view.start > now
 
 
 def local_day(moment: datetime, view: AppointmentView) -> date:
@@ -139,8 +140,6 @@ class RescheduleFlow:
                 view.id, actor=actor, new_start=new_start, now=now
             )
         except NotAllowed as exc:
-            if actor.kind == "client" and not is_free_cancel(
-                view.start, now, self._settings.free_cancel_hours
-            ):
+            if exc.reason is NotAllowedReason.TOO_LATE:
                 raise ChangeRefused(ChangeRefusal.TOO_LATE) from exc
             raise

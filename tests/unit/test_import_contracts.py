@@ -68,6 +68,8 @@ def test_the_copy_alone_is_clean(tree_copy: Path) -> None:
         ("bot/domain/pricing.py", "import sqlalchemy  # noqa", "The domain is pure"),
         ("bot/domain/pricing.py", "import bot.config  # noqa", "The domain is pure"),
         ("bot/handlers/errors.py", "import db.models  # noqa", "reach the database only"),
+        ("bot/handlers/common.py", "import bot.services.holds  # noqa", "holds, refund rules"),
+        ("bot/keyboards/booking.py", "import bot.domain.policies  # noqa", "holds, refund rules"),
         ("bot/services/holds.py", "import bot.services.wallet  # noqa", "No import cycles"),
     ],
     ids=[
@@ -76,6 +78,8 @@ def test_the_copy_alone_is_clean(tree_copy: Path) -> None:
         "domain-sql",
         "domain-config",
         "handler-imports-db",
+        "handler-imports-holds",
+        "keyboard-imports-policies",
         "cycle",
     ],
 )

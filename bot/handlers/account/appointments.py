@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.domain.errors import InvalidState, NotAllowed, NotFound
+from bot.domain.statuses import AppointmentStatus
 from bot.handlers.account import render
 from bot.handlers.account.context import AccountDeps, show
 from bot.handlers.render_booking import format_money, with_notice
@@ -88,7 +89,8 @@ async def show_card(
 
 async def refuse_change(query: CallbackQuery, deps: AccountDeps, view: AppointmentView) -> None:
     """The appointment can no longer be changed: say why, briefly, and show it as it is."""
-    key = "account.cancel.already" if view.status == "cancelled" else "account.appt.not_changeable"
+    cancelled = view.status == AppointmentStatus.CANCELLED
+    key = "account.cancel.already" if cancelled else "account.appt.not_changeable"
     notice = deps.i18n(key)
     await query.answer(notice)
     await show_card(query, deps, view, notice=notice)

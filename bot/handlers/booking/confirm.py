@@ -22,6 +22,7 @@ from bot.domain.errors import (
     NotFound,
     SlotUnavailable,
 )
+from bot.domain.statuses import AppointmentStatus
 from bot.handlers.booking.context import (
     Deps,
     Draft,
@@ -142,7 +143,7 @@ async def _booked_already(
     if appointment_id is None:
         return False
     view = await deps.booking.get(appointment_id, actor=Actor(kind="client", id=deps.client_id))
-    if view.status != "booked":
+    if view.status != AppointmentStatus.BOOKED:
         return False  # cancelled since: the button is simply out of date
     if isinstance(callback.message, Message):
         await edit(callback.message, booked_text(view, deps), booked_keyboard(view.id, deps.i18n))
