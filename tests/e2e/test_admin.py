@@ -403,3 +403,37 @@ async def test_a_blocked_client_cannot_book_until_unblocked(
         await user.press(t("booking.btn.confirm", lang))
         await user.wait_for_message(t("booking.done", lang).split("\n", 1)[0])
     assert len(await appointments_of(session_factory, client_id)) == 1
+
+
+async def test_the_invites_screen_pages_through_every_specialist(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    clean_db: object,
+) -> None:
+    cat = await make_catalog(session_factory, specialists=10, specialist_tg_ids=False)
+    await make_client(session_factory, tg_id=ADMIN_TG)
+    admin = emulator.user(ADMIN_TG, "Owner", language_code="ru")
+    async with booking_bot(make_bot_settings):
+        await admin.send("/admin")
+        await admin.wait_for_message(t("admin.menu.title", "ru"))
+        await admin.press(t("admin.menu.invites", "ru"))
+        # The screen is edited in place: read each page's buttons while it is shown.
+        pages = [(await admin.wait_for_message(t("admin.invite.pick", "ru"))).button_texts()]
+        await admin.press(t("admin.btn.next", "ru"))
+        second = await admin.wait_for_message(
+            lambda m: m.find_button(t("admin.btn.prev", "ru")) is not None
+        )
+        pages.append(second.button_texts())
+    chrome = {
+        t(key, "ru")
+        for key in (
+            "admin.btn.unlink",
+            "admin.btn.next",
+            "admin.btn.prev",
+            "admin.btn.back",
+            "admin.btn.close",
+        )
+    }
+    names = [b for page in pages for b in page if b not in chrome]
+    assert len(names) == len(set(names)) == len(cat.specialist_ids) == 10

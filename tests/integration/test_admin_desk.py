@@ -586,3 +586,14 @@ async def test_latest_audit_is_newest_first_and_paged(
     rest = await desk.audit.latest(DESK_ADMIN, limit=2, offset=2)
     assert [e.after["comment"] for e in rest.entries if e.after] == ["1"]
     assert all(e.actor_tg_id == DESK_ADMIN for e in page.entries)
+
+
+async def test_every_specialist_is_listed_for_invites(
+    desk: Desk, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    cat = await make_catalog(session_factory, specialists=12)
+    listed = await desk.day.specialists(DESK_ADMIN)
+    assert sorted(c.id for c in listed) == sorted(cat.specialist_ids)
+    assert [c.name for c in listed] == sorted(c.name for c in listed)
+    with pytest.raises(AccessDenied):
+        await desk.day.specialists(STRANGER)

@@ -111,7 +111,9 @@ async def on_nav(
                 query, *await screens.audit_screen(audit, admin, callback_data.page, i18n, settings)
             )
         elif screen is AdminScreen.invites:
-            await edit(query, *await screens.invites_screen(day_desk, admin, i18n))
+            await edit(
+                query, *await screens.invites_screen(day_desk, admin, callback_data.page, i18n)
+            )
     except DomainError as exc:
         await refused(query, exc, i18n)
 

@@ -220,8 +220,10 @@ async def audit_screen(
     return text, keyboard([pager_row(i18n, AdminScreen.audit, page, has_next)], i18n)
 
 
-async def invites_screen(day_desk: DayDesk, admin: int, i18n: Translator) -> Screen:
-    _, specialists = await day_desk.find(admin, "")
+async def invites_screen(day_desk: DayDesk, admin: int, page: int, i18n: Translator) -> Screen:
+    """Every specialist, `PAGE` per page: a one-time link, or unlink the account."""
+    specialists = await day_desk.specialists(admin)
+    shown = specialists[page * PAGE : (page + 1) * PAGE]
     rows = [
         [
             button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id)),
@@ -230,6 +232,8 @@ async def invites_screen(day_desk: DayDesk, admin: int, i18n: Translator) -> Scr
                 AdminInviteCb(action=InviteAction.unlink, specialist_id=s.id),
             ),
         ]
-        for s in specialists
+        for s in shown
     ]
+    has_next = (page + 1) * PAGE < len(specialists)
+    rows.append(pager_row(i18n, AdminScreen.invites, page, has_next))
     return i18n("admin.invite.pick"), keyboard(rows, i18n)

@@ -108,6 +108,15 @@ class DayDesk:
             )
             return [Choice(int(r[0]), str(r[1])) for r in result]
 
+    async def specialists(self, admin: int) -> list[Choice]:
+        """Every specialist (active or not), by name."""
+        async with self._sessions() as session:
+            await require_admin(session, self._settings, admin)
+            result = await session.execute(
+                select(Specialist.id, Specialist.name).order_by(Specialist.name, Specialist.id)
+            )
+            return [Choice(int(r[0]), str(r[1])) for r in result]
+
     async def find(self, admin: int, query: str) -> tuple[list[Choice], list[Choice]]:
         """Locations and specialists whose name contains `query` (case-insensitive)."""
         pattern = f"%{admin_repo.escape_like(query.strip())}%"
