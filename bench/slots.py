@@ -1,6 +1,6 @@
 """Slot query latency on a big catalog: a day's slots and a month's calendar, cold and cached.
 
-    python bench/slots.py [--scale 1.0] [--samples 200] [--seed 1]
+    python bench/slots.py [--scale 1.0] [--samples 200] [--seed 1] [--assignment-only]
 
 1. A throw-away database, migrated with Alembic, is filled by `bench/catalog_gen.py`
    (default 5 locations, 50 specialists, 20 services, 20 000 appointments; `--scale 0.1` for a
@@ -10,7 +10,11 @@
    - `day_slots` cold (the location's cache version bumped right before) and cached;
    - `available_dates` (the month calendar) cold and cached;
    - `candidates` (the authoritative per-start check booking runs; never cached).
-3. Prints p50/p95/max in milliseconds, one line per measurement, and drops the database.
+3. Times the workplace re-assignment check alone (`Rearrangement.moves_for`, pure Python) on
+   busy synthetic days: 4 interchangeable workplaces, 40 movable appointments packed
+   greedily, one new appointment per check at a start where its workplace is taken.
+4. Prints p50/p95/max in milliseconds, one line per measurement, the load average, and drops
+   the database.
 
 Environment: `BENCH_DATABASE_ADMIN_URL` (default postgresql://postgres@127.0.0.1:5432/postgres),
 `REDIS_URL` (default redis://127.0.0.1:6379/0).
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -44,6 +49,7 @@ from bench.common import (  # noqa: E402
     throwaway_database,
 )
 from bot.config import load_settings  # noqa: E402
+from bot.domain.assignment import PlacedAppointment, Rearrangement, WorkplaceDay  # noqa: E402
 from bot.services.availability import AvailabilityService  # noqa: E402
 from bot.services.holds import HoldStore  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
@@ -56,6 +62,36 @@ async def timed(call: Awaitable[object]) -> float:
     started = time.perf_counter()
     await call
     return time.perf_counter() - started
+
+
+def assignment_case(samples: int, seed: int) -> str:
+    """The re-assignment check on a busy day (see the module docstring, step 3)."""
+    rnd = random.Random(seed)
+    t0 = datetime(2031, 3, 4, 6, 0, tzinfo=UTC)
+    workplaces = frozenset({1, 2, 3, 4})
+    times: list[float] = []
+    for _ in range(samples):
+        free = dict.fromkeys(workplaces, t0)
+        placed = []
+        starts = sorted(rnd.randrange(0, 48) for _ in range(60))
+        for n, quarter in enumerate(starts):
+            if len(placed) == 40:
+                break
+            start = t0 + timedelta(minutes=15 * quarter)
+            end = start + timedelta(minutes=rnd.choice((45, 60, 75, 90)))
+            # Greedy, in start order: the lowest-numbered workplace free at `start`, if any.
+            spot = next((w for w in sorted(workplaces) if free[w] <= start), None)
+            if spot is None:
+                continue
+            free[spot] = max(free[spot], end)
+            placed.append(PlacedAppointment(n, 1, spot, start, end))
+        day = WorkplaceDay((t0, t0 + timedelta(days=1)), {1: workplaces}, tuple(placed))
+        check = Rearrangement(day, now=t0 - timedelta(hours=1))
+        start = t0 + timedelta(minutes=15 * rnd.randrange(0, 48))
+        started = time.perf_counter()
+        check.moves_for(start, start + timedelta(minutes=75), 1)
+        times.append(time.perf_counter() - started)
+    return summary("re-assignment check", times)
 
 
 async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[str]:
@@ -112,6 +148,9 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         lines.append(summary("month calendar cached", results["month_cached"]))
         if results["check"]:
             lines.append(summary("candidates (database)", results["check"]))
+        lines.append(assignment_case(samples, seed))
+        one, five, _ = os.getloadavg()
+        lines.append(f"load average at the end: {one:.1f} (1 min) / {five:.1f} (5 min)")
         return lines
     finally:
         await discard_redis(redis, prefix)
@@ -123,7 +162,17 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="catalog size factor")
     parser.add_argument("--samples", type=int, default=200, help="queries per measurement")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--assignment-only",
+        action="store_true",
+        help="only the workplace re-assignment check (no database)",
+    )
     args = parser.parse_args(argv)
+    if args.assignment_only:
+        print(assignment_case(args.samples, args.seed), flush=True)
+        one, five, _ = os.getloadavg()
+        print(f"load average at the end: {one:.1f} (1 min) / {five:.1f} (5 min)", flush=True)
+        return 0
     size = CatalogSize().scaled(args.scale)
     async with throwaway_database(ADMIN_URL, "bench_slots") as name:
         await migrate(db_url(ADMIN_URL, name, driver="postgresql+asyncpg"))

@@ -329,6 +329,10 @@ class Appointment(Base):
     # The hold/confirm key that created the row: a double confirm finds it instead of booking
     # again.
     booking_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    # An admin fixed the workplace: re-assigning workplaces to fit a booking never moves it.
+    workplace_pinned: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
     client_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_by: Mapped[str | None] = mapped_column(Text)

@@ -13,6 +13,8 @@ SPECIALIST_MOVED = "specialist.moved"
 SPECIALIST_CANCELLED = "specialist.cancelled"
 # A move handed the appointment to another specialist: the old one is told it left their day.
 SPECIALIST_REASSIGNED = "specialist.reassigned"
+# Another booking needed the appointment's workplace: it moved to another one, same time.
+SPECIALIST_WORKPLACE_MOVED = "specialist.workplace_moved"
 SPECIALIST_REMINDER = "specialist.reminder"
 SPECIALIST_AGENDA = "specialist.agenda"
 
@@ -30,6 +32,7 @@ ALL_KINDS = (
     SPECIALIST_MOVED,
     SPECIALIST_CANCELLED,
     SPECIALIST_REASSIGNED,
+    SPECIALIST_WORKPLACE_MOVED,
     SPECIALIST_REMINDER,
     SPECIALIST_AGENDA,
 )

@@ -17,12 +17,13 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain.assignment import Rearrangement
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import last_bookable_date
 from bot.domain.intervals import Interval, any_overlap, peak_overlap
@@ -44,6 +45,9 @@ class SlotCandidate:
     price: Decimal  # before the client's discount
     duration_min: int
     break_min: int
+    # Other appointments to move first (appointment id, new workplace id): the workplace is
+    # free only after re-assigning them (`bot.domain.assignment`). Empty on the display path.
+    moves: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,8 @@ class Obstacles:
     workplace: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     in_progress: list[Interval] = field(default_factory=list)
     client: list[Interval] = field(default_factory=list)
+    # When set, a busy workplace is not the end: the day's movable appointments may make room.
+    rearrange: Rearrangement | None = None
 
     @classmethod
     def build(
@@ -148,11 +154,12 @@ class Obstacles:
         client_id: int | None = None,
         exclude_appointment_id: int | None = None,
         in_progress: Iterable[Interval] = (),
+        rearrange: Rearrangement | None = None,
     ) -> Obstacles:
         """Holds of `client_id` are not obstacles to that client; their own appointments are
         (one client, one place at a time). `exclude_appointment_id` is ignored entirely (the
         appointment being rescheduled)."""
-        obs = cls(location_id=location_id, capacity=capacity or None)
+        obs = cls(location_id=location_id, capacity=capacity or None, rearrange=rearrange)
         obs.in_progress.extend(in_progress)
         for appt in appointments:
             if appt.appointment_id == exclude_appointment_id:
@@ -176,13 +183,26 @@ class Obstacles:
     def stage(self, cand: SlotCandidate) -> _Stage:
         if any_overlap(self.specialist.get(cand.specialist_id, ()), cand.start, cand.blocked_until):
             return _Stage.SPECIALIST_BUSY
-        if any_overlap(self.workplace.get(cand.workplace_id, ()), cand.start, cand.blocked_until):
+        if any_overlap(
+            self.workplace.get(cand.workplace_id, ()), cand.start, cand.blocked_until
+        ) and (self.moves_for(cand) is None):
             return _Stage.NO_WORKPLACE
         if self.capacity and peak_overlap(self.in_progress, cand.start, cand.end) >= self.capacity:
             return _Stage.CAPACITY
         if any_overlap(self.client, cand.start, cand.end):
             return _Stage.CLIENT_BUSY
         return _Stage.OK
+
+    def moves_for(self, cand: SlotCandidate) -> dict[int, int] | None:
+        """The re-assignment that frees the candidate's workplace ({} when it is free), or None
+        when there is none (or re-assignment is not considered)."""
+        if not any_overlap(
+            self.workplace.get(cand.workplace_id, ()), cand.start, cand.blocked_until
+        ):
+            return {}
+        if self.rearrange is None:
+            return None
+        return self.rearrange.moves_for(cand.start, cand.blocked_until, cand.workplace_id)
 
 
 def location_load(
@@ -408,6 +428,9 @@ class DayPlan:
                 stage = obstacles.stage(cand)
                 best = max(best, stage)
                 if stage is _Stage.OK:
+                    moves = obstacles.moves_for(cand)
+                    if moves:
+                        cand = replace(cand, moves=tuple(sorted(moves.items())))
                     found.append(cand)
         if found:
             return Reason.OK, found

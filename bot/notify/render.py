@@ -106,6 +106,7 @@ _SIMPLE = {
     kinds.SPECIALIST_MOVED: "notify.specialist.moved",
     kinds.SPECIALIST_CANCELLED: "notify.specialist.cancelled",
     kinds.SPECIALIST_REASSIGNED: "notify.specialist.reassigned",
+    kinds.SPECIALIST_WORKPLACE_MOVED: "notify.specialist.workplace_moved",
     kinds.SPECIALIST_REMINDER: "notify.specialist.reminder",
 }
 

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.domain.assignment import Rearrangement
 from bot.domain.catalog import BusyAppointment, ServiceCatalog
 from bot.domain.horizon import bookable_dates
 from bot.domain.intervals import Interval
@@ -53,6 +54,7 @@ from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
 from db.repositories import catalog as repo
+from db.repositories.workplace_day import load_workplace_day
 
 __all__ = ["AvailabilityService", "HoldSource", "Reason", "SlotCandidate", "SlotOffer"]
 
@@ -264,6 +266,20 @@ class AvailabilityService:
             exclude_appointment_id=exclude_appointment_id,
         )
         reason, found = plan.evaluate(start, obstacles, now=now, rules=self.rules)
+        if not found and reason is Reason.NO_WORKPLACE:
+            # Every workplace is taken as things stand: could moving appointments make room?
+            # Asked only now, so the usual check costs no extra query.
+            obstacles.rearrange = Rearrangement(
+                await load_workplace_day(session, location_id, plan.window),
+                now=now,
+                holds=[
+                    (h.workplace_id, h.start, h.blocked_until)
+                    for h in holds
+                    if h.location_id == location_id and h.client_id != client_id
+                ],
+                exclude_appointment_id=exclude_appointment_id,
+            )
+            reason, found = plan.evaluate(start, obstacles, now=now, rules=self.rules)
         ranked = rank_candidates(
             found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
         )
@@ -317,7 +333,7 @@ class AvailabilityService:
         if entry is None or not entry.complete:
             async with self._session_factory() as session:
                 built = await self._build_entries(
-                    session, query, [day], exclude_appointment_id=exclude_appointment_id
+                    session, query, [day], now=now, exclude_appointment_id=exclude_appointment_id
                 )
             entry = built[day]
             await self._write_entries(versions, query, built)
@@ -386,6 +402,7 @@ class AvailabilityService:
                     session,
                     query,
                     missing,
+                    now=now,
                     until=found_free,
                     exclude_appointment_id=exclude_appointment_id,
                 )
@@ -512,6 +529,7 @@ class AvailabilityService:
         query: SlotQuery,
         days: Sequence[date],
         *,
+        now: datetime,
         until: Callable[[_DayEntry, SlotCandidate], bool] | None = None,
         exclude_appointment_id: int | None = None,
     ) -> dict[date, _DayEntry]:
@@ -547,6 +565,13 @@ class AvailabilityService:
                 specialist_ids=spec_ids,
             )
             appointments = [a for a in appointments if a.appointment_id != exclude_appointment_id]
+        places = None
+        if working and appointments:
+            places = await load_workplace_day(
+                session,
+                location_id,
+                (min(p.window[0] for p in working), max(p.window[1] for p in working)),
+            )
         # Sorted by start (the query orders them): each date takes its slice by bisection.
         starts = [a.start for a in appointments]
         out: dict[date, _DayEntry] = {}
@@ -564,8 +589,18 @@ class AvailabilityService:
             if plan.is_empty:
                 out[day] = entry
                 continue
+            rearrange = None
+            if places is not None:
+                rearrange = Rearrangement(
+                    places.within(plan.window),
+                    now=now,
+                    exclude_appointment_id=exclude_appointment_id,
+                )
             base = Obstacles.build(
-                location_id=location_id, capacity=catalog.capacity, appointments=todays
+                location_id=location_id,
+                capacity=catalog.capacity,
+                appointments=todays,
+                rearrange=rearrange,
             )
             found: list[SlotCandidate] = []
             complete = True

@@ -71,6 +71,7 @@ from bot.services.notifications import (
     queue_booking_notifications,
     queue_cancel_notifications,
     queue_reschedule_notifications,
+    queue_workplace_moves,
 )
 from bot.services.take_hold import take_hold
 from bot.services.transaction import in_transaction
@@ -79,6 +80,7 @@ from db.models import Appointment
 from db.repositories import appointments as appts
 from db.repositories import waitlist as waitlist_repo
 from db.repositories import wallets
+from db.repositories.workplace_day import location_workplace_ids, move_workplaces
 
 if TYPE_CHECKING:
     from bot.domain.slots import SlotCandidate
@@ -103,7 +105,13 @@ REPICK_ATTEMPTS = 5
 
 
 class _Repick(Exception):
-    """Under the locks the chosen pair was gone but others are free: run the transaction again."""
+    """Under the locks the chosen pair was gone but others are free: run the transaction again.
+    `lock_all`: the pair is free only after moving other appointments between workplaces, so
+    the next run keeps the pair and locks every workplace of the location first."""
+
+    def __init__(self, *, lock_all: bool = False) -> None:
+        super().__init__()
+        self.lock_all = lock_all
 
 
 class BookingService:
@@ -210,6 +218,7 @@ class BookingService:
         now: datetime,
         keep_preferred: bool,
         booked_by: int | None = None,
+        lock_all: bool = False,
     ) -> tuple[AppointmentView, bool]:
         """One run of the confirm transaction; (the view, whether this run created it)."""
         if booked_by is not None:
@@ -232,7 +241,9 @@ class BookingService:
                 if preferred is not None and keep_preferred
                 else (None, None)
             ),
+            lock_all=lock_all,
         )
+        await self._make_room(session, chosen, now)
         terms = await wallets.booking_terms(session, request.client_id)
         if terms is None:
             raise NotFound(f"client {request.client_id}")
@@ -302,6 +313,7 @@ class BookingService:
         prefer: tuple[int | None, int | None],
         exclude_appointment_id: int | None = None,
         only_workplace: int | None = None,
+        lock_all: bool = False,
     ) -> SlotCandidate:
         """Pick a free (specialist, workplace) for `start`, lock it, and re-check under the lock.
 
@@ -338,9 +350,14 @@ class BookingService:
             if not candidates:
                 raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
             pair = (candidates[0].specialist_id, candidates[0].workplace_id)
-        await appts.lock_resources(
-            session, [(appts.LOCK_SPECIALIST, pair[0]), (appts.LOCK_WORKPLACE, pair[1])]
-        )
+            lock_all = lock_all or bool(candidates[0].moves)
+        keys = [(appts.LOCK_SPECIALIST, pair[0]), (appts.LOCK_WORKPLACE, pair[1])]
+        if lock_all:
+            # Making room moves other appointments between the location's workplaces: hold
+            # every workplace, in the same fixed order as everyone else.
+            workplaces = await location_workplace_ids(session, query.location_id)
+            keys += [(appts.LOCK_WORKPLACE, w) for w in workplaces]
+        await appts.lock_resources(session, keys)
 
         free = await look()
         fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]
@@ -352,6 +369,8 @@ class BookingService:
                 raise _Repick
             raise SlotTaken(SlotTakenReason.JUST_TAKEN)
         chosen = fresh[0]
+        if chosen.moves and not lock_all:
+            raise _Repick(lock_all=True)
         # The cap comes with the catalog the look just read. Its lock is the last one in the
         # fixed order, and the count under it is what decides.
         capacity = await self._availability.capacity(
@@ -369,6 +388,19 @@ class BookingService:
             if peak >= capacity:
                 raise SlotTaken(SlotTakenReason.AT_CAPACITY)
         return chosen
+
+    async def _make_room(self, session: AsyncSession, chosen: SlotCandidate, now: datetime) -> None:
+        """Move the appointments the chosen slot needs moved (under the locks taken), tell their
+        specialists, and let the exclusion constraint check the result at once."""
+        try:
+            previous = await move_workplaces(session, dict(chosen.moves))
+        except DBAPIError as exc:
+            if sqlstate(exc) == EXCLUSION_VIOLATION:
+                raise SlotTaken(SlotTakenReason.REFUSED_BY_DATABASE) from exc
+            raise
+        if previous:
+            log.info("workplaces re-assigned to fit a booking: %s", previous)
+            await queue_workplace_moves(session, previous, now=now)
 
     @staticmethod
     async def _discount_percent(session: AsyncSession, client_id: int) -> Decimal:
@@ -551,6 +583,7 @@ class BookingService:
         keep_preferred: bool,
         specialist_id: int | None = None,
         workplace_id: int | None = None,
+        lock_all: bool = False,
     ) -> tuple[AppointmentView, datetime | None]:
         """One run of the reschedule transaction; (the view, the old start or None if the
         appointment already starts at `new_start`). `keep_preferred`: try the appointment's
@@ -586,7 +619,9 @@ class BookingService:
             prefer=((target_specialist, target_workplace) if keep_preferred else (None, None)),
             exclude_appointment_id=appointment_id,
             only_workplace=workplace_id,
+            lock_all=lock_all,
         )
+        await self._make_room(session, chosen, now)
         percent = await self._discount_percent(session, appointment.client_id)
         charge = apply_discount(chosen.price, percent)
         difference = await self._settle_difference(
@@ -769,21 +804,26 @@ class BookingService:
         return appointment_view(row)
 
     async def _repicking(self, body: Callable[..., Awaitable[T]]) -> T:
-        """Run `body(session, keep_preferred=...)` in a retried transaction (`in_transaction`).
+        """Run `body(session, keep_preferred=..., lock_all=...)` in a retried transaction
+        (`in_transaction`).
 
         The first run tries the preferred pair (the hold's, or the appointment's current one).
         When that pair is gone under the lock while others are free (`_Repick`), the
         transaction runs again with `keep_preferred=False`, letting the engine choose; after
         `REPICK_ATTEMPTS` such runs the time counts as taken (`SlotTaken`).
         """
-        keep_preferred = True
+        keep_preferred, lock_all = True, False
         for _ in range(REPICK_ATTEMPTS):
             try:
                 return await in_transaction(
-                    self._sessions, partial(body, keep_preferred=keep_preferred)
+                    self._sessions,
+                    partial(body, keep_preferred=keep_preferred, lock_all=lock_all),
                 )
-            except _Repick:
-                keep_preferred = False
+            except _Repick as repick:
+                if repick.lock_all:
+                    lock_all = True  # the same pair once room is made: lock every workplace
+                else:
+                    keep_preferred = False
         raise SlotTaken(SlotTakenReason.JUST_TAKEN)
 
     async def _safe_get_hold(self, client_id: int) -> Hold | None:

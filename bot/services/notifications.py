@@ -379,3 +379,29 @@ async def queue_waitlist_offer(
         appointment_id=None,
     )
     await _put_all(session, [offer])
+
+
+async def queue_workplace_moves(
+    session: AsyncSession,
+    moved: dict[int, int],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Tell each specialist whose appointment was given another workplace to make room for a
+    booking (`moved`: appointment id -> its previous workplace id); shown as old -> new."""
+    rows: list[outbox.NewRow | None] = []
+    for appointment_id, old_workplace_id in sorted(moved.items()):
+        facts = await _appointment_facts(session, appointment_id)
+        old = await repo.workplace_name(session, old_workplace_id)
+        payload = {**facts.payload, "old_workplace": old or ""}
+        rows.append(
+            _appointment_row(
+                facts,
+                "specialist",
+                kinds.SPECIALIST_WORKPLACE_MOVED,
+                f"workplace:{old_workplace_id}:{epoch(now)}",
+                due_at=now,
+                payload=payload,
+            )
+        )
+    await _put_all(session, rows)

@@ -1,0 +1,104 @@
+"""What re-assigning workplaces needs to know about a location over a window: which workplaces
+host each service, and the active appointments placed there. Queries only: nothing commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import and_, exists, extract, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.assignment import PlacedAppointment, WorkplaceDay
+from db.models import Appointment, Location, SpecialistSchedule, Workplace, WorkplaceService
+from db.repositories.catalog import LONGEST_BLOCK
+
+
+async def load_workplace_day(
+    session: AsyncSession, location_id: int, window: tuple[datetime, datetime]
+) -> WorkplaceDay:
+    """The location's service -> hosting workplaces map (active rows only) and its active
+    appointments meeting `window`, each marked pinned when an admin pinned it or its
+    specialist's schedule row for that local weekday pins a workplace. Two queries."""
+    hosts: dict[int, set[int]] = defaultdict(set)
+    for service_id, workplace_id in await session.execute(
+        select(WorkplaceService.service_id, WorkplaceService.workplace_id)
+        .join(Workplace, Workplace.id == WorkplaceService.workplace_id)
+        .where(
+            Workplace.location_id == location_id,
+            Workplace.is_active.is_(True),
+            WorkplaceService.is_active.is_(True),
+        )
+    ):
+        hosts[service_id].add(workplace_id)
+    start, end = window
+    local_weekday = extract("isodow", func.timezone(Location.timezone, Appointment.start_time))
+    schedule_pin = exists().where(
+        SpecialistSchedule.specialist_id == Appointment.specialist_id,
+        SpecialistSchedule.location_id == Appointment.location_id,
+        SpecialistSchedule.day_of_week == local_weekday,
+        SpecialistSchedule.workplace_id.is_not(None),
+    )
+    rows = await session.execute(
+        select(
+            Appointment.id,
+            Appointment.service_id,
+            Appointment.workplace_id,
+            Appointment.start_time,
+            Appointment.blocked_until,
+            or_(Appointment.workplace_pinned, schedule_pin),
+        )
+        .join(Location, Location.id == Appointment.location_id)
+        .where(
+            Appointment.location_id == location_id,
+            Appointment.status != "cancelled",
+            Appointment.start_time < end,
+            Appointment.start_time > start - LONGEST_BLOCK,
+            Appointment.blocked_until > start,
+        )
+        .order_by(Appointment.start_time, Appointment.id)
+    )
+    placed = tuple(PlacedAppointment(*row) for row in rows)
+    return WorkplaceDay(
+        window=window,
+        hosts={s: frozenset(ws) for s, ws in hosts.items()},
+        appointments=placed,
+    )
+
+
+async def location_workplace_ids(session: AsyncSession, location_id: int) -> list[int]:
+    """Every workplace of the location (active or not), in id order."""
+    rows = await session.execute(
+        select(Workplace.id).where(Workplace.location_id == location_id).order_by(Workplace.id)
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def move_workplaces(session: AsyncSession, moves: dict[int, int]) -> dict[int, int]:
+    """Give appointments new workplaces (appointment id -> workplace id). Moves that swap
+    workplaces pass through overlapping states, so the workplace exclusion constraint is
+    deferred for them and checked again (IMMEDIATE) before returning: an overlap left behind
+    raises sqlstate 23P01 here, inside the caller's transaction. Returns the moved
+    appointments' previous workplaces (appointment id -> workplace id)."""
+    if not moves:
+        return {}
+    previous = {
+        int(i): int(w)
+        for i, w in await session.execute(
+            select(Appointment.id, Appointment.workplace_id).where(Appointment.id.in_(list(moves)))
+        )
+    }
+    await session.execute(_SET_DEFERRED)
+    for appointment_id, workplace_id in sorted(moves.items()):
+        await session.execute(
+            update(Appointment)
+            .where(and_(Appointment.id == appointment_id, Appointment.status != "cancelled"))
+            .values(workplace_id=workplace_id)
+        )
+    await session.execute(_SET_IMMEDIATE)
+    return {i: w for i, w in previous.items() if moves[i] != w}
+
+
+_CONSTRAINT = "ex_appointments_workplace_busy"
+_SET_DEFERRED = text(f"SET CONSTRAINTS {_CONSTRAINT} DEFERRED")
+_SET_IMMEDIATE = text(f"SET CONSTRAINTS {_CONSTRAINT} IMMEDIATE")

@@ -1,0 +1,172 @@
+"""Workplace assignment: exact against a brute-force oracle, and the case a greedy choice loses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Hashable
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.assignment import (
+    Job,
+    PlacedAppointment,
+    Rearrangement,
+    WorkplaceDay,
+    assign_workplaces,
+    moved,
+)
+from bot.domain.slots import Obstacles, Reason, day_slots
+from tests.unit.test_slots_world import LOCATION, World, t
+
+T0 = datetime(2030, 3, 5, 6, 0, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def valid(jobs: list[Job], assignment: dict[Hashable, int]) -> bool:
+    if set(assignment) != {j.key for j in jobs}:
+        return False
+    for job in jobs:
+        if assignment[job.key] not in job.allowed:
+            return False
+    for a, b in itertools.combinations(jobs, 2):
+        same = assignment[a.key] == assignment[b.key]
+        if same and a.start < b.end and b.start < a.end:
+            return False
+    return True
+
+
+def brute_force(jobs: list[Job]) -> bool:
+    keys = [j.key for j in jobs]
+    for choice in itertools.product(*(sorted(j.allowed) for j in jobs)):
+        if valid(jobs, dict(zip(keys, choice, strict=True))):
+            return True
+    return False
+
+
+def test_the_greedy_loss_of_the_report_is_found_and_moves_one_appointment() -> None:
+    # 60 min + 15 min break: each blocks its workplace 75 minutes. Booked greedily:
+    # Boris 09:00 -> 1, Anna 11:15 -> 1, Boris 10:15 -> 2. Anna 10:00 then fits only if
+    # Anna 11:15 moves to workplace 2 and Boris 10:15 to workplace 1.
+    both = frozenset({1, 2})
+    jobs = [
+        Job("boris-0900", at(0), at(75), both, current=1),
+        Job("anna-1115", at(135), at(210), both, current=1),
+        Job("boris-1015", at(75), at(150), both, current=2),
+        Job("new-anna-1000", at(60), at(135), both),
+    ]
+    found = assign_workplaces(jobs)
+    assert found is not None and valid(jobs, found)
+    assert found["boris-0900"] == found["boris-1015"]
+    assert found["new-anna-1000"] == found["anna-1115"] != found["boris-0900"]
+    assert moved(jobs, found) == {"anna-1115": 2, "boris-1015": 1}
+
+
+def test_a_pinned_or_started_appointment_keeps_its_workplace() -> None:
+    jobs = [
+        Job("pinned", at(0), at(60), frozenset({1}), current=1),
+        Job("movable", at(30), at(90), frozenset({1, 2}), current=1),
+        Job("new", at(30), at(90), frozenset({1, 2})),
+    ]
+    assert assign_workplaces(jobs) is None
+    assert assign_workplaces(jobs[:2]) == {"pinned": 1, "movable": 2}
+
+
+def test_back_to_back_jobs_share_a_workplace() -> None:
+    jobs = [Job(n, at(60 * n), at(60 * n + 60), frozenset({7})) for n in range(10)]
+    assert assign_workplaces(jobs) == {n: 7 for n in range(10)}
+
+
+def test_nothing_moves_when_the_current_assignment_works() -> None:
+    jobs = [
+        Job(n, at(30 * n), at(30 * n + 90), frozenset({1, 2, 3}), current=1 + n % 3)
+        for n in range(12)
+    ]
+    found = assign_workplaces(jobs)
+    assert found is not None and moved(jobs, found) == {}
+
+
+@st.composite
+def days(draw: st.DrawFn) -> list[Job]:
+    workplaces = draw(st.integers(1, 4))
+    jobs = []
+    for n in range(draw(st.integers(0, 7))):
+        start = draw(st.integers(0, 40)) * 15
+        length = draw(st.integers(1, 8)) * 15
+        allowed = draw(st.frozensets(st.integers(1, workplaces), min_size=1, max_size=workplaces))
+        current = draw(st.none() | st.sampled_from(sorted(allowed)))
+        jobs.append(Job(n, at(start), at(start + length), allowed, current))
+    return jobs
+
+
+@settings(max_examples=400, deadline=None)
+@given(days())
+def test_exact_like_the_brute_force_oracle(jobs: list[Job]) -> None:
+    found = assign_workplaces(jobs)
+    assert (found is not None) == brute_force(jobs)
+    if found is not None:
+        assert valid(jobs, found)
+
+
+def test_the_engine_offers_anna_at_10_with_the_moves_it_takes() -> None:
+    w = World()
+    w.weekly = {d: w.weekly[d].__class__(d, t("08:00"), t("20:00")) for d in range(1, 8)}
+    w.workplace(1)
+    w.workplace(2)
+    boris, anna = 7, 8
+    w.specialist(boris, "08:00", "20:00")
+    w.specialist(anna, "08:00", "20:00")
+    day = dt.date(2030, 3, 5)
+    now = w.at(day - dt.timedelta(days=1), "09:00")
+    booked = [
+        w.book(boris, 1, w.at(day, "09:00")),
+        w.book(anna, 1, w.at(day, "11:15")),
+        w.book(boris, 2, w.at(day, "10:15")),
+    ]
+    plan = w.plan(day, anna)
+    greedy = w.obstacles()
+    assert plan.evaluate(w.at(day, "10:00"), greedy, now=now, rules=w.rules)[0] is (
+        Reason.NO_WORKPLACE
+    )
+    places = WorkplaceDay(
+        plan.window,
+        {1: frozenset({1, 2})},
+        tuple(
+            PlacedAppointment(a.appointment_id, 1, a.workplace_id, a.start, a.blocked_until)
+            for a in booked
+        ),
+    )
+    obstacles = Obstacles.build(
+        location_id=LOCATION,
+        capacity=None,
+        appointments=w.appointments,
+        rearrange=Rearrangement(places, now=now),
+    )
+    reason, found = plan.evaluate(w.at(day, "10:00"), obstacles, now=now, rules=w.rules)
+    assert reason is Reason.OK
+    by_workplace = {c.workplace_id: c.moves for c in found}
+    # On workplace 2: Boris 10:15 goes to 1 and Anna 11:15 to 2 (with her 10:00).
+    assert by_workplace[2] == ((booked[1].appointment_id, 2), (booked[2].appointment_id, 1))
+    assert w.at(day, "10:00") in {
+        o.start for o in day_slots(plan, obstacles, now=now, rules=w.rules)
+    }
+    # A started appointment stays put: once Boris 10:15 is under way, it keeps workplace 2.
+    later = Rearrangement(places, now=w.at(day, "10:20"))
+    assert later.moves_for(w.at(day, "10:00"), w.at(day, "11:15"), 2) is None
+    # So does a pinned one.
+    pinned = WorkplaceDay(
+        places.window,
+        places.hosts,
+        tuple(
+            PlacedAppointment(p.appointment_id, 1, p.workplace_id, p.start, p.blocked_until, True)
+            for p in places.appointments
+        ),
+    )
+    assert (
+        Rearrangement(pinned, now=now).moves_for(w.at(day, "10:00"), w.at(day, "11:15"), 2) is None
+    )
