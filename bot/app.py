@@ -45,7 +45,8 @@ from db.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
-# Client commands shown in Telegram's menu (SPEC 8); descriptions come from the catalogs.
+# Client commands shown in Telegram's menu (the client commands of README's booking flow);
+# descriptions come from the catalogs.
 BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
 # How long a stopping process lets the update in flight finish (docker stop waits 10 s).
 SHUTDOWN_GRACE_SECONDS = 8.0
@@ -102,7 +103,8 @@ def build_dispatcher(
         data_ttl=settings.fsm_ttl_seconds,
     )
     # Several webhook instances may receive one user's updates at once: serialise them per user
-    # across processes. Polling is single-instance (SPEC 9), so a process-local lock suffices.
+    # across processes. Polling is single-instance (docs/rules.md#pitfalls-we-design-around), so
+    # a process-local lock suffices.
     isolation: BaseEventIsolation = (
         RedisEventIsolation(redis, key_builder=key_builder)
         if settings.webhook_enabled
@@ -229,12 +231,12 @@ def start_background_tasks(app: BotApp, stop: asyncio.Event) -> list[asyncio.Tas
 async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
     """Long polling until `stop` is set.
 
-    `handle_as_tasks=False` on purpose (SPEC 9): aiogram sends the next getUpdates, which is what
-    acknowledges an update to Telegram, only after the handler has returned. A crash or kill in
-    the middle of a handler therefore leaves the update unacknowledged and Telegram delivers it
-    again after the restart; the dedupe middleware lets it through because its lease is not
-    "done". The cost is one update at a time per process, which is fine for one bot instance
-    (polling is single-instance anyway; scale out with the webhook).
+    `handle_as_tasks=False` on purpose (docs/rules.md#pitfalls-we-design-around): aiogram sends the
+    next getUpdates, which is what acknowledges an update to Telegram, only after the handler has
+    returned. A crash or kill in the middle of a handler therefore leaves the update unacknowledged
+    and Telegram delivers it again after the restart; the dedupe middleware lets it through because
+    its lease is not "done". The cost is one update at a time per process, which is fine for one bot
+    instance (polling is single-instance anyway; scale out with the webhook).
 
     On `stop` the update in flight gets `SHUTDOWN_GRACE_SECONDS` to finish; no new one starts.
     """
@@ -273,9 +275,9 @@ def build_webhook_app(app: BotApp) -> web.Application:
     """aiohttp app: the webhook (secret checked, 401 otherwise), `GET /healthz`, `/readyz` and
     `/metrics` (`bot.ops.http`).
 
-    `handle_in_background=False` on purpose (SPEC 9): Telegram gets its answer only after the
-    handler finished, so a handler that fails answers 500 and Telegram delivers the update again
-    (the default answers 200 first and a failed update is lost).
+    `handle_in_background=False` on purpose (docs/rules.md#pitfalls-we-design-around): Telegram gets
+    its answer only after the handler finished, so a handler that fails answers 500 and Telegram
+    delivers the update again (the default answers 200 first and a failed update is lost).
     """
     web_app = web.Application()
     add_routes(web_app, Probed(engine=app.engine, redis=app.redis))

@@ -151,7 +151,7 @@ def cancel_confirm_keyboard(t: Translate, appointment_id: int) -> InlineKeyboard
 def reschedule_dates_keyboard(
     t: Translate, appointment_id: int, days: Sequence[date]
 ) -> InlineKeyboardMarkup:
-    """Date buttons show `DD.MM` (SPEC 8)."""
+    """Date buttons show `DD.MM`, like the booking flow's date picker."""
     kb = InlineKeyboardBuilder()
     for day in days:
         kb.button(

@@ -1,4 +1,5 @@
-"""Process each Telegram `update_id` once (SPEC 4 "Idempotent", SPEC 9: aiogram has no dedupe).
+"""Process each Telegram `update_id` once (docs/rules.md#idempotency; aiogram has no dedupe of its
+own, docs/rules.md#pitfalls-we-design-around).
 
 Per update a Redis key `{prefix}:update:{update_id}`:
 - `run:<instance>` while a handler works on it: a short lease, renewed by a heartbeat, so the
