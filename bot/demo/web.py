@@ -83,6 +83,7 @@ class ChatHub:
             "from_bot": msg.from_bot,
             "date": msg.date,
             "text": msg.text,
+            "parse_mode": msg.parse_mode,
             "markup": msg.reply_markup,
             "invoice": msg.invoice,
             "media": media,

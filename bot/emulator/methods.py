@@ -166,6 +166,7 @@ class ChatMethods:
             from_bot=True,
             date=int(self.clock()),
             text=params.get("text"),
+            parse_mode=params.get("parse_mode"),
             reply_markup=markup(params.get("reply_markup")),
             **extra,
         )
@@ -253,6 +254,7 @@ class ChatMethods:
                 "of the message",
             )
         msg.text = new_text
+        msg.parse_mode = params.get("parse_mode")
         msg.reply_markup = new_markup
         msg.edits += 1
         msg.raw = self._message_payload(msg)

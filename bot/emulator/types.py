@@ -99,6 +99,8 @@ class EmuMessage:
     from_bot: bool
     date: int
     text: str | None = None
+    # As the bot sent it ("HTML", "MarkdownV2", ...); None means plain text, shown as typed.
+    parse_mode: str | None = None
     reply_markup: dict[str, Any] | None = None
     deleted: bool = False
     edits: int = 0

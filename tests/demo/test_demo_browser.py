@@ -25,7 +25,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 if CHROMIUM is None:
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-CLIENT, SPECIALIST = "7001", "7003"
+CLIENT, SPECIALIST, ADMIN = "7001", "7003", "7004"
 SCREENSHOT = ROOT / "docs" / "demo.png"
 DATE = re.compile(r"^\d\d\.\d\d")
 TIME = re.compile(r"^\d\d:\d\d$")
@@ -145,6 +145,12 @@ async def test_book_notice_cancel_refund_stale_button_and_reminder(
     await expect(row).to_contain_text("Эта запись уже отменена")
     await send(p, "/wallet")
     await expect(last_message(p)).to_contain_text("10000")
+
+    # Plain text is shown as sent, as in Telegram: the usage line keeps its <placeholders>.
+    await p.locator(f'li[data-persona="{ADMIN}"]').click()
+    await send(p, "/topup")
+    await expect(last_message(p)).to_contain_text("/topup <client> <amount> [comment]")
+    await p.locator(f'li[data-persona="{CLIENT}"]').click()
 
     # Time travel: a new booking's reminder arrives once the demo clock reaches it.
     date, start = await book(

@@ -40,6 +40,19 @@ def _keyboard(*labels: str) -> InlineKeyboardMarkup:
     )
 
 
+async def test_a_message_keeps_the_parse_mode_it_was_sent_and_edited_with(
+    emulator: BotAPIEmulator, bot: Bot
+) -> None:
+    emulator.user(11, "Bea")
+    plain = await bot.send_message(11, "Usage: /topup <client> <amount>")
+    html = await bot.send_message(11, "<b>Booked</b>", parse_mode="HTML")
+    assert emulator.message(11, plain.message_id).parse_mode is None  # type: ignore[union-attr]
+    assert emulator.message(11, html.message_id).parse_mode == "HTML"  # type: ignore[union-attr]
+
+    await bot.edit_message_text("Plain again", chat_id=11, message_id=html.message_id)
+    assert emulator.message(11, html.message_id).parse_mode is None  # type: ignore[union-attr]
+
+
 async def test_messages_edits_and_deletions_are_kept_per_chat(
     emulator: BotAPIEmulator, bot: Bot
 ) -> None:

@@ -191,7 +191,10 @@ function renderMessage(m) {
     c.textContent = m.contact;
     bubble.appendChild(c);
   }
-  if (m.text) bubble.appendChild(m.from_bot ? sanitize(m.text) : document.createTextNode(m.text));
+  // As in Telegram: only a message sent with parse_mode HTML is formatted; plain text (usage
+  // lines such as "/topup <client> <amount>") is shown exactly as sent.
+  const html = m.from_bot && (m.parse_mode || "").toUpperCase() === "HTML";
+  if (m.text) bubble.appendChild(html ? sanitize(m.text) : document.createTextNode(m.text));
   const meta = document.createElement("span");
   meta.className = "meta";
   meta.textContent = (m.edited ? "edited " : "") + hhmm(m.date);
