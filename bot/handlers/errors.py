@@ -23,7 +23,14 @@ from aiogram.types import ErrorEvent, Update, User
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.errors import DomainError, InvalidState, NotAllowed, NotFound, SlotTaken
+from bot.domain.errors import (
+    DomainError,
+    InvalidState,
+    InvalidStateReason,
+    NotAllowed,
+    NotFound,
+    SlotTaken,
+)
 from bot.handlers.account.payments import credit_after_failure
 from bot.i18n import Translator, normalize_language
 from bot.ops.outage import Outage, OutageLog, classify
@@ -38,12 +45,25 @@ DOMAIN_TEXTS: tuple[tuple[type[DomainError], str], ...] = (
     (NotFound, "errors.not_found"),
     (InvalidState, "errors.invalid_state"),
 )
+# A refusal whose reason says more than its kind -> that reason's own text key.
+REASON_TEXTS: dict[InvalidStateReason, str] = {
+    InvalidStateReason.NOT_STARTED: "errors.not_started",
+}
 UNAVAILABLE_TEXT = "errors.unavailable"
 UNEXPECTED_TEXT = "errors.unexpected"
-ERROR_TEXTS = (UNAVAILABLE_TEXT, UNEXPECTED_TEXT, *(key for _, key in DOMAIN_TEXTS))
+ERROR_TEXTS = (
+    UNAVAILABLE_TEXT,
+    UNEXPECTED_TEXT,
+    *(key for _, key in DOMAIN_TEXTS),
+    *REASON_TEXTS.values(),
+)
 
 
 def domain_text_key(exc: DomainError) -> str:
+    """The locale key telling the user why `exc` refused: its reason's own text where there is
+    one (a mark before the visit started), else its kind's."""
+    if isinstance(exc, InvalidState) and exc.reason in REASON_TEXTS:
+        return REASON_TEXTS[exc.reason]
     return next((key for kind, key in DOMAIN_TEXTS if isinstance(exc, kind)), UNEXPECTED_TEXT)
 
 

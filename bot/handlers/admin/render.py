@@ -14,9 +14,11 @@ from bot.domain.errors import (
     DomainError,
     InsufficientFunds,
     InvalidInput,
+    InvalidState,
     NotAllowedReason,
     NotFound,
 )
+from bot.handlers.errors import REASON_TEXTS, domain_text_key
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.services.admin.audit import AuditPage
@@ -40,6 +42,8 @@ def refusal_text(exc: DomainError, i18n: Translator) -> str | None:
         return i18n(f"admin.input.{exc.reason.value}", limit=shown)
     if isinstance(exc, NotFound):
         return i18n("admin.not_found")
+    if isinstance(exc, InvalidState) and exc.reason in REASON_TEXTS:
+        return i18n(domain_text_key(exc))
     return None
 
 
