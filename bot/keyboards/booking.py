@@ -143,10 +143,27 @@ def date_label(day: date, i18n: Translator) -> str:
     return f"{day:%d.%m} {i18n(f'booking.weekday.{day.isoweekday()}')}"
 
 
+FULL_DATE_MARK = "\N{BELL}"
+
+
 def dates_keyboard(
-    flow: str, days: Sequence[date], page: int, i18n: Translator, *, back: bool
+    flow: str,
+    days: Sequence[date],
+    page: int,
+    i18n: Translator,
+    *,
+    back: bool,
+    full: frozenset[date] = frozenset(),
 ) -> InlineKeyboardMarkup:
-    items = [(day.toordinal(), date_label(day, i18n)) for day in days]
+    """One button per date; a date in `full` (no free time left) is marked with a bell: it
+    leads to the waitlist offer for that date."""
+    items = [
+        (
+            day.toordinal(),
+            f"{date_label(day, i18n)} {FULL_DATE_MARK}" if day in full else date_label(day, i18n),
+        )
+        for day in days
+    ]
     return _grid_keyboard(
         flow, BookStep.DATE, items, page, DATES_PER_PAGE, DATES_PER_ROW, i18n, back=back
     )

@@ -78,6 +78,15 @@ class HoldSource(Protocol):
 
 
 @dataclass(frozen=True)
+class DateChoices:
+    """The date picker's dates (location-local, ascending): `free` have a bookable start,
+    `full` are working dates with none left (offered for the waitlist)."""
+
+    free: list[date]
+    full: list[date]
+
+
+@dataclass(frozen=True)
 class _DayEntry:
     """The cached base layer of one date. `timezone` None: nothing bookable (inactive or missing
     location/service). `complete` False: only a prefix (in start order) of the day's base
@@ -89,6 +98,8 @@ class _DayEntry:
     complete: bool
     candidates: tuple[SlotCandidate, ...]
     in_progress: tuple[Interval, ...]  # the location's appointments, for the capacity check
+    # When the last qualified specialist stops working that date (None: nobody works it).
+    work_end: datetime | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -109,6 +120,7 @@ class _DayEntry:
                     for c in self.candidates
                 ],
                 "l": [[_us(s), _us(e)] for s, e in self.in_progress],
+                "we": None if self.work_end is None else _us(self.work_end),
             },
             separators=(",", ":"),
         )
@@ -132,6 +144,7 @@ class _DayEntry:
             complete=bool(data["done"]),
             candidates=tuple(cands),
             in_progress=tuple((_from_us(s), _from_us(e)) for s, e in data["l"]),
+            work_end=None if data.get("we") is None else _from_us(data["we"]),
         )
 
 
@@ -358,7 +371,31 @@ class AvailabilityService:
         exclude_appointment_id: int | None = None,
     ) -> list[date]:
         """Location-local dates with at least one bookable start, from today through
-        today + BOOKING_HORIZON_DAYS inclusive.
+        today + BOOKING_HORIZON_DAYS inclusive (`date_choices(...).free`)."""
+        choices = await self.date_choices(
+            location_id=location_id,
+            service_id=service_id,
+            specialist_id=specialist_id,
+            now=now,
+            client_id=client_id,
+            exclude_appointment_id=exclude_appointment_id,
+        )
+        return choices.free
+
+    async def date_choices(
+        self,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        now: datetime,
+        client_id: int | None = None,
+        exclude_appointment_id: int | None = None,
+    ) -> DateChoices:
+        """The date picker's dates, from today through today + BOOKING_HORIZON_DAYS inclusive
+        (location-local): `free` dates have at least one bookable start; `full` dates are
+        working dates (a qualified specialist works them, still beyond the minimum notice)
+        with no free time left, the dates a client can join the waitlist for.
 
         Cached dates are checked from their entries; the rest are computed from data loaded
         for the whole horizon at once, stopping at each date's first free time.
@@ -367,7 +404,7 @@ class AvailabilityService:
         versions = self._versions(exclude_appointment_id)
         meta = await self._location_meta(versions, location_id)
         if meta is None or not meta.is_active:
-            return []
+            return DateChoices([], [])
         tz = ZoneInfo(meta.timezone)
         today = local_date(now, tz)
         days = bookable_dates(today, self.rules.horizon_days)
@@ -407,8 +444,20 @@ class AvailabilityService:
                     exclude_appointment_id=exclude_appointment_id,
                 )
             await self._write_entries(versions, query, built)
+            entries.update(built)
             result.extend(day for day, entry in built.items() if has_free(entry))
-        return sorted(result)
+        latest_start = now + timedelta(minutes=self.rules.min_notice_min)
+        free = set(result)
+        full = [
+            day
+            for day in days
+            if day not in free
+            and (entry := entries.get(day)) is not None
+            and entry.complete
+            and entry.work_end is not None
+            and entry.work_end > latest_start
+        ]
+        return DateChoices(sorted(free), full)
 
     async def invalidate(self, *, location_id: int | None = None, day: date | None = None) -> None:
         """Make the next `day_slots`/`available_dates` see a committed change at once, on every
@@ -609,8 +658,15 @@ class AvailabilityService:
                 if until is not None and until(entry, cand):
                     complete = False
                     break
+            work_end = max(p.end for pieces in plan.pieces.values() for p in pieces)
             out[day] = _DayEntry(
-                entry.timezone, entry.capacity, entry.window, complete, tuple(found), in_progress
+                entry.timezone,
+                entry.capacity,
+                entry.window,
+                complete,
+                tuple(found),
+                in_progress,
+                work_end,
             )
         return out
 

@@ -634,3 +634,35 @@ async def test_day_view_completes_what_the_calendar_cached(
     from_scratch = await slots(availability, salon)
     assert after_calendar == from_scratch
     assert len(from_scratch) == 28  # 10:00 .. 16:45 every 15 minutes
+
+
+async def test_date_choices_list_full_working_dates(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    """A working date with no free time is `full` (the waitlist's way in); a date nobody
+    works, or today once its working hours are past the minimum notice, is neither."""
+    wednesday = dt.date(2030, 3, 6)
+    for start in ("10:00", "11:15", "12:30"):  # Anna's whole Tuesday (10:00-14:00)
+        await book(
+            session, salon, specialist=salon.anna, chair=salon.chairs[0], start=at(TUESDAY, start)
+        )
+    session.add(Holiday(location_id=salon.location.id, date=wednesday, is_working=False))
+    await session.commit()
+    args = {
+        "location_id": salon.location.id,
+        "service_id": salon.service.id,
+        "specialist_id": salon.anna.id,
+        "client_id": salon.client.id,
+    }
+    for _ in range(2):  # computed, then from the cache
+        choices = await availability.date_choices(**args, now=NOW)
+        assert choices.full == [TUESDAY]
+        assert TUESDAY not in choices.free and NOW.date() in choices.free
+        assert wednesday not in choices.free and dt.date(2030, 3, 9) not in choices.free
+    # Any specialist: Boris still has Tuesday afternoon, so it is free, not full.
+    anyone = await availability.date_choices(**{**args, "specialist_id": None}, now=NOW)
+    assert TUESDAY in anyone.free and anyone.full == []
+    # Monday 13:30: Anna's last start went by with the notice; today is not offered as full.
+    late = dt.datetime(2030, 3, 4, 13, 30, tzinfo=MSK)
+    choices = await availability.date_choices(**args, now=late)
+    assert NOW.date() not in choices.free and choices.full == [TUESDAY]

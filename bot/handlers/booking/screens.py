@@ -217,13 +217,15 @@ async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str =
 async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
     i18n = deps.i18n
     assert picked.location is not None and picked.service is not None
-    days = await deps.availability.available_dates(
+    choices = await deps.availability.date_choices(
         location_id=picked.location.id,
         service_id=picked.service.id,
         specialist_id=draft.chosen_specialist,
         now=deps.now,
         client_id=deps.client_id,
     )
+    # A full date is offered too: picking it leads to the empty time step, the waitlist offer.
+    days = sorted([*choices.free, *choices.full])
     draft.offered_days = [d.toordinal() for d in days]
     back = previous_step(draft, BookStep.DATE) is not None
     header = chosen(draft, picked)
@@ -233,8 +235,13 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         )
         markup = choice_keyboard(draft.flow, BookStep.DATE, [], i18n, back=back)
         return Screen(with_notice(notice, text), markup, BookStep.DATE)
-    markup = dates_keyboard(draft.flow, days, draft.date_page, i18n, back=back)
-    text = with_header(header, i18n("booking.ask.date"), i18n)
+    markup = dates_keyboard(
+        draft.flow, days, draft.date_page, i18n, back=back, full=frozenset(choices.full)
+    )
+    ask = i18n("booking.ask.date")
+    if choices.full:
+        ask = f"{ask}\n{i18n('booking.hint.full_dates')}"
+    text = with_header(header, ask, i18n)
     return Screen(with_notice(notice, text), markup, BookStep.DATE)
 
 
