@@ -23,6 +23,7 @@ from bot.catalog.checks import CatalogError
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.periods import BadPeriod, parse_day
 from bot.domain.tz import wall
+from bot.handlers.admin.menu import edit
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import AdminNavCb, AdminScreen
@@ -130,31 +131,18 @@ async def on_button(
         await send_export(query.bot, query.from_user.id, files, i18n, now)
         return
     if callback_data.action is CatalogFileAction.specialists:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.edit_text(
-                i18n("catalog.specialists.pick"),
-                reply_markup=specialists_keyboard(await files.specialists()),
-            )
+        pick = specialists_keyboard(await files.specialists())
+        await edit(query, i18n("catalog.specialists.pick"), pick)
         return
     if callback_data.action is CatalogFileAction.holiday:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.edit_text(
-                i18n("catalog.holiday.pick"),
-                reply_markup=locations_keyboard(await files.locations()),
-            )
+        await edit(query, i18n("catalog.holiday.pick"), locations_keyboard(await files.locations()))
         return
     if callback_data.action is CatalogFileAction.screen:
-        await query.answer()
-        if isinstance(query.message, Message):
-            back = InlineKeyboardButton(
-                text=i18n("catalog.btn.back"),
-                callback_data=AdminNavCb(screen=AdminScreen.home).pack(),
-            )
-            await query.message.edit_text(
-                i18n("catalog.screen"), reply_markup=catalog_screen_keyboard(i18n, back)
-            )
+        back = InlineKeyboardButton(
+            text=i18n("catalog.btn.back"),
+            callback_data=AdminNavCb(screen=AdminScreen.home).pack(),
+        )
+        await edit(query, i18n("catalog.screen"), catalog_screen_keyboard(i18n, back))
         return
     data = await state.get_data()
     expected = data.get(EXPECTED_KEY)
