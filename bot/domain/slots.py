@@ -351,6 +351,24 @@ class DayPlan:
                 yield found, spec_id, piece
             local += self.step
 
+    def last_start(self) -> datetime | None:
+        """The latest grid start at which some qualified specialist's service (with its break)
+        still fits inside their working piece, or None when none does (nobody works, or every
+        piece is shorter than the service). Occupancy is not considered."""
+        latest: datetime | None = None
+        for spec_id, pieces in self.pieces.items():
+            pairs = self.pairs.get(spec_id)
+            if not pairs:
+                continue
+            block = min(p.block for p in pairs)
+            for piece in pieces:
+                for start, _spec, _piece in self._piece_starts(spec_id, piece):
+                    if start + block > piece.end:
+                        break
+                    if latest is None or start > latest:
+                        latest = start
+        return latest
+
     def piece_at(self, specialist_id: int, start: datetime) -> Piece | None:
         """The piece whose grid contains `start` exactly, or None (off-grid, not working, or
         the second occurrence of an ambiguous wall-clock time)."""

@@ -98,8 +98,9 @@ class _DayEntry:
     complete: bool
     candidates: tuple[SlotCandidate, ...]
     in_progress: tuple[Interval, ...]  # the location's appointments, for the capacity check
-    # When the last qualified specialist stops working that date (None: nobody works it).
-    work_end: datetime | None = None
+    # The latest start any qualified specialist's service fits before their work ends that
+    # date (None: nobody can start anything that date).
+    last_start: datetime | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -120,7 +121,7 @@ class _DayEntry:
                     for c in self.candidates
                 ],
                 "l": [[_us(s), _us(e)] for s, e in self.in_progress],
-                "we": None if self.work_end is None else _us(self.work_end),
+                "ls": None if self.last_start is None else _us(self.last_start),
             },
             separators=(",", ":"),
         )
@@ -144,7 +145,7 @@ class _DayEntry:
             complete=bool(data["done"]),
             candidates=tuple(cands),
             in_progress=tuple((_from_us(s), _from_us(e)) for s, e in data["l"]),
-            work_end=None if data.get("we") is None else _from_us(data["we"]),
+            last_start=None if data.get("ls") is None else _from_us(data["ls"]),
         )
 
 
@@ -446,7 +447,10 @@ class AvailabilityService:
             await self._write_entries(versions, query, built)
             entries.update(built)
             result.extend(day for day, entry in built.items() if has_free(entry))
-        latest_start = now + timedelta(minutes=self.rules.min_notice_min)
+        # A date is full only while a start is still possible on it: today stops being a
+        # working date once its last possible start is inside the minimum notice
+        # (docs/rules.md#waitlist).
+        earliest_start = now + timedelta(minutes=self.rules.min_notice_min)
         free = set(result)
         full = [
             day
@@ -454,8 +458,8 @@ class AvailabilityService:
             if day not in free
             and (entry := entries.get(day)) is not None
             and entry.complete
-            and entry.work_end is not None
-            and entry.work_end > latest_start
+            and entry.last_start is not None
+            and entry.last_start >= earliest_start
         ]
         return DateChoices(sorted(free), full)
 
@@ -658,7 +662,6 @@ class AvailabilityService:
                 if until is not None and until(entry, cand):
                     complete = False
                     break
-            work_end = max(p.end for pieces in plan.pieces.values() for p in pieces)
             out[day] = _DayEntry(
                 entry.timezone,
                 entry.capacity,
@@ -666,7 +669,7 @@ class AvailabilityService:
                 complete,
                 tuple(found),
                 in_progress,
-                work_end,
+                plan.last_start(),
             )
         return out
 

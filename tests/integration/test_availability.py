@@ -666,3 +666,36 @@ async def test_date_choices_list_full_working_dates(
     late = dt.datetime(2030, 3, 4, 13, 30, tzinfo=MSK)
     choices = await availability.date_choices(**args, now=late)
     assert NOW.date() not in choices.free and choices.full == [TUESDAY]
+
+
+async def test_today_is_full_only_while_its_last_start_is_still_ahead(
+    availability: AvailabilityService, salon: Salon, holds: FakeHolds
+) -> None:
+    """Today counts as full by its last possible start, not by when work ends: Anna works
+    10:00-14:00 and a haircut blocks 75 minutes, so 12:45 is her last start. At 11:44 (notice
+    60 minutes) 12:45 is still ahead, so a fully booked today is full; at 11:50 nothing can
+    start any more, so today is neither free nor full, though she works until 14:00."""
+    monday = NOW.date()
+    args = {
+        "location_id": salon.location.id,
+        "service_id": salon.service.id,
+        "specialist_id": salon.anna.id,
+        "client_id": salon.client.id,
+    }
+    holds.held.append(
+        HeldInterval(
+            client_id=salon.other_client.id,
+            location_id=salon.location.id,
+            specialist_id=salon.anna.id,
+            workplace_id=salon.chairs[0].id,
+            start=at(monday, "12:45"),
+            end=at(monday, "13:45"),
+            blocked_until=at(monday, "14:00"),
+        )
+    )  # another client holds the last start
+    still = await availability.date_choices(**args, now=dt.datetime(2030, 3, 4, 11, 44, tzinfo=MSK))
+    assert monday not in still.free and monday in still.full
+    await availability.invalidate(location_id=salon.location.id)
+    past = await availability.date_choices(**args, now=dt.datetime(2030, 3, 4, 11, 50, tzinfo=MSK))
+    assert monday not in past.free and monday not in past.full
+    assert TUESDAY in past.free
