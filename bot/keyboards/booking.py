@@ -20,7 +20,7 @@ from pydantic import Field
 
 from bot.i18n import Translator
 from bot.keyboards.account import AppointmentAction, AppointmentCb, WalletAction, WalletCb
-from bot.keyboards.fields import END_TIMESTAMP, FlowToken
+from bot.keyboards.fields import END_TIMESTAMP, FlowToken, Timestamp
 
 DATES_PER_PAGE = 12
 TIMES_PER_PAGE = 24
@@ -67,6 +67,31 @@ class BookCb(CallbackData, prefix="bk"):
     value: BookValue = 0
 
 
+class NearCb(CallbackData, prefix="bn"):
+    """One of the nearest free times offered on the date step (`start`, a Unix timestamp): it
+    picks the date and the time in one press. Valid only in the flow `flow`, on its date step,
+    and only for a start that screen offered."""
+
+    flow: FlowToken
+    start: Timestamp
+
+
+class DayPart(int, Enum):
+    """Parts of the day the time step groups many times by (local start hour)."""
+
+    MORNING = 0  # before 12:00
+    AFTERNOON = 1  # 12:00 to 16:59
+    EVENING = 2  # from 17:00
+
+    @classmethod
+    def of(cls, hour: int) -> DayPart:
+        return cls.MORNING if hour < 12 else cls.AFTERNOON if hour < 17 else cls.EVENING
+
+
+# The time step's page value: `part * PART_PAGES + page within that part`.
+PART_PAGES = 100
+
+
 def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:
     return BookCb(flow=flow, step=step, action=action, value=value).pack()
 
@@ -90,21 +115,21 @@ def _nav_row(
 
 
 def _pager_row(
-    flow: str, step: BookStep, page: int, pages: int, i18n: Translator
+    flow: str, step: BookStep, page: int, pages: int, i18n: Translator, base: int = 0
 ) -> list[InlineKeyboardButton]:
     row = []
     if page > 0:
         row.append(
             InlineKeyboardButton(
                 text=i18n("booking.btn.prev"),
-                callback_data=_cb(flow, step, BookAction.PAGE, page - 1),
+                callback_data=_cb(flow, step, BookAction.PAGE, base + page - 1),
             )
         )
     if page < pages - 1:
         row.append(
             InlineKeyboardButton(
                 text=i18n("booking.btn.next"),
-                callback_data=_cb(flow, step, BookAction.PAGE, page + 1),
+                callback_data=_cb(flow, step, BookAction.PAGE, base + page + 1),
             )
         )
     return row
@@ -154,9 +179,11 @@ def dates_keyboard(
     *,
     back: bool,
     full: frozenset[date] = frozenset(),
+    nearest: Sequence[tuple[int, str]] = (),
 ) -> InlineKeyboardMarkup:
     """One button per date; a date in `full` (no free time left) is marked with a bell: it
-    leads to the waitlist offer for that date."""
+    leads to the waitlist offer for that date. `nearest` (Unix timestamp, label such as
+    `Today 16:30`) are shown above the dates on the first page: one press books that time."""
     items = [
         (
             day.toordinal(),
@@ -164,17 +191,61 @@ def dates_keyboard(
         )
         for day in days
     ]
+    top = [
+        InlineKeyboardButton(text=label, callback_data=NearCb(flow=flow, start=start).pack())
+        for start, label in nearest
+    ]
     return _grid_keyboard(
-        flow, BookStep.DATE, items, page, DATES_PER_PAGE, DATES_PER_ROW, i18n, back=back
+        flow,
+        BookStep.DATE,
+        items,
+        page,
+        DATES_PER_PAGE,
+        DATES_PER_ROW,
+        i18n,
+        back=back,
+        top=top if page == 0 else [],
     )
 
 
 def times_keyboard(
-    flow: str, times: Sequence[tuple[int, str]], page: int, i18n: Translator
+    flow: str,
+    times: Sequence[tuple[int, str]],
+    page: int,
+    i18n: Translator,
+    *,
+    parts: Sequence[DayPart] = (),
 ) -> InlineKeyboardMarkup:
-    """`times` are (Unix timestamp, `HH:MM` in the location's zone)."""
+    """`times` are (Unix timestamp, `HH:MM` in the location's zone). With `parts` (a day with
+    many times), `times` are those of one part of the day and a row of part tabs goes on top:
+    `page` is then `part * PART_PAGES + page within the part`."""
+    if not parts:
+        return _grid_keyboard(
+            flow, BookStep.TIME, times, page, TIMES_PER_PAGE, TIMES_PER_ROW, i18n, back=True
+        )
+    active, inner = DayPart(page // PART_PAGES), page % PART_PAGES
+    tabs = [
+        InlineKeyboardButton(
+            text=(
+                f"• {i18n(f'booking.part.{part.name.lower()}')}"
+                if part is active
+                else i18n(f"booking.part.{part.name.lower()}")
+            ),
+            callback_data=_cb(flow, BookStep.TIME, BookAction.PAGE, part * PART_PAGES),
+        )
+        for part in parts
+    ]
     return _grid_keyboard(
-        flow, BookStep.TIME, times, page, TIMES_PER_PAGE, TIMES_PER_ROW, i18n, back=True
+        flow,
+        BookStep.TIME,
+        times,
+        inner,
+        TIMES_PER_PAGE,
+        TIMES_PER_ROW,
+        i18n,
+        back=True,
+        top=tabs,
+        page_base=active * PART_PAGES,
     )
 
 
@@ -188,18 +259,23 @@ def _grid_keyboard(
     i18n: Translator,
     *,
     back: bool,
+    top: Sequence[InlineKeyboardButton] = (),
+    page_base: int = 0,
 ) -> InlineKeyboardMarkup:
-    """One page of short (value, label) choices, `per_row` to a row, with the pager below."""
+    """One page of short (value, label) choices, `per_row` to a row, with the pager below;
+    `top` is a row above them; the pager's values are `page_base + page`."""
     page = clamp_page(page, len(items), per_page)
     shown = items[page * per_page : (page + 1) * per_page]
     kb = InlineKeyboardBuilder()
+    if top:
+        kb.row(*top)
     buttons = [
         InlineKeyboardButton(text=label, callback_data=_cb(flow, step, BookAction.PICK, value))
         for value, label in shown
     ]
     for i in range(0, len(buttons), per_row):
         kb.row(*buttons[i : i + per_row])
-    pager = _pager_row(flow, step, page, page_count(len(items), per_page), i18n)
+    pager = _pager_row(flow, step, page, page_count(len(items), per_page), i18n, page_base)
     if pager:
         kb.row(*pager)
     kb.row(*_nav_row(flow, step, i18n, back=back))

@@ -361,6 +361,32 @@ class AvailabilityService:
             overlay(entry.candidates, obstacles(entry), now=now, rules=self.rules, tz=tz)
         )
 
+    async def first_starts(
+        self,
+        *,
+        location_id: int,
+        service_id: int,
+        specialist_id: int | None,
+        days: Sequence[date],
+        now: datetime,
+        client_id: int | None = None,
+    ) -> list[SlotOffer]:
+        """The earliest bookable start of each of `days` that still has one, in the order of
+        `days` (the nearest free times the date step offers; docs/rules.md#slot-grid)."""
+        firsts = []
+        for day in days:
+            offers = await self.day_slots(
+                location_id=location_id,
+                service_id=service_id,
+                specialist_id=specialist_id,
+                day=day,
+                now=now,
+                client_id=client_id,
+            )
+            if offers:
+                firsts.append(offers[0])
+        return firsts
+
     async def available_dates(
         self,
         *,

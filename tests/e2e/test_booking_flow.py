@@ -275,11 +275,14 @@ async def test_back_at_every_step_releases_the_hold(
         msg = await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
         assert await services.hold_of(client_id) is None
         assert has_button(msg, "10:00")
-        # Many times: paged, 24 a page.
-        await user.press(t("booking.btn.next", "ru"))
+        # Many times: grouped by part of the day (tabs), no pages of 15-minute buttons.
+        assert has_button(msg, "• " + t("booking.part.morning", "ru"))
+        assert not has_button(msg, "12:00") and not has_button(msg, t("booking.btn.next", "ru"))
+        await user.press(t("booking.part.evening", "ru"))
         later = await user.wait_for_message(lambda m: has_button(m, "21:00"))
-        assert not has_button(later, "10:00")
-        await user.press(t("booking.btn.prev", "ru"))
+        assert not has_button(later, "10:00") and not has_button(later, "16:45")
+        assert has_button(later, "17:00")
+        await user.press(t("booking.part.morning", "ru"))
         await user.wait_for_message(lambda m: has_button(m, "10:00"))
         await user.press(back)
         await user.wait_for_message(t("booking.ask.date", "ru"))

@@ -91,7 +91,7 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str 
 
 
 def test_every_button_factory_is_fuzzed() -> None:
-    assert {"appt", "bk", "rsd", "rst", "rsc", "rem", "wlt", "agd", "top", "st", "cf"} <= set(
+    assert {"appt", "bk", "bn", "rsd", "rst", "rsc", "rem", "wlt", "agd", "top", "st", "cf"} <= set(
         PREFIXES
     )
 

@@ -64,6 +64,7 @@ class Draft:
     # What the current screen offered (dates as ordinals, times as timestamps).
     offered_days: list[int] = field(default_factory=list)
     offered_times: list[int] = field(default_factory=list)
+    offered_near: list[int] = field(default_factory=list)  # the date step's nearest starts
 
     @property
     def chosen_specialist(self) -> int | None:
@@ -99,6 +100,7 @@ class Draft:
             self.day = None
             self.date_page = 0
             self.offered_days = []
+            self.offered_near = []
         if BookStep.TIME in later:
             self.start = None
             self.time_page = 0

@@ -9,6 +9,7 @@ step, and nothing changes.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -28,7 +29,7 @@ from bot.handlers.booking.context import (
 )
 from bot.handlers.booking.screens import Screen, previous_step, resolve
 from bot.handlers.booking.steps import pick_time, screen_for
-from bot.keyboards.booking import BookAction, BookCb, BookStep
+from bot.keyboards.booking import BookAction, BookCb, BookStep, NearCb
 from bot.keyboards.common import MenuAction, MenuCb, main_menu
 from bot.keyboards.fields import is_db_id
 from bot.states import BookingStates
@@ -139,13 +140,20 @@ async def guard(
 ) -> tuple[Draft, Message] | None:
     """The draft and message when the button belongs to the current step of the current flow;
     otherwise answers as stale and returns None."""
+    return await guard_step(callback, callback_data.flow, callback_data.step, state, deps)
+
+
+async def guard_step(
+    callback: CallbackQuery, flow: str, button_step: BookStep, state: FSMContext, deps: Deps
+) -> tuple[Draft, Message] | None:
+    """`guard` for a button of flow `flow` drawn on `button_step`."""
     draft = await load_draft(state)
     step = await current_step(state)
     message = callback.message
     if (
         draft is None
-        or draft.flow != callback_data.flow
-        or step is not callback_data.step
+        or draft.flow != flow
+        or step is not button_step
         or not isinstance(message, Message)
     ):
         await _stale(callback, state, deps, draft)
@@ -205,6 +213,29 @@ async def on_pick(
     await callback.answer()
 
 
+async def on_near(
+    callback: CallbackQuery, callback_data: NearCb, state: FSMContext, deps: FromDishka[Deps]
+) -> None:
+    """One of the date step's nearest free times: the date and the time in one press, then
+    the summary (the hold is taken as after a time button)."""
+    checked = await guard_step(callback, callback_data.flow, BookStep.DATE, state, deps)
+    if checked is None:
+        return
+    draft, message = checked
+    if callback_data.start not in draft.offered_near:
+        return await _invalid(callback, state, deps, draft, BookStep.DATE)
+    picked = await resolve(deps, draft)
+    if picked.location is None:
+        return await _invalid(callback, state, deps, draft, BookStep.DATE)
+    start = datetime.fromtimestamp(callback_data.start, UTC)
+    draft.forget_after(BookStep.DATE)
+    draft.day = start.astimezone(picked.tz).date().toordinal()
+    draft.start = callback_data.start
+    draft.offered_times = [callback_data.start]
+    await show(message, state, draft, await pick_time(deps, draft, picked))
+    await callback.answer()
+
+
 async def on_page(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
 ) -> None:
@@ -215,6 +246,7 @@ async def on_page(
     if callback_data.step is BookStep.DATE:
         draft.date_page = max(0, callback_data.value)
     elif callback_data.step is BookStep.TIME:
+        # A page of times, or of one part of the day (`part * PART_PAGES + page`).
         draft.time_page = max(0, callback_data.value)
     else:
         return await _invalid(callback, state, deps, draft, callback_data.step)
@@ -281,6 +313,10 @@ def register(router: Router) -> None:
     }
     for action, handler in actions.items():
         router.callback_query.register(handler, BookCb.filter(F.action == action))
+    router.callback_query.register(on_near, NearCb.filter())
+    router.callback_query.register(
+        on_unparsable, F.data.startswith(NearCb.__prefix__ + NearCb.__separator__)
+    )
     router.callback_query.register(
         on_unparsable, F.data.startswith(BookCb.__prefix__ + BookCb.__separator__)
     )

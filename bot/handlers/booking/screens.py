@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
+from bot import formats
 from bot.handlers.booking.context import ORDER, Deps, Draft
 from bot.handlers.render_booking import (
     Chosen,
@@ -27,7 +28,10 @@ from bot.handlers.render_booking import (
 )
 from bot.i18n import Translator
 from bot.keyboards.booking import (
+    PART_PAGES,
+    TIMES_PER_PAGE,
     BookStep,
+    DayPart,
     back_keyboard,
     choice_keyboard,
     dates_keyboard,
@@ -37,6 +41,9 @@ from bot.keyboards.booking import (
 )
 from bot.services.booking_flow import SummaryQuote
 from bot.services.booking_menu import LocationItem, ServiceItem, SpecialistItem
+
+# How many free dates offer their first time on the date step.
+NEAREST_DAYS = 3
 
 
 @dataclass(slots=True)
@@ -235,10 +242,33 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         )
         markup = choice_keyboard(draft.flow, BookStep.DATE, [], i18n, back=back)
         return Screen(with_notice(notice, text), markup, BookStep.DATE)
+    # The nearest free times (one a day, the first NEAREST_DAYS free dates): one press books.
+    firsts = await deps.availability.first_starts(
+        location_id=picked.location.id,
+        service_id=picked.service.id,
+        specialist_id=draft.chosen_specialist,
+        days=choices.free[:NEAREST_DAYS],
+        now=deps.now,
+        client_id=deps.client_id,
+    )
+    today = formats.today_in(picked.tz, deps.now)
+    nearest = [
+        (int(o.start.timestamp()), formats.day_time(o.start, picked.tz, i18n.locale, today=today))
+        for o in firsts
+    ]
+    draft.offered_near = [start for start, _ in nearest]
     markup = dates_keyboard(
-        draft.flow, days, draft.date_page, i18n, back=back, full=frozenset(choices.full)
+        draft.flow,
+        days,
+        draft.date_page,
+        i18n,
+        back=back,
+        full=frozenset(choices.full),
+        nearest=nearest,
     )
     ask = i18n("booking.ask.date")
+    if nearest and draft.date_page == 0:
+        ask = f"{i18n('booking.hint.nearest')}\n{ask}"
     if choices.full:
         ask = f"{ask}\n{i18n('booking.hint.full_dates')}"
     text = with_header(header, ask, i18n)
@@ -266,7 +296,22 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         text = with_header(header, i18n("booking.none.times", date=long_date(day, i18n)), i18n)
         return Screen(with_notice(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
     buttons = time_buttons([o.start for o in offers], picked.tz)
-    markup = times_keyboard(draft.flow, buttons, draft.time_page, i18n)
+    parts = sorted({DayPart.of(o.start.astimezone(picked.tz).hour) for o in offers})
+    if len(buttons) > TIMES_PER_PAGE and len(parts) > 1:
+        # Many times: one part of the day at a time, with the parts as tabs above.
+        active = DayPart(min(draft.time_page // PART_PAGES, DayPart.EVENING))
+        if active not in parts:
+            active = parts[0]
+            draft.time_page = active * PART_PAGES
+        buttons = [
+            b
+            for b, o in zip(buttons, offers, strict=True)
+            if DayPart.of(o.start.astimezone(picked.tz).hour) is active
+        ]
+        page = active * PART_PAGES + draft.time_page % PART_PAGES
+        markup = times_keyboard(draft.flow, buttons, page, i18n, parts=parts)
+    else:
+        markup = times_keyboard(draft.flow, buttons, draft.time_page % PART_PAGES, i18n)
     text = with_header(header, i18n("booking.ask.time", timezone=picked.location.timezone), i18n)
     return Screen(with_notice(notice, text), markup, BookStep.TIME)
 
