@@ -22,6 +22,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from dishka import AsyncContainer
@@ -37,6 +38,7 @@ from bot.ioc.types import Clock
 from bot.middlewares import DrainGate, setup_middlewares
 from bot.notify.runner import run_worker
 from bot.ops.http import Probed, add_routes
+from bot.ops.polling_log import PollingOutageLog, install_polling_log
 from bot.ops.redis import make_redis
 from bot.services.clients import ClientService
 from bot.services.factory import Services, build_services
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
 # How long a stopping process lets the update in flight finish (docker stop waits 10 s).
 SHUTDOWN_GRACE_SECONDS = 8.0
+# Waits between failed getUpdates: 1 s, growing by 1.3 (with jitter) up to 5 s (aiogram's own).
+POLLING_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
 
 
 @dataclass
@@ -70,6 +74,9 @@ class BotApp:
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     # Set once updates can arrive: polling started, or the webhook is served and registered.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Long polling's retry waits and its outage log (one line down, one line back).
+    polling_backoff: BackoffConfig = POLLING_BACKOFF
+    polling_log: PollingOutageLog = field(default_factory=PollingOutageLog)
 
     async def close(self) -> None:
         for task in self.background:
@@ -239,7 +246,17 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
     instance (polling is single-instance anyway; scale out with the webhook).
 
     On `stop` the update in flight gets `SHUTDOWN_GRACE_SECONDS` to finish; no new one starts.
+    While Telegram does not answer, aiogram's two lines per retry become one line when it stops
+    answering and one when it answers again (`bot.ops.polling_log`).
     """
+    remove_log_filter = install_polling_log(app.polling_log)
+    try:
+        await _poll(app, stop)
+    finally:
+        remove_log_filter()
+
+
+async def _poll(app: BotApp, stop: asyncio.Event) -> None:
     dp = app.dispatcher
     polling = asyncio.create_task(
         dp.start_polling(
@@ -247,6 +264,7 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
             handle_as_tasks=False,
             handle_signals=False,
             close_bot_session=False,
+            backoff_config=app.polling_backoff,
             allowed_updates=dp.resolve_used_update_types(),
         )
     )

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.ops.redis import BreakerRedis, CircuitBreaker
+from bot.ops.redis import BreakerRedis
 
 
 def _pg_bin() -> Path:
@@ -103,21 +103,25 @@ class Postgres:
 
 class RedisServer:
     """`redis-server` on a free port with no persistence; `pause()`/`resume()` SIGSTOP/SIGCONT
-    it (a hung Redis: connections are accepted by the kernel, nothing is answered)."""
+    it (a hung Redis: connections are accepted by the kernel, nothing is answered). With
+    `password` it requires it (`requirepass`); `url` then carries it."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
         self.port = free_port()
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
                 *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no"),
+                *(("--requirepass", self.password) if self.password else ()),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -157,8 +161,8 @@ def throwaway_postgres() -> Iterator[Postgres]:
 
 
 @contextlib.contextmanager
-def throwaway_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
+def throwaway_redis(password: str | None = None) -> Iterator[RedisServer]:
+    server = RedisServer(password)
     try:
         server.start()
         yield server
@@ -181,10 +185,10 @@ class BreakerClock:
 
 
 def pin_breaker(app: Any) -> BreakerClock:
-    """Give a running bot's (`BotApp`) Redis client a breaker on a test clock, before Redis
-    fails; returns the clock."""
+    """Put a running bot's (`BotApp`) Redis breaker on a test clock, before Redis fails; returns
+    the clock. (The breaker's background probe still closes it once Redis answers.)"""
     clock = BreakerClock()
     redis = app.redis
     assert isinstance(redis, BreakerRedis)
-    redis.breaker = CircuitBreaker(redis.breaker.open_seconds, clock=clock)
+    redis.breaker.clock = clock
     return clock

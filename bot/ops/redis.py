@@ -7,10 +7,14 @@ another. So:
 - every command may take at most `timeout` seconds (connect and read);
 - a command is not retried after a timeout; after a broken connection it is retried once, on a
   fresh connection (a restarted Redis leaves dead connections in the pool);
-- after a failure the breaker opens: for `breaker_seconds` every command fails at once with
-  `RedisUnavailable` (a `redis.exceptions.ConnectionError`, so the bot answers "temporarily
-  unavailable" as for a Redis that is down). Then one command is let through as a probe:
-  its success closes the breaker, its failure opens it again.
+- after a failure the breaker opens: every command fails at once with `RedisUnavailable` (a
+  `redis.exceptions.ConnectionError`, so the bot answers "temporarily unavailable" as for a
+  Redis that is down);
+- while it is open, a background probe sends `PING` every `probe_seconds`, beside the updates
+  (none of them waits for it): the first answer closes the breaker, so the bot serves again
+  within about `probe_seconds` of Redis' return (a paused Redis answers the PING in flight the
+  moment it resumes). As a fallback, when no probe ran (say, no event loop was left to run it),
+  the first command after `breaker_seconds` is let through as the probe.
 
 A hand-written breaker rather than a library: it has to sit inside redis-py's client (every
 command, pipeline and script passes through `execute_command` / `Pipeline.execute`), which the
@@ -19,9 +23,11 @@ decorator-style breaker libraries do not reach, and it is a few lines.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -43,17 +49,39 @@ class RedisUnavailable(RedisConnectionError):
     """The breaker is open: Redis failed a moment ago and is not asked again yet."""
 
 
-class CircuitBreaker:
-    """closed -> (a failure) -> open for `open_seconds` -> one probe -> closed or open again.
+Probe = Callable[[], Awaitable[Any]]
+Sleep = Callable[[float], Awaitable[Any]]
 
-    `clock` is `time.monotonic` (seconds); tests pass their own. `open_seconds=0` disables it.
+
+class CircuitBreaker:
+    """closed -> (a failure) -> open -> a probe answered -> closed.
+
+    While open, a background task awaits `probe()` (Redis' PING, past the breaker) every
+    `probe_seconds` (waiting with `sleep`) until one answers; the first command after
+    `open_seconds` is a probe too. `clock` is `time.monotonic` (seconds); tests pass their own
+    clock and `sleep`. `open_seconds=0` disables the breaker; `probe=None` the background probe.
+    `closed` is set whenever the breaker is closed (tests and the readiness check wait on it).
     """
 
-    def __init__(self, open_seconds: float, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        open_seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        probe: Probe | None = None,
+        probe_seconds: float = 0.5,
+        sleep: Sleep = asyncio.sleep,
+    ):
         self.open_seconds = open_seconds
-        self._clock = clock
+        self.clock = clock
+        self.probe = probe
+        self.probe_seconds = probe_seconds
+        self.sleep = sleep
+        self.closed = asyncio.Event()
+        self.closed.set()
         self._open_until: float | None = None
         self._probing = False
+        self._prober: asyncio.Task[None] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -63,18 +91,22 @@ class CircuitBreaker:
         """Raise `RedisUnavailable` while open; returns True if this call is the probe."""
         if self._open_until is None:
             return False
-        if self._probing or self._clock() < self._open_until:
+        if self._probing or self.clock() < self._open_until:
             raise RedisUnavailable("Redis failed a moment ago; not asked again yet")
         self._probing = True
         return True
 
     def succeeded(self, probe: bool) -> None:
         if probe or self._open_until is not None:
-            if self._open_until is not None:
-                log.info("Redis answers again")
-            self._open_until = None
+            self._close()
         if probe:
             self._probing = False
+
+    def _close(self) -> None:
+        if self._open_until is not None:
+            log.info("Redis answers again")
+        self._open_until = None
+        self.closed.set()
 
     def failed(self, probe: bool, exc: BaseException) -> None:
         if probe:
@@ -89,7 +121,39 @@ class CircuitBreaker:
                 exc,
                 self.open_seconds,
             )
-        self._open_until = self._clock() + self.open_seconds
+        self._open_until = self.clock() + self.open_seconds
+        self.closed.clear()
+        self._start_prober()
+
+    def _start_prober(self) -> None:
+        if self.probe is None or (self._prober is not None and not self._prober.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: the fallback probe after `open_seconds` remains
+            return
+        self._prober = loop.create_task(self._probe_until_closed(), name="redis-breaker-probe")
+
+    async def _probe_until_closed(self) -> None:
+        """PING every `probe_seconds` until Redis answers (or the breaker closed otherwise)."""
+        assert self.probe is not None
+        while self._open_until is not None:
+            await self.sleep(self.probe_seconds)
+            if self._open_until is None:
+                return
+            try:
+                await self.probe()
+            except FAILURES:
+                continue  # still away: the breaker stays open, nothing more to log
+            self._close()
+
+    async def aclose(self) -> None:
+        """Stop the background probe (the client is closing)."""
+        if self._prober is not None:
+            self._prober.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prober
+            self._prober = None
 
     async def call(self, fn: Callable[[], Any]) -> Any:
         """Run `await fn()` through the breaker."""
@@ -127,6 +191,14 @@ class BreakerRedis(Redis):
         # redis-py leaves execute_command unannotated.
         return await self.breaker.call(lambda: run(*args, **options))  # type: ignore[no-untyped-call]
 
+    async def ping_past_breaker(self) -> Any:
+        """`PING`, not through the breaker: the breaker's own probe."""
+        return await super().execute_command("PING")  # type: ignore[no-untyped-call]
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await self.breaker.aclose()
+        await super().aclose(close_connection_pool)
+
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         pipe = _BreakerPipeline(
             self.connection_pool, self.response_callbacks, transaction, shard_hint
@@ -135,10 +207,13 @@ class BreakerRedis(Redis):
         return pipe
 
 
-def make_redis(url: str, *, timeout: float, breaker_seconds: float = 5.0) -> BreakerRedis:
+def make_redis(
+    url: str, *, timeout: float, breaker_seconds: float = 5.0, probe_seconds: float = 0.5
+) -> BreakerRedis:
     """A client for `url` (bytes replies) with `timeout`-second connects and reads, one retry
-    after a broken connection and none after a timeout, and a breaker that stays open
-    `breaker_seconds` after a failure (0: no breaker)."""
+    after a broken connection and none after a timeout, and a breaker (0 `breaker_seconds`:
+    none) that a PING every `probe_seconds` closes as soon as Redis answers again, or the first
+    command after `breaker_seconds`."""
     redis = cast(
         BreakerRedis,
         BreakerRedis.from_url(
@@ -149,5 +224,7 @@ def make_redis(url: str, *, timeout: float, breaker_seconds: float = 5.0) -> Bre
             health_check_interval=30,
         ),
     )
-    redis.breaker = CircuitBreaker(breaker_seconds)
+    redis.breaker = CircuitBreaker(
+        breaker_seconds, probe=redis.ping_past_breaker, probe_seconds=probe_seconds
+    )
     return redis

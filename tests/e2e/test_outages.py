@@ -5,11 +5,13 @@ PostgreSQL and Redis servers (stopped, restarted, paused with SIGSTOP), never th
   failure per minute (no traceback per update), recovery without a restart, and a command sent
   in the middle of a flow leaves the flow as it was;
 - Redis hung: the first update waits REDIS_TIMEOUT_SECONDS, the others are answered at once
-  (circuit breaker); after Redis is back, one probe closes the breaker.
+  (circuit breaker); once Redis answers again, the breaker's background PING closes it at
+  once, without waiting out its pause.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -179,3 +181,42 @@ async def test_redis_restarted_is_found_again_without_a_restart(
         clock.pass_pause()
         await bea.send("/help")
         assert (await bea.wait_for_message(timeout=30)).text == translate("help.text", "en")
+
+
+@pytest.mark.parametrize("outage", ["stopped", "paused"])
+async def test_the_bot_serves_again_as_soon_as_redis_answers(
+    outage: str,
+    clean_db: Any,
+    own_redis: RedisServer,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No waiting out the breaker's pause once Redis is back: its clock is pinned here (the pause
+    never ends), and the background PING alone closes it, stopped or paused (hung) Redis alike."""
+    caplog.set_level(logging.INFO, logger="bot.ops.redis")
+    settings = make_bot_settings(redis_url=own_redis.url, redis_timeout_seconds=1.0)
+    async with running_bot(settings) as app:
+        pin_breaker(app)
+        breaker = app.redis.breaker  # type: ignore[attr-defined]
+        dee = emulator.user(5401, "Dee", language_code="en")
+        await dee.send("/start")
+        await dee.wait_for_message(translate("start.greeting", "en", name="Dee"))
+
+        if outage == "stopped":
+            own_redis.stop()
+        else:
+            own_redis.pause()
+        await dee.send("/help")
+        assert (await dee.wait_for_message(timeout=30)).text == UNAVAILABLE
+        assert not breaker.closed.is_set()
+        if outage == "stopped":
+            own_redis.start()
+        else:
+            own_redis.resume()
+
+        # Waiting on the breaker's event (the bound only guards against a hang).
+        await asyncio.wait_for(breaker.closed.wait(), 30)
+        await dee.send("/help")
+        assert (await dee.wait_for_message(timeout=30)).text == translate("help.text", "en")
+    assert len(_records(caplog, "Redis answers again")) == 1

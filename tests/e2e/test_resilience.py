@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from typing import Any
 
 import aiohttp
+import pytest
+from aiogram.utils.backoff import BackoffConfig
 
-from bot.app import create_app, serve, webhook_full_url, webhook_secret
+from bot.app import BotApp, create_app, serve, webhook_full_url, webhook_secret
 from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
 from bot.middlewares import DrainGate
@@ -167,3 +170,39 @@ async def test_stop_lets_the_update_in_flight_finish(
     assert [m.text for m in dan.messages] == [translate("help.text", "en")]
     # The late update was never acknowledged: Telegram will deliver it to the next process.
     assert late in [u["update_id"] for u in emulator.pending_updates()]
+
+
+async def test_telegram_unreachable_while_polling_is_one_line_down_one_line_back(
+    clean_db: Any,
+    redis: Any,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Telegram stops answering getUpdates after the start (six failures in a row): the log
+    says so once and once more when it answers, instead of aiogram's two lines per retry; the
+    update sent meanwhile is then handled."""
+    caplog.set_level(logging.INFO)
+    fast = BackoffConfig(min_delay=0.01, max_delay=0.02, factor=1.3, jitter=0.0)
+
+    def quick_retries(app: BotApp) -> None:
+        app.polling_backoff = fast
+
+    async with running_bot(make_bot_settings(), setup=quick_retries):
+        vic = emulator.user(2101, "Vic", language_code="en")
+        await vic.send("/start")
+        await vic.wait_for_message(translate("start.greeting", "en", name="Vic"))
+        caplog.clear()
+        emulator.fail_next("getUpdates", status=502, count=6, description="Bad Gateway")
+        await vic.send("/help")
+        assert (await vic.wait_for_message(timeout=30)).text == translate("help.text", "en")
+    said = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    polling = [s for s in said if s[0] == "bot.polling"]
+    assert [(name, level) for name, level, _ in polling] == [
+        ("bot.polling", logging.WARNING),
+        ("bot.polling", logging.INFO),
+    ], said
+    assert "Long polling gets no answer from Telegram" in polling[0][2]
+    assert "Bad Gateway" in polling[0][2]
+    assert polling[1][2].endswith("and 6 failed attempts")
+    assert not [s for s in said if s[0] == "aiogram.dispatcher" and s[1] >= logging.WARNING]

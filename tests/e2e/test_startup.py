@@ -16,11 +16,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.config import PLACEHOLDER_BOT_TOKEN
 from bot.emulator import BotAPIEmulator
 from tests.conftest import create_database, drop_database
 from tests.emulator.fixtures import process_env
-from tests.servers import free_port
+from tests.servers import free_port, throwaway_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 # Start-up imports aiogram, SQLAlchemy and Alembic: slow on a busy machine.
@@ -149,6 +151,28 @@ async def test_token_telegram_rejects_is_one_line_and_exit_code_2(
     assert code == 2
     assert "Telegram rejected BOT_TOKEN" in line
     assert env["BOT_TOKEN"] not in line
+
+
+@pytest.mark.parametrize("given", ["a-wrong-password", None])
+async def test_redis_refusing_the_password_is_one_line_and_exit_code_2(
+    given: str | None,
+    tmp_path: Path,
+    emulator: BotAPIEmulator,
+    database_url: str,
+    redis_prefix: str,
+) -> None:
+    """A Redis with `requirepass`, given a wrong password or none: no wait (restarting cannot
+    help), one line naming REDIS_URL, exit code 2, the password never shown."""
+    with throwaway_redis(password="the-right-one") as server:
+        env = process_env(emulator, database_url, redis_prefix)
+        auth = f":{given}@" if given else ""
+        env["REDIS_URL"] = f"redis://{auth}127.0.0.1:{server.port}/0"
+        code, lines = await run_to_exit(env, tmp_path)
+    line = _one_line(lines)
+    assert code == 2
+    assert "Redis at 127.0.0.1 refused the bot" in line and "check REDIS_URL" in line
+    assert "the-right-one" not in line and (given is None or given not in line)
+    assert not emulator.calls  # Telegram is not asked before Redis is right
 
 
 async def test_unreachable_postgresql_is_waited_for_and_said_once(

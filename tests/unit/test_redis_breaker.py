@@ -123,3 +123,97 @@ async def test_zero_seconds_disables_the_breaker() -> None:
         with pytest.raises(RedisConnectionError):
             await breaker.call(redis)
     assert redis.count == 2
+
+
+class Ticks:
+    """The background probe's `sleep`: each pause lasts until the test calls `tick()`."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[None] = asyncio.Queue()
+        self.asked: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        await self.queue.get()
+
+    def tick(self) -> None:
+        self.queue.put_nowait(None)
+
+
+class Pings:
+    """The probe's stand-in for PING: each call is reported on `calls`; `fail` makes it raise."""
+
+    def __init__(self) -> None:
+        self.calls: asyncio.Queue[bool] = asyncio.Queue()
+        self.fail: BaseException | None = None
+
+    async def __call__(self) -> str:
+        failing = self.fail
+        self.calls.put_nowait(failing is None)
+        if failing is not None:
+            raise failing
+        return "PONG"
+
+
+async def test_the_background_probe_closes_the_breaker_as_soon_as_redis_answers() -> None:
+    """Recovery does not wait for the pause to run out: the clock never moves here, yet the
+    first PING that Redis answers closes the breaker and the next command goes through."""
+    clock, redis, ticks, pings = Clock(), Calls(), Ticks(), Pings()
+    breaker = CircuitBreaker(5.0, clock=clock, probe=pings, probe_seconds=0.5, sleep=ticks)
+    redis.fail = RedisConnectionError("Connection refused")
+    pings.fail = RedisConnectionError("Connection refused")
+    with pytest.raises(RedisConnectionError):
+        await breaker.call(redis)
+    assert breaker.is_open and not breaker.closed.is_set()
+
+    # Redis still away: the probe's PING fails, the breaker stays open, commands fail fast.
+    ticks.tick()
+    assert await pings.calls.get() is False
+    redis.fail = None
+    with pytest.raises(RedisUnavailable):
+        await breaker.call(redis)
+    assert breaker.is_open and redis.count == 1
+
+    # Redis is back: the next PING answers and closes the breaker at once.
+    pings.fail = None
+    ticks.tick()
+    assert await pings.calls.get() is True
+    await asyncio.wait_for(breaker.closed.wait(), 10)  # an event, the bound only guards a hang
+    assert not breaker.is_open
+    assert await breaker.call(redis) == "PONG"
+    assert redis.count == 2
+    assert ticks.asked == [0.5, 0.5]
+    await breaker.aclose()
+
+
+async def test_one_probe_runs_however_many_commands_fail() -> None:
+    clock, ticks, pings = Clock(), Ticks(), Pings()
+    breaker = CircuitBreaker(5.0, clock=clock, probe=pings, sleep=ticks)
+
+    async def refused() -> str:
+        raise RedisConnectionError("down")
+
+    with pytest.raises(RedisConnectionError):
+        await breaker.call(refused)
+    clock.now += 5.0  # the fallback probe (a command) fails too and re-opens the breaker
+    with pytest.raises(RedisConnectionError):
+        await breaker.call(refused)
+    await asyncio.sleep(0)  # one loop turn: the prober is waiting in its sleep
+    assert len(ticks.asked) == 1
+    assert pings.calls.empty()
+    await breaker.aclose()
+    assert breaker.is_open  # closing the client stops the probe, it does not close the breaker
+
+
+async def test_without_a_probe_only_the_pause_reopens_the_way() -> None:
+    clock, redis = Clock(), Calls()
+    breaker = CircuitBreaker(5.0, clock=clock)
+    redis.fail = RedisConnectionError("down")
+    with pytest.raises(RedisConnectionError):
+        await breaker.call(redis)
+    redis.fail = None
+    with pytest.raises(RedisUnavailable):
+        await breaker.call(redis)
+    clock.now += 5.0
+    assert await breaker.call(redis) == "PONG"
+    assert breaker.closed.is_set()
