@@ -52,6 +52,7 @@ class SlotTakenReason(StrEnum):
     JUST_TAKEN = "just_taken"  # lost the race under the lock
     AT_CAPACITY = "at_capacity"  # the location's cap of parallel appointments
     REFUSED_BY_DATABASE = "refused_by_database"  # an exclusion constraint refused the row
+    PRICE_CHANGED = "price_changed"  # only a pair at another price than the quoted one is free
 
 
 def _message(reason: StrEnum, detail: str | None) -> str:

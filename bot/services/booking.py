@@ -243,6 +243,10 @@ class BookingService:
             ),
             lock_all=lock_all,
         )
+        if request.expected_price is not None and chosen.price != request.expected_price:
+            # The summary promised this price (docs/rules.md#any-specialist): never charge
+            # another one silently; the client sees the time as gone and picks again.
+            raise SlotTaken(SlotTakenReason.PRICE_CHANGED, f"{chosen.price}")
         await self._make_room(session, chosen, now)
         terms = await wallets.booking_terms(session, request.client_id)
         if terms is None:

@@ -61,6 +61,7 @@ class SummaryQuote:
     hold_id: str
     start: datetime
     end: datetime
+    specialist_id: int  # the specialist the hold is for ("any" resolved: who will be assigned)
     specialist_name: str
     price: Decimal
     discount_percent: Decimal
@@ -179,6 +180,7 @@ class BookingFlow:
             hold_id=hold.hold_id,
             start=hold.start,
             end=hold.end,
+            specialist_id=hold.specialist_id,
             specialist_name=specialist_name or "",
             price=charge.price,
             discount_percent=money.discount_percent,

@@ -97,6 +97,9 @@ class BookingRequest:
     specialist_id: int | None
     start: datetime
     hold_id: str
+    # The price the summary quoted (before the discount): confirm charges exactly that or
+    # refuses (`SlotTaken(PRICE_CHANGED)`); None = whatever the chosen pair costs.
+    expected_price: Decimal | None = None
 
     @property
     def query(self) -> SlotQuery:

@@ -95,7 +95,7 @@ def test_summary_shows_discount_balance_after_and_shortfall() -> None:
     text = summary_text(facts, "RUB", Translator("en"))
     assert "Center, Main st 1" in text
     assert "04.03.2031" in text and "10:00" in text
-    assert "most likely Anna" in text
+    assert "Anna — your specialist" in text
     assert "to pay 900 RUB" in text
     assert "400 RUB short" in text
     assert "10 min" in text

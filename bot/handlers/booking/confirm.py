@@ -7,6 +7,7 @@ money shows the price, the balance and what is missing, and nothing is written.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -60,13 +61,16 @@ def request_of(deps: Deps, draft: Draft) -> BookingRequest | None:
         or draft.service_id is None
     ):
         return None
+    # "Any specialist" is definite once quoted: the summary named who is assigned and the
+    # price, and confirm books exactly that (docs/rules.md#any-specialist).
     return BookingRequest(
         client_id=deps.client_id,
         location_id=draft.location_id,
         service_id=draft.service_id,
-        specialist_id=draft.chosen_specialist,
+        specialist_id=draft.assigned_specialist or draft.chosen_specialist,
         start=start,
         hold_id=draft.hold_id,
+        expected_price=Decimal(draft.quoted_price) if draft.quoted_price else None,
     )
 
 

@@ -65,6 +65,10 @@ class Draft:
     offered_days: list[int] = field(default_factory=list)
     offered_times: list[int] = field(default_factory=list)
     offered_near: list[int] = field(default_factory=list)  # the date step's nearest starts
+    # What the summary quoted for the held time: the specialist ("any" made definite) and the
+    # price before the discount (a decimal string); confirm books exactly that.
+    assigned_specialist: int | None = None
+    quoted_price: str | None = None
 
     @property
     def chosen_specialist(self) -> int | None:
@@ -106,6 +110,8 @@ class Draft:
             self.time_page = 0
             self.offered_times = []
         self.hold_id = None
+        self.assigned_specialist = None
+        self.quoted_price = None
         for s in later:
             self.set_auto(s, False)
 

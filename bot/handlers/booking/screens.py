@@ -215,7 +215,15 @@ async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str =
         )
         for s in items
     ]
-    labels.append((0, i18n("booking.btn.any_specialist")))
+    any_label = i18n("booking.btn.any_specialist")
+    if len(prices) > 1:  # "any" is definite: it shows what it costs at least
+        lowest = format_money(min(prices), deps.currency)
+        any_label = i18n(
+            "booking.label.specialist",
+            name=any_label,
+            price=i18n("booking.price_from", price=lowest),
+        )
+    labels.append((0, any_label))
     markup = choice_keyboard(draft.flow, BookStep.SPECIALIST, labels, i18n, back=back)
     text = with_header(header, i18n("booking.ask.specialist"), i18n)
     return Screen(with_notice(notice, text), markup, BookStep.SPECIALIST)

@@ -17,7 +17,7 @@ from bot.handlers.booking.screens import (
     times,
 )
 from bot.keyboards.booking import BookStep
-from bot.services.booking_flow import LostReason, TimeChoice, TimeGone
+from bot.services.booking_flow import LostReason, SummaryQuote, TimeChoice, TimeGone
 
 # The notice above the times when the picked time is gone, by reason.
 LOST_NOTICES = {
@@ -62,8 +62,15 @@ async def pick_time(deps: Deps, draft: Draft, picked: Picked) -> Screen:
         quote = await deps.flow.pick_time(time_choice(deps, draft, picked), now=deps.now)
     except TimeGone as gone:
         return await times_after_loss(deps, draft, picked, gone.reason)
-    draft.hold_id = quote.hold_id
+    remember_quote(draft, quote)
     return summary_screen(deps, draft, picked, quote)
+
+
+def remember_quote(draft: Draft, quote: SummaryQuote) -> None:
+    """Keep what the summary promises (the hold, its specialist and price) for the confirm."""
+    draft.hold_id = quote.hold_id
+    draft.assigned_specialist = quote.specialist_id
+    draft.quoted_price = str(quote.price)
 
 
 async def resume_summary(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
@@ -74,7 +81,7 @@ async def resume_summary(deps: Deps, draft: Draft, picked: Picked, *, notice: st
         )
     except TimeGone as gone:
         return await times_after_loss(deps, draft, picked, gone.reason)
-    draft.hold_id = quote.hold_id
+    remember_quote(draft, quote)
     return summary_screen(deps, draft, picked, quote, notice=notice)
 
 
