@@ -21,7 +21,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.types import BotCommandScopeDefault
 from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.handlers import FEATURES, Feature, setup_routers
-from bot.i18n import SUPPORTED_LANGUAGES, translate
+from bot.i18n import SUPPORTED_LANGUAGES
 from bot.ioc.providers import make_container
 from bot.ioc.types import Clock
+from bot.keyboards.common import command_menu
 from bot.middlewares import DrainGate, setup_middlewares
 from bot.notify.runner import run_worker
 from bot.ops.http import Probed, add_routes
@@ -47,9 +48,6 @@ from db.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
-# Client commands shown in Telegram's menu (the client commands of README's booking flow);
-# descriptions come from the catalogs.
-BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
 # How long a stopping process lets the update in flight finish (docker stop waits 10 s).
 SHUTDOWN_GRACE_SECONDS = 8.0
 # Waits between failed getUpdates: 1 s, growing by 1.3 (with jitter) up to 5 s (aiogram's own).
@@ -176,16 +174,10 @@ def create_app(
 async def set_bot_commands(bot: Bot, settings: Settings) -> None:
     """Russian and English command menus, plus the default language for everyone else."""
 
-    def commands(locale: str) -> list[BotCommand]:
-        return [
-            BotCommand(command=name, description=translate(f"commands.{name}", locale))
-            for name in BOT_COMMANDS
-        ]
-
     scope = BotCommandScopeDefault()
-    await bot.set_my_commands(commands(settings.default_language), scope=scope)
+    await bot.set_my_commands(command_menu(settings.default_language), scope=scope)
     for locale in SUPPORTED_LANGUAGES:
-        await bot.set_my_commands(commands(locale), scope=scope, language_code=locale)
+        await bot.set_my_commands(command_menu(locale), scope=scope, language_code=locale)
 
 
 def webhook_full_url(settings: Settings) -> str:

@@ -299,6 +299,8 @@ class ChatMethods:
     def _command_scope_key(self, params: dict[str, Any]) -> str:
         scope = params.get("scope") or {"type": "default"}
         scope_type = scope.get("type", "default") if isinstance(scope, dict) else str(scope)
+        if isinstance(scope, dict) and "chat_id" in scope:
+            scope_type = f"{scope_type}@{scope['chat_id']}"
         return f"{scope_type}:{params.get('language_code') or ''}"
 
     async def _m_setmycommands(self, params: dict[str, Any]) -> Any:

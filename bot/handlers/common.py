@@ -8,12 +8,14 @@ where a button is expected, a stale button, a menu section no feature serves).
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, User
+from aiogram.types import BotCommandScopeChat, CallbackQuery, Message, ReplyKeyboardRemove, User
 from dishka import FromDishka
 
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
@@ -21,12 +23,15 @@ from bot.keyboards.common import (
     LanguageCb,
     MenuAction,
     MenuCb,
+    command_menu,
     language_keyboard,
     main_menu,
     phone_keyboard,
 )
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
+
+log = logging.getLogger(__name__)
 
 # Deep-link payloads that belong to another feature (the admin area's specialist invites).
 FOREIGN_START_PAYLOADS = ("spec_",)
@@ -173,6 +178,7 @@ async def on_language_chosen(
     await query.answer()
     if not isinstance(query.message, Message):
         return
+    await _set_chat_commands(query.message, updated.language)
     text, menu = i18n("language.changed"), main_menu(i18n)
     try:
         await query.message.edit_text(text, reply_markup=menu)
@@ -181,6 +187,19 @@ async def on_language_chosen(
             return  # pressed twice: the answer is already on screen
         # Too old to edit (or deleted): say it in a new message instead.
         await query.message.answer(text, reply_markup=menu)
+
+
+async def _set_chat_commands(message: Message, language: str) -> None:
+    """The slash-command menu of this chat in the chosen language (Telegram otherwise shows
+    the menu of the app's language). Best effort: the language is saved either way."""
+    if message.bot is None:
+        return
+    try:
+        await message.bot.set_my_commands(
+            command_menu(language), scope=BotCommandScopeChat(chat_id=message.chat.id)
+        )
+    except TelegramAPIError as exc:
+        log.warning("could not set the command menu of chat %s: %r", message.chat.id, exc)
 
 
 def setup_router() -> Router:

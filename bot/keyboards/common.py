@@ -7,10 +7,22 @@ from __future__ import annotations
 from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import BotCommand, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import SUPPORTED_LANGUAGES, Translator
+from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
+
+# Client commands shown in Telegram's menu (the client commands of README's booking flow);
+# descriptions come from the catalogs.
+BOT_COMMANDS = ("start", "book", "my", "wallet", "language", "help", "cancel")
+
+
+def command_menu(locale: str) -> list[BotCommand]:
+    """Telegram's slash-command menu in `locale`."""
+    return [
+        BotCommand(command=name, description=translate(f"commands.{name}", locale))
+        for name in BOT_COMMANDS
+    ]
 
 
 class MenuAction(str, Enum):

@@ -20,7 +20,7 @@ from bot.domain.slots import SlotCandidate
 from bot.domain.types import SlotQuery
 from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
-from bot.keyboards.common import MenuAction, MenuCb
+from bot.keyboards.common import BOT_COMMANDS, MenuAction, MenuCb
 from bot.states import BookingStates
 from db.models import Client, ClientWallet
 
@@ -28,6 +28,11 @@ from db.models import Client, ClientWallet
 async def _count(session_factory: async_sessionmaker[AsyncSession], model: Any) -> int:
     async with session_factory() as s:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def chat_menu(emulator: BotAPIEmulator, chat_id: int) -> list[str]:
+    """The descriptions of the command menu set for one chat (`BotCommandScopeChat`)."""
+    return [c["description"] for c in emulator.commands.get(f"chat@{chat_id}:", [])]
 
 
 async def test_start_registers_once_and_shows_menu(
@@ -67,6 +72,8 @@ async def test_language_switch_is_stored_and_used(
     assert translate("menu.btn.book", "ru") in changed.button_texts()
     async with session_factory() as s:
         assert await s.scalar(select(Client.language).where(Client.tg_id == 1003)) == "ru"
+    # The chat's own slash-command menu follows the choice, not the app's language.
+    assert chat_menu(emulator, 1003) == [translate(f"commands.{c}", "ru") for c in BOT_COMMANDS]
     # Telegram still says "en"; the stored choice wins.
     await bob.send("/help")
     assert (await bob.wait_for_message()).text == translate("help.text", "ru")
@@ -77,6 +84,7 @@ async def test_language_switch_is_stored_and_used(
     assert button is not None
     await bob.press_data(button["callback_data"], message_id=prompt.message_id)
     await bob.wait_for_message(translate("language.changed", "en"))
+    assert chat_menu(emulator, 1003) == [translate(f"commands.{c}", "en") for c in BOT_COMMANDS]
     await bob.press_data(button["callback_data"], message_id=prompt.message_id)
     assert (await bob.wait_for_callback_answer()).get("text") is None
     await emulator.wait_for(lambda: not emulator.pending_updates())

@@ -97,9 +97,8 @@ def test_every_used_key_has_a_text(locale: str, catalogs: dict[str, dict[str, st
 
 def test_dynamic_key_families(catalogs: dict[str, dict[str, str]]) -> None:
     """Keys the code builds at run time (f-strings, tables) exist in both languages."""
-    from bot.app import BOT_COMMANDS
     from bot.handlers.errors import ERROR_TEXTS
-    from bot.keyboards.common import MenuAction
+    from bot.keyboards.common import BOT_COMMANDS, MenuAction
 
     keys = [
         *(f"commands.{name}" for name in BOT_COMMANDS),
