@@ -100,6 +100,14 @@ def money_from(amount: Decimal | int | str, currency: str, lang: str | None) -> 
     return translate("formats.from", _lang(lang), price=money(amount, currency, lang))
 
 
+def count(n: int, key: str, lang: str | None) -> str:
+    """`n` with the noun of the catalog entry `key.<plural form>` (CLDR plural rules:
+    `one`/`other` in English, `one`/`few`/`many`/`other` in Russian): `3 appointments`,
+    `3 записи`, `5 записей`. The entry's text has a `{n}` placeholder."""
+    form = Locale.parse(_locale(lang)).plural_form(n)
+    return translate(f"{key}.{form}", _lang(lang), n=n)
+
+
 def weekday(day: date, lang: str | None) -> str:
     """The weekday's abbreviation: `Wed`, `ср`."""
     return format_date(day, "EEE", locale=_locale(lang))

@@ -19,6 +19,7 @@ from aiogram.types import BotCommandScopeChat, CallbackQuery, Message, ReplyKeyb
 from dishka import FromDishka
 
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
+from bot.ioc.types import Now
 from bot.keyboards.common import (
     LanguageCb,
     MenuAction,
@@ -28,6 +29,8 @@ from bot.keyboards.common import (
     main_menu,
     phone_keyboard,
 )
+from bot.keyboards.notify import schedule_row
+from bot.notify.agenda import SpecialistAgenda
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
 
@@ -82,6 +85,8 @@ async def on_start(
     state: FSMContext,
     clients: FromDishka[ClientService],
     flow: FromDishka[BookingFlow],
+    agenda: FromDishka[SpecialistAgenda],
+    now: FromDishka[Now],
     profile: ClientProfile | None = None,
 ) -> None:
     assert message.from_user is not None
@@ -94,7 +99,13 @@ async def on_start(
         if registered.created
         else i18n("start.greeting_back", name=name)
     )
-    await message.answer(text, reply_markup=main_menu(i18n))
+    menu = main_menu(i18n)
+    # A specialist's home: their day first, with Today / Tomorrow / Week above the menu.
+    home = await agenda.home_for(message.from_user.id, now=now, lang=i18n.locale)
+    if home is not None:
+        text = f"{home}\n\n{text}"
+        menu.inline_keyboard.insert(0, schedule_row(i18n.locale))
+    await message.answer(text, reply_markup=menu)
 
 
 async def on_help(message: Message, i18n: Translator) -> None:

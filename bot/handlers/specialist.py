@@ -1,4 +1,6 @@
-"""The specialist's side: `/agenda` (today and tomorrow) and the completed / no-show buttons.
+"""The specialist's side: `/agenda` (today and tomorrow), the schedule views (Today / Tomorrow /
+Week, from the home on `/start` and from the "Open schedule" button of every notice) and the
+came / no-show buttons.
 
 The role is checked on the server for every command and every button: the Telegram account must
 be linked to an active specialist, and a mark goes through `BookingService.mark_status` with that
@@ -20,7 +22,7 @@ from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
 from bot.handlers.reminders import error_text
 from bot.i18n import Translator
 from bot.ioc.types import Now
-from bot.keyboards.notify import AgendaCb
+from bot.keyboards.notify import AgendaCb, ScheduleCb
 from bot.notify.agenda import SpecialistAgenda
 from bot.notify.render import hhmm
 from bot.services.booking import Actor, BookingService
@@ -68,11 +70,12 @@ async def on_mark(
     except DomainError as exc:
         await query.answer(error_text(exc, i18n), show_alert=True)
         return
+    # The toast says what the button said ("came", not "completed").
     await query.answer(
         i18n(
             "notify.agenda.marked",
             time=hhmm(view.local_start),
-            status=i18n(f"notify.status.{view.status}"),
+            status=i18n(f"notify.mark.{callback_data.status.value}"),
         )
     )
     rendered = await agenda.render_for(query.from_user.id, now=now, lang=i18n.locale)
@@ -82,6 +85,48 @@ async def on_mark(
             await query.message.edit_text(rendered.text, reply_markup=rendered.reply_markup)
 
 
+async def on_schedule(
+    query: CallbackQuery,
+    callback_data: ScheduleCb,
+    i18n: Translator,
+    agenda: FromDishka[SpecialistAgenda],
+    now: FromDishka[Now],
+) -> None:
+    """Today / Tomorrow / Week (from the specialist's home or a notice's "Open schedule"):
+    the message becomes that schedule; a notice stays as it was and the schedule comes below."""
+    rendered = await agenda.render_for(
+        query.from_user.id, now=now, lang=i18n.locale, view=callback_data.view
+    )
+    if rendered is None:
+        await query.answer(i18n("notify.agenda.not_specialist"), show_alert=True)
+        return
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    if _is_schedule(message):
+        with contextlib.suppress(TelegramBadRequest):  # the same view pressed again
+            await message.edit_text(rendered.text, reply_markup=rendered.reply_markup)
+    else:
+        await message.answer(rendered.text, reply_markup=rendered.reply_markup)
+
+
+def _is_schedule(message: Message) -> bool:
+    """A message whose buttons include the Today / Tomorrow / Week row (the home or a
+    schedule), as opposed to a notice with its single "Open schedule" button."""
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    views = {
+        button.callback_data
+        for row in markup.inline_keyboard
+        for button in row
+        if button.callback_data and button.callback_data.startswith(ScheduleCb.__prefix__)
+    }
+    return len(views) > 1
+
+
 def register(router: Router) -> None:
     router.message.register(on_agenda, Command("agenda"))
     router.callback_query.register(on_mark, AgendaCb.filter())
+    router.callback_query.register(on_schedule, ScheduleCb.filter())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import translate
@@ -85,9 +85,51 @@ def waitlist_offer_keyboard(waitlist_id: int, locale: str) -> InlineKeyboardMark
     return kb.as_markup()
 
 
-def agenda_keyboard(marks: list[tuple[int, str]], locale: str) -> InlineKeyboardMarkup | None:
-    """Completed / no-show buttons for the given (appointment id, local HH:MM) pairs."""
-    if not marks:
+class ScheduleView(str, Enum):
+    """Which days the specialist's schedule shows."""
+
+    today = "today"
+    tomorrow = "tomorrow"
+    week = "week"
+
+
+class ScheduleCb(CallbackData, prefix="sch"):
+    """Open the pressing specialist's schedule (the role is checked on the server)."""
+
+    view: ScheduleView
+
+
+def schedule_row(locale: str) -> list[InlineKeyboardButton]:
+    """Today / Tomorrow / Week: the specialist's home and schedule navigation."""
+    return [
+        InlineKeyboardButton(
+            text=translate(f"notify.schedule.{view.value}", locale),
+            callback_data=ScheduleCb(view=view).pack(),
+        )
+        for view in ScheduleView
+    ]
+
+
+def open_schedule_keyboard(locale: str) -> InlineKeyboardMarkup:
+    """The one button under a specialist's notice: their schedule for today."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=translate("notify.btn.open_schedule", locale),
+                    callback_data=ScheduleCb(view=ScheduleView.today).pack(),
+                )
+            ]
+        ]
+    )
+
+
+def agenda_keyboard(
+    marks: list[tuple[int, str]], locale: str, *, navigation: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Completed / no-show buttons for the given (appointment id, local HH:MM) pairs; with
+    `navigation`, the Today / Tomorrow / Week row below them."""
+    if not marks and not navigation:
         return None
     kb = InlineKeyboardBuilder()
     for appointment_id, hhmm in marks:
@@ -100,4 +142,6 @@ def agenda_keyboard(marks: list[tuple[int, str]], locale: str) -> InlineKeyboard
             callback_data=AgendaCb(status=AgendaMark.no_show, appointment_id=appointment_id),
         )
     kb.adjust(2)
+    if navigation:
+        kb.row(*schedule_row(locale))
     return kb.as_markup()

@@ -16,10 +16,16 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
+from bot import formats
 from bot.domain import notification_kinds as kinds
 from bot.domain.statuses import AppointmentStatus
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translate
-from bot.keyboards.notify import agenda_keyboard, reminder_keyboard, waitlist_offer_keyboard
+from bot.keyboards.notify import (
+    agenda_keyboard,
+    open_schedule_keyboard,
+    reminder_keyboard,
+    waitlist_offer_keyboard,
+)
 from bot.services.agenda import AgendaLine
 
 
@@ -98,6 +104,9 @@ def _before(minutes: int, lang: str) -> str:
     return translate("notify.before.minutes", lang, minutes=minutes)
 
 
+# Notices to a specialist carry an "Open schedule" button.
+SPECIALIST_PREFIX = "specialist."
+
 _SIMPLE = {
     kinds.CLIENT_CONFIRM: "notify.client.confirm",
     kinds.CLIENT_CANCELLED: "notify.client.cancelled",
@@ -123,12 +132,15 @@ def render(
     lang = language(payload)
     if kind == kinds.SPECIALIST_AGENDA:
         day = dt.date.fromisoformat(str(payload["date"]))
-        return render_agenda([(day, list(agenda or []))], lang=lang, now=now, with_buttons=False)
+        daily = render_agenda([(day, list(agenda or []))], lang=lang, now=now, with_buttons=False)
+        return Rendered(daily.text, open_schedule_keyboard(lang))
     if kind in _SIMPLE:
         text = translate(_SIMPLE[kind], lang, **_details(payload, lang, currency))
         reason = payload.get("reason")
         if isinstance(reason, str) and reason:
             text += "\n" + translate("notify.reason", lang, reason=reason)
+        if kind.startswith(SPECIALIST_PREFIX):
+            return Rendered(text, open_schedule_keyboard(lang))
         return Rendered(text)
     if kind == kinds.CLIENT_REMINDER:
         text = translate("notify.client.reminder", lang, **_details(payload, lang, currency))
@@ -151,16 +163,25 @@ def render_agenda(
     lang: str,
     now: dt.datetime | None,
     with_buttons: bool,
+    today: dt.date | None = None,
 ) -> Rendered:
     """The agenda for one or more local dates. With buttons, every booked appointment whose start
-    has passed gets "completed" / "no-show" (the server checks again when pressed)."""
+    has passed gets "came" / "no-show" (the server checks again when pressed), and the Today /
+    Tomorrow / Week row follows; `today` (default: the first day) names today and tomorrow."""
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
-    for index, (day, lines) in enumerate(days):
-        header = "notify.agenda.header"
-        if with_buttons:
-            header = ("notify.agenda.today", "notify.agenda.tomorrow")[min(index, 1)]
-        parts.append(translate(header, lang, date=ddmm(day)))
+    if with_buttons and today is None and days:
+        today = days[0][0]
+    for day, lines in days:
+        offset = (day - today).days if today is not None else None
+        if offset == 0:
+            parts.append(translate("notify.agenda.today", lang, date=ddmm(day)))
+        elif offset == 1:
+            parts.append(translate("notify.agenda.tomorrow", lang, date=ddmm(day)))
+        elif offset is not None:
+            parts.append(translate("notify.agenda.header", lang, date=formats.day(day, lang)))
+        else:
+            parts.append(translate("notify.agenda.header", lang, date=ddmm(day)))
         if not lines:
             parts.append(translate("notify.agenda.empty", lang))
         for line in sorted(lines, key=lambda x: x.start):
@@ -186,5 +207,21 @@ def render_agenda(
             ):
                 marks.append((line.appointment_id, hhmm(start)))
         parts.append("")
-    markup = agenda_keyboard(marks, lang) if with_buttons else None
+    markup = agenda_keyboard(marks, lang, navigation=True) if with_buttons else None
     return Rendered("\n".join(parts).strip(), markup)
+
+
+def render_home(lines: Sequence[AgendaLine], *, now: dt.datetime, lang: str) -> str:
+    """The specialist's day in one line: `📋 Today: 3 appointments, next at 12:15`."""
+    booked = [line for line in lines if line.status != AppointmentStatus.CANCELLED]
+    if not booked:
+        return translate("notify.home.empty", lang)
+    count = formats.count(len(booked), "notify.home.count", lang)
+    upcoming = sorted(
+        (line for line in booked if line.start >= now and line.status == AppointmentStatus.BOOKED),
+        key=lambda line: line.start,
+    )
+    if not upcoming:
+        return translate("notify.home.done", lang, count=count)
+    nxt = upcoming[0]
+    return translate("notify.home.next", lang, count=count, time=hhmm(local(nxt.start, nxt.tz)))

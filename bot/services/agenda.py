@@ -46,15 +46,16 @@ AgendaDay = tuple[dt.date, list[AgendaLine]]
 
 
 async def agenda_lines(
-    session: AsyncSession, specialist_id: int, *, around: dt.datetime
+    session: AsyncSession, specialist_id: int, *, around: dt.datetime, days: int = 2
 ) -> list[AgendaLine]:
-    """The specialist's non-cancelled appointments from a day before to two days after `around`
-    (wide enough for every zone's "today" and "tomorrow"); callers pick the local days."""
+    """The specialist's non-cancelled appointments from a day before to `days` days after
+    `around` (wide enough for every zone's "today" and the days after); callers pick the local
+    days."""
     rows = await repo.agenda_rows(
         session,
         specialist_id,
         start=around - dt.timedelta(days=1, hours=2),
-        end=around + dt.timedelta(days=2, hours=14),
+        end=around + dt.timedelta(days=days, hours=14),
     )
     return [
         AgendaLine(
@@ -134,16 +135,22 @@ async def queue_daily_agendas(
 
 
 async def agenda_days(
-    session: AsyncSession, specialist_id: int, *, now: dt.datetime, default_tz: str
+    session: AsyncSession,
+    specialist_id: int,
+    *,
+    now: dt.datetime,
+    default_tz: str,
+    first: int = 0,
+    count: int = 2,
 ) -> list[AgendaDay]:
-    """Today's and tomorrow's appointments, each day taken in its appointment's location zone;
-    the headers carry the specialist's own "today" and "tomorrow"."""
+    """`count` days of appointments from today + `first` (default: today and tomorrow), each
+    day taken in its appointment's location zone; the dates are the specialist's own."""
     today = await specialist_today(session, specialist_id, now=now, default_tz=default_tz)
-    lines = await agenda_lines(session, specialist_id, around=now)
-    days: list[AgendaDay] = [(today, []), (today + dt.timedelta(days=1), [])]
+    lines = await agenda_lines(session, specialist_id, around=now, days=first + count)
+    days: list[AgendaDay] = [(today + dt.timedelta(days=first + i), []) for i in range(count)]
     for line in lines:
-        offset = (local_day(line) - today_in(line.tz, now)).days
-        if offset in (0, 1):
+        offset = (local_day(line) - today_in(line.tz, now)).days - first
+        if 0 <= offset < count:
             days[offset][1].append(line)
     return days
 
@@ -162,8 +169,11 @@ class AgendaService:
             specialist = await repo.active_specialist_by_tg(session, tg_id)
             return specialist.id if specialist is not None else None
 
-    async def days_for(self, tg_id: int, *, now: dt.datetime) -> list[AgendaDay] | None:
-        """Today's and tomorrow's lines (see `agenda_days`), or None for a non-specialist.
+    async def days_for(
+        self, tg_id: int, *, now: dt.datetime, first: int = 0, count: int = 2
+    ) -> list[AgendaDay] | None:
+        """`count` days of lines from today + `first` (see `agenda_days`; default today and
+        tomorrow), or None for a non-specialist.
 
         Writing to the bot proves the specialist's chat works again after an earlier block:
         the chat is marked reachable and its future reminders are queued again.
@@ -179,7 +189,12 @@ class AgendaService:
                     session, now=now, settings=self._settings, specialist_id=specialist.id
                 )
             return await agenda_days(
-                session, specialist.id, now=now, default_tz=self._settings.default_timezone
+                session,
+                specialist.id,
+                now=now,
+                default_tz=self._settings.default_timezone,
+                first=first,
+                count=count,
             )
 
         return await in_transaction(self._sessions, read)

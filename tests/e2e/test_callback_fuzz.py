@@ -91,9 +91,21 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str 
 
 
 def test_every_button_factory_is_fuzzed() -> None:
-    assert {"appt", "bk", "bn", "rsd", "rst", "rsc", "rem", "wlt", "agd", "top", "st", "cf"} <= set(
-        PREFIXES
-    )
+    assert {
+        "appt",
+        "bk",
+        "bn",
+        "sch",
+        "rsd",
+        "rst",
+        "rsc",
+        "rem",
+        "wlt",
+        "agd",
+        "top",
+        "st",
+        "cf",
+    } <= set(PREFIXES)
 
 
 @settings(

@@ -98,13 +98,19 @@ def test_every_used_key_has_a_text(locale: str, catalogs: dict[str, dict[str, st
 def test_dynamic_key_families(catalogs: dict[str, dict[str, str]]) -> None:
     """Keys the code builds at run time (f-strings, tables) exist in both languages."""
     from bot.handlers.errors import ERROR_TEXTS
+    from bot.keyboards.booking import DayPart
     from bot.keyboards.common import BOT_COMMANDS, MenuAction
+    from bot.keyboards.notify import AgendaMark, ScheduleView
 
     keys = [
         *(f"commands.{name}" for name in BOT_COMMANDS),
         *(f"language.btn.{lang}" for lang in SUPPORTED_LANGUAGES),
         *(f"menu.btn.{action.value}" for action in MenuAction),
         *ERROR_TEXTS,
+        *(f"notify.schedule.{view.value}" for view in ScheduleView),
+        *(f"notify.mark.{mark.value}" for mark in AgendaMark),
+        *(f"notify.home.count.{form}" for form in ("one", "few", "many", "other")),
+        *(f"booking.part.{part.name.lower()}" for part in DayPart),
     ]
     for locale in SUPPORTED_LANGUAGES:
         missing = [k for k in keys if not catalogs[locale].get(k, "").strip()]
