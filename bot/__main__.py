@@ -22,12 +22,13 @@ import urllib.error
 import urllib.request
 
 from bot.config import ConfigError, ProbeSettings, Settings, load_probe_settings, load_settings
-from bot.ops import startup
 from bot.ops.logs import configure_logging
 
 log = logging.getLogger("bot")
 
-EXIT_MISCONFIGURED = startup.EXIT_MISCONFIGURED
+# The exit code of a configuration error (`bot.ops.startup.EXIT_MISCONFIGURED`; that module imports
+# aiogram, so the demo and catalog commands do not import it before they need it).
+EXIT_MISCONFIGURED = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_MISCONFIGURED
+    from bot.ops import startup
+
     try:
         asyncio.run(_serve(settings, worker_only=command == "worker"))
     except startup.StartupError as exc:
@@ -124,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(settings: Settings, *, worker_only: bool) -> None:
+    from bot.ops import startup
+
     await startup.preflight(settings)
     if worker_only:
         from bot.notify.runner import run_worker

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import importlib
 import logging
 import os
 import signal
@@ -27,22 +28,34 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.app import create_app, serve
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import services
 from bot.demo.clock import DemoClock
-from bot.demo.seed import PERSONAS, admin_ids, prepare
 from bot.demo.services import DemoError, Service
-from bot.demo.web import ChatHub, build_web_app
 from bot.emulator import DEFAULT_TOKEN, BotAPIEmulator
-from bot.services.events import OUTBOX_WAKE, EventBus
-from db.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
+
+# The product's own modules (aiogram's types alone take seconds of CPU to import). They are
+# imported in a thread while the embedded servers start in their own processes, so the two
+# overlap instead of adding up; `_serve_product` then finds them loaded.
+PRODUCT_MODULES = (
+    "aiohttp.web",
+    "bot.app",
+    "bot.demo.seed",
+    "bot.demo.web",
+    "bot.services.events",
+    "db.engine",
+)
+
+
+def _import_product() -> None:
+    for name in PRODUCT_MODULES:
+        importlib.import_module(name)
+
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
@@ -95,20 +108,40 @@ async def _external_redis(settings: Settings) -> Service | None:
 
 
 async def start_services(settings: Settings, data_dir: Path, started: list[Service]) -> None:
-    """Append the PostgreSQL and the Redis to use to `started` (so a failure half-way still
-    stops what was started)."""
+    """Append the PostgreSQL and then the Redis to use to `started`.
+
+    Both are checked (external) or started (embedded) at the same time; when one fails, the
+    other is still appended when it started, so the caller stops it. Raises `DemoError`."""
+    pg, redis = await asyncio.gather(
+        _postgres(settings, data_dir), _redis(settings, data_dir), return_exceptions=True
+    )
+    for service in (pg, redis):
+        if isinstance(service, Service):
+            started.append(service)
+    for outcome in (pg, redis):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _postgres(settings: Settings, data_dir: Path) -> Service:
     pg = await _external_postgres(settings)
-    if pg is None:
-        pg = await asyncio.to_thread(services.start_embedded_postgres, data_dir)
-        started.append(pg)
+    if pg is not None:
+        return pg
+    pg = await asyncio.to_thread(services.start_embedded_postgres, data_dir)
+    try:
         pg.version = await services.postgres_version(pg.url)
         await services.ensure_database(pg.url)
-    else:
-        started.append(pg)
+    except BaseException:
+        pg.stop()
+        raise
+    return pg
+
+
+async def _redis(settings: Settings, data_dir: Path) -> Service:
     redis = await _external_redis(settings)
     if redis is None:
         redis = await asyncio.to_thread(services.start_embedded_redis, data_dir)
-    started.append(redis)
+    return redis
 
 
 def stop_services(started: list[Service]) -> None:
@@ -122,8 +155,13 @@ async def run_demo(data_dir: Path, port: int, stop: asyncio.Event) -> None:
     settings = base_settings()
     check_port(port)
     started: list[Service] = []
+    product = asyncio.create_task(asyncio.to_thread(_import_product))
     try:
-        await start_services(settings, data_dir, started)
+        try:
+            await start_services(settings, data_dir, started)
+        finally:
+            await asyncio.wait({product})  # a thread cannot be cancelled: let it finish
+        product.result()
         for service in started:
             say(service.describe())
         if stop.is_set():
@@ -136,6 +174,14 @@ async def run_demo(data_dir: Path, port: int, stop: asyncio.Event) -> None:
 async def _serve_product(
     settings: Settings, started: list[Service], port: int, stop: asyncio.Event
 ) -> None:
+    from aiohttp import web
+
+    from bot.app import create_app, serve
+    from bot.demo.seed import PERSONAS, admin_ids, prepare
+    from bot.demo.web import ChatHub, build_web_app
+    from bot.services.events import OUTBOX_WAKE, EventBus
+    from db.engine import make_engine, make_session_factory
+
     pg, redis_service = started[0], started[-1]
     clock = DemoClock()
     # Update ids grow across runs: the bot's Redis remembers the ones it handled (dedupe).
