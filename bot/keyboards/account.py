@@ -30,6 +30,7 @@ class AppointmentAction(str, Enum):
     cancel_confirm = "cancel_ok"  # do it
     reschedule = "resched"  # choose a new date, then a time
     attend = "attend"  # "I'll come" from a reminder
+    again = "again"  # "Book again": a new booking of the same service with the same specialist
 
 
 class AppointmentCb(CallbackData, prefix="appt"):
@@ -107,10 +108,23 @@ def appointment_list_keyboard(
 
 
 def appointment_actions_keyboard(
-    t: Translate, appointment_id: int, *, can_change: bool
+    t: Translate,
+    appointment_id: int,
+    *,
+    can_change: bool,
+    past: bool = False,
+    book_again: bool = False,
 ) -> InlineKeyboardMarkup:
-    """Cancel / Reschedule (when the appointment is still booked and upcoming) and Back."""
+    """Cancel / Reschedule (when the appointment is still booked and upcoming), "Book again"
+    (a past visit), and Back (to the list it belongs to: `past` = the history)."""
     kb = InlineKeyboardBuilder()
+    if book_again:
+        kb.button(
+            text=t("account.btn.book_again"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.again, appointment_id=appointment_id
+            ),
+        )
     if can_change:
         kb.button(
             text=t("account.btn.cancel"),
@@ -124,7 +138,8 @@ def appointment_actions_keyboard(
                 action=AppointmentAction.reschedule, appointment_id=appointment_id
             ),
         )
-    kb.button(text=t("account.btn.back"), callback_data=MyListCb(page=MyPage.upcoming))
+    page = MyPage.past if past else MyPage.upcoming
+    kb.button(text=t("account.btn.back"), callback_data=MyListCb(page=page))
     if can_change:
         kb.adjust(2, 1)
     else:

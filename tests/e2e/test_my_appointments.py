@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import formats
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.keyboards.account import (
@@ -23,6 +24,7 @@ from bot.keyboards.account import (
 from bot.services.booking import Actor, AppointmentView, BookingService
 from db.models import Location
 from tests.e2e.account_support import (
+    ZONE,
     account_bot,
     appointment,
     book,
@@ -47,15 +49,16 @@ pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 ADDRESS = "Тверская, 1"
 
 
-def line(view: AppointmentView, lang: str) -> str:
-    return "• " + t(
-        "account.my.line",
+def label(view: AppointmentView, lang: str) -> str:
+    """The appointment's button in /my: weekday, date, time, service, specialist."""
+    return t(
+        "account.my.button",
         lang,
+        weekday=formats.weekday(view.start.astimezone(ZONE).date(), lang),
         date=ddmm(view.start),
         time=hhmm(view.start),
         service=view.service_name,
         specialist=view.specialist_name,
-        location=view.location_name,
     )
 
 
@@ -103,30 +106,47 @@ async def test_upcoming_and_past_pages(
         await user.wait_for_message()
         await user.press(t("menu.btn.my", lang))
         upcoming = await user.wait_for_message(t("account.my.upcoming_title", lang))
-        assert (upcoming.text or "").splitlines() == [
-            t("account.my.upcoming_title", lang),
-            line(sooner, lang),
-            line(later, lang),
-        ]
+        # Each appointment once: a button, not a line of text and a button again.
+        assert upcoming.text == t("account.my.upcoming_title", lang)
         assert upcoming.button_texts() == [
-            f"{ddmm(sooner.start)} 10:00 {sooner.service_name}",
-            f"{ddmm(later.start)} 14:00 {later.service_name}",
+            label(sooner, lang),
+            label(later, lang),
             t("account.btn.past", lang),
         ]
+        weekday = formats.weekday(sooner.start.astimezone(ZONE).date(), lang)
+        assert label(sooner, lang).startswith(f"{weekday} {ddmm(sooner.start)} 10:00 · ")
 
         await user.press(t("account.btn.past", lang))
         history = await user.wait_for_message(t("account.my.past_title", lang))
-        # Latest first; each with its status.
-        assert (history.text or "").splitlines() == [
-            t("account.my.past_title", lang),
-            f"{line(dropped, lang)} · {t('account.status.cancelled', lang)}",
-            f"{line(past, lang)} · {t('account.status.booked', lang)}",
+        # History: cancelled and past, latest first, each with its status.
+        assert history.text == t("account.my.past_title", lang)
+        assert history.button_texts() == [
+            f"{label(dropped, lang)} · {t('account.status.cancelled', lang)}",
+            f"{label(past, lang)} · {t('account.status.booked', lang)}",
+            t("account.btn.upcoming", lang),
         ]
-        assert t("account.btn.upcoming", lang) in history.button_texts()
 
-        await user.press(t("account.btn.upcoming", lang))
+        # A past visit offers "Book again"; a cancelled one does not.
+        await user.press(label(dropped, lang))
+        dropped_card = await user.wait_for_message(dropped.service_name)
+        assert t("account.btn.book_again", lang) not in dropped_card.button_texts()
+        await user.press(t("account.btn.back", lang))
+        await user.wait_for_message(t("account.my.past_title", lang))
+        await user.press(label(past, lang))
+        past_card = await user.wait_for_message(lambda m: len(m.button_texts()) == 2)
+        assert past_card.button_texts() == [
+            t("account.btn.book_again", lang),
+            t("account.btn.back", lang),
+        ]
+        await user.press(t("account.btn.book_again", lang))
+        # The same service with the same specialist: straight to the date step.
+        rebook = await user.wait_for_message(t("booking.ask.date", lang), edits=False)
+        assert past.service_name in (rebook.text or "")
+        assert past.specialist_name in (rebook.text or "")
+
+        await user.send("/my")
         again = await user.wait_for_message(t("account.my.upcoming_title", lang))
-        assert line(sooner, lang) in (again.text or "")
+        assert label(sooner, lang) in again.button_texts()
 
 
 async def test_empty_list_says_how_to_book(

@@ -83,7 +83,14 @@ async def show_card(
 ) -> None:
     """The appointment's card (with a notice above it), with the actions that still apply."""
     text = with_notice(notice, render.details(view, deps.i18n, deps.currency))
-    markup = appointment_actions_keyboard(deps.i18n, view.id, can_change=changeable(view, deps.now))
+    past = view.start < deps.now or view.status == AppointmentStatus.CANCELLED
+    markup = appointment_actions_keyboard(
+        deps.i18n,
+        view.id,
+        can_change=changeable(view, deps.now),
+        past=past,
+        book_again=past and view.status != AppointmentStatus.CANCELLED,
+    )
     await show(query, text, markup, edit=edit)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot import formats
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.services.booking import AppointmentView
@@ -47,26 +48,24 @@ def details(view: AppointmentView, i18n: Translator, currency: str) -> str:
 def appointment_list(
     views: Sequence[AppointmentView], i18n: Translator, *, past: bool
 ) -> tuple[str, list[tuple[int, str]]]:
-    """The list text and the (id, label) of each appointment's button."""
+    """The list's title and, for each appointment once, its button: (id, `Wed 05.03 10:00 ·
+    Haircut · Anna`, plus the status in the history)."""
     if not views:
         return i18n("account.my.past_empty" if past else "account.my.upcoming_empty"), []
-    lines = [i18n("account.my.past_title" if past else "account.my.upcoming_title")]
     buttons: list[tuple[int, str]] = []
     for view in views:
-        line = i18n(
-            "account.my.line",
+        local = view.start.astimezone(ZoneInfo(view.timezone))
+        label = i18n(
+            "account.my.button",
+            weekday=formats.weekday(local.date(), i18n.locale),
             service=view.service_name,
             specialist=view.specialist_name,
-            location=view.location_name,
             **when(view),
         )
         if past:
-            line = f"{line} · {status_text(view, i18n)}"
-        lines.append(f"• {line}")
-        buttons.append(
-            (view.id, i18n("account.my.button", service=view.service_name, **when(view)))
-        )
-    return "\n".join(lines), buttons
+            label = f"{label} · {status_text(view, i18n)}"
+        buttons.append((view.id, label))
+    return i18n("account.my.past_title" if past else "account.my.upcoming_title"), buttons
 
 
 def cancel_question(

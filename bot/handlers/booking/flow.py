@@ -18,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from dishka import FromDishka
 
+from bot.domain.errors import NotAllowed, NotFound
 from bot.handlers.booking.context import (
     Deps,
     Draft,
@@ -29,9 +30,11 @@ from bot.handlers.booking.context import (
 )
 from bot.handlers.booking.screens import Screen, previous_step, resolve
 from bot.handlers.booking.steps import pick_time, screen_for
+from bot.keyboards.account import AppointmentAction, AppointmentCb
 from bot.keyboards.booking import BookAction, BookCb, BookStep, NearCb
 from bot.keyboards.common import MenuAction, MenuCb, main_menu
 from bot.keyboards.fields import is_db_id
+from bot.services.booking_types import Actor
 from bot.states import BookingStates
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,36 @@ async def on_menu_book(query: CallbackQuery, state: FSMContext, deps: FromDishka
     await query.answer()
     if isinstance(query.message, Message):
         await start_booking(query.message, state, deps, new_message=True)
+
+
+async def on_book_again(
+    query: CallbackQuery,
+    callback_data: AppointmentCb,
+    state: FSMContext,
+    deps: FromDishka[Deps],
+) -> None:
+    """ "🔁 Book again" on a past visit: a new flow with its location, service and specialist
+    chosen, at the date step (a choice no longer bookable falls back to that step). Only the
+    client's own appointment; anything else is refused and nothing changes."""
+    try:
+        view = await deps.booking.get(
+            callback_data.appointment_id, actor=Actor(kind="client", id=deps.client_id)
+        )
+    except (NotFound, NotAllowed):
+        await query.answer(deps.i18n("account.appt.not_yours"), show_alert=True)
+        return
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    await release_hold(state, deps)
+    draft = Draft(
+        flow=new_flow_token(),
+        location_id=view.location_id,
+        service_id=view.service_id,
+        specialist_id=view.specialist_id,
+    )
+    screen = await screen_for(deps, draft, BookStep.DATE)
+    await show(query.message, state, draft, screen, new=True)
 
 
 async def on_text_mid_flow(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
@@ -302,6 +335,9 @@ def register(router: Router) -> None:
     after `confirm.register`: the catch-all for unparsable booking buttons comes last."""
     router.message.register(on_book, Command("book"))
     router.callback_query.register(on_menu_book, MenuCb.filter(F.action == MenuAction.book))
+    router.callback_query.register(
+        on_book_again, AppointmentCb.filter(F.action == AppointmentAction.again)
+    )
     # Commands are excluded: the common router's `on_command_mid_flow` has ended the flow, but
     # this router would still see the old state in the filter data.
     router.message.register(on_text_mid_flow, StateFilter(BookingStates), ~F.text.startswith("/"))
