@@ -39,6 +39,7 @@ class CatalogEdit(StatesGroup):
     """The admin typing a catalog value (the buttons carry the rest, re-validated on press)."""
 
     holiday_date = State()
+    value = State()  # a value of the catalog editor (what it is: the conversation's data)
 
 
 class AdminStates(StatesGroup):

@@ -61,6 +61,10 @@ class Location(Base):
     timezone: Mapped[str] = mapped_column(
         Text, nullable=False, server_default=text("'Europe/Moscow'")
     )
+    # The name in other languages ({"en": "..."}); a language without an entry shows `name`.
+    name_i18n: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
 
 
 class LocationSchedule(Base):
@@ -96,6 +100,10 @@ class Workplace(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     type: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    # The name in other languages ({"en": "..."}); a language without an entry shows `name`.
+    name_i18n: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
 
 
 class Service(Base):
@@ -113,6 +121,10 @@ class Service(Base):
     break_min: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     price: Mapped[Decimal] = mapped_column(Money, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    # The name in other languages ({"en": "..."}); a language without an entry shows `name`.
+    name_i18n: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
 
 
 class WorkplaceService(Base):
@@ -148,6 +160,10 @@ class Specialist(Base):
     language: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'ru'"))
     # False once Telegram answered 403 (the specialist blocked the bot).
     chat_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    # The name in other languages ({"en": "..."}); a language without an entry shows `name`.
+    name_i18n: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
 
 
 class ServiceSpecialist(Base):

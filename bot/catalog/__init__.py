@@ -3,8 +3,10 @@
 The file holds the whole catalog and schedules: services; locations with weekly hours,
 holidays and workplaces (and the services each workplace hosts, with optional price, duration
 and break overrides); specialists with their services (custom price and duration), weekly
-schedules per location (optionally pinning a workplace) and breaks. `examples/catalog.yaml` is
-a commented example.
+schedules per location (optionally pinning a workplace) and breaks. Locations, workplaces,
+services and specialists may carry translated names (`name_i18n: {en: Haircut}`); `name` stays
+the base name, shown when the client's language has none. `examples/catalog.yaml` is a
+commented example.
 
 Semantics of an import:
 - The file is validated fully before anything is written, and every problem is reported with

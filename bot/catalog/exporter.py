@@ -98,6 +98,7 @@ async def export_catalog(session: AsyncSession) -> CatalogFile:
         services=[
             ServiceEntry(
                 name=s.name,
+                name_i18n=dict(s.name_i18n),
                 description=s.description,
                 duration_min=s.duration_min,
                 break_min=s.break_min,
@@ -109,6 +110,7 @@ async def export_catalog(session: AsyncSession) -> CatalogFile:
         locations=[
             LocationEntry(
                 name=loc.name,
+                name_i18n=dict(loc.name_i18n),
                 address=loc.address,
                 timezone=loc.timezone,
                 capacity=loc.capacity,
@@ -126,6 +128,7 @@ async def export_catalog(session: AsyncSession) -> CatalogFile:
                 workplaces=[
                     WorkplaceEntry(
                         name=w.name,
+                        name_i18n=dict(w.name_i18n),
                         type=w.type,
                         active=w.is_active,
                         services=[
@@ -147,6 +150,7 @@ async def export_catalog(session: AsyncSession) -> CatalogFile:
         specialists=[
             SpecialistEntry(
                 name=sp.name,
+                name_i18n=dict(sp.name_i18n),
                 specialization=sp.specialization,
                 tg_id=sp.tg_id,
                 language=sp.language,

@@ -123,6 +123,7 @@ class _Sync:
         for entry in catalog.services:
             values = {
                 "name": entry.name,
+                "name_i18n": dict(entry.name_i18n),
                 "description": entry.description,
                 "duration_min": entry.duration_min,
                 "break_min": entry.break_min,
@@ -139,6 +140,7 @@ class _Sync:
         for entry in catalog.locations:
             values = {
                 "name": entry.name,
+                "name_i18n": dict(entry.name_i18n),
                 "address": entry.address,
                 "timezone": entry.timezone or self.default_timezone,
                 "capacity": entry.capacity,
@@ -165,6 +167,7 @@ class _Sync:
         for entry in catalog.specialists:
             values = {
                 "name": entry.name,
+                "name_i18n": dict(entry.name_i18n),
                 "specialization": entry.specialization,
                 "tg_id": entry.tg_id,
                 "language": entry.language,
@@ -198,6 +201,7 @@ class _Sync:
                 values = {
                     "location_id": location_id,
                     "name": wp.name,
+                    "name_i18n": dict(wp.name_i18n),
                     "type": wp.type,
                     "is_active": wp.active,
                 }

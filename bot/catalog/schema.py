@@ -166,6 +166,9 @@ Hours = Annotated[TimeRange, PlainValidator(parse_time_range), PlainSerializer(s
 Money = Annotated[Decimal, PlainValidator(_parse_money)]
 WeekHours = dict[Weekday, DayHours]
 Name = Annotated[str, Field(min_length=1)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+# The name in other languages (`name_i18n: {en: Haircut}`); `name` stays the base name.
+Names = dict[Language, Name]
 # Upper bounds keep values inside the column types and a working day.
 Minutes = Annotated[int, Field(gt=0, le=24 * 60, strict=True)]
 BreakMinutes = Annotated[int, Field(ge=0, le=24 * 60, strict=True)]
@@ -201,6 +204,7 @@ class WorkplaceServiceEntry(_ServiceLink):
 
 class WorkplaceEntry(_Entry):
     name: Name
+    name_i18n: Names = {}
     type: str | None = None
     active: bool = True
     services: list[Annotated[WorkplaceServiceEntry, BeforeValidator(_service_shorthand)]] = []
@@ -226,6 +230,7 @@ class HolidayEntry(_Entry):
 
 class LocationEntry(_Entry):
     name: Name
+    name_i18n: Names = {}
     address: str | None = None
     timezone: str | None = None
     capacity: Annotated[int, Field(ge=0, le=100_000, strict=True)] | None = None
@@ -250,6 +255,7 @@ class LocationEntry(_Entry):
 
 class ServiceEntry(_Entry):
     name: Name
+    name_i18n: Names = {}
     description: str | None = None
     duration_min: Minutes
     break_min: BreakMinutes = 0
@@ -284,6 +290,7 @@ class BreakEntry(_Entry):
 
 class SpecialistEntry(_Entry):
     name: Name
+    name_i18n: Names = {}
     specialization: str | None = None
     tg_id: Annotated[int, Field(gt=0, lt=2**63, strict=True)] | None = None
     language: Annotated[str, Field(pattern=r"^(ru|en)$")] = "ru"

@@ -124,6 +124,14 @@ class InputProblem(StrEnum):
     TEXT_EMPTY = "text_empty"
     TEXT_TOO_LONG = "text_too_long"
     PHONE_INVALID = "phone_invalid"
+    # Catalog and schedule values (bot.domain.catalog_input).
+    TIME_FORMAT = "time_format"
+    HOURS_ORDER = "hours_order"
+    MINUTES_RANGE = "minutes_range"
+    WHOLE_NUMBER = "whole_number"
+    TIMEZONE_UNKNOWN = "timezone_unknown"
+    NAME_TAKEN = "name_taken"
+    WORKPLACE_UNKNOWN = "workplace_unknown"
 
 
 class InvalidInput(DomainError):

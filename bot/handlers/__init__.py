@@ -17,6 +17,7 @@ from bot.handlers import (
     account,
     admin,
     booking,
+    catalog_edit,
     catalog_file,
     common,
     errors,
@@ -46,6 +47,7 @@ FEATURES: tuple[Feature, ...] = (
     account.setup_router,
     stats.setup_router,
     catalog_file.setup_router,
+    catalog_edit.setup_router,
 )
 
 

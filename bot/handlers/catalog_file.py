@@ -20,13 +20,16 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton
 from dishka import FromDishka
 
 from bot.catalog.checks import CatalogError
-from bot.domain.errors import NotAllowed, NotFound
+from bot.config import Settings
+from bot.domain.errors import DomainError, NotAllowed, NotFound
 from bot.domain.periods import BadPeriod, parse_day
 from bot.domain.tz import wall
 from bot.handlers.admin.menu import edit
+from bot.handlers.admin.screens import local_today
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import AdminNavCb, AdminScreen
+from bot.keyboards.catalog_edit import editor_buttons
 from bot.keyboards.catalog_file import (
     CatalogFileAction,
     CatalogFileCb,
@@ -39,6 +42,7 @@ from bot.keyboards.catalog_file import (
 )
 from bot.services.admin_gate import AdminGate
 from bot.services.catalog_changes import CatalogChange, PutHoliday, SetActive
+from bot.services.catalog_editor import CatalogEditor, Edit
 from bot.services.catalog_file import MAX_FILE_BYTES, CatalogFileService
 from bot.services.catalog_impact import Impact, ImpactChanged
 from bot.services.stats import Scope, StatsService
@@ -50,6 +54,8 @@ HOLIDAY_LOCATION_KEY = "catalog_holiday_location"
 ACTIVE_KEY = "catalog_active"
 TITLE_KEY = "catalog_title"
 EXPECTED_KEY = "catalog_expected"
+# An edit from the catalog editor (`bot.handlers.catalog_edit`) waiting for keep / cancel.
+PENDING_EDIT_KEY = "catalog_edit_pending"
 SHOWN_TOUCHED = 10
 
 
@@ -119,6 +125,8 @@ async def on_button(
     i18n: Translator,
     gate: FromDishka[AdminGate],
     files: FromDishka[CatalogFileService],
+    editor: FromDishka[CatalogEditor],
+    settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
     try:
@@ -142,20 +150,21 @@ async def on_button(
             text=i18n("catalog.btn.back"),
             callback_data=AdminNavCb(screen=AdminScreen.home).pack(),
         )
-        await edit(query, i18n("catalog.screen"), catalog_screen_keyboard(i18n, back))
+        screen = catalog_screen_keyboard(i18n, back, editor_buttons(i18n))
+        await edit(query, i18n("catalog.screen"), screen)
         return
     data = await state.get_data()
     expected = data.get(EXPECTED_KEY)
     message = query.message if isinstance(query.message, Message) else None
     try:
-        change = _pending(data, files)
-    except CatalogError:
+        change = await _pending(data, files, editor, local_today(now, settings))
+    except (CatalogError, DomainError, ValueError):
         change = None
     if change is None or not isinstance(expected, list) or message is None:
         await query.answer(i18n("catalog.stale"), show_alert=True)
         return
     if callback_data.action is CatalogFileAction.drop:
-        await _forget(state)
+        await forget(state)
         await query.answer()
         await message.edit_text(i18n("catalog.dropped"))
         return
@@ -177,7 +186,7 @@ async def on_button(
             reply_markup=catalog_file_keyboard(len(fresh.touched), i18n),
         )
         return
-    await _forget(state)
+    await forget(state)
     await query.answer()
     outcome = (
         i18n("catalog.applied_cancelled", count=len(done.cancelled))
@@ -187,10 +196,17 @@ async def on_button(
     await message.edit_text(i18n("catalog.applied") + "\n" + outcome)
 
 
-def _pending(data: dict[str, Any], files: CatalogFileService) -> CatalogChange | None:
-    """The change waiting for Apply: a catalog file, or a holiday. Raises `CatalogError` for a
-    file that no longer reads (it was checked when sent)."""
+async def _pending(
+    data: dict[str, Any], files: CatalogFileService, editor: CatalogEditor, today: date
+) -> CatalogChange | None:
+    """The change waiting for Apply: a catalog file, a holiday, a specialist's state or an
+    editor's change (built again against the database now). Raises `CatalogError` for a file
+    that no longer reads (it was checked when sent), `DomainError` for an edit that no longer
+    applies."""
     text, holiday, toggle = data.get(FILE_KEY), data.get(HOLIDAY_KEY), data.get(ACTIVE_KEY)
+    edit = data.get(PENDING_EDIT_KEY)
+    if isinstance(edit, dict):
+        return (await editor.build(Edit.model_validate(edit), today)).change
     if isinstance(text, str):
         return files.change_of(text.encode())
     if isinstance(holiday, dict):
@@ -200,9 +216,16 @@ def _pending(data: dict[str, Any], files: CatalogFileService) -> CatalogChange |
     return None
 
 
-async def _forget(state: FSMContext) -> None:
+async def forget(state: FSMContext) -> None:
     await state.update_data(
-        {FILE_KEY: None, HOLIDAY_KEY: None, ACTIVE_KEY: None, EXPECTED_KEY: None, TITLE_KEY: None}
+        {
+            FILE_KEY: None,
+            HOLIDAY_KEY: None,
+            ACTIVE_KEY: None,
+            PENDING_EDIT_KEY: None,
+            EXPECTED_KEY: None,
+            TITLE_KEY: None,
+        }
     )
 
 
@@ -232,7 +255,7 @@ async def on_specialist_active(
     verb = "reactivate" if callback_data.active else "deactivate"
     title = i18n(f"catalog.specialist.{verb}", name=found[0])
     await query.answer()
-    await _forget(state)
+    await forget(state)
     await state.update_data(
         {
             ACTIVE_KEY: {
@@ -310,7 +333,7 @@ async def on_holiday_date(
     impact = await files.preview_change(PutHoliday(location_id, day), now=now)
     title = i18n("catalog.holiday.title", location=name, date=f"{day:%d.%m.%Y}")
     await state.set_state(None)
-    await _forget(state)
+    await forget(state)
     await state.update_data(
         {
             HOLIDAY_KEY: {"location_id": location_id, "date": day.isoformat()},

@@ -18,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BotCommandScopeChat, CallbackQuery, Message, ReplyKeyboardRemove, User
 from dishka import FromDishka
 
+from bot.domain.errors import NotAllowed
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
 from bot.ioc.types import Now
 from bot.keyboards.common import (
@@ -31,6 +32,7 @@ from bot.keyboards.common import (
 )
 from bot.keyboards.notify import schedule_row
 from bot.notify.agenda import SpecialistAgenda
+from bot.services.admin_gate import AdminGate
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
 
@@ -108,8 +110,16 @@ async def on_start(
     await message.answer(text, reply_markup=menu)
 
 
-async def on_help(message: Message, i18n: Translator) -> None:
-    await message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
+async def on_help(message: Message, i18n: Translator, gate: FromDishka[AdminGate]) -> None:
+    text = i18n("help.text")
+    if message.from_user is not None:
+        try:
+            await gate.require(message.from_user.id)
+        except NotAllowed:
+            pass
+        else:  # an admin also learns the admin area's commands
+            text += "\n\n" + i18n("admin.help")
+    await message.answer(text, reply_markup=main_menu(i18n))
 
 
 async def on_language(message: Message, i18n: Translator) -> None:

@@ -37,6 +37,7 @@ from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.booking_menu import BookingMenuService
+from bot.services.catalog_editor import CatalogEditor
 from bot.services.catalog_file import CatalogFileService
 from bot.services.catalog_impact import CatalogImpactService
 from bot.services.clients import ClientService, TelegramUser
@@ -106,6 +107,18 @@ class AppProvider(Provider):
     ) -> CatalogFileService:
         impact = CatalogImpactService(session_factory, booking, availability)
         return CatalogFileService(session_factory, impact, settings.default_timezone)
+
+    @provide
+    def catalog_editor(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        booking: BookingService,
+        availability: AvailabilityService,
+        gate: AdminGate,
+    ) -> CatalogEditor:
+        impact = CatalogImpactService(session_factory, booking, availability)
+        return CatalogEditor(session_factory, impact, gate, settings.default_timezone)
 
     @provide
     def admin_gate(
@@ -233,7 +246,7 @@ class RequestProvider(Provider):
             i18n=i18n,
             client_id=client.client_id,
             now=now,
-            menu=menu,
+            menu=menu.in_language(i18n.locale),
             availability=availability,
             booking=booking,
             flow=flow,

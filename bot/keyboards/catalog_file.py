@@ -84,10 +84,15 @@ def catalog_file_keyboard(touched: int, i18n: Translator) -> InlineKeyboardMarku
 
 
 def catalog_screen_keyboard(
-    i18n: Translator, back: InlineKeyboardButton | None = None
+    i18n: Translator,
+    back: InlineKeyboardButton | None = None,
+    entries: list[InlineKeyboardButton] | None = None,
 ) -> InlineKeyboardMarkup:
-    """Export, and the way back to the menu that opened the screen (if any)."""
+    """The editor's lists (`entries`), close a date, specialists, Export, and the way back to
+    the menu that opened the screen (if any)."""
     kb = InlineKeyboardBuilder()
+    for entry in entries or []:
+        kb.add(entry)
     kb.button(
         text=i18n("catalog.btn.holiday"),
         callback_data=CatalogFileCb(action=CatalogFileAction.holiday),

@@ -1,5 +1,6 @@
 """What the booking conversation offers before the slot engine takes over: which locations,
 services and specialists can be chosen, and the client's discount and balance for the summary.
+A menu made `in_language` names them in the client's language where a translated name exists.
 
 Read-only: every method opens its own short session and commits nothing. A choice offered here
 is only a menu; the slot engine and the booking service re-check everything authoritatively.
@@ -64,17 +65,32 @@ class _Combo:
 class BookingMenuService:
     """The choices of the /book conversation (see the module docstring)."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], language: str | None = None
+    ) -> None:
         self._session_factory = session_factory
+        self._language = language
+
+    def in_language(self, language: str) -> BookingMenuService:
+        """The same menu naming locations, services and specialists in `language` where a
+        translated name exists (the base name otherwise)."""
+        return BookingMenuService(self._session_factory, language)
+
+    def _name(self, name: str, names: dict[str, str] | None) -> str:
+        if self._language is None or not names:
+            return name
+        return names.get(self._language) or name
 
     async def _combos(self, location_id: int | None) -> list[_Combo]:
         async with self._session_factory() as session:
             rows = await repo.bookable_combos(session, location_id)
         combos = []
         for row in rows:
-            (loc, sid, sname, pid, pname, s_price, w_price, c_price, s_dur, w_dur, c_dur) = row
+            (loc, sid, sname, pid, pname, snames, pnames) = row[:7]
+            (s_price, w_price, c_price, s_dur, w_dur, c_dur) = row[7:]
             price = c_price if c_price is not None else w_price if w_price is not None else s_price
             duration = c_dur if c_dur is not None else w_dur if w_dur is not None else s_dur
+            sname, pname = self._name(sname, snames), self._name(pname, pnames)
             combos.append(_Combo(loc, sid, sname, pid, pname, Decimal(price), int(duration)))
         return combos
 
@@ -85,7 +101,11 @@ class BookingMenuService:
             return []
         async with self._session_factory() as session:
             rows = await repo.locations_by_name(session, ids)
-        return [LocationItem(r.id, r.name, r.address, r.timezone) for r in rows]
+        items = [
+            LocationItem(r.id, self._name(r.name, r.name_i18n), r.address, r.timezone)
+            for r in rows
+        ]
+        return sorted(items, key=lambda i: (i.name, i.id))
 
     async def location(self, location_id: int) -> LocationItem | None:
         """The location if it is active and has something bookable, else None."""
@@ -130,8 +150,10 @@ class BookingMenuService:
         return sorted(items, key=lambda i: (i.name, i.id))
 
     async def specialist_name(self, specialist_id: int) -> str | None:
+        """The specialist's name in the menu's language (the base name without one)."""
         async with self._session_factory() as session:
-            return await repo.specialist_name(session, specialist_id)
+            found = await repo.specialist_name(session, specialist_id)
+        return None if found is None else self._name(*found)
 
     async def client_money(self, client_id: int) -> ClientMoney:
         """The client's discount percent and wallet balance (0 if no wallet row yet)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalog.importer import apply_catalog
 from bot.catalog.schema import CatalogFile
 from bot.catalog.summary import ImportSummary
-from bot.domain.errors import NotFound
+from bot.domain.errors import InputProblem, InvalidInput, NotFound
 from bot.domain.walltime import WallTime
 from db.repositories import catalog_edit
-from db.repositories.catalog_edit import EntityKind
+from db.repositories.catalog_edit import EditKind, EntityKind
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class SetActive:
     """Deactivate (or reactivate) a location, workplace, service or specialist. Nothing is
     deleted: appointments keep referring to it."""
 
-    kind: EntityKind
+    kind: EditKind
     entity_id: int
     active: bool = False
 
@@ -239,6 +240,135 @@ class ImportCatalog:
         return Written(None, {"changes": summary.lines()}, summary)
 
 
-async def _require(session: AsyncSession, kind: EntityKind, entity_id: int) -> None:
+def jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with money, times and dates as text (for an audit row's JSON)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Decimal | WallTime | dt.date):
+            out[key] = str(value)
+        elif isinstance(value, dict):
+            out[key] = jsonable(value)
+        else:
+            out[key] = value
+    return out
+
+
+async def _check_name(
+    session: AsyncSession,
+    kind: EditKind,
+    values: dict[str, Any],
+    exclude_id: int | None,
+    location_id: int | None,
+) -> None:
+    """`InvalidInput(NAME_TAKEN)` when the new name is another entry's: among services,
+    specialists and locations, and among a location's workplaces
+    (docs/rules.md#admin-rights)."""
+    name = values.get("name")
+    if kind not in ENTITY_KINDS or not isinstance(name, str):
+        return
+    entity: EntityKind = kind  # type: ignore[assignment]
+    if await catalog_edit.name_taken(
+        session, entity, name, exclude_id=exclude_id, location_id=location_id
+    ):
+        raise InvalidInput(InputProblem.NAME_TAKEN)
+
+
+ENTITY_KINDS: frozenset[str] = frozenset({"location", "workplace", "service", "specialist"})
+
+
+@dataclass(frozen=True)
+class SetFields:
+    """Set some columns of a catalog row (names, texts, prices, durations, capacity...).
+    Raises `NotFound` for a missing row, `InvalidInput(NAME_TAKEN)` for a duplicate name."""
+
+    kind: EditKind
+    entity_id: int
+    values: dict[str, Any]
+
+    @property
+    def action(self) -> str:
+        return f"{self.kind}.edited"
+
+    @property
+    def entity(self) -> str:
+        return self.kind
+
+    async def write(self, session: AsyncSession) -> Written:
+        current = await catalog_edit.row_values(session, self.kind, self.entity_id)
+        if current is None:
+            raise NotFound(f"{self.kind} {self.entity_id}")
+        await _check_name(
+            session, self.kind, self.values, self.entity_id, current.get("location_id")
+        )
+        before = await catalog_edit.update_fields(session, self.kind, self.entity_id, self.values)
+        return Written(jsonable(before or {}), jsonable(self.values))
+
+
+@dataclass(frozen=True)
+class CreateEntry:
+    """A new catalog row (a location, workplace, service, specialist, or a service link).
+    Raises `InvalidInput(NAME_TAKEN)` for a duplicate name; `NotFound` when the location (of
+    a workplace) or a link's ends do not exist."""
+
+    kind: EditKind
+    values: dict[str, Any]
+    entity_id: ClassVar[None] = None
+
+    @property
+    def action(self) -> str:
+        return f"{self.kind}.created"
+
+    @property
+    def entity(self) -> str:
+        return self.kind
+
+    async def write(self, session: AsyncSession) -> Written:
+        for column, parent in _PARENTS.items():
+            if column in self.values:
+                await _require(session, parent, int(self.values[column]))
+        await _check_name(session, self.kind, self.values, None, self.values.get("location_id"))
+        new_id = await catalog_edit.insert(session, self.kind, self.values)
+        return Written(None, {"id": new_id, **jsonable(self.values)})
+
+
+_PARENTS: dict[str, EditKind] = {
+    "location_id": "location",
+    "workplace_id": "workplace",
+    "service_id": "service",
+    "specialist_id": "specialist",
+}
+
+
+@dataclass(frozen=True)
+class DeleteHoliday(_AtLocation):
+    """Remove a holiday: the date follows the weekly hours again."""
+
+    location_id: int
+    holiday_id: int
+    action: ClassVar[str] = "location.holiday_removed"
+
+    async def write(self, session: AsyncSession) -> Written:
+        before = await catalog_edit.delete_holiday(session, self.location_id, self.holiday_id)
+        if before is None:
+            raise NotFound(f"holiday {self.holiday_id}")
+        return Written(before, {"holiday_id": self.holiday_id, "removed": True})
+
+
+@dataclass(frozen=True)
+class DeleteBreak(_OfSpecialist):
+    """Remove a specialist's break."""
+
+    specialist_id: int
+    break_id: int
+    action: ClassVar[str] = "specialist.break_removed"
+
+    async def write(self, session: AsyncSession) -> Written:
+        before = await catalog_edit.delete_break(session, self.specialist_id, self.break_id)
+        if before is None:
+            raise NotFound(f"break {self.break_id}")
+        return Written(before, {"break_id": self.break_id, "removed": True})
+
+
+async def _require(session: AsyncSession, kind: EditKind, entity_id: int) -> None:
     if not await catalog_edit.exists(session, kind, entity_id):
         raise NotFound(f"{kind} {entity_id}")

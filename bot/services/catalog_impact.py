@@ -68,6 +68,8 @@ class Impact:
     touched: list[TouchedAppointment]
     summary: ImportSummary | None = None
     cancelled: tuple[CancelResult, ...] = ()
+    # The id of the row a change created (a new catalog entry), if any.
+    created_id: int | None = None
 
     @property
     def ids(self) -> frozenset[int]:
@@ -162,7 +164,7 @@ class CatalogImpactService:
         await self._invalidate()
         for done in cancelled:
             await self._booking.after_cancel(done, now=now)
-        return Impact(result.touched, result.summary, tuple(cancelled))
+        return Impact(result.touched, result.summary, tuple(cancelled), result.created_id)
 
     async def _invalidate(self) -> None:
         """Bump the catalog-wide slot cache version (every location, every instance). Best
@@ -177,7 +179,8 @@ class CatalogImpactService:
     ) -> Impact:
         await session.flush()
         touched = [t for t in await self._touched(session, now) if t.appointment_id not in before]
-        return Impact(touched, written.summary)
+        created = written.after.get("id") if written.before is None else None
+        return Impact(touched, written.summary, created_id=created)
 
     async def _touched_ids(self, session: AsyncSession, now: datetime) -> set[int]:
         return {t.appointment_id for t in await self._touched(session, now)}

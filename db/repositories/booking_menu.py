@@ -38,6 +38,8 @@ def _combos_query(location_id: int | None) -> Select[tuple[object, ...]]:
             Service.name,
             Specialist.id,
             Specialist.name,
+            Service.name_i18n,
+            Specialist.name_i18n,
             Service.price,
             WorkplaceService.price,
             ServiceSpecialist.custom_price,
@@ -69,8 +71,9 @@ async def bookable_combos(
     session: AsyncSession, location_id: int | None
 ) -> Sequence[Row[tuple[object, ...]]]:
     """Rows of `(location_id, service_id, service_name, specialist_id, specialist_name,
-    service price, workplace price, specialist price, service duration, workplace duration,
-    specialist duration)`; the overrides are None when not set."""
+    service names by language, specialist names by language, service price, workplace price,
+    specialist price, service duration, workplace duration, specialist duration)`; the
+    overrides are None when not set."""
     return (await session.execute(_combos_query(location_id))).all()
 
 
@@ -80,9 +83,15 @@ async def locations_by_name(session: AsyncSession, ids: Iterable[int]) -> Sequen
     return (await session.scalars(query)).all()
 
 
-async def specialist_name(session: AsyncSession, specialist_id: int) -> str | None:
-    result = await session.execute(select(Specialist.name).where(Specialist.id == specialist_id))
-    return result.scalar_one_or_none()
+async def specialist_name(
+    session: AsyncSession, specialist_id: int
+) -> tuple[str, dict[str, str]] | None:
+    """The specialist's base name and names by language, None for no such specialist."""
+    result = await session.execute(
+        select(Specialist.name, Specialist.name_i18n).where(Specialist.id == specialist_id)
+    )
+    row = result.first()
+    return None if row is None else (str(row[0]), dict(row[1] or {}))
 
 
 async def client_money(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.walltime import WallTime
@@ -19,21 +19,58 @@ from db.models import (
     Location,
     LocationSchedule,
     Service,
+    ServiceSpecialist,
     Specialist,
     SpecialistSchedule,
     Workplace,
+    WorkplaceService,
 )
 
 EntityKind = Literal["location", "workplace", "service", "specialist"]
+# A service link: a workplace hosting a service, a specialist doing one.
+LinkKind = Literal["workplace_service", "service_specialist"]
+EditKind = EntityKind | LinkKind
 _MODELS: dict[str, Any] = {
     "location": Location,
     "workplace": Workplace,
     "service": Service,
     "specialist": Specialist,
+    "workplace_service": WorkplaceService,
+    "service_specialist": ServiceSpecialist,
+}
+# Each kind's audit-visible columns (what `row_values` reads).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "location": ("name", "name_i18n", "address", "timezone", "capacity", "is_active"),
+    "workplace": ("location_id", "name", "name_i18n", "type", "is_active"),
+    "service": (
+        "name",
+        "name_i18n",
+        "description",
+        "duration_min",
+        "break_min",
+        "price",
+        "is_active",
+    ),
+    "specialist": ("name", "name_i18n", "specialization", "tg_id", "is_active"),
+    "workplace_service": (
+        "workplace_id",
+        "service_id",
+        "price",
+        "duration_min",
+        "break_min",
+        "is_active",
+    ),
+    "service_specialist": (
+        "service_id",
+        "specialist_id",
+        "custom_price",
+        "custom_duration",
+        "is_active",
+    ),
 }
 
 
-async def exists(session: AsyncSession, kind: EntityKind, entity_id: int) -> bool:
+async def exists(session: AsyncSession, kind: EditKind, entity_id: int) -> bool:
     model = _MODELS[kind]
     return (await session.scalar(select(model.id).where(model.id == entity_id))) is not None
 
@@ -48,7 +85,7 @@ async def with_state(session: AsyncSession, kind: EntityKind) -> list[tuple[int,
 
 
 async def set_active(
-    session: AsyncSession, kind: EntityKind, entity_id: int, active: bool
+    session: AsyncSession, kind: EditKind, entity_id: int, active: bool
 ) -> bool | None:
     """Set `is_active`; returns the previous value, or None when there is no such row."""
     model = _MODELS[kind]
@@ -178,3 +215,214 @@ async def set_capacity(
     row.capacity = capacity
     await session.flush()
     return before
+
+
+async def row_values(
+    session: AsyncSession, kind: EditKind, entity_id: int
+) -> dict[str, Any] | None:
+    """The row's `COLUMNS[kind]` as a dict, or None when there is no such row."""
+    row = await session.get(_MODELS[kind], entity_id)
+    if row is None:
+        return None
+    return {column: getattr(row, column) for column in COLUMNS[kind]}
+
+
+async def update_fields(
+    session: AsyncSession, kind: EditKind, entity_id: int, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Set the columns in `values` (locked row); returns their values before, None when there
+    is no such row."""
+    row = await session.get(_MODELS[kind], entity_id, with_for_update=True)
+    if row is None:
+        return None
+    before = {column: getattr(row, column) for column in values}
+    for column, value in values.items():
+        setattr(row, column, value)
+    await session.flush()
+    return before
+
+
+async def insert(session: AsyncSession, kind: EditKind, values: dict[str, Any]) -> int:
+    """A new row of the kind with `values`; returns its id."""
+    row = _MODELS[kind](**values)
+    session.add(row)
+    await session.flush()
+    return int(row.id)
+
+
+async def name_taken(
+    session: AsyncSession,
+    kind: EntityKind,
+    name: str,
+    *,
+    exclude_id: int | None = None,
+    location_id: int | None = None,
+) -> bool:
+    """True when another row of the kind has this name (case-insensitively; workplaces within
+    `location_id` only)."""
+    model = _MODELS[kind]
+    query = select(model.id).where(func.lower(model.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    if kind == "workplace":
+        query = query.where(Workplace.location_id == location_id)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def link_of(
+    session: AsyncSession, kind: LinkKind, parent_id: int, service_id: int
+) -> int | None:
+    """The id of the link between the workplace (or specialist) and the service, if any."""
+    if kind == "workplace_service":
+        query = select(WorkplaceService.id).where(
+            WorkplaceService.workplace_id == parent_id, WorkplaceService.service_id == service_id
+        )
+    else:
+        query = select(ServiceSpecialist.id).where(
+            ServiceSpecialist.specialist_id == parent_id,
+            ServiceSpecialist.service_id == service_id,
+        )
+    found = await session.scalar(query)
+    return None if found is None else int(found)
+
+
+async def delete_holiday(
+    session: AsyncSession, location_id: int, holiday_id: int
+) -> dict[str, Any] | None:
+    """Delete the location's holiday; returns what it was (None when it has no such row)."""
+    row = await session.get(Holiday, holiday_id, with_for_update=True)
+    if row is None or row.location_id != location_id:
+        return None
+    before = {
+        "location_id": row.location_id,
+        "date": row.date.isoformat(),
+        "is_working": row.is_working,
+        "hours": _hours(row.start_time, row.end_time),
+    }
+    await session.delete(row)
+    await session.flush()
+    return before
+
+
+async def delete_break(
+    session: AsyncSession, specialist_id: int, break_id: int
+) -> dict[str, Any] | None:
+    """Delete the specialist's break; returns what it was (None when they have no such row)."""
+    row = await session.get(Break, break_id, with_for_update=True)
+    if row is None or row.specialist_id != specialist_id:
+        return None
+    before = {
+        "specialist_id": row.specialist_id,
+        "date": row.date.isoformat(),
+        "hours": _hours(row.start_time, row.end_time),
+    }
+    await session.delete(row)
+    await session.flush()
+    return before
+
+
+# --- what the admin's catalog screens show ------------------------------------------------------
+
+
+async def entity_rows(session: AsyncSession, kind: EntityKind) -> list[tuple[int, str, bool]]:
+    """Every row of the kind as (id, label, is_active), by label; a workplace's label starts
+    with its location's name."""
+    if kind != "workplace":
+        return await with_state(session, kind)
+    rows = await session.execute(
+        select(Workplace.id, Location.name, Workplace.name, Workplace.is_active)
+        .join(Location, Location.id == Workplace.location_id)
+        .order_by(Location.name, Workplace.name, Workplace.id)
+    )
+    return [(int(r[0]), f"{r[1]} · {r[2]}", bool(r[3])) for r in rows]
+
+
+Hours = tuple[WallTime, WallTime]
+
+
+async def location_week(session: AsyncSession, location_id: int) -> dict[int, Hours | None]:
+    """The location's weekly hours by ISO weekday (None: a day off; absent: no row)."""
+    rows = await session.scalars(
+        select(LocationSchedule).where(LocationSchedule.location_id == location_id)
+    )
+    week: dict[int, Hours | None] = {}
+    for row in rows:
+        hours = None
+        if not row.is_day_off and row.start_time is not None and row.end_time is not None:
+            hours = (row.start_time, row.end_time)
+        week[row.day_of_week] = hours
+    return week
+
+
+async def specialist_week(
+    session: AsyncSession, specialist_id: int, location_id: int
+) -> dict[int, tuple[WallTime, WallTime, str | None]]:
+    """The specialist's shifts at the location by ISO weekday, with the pinned workplace."""
+    rows = await session.execute(
+        select(
+            SpecialistSchedule.day_of_week,
+            SpecialistSchedule.start_time,
+            SpecialistSchedule.end_time,
+            Workplace.name,
+        )
+        .outerjoin(Workplace, Workplace.id == SpecialistSchedule.workplace_id)
+        .where(
+            SpecialistSchedule.specialist_id == specialist_id,
+            SpecialistSchedule.location_id == location_id,
+            SpecialistSchedule.is_day_off.is_(False),
+        )
+    )
+    return {int(r[0]): (r[1], r[2], r[3]) for r in rows if r[1] is not None and r[2] is not None}
+
+
+async def holidays_from(
+    session: AsyncSession, location_id: int, day: dt.date
+) -> list[tuple[int, dt.date, bool, WallTime | None, WallTime | None]]:
+    """The location's holidays on `day` or later as (id, date, is_working, start, end)."""
+    rows = await session.execute(
+        select(Holiday.id, Holiday.date, Holiday.is_working, Holiday.start_time, Holiday.end_time)
+        .where(Holiday.location_id == location_id, Holiday.date >= day)
+        .order_by(Holiday.date)
+    )
+    return [(int(r[0]), r[1], bool(r[2]), r[3], r[4]) for r in rows]
+
+
+async def breaks_from(
+    session: AsyncSession, specialist_id: int, day: dt.date
+) -> list[tuple[int, dt.date, WallTime | None, WallTime | None]]:
+    """The specialist's breaks on `day` or later as (id, date, start, end)."""
+    rows = await session.execute(
+        select(Break.id, Break.date, Break.start_time, Break.end_time)
+        .where(Break.specialist_id == specialist_id, Break.date >= day)
+        .order_by(Break.date, Break.start_time.asc().nulls_first(), Break.id)
+    )
+    return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+async def service_links(
+    session: AsyncSession, kind: LinkKind, parent_id: int
+) -> list[tuple[int, str, int | None, bool]]:
+    """Every service as (service_id, name, link id or None, link active) for the workplace
+    (or specialist) `parent_id`, by name."""
+    model: Any = WorkplaceService if kind == "workplace_service" else ServiceSpecialist
+    parent = (
+        WorkplaceService.workplace_id == parent_id
+        if kind == "workplace_service"
+        else ServiceSpecialist.specialist_id == parent_id
+    )
+    rows = await session.execute(
+        select(Service.id, Service.name, model.id, model.is_active)
+        .outerjoin(model, (model.service_id == Service.id) & parent)
+        .order_by(Service.name, Service.id)
+    )
+    return [(int(r[0]), str(r[1]), None if r[2] is None else int(r[2]), bool(r[3])) for r in rows]
+
+
+async def workplace_named(session: AsyncSession, location_id: int, name: str) -> int | None:
+    """The id of the location's workplace with this name (case-insensitively), if any."""
+    found = await session.scalar(
+        select(Workplace.id).where(
+            Workplace.location_id == location_id, func.lower(Workplace.name) == name.lower()
+        )
+    )
+    return None if found is None else int(found)

@@ -15,6 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import bot.keyboards.admin as admin_keyboards
+import bot.keyboards.catalog_edit as catalog_edit_keyboards
 import bot.keyboards.catalog_file as catalog_keyboards
 import bot.keyboards.stats as stats_keyboards
 from bot.config import Settings
@@ -34,6 +35,7 @@ from bot.keyboards.admin import (
     DayKind,
     InviteAction,
 )
+from bot.keyboards.catalog_edit import AdmCatalogCb, AdmCatalogFieldCb, CatKind, CatView
 from bot.keyboards.catalog_file import (
     CatalogFileAction,
     CatalogFileCb,
@@ -193,6 +195,12 @@ def sample_callbacks(ids: dict[str, int]) -> list[CallbackData]:
     samples += [CatalogFileCb(action=a) for a in CatalogFileAction]
     samples += [HolidayLocationCb(location_id=ids["loc"])]
     samples += [SpecialistActiveCb(specialist_id=ids["spec"], active=a) for a in (True, False)]
+    # The catalog editor: every view and kind, real ids (the location, or the specialist).
+    for view in CatView:
+        for kind in CatKind:
+            target = ids["loc"] if kind is CatKind.location else ids["spec"]
+            samples.append(AdmCatalogCb(view=view, kind=kind, id=target, sub=ids["loc"], day=2))
+    samples += [AdmCatalogFieldCb(kind=k, id=ids["spec"], field="name") for k in CatKind]
     return samples
 
 
@@ -203,6 +211,8 @@ ADMIN_FACTORIES = (
     CatalogFileCb,
     HolidayLocationCb,
     SpecialistActiveCb,
+    AdmCatalogCb,
+    AdmCatalogFieldCb,
 )
 
 
@@ -217,7 +227,7 @@ def denial_key(data: CallbackData | str) -> str:
 def test_the_sweep_covers_every_admin_callback_factory() -> None:
     defined = {
         obj
-        for module in (admin_keyboards, stats_keyboards, catalog_keyboards)
+        for module in (admin_keyboards, stats_keyboards, catalog_keyboards, catalog_edit_keyboards)
         for _, obj in inspect.getmembers(module, inspect.isclass)
         if issubclass(obj, CallbackData) and obj is not CallbackData
     }

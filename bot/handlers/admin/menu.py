@@ -58,6 +58,11 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
     await query.answer()
 
 
+def menu_text(i18n: Translator) -> str:
+    """The menu's title with the commands that have no button (/stats with a period)."""
+    return i18n("admin.menu.title") + "\n" + i18n("admin.menu.hint")
+
+
 async def refused(query: CallbackQuery, exc: DomainError, i18n: Translator) -> None:
     """Answer a refused button with an alert (the screen stays as it was)."""
     text = refusal_text(exc, i18n)
@@ -72,7 +77,7 @@ async def on_admin(
     if await allowed(message, roles, i18n) is None:
         return
     await state.clear()
-    await message.answer(i18n("admin.menu.title"), reply_markup=menu_keyboard(i18n))
+    await message.answer(menu_text(i18n), reply_markup=menu_keyboard(i18n))
 
 
 async def on_nav(
@@ -96,7 +101,7 @@ async def on_nav(
             await query.answer()
             return
         if screen is AdminScreen.home:
-            await edit(query, i18n("admin.menu.title"), menu_keyboard(i18n))
+            await edit(query, menu_text(i18n), menu_keyboard(i18n))
         elif screen is AdminScreen.clients:
             await edit(query, i18n("admin.clients.ask"), screens.keyboard([], i18n))
         elif screen is AdminScreen.day:

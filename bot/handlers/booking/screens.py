@@ -336,7 +336,8 @@ def summary_screen(
         tz=picked.tz,
         service=picked.service.name,
         duration_min=int((quote.end - quote.start).total_seconds() // 60),
-        specialist=quote.specialist_name,
+        # The menu names a chosen specialist in the client's language.
+        specialist=picked.specialist.name if picked.specialist else quote.specialist_name,
         any_specialist=draft.any_specialist,
         start=quote.start,
         price=quote.price,
