@@ -102,8 +102,7 @@ class BookingMenuService:
         async with self._session_factory() as session:
             rows = await repo.locations_by_name(session, ids)
         items = [
-            LocationItem(r.id, self._name(r.name, r.name_i18n), r.address, r.timezone)
-            for r in rows
+            LocationItem(r.id, self._name(r.name, r.name_i18n), r.address, r.timezone) for r in rows
         ]
         return sorted(items, key=lambda i: (i.name, i.id))
 

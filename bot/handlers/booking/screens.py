@@ -336,8 +336,11 @@ def summary_screen(
         tz=picked.tz,
         service=picked.service.name,
         duration_min=int((quote.end - quote.start).total_seconds() // 60),
-        # The menu names a chosen specialist in the client's language.
-        specialist=picked.specialist.name if picked.specialist else quote.specialist_name,
+        # The menu names the specialist in the client's language.
+        specialist=next(
+            (s.name for s in picked.specialists or [] if s.id == quote.specialist_id),
+            quote.specialist_name,
+        ),
         any_specialist=draft.any_specialist,
         start=quote.start,
         price=quote.price,
