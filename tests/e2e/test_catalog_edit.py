@@ -434,3 +434,73 @@ async def test_clients_see_translated_names_in_their_language(
     else:  # no Russian entry: the base names
         assert base[0] in names and base[1] in names and base[2] in names
         assert "EN " not in names
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_deactivating_and_a_break_over_a_booking_show_it_first(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog(session_factory)
+    client = await make_client(session_factory, balance=cat.price * 2)
+    specialist = cat.specialist_ids[0]
+    name = await q(session_factory, "SELECT name FROM specialists WHERE id = :i", i=specialist)
+    async with editor(emulator, make_bot_settings, lang) as (admin, app):
+        view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
+        await open_list(admin, "specialist", lang)
+        await admin.press(name)
+        await admin.wait_for_message(t("catalog_edit.card.specialist", lang))
+        await admin.press(t("catalog_edit.btn.off", lang))
+        preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
+        assert "04.03 10:00" in (preview.text or "")
+        assert await q(
+            session_factory, "SELECT is_active FROM specialists WHERE id = :i", i=specialist
+        )
+        await admin.press(t("catalog.btn.keep", lang))
+        await admin.wait_for_message(t("catalog.applied_kept", lang, count=1))
+        assert not await q(
+            session_factory, "SELECT is_active FROM specialists WHERE id = :i", i=specialist
+        )
+        # Reactivating touches nobody: saved at once. Deactivating again shows the impact;
+        # dropping it changes nothing.
+        await open_list(admin, "specialist", lang)
+        await admin.press(name)
+        await admin.wait_for_message(t("catalog_edit.card.specialist", lang))
+        await admin.press(t("catalog_edit.btn.on", lang))
+        await admin.wait_for_message(t("catalog_edit.saved", lang))
+        await admin.press(t("catalog_edit.btn.off", lang))  # the card shown after saving
+        await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
+        await admin.press(t("catalog.btn.drop", lang))
+        await admin.wait_for_message(t("catalog.dropped", lang))
+
+        await open_list(admin, "specialist", lang)
+        await admin.press(name)
+        await admin.wait_for_message(t("catalog_edit.card.specialist", lang))
+        await admin.press(t("catalog_edit.btn.breaks", lang))
+        await admin.wait_for_message(t("catalog_edit.breaks.title", lang))
+        await admin.press(t("catalog_edit.btn.add", lang))
+        await admin.wait_for_message(t("catalog_edit.break.ask", lang))
+        await answer(admin, "04.03 9:00-10:30", t("catalog.touched.header", lang, count=1))
+        await admin.press(t("catalog.btn.cancel", lang))
+        await admin.wait_for_message(t("catalog.applied_cancelled", lang, count=1))
+    assert await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id) == (
+        "cancelled"
+    )
+    actions = await q(
+        session_factory,
+        "SELECT array_agg(action ORDER BY id) FROM audit_log WHERE actor_tg_id = :a",
+        a=ADMIN,
+    )
+    # The cancel is an admin's change with its own row, in the break's transaction.
+    assert sorted(actions) == sorted(
+        [
+            "specialist.deactivated",
+            "specialist.reactivated",
+            "appointment.cancelled",
+            "specialist.break",
+        ]
+    )
+    async with session_factory() as s:
+        assert await money_invariant_violations(s) == []

@@ -135,6 +135,7 @@ async def test_export_import_round_trips(
     changed_data["locations"][0]["capacity"] = 0
     changed_data["locations"][0]["workplaces"][1]["active"] = False
     changed_data["specialists"][1]["services"][1] = {"service": "Женская стрижка", "active": False}
+    changed_data["locations"][0]["workplaces"][0]["name_i18n"] = {"en": "Chair 1"}
     await run_import(session_factory, changed_data)
 
     exported = await export_text(session_factory)
@@ -149,6 +150,14 @@ async def test_export_import_round_trips(
     assert await export_text(session_factory) == exported
     assert "active: false" in exported
     assert "tg_id: 700001" in exported
+    # Translated names go out and back in: services, locations, workplaces, specialists.
+    out = load_yaml(exported)
+    assert isinstance(out, dict)
+    assert out["services"][0]["name_i18n"] == {"en": "Women's haircut"}
+    assert out["locations"][0]["name_i18n"] == {"en": "Tverskaya salon"}
+    assert out["locations"][0]["workplaces"][0]["name_i18n"] == {"en": "Chair 1"}
+    assert out["specialists"][0]["name_i18n"] == {"en": "Anna Smirnova"}
+    assert "name_i18n" not in out["locations"][0]["workplaces"][1]  # none: not written
 
 
 async def clean_db_tables(engine: AsyncEngine) -> None:
