@@ -14,13 +14,13 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisEventIsolation
 from aiogram.types import BotCommandScopeDefault
 from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -36,7 +36,8 @@ from bot.i18n import SUPPORTED_LANGUAGES
 from bot.ioc.providers import make_container
 from bot.ioc.types import Clock
 from bot.keyboards.common import command_menu
-from bot.middlewares import DrainGate, setup_middlewares
+from bot.middlewares import DrainGate, OneKeyRedisStorage, setup_middlewares
+from bot.middlewares.fsm import FlushBeforeSend
 from bot.notify.runner import run_worker
 from bot.ops.http import Probed, add_routes
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
@@ -101,12 +102,8 @@ def build_dispatcher(
     """The dispatcher with its storage, middlewares, a request scope per event and the routers
     of `features` (every handler's `FromDishka` parameters injected here, once)."""
     key_builder = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True)
-    storage = RedisStorage(
-        redis,
-        key_builder=key_builder,
-        state_ttl=settings.fsm_ttl_seconds,
-        data_ttl=settings.fsm_ttl_seconds,
-    )
+    # State and data in one hash, read once per update by the update gate (bot.middlewares).
+    storage = OneKeyRedisStorage(redis, key_builder, ttl_seconds=settings.fsm_ttl_seconds)
     # Several webhook instances may receive one user's updates at once: serialise them per user
     # across processes. Polling is single-instance (docs/rules.md#pitfalls-we-design-around), so
     # a process-local lock suffices.
@@ -115,8 +112,16 @@ def build_dispatcher(
         if settings.webhook_enabled
         else SimpleEventIsolation()
     )
-    dp = Dispatcher(storage=storage, events_isolation=isolation)
-    gate = setup_middlewares(dp, redis=redis, settings=settings, clients=clients)
+    # The update gate takes the place of aiogram's FSM middleware (same lock, same context).
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
+    gate = setup_middlewares(
+        dp,
+        redis=redis,
+        settings=settings,
+        clients=clients,
+        storage=storage,
+        events_isolation=isolation,
+    )
     dp.include_router(setup_routers(features))
     setup_dishka(container, dp)
     inject_router(dp)
@@ -150,9 +155,12 @@ def create_app(
     dp, gate = build_dispatcher(
         settings, redis, clients=clients, container=container, features=features
     )
+    bot = bot or build_bot(settings)
+    # A handler's conversation changes are saved before the user sees the screen they draw.
+    bot.session.middleware(FlushBeforeSend(cast(OneKeyRedisStorage, dp.storage)))
     app = BotApp(
         settings=settings,
-        bot=bot or build_bot(settings),
+        bot=bot,
         dispatcher=dp,
         redis=redis,
         engine=engine,

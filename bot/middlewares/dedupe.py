@@ -1,12 +1,23 @@
 """Process each Telegram `update_id` once (docs/rules.md#idempotency; aiogram has no dedupe of its
-own, docs/rules.md#pitfalls-we-design-around).
+own, docs/rules.md#pitfalls-we-design-around), with memory bounded by users, not updates.
 
-Per update a Redis key `{prefix}:update:{update_id}`:
-- `run:<instance>` while a handler works on it: a short lease, renewed by a heartbeat, so the
-  lease of a crashed process expires within `lease_seconds`;
-- `done` for a day after the handler returned (Telegram keeps an update at most 24 h);
-- removed when the handler raised, so a redelivery (webhook retry, polling after a restart) is
-  processed again instead of being lost.
+The checks are Lua functions run inside the update gate's two scripts (`bot.middlewares.gate`),
+so dedupe costs no round trip of its own:
+
+- while a handler works on an update, `{prefix}:update:{update_id}` holds a lease
+  `run:<instance>:<nonce>` (`LEASE_SECONDS`, renewed by a heartbeat while the handler runs), so
+  the lease of a crashed process expires by itself; it is deleted when the handler is done;
+- done: the user's hash `{prefix}:user:{user_id}` keeps `w`, the highest `update_id` of that user
+  handled; an update at or below it is a duplicate. One user's updates are handled in
+  `update_id` order (long polling handles one update at a time; the webhook gets one chat's
+  updates one after another, and the gate serialises one user's updates), so the watermark
+  says all a 24-hour set of markers said;
+- a handler that raised re-admits its update: the lease goes and `f<update_id>` is put in the
+  user's hash, so a redelivery (webhook retry, polling after a restart) runs it again even when a
+  later update of the user was handled meanwhile;
+- the user's hash lives `DONE_TTL_SECONDS` (a day: Telegram keeps an update at most 24 h) after
+  the user's last update. An update without a user (none of the kinds the bot asks for today)
+  is marked `done` in its own key for that day instead.
 
 A duplicate that finds a running lease waits until the lease is released or expires: after a
 crash the redelivered update arrives before the dead lease has expired, and must not be skipped.
@@ -14,131 +25,68 @@ crash the redelivered update arrives before the dead lease has expired, and must
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+DONE_TTL_SECONDS = 24 * 3600
+LEASE_SECONDS = 10.0
+ACQUIRED, DONE = "acquired", "done"
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
-from redis.asyncio import Redis
-
-log = logging.getLogger(__name__)
-
-# KEYS[1] = update key; ARGV[1] = lease value, ARGV[2] = lease ms.
-# Returns "acquired", "done" or the running owner's value.
-_ACQUIRE = """
-local current = redis.call('GET', KEYS[1])
-if not current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+# dedupe_claim -> 'acquired' (lease taken), 'done' (a duplicate) or the running owner's lease.
+# has_user: '1' when user_key is the user's hash.
+DEDUPE_CLAIM_LUA = """
+local function dedupe_claim(lease_key, user_key, has_user, id, lease, lease_ms)
+  if has_user == '1' then
+    local w = tonumber(redis.call('HGET', user_key, 'w') or '-1')
+    if tonumber(id) <= w and redis.call('HEXISTS', user_key, 'f' .. id) == 0 then
+      return 'done'
+    end
+  end
+  local current = redis.call('GET', lease_key)
+  if current then return current end
+  redis.call('SET', lease_key, lease, 'PX', lease_ms)
   return 'acquired'
 end
-return current
 """
-# Only the owner may extend, finish or drop its lease.
-_RENEW = """
+# dedupe_end: ok '1' marks the update done, '0' re-admits it. Only the lease's owner (or nobody:
+# the lease expired during a very long handler) marks; a lease taken over by another process
+# is left to it.
+DEDUPE_END_LUA = """
+local function dedupe_end(lease_key, user_key, has_user, id, lease, ok, done_ttl_ms)
+  local current = redis.call('GET', lease_key)
+  if current and current ~= lease then return 0 end
+  if ok == '1' then
+    if has_user == '1' then
+      local w = tonumber(redis.call('HGET', user_key, 'w') or '-1')
+      if tonumber(id) > w then redis.call('HSET', user_key, 'w', id) end
+      redis.call('HDEL', user_key, 'f' .. id)
+      redis.call('PEXPIRE', user_key, done_ttl_ms)
+      if current then redis.call('DEL', lease_key) end
+    else
+      redis.call('SET', lease_key, 'done', 'PX', done_ttl_ms)
+    end
+  else
+    if current then redis.call('DEL', lease_key) end
+    if has_user == '1' then
+      redis.call('HSET', user_key, 'f' .. id, 1)
+      redis.call('PEXPIRE', user_key, done_ttl_ms)
+    end
+  end
+  return 1
+end
+"""
+# KEYS[1] lease key; ARGV[1] lease, ARGV[2] lease ms. Only the owner may extend its lease.
+RENEW_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
-_FINISH = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2])
-  return 1
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-DONE_TTL_SECONDS = 24 * 3600
 
 
-class DedupeMiddleware(BaseMiddleware):
-    """Outer update middleware: skips an update already handled, re-admits one that failed."""
+def lease_key(prefix: str, update_id: int) -> str:
+    """`{prefix}:update:{update_id}`: the lease while a handler runs (the `done` marker of an
+    update without a user)."""
+    return f"{prefix}:update:{update_id}"
 
-    def __init__(
-        self,
-        redis: Redis,
-        prefix: str,
-        *,
-        lease_seconds: float = 10.0,
-        wait_poll_seconds: float = 0.2,
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.lease_ms = int(lease_seconds * 1000)
-        self.wait_poll_seconds = wait_poll_seconds
-        self.instance = uuid.uuid4().hex
-        self._acquire = redis.register_script(_ACQUIRE)
-        self._renew = redis.register_script(_RENEW)
-        self._finish = redis.register_script(_FINISH)
-        self._release = redis.register_script(_RELEASE)
 
-    def _key(self, update_id: int) -> str:
-        return f"{self.prefix}:update:{update_id}"
-
-    async def _claim(self, key: str, lease: str) -> bool:
-        """True when this call owns the update now; False when it was already handled."""
-        # Waiting for a running lease is bounded by its expiry (plus one renewal's slack).
-        deadline = asyncio.get_running_loop().time() + 2 * self.lease_ms / 1000
-        while True:
-            state = await self._acquire(keys=[key], args=[lease, self.lease_ms])
-            state = state.decode() if isinstance(state, bytes) else str(state)
-            if state == "acquired":
-                return True
-            if state == "done":
-                return False
-            if asyncio.get_running_loop().time() >= deadline:
-                log.warning("update %s is still running elsewhere (%s); skipping", key, state)
-                return False
-            # Production wait for another process's lease to clear, not a test synchronisation.
-            await asyncio.sleep(self.wait_poll_seconds)
-
-    async def _heartbeat(self, key: str, lease: str) -> None:
-        interval = self.lease_ms / 3000
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self._renew(keys=[key], args=[lease, self.lease_ms])
-            except Exception as exc:  # a lost renewal only shortens the lease
-                log.warning("could not renew the lease of %s: %r", key, exc)
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
-        key = self._key(event.update_id)
-        lease = f"run:{self.instance}:{uuid.uuid4().hex[:8]}"
-        if not await self._claim(key, lease):
-            log.info("skipping duplicate update %s", event.update_id)
-            return None
-        heartbeat = asyncio.create_task(self._heartbeat(key, lease))
-        try:
-            result = await handler(event, data)
-        except BaseException:
-            heartbeat.cancel()
-            # Re-admit the update: a retry or a redelivery after restart must run it again.
-            with contextlib.suppress(Exception):
-                await self._release(keys=[key], args=[lease])
-            raise
-        heartbeat.cancel()
-        try:
-            await self._finish(keys=[key], args=[lease, DONE_TTL_SECONDS])
-        except Exception as exc:
-            # The user already has the answer; failing now would add an error message to it.
-            # Unmarked, the lease expires and a redelivery (rare) would run the handler again.
-            # One line, no trace: during a Redis outage this happens on every update.
-            log.warning("could not mark update %s done: %r", event.update_id, exc)
-        return result
+def user_key(prefix: str, user_id: int) -> str:
+    """`{prefix}:user:{user_id}`: the user's hash (dedupe watermark, throttle bucket)."""
+    return f"{prefix}:user:{user_id}"

@@ -1,5 +1,8 @@
 """Chooses the language of each update and hands handlers a `Translator`.
 
+The profile comes from its Redis cache, read by the update gate's opening script
+(`bot.middlewares.gate`, no command of its own), else from PostgreSQL (then cached).
+
 Language: the stored client profile, else Telegram's `language_code` (if ru/en), else the default.
 Handlers receive `i18n` (a `Translator`), `locale` (str) and `profile` (`ClientProfile | None`);
 `bot.i18n.gettext` works too, through a context variable.
@@ -16,6 +19,9 @@ from aiogram.types import TelegramObject, User
 from bot.config import Settings
 from bot.i18n import Translator, current_locale, normalize_language
 from bot.services.clients import ClientProfile, ClientService
+
+# Where the gate leaves the profile cache's value (bytes, or None on a miss) in the update's data.
+CACHED_PROFILE = "cached_profile"
 
 
 def choose_language(profile: ClientProfile | None, language_code: str | None, default: str) -> str:
@@ -38,7 +44,13 @@ class I18nMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        profile = await self.clients.get_profile(user.id) if user is not None else None
+        profile: ClientProfile | None = None
+        if user is not None:
+            if CACHED_PROFILE in data:
+                cached = data.pop(CACHED_PROFILE)
+                profile = await self.clients.profile_from_cache(user.id, cached)
+            else:  # no gate in front (a narrowed test dispatcher)
+                profile = await self.clients.get_profile(user.id)
         locale = choose_language(profile, user.language_code if user else None, self.default)
         data["profile"] = profile
         data["locale"] = locale

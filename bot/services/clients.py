@@ -173,10 +173,21 @@ class ClientService:
 
         await in_transaction(self.session_factory, write)
 
+    def profile_key(self, tg_id: int) -> str:
+        """`{prefix}:profile:{tg_id}`: the cached profile (JSON, `PROFILE_TTL_SECONDS`); the
+        update gate reads it in its opening script."""
+        return self._cache_key(tg_id)
+
     async def get_profile(self, tg_id: int) -> ClientProfile | None:
         """The cached profile, else the database's (then cached); None for an unknown user."""
-        key = self._cache_key(tg_id)
-        cached = await self.redis.get(key)
+        cached = await self.redis.get(self._cache_key(tg_id))
+        return await self.profile_from_cache(tg_id, cached)
+
+    async def profile_from_cache(
+        self, tg_id: int, cached: bytes | str | None
+    ) -> ClientProfile | None:
+        """The profile from `cached` (the cache's value, already read; None on a miss), else
+        the database's (then cached, one Redis command); None for an unknown user."""
         if cached is not None:
             try:
                 return ClientProfile(**json.loads(cached))
@@ -188,7 +199,9 @@ class ClientService:
             if row is None:
                 return None
             profile = await self._profile(repo, row)
-        await self.redis.set(key, json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS)
+        await self.redis.set(
+            self._cache_key(tg_id), json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS
+        )
         return profile
 
     async def invalidate(self, tg_id: int) -> None:

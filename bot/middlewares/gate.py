@@ -1,0 +1,264 @@
+"""The update gate: everything the middlewares need from Redis in one script call per update,
+and everything they write in one more.
+
+aiogram's FSM middleware, the dedupe, the profile cache and the throttle each asked Redis on
+their own: about ten commands per update before a handler did anything. The gate takes the FSM
+middleware's place (same lock, same `state`/`raw_state` for handlers and filters) and runs:
+
+- on the way in, one script (`BEGIN`): claim the update (`bot.middlewares.dedupe`); then, only
+  for an update it owns, take a throttle token (`bot.middlewares.throttling`), read the cached
+  profile (`ClientService.profile_key`) and the conversation (`bot.middlewares.fsm`). The
+  verdict and the profile go into the update's data for `ThrottlingMiddleware` and
+  `I18nMiddleware`; the conversation into an `UpdateFrame` that serves every FSM read and
+  collects every write while the handler runs (written before the handler's next request to
+  Telegram, `bot.middlewares.fsm.FlushBeforeSend`);
+- on the way out, one script (`END`): write what the handler changed in the conversation, and
+  mark the update done (or re-admit it when the handler raised).
+
+A duplicate that finds another process's running lease waits for it (see the dedupe module).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from aiogram import Bot
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.types import TelegramObject, Update, User
+from redis.asyncio import Redis
+
+from bot.middlewares import dedupe
+from bot.middlewares.fsm import FSM_READ_LUA, FSM_WRITE_LUA, OneKeyRedisStorage, UpdateFrame
+from bot.middlewares.i18n import CACHED_PROFILE
+from bot.middlewares.throttling import (
+    THROTTLE_TAKE_LUA,
+    VERDICT,
+    ThrottlingMiddleware,
+    takes_token,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+# KEYS: 1 lease, 2 user hash, 3 profile cache, 4 conversation hash, 5-6 its legacy keys.
+# ARGV: 1 has user ('1'/'0'), 2 update_id, 3 lease, 4 lease ms, 5 take a token ('1'/'0'),
+# 6-9 throttle_take's rate, burst, TTL, now, 10 read the conversation ('1'/'0').
+# Returns {claim} for an update not taken, else {'acquired', verdict, profile, state, data}.
+BEGIN = (
+    dedupe.DEDUPE_CLAIM_LUA
+    + THROTTLE_TAKE_LUA
+    + FSM_READ_LUA
+    + """
+local claim = dedupe_claim(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if claim ~= 'acquired' then return {claim} end
+local verdict = 1
+if ARGV[5] == '1' then
+  verdict = throttle_take(KEYS[2], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+end
+local profile = false
+if ARGV[1] == '1' then profile = redis.call('GET', KEYS[3]) end
+local fsm = {false, false}
+if ARGV[10] == '1' then fsm = fsm_read(KEYS[4], KEYS[5], KEYS[6]) end
+return {claim, verdict, profile, fsm[1], fsm[2]}
+"""
+)
+# KEYS: 1 lease, 2 user hash, 3 conversation hash, 4-5 its legacy keys.
+# ARGV: 1 has user, 2 update_id, 3 lease, 4 ok ('1' done, '0' re-admit), 5 done TTL ms,
+# 6 write the conversation ('1'/'0'), 7-10 fsm_write's state op, state, data op, data, 11 TTL ms.
+END = (
+    dedupe.DEDUPE_END_LUA
+    + FSM_WRITE_LUA
+    + """
+if ARGV[6] == '1' then
+  fsm_write(KEYS[3], KEYS[4], KEYS[5], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+end
+return dedupe_end(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+"""
+)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class UpdateGate(FSMContextMiddleware):
+    """Outer update middleware in place of aiogram's FSM middleware (after the drain gate).
+
+    `throttle` supplies the bucket's parameters (its middleware acts on the verdict later);
+    `profile_key(tg_id)` names the profile cache; `lease_seconds` is the dedupe lease and
+    `wait_poll_seconds` how often a duplicate looks at a running lease again.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        *,
+        storage: OneKeyRedisStorage,
+        events_isolation: BaseEventIsolation,
+        throttle: ThrottlingMiddleware,
+        profile_key: Callable[[int], str],
+        lease_seconds: float = dedupe.LEASE_SECONDS,
+        wait_poll_seconds: float = 0.2,
+    ) -> None:
+        super().__init__(storage=storage, events_isolation=events_isolation)
+        self.fsm_storage = storage
+        self.redis = redis
+        self.prefix = prefix
+        self.throttle = throttle
+        self.profile_key = profile_key
+        self.lease_ms = int(lease_seconds * 1000)
+        self.wait_poll_seconds = wait_poll_seconds
+        self.instance = uuid.uuid4().hex
+        self._begin = redis.register_script(BEGIN)
+        self._end = redis.register_script(END)
+        self._renew = redis.register_script(dedupe.RENEW_LUA)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await super().__call__(handler, event, data)
+        bot = cast(Bot, data["bot"])
+        context = self.resolve_event_context(bot, data)
+        data["fsm_storage"] = self.storage
+        if context is None:
+            return await self._run(handler, event, data, None)
+        # State is read after the lock is taken (aiogram issue 1317), as aiogram's middleware does.
+        async with self.events_isolation.lock(key=context.key):
+            return await self._run(handler, event, data, context)
+
+    async def _run(
+        self, handler: Handler, update: Update, data: dict[str, Any], context: FSMContext | None
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        lease_key = dedupe.lease_key(self.prefix, update.update_id)
+        has_user = "1" if user is not None else "0"
+        user_key = dedupe.user_key(self.prefix, user.id if user is not None else 0)
+        fsm_keys = self.fsm_storage.keys(context.key) if context is not None else [lease_key] * 3
+        take = user is not None and takes_token(update)
+        lease = f"run:{self.instance}:{uuid.uuid4().hex[:8]}"
+        keys = [
+            lease_key,
+            user_key,
+            self.profile_key(user.id) if user is not None else lease_key,
+            *fsm_keys,
+        ]
+        begin_args: list[str | int] = [has_user, update.update_id, lease, self.lease_ms]
+        begin_args += ["1" if take else "0"]
+        begin_args += self.throttle.take_args(dedupe.DONE_TTL_SECONDS * 1000)
+        begin_args += ["1" if context is not None else "0"]
+
+        reply = await self._claim(keys, begin_args, update.update_id)
+        if reply is None:
+            log.info("skipping duplicate update %s", update.update_id)
+            return None
+        _, verdict, profile, state, fsm_data = reply
+        if take:
+            data[VERDICT] = int(verdict)
+        if user is not None:
+            data[CACHED_PROFILE] = profile
+        frame: UpdateFrame | None = None
+        if context is not None:
+            frame = self.fsm_storage.open_frame(fsm_keys, state, fsm_data)
+            data.update({"state": context, "raw_state": frame.state})
+
+        end_keys = [lease_key, user_key, *fsm_keys]
+        heartbeat = _Heartbeat(self._renew, lease_key, lease, self.lease_ms)
+        try:
+            result = await handler(update, data)
+        except BaseException:
+            heartbeat.stop()
+            # Re-admit the update (a retry or a redelivery after restart runs it again); what
+            # the handler wrote in the conversation before failing stays written, as it would
+            # with writes sent one by one.
+            with contextlib.suppress(Exception):
+                await self._end(keys=end_keys, args=self._end_args(update, has_user, lease, frame))
+            raise
+        finally:
+            if frame is not None:
+                self.fsm_storage.close_frame(frame)
+        heartbeat.stop()
+        args = self._end_args(update, has_user, lease, frame, ok=True)
+        try:
+            await self._end(keys=end_keys, args=args)
+        except Exception as exc:
+            if frame is not None and frame.changed:
+                # The conversation's next step is not saved: tell the user (an outage).
+                raise
+            # The user already has the answer; failing now would add an error message to it.
+            # Unmarked, the lease expires and a redelivery (rare) would run the handler again.
+            # One line, no trace: during a Redis outage this happens on every update.
+            log.warning("could not mark update %s done: %r", update.update_id, exc)
+        return result
+
+    async def _claim(
+        self, keys: list[str], args: list[str | int], update_id: int
+    ) -> list[Any] | None:
+        """The opening script's reply once this call owns the update; None for a duplicate."""
+        # Waiting for a running lease is bounded by its expiry (plus one renewal's slack).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2 * self.lease_ms / 1000
+        while True:
+            reply = await self._begin(keys=keys, args=args)
+            status = _text(reply[0])
+            if status == dedupe.ACQUIRED:
+                return cast(list[Any], reply)
+            if status == dedupe.DONE:
+                return None
+            if loop.time() >= deadline:
+                log.warning("update %s still runs elsewhere (%s); skipping", update_id, status)
+                return None
+            # Production wait for another process's lease to clear, not a test synchronisation.
+            await asyncio.sleep(self.wait_poll_seconds)
+
+    def _end_args(
+        self,
+        update: Update,
+        has_user: str,
+        lease: str,
+        frame: UpdateFrame | None,
+        *,
+        ok: bool = False,
+    ) -> list[str | int]:
+        args: list[str | int] = [has_user, update.update_id, lease, "1" if ok else "0"]
+        args.append(dedupe.DONE_TTL_SECONDS * 1000)
+        if frame is None or not frame.changed:
+            return [*args, "0", "", "", "", "", 0]
+        return [*args, "1", *frame.write_args(), self.fsm_storage.ttl_ms]
+
+
+class _Heartbeat:
+    """Renews a lease every third of its length while a handler runs; nothing is scheduled
+    beyond one timer unless the handler is slow."""
+
+    def __init__(self, renew: Any, key: str, lease: str, lease_ms: int) -> None:
+        self._renew = renew
+        self._key = key
+        self._lease = lease
+        self._lease_ms = lease_ms
+        self._interval = lease_ms / 3000
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(self._interval, self._start)
+
+    def _start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    async def _beat(self) -> None:
+        while True:
+            try:
+                await self._renew(keys=[self._key], args=[self._lease, self._lease_ms])
+            except Exception as exc:  # a lost renewal only shortens the lease
+                log.warning("could not renew the lease of %s: %r", self._key, exc)
+            await asyncio.sleep(self._interval)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
