@@ -146,8 +146,16 @@ async def test_book_notice_cancel_refund_stale_button_and_reminder(
     await send(p, "/wallet")
     await expect(last_message(p)).to_contain_text("10000")
 
-    # Plain text is shown as sent, as in Telegram: the usage line keeps its <placeholders>.
+    # An alert waits for OK, but never traps the page: switching to another person closes it.
+    await p.evaluate(
+        "handle({type: 'toast', chat_id: state.active, text: 'Только для проверки', alert: true})"
+    )
+    await expect(p.locator("#alert")).to_be_visible()
     await p.locator(f'li[data-persona="{ADMIN}"]').click()
+    await expect(p.locator("#alert")).to_be_hidden()
+    await expect(p.locator("#chat-sub")).to_contain_text("admin")
+
+    # Plain text is shown as sent, as in Telegram: the usage line keeps its <placeholders>.
     await send(p, "/topup")
     await expect(last_message(p)).to_contain_text("/topup <client> <amount> [comment]")
     await p.locator(f'li[data-persona="{CLIENT}"]').click()

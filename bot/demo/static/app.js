@@ -1,7 +1,8 @@
 // The demo's web chat: one Telegram-like chat with the bot per persona. Plain JS, no build step.
 "use strict";
 
-const state = { personas: [], chats: {}, active: null, unread: {}, socket: null, timezone: "UTC" };
+const state = { personas: [], chats: {}, active: null, unread: {}, socket: null, timezone: "UTC",
+  clock: null };
 const $ = (id) => document.getElementById(id);
 
 // ---- the bot's HTML, sanitised: only Telegram's formatting tags survive ----------------------
@@ -146,6 +147,7 @@ function renderPersonas() {
 }
 
 function choose(id) {
+  closeAlert();
   state.active = id;
   state.unread[String(id)] = 0;
   const p = state.personas.find((x) => x.id === id);
@@ -305,14 +307,27 @@ function toast(text, fromBot) {
 function alertBox(text) {
   $("alert-text").textContent = text;
   $("alert").hidden = false;
+  $("alert-ok").focus();
 }
 
+const closeAlert = () => { $("alert").hidden = true; };
+
+// The label runs on between server events: the server's "now" is kept as a distance from this
+// browser's clock and the label is redrawn every few seconds.
 function showClock(clock) {
   state.timezone = clock.timezone;
-  const label = new Date(clock.now).toLocaleString("en-GB", inZone({
+  state.clock = { skew: new Date(clock.now).getTime() - Date.now(), offsetHours: clock.offset_hours };
+  renderClock();
+}
+
+function renderClock() {
+  if (!state.clock) return;
+  const now = new Date(Date.now() + state.clock.skew);
+  const label = now.toLocaleString("en-GB", inZone({
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }));
-  $("clock-now").textContent = label + (clock.offset_hours ? ` (+${clock.offset_hours} h)` : " (now)");
-  $("clock-now").title = clock.timezone;
+  const hours = state.clock.offsetHours;
+  $("clock-now").textContent = label + (hours ? ` (+${hours} h)` : " (now)");
+  $("clock-now").title = state.timezone;
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -330,7 +345,12 @@ async function start() {
     $("input").value = "";
     act("send", { text });
   });
-  $("alert-ok").addEventListener("click", () => { $("alert").hidden = true; });
+  // An alert waits for OK as in Telegram, but never traps the page: a click beside it, Escape,
+  // or switching to another person closes it too.
+  $("alert-ok").addEventListener("click", closeAlert);
+  $("alert").addEventListener("click", (event) => { if (event.target === $("alert")) closeAlert(); });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeAlert(); });
+  setInterval(renderClock, 5000);
   for (const button of document.querySelectorAll("#clock button")) {
     button.addEventListener("click", () => post("/api/clock", { shift: button.dataset.shift }));
   }
