@@ -496,34 +496,27 @@ def typed_kind(edit: Edit) -> FieldType:
 # --- handlers --------------------------------------------------------------------------------
 
 
-async def on_catalog(
+async def _pressed(
     query: CallbackQuery,
-    callback_data: AdmCatalogCb,
-    state: FSMContext,
-    i18n: Translator,
-    gate: FromDishka[AdminGate],
-    editor: FromDishka[CatalogEditor],
-    settings: FromDishka[Settings],
-    now: FromDishka[Now],
+    deps: tuple[FSMContext, Translator, AdminGate, CatalogEditor, Settings, datetime],
+    valid: bool,
+    run: Callable[[Ctx], Awaitable[Screen | None]],
 ) -> None:
+    """A press of an editor button: the role checked on the server, a forged or stale button
+    answered as such, then `run` (its screen replaces the message)."""
+    state, i18n, gate, editor, settings, now = deps
     try:
         await gate.require(query.from_user.id)
     except NotAllowed:
         await query.answer(i18n("admin.denied"), show_alert=True)
         return
     message = query.message if isinstance(query.message, Message) else None
-    cb = callback_data
-    if (
-        message is None
-        or cb.kind not in VIEW_KINDS[cb.view]
-        or (cb.view in NEEDS_ID and not cb.id)
-        or (cb.view is CatView.day and not cb.day)
-    ):
+    if message is None or not valid:
         await query.answer(i18n("catalog.stale"), show_alert=True)
         return
     ctx = Ctx(query.from_user.id, i18n, editor, state, message, now, local_today(now, settings))
     try:
-        shown = await VIEWS[cb.view](ctx, cb)
+        shown = await run(ctx)
     except NotFound:
         await query.answer(i18n("catalog.stale"), show_alert=True)
         return
@@ -538,6 +531,36 @@ async def on_catalog(
         await message.edit_text(shown[0], reply_markup=shown[1])
 
 
+async def on_catalog(
+    query: CallbackQuery,
+    callback_data: AdmCatalogCb,
+    state: FSMContext,
+    i18n: Translator,
+    gate: FromDishka[AdminGate],
+    editor: FromDishka[CatalogEditor],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    cb = callback_data
+    valid = (
+        cb.kind in VIEW_KINDS[cb.view]
+        and (cb.view not in NEEDS_ID or cb.id > 0)
+        and (cb.view is not CatView.day or cb.day > 0)
+    )
+    deps = (state, i18n, gate, editor, settings, now)
+    await _pressed(query, deps, valid, lambda ctx: VIEWS[cb.view](ctx, cb))
+
+
+async def field_prompt(ctx: Ctx, cb: AdmCatalogFieldCb) -> None:
+    """Ask for a new value of one field, showing the current one."""
+    kind = kind_of(cb.kind)
+    spec = field_of(kind, cb.field)
+    card = await ctx.editor.card(kind, cb.id)
+    edit = Edit(op=EditOp.FIELD, kind=kind, id=cb.id, field=spec.key)
+    question = ctx.i18n("catalog_edit.ask", field=_label(ctx.i18n, spec))
+    await ask(ctx, edit, question, spec.type, card.shown(spec) or "—")
+
+
 async def on_field(
     query: CallbackQuery,
     callback_data: AdmCatalogFieldCb,
@@ -548,26 +571,8 @@ async def on_field(
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    try:
-        await gate.require(query.from_user.id)
-    except NotAllowed:
-        await query.answer(i18n("admin.denied"), show_alert=True)
-        return
-    kind = kind_of(callback_data.kind)
-    message = query.message if isinstance(query.message, Message) else None
-    try:
-        spec = field_of(kind, callback_data.field)
-        card = await editor.card(kind, callback_data.id)
-    except NotFound:
-        card = None
-    if card is None or message is None:
-        await query.answer(i18n("catalog.stale"), show_alert=True)
-        return
-    await query.answer()
-    ctx = Ctx(query.from_user.id, i18n, editor, state, message, now, local_today(now, settings))
-    edit = Edit(op=EditOp.FIELD, kind=kind, id=callback_data.id, field=spec.key)
-    question = i18n("catalog_edit.ask", field=_label(i18n, spec))
-    await ask(ctx, edit, question, spec.type, card.shown(spec) or "—")
+    deps = (state, i18n, gate, editor, settings, now)
+    await _pressed(query, deps, True, lambda ctx: field_prompt(ctx, callback_data))
 
 
 async def on_text(

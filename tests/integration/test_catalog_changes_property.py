@@ -27,6 +27,7 @@ from bot.services.catalog_changes import (
     PutSpecialistHours,
     SetActive,
     SetCapacity,
+    SetFields,
 )
 from bot.services.catalog_impact import CatalogImpactService
 from tests.integration.factories import (
@@ -60,7 +61,21 @@ def random_change(rnd: random.Random, cat: Catalog) -> CatalogChange:
         SetActive("workplace", rnd.choice(cat.workplace_ids), active=rnd.random() < 0.5),
         SetCapacity(cat.location_id, rnd.choice([None, 1, 2])),
     ]
-    return rnd.choice(options)
+    chosen = rnd.choice(options)
+    # The editor's own changes, drawn from a stream of their own (the seeds above stay as
+    # they were): fields of the field table, and the service links going off and on.
+    words = rnd.getstate()[1]  # read, not drawn: the main stream does not move
+    extra = random.Random(repr((words[:4], words[-1])))
+    if extra.random() < 0.3:
+        return extra.choice(
+            [
+                SetFields("location", cat.location_id, {"capacity": extra.choice([None, 1])}),
+                SetFields("service", cat.service_id, {"duration_min": extra.choice([30, 90])}),
+                SetActive("service", cat.service_id, active=extra.random() < 0.5),
+                SetActive("location", cat.location_id, active=extra.random() < 0.5),
+            ]
+        )
+    return chosen
 
 
 @pytest.mark.parametrize("seed", range(6))
