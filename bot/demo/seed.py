@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,7 +111,8 @@ async def register_personas(
                 tg_id=persona.tg_id,
                 first_name=persona.first_name,
                 language_code=persona.language_code,
-            )
+            ),
+            now=datetime.now(UTC),  # before the demo clock is first moved, it is the wall's
         )
         if persona.role != "client":
             continue

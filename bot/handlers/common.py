@@ -93,7 +93,7 @@ async def on_start(
 ) -> None:
     assert message.from_user is not None
     await leave_flow(state, profile, flow)
-    registered = await clients.register(telegram_user(message.from_user))
+    registered = await clients.register(telegram_user(message.from_user), now=now)
     i18n = Translator(registered.language)
     name = registered.first_name or i18n("start.friend")
     text = (
@@ -161,6 +161,7 @@ async def on_contact(
     message: Message,
     i18n: Translator,
     clients: FromDishka[ClientService],
+    now: FromDishka[Now],
     profile: ClientProfile | None = None,
 ) -> None:
     """A shared contact: stored as the client's phone only when it is the sender's own."""
@@ -169,7 +170,7 @@ async def on_contact(
         await message.answer(i18n("phone.not_own"), reply_markup=phone_keyboard(i18n))
         return
     if profile is None:
-        await clients.register(telegram_user(message.from_user))
+        await clients.register(telegram_user(message.from_user), now=now)
     try:
         await clients.set_phone(message.from_user.id, message.contact.phone_number)
     except ValueError:
@@ -190,10 +191,11 @@ async def on_language_chosen(
     query: CallbackQuery,
     callback_data: LanguageCb,
     clients: FromDishka[ClientService],
+    now: FromDishka[Now],
     profile: ClientProfile | None = None,
 ) -> None:
     if profile is None:
-        await clients.register(telegram_user(query.from_user))
+        await clients.register(telegram_user(query.from_user), now=now)
     updated = await clients.set_language(query.from_user.id, callback_data.language)
     i18n = Translator(updated.language)
     await query.answer()

@@ -210,7 +210,9 @@ class RequestProvider(Provider):
         return i18n if isinstance(i18n, Translator) else Translator(settings.default_language)
 
     @provide
-    async def client(self, data: AiogramMiddlewareData, clients: ClientService) -> CurrentClient:
+    async def client(
+        self, data: AiogramMiddlewareData, clients: ClientService, now: Now
+    ) -> CurrentClient:
         """The sender's profile; one who skipped /start is registered now."""
         profile = data.get("profile")
         if profile is None:
@@ -224,7 +226,8 @@ class RequestProvider(Provider):
                     last_name=user.last_name,
                     username=user.username,
                     language_code=user.language_code,
-                )
+                ),
+                now=now,
             )
         return CurrentClient(profile)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -77,12 +77,14 @@ class ClientService:
     def _cache_key(self, tg_id: int) -> str:
         return f"{self.settings.redis_prefix}:profile:{tg_id}"
 
-    async def register(self, user: TelegramUser) -> ClientProfile:
+    async def register(self, user: TelegramUser, *, now: datetime) -> ClientProfile:
         """Register the Telegram user as a client with an empty wallet, exactly once.
 
         Safe under concurrent duplicate /start: the insert is `ON CONFLICT (tg_id) DO NOTHING`
         and the wallet is keyed by the client, so racing calls create one client and one wallet.
-        A known client keeps its chosen language; its names follow Telegram.
+        A known client keeps its chosen language; its names follow Telegram. `now` (aware) is
+        the update's time: a client who comes back after blocking the bot gets the reminders
+        still ahead of it re-armed.
         """
         language = normalize_language(user.language_code) or self.settings.default_language
 
@@ -116,7 +118,7 @@ class ClientService:
                 if await repo.reactivate(row.id):
                     log.info("client %s is reachable again", row.id)
                     await rearm_reminders(
-                        session, now=datetime.now(UTC), settings=self.settings, client_id=row.id
+                        session, now=now, settings=self.settings, client_id=row.id
                     )
                 # Repairs a client written without a wallet (e.g. imported by hand).
                 if await repo.ensure_wallet(row.id):

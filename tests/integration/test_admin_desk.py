@@ -4,7 +4,7 @@ day view, and appointment actions that reuse the booking engine."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,8 @@ from tests.integration.factories import (
     money_invariant_violations,
 )
 
+# Registration's `now` only matters to a client who comes back after blocking the bot.
+WALL_NOW = datetime.now(UTC)
 STRANGER = 555_000_001  # a Telegram user who is no admin
 NEW_ADMIN = 555_000_002
 
@@ -125,7 +127,7 @@ async def test_admin_list_shows_permanent_then_added(desk: Desk) -> None:
 async def test_removal_drops_the_cached_admin_profile(
     desk: Desk, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    await desk.profiles.register(TelegramUser(tg_id=NEW_ADMIN, first_name="Olga"))
+    await desk.profiles.register(TelegramUser(tg_id=NEW_ADMIN, first_name="Olga"), now=WALL_NOW)
     await desk.roles.add(DESK_ADMIN, NEW_ADMIN)
     profile = await desk.profiles.get_profile(NEW_ADMIN)
     assert profile is not None and profile.is_admin

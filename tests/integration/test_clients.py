@@ -4,6 +4,7 @@ concurrency), language, the profile cache and roles."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,9 @@ from bot.config import Settings, load_settings
 from bot.domain.errors import NotFound
 from bot.services.clients import ClientService, TelegramUser
 from db.models import Admin, Client, ClientWallet, Specialist, WalletTransaction
+
+# Registration's `now` only matters to a client who comes back after blocking the bot.
+WALL_NOW = datetime.now(UTC)
 
 
 def _settings(redis_prefix: str, **overrides: Any) -> Settings:
@@ -54,10 +58,10 @@ async def test_register_creates_client_and_empty_wallet_once(
 ) -> None:
     clients = _service(session_factory, redis, redis_prefix)
     user = TelegramUser(tg_id=42, first_name="Ann", username="ann", language_code="en-GB")
-    first = await clients.register(user)
+    first = await clients.register(user, now=WALL_NOW)
     assert first.created and first.language == "en" and first.role == "client"
     second = await clients.register(
-        TelegramUser(tg_id=42, first_name="Anna", username="anna", language_code="ru")
+        TelegramUser(tg_id=42, first_name="Anna", username="anna", language_code="ru"), now=WALL_NOW
     )
     assert not second.created
     assert second.client_id == first.client_id
@@ -76,8 +80,12 @@ async def test_unknown_language_code_gets_the_default(
     redis_prefix: str,
 ) -> None:
     clients = _service(session_factory, redis, redis_prefix, default_language="en")
-    assert (await clients.register(TelegramUser(tg_id=7, language_code="de"))).language == "en"
-    assert (await clients.register(TelegramUser(tg_id=8, language_code=None))).language == "en"
+    assert (
+        await clients.register(TelegramUser(tg_id=7, language_code="de"), now=WALL_NOW)
+    ).language == "en"
+    assert (
+        await clients.register(TelegramUser(tg_id=8, language_code=None), now=WALL_NOW)
+    ).language == "en"
 
 
 async def test_concurrent_duplicate_registration_makes_one_client_and_wallet(
@@ -88,7 +96,7 @@ async def test_concurrent_duplicate_registration_makes_one_client_and_wallet(
 ) -> None:
     clients = _service(session_factory, redis, redis_prefix)
     user = TelegramUser(tg_id=99, first_name="Race", language_code="ru")
-    results = await asyncio.gather(*(clients.register(user) for _ in range(20)))
+    results = await asyncio.gather(*(clients.register(user, now=WALL_NOW) for _ in range(20)))
     assert sum(r.created for r in results) == 1
     assert len({r.client_id for r in results}) == 1
     assert await session.scalar(select(func.count()).select_from(Client)) == 1
@@ -103,7 +111,9 @@ async def test_profile_is_cached_and_invalidated_on_language_change(
     redis_prefix: str,
 ) -> None:
     clients = _service(session_factory, redis, redis_prefix)
-    created = await clients.register(TelegramUser(tg_id=5, first_name="Ivo", language_code="ru"))
+    created = await clients.register(
+        TelegramUser(tg_id=5, first_name="Ivo", language_code="ru"), now=WALL_NOW
+    )
     assert await clients.get_profile(5) == await clients.get_profile(5)
     assert await redis.exists(f"{redis_prefix}:profile:5")
 
@@ -139,15 +149,15 @@ async def test_roles(
     redis_prefix: str,
 ) -> None:
     clients = _service(session_factory, redis, redis_prefix, admin_ids="100")
-    assert (await clients.register(TelegramUser(tg_id=100))).role == "admin"
+    assert (await clients.register(TelegramUser(tg_id=100), now=WALL_NOW)).role == "admin"
     session.add(Admin(tg_id=101))
     spec = Specialist(name="Olga", tg_id=102)
     session.add(spec)
     await session.commit()
-    assert (await clients.register(TelegramUser(tg_id=101))).role == "admin"
-    as_specialist = await clients.register(TelegramUser(tg_id=102))
+    assert (await clients.register(TelegramUser(tg_id=101), now=WALL_NOW)).role == "admin"
+    as_specialist = await clients.register(TelegramUser(tg_id=102), now=WALL_NOW)
     assert (as_specialist.role, as_specialist.specialist_id) == ("specialist", spec.id)
-    assert (await clients.register(TelegramUser(tg_id=103))).role == "client"
+    assert (await clients.register(TelegramUser(tg_id=103), now=WALL_NOW)).role == "client"
 
 
 async def test_start_after_blocking_the_bot_makes_the_client_reachable_again(
@@ -158,14 +168,14 @@ async def test_start_after_blocking_the_bot_makes_the_client_reachable_again(
 ) -> None:
     service = _service(session_factory, redis, redis_prefix)
     user = TelegramUser(tg_id=555, first_name="Ира", last_name=None, username=None)
-    profile = await service.register(user)
+    profile = await service.register(user, now=WALL_NOW)
     # The notification worker marks a chat inactive when Telegram answers 403.
     await session.execute(
         update(Client).where(Client.id == profile.client_id).values(is_active=False)
     )
     await session.commit()
 
-    await service.register(user)
+    await service.register(user, now=WALL_NOW)
 
     session.expire_all()
     assert (await session.get(Client, profile.client_id)).is_active is True  # type: ignore[union-attr]
@@ -188,9 +198,11 @@ async def test_a_specialists_messages_follow_the_language_their_account_chose(
             found = await s.scalar(select(Specialist.language).where(Specialist.id == spec_id))
         return str(found)
 
-    await clients.register(TelegramUser(tg_id=202, language_code="en"))
+    await clients.register(TelegramUser(tg_id=202, language_code="en"), now=WALL_NOW)
     assert await language() == "en"
     await clients.set_language(202, "ru")
     assert await language() == "ru"
-    await clients.register(TelegramUser(tg_id=202, language_code="en"))  # the choice stays
+    await clients.register(
+        TelegramUser(tg_id=202, language_code="en"), now=WALL_NOW
+    )  # the choice stays
     assert await language() == "ru"

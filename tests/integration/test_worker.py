@@ -494,9 +494,11 @@ async def test_a_client_back_after_a_block_gets_their_reminders_again(
     redis: Redis,
     redis_prefix: str,
 ) -> None:
-    """The 403 cancelled the client's reminders; their /start re-arms the ones still ahead."""
+    """The 403 cancelled the client's reminders; their /start re-arms the ones still ahead of
+    the update's time (a pinned clock long before the wall's, as the demo's clock can be after
+    it: by the wall clock these reminders would be past and stay cancelled)."""
     settings = load_settings(bot_token="1:test", _env_file=None, redis_prefix=redis_prefix)
-    now = dt.datetime.now(UTC)
+    now = NOW
     start = (now + dt.timedelta(days=3)).replace(microsecond=0)
     await booked_world(session_factory, settings, start=start, now=now)
     sender = FakeSender()
@@ -506,7 +508,9 @@ async def test_a_client_back_after_a_block_gets_their_reminders_again(
     statuses = {r.status for r in await rows(session_factory) if r.chat_id == 1001}
     assert statuses == {"failed", "cancelled"}
 
-    await ClientService(session_factory, redis, settings).register(TelegramUser(tg_id=1001))
+    await ClientService(session_factory, redis, settings).register(
+        TelegramUser(tg_id=1001), now=now
+    )
 
     client_rows = {r.kind: r for r in await rows(session_factory) if r.chat_id == 1001}
     assert client_rows[kinds.CLIENT_CONFIRM].status == "failed"  # the 403'd one stays failed
@@ -517,7 +521,9 @@ async def test_a_client_back_after_a_block_gets_their_reminders_again(
     await worker.drain(now=start - dt.timedelta(hours=2))
     assert sender.per_chat()[1001] == 2
     # A second /start changes nothing.
-    await ClientService(session_factory, redis, settings).register(TelegramUser(tg_id=1001))
+    await ClientService(session_factory, redis, settings).register(
+        TelegramUser(tg_id=1001), now=now
+    )
     assert len(await rows(session_factory)) == 5
 
 
