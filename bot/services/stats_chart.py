@@ -8,9 +8,13 @@ state shared between concurrent renders, and no GUI backend is ever loaded.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from bot.i18n import translate
 from bot.services.stats import Statistics
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _WIDTH_IN, _ROW_IN, _DPI = 9.0, 3.0, 100
@@ -21,7 +25,15 @@ def render_chart(stats: Statistics, language: str) -> bytes:
     appointments per day (bars), revenue per day (line), and, when anyone works in the
     scope, occupancy per specialist in percent (horizontal bars). CPU-bound: call it in a
     worker thread from async code."""
+    out = io.BytesIO()
+    chart_figure(stats, language).savefig(out, format="png")
+    return out.getvalue()
 
+
+def chart_figure(stats: Statistics, language: str) -> Figure:
+    """The matplotlib `Figure` that `render_chart` draws. The counts axis starts at 0, the
+    money axis too unless a day's refunds outweigh its payments; an empty period keeps a 0..1
+    scale (matplotlib would centre an all-zero series on 0, with negative ticks)."""
     # Imported here, not at the top: matplotlib takes a second or more to import (and builds
     # its font cache on first use), which the bot's start-up should not pay for a chart that
     # only admins ask for.
@@ -40,14 +52,19 @@ def render_chart(stats: Statistics, language: str) -> bytes:
     step = max(1, len(labels) // 15)
 
     ax = axes[0]
-    ax.bar(positions, [d.appointments for d in stats.days], color="#4C72B0")
+    counts = [d.appointments for d in stats.days]
+    ax.bar(positions, counts, color="#4C72B0")
     ax.set_title(t("stats.chart.appointments"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max(1, *counts) * 1.1)
     ax.set_xticks(positions[::step], labels[::step], rotation=45, fontsize=8)
 
     ax = axes[1]
-    ax.plot(positions, [float(d.revenue) for d in stats.days], marker="o", color="#55A868")
+    revenue = [float(d.revenue) for d in stats.days]
+    ax.plot(positions, revenue, marker="o", color="#55A868")
     ax.set_title(t("stats.chart.revenue"))
+    # A day's refunds can outweigh its payments: the axis goes below 0 only then.
+    ax.set_ylim(min(0.0, *revenue) * 1.1, max(1.0, *revenue) * 1.1)
     ax.set_xticks(positions[::step], labels[::step], rotation=45, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 
@@ -68,6 +85,4 @@ def render_chart(stats: Statistics, language: str) -> bytes:
             last=stats.period.last.strftime("%d.%m.%Y"),
         )
     )
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
+    return fig
