@@ -4,7 +4,7 @@ public name here, so importers keep one place to import from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
@@ -132,6 +132,23 @@ class AppointmentView:
     discount: Decimal
     client_confirmed_at: datetime | None
     cancelled_by: str | None
+    # Translated names by field (`location_name` ...) and language: `in_language` uses them.
+    names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    def in_language(self, language: str) -> AppointmentView:
+        """The same view with the names translated into `language` where a translation
+        exists (the base names otherwise)."""
+
+        def pick(column: str, base: str) -> str:
+            return self.names.get(column, {}).get(language) or base
+
+        return replace(
+            self,
+            location_name=pick("location_name", self.location_name),
+            service_name=pick("service_name", self.service_name),
+            specialist_name=pick("specialist_name", self.specialist_name),
+            workplace_name=pick("workplace_name", self.workplace_name),
+        )
 
     @property
     def charged(self) -> Decimal:
@@ -171,6 +188,12 @@ def appointment_view(row: appts.ViewRow) -> AppointmentView:
         discount=appt.discount,
         client_confirmed_at=appt.client_confirmed_at,
         cancelled_by=appt.cancelled_by,
+        names={
+            "location_name": dict(location.name_i18n or {}),
+            "service_name": dict(service.name_i18n or {}),
+            "specialist_name": dict(specialist.name_i18n or {}),
+            "workplace_name": dict(workplace.name_i18n or {}),
+        },
     )
 
 

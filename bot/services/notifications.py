@@ -84,6 +84,12 @@ async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _App
         "service": service.name,
         "specialist": specialist.name,
         "workplace": workplace.name,
+        I18N_KEY: {
+            "location": dict(location.name_i18n or {}),
+            "service": dict(service.name_i18n or {}),
+            "specialist": dict(specialist.name_i18n or {}),
+            "workplace": dict(workplace.name_i18n or {}),
+        },
         "price": money(appt.price),
         "client_name": client_display_name(client),
         "client_phone": client.phone or "",
@@ -96,6 +102,17 @@ async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _App
         specialist_id=specialist.id,
         payload=payload,
     )
+
+
+I18N_KEY = "names_i18n"
+
+
+def in_language(payload: dict[str, Any], language: str) -> dict[str, Any]:
+    """`payload` without its translated names, with the names in `language` where a
+    translation exists (the recipient reads it in their language)."""
+    names = payload.get(I18N_KEY) or {}
+    local = {key: by_lang[language] for key, by_lang in names.items() if by_lang.get(language)}
+    return {**{k: v for k, v in payload.items() if k != I18N_KEY}, **local}
 
 
 def _row(
@@ -116,7 +133,7 @@ def _row(
         recipient=recipient,
         chat_id=chat.chat_id,
         due_at=due_at,
-        payload={**payload, "lang": chat.language},
+        payload={**in_language(payload, chat.language), "lang": chat.language},
         appointment_id=appointment_id,
     )
 
@@ -354,10 +371,12 @@ async def queue_waitlist_offer(
     if entry.offered_start is None:
         raise NotFound(f"waitlist entry {waitlist_id} has no offered time")
     specialist_name = ""
+    specialist_names: dict[str, str] = {}
     specialist_id = entry.offered_specialist_id or entry.specialist_id
     if specialist_id is not None:
         specialist = await repo.specialist(session, specialist_id)
         specialist_name = specialist.name if specialist is not None else ""
+        specialist_names = dict(specialist.name_i18n or {}) if specialist is not None else {}
     expires = now + dt.timedelta(seconds=settings.waitlist_offer_ttl_seconds)
     payload = {
         "waitlist_id": entry.id,
@@ -367,6 +386,11 @@ async def queue_waitlist_offer(
         "address": location.address or "",
         "service": service.name,
         "specialist": specialist_name,
+        I18N_KEY: {
+            "location": dict(location.name_i18n or {}),
+            "service": dict(service.name_i18n or {}),
+            "specialist": dict(specialist_names),
+        },
         "expires": expires.astimezone(dt.UTC).isoformat(),
     }
     offer = _row(

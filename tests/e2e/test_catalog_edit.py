@@ -423,11 +423,22 @@ async def test_clients_see_translated_names_in_their_language(
                 text(f'UPDATE {table} SET name_i18n = \'{{"en": "EN {table}"}}\' WHERE id = :i'),
                 {"i": row},
             )
-    user, _ = await new_client(emulator, session_factory, 5091, lang=lang)
-    async with booking_bot(make_bot_settings):
+    user, client = await new_client(emulator, session_factory, 5091, lang=lang)
+    async with booking_bot(make_bot_settings) as app:
         await user.send("/book")
         shown = await user.wait_for_message(translate("booking.ask.specialist", lang))
-    names = " ".join([shown.text or "", *shown.button_texts()])
+        # A booked visit: its list entry and its confirmation notice name it the same way.
+        request = booking_request(cat, client, specialist=cat.specialist_ids[0])
+        await app.services.booking.confirm(request, now=NOW)
+        await user.send("/my")
+        listed = await user.wait_for_message(translate("account.my.upcoming_title", lang))
+    notice = await q(
+        session_factory,
+        "SELECT payload::text FROM outbox WHERE kind = 'client.confirm' AND chat_id = 5091",
+    )
+    assert "names_i18n" not in notice
+    names = " ".join([shown.text or "", *shown.button_texts(), *listed.button_texts()])
+    names += " " + " ".join(str(notice[k]) for k in ("location", "service", "specialist"))
     if lang == "en":
         assert "EN locations" in names and "EN services" in names
         assert "EN specialists" in names and base[2] not in names

@@ -33,6 +33,7 @@ def status_text(view: AppointmentView, i18n: Translator) -> str:
 
 
 def details(view: AppointmentView, i18n: Translator, currency: str) -> str:
+    view = view.in_language(i18n.locale)
     return i18n(
         "account.appt.details",
         service=view.service_name,
@@ -53,7 +54,8 @@ def appointment_list(
     if not views:
         return i18n("account.my.past_empty" if past else "account.my.upcoming_empty"), []
     buttons: list[tuple[int, str]] = []
-    for view in views:
+    for shown in views:
+        view = shown.in_language(i18n.locale)
         local = view.start.astimezone(ZoneInfo(view.timezone))
         label = i18n(
             "account.my.button",

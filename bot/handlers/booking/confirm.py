@@ -156,6 +156,7 @@ async def _booked_already(
 
 
 def booked_text(view: AppointmentView, deps: Deps) -> str:
+    view = view.in_language(deps.i18n.locale)
     return done_text(
         location=view.location_name,
         address=view.location_address,
