@@ -9,15 +9,25 @@ where a button is expected, a stale button, a menu section no feature serves).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BotCommandScopeChat, CallbackQuery, Message, ReplyKeyboardRemove, User
+from aiogram.types import (
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    User,
+)
 from dishka import FromDishka
 
+from bot import formats
 from bot.domain.errors import NotAllowed
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
 from bot.ioc.types import Now
@@ -29,10 +39,12 @@ from bot.keyboards.common import (
     language_keyboard,
     main_menu,
     phone_keyboard,
+    settings_menu,
 )
 from bot.keyboards.notify import schedule_row
 from bot.notify.agenda import SpecialistAgenda
 from bot.services.admin_gate import AdminGate
+from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
 
@@ -82,12 +94,61 @@ def _is_own_start(message: Message, command: CommandObject) -> bool:
     return not (command.args or "").startswith(FOREIGN_START_PAYLOADS)
 
 
+# How many upcoming appointments the greeting counts at most.
+UPCOMING_LIMIT = 20
+
+
+async def greeting(
+    profile: ClientProfile, i18n: Translator, booking: BookingService, now: datetime
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The greeting with the client's next appointment, and the main menu with "My
+    appointments (N)"."""
+    name = profile.first_name or i18n("start.friend")
+    text = (
+        i18n("start.greeting", name=name)
+        if profile.created
+        else i18n("start.greeting_back", name=name)
+    )
+    upcoming = await booking.list_for_client(profile.client_id, now=now, limit=UPCOMING_LIMIT)
+    if upcoming:
+        nxt = upcoming[0]
+        when = formats.day_time(
+            nxt.start,
+            nxt.timezone,
+            i18n.locale,
+            today=formats.today_in(nxt.timezone, now),
+        )
+        text += "\n" + i18n(
+            "start.next", when=when, service=nxt.service_name, specialist=nxt.specialist_name
+        )
+    return text, main_menu(i18n, appointments=len(upcoming))
+
+
+async def edit_in_place(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup
+) -> None:
+    """A main-menu answer replaces the menu message instead of stacking a new one (a reply
+    keyboard, or a message too old to edit, comes as a new message)."""
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    if isinstance(markup, InlineKeyboardMarkup):
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+    await message.answer(text, reply_markup=markup)
+
+
 async def on_start(
     message: Message,
     state: FSMContext,
     clients: FromDishka[ClientService],
     flow: FromDishka[BookingFlow],
     agenda: FromDishka[SpecialistAgenda],
+    booking: FromDishka[BookingService],
     now: FromDishka[Now],
     profile: ClientProfile | None = None,
 ) -> None:
@@ -95,13 +156,7 @@ async def on_start(
     await leave_flow(state, profile, flow)
     registered = await clients.register(telegram_user(message.from_user), now=now)
     i18n = Translator(registered.language)
-    name = registered.first_name or i18n("start.friend")
-    text = (
-        i18n("start.greeting", name=name)
-        if registered.created
-        else i18n("start.greeting_back", name=name)
-    )
-    menu = main_menu(i18n)
+    text, menu = await greeting(registered, i18n, booking, now)
     # A specialist's home: their day first, with Today / Tomorrow / Week above the menu.
     home = await agenda.home_for(message.from_user.id, now=now, lang=i18n.locale)
     if home is not None:
@@ -141,17 +196,35 @@ async def on_cancel(
 
 async def on_menu_help(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(i18n("help.text"), reply_markup=main_menu(i18n))
+    await edit_in_place(query, i18n("help.text"), main_menu(i18n))
+
+
+async def on_menu_settings(query: CallbackQuery, i18n: Translator) -> None:
+    await query.answer()
+    await edit_in_place(query, i18n("settings.title"), settings_menu(i18n))
+
+
+async def on_menu_home(
+    query: CallbackQuery,
+    i18n: Translator,
+    clients: FromDishka[ClientService],
+    booking: FromDishka[BookingService],
+    now: FromDishka[Now],
+) -> None:
+    """« Menu: the greeting and the main menu again, in place."""
+    registered = await clients.register(telegram_user(query.from_user), now=now)
+    await query.answer()
+    text, menu = await greeting(registered, Translator(registered.language), booking, now)
+    await edit_in_place(query, text, menu)
 
 
 async def on_menu_language(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(i18n("language.choose"), reply_markup=language_keyboard(i18n))
+    await edit_in_place(query, i18n("language.choose"), language_keyboard(i18n))
 
 
 async def on_menu_phone(query: CallbackQuery, i18n: Translator) -> None:
+    # Telegram's contact button lives only on a reply keyboard: a new message.
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(i18n("phone.ask"), reply_markup=phone_keyboard(i18n))
@@ -240,6 +313,8 @@ def setup_router() -> Router:
     router.callback_query.register(on_menu_help, MenuCb.filter(F.action == MenuAction.help))
     router.callback_query.register(on_menu_language, MenuCb.filter(F.action == MenuAction.language))
     router.callback_query.register(on_menu_phone, MenuCb.filter(F.action == MenuAction.phone))
+    router.callback_query.register(on_menu_settings, MenuCb.filter(F.action == MenuAction.settings))
+    router.callback_query.register(on_menu_home, MenuCb.filter(F.action == MenuAction.home))
     router.callback_query.register(
         on_language_chosen, LanguageCb.filter(F.language.in_(SUPPORTED_LANGUAGES))
     )

@@ -79,7 +79,7 @@ async def test_process_serves_start_and_stops_on_sigterm(
         en = await bob.wait_for_message()
         assert ru.text == translate("start.greeting", "ru", name="Анна")
         assert en.text == translate("start.greeting", "en", name="Bob")
-        menu = ("book", "my", "wallet", "language", "help")
+        menu = ("book", "my", "wallet", "help", "settings")
         assert {translate(f"menu.btn.{b}", "ru") for b in menu} <= set(ru.button_texts())
         assert {translate(f"menu.btn.{b}", "en") for b in menu} <= set(en.button_texts())
 

@@ -42,7 +42,9 @@ async def test_start_registers_once_and_shows_menu(
     await anna.send("/start")
     greeting = await anna.wait_for_message()
     assert greeting.text == translate("start.greeting", "ru", name="Анна")
-    assert greeting.button_texts() == [translate(f"menu.btn.{a.value}", "ru") for a in MenuAction]
+    assert greeting.button_texts() == [
+        translate(f"menu.btn.{a}", "ru") for a in ("book", "my", "wallet", "help", "settings")
+    ]
     await anna.send("/start")
     again = await anna.wait_for_message()
     assert again.text == translate("start.greeting_back", "ru", name="Анна")
@@ -295,6 +297,8 @@ async def test_phone_is_shared_through_the_contact_keyboard_and_only_ones_own(
     user = emulator.user(tg_id, "Mia", language_code=lang)
     await user.send("/start")
     await user.wait_for_message()
+    await user.press(translate("menu.btn.settings", lang))  # language and phone live there
+    await user.wait_for_message(translate("settings.title", lang))
     await user.press(translate("menu.btn.phone", lang))
     ask = await user.wait_for_message(translate("phone.ask", lang))
     rows = (ask.reply_markup or {}).get("keyboard") or []

@@ -68,8 +68,8 @@ async def test_wallet_shows_balance_and_latest_ledger_rows(
             t("account.wallet.topup_by_admin", lang),
         ]
         assert (shown.text or "").splitlines() == expected
-        # No payment provider: no top-up button.
-        assert shown.button_texts() == []
+        # No payment provider: no top-up button; opened from the menu: the way back to it.
+        assert shown.button_texts() == [t("menu.btn.home", lang)]
         assert (await wallet_of(session_factory, client_id))[0] == Decimal("5500")
         await assert_money_invariant(session_factory)
 

@@ -32,7 +32,7 @@ from bot.keyboards.account import (
     back_to_list_keyboard,
     cancel_confirm_keyboard,
 )
-from bot.keyboards.common import MenuAction, MenuCb
+from bot.keyboards.common import MenuAction, MenuCb, with_home
 from bot.services.booking import AppointmentView
 from bot.services.reschedule_flow import changeable
 from bot.states import AccountFlow
@@ -139,7 +139,8 @@ async def show_list(
         deps.client_id, now=deps.now, past=past, limit=LIST_LIMIT
     )
     text, buttons = render.appointment_list(views, deps.i18n, past=past)
-    await show(event, text, appointment_list_keyboard(deps.i18n, buttons, past=past), edit=edit)
+    markup = with_home(appointment_list_keyboard(deps.i18n, buttons, past=past), deps.i18n)
+    await show(event, text, markup, edit=edit)
 
 
 async def on_my(message: Message, state: FSMContext, deps: FromDishka[AccountDeps]) -> None:
@@ -149,9 +150,9 @@ async def on_my(message: Message, state: FSMContext, deps: FromDishka[AccountDep
 async def on_menu_my(
     query: CallbackQuery, state: FSMContext, deps: FromDishka[AccountDeps]
 ) -> None:
-    """The main menu's "my appointments": a new message below the menu."""
+    """The main menu's "my appointments": the list replaces the menu ("« Menu" goes back)."""
     await query.answer()
-    await show_list(query, deps, state, past=False, edit=False)
+    await show_list(query, deps, state, past=False)
 
 
 async def on_list_page(

@@ -32,7 +32,7 @@ from bot.keyboards.account import (
     topup_amounts_keyboard,
     wallet_keyboard,
 )
-from bot.keyboards.common import MenuAction, MenuCb
+from bot.keyboards.common import MenuAction, MenuCb, with_home
 from bot.states import AccountFlow
 
 LEDGER_ROWS = 10
@@ -73,9 +73,11 @@ async def on_wallet(message: Message, state: FSMContext, deps: FromDishka[Accoun
 async def on_menu_wallet(
     query: CallbackQuery, state: FSMContext, deps: FromDishka[AccountDeps]
 ) -> None:
-    """The main menu's "wallet": a new message below the menu."""
+    """The main menu's "wallet": the wallet replaces the menu ("« Menu" goes back)."""
     await query.answer()
-    await show_wallet(query, deps, state, edit=False)
+    await leave_account_flow(state)
+    text, markup = await wallet_screen(deps)
+    await show(query, text, with_home(markup, deps.i18n))
 
 
 async def on_wallet_button(

@@ -92,10 +92,10 @@ async def on_book(message: Message, state: FSMContext, deps: FromDishka[Deps]) -
 
 
 async def on_menu_book(query: CallbackQuery, state: FSMContext, deps: FromDishka[Deps]) -> None:
-    """The main menu's "book" button: a new flow message below the menu."""
+    """The main menu's "book" button: the flow takes the menu's message (a tidy chat)."""
     await query.answer()
     if isinstance(query.message, Message):
-        await start_booking(query.message, state, deps, new_message=True)
+        await start_booking(query.message, state, deps, new_message=False)
 
 
 async def on_book_again(
