@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from enum import Enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.keyboards.fields import DayCode, DbId, Timestamp
 
@@ -163,17 +165,55 @@ def cancel_confirm_keyboard(t: Translate, appointment_id: int) -> InlineKeyboard
     return kb.as_markup()
 
 
+# Dates a page of the reschedule date picker shows (as many as /book's picker).
+RESCHEDULE_DATES_PER_PAGE = 12
+
+
+class ReschedulePageCb(CallbackData, prefix="rsp"):
+    """A page of the reschedule date picker (`page` 0 = the first dates)."""
+
+    appointment_id: DbId
+    page: Annotated[int, Field(ge=0, le=100)]
+
+
 def reschedule_dates_keyboard(
-    t: Translate, appointment_id: int, days: Sequence[date]
+    t: Translate,
+    appointment_id: int,
+    days: Sequence[date],
+    *,
+    labels: Sequence[str] | None = None,
+    page: int = 0,
 ) -> InlineKeyboardMarkup:
-    """Date buttons show `DD.MM`, like the booking flow's date picker."""
+    """Date buttons as in /book's picker (`DD.MM` and the weekday, given as `labels`), three to
+    a row, paged like it; only the dates the service offers (none in the past)."""
+    per = RESCHEDULE_DATES_PER_PAGE
+    pages = max(1, -(-len(days) // per))
+    page = min(max(page, 0), pages - 1)
+    texts = list(labels) if labels is not None else [d.strftime("%d.%m") for d in days]
     kb = InlineKeyboardBuilder()
-    for day in days:
+    for day, text in list(zip(days, texts, strict=True))[page * per : (page + 1) * per]:
         kb.button(
-            text=day.strftime("%d.%m"),
+            text=text,
             callback_data=RescheduleDateCb(appointment_id=appointment_id, day=day),
         )
-    kb.adjust(4)
+    kb.adjust(3)
+    pager = []
+    if page > 0:
+        pager.append(
+            InlineKeyboardButton(
+                text=t("booking.btn.prev"),
+                callback_data=ReschedulePageCb(appointment_id=appointment_id, page=page - 1).pack(),
+            )
+        )
+    if page < pages - 1:
+        pager.append(
+            InlineKeyboardButton(
+                text=t("booking.btn.next"),
+                callback_data=ReschedulePageCb(appointment_id=appointment_id, page=page + 1).pack(),
+            )
+        )
+    if pager:
+        kb.row(*pager)
     kb.row(_back_to(t, appointment_id))
     return kb.as_markup()
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import formats
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator, EmuMessage
 from bot.emulator.users import SimUser
@@ -20,6 +21,7 @@ from bot.services.booking import AppointmentView
 from bot.services.wallet import WalletService
 from db.models import Service
 from tests.e2e.account_support import (
+    ZONE,
     account_bot,
     appointment,
     book,
@@ -113,12 +115,13 @@ async def test_reschedule_happy_path(
             "account.resched.confirm",
             lang,
             service=view.service_name,
-            old_date=ddmm(view.start),
-            old_time="10:00",
-            new_date=new_day,
-            new_time="12:00",
+            specialist=view.specialist_name,
+            old=formats.day_time(view.start, ZONE, lang),
+            new=formats.day_time(new_start, ZONE, lang),
             price_note=t("account.resched.price_same", lang, price="1000 RUB"),
         )
+        # "Move Haircut with Anna: Thu 6 Mar 10:00 → Fri 7 Mar 12:00?"
+        assert formats.day(view.start.astimezone(ZONE).date(), lang) in (confirm.text or "")
         await user.press(t("account.btn.reschedule_confirm", lang))
         done = await user.wait_for_message(t("account.resched.settled_same", lang))
         assert done.text == t(
@@ -373,3 +376,31 @@ async def test_not_enough_money_for_the_extra_charge_writes_nothing(
         assert await ledger_of(session_factory, client_id, "reschedule") == []
         assert (await wallet_of(session_factory, client_id))[0] == Decimal("0")
         await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_reschedule_dates_look_like_booking_weekdays_and_pages(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The same date picker as /book: `DD.MM` with the weekday, no past dates, 12 to a page."""
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6231, lang=lang)
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        dates = await open_reschedule(user, view, lang)
+        today = local(0, 12)
+        first = today.astimezone(ZONE).date()
+        weekday = t(f"booking.weekday.{first.isoweekday()}", lang)
+        labels = dates.button_texts()
+        assert labels[0] == f"{ddmm(today)} {weekday}"  # today first: nothing in the past
+        assert ddmm(local(-1, 12)) not in " ".join(labels)
+        assert ddmm(local(12, 12)) not in " ".join(labels)  # the 13th date is on page 2
+        await user.press(t("booking.btn.next", lang))
+        later = await user.wait_for_message(
+            lambda m: ddmm(local(12, 12)) in " ".join(m.button_texts())
+        )
+        assert later.message_id == dates.message_id
+        assert t("booking.btn.prev", lang) in later.button_texts()

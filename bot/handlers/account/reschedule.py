@@ -17,6 +17,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from dishka import FromDishka
 
+from bot import formats
 from bot.domain.errors import (
     InsufficientFunds,
     InvalidState,
@@ -41,12 +42,14 @@ from bot.keyboards.account import (
     AppointmentCb,
     RescheduleConfirmCb,
     RescheduleDateCb,
+    ReschedulePageCb,
     RescheduleTimeCb,
     back_to_list_keyboard,
     reschedule_confirm_keyboard,
     reschedule_dates_keyboard,
     reschedule_times_keyboard,
 )
+from bot.keyboards.booking import date_label
 from bot.services.booking import AppointmentView
 from bot.services.reschedule_flow import ChangeRefusal, ChangeRefused, local_day
 from bot.states import AccountFlow
@@ -87,6 +90,7 @@ async def show_dates(
     view: AppointmentView,
     *,
     notice: str | None = None,
+    page: int = 0,
 ) -> None:
     days = await deps.reschedule.dates(view, now=deps.now)
     if not days:
@@ -104,7 +108,13 @@ async def show_dates(
     await show(
         query,
         with_notice(notice, text),
-        reschedule_dates_keyboard(deps.i18n, view.id, days),
+        reschedule_dates_keyboard(
+            deps.i18n,
+            view.id,
+            days,
+            labels=[date_label(day, deps.i18n) for day in days],
+            page=page,
+        ),
         edit=is_account_screen(query),
     )
 
@@ -146,6 +156,18 @@ async def on_reschedule(
     await show_dates(query, deps, state, view)
 
 
+async def on_dates_page(
+    query: CallbackQuery,
+    callback_data: ReschedulePageCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
+) -> None:
+    view = await movable(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    await show_dates(query, deps, state, view, page=callback_data.page)
+
+
 async def on_date(
     query: CallbackQuery,
     callback_data: RescheduleDateCb,
@@ -174,15 +196,13 @@ async def on_time(
         day = local_day(start, view)
         await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
         return
-    new_date, new_time = render.local_date_time(start, view.timezone)
-    old = render.when(view)
+    # "Move Haircut with Anna: Wed 4 Mar 10:00 → Thu 5 Mar 12:00?" (the booking's own words).
     text = deps.i18n(
         "account.resched.confirm",
         service=view.service_name,
-        old_date=old["date"],
-        old_time=old["time"],
-        new_date=new_date,
-        new_time=new_time,
+        specialist=view.specialist_name,
+        old=formats.day_time(view.start, view.timezone, deps.i18n.locale),
+        new=formats.day_time(start, view.timezone, deps.i18n.locale),
         price_note=render.price_change(
             quote.old_charge, quote.new_charge, deps.i18n, deps.currency
         ),
@@ -251,5 +271,6 @@ def register(router: Router) -> None:
         on_reschedule, AppointmentCb.filter(F.action == AppointmentAction.reschedule)
     )
     router.callback_query.register(on_date, RescheduleDateCb.filter())
+    router.callback_query.register(on_dates_page, ReschedulePageCb.filter())
     router.callback_query.register(on_time, RescheduleTimeCb.filter())
     router.callback_query.register(on_confirm, RescheduleConfirmCb.filter())
