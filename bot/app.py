@@ -39,6 +39,7 @@ from bot.keyboards.common import command_menu
 from bot.middlewares import DrainGate, OneKeyRedisStorage, setup_middlewares
 from bot.middlewares.fsm import FlushBeforeSend
 from bot.notify.runner import run_worker
+from bot.ops import metrics
 from bot.ops.http import Probed, add_routes
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
 from bot.ops.redis import make_redis
@@ -140,6 +141,7 @@ def create_app(
     # unavailable" within REDIS_TIMEOUT_SECONDS for the first update and at once for the next.
     redis: Redis = make_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     engine = make_engine(settings.database_url)
+    metrics.count_database_calls(engine)
     session_factory = make_session_factory(engine)
     clients = ClientService(session_factory, redis, settings)
     services = build_services(settings, redis, session_factory)

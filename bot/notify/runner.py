@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.notify.ratelimit import RedisRateLimiter
 from bot.notify.sender import TelegramSender
 from bot.notify.worker import OutboxWorker, WorkerOptions, utc_now
+from bot.ops import metrics
 from bot.ops.outage import classify
 from bot.ops.redis import make_redis
 from bot.services.events import (
@@ -116,6 +117,7 @@ async def run_worker(
     own_bot = bot is None
     the_bot = bot or build_bot(settings)
     engine = make_engine(settings.database_url, pool_size=5, max_overflow=10)
+    metrics.count_database_calls(engine)
     redis = make_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     session_factory = make_session_factory(engine)
     worker = build_worker(

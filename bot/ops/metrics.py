@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -48,6 +48,35 @@ REDIS_ERRORS = Counter(
 POSTGRES_ERRORS = Counter(
     "bot_postgres_errors_total", "Updates that failed because PostgreSQL did not answer.", ["kind"]
 )
+# The process's own work per update, counted where it happens (the whole-stack benchmark and
+# capacity planning read them: statements and checkouts per booking, commands per update).
+SQL_STATEMENTS = Counter(
+    "bot_sql_statements_total", "SQL statements sent to PostgreSQL (each execute, one batch each)."
+)
+POOL_CHECKOUTS = Counter(
+    "bot_db_checkouts_total", "Connections taken from the database pool (one per transaction)."
+)
+REDIS_COMMANDS = Counter(
+    "bot_redis_commands_total",
+    "Redis commands sent (each command of a pipeline counts; a Lua script call is one).",
+)
+
+
+def count_database_calls(engine: AsyncEngine) -> None:
+    """Count the engine's statements and pool checkouts into `SQL_STATEMENTS` and
+    `POOL_CHECKOUTS` (SQLAlchemy event listeners; about a microsecond each)."""
+    sync = engine.sync_engine
+    event.listen(sync, "before_cursor_execute", _on_statement)
+    event.listen(sync.pool, "checkout", _on_checkout)
+
+
+def _on_statement(*_: object) -> None:
+    SQL_STATEMENTS.inc()
+
+
+def _on_checkout(*_: object) -> None:
+    POOL_CHECKOUTS.inc()
+
 
 # Outbox rows that still wait for a send (see bot/notify/worker.py's states).
 _OUTBOX_DUE = text(

@@ -176,6 +176,7 @@ class _BreakerPipeline(Pipeline):
     breaker: CircuitBreaker
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        metrics.REDIS_COMMANDS.inc(len(self.command_stack))
         run = super().execute
         result: list[Any] = await self.breaker.call(lambda: run(raise_on_error))
         return result
@@ -187,6 +188,7 @@ class BreakerRedis(Redis):
     breaker: CircuitBreaker
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
+        metrics.REDIS_COMMANDS.inc()
         run = super().execute_command
         # redis-py leaves execute_command unannotated.
         return await self.breaker.call(lambda: run(*args, **options))  # type: ignore[no-untyped-call]

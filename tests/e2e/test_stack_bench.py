@@ -1,0 +1,34 @@
+"""The whole-stack benchmark runs end to end at a reduced size: the echo bot and the real
+`python -m bot` process against the emulator, every client books, and every figure it promises
+is printed (so `bench/stack.py` cannot rot unnoticed). Timing values are not asserted."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import stack
+from tests.conftest import ADMIN_URL, REDIS_URL
+
+CLIENTS = 10
+
+
+async def test_every_client_books_through_the_whole_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack, "REDIS_URL", REDIS_URL)
+    admin_url = ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+    lines, echo, bot = await stack.run(CLIENTS, 2, admin_url=admin_url)
+    assert bot.failures == [], bot.failures
+    assert bot.bookings == CLIENTS
+    assert bot.updates == echo.updates == CLIENTS * stack.STEPS
+    # The bot process counted its own work, and saw every update and booking.
+    assert bot.counters["bot_updates_total"] == CLIENTS * stack.STEPS
+    assert bot.counters["bot_bookings_total"] == CLIENTS
+    assert bot.counters["bot_sql_statements_total"] > 0
+    assert bot.counters["bot_db_checkouts_total"] > 0
+    assert bot.counters["bot_redis_commands_total"] > 0
+    out = "\n".join(lines)
+    for label in ("echo bot", "bot", "ratio bot/echo", "bot CPU", "per booking", "throttle"):
+        assert re.search(rf"^{re.escape(label)}\s", out, re.MULTILINE), out
+    assert re.search(r"^step latency \(bot\)\s+p50=.*n=70$", out, re.MULTILINE), out
+    assert f"booked             {CLIENTS}/{CLIENTS}" in out
