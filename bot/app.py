@@ -12,16 +12,16 @@ import contextlib
 import hashlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation
-from aiogram.types import BotCommandScopeDefault
+from aiogram.types import BotCommandScopeDefault, TelegramObject
 from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -43,6 +43,7 @@ from bot.ops import metrics
 from bot.ops.http import Probed, add_routes
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
 from bot.ops.redis import make_redis
+from bot.services.catalog_cache import CatalogCache
 from bot.services.clients import ClientService
 from bot.services.factory import Services, build_services
 from bot.telegram import build_bot
@@ -92,11 +93,28 @@ class BotApp:
         await self.engine.dispose()
 
 
+class CatalogPin(BaseMiddleware):
+    """One catalog snapshot per update (`CatalogCache.pinned`): one Redis GET per update."""
+
+    def __init__(self, catalog: CatalogCache) -> None:
+        self._catalog = catalog
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        with self._catalog.pinned():
+            return await handler(event, data)
+
+
 def build_dispatcher(
     settings: Settings,
     redis: Redis,
     *,
     clients: ClientService,
+    services: Services,
     container: AsyncContainer,
     features: Sequence[Feature] = FEATURES,
 ) -> tuple[Dispatcher, DrainGate]:
@@ -115,6 +133,7 @@ def build_dispatcher(
     )
     # The update gate takes the place of aiogram's FSM middleware (same lock, same context).
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
+    dp.update.outer_middleware(CatalogPin(services.catalog))
     gate = setup_middlewares(
         dp,
         redis=redis,
@@ -155,7 +174,7 @@ def create_app(
         services=services,
     )
     dp, gate = build_dispatcher(
-        settings, redis, clients=clients, container=container, features=features
+        settings, redis, clients=clients, services=services, container=container, features=features
     )
     bot = bot or build_bot(settings)
     # A handler's conversation changes are saved before the user sees the screen they draw.

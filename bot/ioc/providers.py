@@ -37,6 +37,7 @@ from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.booking_menu import BookingMenuService
+from bot.services.catalog_cache import CatalogCache
 from bot.services.catalog_editor import CatalogEditor
 from bot.services.catalog_file import CatalogFileService
 from bot.services.catalog_impact import CatalogImpactService
@@ -70,6 +71,10 @@ class AppProvider(Provider):
     @provide
     def availability(self, services: Services) -> AvailabilityService:
         return services.availability
+
+    @provide
+    def catalog(self, services: Services) -> CatalogCache:
+        return services.catalog
 
     @provide
     def booking(self, services: Services) -> BookingService:
@@ -184,8 +189,10 @@ class AppProvider(Provider):
         return RescheduleFlow(settings, availability, booking, menu)
 
     @provide
-    def menu(self, session_factory: async_sessionmaker[AsyncSession]) -> BookingMenuService:
-        return BookingMenuService(session_factory)
+    def menu(
+        self, session_factory: async_sessionmaker[AsyncSession], catalog: CatalogCache
+    ) -> BookingMenuService:
+        return BookingMenuService(session_factory, catalog=catalog)
 
     @provide
     def agenda(

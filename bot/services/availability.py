@@ -16,7 +16,6 @@ one with INCR, so every instance sees a change at once. A short TTL is only a sa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from bisect import bisect_left
@@ -33,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.assignment import Rearrangement
-from bot.domain.catalog import BusyAppointment, ServiceCatalog
+from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import bookable_dates
 from bot.domain.intervals import Interval
 from bot.domain.slots import (
@@ -52,6 +51,7 @@ from bot.domain.slots import (
 )
 from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
+from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
 from db.repositories import catalog as repo
 from db.repositories.workplace_day import load_workplace_day
@@ -64,8 +64,10 @@ _CACHE_ERRORS = (RedisError, OSError)
 # How long a cached slot list may live: the safety net behind the version counters.
 SLOT_CACHE_TTL_SECONDS = 120
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Where a transaction's session keeps the service catalogs it has read (see `_catalog`).
-_SESSION_CATALOGS = "availability.catalogs"
+# The cached calendar starts this long before today (UTC): local dates lag behind by a day at most.
+CALENDAR_PAST = timedelta(days=2)
+# Where a transaction's session keeps the catalog snapshot it uses (see `_snapshot_in`).
+_SESSION_SNAPSHOT = "availability.catalog_snapshot"
 
 
 class HoldSource(Protocol):
@@ -182,8 +184,10 @@ class AvailabilityService:
         *,
         events: EventBus | None = None,
         cache_ttl_seconds: int = SLOT_CACHE_TTL_SECONDS,
+        catalog: CatalogCache | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self.catalog = catalog or CatalogCache(session_factory, redis, settings.redis_prefix)
         self._redis = redis
         self._holds = holds
         self.rules = SlotRules(
@@ -236,12 +240,17 @@ class AvailabilityService:
         now: datetime,
         client_id: int,
         exclude_appointment_id: int | None = None,
+        fresh_calendar: bool = False,
     ) -> tuple[Reason, list[SlotCandidate]]:
         """Like `candidates`, plus why there are none: BUSY, NO_WORKPLACE and CAPACITY mean
-        "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time"."""
+        "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time".
+        `fresh_calendar`: the date's holidays and breaks are read in `session` rather than
+        from the catalog in memory (the booking's re-check under its locks, which a catalog
+        change also takes)."""
         if start.tzinfo is None or now.tzinfo is None:
             raise ValueError("start and now must be timezone-aware instants")
-        catalog = await self._catalog(session, location_id, service_id)
+        snapshot = await self._snapshot_in(session)
+        catalog = await _service_catalog(snapshot, location_id, service_id, session)
         if catalog is None:
             return Reason.CLOSED, []
         tz = ZoneInfo(catalog.timezone)
@@ -254,7 +263,11 @@ class AvailabilityService:
             for s in catalog.specialists
             if specialist_id is None or s.specialist_id == specialist_id
         ]
-        calendar = await repo.load_calendar(session, location_id, spec_ids, day, day)
+        calendar = (
+            await repo.load_calendar(session, location_id, spec_ids, day, day)
+            if fresh_calendar
+            else await _calendar(snapshot, session, location_id, spec_ids, day, day)
+        )
         plan = DayPlan(
             catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
         )
@@ -303,24 +316,23 @@ class AvailabilityService:
         self, session: AsyncSession, *, location_id: int, service_id: int
     ) -> int | None:
         """The location's cap on appointments in progress at once (None: no cap), from the
-        catalog this transaction already read when there is one."""
-        catalog = await self._catalog(session, location_id, service_id)
+        catalog snapshot this transaction already uses."""
+        snapshot = await self._snapshot_in(session)
+        catalog = await _service_catalog(snapshot, location_id, service_id, session)
         if catalog is not None:
             return catalog.capacity or None
-        meta = await repo.location_meta(session, location_id)
+        meta = await _location_meta(snapshot, location_id, session)
         return (meta.capacity or None) if meta is not None else None
 
-    async def _catalog(
-        self, session: AsyncSession, location_id: int, service_id: int
-    ) -> ServiceCatalog | None:
-        """The service catalog, read once per transaction: a confirm asks the engine again
-        under its locks, and the locks guard appointments, not the catalog."""
-        loaded = session.info.setdefault(_SESSION_CATALOGS, {})
-        key = (location_id, service_id)
-        if key not in loaded:
-            loaded[key] = await repo.load_service_catalog(session, location_id, service_id)
-        catalog: ServiceCatalog | None = loaded[key]
-        return catalog
+    async def _snapshot_in(self, session: AsyncSession) -> CatalogSnapshot:
+        """The catalog snapshot of this transaction, taken at its first use: a confirm asks
+        the engine again under its locks, and the locks guard appointments, not the catalog
+        (which comes from memory, `CatalogCache`, read once per catalog version)."""
+        snapshot = session.info.get(_SESSION_SNAPSHOT)
+        if snapshot is None:
+            snapshot = session.info[_SESSION_SNAPSHOT] = await self.catalog.snapshot()
+        assert isinstance(snapshot, CatalogSnapshot)
+        return snapshot
 
     # --- the display path (may use the cache) -----------------------------------------------
 
@@ -429,7 +441,7 @@ class AvailabilityService:
         `exclude_appointment_id` as in `day_slots`."""
         query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
-        meta = await self._location_meta(versions, location_id)
+        meta = await _location_meta(await self.catalog.snapshot(), location_id)
         if meta is None or not meta.is_active:
             return DateChoices([], [])
         tz = ZoneInfo(meta.timezone)
@@ -575,33 +587,6 @@ class AvailabilityService:
         except _CACHE_ERRORS as exc:
             log.warning("slot cache not written: %s", exc)
 
-    async def _location_meta(
-        self, versions: _Versions, location_id: int
-    ) -> repo.LocationMeta | None:
-        tag = await versions.get(location_id)
-        key = f"{self._prefix}:meta:{tag}:{location_id}"
-        if tag is not None:
-            try:
-                raw = await self._redis.get(key)
-            except _CACHE_ERRORS:
-                raw = None
-            if raw is not None:
-                data = json.loads(raw)
-                if data is None:
-                    return None
-                return repo.LocationMeta(location_id, data["tz"], data["cap"], data["active"])
-        async with self._session_factory() as session:
-            meta = await repo.location_meta(session, location_id)
-        if tag is not None:
-            value = (
-                None
-                if meta is None
-                else {"tz": meta.timezone, "cap": meta.capacity, "active": meta.is_active}
-            )
-            with contextlib.suppress(*_CACHE_ERRORS):
-                await self._redis.set(key, json.dumps(value), ex=self._ttl)
-        return meta
-
     async def _build_entries(
         self,
         session: AsyncSession,
@@ -616,7 +601,8 @@ class AvailabilityService:
         `until`, a date stops at the first candidate for which it returns True (a prefix).
         The appointment `exclude_appointment_id` is left out as if cancelled."""
         location_id, specialist_id = query.location_id, query.specialist_id
-        catalog = await repo.load_service_catalog(session, location_id, query.service_id)
+        snapshot = await self.catalog.snapshot()
+        catalog = await _service_catalog(snapshot, location_id, query.service_id, session)
         if catalog is None:
             nothing = (_EPOCH, _EPOCH)
             return {d: _DayEntry(None, None, nothing, True, (), ()) for d in days}
@@ -625,7 +611,7 @@ class AvailabilityService:
             for s in catalog.specialists
             if specialist_id is None or s.specialist_id == specialist_id
         ]
-        calendar = await repo.load_calendar(session, location_id, spec_ids, min(days), max(days))
+        calendar = await _calendar(snapshot, session, location_id, spec_ids, min(days), max(days))
         plans = {
             d: DayPlan(
                 catalog, calendar, d, specialist_id=specialist_id, step_min=self.rules.step_min
@@ -750,6 +736,52 @@ class _Versions:
         if location_id not in self._tags:
             self._tags[location_id] = await self._service._versions_of(location_id)
         return self._tags[location_id]
+
+
+async def _service_catalog(
+    snapshot: CatalogSnapshot,
+    location_id: int,
+    service_id: int,
+    session: AsyncSession | None = None,
+) -> ServiceCatalog | None:
+    """The static catalog of booking the service at the location (`load_service_catalog`),
+    read in `session` if it is not in memory yet."""
+
+    async def load(session: AsyncSession) -> ServiceCatalog | None:
+        return await repo.load_service_catalog(session, location_id, service_id)
+
+    return await snapshot.get(("service_catalog", location_id, service_id), load, session)
+
+
+async def _location_meta(
+    snapshot: CatalogSnapshot, location_id: int, session: AsyncSession | None = None
+) -> repo.LocationMeta | None:
+    async def load(session: AsyncSession) -> repo.LocationMeta | None:
+        return await repo.location_meta(session, location_id)
+
+    return await snapshot.get(("location_meta", location_id), load, session)
+
+
+async def _calendar(
+    snapshot: CatalogSnapshot,
+    session: AsyncSession,
+    location_id: int,
+    specialist_ids: Iterable[int],
+    first: date,
+    last: date,
+) -> Calendar:
+    """Holidays and breaks for [first, last]: the location's whole calendar from a few days ago
+    on, kept in the snapshot (the plans only look dates up, so more dates change nothing);
+    earlier dates are read from the database in `session`."""
+
+    async def load(session: AsyncSession) -> tuple[date, Calendar]:
+        since = datetime.now(UTC).date() - CALENDAR_PAST
+        return since, await repo.load_calendar_since(session, location_id, since)
+
+    since, calendar = await snapshot.get(("calendar", location_id), load, session)
+    if first >= since:
+        return calendar
+    return await repo.load_calendar(session, location_id, specialist_ids, first, last)
 
 
 def _relevant_workplaces(catalog: ServiceCatalog) -> list[int] | None:

@@ -328,7 +328,7 @@ class BookingService:
         fixed order is specialist, workplace, location capacity) and the count under it decides.
         """
 
-        async def look() -> list[SlotCandidate]:
+        async def look(*, locked: bool) -> list[SlotCandidate]:
             reason, found = await self._availability.evaluate(
                 session,
                 location_id=query.location_id,
@@ -338,6 +338,9 @@ class BookingService:
                 now=now,
                 client_id=client_id,
                 exclude_appointment_id=exclude_appointment_id,
+                # Under the locks the day's holidays and breaks are read in this transaction:
+                # a catalog change holds every specialist's lock until it commits.
+                fresh_calendar=locked,
             )
             if reason in NOT_BOOKABLE:
                 # Not a bookable time at all (closed, too soon, beyond the horizon): not a race.
@@ -350,7 +353,7 @@ class BookingService:
             # The held (or current) pair: lock it at once and ask the engine only under the lock.
             pair = (prefer[0], prefer[1])
         else:
-            candidates = await look()
+            candidates = await look(locked=False)
             if not candidates:
                 raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
             pair = (candidates[0].specialist_id, candidates[0].workplace_id)
@@ -363,7 +366,7 @@ class BookingService:
             keys += [(appts.LOCK_WORKPLACE, w) for w in workplaces]
         await appts.lock_resources(session, keys)
 
-        free = await look()
+        free = await look(locked=True)
         fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]
         if not fresh:
             # Our pair was taken while we waited for the lock (or the preferred pair is not free

@@ -2,8 +2,10 @@
 services and specialists can be chosen, and the client's discount and balance for the summary.
 A menu made `in_language` names them in the client's language where a translated name exists.
 
-Read-only: every method opens its own short session and commits nothing. A choice offered here
-is only a menu; the slot engine and the booking service re-check everything authoritatively.
+Read-only, and commits nothing. The catalog parts (the bookable combinations, the locations,
+the specialists' names, in every language) come from the in-process catalog snapshot
+(`CatalogCache`): read once per catalog version, not on every step. A choice offered here is
+only a menu; the slot engine and the booking service re-check everything authoritatively.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from db.repositories import booking_menu as repo
 
 
@@ -62,47 +65,92 @@ class _Combo:
     duration: int
 
 
+@dataclass(frozen=True, slots=True)
+class _RawCombo:
+    """A bookable combination as read, names in every language (the snapshot keeps these)."""
+
+    location_id: int
+    service_id: int
+    service_name: str
+    service_names: dict[str, str]
+    specialist_id: int
+    specialist_name: str
+    specialist_names: dict[str, str]
+    price: Decimal
+    duration: int
+
+
+@dataclass(frozen=True, slots=True)
+class _RawLocation:
+    id: int
+    name: str
+    names: dict[str, str]
+    address: str | None
+    timezone: str
+
+
 class BookingMenuService:
-    """The choices of the /book conversation (see the module docstring)."""
+    """The choices of the /book conversation (see the module docstring). Without a
+    `catalog` cache every call reads the database afresh."""
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], language: str | None = None
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        language: str | None = None,
+        catalog: CatalogCache | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._language = language
+        self._catalog = catalog
 
     def in_language(self, language: str) -> BookingMenuService:
         """The same menu naming locations, services and specialists in `language` where a
         translated name exists (the base name otherwise)."""
-        return BookingMenuService(self._session_factory, language)
+        return BookingMenuService(self._session_factory, language, self._catalog)
 
     def _name(self, name: str, names: dict[str, str] | None) -> str:
         if self._language is None or not names:
             return name
         return names.get(self._language) or name
 
+    async def _snapshot(self) -> CatalogSnapshot:
+        if self._catalog is None:
+            return CatalogSnapshot(self._session_factory, None, 0.0)
+        return await self._catalog.snapshot()
+
     async def _combos(self, location_id: int | None) -> list[_Combo]:
-        async with self._session_factory() as session:
-            rows = await repo.bookable_combos(session, location_id)
-        combos = []
-        for row in rows:
-            (loc, sid, sname, pid, pname, snames, pnames) = row[:7]
-            (s_price, w_price, c_price, s_dur, w_dur, c_dur) = row[7:]
-            price = c_price if c_price is not None else w_price if w_price is not None else s_price
-            duration = c_dur if c_dur is not None else w_dur if w_dur is not None else s_dur
-            sname, pname = self._name(sname, snames), self._name(pname, pnames)
-            combos.append(_Combo(loc, sid, sname, pid, pname, Decimal(price), int(duration)))
-        return combos
+        snapshot = await self._snapshot()
+        raw = await snapshot.get("menu.combos", _load_combos)
+
+        def named() -> list[_Combo]:
+            return [
+                _Combo(
+                    c.location_id,
+                    c.service_id,
+                    self._name(c.service_name, c.service_names),
+                    c.specialist_id,
+                    self._name(c.specialist_name, c.specialist_names),
+                    c.price,
+                    c.duration,
+                )
+                for c in raw
+            ]
+
+        combos = snapshot.memo(("menu.combos", self._language), named)
+        if location_id is None:
+            return combos
+        return [c for c in combos if c.location_id == location_id]
 
     async def locations(self) -> list[LocationItem]:
         """Active locations where at least one service can be booked, by name."""
         ids = {c.location_id for c in await self._combos(None)}
         if not ids:
             return []
-        async with self._session_factory() as session:
-            rows = await repo.locations_by_name(session, ids)
+        raw = await (await self._snapshot()).get("menu.locations", _load_locations)
         items = [
-            LocationItem(r.id, self._name(r.name, r.name_i18n), r.address, r.timezone) for r in rows
+            LocationItem(r.id, self._name(r.name, r.names), r.address, r.timezone)
+            for r in raw
+            if r.id in ids
         ]
         return sorted(items, key=lambda i: (i.name, i.id))
 
@@ -150,8 +198,8 @@ class BookingMenuService:
 
     async def specialist_name(self, specialist_id: int) -> str | None:
         """The specialist's name in the menu's language (the base name without one)."""
-        async with self._session_factory() as session:
-            found = await repo.specialist_name(session, specialist_id)
+        names = await (await self._snapshot()).get("menu.specialist_names", repo.specialist_names)
+        found = names.get(specialist_id)
         return None if found is None else self._name(*found)
 
     async def client_money(self, client_id: int) -> ClientMoney:
@@ -161,3 +209,35 @@ class BookingMenuService:
         if row is None:
             return ClientMoney(Decimal(0), Decimal(0))
         return ClientMoney(Decimal(row[0] or 0), Decimal(row[1] or 0))
+
+
+async def _load_combos(session: AsyncSession) -> list[_RawCombo]:
+    """Every bookable combination at every location (docs/rules.md#duration-price-and-break)."""
+    combos = []
+    for row in await repo.bookable_combos(session, None):
+        (loc, sid, sname, pid, pname, snames, pnames) = row[:7]
+        (s_price, w_price, c_price, s_dur, w_dur, c_dur) = row[7:]
+        price = c_price if c_price is not None else w_price if w_price is not None else s_price
+        duration = c_dur if c_dur is not None else w_dur if w_dur is not None else s_dur
+        combos.append(
+            _RawCombo(
+                loc,
+                sid,
+                sname,
+                dict(snames or {}),
+                pid,
+                pname,
+                dict(pnames or {}),
+                Decimal(price),
+                int(duration),
+            )
+        )
+    return combos
+
+
+async def _load_locations(session: AsyncSession) -> list[_RawLocation]:
+    """Every location (the menu keeps those with something bookable)."""
+    rows = await repo.locations_by_name(session, None)
+    return [
+        _RawLocation(r.id, r.name, dict(r.name_i18n or {}), r.address, r.timezone) for r in rows
+    ]

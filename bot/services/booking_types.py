@@ -47,6 +47,7 @@ class SlotAuthority(Protocol):
         now: datetime,
         client_id: int,
         exclude_appointment_id: int | None = None,
+        fresh_calendar: bool = False,
     ) -> tuple[Reason, list[SlotCandidate]]: ...
 
     async def invalidate(

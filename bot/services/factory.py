@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
+from bot.services.catalog_cache import CatalogCache
 from bot.services.events import EventBus
 from bot.services.holds import HoldStore
 from bot.services.waitlist import WaitlistService
@@ -23,6 +24,7 @@ class Services:
 
     availability: AvailabilityService
     booking: BookingService
+    catalog: CatalogCache
     holds: HoldStore
     wallet: WalletService
     waitlist: WaitlistService
@@ -36,7 +38,11 @@ def build_services(
     prefix = settings.redis_prefix
     holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
     events = EventBus(redis, prefix)
-    availability = AvailabilityService(session_factory, redis, settings, holds, events=events)
+    # One catalog in memory per process, shared by the slot engine and the booking menu.
+    catalog = CatalogCache(session_factory, redis, prefix)
+    availability = AvailabilityService(
+        session_factory, redis, settings, holds, events=events, catalog=catalog
+    )
     waitlist = WaitlistService(session_factory, settings, availability, holds)
     booking = BookingService(
         session_factory, settings, availability, holds, events=events, waitlist=waitlist
@@ -44,6 +50,7 @@ def build_services(
     return Services(
         availability=availability,
         booking=booking,
+        catalog=catalog,
         holds=holds,
         wallet=WalletService(session_factory),
         waitlist=waitlist,

@@ -77,9 +77,11 @@ async def bookable_combos(
     return (await session.execute(_combos_query(location_id))).all()
 
 
-async def locations_by_name(session: AsyncSession, ids: Iterable[int]) -> Sequence[Location]:
-    """The locations with these ids, by name."""
-    query = select(Location).where(Location.id.in_(list(ids))).order_by(Location.name)
+async def locations_by_name(session: AsyncSession, ids: Iterable[int] | None) -> Sequence[Location]:
+    """The locations with these ids (None: all of them), by name."""
+    query = select(Location).order_by(Location.name, Location.id)
+    if ids is not None:
+        query = query.where(Location.id.in_(list(ids)))
     return (await session.scalars(query)).all()
 
 
@@ -92,6 +94,13 @@ async def specialist_name(
     )
     row = result.first()
     return None if row is None else (str(row[0]), dict(row[1] or {}))
+
+
+async def specialist_names(session: AsyncSession) -> dict[int, tuple[str, dict[str, str]]]:
+    """Every specialist's base name and names by language, by id (active or not: a held time
+    names its specialist)."""
+    rows = await session.execute(select(Specialist.id, Specialist.name, Specialist.name_i18n))
+    return {r.id: (str(r.name), dict(r.name_i18n or {})) for r in rows}
 
 
 async def client_money(

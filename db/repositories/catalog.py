@@ -200,6 +200,28 @@ async def load_calendar(
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 
+async def load_calendar_since(session: AsyncSession, location_id: int, since: date) -> Calendar:
+    """The location's holidays and every specialist's breaks on `since` or later (the whole
+    future calendar, for the in-process catalog snapshot). Two queries."""
+    holidays: dict[date, Holiday] = {}
+    for h in (
+        await session.execute(
+            select(HolidayModel).where(
+                HolidayModel.location_id == location_id, HolidayModel.date >= since
+            )
+        )
+    ).scalars():
+        holiday = readable("holidays", h.id, holiday_of, h)
+        if holiday is not None:
+            holidays[h.date] = holiday
+    breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
+    for b in (await session.execute(select(Break).where(Break.date >= since))).scalars():
+        row = readable("breaks", b.id, break_of, b)
+        if row is not None:
+            breaks[(b.specialist_id, b.date)].append(row)
+    return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
+
+
 async def load_busy(
     session: AsyncSession,
     *,

@@ -533,11 +533,12 @@ async def test_available_dates_over_the_horizon(
     with count_queries(engine) as queries:
         assert await availability.available_dates(**args, now=NOW) == expected
     assert queries == []
-    # Both specialists off on Thursday: visible after the invalidation.
+    # Both specialists off on Thursday: visible after the invalidation (catalog-wide, as every
+    # catalog change does: breaks are catalog, kept in memory per catalog version).
     for spec in (salon.anna, salon.boris):
         session.add(Break(specialist_id=spec.id, date=thursday))
     await session.commit()
-    await availability.invalidate(location_id=salon.location.id, day=thursday)
+    await availability.invalidate()
     assert await availability.available_dates(**args, now=NOW) == [
         d for d in expected if d != thursday
     ]
