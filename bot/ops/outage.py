@@ -3,7 +3,8 @@
 During an outage every update fails the same way: the user is told "temporarily unavailable,
 try again in a minute", and the log gets one line per kind of failure per minute (with how many
 updates it hit), not a traceback per update. The bot recovers by itself: the engine's pool
-pre-ping and Redis' breaker find the server again on the next update.
+(idle connections pinged, reconnect on error, `db.engine`) and Redis' breaker find the server
+again on the next update.
 """
 
 from __future__ import annotations
