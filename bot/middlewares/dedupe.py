@@ -7,17 +7,18 @@ so dedupe costs no round trip of its own:
 - while a handler works on an update, `{prefix}:update:{update_id}` holds a lease
   `run:<instance>:<nonce>` (`LEASE_SECONDS`, renewed by a heartbeat while the handler runs), so
   the lease of a crashed process expires by itself; it is deleted when the handler is done;
-- done: the user's hash `{prefix}:user:{user_id}` keeps `w`, the highest `update_id` of that user
-  handled; an update at or below it is a duplicate. One user's updates are handled in
+- done: `{prefix}:seen:{user_id}` keeps the highest `update_id` of that user handled (a
+  watermark); an update at or below it is a duplicate. One user's updates are handled in
   `update_id` order (long polling handles one update at a time; the webhook gets one chat's
   updates one after another, and the gate serialises one user's updates), so the watermark
-  says all a 24-hour set of markers said;
-- a handler that raised re-admits its update: the lease goes and `f<update_id>` is put in the
-  user's hash, so a redelivery (webhook retry, polling after a restart) runs it again even when a
-  later update of the user was handled meanwhile;
-- the user's hash lives `DONE_TTL_SECONDS` (a day: Telegram keeps an update at most 24 h) after
-  the user's last update. An update without a user (none of the kinds the bot asks for today)
-  is marked `done` in its own key for that day instead.
+  says all a day of markers per update said. It lives `DONE_TTL_SECONDS` (a day: Telegram
+  keeps an update at most 24 h) after the user's last update: about 72 bytes per user active
+  that day, however many updates they sent;
+- a handler that raised re-admits its update: the lease becomes `failed` (kept for the day), so
+  a redelivery (webhook retry, polling after a restart) runs it again even when a later update
+  of the user was handled meanwhile;
+- an update without a user (none of the kinds the bot asks for today) is marked `done` in its
+  own key for the day instead.
 
 A duplicate that finds a running lease waits until the lease is released or expires: after a
 crash the redelivered update arrives before the dead lease has expired, and must not be skipped.
@@ -30,16 +31,16 @@ LEASE_SECONDS = 10.0
 ACQUIRED, DONE = "acquired", "done"
 
 # dedupe_claim -> 'acquired' (lease taken), 'done' (a duplicate) or the running owner's lease.
-# has_user: '1' when user_key is the user's hash.
+# has_user: '1' when seen_key is the user's watermark.
 DEDUPE_CLAIM_LUA = """
-local function dedupe_claim(lease_key, user_key, has_user, id, lease, lease_ms)
-  if has_user == '1' then
-    local w = tonumber(redis.call('HGET', user_key, 'w') or '-1')
-    if tonumber(id) <= w and redis.call('HEXISTS', user_key, 'f' .. id) == 0 then
-      return 'done'
-    end
-  end
+local function dedupe_claim(lease_key, seen_key, has_user, id, lease, lease_ms)
   local current = redis.call('GET', lease_key)
+  if current == 'failed' then
+    current = false
+  elseif not current and has_user == '1' then
+    local w = tonumber(redis.call('GET', seen_key) or '-1')
+    if tonumber(id) <= w then return 'done' end
+  end
   if current then return current end
   redis.call('SET', lease_key, lease, 'PX', lease_ms)
   return 'acquired'
@@ -49,25 +50,21 @@ end
 # the lease expired during a very long handler) marks; a lease taken over by another process
 # is left to it.
 DEDUPE_END_LUA = """
-local function dedupe_end(lease_key, user_key, has_user, id, lease, ok, done_ttl_ms)
+local function dedupe_end(lease_key, seen_key, has_user, id, lease, ok, done_ttl_ms)
   local current = redis.call('GET', lease_key)
   if current and current ~= lease then return 0 end
-  if ok == '1' then
-    if has_user == '1' then
-      local w = tonumber(redis.call('HGET', user_key, 'w') or '-1')
-      if tonumber(id) > w then redis.call('HSET', user_key, 'w', id) end
-      redis.call('HDEL', user_key, 'f' .. id)
-      redis.call('PEXPIRE', user_key, done_ttl_ms)
-      if current then redis.call('DEL', lease_key) end
+  if ok ~= '1' then
+    redis.call('SET', lease_key, 'failed', 'PX', done_ttl_ms)
+  elseif has_user == '1' then
+    local w = tonumber(redis.call('GET', seen_key) or '-1')
+    if tonumber(id) > w then
+      redis.call('SET', seen_key, id, 'PX', done_ttl_ms)
     else
-      redis.call('SET', lease_key, 'done', 'PX', done_ttl_ms)
+      redis.call('PEXPIRE', seen_key, done_ttl_ms)
     end
-  else
     if current then redis.call('DEL', lease_key) end
-    if has_user == '1' then
-      redis.call('HSET', user_key, 'f' .. id, 1)
-      redis.call('PEXPIRE', user_key, done_ttl_ms)
-    end
+  else
+    redis.call('SET', lease_key, 'done', 'PX', done_ttl_ms)
   end
   return 1
 end
@@ -82,11 +79,11 @@ return 0
 
 
 def lease_key(prefix: str, update_id: int) -> str:
-    """`{prefix}:update:{update_id}`: the lease while a handler runs (the `done` marker of an
-    update without a user)."""
+    """`{prefix}:update:{update_id}`: the lease while a handler runs, `failed` after a handler
+    raised, `done` for an update without a user."""
     return f"{prefix}:update:{update_id}"
 
 
-def user_key(prefix: str, user_id: int) -> str:
-    """`{prefix}:user:{user_id}`: the user's hash (dedupe watermark, throttle bucket)."""
-    return f"{prefix}:user:{user_id}"
+def seen_key(prefix: str, user_id: int) -> str:
+    """`{prefix}:seen:{user_id}`: the user's watermark, the highest `update_id` handled."""
+    return f"{prefix}:seen:{user_id}"

@@ -48,9 +48,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-# KEYS: 1 lease, 2 user hash, 3 profile cache, 4 conversation hash, 5-6 its legacy keys.
-# ARGV: 1 has user ('1'/'0'), 2 update_id, 3 lease, 4 lease ms, 5 take a token ('1'/'0'),
-# 6-9 throttle_take's rate, burst, TTL, now, 10 read the conversation ('1'/'0').
+# KEYS: 1 lease, 2 watermark, 3 throttle bucket, 4 profile cache, 5 conversation hash, 6-7 its
+# legacy keys. ARGV: 1 has user ('1'/'0'), 2 update_id, 3 lease, 4 lease ms, 5 take a token
+# ('1'/'0'), 6-9 throttle_take's rate, burst, TTL, now, 10 read the conversation ('1'/'0').
 # Returns {claim} for an update not taken, else {'acquired', verdict, profile, state, data}.
 BEGIN = (
     dedupe.DEDUPE_CLAIM_LUA
@@ -61,16 +61,16 @@ local claim = dedupe_claim(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if claim ~= 'acquired' then return {claim} end
 local verdict = 1
 if ARGV[5] == '1' then
-  verdict = throttle_take(KEYS[2], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+  verdict = throttle_take(KEYS[3], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 end
 local profile = false
-if ARGV[1] == '1' then profile = redis.call('GET', KEYS[3]) end
+if ARGV[1] == '1' then profile = redis.call('GET', KEYS[4]) end
 local fsm = {false, false}
-if ARGV[10] == '1' then fsm = fsm_read(KEYS[4], KEYS[5], KEYS[6]) end
+if ARGV[10] == '1' then fsm = fsm_read(KEYS[5], KEYS[6], KEYS[7]) end
 return {claim, verdict, profile, fsm[1], fsm[2]}
 """
 )
-# KEYS: 1 lease, 2 user hash, 3 conversation hash, 4-5 its legacy keys.
+# KEYS: 1 lease, 2 watermark, 3 conversation hash, 4-5 its legacy keys.
 # ARGV: 1 has user, 2 update_id, 3 lease, 4 ok ('1' done, '0' re-admit), 5 done TTL ms,
 # 6 write the conversation ('1'/'0'), 7-10 fsm_write's state op, state, data op, data, 11 TTL ms.
 END = (
@@ -140,19 +140,21 @@ class UpdateGate(FSMContextMiddleware):
         user: User | None = data.get("event_from_user")
         lease_key = dedupe.lease_key(self.prefix, update.update_id)
         has_user = "1" if user is not None else "0"
-        user_key = dedupe.user_key(self.prefix, user.id if user is not None else 0)
+        user_id = user.id if user is not None else 0
+        seen_key = dedupe.seen_key(self.prefix, user_id)
         fsm_keys = self.fsm_storage.keys(context.key) if context is not None else [lease_key] * 3
         take = user is not None and takes_token(update)
         lease = f"run:{self.instance}:{uuid.uuid4().hex[:8]}"
         keys = [
             lease_key,
-            user_key,
-            self.profile_key(user.id) if user is not None else lease_key,
+            seen_key,
+            self.throttle.key(user_id),
+            self.profile_key(user_id),
             *fsm_keys,
         ]
         begin_args: list[str | int] = [has_user, update.update_id, lease, self.lease_ms]
         begin_args += ["1" if take else "0"]
-        begin_args += self.throttle.take_args(dedupe.DONE_TTL_SECONDS * 1000)
+        begin_args += self.throttle.take_args()
         begin_args += ["1" if context is not None else "0"]
 
         reply = await self._claim(keys, begin_args, update.update_id)
@@ -169,7 +171,7 @@ class UpdateGate(FSMContextMiddleware):
             frame = self.fsm_storage.open_frame(fsm_keys, state, fsm_data)
             data.update({"state": context, "raw_state": frame.state})
 
-        end_keys = [lease_key, user_key, *fsm_keys]
+        end_keys = [lease_key, seen_key, *fsm_keys]
         heartbeat = _Heartbeat(self._renew, lease_key, lease, self.lease_ms)
         try:
             result = await handler(update, data)

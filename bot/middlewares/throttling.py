@@ -10,12 +10,12 @@ The user is told once per flood: the first dropped update answers "too many requ
 ones are dropped quietly (a pressed button still gets an empty answer) until no update has been
 dropped for as long as the bucket takes to refill completely.
 
-Bucket, refill and notice are one Lua function on the user's hash `{prefix}:user:{user_id}`
-(fields `tokens`, `ts`, `told_until`), so concurrent updates of one user (several bot
-instances) never both take the last token. The update gate (`bot.middlewares.gate`) runs it in
-its one opening script and puts the verdict into the update's data; this middleware acts on it
-after the language is known. Time is Redis `TIME`, the same clock for every instance, unless a
-clock is injected (tests).
+Bucket, refill and notice are one Lua function on one hash per user,
+`{prefix}:throttle:bucket:{user_id}` (fields `tokens`, `ts`, `told_until`), so concurrent
+updates of one user (several bot instances) never both take the last token. The update gate
+(`bot.middlewares.gate`) runs it in its one opening script and puts the verdict into the
+update's data; this middleware acts on it after the language is known. Time is Redis `TIME`,
+the same clock for every instance, unless a clock is injected (tests).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, Translator
-from bot.middlewares.dedupe import user_key
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ local function throttle_take(key, rate_arg, burst_arg, ttl, now_arg)
     told_until = now + math.ceil(burst / rate)
   end
   redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', ts, 'told_until', told_until)
-  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+  redis.call('PEXPIRE', key, ttl)
   return result
 end
 """
@@ -115,18 +114,19 @@ class ThrottlingMiddleware(BaseMiddleware):
             burst=settings.throttle_burst,
         )
 
-    def take_args(self, ttl_ms: int | None = None) -> list[str | int]:
-        """ARGV of `throttle_take` after the key: rate per ms, burst, the key's TTL (at least
-        `ttl_ms` when given: the gate's user hash also keeps the dedupe watermark), now."""
+    def key(self, user_id: int) -> str:
+        """`{prefix}:throttle:bucket:{user_id}`: the user's bucket."""
+        return f"{self.prefix}:throttle:bucket:{user_id}"
+
+    def take_args(self) -> list[str | int]:
+        """ARGV of `throttle_take` after the key: rate per ms, burst, the key's TTL, now."""
         now = "" if self.clock is None else str(math.floor(self.clock() * 1000))
-        ttl = max(self._ttl_ms, ttl_ms or 0)
-        return [repr(self.rate_per_second / 1000), self.burst, ttl, now]
+        return [repr(self.rate_per_second / 1000), self.burst, self._ttl_ms, now]
 
     async def take(self, user_id: int) -> int:
         """Take one token of `user_id`'s bucket on its own (one script call): PASSED, DROPPED
         or DROPPED_TELL. The bot takes it inside the update gate's script instead."""
-        key = user_key(self.prefix, user_id)
-        return int(await self._take(keys=[key], args=self.take_args()))
+        return int(await self._take(keys=[self.key(user_id)], args=self.take_args()))
 
     async def __call__(
         self,

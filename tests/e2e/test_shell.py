@@ -223,9 +223,9 @@ async def _apology_and_redelivery(
         f"'update_id': {update_id}" in r.getMessage() and "'user_id': 1008" in r.getMessage()
         for r in logged
     )
-    # The failed update is not marked done: a redelivery runs the handler again.
+    # The failed update is re-admitted, not marked done: a redelivery runs the handler again.
     settings = bot_app.settings
-    assert await redis.get(f"{settings.redis_prefix}:update:{update_id}") is None
+    assert await redis.get(f"{settings.redis_prefix}:update:{update_id}") == b"failed"
     await emulator.redeliver(update_id)
     await zoe.wait_for_message(translate("errors.unexpected", "en"))
     assert len(calls) == 2

@@ -90,7 +90,7 @@ async def test_redis_time_is_the_clock_by_default(redis: Redis, redis_prefix: st
     # One token per 1000 s: nothing refills while the test runs, however slow the machine.
     mw = bucket(redis, redis_prefix, None, rate=0.001, burst=3)
     assert await takes(mw, 1, 5) == [PASSED] * 3 + [DROPPED_TELL, DROPPED]
-    ttl = await redis.pttl(f"{redis_prefix}:user:1")
+    ttl = await redis.pttl(f"{redis_prefix}:throttle:bucket:1")
     assert 0 < ttl <= 3_000_000 + 60_000  # forgotten a minute after it would be full again
 
 

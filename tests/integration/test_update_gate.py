@@ -115,7 +115,9 @@ async def test_a_failed_update_runs_again_even_after_a_later_one(harness: Harnes
         await harness.feed(20)
     harness.fail = False
     await harness.feed(21)
+    assert await harness.redis.get(f"{harness.prefix}:update:20") == b"failed"
     await harness.feed(20)  # redelivered: runs again
+    assert not await harness.redis.exists(f"{harness.prefix}:update:20")
     await harness.feed(20)  # and only once more
     assert [c[0] for c in harness.calls] == [20, 21, 20]
     # What the failed handler wrote stays written (as writes sent one by one would).
@@ -153,10 +155,17 @@ async def test_a_conversation_of_aiograms_redis_storage_is_carried_over(
     assert await harness.storage.get_data(harness.key()) == harness.calls[0][2]
 
 
-async def test_dedupe_leaves_one_hash_per_user_not_a_key_per_update(harness: Harness) -> None:
+async def test_dedupe_leaves_one_watermark_per_user_not_a_key_per_update(
+    harness: Harness,
+) -> None:
     for update_id in range(100, 150):
         await harness.feed(update_id, text="hello", user=USER + update_id % 5)
     keys = sorted([k.decode() async for k in harness.redis.scan_iter(match=f"{harness.prefix}:*")])
-    assert keys == [f"{harness.prefix}:user:{USER + n}" for n in range(5)]
-    ttl = await harness.redis.pttl(keys[0])
+    users = [USER + n for n in range(5)]
+    assert keys == sorted(
+        [f"{harness.prefix}:seen:{u}" for u in users]
+        + [f"{harness.prefix}:throttle:bucket:{u}" for u in users]
+    )
+    assert await harness.redis.get(f"{harness.prefix}:seen:{USER}") == b"145"
+    ttl = await harness.redis.pttl(f"{harness.prefix}:seen:{USER}")
     assert DONE_TTL_SECONDS * 1000 - 60_000 < ttl <= DONE_TTL_SECONDS * 1000
