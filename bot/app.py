@@ -32,11 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.handlers import FEATURES, Feature, setup_routers
+from bot.handlers.admin_only import DENIED_TEXT, is_admin_router
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.ioc.providers import make_container
 from bot.ioc.types import Clock
 from bot.keyboards.common import command_menu
 from bot.middlewares import DrainGate, OneKeyRedisStorage, setup_middlewares
+from bot.middlewares.admin_only import gate_routers
 from bot.middlewares.fsm import FlushBeforeSend
 from bot.notify.runner import run_worker
 from bot.ops import metrics
@@ -143,6 +145,8 @@ def build_dispatcher(
         events_isolation=isolation,
     )
     dp.include_router(setup_routers(features))
+    # Every admin router's messages and buttons pass the admin gate first.
+    gate_routers(dp, is_admin_router, DENIED_TEXT)
     setup_dishka(container, dp)
     inject_router(dp)
     return dp, gate

@@ -45,7 +45,15 @@ class CatalogEdit(StatesGroup):
 
 class AdminStates(StatesGroup):
     """An admin typing free text for an action: the reason of a cancellation, the new time (and
-    specialist) of a move."""
+    specialist) of a move, a client search, a new client's name and phone, a client's notes, a
+    top-up or adjustment, a day view's date, a new admin."""
 
     cancel_reason = State()
     move_to = State()
+    client_query = State()
+    new_client = State()
+    client_notes = State()
+    client_topup = State()
+    client_adjust = State()
+    day_date = State()
+    add_admin = State()

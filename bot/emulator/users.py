@@ -206,6 +206,23 @@ class SimUser:
             }
         )
 
+    async def forward(self, text: str, origin: SimUser, *, hidden: bool = False) -> int:
+        """Forward a text message `origin` wrote; `hidden` when the origin's privacy settings
+        hide who they are (Telegram then sends only their name)."""
+        sent_at = int(self.emulator.clock())
+        if hidden:
+            forward: dict[str, Any] = {
+                "type": "hidden_user",
+                "date": sent_at,
+                "sender_user_name": origin.first_name,
+            }
+        else:
+            forward = {"type": "user", "date": sent_at, "sender_user": origin.payload()}
+        self.mark()
+        return await self.emulator.push_update(
+            {"message": self._user_message(text=text, forward_origin=forward)}
+        )
+
     async def share_contact(self, phone: str, *, user_id: int | None = None) -> int:
         """Share a contact (by default the user's own: `user_id` = the user's id)."""
         contact = {

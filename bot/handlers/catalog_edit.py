@@ -30,6 +30,7 @@ from bot.domain.errors import DomainError, InputProblem, InvalidInput, NotAllowe
 from bot.domain.walltime import WallTime
 from bot.handlers.admin.render import refusal_text
 from bot.handlers.admin.screens import local_today
+from bot.handlers.admin_only import AdminRouter
 from bot.handlers.catalog_file import (
     EXPECTED_KEY,
     PENDING_EDIT_KEY,
@@ -627,7 +628,7 @@ async def on_text(
 
 
 def setup_router() -> Router:
-    router = Router(name="catalog_edit")
+    router = AdminRouter(name="catalog_edit")
     router.callback_query.register(on_catalog, AdmCatalogCb.filter())
     router.callback_query.register(on_field, AdmCatalogFieldCb.filter())
     router.message.register(on_text, CatalogEdit.value, F.text)

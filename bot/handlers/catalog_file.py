@@ -26,6 +26,7 @@ from bot.domain.periods import BadPeriod, parse_day
 from bot.domain.tz import wall
 from bot.handlers.admin.menu import edit
 from bot.handlers.admin.screens import local_today
+from bot.handlers.admin_only import DENIED_TEXT, AdminRouter
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import AdminNavCb, AdminScreen
@@ -98,7 +99,7 @@ async def on_document(
     try:
         await gate.require(message.from_user.id)
     except NotAllowed:
-        await message.answer(i18n("catalog.not_admin"))
+        await message.answer(i18n(DENIED_TEXT))
         return
     if (message.document.file_size or 0) > MAX_FILE_BYTES:
         await message.answer(i18n("catalog.too_big", limit=MAX_FILE_BYTES // 1000))
@@ -132,7 +133,7 @@ async def on_button(
     try:
         await gate.require(query.from_user.id)
     except NotAllowed:
-        await query.answer(i18n("catalog.not_admin"), show_alert=True)
+        await query.answer(i18n(DENIED_TEXT), show_alert=True)
         return
     if callback_data.action is CatalogFileAction.export:
         await query.answer()
@@ -241,7 +242,7 @@ async def on_specialist_active(
     try:
         await gate.require(query.from_user.id)
     except NotAllowed:
-        await query.answer(i18n("catalog.not_admin"), show_alert=True)
+        await query.answer(i18n(DENIED_TEXT), show_alert=True)
         return
     names = {i: (name, active) for i, name, active in await files.specialists()}
     found = names.get(callback_data.specialist_id)
@@ -284,7 +285,7 @@ async def on_holiday_location(
         await gate.require(query.from_user.id)
         name = await files.location_name(callback_data.location_id)
     except NotAllowed:
-        await query.answer(i18n("catalog.not_admin"), show_alert=True)
+        await query.answer(i18n(DENIED_TEXT), show_alert=True)
         return
     except NotFound:
         await query.answer(i18n("catalog.stale"), show_alert=True)
@@ -316,7 +317,7 @@ async def on_holiday_date(
         name = await files.location_name(location_id)
     except NotAllowed:
         await state.set_state(None)
-        await message.answer(i18n("catalog.not_admin"))
+        await message.answer(i18n(DENIED_TEXT))
         return
     except NotFound:
         await state.set_state(None)
@@ -362,7 +363,7 @@ async def send_export(
 
 
 def setup_router() -> Router:
-    router = Router(name="catalog_file")
+    router = AdminRouter(name="catalog_file")
     router.message.register(on_document, F.document)
     router.callback_query.register(on_button, CatalogFileCb.filter())
     router.callback_query.register(on_holiday_location, HolidayLocationCb.filter())

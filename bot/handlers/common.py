@@ -28,9 +28,9 @@ from aiogram.types import (
 from dishka import FromDishka
 
 from bot import formats
-from bot.domain.errors import NotAllowed
+from bot.handlers.booking.context import load_draft
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
-from bot.ioc.types import Now
+from bot.ioc.types import CurrentClient, Now
 from bot.keyboards.common import (
     LanguageCb,
     MenuAction,
@@ -47,6 +47,7 @@ from bot.services.admin_gate import AdminGate
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
+from bot.states import AdminStates
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,13 @@ def telegram_user(user: User) -> TelegramUser:
 
 
 async def leave_flow(state: FSMContext, profile: ClientProfile | None, flow: BookingFlow) -> bool:
-    """Clear the FSM state and release the client's booking hold; True if a flow was left."""
+    """Clear the FSM state and release the client's booking hold (or, for an admin's booking
+    at the desk, the hold taken for that client); True if a flow was left."""
     had_state = await state.get_state() is not None
+    draft = await load_draft(state)
     await state.clear()
+    if draft is not None and draft.for_client is not None and draft.hold_id:
+        await flow.leave(draft.for_client, draft.hold_id)
     if profile is not None:
         await flow.leave(profile.client_id)
     return had_state
@@ -165,15 +170,27 @@ async def on_start(
     await message.answer(text, reply_markup=menu)
 
 
-async def on_help(message: Message, i18n: Translator, gate: FromDishka[AdminGate]) -> None:
-    text = i18n("help.text")
-    if message.from_user is not None:
-        try:
-            await gate.require(message.from_user.id)
-        except NotAllowed:
-            pass
-        else:  # an admin also learns the admin area's commands
-            text += "\n\n" + i18n("admin.help")
+async def help_text(
+    i18n: Translator, tg_id: int | None, profile: ClientProfile, gate: AdminGate
+) -> str:
+    """The client's help, plus `/agenda` for a specialist and the admin area's commands for an
+    admin (the role read on the server)."""
+    parts = [i18n("help.text")]
+    if profile.specialist_id is not None:
+        parts.append(i18n("help.specialist"))
+    if tg_id is not None and await gate.is_admin(tg_id):
+        parts.append(i18n("admin.help"))
+    return "\n\n".join(parts)
+
+
+async def on_help(
+    message: Message,
+    i18n: Translator,
+    client: FromDishka[CurrentClient],
+    gate: FromDishka[AdminGate],
+) -> None:
+    user = message.from_user.id if message.from_user is not None else None
+    text = await help_text(i18n, user, client.profile, gate)
     await message.answer(text, reply_markup=main_menu(i18n))
 
 
@@ -194,9 +211,15 @@ async def on_cancel(
     )
 
 
-async def on_menu_help(query: CallbackQuery, i18n: Translator) -> None:
+async def on_menu_help(
+    query: CallbackQuery,
+    i18n: Translator,
+    client: FromDishka[CurrentClient],
+    gate: FromDishka[AdminGate],
+) -> None:
     await query.answer()
-    await edit_in_place(query, i18n("help.text"), main_menu(i18n))
+    text = await help_text(i18n, query.from_user.id, client.profile, gate)
+    await edit_in_place(query, text, main_menu(i18n))
 
 
 async def on_menu_settings(query: CallbackQuery, i18n: Translator) -> None:
@@ -308,7 +331,8 @@ def setup_router() -> Router:
     router.message.register(on_help, Command("help"))
     router.message.register(on_language, Command("language"))
     router.message.register(on_cancel, Command("cancel"))
-    router.message.register(on_contact, F.contact)
+    # A contact shared while adding an admin names the new admin (the admin menu takes it).
+    router.message.register(on_contact, F.contact, ~StateFilter(AdminStates.add_admin))
     router.message.register(on_phone_skipped, F.text.in_(_SKIP_PHONE_TEXTS))
     router.callback_query.register(on_menu_help, MenuCb.filter(F.action == MenuAction.help))
     router.callback_query.register(on_menu_language, MenuCb.filter(F.action == MenuAction.language))

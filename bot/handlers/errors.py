@@ -28,10 +28,12 @@ from bot.domain.errors import (
     InvalidState,
     InvalidStateReason,
     NotAllowed,
+    NotAllowedReason,
     NotFound,
     SlotTaken,
 )
 from bot.handlers.account.payments import credit_after_failure
+from bot.handlers.admin_only import DENIED_TEXT
 from bot.i18n import Translator, normalize_language
 from bot.ops.outage import Outage, OutageLog, classify
 from bot.services.wallet import WalletService
@@ -56,6 +58,7 @@ ERROR_TEXTS = (
     UNEXPECTED_TEXT,
     *(key for _, key in DOMAIN_TEXTS),
     *REASON_TEXTS.values(),
+    DENIED_TEXT,
 )
 
 
@@ -64,6 +67,8 @@ def domain_text_key(exc: DomainError) -> str:
     one (a mark before the visit started), else its kind's."""
     if isinstance(exc, InvalidState) and exc.reason in REASON_TEXTS:
         return REASON_TEXTS[exc.reason]
+    if isinstance(exc, NotAllowed) and exc.reason is NotAllowedReason.NOT_ADMIN:
+        return DENIED_TEXT
     return next((key for kind, key in DOMAIN_TEXTS if isinstance(exc, kind)), UNEXPECTED_TEXT)
 
 

@@ -19,6 +19,7 @@ from dishka import FromDishka
 from bot.config import Settings
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.periods import BadPeriod, Period, period_from_token, period_token
+from bot.handlers.admin_only import DENIED_TEXT, AdminRouter
 from bot.handlers.stats_render import render_stats
 from bot.i18n import Translator
 from bot.ioc.types import Now
@@ -47,7 +48,7 @@ async def on_stats(
     try:
         await gate.require(message.from_user.id)
     except NotAllowed:
-        await message.answer(i18n("stats.not_admin"))
+        await message.answer(i18n(DENIED_TEXT))
         return
     try:
         period = await stats.period(command.args or DEFAULT_PERIOD, Scope(), now=now)
@@ -72,7 +73,7 @@ async def on_button(
     try:
         await gate.require(query.from_user.id)
     except NotAllowed:
-        await query.answer(i18n("stats.not_admin"), show_alert=True)
+        await query.answer(i18n(DENIED_TEXT), show_alert=True)
         return
     scope = scope_of(callback_data)
     try:
@@ -156,7 +157,7 @@ async def on_unparsable(query: CallbackQuery, i18n: Translator) -> None:
 
 
 def setup_router() -> Router:
-    router = Router(name="stats")
+    router = AdminRouter(name="stats")
     router.message.register(on_stats, Command("stats"))
     router.callback_query.register(on_button, StatsCb.filter())
     router.callback_query.register(

@@ -13,6 +13,7 @@ ask with `FromDishka[T]` parameters (injected into every handler when the dispat
 
 from __future__ import annotations
 
+from aiogram.fsm.context import FSMContext
 from aiogram.types import User
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from dishka.integrations.aiogram import AiogramMiddlewareData, AiogramProvider
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.handlers.account.context import AccountDeps
-from bot.handlers.booking.context import Deps
+from bot.handlers.booking.context import Deps, acting_client
 from bot.i18n import Translator
 from bot.ioc.types import Clock, CurrentClient, Now
 from bot.notify.agenda import SpecialistAgenda
@@ -129,7 +130,7 @@ class AppProvider(Provider):
     def admin_gate(
         self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
     ) -> AdminGate:
-        return AdminGate(session_factory, settings.admin_ids)
+        return AdminGate(session_factory, settings)
 
     @provide
     def stats_export(
@@ -239,8 +240,9 @@ class RequestProvider(Provider):
         return CurrentClient(profile)
 
     @provide
-    def booking_deps(
+    async def booking_deps(
         self,
+        data: AiogramMiddlewareData,
         settings: Settings,
         i18n: Translator,
         client: CurrentClient,
@@ -250,17 +252,29 @@ class RequestProvider(Provider):
         booking: BookingService,
         flow: BookingFlow,
         waitlist: WaitlistService,
+        gate: AdminGate,
     ) -> Deps:
+        """The booking handlers' bundle, acting for the client an admin books for at the desk
+        when the flow is such a booking (`acting_client`)."""
+        state = data.get("state")
+        client_id, booked_by = await acting_client(
+            state if isinstance(state, FSMContext) else None,
+            client.client_id,
+            client.profile.tg_id,
+            gate,
+        )
         return Deps(
             settings=settings,
             i18n=i18n,
-            client_id=client.client_id,
+            client_id=client_id,
             now=now,
             menu=menu.in_language(i18n.locale),
             availability=availability,
             booking=booking,
             flow=flow,
             waitlist=waitlist,
+            booked_by=booked_by,
+            presser_client_id=client.client_id,
         )
 
     @provide

@@ -18,6 +18,7 @@ from pydantic import Field
 from bot.domain.periods import PeriodKind
 from bot.i18n import Translator
 from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
+from bot.keyboards.fields import FlowToken
 from bot.keyboards.stats import StatsAction, StatsCb
 
 # A database id (PostgreSQL integer) and a Telegram user id.
@@ -32,6 +33,9 @@ class AdminScreen(str, Enum):
     home = "home"
     day = "day"
     clients = "cl"
+    book = "book"  # book for a client: pick the client first
+    new_client = "newc"  # book for a new client without Telegram: ask name and phone
+    add_admin = "adda"  # ask for the new admin's id, a forwarded message or a contact
     admins = "adm"
     audit = "aud"
     invites = "inv"
@@ -49,11 +53,27 @@ class ClientAction(str, Enum):
     card = "card"
     block = "block"
     unblock = "unblock"
+    notes = "notes"  # asks for the new notes
+    topup = "topup"  # asks for the amount and an optional comment
+    adjust = "adjust"  # asks for the signed amount and a comment
+    book = "book"  # books for this client: the booking flow on the client's behalf
 
 
 class AdminClientCb(CallbackData, prefix="admc"):
     action: ClientAction
     client_id: DbId
+
+
+class ClientListPurpose(str, Enum):
+    card = "card"  # a client's button opens the card
+    book = "book"  # a client's button starts booking for them
+
+
+class AdminClientsCb(CallbackData, prefix="adml"):
+    """A page of the clients list: those matching the admin's last typed search, or everyone."""
+
+    purpose: ClientListPurpose
+    page: Page = 0
 
 
 class DayKind(str, Enum):
@@ -65,6 +85,21 @@ class AdminDayCb(CallbackData, prefix="admd"):
     kind: DayKind
     target_id: DbId
     day: Day
+
+
+class AdminDayPickCb(CallbackData, prefix="admp"):
+    """The day view's choice for a date: a page of locations or of specialists."""
+
+    kind: DayKind
+    day: Day
+    page: Page = 0
+
+
+class AdminDayDateCb(CallbackData, prefix="admq"):
+    """Ask for a date to show the day view of this location or specialist on."""
+
+    kind: DayKind
+    target_id: DbId
 
 
 class ApptAction(str, Enum):
@@ -96,15 +131,11 @@ class AdminInviteCb(CallbackData, prefix="admi"):
     specialist_id: DbId
 
 
-# Every callback data factory of the admin area (the authorization sweep enumerates these).
-ADMIN_CALLBACKS: tuple[type[CallbackData], ...] = (
-    AdminNavCb,
-    AdminClientCb,
-    AdminDayCb,
-    AdminApptCb,
-    AdminRemoveCb,
-    AdminInviteCb,
-)
+class AdminDeskPayCb(CallbackData, prefix="admy"):
+    """Booking at the desk for a client whose wallet is short: record the missing amount as
+    paid at the desk (cash or card), then confirm the booking flow `flow`."""
+
+    flow: FlowToken
 
 
 def day_code(day: date) -> str:
@@ -156,6 +187,7 @@ def menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     for screen, key in (
         (AdminScreen.day, "admin.menu.day"),
         (AdminScreen.clients, "admin.menu.clients"),
+        (AdminScreen.book, "admin.menu.book"),
         (AdminScreen.admins, "admin.menu.admins"),
         (AdminScreen.audit, "admin.menu.audit"),
         (AdminScreen.invites, "admin.menu.invites"),
@@ -170,7 +202,7 @@ def menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
         text=i18n("catalog.menu"), callback_data=CatalogFileCb(action=CatalogFileAction.screen)
     )
     kb.button(text=i18n("admin.btn.close"), callback_data=AdminNavCb(screen=AdminScreen.close))
-    kb.adjust(2, 2, 1, 2, 1)
+    kb.adjust(2, 1, 2, 1, 2, 1)
     return kb.as_markup()
 
 
@@ -186,3 +218,29 @@ def rows_keyboard(
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def desk_pay_button(i18n: Translator, flow: str, missing: str) -> InlineKeyboardButton:
+    """ "Paid `missing` at the desk: book" under a desk booking's summary."""
+    return button(i18n("admin.btn.desk_pay", amount=missing), AdminDeskPayCb(flow=flow))
+
+
+def desk_booked_keyboard(
+    appointment_id: int, client_id: int, i18n: Translator
+) -> InlineKeyboardMarkup:
+    """Under an appointment booked at the desk: its admin card, and the client's card."""
+    rows = [
+        [
+            button(
+                i18n("admin.btn.appointment"),
+                AdminApptCb(action=ApptAction.view, appointment_id=appointment_id),
+            )
+        ],
+        [
+            button(
+                i18n("admin.btn.client_card"),
+                AdminClientCb(action=ClientAction.card, client_id=client_id),
+            )
+        ],
+    ]
+    return rows_keyboard(rows, i18n)

@@ -192,7 +192,8 @@ def render_agenda(
                     lang,
                     time=hhmm(start),
                     client=line.client_name,
-                    phone=line.client_phone or translate("notify.phone.hidden", lang),
+                    # No phone given: nothing in its place (docs/rules.md#notifications).
+                    phone=f" ({line.client_phone})" if line.client_phone else "",
                     service=line.service,
                     workplace=line.workplace,
                     location=line.location,

@@ -8,7 +8,7 @@ Rule: docs/rules.md#admin-rights.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,16 +28,24 @@ async def require_admin(session: AsyncSession, settings: Settings, tg_id: int) -
 
 
 class AdminGate:
+    """The role check for handlers and the admin router's gate (one PostgreSQL lookup per call
+    unless the id is in `ADMIN_IDS`)."""
+
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], admin_ids: Iterable[int]
+        self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
     ) -> None:
         self._sessions = session_factory
-        self._admin_ids = frozenset(admin_ids)
+        self._settings = settings
+
+    async def is_admin(self, tg_id: int) -> bool:
+        """True when the Telegram account is an admin right now."""
+        admin_ids = self._settings.admin_ids
+        if tg_id in admin_ids:
+            return True
+        async with self._sessions() as session:
+            return await is_admin(session, admin_ids, tg_id)
 
     async def require(self, tg_id: int) -> None:
         """Raises `AccessDenied(NOT_ADMIN)` unless the Telegram account is an admin."""
-        if tg_id in self._admin_ids:
-            return
-        async with self._sessions() as session:
-            if not await is_admin(session, self._admin_ids, tg_id):
-                raise AccessDenied(NotAllowedReason.NOT_ADMIN)
+        if not await self.is_admin(tg_id):
+            raise AccessDenied(NotAllowedReason.NOT_ADMIN)

@@ -130,8 +130,11 @@ class BookingFlow:
             return await self.pick_time(choice, now=now)
         return await self._quote(choice.client_id, hold)
 
-    async def confirm(self, request: BookingRequest, *, now: datetime) -> AppointmentView:
-        """Book the held time (`BookingService.confirm`: debit, appointment, ledger, outbox).
+    async def confirm(
+        self, request: BookingRequest, *, now: datetime, booked_by: int | None = None
+    ) -> AppointmentView:
+        """Book the held time (`BookingService.confirm`: debit, appointment, ledger, outbox);
+        `booked_by` is the admin booking for the client at the desk (checked and audited).
 
         A lost time releases the hold and raises `TimeGone` with the reason: `UNAVAILABLE` (no
         longer bookable), `HOLD_EXPIRED` (the hold lapsed before the press and someone took the
@@ -142,7 +145,7 @@ class BookingFlow:
         live = await self._holds.get(request.client_id)
         hold_lapsed = live is None or live.hold_id != request.hold_id
         try:
-            return await self._booking.confirm(request, now=now)
+            return await self._booking.confirm(request, now=now, booked_by=booked_by)
         except (SlotTaken, HoldExpired, SlotUnavailable) as exc:
             await self._holds.release(request.client_id, request.hold_id)
             if isinstance(exc, SlotUnavailable):

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from db.repositories import booking_menu as repo
+from db.repositories import wallets
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,13 @@ class BookingMenuService:
         if row is None:
             return ClientMoney(Decimal(0), Decimal(0))
         return ClientMoney(Decimal(row[0] or 0), Decimal(row[1] or 0))
+
+    async def client_blocked(self, client_id: int) -> bool:
+        """True when an admin blocked the client (no new bookings; docs/rules.md#admin-rights);
+        False for an unknown client (the confirm refuses that)."""
+        async with self._session_factory() as session:
+            terms = await wallets.booking_terms(session, client_id)
+        return terms is not None and terms[1]
 
 
 async def _load_combos(session: AsyncSession) -> list[_RawCombo]:

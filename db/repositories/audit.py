@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry
+from db.models import Appointment, AuditEntry, Client, Location, Specialist
 
 
 async def record(
@@ -49,3 +49,45 @@ async def latest(session: AsyncSession, *, limit: int, offset: int = 0) -> Seque
 
 async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+_FULL_NAME = func.concat_ws(" ", Client.first_name, Client.last_name)
+
+
+async def entity_names(
+    session: AsyncSession, entries: Sequence[AuditEntry]
+) -> dict[tuple[str, int], str]:
+    """A readable name for each (entity, id) the rows name: a client's or specialist's name, a
+    location's, or an appointment's client; rows of a deleted or nameless entity are left out."""
+    ids: dict[str, set[int]] = {}
+    for e in entries:
+        if e.entity_id is not None and -(2**31) < e.entity_id < 2**31:
+            ids.setdefault(e.entity, set()).add(e.entity_id)
+    names: dict[tuple[str, int], str] = {}
+    queries = {
+        "client": select(Client.id, _FULL_NAME),
+        "specialist": select(Specialist.id, Specialist.name),
+        "location": select(Location.id, Location.name),
+        "appointment": select(Appointment.id, _FULL_NAME).join(
+            Client, Client.id == Appointment.client_id
+        ),
+    }
+    for entity, stmt in queries.items():
+        wanted = ids.get(entity)
+        if not wanted:
+            continue
+        key = stmt.selected_columns[0]
+        for row in await session.execute(stmt.where(key.in_(sorted(wanted)))):
+            if row[1]:
+                names[(entity, int(row[0]))] = str(row[1])
+    return names
+
+
+async def actor_names(session: AsyncSession, tg_ids: Sequence[int]) -> dict[int, str]:
+    """The name each acting Telegram account has as a client, where it has one."""
+    if not tg_ids:
+        return {}
+    result = await session.execute(
+        select(Client.tg_id, _FULL_NAME).where(Client.tg_id.in_(sorted(set(tg_ids))))
+    )
+    return {int(r[0]): str(r[1]) for r in result if r[0] is not None and r[1]}

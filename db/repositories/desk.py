@@ -9,25 +9,13 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Appointment, Client, ClientWallet, WalletTransaction
 from db.repositories.admin import escape_like
 from db.repositories.appointments import ViewRow, view_select
 from db.repositories.wallets import CHARGE_KINDS
-
-
-async def clients_by_tg_id(session: AsyncSession, tg_id: int) -> Sequence[Client]:
-    result = await session.execute(select(Client).where(Client.tg_id == tg_id))
-    return result.scalars().all()
-
-
-async def clients_by_username(session: AsyncSession, username: str) -> Sequence[Client]:
-    result = await session.execute(
-        select(Client).where(func.lower(Client.username) == username.lower()).order_by(Client.id)
-    )
-    return result.scalars().all()
 
 
 async def clients_by_phone(session: AsyncSession, phone: str, *, limit: int) -> Sequence[Client]:
@@ -37,23 +25,56 @@ async def clients_by_phone(session: AsyncSession, phone: str, *, limit: int) -> 
     return result.scalars().all()
 
 
-async def clients_named(session: AsyncSession, query: str, *, limit: int) -> Sequence[Client]:
-    """Clients whose first, last or full name contains `query` (case-insensitive)."""
-    pattern = f"%{escape_like(query)}%"
-    full = func.concat_ws(" ", Client.first_name, Client.last_name)
+async def find_clients(
+    session: AsyncSession,
+    *,
+    client_id: int | None = None,
+    tg_id: int | None = None,
+    username: str | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    limit: int,
+    offset: int = 0,
+) -> tuple[Sequence[Client], int]:
+    """Clients matching any of the given criteria (every client when none is given), by name
+    then id: `limit` of them after skipping `offset`, and how many match in all. `name` matches
+    part of the first, last or full name (case-insensitive), `username` case-insensitively."""
+    conditions: list[ColumnElement[bool]] = []
+    if client_id is not None:
+        conditions.append(Client.id == client_id)
+    if tg_id is not None:
+        conditions.append(Client.tg_id == tg_id)
+    if username is not None:
+        conditions.append(func.lower(Client.username) == username.lower())
+    if phone is not None:
+        conditions.append(Client.phone == phone)
+    if name is not None:
+        pattern = f"%{escape_like(name)}%"
+        full = func.concat_ws(" ", Client.first_name, Client.last_name)
+        conditions += [
+            Client.first_name.ilike(pattern, escape="\\"),
+            Client.last_name.ilike(pattern, escape="\\"),
+            full.ilike(pattern, escape="\\"),
+        ]
+    where = or_(*conditions) if conditions else true()
+    total = await session.scalar(select(func.count()).select_from(Client).where(where))
     result = await session.execute(
         select(Client)
-        .where(
-            or_(
-                Client.first_name.ilike(pattern, escape="\\"),
-                Client.last_name.ilike(pattern, escape="\\"),
-                full.ilike(pattern, escape="\\"),
-            )
-        )
-        .order_by(Client.first_name, Client.id)
+        .where(where)
+        .order_by(Client.first_name.nulls_last(), Client.last_name.nulls_last(), Client.id)
         .limit(limit)
+        .offset(offset)
     )
-    return result.scalars().all()
+    return result.scalars().all(), int(total or 0)
+
+
+async def client_names(session: AsyncSession, client_ids: Sequence[int]) -> dict[int, str]:
+    """The full name of each client (empty when they gave none), by id."""
+    if not client_ids:
+        return {}
+    full = func.concat_ws(" ", Client.first_name, Client.last_name)
+    result = await session.execute(select(Client.id, full).where(Client.id.in_(client_ids)))
+    return {int(r[0]): str(r[1] or "") for r in result}
 
 
 async def client_for_update(session: AsyncSession, client_id: int) -> Client | None:

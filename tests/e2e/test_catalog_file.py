@@ -134,7 +134,7 @@ async def test_refusals_change_nothing(
     client = emulator.user(778_002, "Client", language_code=lang)
     async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
         await client.send_document("catalog.yaml", content)
-        await client.wait_for_message(t("catalog.not_admin", lang))
+        await client.wait_for_message(t("admin.denied", lang))
 
         await admin.send_document("broken.yaml", b"locations: [\n  - name: X\n")
         broken = await admin.wait_for_message(t("catalog.invalid", lang, count=1))
@@ -149,7 +149,7 @@ async def test_refusals_change_nothing(
         await admin.send_document("catalog.yaml", content)
         await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
         await client.press_data(CatalogFileCb(action=CatalogFileAction.cancel).pack())
-        assert (await client.wait_for_callback_answer()).get("text") == t("catalog.not_admin", lang)
+        assert (await client.wait_for_callback_answer()).get("text") == t("admin.denied", lang)
         await admin.press(t("catalog.btn.drop", lang))
         await admin.wait_for_message(t("catalog.dropped", lang))
         await admin.press_data(CatalogFileCb(action=CatalogFileAction.cancel).pack())
@@ -189,10 +189,10 @@ async def test_export_sends_the_catalog_that_imports_back_unchanged(
         assert "no changes: the database already matches the file" in (same.text or "")
 
         await client.send("/stats")
-        await client.wait_for_message(t("stats.not_admin", lang))
+        await client.wait_for_message(t("admin.denied", lang))
         await client.press_data(CatalogFileCb(action=CatalogFileAction.export).pack())
         answer = await client.wait_for_callback_answer()
-        assert answer.get("text") == t("catalog.not_admin", lang)
+        assert answer.get("text") == t("admin.denied", lang)
     assert emulator.calls_to("sendDocument", chat_id=client.id) == []
 
 
@@ -275,9 +275,9 @@ async def test_deactivating_and_reactivating_a_specialist(
         await admin.press_data(SpecialistActiveCb(specialist_id=999_999, active=False).pack())
         assert (await admin.wait_for_callback_answer()).get("text") == t("catalog.stale", lang)
         await client.send("/stats")
-        await client.wait_for_message(t("stats.not_admin", lang))
+        await client.wait_for_message(t("admin.denied", lang))
         await client.press_data(SpecialistActiveCb(specialist_id=spec, active=True).pack())
-        assert (await client.wait_for_callback_answer()).get("text") == t("catalog.not_admin", lang)
+        assert (await client.wait_for_callback_answer()).get("text") == t("admin.denied", lang)
 
         await admin.press_data(CatalogFileCb(action=CatalogFileAction.specialists).pack())
         await admin.wait_for_message(lambda m: f"⛔ {name}" in m.button_texts())

@@ -118,11 +118,11 @@ async def test_refusals_change_nothing(
     setup = lambda app: setattr(app.clock, "source", lambda: NOW)  # noqa: E731
     async with running_bot(settings, setup=setup):
         await client.send("/stats")
-        await client.wait_for_message(t("stats.not_admin", lang))
+        await client.wait_for_message(t("admin.denied", lang))
         forged = StatsCb(action=StatsAction.show, period="month").pack()
         await client.press_data(forged)
         answer = await client.wait_for_callback_answer()
-        assert answer.get("text") == t("stats.not_admin", lang)
+        assert answer.get("text") == t("admin.denied", lang)
 
         for bad, reason in (
             ("yesterday", "format"),

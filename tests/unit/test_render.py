@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
 from bot.domain import notification_kinds as kinds
+from bot.i18n import translate
 from bot.keyboards.notify import AgendaCb, AgendaMark, ReminderAction, ReminderCb, WaitlistTakeCb
 from bot.notify.render import UnknownKind, format_money, render, render_agenda
 from bot.services.agenda import AgendaLine
@@ -140,3 +142,16 @@ def test_agenda_buttons_only_for_started_booked_appointments() -> None:
         (1, AgendaMark.completed),
         (1, AgendaMark.no_show),
     }
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_agenda_leaves_out_a_phone_the_client_never_gave(lang: str) -> None:
+    day = dt.datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    without = dataclasses.replace(_line(1, day), client_phone=None)
+    rendered = render_agenda(
+        [(day.date(), [without, _line(2, day)])], lang=lang, now=None, with_buttons=False
+    )
+    first, second = rendered.text.splitlines()[1:3]
+    assert "Ivan," in first and "(" not in first
+    assert "Ivan (+49 1)," in second
+    assert translate("notify.phone.hidden", lang) not in rendered.text

@@ -1,37 +1,44 @@
 """The /admin menu: one message edited in place, Back and Close on every screen.
 
-Every button first passes the server-side role check (`AdminRoles.require` or the use case's
-own check in its transaction): a removed admin's old buttons answer "admins only" and change
-nothing.
+The whole admin router is behind the admin gate (`bot.handlers.admin_only`): a removed admin's
+old buttons answer "admins only" and change nothing; each use case checks the role again in its
+transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.admin_input import REASON_MAX, check_text
+from bot.domain.admin_input import REASON_MAX, check_text, parse_day
 from bot.domain.errors import DomainError
-from bot.handlers.admin import moving, screens
-from bot.handlers.admin.render import refusal_text
-from bot.handlers.admin.shortcuts import allowed
+from bot.handlers.admin import clients, desk_booking, moving, screens
+from bot.handlers.admin.common import ask, edit, pending_id, refuse
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import (
     AdminApptCb,
     AdminClientCb,
+    AdminClientsCb,
     AdminDayCb,
+    AdminDayDateCb,
+    AdminDayPickCb,
+    AdminDeskPayCb,
     AdminInviteCb,
     AdminNavCb,
     AdminRemoveCb,
     AdminScreen,
     ApptAction,
-    ClientAction,
+    ClientListPurpose,
+    DayKind,
     InviteAction,
     menu_keyboard,
     parse_day_code,
@@ -44,18 +51,16 @@ from bot.services.admin.roles import AdminRoles
 from bot.services.booking import Actor, BookingService
 from bot.states import AdminStates
 
+__all__ = ["edit", "register"]
+
 STATUS = {ApptAction.completed: "completed", ApptAction.no_show: "no_show"}
 # Buttons that ask the admin to type something first: the state and the question.
 ASK = {
     ApptAction.cancel: (AdminStates.cancel_reason, "admin.cancel.ask_reason"),
     ApptAction.move: (AdminStates.move_to, "admin.move.ask"),
 }
-
-
-async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
-    await query.answer()
+APPOINTMENT_KEY = "appointment_id"
+DAY_TARGET_KEY = "desk_day_target"
 
 
 def menu_text(i18n: Translator) -> str:
@@ -63,19 +68,7 @@ def menu_text(i18n: Translator) -> str:
     return i18n("admin.menu.title") + "\n" + i18n("admin.menu.hint")
 
 
-async def refused(query: CallbackQuery, exc: DomainError, i18n: Translator) -> None:
-    """Answer a refused button with an alert (the screen stays as it was)."""
-    text = refusal_text(exc, i18n)
-    if text is None:
-        raise exc
-    await query.answer(text, show_alert=True)
-
-
-async def on_admin(
-    message: Message, state: FSMContext, i18n: Translator, roles: FromDishka[AdminRoles]
-) -> None:
-    if await allowed(message, roles, i18n) is None:
-        return
+async def on_admin(message: Message, state: FSMContext, i18n: Translator) -> None:
     await state.clear()
     await message.answer(menu_text(i18n), reply_markup=menu_keyboard(i18n))
 
@@ -83,62 +76,49 @@ async def on_admin(
 async def on_nav(
     query: CallbackQuery,
     callback_data: AdminNavCb,
-    bot: Bot,
+    state: FSMContext,
     i18n: Translator,
     roles: FromDishka[AdminRoles],
     audit: FromDishka[AuditService],
+    desk: FromDishka[ClientDesk],
     day_desk: FromDishka[DayDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    admin = query.from_user.id
+    admin, screen, page = query.from_user.id, callback_data.screen, callback_data.page
+    message = query.message if isinstance(query.message, Message) else None
     try:
-        await roles.require(admin)
-        screen = callback_data.screen
         if screen is AdminScreen.close:
-            if isinstance(query.message, Message):
-                await query.message.edit_text(i18n("admin.closed"))
+            await state.set_state(None)
+            if message is not None:
+                await message.edit_text(i18n("admin.closed"))
             await query.answer()
-            return
-        if screen is AdminScreen.home:
+        elif screen is AdminScreen.home:
+            await state.set_state(None)
             await edit(query, menu_text(i18n), menu_keyboard(i18n))
-        elif screen is AdminScreen.clients:
-            await edit(query, i18n("admin.clients.ask"), screens.keyboard([], i18n))
+        elif screen in (AdminScreen.clients, AdminScreen.book):
+            purpose = ClientListPurpose(screen.value if screen is AdminScreen.book else "card")
+            await clients.open_list(query, state, desk, purpose, page, i18n, new_search=True)
+        elif screen is AdminScreen.new_client:
+            await query.answer()
+            await ask(message, state, AdminStates.new_client, i18n("admin.new_client.ask"))
+        elif screen is AdminScreen.add_admin:
+            await roles.require(admin)
+            await query.answer()
+            await ask(message, state, AdminStates.add_admin, i18n("admin.admins.ask"))
         elif screen is AdminScreen.day:
+            today = screens.local_today(now, settings)
             await edit(
-                query,
-                *await screens.day_pick(day_desk, admin, screens.local_today(now, settings), i18n),
+                query, *await screens.day_pick(day_desk, admin, DayKind.location, today, 0, i18n)
             )
         elif screen is AdminScreen.admins:
             await edit(query, *await screens.admins_screen(roles, admin, i18n))
         elif screen is AdminScreen.audit:
-            await edit(
-                query, *await screens.audit_screen(audit, admin, callback_data.page, i18n, settings)
-            )
+            await edit(query, *await screens.audit_screen(audit, admin, page, i18n, settings))
         elif screen is AdminScreen.invites:
-            await edit(
-                query, *await screens.invites_screen(day_desk, admin, callback_data.page, i18n)
-            )
+            await edit(query, *await screens.invites_screen(day_desk, admin, page, i18n))
     except DomainError as exc:
-        await refused(query, exc, i18n)
-
-
-async def on_client(
-    query: CallbackQuery,
-    callback_data: AdminClientCb,
-    i18n: Translator,
-    desk: FromDishka[ClientDesk],
-    settings: FromDishka[Settings],
-    now: FromDishka[Now],
-) -> None:
-    admin, client_id = query.from_user.id, callback_data.client_id
-    try:
-        if callback_data.action is not ClientAction.card:
-            blocked = callback_data.action is ClientAction.block
-            await desk.set_blocked(admin, client_id, blocked)
-        await edit(query, *await screens.client_card(desk, admin, client_id, i18n, settings, now))
-    except DomainError as exc:
-        await refused(query, exc, i18n)
+        await refuse(query, exc, i18n)
 
 
 async def on_day(
@@ -153,20 +133,75 @@ async def on_day(
         await query.answer(i18n("admin.stale"), show_alert=True)
         return
     try:
-        await edit(
-            query,
-            *await screens.day_screen(
-                day_desk,
-                query.from_user.id,
-                callback_data.kind,
-                callback_data.target_id,
-                day,
-                i18n,
-                settings,
-            ),
+        screen = await screens.day_screen(
+            day_desk,
+            query.from_user.id,
+            callback_data.kind,
+            callback_data.target_id,
+            day,
+            i18n,
+            settings,
         )
+        await edit(query, *screen)
     except DomainError as exc:
-        await refused(query, exc, i18n)
+        await refuse(query, exc, i18n)
+
+
+async def on_day_pick(
+    query: CallbackQuery,
+    callback_data: AdminDayPickCb,
+    i18n: Translator,
+    day_desk: FromDishka[DayDesk],
+) -> None:
+    day = parse_day_code(callback_data.day)
+    if day is None:
+        await query.answer(i18n("admin.stale"), show_alert=True)
+        return
+    try:
+        admin, kind, page = query.from_user.id, callback_data.kind, callback_data.page
+        await edit(query, *await screens.day_pick(day_desk, admin, kind, day, page, i18n))
+    except DomainError as exc:
+        await refuse(query, exc, i18n)
+
+
+async def on_day_date(
+    query: CallbackQuery, callback_data: AdminDayDateCb, state: FSMContext, i18n: Translator
+) -> None:
+    """ "Pick a date" on a day view: the admin types it."""
+    await query.answer()
+    message = query.message if isinstance(query.message, Message) else None
+    target = {"kind": callback_data.kind.value, "id": callback_data.target_id}
+    await ask(
+        message, state, AdminStates.day_date, i18n("admin.day.ask_date"), {DAY_TARGET_KEY: target}
+    )
+
+
+async def on_day_date_typed(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    day_desk: FromDishka[DayDesk],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    target = (await state.get_data()).get(DAY_TARGET_KEY)
+    if message.from_user is None or not isinstance(target, dict):
+        await state.set_state(None)
+        return
+    try:
+        day = parse_day((message.text or "").strip(), screens.local_today(now, settings))
+        kind, target_id = DayKind(target.get("kind")), int(target.get("id", 0))
+        text, markup = await screens.day_screen(
+            day_desk, message.from_user.id, kind, target_id, day, i18n, settings
+        )
+    except (DomainError, ValueError) as exc:
+        if isinstance(exc, DomainError):
+            await refuse(message, exc, i18n)  # the state stays: type again
+        else:
+            await state.set_state(None)
+        return
+    await state.set_state(None)
+    await message.answer(text, reply_markup=markup)
 
 
 async def on_appointment(
@@ -174,7 +209,6 @@ async def on_appointment(
     callback_data: AdminApptCb,
     state: FSMContext,
     i18n: Translator,
-    roles: FromDishka[AdminRoles],
     booking: FromDishka[BookingService],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
@@ -183,13 +217,11 @@ async def on_appointment(
     appointment_id, action = callback_data.appointment_id, callback_data.action
     try:
         if action in ASK:
-            await roles.require(actor.id)
-            next_state, ask = ASK[action]
-            await state.set_state(next_state)
-            await state.update_data(appointment_id=appointment_id)
-            if isinstance(query.message, Message):
-                await query.message.answer(i18n(ask))
+            view = await booking.get(appointment_id, actor=actor)
+            next_state, question = ASK[action]
             await query.answer()
+            message = query.message if isinstance(query.message, Message) else None
+            await ask(message, state, next_state, i18n(question), {APPOINTMENT_KEY: view.id})
             return
         if action in STATUS:
             view = await booking.mark_status(
@@ -199,7 +231,7 @@ async def on_appointment(
             view = await booking.get(appointment_id, actor=actor)
         await edit(query, *screens.appointment_screen(view, i18n, settings))
     except DomainError as exc:
-        await refused(query, exc, i18n)
+        await refuse(query, exc, i18n)
 
 
 async def on_cancel_reason(
@@ -210,12 +242,8 @@ async def on_cancel_reason(
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    if message.from_user is None:
-        return
-    data = await state.get_data()
-    appointment_id = data.get("appointment_id")
-    if not isinstance(appointment_id, int):
-        await state.clear()
+    appointment_id = await pending_id(state, APPOINTMENT_KEY)
+    if appointment_id is None or message.from_user is None:
         return
     try:
         reason = check_text(message.text, REASON_MAX, required=True)
@@ -226,19 +254,12 @@ async def on_cancel_reason(
             reason=reason,
         )
     except DomainError as exc:
-        text = refusal_text(exc, i18n)
-        await state.clear()
-        if text is None:
-            raise
-        await message.answer(text)
+        await state.set_state(None)
+        await refuse(message, exc, i18n)
         return
-    await state.clear()
-    await message.answer(
-        i18n(
-            "admin.cancel.done",
-            refund=format_money(result.refund, settings.currency),
-        )
-    )
+    await state.set_state(None)
+    refund = format_money(result.refund, settings.currency)
+    await message.answer(i18n("admin.cancel.done", refund=refund))
 
 
 async def on_remove_admin(
@@ -256,7 +277,34 @@ async def on_remove_admin(
             text, markup = await screens.admins_screen(roles, admin, i18n)
             await query.message.edit_text(text, reply_markup=markup)
     except DomainError as exc:
-        await refused(query, exc, i18n)
+        await refuse(query, exc, i18n)
+
+
+async def add_admin(message: Message, roles: AdminRoles, i18n: Translator, target: int) -> None:
+    """Make `target` an admin and say so (or that they already were)."""
+    if message.from_user is None:
+        return
+    added = await roles.add(message.from_user.id, target)
+    key = "admin.admins.done_add" if added else "admin.admins.already"
+    await message.answer(i18n(key, tg_id=target))
+
+
+async def on_add_admin_input(
+    message: Message, state: FSMContext, i18n: Translator, roles: FromDishka[AdminRoles]
+) -> None:
+    """The new admin: a forwarded message from them, their shared contact, or their id."""
+    target = screens.user_id_of(message)
+    text = (message.text or "").strip()
+    if target is None and text.isdigit() and 0 < int(text) < 2**53:
+        target = int(text)
+    if target is None:
+        await message.answer(i18n("admin.admins.ask_again"))
+        return
+    await state.set_state(None)
+    try:
+        await add_admin(message, roles, i18n, target)
+    except DomainError as exc:
+        await refuse(message, exc, i18n)
 
 
 async def on_invite(
@@ -280,19 +328,43 @@ async def on_invite(
             await query.answer()
             return
         unlinked = await invites.unlink(admin, specialist_id)
+        names = {c.id: c.name for c in await day_desk.specialists(admin)}
+        name = names.get(specialist_id, str(specialist_id))
         key = "admin.invite.unlinked" if unlinked else "admin.invite.nothing_linked"
-        await query.answer(i18n(key, specialist=specialist_id), show_alert=True)
+        await query.answer(i18n(key, specialist=name), show_alert=True)
+        if isinstance(query.message, Message):
+            text, markup = await screens.invites_screen(day_desk, admin, 0, i18n)
+            await query.message.edit_text(text, reply_markup=markup)
     except DomainError as exc:
-        await refused(query, exc, i18n)
+        await refuse(query, exc, i18n)
 
 
 def register(router: Router) -> None:
+    """The menu's commands, buttons and typed answers (on the gated admin router)."""
     router.message.register(on_admin, Command("admin"))
-    router.message.register(on_cancel_reason, StateFilter(AdminStates.cancel_reason), F.text)
-    router.message.register(moving.on_move_to, StateFilter(AdminStates.move_to), F.text)
+    typed: dict[State, Callable[..., Awaitable[None]]] = {
+        AdminStates.cancel_reason: on_cancel_reason,
+        AdminStates.move_to: moving.on_move_to,
+        AdminStates.client_query: clients.on_search,
+        AdminStates.new_client: clients.on_new_client,
+        AdminStates.client_notes: clients.on_notes,
+        AdminStates.client_topup: clients.on_money,
+        AdminStates.client_adjust: clients.on_money,
+        AdminStates.day_date: on_day_date_typed,
+    }
+    for state, handler in typed.items():
+        router.message.register(handler, StateFilter(state), F.text, ~F.text.startswith("/"))
+    # A forwarded message or a shared contact, or the id typed.
+    router.message.register(
+        on_add_admin_input, StateFilter(AdminStates.add_admin), ~F.text.startswith("/")
+    )
     router.callback_query.register(on_nav, AdminNavCb.filter())
-    router.callback_query.register(on_client, AdminClientCb.filter())
+    router.callback_query.register(clients.on_clients, AdminClientsCb.filter())
+    router.callback_query.register(clients.on_client, AdminClientCb.filter())
     router.callback_query.register(on_day, AdminDayCb.filter())
+    router.callback_query.register(on_day_pick, AdminDayPickCb.filter())
+    router.callback_query.register(on_day_date, AdminDayDateCb.filter())
     router.callback_query.register(on_appointment, AdminApptCb.filter())
     router.callback_query.register(on_remove_admin, AdminRemoveCb.filter())
     router.callback_query.register(on_invite, AdminInviteCb.filter())
+    router.callback_query.register(desk_booking.on_desk_pay, AdminDeskPayCb.filter())

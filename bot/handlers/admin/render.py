@@ -183,19 +183,25 @@ def admins_text(admins: list[AdminView], i18n: Translator) -> str:
 
 
 def audit_text(page: AuditPage, i18n: Translator, tz: str) -> str:
-    lines = [i18n("admin.audit.title")]
+    """The newest audit rows; times in `tz`, named in the title. People and places by name
+    (the id in brackets), entities without a name by kind and id."""
+    lines = [i18n("admin.audit.title", zone=tz)]
     zone = ZoneInfo(tz)
     for e in page.entries:
+        actor = f"{e.actor_name} ({e.actor_tg_id})" if e.actor_name else str(e.actor_tg_id)
+        if e.entity_name:
+            entity = f"{e.entity_name} (#{e.entity_id})"
+        else:
+            entity = f"{e.entity} {e.entity_id if e.entity_id is not None else ''}".rstrip()
         lines.append(
             i18n(
                 "admin.audit.line",
                 when=e.created_at.astimezone(zone).strftime("%d.%m %H:%M"),
-                actor=e.actor_tg_id,
+                actor=actor,
                 action=e.action,
-                entity=e.entity,
-                entity_id=e.entity_id if e.entity_id is not None else "",
-            ).rstrip()
+                entity=entity,
+            )
         )
     if not page.entries:
         lines.append(i18n("admin.audit.empty"))
-    return "\n".join(lines)
+    return fit(lines, i18n)

@@ -18,13 +18,17 @@ from bot.i18n import Translator
 from bot.keyboards.admin import (
     AdminApptCb,
     AdminClientCb,
+    AdminClientsCb,
     AdminDayCb,
+    AdminDayDateCb,
+    AdminDayPickCb,
     AdminInviteCb,
     AdminNavCb,
     AdminRemoveCb,
     AdminScreen,
     ApptAction,
     ClientAction,
+    ClientListPurpose,
     DayKind,
     InviteAction,
     button,
@@ -66,12 +70,42 @@ def user_id_of(message: Message) -> int | None:
     return user.id if user is not None else None
 
 
-def client_list(clients: Sequence[ClientSummary], i18n: Translator) -> InlineKeyboardMarkup:
-    rows = [
-        [button(render.client_line(c), AdminClientCb(action=ClientAction.card, client_id=c.id))]
-        for c in clients
+def client_button(client: ClientSummary, purpose: ClientListPurpose) -> InlineKeyboardButton:
+    action = ClientAction.book if purpose is ClientListPurpose.book else ClientAction.card
+    return button(render.client_line(client), AdminClientCb(action=action, client_id=client.id))
+
+
+async def clients_screen(
+    desk: ClientDesk,
+    admin: int,
+    query: str,
+    purpose: ClientListPurpose,
+    page: int,
+    i18n: Translator,
+) -> Screen:
+    """A page of the clients matching `query` (everyone when empty), `PAGE` a page, by name;
+    typing another query searches again. To book, a new client can be added here too."""
+    found = await desk.find(admin, query, limit=PAGE, offset=page * PAGE)
+    key = "admin.clients.found" if query else "admin.clients.all"
+    lines = [
+        i18n(f"admin.clients.title_{purpose.value}"),
+        i18n(key, count=found.total, query=query),
     ]
-    return keyboard(rows, i18n)
+    if query and not found.total:
+        lines = [lines[0], i18n("admin.clients.none", query=query)]
+    lines.append(i18n("admin.clients.ask"))
+    rows: list[list[InlineKeyboardButton]] = [[client_button(c, purpose)] for c in found.clients]
+    pager: list[InlineKeyboardButton] = []
+    if page > 0:
+        pager.append(button(i18n("admin.btn.prev"), AdminClientsCb(purpose=purpose, page=page - 1)))
+    if (page + 1) * PAGE < found.total:
+        pager.append(button(i18n("admin.btn.next"), AdminClientsCb(purpose=purpose, page=page + 1)))
+    rows.append(pager)
+    if purpose is ClientListPurpose.book:
+        rows.append(
+            [button(i18n("admin.btn.new_client"), AdminNavCb(screen=AdminScreen.new_client))]
+        )
+    return "\n".join(lines), keyboard(rows, i18n)
 
 
 async def client_card(
@@ -84,13 +118,16 @@ async def client_card(
 ) -> Screen:
     card = await desk.card(admin, client_id, now=now)
     text = render.card_text(card, i18n, settings.currency, settings.default_timezone)
-    action = ClientAction.unblock if card.client.is_blocked else ClientAction.block
+
+    def act(action: ClientAction, key: str | None = None) -> InlineKeyboardButton:
+        label = i18n(key or f"admin.btn.{action.value}")
+        return button(label, AdminClientCb(action=action, client_id=client_id))
+
+    block = ClientAction.unblock if card.client.is_blocked else ClientAction.block
     rows = [
-        [
-            button(
-                i18n(f"admin.btn.{action.value}"), AdminClientCb(action=action, client_id=client_id)
-            )
-        ]
+        [act(ClientAction.topup), act(ClientAction.adjust)],
+        [act(ClientAction.notes), act(block)],
+        [act(ClientAction.book, "admin.menu.book")],
     ]
     rows += [
         [
@@ -101,7 +138,7 @@ async def client_card(
         ]
         for v in card.upcoming
     ]
-    return text, keyboard(rows, i18n)
+    return text, keyboard(rows, i18n, AdminClientsCb(purpose=ClientListPurpose.card))
 
 
 async def invite_text(
@@ -124,13 +161,35 @@ async def invite_text(
     )
 
 
-async def day_pick(day_desk: DayDesk, admin: int, day: date, i18n: Translator) -> Screen:
-    locations = await day_desk.locations(admin)
+async def day_pick(
+    day_desk: DayDesk, admin: int, kind: DayKind, day: date, page: int, i18n: Translator
+) -> Screen:
+    """The day view's choice for `day`: a page of locations or of specialists, and the switch
+    to the other list."""
+    if kind is DayKind.location:
+        choices = await day_desk.locations(admin)
+        other, switch = DayKind.specialist, "admin.btn.by_specialist"
+    else:
+        choices = await day_desk.specialists(admin)
+        other, switch = DayKind.location, "admin.btn.by_location"
+    code = day_code(day)
     rows = [
-        [button(c.name, AdminDayCb(kind=DayKind.location, target_id=c.id, day=day_code(day)))]
-        for c in locations
+        [button(c.name, AdminDayCb(kind=kind, target_id=c.id, day=code))]
+        for c in choices[page * PAGE : (page + 1) * PAGE]
     ]
-    return i18n("admin.day.pick"), keyboard(rows, i18n)
+    pager: list[InlineKeyboardButton] = []
+    if page > 0:
+        pager.append(
+            button(i18n("admin.btn.prev"), AdminDayPickCb(kind=kind, day=code, page=page - 1))
+        )
+    if (page + 1) * PAGE < len(choices):
+        pager.append(
+            button(i18n("admin.btn.next"), AdminDayPickCb(kind=kind, day=code, page=page + 1))
+        )
+    rows.append(pager)
+    rows.append([button(i18n(switch), AdminDayPickCb(kind=other, day=code))])
+    title = i18n(f"admin.day.pick_{kind.value}", date=day.strftime(render.DATE))
+    return title, keyboard(rows, i18n)
 
 
 async def day_screen(
@@ -157,6 +216,7 @@ async def day_screen(
                 i18n("admin.btn.next"),
                 AdminDayCb(kind=kind, target_id=target_id, day=day_code(day + timedelta(days=1))),
             ),
+            button(i18n("admin.btn.pick_date"), AdminDayDateCb(kind=kind, target_id=target_id)),
         ]
     ]
     zone = ZoneInfo(view.timezone)
@@ -164,7 +224,7 @@ async def day_screen(
         a = line.appointment
         label = f"{a.start.astimezone(zone):%H:%M} {line.client_name}"
         rows.append([button(label, AdminApptCb(action=ApptAction.view, appointment_id=a.id))])
-    return text, keyboard(rows, i18n, AdminNavCb(screen=AdminScreen.day))
+    return text, keyboard(rows, i18n, AdminDayPickCb(kind=kind, day=day_code(day)))
 
 
 def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settings) -> Screen:
@@ -208,6 +268,7 @@ async def admins_screen(roles: AdminRoles, admin: int, i18n: Translator) -> Scre
         for a in admins
         if not a.permanent
     ]
+    rows.append([button(i18n("admin.btn.add_admin"), AdminNavCb(screen=AdminScreen.add_admin))])
     return render.admins_text(admins, i18n), keyboard(rows, i18n)
 
 
@@ -221,17 +282,21 @@ async def audit_screen(
 
 
 async def invites_screen(day_desk: DayDesk, admin: int, page: int, i18n: Translator) -> Screen:
-    """Every specialist, `PAGE` per page: a one-time link, or unlink the account."""
+    """Every specialist, `PAGE` per page: a one-time link, and unlink a linked account."""
     specialists = await day_desk.specialists(admin)
     shown = specialists[page * PAGE : (page + 1) * PAGE]
     rows = [
-        [
-            button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id)),
-            button(
-                i18n("admin.btn.unlink"),
-                AdminInviteCb(action=InviteAction.unlink, specialist_id=s.id),
-            ),
-        ]
+        [button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id))]
+        + (
+            [
+                button(
+                    i18n("admin.btn.unlink"),
+                    AdminInviteCb(action=InviteAction.unlink, specialist_id=s.id),
+                )
+            ]
+            if s.linked
+            else []
+        )
         for s in shown
     ]
     has_next = (page + 1) * PAGE < len(specialists)

@@ -1,8 +1,8 @@
 """Admin text shortcuts: /client, /topup, /adjust, /discount, /invite, /day, /addadmin.
 
-Each first checks the role on the server (a client or specialist gets "admins only" and never
-learns the usage), then parses; wrong or missing arguments get the usage line with an example
-in the admin's language. The use case itself checks the role again inside its transaction.
+The admin router's gate has checked the role (a client or specialist gets "admins only" and
+never learns the usage); wrong or missing arguments get the usage line with an example in the
+admin's language. The use case itself checks the role again inside its transaction.
 """
 
 from __future__ import annotations
@@ -11,21 +11,23 @@ from datetime import date
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.admin_input import parse_amount, parse_day, parse_percent
-from bot.domain.errors import DomainError, InsufficientFunds
-from bot.handlers.admin import screens
+from bot.domain.admin_input import parse_day, parse_percent
+from bot.domain.errors import DomainError
+from bot.handlers.admin import clients, screens
 from bot.handlers.admin.args import split_first, split_word
-from bot.handlers.admin.render import insufficient_text, refusal_text
-from bot.handlers.render_booking import format_money
+from bot.handlers.admin.common import refuse, usage
+from bot.handlers.admin.menu import add_admin
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import (
     AdminDayCb,
     AdminInviteCb,
+    ClientListPurpose,
     DayKind,
     InviteAction,
     button,
@@ -35,127 +37,90 @@ from bot.services.admin.clients import ClientDesk, ClientSummary
 from bot.services.admin.day import DayDesk
 from bot.services.admin.invites import InviteService
 from bot.services.admin.roles import AdminRoles
-
-# Every admin command (the authorization sweep sends each one as a client and a specialist).
-ADMIN_COMMANDS = ("admin", "client", "topup", "adjust", "discount", "invite", "day", "addadmin")
-
-
-async def allowed(message: Message, roles: AdminRoles, i18n: Translator) -> int | None:
-    """The sender's Telegram id when they are an admin now; else says so and returns None."""
-    if message.from_user is None:
-        return None
-    if not await roles.is_admin(message.from_user.id):
-        await message.answer(i18n("admin.denied"))
-        return None
-    return message.from_user.id
-
-
-async def usage(message: Message, i18n: Translator, command: str) -> None:
-    text = i18n(f"admin.usage.{command}")
-    if command in ("client", "topup", "adjust", "discount"):
-        text = f"{text}\n{i18n('admin.usage.client_hint')}"
-    await message.answer(text)
-
-
-async def refuse(message: Message, exc: DomainError, i18n: Translator) -> None:
-    text = refusal_text(exc, i18n)
-    if text is None:
-        raise exc  # the error router's text
-    await message.answer(text)
+from bot.states import AdminStates
 
 
 async def one_client(
-    message: Message, desk: ClientDesk, admin: int, query: str, i18n: Translator
+    message: Message, state: FSMContext, desk: ClientDesk, admin: int, query: str, i18n: Translator
 ) -> ClientSummary | None:
-    """The one client `query` names; a pick list (or "nobody") is shown otherwise."""
-    found = await desk.search(admin, query)
-    if len(found) == 1:
-        return found[0]
-    if not found:
+    """The one client `query` names; otherwise "nobody", or the paged list to pick from."""
+    found = await desk.find(admin, query, limit=2)
+    if found.total == 1:
+        return found.clients[0]
+    if not found.total:
         await message.answer(i18n("admin.clients.none", query=query))
-    else:
-        await message.answer(
-            i18n("admin.clients.pick"), reply_markup=screens.client_list(found, i18n)
-        )
+        return None
+    await state.set_state(AdminStates.client_query)
+    await state.update_data(
+        {clients.QUERY_KEY: query, clients.PURPOSE_KEY: ClientListPurpose.card.value}
+    )
+    text, markup = await screens.clients_screen(desk, admin, query, ClientListPurpose.card, 0, i18n)
+    await message.answer(f"{i18n('admin.clients.pick')}\n{text}", reply_markup=markup)
     return None
+
+
+def sender(message: Message) -> int:
+    assert message.from_user is not None  # the gate let only a known sender through
+    return message.from_user.id
 
 
 async def on_client(
     message: Message,
     command: CommandObject,
+    state: FSMContext,
     i18n: Translator,
-    roles: FromDishka[AdminRoles],
     desk: FromDishka[ClientDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    admin = await allowed(message, roles, i18n)
-    if admin is None:
-        return
-    query = (command.args or "").strip()
+    admin, query = sender(message), (command.args or "").strip()
     if not query:
         await usage(message, i18n, "client")
         return
-    client = await one_client(message, desk, admin, query, i18n)
-    if client is not None:
-        text, markup = await screens.client_card(desk, admin, client.id, i18n, settings, now)
-        await message.answer(text, reply_markup=markup)
+    try:
+        client = await one_client(message, state, desk, admin, query, i18n)
+        if client is not None:
+            await clients.send_card(message, desk, admin, client.id, i18n, settings, now)
+    except DomainError as exc:
+        await refuse(message, exc, i18n)
 
 
 async def on_money(
     message: Message,
     command: CommandObject,
+    state: FSMContext,
     i18n: Translator,
-    roles: FromDishka[AdminRoles],
     desk: FromDishka[ClientDesk],
     settings: FromDishka[Settings],
 ) -> None:
     """/topup <client> <amount> [comment], /adjust <client> <±amount> <comment>."""
-    admin = await allowed(message, roles, i18n)
-    if admin is None:
-        return
-    name = command.command.lower()
+    admin, name = sender(message), command.command.lower()
     parts = split_first(command.args)
     amount_text, comment = split_word(parts[1]) if parts else ("", "")
     if parts is None or not amount_text or (name == "adjust" and not comment):
         await usage(message, i18n, name)
         return
     try:
-        amount = parse_amount(amount_text, signed=name == "adjust")
-        client = await one_client(message, desk, admin, parts[0], i18n)
+        client = await one_client(message, state, desk, admin, parts[0], i18n)
         if client is None:
             return
-        if name == "topup":
-            balance = await desk.top_up(admin, client.id, amount, comment or None)
-        else:
-            balance = await desk.adjust(admin, client.id, amount, comment)
-    except InsufficientFunds as exc:
-        await message.answer(insufficient_text(exc, i18n, settings.currency))
-        return
+        text = await clients.move_money(
+            desk, admin, client.id, name, amount_text, comment, i18n, settings
+        )
     except DomainError as exc:
         await refuse(message, exc, i18n)
         return
-    sign = "+" if amount > 0 else ""
-    await message.answer(
-        i18n(
-            f"admin.{name}.done",
-            amount=sign + format_money(amount, settings.currency),
-            client=client.name,
-            balance=format_money(balance, settings.currency),
-        )
-    )
+    await message.answer(text)
 
 
 async def on_discount(
     message: Message,
     command: CommandObject,
+    state: FSMContext,
     i18n: Translator,
-    roles: FromDishka[AdminRoles],
     desk: FromDishka[ClientDesk],
 ) -> None:
-    admin = await allowed(message, roles, i18n)
-    if admin is None:
-        return
+    admin = sender(message)
     parts = split_first(command.args)
     percent_text, extra = split_word(parts[1]) if parts else ("", "")
     if parts is None or not percent_text or extra:
@@ -163,7 +128,7 @@ async def on_discount(
         return
     try:
         percent = parse_percent(percent_text)
-        client = await one_client(message, desk, admin, parts[0], i18n)
+        client = await one_client(message, state, desk, admin, parts[0], i18n)
         if client is None:
             return
         value = await desk.set_discount(admin, client.id, percent)
@@ -180,33 +145,34 @@ async def on_invite(
     command: CommandObject,
     bot: Bot,
     i18n: Translator,
-    roles: FromDishka[AdminRoles],
     day_desk: FromDishka[DayDesk],
     invites: FromDishka[InviteService],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    admin = await allowed(message, roles, i18n)
-    if admin is None:
-        return
-    query = (command.args or "").strip()
+    admin, query = sender(message), (command.args or "").strip()
     if not query:
         await usage(message, i18n, "invite")
         return
-    _, specialists = await day_desk.find(admin, query)
-    if not specialists:
-        await message.answer(i18n("admin.specialists.none", query=query))
+    try:
+        _, specialists = await day_desk.find(admin, query)
+        if len(specialists) > 1:
+            rows = [
+                [button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id))]
+                for s in specialists
+            ]
+            await message.answer(
+                i18n("admin.specialists.pick"), reply_markup=screens.keyboard(rows, i18n)
+            )
+            return
+        if not specialists:
+            await message.answer(i18n("admin.specialists.none", query=query))
+            return
+        spec = specialists[0].id
+        text = await screens.invite_text(invites, admin, spec, bot, i18n, settings, now)
+    except DomainError as exc:
+        await refuse(message, exc, i18n)
         return
-    if len(specialists) > 1:
-        rows = [
-            [button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id))]
-            for s in specialists
-        ]
-        await message.answer(
-            i18n("admin.specialists.pick"), reply_markup=screens.keyboard(rows, i18n)
-        )
-        return
-    text = await screens.invite_text(invites, admin, specialists[0].id, bot, i18n, settings, now)
     await message.answer(text)
 
 
@@ -214,15 +180,12 @@ async def on_day(
     message: Message,
     command: CommandObject,
     i18n: Translator,
-    roles: FromDishka[AdminRoles],
     day_desk: FromDishka[DayDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
     """/day [DD.MM] [location or specialist]; no name -> pick one."""
-    admin = await allowed(message, roles, i18n)
-    if admin is None:
-        return
+    admin = sender(message)
     today = screens.local_today(now, settings)
     first, rest = split_word(command.args or "")
     day: date = today
@@ -234,26 +197,32 @@ async def on_day(
             await usage(message, i18n, "day")
             return
         query = rest
-    if not query:
-        text, markup = await screens.day_pick(day_desk, admin, day, i18n)
-        await message.answer(text, reply_markup=markup)
-        return
-    locations, specialists = await day_desk.find(admin, query)
-    choices = [(DayKind.location, c) for c in locations] + [
-        (DayKind.specialist, c) for c in specialists
-    ]
-    if not choices:
-        await message.answer(i18n("admin.day.none", query=query))
-        return
-    if len(choices) > 1:
-        rows = [
-            [button(c.name, AdminDayCb(kind=kind, target_id=c.id, day=day_code(day)))]
-            for kind, c in choices
+    try:
+        if not query:
+            text, markup = await screens.day_pick(day_desk, admin, DayKind.location, day, 0, i18n)
+            await message.answer(text, reply_markup=markup)
+            return
+        locations, specialists = await day_desk.find(admin, query)
+        choices = [(DayKind.location, c) for c in locations] + [
+            (DayKind.specialist, c) for c in specialists
         ]
-        await message.answer(i18n("admin.day.pick"), reply_markup=screens.keyboard(rows, i18n))
+        if not choices:
+            await message.answer(i18n("admin.day.none", query=query))
+            return
+        if len(choices) > 1:
+            rows = [
+                [button(c.name, AdminDayCb(kind=kind, target_id=c.id, day=day_code(day)))]
+                for kind, c in choices
+            ]
+            await message.answer(i18n("admin.day.pick"), reply_markup=screens.keyboard(rows, i18n))
+            return
+        kind, choice = choices[0]
+        text, markup = await screens.day_screen(
+            day_desk, admin, kind, choice.id, day, i18n, settings
+        )
+    except DomainError as exc:
+        await refuse(message, exc, i18n)
         return
-    kind, choice = choices[0]
-    text, markup = await screens.day_screen(day_desk, admin, kind, choice.id, day, i18n, settings)
     await message.answer(text, reply_markup=markup)
 
 
@@ -264,10 +233,7 @@ async def on_add_admin(
     roles: FromDishka[AdminRoles],
 ) -> None:
     """/addadmin <Telegram id>, or the command as a reply to a forwarded message or a shared
-    contact (whose Telegram id is then used)."""
-    admin = await allowed(message, roles, i18n)
-    if admin is None:
-        return
+    contact (whose Telegram id is then used). The menu's Admins screen takes the same."""
     target = screens.user_id_of(message.reply_to_message) if message.reply_to_message else None
     args = (command.args or "").strip()
     if target is None and args.isdigit() and 0 < int(args) < 2**53:
@@ -275,9 +241,10 @@ async def on_add_admin(
     if target is None:
         await usage(message, i18n, "addadmin")
         return
-    added = await roles.add(admin, target)
-    key = "admin.admins.done_add" if added else "admin.admins.already"
-    await message.answer(i18n(key, tg_id=target))
+    try:
+        await add_admin(message, roles, i18n, target)
+    except DomainError as exc:
+        await refuse(message, exc, i18n)
 
 
 def register(router: Router) -> None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from dishka import FromDishka
 
 from bot.domain.errors import (
@@ -20,10 +20,12 @@ from bot.domain.errors import (
     InsufficientFunds,
     InvalidState,
     NotAllowed,
+    NotAllowedReason,
     NotFound,
     SlotUnavailable,
 )
 from bot.domain.statuses import AppointmentStatus
+from bot.handlers.admin_only import DENIED_TEXT
 from bot.handlers.booking.context import (
     Deps,
     Draft,
@@ -36,6 +38,7 @@ from bot.handlers.booking.flow import edit, guard, show
 from bot.handlers.booking.screens import resolve, times
 from bot.handlers.booking.steps import LOST_NOTICES, resume_summary
 from bot.handlers.render_booking import done_text, format_money, long_date, with_notice
+from bot.keyboards.admin import desk_booked_keyboard, desk_pay_button
 from bot.keyboards.booking import (
     BookAction,
     BookCb,
@@ -91,6 +94,13 @@ async def on_confirm(
     if checked is None:
         return
     draft, message = checked
+    await confirm_draft(callback, state, deps, draft, message)
+
+
+async def confirm_draft(
+    callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft, message: Message
+) -> None:
+    """Book the draft's held time and show the outcome (also after a desk payment)."""
     i18n = deps.i18n
     request = request_of(deps, draft)
     if request is None:
@@ -98,7 +108,7 @@ async def on_confirm(
         await callback.answer(i18n("booking.notice.stale"))
         return
     try:
-        view = await deps.flow.confirm(request, now=deps.now)
+        view = await deps.flow.confirm(request, now=deps.now, booked_by=deps.booked_by)
     except TimeGone as gone:
         # Say why the time is gone (the flow has released the hold): the hold lapsed and
         # someone took it, a lost race, or the time is no longer bookable at all.
@@ -106,24 +116,18 @@ async def on_confirm(
         await callback.answer()
         return
     except InsufficientFunds as exc:
-        payments = deps.settings.payment_provider_token is not None
-        text = i18n(
-            "booking.insufficient",
-            price=format_money(exc.price, deps.currency),
-            balance=format_money(exc.balance, deps.currency),
-            missing=format_money(exc.missing, deps.currency),
-        )
-        markup = summary_keyboard(
-            draft.flow, i18n, top_up=top_up_button(i18n, payments_enabled=payments)
-        )
-        await edit(message, text, markup)
+        await edit(message, *insufficient_screen(exc, deps, draft))
         await callback.answer()
         return
-    except AccessDenied:
+    except AccessDenied as exc:
         # An admin blocked this client: booking is closed to them (their appointments stay);
-        # the flow has released the hold.
+        # or the desk's admin is no admin any more. The flow has released the hold.
         await end_flow(state)
-        await edit(message, i18n("booking.blocked"), None)
+        if exc.reason is NotAllowedReason.NOT_ADMIN:
+            key = DENIED_TEXT
+        else:
+            key = "admin.book.blocked" if deps.booked_by else "booking.blocked"
+        await edit(message, i18n(key), None)
         await callback.answer()
         return
     except (NotFound, NotAllowed, InvalidState):
@@ -133,9 +137,40 @@ async def on_confirm(
         return
     # The card first, then the flow ends: a crash in between leaves the flow at Confirm, and
     # the re-delivered Confirm finds the appointment by its booking key (the hold id).
-    await edit(message, booked_text(view, deps), booked_keyboard(view.id, i18n))
+    await edit(message, *booked_screen(view, deps, draft))
     await end_flow(state, booked=(draft.flow, view.id))
     await callback.answer()
+
+
+def insufficient_screen(
+    exc: InsufficientFunds, deps: Deps, draft: Draft
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The price, the balance and what is missing, with Confirm again and a way to pay: the
+    client's top-up, or at the desk the admin recording the missing amount as paid there."""
+    i18n = deps.i18n
+    missing = format_money(exc.missing, deps.currency)
+    text = i18n(
+        "booking.insufficient",
+        price=format_money(exc.price, deps.currency),
+        balance=format_money(exc.balance, deps.currency),
+        missing=missing,
+    )
+    if deps.booked_by is not None:
+        button = desk_pay_button(i18n, draft.flow, missing)
+        return f"{draft.for_label}\n\n{text}", summary_keyboard(draft.flow, i18n, top_up=button)
+    payments = deps.settings.payment_provider_token is not None
+    button = top_up_button(i18n, payments_enabled=payments)
+    return text, summary_keyboard(draft.flow, i18n, top_up=button)
+
+
+def booked_screen(
+    view: AppointmentView, deps: Deps, draft: Draft
+) -> tuple[str, InlineKeyboardMarkup]:
+    """ "You are booked" with the client's buttons; at the desk, the admin's instead."""
+    if deps.booked_by is not None:
+        text = f"{draft.for_label}\n\n{booked_text(view, deps)}"
+        return text, desk_booked_keyboard(view.id, deps.client_id, deps.i18n)
+    return booked_text(view, deps), booked_keyboard(view.id, deps.i18n)
 
 
 async def _booked_already(
@@ -146,11 +181,15 @@ async def _booked_already(
     appointment_id = await booked_by(state, callback_data.flow)
     if appointment_id is None:
         return False
-    view = await deps.booking.get(appointment_id, actor=Actor(kind="client", id=deps.client_id))
+    try:
+        view = await deps.booking.get(appointment_id, actor=Actor(kind="client", id=deps.client_id))
+    except (NotAllowed, NotFound):
+        return False  # booked at the desk for another client: the button is out of date
     if view.status != AppointmentStatus.BOOKED:
         return False  # cancelled since: the button is simply out of date
     if isinstance(callback.message, Message):
-        await edit(callback.message, booked_text(view, deps), booked_keyboard(view.id, deps.i18n))
+        draft = await load_draft(state) or Draft(flow=callback_data.flow)
+        await edit(callback.message, *booked_screen(view, deps, draft))
     await callback.answer()
     return True
 

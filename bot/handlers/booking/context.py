@@ -18,6 +18,7 @@ from aiogram.fsm.state import State
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.keyboards.booking import BookStep
+from bot.services.admin_gate import AdminGate
 from bot.services.availability import AvailabilityService
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
@@ -69,6 +70,10 @@ class Draft:
     # price before the discount (a decimal string); confirm books exactly that.
     assigned_specialist: int | None = None
     quoted_price: str | None = None
+    # An admin booking at the desk for this client, and the line naming them above each
+    # screen ("Booking for Anna"); None: the presser books for themself.
+    for_client: int | None = None
+    for_label: str = ""
 
     @property
     def chosen_specialist(self) -> int | None:
@@ -176,7 +181,32 @@ class Deps:
     booking: BookingService
     flow: BookingFlow
     waitlist: WaitlistService
+    # The admin's Telegram id when `client_id` is a client they book for at the desk, and the
+    # admin's own client id (a new /book of theirs is for themself).
+    booked_by: int | None = None
+    presser_client_id: int | None = None
+
+    @property
+    def own_client_id(self) -> int:
+        """The client id of the person pressing (not of the client booked for at the desk)."""
+        return self.client_id if self.presser_client_id is None else self.presser_client_id
 
     @property
     def currency(self) -> str:
         return self.settings.currency
+
+
+async def acting_client(
+    state: FSMContext | None, client_id: int, tg_id: int, gate: AdminGate
+) -> tuple[int, int | None]:
+    """Whom the booking handlers act for: (client id, the booking admin's Telegram id or None).
+
+    The presser themself, unless their flow is an admin's desk booking for another client
+    (`Draft.for_client`); then the role is checked on the server first, and a user who is no
+    admin now gets `AccessDenied(NOT_ADMIN)` (their old desk flow is not theirs to finish).
+    Rule: docs/rules.md#admin-rights."""
+    draft = await load_draft(state) if state is not None else None
+    if draft is None or draft.for_client is None:
+        return client_id, None
+    await gate.require(tg_id)
+    return draft.for_client, tg_id

@@ -71,17 +71,23 @@ async def show(
     target: Message, state: FSMContext, draft: Draft, screen: Screen, *, new: bool = False
 ) -> None:
     await apply(state, draft, screen)
+    text = f"{draft.for_label}\n\n{screen.text}" if draft.for_label else screen.text
     if new:
-        await target.answer(screen.text, reply_markup=screen.markup)
+        await target.answer(text, reply_markup=screen.markup)
     else:
-        await edit(target, screen.text, screen.markup)
+        await edit(target, text, screen.markup)
 
 
 async def start_booking(
     message: Message, state: FSMContext, deps: Deps, *, new_message: bool
 ) -> None:
-    """A fresh flow (any previous flow and its hold are dropped)."""
+    """A fresh flow (any previous flow and its hold are dropped). A client an admin blocked is
+    told so at once and no flow starts (docs/rules.md#admin-rights)."""
     await release_hold(state, deps)
+    if await deps.menu.client_blocked(deps.own_client_id):
+        await end_flow(state)
+        await message.answer(deps.i18n("booking.blocked"))
+        return
     draft = Draft(flow=new_flow_token())
     screen = await screen_for(deps, draft, BookStep.LOCATION)
     await show(message, state, draft, screen, new=new_message)

@@ -24,6 +24,8 @@ class AuditView:
     entity_id: int | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    entity_name: str | None = None  # the client's, specialist's or location's name
+    actor_name: str | None = None  # the acting admin's name as a client, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class AuditService:
             await require_admin(session, self._settings, admin)
             rows = await audit_repo.latest(session, limit=limit, offset=offset)
             total = await audit_repo.count(session)
+            names = await audit_repo.entity_names(session, rows)
+            actors = await audit_repo.actor_names(session, [r.actor_tg_id for r in rows])
         return AuditPage(
             entries=[
                 AuditView(
@@ -56,6 +60,10 @@ class AuditService:
                     entity_id=r.entity_id,
                     before=r.before,
                     after=r.after,
+                    entity_name=(
+                        names.get((r.entity, r.entity_id)) if r.entity_id is not None else None
+                    ),
+                    actor_name=actors.get(r.actor_tg_id),
                 )
                 for r in rows
             ],

@@ -67,6 +67,14 @@ class ClientCard:
     no_shows: int
 
 
+@dataclass(frozen=True, slots=True)
+class ClientPage:
+    """One page of a client search and how many clients match in all."""
+
+    clients: list[ClientSummary]
+    total: int
+
+
 def summary(client: Client) -> ClientSummary:
     return ClientSummary(
         id=client.id,
@@ -98,34 +106,56 @@ class ClientDesk:
     # --- finding --------------------------------------------------------------------------
 
     async def search(self, admin: int, query: str) -> list[ClientSummary]:
-        """Clients matching `#<client id>`, a Telegram id, `@username`, a phone (any format,
-        compared in E.164) or part of a name; at most `SEARCH_LIMIT`, de-duplicated; empty
-        when nothing matches."""
+        """The first `SEARCH_LIMIT` clients `find` gives for `query` (empty for an empty one)."""
+        if not query.strip():
+            await self.find(admin, "", limit=0)
+            return []
+        return (await self.find(admin, query, limit=SEARCH_LIMIT)).clients
+
+    async def find(self, admin: int, query: str, *, limit: int, offset: int = 0) -> ClientPage:
+        """One page of the clients matching `query`, by name: `#<client id>`, a Telegram id,
+        `@username`, a phone (any format, compared in E.164) or part of a name; every client
+        for an empty `query`. `AccessDenied` for a non-admin."""
         text = query.strip()
+        client_id: int | None = None
+        tg_id: int | None = None
+        username: str | None = None
+        phone: str | None = None
+        name: str | None = None
+        if text.startswith("#") and text[1:].isdigit() and len(text) < 12:
+            client_id = int(text[1:]) if int(text[1:]) < 2**31 else 0
+        elif text.startswith("@") and len(text) > 1:
+            username = text[1:]
+        elif text:
+            if text.isdigit() and len(text) < 17:
+                tg_id = int(text)
+            phone = to_e164(text, self._settings.phone_region) if looks_like_phone(text) else None
+            if phone is None and not text.isdigit():
+                name = text
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
-            if not text:
-                return []
-            found: list[Client] = []
-            if text.startswith("#") and text[1:].isdigit() and len(text) < 12:
-                by_id = await session.get(Client, int(text[1:]))
-                found += [by_id] if by_id is not None else []
-            elif text.startswith("@") and len(text) > 1:
-                found += await desk_repo.clients_by_username(session, text[1:])
-            elif looks_like_phone(text):
-                if text.isdigit():
-                    found += await desk_repo.clients_by_tg_id(session, int(text))
-                phone = to_e164(text, self._settings.phone_region)
-                if phone is not None:
-                    found += await desk_repo.clients_by_phone(session, phone, limit=SEARCH_LIMIT)
-            elif text.isdigit():
-                found += await desk_repo.clients_by_tg_id(session, int(text))
-            else:
-                found += await desk_repo.clients_named(session, text, limit=SEARCH_LIMIT)
-        unique: dict[int, ClientSummary] = {}
-        for client in found:
-            unique.setdefault(client.id, summary(client))
-        return list(unique.values())[:SEARCH_LIMIT]
+            if text and not (client_id or tg_id or username or phone or name):
+                return ClientPage([], 0)
+            rows, total = await desk_repo.find_clients(
+                session,
+                client_id=client_id,
+                tg_id=tg_id,
+                username=username,
+                phone=phone,
+                name=name,
+                limit=limit,
+                offset=offset,
+            )
+            return ClientPage([summary(c) for c in rows], total)
+
+    async def get(self, admin: int, client_id: int) -> ClientSummary:
+        """The client's summary; `NotFound` for an unknown client."""
+        async with self._sessions() as session:
+            await require_admin(session, self._settings, admin)
+            client = await session.get(Client, client_id)
+            if client is None:
+                raise NotFound(f"client {client_id}")
+            return summary(client)
 
     async def card(self, admin: int, client_id: int, *, now: dt.datetime) -> ClientCard:
         """Contact, notes, discount, balance, the last ledger rows, upcoming and past

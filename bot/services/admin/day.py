@@ -50,6 +50,7 @@ class Choice:
 
     id: int
     name: str
+    linked: bool = False  # a specialist whose Telegram account is linked
 
 
 class DayDesk:
@@ -109,13 +110,15 @@ class DayDesk:
             return [Choice(int(r[0]), str(r[1])) for r in result]
 
     async def specialists(self, admin: int) -> list[Choice]:
-        """Every specialist (active or not), by name."""
+        """Every specialist (active or not), by name, with whether an account is linked."""
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
             result = await session.execute(
-                select(Specialist.id, Specialist.name).order_by(Specialist.name, Specialist.id)
+                select(Specialist.id, Specialist.name, Specialist.tg_id).order_by(
+                    Specialist.name, Specialist.id
+                )
             )
-            return [Choice(int(r[0]), str(r[1])) for r in result]
+            return [Choice(int(r[0]), str(r[1]), r[2] is not None) for r in result]
 
     async def find(self, admin: int, query: str) -> tuple[list[Choice], list[Choice]]:
         """Locations and specialists whose name contains `query` (case-insensitive)."""

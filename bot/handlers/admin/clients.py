@@ -1,0 +1,271 @@
+"""The Clients screen of the /admin menu and the client card's actions: search (typed name,
+phone, @username or Telegram id), a paged list with no cap, the card, notes, top-up,
+adjustment, block, and booking for the client (also for a new client added by name and phone).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from dishka import FromDishka
+
+from bot.config import Settings
+from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount
+from bot.domain.errors import DomainError, InsufficientFunds, InvalidInput
+from bot.handlers.admin import desk_booking, screens
+from bot.handlers.admin.args import split_word
+from bot.handlers.admin.common import ask, edit, pending_id, refuse
+from bot.handlers.admin.render import insufficient_text
+from bot.handlers.booking.context import Deps
+from bot.handlers.render_booking import format_money
+from bot.i18n import Translator
+from bot.ioc.types import Now
+from bot.keyboards.admin import AdminClientCb, AdminClientsCb, ClientAction, ClientListPurpose
+from bot.services.admin.clients import ClientDesk
+from bot.states import AdminStates
+
+QUERY_KEY = "desk_query"
+PURPOSE_KEY = "desk_purpose"
+CLIENT_KEY = "desk_client"
+# Money typed for a card action: what is asked and the state it is typed in.
+MONEY_ASK = {
+    ClientAction.topup: (AdminStates.client_topup, "admin.topup.ask"),
+    ClientAction.adjust: (AdminStates.client_adjust, "admin.adjust.ask"),
+}
+# "Anna Petrova +7 916 123-45-67": the name, then the phone at the end.
+_NAME_PHONE = re.compile(r"^\s*(?P<name>.*?\S)[\s,;]+(?P<phone>\+?[\d][\d\s().-]{4,})\s*$")
+
+
+async def open_list(
+    query: CallbackQuery,
+    state: FSMContext,
+    desk: ClientDesk,
+    purpose: ClientListPurpose,
+    page: int,
+    i18n: Translator,
+    *,
+    new_search: bool = False,
+) -> None:
+    """Show a page of the list (the last typed search, or everyone) and wait for a search."""
+    if new_search:
+        await state.update_data({QUERY_KEY: ""})
+    data = await state.get_data()
+    text = data.get(QUERY_KEY) if isinstance(data.get(QUERY_KEY), str) else ""
+    await state.set_state(AdminStates.client_query)
+    await state.update_data({PURPOSE_KEY: purpose.value})
+    admin = query.from_user.id
+    await edit(query, *await screens.clients_screen(desk, admin, str(text), purpose, page, i18n))
+
+
+async def on_clients(
+    query: CallbackQuery,
+    callback_data: AdminClientsCb,
+    state: FSMContext,
+    i18n: Translator,
+    desk: FromDishka[ClientDesk],
+) -> None:
+    try:
+        await open_list(query, state, desk, callback_data.purpose, callback_data.page, i18n)
+    except DomainError as exc:
+        await refuse(query, exc, i18n)
+
+
+async def on_search(
+    message: Message, state: FSMContext, i18n: Translator, desk: FromDishka[ClientDesk]
+) -> None:
+    """Typed text on the clients list: search again (as a new message)."""
+    if message.from_user is None:
+        return
+    raw = (await state.get_data()).get(PURPOSE_KEY)
+    purpose = ClientListPurpose(raw) if raw in {p.value for p in ClientListPurpose} else None
+    query = (message.text or "").strip()[:100]
+    await state.update_data({QUERY_KEY: query})
+    try:
+        text, markup = await screens.clients_screen(
+            desk, message.from_user.id, query, purpose or ClientListPurpose.card, 0, i18n
+        )
+    except DomainError as exc:
+        await refuse(message, exc, i18n)
+        return
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_client(
+    query: CallbackQuery,
+    callback_data: AdminClientCb,
+    state: FSMContext,
+    i18n: Translator,
+    desk: FromDishka[ClientDesk],
+    deps: FromDishka[Deps],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    admin, client_id, action = query.from_user.id, callback_data.client_id, callback_data.action
+    message = query.message if isinstance(query.message, Message) else None
+    try:
+        if action is ClientAction.book:
+            client = await desk.get(admin, client_id)
+            await query.answer()
+            if message is not None:
+                await desk_booking.start(message, state, deps, client)
+            return
+        if action is ClientAction.notes:
+            await desk.get(admin, client_id)
+            await query.answer()
+            await ask(
+                message,
+                state,
+                AdminStates.client_notes,
+                i18n("admin.notes.ask"),
+                {CLIENT_KEY: client_id},
+            )
+            return
+        if action in MONEY_ASK:
+            await desk.get(admin, client_id)
+            await query.answer()
+            next_state, key = MONEY_ASK[action]
+            await ask(message, state, next_state, i18n(key), {CLIENT_KEY: client_id})
+            return
+        if action in (ClientAction.block, ClientAction.unblock):
+            await desk.set_blocked(admin, client_id, action is ClientAction.block)
+        await edit(query, *await screens.client_card(desk, admin, client_id, i18n, settings, now))
+    except DomainError as exc:
+        await refuse(query, exc, i18n)
+
+
+async def send_card(
+    message: Message,
+    desk: ClientDesk,
+    admin: int,
+    client_id: int,
+    i18n: Translator,
+    settings: Settings,
+    now: Now,
+) -> None:
+    text, markup = await screens.client_card(desk, admin, client_id, i18n, settings, now)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_notes(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    desk: FromDishka[ClientDesk],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    """The client's new notes as typed ("-" clears them); audited, then the card again."""
+    client_id = await pending_id(state, CLIENT_KEY)
+    if client_id is None or message.from_user is None:
+        return
+    admin = message.from_user.id
+    typed = (message.text or "").strip()
+    try:
+        check_text(typed, NOTES_MAX, required=True)
+        await desk.set_notes(admin, client_id, None if typed == "-" else message.text)
+    except InvalidInput as exc:
+        await refuse(message, exc, i18n)  # the state stays: type again
+        return
+    except DomainError as exc:
+        await state.set_state(None)
+        await refuse(message, exc, i18n)
+        return
+    await state.set_state(None)
+    await message.answer(i18n("admin.notes.done"))
+    await send_card(message, desk, admin, client_id, i18n, settings, now)
+
+
+async def move_money(
+    desk: ClientDesk,
+    admin: int,
+    client_id: int,
+    name: str,
+    amount_text: str,
+    comment: str,
+    i18n: Translator,
+    settings: Settings,
+) -> str:
+    """Top up (`name` "topup") or adjust the wallet; the done text, or why it was refused
+    (`InsufficientFunds` as the balance it would go below; other refusals raise)."""
+    amount = parse_amount(amount_text, signed=name == "adjust")
+    summary = await desk.get(admin, client_id)
+    try:
+        if name == "topup":
+            balance = await desk.top_up(admin, client_id, amount, comment or None)
+        else:
+            balance = await desk.adjust(admin, client_id, amount, comment)
+    except InsufficientFunds as exc:
+        return insufficient_text(exc, i18n, settings.currency)
+    sign = "+" if amount > Decimal(0) else ""
+    return i18n(
+        f"admin.{name}.done",
+        amount=sign + format_money(amount, settings.currency),
+        client=summary.name,
+        balance=format_money(balance, settings.currency),
+    )
+
+
+async def on_money(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    desk: FromDishka[ClientDesk],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    """`<amount> [comment]` (top-up) or `<±amount> <comment>` (adjustment) typed for the card."""
+    client_id = await pending_id(state, CLIENT_KEY)
+    if client_id is None or message.from_user is None:
+        return
+    name = "topup" if await state.get_state() == AdminStates.client_topup.state else "adjust"
+    amount_text, comment = split_word(message.text or "")
+    if name == "adjust" and not comment:
+        await message.answer(i18n(f"admin.{name}.ask"))
+        return
+    admin = message.from_user.id
+    try:
+        text = await move_money(desk, admin, client_id, name, amount_text, comment, i18n, settings)
+    except InvalidInput as exc:
+        await refuse(message, exc, i18n)  # the state stays: type again
+        return
+    except DomainError as exc:
+        await state.set_state(None)
+        await refuse(message, exc, i18n)
+        return
+    await state.set_state(None)
+    await message.answer(text)
+    await send_card(message, desk, admin, client_id, i18n, settings, now)
+
+
+async def on_new_client(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    desk: FromDishka[ClientDesk],
+    deps: FromDishka[Deps],
+) -> None:
+    """A new client (no Telegram account) from "Name Surname +phone", then booking for them;
+    a phone that is already a client's books for that client."""
+    if message.from_user is None:
+        return
+    match = _NAME_PHONE.match(message.text or "")
+    if match is None:
+        await message.answer(i18n("admin.new_client.ask"))
+        return
+    try:
+        client, created = await desk.find_or_create(
+            message.from_user.id, name=match["name"], phone=match["phone"]
+        )
+    except InvalidInput as exc:
+        await refuse(message, exc, i18n)
+        return
+    except DomainError as exc:
+        await state.set_state(None)
+        await refuse(message, exc, i18n)
+        return
+    key = "admin.new_client.created" if created else "admin.new_client.exists"
+    await message.answer(i18n(key, name=client.name, phone=client.phone or ""))
+    await desk_booking.start(message, state, deps, client)

@@ -1,0 +1,293 @@
+"""The /admin menu's front-desk paths through the real bot and the emulator, in Russian and
+English: booking for a client (found, or new without Telegram; a short wallet paid at the desk),
+the Clients screen (paged with no cap, search, card: notes, top-up, adjustment, block), the day
+view by specialist with a typed date, admins added by a forwarded message, a shared contact and
+an id, and removed (their old buttons refused at once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from bot.emulator.users import SimUser
+from bot.services.booking import BookingService
+from db.models import Admin, Appointment, Client, Specialist
+from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
+from tests.e2e.test_admin import ADMIN_TG, location_name, set_client
+from tests.integration.admin_support import audit_actions, database_fingerprint
+from tests.integration.factories import TZ, booking_request, make_catalog, make_client
+
+pytestmark = pytest.mark.usefixtures("clean_db", "redis")
+
+HELPERS = (555_600_001, 555_600_002, 555_600_003, 555_600_004)
+
+
+async def owner(
+    emulator: BotAPIEmulator, sessions: async_sessionmaker[AsyncSession], lang: str
+) -> SimUser:
+    admin_id = await make_client(sessions, tg_id=ADMIN_TG)
+    await set_client(sessions, admin_id, language=lang, first_name="Olga")
+    return emulator.user(ADMIN_TG, "Olga", language_code=lang)
+
+
+async def open_menu(admin: SimUser, lang: str, item: str) -> None:
+    await admin.send("/admin")
+    await admin.wait_for_message(t("admin.menu.title", lang))
+    await admin.press(t(item, lang))
+
+
+async def book_at(admin: SimUser, lang: str, name: str, time: str) -> None:
+    """From the first step of a desk booking (one location, service and specialist: the dates)
+    to the summary of today's `time`, then Confirm; the wallet is short: paid at the desk."""
+    dates = await admin.wait_for_message(t("booking.ask.date", lang))
+    assert t("admin.book.for", lang, name=name) in (dates.text or "")
+    await admin.press("03.03")
+    await admin.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+    await admin.press(time)
+    await admin.wait_for_message(
+        lambda m: m.find_button(t("booking.btn.confirm", lang)) is not None
+    )
+    await admin.press(t("booking.btn.confirm", lang))
+    short = t("admin.btn.desk_pay", lang, amount="1000 RUB")
+    await admin.wait_for_message(lambda m: m.find_button(short) is not None)
+    await admin.press(short)
+    done = await admin.wait_for_message(t("booking.done", lang).split("\n", 1)[0])
+    assert t("admin.book.for", lang, name=name) in (done.text or "")
+    assert done.find_button(t("admin.btn.appointment", lang)) is not None
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_book_for_a_found_client_and_for_a_new_one_paying_at_the_desk(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory, workplaces=2, specialists=1)
+    admin = await owner(emulator, session_factory, lang)
+    anna = await make_client(session_factory)
+    await set_client(session_factory, anna, first_name="Anna", last_name="Petrova")
+    async with booking_bot(make_bot_settings):
+        await open_menu(admin, lang, "admin.menu.book")
+        await admin.wait_for_message(t("admin.clients.title_book", lang))
+        await admin.send("petrova")
+        await admin.wait_for_message(t("admin.clients.found", lang, query="petrova", count=1))
+        await admin.press("Anna Petrova")
+        await book_at(admin, lang, "Anna Petrova", "10:00")
+
+        # A walk-in without Telegram: added by name and phone, then booked the same way.
+        await open_menu(admin, lang, "admin.menu.book")
+        await admin.press(t("admin.btn.new_client", lang))
+        await admin.wait_for_message(t("admin.new_client.ask", lang))
+        await admin.send("Walk In")  # no phone
+        await admin.wait_for_message(t("admin.new_client.ask", lang))
+        await admin.send("Walk In +7 916 000-00-01")
+        await admin.wait_for_message(
+            t("admin.new_client.created", lang, name="Walk In", phone="+79160000001")
+        )
+        await book_at(admin, lang, "Walk In", "11:00")
+
+    async with session_factory() as s:
+        walk_in = await s.scalar(select(Client).where(Client.phone == "+79160000001"))
+        assert walk_in is not None and walk_in.tg_id is None
+        booked = (await s.scalars(select(Appointment).order_by(Appointment.id))).all()
+    assert [a.client_id for a in booked] == [anna, walk_in.id]
+    for client_id in (anna, walk_in.id):
+        balance, ledger = await wallet_of(session_factory, client_id)
+        assert balance == Decimal("0.00")
+        assert [(r.kind, r.amount) for r in ledger] == [
+            ("topup", Decimal("1000.00")),
+            ("debit", Decimal("-1000.00")),
+        ]
+    assert await audit_actions(session_factory) == [
+        "wallet.topup",
+        "appointment.booked",
+        "client.created",
+        "wallet.topup",
+        "appointment.booked",
+    ]
+    assert cat.location_id
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    admin = await owner(emulator, session_factory, lang)
+    ids = [await make_client(session_factory) for _ in range(24)]
+    for n, client_id in enumerate(ids):
+        await set_client(session_factory, client_id, first_name=f"Zoe{n:02d}")
+    anna = ids[0]
+    await set_client(session_factory, anna, first_name="Anna", username="anna_p")
+    async with booking_bot(make_bot_settings):
+        await open_menu(admin, lang, "admin.menu.clients")
+        seen: list[str] = []
+        page = await admin.wait_for_message(t("admin.clients.all", lang, count=25))
+        while True:
+            seen += [b for b in page.button_texts() if b.startswith(("Zoe", "Anna", "Olga"))]
+            if page.find_button(t("admin.btn.next", lang)) is None:
+                break
+            await admin.press(t("admin.btn.next", lang))
+            shown = page.message_id
+            page = await admin.wait_for_message(lambda m, shown=shown: m.message_id == shown)
+        assert len(seen) == len(set(seen)) == 25  # every client, no cap at 20
+
+        await admin.send("@anna_p")
+        await admin.wait_for_message(t("admin.clients.found", lang, query="@anna_p", count=1))
+        await admin.press("Anna")
+        await admin.wait_for_message(t("admin.card.title", lang, name="Anna"))
+
+        await admin.press(t("admin.btn.notes", lang))
+        await admin.wait_for_message(t("admin.notes.ask", lang))
+        await admin.send("x" * 1001)
+        await admin.wait_for_message(t("admin.input.text_too_long", lang, limit=1000))
+        await admin.send("likes <b>green</b> tea")
+        await admin.wait_for_message(t("admin.notes.done", lang))
+        await admin.wait_for_message("likes <b>green</b> tea")
+
+        await admin.press(t("admin.btn.topup", lang))
+        await admin.wait_for_message(t("admin.topup.ask", lang))
+        await admin.send("15OO")
+        await admin.wait_for_message(t("admin.input.amount_format", lang))
+        await admin.send("1500 cash")
+        await admin.wait_for_message(
+            t("admin.topup.done", lang, amount="+1500 RUB", client="Anna", balance="1500 RUB")
+        )
+        await admin.press(t("admin.btn.adjust", lang))
+        await admin.wait_for_message(t("admin.adjust.ask", lang))
+        await admin.send("-2000 typo")
+        await admin.wait_for_message(
+            t("admin.adjust.insufficient", lang, balance="1500 RUB", amount="-2000 RUB")
+        )
+        await admin.press(t("admin.btn.adjust", lang))
+        await admin.wait_for_message(t("admin.adjust.ask", lang))
+        await admin.send("-200")  # the comment is required: asked again
+        await admin.wait_for_message(t("admin.adjust.ask", lang))
+        await admin.send("-200 till error")
+        await admin.wait_for_message(
+            t("admin.adjust.done", lang, amount="-200 RUB", client="Anna", balance="1300 RUB")
+        )
+        await admin.press(t("admin.btn.block", lang))
+        await admin.wait_for_message(t("admin.card.blocked", lang))
+
+        await open_menu(admin, lang, "admin.menu.audit")
+        log = await admin.wait_for_message(t("admin.audit.title", lang, zone="Europe/Moscow"))
+        assert f"Anna (#{anna})" in (log.text or "")
+        assert f"Olga ({ADMIN_TG})" in (log.text or "")
+    async with session_factory() as s:
+        row = await s.get(Client, anna)
+        assert row is not None and row.notes == "likes <b>green</b> tea" and row.is_blocked
+    balance, ledger = await wallet_of(session_factory, anna)
+    assert balance == Decimal("1300.00")
+    assert [r.kind for r in ledger] == ["topup", "adjustment"]
+    assert await audit_actions(session_factory) == [
+        "client.notes",
+        "wallet.topup",
+        "wallet.adjust",
+        "client.blocked",
+    ]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_day_view_by_specialist_from_the_menu_and_by_shortcut(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory, specialists=2, workplaces=2)
+    admin = await owner(emulator, session_factory, lang)
+    boris = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, boris, first_name="Boris")
+    async with session_factory() as s:
+        spec = await s.get(Specialist, cat.specialist_ids[0])
+        assert spec is not None
+        name = spec.name
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        request = booking_request(cat, boris)
+        view = await booking.confirm(request, now=NOW)
+        spec_name = view.specialist_name
+        await open_menu(admin, lang, "admin.menu.day")
+        await admin.wait_for_message(t("admin.day.pick_loc", lang, date="03.03.2031"))
+        assert await location_name(session_factory, cat.location_id)
+        await admin.press(t("admin.btn.by_specialist", lang))
+        await admin.wait_for_message(t("admin.day.pick_spec", lang, date="03.03.2031"))
+        await admin.press(spec_name)
+        await admin.wait_for_message(t("admin.day.empty", lang))  # today: nothing
+        await admin.press(t("admin.btn.pick_date", lang))
+        await admin.wait_for_message(t("admin.day.ask_date", lang))
+        await admin.send("31.02")
+        await admin.wait_for_message(t("admin.input.date_format", lang))
+        await admin.send("04.03")
+        day = await admin.wait_for_message("Boris")
+        assert f"{spec_name} — 04.03.2031" in (day.text or "")
+
+        await admin.send(f"/day 04.03 {spec_name}")
+        direct = await admin.wait_for_message(f"{spec_name} — 04.03.2031")
+        assert "Boris" in (direct.text or "")
+        assert name
+
+
+async def test_admins_added_by_forward_contact_and_id_and_removed_lose_access_at_once(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    lang = "en"
+    admin = await owner(emulator, session_factory, lang)
+    helpers = [emulator.user(tg, f"Helper{n}", language_code=lang) for n, tg in enumerate(HELPERS)]
+    async with booking_bot(make_bot_settings):
+        await open_menu(admin, lang, "admin.menu.admins")
+        await admin.wait_for_message(t("admin.admins.title", lang))
+
+        async def add(action: Callable[[], object], tg_id: int) -> None:
+            await admin.press(t("admin.btn.add_admin", lang))
+            await admin.wait_for_message(t("admin.admins.ask", lang))
+            await action()  # type: ignore[misc]
+            await admin.wait_for_message(t("admin.admins.done_add", lang, tg_id=tg_id))
+            await open_menu(admin, lang, "admin.menu.admins")
+
+        await add(lambda: admin.forward("hi", helpers[0]), HELPERS[0])
+        await add(lambda: admin.share_contact("+79160000002", user_id=HELPERS[1]), HELPERS[1])
+        await add(lambda: admin.send(str(HELPERS[2])), HELPERS[2])
+        # Hidden by privacy settings: asked for a contact or an id instead, nothing added.
+        await admin.press(t("admin.btn.add_admin", lang))
+        await admin.wait_for_message(t("admin.admins.ask", lang))
+        await admin.forward("hi", helpers[3], hidden=True)
+        await admin.wait_for_message(t("admin.admins.ask_again", lang))
+        await admin.send(f"/addadmin {HELPERS[0]}")
+        await admin.wait_for_message(t("admin.admins.already", lang, tg_id=HELPERS[0]))
+
+        first = helpers[0]
+        await first.send("/admin")
+        await first.wait_for_message(t("admin.menu.title", lang))
+
+        await open_menu(admin, lang, "admin.menu.admins")
+        await admin.wait_for_message(str(HELPERS[2]))
+        await admin.press(t("admin.btn.remove_admin", lang, tg_id=HELPERS[0]))
+        answer = await admin.wait_for_callback_answer()
+        assert answer.get("text") == t("admin.admins.done_remove", lang, tg_id=HELPERS[0])
+
+        before = await database_fingerprint(session_factory)
+        for item in ("admin.menu.clients", "admin.menu.book", "admin.menu.admins"):
+            await first.press(t(item, lang))  # the old menu, still on their screen
+            answer = await first.wait_for_callback_answer()
+            assert answer.get("text") == t("admin.denied", lang)
+        await first.send("/admin")
+        await first.wait_for_message(t("admin.denied", lang))
+        assert await database_fingerprint(session_factory) == before
+    async with session_factory() as s:
+        stored = set((await s.scalars(select(Admin.tg_id))).all())
+        actions = [r[0] for r in await s.execute(text("SELECT action FROM audit_log ORDER BY id"))]
+    assert stored == {HELPERS[1], HELPERS[2]}
+    assert actions == ["admin.added"] * 3 + ["admin.removed"]
