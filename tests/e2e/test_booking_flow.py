@@ -29,7 +29,7 @@ from tests.e2e.booking_support import (
     t,
     wallet_of,
 )
-from tests.integration.factories import TZ, Catalog, make_catalog
+from tests.integration.factories import Catalog, make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -69,7 +69,7 @@ async def to_times(user: SimUser, lang: str, *, specialist: str | None = None) -
         await user.press(specialist)
     await user.wait_for_message(t("booking.ask.date", lang))
     await user.press("03.03")
-    return await user.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+    return await user.wait_for_message(t("booking.ask.time", lang, zone=""))
 
 
 async def to_summary(user: SimUser, lang: str) -> EmuMessage:
@@ -123,7 +123,7 @@ async def test_happy_path(
         assert has_button(msg, f"03.03 {weekday}")
 
         await user.press("03.03")
-        msg = await user.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+        msg = await user.wait_for_message(t("booking.ask.time", lang, zone=""))
         assert has_button(msg, "10:00") and not has_button(msg, "09:45")
 
         await user.press("10:00")
@@ -179,7 +179,7 @@ async def test_any_specialist_gets_the_preferred_one(
         await user.press("Any specialist")
         await user.wait_for_message(t("booking.ask.date", "en"))
         await user.press("03.03")
-        await user.wait_for_message(t("booking.ask.time", "en", timezone=TZ))
+        await user.wait_for_message(t("booking.ask.time", "en", zone=""))
         await user.press("10:00")
         summary = await user.wait_for_message(is_summary("en"))
         assert t("booking.summary.any", "en", name=first_name) in (summary.text or "")
@@ -266,13 +266,13 @@ async def test_back_at_every_step_releases_the_hold(
         await user.press(n["specialists"][0])
         await user.wait_for_message(t("booking.ask.date", "ru"))
         await user.press("03.03")
-        await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
+        await user.wait_for_message(t("booking.ask.time", "ru", zone=""))
         await user.press("10:00")
         await user.wait_for_message(is_summary("ru"))
         assert await services.hold_of(client_id) is not None
 
         await user.press(back)
-        msg = await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
+        msg = await user.wait_for_message(t("booking.ask.time", "ru", zone=""))
         assert await services.hold_of(client_id) is None
         assert has_button(msg, "10:00")
         # Many times: grouped by part of the day (tabs), no pages of 15-minute buttons.
@@ -299,7 +299,7 @@ async def test_back_at_every_step_releases_the_hold(
         await user.press(n["specialists"][1])
         await user.wait_for_message(t("booking.ask.date", "ru"))
         await user.press("03.03")
-        await user.wait_for_message(t("booking.ask.time", "ru", timezone=TZ))
+        await user.wait_for_message(t("booking.ask.time", "ru", zone=""))
         await user.press("11:00")
         summary = await user.wait_for_message(is_summary("ru"))
         assert n["specialists"][1] in (summary.text or "")

@@ -115,3 +115,28 @@ async def test_a_nearest_time_not_offered_or_of_an_old_flow_changes_nothing(
         )
 
     assert await appointments_of(session_factory, client_id) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("ru", "время: Екатеринбург"), ("en", "Yekaterinburg Time")]
+)
+async def test_the_time_step_names_a_zone_only_when_it_differs(
+    lang: str,
+    words: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Times are the location's; its zone is named, in words, only when it is not the
+    deployment's own (DEFAULT_TIMEZONE, Moscow here)."""
+    await make_catalog(session_factory, timezone="Asia/Yekaterinburg")
+    user, _ = await new_client(emulator, session_factory, 5303, lang=lang)
+
+    async with booking_bot(make_bot_settings):
+        await user.send("/book")
+        msg = await user.wait_for_message(t("booking.ask.date", lang))
+        # 06:00 UTC is 11:00 in Yekaterinburg: the first start the notice allows is 12:00.
+        assert msg.button_texts()[0] == f"{t('formats.today', lang)} 12:00"
+        await user.press("03.03")
+        times = await user.wait_for_message(t("booking.ask.time", lang, zone=f" ({words})"))
+        assert "Asia/" not in (times.text or "")

@@ -320,7 +320,13 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         markup = times_keyboard(draft.flow, buttons, page, i18n, parts=parts)
     else:
         markup = times_keyboard(draft.flow, buttons, draft.time_page % PART_PAGES, i18n)
-    text = with_header(header, i18n("booking.ask.time", timezone=picked.location.timezone), i18n)
+    # The zone in words, and only when it can be misread: the location's zone is not the one
+    # the deployment (and so, as far as we know, the client) lives in (docs/rules.md#time-zones).
+    note = formats.zone_note(
+        [picked.location.timezone], deps.settings.default_timezone, i18n.locale
+    )
+    zone = f" ({note})" if note else ""
+    text = with_header(header, i18n("booking.ask.time", zone=zone), i18n)
     return Screen(with_notice(notice, text), markup, BookStep.TIME)
 
 
