@@ -96,7 +96,8 @@ class BotApp:
 
 
 class CatalogPin(BaseMiddleware):
-    """One catalog snapshot per update (`CatalogCache.pinned`): one Redis GET per update."""
+    """One catalog snapshot per update (`CatalogCache.pinned`); its version is read by the
+    update gate's opening script (`CatalogCache.adopt`), so it costs the update no command."""
 
     def __init__(self, catalog: CatalogCache) -> None:
         self._catalog = catalog
@@ -143,6 +144,8 @@ def build_dispatcher(
         clients=clients,
         storage=storage,
         events_isolation=isolation,
+        # The catalog version comes with the gate's opening script: no GET of its own.
+        also_read=(services.catalog.version_key, services.catalog.adopt),
     )
     dp.include_router(setup_routers(features))
     # Every admin router's messages and buttons pass the admin gate first.

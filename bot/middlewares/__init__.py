@@ -17,6 +17,9 @@ runs longer than a third of the dedupe lease (renewals).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation
 from redis.asyncio import Redis
@@ -48,9 +51,11 @@ def setup_middlewares(
     clients: ClientService,
     storage: OneKeyRedisStorage,
     events_isolation: BaseEventIsolation,
+    also_read: tuple[str, Callable[[Any], None]] | None = None,
 ) -> DrainGate:
     """Install the middlewares on a dispatcher made with `disable_fsm=True` (the gate is its
-    FSM middleware); returns the drain gate the app closes on shutdown."""
+    FSM middleware); `also_read` is a key the gate's opening script reads too, and what to do
+    with its value (see `UpdateGate`). Returns the drain gate the app closes on shutdown."""
     observe.install(dp)
     drain = DrainGate()
     throttle = ThrottlingMiddleware.from_settings(redis, settings)
@@ -63,6 +68,7 @@ def setup_middlewares(
             events_isolation=events_isolation,
             throttle=throttle,
             profile_key=clients.profile_key,
+            also_read=also_read,
         )
     )
     dp.update.outer_middleware(I18nMiddleware(clients, settings))

@@ -49,9 +49,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 # KEYS: 1 lease, 2 watermark, 3 throttle bucket, 4 profile cache, 5 conversation hash, 6-7 its
-# legacy keys. ARGV: 1 has user ('1'/'0'), 2 update_id, 3 lease, 4 lease ms, 5 take a token
-# ('1'/'0'), 6-9 throttle_take's rate, burst, TTL, now, 10 read the conversation ('1'/'0').
-# Returns {claim} for an update not taken, else {'acquired', verdict, profile, state, data}.
+# legacy keys, 8 one more key to read (the catalog version). ARGV: 1 has user ('1'/'0'),
+# 2 update_id, 3 lease, 4 lease ms, 5 take a token ('1'/'0'), 6-9 throttle_take's rate, burst,
+# TTL, now, 10 read the conversation ('1'/'0'), 11 read KEYS[8] ('1'/'0').
+# Returns {claim} for an update not taken, else
+# {'acquired', verdict, profile, state, data, KEYS[8]'s value}.
 BEGIN = (
     dedupe.DEDUPE_CLAIM_LUA
     + THROTTLE_TAKE_LUA
@@ -67,7 +69,9 @@ local profile = false
 if ARGV[1] == '1' then profile = redis.call('GET', KEYS[4]) end
 local fsm = {false, false}
 if ARGV[10] == '1' then fsm = fsm_read(KEYS[5], KEYS[6], KEYS[7]) end
-return {claim, verdict, profile, fsm[1], fsm[2]}
+local extra = false
+if ARGV[11] == '1' then extra = redis.call('GET', KEYS[8]) end
+return {claim, verdict, profile, fsm[1], fsm[2], extra}
 """
 )
 # KEYS: 1 lease, 2 watermark, 3 conversation hash, 4-5 its legacy keys.
@@ -93,7 +97,9 @@ class UpdateGate(FSMContextMiddleware):
     """Outer update middleware in place of aiogram's FSM middleware (after the drain gate).
 
     `throttle` supplies the bucket's parameters (its middleware acts on the verdict later);
-    `profile_key(tg_id)` names the profile cache; `lease_seconds` is the dedupe lease and
+    `profile_key(tg_id)` names the profile cache; `also_read` is one more key read in the same
+    script and the callback handed its value (bytes or None) before the handler runs (the
+    catalog version: `CatalogCache.adopt`); `lease_seconds` is the dedupe lease and
     `wait_poll_seconds` how often a duplicate looks at a running lease again.
     """
 
@@ -106,6 +112,7 @@ class UpdateGate(FSMContextMiddleware):
         events_isolation: BaseEventIsolation,
         throttle: ThrottlingMiddleware,
         profile_key: Callable[[int], str],
+        also_read: tuple[str, Callable[[Any], None]] | None = None,
         lease_seconds: float = dedupe.LEASE_SECONDS,
         wait_poll_seconds: float = 0.2,
     ) -> None:
@@ -115,6 +122,7 @@ class UpdateGate(FSMContextMiddleware):
         self.prefix = prefix
         self.throttle = throttle
         self.profile_key = profile_key
+        self.also_read = also_read
         self.lease_ms = int(lease_seconds * 1000)
         self.wait_poll_seconds = wait_poll_seconds
         self.instance = uuid.uuid4().hex
@@ -151,17 +159,21 @@ class UpdateGate(FSMContextMiddleware):
             self.throttle.key(user_id),
             self.profile_key(user_id),
             *fsm_keys,
+            self.also_read[0] if self.also_read is not None else lease_key,
         ]
         begin_args: list[str | int] = [has_user, update.update_id, lease, self.lease_ms]
         begin_args += ["1" if take else "0"]
         begin_args += self.throttle.take_args()
         begin_args += ["1" if context is not None else "0"]
+        begin_args += ["1" if self.also_read is not None else "0"]
 
         reply = await self._claim(keys, begin_args, update.update_id)
         if reply is None:
             log.info("skipping duplicate update %s", update.update_id)
             return None
-        _, verdict, profile, state, fsm_data = reply
+        _, verdict, profile, state, fsm_data, extra = reply
+        if self.also_read is not None:
+            self.also_read[1](extra)
         if take:
             data[VERDICT] = int(verdict)
         if user is not None:

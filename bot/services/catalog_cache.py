@@ -9,7 +9,9 @@ version come from memory; a new version starts an empty snapshot, so a change ma
 process is seen by every process at its next use (docs/rules.md#redis).
 
 One update sees one snapshot: inside `pinned()` (the dispatcher enters it around every update)
-the first use asks Redis and the later ones reuse its answer, so an update costs one GET.
+the first use asks Redis and the later ones reuse its answer, so an update costs one GET; in
+the bot not even that: the update gate reads the counter in its opening script and hands it
+over (`adopt`), before any part is loaded.
 
 A snapshot is also dropped after `max_age_seconds`, the safety net behind the counter (a change
 whose bump was lost to a Redis failure), like the slot cache's TTL. Without Redis (a failed
@@ -151,6 +153,19 @@ class CatalogCache:
             pin.snapshot = snapshot
         return snapshot
 
+    @property
+    def version_key(self) -> str:
+        """The Redis key of the catalog's version counter."""
+        return self._key
+
+    def adopt(self, raw: bytes | str | None) -> None:
+        """Pin, for the current `pinned()` block, the snapshot of a version value already read
+        (`raw`: the counter's value, None when unset), so the update asks Redis no GET of its
+        own (the update gate reads it in its opening script). Outside a block: nothing."""
+        pin = _PIN.get()
+        if pin is not None and pin.snapshot is None:
+            pin.snapshot = self._for_version(raw, self._clock())
+
     async def _snapshot(self) -> CatalogSnapshot:
         now = self._clock()
         try:
@@ -158,6 +173,9 @@ class CatalogCache:
         except (RedisError, OSError) as exc:
             log.warning("catalog version unavailable, reading the catalog afresh: %s", exc)
             return CatalogSnapshot(self._sessions, None, now)
+        return self._for_version(raw, now)
+
+    def _for_version(self, raw: bytes | str | None, now: float) -> CatalogSnapshot:
         version = "0" if raw is None else (raw.decode() if isinstance(raw, bytes) else str(raw))
         current = self._current
         if current is None or current.version != version or now - current.born > self._max_age:

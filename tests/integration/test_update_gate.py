@@ -29,6 +29,7 @@ NOTE = {"1": "int keys become text, as in JSON"}
 
 class Harness:
     def __init__(self, redis: Redis, prefix: str) -> None:
+        self.also: list[Any] = []
         self.redis = redis
         self.prefix = prefix
         builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
@@ -46,6 +47,7 @@ class Harness:
                 events_isolation=SimpleEventIsolation(),
                 throttle=throttle,
                 profile_key=lambda tg_id: f"{prefix}:profile:{tg_id}",
+                also_read=(f"{prefix}:version", self.also.append),
             )
         )
         self.dp.update.outer_middleware(throttle)
@@ -169,3 +171,11 @@ async def test_dedupe_leaves_one_watermark_per_user_not_a_key_per_update(
     assert await harness.redis.get(f"{harness.prefix}:seen:{USER}") == b"145"
     ttl = await harness.redis.pttl(f"{harness.prefix}:seen:{USER}")
     assert DONE_TTL_SECONDS * 1000 - 60_000 < ttl <= DONE_TTL_SECONDS * 1000
+
+
+async def test_one_more_key_comes_with_the_opening_script(harness: Harness) -> None:
+    await harness.feed(60, text="hello")
+    await harness.redis.set(f"{harness.prefix}:version", 7)
+    await harness.feed(61, text="hello")
+    await harness.feed(61, text="hello")  # a duplicate: nothing handed over
+    assert harness.also == [None, b"7"]
