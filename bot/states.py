@@ -55,5 +55,6 @@ class AdminStates(StatesGroup):
     client_notes = State()
     client_topup = State()
     client_adjust = State()
+    client_discount = State()
     day_date = State()
     add_admin = State()

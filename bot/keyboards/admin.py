@@ -56,6 +56,7 @@ class ClientAction(str, Enum):
     notes = "notes"  # asks for the new notes
     topup = "topup"  # asks for the amount and an optional comment
     adjust = "adjust"  # asks for the signed amount and a comment
+    discount = "disc"  # asks for the discount percent
     book = "book"  # books for this client: the booking flow on the client's behalf
 
 

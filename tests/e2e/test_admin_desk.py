@@ -21,7 +21,7 @@ from db.models import Admin, Appointment, Client, Specialist
 from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
 from tests.e2e.test_admin import ADMIN_TG, location_name, set_client
 from tests.integration.admin_support import audit_actions, database_fingerprint
-from tests.integration.factories import TZ, booking_request, make_catalog, make_client
+from tests.integration.factories import booking_request, make_catalog, make_client
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -48,7 +48,7 @@ async def book_at(admin: SimUser, lang: str, name: str, time: str) -> None:
     dates = await admin.wait_for_message(t("booking.ask.date", lang))
     assert t("admin.book.for", lang, name=name) in (dates.text or "")
     await admin.press("03.03")
-    await admin.wait_for_message(t("booking.ask.time", lang, timezone=TZ))
+    await admin.wait_for_message(lambda m: m.find_button(time) is not None)
     await admin.press(time)
     await admin.wait_for_message(
         lambda m: m.find_button(t("booking.btn.confirm", lang)) is not None
@@ -176,6 +176,12 @@ async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
         await admin.wait_for_message(
             t("admin.adjust.done", lang, amount="-200 RUB", client="Anna", balance="1300 RUB")
         )
+        await admin.press(t("admin.btn.disc", lang))
+        await admin.wait_for_message(t("admin.discount.ask", lang))
+        await admin.send("150")
+        await admin.wait_for_message(t("admin.input.percent_range", lang))
+        await admin.send("15")
+        await admin.wait_for_message(t("admin.discount.done", lang, client="Anna", percent="15"))
         await admin.press(t("admin.btn.block", lang))
         await admin.wait_for_message(t("admin.card.blocked", lang))
 
@@ -186,6 +192,7 @@ async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
     async with session_factory() as s:
         row = await s.get(Client, anna)
         assert row is not None and row.notes == "likes <b>green</b> tea" and row.is_blocked
+        assert row.discount_percent == Decimal("15")
     balance, ledger = await wallet_of(session_factory, anna)
     assert balance == Decimal("1300.00")
     assert [r.kind for r in ledger] == ["topup", "adjustment"]
@@ -193,6 +200,7 @@ async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
         "client.notes",
         "wallet.topup",
         "wallet.adjust",
+        "client.discount",
         "client.blocked",
     ]
 
@@ -238,12 +246,13 @@ async def test_day_view_by_specialist_from_the_menu_and_by_shortcut(
         assert name
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_admins_added_by_forward_contact_and_id_and_removed_lose_access_at_once(
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
 ) -> None:
-    lang = "en"
     admin = await owner(emulator, session_factory, lang)
     helpers = [emulator.user(tg, f"Helper{n}", language_code=lang) for n, tg in enumerate(HELPERS)]
     async with booking_bot(make_bot_settings):

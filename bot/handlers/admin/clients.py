@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount
+from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount, parse_percent
 from bot.domain.errors import DomainError, InsufficientFunds, InvalidInput
 from bot.handlers.admin import desk_booking, screens
 from bot.handlers.admin.args import split_word
@@ -34,6 +34,7 @@ CLIENT_KEY = "desk_client"
 MONEY_ASK = {
     ClientAction.topup: (AdminStates.client_topup, "admin.topup.ask"),
     ClientAction.adjust: (AdminStates.client_adjust, "admin.adjust.ask"),
+    ClientAction.discount: (AdminStates.client_discount, "admin.discount.ask"),
 }
 # "Anna Petrova +7 916 123-45-67": the name, then the phone at the end.
 _NAME_PHONE = re.compile(r"^\s*(?P<name>.*?\S)[\s,;]+(?P<phone>\+?[\d][\d\s().-]{4,})\s*$")
@@ -269,3 +270,34 @@ async def on_new_client(
     key = "admin.new_client.created" if created else "admin.new_client.exists"
     await message.answer(i18n(key, name=client.name, phone=client.phone or ""))
     await desk_booking.start(message, state, deps, client)
+
+
+async def on_discount(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    desk: FromDishka[ClientDesk],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    """The discount percent (0-100) typed for the card; audited, then the card again."""
+    client_id = await pending_id(state, CLIENT_KEY)
+    if client_id is None or message.from_user is None:
+        return
+    admin = message.from_user.id
+    try:
+        percent = parse_percent((message.text or "").strip())
+        summary = await desk.get(admin, client_id)
+        value = await desk.set_discount(admin, client_id, percent)
+    except InvalidInput as exc:
+        await refuse(message, exc, i18n)  # the state stays: type again
+        return
+    except DomainError as exc:
+        await state.set_state(None)
+        await refuse(message, exc, i18n)
+        return
+    await state.set_state(None)
+    await message.answer(
+        i18n("admin.discount.done", client=summary.name, percent=f"{value.normalize():f}")
+    )
+    await send_card(message, desk, admin, client_id, i18n, settings, now)

@@ -350,6 +350,7 @@ def register(router: Router) -> None:
         AdminStates.client_notes: clients.on_notes,
         AdminStates.client_topup: clients.on_money,
         AdminStates.client_adjust: clients.on_money,
+        AdminStates.client_discount: clients.on_discount,
         AdminStates.day_date: on_day_date_typed,
     }
     for state, handler in typed.items():

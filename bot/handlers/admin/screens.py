@@ -126,7 +126,8 @@ async def client_card(
     block = ClientAction.unblock if card.client.is_blocked else ClientAction.block
     rows = [
         [act(ClientAction.topup), act(ClientAction.adjust)],
-        [act(ClientAction.notes), act(block)],
+        [act(ClientAction.discount), act(ClientAction.notes)],
+        [act(block)],
         [act(ClientAction.book, "admin.menu.book")],
     ]
     rows += [
