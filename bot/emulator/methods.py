@@ -322,6 +322,7 @@ class ChatMethods:
             "url": url,
             "secret_token": params.get("secret_token"),
             "allowed_updates": params.get("allowed_updates"),
+            "max_connections": as_int(params.get("max_connections")) or 40,
         }
         if params.get("drop_pending_updates"):
             self._pending.clear()
@@ -361,14 +362,48 @@ class ChatMethods:
             self._webhook_task = asyncio.create_task(self._deliver_webhooks())
 
     async def _deliver_webhooks(self) -> None:
-        """POST pending updates one by one, in order; retry a non-2xx answer a few times."""
+        """POST pending updates as Telegram does: up to the webhook's `max_connections` at once
+        (Telegram's default: 40), one at a time per chat and in order within a chat; a non-2xx
+        answer is retried a few times."""
         self._webhook_session = self._webhook_session or aiohttp.ClientSession()
-        while True:
-            async with self._cond:
-                await self._cond.wait_for(lambda: self.webhook is not None and bool(self._pending))
-                pending = self._pending[0]
-                hook = dict(self.webhook or {})
-            delivered = False
+        busy_chats: set[int | None] = set()
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def next_ready() -> Pending | None:
+            if self.webhook is None or len(busy_chats) >= self.webhook.get("max_connections", 40):
+                return None
+            waiting_chats: set[int | None] = set()
+            for pending in self._pending:
+                chat = update_chat_id(pending.update)
+                if pending.handed_out or chat in busy_chats or chat in waiting_chats:
+                    waiting_chats.add(chat)  # a later update of this chat waits its turn
+                    continue
+                return pending
+            return None
+
+        # One delivery in flight per busy chat: their count is the number of open connections.
+        try:
+            while True:
+                async with self._cond:
+                    await self._cond.wait_for(lambda: next_ready() is not None)
+                    pending = next_ready()
+                    assert pending is not None
+                    pending.handed_out = True
+                    chat = update_chat_id(pending.update)
+                    busy_chats.add(chat)
+                    hook = dict(self.webhook or {})
+                task = asyncio.create_task(self._deliver_one(hook, pending, chat, busy_chats))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        finally:
+            for task in list(in_flight):
+                task.cancel()
+
+    async def _deliver_one(
+        self, hook: dict[str, Any], pending: Pending, chat: int | None, busy: set[int | None]
+    ) -> None:
+        delivered = False
+        try:
             for attempt in range(1, self.webhook_max_attempts + 1):
                 status = await self._post_update(hook, pending.update)
                 self.webhook_deliveries.append(
@@ -379,7 +414,9 @@ class ChatMethods:
                     break
                 # The retry back-off of a real Bot API server, shortened for tests.
                 await asyncio.sleep(self.webhook_retry_base_seconds * attempt)
+        finally:
             async with self._cond:
+                busy.discard(chat)
                 if pending in self._pending:
                     self._pending.remove(pending)
                 if delivered:
@@ -430,3 +467,17 @@ class ChatMethods:
                 call.error = exc.payload()
             call.completed = True
             await self.notify()
+
+
+def update_chat_id(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (the sender's id for a callback query), else None."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return int(chat["id"])
+        sender = value.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return int(sender["id"])
+    return None

@@ -208,6 +208,47 @@ async def test_webhook_delivery_retries_until_accepted(emulator: BotAPIEmulator,
         await runner.cleanup()
 
 
+async def test_webhook_delivers_chats_in_parallel_and_each_chat_in_order(
+    emulator: BotAPIEmulator, bot: Bot
+) -> None:
+    """As Telegram with several connections: two chats' updates are in flight at once, while a
+    chat's second update waits until its first was answered."""
+    arrived: asyncio.Queue[int] = asyncio.Queue()
+    answer: dict[int, asyncio.Event] = {}
+
+    async def hook(request: web.Request) -> web.Response:
+        update_id = (await request.json())["update_id"]
+        answer[update_id] = asyncio.Event()
+        arrived.put_nowait(update_id)
+        await answer[update_id].wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", max_connections=10)
+        xena, yuri = emulator.user(61, "Xena"), emulator.user(62, "Yuri")
+        first = await xena.send("one")
+        second = await xena.send("two")
+        other = await yuri.send("hi")
+        assert {await arrived.get(), await arrived.get()} == {first, other}  # both in flight
+        assert arrived.empty() and second not in answer
+        answer[first].set()
+        assert await arrived.get() == second  # only now
+        answer[second].set()
+        answer[other].set()
+        await emulator.wait_for(lambda: not emulator.pending_updates())
+        assert emulator.webhook is not None and emulator.webhook["max_connections"] == 10
+    finally:
+        await bot.delete_webhook()
+        await runner.cleanup()
+
+
 def test_redis_proxy_url_keeps_credentials_and_database() -> None:
     proxy = RedisProxy("redis://user:pw@10.1.2.3:6380/5?socket_timeout=2")
     proxy.port = 41234

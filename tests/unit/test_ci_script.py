@@ -40,6 +40,7 @@ for pkg in "$@"; do
         python3) cp "$AVAILABLE"/python3 "$BIN"/ ;;
         python3-venv) : > "$STATE/python3-venv" ;;
         chromium) cp "$AVAILABLE"/chromium "$BIN"/ ;;
+        nginx) cp "$AVAILABLE"/nginx "$BIN"/ ;;
     esac
 done
 """,
@@ -51,6 +52,7 @@ true
 """,
     "psql": 'echo "psql ${*: -1}" >> "$LOG"',
     "chromium": "true",
+    "nginx": "true",
     "runuser": 'echo "runuser $*" >> "$LOG"',
     "redis-cli": '[ -f "$STATE/redis_up" ] && echo PONG',
     "redis-server": 'echo "redis-server $*" >> "$LOG"; : > "$STATE/redis_up"',
@@ -109,6 +111,7 @@ def _sandbox(tmp_path: Path, *, installed: bool) -> dict[str, str]:
             "redis-cli",
             "python3",
             "chromium",
+            "nginx",
         )
         for name in installed_tools:
             shutil.copy(available / name, bin_dir)
@@ -175,6 +178,7 @@ def test_bare_debian_gets_services_python_and_every_check(tmp_path: Path) -> Non
         "pg_ctlcluster --skip-systemctl-redirect 15 main start",
         "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save  --appendonly no",
         "apt-get install -y -q --no-install-recommends chromium",
+        "apt-get install -y -q --no-install-recommends nginx",
         'psql CREATE DATABASE "ci_',
         "apt-get install -y -q --no-install-recommends python3 python3-venv",
         "python3 -m venv .venv",

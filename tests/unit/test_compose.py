@@ -51,8 +51,13 @@ def interpolate(value: str) -> str:
     return INTERPOLATION.sub(lambda m: m["default"] or "", value)
 
 
+SCALE_PROFILE = {"bot-1", "bot-2", "worker-1", "worker-2", "nginx"}
+
+
 def test_four_services(services: dict[str, Any]) -> None:
-    assert set(services) == {"postgres", "redis", "migrate", "bot"}
+    single = {name for name, service in services.items() if not service.get("profiles")}
+    assert single == {"postgres", "redis", "migrate", "bot"}
+    assert set(services) - single == SCALE_PROFILE
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
 
@@ -201,3 +206,54 @@ def test_ci_script_runs_every_check_and_fails_on_no_tests() -> None:
     assert re.search(r'"\$rc" -eq 5 \]; then\s+fail', source)
     assert "TEST_DATABASE_ADMIN_URL" in source
     assert re.search(r"trap \w+ EXIT", source)
+
+
+def test_scale_profile_is_two_webhook_instances_two_workers_and_nginx(
+    services: dict[str, Any],
+) -> None:
+    for name in SCALE_PROFILE:
+        assert services[name]["profiles"] == ["scale"], name
+    instances = ["bot-1", "bot-2"]
+    for name in instances:
+        bot = services[name]
+        env = bot["environment"]
+        assert bot["command"] == ["python", "-m", "bot"]
+        assert env["RUN_WORKER"] == "false"  # the workers send the notifications
+        settings = load_settings(
+            _env_file=None,
+            bot_token="1:x",
+            webhook_url="https://bot.example.com",
+            webhook_host=env["WEBHOOK_HOST"],
+            webhook_port=env["WEBHOOK_PORT"],
+            run_worker=env["RUN_WORKER"],
+            database_url=interpolate(env["DATABASE_URL"]),
+            redis_url=interpolate(env["REDIS_URL"]),
+        )
+        assert settings.webhook_enabled and settings.webhook_port == 8080
+        assert "@postgres:5432/" in settings.database_url
+        assert bot["depends_on"] == services["bot"]["depends_on"]
+        assert bot["healthcheck"]["test"] == ["CMD", "python", "-m", "bot", "health", "--ready"]
+        assert bot["image"] == services["bot"]["image"]
+    for name in ("worker-1", "worker-2"):
+        worker = services[name]
+        assert worker["command"] == ["python", "-m", "bot", "worker"]
+        assert "@postgres:5432/" in interpolate(worker["environment"]["DATABASE_URL"])
+        assert worker["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+    nginx = services["nginx"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    assert nginx["depends_on"] == {name: {"condition": "service_healthy"} for name in instances}
+    conf = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    upstreams = re.findall(r"^\s*server\s+([\w.-]+):(\d+)", conf, re.MULTILINE)
+    assert upstreams == [(name, "8080") for name in instances]  # each instance's WEBHOOK_PORT
+    listen = re.search(r"^\s*listen\s+(\d+);", conf, re.MULTILINE)
+    assert listen is not None
+    assert nginx["ports"] == [f"{listen[1]}:{listen[1]}"]
+    assert "proxy_pass http://bot_webhook;" in conf
+
+
+def test_readme_says_how_to_run_the_scale_profile() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "## Scaling" in readme
+    assert "docker compose --profile scale up -d --build --scale bot=0" in readme
+    assert "docs/bench-scale.md" in readme

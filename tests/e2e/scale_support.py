@@ -1,0 +1,441 @@
+"""Several bot instances behind nginx, as `docker compose --profile scale` runs them, on this
+machine: the Bot API emulator posts updates to nginx (Debian's package, run in the foreground
+from a temporary directory with the repository's `deploy/nginx.conf`, its upstreams and port
+rewritten), which balances them over `python -m bot` webhook processes; separate
+`python -m bot worker` processes send the notifications. Everything shares one PostgreSQL
+database and one Redis prefix. Used by `tests/e2e/test_scale_out.py` and `bench/scale.py`.
+
+Clients book through the real conversation (/book, any specialist, a date, a time, Confirm),
+pressing the buttons' callback data; a client that loses a race takes the first time offered
+instead, until booked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.emulator import BotAPIEmulator
+from bot.emulator.server import EmuMessage
+from bot.emulator.users import SimUser
+from bot.keyboards.booking import BookAction, BookCb, BookStep
+from db.models import Appointment, Outbox
+from tests.integration.factories import TZ, Catalog, make_catalog, make_client
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
+SECRET = "scale-out-webhook-secret"
+PRICE = Decimal("1000.00")
+# Four Python processes start at once (imports, start-up checks): slow on a busy machine.
+START_TIMEOUT = 300
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None
+    )
+
+
+def nginx_conf(template: str, *, listen: int, upstreams: list[int], workdir: Path) -> str:
+    """`deploy/nginx.conf` for this machine: the proxy on 127.0.0.1:`listen`, the instances on
+    127.0.0.1:`upstreams`, its pid, logs and temporary files in `workdir`, in the foreground."""
+    lines: list[str] = []
+    instances_written = False
+    for line in template.splitlines():
+        if line.rstrip().endswith("# instance"):
+            if not instances_written:
+                indent = line[: len(line) - len(line.lstrip())]
+                lines += [
+                    f"{indent}server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+                    for port in upstreams
+                ]
+                instances_written = True
+            continue
+        if line.rstrip().endswith("# proxy"):
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.append(f"{indent}listen 127.0.0.1:{listen};")
+            continue
+        lines.append(line)
+        if line.startswith("worker_processes"):
+            lines += [
+                "daemon off;",
+                f"pid {workdir}/nginx.pid;",
+                f"error_log {workdir}/error.log warn;",
+            ]
+            if os.geteuid() == 0:
+                lines.append("user root;")
+        if line.startswith("http {"):
+            lines += [
+                f"    {kind}_temp_path {workdir}/{kind};"
+                for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+            ]
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.asynccontextmanager
+async def run_nginx(upstreams: list[int], workdir: Path) -> AsyncIterator[int]:
+    """nginx in front of `upstreams`; yields its port. Stopped (SIGQUIT, then SIGKILL) on exit."""
+    binary = nginx_binary()
+    assert binary, "nginx is not installed (apt-get install nginx; .ci/run installs it)"
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        nginx_conf(NGINX_TEMPLATE.read_text(), listen=port, upstreams=upstreams, workdir=workdir)
+    )
+    proc = await asyncio.create_subprocess_exec(
+        binary, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(conf),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await _until_listening(port, proc)
+        yield port
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGQUIT)
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def _until_listening(port: int, proc: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:  # polling a port to open: nginx gives no other signal
+        if proc.returncode is not None:
+            raise RuntimeError(f"nginx exited with {proc.returncode}")
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("nginx did not start")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Process:
+    name: str
+    proc: asyncio.subprocess.Process
+    log: Path
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+
+
+@dataclass
+class Cluster:
+    """The running processes; `instances` serve the webhook, `workers` send notifications."""
+
+    emulator: BotAPIEmulator
+    instances: list[Process] = field(default_factory=list)
+    workers: list[Process] = field(default_factory=list)
+    nginx_port: int = 0
+
+    def logs(self) -> str:
+        return "\n".join(
+            p.log.read_text(errors="replace") for p in [*self.instances, *self.workers]
+        )
+
+
+def cluster_env(
+    emulator: BotAPIEmulator, database_url: str, redis_url: str, prefix: str, **extra: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL", "BOT_TOKEN"}}
+    env.update(
+        BOT_TOKEN=emulator.token,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        REDIS_PREFIX=prefix,
+        TELEGRAM_API_URL=emulator.url,
+        LOG_LEVEL="INFO",
+        LOG_FORMAT="json",
+        RUN_WORKER="false",
+        SLOT_STEP_MIN="60",
+        THROTTLE_RATE_PER_SECOND="1000",
+        # A burst of clients opens many Redis connections at once; on a loaded machine (CI,
+        # several suites at once) connecting can take longer than the production 1 s.
+        REDIS_TIMEOUT_SECONDS="5",
+        WEBHOOK_SECRET=SECRET,
+        **extra,
+    )
+    return env
+
+
+async def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> Process:
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    return Process(name, proc, log)
+
+
+@contextlib.asynccontextmanager
+async def run_cluster(
+    emulator: BotAPIEmulator,
+    *,
+    database_url: str,
+    redis_url: str,
+    prefix: str,
+    instances: int,
+    workers: int,
+    workdir: Path,
+) -> AsyncIterator[Cluster]:
+    """nginx, `instances` webhook processes and `workers` worker processes; yields once every
+    instance has registered the webhook (nginx's URL). Everything is killed on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ports = [free_port() for _ in range(instances)]
+    cluster = Cluster(emulator)
+    async with run_nginx(ports, workdir / "nginx") as nginx_port:
+        cluster.nginx_port = nginx_port
+        base = cluster_env(emulator, database_url, redis_url, prefix)
+        mark = emulator.last_seq
+        try:
+            for i, port in enumerate(ports):
+                env = {
+                    **base,
+                    "WEBHOOK_URL": f"http://127.0.0.1:{nginx_port}/telegram/webhook",
+                    "WEBHOOK_HOST": "127.0.0.1",
+                    "WEBHOOK_PORT": str(port),
+                }
+                cluster.instances.append(await _spawn(f"bot-{i + 1}", ["run"], env, workdir))
+            for i in range(workers):
+                cluster.workers.append(await _spawn(f"worker-{i + 1}", ["worker"], base, workdir))
+
+            def registered() -> bool:
+                calls = emulator.calls_to("setWebhook")
+                return sum(c.seq > mark and c.completed for c in calls) >= instances
+
+            await emulator.wait_for(registered, timeout=START_TIMEOUT)
+            yield cluster
+        finally:
+            for process in [*cluster.instances, *cluster.workers]:
+                if process.proc.returncode is None:
+                    process.proc.send_signal(signal.SIGTERM)
+            for process in [*cluster.instances, *cluster.workers]:
+                try:
+                    await asyncio.wait_for(process.proc.wait(), 30)
+                except TimeoutError:
+                    process.kill()
+                    await process.proc.wait()
+
+
+# ---- the clients ----------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    catalog: Catalog
+    day: dt.date
+    hours: list[int]
+    clients: dict[int, int]  # tg id -> client id
+
+    def start(self, hour: int) -> int:
+        local = dt.datetime.combine(self.day, dt.time(hour), tzinfo=ZoneInfo(TZ))
+        return int(local.timestamp())
+
+
+async def make_world(
+    sessions: async_sessionmaker[AsyncSession], *, clients: int, specialists: int
+) -> World:
+    """One location and service, `specialists` specialists with as many workplaces, open for
+    exactly `clients / specialists` hours a day (every start taken when everyone is booked),
+    and `clients` funded clients (one top-up each)."""
+    hours = -(-clients // specialists)
+    assert hours <= 22, "more clients than one day can take"
+    opens = 1 if hours > 14 else 8
+    catalog = await make_catalog(
+        sessions,
+        specialists=specialists,
+        workplaces=specialists,
+        price=PRICE,
+        duration_min=60,
+        opens=dt.time(opens, 0),
+        closes=dt.time(opens + hours, 0),
+    )
+    ids = {}
+    for i in range(clients):
+        tg = 610_000_000 + i
+        ids[tg] = await make_client(sessions, balance=PRICE, tg_id=tg)
+    day = dt.datetime.now(ZoneInfo(TZ)).date() + dt.timedelta(days=2)
+    return World(catalog, day, list(range(opens, opens + hours)), ids)
+
+
+def _buttons(message: EmuMessage) -> list[BookCb]:
+    found = []
+    for row in message.buttons:
+        for button in row:
+            data = button.get("callback_data", "")
+            if data.startswith("bk:"):
+                found.append(BookCb.unpack(data))
+    return found
+
+
+def _at(step: BookStep) -> object:
+    return lambda m: any(b.step is step and b.action is BookAction.PICK for b in _buttons(m))
+
+
+def _booked(message: EmuMessage) -> bool:
+    return any(
+        b.get("callback_data", "").startswith("appt:cancel:")
+        for row in message.buttons
+        for b in row
+    )
+
+
+@dataclass
+class Outcome:
+    tg_id: int
+    tries: int = 0
+
+
+async def book(user: SimUser, world: World, hour: int, *, timeout: float = 300) -> Outcome:  # noqa: ASYNC109
+    """/book, any specialist, the world's day, `hour`, Confirm; after a lost race the first
+    time offered, until booked."""
+    outcome = Outcome(user.id)
+    await user.send("/book")
+    first = await user.wait_for_message(
+        lambda m: _at(BookStep.SPECIALIST)(m) or _at(BookStep.DATE)(m), timeout=timeout
+    )
+    flow = _buttons(first)[0].flow
+    if _at(BookStep.SPECIALIST)(first):
+        await user.press_data(BookCb(flow=flow, step=BookStep.SPECIALIST,
+                                     action=BookAction.PICK, value=0).pack())  # fmt: skip
+        await user.wait_for_message(_at(BookStep.DATE), timeout=timeout)
+    await user.press_data(BookCb(flow=flow, step=BookStep.DATE, action=BookAction.PICK,
+                                 value=world.day.toordinal()).pack())  # fmt: skip
+    await user.wait_for_message(_at(BookStep.TIME), timeout=timeout)
+    start = world.start(hour)
+    while True:
+        outcome.tries += 1
+        assert outcome.tries <= 50, f"user {user.id} never booked"
+        await user.press_data(BookCb(flow=flow, step=BookStep.TIME, action=BookAction.PICK,
+                                     value=start).pack())  # fmt: skip
+        screen = await user.wait_for_message(
+            lambda m: _at(BookStep.TIME)(m) or _confirm(m), timeout=timeout
+        )
+        if _confirm(screen):
+            await user.press_data(BookCb(flow=flow, step=BookStep.SUMMARY,
+                                         action=BookAction.CONFIRM).pack())  # fmt: skip
+            screen = await user.wait_for_message(
+                lambda m: _booked(m) or _at(BookStep.TIME)(m), timeout=timeout
+            )
+            if _booked(screen):
+                return outcome
+        # Lost the race: the screen offers the times still free; take the first.
+        offered = [
+            b for b in _buttons(screen) if b.step is BookStep.TIME and b.action is BookAction.PICK
+        ]
+        assert offered, f"user {user.id}: no time left to offer"
+        start = offered[0].value
+
+
+def _confirm(message: EmuMessage) -> bool:
+    return any(b.action is BookAction.CONFIRM for b in _buttons(message))
+
+
+def target_hour(index: int, world: World, *, rivals_every: int = 5) -> int:
+    """Client `index`'s first choice: spread over the day, except that every `rivals_every`-th
+    client races for the first hour instead (and, losing, takes a time still free)."""
+    if rivals_every and index % rivals_every == rivals_every - 1:
+        return world.hours[0]
+    return world.hours[index % len(world.hours)]
+
+
+# ---- what is checked after a run --------------------------------------------------------------
+
+
+async def appointments_per_client(sessions: async_sessionmaker[AsyncSession]) -> Counter[int]:
+    async with sessions() as s:
+        rows = await s.execute(
+            select(Appointment.client_id, func.count())
+            .where(Appointment.status == "booked")
+            .group_by(Appointment.client_id)
+        )
+        return Counter({client: count for client, count in rows.all()})
+
+
+async def money_broken(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
+    async with sessions() as s:
+        rows = await s.execute(
+            text(
+                "SELECT w.client_id FROM client_wallets w LEFT JOIN wallet_transactions t "
+                "ON t.client_id = w.client_id GROUP BY w.client_id, w.balance "
+                "HAVING w.balance < 0 OR w.balance <> coalesce(sum(t.amount), 0)"
+            )
+        )
+        return [r[0] for r in rows.all()]
+
+
+async def due_unsent(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as s:
+        count = await s.scalar(
+            select(func.count())
+            .select_from(Outbox)
+            .where(Outbox.status == "pending", Outbox.due_at <= func.now())
+        )
+        return int(count or 0)
+
+
+async def sent_rows(sessions: async_sessionmaker[AsyncSession]) -> Counter[int]:
+    """Sent outbox rows per chat."""
+    async with sessions() as s:
+        rows = await s.execute(
+            select(Outbox.chat_id, func.count())
+            .where(Outbox.status == "sent")
+            .group_by(Outbox.chat_id)
+        )
+        return Counter({chat: count for chat, count in rows.all()})
+
+
+UPDATE_LINE = re.compile(r"^update \S+ (\S+) by (\S+) in")
+
+
+def handled_updates(logs: str) -> Counter[int]:
+    """How many times each update id was handled (a handler ran to its end, `ok`), from the
+    instances' JSON logs; skipped duplicates (handler `none`) do not count."""
+    handled: Counter[int] = Counter()
+    for line in logs.splitlines():
+        if not line.startswith("{"):
+            continue
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            match = UPDATE_LINE.match(str(record.get("message", "")))
+            if match and match.group(1) == "ok" and match.group(2) != "none":
+                handled[int(record["update_id"])] += 1
+    return handled
+
+
+async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 120) -> None:  # noqa: ASYNC109
+    """Poll `condition` (a database state no event announces) until true."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.2)
+
+
+def unique_prefix() -> str:
+    return f"scale:{uuid.uuid4().hex[:10]}"
