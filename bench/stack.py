@@ -289,7 +289,7 @@ async def start_process(
     )
     log.close()
     waiting = asyncio.create_task(
-        emulator.wait_for_call("deleteWebhook", completed=True, after=mark, timeout=60)
+        emulator.wait_for_call("deleteWebhook", completed=True, after=mark, timeout=300)
     )
     exited = asyncio.create_task(proc.wait())
     done, _ = await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)

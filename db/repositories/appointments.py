@@ -37,9 +37,11 @@ async def lock_booking_key(session: AsyncSession, key: str) -> None:
 
 
 async def lock_resources(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> None:
-    """Take transaction-scoped advisory locks on (class, id) resources in a fixed order."""
-    for cls, ident in sorted(set(keys)):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:c, :i)"), {"c": cls, "i": ident})
+    """Take transaction-scoped advisory locks on (class, id) resources in a fixed order, in
+    one round trip (the driver's executemany runs them one after another, in list order)."""
+    ordered = [{"c": cls, "i": ident} for cls, ident in sorted(set(keys))]
+    if ordered:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:c, :i)"), ordered)
 
 
 async def by_booking_key(session: AsyncSession, key: str) -> Appointment | None:

@@ -589,7 +589,7 @@ async def test_hold_and_confirm_statement_budget(
     assert not [s for s in held if "FROM holidays" in s]
     assert sum("FROM holidays" in s for s in confirm) == 1
     assert cold_hold <= 7, statements
-    assert len(held) <= 1 and len(confirm) <= 16, held + confirm
+    assert len(held) <= 1 and len(confirm) <= 15, held + confirm
 
 
 async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
