@@ -24,6 +24,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # insists on: checked here so a bad value stops start-up with one line, not a later traceback.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _BOT_TOKEN = re.compile(r"^\d+:\S+$")
+# Telegram usernames: 5-32 characters, a letter first; phones: E.164 (a + and 7-15 digits).
+_USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{4,31}$")
+_PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
     late_cancel_refund_percent: int = Field(default=0, ge=0, le=100)
     currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     payment_provider_token: SecretStr | None = None
+    # Who clients write to about money (a top-up without Telegram Payments): a Telegram
+    # username (`@salon_admin`) or a phone (`+79991234567`); unset = no contact button.
+    admin_contact: str | None = None
     waitlist_offer_ttl_seconds: int = Field(default=900, ge=60)
 
     # --- admin area (docs/rules.md#admin-rights) ------------------------------------------------
@@ -167,6 +173,38 @@ class Settings(BaseSettings):
         if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("admin_contact", mode="before")
+    @classmethod
+    def _check_admin_contact(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if _USERNAME.match(text):
+            return "@" + text.lstrip("@")
+        digits = re.sub(r"[\s()\-]", "", text)
+        if _PHONE.match(digits):
+            return digits if digits.startswith("+") else "+" + digits
+        raise ValueError(
+            "must be a Telegram username (@salon_admin) or a phone with its country code "
+            "(+79991234567)"
+        )
+
+    @property
+    def payments_enabled(self) -> bool:
+        """True when a non-empty `PAYMENT_PROVIDER_TOKEN` turns Telegram Payments on."""
+        token = self.payment_provider_token
+        return token is not None and bool(token.get_secret_value().strip())
+
+    @property
+    def admin_contact_url(self) -> str | None:
+        """The `t.me` link that opens a chat with `ADMIN_CONTACT` (a username or a phone)."""
+        contact = self.admin_contact
+        if contact is None:
+            return None
+        return f"https://t.me/{contact.lstrip('@')}"
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -7,6 +7,8 @@ CLIENT_REMINDER = "client.reminder"
 CLIENT_CANCELLED = "client.cancelled"
 CLIENT_MOVED = "client.moved"
 CLIENT_WAITLIST_OFFER = "client.waitlist_offer"
+# After the visit: a short thank-you with "Book again".
+CLIENT_THANKS = "client.thanks"
 
 SPECIALIST_NEW = "specialist.new"
 SPECIALIST_MOVED = "specialist.moved"
@@ -20,7 +22,8 @@ SPECIALIST_AGENDA = "specialist.agenda"
 
 # Reminders are only worth sending while the appointment is still booked at the same start;
 # the worker re-checks that before sending.
-REMINDER_KINDS = (CLIENT_REMINDER, SPECIALIST_REMINDER)
+# The thank-you is timed like them (re-timed by a move, dropped by a cancel) and re-checked too.
+REMINDER_KINDS = (CLIENT_REMINDER, SPECIALIST_REMINDER, CLIENT_THANKS)
 
 ALL_KINDS = (
     CLIENT_CONFIRM,
@@ -28,6 +31,7 @@ ALL_KINDS = (
     CLIENT_CANCELLED,
     CLIENT_MOVED,
     CLIENT_WAITLIST_OFFER,
+    CLIENT_THANKS,
     SPECIALIST_NEW,
     SPECIALIST_MOVED,
     SPECIALIST_CANCELLED,

@@ -28,7 +28,12 @@ from aiogram.types import (
 from dishka import FromDishka
 
 from bot import formats
-from bot.handlers.booking.context import load_draft
+from bot.handlers.booking.context import (
+    ENDS_BOOKING,
+    command_of,
+    load_draft,
+    retire_flow_message,
+)
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
 from bot.ioc.types import CurrentClient, Now
 from bot.keyboards.common import (
@@ -47,7 +52,7 @@ from bot.services.admin_gate import AdminGate
 from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
-from bot.states import AdminStates
+from bot.states import AdminStates, BookingStates
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +70,19 @@ def telegram_user(user: User) -> TelegramUser:
     )
 
 
-async def leave_flow(state: FSMContext, profile: ClientProfile | None, flow: BookingFlow) -> bool:
+async def leave_flow(
+    state: FSMContext,
+    profile: ClientProfile | None,
+    flow: BookingFlow,
+    message: Message | None = None,
+) -> bool:
     """Clear the FSM state and release the client's booking hold (or, for an admin's booking
-    at the desk, the hold taken for that client); True if a flow was left."""
+    at the desk, the hold taken for that client); True if a flow was left. With `message` (the
+    command that leaves), the booking message's buttons are removed too."""
     had_state = await state.get_state() is not None
     draft = await load_draft(state)
+    if message is not None and message.bot is not None:
+        await retire_flow_message(message.bot, message.chat.id, state)
     await state.clear()
     if draft is not None and draft.for_client is not None and draft.hold_id:
         await flow.leave(draft.for_client, draft.hold_id)
@@ -84,14 +97,22 @@ async def on_command_mid_flow(
     flow: FromDishka[BookingFlow],
     profile: ClientProfile | None = None,
 ) -> None:
-    """Any command ends the flow in progress (its hold released), then runs as usual; whatever
-    router owns it. /cancel is left to say whether there was something to cancel.
+    """A command that starts another conversation ends the flow in progress (its hold released,
+    its buttons removed), then runs as usual, whatever router owns it. /cancel is left to say
+    whether there was something to cancel.
+
+    In a booking, a command that only shows something (/wallet, /help, /my, /language) or one
+    nobody serves keeps the booking open: the bot itself sends the client to the wallet when
+    money is missing, and Confirm must still work afterwards.
 
     Later routers still see the old state in their filters, so their text-in-a-flow handlers
     leave commands alone. During a PostgreSQL outage the command could not run: the flow stays
     (the outage error reaches the error handler, which says "try again in a minute")."""
+    in_booking = (await state.get_state() or "").startswith(BookingStates.__full_group_name__ + ":")
+    if in_booking and command_of(message.text) not in ENDS_BOOKING:
+        raise SkipHandler
     await flow.check_database()
-    await leave_flow(state, profile, flow)
+    await leave_flow(state, profile, flow, message)
     raise SkipHandler
 
 
@@ -158,7 +179,7 @@ async def on_start(
     profile: ClientProfile | None = None,
 ) -> None:
     assert message.from_user is not None
-    await leave_flow(state, profile, flow)
+    await leave_flow(state, profile, flow, message)
     registered = await clients.register(telegram_user(message.from_user), now=now)
     i18n = Translator(registered.language)
     text, menu = await greeting(registered, i18n, booking, now)
@@ -205,7 +226,7 @@ async def on_cancel(
     flow: FromDishka[BookingFlow],
     profile: ClientProfile | None = None,
 ) -> None:
-    left = await leave_flow(state, profile, flow)
+    left = await leave_flow(state, profile, flow, message)
     await message.answer(
         i18n("cancel.done" if left else "cancel.nothing"), reply_markup=main_menu(i18n)
     )

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
+from bot.services.change_policy import ChangePolicy
 
 CENT = Decimal("0.01")
 
@@ -46,6 +47,26 @@ def time_buttons(starts: Sequence[datetime], tz: ZoneInfo) -> list[tuple[int, st
 def long_date(day: date, i18n: Translator) -> str:
     """`DD.MM.YYYY (weekday)` for the header, summary and confirmation."""
     return f"{day:%d.%m.%Y} ({i18n(f'booking.weekday.{day.isoweekday()}')})"
+
+
+def short_when(instant: datetime, tz: ZoneInfo, i18n: Translator) -> str:
+    """`Tue 03.03, 16:30`: an instant as the client reads it at the location."""
+    local = instant.astimezone(tz)
+    return f"{i18n(f'booking.weekday.{local.isoweekday()}')} {local:%d.%m}, {local:%H:%M}"
+
+
+def policy_line(policy: ChangePolicy, tz: ZoneInfo, i18n: Translator) -> str:
+    """What cancelling or moving costs, said before the money is taken and on the
+    confirmation: free until the deadline, or (already past it) no move and the late refund."""
+    if policy.late_refund_percent > 0:
+        late = i18n("booking.policy.late_percent", percent=policy.late_refund_percent)
+    else:
+        late = i18n("booking.policy.late_none")
+    if policy.free_now:
+        return i18n(
+            "booking.policy.free", deadline=short_when(policy.free_until, tz, i18n), late=late
+        )
+    return i18n("booking.policy.not_free", hours=policy.free_cancel_hours, late=late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +130,7 @@ class SummaryFacts:
     balance: Decimal
     hold_expires_at: datetime
     hold_ttl_seconds: int
+    policy: ChangePolicy
 
 
 def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
@@ -122,9 +144,15 @@ def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
             amount=format_money(facts.charge, currency),
         )
     after = facts.balance - facts.charge
-    short_line = ""
     if after < 0:
-        short_line = i18n("booking.summary.short", missing=format_money(-after, currency))
+        # The balance and what is missing: never a "balance after" that the booking cannot reach.
+        money_line = i18n(
+            "booking.summary.short",
+            balance=format_money(facts.balance, currency),
+            missing=format_money(-after, currency),
+        )
+    else:
+        money_line = i18n("booking.summary.after", balance=format_money(after, currency))
     specialist = (
         i18n("booking.summary.any", name=facts.specialist)
         if facts.any_specialist
@@ -142,8 +170,8 @@ def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
         timezone=str(facts.tz),
         price=format_money(facts.price, currency),
         discount_line=discount_line,
-        balance_after=format_money(max(after, Decimal(0)), currency),
-        short_line=short_line,
+        money_line=money_line,
+        policy_line=policy_line(facts.policy, facts.tz, i18n),
         minutes=max(1, facts.hold_ttl_seconds // 60),
         until=local_hhmm(facts.hold_expires_at, facts.tz),
     )
@@ -159,8 +187,11 @@ def done_text(
     start: datetime,
     amount: Decimal,
     currency: str,
+    policy: ChangePolicy,
     i18n: Translator,
 ) -> str:
+    """The confirmation: what, where, when, who, what was paid, and until when a cancel or a
+    move is free (or, booked inside the deadline, that it cannot be moved)."""
     local = start.astimezone(tz)
     return i18n(
         "booking.done",
@@ -172,4 +203,5 @@ def done_text(
         time=local.strftime("%H:%M"),
         timezone=str(tz),
         amount=format_money(amount, currency),
+        policy_line=policy_line(policy, tz, i18n),
     )

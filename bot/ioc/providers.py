@@ -253,6 +253,7 @@ class RequestProvider(Provider):
         flow: BookingFlow,
         waitlist: WaitlistService,
         gate: AdminGate,
+        wallet: WalletService,
     ) -> Deps:
         """The booking handlers' bundle, acting for the client an admin books for at the desk
         when the flow is such a booking (`acting_client`)."""
@@ -275,6 +276,7 @@ class RequestProvider(Provider):
             waitlist=waitlist,
             booked_by=booked_by,
             presser_client_id=client.client_id,
+            wallet=wallet,
         )
 
     @provide

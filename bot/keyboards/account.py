@@ -33,6 +33,7 @@ class AppointmentAction(str, Enum):
     reschedule = "resched"  # choose a new date, then a time
     attend = "attend"  # "I'll come" from a reminder
     again = "again"  # "Book again": a new booking of the same service with the same specialist
+    calendar = "ics"  # send the appointment as an .ics file
 
 
 class AppointmentCb(CallbackData, prefix="appt"):
@@ -114,11 +115,13 @@ def appointment_actions_keyboard(
     appointment_id: int,
     *,
     can_change: bool,
+    can_move: bool = True,
     past: bool = False,
     book_again: bool = False,
 ) -> InlineKeyboardMarkup:
-    """Cancel / Reschedule (when the appointment is still booked and upcoming), "Book again"
-    (a past visit), and Back (to the list it belongs to: `past` = the history)."""
+    """Cancel / Reschedule (when the appointment is still booked and upcoming; Reschedule only
+    while a move is allowed, before the free-cancel deadline), "Book again" (a past visit), and
+    Back (to the list it belongs to: `past` = the history)."""
     kb = InlineKeyboardBuilder()
     if book_again:
         kb.button(
@@ -127,6 +130,7 @@ def appointment_actions_keyboard(
                 action=AppointmentAction.again, appointment_id=appointment_id
             ),
         )
+    first_row = 0
     if can_change:
         kb.button(
             text=t("account.btn.cancel"),
@@ -134,16 +138,19 @@ def appointment_actions_keyboard(
                 action=AppointmentAction.cancel, appointment_id=appointment_id
             ),
         )
-        kb.button(
-            text=t("account.btn.reschedule"),
-            callback_data=AppointmentCb(
-                action=AppointmentAction.reschedule, appointment_id=appointment_id
-            ),
-        )
+        first_row += 1
+        if can_move:
+            kb.button(
+                text=t("account.btn.reschedule"),
+                callback_data=AppointmentCb(
+                    action=AppointmentAction.reschedule, appointment_id=appointment_id
+                ),
+            )
+            first_row += 1
     page = MyPage.past if past else MyPage.upcoming
     kb.button(text=t("account.btn.back"), callback_data=MyListCb(page=page))
-    if can_change:
-        kb.adjust(2, 1)
+    if first_row:
+        kb.adjust(*([1] if book_again else []), first_row, 1)
     else:
         kb.adjust(1)
     return kb.as_markup()
@@ -257,11 +264,18 @@ def reschedule_confirm_keyboard(t: Translate, appointment_id: int, ts: int) -> I
     return kb.as_markup()
 
 
-def wallet_keyboard(t: Translate, *, payments_enabled: bool) -> InlineKeyboardMarkup | None:
-    if not payments_enabled:
-        return None
+def wallet_keyboard(
+    t: Translate, *, payments_enabled: bool, contact_url: str | None = None
+) -> InlineKeyboardMarkup | None:
+    """Top up by card when Telegram Payments are on; else a button that opens a chat with the
+    salon (`ADMIN_CONTACT`), when one is set."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("account.btn.topup"), callback_data=WalletCb(action=WalletAction.topup))
+    if payments_enabled:
+        kb.button(text=t("account.btn.topup"), callback_data=WalletCb(action=WalletAction.topup))
+    elif contact_url is not None:
+        kb.button(text=t("account.btn.contact"), url=contact_url)
+    else:
+        return None
     return kb.as_markup()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from enum import Enum
 from typing import Annotated
+from urllib.parse import quote_plus
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -46,6 +47,7 @@ class BookAction(str, Enum):
     CANCEL = "x"
     CONFIRM = "ok"
     JOIN_WAITLIST = "wl"
+    PAY = "pay"  # pay the missing amount by card, and book when the payment arrives
 
 
 # Ids, date ordinals, Unix timestamps and page numbers all fit in [0, END_TIMESTAMP); an id is
@@ -297,9 +299,17 @@ def waitlist_keyboard(flow: str, i18n: Translator) -> InlineKeyboardMarkup:
 
 
 def summary_keyboard(
-    flow: str, i18n: Translator, *, top_up: InlineKeyboardButton | None = None
+    flow: str,
+    i18n: Translator,
+    *,
+    pay: InlineKeyboardButton | None = None,
+    top_up: InlineKeyboardButton | None = None,
 ) -> InlineKeyboardMarkup:
+    """Confirm (with `pay` above it as the main button when money is missing and card payments
+    are on; `top_up` below it otherwise), then Back and Cancel."""
     kb = InlineKeyboardBuilder()
+    if pay is not None:
+        kb.row(pay)
     kb.row(
         InlineKeyboardButton(
             text=i18n("booking.btn.confirm"),
@@ -312,29 +322,73 @@ def summary_keyboard(
     return kb.as_markup()
 
 
+def pay_button(flow: str, i18n: Translator, *, missing: str) -> InlineKeyboardButton:
+    """ "💳 Pay 700 RUB and book": one invoice for exactly the missing amount."""
+    return InlineKeyboardButton(
+        text=i18n("booking.btn.pay", amount=missing),
+        callback_data=_cb(flow, BookStep.SUMMARY, BookAction.PAY),
+    )
+
+
+def contact_button(i18n: Translator, url: str) -> InlineKeyboardButton:
+    """Opens a chat with the salon (`ADMIN_CONTACT`) to arrange a top-up."""
+    return InlineKeyboardButton(text=i18n("booking.btn.contact"), url=url)
+
+
 def back_keyboard(flow: str, step: BookStep, i18n: Translator) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.row(*_nav_row(flow, step, i18n, back=True))
     return kb.as_markup()
 
 
-def booked_keyboard(appointment_id: int, i18n: Translator) -> InlineKeyboardMarkup:
+def booked_keyboard(
+    appointment_id: int,
+    i18n: Translator,
+    *,
+    can_move: bool = True,
+    map_url: str | None = None,
+) -> InlineKeyboardMarkup:
+    """The confirmation's buttons: add to calendar, the map (when the location has an
+    address), Cancel, and Reschedule only while a move is allowed (before the free-cancel
+    deadline)."""
     kb = InlineKeyboardBuilder()
-    kb.row(
+    top = [
+        InlineKeyboardButton(
+            text=i18n("booking.btn.calendar"),
+            callback_data=AppointmentCb(
+                action=AppointmentAction.calendar, appointment_id=appointment_id
+            ).pack(),
+        )
+    ]
+    if map_url is not None:
+        top.append(InlineKeyboardButton(text=i18n("booking.btn.map"), url=map_url))
+    kb.row(*top)
+    row = [
         InlineKeyboardButton(
             text=i18n("booking.btn.cancel_appointment"),
             callback_data=AppointmentCb(
                 action=AppointmentAction.cancel, appointment_id=appointment_id
             ).pack(),
-        ),
-        InlineKeyboardButton(
-            text=i18n("booking.btn.reschedule"),
-            callback_data=AppointmentCb(
-                action=AppointmentAction.reschedule, appointment_id=appointment_id
-            ).pack(),
-        ),
-    )
+        )
+    ]
+    if can_move:
+        row.append(
+            InlineKeyboardButton(
+                text=i18n("booking.btn.reschedule"),
+                callback_data=AppointmentCb(
+                    action=AppointmentAction.reschedule, appointment_id=appointment_id
+                ).pack(),
+            )
+        )
+    kb.row(*row)
     return kb.as_markup()
+
+
+def map_url(address: str | None, location: str) -> str | None:
+    """A map search for the location's address (None without an address)."""
+    if not address:
+        return None
+    return "https://www.google.com/maps/search/?api=1&query=" + quote_plus(f"{location}, {address}")
 
 
 def top_up_button(i18n: Translator, *, payments_enabled: bool) -> InlineKeyboardButton:

@@ -13,6 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import translate
+from bot.keyboards.account import AppointmentAction, AppointmentCb
 from bot.keyboards.fields import DbId
 
 
@@ -32,6 +33,17 @@ class WaitlistTakeCb(CallbackData, prefix="wlt"):
     """Take the time offered to a waitlist entry (handled by the booking conversation)."""
 
     waitlist_id: DbId
+
+
+def book_again_keyboard(appointment_id: int, locale: str) -> InlineKeyboardMarkup:
+    """The thank-you's "🔁 Book again": the same button as on a past visit in /my (the booking
+    conversation re-checks the appointment is the presser's)."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=translate("notify.btn.book_again", locale),
+        callback_data=AppointmentCb(action=AppointmentAction.again, appointment_id=appointment_id),
+    )
+    return kb.as_markup()
 
 
 class AgendaMark(str, Enum):

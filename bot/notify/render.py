@@ -22,6 +22,7 @@ from bot.domain.statuses import AppointmentStatus
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translate
 from bot.keyboards.notify import (
     agenda_keyboard,
+    book_again_keyboard,
     open_schedule_keyboard,
     reminder_keyboard,
     waitlist_offer_keyboard,
@@ -145,6 +146,9 @@ def render(
     if kind == kinds.CLIENT_REMINDER:
         text = translate("notify.client.reminder", lang, **_details(payload, lang, currency))
         return Rendered(text, reminder_keyboard(int(payload["appointment_id"]), lang))
+    if kind == kinds.CLIENT_THANKS:
+        text = translate("notify.client.thanks", lang, **_details(payload, lang, currency))
+        return Rendered(text, book_again_keyboard(int(payload["appointment_id"]), lang))
     if kind == kinds.CLIENT_WAITLIST_OFFER:
         values = _details(payload, lang, currency)
         key = "notify.client.waitlist_offer"

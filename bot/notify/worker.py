@@ -273,7 +273,8 @@ class OutboxWorker:
     @staticmethod
     async def _still_relevant(session: AsyncSession, row: ClaimedRow) -> bool:
         """A reminder is worth sending only while its appointment is booked at the same start
-        (and, for the specialist's, still with the specialist it is addressed to)."""
+        (and, for the specialist's, still with the specialist it is addressed to); the
+        thank-you also when the visit was marked completed."""
         if row.appointment_id is None:
             return False
         found = await notifications.reminder_target(session, row.appointment_id)
@@ -282,10 +283,13 @@ class OutboxWorker:
         status, start, specialist_chat = found
         if row.kind == kinds.SPECIALIST_REMINDER and specialist_chat != row.chat_id:
             return False
-        return bool(
-            status == AppointmentStatus.BOOKED
-            and start == dt.datetime.fromisoformat(row.payload["start"])
+        # The thank-you also goes after a visit marked completed (not after a no-show).
+        wanted = (
+            (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
+            if row.kind == kinds.CLIENT_THANKS
+            else (AppointmentStatus.BOOKED,)
         )
+        return bool(status in wanted and start == dt.datetime.fromisoformat(row.payload["start"]))
 
     # --- settling ---------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from bot.services.notifications import (
     queue_cancel_notifications,
     queue_reschedule_notifications,
     queue_workplace_moves,
+    settle_client_confirmation,
 )
 from bot.services.take_hold import take_hold
 from bot.services.transaction import in_transaction
@@ -174,7 +175,12 @@ class BookingService:
     # --- confirm ---------------------------------------------------------------------------
 
     async def confirm(
-        self, request: BookingRequest, *, now: datetime, booked_by: int | None = None
+        self,
+        request: BookingRequest,
+        *,
+        now: datetime,
+        booked_by: int | None = None,
+        card_on_screen: bool = False,
     ) -> AppointmentView:
         """Book the requested time in one transaction; idempotent on `request.hold_id` (a
         second call returns the same appointment, one debit). Returns the appointment's view.
@@ -186,7 +192,9 @@ class BookingService:
         `NotAllowed(NOT_YOUR_BOOKING)` for another client's hold id, `NotFound` for an unknown
         client, `AccessDenied(CLIENT_BLOCKED)` for a client an admin blocked. `booked_by` is the
         admin (Telegram id) booking for the client at the desk: the role is checked and the
-        booking audited in the transaction. Rules: docs/rules.md#confirm,
+        booking audited in the transaction. `card_on_screen`: the client's own chat is about to
+        show the confirmation card, so the outbox confirmation waits a grace period for
+        `confirmation_shown` (docs/rules.md#what-is-sent). Rules: docs/rules.md#confirm,
         docs/rules.md#conflicts, docs/rules.md#admin-rights.
         """
         self._check_notice(request.start, now)
@@ -199,6 +207,7 @@ class BookingService:
                 preferred=preferred,
                 now=now,
                 booked_by=booked_by,
+                card_on_screen=card_on_screen,
             )
         )
         if created:
@@ -219,6 +228,7 @@ class BookingService:
         keep_preferred: bool,
         booked_by: int | None = None,
         lock_all: bool = False,
+        card_on_screen: bool = False,
     ) -> tuple[AppointmentView, bool]:
         """One run of the confirm transaction; (the view, whether this run created it)."""
         if booked_by is not None:
@@ -294,7 +304,13 @@ class BookingService:
             service_id=request.service_id,
             day=local_day(view.start, view.timezone),
         )
-        await queue_booking_notifications(session, appointment.id, now=now, settings=self._settings)
+        await queue_booking_notifications(
+            session,
+            appointment.id,
+            now=now,
+            settings=self._settings,
+            card_on_screen=card_on_screen and booked_by is None,
+        )
         if booked_by is not None:
             await write_audit(
                 session,
@@ -420,6 +436,16 @@ class BookingService:
         if await wallets.debit(session, client_id, amount) is None:
             balance = await wallets.balance(session, client_id)
             raise InsufficientFunds(amount, balance if balance is not None else ZERO)
+
+    async def confirmation_shown(self, appointment_id: int, *, now: datetime) -> None:
+        """The client's chat shows the confirmation card: their outbox confirmation is settled
+        without being sent (one confirmation per booking, docs/rules.md#what-is-sent). Best
+        effort: if this fails, the client gets the outbox copy as well."""
+
+        async def settle(session: AsyncSession) -> None:
+            await settle_client_confirmation(session, appointment_id, now=now)
+
+        await self._best_effort(in_transaction(self._sessions, settle), "settle confirmation")
 
     # --- cancel ----------------------------------------------------------------------------
 
@@ -779,6 +805,14 @@ class BookingService:
         async with self._sessions() as session:
             await self._load_for(session, appointment_id, actor)
             return await self._view_of(session, appointment_id)
+
+    async def refunded(self, appointment_id: int, *, actor: Actor) -> Decimal:
+        """What the appointment's cancel refunded (a currency amount; 0 for nothing), if the
+        actor may see it (`NotFound` / `NotAllowed`): a repeated "Yes, cancel" shows the same
+        result as the first. Rule: docs/rules.md#cancel-and-refunds."""
+        async with self._sessions() as session:
+            await self._load_for(session, appointment_id, actor)
+            return await wallets.refunded_for(session, appointment_id)
 
     # --- plumbing --------------------------------------------------------------------------
 

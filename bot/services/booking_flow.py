@@ -25,6 +25,9 @@ from bot.services.booking_types import AppointmentView, BookingRequest
 from bot.services.holds import Hold, HoldStore
 from bot.services.waitlist import WaitlistService
 
+# A pay-at-checkout invoice keeps the time held this long (seconds): enough to enter a card.
+PAYMENT_HOLD_SECONDS = 900
+
 
 class LostReason(str, Enum):
     """Why a picked time is gone."""
@@ -130,6 +133,27 @@ class BookingFlow:
             return await self.pick_time(choice, now=now)
         return await self._quote(choice.client_id, hold)
 
+    async def hold_for_payment(self, choice: TimeChoice, *, now: datetime) -> SummaryQuote:
+        """Hold `choice` again for `PAYMENT_HOLD_SECONDS` (the client pays the missing amount by
+        card before the booking) and quote it: the quote's `charge - balance` is what to
+        invoice. The client's own hold is replaced (atomically, by the new one); same errors as
+        `pick_time`."""
+        try:
+            hold = await self._booking.hold(
+                client_id=choice.client_id,
+                location_id=choice.location_id,
+                service_id=choice.service_id,
+                specialist_id=choice.specialist_id,
+                start=choice.start,
+                now=now,
+                ttl_seconds=PAYMENT_HOLD_SECONDS,
+            )
+        except SlotTaken as exc:
+            raise TimeGone(LostReason.TAKEN) from exc
+        except SlotUnavailable as exc:
+            raise TimeGone(LostReason.UNAVAILABLE) from exc
+        return await self._quote(choice.client_id, hold)
+
     async def confirm(
         self, request: BookingRequest, *, now: datetime, booked_by: int | None = None
     ) -> AppointmentView:
@@ -145,7 +169,9 @@ class BookingFlow:
         live = await self._holds.get(request.client_id)
         hold_lapsed = live is None or live.hold_id != request.hold_id
         try:
-            return await self._booking.confirm(request, now=now, booked_by=booked_by)
+            return await self._booking.confirm(
+                request, now=now, booked_by=booked_by, card_on_screen=True
+            )
         except (SlotTaken, HoldExpired, SlotUnavailable) as exc:
             await self._holds.release(request.client_id, request.hold_id)
             if isinstance(exc, SlotUnavailable):

@@ -168,10 +168,15 @@ async def _put_all(
     await outbox.enqueue_many(session, [r for r in rows if r is not None], revive_cancelled=revive)
 
 
+# The thank-you goes this long after the appointment ends.
+AFTER_VISIT = dt.timedelta(hours=2)
+
+
 async def _queue_reminders(
     session: AsyncSession, facts: _AppointmentFacts, *, now: dt.datetime, settings: Settings
 ) -> None:
-    """Client reminders at each offset and the specialist reminder; past ones are skipped.
+    """Client reminders at each offset, the specialist reminder and the client's thank-you after
+    the visit; past reminders are skipped.
     A reminder cancelled earlier with the same key (moved away and back) is re-armed."""
     reminders = [
         ("client", kinds.CLIENT_REMINDER, "remind", offset) for offset in settings.reminder_offsets
@@ -182,6 +187,18 @@ async def _queue_reminders(
         reminders.append(("specialist", kinds.SPECIALIST_REMINDER, "spec_remind", offset))
     start = facts.start
     rows: list[outbox.NewRow | None] = []
+    # After the visit: the thank-you, AFTER_VISIT past the end (docs/rules.md#what-is-sent).
+    end = dt.datetime.fromisoformat(facts.payload["end"])
+    rows.append(
+        _appointment_row(
+            facts,
+            "client",
+            kinds.CLIENT_THANKS,
+            f"thanks:{epoch(start)}",
+            due_at=end + AFTER_VISIT,
+            payload=facts.payload,
+        )
+    )
     for recipient, kind, name, offset in reminders:
         due = start - offset
         if due <= now:
@@ -222,17 +239,37 @@ async def rearm_reminders(
         await _queue_reminders(session, facts, now=now, settings=settings)
 
 
+# How long the outbox confirmation of a booking made in the client's own chat waits for the
+# card to be shown there (which settles it unsent); after a crash in between, it is sent then.
+ON_SCREEN_GRACE = dt.timedelta(seconds=30)
+CONFIRM_KEY = "confirm"
+
+
 async def queue_booking_notifications(
-    session: AsyncSession, appointment_id: int, *, now: dt.datetime, settings: Settings
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    card_on_screen: bool = False,
 ) -> None:
     """Queue the client's confirmation, the specialist's notice and all future reminders.
 
-    Idempotent: calling it twice for the same appointment queues nothing new.
+    With `card_on_screen` (the client booked in their chat, which is about to show the card)
+    the confirmation is due `ON_SCREEN_GRACE` later: `settle_client_confirmation` settles it
+    unsent once the card is shown, so the client sees one confirmation; it is the guarantee if
+    the process dies before that. Idempotent: calling it twice queues nothing new.
     """
     facts = await _appointment_facts(session, appointment_id)
+    confirm_due = now + ON_SCREEN_GRACE if card_on_screen else now
     notices = [
         _appointment_row(
-            facts, "client", kinds.CLIENT_CONFIRM, "confirm", due_at=now, payload=facts.payload
+            facts,
+            "client",
+            kinds.CLIENT_CONFIRM,
+            CONFIRM_KEY,
+            due_at=confirm_due,
+            payload=facts.payload,
         ),
         _appointment_row(
             facts, "specialist", kinds.SPECIALIST_NEW, "spec_new", due_at=now, payload=facts.payload
@@ -240,6 +277,16 @@ async def queue_booking_notifications(
     ]
     await _put_all(session, notices)
     await _queue_reminders(session, facts, now=now, settings=settings)
+
+
+async def settle_client_confirmation(
+    session: AsyncSession, appointment_id: int, *, now: dt.datetime
+) -> bool:
+    """The client's chat shows the booking's confirmation card: mark its pending outbox
+    confirmation sent without sending it. True if a pending row was settled."""
+    return await outbox.settle_unsent(
+        session, f"appt:{appointment_id}:{CONFIRM_KEY}", now=now, reason="shown on screen"
+    )
 
 
 async def queue_cancel_notifications(

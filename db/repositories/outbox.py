@@ -250,6 +250,24 @@ async def mark_failed(session: AsyncSession, row_id: int, *, worker_id: str, err
     )
 
 
+async def settle_unsent(
+    session: AsyncSession, dedupe_key: str, *, now: dt.datetime, reason: str
+) -> bool:
+    """Mark a pending row sent without sending it (what it says is already on screen), unless
+    a worker holds its lease right now (then that worker sends it). True if settled."""
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.dedupe_key == dedupe_key,
+            Outbox.status == PENDING,
+            or_(Outbox.locked_until.is_(None), Outbox.locked_until < now),
+        )
+        .values(status=SENT, sent_at=now, locked_until=None, locked_by=None, last_error=reason)
+        .returning(Outbox.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
 async def mark_cancelled(session: AsyncSession, row_id: int, *, reason: str) -> None:
     await session.execute(
         update(Outbox)

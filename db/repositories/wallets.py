@@ -99,6 +99,17 @@ async def charged_for(session: AsyncSession, appointment_id: int) -> Decimal:
     return -Decimal(result.scalar_one())
 
 
+async def refunded_for(session: AsyncSession, appointment_id: int) -> Decimal:
+    """What was refunded for the appointment (its one refund row; 0 when none)."""
+    result = await session.execute(
+        select(func.coalesce(func.sum(WalletTransaction.amount), 0)).where(
+            WalletTransaction.appointment_id == appointment_id,
+            WalletTransaction.kind == "refund",
+        )
+    )
+    return Decimal(result.scalar_one())
+
+
 async def by_external_id(session: AsyncSession, external_id: str) -> WalletTransaction | None:
     result = await session.execute(
         select(WalletTransaction).where(WalletTransaction.external_id == external_id)

@@ -24,6 +24,7 @@ from bot.keyboards.booking import (
     summary_keyboard,
 )
 from bot.keyboards.fields import END_TIMESTAMP
+from bot.services.change_policy import ChangePolicy
 
 
 @pytest.mark.parametrize(
@@ -72,6 +73,62 @@ def test_confirm_button_text(locale: str, word: str) -> None:
     assert word in kb.inline_keyboard[0][0].text
 
 
+def summary_facts(start: datetime, *, balance: Decimal, free_now: bool = True) -> SummaryFacts:
+    return SummaryFacts(
+        location="Center",
+        address="Main st 1",
+        tz=ZoneInfo("Europe/Moscow"),
+        service="Haircut",
+        duration_min=60,
+        specialist="Anna",
+        any_specialist=True,
+        start=start,
+        price=Decimal("1000"),
+        discount_percent=Decimal("10"),
+        discount=Decimal("100"),
+        charge=Decimal("900"),
+        balance=balance,
+        hold_expires_at=start - timedelta(hours=1),
+        hold_ttl_seconds=600,
+        policy=ChangePolicy(
+            free_until=start - timedelta(hours=24),
+            free_now=free_now,
+            late_refund_percent=0,
+            free_cancel_hours=24,
+        ),
+    )
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_a_short_summary_shows_the_balance_and_what_is_missing_never_a_balance_after(
+    locale: str,
+) -> None:
+    """Item 3: "balance after payment: 0" above "1800 missing" contradicted itself."""
+    i18n = Translator(locale)
+    start = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
+    short = summary_text(summary_facts(start, balance=Decimal("500")), "RUB", i18n)
+    assert i18n("booking.summary.short", balance="500 RUB", missing="400 RUB") in short
+    assert i18n("booking.summary.after", balance="0 RUB") not in short
+    enough = summary_text(summary_facts(start, balance=Decimal("2000")), "RUB", i18n)
+    assert i18n("booking.summary.after", balance="1100 RUB") in enough
+    assert "400 RUB" not in enough
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_the_summary_states_the_policy_before_the_money(locale: str) -> None:
+    i18n = Translator(locale)
+    start = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)  # Tue 04.03 10:00 in Moscow
+    free = summary_text(summary_facts(start, balance=Decimal("2000")), "RUB", i18n)
+    deadline = f"{i18n('booking.weekday.1')} 03.03, 10:00"
+    late = i18n("booking.policy.late_none")
+    assert i18n("booking.policy.free", deadline=deadline, late=late) in free
+    inside = summary_text(
+        summary_facts(start, balance=Decimal("2000"), free_now=False), "RUB", i18n
+    )
+    assert i18n("booking.policy.not_free", hours=24, late=late) in inside
+    assert deadline not in inside
+
+
 def test_summary_shows_discount_balance_after_and_shortfall() -> None:
     tz = ZoneInfo("Europe/Moscow")
     start = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
@@ -91,11 +148,19 @@ def test_summary_shows_discount_balance_after_and_shortfall() -> None:
         balance=Decimal("500"),
         hold_expires_at=start - timedelta(hours=1),
         hold_ttl_seconds=600,
+        policy=ChangePolicy(
+            free_until=start - timedelta(hours=24),
+            free_now=True,
+            late_refund_percent=50,
+            free_cancel_hours=24,
+        ),
     )
     text = summary_text(facts, "RUB", Translator("en"))
     assert "Center, Main st 1" in text
     assert "04.03.2031" in text and "10:00" in text
     assert "Anna — your specialist" in text
     assert "to pay 900 RUB" in text
-    assert "400 RUB short" in text
+    assert "500 RUB, 400 RUB missing" in text
+    assert "Balance after" not in text
+    assert "until Mon 03.03, 10:00; later: 50% refunded" in text
     assert "10 min" in text

@@ -9,18 +9,20 @@ appointment (already cancelled, already started) gets a short notice and the cur
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.domain.errors import InvalidState, NotAllowed, NotFound
 from bot.domain.statuses import AppointmentStatus
 from bot.handlers.account import render
 from bot.handlers.account.context import AccountDeps, show
+from bot.handlers.account.ics import appointment_ics
 from bot.handlers.render_booking import format_money, with_notice
 from bot.keyboards.account import (
     AppointmentAction,
@@ -34,6 +36,7 @@ from bot.keyboards.account import (
 )
 from bot.keyboards.common import MenuAction, MenuCb, with_home
 from bot.services.booking import AppointmentView
+from bot.services.change_policy import client_may_move
 from bot.services.reschedule_flow import changeable
 from bot.states import AccountFlow
 
@@ -90,6 +93,7 @@ async def show_card(
         can_change=changeable(view, deps.now),
         past=past,
         book_again=past and view.status != AppointmentStatus.CANCELLED,
+        can_move=client_may_move(view, deps.now, deps.settings),
     )
     await show(query, text, markup, edit=edit)
 
@@ -219,20 +223,35 @@ async def on_cancel_confirm(
     try:
         result = await deps.booking.cancel(view.id, actor=deps.actor, now=deps.now)
     except (InvalidState, NotAllowed):
-        # A second press, or the appointment started/was cancelled meanwhile: nothing refunded.
         await leave_account_flow(state)
-        await refuse_as_it_is_now(query, deps, view.id)
+        now = await deps.booking.get(view.id, actor=deps.actor)
+        if now.status == AppointmentStatus.CANCELLED and now.cancelled_by == "client":
+            # A second press of "Yes, cancel" (or its re-delivery): the same result as the
+            # first, so the chat shows the cancelled state once; nothing more is refunded.
+            refund = await deps.booking.refunded(view.id, actor=deps.actor)
+            await query.answer()
+            await show(
+                query, await cancelled_text(deps, now, refund), back_to_list_keyboard(deps.i18n)
+            )
+            return
+        # The appointment started or was cancelled by the salon meanwhile: nothing refunded.
+        await refuse_change(query, deps, now)
         return
-    wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
     await query.answer()
     await leave_account_flow(state)
-    text = deps.i18n(
-        "account.cancel.done",
-        refund=format_money(result.refund, deps.currency),
-        balance=format_money(wallet.balance, deps.currency),
-        **render.when(result.appointment),
-    )
+    text = await cancelled_text(deps, result.appointment, result.refund)
     await show(query, text, back_to_list_keyboard(deps.i18n))
+
+
+async def cancelled_text(deps: AccountDeps, view: AppointmentView, refund: Decimal) -> str:
+    """ "Cancelled, N refunded, balance M" for the client's own cancel."""
+    wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
+    return deps.i18n(
+        "account.cancel.done",
+        refund=format_money(refund, deps.currency),
+        balance=format_money(wallet.balance, deps.currency),
+        **render.when(view),
+    )
 
 
 async def on_attend(
@@ -252,6 +271,31 @@ async def on_attend(
     await query.answer(deps.i18n("account.attend.done", **render.when(view)))
 
 
+async def on_calendar(
+    query: CallbackQuery, callback_data: AppointmentCb, deps: FromDishka[AccountDeps]
+) -> None:
+    """ "📅 Add to calendar": the appointment as an `.ics` file in the location's time zone."""
+    view = await own_appointment(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    if view.status != AppointmentStatus.BOOKED:
+        await refuse_change(query, deps, view)
+        return
+    await query.answer()
+    title = deps.i18n(
+        "account.ics.title", service=view.service_name, specialist=view.specialist_name
+    )
+    assert query.bot is not None
+    me = await query.bot.me()
+    content = appointment_ics(view, summary=title, now=deps.now, domain=me.username or "bot")
+    local = view.local_start
+    await query.bot.send_document(
+        chat_id=query.from_user.id,
+        document=BufferedInputFile(content, filename=f"appointment-{local:%Y%m%d-%H%M}.ics"),
+        caption=deps.i18n("account.ics.caption"),
+    )
+
+
 def register(router: Router) -> None:
     """/my, the main menu's "my", the list pages and one appointment's card, cancel, attend."""
     router.message.register(on_my, Command("my"))
@@ -262,6 +306,7 @@ def register(router: Router) -> None:
         AppointmentAction.cancel: on_cancel_ask,
         AppointmentAction.cancel_confirm: on_cancel_confirm,
         AppointmentAction.attend: on_attend,
+        AppointmentAction.calendar: on_calendar,
     }
     for action, handler in actions.items():
         router.callback_query.register(handler, AppointmentCb.filter(F.action == action))

@@ -1,4 +1,8 @@
-"""Telegram Payments invoices for wallet top-ups: amounts in minor units and a signed payload.
+"""Telegram Payments invoices: amounts in minor units and a signed payload.
+
+Two kinds: a wallet top-up, and the missing amount of a booking (pay at checkout), which also
+names the booking flow it pays for. Either way the money is credited to the wallet; a booking
+payment then confirms that flow's booking.
 
 The payload names the client and the amount and is signed with a key derived from the bot
 token, so a pre-checkout query or a successful payment is accepted only for the invoice this bot
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 PAYLOAD_PREFIX = "topup"
+BOOKING_PREFIX = "book"
 
 # Telegram amounts are integers in the currency's smallest unit; most currencies have two
 # decimals, these have none (Telegram's currencies.json "exp": 0).
@@ -33,39 +38,60 @@ def from_minor(amount: int, currency: str) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class TopUpPayload:
+    """`flow` is the booking flow token a pay-at-checkout invoice pays for (None: a top-up)."""
+
     client_id: int
     amount_minor: int
     currency: str
+    flow: str | None = None
 
 
-def _signature(secret: str, client_id: int, amount_minor: int, currency: str) -> str:
+def _signature(
+    secret: str, client_id: int, amount_minor: int, currency: str, flow: str | None
+) -> str:
     key = hashlib.sha256(b"wallet-topup:" + secret.encode()).digest()
-    message = f"{client_id}:{amount_minor}:{currency.upper()}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    message = f"{client_id}:{amount_minor}:{currency.upper()}"
+    if flow is not None:
+        message = f"{message}:{flow}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def make_payload(secret: str, payload: TopUpPayload) -> str:
-    """`topup:<client>:<minor>:<currency>:<sig>`: well under Telegram's 128-byte limit."""
-    sig = _signature(secret, payload.client_id, payload.amount_minor, payload.currency)
-    return (
-        f"{PAYLOAD_PREFIX}:{payload.client_id}:{payload.amount_minor}:"
-        f"{payload.currency.upper()}:{sig}"
+    """`topup:<client>:<minor>:<currency>:<sig>`, or for a booking
+    `book:<client>:<minor>:<currency>:<flow>:<sig>`: well under Telegram's 128-byte limit."""
+    sig = _signature(
+        secret, payload.client_id, payload.amount_minor, payload.currency, payload.flow
     )
+    head = f"{payload.client_id}:{payload.amount_minor}:{payload.currency.upper()}"
+    if payload.flow is None:
+        return f"{PAYLOAD_PREFIX}:{head}:{sig}"
+    return f"{BOOKING_PREFIX}:{head}:{payload.flow}:{sig}"
 
 
 def parse_payload(secret: str, raw: str) -> TopUpPayload | None:
     """The payload if it is one this bot signed, else None (never raises)."""
     parts = raw.split(":")
-    if len(parts) != 5 or parts[0] != PAYLOAD_PREFIX:
+    flow: str | None = None
+    if len(parts) == 5 and parts[0] == PAYLOAD_PREFIX:
+        _, client_raw, amount_raw, currency, sig = parts
+    elif len(parts) == 6 and parts[0] == BOOKING_PREFIX:
+        _, client_raw, amount_raw, currency, flow, sig = parts
+    else:
         return None
-    _, client_raw, amount_raw, currency, sig = parts
     if not (client_raw.isdigit() and amount_raw.isdigit()):
         return None
     client_id, amount_minor = int(client_raw), int(amount_raw)
-    expected = _signature(secret, client_id, amount_minor, currency)
+    expected = _signature(secret, client_id, amount_minor, currency, flow)
     if not hmac.compare_digest(expected, sig):
         return None
-    return TopUpPayload(client_id=client_id, amount_minor=amount_minor, currency=currency)
+    return TopUpPayload(
+        client_id=client_id, amount_minor=amount_minor, currency=currency, flow=flow
+    )
+
+
+def is_booking_payload(raw: str) -> bool:
+    """True for a pay-at-checkout payload (the booking conversation completes it)."""
+    return raw.startswith(BOOKING_PREFIX + ":")
 
 
 def check_payment(

@@ -15,12 +15,18 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import Message, PreCheckoutQuery, Update
 from dishka import FromDishka
 
 from bot.config import Settings
 from bot.handlers.account.context import AccountDeps
-from bot.handlers.account.invoices import check_payment, from_minor, parse_payload
+from bot.handlers.account.invoices import (
+    check_payment,
+    from_minor,
+    is_booking_payload,
+    parse_payload,
+)
 from bot.handlers.account.wallet import payload_secret, payments_token
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
@@ -56,9 +62,13 @@ async def on_pre_checkout(
 
 
 async def on_successful_payment(message: Message, deps: FromDishka[AccountDeps]) -> None:
-    """Credit the payment once per Telegram charge id; a repeated delivery credits nothing."""
+    """Credit the payment once per Telegram charge id; a repeated delivery credits nothing.
+    A booking's payment (pay at checkout) is left to the booking conversation, which credits
+    it the same way and then confirms the booking."""
     payment = message.successful_payment
     assert payment is not None
+    if is_booking_payload(payment.invoice_payload):
+        raise SkipHandler
     payload = check_payment(
         payload_secret(deps.settings),
         payment.invoice_payload,

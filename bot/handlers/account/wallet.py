@@ -53,9 +53,18 @@ async def wallet_screen(deps: AccountDeps) -> tuple[str, InlineKeyboardMarkup | 
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=LEDGER_ROWS)
     text = render.wallet_text(wallet, deps.i18n, deps.currency, deps.settings.default_timezone)
     enabled = payments_token(deps.settings) is not None
+    contact = deps.settings.admin_contact
     if not enabled:
-        text = f"{text}\n\n{deps.i18n('account.wallet.topup_by_admin')}"
-    return text, wallet_keyboard(deps.i18n, payments_enabled=enabled)
+        how = (
+            deps.i18n("account.wallet.topup_contact", contact=contact)
+            if contact is not None
+            else deps.i18n("account.wallet.topup_by_admin")
+        )
+        text = f"{text}\n\n{how}"
+    markup = wallet_keyboard(
+        deps.i18n, payments_enabled=enabled, contact_url=deps.settings.admin_contact_url
+    )
+    return text, markup
 
 
 async def show_wallet(

@@ -1,7 +1,11 @@
-"""Confirm, the waitlist join for a date whose times are gone, and taking a waitlist offer.
+"""Confirm, pay at checkout, the waitlist join for a date whose times are gone, and taking a
+waitlist offer.
 
 Domain errors become text here, in one place: a lost race re-offers that day's times, missing
-money shows the price, the balance and what is missing, and nothing is written.
+money shows the price, the balance and what is missing (again on every press, as an alert), and
+nothing is written. With Telegram Payments on, "Pay N and book" sends one invoice for exactly
+the missing amount; its successful payment is credited to the wallet and books the held time,
+and the summary turns into the confirmation.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message
 from dishka import FromDishka
 
 from bot.domain.errors import (
@@ -25,6 +29,14 @@ from bot.domain.errors import (
     SlotUnavailable,
 )
 from bot.domain.statuses import AppointmentStatus
+from bot.handlers.account.invoices import (
+    TopUpPayload,
+    check_payment,
+    from_minor,
+    is_booking_payload,
+    make_payload,
+    to_minor,
+)
 from bot.handlers.admin_only import DENIED_TEXT
 from bot.handlers.booking.context import (
     Deps,
@@ -33,10 +45,12 @@ from bot.handlers.booking.context import (
     end_flow,
     load_draft,
     new_flow_token,
+    retire_flow_message,
+    save,
 )
 from bot.handlers.booking.flow import edit, guard, show
-from bot.handlers.booking.screens import resolve, times
-from bot.handlers.booking.steps import LOST_NOTICES, resume_summary
+from bot.handlers.booking.screens import resolve, summary_markup, times
+from bot.handlers.booking.steps import LOST_NOTICES, resume_summary, time_choice
 from bot.handlers.render_booking import done_text, format_money, long_date, with_notice
 from bot.keyboards.admin import desk_booked_keyboard, desk_pay_button
 from bot.keyboards.booking import (
@@ -44,12 +58,13 @@ from bot.keyboards.booking import (
     BookCb,
     BookStep,
     booked_keyboard,
+    map_url,
     summary_keyboard,
-    top_up_button,
 )
 from bot.keyboards.notify import WaitlistTakeCb
 from bot.services.booking import Actor, AppointmentView, BookingRequest
 from bot.services.booking_flow import TimeGone
+from bot.services.change_policy import change_policy, client_may_move
 
 log = logging.getLogger(__name__)
 
@@ -100,25 +115,34 @@ async def on_confirm(
 async def confirm_draft(
     callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft, message: Message
 ) -> None:
-    """Book the draft's held time and show the outcome (also after a desk payment)."""
+    """Book the draft's held time and show the outcome on `message` (also after a desk
+    payment); the press is answered with what is missing when money is missing, so a second
+    press while still short says it again rather than nothing."""
+    answer = await book_draft(message, state, deps, draft)
+    await callback.answer(answer, show_alert=answer is not None)
+
+
+async def book_draft(message: Message, state: FSMContext, deps: Deps, draft: Draft) -> str | None:
+    """Book the draft's held time and turn `message` into the confirmation (or say why not on
+    it). Returns the alert for the client, if any (what is missing)."""
     i18n = deps.i18n
     request = request_of(deps, draft)
     if request is None:
-        await show_times(message, state, deps, draft)
-        await callback.answer(i18n("booking.notice.stale"))
-        return
+        await show_times(message, state, deps, draft, notice=i18n("booking.notice.stale"))
+        return None
     try:
         view = await deps.flow.confirm(request, now=deps.now, booked_by=deps.booked_by)
     except TimeGone as gone:
         # Say why the time is gone (the flow has released the hold): the hold lapsed and
         # someone took it, a lost race, or the time is no longer bookable at all.
         await show_times(message, state, deps, draft, notice=i18n(LOST_NOTICES[gone.reason]))
-        await callback.answer()
-        return
+        return None
     except InsufficientFunds as exc:
-        await edit(message, *insufficient_screen(exc, deps, draft))
-        await callback.answer()
-        return
+        text, markup = insufficient_screen(exc, deps, draft)
+        await edit(message, text, markup)
+        draft.message_id = message.message_id
+        await save(state, draft, BookStep.SUMMARY)
+        return i18n("booking.insufficient_alert", missing=format_money(exc.missing, deps.currency))
     except AccessDenied as exc:
         # An admin blocked this client: booking is closed to them (their appointments stay);
         # or the desk's admin is no admin any more. The flow has released the hold.
@@ -128,18 +152,136 @@ async def confirm_draft(
         else:
             key = "admin.book.blocked" if deps.booked_by else "booking.blocked"
         await edit(message, i18n(key), None)
-        await callback.answer()
-        return
+        return None
     except (NotFound, NotAllowed, InvalidState):
         log.info("confirm refused for client %s", deps.client_id, exc_info=True)
-        await show_times(message, state, deps, draft)
-        await callback.answer(i18n("booking.error.generic"))
-        return
+        await show_times(message, state, deps, draft, notice=i18n("booking.error.generic"))
+        return None
     # The card first, then the flow ends: a crash in between leaves the flow at Confirm, and
     # the re-delivered Confirm finds the appointment by its booking key (the hold id).
     await edit(message, *booked_screen(view, deps, draft))
     await end_flow(state, booked=(draft.flow, view.id))
+    # The card is on screen: the outbox copy of the confirmation is settled unsent.
+    await deps.booking.confirmation_shown(view.id, now=deps.now)
+    return None
+
+
+async def on_pay(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, deps: FromDishka[Deps]
+) -> None:
+    """ "Pay N and book": one invoice for exactly what the wallet lacks for the held time. The
+    hold is taken again for `PAYMENT_HOLD_SECONDS` so it outlasts the payment; if nothing is
+    missing by now, this books at once like Confirm."""
+    if await _booked_already(callback, callback_data, state, deps):
+        return
+    checked = await guard(callback, callback_data, state, deps)
+    if checked is None:
+        return
+    draft, message = checked
+    i18n = deps.i18n
+    token = deps.settings.payment_provider_token
+    picked = await resolve(deps, draft)
+    if token is None or not deps.settings.payments_enabled or draft.start is None:
+        await callback.answer(i18n("account.wallet.payments_off"), show_alert=True)
+        return
+    if picked.location is None or picked.service is None:
+        await show_times(message, state, deps, draft, notice=i18n("booking.notice.stale"))
+        await callback.answer()
+        return
+    try:
+        quote = await deps.flow.hold_for_payment(time_choice(deps, draft, picked), now=deps.now)
+    except TimeGone as gone:
+        await show_times(message, state, deps, draft, notice=i18n(LOST_NOTICES[gone.reason]))
+        await callback.answer()
+        return
+    draft.hold_id = quote.hold_id
+    await save(state, draft, BookStep.SUMMARY)
+    missing = quote.charge - quote.balance
+    if missing <= 0:
+        await confirm_draft(callback, state, deps, draft, message)
+        return
     await callback.answer()
+    currency = deps.currency.upper()
+    minor = to_minor(missing, currency)
+    payload = make_payload(
+        deps.settings.bot_token.get_secret_value(),
+        TopUpPayload(
+            client_id=deps.client_id, amount_minor=minor, currency=currency, flow=draft.flow
+        ),
+    )
+    local = quote.start.astimezone(picked.tz)
+    assert message.bot is not None
+    await message.bot.send_invoice(
+        chat_id=message.chat.id,
+        title=i18n("booking.invoice.title", service=picked.service.name),
+        description=i18n(
+            "booking.invoice.description",
+            service=picked.service.name,
+            date=long_date(local.date(), i18n),
+            time=local.strftime("%H:%M"),
+            amount=format_money(from_minor(minor, currency), currency),
+        ),
+        payload=payload,
+        currency=currency,
+        prices=[LabeledPrice(label=i18n("booking.invoice.label"), amount=minor)],
+        provider_token=token.get_secret_value(),
+    )
+
+
+async def on_booking_paid(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
+    """The successful payment of a pay-at-checkout invoice: credit it once per Telegram charge
+    id (docs/rules.md#top-up-and-payments), then book the flow it paid for and turn that flow's
+    summary into the confirmation. If the booking cannot be made any more, the money stays in
+    the wallet and the client is told so."""
+    payment = message.successful_payment
+    assert payment is not None
+    i18n = deps.i18n
+    payload = check_payment(
+        deps.settings.bot_token.get_secret_value(),
+        payment.invoice_payload,
+        client_id=deps.client_id,
+        total_amount=payment.total_amount,
+        currency=payment.currency,
+        expected_currency=deps.currency,
+    )
+    if payload is None or payload.flow is None:
+        log.error(
+            "successful booking payment with an invalid payload: user %s, charge %s, payload %r",
+            message.chat.id,
+            payment.telegram_payment_charge_id,
+            payment.invoice_payload,
+        )
+        await message.answer(i18n("account.payment.refused"))
+        return
+    amount = from_minor(payload.amount_minor, payload.currency)
+    await deps.wallet.credit_payment(
+        deps.client_id, amount, charge_id=payment.telegram_payment_charge_id
+    )
+    paid = format_money(amount, deps.currency)
+    appointment_id = await booked_by(state, payload.flow)
+    if appointment_id is not None:
+        return  # a repeated delivery: booked already, the confirmation is on screen
+    draft = await load_draft(state)
+    if draft is None or draft.flow != payload.flow or draft.message_id is None:
+        await message.answer(i18n("booking.pay.flow_gone", amount=paid))
+        return
+    assert message.bot is not None
+    target = await flow_message(message, draft.message_id)
+    await message.answer(i18n("booking.pay.received", amount=paid))
+    answer = await book_draft(target, state, deps, draft)
+    if answer is not None:
+        await message.answer(answer)
+
+
+async def flow_message(message: Message, message_id: int) -> Message:
+    """The flow's own message, to be edited (a successful payment arrives as another one)."""
+    return Message.model_validate(
+        {
+            "message_id": message_id,
+            "date": message.date,
+            "chat": message.chat,
+        }
+    ).as_(message.bot)
 
 
 def insufficient_screen(
@@ -158,9 +300,7 @@ def insufficient_screen(
     if deps.booked_by is not None:
         button = desk_pay_button(i18n, draft.flow, missing)
         return f"{draft.for_label}\n\n{text}", summary_keyboard(draft.flow, i18n, top_up=button)
-    payments = deps.settings.payment_provider_token is not None
-    button = top_up_button(i18n, payments_enabled=payments)
-    return text, summary_keyboard(draft.flow, i18n, top_up=button)
+    return text, summary_markup(deps, draft.flow, exc.missing)
 
 
 def booked_screen(
@@ -170,7 +310,7 @@ def booked_screen(
     if deps.booked_by is not None:
         text = f"{draft.for_label}\n\n{booked_text(view, deps)}"
         return text, desk_booked_keyboard(view.id, deps.client_id, deps.i18n)
-    return booked_text(view, deps), booked_keyboard(view.id, deps.i18n)
+    return booked_text(view, deps), booked_markup(view, deps)
 
 
 async def _booked_already(
@@ -194,6 +334,16 @@ async def _booked_already(
     return True
 
 
+def booked_markup(view: AppointmentView, deps: Deps) -> InlineKeyboardMarkup:
+    """Add to calendar, the map, Cancel, and Reschedule only while a move is allowed."""
+    return booked_keyboard(
+        view.id,
+        deps.i18n,
+        can_move=client_may_move(view, deps.now, deps.settings),
+        map_url=map_url(view.location_address, view.location_name),
+    )
+
+
 def booked_text(view: AppointmentView, deps: Deps) -> str:
     view = view.in_language(deps.i18n.locale)
     return done_text(
@@ -205,6 +355,7 @@ def booked_text(view: AppointmentView, deps: Deps) -> str:
         start=view.start,
         amount=view.charged,
         currency=deps.currency,
+        policy=change_policy(view.start, deps.now, deps.settings),
         i18n=deps.i18n,
     )
 
@@ -285,6 +436,9 @@ async def on_take_offer(
     local_day = request.start.astimezone(ZoneInfo(picked.location.timezone)).date()
     draft.day = local_day.toordinal()
     draft.offered_times = [int(request.start.timestamp())]
+    if message.bot is not None:
+        # The offer replaces any booking in progress: its message keeps no live buttons.
+        await retire_flow_message(message.bot, message.chat.id, state)
     screen = await resume_summary(deps, draft, picked)
     if screen.step is not BookStep.SUMMARY:
         # The offered time could not be held again: say so, with that day's other times.
@@ -299,8 +453,14 @@ async def _current_hold_id(state: FSMContext) -> str | None:
 
 
 def register(router: Router) -> None:
-    """Confirm, the waitlist join and taking a waitlist offer."""
+    """Confirm, pay at checkout (and its successful payment), the waitlist join and taking a
+    waitlist offer."""
     router.callback_query.register(on_confirm, BookCb.filter(F.action == BookAction.CONFIRM))
+    router.callback_query.register(on_pay, BookCb.filter(F.action == BookAction.PAY))
+    router.message.register(
+        on_booking_paid,
+        F.successful_payment.invoice_payload.func(is_booking_payload),
+    )
     router.callback_query.register(
         on_join_waitlist, BookCb.filter(F.action == BookAction.JOIN_WAITLIST)
     )

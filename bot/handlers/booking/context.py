@@ -7,11 +7,14 @@ confirm still works after the hold has expired, as long as the time is free.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 
@@ -24,6 +27,7 @@ from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.booking_menu import BookingMenuService
 from bot.services.waitlist import WaitlistService
+from bot.services.wallet import WalletService
 from bot.states import BookingStates
 
 DRAFT_KEY = "booking"
@@ -40,6 +44,36 @@ STEP_STATES: dict[BookStep, State] = {
 }
 STATE_STEPS: dict[str, BookStep] = {s.state: step for step, s in STEP_STATES.items() if s.state}
 ORDER: tuple[BookStep, ...] = tuple(STEP_STATES)
+
+# Commands that only show something (the wallet, the help, the list, the language choice): a
+# booking in progress stays open under them, its held time with it, so the summary's own
+# buttons still work afterwards (the missing-money screen sends the client to the wallet).
+KEEPS_BOOKING = frozenset({"wallet", "help", "my", "language"})
+# Commands that start another conversation: they end the booking (its hold released).
+ENDS_BOOKING = frozenset(
+    {
+        "start",
+        "book",
+        "cancel",
+        "admin",
+        "agenda",
+        "client",
+        "day",
+        "topup",
+        "adjust",
+        "discount",
+        "invite",
+        "stats",
+        "addadmin",
+    }
+)
+
+
+def command_of(text: str | None) -> str | None:
+    """The command a message starts with (`/wallet@bot args` -> `wallet`), or None."""
+    if not text or not text.startswith("/"):
+        return None
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
 
 
 def new_flow_token() -> str:
@@ -74,6 +108,9 @@ class Draft:
     # screen ("Booking for Anna"); None: the presser books for themself.
     for_client: int | None = None
     for_label: str = ""
+    # The one message that carries this flow's live buttons (None: not known yet). A button
+    # pressed on any other message is out of date, and that message loses its keyboard.
+    message_id: int | None = None
 
     @property
     def chosen_specialist(self) -> int | None:
@@ -158,6 +195,22 @@ async def end_flow(state: FSMContext, *, booked: tuple[str, int] | None = None) 
     await state.update_data(update)
 
 
+async def retire_flow_message(bot: Bot, chat_id: int, state: FSMContext) -> None:
+    """Take the keyboard off the message of the booking flow in `state`, when that flow ends
+    or another message replaces it: a finished or replaced flow leaves no live buttons."""
+    draft = await load_draft(state)
+    if draft is None or draft.message_id is None:
+        return
+    await drop_keyboard(bot, chat_id, draft.message_id)
+
+
+async def drop_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Remove a message's inline keyboard; a message already without one (or gone) is fine."""
+    # Not modified, too old or deleted: nothing live is left either way.
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+
+
 async def booked_by(state: FSMContext, flow: str) -> int | None:
     """The appointment the flow `flow` booked (see `end_flow`), or None."""
     booked = (await state.get_data()).get(BOOKED_KEY)
@@ -181,6 +234,7 @@ class Deps:
     booking: BookingService
     flow: BookingFlow
     waitlist: WaitlistService
+    wallet: WalletService
     # The admin's Telegram id when `client_id` is a client they book for at the desk, and the
     # admin's own client id (a new /book of theirs is for themself).
     booked_by: int | None = None

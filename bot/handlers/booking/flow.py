@@ -1,9 +1,11 @@
 """/book: start the flow, pick, page, go back, cancel; stale buttons and typed text in the middle
-of the flow (a command ends it: `common.on_command_mid_flow`).
+of the flow (a command that starts another conversation ends it: `common.on_command_mid_flow`;
+one that only shows something, such as /wallet, leaves it open).
 
-One message is edited through the flow. Each button carries the flow token and its step; a
-button of another flow or another step is stale: the client gets a short notice and the current
-step, and nothing changes.
+One message is edited through the flow, and only that message has live buttons: its id is kept
+in the draft. A button of another step pressed on that message redraws the current step there;
+a button on any other message (an older copy, a replaced flow) is out of date: that message
+loses its keyboard, the client gets a short notice, and nothing changes.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ from dishka import FromDishka
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.handlers.booking.context import (
+    ENDS_BOOKING,
+    KEEPS_BOOKING,
     Deps,
     Draft,
+    command_of,
     current_step,
+    drop_keyboard,
     end_flow,
     load_draft,
     new_flow_token,
+    retire_flow_message,
     save,
 )
 from bot.handlers.booking.screens import Screen, previous_step, resolve
@@ -70,11 +77,19 @@ async def apply(state: FSMContext, draft: Draft, screen: Screen) -> None:
 async def show(
     target: Message, state: FSMContext, draft: Draft, screen: Screen, *, new: bool = False
 ) -> None:
-    await apply(state, draft, screen)
+    """Draw `screen` (edit `target`, or a new message below it with `new`) and remember it, with
+    the id of the message that now carries the flow's buttons."""
     text = f"{draft.for_label}\n\n{screen.text}" if draft.for_label else screen.text
     if new:
-        await target.answer(text, reply_markup=screen.markup)
+        # The new message's id is known once it is sent: remembered right after.
+        sent = await target.answer(text, reply_markup=screen.markup)
+        draft.message_id = sent.message_id
+        await apply(state, draft, screen)
     else:
+        # Remembered first: a step on screen is always the current one (if the edit fails,
+        # the next press redraws the step from the state).
+        draft.message_id = target.message_id
+        await apply(state, draft, screen)
         await edit(target, text, screen.markup)
 
 
@@ -84,6 +99,8 @@ async def start_booking(
     """A fresh flow (any previous flow and its hold are dropped). A client an admin blocked is
     told so at once and no flow starts (docs/rules.md#admin-rights)."""
     await release_hold(state, deps)
+    if message.bot is not None:
+        await retire_flow_message(message.bot, message.chat.id, state)
     if await deps.menu.client_blocked(deps.own_client_id):
         await end_flow(state)
         await message.answer(deps.i18n("booking.blocked"))
@@ -124,6 +141,8 @@ async def on_book_again(
     if not isinstance(query.message, Message):
         return
     await release_hold(state, deps)
+    if query.bot is not None:
+        await retire_flow_message(query.bot, query.message.chat.id, state)
     draft = Draft(
         flow=new_flow_token(),
         location_id=view.location_id,
@@ -135,24 +154,45 @@ async def on_book_again(
 
 
 async def on_text_mid_flow(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
-    """Text where a button is expected: a hint and the current step again, below it."""
+    """Text, a sticker or an unknown command where a button is expected: a hint and the current
+    step again, below it; the copy above loses its buttons (one live copy of the step)."""
     draft = await load_draft(state)
     step = await current_step(state)
     await message.answer(deps.i18n("booking.hint.use_buttons"))
     if draft is None or step is None:
         await end_flow(state)
         return
+    if message.bot is not None and draft.message_id is not None:
+        await drop_keyboard(message.bot, message.chat.id, draft.message_id)
     screen = await screen_for(deps, draft, step)
     await show(message, state, draft, screen, new=True)
+
+
+def _expects_a_button(message: Message) -> bool:
+    """Anything but a command some router serves: text, a sticker, a photo, `/foo`."""
+    command = command_of(message.text)
+    return command is None or command not in KEEPS_BOOKING | ENDS_BOOKING
 
 
 async def _stale(
     callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft | None
 ) -> None:
-    """A button of another flow or step: a short notice and the current step (or the end)."""
+    """A button of another flow or step: a short notice and the current step (or the end). A
+    button on a message that no longer carries the flow only loses its keyboard."""
     i18n = deps.i18n
     step = await current_step(state)
     message = callback.message
+    if (
+        draft is not None
+        and step is not None
+        and isinstance(message, Message)
+        and draft.message_id is not None
+        and message.message_id != draft.message_id
+    ):
+        if message.bot is not None:
+            await drop_keyboard(message.bot, message.chat.id, message.message_id)
+        await callback.answer(i18n("booking.notice.stale"))
+        return
     if draft is None or step is None:
         if isinstance(message, Message):
             await edit(message, i18n("booking.notice.flow_gone"), main_menu(i18n))
@@ -194,6 +234,7 @@ async def guard_step(
         or draft.flow != flow
         or step is not button_step
         or not isinstance(message, Message)
+        or (draft.message_id is not None and message.message_id != draft.message_id)
     ):
         await _stale(callback, state, deps, draft)
         return None
@@ -344,9 +385,10 @@ def register(router: Router) -> None:
     router.callback_query.register(
         on_book_again, AppointmentCb.filter(F.action == AppointmentAction.again)
     )
-    # Commands are excluded: the common router's `on_command_mid_flow` has ended the flow, but
-    # this router would still see the old state in the filter data.
-    router.message.register(on_text_mid_flow, StateFilter(BookingStates), ~F.text.startswith("/"))
+    # Known commands are excluded: their own routers serve them (the common router's
+    # `on_command_mid_flow` has ended the flow for those in ENDS_BOOKING, but this router would
+    # still see the old state in the filter data).
+    router.message.register(on_text_mid_flow, StateFilter(BookingStates), _expects_a_button)
     actions = {
         BookAction.PICK: on_pick,
         BookAction.PAGE: on_page,

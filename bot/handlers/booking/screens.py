@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
@@ -34,13 +35,17 @@ from bot.keyboards.booking import (
     DayPart,
     back_keyboard,
     choice_keyboard,
+    contact_button,
     dates_keyboard,
+    pay_button,
     summary_keyboard,
     times_keyboard,
+    top_up_button,
     waitlist_keyboard,
 )
 from bot.services.booking_flow import SummaryQuote
 from bot.services.booking_menu import LocationItem, ServiceItem, SpecialistItem
+from bot.services.change_policy import change_policy
 
 # How many free dates offer their first time on the date step.
 NEAREST_DAYS = 3
@@ -356,11 +361,40 @@ def summary_screen(
         balance=quote.balance,
         hold_expires_at=quote.hold_expires_at,
         hold_ttl_seconds=deps.settings.hold_ttl_seconds,
+        policy=change_policy(quote.start, deps.now, deps.settings),
     )
-    markup = summary_keyboard(draft.flow, i18n)
+    missing = quote.charge - quote.balance
+    markup = summary_markup(deps, draft.flow, missing if missing > 0 else None)
     return Screen(
         with_notice(notice, summary_text(facts, deps.currency, i18n)), markup, BookStep.SUMMARY
     )
 
 
-__all__ = ["Picked", "Screen", "format_money", "previous_step", "resolve", "summary_screen"]
+def summary_markup(deps: Deps, flow: str, missing: Decimal | None) -> InlineKeyboardMarkup:
+    """The summary's buttons. With money missing: "Pay N and book" as the main button when
+    card payments are on; else a button that opens a chat with the salon (`ADMIN_CONTACT`), or
+    the wallet when no contact is set, so the client is never left at a dead end."""
+    i18n = deps.i18n
+    if missing is None:
+        return summary_keyboard(flow, i18n)
+    if deps.settings.payments_enabled:
+        pay = pay_button(flow, i18n, missing=format_money(missing, deps.currency))
+        return summary_keyboard(flow, i18n, pay=pay)
+    url = deps.settings.admin_contact_url
+    top_up = (
+        contact_button(i18n, url)
+        if url is not None
+        else top_up_button(i18n, payments_enabled=False)
+    )
+    return summary_keyboard(flow, i18n, top_up=top_up)
+
+
+__all__ = [
+    "Picked",
+    "Screen",
+    "format_money",
+    "previous_step",
+    "resolve",
+    "summary_markup",
+    "summary_screen",
+]
