@@ -81,9 +81,13 @@ async def test_booking_reminder_come_and_cancel(
         await client.press(translate("notify.btn.come", "ru"))
         answer = await client.wait_for_callback_answer()
         assert "Спасибо" in answer.get("text", "")
+        # The reminder shows the answer and keeps no buttons.
+        answered = await client.wait_for_message(lambda m: m.message_id == reminder.message_id)
+        assert answered.buttons == [] and "Спасибо" in (answered.text or "")
         assert (await appointment(session_factory, appt_id)).client_confirmed_at == bot.clock.now
 
-        await client.press(translate("notify.btn.cancel", "ru"))
+        # Changing one's mind later: the reminder's Cancel (pressed from an older copy).
+        await client.press_data(f"rem:cancel:{appt_id}", message_id=reminder.message_id)
         preview = await client.wait_for_message("Вернётся на баланс")
         # Two hours before the start is a late cancel: LATE_CANCEL_REFUND_PERCENT (0) applies.
         assert "0 RUB" in (preview.text or "")

@@ -580,7 +580,8 @@ async def test_hold_and_confirm_statement_budget(
                 text("SELECT count(*) FROM outbox WHERE appointment_id = :a"), {"a": view.id}
             )
         ).scalar_one()
-    assert queued == 5  # confirmation, specialist notice, two client reminders, specialist's
+    # Confirmation, specialist notice, two client reminders, the specialist's, the thank-you.
+    assert queued == 6
     assert sum(s.startswith("INSERT INTO outbox") for s in confirm) == 2
     catalog_tables = ("FROM locations", "FROM services", "schedules")
     assert not [s for s in held + confirm if any(t in s for t in catalog_tables)]

@@ -67,7 +67,10 @@ async def test_booking_queues_confirmation_notice_and_future_reminders(
     reminders = sorted(r.due_at for r in rows if r.kind == kinds.CLIENT_REMINDER)
     assert reminders == [start - dt.timedelta(hours=24), start - dt.timedelta(hours=2)]
     assert by_kind[kinds.SPECIALIST_REMINDER].due_at == start - dt.timedelta(minutes=30)
-    assert len(rows) == 5
+    # The thank-you, two hours after the visit ends (60 minutes long).
+    assert by_kind[kinds.CLIENT_THANKS].due_at == start + dt.timedelta(hours=3)
+    assert by_kind[kinds.CLIENT_THANKS].chat_id == 111
+    assert len(rows) == 6
     assert by_kind[kinds.CLIENT_CONFIRM].payload["price"] == "1500.00"
 
 
@@ -76,7 +79,7 @@ async def test_booking_twice_queues_nothing_new(session: AsyncSession, settings:
     appt = await make_appointment(session, world, start=NOW + dt.timedelta(days=3))
     await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
     await queue_booking_notifications(session, appt.id, now=NOW, settings=settings)
-    assert len(await _rows(session)) == 5
+    assert len(await _rows(session)) == 6
 
 
 async def test_reminders_already_in_the_past_are_not_created(
@@ -116,7 +119,7 @@ async def test_cancel_removes_pending_reminders_and_tells_both(
     )
     rows = await _rows(session)
     cancelled = {r.kind for r in rows if r.status == outbox.CANCELLED}
-    assert cancelled == {kinds.CLIENT_REMINDER, kinds.SPECIALIST_REMINDER}
+    assert cancelled == {kinds.CLIENT_REMINDER, kinds.SPECIALIST_REMINDER, kinds.CLIENT_THANKS}
     assert not [r for r in rows if r.status == outbox.PENDING and r.kind in kinds.REMINDER_KINDS]
     notice = next(r for r in rows if r.kind == kinds.CLIENT_CANCELLED)
     assert notice.payload["refund"] == "1500.00"

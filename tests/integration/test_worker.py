@@ -112,6 +112,7 @@ async def test_sends_due_rows_only_and_marks_them_sent(
     assert await worker.drain(now=start - dt.timedelta(hours=2)) == 1
     assert await worker.drain(now=start - dt.timedelta(minutes=30)) == 1  # specialist
     assert [c for c, _, _ in sender.sent[2:]] == [1001, 1001, 2002]
+    assert await worker.drain(now=start + dt.timedelta(hours=3)) == 1  # the thank-you
     assert all(r.status == "sent" for r in await rows(session_factory))
 
 
@@ -517,14 +518,18 @@ async def test_a_client_back_after_a_block_gets_their_reminders_again(
     pending = sorted(
         r.due_at for r in await rows(session_factory) if r.chat_id == 1001 and r.status == "pending"
     )
-    assert pending == [start - dt.timedelta(hours=24), start - dt.timedelta(hours=2)]
+    assert pending == [
+        start - dt.timedelta(hours=24),
+        start - dt.timedelta(hours=2),
+        start + dt.timedelta(hours=3),  # the thank-you after the visit
+    ]
     await worker.drain(now=start - dt.timedelta(hours=2))
     assert sender.per_chat()[1001] == 2
     # A second /start changes nothing.
     await ClientService(session_factory, redis, settings).register(
         TelegramUser(tg_id=1001), now=now
     )
-    assert len(await rows(session_factory)) == 5
+    assert len(await rows(session_factory)) == 6
 
 
 async def test_a_specialist_back_after_a_block_gets_their_reminders_again(

@@ -11,6 +11,7 @@ and the summary turns into the confirmation.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -50,7 +51,12 @@ from bot.handlers.booking.context import (
 )
 from bot.handlers.booking.flow import edit, guard, show
 from bot.handlers.booking.screens import resolve, summary_markup, times
-from bot.handlers.booking.steps import LOST_NOTICES, resume_summary, time_choice
+from bot.handlers.booking.steps import (
+    LOST_NOTICES,
+    remember_quote,
+    resume_summary,
+    time_choice,
+)
 from bot.handlers.render_booking import done_text, format_money, long_date, with_notice
 from bot.keyboards.admin import desk_booked_keyboard, desk_pay_button
 from bot.keyboards.booking import (
@@ -189,12 +195,17 @@ async def on_pay(
         await callback.answer()
         return
     try:
-        quote = await deps.flow.hold_for_payment(time_choice(deps, draft, picked), now=deps.now)
+        # The specialist the summary named stays the one ("any" was made definite there).
+        choice = replace(
+            time_choice(deps, draft, picked),
+            specialist_id=draft.assigned_specialist or draft.chosen_specialist,
+        )
+        quote = await deps.flow.hold_for_payment(choice, now=deps.now)
     except TimeGone as gone:
         await show_times(message, state, deps, draft, notice=i18n(LOST_NOTICES[gone.reason]))
         await callback.answer()
         return
-    draft.hold_id = quote.hold_id
+    remember_quote(draft, quote)
     await save(state, draft, BookStep.SUMMARY)
     missing = quote.charge - quote.balance
     if missing <= 0:
