@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from bot import formats
 from bot.i18n import Translator
 from bot.services.change_policy import ChangePolicy
 
@@ -50,9 +51,10 @@ def long_date(day: date, i18n: Translator) -> str:
 
 
 def short_when(instant: datetime, tz: ZoneInfo, i18n: Translator) -> str:
-    """`Tue 03.03, 16:30`: an instant as the client reads it at the location."""
+    """`Tue, 4 Mar, 16:30` / `вт, 4 мар., 16:30`: an instant at the location, in the client's
+    language (`bot.formats`, from Babel's CLDR data)."""
     local = instant.astimezone(tz)
-    return f"{i18n(f'booking.weekday.{local.isoweekday()}')} {local:%d.%m}, {local:%H:%M}"
+    return f"{formats.day(local.date(), i18n.locale)}, {formats.hhmm(local, tz)}"
 
 
 def policy_line(policy: ChangePolicy, tz: ZoneInfo, i18n: Translator) -> str:

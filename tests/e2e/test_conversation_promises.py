@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -21,7 +22,8 @@ from bot.config import Settings
 from bot.domain import notification_kinds as kinds
 from bot.emulator.server import BotAPIEmulator, EmuMessage
 from bot.emulator.users import SimUser
-from bot.i18n import translate
+from bot.handlers.render_booking import short_when
+from bot.i18n import Translator, translate
 from db.models import Location, Outbox
 from tests.e2e.booking_support import (
     NOW,
@@ -175,7 +177,7 @@ async def test_a_booking_days_ahead_says_until_when_it_is_free_to_change(
     await make_catalog(session_factory, specialists=1)
     user, _ = await new_client(emulator, session_factory, 7104, lang=lang)
     # Wed 05.03 10:00: free until Tue 04.03 10:00.
-    deadline = f"{t('booking.weekday.2', lang)} 04.03, 10:00"
+    deadline = short_when(NOW + dt.timedelta(days=1, hours=1), ZoneInfo(TZ), Translator(lang))
     free = t(
         "booking.policy.free", lang, deadline=deadline, late=t("booking.policy.late_none", lang)
     )

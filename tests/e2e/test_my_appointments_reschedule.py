@@ -334,8 +334,11 @@ async def test_too_late_is_refused_clearly(
     user, client_id = await new_client(emulator, session_factory, 6205, lang="en")
     async with account_bot(make_bot_settings(free_cancel_hours=100)) as app:
         view = await book(app, client_id, catalog, local(3, 10))  # ~73 h ahead
-        await open_card(user, view, "en")
-        await user.press(t("account.btn.reschedule", "en"))
+        card = await open_card(user, view, "en")
+        # Past the free-cancel deadline the card offers no Reschedule at all; an old or forged
+        # Reschedule button is still refused clearly.
+        assert t("account.btn.reschedule", "en") not in card.button_texts()
+        await user.press_data(f"appt:resched:{view.id}", message_id=card.message_id)
         refusal = t(
             "account.resched.too_late", "en", hours=100, date=ddmm(view.start), time="10:00"
         )

@@ -255,3 +255,25 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     settings = load_settings(_env_file=str(env_file))
     assert settings.bot_token.get_secret_value() == "999:FILE"
     assert settings.free_cancel_hours == 12
+
+
+@pytest.mark.parametrize(
+    ("value", "stored", "url"),
+    [
+        ("@salon_admin", "@salon_admin", "https://t.me/salon_admin"),
+        ("salon_admin", "@salon_admin", "https://t.me/salon_admin"),
+        ("+7 (999) 123-45-67", "+79991234567", "https://t.me/+79991234567"),
+        ("", None, None),
+    ],
+)
+def test_admin_contact_is_a_username_or_a_phone(
+    monkeypatch: pytest.MonkeyPatch, value: str, stored: str | None, url: str | None
+) -> None:
+    monkeypatch.setenv("ADMIN_CONTACT", value)
+    settings = load()
+    assert (settings.admin_contact, settings.admin_contact_url) == (stored, url)
+
+
+def test_an_admin_contact_that_is_neither_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = config_error(monkeypatch, ADMIN_CONTACT="call the front desk")
+    assert "ADMIN_CONTACT" in message and "username" in message
