@@ -146,14 +146,55 @@ class WorkplaceDay:
         return WorkplaceDay(window, self.hosts, inside)
 
 
+def placed_jobs(
+    day: WorkplaceDay, *, now: datetime, exclude_appointment_id: int | None = None
+) -> list[Job]:
+    """The day's appointments as jobs (key: the appointment id). Movable, so allowed on every
+    workplace hosting its service: not started at `now`, not pinned, wholly inside the window
+    (an appointment that runs over the window's edge meets others the window does not show),
+    and its service has another host. Everything else may use only its own workplace. The
+    appointment `exclude_appointment_id` (being rescheduled) is left out."""
+    lo, hi = day.window
+    jobs: list[Job] = []
+    for appt in day.appointments:
+        if appt.appointment_id == exclude_appointment_id:
+            continue
+        hosts = day.hosts.get(appt.service_id, frozenset())
+        movable = (
+            not appt.pinned
+            and appt.start > now
+            and lo <= appt.start
+            and appt.blocked_until <= hi
+            and appt.workplace_id in hosts
+            and len(hosts) > 1
+        )
+        allowed = hosts if movable else frozenset({appt.workplace_id})
+        jobs.append(
+            Job(appt.appointment_id, appt.start, appt.blocked_until, allowed, appt.workplace_id)
+        )
+    return jobs
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPlace:
+    """Another client's hold as the re-assignment sees it: it needs one of `allowed` (the
+    workplaces able to serve it; one when its specialist is pinned to a workplace) for
+    [start, blocked_until), and sits on `current` for now."""
+
+    allowed: frozenset[int]
+    current: int
+    start: datetime
+    blocked_until: datetime
+
+
 class Rearrangement:
     """Can a new appointment go on `workplace_id` for [start, blocked_until) if the day's
     movable appointments change workplaces, and which moves does that take?
 
-    Movable: not started at `now`, not pinned, wholly inside the window (an appointment that
-    runs over the window's edge meets others the window does not show), not the one excluded
-    (being rescheduled). Everything else, and other clients' holds at the location, stays where
-    it is. Answers are cached per (start, blocked_until, workplace).
+    Movable appointments as in `placed_jobs`; everything else stays where it is. Other
+    clients' holds at the location reserve a workplace among their `allowed` ones, not a
+    particular one (docs/rules.md#holds), so they move in the search too. Answers are cached
+    per (start, blocked_until, workplace).
     """
 
     def __init__(
@@ -161,30 +202,15 @@ class Rearrangement:
         day: WorkplaceDay,
         *,
         now: datetime,
-        holds: Iterable[tuple[int, datetime, datetime]] = (),
+        holds: Iterable[HeldPlace] = (),
         exclude_appointment_id: int | None = None,
     ) -> None:
-        lo, hi = day.window
-        self._jobs: list[Job] = []
-        for appt in day.appointments:
-            if appt.appointment_id == exclude_appointment_id:
-                continue
-            hosts = day.hosts.get(appt.service_id, frozenset())
-            movable = (
-                not appt.pinned
-                and appt.start > now
-                and lo <= appt.start
-                and appt.blocked_until <= hi
-                and appt.workplace_id in hosts
-                and len(hosts) > 1
-            )
-            allowed = hosts if movable else frozenset({appt.workplace_id})
+        self._jobs: list[Job] = placed_jobs(
+            day, now=now, exclude_appointment_id=exclude_appointment_id
+        )
+        for n, hold in enumerate(holds):
             self._jobs.append(
-                Job(appt.appointment_id, appt.start, appt.blocked_until, allowed, appt.workplace_id)
-            )
-        for n, (workplace_id, start, blocked_until) in enumerate(holds):
-            self._jobs.append(
-                Job(("hold", n), start, blocked_until, frozenset({workplace_id}), workplace_id)
+                Job(("hold", n), hold.start, hold.blocked_until, hold.allowed, hold.current)
             )
         self._cache: dict[tuple[datetime, datetime, int], dict[int, int] | None] = {}
 
@@ -195,17 +221,23 @@ class Rearrangement:
         it takes (appointment id -> new workplace id; empty when nothing has to move)."""
         key = (start, blocked_until, workplace_id)
         if key not in self._cache:
-            # Only jobs that can reach the new one's interval, directly or through a chain of
-            # overlaps, matter; the rest keep their workplace.
-            related = _overlap_component(self._jobs, start, blocked_until)
-            new = Job(("new",), start, blocked_until, frozenset({workplace_id}))
-            found = assign_workplaces([*related, new])
-            self._cache[key] = (
-                None
-                if found is None
-                else {k: w for k, w in moved(related, found).items() if isinstance(k, int)}
-            )
+            self._cache[key] = fit_new(self._jobs, start, blocked_until, workplace_id)
         return self._cache[key]
+
+
+def fit_new(
+    jobs: Sequence[Job], start: datetime, blocked_until: datetime, workplace_id: int
+) -> dict[int, int] | None:
+    """Place a new job on `workplace_id` for [start, blocked_until) among `jobs`: None when no
+    assignment exists, else the appointments (int keys) that must move (id -> workplace)."""
+    # Only jobs that can reach the new one's interval, directly or through a chain of
+    # overlaps, matter; the rest keep their workplace.
+    related = _overlap_component(jobs, start, blocked_until)
+    new = Job(("new",), start, blocked_until, frozenset({workplace_id}))
+    found = assign_workplaces([*related, new])
+    if found is None:
+        return None
+    return {k: w for k, w in moved(related, found).items() if isinstance(k, int)}
 
 
 def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> list[Job]:

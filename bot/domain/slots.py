@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.assignment import Rearrangement
+from bot.domain.assignment import HeldPlace, Job, Rearrangement, fit_new
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import last_bookable_date
 from bot.domain.intervals import Interval, any_overlap, peak_overlap
@@ -48,6 +48,9 @@ class SlotCandidate:
     # Other appointments to move first (appointment id, new workplace id): the workplace is
     # free only after re-assigning them (`bot.domain.assignment`). Empty on the display path.
     moves: tuple[tuple[int, int], ...] = ()
+    # Every workplace this specialist could serve the start on (the pinned one only, when the
+    # schedule pins one): what a hold of this candidate reserves one of. Empty: `workplace_id`.
+    workplace_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,7 @@ class Pair:
     price: Decimal
     run: timedelta  # duration
     block: timedelta  # duration + break
+    options: frozenset[int] = frozenset()  # every workplace the specialist may use that date
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,11 @@ class Obstacles:
     workplace: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     in_progress: list[Interval] = field(default_factory=list)
     client: list[Interval] = field(default_factory=list)
-    # When set, a busy workplace is not the end: the day's movable appointments may make room.
+    # Other clients' holds at the location: each needs one workplace among its own allowed
+    # ones, so a hold blocks a workplace only when no assignment leaves room for it.
+    held: list[HeldPlace] = field(default_factory=list)
+    # When set, a busy workplace is not the end: the day's movable appointments may make room
+    # (and the held ones move with them).
     rearrange: Rearrangement | None = None
 
     @classmethod
@@ -175,17 +183,15 @@ class Obstacles:
                 continue
             # A specialist's hold at another location blocks them here too.
             obs.specialist[hold.specialist_id].append((hold.start, hold.blocked_until))
-            obs.workplace[hold.workplace_id].append((hold.start, hold.blocked_until))
             if hold.location_id == location_id:
+                obs.held.append(held_place(hold))
                 obs.in_progress.append((hold.start, hold.end))
         return obs
 
     def stage(self, cand: SlotCandidate) -> _Stage:
         if any_overlap(self.specialist.get(cand.specialist_id, ()), cand.start, cand.blocked_until):
             return _Stage.SPECIALIST_BUSY
-        if any_overlap(
-            self.workplace.get(cand.workplace_id, ()), cand.start, cand.blocked_until
-        ) and (self.moves_for(cand) is None):
+        if self.moves_for(cand) is None:
             return _Stage.NO_WORKPLACE
         if self.capacity and peak_overlap(self.in_progress, cand.start, cand.end) >= self.capacity:
             return _Stage.CAPACITY
@@ -194,15 +200,36 @@ class Obstacles:
         return _Stage.OK
 
     def moves_for(self, cand: SlotCandidate) -> dict[int, int] | None:
-        """The re-assignment that frees the candidate's workplace ({} when it is free), or None
-        when there is none (or re-assignment is not considered)."""
-        if not any_overlap(
+        """The re-assignment that frees the candidate's workplace ({} when it is free and no
+        hold needs it), or None when there is none. Without `rearrange`, appointments stay
+        where they are and only holds move."""
+        busy = any_overlap(
             self.workplace.get(cand.workplace_id, ()), cand.start, cand.blocked_until
-        ):
+        )
+        held = [
+            h for h in self.held if h.start < cand.blocked_until and h.blocked_until > cand.start
+        ]
+        if not busy and not held:
             return {}
-        if self.rearrange is None:
+        if self.rearrange is not None:
+            return self.rearrange.moves_for(cand.start, cand.blocked_until, cand.workplace_id)
+        if busy:
             return None
-        return self.rearrange.moves_for(cand.start, cand.blocked_until, cand.workplace_id)
+        jobs = [
+            Job(("appointment", w, n), s, e, frozenset({w}), w)
+            for w, intervals in self.workplace.items()
+            for n, (s, e) in enumerate(intervals)
+        ]
+        jobs += [
+            Job(("hold", n), h.start, h.blocked_until, h.allowed, h.current)
+            for n, h in enumerate(self.held)
+        ]
+        return fit_new(jobs, cand.start, cand.blocked_until, cand.workplace_id)
+
+
+def held_place(hold: HeldInterval) -> HeldPlace:
+    """A hold as the workplace re-assignment sees it."""
+    return HeldPlace(hold.allowed, hold.workplace_id, hold.start, hold.blocked_until)
 
 
 def location_load(
@@ -304,6 +331,7 @@ class DayPlan:
                     t.price,
                     timedelta(minutes=t.duration_min),
                     timedelta(minutes=t.duration_min + t.break_min),
+                    frozenset(o.workplace_id for o in options),
                 )
                 for w in options
                 for t in (resolve_terms(catalog.service, w, spec),)
@@ -400,6 +428,7 @@ class DayPlan:
             price=pair.price,
             duration_min=pair.duration_min,
             break_min=pair.break_min,
+            workplace_ids=pair.options,
         )
 
     def base_candidates(self, obstacles: Obstacles) -> Iterator[SlotCandidate]:

@@ -9,8 +9,11 @@ from datetime import datetime
 @dataclass(frozen=True, slots=True)
 class HeldInterval:
     """A pre-booking hold as the slot engine sees it: like an appointment, the client is busy
-    for [start, end) and the specialist and workplace until `blocked_until` (end + break); all
-    instants are timezone-aware."""
+    for [start, end) and the specialist until `blocked_until` (end + break); all instants are
+    timezone-aware. It reserves one workplace among `workplace_ids` (the workplaces able to
+    serve it; only one when the specialist is pinned to a workplace) over the same interval,
+    not a particular one (docs/rules.md#holds); `workplace_id` is where it would sit now.
+    An empty `workplace_ids` means `workplace_id` only."""
 
     client_id: int
     location_id: int
@@ -19,6 +22,12 @@ class HeldInterval:
     start: datetime
     end: datetime
     blocked_until: datetime
+    workplace_ids: frozenset[int] = frozenset()
+
+    @property
+    def allowed(self) -> frozenset[int]:
+        """The workplaces this hold may use (never empty)."""
+        return self.workplace_ids or frozenset({self.workplace_id})
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,11 +109,19 @@ class ApptAction(str, Enum):
     move = "move"  # asks for the new time (and specialist), then moves it
     completed = "done"
     no_show = "ns"
+    workplace = "wp"  # lists the other workplaces free at that time
 
 
 class AdminApptCb(CallbackData, prefix="adma"):
     action: ApptAction
     appointment_id: DbId
+
+
+class AdminWorkplaceCb(CallbackData, prefix="admw"):
+    """Move the appointment to this workplace at the same time and pin it there."""
+
+    appointment_id: DbId
+    workplace_id: DbId
 
 
 class AdminRemoveCb(CallbackData, prefix="admr"):

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_MOVED = "appointment.moved"
+    APPOINTMENT_WORKPLACE_PINNED = "appointment.workplace_pinned"
     APPOINTMENT_MARKED = "appointment.marked"
 
 

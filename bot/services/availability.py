@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.domain.assignment import Rearrangement
+from bot.domain.assignment import Job, Rearrangement, placed_jobs
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import bookable_dates
 from bot.domain.intervals import Interval
@@ -42,6 +42,7 @@ from bot.domain.slots import (
     SlotCandidate,
     SlotOffer,
     SlotRules,
+    held_place,
     location_load,
     overlay,
     overlay_obstacles,
@@ -241,12 +242,14 @@ class AvailabilityService:
         client_id: int,
         exclude_appointment_id: int | None = None,
         fresh_calendar: bool = False,
+        only_workplace: int | None = None,
     ) -> tuple[Reason, list[SlotCandidate]]:
         """Like `candidates`, plus why there are none: BUSY, NO_WORKPLACE and CAPACITY mean
         "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time".
         `fresh_calendar`: the date's holidays and breaks are read in `session` rather than
         from the catalog in memory (the booking's re-check under its locks, which a catalog
-        change also takes)."""
+        change also takes). With `only_workplace`, only candidates on that workplace count
+        (re-assigning the day's movable appointments when it is busy)."""
         if start.tzinfo is None or now.tzinfo is None:
             raise ValueError("start and now must be timezone-aware instants")
         snapshot = await self._snapshot_in(session)
@@ -292,7 +295,9 @@ class AvailabilityService:
             client_id=client_id,
             exclude_appointment_id=exclude_appointment_id,
         )
-        reason, found = plan.evaluate(start, obstacles, now=now, rules=self.rules)
+        reason, found = _on(
+            only_workplace, *plan.evaluate(start, obstacles, now=now, rules=self.rules)
+        )
         if not found and reason is Reason.NO_WORKPLACE:
             # Every workplace is taken as things stand: could moving appointments make room?
             # Asked only now, so the usual check costs no extra query.
@@ -300,17 +305,43 @@ class AvailabilityService:
                 await load_workplace_day(session, location_id, plan.window),
                 now=now,
                 holds=[
-                    (h.workplace_id, h.start, h.blocked_until)
+                    held_place(h)
                     for h in holds
                     if h.location_id == location_id and h.client_id != client_id
                 ],
                 exclude_appointment_id=exclude_appointment_id,
             )
-            reason, found = plan.evaluate(start, obstacles, now=now, rules=self.rules)
+            reason, found = _on(
+                only_workplace, *plan.evaluate(start, obstacles, now=now, rules=self.rules)
+            )
         ranked = rank_candidates(
             found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
         )
         return reason, ranked
+
+    async def placed_jobs(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        start: datetime,
+        now: datetime,
+        exclude_appointment_id: int | None = None,
+    ) -> list[Job]:
+        """The location's appointments on the location-local date of `start` as workplace jobs
+        (`bot.domain.assignment.placed_jobs`: each with the workplaces it may still move to),
+        for a hold to be checked against atomically in Redis (docs/rules.md#holds). Reads the
+        database in the caller's session; empty when the location or service is unknown."""
+        snapshot = await self._snapshot_in(session)
+        catalog = await _service_catalog(snapshot, location_id, service_id, session)
+        if catalog is None:
+            return []
+        window = day_bounds(
+            local_date(start, ZoneInfo(catalog.timezone)), ZoneInfo(catalog.timezone)
+        )
+        day = await load_workplace_day(session, location_id, window)
+        return placed_jobs(day, now=now, exclude_appointment_id=exclude_appointment_id)
 
     async def capacity(
         self, session: AsyncSession, *, location_id: int, service_id: int
@@ -366,7 +397,7 @@ class AvailabilityService:
         if entry.timezone is None or not entry.candidates:
             return []
         obstacles = await self._overlay_obstacles(
-            location_id, entry.capacity, entry.window, client_id, exclude_appointment_id
+            location_id, entry.capacity, entry.window, client_id, now, exclude_appointment_id
         )
         tz = ZoneInfo(entry.timezone)
         return to_offers(
@@ -450,7 +481,7 @@ class AvailabilityService:
         entries = await self._read_entries(versions, query, days)
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         obstacles = await self._overlay_obstacles(
-            location_id, meta.capacity, range_window, client_id, exclude_appointment_id
+            location_id, meta.capacity, range_window, client_id, now, exclude_appointment_id
         )
 
         def has_free(entry: _DayEntry, extra: Iterable[SlotCandidate] = ()) -> bool:
@@ -691,25 +722,38 @@ class AvailabilityService:
         capacity: int | None,
         window: Interval,
         client_id: int | None,
+        now: datetime,
         exclude_appointment_id: int | None = None,
     ) -> Callable[[_DayEntry], Obstacles]:
         """Load what is applied on every read (holds, the client's appointments) once for the
-        window; returns a factory that adds a date's in-progress appointments for capacity."""
+        window; returns a factory that adds a date's in-progress appointments for capacity.
+
+        Other clients' holds at the location reserve a workplace among their compatible ones
+        (docs/rules.md#holds): whether one leaves room for a cached candidate depends on where
+        the day's appointments are and may move, so those are read too, only when such holds
+        exist."""
         holds = await self._holds.holds_between(location_id, window[0], window[1])
         mine: list[Interval] = []
-        if client_id is not None:
+        held_here = any(h.location_id == location_id and h.client_id != client_id for h in holds)
+        places = None
+        if client_id is not None or held_here:
             async with self._session_factory() as session:
-                rows = await repo.load_busy(
-                    session, start=window[0], end=window[1], client_id=client_id
-                )
-            mine = [(a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id]
+                if client_id is not None:
+                    rows = await repo.load_busy(
+                        session, start=window[0], end=window[1], client_id=client_id
+                    )
+                    mine = [
+                        (a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id
+                    ]
+                if held_here:
+                    places = await load_workplace_day(session, location_id, window)
 
         built: dict[Interval, Obstacles] = {}
 
         def build(entry: _DayEntry) -> Obstacles:
             # One per date (its window): the calendar asks again for every candidate it tries.
             if entry.window not in built:
-                built[entry.window] = overlay_obstacles(
+                obs = overlay_obstacles(
                     location_id=location_id,
                     capacity=capacity,
                     holds=holds,
@@ -717,6 +761,14 @@ class AvailabilityService:
                     client_busy=mine,
                     in_progress=entry.in_progress,
                 )
+                if places is not None and obs.held:
+                    obs.rearrange = Rearrangement(
+                        places.within(entry.window),
+                        now=now,
+                        holds=obs.held,
+                        exclude_appointment_id=exclude_appointment_id,
+                    )
+                built[entry.window] = obs
             return built[entry.window]
 
         return build
@@ -782,6 +834,19 @@ async def _calendar(
     if first >= since:
         return calendar
     return await repo.load_calendar(session, location_id, specialist_ids, first, last)
+
+
+def _on(
+    workplace_id: int | None, reason: Reason, found: list[SlotCandidate]
+) -> tuple[Reason, list[SlotCandidate]]:
+    """Keep only the candidates on `workplace_id` (all when None); none left of a bookable
+    start means that workplace is taken (NO_WORKPLACE)."""
+    if workplace_id is None:
+        return reason, found
+    kept = [c for c in found if c.workplace_id == workplace_id]
+    if not kept and reason is Reason.OK:
+        return Reason.NO_WORKPLACE, []
+    return reason, kept
 
 
 def _relevant_workplaces(catalog: ServiceCatalog) -> list[int] | None:

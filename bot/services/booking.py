@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -81,7 +82,12 @@ from db.models import Appointment
 from db.repositories import appointments as appts
 from db.repositories import waitlist as waitlist_repo
 from db.repositories import wallets
-from db.repositories.workplace_day import location_workplace_ids, move_workplaces
+from db.repositories.workplace_day import (
+    location_workplace_ids,
+    move_workplaces,
+    pin_workplace,
+    workplace_names,
+)
 
 if TYPE_CHECKING:
     from bot.domain.slots import SlotCandidate
@@ -357,13 +363,12 @@ class BookingService:
                 # Under the locks the day's holidays and breaks are read in this transaction:
                 # a catalog change holds every specialist's lock until it commits.
                 fresh_calendar=locked,
+                only_workplace=only_workplace,
             )
             if reason in NOT_BOOKABLE:
                 # Not a bookable time at all (closed, too soon, beyond the horizon): not a race.
                 raise SlotUnavailable(reason.value)
-            if only_workplace is None:
-                return found
-            return [c for c in found if c.workplace_id == only_workplace]
+            return found
 
         if prefer[0] is not None and prefer[1] is not None:
             # The held (or current) pair: lock it at once and ask the engine only under the lock.
@@ -799,6 +804,127 @@ class BookingService:
         async with self._sessions() as session:
             rows = await appts.client_rows(session, client_id, now=now, past=past, limit=limit)
             return [appointment_view(r) for r in rows]
+
+    # --- workplace (admin) -----------------------------------------------------------------
+
+    async def workplace_choices(
+        self, appointment_id: int, *, actor: Actor, now: datetime
+    ) -> list[tuple[int, str]]:
+        """The other workplaces a booked appointment could move to at its own time, for an
+        admin: (workplace id, name), in id order; empty when none is free. Free counts the
+        re-assignment of the day's other movable appointments (docs/rules.md#slot-grid).
+        Raises `NotAllowed(ADMIN_ONLY)` for anyone else, `AccessDenied` for a non-admin
+        (checked on the server), `NotFound`, `InvalidState(NOT_BOOKED)`, `SlotUnavailable`
+        when it starts within the minimum notice (as any move)."""
+        if actor.kind != "admin":
+            raise NotAllowed(NotAllowedReason.ADMIN_ONLY)
+        async with self._sessions() as session:
+            appointment = await self._load_for(session, appointment_id, actor)
+            if appointment.status != AppointmentStatus.BOOKED:
+                raise InvalidState(InvalidStateReason.NOT_BOOKED)
+            self._check_notice(appointment.start_time, now)
+            ids = []
+            for workplace_id in await location_workplace_ids(session, appointment.location_id):
+                if workplace_id == appointment.workplace_id:
+                    continue
+                _, found = await self._availability.evaluate(
+                    session,
+                    location_id=appointment.location_id,
+                    service_id=appointment.service_id,
+                    specialist_id=appointment.specialist_id,
+                    start=appointment.start_time,
+                    now=now,
+                    client_id=appointment.client_id,
+                    exclude_appointment_id=appointment_id,
+                    only_workplace=workplace_id,
+                )
+                if found:
+                    ids.append(workplace_id)
+            names = await workplace_names(session, ids)
+        return [(i, names.get(i, str(i))) for i in ids]
+
+    async def move_workplace(
+        self, appointment_id: int, *, actor: Actor, workplace_id: int, now: datetime
+    ) -> AppointmentView:
+        """Put a booked appointment on another workplace at the same time and pin it there, so
+        re-assignment never moves it again (docs/rules.md#slot-grid); an admin's action, in one
+        transaction with its audit row. The price stays as booked. Other movable appointments
+        may be moved to make room (their specialists are told), and the specialist of this one
+        is told too. Raises what `workplace_choices` raises, and `SlotTaken` when the
+        workplace is not free (or does not host the service) at that time."""
+        if actor.kind != "admin":
+            raise NotAllowed(NotAllowedReason.ADMIN_ONLY)
+        view = await self._repicking(
+            partial(
+                self._pin_in,
+                appointment_id=appointment_id,
+                actor=actor,
+                workplace_id=workplace_id,
+                now=now,
+            )
+        )
+        await self._after_change("appointment.moved", view, [view.start], now=now)
+        return view
+
+    async def _pin_in(
+        self,
+        session: AsyncSession,
+        *,
+        appointment_id: int,
+        actor: Actor,
+        workplace_id: int,
+        now: datetime,
+        keep_preferred: bool,
+        lock_all: bool = False,
+    ) -> AppointmentView:
+        """One run of the workplace move transaction."""
+        appointment = await self._load_for(session, appointment_id, actor)
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise InvalidState(InvalidStateReason.NOT_BOOKED)
+        self._check_notice(appointment.start_time, now)
+        old_workplace_id = appointment.workplace_id
+        start = appointment.start_time
+        query = SlotQuery(
+            appointment.location_id, appointment.service_id, appointment.specialist_id
+        )
+        if workplace_id != old_workplace_id:
+            # Every workplace of the location is locked (moves may be needed), in the fixed
+            # order, then the engine is asked again under the locks.
+            chosen = await self._lock_candidate(
+                session,
+                query,
+                start=start,
+                now=now,
+                client_id=appointment.client_id,
+                prefer=(appointment.specialist_id, workplace_id),
+                exclude_appointment_id=appointment_id,
+                only_workplace=workplace_id,
+                lock_all=True,
+            )
+            # This appointment moves with the ones making room for it, all while the workplace
+            # constraint is deferred (a swap passes through overlaps); every specialist whose
+            # appointment moved, this one's included, is told.
+            moves = {**dict(chosen.moves), appointment_id: workplace_id}
+            await self._make_room(session, replace(chosen, moves=tuple(sorted(moves.items()))), now)
+        try:
+            pinned = await pin_workplace(session, appointment_id, workplace_id)
+        except DBAPIError as exc:
+            if sqlstate(exc) == EXCLUSION_VIOLATION:
+                raise SlotTaken(SlotTakenReason.REFUSED_BY_DATABASE) from exc
+            raise
+        if not pinned:
+            raise InvalidState(InvalidStateReason.CHANGED_MEANWHILE)
+        view = await self._view_of(session, appointment_id)
+        await write_audit(
+            session,
+            actor_tg_id=actor.id,
+            action=AuditAction.APPOINTMENT_WORKPLACE_PINNED,
+            entity="appointment",
+            entity_id=appointment_id,
+            before={"workplace_id": old_workplace_id},
+            after={"workplace_id": workplace_id, "pinned": True},
+        )
+        return view
 
     async def get(self, appointment_id: int, *, actor: Actor) -> AppointmentView:
         """One appointment, if the actor may see it (`NotFound` / `NotAllowed`)."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.assignment import Job
 from bot.domain.policies import ActorKind
 from bot.domain.types import SlotQuery
 from db.repositories import appointments as appts
@@ -48,7 +49,19 @@ class SlotAuthority(Protocol):
         client_id: int,
         exclude_appointment_id: int | None = None,
         fresh_calendar: bool = False,
+        only_workplace: int | None = None,
     ) -> tuple[Reason, list[SlotCandidate]]: ...
+
+    async def placed_jobs(
+        self,
+        session: AsyncSession,
+        *,
+        location_id: int,
+        service_id: int,
+        start: datetime,
+        now: datetime,
+        exclude_appointment_id: int | None = None,
+    ) -> list[Job]: ...
 
     async def invalidate(
         self, *, location_id: int | None = None, day: date | None = None

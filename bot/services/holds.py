@@ -1,35 +1,44 @@
 """Pre-booking holds in Redis (docs/rules.md#holds).
 
 A hold keeps a picked time away from other clients while its owner confirms. It covers the
-blocked interval [start, blocked_until) of one specialist and one workplace, and one unit of the
-location's capacity over [start, end). Every hold is a member of four sorted sets (specialist,
-workplace, location, and one of all holds) scored by its expiry instant in milliseconds of Redis
-`TIME`, so expiry
-never depends on key TTLs: members with a score in the past are ignored and removed lazily by
-the scripts. Taking a hold is one Lua script, so two clients can never both get overlapping
-holds.
+blocked interval [start, blocked_until) of one specialist, one unit of the location's capacity
+over [start, end), and ONE workplace among those able to serve it over [start, blocked_until):
+not a particular one, because until the appointment starts its workplace may still change
+(docs/rules.md#slot-grid). Only when the specialist's schedule pins a workplace is the hold's
+workplace fixed. A new hold is granted when some assignment of workplaces exists for it together
+with the other clients' holds at the location and the location's appointments the caller read
+from PostgreSQL (movable ones with every workplace they may use); the search is the one of
+`bot.domain.assignment`, run inside the script so that concurrent holds can never over-subscribe
+the workplaces.
 
-Holds are a courtesy, not a lock (docs/rules.md#pitfalls-we-design-around): a failover can lose or
-double-grant one. The confirm transaction in PostgreSQL re-validates everything and has the last
-word.
+Every hold is a member of three sorted sets (specialist, location, and one of all holds) scored
+by its expiry instant in milliseconds of Redis `TIME` (or of the store's clock, when one is
+given), so expiry never depends on key TTLs: members with a score in the past are ignored and
+removed lazily by the scripts. Taking a hold is one Lua script, so two clients can never both
+get holds that do not fit together.
+
+Holds are a courtesy, not a lock (docs/rules.md#pitfalls-we-design-around): a failover can lose
+or double-grant one, and the appointments the script is given are a snapshot. The confirm
+transaction in PostgreSQL re-validates everything and has the last word.
 
 Keys (all under `{prefix}:hold:`), all built inside the scripts from the prefix, so this needs
 a single (non-cluster) Redis, like the rest of the bot:
   h:{hold_id}        JSON of the hold, PX = TTL (a convenience; the sets decide)
   c:{client_id}      the client's current hold id, PX = TTL
   s:{specialist_id}  ZSET member -> expiry ms
-  w:{workplace_id}   ZSET member -> expiry ms
   l:{location_id}    ZSET member -> expiry ms
   a                  ZSET member -> expiry ms: every live hold, because a specialist works at
                      several locations and a hold at one must block them at all of them
-A member is `hold_id|client|specialist|workplace|start_ms|end_ms|blocked_ms|location`.
+A member is `hold_id|client|specialist|workplace|start_ms|end_ms|blocked_ms|location|w1,w2,..`
+(the last field: the workplaces it may use; members written before it existed lack it and use
+their `workplace` only).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +46,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.domain.assignment import Job
 from bot.domain.errors import SlotTaken, SlotTakenReason
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import HeldInterval, SlotQuery
@@ -49,7 +59,9 @@ local function split(member)
   return out
 end
 
-local function redis_now_ms()
+-- The clock: milliseconds given by the caller (a test's or the demo's clock), else Redis TIME.
+local function now_ms(given)
+  if given and given ~= '' then return tonumber(given) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -59,7 +71,6 @@ local function drop_hold(prefix, hold_id)
   if not raw then return end
   local h = cjson.decode(raw)
   redis.call('ZREM', prefix .. 's:' .. h.specialist_id, h.member)
-  redis.call('ZREM', prefix .. 'w:' .. h.workplace_id, h.member)
   redis.call('ZREM', prefix .. 'l:' .. h.location_id, h.member)
   redis.call('ZREM', prefix .. 'a', h.member)
   redis.call('DEL', prefix .. 'h:' .. hold_id)
@@ -68,41 +79,162 @@ local function drop_hold(prefix, hold_id)
 end
 """
 
+# Is there an assignment of workplaces for `jobs` (each {s, e, cur, allowed = {w, ...}, k})
+# in which no two jobs on one workplace overlap? The search of `bot.domain.assignment`: jobs in
+# start order, the current workplace first, one of each class of interchangeable free
+# workplaces, failed states remembered. Gives up (false) after `budget` steps.
+_LUA_ASSIGN = """
+local function assignable(jobs, budget)
+  table.sort(jobs, function(a, b)
+    if a.s ~= b.s then return a.s < b.s end
+    if a.e ~= b.e then return a.e < b.e end
+    return a.k < b.k
+  end)
+  local wps, pos = {}, {}
+  for _, job in ipairs(jobs) do
+    for _, w in ipairs(job.allowed) do
+      if not pos[w] then wps[#wps + 1] = w; pos[w] = true end
+    end
+  end
+  table.sort(wps)
+  local users = {}
+  for i, w in ipairs(wps) do pos[w] = i; users[w] = {} end
+  for n, job in ipairs(jobs) do
+    for _, w in ipairs(job.allowed) do table.insert(users[w], n) end
+  end
+  local klass = {}
+  for _, w in ipairs(wps) do klass[w] = table.concat(users[w], ',') end
+  for _, job in ipairs(jobs) do
+    local order = {}
+    for _, w in ipairs(job.allowed) do order[#order + 1] = w end
+    table.sort(order, function(a, b)
+      local ca, cb = (a == job.cur) and 0 or 1, (b == job.cur) and 0 or 1
+      if ca ~= cb then return ca < cb end
+      return a < b
+    end)
+    job.order = order
+  end
+  local free = {}
+  for i = 1, #wps do free[i] = false end
+  local failed, steps = {}, 0
+  local function place(n)
+    if n > #jobs then return true end
+    steps = steps + 1
+    if steps > budget then return false end
+    local job = jobs[n]
+    local parts = {n}
+    for i = 1, #wps do
+      local f = free[i]
+      parts[#parts + 1] = (f and f > job.s) and f or '-'
+    end
+    local state = table.concat(parts, ':')
+    if failed[state] then return false end
+    local seen = {}
+    for _, w in ipairs(job.order) do
+      local i = pos[w]
+      local until_ms = free[i]
+      if not (until_ms and until_ms > job.s) then
+        local sig = klass[w]
+        if w == job.cur or not seen[sig] then
+          seen[sig] = true
+          free[i] = job.e
+          if place(n + 1) then return true end
+          free[i] = until_ms
+        end
+      end
+    end
+    failed[state] = true
+    return false
+  end
+  return place(1)
+end
+
+-- The jobs linked to [lo, hi) through a chain of overlapping intervals.
+local function component(jobs, lo, hi)
+  local picked, taken, changed = {}, {}, true
+  while changed do
+    changed = false
+    for n, job in ipairs(jobs) do
+      if not taken[n] and job.s < hi and lo < job.e then
+        taken[n] = true
+        picked[#picked + 1] = job
+        if job.s < lo then lo = job.s end
+        if job.e > hi then hi = job.e end
+        changed = true
+      end
+    end
+  end
+  return picked
+end
+
+local function workplace_list(text)
+  local out = {}
+  for part in string.gmatch(text, '([^,]+)') do out[#out + 1] = tonumber(part) end
+  return out
+end
+"""
+
 # ARGV: prefix, hold_id, client, location, specialist, workplace, start_ms, end_ms, blocked_ms,
-#       ttl_ms, capacity_left (-1 = no cap), payload json (without expiry/member)
+#       ttl_ms, capacity_left (-1 = no cap), payload json (without expiry/member),
+#       allowed workplaces ("1,2"), placed appointments json ([[start_ms, blocked_ms, current,
+#       [allowed, ...]], ...]), now_ms ('' = Redis TIME), search budget (steps)
 # Returns {1, expires_ms} on success, {0, reason} when another client's hold is in the way.
 _ACQUIRE = (
     _LUA_COMMON
+    + _LUA_ASSIGN
     + """
 local prefix = ARGV[1]
 local hold_id, client = ARGV[2], ARGV[3]
 local location, specialist, workplace = ARGV[4], ARGV[5], ARGV[6]
 local start_ms, end_ms, blocked_ms = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local ttl_ms, capacity_left = tonumber(ARGV[10]), tonumber(ARGV[11])
-local now = redis_now_ms()
+local allowed_text = ARGV[13]
+local now = now_ms(ARGV[15])
+local budget = tonumber(ARGV[16])
 
 local skey = prefix .. 's:' .. specialist
-local wkey = prefix .. 'w:' .. workplace
 local lkey = prefix .. 'l:' .. location
 local akey = prefix .. 'a'
-for _, key in ipairs({skey, wkey, lkey, akey}) do
+for _, key in ipairs({skey, lkey, akey}) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 end
 
--- Specialist and workplace: another client's blocked interval must not overlap ours.
-for _, key in ipairs({skey, wkey}) do
-  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    local m = split(member)
-    if m[2] ~= client and tonumber(m[5]) < blocked_ms and tonumber(m[7]) > start_ms then
-      return {0, key == skey and 'specialist' or 'workplace'}
-    end
+-- Specialist: another client's blocked interval must not overlap ours.
+for _, member in ipairs(redis.call('ZRANGE', skey, 0, -1)) do
+  local m = split(member)
+  if m[2] ~= client and tonumber(m[5]) < blocked_ms and tonumber(m[7]) > start_ms then
+    return {0, 'specialist'}
   end
+end
+
+-- Workplaces: the appointments as the caller read them, the other clients' holds at the
+-- location and this hold must all fit on the workplaces they may use.
+local others = redis.call('ZRANGE', lkey, 0, -1)
+local jobs = {}
+for n, p in ipairs(cjson.decode(ARGV[14])) do
+  jobs[#jobs + 1] = {s = p[1], e = p[2], cur = p[3], allowed = p[4], k = 'a' .. n}
+end
+for n, member in ipairs(others) do
+  local m = split(member)
+  if m[2] ~= client then
+    jobs[#jobs + 1] = {
+      s = tonumber(m[5]), e = tonumber(m[7]), cur = tonumber(m[4]),
+      allowed = workplace_list(m[9] or m[4]), k = 'h' .. n,
+    }
+  end
+end
+jobs[#jobs + 1] = {
+  s = start_ms, e = blocked_ms, cur = tonumber(workplace),
+  allowed = workplace_list(allowed_text), k = 'new',
+}
+if not assignable(component(jobs, start_ms, blocked_ms), budget) then
+  return {0, 'workplace'}
 end
 
 -- Capacity: other clients' holds in progress during [start, end) use up what is left.
 if capacity_left >= 0 then
   local used = 0
-  for _, member in ipairs(redis.call('ZRANGE', lkey, 0, -1)) do
+  for _, member in ipairs(others) do
     local m = split(member)
     if m[2] ~= client and tonumber(m[5]) < end_ms and tonumber(m[6]) > start_ms then
       used = used + 1
@@ -117,14 +249,15 @@ local previous = redis.call('GET', owner)
 if previous then drop_hold(prefix, previous) end
 
 local member = table.concat(
-  {hold_id, client, specialist, workplace, ARGV[7], ARGV[8], ARGV[9], location}, '|')
+  {hold_id, client, specialist, workplace, ARGV[7], ARGV[8], ARGV[9], location, allowed_text},
+  '|')
 local expires = now + ttl_ms
 local h = cjson.decode(ARGV[12])
 h.member = member
 h.expires_ms = expires
 redis.call('SET', prefix .. 'h:' .. hold_id, cjson.encode(h), 'PX', ttl_ms)
 redis.call('SET', owner, hold_id, 'PX', ttl_ms)
-for _, key in ipairs({skey, wkey, lkey, akey}) do
+for _, key in ipairs({skey, lkey, akey}) do
   redis.call('ZADD', key, expires, member)
   -- The set outlives its longest member; stale members are cleaned by score anyway.
   if redis.call('PTTL', key) < ttl_ms then redis.call('PEXPIRE', key, ttl_ms) end
@@ -153,7 +286,8 @@ return 1
 """
 )
 
-# ARGV: prefix, client. Returns the hold JSON if it has not expired by Redis time, else nil.
+# ARGV: prefix, client, now_ms ('' = Redis TIME). Returns the hold JSON if it has not expired,
+# else nil.
 _GET = (
     _LUA_COMMON
     + """
@@ -162,17 +296,17 @@ local hold_id = redis.call('GET', prefix .. 'c:' .. client)
 if not hold_id then return false end
 local raw = redis.call('GET', prefix .. 'h:' .. hold_id)
 if not raw then return false end
-if tonumber(cjson.decode(raw).expires_ms) <= redis_now_ms() then return false end
+if tonumber(cjson.decode(raw).expires_ms) <= now_ms(ARGV[3]) then return false end
 return raw
 """
 )
 
-# ARGV: prefix. Returns the live members of the set of all holds.
+# ARGV: prefix, now_ms ('' = Redis TIME). Returns the live members of the set of all holds.
 _LIVE = (
     _LUA_COMMON
     + """
 local key = ARGV[1] .. 'a'
-local now = redis_now_ms()
+local now = now_ms(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 return redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')
 """
@@ -189,10 +323,17 @@ def _from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
+# How many search steps the script may take before it refuses a hold (a day has few
+# workplaces and tens of appointments; a search this long means a pathological day, and
+# refusing is the safe answer: the time is shown again once the holds expire).
+SEARCH_BUDGET = 20_000
+
+
 @dataclass(frozen=True)
 class Hold:
     """A client's pre-booking of one time: instants are aware (UTC), `end` is the service end,
-    `blocked_until` the end of the break after it."""
+    `blocked_until` the end of the break after it. `workplace_id` is where it would sit now;
+    it reserves one of `workplace_ids` (docs/rules.md#holds)."""
 
     hold_id: str
     client_id: int
@@ -205,19 +346,34 @@ class Hold:
     blocked_until: datetime
     price: Decimal
     expires_at: datetime
+    workplace_ids: frozenset[int] = frozenset()
 
 
 class HoldStore:
-    """Holds in Redis; also the slot engine's `HoldSource`."""
+    """Holds in Redis; also the slot engine's `HoldSource`.
 
-    def __init__(self, redis: Redis, *, prefix: str, ttl_seconds: int) -> None:
+    `clock` (aware instants) replaces Redis `TIME` as the time holds expire by; None (the
+    default) means Redis time, which every instance shares."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        ttl_seconds: int,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._redis = redis
         self._prefix = f"{prefix}:hold:"
         self._ttl_ms = ttl_seconds * 1000
+        self._clock = clock
         self._acquire = redis.register_script(_ACQUIRE)
         self._release = redis.register_script(_RELEASE)
         self._get = redis.register_script(_GET)
         self._live = redis.register_script(_LIVE)
+
+    def _now_arg(self) -> int | str:
+        return "" if self._clock is None else _ms(self._clock())
 
     async def acquire(
         self,
@@ -227,18 +383,25 @@ class HoldStore:
         candidate: SlotCandidate,
         capacity_left: int | None = None,
         ttl_seconds: int | None = None,
+        placed: Sequence[Job] = (),
     ) -> Hold:
-        """Hold `candidate` (a start with its specialist, workplace, interval and price, from
-        the slot engine for `query`) for the client, atomically replacing their previous hold.
+        """Hold `candidate` (a start with its specialist, workplace, the workplaces it may use,
+        interval and price, from the slot engine for `query`) for the client, atomically
+        replacing their previous hold.
 
         `capacity_left` is how many more appointments the location can run during
         [start, end) according to PostgreSQL (None = no cap); other clients' holds use it up.
-        Raises `SlotTaken` if another client's hold overlaps the specialist or workplace
-        interval, or the capacity is used up.
+        `placed` are the location's appointments around the time as PostgreSQL has them (jobs
+        of `bot.domain.assignment.placed_jobs`: each with the workplaces it may move to).
+        Raises `SlotTaken` (reason HELD, detail 'specialist', 'workplace' or 'capacity') if
+        another client's hold overlaps the specialist's interval, if no assignment of
+        workplaces fits this hold with the other clients' holds at the location and `placed`,
+        or if the capacity is used up.
         """
         location_id, service_id = query.location_id, query.service_id
         specialist_id, workplace_id = candidate.specialist_id, candidate.workplace_id
         start, end, blocked_until = candidate.start, candidate.end, candidate.blocked_until
+        allowed = sorted(candidate.workplace_ids | {workplace_id})
         price = candidate.price
         if not start < end <= blocked_until:
             raise ValueError("a hold needs start < end <= blocked_until")
@@ -251,11 +414,21 @@ class HoldStore:
             "service_id": service_id,
             "specialist_id": specialist_id,
             "workplace_id": workplace_id,
+            "workplace_ids": allowed,
             "start_ms": _ms(start),
             "end_ms": _ms(end),
             "blocked_ms": _ms(blocked_until),
             "price": str(price),
         }
+        jobs = [
+            [
+                _ms(j.start),
+                _ms(j.end),
+                j.current if j.current is not None else -1,
+                sorted(j.allowed),
+            ]
+            for j in placed
+        ]
         ok, detail = await self._acquire(
             args=[
                 self._prefix,
@@ -270,6 +443,10 @@ class HoldStore:
                 ttl_ms,
                 -1 if capacity_left is None else max(capacity_left, 0),
                 json.dumps(payload),
+                ",".join(str(w) for w in allowed),
+                json.dumps(jobs),
+                self._now_arg(),
+                SEARCH_BUDGET,
             ]
         )
         if int(ok) != 1:
@@ -287,11 +464,12 @@ class HoldStore:
             blocked_until=_from_ms(_ms(blocked_until)),
             price=price,
             expires_at=_from_ms(int(detail)),
+            workplace_ids=frozenset(allowed),
         )
 
     async def get(self, client_id: int) -> Hold | None:
         """The client's live hold, or None (none taken, released or expired)."""
-        raw = await self._get(args=[self._prefix, client_id])
+        raw = await self._get(args=[self._prefix, client_id, self._now_arg()])
         if not raw:
             return None
         return _decode(json.loads(raw))
@@ -305,13 +483,15 @@ class HoldStore:
     ) -> Sequence[HeldInterval]:
         """Live holds whose blocked interval meets [start, end): those at the location, and
         those at other locations too (their specialist may also work here; the engine counts
-        only the location's own holds for capacity)."""
+        only the location's own holds for capacity and workplaces)."""
         lo, hi = _ms(start), _ms(end)
-        members = await self._live(args=[self._prefix])
+        members = await self._live(args=[self._prefix, self._now_arg()])
         result: list[HeldInterval] = []
         for raw in members:
             text = raw.decode() if isinstance(raw, bytes) else str(raw)
-            _hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = text.split("|")
+            fields = text.split("|")
+            _hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
+            allowed = fields[8] if len(fields) > 8 else workplace
             if int(s_ms) < hi and int(b_ms) > lo:
                 result.append(
                     HeldInterval(
@@ -322,6 +502,7 @@ class HoldStore:
                         start=_from_ms(int(s_ms)),
                         end=_from_ms(int(e_ms)),
                         blocked_until=_from_ms(int(b_ms)),
+                        workplace_ids=frozenset(int(w) for w in allowed.split(",")),
                     )
                 )
         return result
@@ -340,4 +521,5 @@ def _decode(data: dict[str, Any]) -> Hold:
         blocked_until=_from_ms(int(data["blocked_ms"])),
         price=Decimal(str(data["price"])),
         expires_at=_from_ms(int(data["expires_ms"])),
+        workplace_ids=frozenset(int(w) for w in data.get("workplace_ids") or ()),
     )

@@ -31,7 +31,9 @@ async def take_hold(
 
     Reads PostgreSQL through `session` (not committed here), then takes the Redis hold. The
     capacity left is what the location's cap allows minus the appointments already running
-    during the interval; other clients' holds use up the rest inside the Lua script.
+    during the interval; other clients' holds use up the rest inside the Lua script. The
+    hold reserves one of the candidate's compatible workplaces, checked in the script against
+    the other clients' holds and the date's appointments (docs/rules.md#holds).
     """
     candidates = await availability.candidates(
         session,
@@ -53,6 +55,15 @@ async def take_hold(
         capacity_left = capacity - await appts.in_progress_peak(
             session, query.location_id, first.start, first.end
         )
+    # A hold reserves a workplace among the candidate's compatible ones: the script checks
+    # that one is left with the other clients' holds and these appointments placed too.
+    placed = await availability.placed_jobs(
+        session,
+        location_id=query.location_id,
+        service_id=query.service_id,
+        start=start,
+        now=now,
+    )
     for candidate in candidates:
         try:
             hold = await holds.acquire(
@@ -61,6 +72,7 @@ async def take_hold(
                 candidate=candidate,
                 capacity_left=capacity_left,
                 ttl_seconds=ttl_seconds,
+                placed=placed,
             )
         except SlotTaken:
             continue

@@ -102,3 +102,25 @@ async def move_workplaces(session: AsyncSession, moves: dict[int, int]) -> dict[
 _CONSTRAINT = "ex_appointments_workplace_busy"
 _SET_DEFERRED = text(f"SET CONSTRAINTS {_CONSTRAINT} DEFERRED")
 _SET_IMMEDIATE = text(f"SET CONSTRAINTS {_CONSTRAINT} IMMEDIATE")
+
+
+async def pin_workplace(session: AsyncSession, appointment_id: int, workplace_id: int) -> bool:
+    """Put a booked appointment on `workplace_id` and pin it there (re-assignment never moves a
+    pinned appointment). Flushes at once, so the workplace exclusion constraint refuses an
+    overlap here (sqlstate 23P01). False when the appointment is no longer booked."""
+    result = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == "booked")
+        .values(workplace_id=workplace_id, workplace_pinned=True)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def workplace_names(session: AsyncSession, workplace_ids: list[int]) -> dict[int, str]:
+    """Workplace id -> name, for the given ids."""
+    if not workplace_ids:
+        return {}
+    rows = await session.execute(
+        select(Workplace.id, Workplace.name).where(Workplace.id.in_(workplace_ids))
+    )
+    return {int(i): str(n) for i, n in rows}

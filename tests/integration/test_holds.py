@@ -1,15 +1,17 @@
-"""Redis holds: atomic under concurrency, one per client, expiry by Redis time, capacity."""
+"""Redis holds: atomic under concurrency, one per client, expiry by the store's clock (Redis time
+by default), capacity, and a workplace reserved among the compatible ones."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.domain.assignment import Job
 from bot.domain.errors import SlotTaken
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import SlotQuery
@@ -21,6 +23,16 @@ PRICE = Decimal("1000.00")
 
 def store(redis: Redis, prefix: str, ttl: int = 600) -> HoldStore:
     return HoldStore(redis, prefix=prefix, ttl_seconds=ttl)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 async def take(
@@ -35,7 +47,10 @@ async def take(
     break_min: int = 0,
     capacity_left: int | None = None,
     ttl_seconds: int | None = None,
+    workplaces: Collection[int] = (),
+    placed: Sequence[Job] = (),
 ) -> Hold:
+    """`workplaces`: every workplace the hold may use (default: `workplace` only)."""
     end = start + timedelta(minutes=minutes)
     candidate = SlotCandidate(
         specialist_id=specialist,
@@ -46,6 +61,7 @@ async def take(
         price=PRICE,
         duration_min=minutes,
         break_min=break_min,
+        workplace_ids=frozenset(workplaces),
     )
     return await holds.acquire(
         client_id=client,
@@ -53,17 +69,8 @@ async def take(
         candidate=candidate,
         capacity_left=capacity_left,
         ttl_seconds=ttl_seconds,
+        placed=placed,
     )
-
-
-async def wait_until_gone(holds: HoldStore, client: int, limit: float = 5.0) -> float:
-    """Poll Redis until the client's hold is gone; returns the seconds it took (bounded)."""
-    began = time.monotonic()
-    while await holds.get(client) is not None:
-        if time.monotonic() - began > limit:
-            raise AssertionError("hold did not expire in time")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - began
 
 
 async def test_fifty_clients_racing_for_one_slot_get_one_hold(
@@ -133,14 +140,34 @@ async def test_release_frees_the_time_and_only_the_named_hold(
 
 
 async def test_expired_hold_no_longer_blocks(redis: Redis, redis_prefix: str) -> None:
-    holds = store(redis, redis_prefix)
+    """Expiry is decided by the store's clock against the stored expiry, to the millisecond:
+    the test moves the clock, nothing waits."""
+    clock = Clock(datetime(2031, 3, 1, 9, 0, tzinfo=UTC))
+    holds = HoldStore(redis, prefix=redis_prefix, ttl_seconds=600, clock=clock)
     hold = await take(holds, 1, ttl_seconds=1)
-    assert hold.expires_at > datetime.now(UTC) - timedelta(seconds=5)
+    assert hold.expires_at == clock.now + timedelta(seconds=1)
+    clock.now += timedelta(milliseconds=999)
+    assert await holds.get(1) is not None
     with pytest.raises(SlotTaken):
         await take(holds, 2)
-    await wait_until_gone(holds, 1)
+    assert len(await holds.holds_between(1, START, START + timedelta(hours=1))) == 1
+    clock.now += timedelta(milliseconds=1)
+    assert await holds.get(1) is None
     assert await holds.holds_between(1, START, START + timedelta(hours=1)) == []
     await take(holds, 2)
+
+
+async def test_without_a_clock_holds_expire_by_redis_time(redis: Redis, redis_prefix: str) -> None:
+    """The default clock is Redis TIME: a hold's expiry is TTL after Redis's own now."""
+    holds = store(redis, redis_prefix)
+    seconds, micros = await redis.time()
+    before = datetime.fromtimestamp(seconds + micros / 1e6, tz=UTC)
+    hold = await take(holds, 1, ttl_seconds=30)
+    seconds, micros = await redis.time()
+    after = datetime.fromtimestamp(seconds + micros / 1e6, tz=UTC)
+    slack = timedelta(milliseconds=1)
+    assert before + timedelta(seconds=30) - slack <= hold.expires_at
+    assert hold.expires_at <= after + timedelta(seconds=30) + slack
 
 
 async def test_expiry_uses_the_scores_not_key_ttl(redis: Redis, redis_prefix: str) -> None:
@@ -153,7 +180,7 @@ async def test_expiry_uses_the_scores_not_key_ttl(redis: Redis, redis_prefix: st
     for key in keys:
         await redis.persist(key)
     # Move every member's expiry into the past.
-    for key in (f"{prefix}s:1", f"{prefix}w:1", f"{prefix}l:1", f"{prefix}a"):
+    for key in (f"{prefix}s:1", f"{prefix}l:1", f"{prefix}a"):
         members = await redis.zrange(key, 0, -1)
         await redis.zadd(key, dict.fromkeys(members, 1))
     assert await holds.holds_between(1, START, START + timedelta(hours=1)) == []
@@ -208,3 +235,88 @@ async def test_holds_between_filters_by_interval(redis: Redis, redis_prefix: str
     assert [
         h.location_id for h in await holds.holds_between(1, START, START + timedelta(hours=3))
     ] == [1]
+
+
+def job(start: datetime, minutes: int, current: int, *allowed: int) -> Job:
+    """An appointment as PostgreSQL has it, for the hold script: on `current`, allowed on
+    `allowed` (default: only `current`, i.e. it cannot move)."""
+    return Job(
+        0, start, start + timedelta(minutes=minutes), frozenset(allowed or {current}), current
+    )
+
+
+async def test_a_hold_reserves_one_of_its_workplaces_not_a_particular_one(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Two workplaces that both host the service: two clients may hold the same time (with
+    two specialists) even when both holds name workplace 1, and a third is refused: N holds
+    never over-subscribe N-1 workplaces."""
+    holds = store(redis, redis_prefix)
+    both = (1, 2)
+    await take(holds, 1, specialist=1, workplace=1, workplaces=both)
+    await take(holds, 2, specialist=2, workplace=1, workplaces=both)
+    with pytest.raises(SlotTaken) as refused:
+        await take(holds, 3, specialist=3, workplace=2, workplaces=both)
+    assert str(refused.value) == "held: workplace"
+    # Once the first hold ends, the third fits.
+    await take(
+        holds, 3, specialist=3, workplace=2, workplaces=both, start=START + timedelta(hours=1)
+    )
+
+
+async def test_a_pinned_hold_keeps_its_workplace_and_others_go_around_it(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """A specialist pinned to workplace 2 reserves workplace 2 itself: a flexible hold on 2
+    then sits on 1, and another hold pinned to 2, or a third flexible one, is refused."""
+    holds = store(redis, redis_prefix)
+    await take(holds, 1, specialist=1, workplace=2)  # pinned: workplace 2 only
+    await take(holds, 2, specialist=2, workplace=2, workplaces=(1, 2))
+    with pytest.raises(SlotTaken):
+        await take(holds, 3, specialist=3, workplace=2)
+    with pytest.raises(SlotTaken):
+        await take(holds, 4, specialist=4, workplace=1, workplaces=(1, 2))
+
+
+async def test_a_hold_counts_the_appointments_it_is_given(redis: Redis, redis_prefix: str) -> None:
+    """Appointments read from PostgreSQL take part: one that cannot move (started, pinned)
+    keeps its workplace; one that can may make room by moving (its own workplaces)."""
+    holds = store(redis, redis_prefix)
+    both = (1, 2)
+    fixed = [job(START, 60, 2)]  # workplace 2 is taken for the hour, for good
+    await take(holds, 1, specialist=1, workplace=1, workplaces=both, placed=fixed)
+    with pytest.raises(SlotTaken):
+        await take(holds, 2, specialist=2, workplace=1, workplaces=both, placed=fixed)
+    await holds.release(1)
+    # An appointment on workplace 1 that may move to 2, and a hold pinned to workplace 1: the
+    # appointment goes to 2 and the hold fits; a second (flexible) hold then does not.
+    movable = [job(START, 60, 1, 1, 2)]
+    await take(holds, 1, specialist=1, workplace=1, placed=movable)
+    with pytest.raises(SlotTaken):
+        await take(holds, 2, specialist=2, workplace=2, workplaces=both, placed=movable)
+    # The same appointment pinned to workplace 1: the pinned hold on 1 is refused.
+    await holds.release(1)
+    with pytest.raises(SlotTaken):
+        await take(holds, 1, specialist=1, workplace=1, placed=[job(START, 60, 1)])
+
+
+async def test_many_clients_racing_for_three_workplaces_get_three_holds(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Forty clients, each with their own specialist, hold the same hour at once on three
+    interchangeable workplaces: exactly three holds are granted, whatever workplace each one
+    named, and the granted ones hold different specialists."""
+    holds = store(redis, redis_prefix)
+    results = await asyncio.gather(
+        *(
+            take(holds, client, specialist=client, workplace=1 + client % 3, workplaces=(1, 2, 3))
+            for client in range(1, 41)
+        ),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, Hold)]
+    assert len(won) == 3
+    assert all(isinstance(r, Hold | SlotTaken) for r in results)
+    live = await holds.holds_between(1, START, START + timedelta(hours=1))
+    assert sorted(h.client_id for h in live) == sorted(h.client_id for h in won)
+    assert all(h.allowed == frozenset({1, 2, 3}) for h in live)

@@ -8,14 +8,18 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain import notification_kinds as kinds
-from bot.services.booking import AppointmentView
-from db.models import Appointment, Outbox
+from bot.domain.errors import AccessDenied, NotAllowed, SlotTaken
+from bot.services.booking import Actor, AppointmentView
+from bot.services.holds import Hold
+from db.models import Appointment, AuditEntry, Outbox, Workplace
 from tests.integration.factories import (
+    DESK_ADMIN,
     NOW,
     Catalog,
     Engine,
@@ -170,3 +174,269 @@ async def test_concurrent_bookings_of_a_day_that_fits_all_succeed(
             await s.execute(text("SELECT count(*) FROM appointments WHERE status = 'booked'"))
         ).scalar_one()
     assert count == len(wanted)
+
+
+async def hold(eng: Engine, cat: Catalog, client: int, specialist: int, hhmm: str) -> Hold:
+    return await eng.booking.hold(
+        client_id=client,
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=specialist,
+        start=moscow(hhmm),
+        now=NOW,
+    )
+
+
+async def offered(eng: Engine, cat: Catalog, specialist: int, client: int) -> set[datetime]:
+    offers = await eng.availability.day_slots(
+        location_id=cat.location_id,
+        service_id=cat.service_id,
+        specialist_id=specialist,
+        day=TUESDAY,
+        now=NOW,
+        client_id=client,
+    )
+    return {o.start for o in offers}
+
+
+async def test_a_hold_does_not_pin_a_workplace_a_reassignment_could_free(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """The stated day with its third booking still a hold: Boris 09:00 and Anna 11:15 booked
+    on workplace 1, another client holding Boris 10:15 (on workplace 2, the only one free as
+    things stand). Anna 10:00 fits (workplace 1: Boris 09:00 and 10:15; workplace 2: Anna 10:00
+    and 11:15), so it is offered, held and booked; then the hold's owner books Boris 10:15."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=2, workplaces=2, break_min=15)
+    boris, anna = cat.specialist_ids
+    one, two = cat.workplace_ids
+    b9 = await place(session_factory, cat, boris, one, "09:00")
+    a1115 = await place(session_factory, cat, anna, one, "11:15")
+    holder, client = await make_clients(session_factory, 2, balance=Decimal("1000.00"))
+    boris_hold = await hold(eng, cat, holder, boris, "10:15")
+    assert (boris_hold.workplace_id, boris_hold.workplace_ids) == (two, frozenset({one, two}))
+    assert moscow("10:00") in await offered(eng, cat, anna, client)
+    anna_hold = await hold(eng, cat, client, anna, "10:00")
+    anna_10 = await eng.booking.confirm(
+        booking_request(
+            cat, client, start=moscow("10:00"), specialist=anna, hold_id=anna_hold.hold_id
+        ),
+        now=NOW,
+    )
+    boris_1015 = await eng.booking.confirm(
+        booking_request(
+            cat, holder, start=moscow("10:15"), specialist=boris, hold_id=boris_hold.hold_id
+        ),
+        now=NOW,
+    )
+    final = [await workplace_of(session_factory, i) for i in (b9, boris_1015.id, anna_10.id, a1115)]
+    assert final[0] == final[1] != final[2] == final[3]
+    async with session_factory() as s:
+        assert await overlapping_active_appointments(s) == {
+            "specialist": 0,
+            "workplace": 0,
+            "client": 0,
+        }
+
+
+async def test_other_clients_holds_block_a_time_only_when_no_workplace_is_left(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """Three specialists, two workplaces. One client's hold at 10:00 leaves the other
+    workplace: 10:00 is still offered to others, in the day view, the calendar and the
+    booking check. A second hold takes the last workplace: 10:00 is gone for the third
+    specialist although no hold names them. A booked appointment counts the same way."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=3, workplaces=2, break_min=15)
+    first, second, third = cat.specialist_ids
+    a, b, c = await make_clients(session_factory, 3, balance=Decimal("1000.00"))
+    ten = moscow("10:00")
+    a_hold = await hold(eng, cat, a, first, "10:00")
+    assert ten in await offered(eng, cat, second, c)
+    assert ten in await offered(eng, cat, third, c)
+    await hold(eng, cat, b, second, "10:00")
+    assert ten not in await offered(eng, cat, third, c)
+    assert moscow("10:15") not in await offered(eng, cat, third, c)  # inside the held hours
+    assert moscow("11:15") in await offered(eng, cat, third, c)  # after the holds' break
+    with pytest.raises(SlotTaken):
+        await hold(eng, cat, c, third, "10:00")
+    with pytest.raises(SlotTaken):
+        await eng.booking.confirm(booking_request(cat, c, start=ten, specialist=third), now=NOW)
+    # The first hold is booked and the second released: one workplace is free again.
+    await eng.booking.confirm(
+        booking_request(cat, a, start=ten, specialist=first, hold_id=a_hold.hold_id),
+        now=NOW,
+    )
+    await eng.holds.release(b)
+    assert ten in await offered(eng, cat, third, c)
+    await hold(eng, cat, c, third, "10:00")
+    # Now a booked appointment and a hold fill both workplaces.
+    assert ten not in await offered(eng, cat, second, b)
+
+
+async def test_concurrent_holds_never_outnumber_the_workplaces(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """Six clients, each for their own specialist, hold 10:00 at once on a location with one
+    workplace booked at 10:00 and three hosting the service: two holds are granted; then
+    every granted hold is booked, and nothing overlaps."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=7, workplaces=3, break_min=15)
+    await book(eng, session_factory, cat, cat.specialist_ids[6], "10:00")
+    clients = await make_clients(session_factory, 6, balance=Decimal("1000.00"))
+    results = await asyncio.gather(
+        *(
+            hold(eng, cat, client, spec, "10:00")
+            for client, spec in zip(clients, cat.specialist_ids, strict=False)
+        ),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, Hold)]
+    assert len(won) == 2
+    assert all(isinstance(r, Hold | SlotTaken) for r in results), results
+    booked = await asyncio.gather(
+        *(
+            eng.booking.confirm(
+                booking_request(
+                    cat, h.client_id, start=h.start, specialist=h.specialist_id, hold_id=h.hold_id
+                ),
+                now=NOW,
+            )
+            for h in won
+        )
+    )
+    assert len({await workplace_of(session_factory, v.id) for v in booked}) == 2
+    async with session_factory() as s:
+        assert await overlapping_active_appointments(s) == {
+            "specialist": 0,
+            "workplace": 0,
+            "client": 0,
+        }
+
+
+async def test_an_admin_pins_an_appointment_to_another_workplace(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """ "Move to another workplace" in the admin card: the free workplaces are listed, the move
+    checks the admin role in its transaction, writes the audit row and pins the appointment,
+    and later re-assignment never moves it: on the stated day, with Boris 09:00 pinned to
+    workplace 1 and Boris 10:15 to workplace 2 where they are, Anna 10:00 no longer fits (it
+    needs both Boris appointments on one workplace) and is refused, while before the pins it
+    was offered."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=2, workplaces=2, break_min=15)
+    boris, anna = cat.specialist_ids
+    one, two = cat.workplace_ids
+    b9 = await place(session_factory, cat, boris, one, "09:00")
+    await place(session_factory, cat, anna, one, "11:15")
+    b1015 = await place(session_factory, cat, boris, two, "10:15")
+    client = (await make_clients(session_factory, 1, balance=Decimal("1000.00")))[0]
+    assert moscow("10:00") in await offered(eng, cat, anna, client)
+    admin = Actor(kind="admin", id=DESK_ADMIN)
+    # Boris 10:15 is on 2; 1 is busy at 10:15 (Boris 09:00 and Anna 11:15 are there) unless
+    # Anna 11:15 moves to 2... which Boris 10:15 leaves: workplace 1 is free after moves.
+    assert await eng.booking.workplace_choices(b1015, actor=admin, now=NOW) == [
+        (one, await name_of(session_factory, one))
+    ]
+    with pytest.raises(AccessDenied):
+        await eng.booking.move_workplace(
+            b1015, actor=Actor(kind="admin", id=999), workplace_id=one, now=NOW
+        )
+    with pytest.raises(NotAllowed):
+        await eng.booking.move_workplace(
+            b1015, actor=Actor(kind="client", id=client), workplace_id=one, now=NOW
+        )
+    assert await workplace_of(session_factory, b1015) == two  # refused: nothing changed
+    for appointment_id, workplace_id in ((b9, one), (b1015, two)):
+        view = await eng.booking.move_workplace(
+            appointment_id, actor=admin, workplace_id=workplace_id, now=NOW
+        )
+        assert view.workplace_id == workplace_id  # the same workplace: pinned where it is
+        async with session_factory() as s:
+            pinned, audit = (
+                await s.execute(
+                    select(Appointment.workplace_pinned, func.count(AuditEntry.id))
+                    .join(AuditEntry, AuditEntry.entity_id == Appointment.id)
+                    .where(
+                        Appointment.id == appointment_id,
+                        AuditEntry.action == "appointment.workplace_pinned",
+                        AuditEntry.actor_tg_id == DESK_ADMIN,
+                    )
+                    .group_by(Appointment.workplace_pinned)
+                )
+            ).one()
+        assert pinned is True and audit == 1
+    assert moscow("10:00") not in await offered(eng, cat, anna, client)
+    with pytest.raises(SlotTaken):
+        await book(eng, session_factory, cat, anna, "10:00")
+    assert await workplace_of(session_factory, b1015) == two
+    assert await workplace_of(session_factory, b9) == one
+
+
+async def test_an_admin_workplace_move_makes_room_and_tells_the_specialists(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """Moving Anna 11:15 from workplace 1 to 2 by hand while Boris 11:00 sits on 2: refused
+    with nothing changed while Boris 11:00 is pinned there; once it is not, Boris 11:00 moves
+    to workplace 1 to make room, Anna 11:15 lands on 2 pinned, and both specialists get the
+    "workplace changed" notice."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=2, workplaces=2, break_min=15)
+    boris, anna = cat.specialist_ids
+    one, two = cat.workplace_ids
+    a1115 = await place(session_factory, cat, anna, one, "11:15")
+    b11 = await place(session_factory, cat, boris, two, "11:00")
+    admin = Actor(kind="admin", id=DESK_ADMIN)
+
+    async def pin_boris(pinned: bool) -> None:
+        async with session_factory() as s, s.begin():
+            await s.execute(
+                update(Appointment).where(Appointment.id == b11).values(workplace_pinned=pinned)
+            )
+
+    await pin_boris(True)
+    assert await eng.booking.workplace_choices(a1115, actor=admin, now=NOW) == []
+    with pytest.raises(SlotTaken):
+        await eng.booking.move_workplace(a1115, actor=admin, workplace_id=two, now=NOW)
+    assert await workplace_of(session_factory, a1115) == one
+    await pin_boris(False)
+    assert [w for w, _ in await eng.booking.workplace_choices(a1115, actor=admin, now=NOW)] == [two]
+    view = await eng.booking.move_workplace(a1115, actor=admin, workplace_id=two, now=NOW)
+    assert view.workplace_id == two == await workplace_of(session_factory, a1115)
+    assert await workplace_of(session_factory, b11) == one
+    async with session_factory() as s:
+        notices = (
+            await s.execute(
+                select(Outbox.appointment_id).where(Outbox.kind == kinds.SPECIALIST_WORKPLACE_MOVED)
+            )
+        ).scalars()
+        assert sorted(notices) == sorted([a1115, b11])
+        assert await overlapping_active_appointments(s) == {
+            "specialist": 0,
+            "workplace": 0,
+            "client": 0,
+        }
+
+
+async def name_of(sessions: async_sessionmaker[AsyncSession], workplace_id: int) -> str:
+    async with sessions() as s:
+        return str(
+            (
+                await s.execute(select(Workplace.name).where(Workplace.id == workplace_id))
+            ).scalar_one()
+        )

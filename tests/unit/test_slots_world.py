@@ -122,7 +122,9 @@ class World:
         *,
         break_min: int = 15,
         location_id: int = LOCATION,
+        workplaces: Iterable[int] = (),
     ) -> None:
+        """`workplaces`: every workplace the hold may use (default: `wp_id` only)."""
         end = start + dt.timedelta(minutes=minutes)
         self.holds.append(
             HeldInterval(
@@ -133,6 +135,7 @@ class World:
                 start,
                 end,
                 end + dt.timedelta(minutes=break_min),
+                frozenset(workplaces),
             )
         )
 

@@ -18,7 +18,7 @@ from dishka import FromDishka
 
 from bot.config import Settings
 from bot.domain.admin_input import REASON_MAX, check_text, parse_day
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, SlotTaken, SlotUnavailable
 from bot.handlers.admin import clients, desk_booking, moving, screens
 from bot.handlers.admin.common import ask, edit, pending_id, refuse
 from bot.handlers.render_booking import format_money
@@ -36,6 +36,7 @@ from bot.keyboards.admin import (
     AdminNavCb,
     AdminRemoveCb,
     AdminScreen,
+    AdminWorkplaceCb,
     ApptAction,
     ClientListPurpose,
     DayKind,
@@ -223,6 +224,15 @@ async def on_appointment(
             message = query.message if isinstance(query.message, Message) else None
             await ask(message, state, next_state, i18n(question), {APPOINTMENT_KEY: view.id})
             return
+        if action is ApptAction.workplace:
+            view = await booking.get(appointment_id, actor=actor)
+            try:
+                choices = await booking.workplace_choices(appointment_id, actor=actor, now=now)
+            except SlotUnavailable:  # it starts within the minimum notice, as any move
+                await query.answer(i18n("admin.workplace.too_late"), show_alert=True)
+                return
+            await edit(query, *screens.workplace_screen(view, choices, i18n))
+            return
         if action in STATUS:
             view = await booking.mark_status(
                 appointment_id, actor=actor, status=STATUS[action], now=now
@@ -232,6 +242,38 @@ async def on_appointment(
         await edit(query, *screens.appointment_screen(view, i18n, settings))
     except DomainError as exc:
         await refuse(query, exc, i18n)
+
+
+async def on_workplace(
+    query: CallbackQuery,
+    callback_data: AdminWorkplaceCb,
+    i18n: Translator,
+    booking: FromDishka[BookingService],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    """Move the appointment to the chosen workplace and pin it there (the use case checks the
+    admin role in its transaction and writes the audit row)."""
+    actor = Actor(kind="admin", id=query.from_user.id)
+    try:
+        view = await booking.move_workplace(
+            callback_data.appointment_id,
+            actor=actor,
+            workplace_id=callback_data.workplace_id,
+            now=now,
+        )
+    except SlotTaken:
+        await query.answer(i18n("admin.workplace.taken"), show_alert=True)
+        return
+    except SlotUnavailable:
+        await query.answer(i18n("admin.workplace.too_late"), show_alert=True)
+        return
+    except DomainError as exc:
+        await refuse(query, exc, i18n)
+        return
+    text, markup = screens.appointment_screen(view, i18n, settings)
+    done = i18n("admin.workplace.done", workplace=view.workplace_name)
+    await edit(query, f"{done}\n\n{text}", markup)
 
 
 async def on_cancel_reason(
@@ -366,6 +408,7 @@ def register(router: Router) -> None:
     router.callback_query.register(on_day_pick, AdminDayPickCb.filter())
     router.callback_query.register(on_day_date, AdminDayDateCb.filter())
     router.callback_query.register(on_appointment, AdminApptCb.filter())
+    router.callback_query.register(on_workplace, AdminWorkplaceCb.filter())
     router.callback_query.register(on_remove_admin, AdminRemoveCb.filter())
     router.callback_query.register(on_invite, AdminInviteCb.filter())
     router.callback_query.register(desk_booking.on_desk_pay, AdminDeskPayCb.filter())

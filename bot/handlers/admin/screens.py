@@ -26,6 +26,7 @@ from bot.keyboards.admin import (
     AdminNavCb,
     AdminRemoveCb,
     AdminScreen,
+    AdminWorkplaceCb,
     ApptAction,
     ClientAction,
     ClientListPurpose,
@@ -244,6 +245,14 @@ def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settin
                 ),
             ]
         )
+        rows.append(
+            [
+                button(
+                    i18n("admin.btn.workplace"),
+                    AdminApptCb(action=ApptAction.workplace, appointment_id=view.id),
+                )
+            ]
+        )
     if view.status != "cancelled":
         rows.append(
             [
@@ -260,6 +269,21 @@ def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settin
     day = view.local_start.date()
     back = AdminDayCb(kind=DayKind.location, target_id=view.location_id, day=day_code(day))
     return text, keyboard(rows, i18n, back)
+
+
+def workplace_screen(
+    view: AppointmentView, choices: Sequence[tuple[int, str]], i18n: Translator
+) -> Screen:
+    """The other workplaces free at the appointment's time, one button each (the move pins
+    the appointment there); back to the card."""
+    back = AdminApptCb(action=ApptAction.view, appointment_id=view.id)
+    if not choices:
+        return i18n("admin.workplace.none", workplace=view.workplace_name), keyboard([], i18n, back)
+    rows = [
+        [button(name, AdminWorkplaceCb(appointment_id=view.id, workplace_id=workplace_id))]
+        for workplace_id, name in choices
+    ]
+    return i18n("admin.workplace.pick", workplace=view.workplace_name), keyboard(rows, i18n, back)
 
 
 async def admins_screen(roles: AdminRoles, admin: int, i18n: Translator) -> Screen:
