@@ -5,7 +5,7 @@ For each feature, the path from what a new client sees (/start's menu, /help) to
 first button is checked in both languages: the waitlist (a full date in /book's picker, marked
 🔔: `tests/e2e/test_waitlist_full_date.py` walks it), reschedule and cancel (My appointments ->
 the card), top-up (the wallet: a button with online payment, else the text says who tops up),
-and phone sharing (the menu's Phone button opens Telegram's own contact button).
+and phone sharing (Settings -> Phone opens Telegram's own contact button).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bot.keyboards.account import (
     appointment_actions_keyboard,
     wallet_keyboard,
 )
-from bot.keyboards.common import MenuAction, MenuCb, main_menu, phone_keyboard
+from bot.keyboards.common import MenuAction, MenuCb, main_menu, phone_keyboard, settings_menu
 from bot.services.booking_types import AppointmentView
 from bot.services.reschedule_flow import changeable
 
@@ -41,8 +41,10 @@ def callbacks(markup: InlineKeyboardMarkup | None) -> list[str]:
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
 def test_the_start_menu_opens_every_feature(lang: str) -> None:
     shown = callbacks(main_menu(Translator(lang)))
-    for action in (MenuAction.book, MenuAction.my, MenuAction.wallet, MenuAction.phone):
+    for action in (MenuAction.book, MenuAction.my, MenuAction.wallet, MenuAction.settings):
         assert MenuCb(action=action).pack() in shown, action
+    # The phone is one step further, in Settings.
+    assert MenuCb(action=MenuAction.phone).pack() in callbacks(settings_menu(Translator(lang)))
 
 
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
@@ -52,8 +54,8 @@ def test_help_names_the_way_into_every_feature(lang: str) -> None:
     for command in ("/book", "/my", "/wallet", "/start"):
         assert command in text, command
     assert "🔔" in text  # the waitlist: a full date's marker in /book
-    # The phone: the menu button's own label is named.
-    assert i18n("menu.btn.phone") in text or i18n("menu.btn.phone").split()[-1] in text
+    # The phone: the buttons leading to it are named.
+    assert i18n("menu.btn.settings") in text and i18n("menu.btn.phone") in text
     words = {
         "en": ("cancel", "move", "administrator", "phone"),
         "ru": ("отменить", "перенести", "администратор", "телефон"),
