@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
 from bot.domain import notification_kinds as kinds
+from bot.keyboards.notify import open_schedule_keyboard
 from bot.notify.worker import OutboxWorker
 from bot.services.agenda import agenda_days, queue_daily_agendas
 from db.models import Outbox, SpecialistSchedule
@@ -105,7 +106,8 @@ async def test_agenda_lists_that_days_appointments_when_sent(
     worker = OutboxWorker(session_factory, sender, settings)
     assert await worker.drain(now=at) == 1
     [(chat, text, markup)] = sender.sent
-    assert chat == 3003 and markup is None
+    # The agenda opens the specialist's schedule, like every notice to them.
+    assert chat == 3003 and markup == open_schedule_keyboard("ru")
     assert "29.03" in text and "10:30" in text and "12:30" in text
     assert "+49 555" in text
     assert text.count(world.service.name) == 2
