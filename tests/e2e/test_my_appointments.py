@@ -112,6 +112,7 @@ async def test_upcoming_and_past_pages(
             label(sooner, lang),
             label(later, lang),
             t("account.btn.past", lang),
+            t("menu.btn.home", lang),  # opened from the menu: it leads back there
         ]
         weekday = formats.weekday(sooner.start.astimezone(ZONE).date(), lang)
         assert label(sooner, lang).startswith(f"{weekday} {ddmm(sooner.start)} 10:00 · ")
@@ -124,6 +125,7 @@ async def test_upcoming_and_past_pages(
             f"{label(dropped, lang)} · {t('account.status.cancelled', lang)}",
             f"{label(past, lang)} · {t('account.status.booked', lang)}",
             t("account.btn.upcoming", lang),
+            t("menu.btn.home", lang),
         ]
 
         # A past visit offers "Book again"; a cancelled one does not.
