@@ -4,11 +4,14 @@ itself inside a transaction and what its audit row says. `CatalogImpactService` 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.importer import apply_catalog
@@ -16,6 +19,7 @@ from bot.catalog.schema import CatalogFile
 from bot.catalog.summary import ImportSummary
 from bot.domain.errors import InputProblem, InvalidInput, NotFound
 from bot.domain.walltime import WallTime
+from db.errors import UNIQUE_VIOLATION, sqlstate
 from db.repositories import catalog_edit
 from db.repositories.catalog_edit import EditKind, EntityKind
 
@@ -276,6 +280,19 @@ async def _check_name(
 ENTITY_KINDS: frozenset[str] = frozenset({"location", "workplace", "service", "specialist"})
 
 
+@contextlib.asynccontextmanager
+async def _name_guard(kind: EditKind) -> AsyncIterator[None]:
+    """The database's unique name constraints as the last word: a name written by something
+    outside the editor's name lock (the catalog file, say) between the check and the write
+    is `InvalidInput(NAME_TAKEN)`, not an error."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if kind in ENTITY_KINDS and sqlstate(exc) == UNIQUE_VIOLATION:
+            raise InvalidInput(InputProblem.NAME_TAKEN) from None
+        raise
+
+
 @dataclass(frozen=True)
 class SetFields:
     """Set some columns of a catalog row (names, texts, prices, durations, capacity...).
@@ -300,7 +317,10 @@ class SetFields:
         await _check_name(
             session, self.kind, self.values, self.entity_id, current.get("location_id")
         )
-        before = await catalog_edit.update_fields(session, self.kind, self.entity_id, self.values)
+        async with _name_guard(self.kind):
+            before = await catalog_edit.update_fields(
+                session, self.kind, self.entity_id, self.values
+            )
         return Written(jsonable(before or {}), jsonable(self.values))
 
 
@@ -327,7 +347,8 @@ class CreateEntry:
             if column in self.values:
                 await _require(session, parent, int(self.values[column]))
         await _check_name(session, self.kind, self.values, None, self.values.get("location_id"))
-        new_id = await catalog_edit.insert(session, self.kind, self.values)
+        async with _name_guard(self.kind):
+            new_id = await catalog_edit.insert(session, self.kind, self.values)
         return Written(None, {"id": new_id, **jsonable(self.values)})
 
 

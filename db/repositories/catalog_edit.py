@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.walltime import WallTime
@@ -259,7 +259,17 @@ async def name_taken(
     location_id: int | None = None,
 ) -> bool:
     """True when another row of the kind has this name (case-insensitively; workplaces within
-    `location_id` only)."""
+    `location_id` only).
+
+    First takes a transaction-scoped advisory lock on the kind and the lower-cased name, so of
+    two transactions naming entries alike at once the second waits for the first to end and
+    then sees its row (READ COMMITTED: each statement sees what committed before it). The
+    unique constraints are case-sensitive and cannot tell "Massage" from "massage"."""
+    scope = f"{location_id}:" if kind == "workplace" else ""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+        {"k": f"catalog-name:{kind}:{scope}{name.lower()}"},
+    )
     model = _MODELS[kind]
     query = select(model.id).where(func.lower(model.name) == name.lower())
     if exclude_id is not None:
