@@ -269,7 +269,7 @@ async def test_price_difference_is_explained_and_settled(
         if change == "price":
             await set_service_price(session_factory, catalog, new_charge)
             availability: AvailabilityService = app.services.availability
-            await availability.invalidate(location_id=catalog.location_id)
+            await availability.invalidate()  # a catalog change moves the catalog's version
         else:
             wallet: WalletService = app.services.wallet
             await wallet.set_discount(client_id, 50)
@@ -362,7 +362,7 @@ async def test_not_enough_money_for_the_extra_charge_writes_nothing(
         view = await book(app, client_id, catalog, local(3, 10))
         await set_service_price(session_factory, catalog, Decimal("1300"))
         availability: AvailabilityService = app.services.availability
-        await availability.invalidate(location_id=catalog.location_id)
+        await availability.invalidate()  # a catalog change moves the catalog's version
 
         await to_confirm(user, view, "en", ddmm(local(4, 0)), "12:00")
         await user.press(t("account.btn.reschedule_confirm", "en"))
