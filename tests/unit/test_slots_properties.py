@@ -491,7 +491,9 @@ def run(prop: Callable[[list[bool]], Callable[[], None]]) -> None:
 
 def test_every_offered_slot_is_really_free() -> None:
     def prop(seen: list[bool]) -> Callable[[], None]:
-        @COMMON
+        # 300, not 100: the last start before midnight comes up in about 5 examples of 100, so
+        # 100 examples miss it in about 1 run of 170; 300 in about 1 of 5 million.
+        @settings(COMMON, max_examples=300)
         @given(worlds())
         def check(case: Case) -> None:
             w, day, now = case
