@@ -400,11 +400,13 @@ async def due_unsent(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def sent_rows(sessions: async_sessionmaker[AsyncSession]) -> Counter[int]:
-    """Sent outbox rows per chat."""
+    """Outbox rows delivered per chat (a confirmation settled because its card was already on
+    the client's screen is marked sent but never went out)."""
     async with sessions() as s:
         rows = await s.execute(
             select(Outbox.chat_id, func.count())
             .where(Outbox.status == "sent")
+            .where(Outbox.last_error.is_distinct_from("shown on screen"))
             .group_by(Outbox.chat_id)
         )
         return Counter({chat: count for chat, count in rows.all()})
