@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 import phonenumbers
 
 from bot.domain.errors import InputProblem, InvalidInput
+from bot.domain.periods import supported_day
 
 MAX_AMOUNT = Decimal("1000000")
 HUNDRED = Decimal(100)
@@ -71,16 +72,20 @@ def parse_percent(text: str) -> Decimal:
 
 
 def parse_day(text: str, today: date) -> date:
-    """`DD.MM` (this year, as of `today`) or `DD.MM.YYYY` -> date."""
+    """`DD.MM` (this year, as of `today`) or `DD.MM.YYYY` -> date within the product's
+    range (`bot.domain.periods.supported_day`). Raises `InvalidInput(DATE_FORMAT)`."""
     match = _DAY.match(text.strip())
     if not match:
         raise InvalidInput(InputProblem.DATE_FORMAT)
     day, month = int(match.group(1)), int(match.group(2))
     year = int(match.group(3)) if match.group(3) else today.year
     try:
-        return date(year, month, day)
+        parsed = date(year, month, day)
     except ValueError as exc:
         raise InvalidInput(InputProblem.DATE_FORMAT) from exc
+    if not supported_day(parsed):
+        raise InvalidInput(InputProblem.DATE_FORMAT)
+    return parsed
 
 
 def check_text(value: str | None, limit: int, *, required: bool) -> str | None:

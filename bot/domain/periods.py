@@ -9,6 +9,17 @@ from enum import StrEnum
 
 from bot.domain.errors import DomainError
 
+# The dates the product works with, [FIRST_DAY, END_DAY): a typed date outside them is refused
+# as a wrong date, and buttons carry no other (`bot/keyboards/fields.py` uses the same range).
+FIRST_DAY = date(2000, 1, 1)
+END_DAY = date(2100, 1, 1)  # exclusive
+
+
+def supported_day(day: date) -> bool:
+    """True when `day` is within [FIRST_DAY, END_DAY)."""
+    return FIRST_DAY <= day < END_DAY
+
+
 # The longest custom period: a year (and a leap day).
 MAX_DAYS = 366
 
@@ -91,6 +102,8 @@ def _named(raw: str, today: date) -> Period | None:
 
 
 def _custom(first: date, last: date) -> Period:
+    if not (supported_day(first) and supported_day(last)):
+        raise BadPeriod("date")
     if last < first:
         raise BadPeriod("order")
     if (last - first).days + 1 > MAX_DAYS:
@@ -135,6 +148,8 @@ def parse_day(text: str, today: date) -> date:
             day = day.replace(year=today.year + 1)
     except ValueError:
         raise BadPeriod("date") from None
+    if not supported_day(day):
+        raise BadPeriod("date")
     if day < today:
         raise BadPeriod("past")
     return day

@@ -19,9 +19,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, PlainSerializer
 
+from bot.domain.periods import END_DAY, FIRST_DAY
+
 INT32_MAX = 2**31 - 1
-FIRST_DAY = date(2000, 1, 1)
-END_DAY = date(2100, 1, 1)  # exclusive
 MIN_TIMESTAMP = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())
 END_TIMESTAMP = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())  # exclusive
 

@@ -128,6 +128,11 @@ async def test_refusals_change_nothing(
             ("yesterday", "format"),
             ("31.02-01.03", "date"),
             ("10.03.2031-01.03.2031", "order"),
+            # Dates outside the product's range: no traceback, the same clear refusal.
+            ("31.12.9999-31.12.9999", "date"),
+            ("01.01.0001-07.01.0001", "date"),
+            ("01.01.1999-02.01.1999", "date"),
+            ("01.01.2100-02.01.2100", "date"),
         ):
             await admin.send(f"/stats {bad}")
             refusal = await admin.wait_for_message(t(f"stats.bad_period.{reason}", lang))
