@@ -88,12 +88,20 @@ def parse_day(text: str, today: date) -> date:
     return parsed
 
 
-def check_text(value: str | None, limit: int, *, required: bool) -> str | None:
-    """Free text stored as typed (outer spaces trimmed); empty -> None unless `required`."""
+def check_text(
+    value: str | None,
+    limit: int,
+    *,
+    required: bool,
+    empty: InputProblem = InputProblem.TEXT_EMPTY,
+) -> str | None:
+    """Free text stored as typed (outer spaces trimmed); empty -> None unless `required`,
+    then `InvalidInput(empty)`: the refusal names what is missing (a comment, a name, a
+    reason, notes)."""
     text = (value or "").strip()
     if not text:
         if required:
-            raise InvalidInput(InputProblem.TEXT_EMPTY)
+            raise InvalidInput(empty)
         return None
     if len(text) > limit:
         raise InvalidInput(InputProblem.TEXT_TOO_LONG, limit)

@@ -3,10 +3,12 @@
 Rules (docs/rules.md#admin-rights): times are `HH:MM` or `H:MM`, 24-hour; hours are
 `HH:MM-HH:MM` with the end after the start, where `24:00` (or `00:00` after a later start) is
 the end of the day and never a start; a day off is `off` (or `выходной`, or `-`); dates are
-`DD.MM` or `DD.MM.YYYY`; money has at most two decimals and is not negative; durations are
-whole minutes, positive and at most a day (a break may be 0); time zones are IANA names;
-names and texts have length limits. `-` clears an optional value. A wrong value raises
-`InvalidInput` naming the rule; nothing is read from it.
+`DD.MM` or `DD.MM.YYYY`; a holiday is a date alone (closed), a date with hours (open those
+hours) or a date with `open` (or `открыто`: open with that weekday's usual hours); money
+has at most two decimals and is not negative; durations are whole minutes, positive and at
+most a day (a break may be 0); time zones are IANA names; names and texts have length limits.
+`-` clears an optional value. A wrong value raises `InvalidInput` naming the rule; nothing is
+read from it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from bot.domain.walltime import WallTime, closing_time
 
 CLEAR = "-"
 DAY_OFF_WORDS = frozenset({"off", "-", "выходной", "нет"})
+# A holiday open with the weekday's usual hours: `08.03 open`.
+OPEN_WORDS = frozenset({"open", "usual", "открыто", "обычно"})
 MAX_MINUTES = 24 * 60
 MAX_CAPACITY = 100_000
 
@@ -50,7 +54,8 @@ class FieldType(StrEnum):
     CAPACITY = "capacity"  # 0 .. 100000; `-` or 0: no cap
     HOURS = "hours"  # `HH:MM-HH:MM`, or a day off
     SHIFT = "shift"  # hours and an optional workplace name, or a day off
-    DATED = "dated"  # a date, optionally with hours
+    DATED = "dated"  # a date, optionally with hours (a break)
+    HOLIDAY = "holiday"  # a date: closed; with hours; or with `open` (the usual hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +79,17 @@ class Shift:
 
 @dataclass(frozen=True, slots=True)
 class Dated:
-    """A date and, when given, its hours (a working holiday's, or a break's)."""
+    """A date and, when given, its hours (a working holiday's, or a break's); `usual_hours`:
+    a holiday open with the weekday's regular hours (docs/rules.md#open-hours)."""
 
     day: date
     hours: Hours | None = None
+    usual_hours: bool = False
+
+    @property
+    def is_working(self) -> bool:
+        """As a holiday: open (with its hours or the usual ones) rather than closed."""
+        return self.usual_hours or self.hours is not None
 
 
 def parse_time(text: str) -> WallTime:
@@ -133,6 +145,15 @@ def parse_dated(text: str, today: date) -> Dated:
     return Dated(day, hours)
 
 
+def parse_holiday(text: str, today: date) -> Dated:
+    """`DD.MM[.YYYY]` (closed), `DD.MM[.YYYY] HH:MM-HH:MM` (open those hours) or
+    `DD.MM[.YYYY] open` (open with the weekday's usual hours)."""
+    head, _, rest = text.strip().partition(" ")
+    if rest.strip().lower() in OPEN_WORDS:
+        return Dated(parse_day(head, today), usual_hours=True)
+    return parse_dated(text, today)
+
+
 def _minutes(text: str, low: int) -> int:
     cleaned = text.strip()
     if not _NUMBER.match(cleaned):
@@ -184,7 +205,7 @@ def parse_value(kind: FieldType, text: str, today: date) -> Value:
     if optional and raw == CLEAR:
         return None
     if kind is FieldType.NAME:
-        return check_text(raw, NAME_MAX, required=True)
+        return check_text(raw, NAME_MAX, required=True, empty=InputProblem.NAME_EMPTY)
     if kind is FieldType.TEXT:
         return check_text(raw, NAME_MAX, required=False)
     if kind is FieldType.LONG_TEXT:
@@ -203,6 +224,8 @@ def parse_value(kind: FieldType, text: str, today: date) -> Value:
         return parse_hours(raw)
     if kind is FieldType.SHIFT:
         return parse_shift(raw)
+    if kind is FieldType.HOLIDAY:
+        return parse_holiday(raw, today)
     return parse_dated(raw, today)
 
 

@@ -121,7 +121,10 @@ class InputProblem(StrEnum):
     AMOUNT_TOO_LARGE = "amount_too_large"
     PERCENT_RANGE = "percent_range"
     DATE_FORMAT = "date_format"
-    TEXT_EMPTY = "text_empty"
+    TEXT_EMPTY = "text_empty"  # a comment (the default of `check_text`)
+    NAME_EMPTY = "name_empty"
+    REASON_EMPTY = "reason_empty"
+    NOTES_EMPTY = "notes_empty"
     TEXT_TOO_LONG = "text_too_long"
     PHONE_INVALID = "phone_invalid"
     # Catalog and schedule values (bot.domain.catalog_input).

@@ -343,7 +343,7 @@ async def day_screen(ctx: Ctx, cb: AdmCatalogCb) -> None:
 async def add_dated(ctx: Ctx, cb: AdmCatalogCb) -> None:
     if cb.kind is CatKind.location:
         edit = Edit(op=EditOp.HOLIDAY, id=cb.id)
-        await ask(ctx, edit, ctx.i18n("catalog_edit.holiday.ask"), FieldType.DATED)
+        await ask(ctx, edit, ctx.i18n("catalog_edit.holiday.ask"), FieldType.HOLIDAY)
         return
     await ask(
         ctx, Edit(op=EditOp.BREAK, id=cb.id), ctx.i18n("catalog_edit.break.ask"), FieldType.DATED
@@ -489,9 +489,11 @@ def typed_kind(edit: Edit) -> FieldType:
         return field_of(edit.edit_kind, edit.field).type
     if edit.op is EditOp.CREATE:
         return next(s for s in create_steps(edit.edit_kind) if s.key not in edit.texts).type
-    return {EditOp.HOURS: FieldType.HOURS, EditOp.SHIFT: FieldType.SHIFT}.get(
-        edit.op, FieldType.DATED
-    )
+    return {
+        EditOp.HOURS: FieldType.HOURS,
+        EditOp.SHIFT: FieldType.SHIFT,
+        EditOp.HOLIDAY: FieldType.HOLIDAY,
+    }.get(edit.op, FieldType.DATED)
 
 
 # --- handlers --------------------------------------------------------------------------------

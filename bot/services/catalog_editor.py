@@ -298,11 +298,11 @@ class CatalogEditor:
         if op is EditOp.SHIFT:
             return await self._shift(session, edit, today)
         if op is EditOp.HOLIDAY:
-            dated = parse_value(FieldType.DATED, edit.text, today)
+            dated = parse_value(FieldType.HOLIDAY, edit.text, today)
             assert isinstance(dated, Dated)
             start, end = _ends(dated.hours)
             return Proposal(
-                PutHoliday(edit.id, dated.day, is_working=start is not None, start=start, end=end)
+                PutHoliday(edit.id, dated.day, is_working=dated.is_working, start=start, end=end)
             )
         if op is EditOp.BREAK:
             dated = parse_value(FieldType.DATED, edit.text, today)

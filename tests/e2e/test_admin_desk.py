@@ -150,6 +150,8 @@ async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
         await admin.wait_for_message(t("admin.notes.ask", lang))
         await admin.send("x" * 1001)
         await admin.wait_for_message(t("admin.input.text_too_long", lang, limit=1000))
+        await admin.send("  ")
+        await admin.wait_for_message(t("admin.input.notes_empty", lang))
         await admin.send("likes <b>green</b> tea")
         await admin.wait_for_message(t("admin.notes.done", lang))
         await admin.wait_for_message("likes <b>green</b> tea")

@@ -102,6 +102,7 @@ async def test_a_service_is_created_and_edited_with_every_wrong_value_refused(
         await open_list(admin, "service", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
         await admin.wait_for_message(t("catalog_edit.format.name", lang))
+        await refused(admin, "   ", "name_empty", "name", lang)
         await refused(admin, taken.upper(), "name_taken", "name", lang)
         await refused(admin, "x" * 101, "text_too_long", "name", lang, limit=100)
         await answer(admin, "Укладка", t("catalog_edit.format.minutes", lang))
@@ -123,6 +124,7 @@ async def test_a_service_is_created_and_edited_with_every_wrong_value_refused(
         await edit_field(admin, "name_en", lang)
         await answer(admin, "Styling", t("catalog_edit.saved", lang))
         await edit_field(admin, "name", lang)
+        await refused(admin, " ", "name_empty", "name", lang)
         await refused(admin, taken, "name_taken", "name", lang)
         await answer(admin, "Укладка вечерняя", t("catalog_edit.saved", lang))
     row = await q(
@@ -185,10 +187,16 @@ async def test_a_location_with_hours_holidays_and_capacity(
         await admin.press(t("catalog_edit.btn.holidays", lang))
         await admin.wait_for_message(t("catalog_edit.holidays.title", lang))
         await admin.press(t("catalog_edit.btn.add", lang))
-        await admin.wait_for_message(t("catalog_edit.format.dated", lang))
-        await refused(admin, "31.02", "date_format", "dated", lang)
-        await refused(admin, "08.03 14:00-10:00", "hours_order", "dated", lang)
+        await admin.wait_for_message(t("catalog_edit.format.holiday", lang))
+        await refused(admin, "31.02", "date_format", "holiday", lang)
+        await refused(admin, "08.03 14:00-10:00", "hours_order", "holiday", lang)
+        await refused(admin, "08.03 opened", "time_format", "holiday", lang)
         await answer(admin, "08.03 10:00-14:00", "08.03.2031 10:00-14:00")
+        await admin.press(t("catalog_edit.btn.add", lang))
+        open_word = "открыто" if lang == "ru" else "open"
+        await answer(
+            admin, f"10.03 {open_word}", "10.03.2031 " + t("catalog_edit.holiday.open", lang)
+        )
         await admin.press(t("catalog_edit.btn.add", lang))
         await answer(admin, "09.03.2031", "09.03.2031 " + t("catalog_edit.holiday.closed", lang))
         await admin.press("🗑 09.03")
@@ -202,11 +210,11 @@ async def test_a_location_with_hours_holidays_and_capacity(
     assert hours == [[1, "09:00:00", "24:00:00", False], [7, None, None, True]]
     holidays = await q(
         session_factory,
-        "SELECT json_agg(json_build_array(date::text, is_working, start_time::text)) "
-        "FROM holidays WHERE location_id = :i",
+        "SELECT json_agg(json_build_array(date::text, is_working, start_time::text) "
+        "ORDER BY date) FROM holidays WHERE location_id = :i",
         i=location,
     )
-    assert holidays == [["2031-03-08", True, "10:00:00"]]
+    assert holidays == [["2031-03-08", True, "10:00:00"], ["2031-03-10", True, None]]
     assert await q(session_factory, "SELECT capacity FROM locations WHERE id = :i", i=location) == 3
 
 

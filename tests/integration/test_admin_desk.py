@@ -287,6 +287,9 @@ async def test_walk_in_client_has_no_telegram_and_is_found_by_phone(
     with pytest.raises(InvalidInput) as long_name:
         await desk.clients.find_or_create(DESK_ADMIN, name="x" * 101, phone="+79165550012")
     assert long_name.value.reason is InputProblem.TEXT_TOO_LONG
+    with pytest.raises(InvalidInput) as no_name:
+        await desk.clients.find_or_create(DESK_ADMIN, name="  ", phone="+79165550012")
+    assert no_name.value.reason is InputProblem.NAME_EMPTY
     assert await audit_actions(session_factory) == ["client.created"]
 
 

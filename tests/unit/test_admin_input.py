@@ -80,6 +80,9 @@ def test_free_text() -> None:
     with pytest.raises(InvalidInput) as empty:
         check_text(" ", 20, required=True)
     assert empty.value.reason is InputProblem.TEXT_EMPTY
+    with pytest.raises(InvalidInput) as no_name:
+        check_text("", 20, required=True, empty=InputProblem.NAME_EMPTY)
+    assert no_name.value.reason is InputProblem.NAME_EMPTY
     with pytest.raises(InvalidInput) as long:
         check_text("x" * 21, 20, required=False)
     assert (long.value.reason, long.value.limit) == (InputProblem.TEXT_TOO_LONG, 20)

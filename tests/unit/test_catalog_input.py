@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.domain.catalog_input import Dated, FieldType, Hours, Shift, parse_value
+from bot.domain.catalog_input import Dated, FieldType, Hours, Shift, is_optional, parse_value
 from bot.domain.errors import InputProblem, InvalidInput
 from bot.domain.walltime import WallTime
 
@@ -52,6 +52,14 @@ def hm(text: str) -> WallTime:
             "08.03.2032 10:00-14:00",
             Dated(date(2032, 3, 8), Hours(hm("10:00"), hm("14:00"))),
         ),
+        (FieldType.HOLIDAY, "08.03", Dated(date(2031, 3, 8))),
+        (
+            FieldType.HOLIDAY,
+            "08.03 10:00-14:00",
+            Dated(date(2031, 3, 8), Hours(hm("10:00"), hm("14:00"))),
+        ),
+        (FieldType.HOLIDAY, "08.03 open", Dated(date(2031, 3, 8), usual_hours=True)),
+        (FieldType.HOLIDAY, "08.03.2032  Открыто ", Dated(date(2032, 3, 8), usual_hours=True)),
     ],
 )
 def test_a_value_is_read(kind: FieldType, text: str, value: object) -> None:
@@ -85,6 +93,11 @@ def test_a_value_is_read(kind: FieldType, text: str, value: object) -> None:
         (FieldType.DATED, "31.02", InputProblem.DATE_FORMAT),
         (FieldType.DATED, "08.03 14:00-10:00", InputProblem.HOURS_ORDER),
         (FieldType.DATED, "08.03 13-14", InputProblem.TIME_FORMAT),
+        (FieldType.DATED, "08.03 open", InputProblem.TIME_FORMAT),  # a break has no usual hours
+        (FieldType.HOLIDAY, "08.03 opened", InputProblem.TIME_FORMAT),
+        (FieldType.HOLIDAY, "open", InputProblem.DATE_FORMAT),
+        (FieldType.HOLIDAY, "31.02 open", InputProblem.DATE_FORMAT),
+        (FieldType.NAME, "   ", InputProblem.NAME_EMPTY),
     ],
 )
 def test_a_wrong_value_names_its_rule(
@@ -96,3 +109,27 @@ def test_a_wrong_value_names_its_rule(
     with pytest.raises(InvalidInput) as refused:
         parse_value(kind, text, TODAY)
     assert refused.value.reason is problem
+
+
+def test_a_holiday_is_working_with_hours_or_the_usual_ones() -> None:
+    closed, usual, hours = (
+        parse_value(FieldType.HOLIDAY, text, TODAY)
+        for text in ("08.03", "08.03 open", "08.03 9:00-12:00")
+    )
+    assert isinstance(closed, Dated) and isinstance(usual, Dated) and isinstance(hours, Dated)
+    assert (closed.is_working, usual.is_working, hours.is_working) == (False, True, True)
+
+
+@pytest.mark.parametrize("kind", list(FieldType))
+def test_an_empty_value_is_refused_for_what_it_is_or_clears(kind: FieldType) -> None:
+    """Every editor field, typed blank: an optional one is cleared; a required one names its
+    own rule, never another field's (a name is not "a comment is required")."""
+    try:
+        value = parse_value(kind, "   ", TODAY)
+    except InvalidInput as refused:
+        expected = InputProblem.NAME_EMPTY if kind is FieldType.NAME else None
+        assert refused.reason is not InputProblem.TEXT_EMPTY
+        if expected is not None:
+            assert refused.reason is expected
+        return
+    assert is_optional(kind) and value is None

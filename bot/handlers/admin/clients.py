@@ -14,7 +14,7 @@ from dishka import FromDishka
 
 from bot.config import Settings
 from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount, parse_percent
-from bot.domain.errors import DomainError, InsufficientFunds, InvalidInput
+from bot.domain.errors import DomainError, InputProblem, InsufficientFunds, InvalidInput
 from bot.handlers.admin import desk_booking, screens
 from bot.handlers.admin.args import split_word
 from bot.handlers.admin.common import ask, edit, pending_id, refuse
@@ -165,7 +165,7 @@ async def on_notes(
     admin = message.from_user.id
     typed = (message.text or "").strip()
     try:
-        check_text(typed, NOTES_MAX, required=True)
+        check_text(typed, NOTES_MAX, required=True, empty=InputProblem.NOTES_EMPTY)
         await desk.set_notes(admin, client_id, None if typed == "-" else message.text)
     except InvalidInput as exc:
         await refuse(message, exc, i18n)  # the state stays: type again

@@ -18,7 +18,7 @@ from dishka import FromDishka
 
 from bot.config import Settings
 from bot.domain.admin_input import REASON_MAX, check_text, parse_day
-from bot.domain.errors import DomainError, SlotTaken, SlotUnavailable
+from bot.domain.errors import DomainError, InputProblem, SlotTaken, SlotUnavailable
 from bot.handlers.admin import clients, desk_booking, moving, screens
 from bot.handlers.admin.common import ask, edit, pending_id, refuse
 from bot.handlers.render_booking import format_money
@@ -288,7 +288,9 @@ async def on_cancel_reason(
     if appointment_id is None or message.from_user is None:
         return
     try:
-        reason = check_text(message.text, REASON_MAX, required=True)
+        reason = check_text(
+            message.text, REASON_MAX, required=True, empty=InputProblem.REASON_EMPTY
+        )
         result = await booking.cancel(
             appointment_id,
             actor=Actor(kind="admin", id=message.from_user.id),

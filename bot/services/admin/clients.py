@@ -189,7 +189,7 @@ class ClientDesk:
     ) -> tuple[ClientSummary, bool]:
         """The client with this phone, or a new one without a Telegram account (`tg_id` NULL)
         and an empty wallet; True when created. `InvalidInput` for a bad name or phone."""
-        full = check_text(name, NAME_MAX, required=True)
+        full = check_text(name, NAME_MAX, required=True, empty=InputProblem.NAME_EMPTY)
         assert full is not None
         e164 = to_e164(phone, self._settings.phone_region)
         if e164 is None:
