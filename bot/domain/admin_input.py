@@ -2,7 +2,9 @@
 
 Pure functions; each raises `InvalidInput` with the rule broken, never a parser's traceback.
 Money: at most two decimals, at most `MAX_AMOUNT` per operation, positive unless signed (then
-non-zero). A percent is 0..100. A date is `DD.MM[.YYYY]`. Phones are stored as E.164.
+non-zero); a minus typed as the Unicode minus or a dash counts as a minus. A percent is
+0..100. A date is `DD.MM[.YYYY]`. Phones are stored as E.164. A name or a search typed in
+quotes ("Anna Petrova", «Анна Петрова») is the phrase inside them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,27 @@ COMMENT_MAX = 200
 REASON_MAX = 200
 
 _AMOUNT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+# Signs as keyboards and phones type them: the Unicode minus, dashes, full-width signs.
+_SIGNS = str.maketrans(
+    {
+        "\u2212": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\ufe63": "-",
+        "\uff0d": "-",
+        "\uff0b": "+",
+    }
+)
+# Opening quote -> the closing quotes accepted for it.
+QUOTES = {
+    '"': ('"',),
+    "'": ("'",),
+    "«": ("»",),
+    "“": ("”", "“"),
+    "„": ("“", "”"),
+    "”": ("”",),
+}
 _DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?$")
 
 
@@ -44,15 +67,27 @@ def check_amount(value: Decimal, *, signed: bool = False) -> Decimal:
 
 
 def parse_amount(text: str, *, signed: bool = False) -> Decimal:
-    """`"1500"`, `"99.5"`, `"-200,25"` -> Decimal; a sign only when `signed`."""
-    cleaned = text.strip().replace(" ", "")
-    if not _AMOUNT.match(cleaned) or (not signed and cleaned[0] in "+-"):
+    """`"1500"`, `"99.5"`, `"-200,25"`, `"−200"` -> Decimal. Not a number: `AMOUNT_FORMAT`;
+    a number below or at zero where only a positive amount makes sense (not `signed`):
+    `AMOUNT_NOT_POSITIVE`; then the rules of `check_amount`."""
+    cleaned = text.strip().translate(_SIGNS).replace(" ", "").replace("\u00a0", "")
+    if not _AMOUNT.match(cleaned):
         raise InvalidInput(InputProblem.AMOUNT_FORMAT)
     try:
         value = Decimal(cleaned.replace(",", "."))
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
         raise InvalidInput(InputProblem.AMOUNT_FORMAT) from exc
     return check_amount(value, signed=signed)
+
+
+def unquote(text: str) -> str:
+    """The phrase inside a pair of quotes around the whole of `text` (`"Anna Petrova"` ->
+    `Anna Petrova`); otherwise `text` with outer spaces trimmed."""
+    stripped = text.strip()
+    closing = QUOTES.get(stripped[:1], ())
+    if len(stripped) >= 2 and stripped[-1] in closing:
+        return stripped[1:-1].strip()
+    return stripped
 
 
 def check_percent(value: Decimal) -> Decimal:

@@ -68,3 +68,8 @@ def test_a_busy_day_is_cut_to_fit_one_message() -> None:
     shown = text.count("\n")  # kept lines, then the "more" line
     assert text.endswith(i18n("admin.day.more", count=200 - shown))
     assert fit(lines[:3], i18n) == "\n".join(lines[:3])
+
+
+def test_split_first_takes_each_kind_of_quotes() -> None:
+    assert split_first("“Anna Petrova” 10") == ("Anna Petrova", "10")
+    assert split_first("„Anna Petrova“ 10") == ("Anna Petrova", "10")

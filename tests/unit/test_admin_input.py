@@ -14,6 +14,7 @@ from bot.domain.admin_input import (
     parse_day,
     parse_percent,
     to_e164,
+    unquote,
 )
 from bot.domain.errors import InputProblem, InvalidInput
 
@@ -41,7 +42,7 @@ def test_amounts_accepted(text: str, signed: bool, expected: Decimal) -> None:
         ("abc", False, InputProblem.AMOUNT_FORMAT),
         ("1e5", False, InputProblem.AMOUNT_FORMAT),
         ("NaN", True, InputProblem.AMOUNT_FORMAT),
-        ("-5", False, InputProblem.AMOUNT_FORMAT),
+        ("-5", False, InputProblem.AMOUNT_NOT_POSITIVE),
         ("0", False, InputProblem.AMOUNT_NOT_POSITIVE),
         ("0.00", True, InputProblem.AMOUNT_ZERO),
         ("1.001", False, InputProblem.AMOUNT_DECIMALS),
@@ -94,3 +95,40 @@ def test_phones_become_e164() -> None:
     assert to_e164("12345", "RU") is None
     assert to_e164("not a phone", "RU") is None
     assert looks_like_phone("+7 916 123-45-67") and not looks_like_phone("Anna 123")
+
+
+@pytest.mark.parametrize(
+    ("text", "signed", "expected"),
+    [
+        ("−500", True, Decimal("-500.00")),  # the Unicode minus
+        ("– 20", True, Decimal("-20.00")),  # an en dash, a space after it
+        ("＋10", True, Decimal("10.00")),
+    ],
+)
+def test_typed_signs_are_signs(text: str, signed: bool, expected: Decimal) -> None:
+    assert parse_amount(text, signed=signed) == expected
+
+
+@pytest.mark.parametrize("text", ["-5", "−500", "—1"])
+def test_a_negative_amount_where_only_positive_fits_is_not_positive(text: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_amount(text)
+    assert refused.value.reason is InputProblem.AMOUNT_NOT_POSITIVE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"Anna Petrova"', "Anna Petrova"),
+        ("«Анна Петрова»", "Анна Петрова"),
+        ("“Anna Petrova”", "Anna Petrova"),
+        ("„Anna“", "Anna"),
+        ("  ' Anna '  ", "Anna"),
+        ('"Anna', '"Anna'),
+        ("Anna Petrova", "Anna Petrova"),
+        ('"', '"'),
+        ("", ""),
+    ],
+)
+def test_unquote(text: str, expected: str) -> None:
+    assert unquote(text) == expected

@@ -1,9 +1,9 @@
 """Splitting a shortcut's arguments: `<client>` is one word (`#id`, Telegram id, `@username`,
-a phone without spaces, a name) or a name in quotes ("Anna Petrova")."""
+a phone without spaces, a name) or a phrase in quotes ("Anna Petrova", «Анна Петрова»)."""
 
 from __future__ import annotations
 
-QUOTES = {'"': '"', "«": "»", "“": "”"}
+from bot.domain.admin_input import QUOTES
 
 
 def split_first(args: str | None) -> tuple[str, str] | None:
@@ -13,7 +13,7 @@ def split_first(args: str | None) -> tuple[str, str] | None:
         return None
     closing = QUOTES.get(text[0])
     if closing is not None:
-        end = text.find(closing, 1)
+        end = min((i for i in (text.find(c, 1) for c in closing) if i > 0), default=-1)
         if end < 0:
             return None
         head = text[1:end].strip()

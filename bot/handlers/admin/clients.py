@@ -6,6 +6,8 @@ adjustment, block, and booking for the client (also for a new client added by na
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from aiogram.fsm.context import FSMContext
@@ -17,7 +19,7 @@ from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount, parse_pe
 from bot.domain.errors import DomainError, InputProblem, InsufficientFunds, InvalidInput
 from bot.handlers.admin import desk_booking, screens
 from bot.handlers.admin.args import split_word
-from bot.handlers.admin.common import ask, edit, pending_id, refuse
+from bot.handlers.admin.common import ask, edit, pending_id, refuse, retry
 from bot.handlers.admin.render import insufficient_text
 from bot.handlers.booking.context import Deps
 from bot.handlers.render_booking import format_money
@@ -30,11 +32,12 @@ from bot.states import AdminStates
 QUERY_KEY = "desk_query"
 PURPOSE_KEY = "desk_purpose"
 CLIENT_KEY = "desk_client"
-# Money typed for a card action: what is asked and the state it is typed in.
-MONEY_ASK = {
-    ClientAction.topup: (AdminStates.client_topup, "admin.topup.ask"),
-    ClientAction.adjust: (AdminStates.client_adjust, "admin.adjust.ask"),
-    ClientAction.discount: (AdminStates.client_discount, "admin.discount.ask"),
+# A card button that asks for a value to type: the state it is typed in (`CARD_VALUES`).
+CARD_QUESTIONS = {
+    ClientAction.notes: AdminStates.client_notes,
+    ClientAction.topup: AdminStates.client_topup,
+    ClientAction.adjust: AdminStates.client_adjust,
+    ClientAction.discount: AdminStates.client_discount,
 }
 # "Anna Petrova +7 916 123-45-67": the name, then the phone at the end.
 _NAME_PHONE = re.compile(r"^\s*(?P<name>.*?\S)[\s,;]+(?P<phone>\+?[\d][\d\s().-]{4,})\s*$")
@@ -113,22 +116,12 @@ async def on_client(
             if message is not None:
                 await desk_booking.start(message, state, deps, client)
             return
-        if action is ClientAction.notes:
+        if action in CARD_QUESTIONS:
             await desk.get(admin, client_id)
             await query.answer()
-            await ask(
-                message,
-                state,
-                AdminStates.client_notes,
-                i18n("admin.notes.ask"),
-                {CLIENT_KEY: client_id},
-            )
-            return
-        if action in MONEY_ASK:
-            await desk.get(admin, client_id)
-            await query.answer()
-            next_state, key = MONEY_ASK[action]
-            await ask(message, state, next_state, i18n(key), {CLIENT_KEY: client_id})
+            next_state = CARD_QUESTIONS[action]
+            question = i18n(CARD_VALUES[next_state.state][0])
+            await ask(message, state, next_state, question, {CLIENT_KEY: client_id})
             return
         if action in (ClientAction.block, ClientAction.unblock):
             await desk.set_blocked(admin, client_id, action is ClientAction.block)
@@ -150,7 +143,7 @@ async def send_card(
     await message.answer(text, reply_markup=markup)
 
 
-async def on_notes(
+async def on_card_value(
     message: Message,
     state: FSMContext,
     i18n: Translator,
@@ -158,40 +151,67 @@ async def on_notes(
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    """The client's new notes as typed ("-" clears them); audited, then the card again."""
+    """A value typed for the client card (notes, top-up, adjustment, discount, by the state
+    the card's button set): done for the client the button asked about, audited, then the
+    done text and the card again. A wrong value is told with the question again and the admin
+    types again; any other refusal ends the input. Nothing happens when the question is gone."""
     client_id = await pending_id(state, CLIENT_KEY)
-    if client_id is None or message.from_user is None:
+    current = CARD_VALUES.get(await state.get_state())
+    if client_id is None or current is None or message.from_user is None:
+        await state.set_state(None)
         return
-    admin = message.from_user.id
-    typed = (message.text or "").strip()
+    admin, (question, act) = message.from_user.id, current
     try:
-        check_text(typed, NOTES_MAX, required=True, empty=InputProblem.NOTES_EMPTY)
-        await desk.set_notes(admin, client_id, None if typed == "-" else message.text)
+        done = await act(CardInput(desk, i18n, settings, admin, client_id), message.text or "")
     except InvalidInput as exc:
-        await refuse(message, exc, i18n)  # the state stays: type again
+        await retry(message, exc, i18n, i18n(question))  # the state stays: type again
         return
     except DomainError as exc:
         await state.set_state(None)
         await refuse(message, exc, i18n)
         return
     await state.set_state(None)
-    await message.answer(i18n("admin.notes.done"))
+    await message.answer(done)
     await send_card(message, desk, admin, client_id, i18n, settings, now)
 
 
-async def move_money(
-    desk: ClientDesk,
-    admin: int,
-    client_id: int,
-    name: str,
-    amount_text: str,
-    comment: str,
-    i18n: Translator,
-    settings: Settings,
-) -> str:
-    """Top up (`name` "topup") or adjust the wallet; the done text, or why it was refused
-    (`InsufficientFunds` as the balance it would go below; other refusals raise)."""
+@dataclass(frozen=True, slots=True)
+class CardInput:
+    """Whose card a typed value is for, who typed it, and what acting on it needs."""
+
+    desk: ClientDesk
+    i18n: Translator
+    settings: Settings
+    admin: int
+    client_id: int
+
+
+async def save_notes(card: CardInput, typed: str) -> str:
+    """The client's new notes as typed ("-" clears them)."""
+    check_text(typed, NOTES_MAX, required=True, empty=InputProblem.NOTES_EMPTY)
+    await card.desk.set_notes(card.admin, card.client_id, None if typed.strip() == "-" else typed)
+    return card.i18n("admin.notes.done")
+
+
+def money_input(name: str, text: str) -> tuple[Decimal, str]:
+    """`<amount> [comment]` (`name` "topup") or `<±amount> <comment>` ("adjust"), as typed
+    on the card or after a shortcut's `<client>`: the amount by the money rules
+    (`parse_amount`, signed for an adjustment) and the comment. `InvalidInput` for a wrong
+    amount or an adjustment without a comment."""
+    amount_text, comment = split_word(text)
     amount = parse_amount(amount_text, signed=name == "adjust")
+    if name == "adjust" and not comment:
+        raise InvalidInput(InputProblem.TEXT_EMPTY)
+    return amount, comment
+
+
+async def move_money(card: CardInput, name: str, typed: str) -> str:
+    """Top up (`name` "topup") or adjust the wallet by what `typed` says (`money_input`); the
+    done text, or why it was refused (`InsufficientFunds` as the balance it would go below;
+    other refusals raise)."""
+    amount, comment = money_input(name, typed)
+    desk, admin, client_id, i18n = card.desk, card.admin, card.client_id, card.i18n
+    currency = card.settings.currency
     summary = await desk.get(admin, client_id)
     try:
         if name == "topup":
@@ -199,46 +219,41 @@ async def move_money(
         else:
             balance = await desk.adjust(admin, client_id, amount, comment)
     except InsufficientFunds as exc:
-        return insufficient_text(exc, i18n, settings.currency)
+        return insufficient_text(exc, i18n, currency)
     sign = "+" if amount > Decimal(0) else ""
     return i18n(
         f"admin.{name}.done",
-        amount=sign + format_money(amount, settings.currency),
+        amount=sign + format_money(amount, currency),
         client=summary.name,
-        balance=format_money(balance, settings.currency),
+        balance=format_money(balance, currency),
     )
 
 
-async def on_money(
-    message: Message,
-    state: FSMContext,
-    i18n: Translator,
-    desk: FromDishka[ClientDesk],
-    settings: FromDishka[Settings],
-    now: FromDishka[Now],
-) -> None:
-    """`<amount> [comment]` (top-up) or `<±amount> <comment>` (adjustment) typed for the card."""
-    client_id = await pending_id(state, CLIENT_KEY)
-    if client_id is None or message.from_user is None:
-        return
-    name = "topup" if await state.get_state() == AdminStates.client_topup.state else "adjust"
-    amount_text, comment = split_word(message.text or "")
-    if name == "adjust" and not comment:
-        await message.answer(i18n(f"admin.{name}.ask"))
-        return
-    admin = message.from_user.id
-    try:
-        text = await move_money(desk, admin, client_id, name, amount_text, comment, i18n, settings)
-    except InvalidInput as exc:
-        await refuse(message, exc, i18n)  # the state stays: type again
-        return
-    except DomainError as exc:
-        await state.set_state(None)
-        await refuse(message, exc, i18n)
-        return
-    await state.set_state(None)
-    await message.answer(text)
-    await send_card(message, desk, admin, client_id, i18n, settings, now)
+async def top_up(card: CardInput, typed: str) -> str:
+    return await move_money(card, "topup", typed)
+
+
+async def adjust(card: CardInput, typed: str) -> str:
+    return await move_money(card, "adjust", typed)
+
+
+async def set_discount(card: CardInput, typed: str) -> str:
+    """Set the client's discount to the percent `typed` (0-100); the done text. `InvalidInput`
+    for a wrong percent."""
+    percent = parse_percent(typed)
+    summary = await card.desk.get(card.admin, card.client_id)
+    value = await card.desk.set_discount(card.admin, card.client_id, percent)
+    return card.i18n("admin.discount.done", client=summary.name, percent=f"{value.normalize():f}")
+
+
+# A value typed for the card, by the state the card's button set: the question (asked again
+# after a wrong value) and what is done with the answer.
+CARD_VALUES: dict[str | None, tuple[str, Callable[[CardInput, str], Awaitable[str]]]] = {
+    AdminStates.client_notes.state: ("admin.notes.ask", save_notes),
+    AdminStates.client_topup.state: ("admin.topup.ask", top_up),
+    AdminStates.client_adjust.state: ("admin.adjust.ask", adjust),
+    AdminStates.client_discount.state: ("admin.discount.ask", set_discount),
+}
 
 
 async def on_new_client(
@@ -261,7 +276,7 @@ async def on_new_client(
             message.from_user.id, name=match["name"], phone=match["phone"]
         )
     except InvalidInput as exc:
-        await refuse(message, exc, i18n)
+        await retry(message, exc, i18n, i18n("admin.new_client.ask"))  # type again
         return
     except DomainError as exc:
         await state.set_state(None)
@@ -270,34 +285,3 @@ async def on_new_client(
     key = "admin.new_client.created" if created else "admin.new_client.exists"
     await message.answer(i18n(key, name=client.name, phone=client.phone or ""))
     await desk_booking.start(message, state, deps, client)
-
-
-async def on_discount(
-    message: Message,
-    state: FSMContext,
-    i18n: Translator,
-    desk: FromDishka[ClientDesk],
-    settings: FromDishka[Settings],
-    now: FromDishka[Now],
-) -> None:
-    """The discount percent (0-100) typed for the card; audited, then the card again."""
-    client_id = await pending_id(state, CLIENT_KEY)
-    if client_id is None or message.from_user is None:
-        return
-    admin = message.from_user.id
-    try:
-        percent = parse_percent((message.text or "").strip())
-        summary = await desk.get(admin, client_id)
-        value = await desk.set_discount(admin, client_id, percent)
-    except InvalidInput as exc:
-        await refuse(message, exc, i18n)  # the state stays: type again
-        return
-    except DomainError as exc:
-        await state.set_state(None)
-        await refuse(message, exc, i18n)
-        return
-    await state.set_state(None)
-    await message.answer(
-        i18n("admin.discount.done", client=summary.name, percent=f"{value.normalize():f}")
-    )
-    await send_card(message, desk, admin, client_id, i18n, settings, now)

@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, InvalidInput
 from bot.handlers.admin.render import refusal_text
 from bot.i18n import Translator
 
@@ -35,12 +35,22 @@ async def refuse(event: Message | CallbackQuery, exc: DomainError, i18n: Transla
         await event.answer(text)
 
 
-async def usage(message: Message, i18n: Translator, command: str) -> None:
+def usage_text(i18n: Translator, command: str) -> str:
     """The shortcut's usage line with an example, in the admin's language."""
     text = i18n(f"admin.usage.{command}")
     if command in CLIENT_ARGUMENT:
         text = f"{text}\n{i18n('admin.usage.client_hint')}"
-    await message.answer(text)
+    return text
+
+
+async def usage(message: Message, i18n: Translator, command: str) -> None:
+    await message.answer(usage_text(i18n, command))
+
+
+async def retry(message: Message, exc: InvalidInput, i18n: Translator, expected: str) -> None:
+    """A typed value broke a rule: which rule, then what is expected (the question asked, or
+    the shortcut's usage line) again, so the admin can type it right."""
+    await message.answer(f"{refusal_text(exc, i18n)}\n{expected}")
 
 
 async def ask(

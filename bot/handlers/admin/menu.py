@@ -18,9 +18,9 @@ from dishka import FromDishka
 
 from bot.config import Settings
 from bot.domain.admin_input import REASON_MAX, check_text, parse_day
-from bot.domain.errors import DomainError, InputProblem, SlotTaken, SlotUnavailable
+from bot.domain.errors import DomainError, InputProblem, InvalidInput, SlotTaken, SlotUnavailable
 from bot.handlers.admin import clients, desk_booking, moving, screens
-from bot.handlers.admin.common import ask, edit, pending_id, refuse
+from bot.handlers.admin.common import ask, edit, pending_id, refuse, retry
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.ioc.types import Now
@@ -195,6 +195,9 @@ async def on_day_date_typed(
         text, markup = await screens.day_screen(
             day_desk, message.from_user.id, kind, target_id, day, i18n, settings
         )
+    except InvalidInput as exc:
+        await retry(message, exc, i18n, i18n("admin.day.ask_date"))  # the state stays
+        return
     except (DomainError, ValueError) as exc:
         if isinstance(exc, DomainError):
             await refuse(message, exc, i18n)  # the state stays: type again
@@ -291,6 +294,10 @@ async def on_cancel_reason(
         reason = check_text(
             message.text, REASON_MAX, required=True, empty=InputProblem.REASON_EMPTY
         )
+    except InvalidInput as exc:
+        await retry(message, exc, i18n, i18n("admin.cancel.ask_reason"))  # the state stays
+        return
+    try:
         result = await booking.cancel(
             appointment_id,
             actor=Actor(kind="admin", id=message.from_user.id),
@@ -391,10 +398,10 @@ def register(router: Router) -> None:
         AdminStates.move_to: moving.on_move_to,
         AdminStates.client_query: clients.on_search,
         AdminStates.new_client: clients.on_new_client,
-        AdminStates.client_notes: clients.on_notes,
-        AdminStates.client_topup: clients.on_money,
-        AdminStates.client_adjust: clients.on_money,
-        AdminStates.client_discount: clients.on_discount,
+        AdminStates.client_notes: clients.on_card_value,
+        AdminStates.client_topup: clients.on_card_value,
+        AdminStates.client_adjust: clients.on_card_value,
+        AdminStates.client_discount: clients.on_card_value,
         AdminStates.day_date: on_day_date_typed,
     }
     for state, handler in typed.items():

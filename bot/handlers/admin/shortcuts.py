@@ -7,6 +7,7 @@ admin's language. The use case itself checks the role again inside its transacti
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from aiogram import Bot, Router
@@ -16,11 +17,11 @@ from aiogram.types import Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.admin_input import parse_day, parse_percent
-from bot.domain.errors import DomainError
+from bot.domain.admin_input import parse_day
+from bot.domain.errors import DomainError, InvalidInput
 from bot.handlers.admin import clients, screens
 from bot.handlers.admin.args import split_first, split_word
-from bot.handlers.admin.common import refuse, usage
+from bot.handlers.admin.common import refuse, retry, usage, usage_text
 from bot.handlers.admin.menu import add_admin
 from bot.i18n import Translator
 from bot.ioc.types import Now
@@ -96,21 +97,15 @@ async def on_money(
     """/topup <client> <amount> [comment], /adjust <client> <±amount> <comment>."""
     admin, name = sender(message), command.command.lower()
     parts = split_first(command.args)
-    amount_text, comment = split_word(parts[1]) if parts else ("", "")
-    if parts is None or not amount_text or (name == "adjust" and not comment):
+    if parts is None or not parts[1]:
         await usage(message, i18n, name)
         return
-    try:
-        client = await one_client(message, state, desk, admin, parts[0], i18n)
-        if client is None:
-            return
-        text = await clients.move_money(
-            desk, admin, client.id, name, amount_text, comment, i18n, settings
-        )
-    except DomainError as exc:
-        await refuse(message, exc, i18n)
-        return
-    await message.answer(text)
+
+    async def act(client: ClientSummary) -> str:
+        card = clients.CardInput(desk, i18n, settings, admin, client.id)
+        return await clients.move_money(card, name, parts[1])
+
+    await for_client(message, state, desk, i18n, name, parts[0], act)
 
 
 async def on_discount(
@@ -119,25 +114,46 @@ async def on_discount(
     state: FSMContext,
     i18n: Translator,
     desk: FromDishka[ClientDesk],
+    settings: FromDishka[Settings],
 ) -> None:
+    """/discount <client> <percent>."""
     admin = sender(message)
     parts = split_first(command.args)
     percent_text, extra = split_word(parts[1]) if parts else ("", "")
     if parts is None or not percent_text or extra:
         await usage(message, i18n, "discount")
         return
+
+    async def act(client: ClientSummary) -> str:
+        card = clients.CardInput(desk, i18n, settings, admin, client.id)
+        return await clients.set_discount(card, percent_text)
+
+    await for_client(message, state, desk, i18n, "discount", parts[0], act)
+
+
+async def for_client(
+    message: Message,
+    state: FSMContext,
+    desk: ClientDesk,
+    i18n: Translator,
+    command: str,
+    query: str,
+    act: Callable[[ClientSummary], Awaitable[str]],
+) -> None:
+    """`act` for the one client `query` names (else "nobody" or the list to pick from) and
+    answer its text; a wrong value is told with the usage line again."""
     try:
-        percent = parse_percent(percent_text)
-        client = await one_client(message, state, desk, admin, parts[0], i18n)
+        client = await one_client(message, state, desk, sender(message), query, i18n)
         if client is None:
             return
-        value = await desk.set_discount(admin, client.id, percent)
+        text = await act(client)
+    except InvalidInput as exc:
+        await retry(message, exc, i18n, usage_text(i18n, command))
+        return
     except DomainError as exc:
         await refuse(message, exc, i18n)
         return
-    await message.answer(
-        i18n("admin.discount.done", client=client.name, percent=f"{value.normalize():f}")
-    )
+    await message.answer(text)
 
 
 async def on_invite(

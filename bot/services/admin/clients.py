@@ -26,6 +26,7 @@ from bot.domain.admin_input import (
     check_text,
     looks_like_phone,
     to_e164,
+    unquote,
 )
 from bot.domain.errors import InputProblem, InvalidInput, NotFound
 from bot.services.admin_gate import require_admin
@@ -114,9 +115,10 @@ class ClientDesk:
 
     async def find(self, admin: int, query: str, *, limit: int, offset: int = 0) -> ClientPage:
         """One page of the clients matching `query`, by name: `#<client id>`, a Telegram id,
-        `@username`, a phone (any format, compared in E.164) or part of a name; every client
-        for an empty `query`. `AccessDenied` for a non-admin."""
-        text = query.strip()
+        `@username`, a phone (any format, compared in E.164) or part of a name, each also in
+        quotes ("Anna Petrova" is that phrase); every client for an empty `query`.
+        `AccessDenied` for a non-admin."""
+        text = unquote(query)
         client_id: int | None = None
         tg_id: int | None = None
         username: str | None = None

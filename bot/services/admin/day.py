@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.domain.admin_input import unquote
 from bot.domain.errors import NotFound
 from bot.domain.policies import ZERO
 from bot.services.admin_gate import require_admin
@@ -121,8 +122,10 @@ class DayDesk:
             return [Choice(int(r[0]), str(r[1]), r[2] is not None) for r in result]
 
     async def find(self, admin: int, query: str) -> tuple[list[Choice], list[Choice]]:
-        """Locations and specialists whose name contains `query` (case-insensitive)."""
-        pattern = f"%{admin_repo.escape_like(query.strip())}%"
+        """Locations and specialists whose name contains `query` (case-insensitive; a name
+        in quotes is the phrase inside them)."""
+        query = unquote(query)
+        pattern = f"%{admin_repo.escape_like(query)}%"
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
             locations = await session.execute(
@@ -131,9 +134,7 @@ class DayDesk:
                 .order_by(Location.name)
                 .limit(NAME_LIMIT)
             )
-            specialists = await admin_repo.specialists_named(
-                session, query.strip(), limit=NAME_LIMIT
-            )
+            specialists = await admin_repo.specialists_named(session, query, limit=NAME_LIMIT)
             return (
                 [Choice(int(r[0]), str(r[1])) for r in locations],
                 [Choice(s.id, s.name) for s in specialists],

@@ -1,0 +1,155 @@
+"""What an admin types, through the real bot and the emulator, in Russian and English: names
+in quotes are one phrase for every free-text argument, amounts are read by one set of rules (a
+Unicode minus is a minus; a negative top-up is "must be positive", not "not a number"), and
+every wrong value is answered with the rule and the expected format again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from db.models import Specialist
+from tests.e2e.booking_support import booking_bot, t, wallet_of
+from tests.e2e.test_admin import ADMIN_TG, set_client
+from tests.e2e.test_admin_desk import open_menu, owner
+from tests.integration.factories import make_catalog, make_client
+
+pytestmark = pytest.mark.usefixtures("clean_db", "redis")
+
+
+def usage(command: str, lang: str) -> str:
+    return f"{t(f'admin.usage.{command}', lang)}\n{t('admin.usage.client_hint', lang)}"
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_names_in_quotes_are_one_phrase_everywhere(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory, specialist_tg_ids=False)
+    admin = await owner(emulator, session_factory, lang)
+    anna = await make_client(session_factory)
+    await set_client(session_factory, anna, first_name="Anna", last_name="Petrova")
+    async with session_factory() as s, s.begin():
+        spec = await s.get(Specialist, cat.specialist_ids[0])
+        assert spec is not None
+        spec.name = "Maria Ivanova"
+    async with booking_bot(make_bot_settings):
+        for typed in ('"Anna Petrova"', "«Anna Petrova»", "“Anna Petrova”"):
+            await admin.send(f"/client {typed}")
+            card = await admin.wait_for_message()
+            assert card.text is not None
+            assert card.text.startswith(t("admin.card.title", lang, name="Anna Petrova"))
+
+        await admin.send('/topup "Anna Petrova" 100 cash')
+        await admin.wait_for_message(
+            t("admin.topup.done", lang, amount="+100 RUB", client="Anna Petrova", balance="100 RUB")
+        )
+        await admin.send('/invite "Maria Ivanova"')
+        await admin.wait_for_message("https://t.me/booking_test_bot?start=spec_")
+
+        # The Clients screen's typed search reads quotes the same way.
+        await open_menu(admin, lang, "admin.menu.clients")
+        await admin.wait_for_message(t("admin.clients.title_card", lang))
+        await admin.send('"Anna Petrova"')
+        await admin.wait_for_message(
+            t("admin.clients.found", lang, query='"Anna Petrova"', count=1)
+        )
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_amounts_signs_and_wrong_values_repeat_the_format(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    admin = await owner(emulator, session_factory, lang)
+    anna = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, anna, first_name="Anna", username="anna_p")
+    async with booking_bot(make_bot_settings):
+
+        async def answer(text: str) -> str:
+            await admin.send(text)
+            reply = await admin.wait_for_message()
+            return reply.text or ""
+
+        positive = t("admin.input.amount_not_positive", lang)
+        # A negative top-up is told as what it is, with the usage line again.
+        for typed in ("/topup @anna_p -500", "/topup @anna_p −500"):
+            assert await answer(typed) == f"{positive}\n{usage('topup', lang)}"
+        assert await answer("/topup @anna_p 15OO") == (
+            f"{t('admin.input.amount_format', lang)}\n{usage('topup', lang)}"
+        )
+        assert await answer("/discount @anna_p 150") == (
+            f"{t('admin.input.percent_range', lang)}\n{usage('discount', lang)}"
+        )
+        assert await answer("/adjust @anna_p -200") == (
+            f"{t('admin.input.text_empty', lang)}\n{usage('adjust', lang)}"
+        )
+        # A Unicode minus (or a dash) in an adjustment is a minus.
+        assert await answer("/adjust @anna_p −200 till error") == t(
+            "admin.adjust.done", lang, amount="-200 RUB", client="Anna", balance="800 RUB"
+        )
+        assert await answer("/adjust @anna_p –100 till error") == t(
+            "admin.adjust.done", lang, amount="-100 RUB", client="Anna", balance="700 RUB"
+        )
+
+        # Typed on the card: the rule, then the question again; the state stays.
+        await admin.send("/client @anna_p")
+        await admin.wait_for_message(t("admin.card.title", lang, name="Anna"))
+        await admin.press(t("admin.btn.topup", lang))
+        await admin.wait_for_message(t("admin.topup.ask", lang))
+        assert await answer("−500") == f"{positive}\n{t('admin.topup.ask', lang)}"
+        assert await answer("abc") == (
+            f"{t('admin.input.amount_format', lang)}\n{t('admin.topup.ask', lang)}"
+        )
+        assert await answer("300 cash") == t(
+            "admin.topup.done", lang, amount="+300 RUB", client="Anna", balance="1000 RUB"
+        )
+        await admin.press(t("admin.btn.adjust", lang))
+        await admin.wait_for_message(t("admin.adjust.ask", lang))
+        assert await answer("−50") == (
+            f"{t('admin.input.text_empty', lang)}\n{t('admin.adjust.ask', lang)}"
+        )
+        assert await answer("0 typo") == (
+            f"{t('admin.input.amount_zero', lang)}\n{t('admin.adjust.ask', lang)}"
+        )
+        assert await answer("−50 typo") == t(
+            "admin.adjust.done", lang, amount="-50 RUB", client="Anna", balance="950 RUB"
+        )
+        await admin.press(t("admin.btn.disc", lang))
+        await admin.wait_for_message(t("admin.discount.ask", lang))
+        assert await answer("-5") == (
+            f"{t('admin.input.percent_range', lang)}\n{t('admin.discount.ask', lang)}"
+        )
+        await admin.press(t("admin.btn.notes", lang))
+        await admin.wait_for_message(t("admin.notes.ask", lang))
+        assert await answer("x" * 1001) == (
+            f"{t('admin.input.text_too_long', lang, limit=1000)}\n{t('admin.notes.ask', lang)}"
+        )
+
+        await open_menu(admin, lang, "admin.menu.book")
+        await admin.wait_for_message(t("admin.clients.title_book", lang))
+        await admin.press(t("admin.btn.new_client", lang))
+        await admin.wait_for_message(t("admin.new_client.ask", lang))
+        assert await answer("Walk In +7 000") == (
+            f"{t('admin.input.phone_invalid', lang)}\n{t('admin.new_client.ask', lang)}"
+        )
+    balance, ledger = await wallet_of(session_factory, anna)
+    assert balance == Decimal("950.00")
+    assert [r.amount for r in ledger] == [
+        Decimal("1000.00"),
+        Decimal("-200.00"),
+        Decimal("-100.00"),
+        Decimal("300.00"),
+        Decimal("-50.00"),
+    ]
+    assert ADMIN_TG
