@@ -135,6 +135,7 @@ class InputProblem(StrEnum):
     TIMEZONE_UNKNOWN = "timezone_unknown"
     NAME_TAKEN = "name_taken"
     WORKPLACE_UNKNOWN = "workplace_unknown"
+    WORKPLACE_PINNED = "workplace_pinned"  # a move while specialists' schedules pin it
 
 
 class InvalidInput(DomainError):

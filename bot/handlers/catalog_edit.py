@@ -78,7 +78,7 @@ PARENT_OF_LINK = {KIND_CODES[link]: (parent, column) for parent, (link, column) 
 # Card buttons beyond the fields: (view, label key).
 EXTRAS: dict[CatKind, tuple[tuple[CatView, str], ...]] = {
     CatKind.location: ((CatView.hours, "hours"), (CatView.holidays, "holidays")),
-    CatKind.workplace: ((CatView.links, "wp_services"),),
+    CatKind.workplace: ((CatView.links, "wp_services"), (CatView.move, "move")),
     CatKind.specialist: (
         (CatView.links, "sp_services"),
         (CatView.schedule, "schedule"),
@@ -350,6 +350,25 @@ async def add_dated(ctx: Ctx, cb: AdmCatalogCb) -> None:
     )
 
 
+async def move_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen | None:
+    """Move a workplace: pick the new location (the active ones but its own), then the
+    change is previewed like any other (its booked appointments stay where they were booked,
+    so they are listed with keep / cancel)."""
+    card = await ctx.editor.card("workplace", cb.id)
+    if cb.sub:
+        await propose(ctx, Edit(op=EditOp.MOVE, kind="workplace", id=cb.id, sub=cb.sub))
+        return None
+    rows = [
+        [button(label, _back(CatView.move, cb.kind, cb.id, location_id))]
+        for location_id, label, active in await ctx.editor.listing("location")
+        if active and location_id != card.values["location_id"]
+    ]
+    text = ctx.i18n("catalog_edit.workplace.move", name=card.values["name"])
+    if not rows:
+        text += "\n" + ctx.i18n("catalog_edit.list.empty")
+    return text, rows_keyboard(rows, ctx.i18n, _back(CatView.card, cb.kind, cb.id))
+
+
 async def act(ctx: Ctx, cb: AdmCatalogCb) -> None:
     """Buttons that change something at once: deactivate/reactivate, remove a holiday or a
     break."""
@@ -381,6 +400,7 @@ VIEWS: dict[CatView, Callable[[Ctx, AdmCatalogCb], Awaitable[Screen | None]]] = 
     CatView.breaks: dated_screen,
     CatView.add_break: add_dated,
     CatView.drop_break: act,
+    CatView.move: move_screen,
 }
 # Which kinds each view serves (anything else is a forged button).
 ENTRY_KINDS = frozenset({CatKind.location, CatKind.workplace, CatKind.service, CatKind.specialist})
@@ -400,6 +420,7 @@ VIEW_KINDS: dict[CatView, frozenset[CatKind]] = {
     CatView.breaks: frozenset({CatKind.specialist}),
     CatView.add_break: frozenset({CatKind.specialist}),
     CatView.drop_break: frozenset({CatKind.specialist}),
+    CatView.move: frozenset({CatKind.workplace}),
 }
 # Views that act on an existing row: `id` must be set.
 NEEDS_ID = frozenset(VIEWS) - {CatView.list, CatView.new}
@@ -411,7 +432,7 @@ NEEDS_ID = frozenset(VIEWS) - {CatView.list, CatView.new}
 def after(edit: Edit, created_id: int | None) -> AdmCatalogCb:
     """The screen that shows what `edit` changed."""
     op = edit.op
-    if op in (EditOp.FIELD, EditOp.TOGGLE):
+    if op in (EditOp.FIELD, EditOp.TOGGLE, EditOp.MOVE):
         return _back(CatView.card, KIND_CODES[edit.edit_kind], edit.id)
     if op is EditOp.CREATE:
         return _back(CatView.card, KIND_CODES[edit.edit_kind], created_id or 0)

@@ -53,6 +53,7 @@ class CatView(str, Enum):
     breaks = "br"  # a specialist's breaks from today
     add_break = "ab"  # type a break
     drop_break = "db"  # remove break `sub`
+    move = "mv"  # move a workplace to location `sub` (0: pick one)
 
 
 class AdmCatalogCb(CallbackData, prefix="admk"):

@@ -352,6 +352,44 @@ class CreateEntry:
         return Written(None, {"id": new_id, **jsonable(self.values)})
 
 
+@dataclass(frozen=True)
+class MoveWorkplace:
+    """Move a workplace to another location (docs/rules.md#admin-rights). Its future booked
+    appointments stay at their location, so the move touches them (`CatalogImpactService`
+    lists them: keep or cancel). Raises `NotFound` (the workplace or the location is gone, or
+    it is there already), `InvalidInput(NAME_TAKEN)` (the location has a workplace of that
+    name) and `InvalidInput(WORKPLACE_PINNED)` (a specialist's weekly schedule pins it: a pin
+    names a workplace of the schedule's location, so those are changed first)."""
+
+    workplace_id: int
+    location_id: int
+    action: ClassVar[str] = "workplace.moved"
+    entity: ClassVar[str] = "workplace"
+
+    @property
+    def entity_id(self) -> int:
+        return self.workplace_id
+
+    async def write(self, session: AsyncSession) -> Written:
+        current = await catalog_edit.row_values(session, "workplace", self.workplace_id)
+        if current is None:
+            raise NotFound(f"workplace {self.workplace_id}")
+        if current["location_id"] == self.location_id:
+            raise NotFound(f"workplace {self.workplace_id} at location {self.location_id}")
+        await _require(session, "location", self.location_id)
+        if await catalog_edit.workplace_pins(session, self.workplace_id):
+            raise InvalidInput(InputProblem.WORKPLACE_PINNED)
+        values = {"location_id": self.location_id}
+        await _check_name(
+            session, "workplace", {"name": current["name"]}, self.workplace_id, self.location_id
+        )
+        async with _name_guard("workplace"):
+            before = await catalog_edit.update_fields(
+                session, "workplace", self.workplace_id, values
+            )
+        return Written(jsonable(before or {}), values)
+
+
 _PARENTS: dict[str, EditKind] = {
     "location_id": "location",
     "workplace_id": "workplace",

@@ -30,6 +30,7 @@ from bot.services.catalog_changes import (
     CreateEntry,
     DeleteBreak,
     DeleteHoliday,
+    MoveWorkplace,
     PutHoliday,
     PutLocationHours,
     PutSpecialistHours,
@@ -120,6 +121,7 @@ class EditOp(StrEnum):
     BREAK = "break"  # id (specialist), text
     UNHOLIDAY = "unholiday"  # id (location), sub (holiday)
     UNBREAK = "unbreak"  # id (specialist), sub (break)
+    MOVE = "move"  # id (workplace), sub (its new location)
 
 
 class Edit(BaseModel):
@@ -311,6 +313,8 @@ class CatalogEditor:
             return Proposal(AddBreak(edit.id, dated.day, start, end))
         if op is EditOp.UNHOLIDAY:
             return Proposal(DeleteHoliday(edit.id, edit.sub))
+        if op is EditOp.MOVE:
+            return Proposal(MoveWorkplace(edit.id, edit.sub))
         return Proposal(DeleteBreak(edit.id, edit.sub))
 
     def _new_values(self, edit: Edit, today: date) -> dict[str, Any]:

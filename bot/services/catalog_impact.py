@@ -4,11 +4,11 @@ them with a full refund and notices.
 
 A change touches a future booked appointment when, after it, the appointment no longer fits
 the catalog as the slot engine reads it: its location, service, specialist, workplace or one of
-their links is inactive; its whole blocked interval [start, end + break) is no longer inside
-the specialist's working time that date (weekly hours, holidays, shifts, breaks: the same
-`bot.domain.schedule` rules); or the location's capacity no longer admits it (the earliest
-booked keep their places). Appointments that already did not fit before the change are not
-counted again.
+their links is inactive, or its workplace moved to another location; its whole blocked
+interval [start, end + break) is no longer inside the specialist's working time that date
+(weekly hours, holidays, shifts, breaks: the same `bot.domain.schedule` rules); or the
+location's capacity no longer admits it (the earliest booked keep their places). Appointments
+that already did not fit before the change are not counted again.
 
 `preview` writes the change in a transaction and rolls it back. `apply` is one transaction:
 every specialist's booking lock (so no booking slips in under the old schedule), the change,
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 class TouchReason(StrEnum):
-    INACTIVE = "inactive"  # a catalog row it needs is deactivated
+    INACTIVE = "inactive"  # a catalog row it needs is deactivated (or its workplace moved)
     HOURS = "hours"  # outside the specialist's working time now
     CAPACITY = "capacity"  # the location's capacity no longer admits it
 

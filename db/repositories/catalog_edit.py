@@ -242,6 +242,16 @@ async def update_fields(
     return before
 
 
+async def workplace_pins(session: AsyncSession, workplace_id: int) -> int:
+    """How many specialists' weekly schedule rows pin this workplace."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(SpecialistSchedule)
+        .where(SpecialistSchedule.workplace_id == workplace_id)
+    )
+    return int(count or 0)
+
+
 async def insert(session: AsyncSession, kind: EditKind, values: dict[str, Any]) -> int:
     """A new row of the kind with `values`; returns its id."""
     row = _MODELS[kind](**values)

@@ -34,7 +34,8 @@ class BookedRow:
     end: dt.datetime
     blocked_until: dt.datetime
     timezone: str
-    # Location, service, specialist, workplace and both links are all still active.
+    # Location, service, specialist, workplace and both links are all still active, and the
+    # workplace is still at the appointment's location.
     catalog_active: bool
     location: str
     specialist: str
@@ -51,6 +52,7 @@ async def future_booked(session: AsyncSession, now: dt.datetime) -> list[BookedR
         Workplace.is_active,
         func.coalesce(ServiceSpecialist.is_active, False),
         func.coalesce(WorkplaceService.is_active, False),
+        Workplace.location_id == Appointment.location_id,
     )
     client = func.concat_ws(" ", Client.first_name, Client.last_name)
     rows = await session.execute(

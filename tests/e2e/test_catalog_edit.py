@@ -523,3 +523,86 @@ async def test_deactivating_and_a_break_over_a_booking_show_it_first(
     )
     async with session_factory() as s:
         assert await money_invariant_violations(s) == []
+
+
+@pytest.mark.parametrize(("lang", "cancel"), [("ru", False), ("en", True)])
+async def test_a_workplace_moves_to_another_location_with_its_bookings_shown_first(
+    lang: str,
+    cancel: bool,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog(session_factory, workplaces=2)
+    client = await make_client(session_factory, balance=cat.price * 2)
+    async with session_factory() as s, s.begin():
+        second = await s.scalar(
+            text(
+                "INSERT INTO locations (name, timezone) VALUES ('Салон на Неглинной', "
+                "'Europe/Moscow') RETURNING id"
+            )
+        )
+    async with editor(emulator, make_bot_settings, lang) as (admin, app):
+        view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
+        used = await q(
+            session_factory, "SELECT workplace_id FROM appointments WHERE id = :a", a=view.id
+        )
+        free = next(w for w in cat.workplace_ids if w != used)
+        names = {
+            w: await q(session_factory, "SELECT name FROM workplaces WHERE id = :i", i=w)
+            for w in cat.workplace_ids
+        }
+        await open_list(admin, "workplace", lang)
+        await admin.press(names[used])
+        await admin.wait_for_message(t("catalog_edit.card.workplace", lang))
+        await admin.press(t("catalog_edit.btn.move", lang))
+        await admin.wait_for_message(t("catalog_edit.workplace.move", lang, name=names[used]))
+        await admin.press("Салон на Неглинной")
+        preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
+        assert "04.03 10:00" in (preview.text or "")
+        assert await q(
+            session_factory, "SELECT location_id FROM workplaces WHERE id = :i", i=used
+        ) == (cat.location_id)
+        await admin.press(t("catalog.btn.cancel" if cancel else "catalog.btn.keep", lang))
+        outcome = "catalog.applied_cancelled" if cancel else "catalog.applied_kept"
+        await admin.wait_for_message(t(outcome, lang, count=1))
+
+        # A workplace a specialist's schedule pins is refused, with the reason; nothing moves.
+        async with session_factory() as s, s.begin():
+            await s.execute(
+                text("UPDATE specialist_schedules SET workplace_id = :w WHERE day_of_week = 3"),
+                {"w": free},
+            )
+        await open_list(admin, "workplace", lang)
+        await admin.press(names[free])
+        await admin.wait_for_message(t("catalog_edit.card.workplace", lang))
+        await admin.press(t("catalog_edit.btn.move", lang))
+        await admin.wait_for_message(t("catalog_edit.workplace.move", lang, name=names[free]))
+        await admin.press("Салон на Неглинной")
+        refusal = await admin.wait_for_callback_answer()
+        assert refusal["text"] == t("admin.input.workplace_pinned", lang)
+        # Unpinned and with nothing booked on it: moved at once, the card names the new place.
+        async with session_factory() as s, s.begin():
+            await s.execute(text("UPDATE specialist_schedules SET workplace_id = NULL"))
+        await admin.press("Салон на Неглинной")
+        await admin.wait_for_message(t("catalog_edit.saved", lang))
+        card = await admin.wait_for_message(t("catalog_edit.card.workplace", lang))
+        assert "Салон на Неглинной" in (card.text or "")
+    moved = await q(
+        session_factory,
+        "SELECT json_agg(location_id ORDER BY id) FROM workplaces WHERE id IN (:a, :b)",
+        a=used,
+        b=free,
+    )
+    assert moved == [second, second]
+    status = await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id)
+    assert status == ("cancelled" if cancel else "booked")
+    audit = await q(
+        session_factory,
+        "SELECT json_agg(json_build_array(entity_id, after->'touched') ORDER BY id) "
+        "FROM audit_log WHERE action = 'workplace.moved' AND actor_tg_id = :a",
+        a=ADMIN,
+    )
+    assert audit == [[used, [view.id]], [free, []]]
+    async with session_factory() as s:
+        assert await money_invariant_violations(s) == []

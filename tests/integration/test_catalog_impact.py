@@ -15,12 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.catalog.exporter import export_catalog
-from bot.domain.errors import DomainError, NotFound
+from bot.domain.errors import DomainError, InputProblem, InvalidInput, NotFound
 from bot.domain.walltime import WallTime
 from bot.services.booking import AppointmentView
 from bot.services.catalog_changes import (
     AddBreak,
     ImportCatalog,
+    MoveWorkplace,
     PutHoliday,
     PutLocationHours,
     PutSpecialistHours,
@@ -330,3 +331,96 @@ async def test_a_holiday_racing_a_booking_leaves_nothing_booked_that_day(
     assert still_booked == 0
     async with session_factory() as s:
         assert await money_invariant_violations(s) == []
+
+
+async def another_location(sessions: async_sessionmaker[AsyncSession], *workplaces: str) -> int:
+    """A second location (with these workplaces) to move a workplace to."""
+    async with sessions() as s, s.begin():
+        location = await s.scalar(
+            text(
+                "INSERT INTO locations (name, timezone) "
+                "SELECT 'Location ' || (count(*) + 1), 'Europe/Moscow' FROM locations RETURNING id"
+            )
+        )
+        for name in workplaces:
+            await s.execute(
+                text("INSERT INTO workplaces (location_id, name) VALUES (:l, :n)"),
+                {"l": location, "n": name},
+            )
+    return int(location)
+
+
+async def test_moving_a_workplace_touches_its_booked_appointments_and_is_audited(
+    book: Book, eng: Engine, cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    view = await book()
+    used = await q(
+        session_factory, "SELECT workplace_id FROM appointments WHERE id = :a", a=view.id
+    )
+    free = next(w for w in cat.workplace_ids if w != used)
+    second = await another_location(session_factory)
+    found = await impact.preview(MoveWorkplace(used, second), now=NOW)
+    assert [(t.appointment_id, t.reason) for t in found.touched] == [(view.id, OFF)]
+    assert (await impact.preview(MoveWorkplace(free, second), now=NOW)).touched == []
+    assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
+
+    done = await impact.apply(
+        MoveWorkplace(used, second),
+        admin_tg_id=ADMIN,
+        cancel_touched=False,
+        now=NOW,
+        expected=found.ids,
+    )
+    assert done.ids == {view.id} and done.cancelled == ()
+    assert (
+        await q(session_factory, "SELECT location_id FROM workplaces WHERE id = :w", w=used)
+        == second
+    )
+    audit = await q(
+        session_factory,
+        "SELECT json_build_array(action, entity, entity_id, before, after->'location_id', "
+        "after->'touched') FROM audit_log",
+    )
+    assert audit == [
+        "workplace.moved",
+        "workplace",
+        used,
+        {"location_id": cat.location_id},
+        second,
+        [view.id],
+    ]
+    assert (
+        await q(session_factory, "SELECT status FROM appointments WHERE id = :a", a=view.id)
+        == "booked"
+    )
+
+
+async def test_a_workplace_move_is_refused_on_a_name_clash_a_pin_or_to_where_it_is(
+    cat: Catalog, impact: CatalogImpactService, session_factory: Any
+) -> None:
+    chair = cat.workplace_ids[0]
+    name = await q(session_factory, "SELECT name FROM workplaces WHERE id = :w", w=chair)
+    second = await another_location(session_factory, name.upper())
+    with pytest.raises(InvalidInput) as clash:
+        await impact.apply(
+            MoveWorkplace(chair, second), admin_tg_id=ADMIN, cancel_touched=False, now=NOW
+        )
+    assert clash.value.reason is InputProblem.NAME_TAKEN
+    third = await another_location(session_factory)
+    async with session_factory() as s, s.begin():
+        await s.execute(
+            text("UPDATE specialist_schedules SET workplace_id = :w WHERE day_of_week = 2"),
+            {"w": chair},
+        )
+    with pytest.raises(InvalidInput) as pinned:
+        await impact.preview(MoveWorkplace(chair, third), now=NOW)
+    assert pinned.value.reason is InputProblem.WORKPLACE_PINNED
+    with pytest.raises(NotFound):
+        await impact.preview(MoveWorkplace(chair, cat.location_id), now=NOW)
+    with pytest.raises(NotFound):
+        await impact.preview(MoveWorkplace(cat.workplace_ids[1], 999_999), now=NOW)
+    assert (
+        await q(session_factory, "SELECT location_id FROM workplaces WHERE id = :w", w=chair)
+        == cat.location_id
+    )
+    assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
