@@ -18,7 +18,14 @@ from dishka import FromDishka
 
 from bot.config import Settings
 from bot.domain.admin_input import REASON_MAX, check_text, parse_day
-from bot.domain.errors import DomainError, InputProblem, InvalidInput, SlotTaken, SlotUnavailable
+from bot.domain.errors import (
+    DomainError,
+    InputProblem,
+    InvalidInput,
+    SlotTaken,
+    SlotUnavailable,
+)
+from bot.domain.statuses import ACTIVE_STATUSES, AppointmentStatus
 from bot.handlers.admin import clients, desk_booking, moving, screens
 from bot.handlers.admin.common import ask, edit, pending_id, refuse, retry
 from bot.handlers.render_booking import format_money
@@ -208,6 +215,18 @@ async def on_day_date_typed(
     await message.answer(text, reply_markup=markup)
 
 
+# The statuses each appointment button acts on; pressed on an appointment in another status
+# (an old card), it changes nothing and shows the appointment as it is now.
+ACTS_ON = {
+    ApptAction.cancel: {AppointmentStatus.BOOKED},
+    ApptAction.move: {AppointmentStatus.BOOKED},
+    ApptAction.workplace: {AppointmentStatus.BOOKED},
+    # A mark can be changed; a cancelled appointment cannot be marked.
+    ApptAction.completed: set(ACTIVE_STATUSES),
+    ApptAction.no_show: set(ACTIVE_STATUSES),
+}
+
+
 async def on_appointment(
     query: CallbackQuery,
     callback_data: AdminApptCb,
@@ -220,15 +239,17 @@ async def on_appointment(
     actor = Actor(kind="admin", id=query.from_user.id)
     appointment_id, action = callback_data.appointment_id, callback_data.action
     try:
+        view = await booking.get(appointment_id, actor=actor)
+        if action in ACTS_ON and view.status not in ACTS_ON[action]:
+            await screens.show_as_it_is(query, booking, appointment_id, actor, i18n, settings)
+            return
         if action in ASK:
-            view = await booking.get(appointment_id, actor=actor)
             next_state, question = ASK[action]
             await query.answer()
             message = query.message if isinstance(query.message, Message) else None
             await ask(message, state, next_state, i18n(question), {APPOINTMENT_KEY: view.id})
             return
         if action is ApptAction.workplace:
-            view = await booking.get(appointment_id, actor=actor)
             try:
                 choices = await booking.workplace_choices(appointment_id, actor=actor, now=now)
             except SlotUnavailable:  # it starts within the minimum notice, as any move
@@ -240,11 +261,9 @@ async def on_appointment(
             view = await booking.mark_status(
                 appointment_id, actor=actor, status=STATUS[action], now=now
             )
-        else:
-            view = await booking.get(appointment_id, actor=actor)
         await edit(query, *screens.appointment_screen(view, i18n, settings))
     except DomainError as exc:
-        await refuse(query, exc, i18n)
+        await screens.refuse_action(query, exc, booking, appointment_id, actor, i18n, settings)
 
 
 async def on_workplace(
@@ -258,12 +277,10 @@ async def on_workplace(
     """Move the appointment to the chosen workplace and pin it there (the use case checks the
     admin role in its transaction and writes the audit row)."""
     actor = Actor(kind="admin", id=query.from_user.id)
+    appointment_id = callback_data.appointment_id
     try:
         view = await booking.move_workplace(
-            callback_data.appointment_id,
-            actor=actor,
-            workplace_id=callback_data.workplace_id,
-            now=now,
+            appointment_id, actor=actor, workplace_id=callback_data.workplace_id, now=now
         )
     except SlotTaken:
         await query.answer(i18n("admin.workplace.taken"), show_alert=True)
@@ -272,7 +289,7 @@ async def on_workplace(
         await query.answer(i18n("admin.workplace.too_late"), show_alert=True)
         return
     except DomainError as exc:
-        await refuse(query, exc, i18n)
+        await screens.refuse_action(query, exc, booking, appointment_id, actor, i18n, settings)
         return
     text, markup = screens.appointment_screen(view, i18n, settings)
     done = i18n("admin.workplace.done", workplace=view.workplace_name)
@@ -290,6 +307,7 @@ async def on_cancel_reason(
     appointment_id = await pending_id(state, APPOINTMENT_KEY)
     if appointment_id is None or message.from_user is None:
         return
+    actor = Actor(kind="admin", id=message.from_user.id)
     try:
         reason = check_text(
             message.text, REASON_MAX, required=True, empty=InputProblem.REASON_EMPTY
@@ -297,18 +315,13 @@ async def on_cancel_reason(
     except InvalidInput as exc:
         await retry(message, exc, i18n, i18n("admin.cancel.ask_reason"))  # the state stays
         return
-    try:
-        result = await booking.cancel(
-            appointment_id,
-            actor=Actor(kind="admin", id=message.from_user.id),
-            now=now,
-            reason=reason,
-        )
-    except DomainError as exc:
-        await state.set_state(None)
-        await refuse(message, exc, i18n)
-        return
     await state.set_state(None)
+    try:
+        result = await booking.cancel(appointment_id, actor=actor, now=now, reason=reason)
+    except DomainError as exc:
+        # Cancelled (or marked) meanwhile, by the client or another admin: one refund only.
+        await screens.refuse_action(message, exc, booking, appointment_id, actor, i18n, settings)
+        return
     refund = format_money(result.refund, settings.currency)
     await message.answer(i18n("admin.cancel.done", refund=refund))
 

@@ -19,9 +19,13 @@ from bot.domain.errors import (
     InputProblem,
     InsufficientFunds,
     InvalidInput,
+    InvalidState,
+    InvalidStateReason,
     SlotTaken,
     SlotUnavailable,
 )
+from bot.domain.statuses import AppointmentStatus
+from bot.handlers.admin import screens
 from bot.handlers.admin.render import refusal_text
 from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
@@ -65,6 +69,8 @@ async def on_move_to(
     actor = Actor(kind="admin", id=admin)
     try:
         current = await booking.get(appointment_id, actor=actor)
+        if current.status != AppointmentStatus.BOOKED:
+            raise InvalidState(InvalidStateReason.NOT_BOOKED)
         zone = ZoneInfo(current.timezone)
         start, name = parse_move(message.text or "", now.astimezone(zone), current.timezone)
         specialist_id = None
@@ -91,10 +97,8 @@ async def on_move_to(
         return
     except DomainError as exc:
         await state.clear()
-        text = refusal_text(exc, i18n)
-        if text is None:
-            raise
-        await message.answer(text)
+        # Cancelled or marked meanwhile: nothing moved; the card as it is now.
+        await screens.refuse_action(message, exc, booking, appointment_id, actor, i18n, settings)
         return
     await state.clear()
     local = view.local_start

@@ -4,16 +4,21 @@ changes anything."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.config import Settings
+from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
+from bot.domain.statuses import AppointmentStatus
 from bot.handlers.admin import render
+from bot.handlers.admin.common import refuse
 from bot.i18n import Translator
 from bot.keyboards.admin import (
     AdminApptCb,
@@ -42,7 +47,7 @@ from bot.services.admin.clients import ClientDesk, ClientSummary
 from bot.services.admin.day import DayDesk
 from bot.services.admin.invites import InviteService
 from bot.services.admin.roles import AdminRoles
-from bot.services.booking import AppointmentView
+from bot.services.booking import Actor, AppointmentView, BookingService
 
 PAGE = 8
 # Appointment buttons under a day view (Telegram allows 100 buttons; the text lists them all).
@@ -269,6 +274,63 @@ def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settin
     day = view.local_start.date()
     back = AdminDayCb(kind=DayKind.location, target_id=view.location_id, day=day_code(day))
     return text, keyboard(rows, i18n, back)
+
+
+# Refusals that mean the appointment changed since its card was drawn.
+CHANGED = {
+    InvalidStateReason.NOT_BOOKED,
+    InvalidStateReason.ALREADY_CANCELLED,
+    InvalidStateReason.CHANGED_MEANWHILE,
+    InvalidStateReason.NOT_UPCOMING,
+}
+
+
+def changed_text(view: AppointmentView, i18n: Translator) -> str:
+    """ "Already cancelled" (or the status it has now): nothing was changed."""
+    if view.status == AppointmentStatus.CANCELLED:
+        return i18n("admin.appt.already_cancelled")
+    return i18n("admin.appt.status_now", status=i18n(f"account.status.{view.status}"))
+
+
+async def show_as_it_is(
+    event: CallbackQuery | Message,
+    booking: BookingService,
+    appointment_id: int,
+    actor: Actor,
+    i18n: Translator,
+    settings: Settings,
+) -> None:
+    """An action on an appointment that changed meanwhile (cancelled, marked, moved): say so
+    and show its card as it is now, with the buttons that still apply. A button's message
+    becomes that card; a typed answer gets it as a new message."""
+    view = await booking.get(appointment_id, actor=actor)
+    notice = changed_text(view, i18n)
+    text, markup = appointment_screen(view, i18n, settings)
+    if isinstance(event, CallbackQuery):
+        await event.answer(notice, show_alert=True)
+        if isinstance(event.message, Message):
+            # Pressed again on the card drawn this way: "not modified", nothing to show.
+            with contextlib.suppress(TelegramBadRequest):
+                await event.message.edit_text(f"{notice}\n\n{text}", reply_markup=markup)
+    else:
+        await event.answer(f"{notice}\n\n{text}", reply_markup=markup)
+
+
+async def refuse_action(
+    event: CallbackQuery | Message,
+    exc: DomainError,
+    booking: BookingService,
+    appointment_id: int,
+    actor: Actor,
+    i18n: Translator,
+    settings: Settings,
+) -> None:
+    """Tell a refused appointment action: when the appointment changed meanwhile, as it is now
+    (`show_as_it_is`); otherwise the refusal (`common.refuse`)."""
+    if isinstance(exc, InvalidState) and exc.reason in CHANGED:
+        await show_as_it_is(event, booking, appointment_id, actor, i18n, settings)
+    else:
+        await refuse(event, exc, i18n)
 
 
 def workplace_screen(

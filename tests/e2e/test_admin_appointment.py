@@ -1,0 +1,118 @@
+"""The admin's appointment card through the real bot and the emulator, in Russian and English:
+a button or a typed answer for an appointment that changed meanwhile (cancelled by the client)
+changes nothing and shows the appointment as it is now, and the money moves once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from bot.emulator.types import EmuMessage
+from bot.emulator.users import SimUser
+from bot.keyboards.admin import AdminApptCb, AdminWorkplaceCb, ApptAction
+from bot.services.booking import Actor, AppointmentView, BookingService
+from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
+from tests.e2e.test_admin import set_client
+from tests.e2e.test_admin_desk import owner
+from tests.integration.admin_support import database_fingerprint
+from tests.integration.factories import booking_request, make_catalog, make_client
+
+pytestmark = pytest.mark.usefixtures("clean_db", "redis")
+
+
+async def open_card(admin: SimUser, lang: str, location: str, client: str) -> EmuMessage:
+    """The appointment's card from the day view of 04.03."""
+    await admin.send(f"/day 04.03 {location}")
+    await admin.wait_for_message(client)
+    await admin.press(client)
+    return await admin.wait_for_message(
+        lambda m: m.find_button(t("admin.btn.move", lang)) is not None
+    )
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_stale_appointment_buttons_and_answers_show_it_as_it_is(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory, workplaces=2)
+    admin = await owner(emulator, session_factory, lang)
+    boris = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, boris, first_name="Boris")
+    already = t("admin.appt.already_cancelled", lang)
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        view: AppointmentView = await booking.confirm(booking_request(cat, boris), now=NOW)
+        client = Actor(kind="client", id=boris)
+
+        # A typed reason after the client cancelled meanwhile: one refund, the card as it is.
+        first = await open_card(admin, lang, view.location_name, "Boris")
+        await admin.press(t("account.btn.cancel", lang))
+        await admin.wait_for_message(t("admin.cancel.ask_reason", lang))
+        await booking.cancel(view.id, actor=client, now=NOW)
+        await admin.send("the salon is closed")
+        card = await admin.wait_for_message(already)
+        assert t("account.status.cancelled", lang) in (card.text or "")
+        assert card.find_button(t("account.btn.cancel", lang)) is None
+        assert card.find_button(t("admin.btn.move", lang)) is None
+
+        # Every old button of the first card: told, nothing changes, the card redrawn as it is.
+        before = await database_fingerprint(session_factory)
+        old = first.message_id
+        pressed = [
+            AdminApptCb(action=action, appointment_id=view.id)
+            for action in (
+                ApptAction.cancel,
+                ApptAction.move,
+                ApptAction.workplace,
+                ApptAction.completed,
+                ApptAction.no_show,
+            )
+        ]
+        pressed.append(AdminWorkplaceCb(appointment_id=view.id, workplace_id=cat.workplace_ids[1]))
+        for data in pressed:
+            await admin.press_data(data.pack(), message_id=old)
+            answer = await admin.wait_for_callback_answer()
+            assert answer.get("text") == already, data.pack()
+        redrawn = emulator.message(admin.chat_id, old)
+        assert redrawn is not None and (redrawn.text or "").startswith(already)
+        assert t("account.status.cancelled", lang) in (redrawn.text or "")
+        assert redrawn.find_button(t("account.btn.cancel", lang)) is None
+        assert redrawn.find_button(t("admin.btn.move", lang)) is None
+        assert await database_fingerprint(session_factory) == before
+
+    balance, ledger = await wallet_of(session_factory, boris)
+    assert balance == Decimal("1000.00")
+    assert [r.kind for r in ledger] == ["topup", "debit", "refund"]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_a_move_typed_after_the_client_cancelled_moves_nothing(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory)
+    admin = await owner(emulator, session_factory, lang)
+    boris = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, boris, first_name="Boris")
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        view = await booking.confirm(booking_request(cat, boris), now=NOW)
+        await open_card(admin, lang, view.location_name, "Boris")
+        await admin.press(t("admin.btn.move", lang))
+        await admin.wait_for_message(t("admin.move.ask", lang))
+        await booking.cancel(view.id, actor=Actor(kind="client", id=boris), now=NOW)
+        before = await database_fingerprint(session_factory)
+        await admin.send("04.03 14:00")
+        card = await admin.wait_for_message(t("admin.appt.already_cancelled", lang))
+        assert t("account.status.cancelled", lang) in (card.text or "")
+        assert await database_fingerprint(session_factory) == before
