@@ -17,6 +17,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.domain.errors import DomainError, InvalidState, NotAllowed, NotFound
 from bot.domain.statuses import AppointmentStatus
@@ -28,7 +29,7 @@ from bot.keyboards.notify import (
     cancel_confirm_keyboard,
     reminder_keyboard,
 )
-from bot.notify.render import ddmm, format_money, hhmm
+from bot.notify.render import ddmm, hhmm
 from bot.services.booking import Actor, BookingService
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ async def on_reminder(
                     service=view.service_name,
                     date=ddmm(start),
                     time=hhmm(start),
-                    refund=format_money(refund, currency),
+                    refund=formats.money(refund, currency, i18n.locale),
                 )
                 await query.answer()
                 await _replace(query, text, cancel_confirm_keyboard(appointment_id, i18n.locale))
@@ -102,7 +103,7 @@ async def on_reminder(
 
 
 def _cancelled(i18n: Translator, refund: Decimal, currency: str) -> str:
-    return i18n("notify.cancel.done", refund=format_money(refund, currency))
+    return i18n("notify.cancel.done", refund=formats.money(refund, currency, i18n.locale))
 
 
 def _below(query: CallbackQuery, line: str) -> str:

@@ -6,28 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot import formats
 from bot.i18n import Translator
 from bot.services.change_policy import ChangePolicy
 
-CENT = Decimal("0.01")
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """At most two decimals (none for whole amounts), then the currency: `1500 RUB`,
-    `1499.50 RUB`."""
-    value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
-    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
-    return f"{text} {currency}"
-
 
 def price_range(low: Decimal, high: Decimal, currency: str, i18n: Translator) -> str:
+    """`1 800 ₽` for one price, `from 1 500 ₽` for several (the lowest)."""
     if low == high:
-        return format_money(low, currency)
-    return i18n("booking.price_from", price=format_money(low, currency))
+        return formats.money(low, currency, i18n.locale)
+    return formats.money_from(low, currency, i18n.locale)
 
 
 def duration_range(low: int, high: int, i18n: Translator) -> str:
@@ -43,11 +34,6 @@ def local_hhmm(instant: datetime, tz: ZoneInfo) -> str:
 def time_buttons(starts: Sequence[datetime], tz: ZoneInfo) -> list[tuple[int, str]]:
     """(Unix timestamp, `HH:MM` local) for the time keyboard."""
     return [(int(s.timestamp()), local_hhmm(s, tz)) for s in starts]
-
-
-def long_date(day: date, i18n: Translator) -> str:
-    """`DD.MM.YYYY (weekday)` for the header, summary and confirmation."""
-    return f"{day:%d.%m.%Y} ({i18n(f'booking.weekday.{day.isoweekday()}')})"
 
 
 def short_when(instant: datetime, tz: ZoneInfo, i18n: Translator) -> str:
@@ -101,7 +87,7 @@ def chosen_header(chosen: Chosen, i18n: Translator) -> str:
     elif chosen.specialist:
         lines.append(line("specialist", i18n("booking.chosen.specialist", name=chosen.specialist)))
     if chosen.day:
-        lines.append(i18n("booking.chosen.date", date=long_date(chosen.day, i18n)))
+        lines.append(i18n("booking.chosen.date", date=formats.day(chosen.day, i18n.locale)))
     return "\n".join(lines)
 
 
@@ -133,6 +119,7 @@ class SummaryFacts:
     hold_expires_at: datetime
     hold_ttl_seconds: int
     policy: ChangePolicy
+    today: date  # the location's local date now: the start reads "Today" / "Tomorrow" from it
 
 
 def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
@@ -142,19 +129,21 @@ def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
         discount_line = i18n(
             "booking.summary.discount",
             percent=f"{facts.discount_percent.normalize():f}",
-            discount=format_money(facts.discount, currency),
-            amount=format_money(facts.charge, currency),
+            discount=formats.money(facts.discount, currency, i18n.locale),
+            amount=formats.money(facts.charge, currency, i18n.locale),
         )
     after = facts.balance - facts.charge
     if after < 0:
         # The balance and what is missing: never a "balance after" that the booking cannot reach.
         money_line = i18n(
             "booking.summary.short",
-            balance=format_money(facts.balance, currency),
-            missing=format_money(-after, currency),
+            balance=formats.money(facts.balance, currency, i18n.locale),
+            missing=formats.money(-after, currency, i18n.locale),
         )
     else:
-        money_line = i18n("booking.summary.after", balance=format_money(after, currency))
+        money_line = i18n(
+            "booking.summary.after", balance=formats.money(after, currency, i18n.locale)
+        )
     specialist = (
         i18n("booking.summary.any", name=facts.specialist)
         if facts.any_specialist
@@ -167,10 +156,10 @@ def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
         service=facts.service,
         duration=facts.duration_min,
         specialist=specialist,
-        date=long_date(local.date(), i18n),
-        time=local.strftime("%H:%M"),
-        timezone=str(facts.tz),
-        price=format_money(facts.price, currency),
+        date=formats.day(local.date(), i18n.locale, today=facts.today),
+        time=formats.hhmm(local, facts.tz),
+        timezone=formats.zone_name(facts.tz, i18n.locale),
+        price=formats.money(facts.price, currency, i18n.locale),
         discount_line=discount_line,
         money_line=money_line,
         policy_line=policy_line(facts.policy, facts.tz, i18n),
@@ -190,6 +179,7 @@ def done_text(
     amount: Decimal,
     currency: str,
     policy: ChangePolicy,
+    today: date,
     i18n: Translator,
 ) -> str:
     """The confirmation: what, where, when, who, what was paid, and until when a cancel or a
@@ -201,9 +191,9 @@ def done_text(
         address=f", {address}" if address else "",
         service=service,
         specialist=specialist,
-        date=long_date(local.date(), i18n),
-        time=local.strftime("%H:%M"),
-        timezone=str(tz),
-        amount=format_money(amount, currency),
+        date=formats.day(local.date(), i18n.locale, today=today),
+        time=formats.hhmm(local, tz),
+        timezone=formats.zone_name(tz, i18n.locale),
+        amount=formats.money(amount, currency, i18n.locale),
         policy_line=policy_line(policy, tz, i18n),
     )

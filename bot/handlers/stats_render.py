@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.render_booking import format_money
+from bot import formats
 from bot.i18n import Translator
 from bot.services.stats import Statistics
 
@@ -35,14 +35,16 @@ def render_stats(stats: Statistics, scope_name: str | None, currency: str, i18n:
         ),
         i18n(
             "stats.revenue",
-            revenue=format_money(stats.revenue, currency),
-            check=format_money(stats.average_check, currency)
+            revenue=formats.money(stats.revenue, currency, i18n.locale),
+            check=formats.money(stats.average_check, currency, i18n.locale)
             if stats.average_check is not None
             else "—",
         ),
     ]
     if stats.topups is not None:
-        lines.append(i18n("stats.topups", amount=format_money(stats.topups, currency)))
+        lines.append(
+            i18n("stats.topups", amount=formats.money(stats.topups, currency, i18n.locale))
+        )
     lines.append(
         i18n(
             "stats.clients",

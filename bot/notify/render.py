@@ -2,7 +2,8 @@
 
 Pure: everything a message shows is in its payload (a snapshot taken when it was queued) plus,
 for the daily agenda, the lines the worker loads just before sending. Times are shown in the
-location's zone as `HH:MM`, dates as `DD.MM`, prices with at most two decimals and the currency.
+location's zone as `HH:MM`, dates as `DD.MM`, money in the recipient's language
+(`bot.formats.money`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,16 +38,6 @@ class Rendered:
 
 class UnknownKind(ValueError):
     """A row whose kind this version cannot render (it is marked failed, never retried)."""
-
-
-def format_money(amount: Decimal | str, currency: str) -> str:
-    """`1500 RUB`, `1499.50 RUB`: at most two decimals, none for whole amounts."""
-    try:
-        value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return f"{amount} {currency}"
-    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
-    return f"{text} {currency}"
 
 
 def local(instant: dt.datetime | str, tz: str) -> dt.datetime:
@@ -81,8 +71,8 @@ def _details(payload: Mapping[str, Any], lang: str, currency: str) -> dict[str, 
         "workplace": str(payload.get("workplace", "")),
         "client": str(payload.get("client_name", "")),
         "phone": str(payload.get("client_phone", "")) or translate("notify.phone.hidden", lang),
-        "price": format_money(payload.get("price", "0"), currency),
-        "refund": format_money(payload.get("refund", "0"), currency),
+        "price": formats.money(payload.get("price", "0"), currency, lang),
+        "refund": formats.money(payload.get("refund", "0"), currency, lang),
     }
     if payload.get("old_start"):
         old = local(payload["old_start"], tz)

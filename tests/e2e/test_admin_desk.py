@@ -22,6 +22,7 @@ from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
 from tests.e2e.test_admin import ADMIN_TG, location_name, set_client
 from tests.integration.admin_support import audit_actions, database_fingerprint
 from tests.integration.factories import booking_request, make_catalog, make_client
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -54,7 +55,7 @@ async def book_at(admin: SimUser, lang: str, name: str, time: str) -> None:
         lambda m: m.find_button(t("booking.btn.confirm", lang)) is not None
     )
     await admin.press(t("booking.btn.confirm", lang))
-    short = t("admin.btn.desk_pay", lang, amount="1000 RUB")
+    short = t("admin.btn.desk_pay", lang, amount=rub(1000, lang))
     await admin.wait_for_message(lambda m: m.find_button(short) is not None)
     await admin.press(short)
     done = await admin.wait_for_message(t("booking.done", lang).split("\n", 1)[0])
@@ -162,13 +163,19 @@ async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
         await admin.wait_for_message(t("admin.input.amount_format", lang))
         await admin.send("1500 cash")
         await admin.wait_for_message(
-            t("admin.topup.done", lang, amount="+1500 RUB", client="Anna", balance="1500 RUB")
+            t(
+                "admin.topup.done",
+                lang,
+                amount="+" + rub(1500, lang),
+                client="Anna",
+                balance=rub(1500, lang),
+            )
         )
         await admin.press(t("admin.btn.adjust", lang))
         await admin.wait_for_message(t("admin.adjust.ask", lang))
         await admin.send("-2000 typo")
         await admin.wait_for_message(
-            t("admin.adjust.insufficient", lang, balance="1500 RUB", amount="-2000 RUB")
+            t("admin.adjust.insufficient", lang, balance=rub(1500, lang), amount=rub(-2000, lang))
         )
         await admin.press(t("admin.btn.adjust", lang))
         await admin.wait_for_message(t("admin.adjust.ask", lang))
@@ -176,7 +183,13 @@ async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
         await admin.wait_for_message(t("admin.adjust.ask", lang))
         await admin.send("-200 till error")
         await admin.wait_for_message(
-            t("admin.adjust.done", lang, amount="-200 RUB", client="Anna", balance="1300 RUB")
+            t(
+                "admin.adjust.done",
+                lang,
+                amount=rub(-200, lang),
+                client="Anna",
+                balance=rub(1300, lang),
+            )
         )
         await admin.press(t("admin.btn.disc", lang))
         await admin.wait_for_message(t("admin.discount.ask", lang))

@@ -18,6 +18,7 @@ from tests.e2e.booking_support import booking_bot, t, wallet_of
 from tests.e2e.test_admin import ADMIN_TG, set_client
 from tests.e2e.test_admin_desk import open_menu, owner
 from tests.integration.factories import make_catalog, make_client
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -50,7 +51,13 @@ async def test_names_in_quotes_are_one_phrase_everywhere(
 
         await admin.send('/topup "Anna Petrova" 100 cash')
         await admin.wait_for_message(
-            t("admin.topup.done", lang, amount="+100 RUB", client="Anna Petrova", balance="100 RUB")
+            t(
+                "admin.topup.done",
+                lang,
+                amount="+" + rub(100, lang),
+                client="Anna Petrova",
+                balance=rub(100, lang),
+            )
         )
         await admin.send('/invite "Maria Ivanova"')
         await admin.wait_for_message("https://t.me/booking_test_bot?start=spec_")
@@ -96,10 +103,10 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
         )
         # A Unicode minus (or a dash) in an adjustment is a minus.
         assert await answer("/adjust @anna_p −200 till error") == t(
-            "admin.adjust.done", lang, amount="-200 RUB", client="Anna", balance="800 RUB"
+            "admin.adjust.done", lang, amount=rub(-200, lang), client="Anna", balance=rub(800, lang)
         )
         assert await answer("/adjust @anna_p –100 till error") == t(
-            "admin.adjust.done", lang, amount="-100 RUB", client="Anna", balance="700 RUB"
+            "admin.adjust.done", lang, amount=rub(-100, lang), client="Anna", balance=rub(700, lang)
         )
 
         # Typed on the card: the rule, then the question again; the state stays.
@@ -112,7 +119,11 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
             f"{t('admin.input.amount_format', lang)}\n{t('admin.topup.ask', lang)}"
         )
         assert await answer("300 cash") == t(
-            "admin.topup.done", lang, amount="+300 RUB", client="Anna", balance="1000 RUB"
+            "admin.topup.done",
+            lang,
+            amount="+" + rub(300, lang),
+            client="Anna",
+            balance=rub(1000, lang),
         )
         await admin.press(t("admin.btn.adjust", lang))
         await admin.wait_for_message(t("admin.adjust.ask", lang))
@@ -123,7 +134,7 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
             f"{t('admin.input.amount_zero', lang)}\n{t('admin.adjust.ask', lang)}"
         )
         assert await answer("−50 typo") == t(
-            "admin.adjust.done", lang, amount="-50 RUB", client="Anna", balance="950 RUB"
+            "admin.adjust.done", lang, amount=rub(-50, lang), client="Anna", balance=rub(950, lang)
         )
         await admin.press(t("admin.btn.disc", lang))
         await admin.wait_for_message(t("admin.discount.ask", lang))

@@ -27,6 +27,7 @@ from tests.e2e.booking_support import (
 )
 from tests.e2e.test_booking_flow import booked, is_summary, names
 from tests.integration.factories import make_catalog
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -37,7 +38,7 @@ async def any_to_summary(user: SimUser, lang: str) -> EmuMessage:
     await user.send("/book")
     msg = await user.wait_for_message(t("booking.ask.specialist", lang))
     any_label = t("booking.btn.any_specialist", lang)
-    from_price = t("booking.price_from", lang, price="1000 RUB")
+    from_price = t("formats.from", lang, price=rub(1000, lang))
     assert has_button(msg, f"{any_label} · {from_price}")
     await user.press(any_label)
     await user.wait_for_message(t("booking.ask.date", lang))
@@ -63,7 +64,7 @@ async def test_any_names_the_assigned_specialist_and_charges_the_quoted_price(
     async with booking_bot(make_bot_settings):
         summary = await any_to_summary(user, lang)
         text = summary.text or ""
-        assert t("booking.summary.any", lang, name=cheap) in text and "1000 RUB" in text
+        assert t("booking.summary.any", lang, name=cheap) in text and rub(1000, lang) in text
         await user.press(t("booking.btn.confirm", lang))
         await user.wait_for_message(booked(lang))
 

@@ -19,6 +19,7 @@ from bot.emulator.users import SimUser
 from db.models import Client, Location, Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import (
     NOW,
+    SAID_TODAY,
     Services,
     appointments_of,
     assert_money_invariant,
@@ -30,6 +31,7 @@ from tests.e2e.booking_support import (
     wallet_of,
 )
 from tests.integration.factories import Catalog, make_catalog
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -114,7 +116,9 @@ async def test_happy_path(
         msg = await user.wait_for_message(t("booking.ask.specialist", lang))
         assert t("booking.chosen.service", lang, name=main_names["service"]) in (msg.text or "")
         cheap, dear = main_names["specialists"]
-        assert has_button(msg, f"{cheap} · 1000 RUB") and has_button(msg, f"{dear} · 1500 RUB")
+        assert has_button(msg, f"{cheap} · {rub(1000, lang)}") and has_button(
+            msg, f"{dear} · {rub(1500, lang)}"
+        )
         assert has_button(msg, t("booking.btn.any_specialist", lang))
 
         await user.press(dear)
@@ -130,8 +134,8 @@ async def test_happy_path(
         summary = await user.wait_for_message(is_summary(lang))
         text = summary.text or ""
         assert main_names["location"] in text and dear in text
-        assert "03.03.2031" in text and "10:00" in text
-        assert "1500 RUB" in text and "3500 RUB" in text  # price, balance after
+        assert f"{SAID_TODAY[lang]}, 10:00" in text
+        assert rub(1500, lang) in text and rub(3500, lang) in text  # price, balance after
         assert ("Подтвердить" if lang == "ru" else "Confirm") in summary.button_texts()[0]
         hold = await services.hold_of(client_id)
         assert hold is not None and hold.start == TEN
@@ -140,7 +144,7 @@ async def test_happy_path(
         done = await user.wait_for_message(t("booking.done", lang).split("\n")[0])
         # One message was edited through the whole flow.
         assert done.message_id == start.message_id
-        assert dear in (done.text or "") and "1500 RUB" in (done.text or "")
+        assert dear in (done.text or "") and rub(1500, lang) in (done.text or "")
         data = [b.get("callback_data", "") for row in done.buttons for b in row]
         assert any(d.startswith("appt:cancel:") for d in data)
         # Today's 10:00 is inside the free-cancel window: no move is offered.
@@ -176,7 +180,7 @@ async def test_any_specialist_gets_the_preferred_one(
         await user.send("/book")
         msg = await user.wait_for_message(t("booking.ask.specialist", "en"))
         # Same price everywhere: names only, no price next to them.
-        assert not any("RUB" in label for label in msg.button_texts())
+        assert not any("₽" in label for label in msg.button_texts())
         await user.press("Any specialist")
         await user.wait_for_message(t("booking.ask.date", "en"))
         await user.press("03.03")
@@ -217,8 +221,10 @@ async def test_services_offer_only_the_bookable_with_price_and_duration(
         await user.send("/book")
         msg = await user.wait_for_message(t("booking.ask.service", lang))
         minutes = t("booking.duration", lang, minutes=60)
-        assert has_button(msg, f"{n['service']} · 1000 RUB · {minutes}")
-        assert has_button(msg, f"Coloring · 2500 RUB · {t('booking.duration', lang, minutes=90)}")
+        assert has_button(msg, f"{n['service']} · {rub(1000, lang)} · {minutes}")
+        assert has_button(
+            msg, f"Coloring · {rub(2500, lang)} · {t('booking.duration', lang, minutes=90)}"
+        )
         assert not has_button(msg, "Massage")
         await user.press("Coloring")
         msg = await user.wait_for_message(t("booking.ask.date", lang))
@@ -362,11 +368,17 @@ async def test_insufficient_funds_writes_nothing(
 
     async with booking_bot(make_bot_settings):
         summary = await to_summary(user, lang)
-        short = t("booking.summary.short", lang, balance="300 RUB", missing="700 RUB")
+        short = t("booking.summary.short", lang, balance=rub(300, lang), missing=rub(700, lang))
         assert short.strip() in (summary.text or "")
         await user.press(t("booking.btn.confirm", lang))
         msg = await user.wait_for_message(
-            t("booking.insufficient", lang, price="1000 RUB", balance="300 RUB", missing="700 RUB")
+            t(
+                "booking.insufficient",
+                lang,
+                price=rub(1000, lang),
+                balance=rub(300, lang),
+                missing=rub(700, lang),
+            )
         )
         assert has_button(msg, t("booking.btn.wallet", lang))  # no Payments, no contact set
         # After a top-up, confirm again from here.
@@ -396,18 +408,24 @@ async def test_top_up_from_the_missing_money_screen_then_confirm(
         await to_summary(user, lang)
         await user.press(t("booking.btn.confirm", lang))
         short = await user.wait_for_message(
-            t("booking.insufficient", lang, price="1000 RUB", balance="300 RUB", missing="700 RUB")
+            t(
+                "booking.insufficient",
+                lang,
+                price=rub(1000, lang),
+                balance=rub(300, lang),
+                missing=rub(700, lang),
+            )
         )
         # /wallet keeps the booking open (the bot sent the client there).
         await user.send("/wallet")
         await user.wait_for_message(edits=False)
         await user.press(t("account.btn.topup", lang))
         await user.wait_for_message(t("account.wallet.choose_amount", lang))
-        await user.press("1000 RUB")
+        await user.press(rub(1000, lang))
         invoice = await user.wait_for_message(lambda m: m.invoice is not None)
         await user.pay(invoice, charge_id=f"charge-{lang}")
         await user.wait_for_message(
-            t("account.payment.done", lang, amount="1000 RUB", balance="1300 RUB")
+            t("account.payment.done", lang, amount=rub(1000, lang), balance=rub(1300, lang))
         )
 
         await user.press_data(
@@ -528,17 +546,21 @@ async def test_discount_is_shown_and_charged(
     async with booking_bot(make_bot_settings):
         summary = await to_summary(user, "en")
         text = summary.text or ""
-        assert "Price: 1000 RUB" in text
+        assert f"Price: {rub(1000, 'en')}" in text
         assert (
             t(
-                "booking.summary.discount", "en", percent="10", discount="100 RUB", amount="900 RUB"
+                "booking.summary.discount",
+                "en",
+                percent="10",
+                discount=rub(100, "en"),
+                amount=rub(900, "en"),
             ).strip()
             in text
         )
-        assert "4100 RUB" in text  # balance after
+        assert rub(4100, "en") in text  # balance after
         await user.press("Confirm")
         done = await user.wait_for_message("You are booked")
-        assert "900 RUB" in (done.text or "")
+        assert rub(900, "en") in (done.text or "")
 
     [appointment] = await appointments_of(session_factory, client_id)
     assert (appointment.price, appointment.discount) == (Decimal("1000.00"), Decimal("100.00"))

@@ -23,7 +23,9 @@ from db.models import Specialist
 from tests.e2e.account_support import Clock, account_bot, book
 from tests.e2e.booking_support import (
     NOW,
+    SAID_TODAY,
     TODAY,
+    TODAY_SHORT,
     Services,
     appointments_of,
     assert_money_invariant,
@@ -220,7 +222,7 @@ async def test_waitlist_join_and_take_the_offer(
             view = await book(app, rival_id, catalog, start, specialist_index=None)
             taken.append(view.id)
 
-        day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
+        day = TODAY_SHORT[lang]
         await user.press("03.03")
         msg = await user.wait_for_message(translate("booking.none.times", lang, date=day))
         await user.press(translate("booking.btn.join_waitlist", lang))
@@ -254,7 +256,7 @@ async def test_waitlist_join_and_take_the_offer(
 
         await user.press_data(take, message_id=msg.message_id)
         summary = await user.wait_for_message(is_summary(lang))
-        assert "03.03.2031" in (summary.text or "") and "10:00" in (summary.text or "")
+        assert f"{SAID_TODAY[lang]}, 10:00" in (summary.text or "")
         await user.press(translate("booking.btn.confirm", lang))
         await user.wait_for_message(booked(lang))
 
@@ -287,7 +289,7 @@ async def test_waitlist_join_for_a_date_gone_by_is_refused(
         await user.wait_for_message(translate("booking.ask.date", lang))
         await book(app, rival_id, catalog, NOW + timedelta(hours=1), specialist_index=None)
         await user.press("03.03")
-        day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
+        day = TODAY_SHORT[lang]
         await user.wait_for_message(translate("booking.none.times", lang, date=day))
         # The client comes back to the screen the next day: nothing can open on 03.03 any more.
         clock.now = NOW + timedelta(days=1)

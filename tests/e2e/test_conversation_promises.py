@@ -38,6 +38,7 @@ from tests.e2e.booking_support import (
 )
 from tests.e2e.notify_support import notify_bot
 from tests.integration.factories import TZ, make_catalog
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -99,7 +100,13 @@ async def test_the_wallet_command_the_bot_suggests_keeps_the_booking(
         summary = await to_summary(user, lang)
         await user.press(t("booking.btn.confirm", lang))
         await user.wait_for_message(
-            t("booking.insufficient", lang, price="1000 RUB", balance="300 RUB", missing="700 RUB")
+            t(
+                "booking.insufficient",
+                lang,
+                price=rub(1000, lang),
+                balance=rub(300, lang),
+                missing=rub(700, lang),
+            )
         )
         await user.send("/wallet")
         await user.wait_for_message(edits=False)
@@ -132,9 +139,11 @@ async def test_confirm_again_while_short_says_what_is_missing(
     async with booking_bot(make_bot_settings):
         summary = await to_summary(user, lang)
         text = summary.text or ""
-        assert t("booking.summary.short", lang, balance="300 RUB", missing="700 RUB") in text
-        assert t("booking.summary.after", lang, balance="0 RUB") not in text
-        alert = t("booking.insufficient_alert", lang, missing="700 RUB")
+        assert (
+            t("booking.summary.short", lang, balance=rub(300, lang), missing=rub(700, lang)) in text
+        )
+        assert t("booking.summary.after", lang, balance=rub(0, lang)) not in text
+        alert = t("booking.insufficient_alert", lang, missing=rub(700, lang))
         for _ in range(2):
             await user.press(t("booking.btn.confirm", lang))
             answer = await user.wait_for_callback_answer()
@@ -231,7 +240,7 @@ async def test_pay_at_checkout_invoices_the_missing_amount_and_books(
     async with booking_bot(make_bot_settings, payment_provider_token=PROVIDER) as app:
         services = Services(app)
         summary = await to_summary(user, lang)
-        pay = t("booking.btn.pay", lang, amount="700 RUB")
+        pay = t("booking.btn.pay", lang, amount=rub(700, lang))
         assert summary.button_texts()[0] == pay  # the main button
         await user.press(pay)
         invoice = await user.wait_for_message(lambda m: m.invoice is not None)
@@ -440,7 +449,7 @@ async def test_a_reminder_answered_shows_its_new_state_without_buttons(
         await user.wait_for_callback_answer()
         result = shown(emulator, user, other.message_id)
         assert result.buttons == []
-        assert result.text == t("notify.cancel.done", lang, refund="0 RUB")
+        assert result.text == t("notify.cancel.done", lang, refund=rub(0, lang))
     balance, _ = await wallet_of(session_factory, client_id)
     assert balance == Decimal("3000.00")  # 5000 - 2 * 1000, no refund for a late cancel
 

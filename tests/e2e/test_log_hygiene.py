@@ -13,6 +13,7 @@ from bot.emulator import BotAPIEmulator
 from bot.i18n import translate
 from tests.e2e.test_process import bot_process
 from tests.emulator.fixtures import process_env
+from tests.money import rub
 
 PROVIDER = "284685063:TEST:provider-secret-value"
 PHONE = "+79161234567"
@@ -46,12 +47,12 @@ async def test_a_full_run_logs_json_and_no_secret_phone_or_payload(
         await zoe.wait_for_message(lambda m: bool(m.button_texts()))
         await zoe.press(translate("account.btn.topup", "en"))
         await zoe.wait_for_message(translate("account.wallet.choose_amount", "en"))
-        await zoe.press("1000 RUB")
+        await zoe.press(rub(1000, "en"))
         invoice = await zoe.wait_for_message(lambda m: m.invoice is not None)
         assert invoice.invoice is not None
         payload = invoice.invoice["payload"]
         await zoe.pay(invoice, charge_id="charge-secret-4201")
-        await zoe.wait_for_message(lambda m: "1000" in (m.text or ""), timeout=30)
+        await zoe.wait_for_message(lambda m: rub(1000, "en") in (m.text or ""), timeout=30)
         await zoe.press_data("forged:data:123")  # a forged button: the error path logs too
         await zoe.wait_for_callback_answer()
         proc.send_signal(signal.SIGTERM)

@@ -43,6 +43,7 @@ from tests.e2e.booking_support import (
     wallet_of,
 )
 from tests.integration.factories import make_catalog
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -63,7 +64,7 @@ def label(view: AppointmentView, lang: str) -> str:
 
 
 def card(
-    view: AppointmentView, lang: str, *, status: str = "booked", paid: str = "1000 RUB"
+    view: AppointmentView, lang: str, *, status: str = "booked", paid: str | None = None
 ) -> str:
     return t(
         "account.appt.details",
@@ -74,7 +75,7 @@ def card(
         specialist=view.specialist_name,
         location=view.location_name,
         address=ADDRESS,
-        paid=paid,
+        paid=paid if paid is not None else rub(1000, lang),
         status=t(f"account.status.{status}", lang),
     )
 
@@ -186,7 +187,11 @@ async def test_card_and_early_cancel_refunds_everything(
         await user.press(t("account.btn.cancel", lang))
         ask = await user.wait_for_message()
         assert ask.text == t(
-            "account.cancel.ask_full", lang, date=ddmm(view.start), time="10:00", refund="1000 RUB"
+            "account.cancel.ask_full",
+            lang,
+            date=ddmm(view.start),
+            time="10:00",
+            refund=rub(1000, lang),
         )
         # Asking changed nothing yet.
         assert (await appointment(session_factory, view.id)).status == "booked"
@@ -198,8 +203,8 @@ async def test_card_and_early_cancel_refunds_everything(
             lang,
             date=ddmm(view.start),
             time="10:00",
-            refund="1000 RUB",
-            balance="5000 RUB",
+            refund=rub(1000, lang),
+            balance=rub(5000, lang),
         )
         row = await appointment(session_factory, view.id)
         assert (row.status, row.cancelled_by) == ("cancelled", "client")
@@ -226,9 +231,9 @@ async def test_late_cancel_refunds_the_late_percent(
         await open_card(user, view, "en")
         await user.press(t("account.btn.cancel", "en"))
         ask = await user.wait_for_message()
-        when = {"date": ddmm(view.start), "time": "10:00", "hours": 48, "paid": "1000 RUB"}
+        when = {"date": ddmm(view.start), "time": "10:00", "hours": 48, "paid": rub(1000, "en")}
         if refund:
-            expected = t("account.cancel.ask_partial", "en", refund=f"{refund} RUB", **when)
+            expected = t("account.cancel.ask_partial", "en", refund=rub(refund, "en"), **when)
         else:
             expected = t("account.cancel.ask_none", "en", **when)
         assert ask.text == expected
@@ -241,8 +246,8 @@ async def test_late_cancel_refunds_the_late_percent(
             "en",
             date=ddmm(view.start),
             time="10:00",
-            refund=f"{refund} RUB",
-            balance=f"{balance} RUB",
+            refund=rub(refund, "en"),
+            balance=rub(balance, "en"),
         )
         assert (await appointment(session_factory, view.id)).status == "cancelled"
         refunds = await ledger_of(session_factory, client_id, "refund")
@@ -271,8 +276,8 @@ async def test_cancel_pressed_twice_refunds_once(
             "ru",
             date=ddmm(view.start),
             time="10:00",
-            refund="1000 RUB",
-            balance="5000 RUB",
+            refund=rub(1000, "ru"),
+            balance=rub(5000, "ru"),
         )
         await user.wait_for_message(done)
         await user.press_data(yes, message_id=ask.message_id)

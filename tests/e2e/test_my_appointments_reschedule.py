@@ -40,6 +40,7 @@ from tests.e2e.booking_support import (
 )
 from tests.e2e.test_booking_flow import booked, to_summary
 from tests.integration.factories import Catalog, make_catalog
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -118,7 +119,7 @@ async def test_reschedule_happy_path(
             specialist=view.specialist_name,
             old=formats.day_time(view.start, ZONE, lang),
             new=formats.day_time(new_start, ZONE, lang),
-            price_note=t("account.resched.price_same", lang, price="1000 RUB"),
+            price_note=t("account.resched.price_same", lang, price=rub(1000, lang)),
         )
         # "Move Haircut with Anna: Thu 6 Mar 10:00 → Fri 7 Mar 12:00?"
         assert formats.day(view.start.astimezone(ZONE).date(), lang) in (confirm.text or "")
@@ -130,7 +131,7 @@ async def test_reschedule_happy_path(
             date=new_day,
             time="12:00",
             price_note=t("account.resched.settled_same", lang),
-            balance="4000 RUB",
+            balance=rub(4000, lang),
         )
         row = await appointment(session_factory, view.id)
         assert (row.status, row.start_time, row.specialist_id) == (
@@ -273,21 +274,21 @@ async def test_price_difference_is_explained_and_settled(
         else:
             wallet: WalletService = app.services.wallet
             await wallet.set_discount(client_id, 50)
-        diff = f"{abs(ledger)} RUB"
+        diff = rub(abs(ledger), "en")
 
         confirm = await to_confirm(user, view, "en", ddmm(local(4, 0)), "12:00")
         note = t(
             f"account.resched.{note_key}",
             "en",
-            price=f"{new_charge} RUB",
-            paid="1000 RUB",
+            price=rub(new_charge, "en"),
+            paid=rub(1000, "en"),
             diff=diff,
         )
         assert note in (confirm.text or "")
         await user.press(t("account.btn.reschedule_confirm", "en"))
         done = await user.wait_for_message(t("account.resched.done", "en").split(":")[0])
         assert t(f"account.resched.{settled_key}", "en", diff=diff) in (done.text or "")
-        assert f"{balance} RUB" in (done.text or "")
+        assert rub(balance, "en") in (done.text or "")
 
         settled = await ledger_of(session_factory, client_id, "reschedule")
         assert [(r.amount, r.appointment_id) for r in settled] == [(ledger, view.id)]
@@ -369,9 +370,9 @@ async def test_not_enough_money_for_the_extra_charge_writes_nothing(
         expected = t(
             "account.resched.insufficient",
             "en",
-            price="300 RUB",
-            balance="0 RUB",
-            missing="300 RUB",
+            price=rub(300, "en"),
+            balance=rub(0, "en"),
+            missing=rub(300, "en"),
         )
         await user.wait_for_message(expected)
         row = await appointment(session_factory, view.id)

@@ -20,6 +20,7 @@ from bot.services.booking import Actor
 from db.models import Appointment, Outbox, Specialist
 from tests.e2e.notify_support import NOW, notify_bot
 from tests.integration.factories import make_catalog, make_client
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -63,7 +64,7 @@ async def test_booking_reminder_come_and_cancel(
         assert await bot.deliver() == 2
         confirmation = await client.wait_for_message("Вы записаны")
         assert "14:00" in (confirmation.text or "") and "03.03" in (confirmation.text or "")
-        assert "1500 RUB" in (confirmation.text or "")
+        assert rub(1500, "ru") in (confirmation.text or "")
         notice = await specialist.wait_for_message("Новая запись")
         assert "14:00" in (notice.text or "")
 
@@ -90,7 +91,7 @@ async def test_booking_reminder_come_and_cancel(
         await client.press_data(f"rem:cancel:{appt_id}", message_id=reminder.message_id)
         preview = await client.wait_for_message("Вернётся на баланс")
         # Two hours before the start is a late cancel: LATE_CANCEL_REFUND_PERCENT (0) applies.
-        assert "0 RUB" in (preview.text or "")
+        assert rub(0, "ru") in (preview.text or "")
         assert (await appointment(session_factory, appt_id)).status == "booked"
         await client.press(translate("notify.btn.cancel_yes", "ru"))
         await client.wait_for_message("Запись отменена")
@@ -143,7 +144,7 @@ async def test_admin_cancel_and_move_are_told_to_the_client(
         assert result.refund == Decimal("1000")
         await bot.deliver()
         cancelled = await client.wait_for_message("отменена администратором")
-        assert "1000 RUB" in (cancelled.text or "")
+        assert rub(1000, "ru") in (cancelled.text or "")
         # No reminder of the cancelled appointment is ever sent.
         client.mark()
         bot.clock.now = START + dt.timedelta(days=3)

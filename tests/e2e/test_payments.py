@@ -28,6 +28,7 @@ from bot.keyboards.account import TopUpCb
 from bot.states import BookingStates
 from tests.e2e.account_support import account_bot, ledger_of, t
 from tests.e2e.booking_support import assert_money_invariant, new_client, wallet_of
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -53,7 +54,7 @@ async def test_top_up_is_credited_once_per_charge(
 ) -> None:
     user, client_id = await new_client(emulator, session_factory, 6401, lang=lang)
     async with account_bot(make_bot_settings(payment_provider_token=PROVIDER)):
-        invoice = await invoice_for(user, lang, "1000 RUB")
+        invoice = await invoice_for(user, lang, rub(1000, lang))
         assert invoice.invoice is not None
         assert (invoice.invoice["currency"], invoice.invoice["total_amount"]) == ("RUB", 100000)
         assert invoice.invoice["title"] == t("account.invoice.title", lang)
@@ -63,7 +64,7 @@ async def test_top_up_is_credited_once_per_charge(
         answer = await user.pay(invoice, charge_id="charge-1")
         assert answer.get("ok") is True
         await user.wait_for_message(
-            t("account.payment.done", lang, amount="1000 RUB", balance="6000 RUB")
+            t("account.payment.done", lang, amount=rub(1000, lang), balance=rub(6000, lang))
         )
 
         # Telegram delivers the same payment again, under a new update_id.
@@ -74,7 +75,7 @@ async def test_top_up_is_credited_once_per_charge(
             payload=data["payload"],
             charge_id="charge-1",
         )
-        await user.wait_for_message(t("account.payment.duplicate", lang, balance="6000 RUB"))
+        await user.wait_for_message(t("account.payment.duplicate", lang, balance=rub(6000, lang)))
 
         payments = await ledger_of(session_factory, client_id, "payment")
         assert [(p.amount, p.external_id) for p in payments] == [(Decimal("1000.00"), "charge-1")]
@@ -90,7 +91,7 @@ async def test_pre_checkout_refuses_foreign_or_tampered_invoices(
     alice, alice_id = await new_client(emulator, session_factory, 6402, lang="en")
     bob, bob_id = await new_client(emulator, session_factory, 6403, lang="ru")
     async with account_bot(make_bot_settings(payment_provider_token=PROVIDER)):
-        invoice = await invoice_for(alice, "en", "500 RUB")
+        invoice = await invoice_for(alice, "en", rub(500, "en"))
         assert invoice.invoice is not None
         payload, total = invoice.invoice["payload"], invoice.invoice["total_amount"]
         tampered_sig = payload[:-1] + ("0" if payload[-1] != "0" else "1")
@@ -147,12 +148,12 @@ async def test_payment_in_the_middle_of_booking_reaches_the_wallet(
 ) -> None:
     user, client_id = await new_client(emulator, session_factory, 6405, lang="en")
     async with account_bot(make_bot_settings(payment_provider_token=PROVIDER)) as app:
-        invoice = await invoice_for(user, "en", "2000 RUB")
+        invoice = await invoice_for(user, "en", rub(2000, "en"))
         # The client went back to the booking summary (waiting for a button) before paying.
         await set_state(app, user, BookingStates.confirm.state)
         await user.pay(invoice, charge_id="charge-mid-flow")
         await user.wait_for_message(
-            t("account.payment.done", "en", amount="2000 RUB", balance="7000 RUB")
+            t("account.payment.done", "en", amount=rub(2000, "en"), balance=rub(7000, "en"))
         )
         assert (await wallet_of(session_factory, client_id))[0] == Decimal("7000")
         await assert_money_invariant(session_factory)
@@ -184,7 +185,7 @@ async def test_payments_are_never_throttled(
         await emulator.wait_for(lambda: all(q in emulator.pre_checkout_answers for q in queries))
         assert [emulator.pre_checkout_answers[q].get("ok") for q in queries] == [True] * 3
         await user.wait_for_message(
-            t("account.payment.done", "en", amount="500 RUB", balance="6500 RUB")
+            t("account.payment.done", "en", amount=rub(500, "en"), balance=rub(6500, "en"))
         )
         payments = await ledger_of(session_factory, client_id, "payment")
         assert sorted(p.external_id or "" for p in payments) == ["burst-0", "burst-1", "burst-2"]

@@ -31,6 +31,7 @@ from tests.e2e.account_support import (
 from tests.e2e.booking_support import assert_money_invariant, button_data, new_client, wallet_of
 from tests.emulator.redis_proxy import RedisProxy
 from tests.integration.factories import make_catalog
+from tests.money import rub
 from tests.servers import pin_breaker
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
@@ -74,8 +75,8 @@ async def test_redis_down_mid_cancel_is_temporarily_unavailable_then_recovers(
             lang,
             date=ddmm(view.start),
             time="10:00",
-            refund="1000 RUB",
-            balance="5000 RUB",
+            refund=rub(1000, lang),
+            balance=rub(5000, lang),
         )
         await user.wait_for_message(done, timeout=30)
         assert (await appointment(session_factory, view.id)).status == "cancelled"
@@ -104,14 +105,14 @@ async def test_payment_during_a_redis_outage_is_credited_once(
 
         await redis_proxy.stop()
         await user.successful_payment(**payment, charge_id="charge-outage")
-        credited = t("account.payment.done", "en", amount="1000 RUB", balance="6000 RUB")
+        credited = t("account.payment.done", "en", amount=rub(1000, "en"), balance=rub(6000, "en"))
         assert (await user.wait_for_message(timeout=30)).text == credited
 
         await redis_proxy.start()
         clock.pass_pause()
         await user.successful_payment(**payment, charge_id="charge-outage")
         await user.wait_for_message(
-            t("account.payment.duplicate", "en", balance="6000 RUB"), timeout=30
+            t("account.payment.duplicate", "en", balance=rub(6000, "en")), timeout=30
         )
     payments = await ledger_of(session_factory, client_id, "payment")
     assert [(p.amount, p.external_id) for p in payments] == [(Decimal("1000.00"), "charge-outage")]

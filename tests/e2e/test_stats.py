@@ -18,6 +18,7 @@ from bot.i18n import translate
 from bot.keyboards.stats import StatsAction, StatsCb
 from tests.emulator.fixtures import running_bot
 from tests.integration import stats_data
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -67,8 +68,10 @@ async def test_stats_text_chart_and_csv(
         shown = await admin.wait_for_message(t("stats.bookings_made", lang, count=6))
         assert t("stats.held", lang, held=5, completed=3, no_shows=1) in (shown.text or "")
         assert t("stats.cancelled", lang, client=2, admin=1, specialist=0) in (shown.text or "")
-        assert t("stats.revenue", lang, revenue="3900 RUB", check="1080 RUB") in (shown.text or "")
-        assert t("stats.topups", lang, amount="5500 RUB") in (shown.text or "")
+        assert t("stats.revenue", lang, revenue=rub(3900, lang), check=rub(1080, lang)) in (
+            shown.text or ""
+        )
+        assert t("stats.topups", lang, amount=rub(5500, lang)) in (shown.text or "")
         assert t("stats.clients", lang, clients=3, new=2, returning=1) in (shown.text or "")
         assert t("stats.occupancy", lang, percent="8", booked="5.5", working="73") in (
             shown.text or ""
@@ -91,14 +94,14 @@ async def test_stats_text_chart_and_csv(
         await admin.press("Центр")
         narrowed = await admin.wait_for_message(t("stats.bookings_made", lang, count=5))
         assert "Центр" in (narrowed.text or "")
-        assert t("stats.topups", lang, amount="5500 RUB") not in (narrowed.text or "")
+        assert t("stats.topups", lang, amount=rub(5500, lang)) not in (narrowed.text or "")
 
         # A specialist, picked from the list.
         await admin.press(t("stats.btn.specialists", lang))
         await admin.wait_for_message(lambda m: "Борис" in m.button_texts())
         await admin.press("Борис")
         boris = await admin.wait_for_message(
-            t("stats.revenue", lang, revenue="800 RUB", check="800 RUB")
+            t("stats.revenue", lang, revenue=rub(800, lang), check=rub(800, lang))
         )
         assert t("stats.clients", lang, clients=1, new=0, returning=1) in (boris.text or "")
 

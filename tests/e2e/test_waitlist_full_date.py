@@ -19,6 +19,7 @@ from tests.e2e.account_support import book
 from tests.e2e.booking_support import (
     NOW,
     TODAY,
+    TOMORROW_SHORT,
     booking_bot,
     button_data,
     has_button,
@@ -90,7 +91,7 @@ async def test_a_full_date_is_marked_and_offers_the_waitlist(
         )
 
         await user.press(full_label)
-        day = f"04.03.2031 ({tuesday})"
+        day = TOMORROW_SHORT[lang]
         offer = await user.wait_for_message(t("booking.none.times", lang, date=day))
         assert has_button(offer, t("booking.btn.join_waitlist", lang))
         assert not has_button(offer, "10:00") and not has_button(offer, "11:00")

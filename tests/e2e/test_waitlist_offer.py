@@ -14,7 +14,12 @@ from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.i18n import translate
 from bot.services.booking import Actor
-from tests.e2e.booking_support import appointments_of, assert_money_invariant, waitlist_of
+from tests.e2e.booking_support import (
+    TODAY_SHORT,
+    appointments_of,
+    assert_money_invariant,
+    waitlist_of,
+)
 from tests.e2e.notify_support import NOW, notify_bot
 from tests.e2e.test_booking_flow import booked, is_summary, names, new_client
 from tests.integration.factories import make_catalog, make_client
@@ -52,7 +57,7 @@ async def test_offer_message_button_books_the_freed_time(
             for hours in (1, 2)
         ]
         await user.press("03.03")
-        day = f"03.03.2031 ({translate('booking.weekday.1', lang)})"
+        day = TODAY_SHORT[lang]
         await user.wait_for_message(translate("booking.none.times", lang, date=day))
         await user.press(translate("booking.btn.join_waitlist", lang))
         service = (await names(session_factory, catalog))["service"]

@@ -19,6 +19,7 @@ from db.models import WalletTransaction
 from tests.e2e.account_support import account_bot, book, ledger_of, local, t
 from tests.e2e.booking_support import NOW, assert_money_invariant, new_client, wallet_of
 from tests.integration.factories import make_catalog
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -27,7 +28,7 @@ def ledger_line(row: WalletTransaction, lang: str, timezone: str) -> str:
     sign = "+" if row.amount > 0 else "−"
     values = {
         "date": row.created_at.astimezone(ZoneInfo(timezone)).strftime("%d.%m %H:%M"),
-        "amount": f"{sign}{abs(row.amount):.0f} RUB",
+        "amount": f"{sign}{rub(abs(row.amount), lang)}",
         "kind": t(f"account.wallet.kind.{row.kind}", lang),
     }
     if row.description:
@@ -55,12 +56,14 @@ async def test_wallet_shows_balance_and_latest_ledger_rows(
         await user.send("/start")
         await user.wait_for_message()
         await user.press(t("menu.btn.wallet", lang))
-        shown = await user.wait_for_message(t("account.wallet.balance", lang, balance="5500 RUB"))
+        shown = await user.wait_for_message(
+            t("account.wallet.balance", lang, balance=rub(5500, lang))
+        )
 
         rows = list(reversed(await ledger_of(session_factory, client_id)))  # newest first
         assert [r.kind for r in rows] == ["topup", "refund", "debit", "topup"]
         expected = [
-            t("account.wallet.balance", lang, balance="5500 RUB"),
+            t("account.wallet.balance", lang, balance=rub(5500, lang)),
             "",
             t("account.wallet.ledger_title", lang),
             *(ledger_line(r, lang, settings.default_timezone) for r in rows),
@@ -84,7 +87,7 @@ async def test_empty_wallet(
         await user.send("/wallet")
         shown = await user.wait_for_message()
         assert (shown.text or "").splitlines()[:2] == [
-            t("account.wallet.balance", "en", balance="0 RUB"),
+            t("account.wallet.balance", "en", balance=rub(0, "en")),
             t("account.wallet.ledger_empty", "en"),
         ]
 

@@ -10,7 +10,6 @@ import pytest
 
 from bot.handlers.render_booking import (
     SummaryFacts,
-    format_money,
     short_when,
     summary_text,
     time_buttons,
@@ -26,19 +25,7 @@ from bot.keyboards.booking import (
 )
 from bot.keyboards.fields import END_TIMESTAMP
 from bot.services.change_policy import ChangePolicy
-
-
-@pytest.mark.parametrize(
-    ("amount", "expected"),
-    [
-        (Decimal("1500"), "1500 RUB"),
-        (Decimal("1499.5"), "1499.50 RUB"),
-        (Decimal("0.005"), "0.01 RUB"),
-        (Decimal("0"), "0 RUB"),
-    ],
-)
-def test_money_has_at_most_two_decimals_and_the_currency(amount: Decimal, expected: str) -> None:
-    assert format_money(amount, "RUB") == expected
+from tests.money import rub
 
 
 def test_time_buttons_are_local_24h() -> None:
@@ -97,6 +84,7 @@ def summary_facts(start: datetime, *, balance: Decimal, free_now: bool = True) -
             late_refund_percent=0,
             free_cancel_hours=24,
         ),
+        today=date(2031, 3, 1),
     )
 
 
@@ -108,11 +96,13 @@ def test_a_short_summary_shows_the_balance_and_what_is_missing_never_a_balance_a
     i18n = Translator(locale)
     start = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
     short = summary_text(summary_facts(start, balance=Decimal("500")), "RUB", i18n)
-    assert i18n("booking.summary.short", balance="500 RUB", missing="400 RUB") in short
-    assert i18n("booking.summary.after", balance="0 RUB") not in short
+    assert (
+        i18n("booking.summary.short", balance=rub(500, locale), missing=rub(400, locale)) in short
+    )
+    assert i18n("booking.summary.after", balance=rub(0, locale)) not in short
     enough = summary_text(summary_facts(start, balance=Decimal("2000")), "RUB", i18n)
-    assert i18n("booking.summary.after", balance="1100 RUB") in enough
-    assert "400 RUB" not in enough
+    assert i18n("booking.summary.after", balance=rub(1100, locale)) in enough
+    assert rub(400, locale) not in enough
 
 
 @pytest.mark.parametrize("locale", ["ru", "en"])
@@ -156,13 +146,15 @@ def test_summary_shows_discount_balance_after_and_shortfall() -> None:
             late_refund_percent=50,
             free_cancel_hours=24,
         ),
+        today=date(2031, 3, 3),
     )
     text = summary_text(facts, "RUB", Translator("en"))
     assert "Center, Main st 1" in text
-    assert "04.03.2031" in text and "10:00" in text
+    # 07:00 UTC is 10:00 in Moscow, the day after `today`; the zone is named in words.
+    assert "📅 Tomorrow, 10:00 (Moscow Time)" in text
     assert "Anna — your specialist" in text
-    assert "to pay 900 RUB" in text
-    assert "500 RUB, 400 RUB missing" in text
+    assert "to pay ₽900" in text
+    assert "₽500, ₽400 missing" in text
     assert "Balance after" not in text
     deadline = short_when(start - timedelta(hours=24), tz, Translator("en"))
     assert f"until {deadline}; later: 50% refunded" in text

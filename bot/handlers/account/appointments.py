@@ -18,12 +18,13 @@ from aiogram.fsm.state import State
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.domain.errors import InvalidState, NotAllowed, NotFound
 from bot.domain.statuses import AppointmentStatus
 from bot.handlers.account import render
 from bot.handlers.account.context import AccountDeps, show
 from bot.handlers.account.ics import appointment_ics
-from bot.handlers.render_booking import format_money, with_notice
+from bot.handlers.render_booking import with_notice
 from bot.keyboards.account import (
     AppointmentAction,
     AppointmentCb,
@@ -248,8 +249,8 @@ async def cancelled_text(deps: AccountDeps, view: AppointmentView, refund: Decim
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
     return deps.i18n(
         "account.cancel.done",
-        refund=format_money(refund, deps.currency),
-        balance=format_money(wallet.balance, deps.currency),
+        refund=formats.money(refund, deps.currency, deps.i18n.locale),
+        balance=formats.money(wallet.balance, deps.currency, deps.i18n.locale),
         **render.when(view),
     )
 

@@ -19,6 +19,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import Message, PreCheckoutQuery, Update
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.handlers.account.context import AccountDeps
 from bot.handlers.account.invoices import (
@@ -28,7 +29,6 @@ from bot.handlers.account.invoices import (
     parse_payload,
 )
 from bot.handlers.account.wallet import payload_secret, payments_token
-from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.keyboards.account import back_to_wallet_keyboard
 from bot.services.clients import ClientProfile
@@ -95,10 +95,12 @@ async def on_successful_payment(message: Message, deps: FromDishka[AccountDeps])
         charge_id=payment.telegram_payment_charge_id,
     )
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
-    balance = format_money(wallet.balance, deps.currency)
+    balance = formats.money(wallet.balance, deps.currency, deps.i18n.locale)
     if credited:
         text = deps.i18n(
-            "account.payment.done", amount=format_money(amount, deps.currency), balance=balance
+            "account.payment.done",
+            amount=formats.money(amount, deps.currency, deps.i18n.locale),
+            balance=balance,
         )
     else:
         text = deps.i18n("account.payment.duplicate", balance=balance)
@@ -142,11 +144,14 @@ async def credit_after_failure(
         return None
     log.warning("payment %s credited after a failed update (now: %s)", charge, credited)
     if not credited:
-        return i18n("account.payment.duplicate", balance=format_money(balance, settings.currency))
+        return i18n(
+            "account.payment.duplicate",
+            balance=formats.money(balance, settings.currency, i18n.locale),
+        )
     return i18n(
         "account.payment.done",
-        amount=format_money(amount, settings.currency),
-        balance=format_money(balance, settings.currency),
+        amount=formats.money(amount, settings.currency, i18n.locale),
+        balance=formats.money(balance, settings.currency, i18n.locale),
     )
 
 

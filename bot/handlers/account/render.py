@@ -9,7 +9,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot import formats
-from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.services.booking import AppointmentView
 from bot.services.wallet import WalletView
@@ -40,7 +39,7 @@ def details(view: AppointmentView, i18n: Translator, currency: str) -> str:
         specialist=view.specialist_name,
         location=view.location_name,
         address=view.location_address or "",
-        paid=format_money(view.charged, currency),
+        paid=formats.money(view.charged, currency, i18n.locale),
         status=status_text(view, i18n),
         **when(view),
     )
@@ -83,8 +82,8 @@ def cancel_question(
         key = "account.cancel.ask_none"
     return i18n(
         key,
-        refund=format_money(refund, currency),
-        paid=format_money(paid, currency),
+        refund=formats.money(refund, currency, i18n.locale),
+        paid=formats.money(paid, currency, i18n.locale),
         hours=free_hours,
         **when(view),
     )
@@ -94,9 +93,9 @@ def price_change(paid: Decimal, new_charge: Decimal, i18n: Translator, currency:
     """Before a move: what the new time costs compared with what was paid."""
     diff = new_charge - paid
     values = {
-        "price": format_money(new_charge, currency),
-        "paid": format_money(paid, currency),
-        "diff": format_money(abs(diff), currency),
+        "price": formats.money(new_charge, currency, i18n.locale),
+        "paid": formats.money(paid, currency, i18n.locale),
+        "diff": formats.money(abs(diff), currency, i18n.locale),
     }
     if diff > ZERO:
         return i18n("account.resched.price_more", **values)
@@ -109,15 +108,19 @@ def price_settled(paid_before: Decimal, paid_now: Decimal, i18n: Translator, cur
     """After a move: how the difference was settled in the wallet."""
     diff = paid_now - paid_before
     if diff > ZERO:
-        return i18n("account.resched.settled_more", diff=format_money(diff, currency))
+        return i18n("account.resched.settled_more", diff=formats.money(diff, currency, i18n.locale))
     if diff < ZERO:
-        return i18n("account.resched.settled_less", diff=format_money(-diff, currency))
+        return i18n(
+            "account.resched.settled_less", diff=formats.money(-diff, currency, i18n.locale)
+        )
     return i18n("account.resched.settled_same")
 
 
 def wallet_text(wallet: WalletView, i18n: Translator, currency: str, timezone: str) -> str:
     """The balance, then the latest ledger rows (newest first) with date and kind."""
-    lines = [i18n("account.wallet.balance", balance=format_money(wallet.balance, currency))]
+    lines = [
+        i18n("account.wallet.balance", balance=formats.money(wallet.balance, currency, i18n.locale))
+    ]
     if not wallet.entries:
         lines.append(i18n("account.wallet.ledger_empty"))
         return "\n".join(lines)
@@ -129,7 +132,7 @@ def wallet_text(wallet: WalletView, i18n: Translator, currency: str, timezone: s
         sign = "+" if entry.amount > ZERO else "−"
         values = {
             "date": local.strftime("%d.%m %H:%M"),
-            "amount": f"{sign}{format_money(abs(entry.amount), currency)}",
+            "amount": f"{sign}{formats.money(abs(entry.amount), currency, i18n.locale)}",
             "kind": i18n(f"account.wallet.kind.{entry.kind}"),
         }
         if entry.description:

@@ -36,7 +36,7 @@ from bot.handlers.account.appointments import (
     show_card,
 )
 from bot.handlers.account.context import AccountDeps, show
-from bot.handlers.render_booking import format_money, time_buttons, with_notice
+from bot.handlers.render_booking import time_buttons, with_notice
 from bot.keyboards.account import (
     AppointmentAction,
     AppointmentCb,
@@ -237,9 +237,9 @@ async def on_confirm(
         await leave_account_flow(state)
         text = deps.i18n(
             "account.resched.insufficient",
-            price=format_money(exc.price, deps.currency),
-            balance=format_money(exc.balance, deps.currency),
-            missing=format_money(exc.missing, deps.currency),
+            price=formats.money(exc.price, deps.currency, deps.i18n.locale),
+            balance=formats.money(exc.balance, deps.currency, deps.i18n.locale),
+            missing=formats.money(exc.missing, deps.currency, deps.i18n.locale),
         )
         await show_card(query, deps, view, notice=text)
         return
@@ -260,7 +260,7 @@ async def on_confirm(
         date=new["date"],
         time=new["time"],
         price_note=render.price_settled(view.charged, moved.charged, deps.i18n, deps.currency),
-        balance=format_money(wallet.balance, deps.currency),
+        balance=formats.money(wallet.balance, deps.currency, deps.i18n.locale),
     )
     await show(query, text, back_to_list_keyboard(deps.i18n))
 

@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.handlers.account import render
 from bot.handlers.account.appointments import enter_account_step, leave_account_flow
@@ -23,7 +24,6 @@ from bot.handlers.account.invoices import (
     make_payload,
     to_minor,
 )
-from bot.handlers.render_booking import format_money
 from bot.keyboards.account import (
     TOPUP_AMOUNTS,
     TopUpCb,
@@ -102,7 +102,9 @@ async def on_topup(query: CallbackQuery, state: FSMContext, deps: FromDishka[Acc
         return
     await query.answer()
     await enter_account_step(state, AccountFlow.topup_amount)
-    amounts = [(a, format_money(Decimal(a), deps.currency)) for a in TOPUP_AMOUNTS]
+    amounts = [
+        (a, formats.money(Decimal(a), deps.currency, deps.i18n.locale)) for a in TOPUP_AMOUNTS
+    ]
     await show(
         query,
         deps.i18n("account.wallet.choose_amount"),
@@ -135,7 +137,7 @@ async def on_amount(
         payload_secret(deps.settings),
         TopUpPayload(client_id=deps.client_id, amount_minor=minor, currency=currency),
     )
-    amount_text = format_money(from_minor(minor, currency), currency)
+    amount_text = formats.money(from_minor(minor, currency), currency, deps.i18n.locale)
     assert query.bot is not None
     await query.bot.send_invoice(
         chat_id=query.from_user.id,

@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount, parse_percent
 from bot.domain.errors import DomainError, InputProblem, InsufficientFunds, InvalidInput
@@ -22,7 +23,6 @@ from bot.handlers.admin.args import split_word
 from bot.handlers.admin.common import ask, edit, pending_id, refuse, retry
 from bot.handlers.admin.render import insufficient_text
 from bot.handlers.booking.context import Deps
-from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import AdminClientCb, AdminClientsCb, ClientAction, ClientListPurpose
@@ -223,9 +223,9 @@ async def move_money(card: CardInput, name: str, typed: str) -> str:
     sign = "+" if amount > Decimal(0) else ""
     return i18n(
         f"admin.{name}.done",
-        amount=sign + format_money(amount, currency),
+        amount=sign + formats.money(amount, currency, i18n.locale),
         client=summary.name,
-        balance=format_money(balance, currency),
+        balance=formats.money(balance, currency, i18n.locale),
     )
 
 

@@ -16,6 +16,7 @@ from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.domain.admin_input import REASON_MAX, check_text, parse_day
 from bot.domain.errors import (
@@ -28,7 +29,6 @@ from bot.domain.errors import (
 from bot.domain.statuses import ACTIVE_STATUSES, AppointmentStatus
 from bot.handlers.admin import clients, desk_booking, moving, screens
 from bot.handlers.admin.common import ask, edit, pending_id, refuse, retry
-from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import (
@@ -322,7 +322,7 @@ async def on_cancel_reason(
         # Cancelled (or marked) meanwhile, by the client or another admin: one refund only.
         await screens.refuse_action(message, exc, booking, appointment_id, actor, i18n, settings)
         return
-    refund = format_money(result.refund, settings.currency)
+    refund = formats.money(result.refund, settings.currency, i18n.locale)
     await message.answer(i18n("admin.cancel.done", refund=refund))
 
 

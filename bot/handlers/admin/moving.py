@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.domain.admin_input import parse_day
 from bot.domain.errors import (
@@ -27,7 +28,6 @@ from bot.domain.errors import (
 from bot.domain.statuses import AppointmentStatus
 from bot.handlers.admin import screens
 from bot.handlers.admin.render import refusal_text
-from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.services.admin.day import DayDesk
@@ -92,7 +92,10 @@ async def on_move_to(
     except InsufficientFunds as exc:
         await state.clear()
         await message.answer(
-            i18n("admin.move.insufficient", missing=format_money(exc.missing, settings.currency))
+            i18n(
+                "admin.move.insufficient",
+                missing=formats.money(exc.missing, settings.currency, i18n.locale),
+            )
         )
         return
     except DomainError as exc:

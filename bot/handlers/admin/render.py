@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot import formats
 from bot.domain.errors import (
     AccessDenied,
     DomainError,
@@ -19,7 +20,6 @@ from bot.domain.errors import (
     NotFound,
 )
 from bot.handlers.errors import REASON_TEXTS, domain_text_key
-from bot.handlers.render_booking import format_money
 from bot.i18n import Translator
 from bot.services.admin.audit import AuditPage
 from bot.services.admin.clients import ClientCard, ClientSummary
@@ -50,8 +50,8 @@ def refusal_text(exc: DomainError, i18n: Translator) -> str | None:
 def insufficient_text(exc: InsufficientFunds, i18n: Translator, currency: str) -> str:
     return i18n(
         "admin.adjust.insufficient",
-        balance=format_money(exc.balance, currency),
-        amount=format_money(-exc.price, currency),
+        balance=formats.money(exc.balance, currency, i18n.locale),
+        amount=formats.money(-exc.price, currency, i18n.locale),
     )
 
 
@@ -93,7 +93,7 @@ def card_text(card: ClientCard, i18n: Translator, currency: str, tz: str) -> str
     lines.append(
         i18n(
             "admin.card.money",
-            balance=format_money(card.balance, currency),
+            balance=formats.money(card.balance, currency, i18n.locale),
             discount=f"{card.discount_percent.normalize():f}",
             no_shows=card.no_shows,
         )
@@ -106,7 +106,7 @@ def card_text(card: ClientCard, i18n: Translator, currency: str, tz: str) -> str
             i18n(
                 "admin.card.ledger_line",
                 date=entry.created_at.astimezone(zone).strftime("%d.%m"),
-                amount=format_money(entry.amount, currency),
+                amount=formats.money(entry.amount, currency, i18n.locale),
                 kind=i18n(f"account.wallet.kind.{entry.kind}"),
                 comment=entry.description or "",
             ).rstrip()
@@ -135,7 +135,7 @@ def day_text(view: DayView, i18n: Translator, currency: str) -> str:
                 specialist=a.specialist_name,
                 workplace=a.workplace_name,
                 status=i18n(f"account.status.{a.status}"),
-                paid=format_money(line.paid, currency),
+                paid=formats.money(line.paid, currency, i18n.locale),
             )
         )
     if not view.lines:
@@ -168,7 +168,7 @@ def appointment_text(view: AppointmentView, i18n: Translator, currency: str) -> 
         [
             appointment_line(view, i18n),
             f"{view.location_name} · {view.workplace_name}",
-            format_money(view.charged, currency),
+            formats.money(view.charged, currency, i18n.locale),
         ]
     )
 

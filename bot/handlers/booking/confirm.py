@@ -20,6 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.domain.errors import (
     AccessDenied,
     InsufficientFunds,
@@ -57,7 +58,7 @@ from bot.handlers.booking.steps import (
     resume_summary,
     time_choice,
 )
-from bot.handlers.render_booking import done_text, format_money, long_date, with_notice
+from bot.handlers.render_booking import done_text, with_notice
 from bot.keyboards.admin import desk_booked_keyboard, desk_pay_button
 from bot.keyboards.booking import (
     BookAction,
@@ -148,7 +149,10 @@ async def book_draft(message: Message, state: FSMContext, deps: Deps, draft: Dra
         await edit(message, text, markup)
         draft.message_id = message.message_id
         await save(state, draft, BookStep.SUMMARY)
-        return i18n("booking.insufficient_alert", missing=format_money(exc.missing, deps.currency))
+        return i18n(
+            "booking.insufficient_alert",
+            missing=formats.money(exc.missing, deps.currency, i18n.locale),
+        )
     except AccessDenied as exc:
         # An admin blocked this client: booking is closed to them (their appointments stay);
         # or the desk's admin is no admin any more. The flow has released the hold.
@@ -228,9 +232,9 @@ async def on_pay(
         description=i18n(
             "booking.invoice.description",
             service=picked.service.name,
-            date=long_date(local.date(), i18n),
-            time=local.strftime("%H:%M"),
-            amount=format_money(from_minor(minor, currency), currency),
+            date=formats.day(local.date(), i18n.locale),
+            time=formats.hhmm(local, picked.tz),
+            amount=formats.money(from_minor(minor, currency), currency, i18n.locale),
         ),
         payload=payload,
         currency=currency,
@@ -268,7 +272,7 @@ async def on_booking_paid(message: Message, state: FSMContext, deps: FromDishka[
     await deps.wallet.credit_payment(
         deps.client_id, amount, charge_id=payment.telegram_payment_charge_id
     )
-    paid = format_money(amount, deps.currency)
+    paid = formats.money(amount, deps.currency, i18n.locale)
     appointment_id = await booked_by(state, payload.flow)
     if appointment_id is not None:
         return  # a repeated delivery: booked already, the confirmation is on screen
@@ -301,11 +305,11 @@ def insufficient_screen(
     """The price, the balance and what is missing, with Confirm again and a way to pay: the
     client's top-up, or at the desk the admin recording the missing amount as paid there."""
     i18n = deps.i18n
-    missing = format_money(exc.missing, deps.currency)
+    missing = formats.money(exc.missing, deps.currency, i18n.locale)
     text = i18n(
         "booking.insufficient",
-        price=format_money(exc.price, deps.currency),
-        balance=format_money(exc.balance, deps.currency),
+        price=formats.money(exc.price, deps.currency, i18n.locale),
+        balance=formats.money(exc.balance, deps.currency, i18n.locale),
         missing=missing,
     )
     if deps.booked_by is not None:
@@ -367,6 +371,7 @@ def booked_text(view: AppointmentView, deps: Deps) -> str:
         amount=view.charged,
         currency=deps.currency,
         policy=change_policy(view.start, deps.now, deps.settings),
+        today=formats.today_in(view.timezone, deps.now),
         i18n=deps.i18n,
     )
 
@@ -403,7 +408,9 @@ async def on_join_waitlist(
         await callback.answer(i18n("booking.error.generic"))
         return
     await end_flow(state)
-    text = i18n("booking.waitlist.joined", date=long_date(day, i18n), service=picked.service.name)
+    text = i18n(
+        "booking.waitlist.joined", date=formats.day(day, i18n.locale), service=picked.service.name
+    )
     await edit(message, text, None)
     await callback.answer()
 

@@ -19,8 +19,6 @@ from bot.handlers.render_booking import (
     Chosen,
     SummaryFacts,
     duration_range,
-    format_money,
-    long_date,
     price_range,
     summary_text,
     time_buttons,
@@ -222,11 +220,10 @@ async def specialists(deps: Deps, draft: Draft, picked: Picked, *, notice: str =
     ]
     any_label = i18n("booking.btn.any_specialist")
     if len(prices) > 1:  # "any" is definite: it shows what it costs at least
-        lowest = format_money(min(prices), deps.currency)
         any_label = i18n(
             "booking.label.specialist",
             name=any_label,
-            price=i18n("booking.price_from", price=lowest),
+            price=formats.money_from(min(prices), deps.currency, i18n.locale),
         )
     labels.append((0, any_label))
     markup = choice_keyboard(draft.flow, BookStep.SPECIALIST, labels, i18n, back=back)
@@ -306,7 +303,9 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
     draft.hold_id = None
     header = chosen(draft, picked, day=day)
     if not offers:
-        text = with_header(header, i18n("booking.none.times", date=long_date(day, i18n)), i18n)
+        text = with_header(
+            header, i18n("booking.none.times", date=formats.day(day, i18n.locale)), i18n
+        )
         return Screen(with_notice(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
     buttons = time_buttons([o.start for o in offers], picked.tz)
     parts = sorted({DayPart.of(o.start.astimezone(picked.tz).hour) for o in offers})
@@ -362,6 +361,7 @@ def summary_screen(
         hold_expires_at=quote.hold_expires_at,
         hold_ttl_seconds=deps.settings.hold_ttl_seconds,
         policy=change_policy(quote.start, deps.now, deps.settings),
+        today=formats.today_in(picked.tz, deps.now),
     )
     missing = quote.charge - quote.balance
     markup = summary_markup(deps, draft.flow, missing if missing > 0 else None)
@@ -378,7 +378,7 @@ def summary_markup(deps: Deps, flow: str, missing: Decimal | None) -> InlineKeyb
     if missing is None:
         return summary_keyboard(flow, i18n)
     if deps.settings.payments_enabled:
-        pay = pay_button(flow, i18n, missing=format_money(missing, deps.currency))
+        pay = pay_button(flow, i18n, missing=formats.money(missing, deps.currency, i18n.locale))
         return summary_keyboard(flow, i18n, pay=pay)
     url = deps.settings.admin_contact_url
     top_up = (
@@ -392,7 +392,6 @@ def summary_markup(deps: Deps, flow: str, missing: Decimal | None) -> InlineKeyb
 __all__ = [
     "Picked",
     "Screen",
-    "format_money",
     "previous_step",
     "resolve",
     "summary_markup",
