@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.names import localized_name
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from db.repositories import booking_menu as repo
 from db.repositories import wallets
@@ -110,9 +111,7 @@ class BookingMenuService:
         return BookingMenuService(self._session_factory, language, self._catalog)
 
     def _name(self, name: str, names: dict[str, str] | None) -> str:
-        if self._language is None or not names:
-            return name
-        return names.get(self._language) or name
+        return localized_name(name, names, self._language)
 
     async def _snapshot(self) -> CatalogSnapshot:
         if self._catalog is None:

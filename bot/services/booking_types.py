@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.assignment import Job
+from bot.domain.names import localized_name
 from bot.domain.policies import ActorKind
 from bot.domain.types import SlotQuery
 from db.repositories import appointments as appts
@@ -154,7 +155,7 @@ class AppointmentView:
         exists (the base names otherwise)."""
 
         def pick(column: str, base: str) -> str:
-            return self.names.get(column, {}).get(language) or base
+            return localized_name(base, self.names.get(column), language)
 
         return replace(
             self,

@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Admin, Specialist, SpecialistInvite
+from db.models import Admin, Location, Specialist, SpecialistInvite
 
 # --- admins ------------------------------------------------------------------------------------
 
@@ -103,15 +103,35 @@ async def set_specialist_account(
     )
 
 
+def name_contains(model: type[Location] | type[Specialist], query: str) -> ColumnElement[bool]:
+    """The row's base name or one of its translated names (`name_i18n`) contains `query`,
+    case-insensitively: an admin may type a name in either language."""
+    pattern = f"%{escape_like(query)}%"
+    translated = func.jsonb_each_text(model.name_i18n).table_valued("key", "value")
+    return or_(
+        model.name.ilike(pattern, escape="\\"),
+        select(translated.c.value).where(translated.c.value.ilike(pattern, escape="\\")).exists(),
+    )
+
+
 async def specialists_named(
     session: AsyncSession, query: str, *, limit: int
 ) -> Sequence[Specialist]:
-    """Active and inactive specialists whose name contains `query` (case-insensitive)."""
+    """Active and inactive specialists whose name, in any language, contains `query`
+    (case-insensitive)."""
     result = await session.execute(
         select(Specialist)
-        .where(Specialist.name.ilike(f"%{escape_like(query)}%", escape="\\"))
+        .where(name_contains(Specialist, query))
         .order_by(Specialist.name)
         .limit(limit)
+    )
+    return result.scalars().all()
+
+
+async def locations_named(session: AsyncSession, query: str, *, limit: int) -> Sequence[Location]:
+    """Locations whose name, in any language, contains `query` (case-insensitive)."""
+    result = await session.execute(
+        select(Location).where(name_contains(Location, query)).order_by(Location.name).limit(limit)
     )
     return result.scalars().all()
 

@@ -233,6 +233,7 @@ async def on_appointment(
     state: FSMContext,
     i18n: Translator,
     booking: FromDishka[BookingService],
+    day_desk: FromDishka[DayDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
@@ -252,6 +253,7 @@ async def on_appointment(
         if action is ApptAction.workplace:
             try:
                 choices = await booking.workplace_choices(appointment_id, actor=actor, now=now)
+                choices = await day_desk.workplace_names(query.from_user.id, choices, i18n.locale)
             except SlotUnavailable:  # it starts within the minimum notice, as any move
                 await query.answer(i18n("admin.workplace.too_late"), show_alert=True)
                 return
@@ -292,7 +294,7 @@ async def on_workplace(
         await screens.refuse_action(query, exc, booking, appointment_id, actor, i18n, settings)
         return
     text, markup = screens.appointment_screen(view, i18n, settings)
-    done = i18n("admin.workplace.done", workplace=view.workplace_name)
+    done = i18n("admin.workplace.done", workplace=view.in_language(i18n.locale).workplace_name)
     await edit(query, f"{done}\n\n{text}", markup)
 
 
@@ -392,7 +394,7 @@ async def on_invite(
             await query.answer()
             return
         unlinked = await invites.unlink(admin, specialist_id)
-        names = {c.id: c.name for c in await day_desk.specialists(admin)}
+        names = {c.id: c.name for c in await day_desk.specialists(admin, i18n.locale)}
         name = names.get(specialist_id, str(specialist_id))
         key = "admin.invite.unlinked" if unlinked else "admin.invite.nothing_linked"
         await query.answer(i18n(key, specialist=name), show_alert=True)

@@ -75,7 +75,7 @@ async def on_move_to(
         start, name = parse_move(message.text or "", now.astimezone(zone), current.timezone)
         specialist_id = None
         if name:
-            _, found = await day_desk.find(admin, name)
+            _, found = await day_desk.find(admin, name, i18n.locale)
             if len(found) != 1:
                 await message.answer(i18n("admin.specialists.none", query=name))
                 return
@@ -104,6 +104,7 @@ async def on_move_to(
         await screens.refuse_action(message, exc, booking, appointment_id, actor, i18n, settings)
         return
     await state.clear()
+    view = view.in_language(i18n.locale)
     local = view.local_start
     await message.answer(
         i18n(

@@ -65,6 +65,8 @@ def client_line(client: ClientSummary) -> str:
 
 
 def appointment_line(view: AppointmentView, i18n: Translator) -> str:
+    """One appointment, its names in the admin's language."""
+    view = view.in_language(i18n.locale)
     local = view.local_start
     return i18n(
         "admin.card.appt_line",
@@ -125,7 +127,7 @@ def day_text(view: DayView, i18n: Translator, currency: str) -> str:
     lines = [i18n("admin.day.title", title=view.title, date=view.day.strftime(DATE))]
     zone = ZoneInfo(view.timezone)
     for line in view.lines:
-        a = line.appointment
+        a = line.appointment.in_language(i18n.locale)
         lines.append(
             i18n(
                 "admin.day.line",
@@ -164,6 +166,7 @@ def fit(lines: list[str], i18n: Translator) -> str:
 
 
 def appointment_text(view: AppointmentView, i18n: Translator, currency: str) -> str:
+    view = view.in_language(i18n.locale)
     return "\n".join(
         [
             appointment_line(view, i18n),

@@ -158,7 +158,9 @@ async def invite_text(
     now: datetime,
 ) -> str:
     me = await bot.me()
-    invite = await invites.create(admin, specialist_id, bot_username=me.username or "", now=now)
+    invite = await invites.create(
+        admin, specialist_id, bot_username=me.username or "", now=now, language=i18n.locale
+    )
     expires = invite.expires_at.astimezone(ZoneInfo(settings.default_timezone))
     return i18n(
         "admin.invite.link",
@@ -174,10 +176,10 @@ async def day_pick(
     """The day view's choice for `day`: a page of locations or of specialists, and the switch
     to the other list."""
     if kind is DayKind.location:
-        choices = await day_desk.locations(admin)
+        choices = await day_desk.locations(admin, i18n.locale)
         other, switch = DayKind.specialist, "admin.btn.by_specialist"
     else:
-        choices = await day_desk.specialists(admin)
+        choices = await day_desk.specialists(admin, i18n.locale)
         other, switch = DayKind.location, "admin.btn.by_location"
     code = day_code(day)
     rows = [
@@ -209,9 +211,9 @@ async def day_screen(
     settings: Settings,
 ) -> Screen:
     if kind is DayKind.location:
-        view = await day_desk.day(admin, day, location_id=target_id)
+        view = await day_desk.day(admin, day, location_id=target_id, language=i18n.locale)
     else:
-        view = await day_desk.day(admin, day, specialist_id=target_id)
+        view = await day_desk.day(admin, day, specialist_id=target_id, language=i18n.locale)
     text = render.day_text(view, i18n, settings.currency)
     rows: list[list[InlineKeyboardButton]] = [
         [
@@ -339,6 +341,7 @@ def workplace_screen(
     """The other workplaces free at the appointment's time, one button each (the move pins
     the appointment there); back to the card."""
     back = AdminApptCb(action=ApptAction.view, appointment_id=view.id)
+    view = view.in_language(i18n.locale)
     if not choices:
         return i18n("admin.workplace.none", workplace=view.workplace_name), keyboard([], i18n, back)
     rows = [
@@ -370,7 +373,7 @@ async def audit_screen(
 
 async def invites_screen(day_desk: DayDesk, admin: int, page: int, i18n: Translator) -> Screen:
     """Every specialist, `PAGE` per page: a one-time link, and unlink a linked account."""
-    specialists = await day_desk.specialists(admin)
+    specialists = await day_desk.specialists(admin, i18n.locale)
     shown = specialists[page * PAGE : (page + 1) * PAGE]
     rows = [
         [button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id))]

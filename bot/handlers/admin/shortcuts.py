@@ -171,7 +171,7 @@ async def on_invite(
         await usage(message, i18n, "invite")
         return
     try:
-        _, specialists = await day_desk.find(admin, query)
+        _, specialists = await day_desk.find(admin, query, i18n.locale)
         if len(specialists) > 1:
             rows = [
                 [button(s.name, AdminInviteCb(action=InviteAction.create, specialist_id=s.id))]
@@ -218,7 +218,7 @@ async def on_day(
             text, markup = await screens.day_pick(day_desk, admin, DayKind.location, day, 0, i18n)
             await message.answer(text, reply_markup=markup)
             return
-        locations, specialists = await day_desk.find(admin, query)
+        locations, specialists = await day_desk.find(admin, query, i18n.locale)
         choices = [(DayKind.location, c) for c in locations] + [
             (DayKind.specialist, c) for c in specialists
         ]

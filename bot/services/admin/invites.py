@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.errors import InviteProblem, InviteRejected, NotFound
+from bot.domain.names import localized_name
 from bot.services.admin_gate import require_admin
 from bot.services.audit_trail import AuditAction, write_audit
 from db.errors import UNIQUE_VIOLATION, sqlstate
@@ -65,9 +66,16 @@ class InviteService:
         self._invalidate = invalidate_profile
 
     async def create(
-        self, admin: int, specialist_id: int, *, bot_username: str, now: dt.datetime
+        self,
+        admin: int,
+        specialist_id: int,
+        *,
+        bot_username: str,
+        now: dt.datetime,
+        language: str | None = None,
     ) -> Invite:
-        """A fresh link for the specialist, valid `INVITE_TTL_HOURS` from `now`.
+        """A fresh link for the specialist (named in `language` where translated), valid
+        `INVITE_TTL_HOURS` from `now`.
         Raises `AccessDenied` (not an admin) or `NotFound` (no such specialist)."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = now + dt.timedelta(hours=self._settings.invite_ttl_hours)
@@ -92,7 +100,7 @@ class InviteService:
                 entity_id=specialist_id,
                 after={"expires_at": expires_at},
             )
-            name = specialist.name
+            name = localized_name(specialist.name, specialist.name_i18n, language)
         return Invite(specialist_id, name, invite_url(bot_username, token), expires_at)
 
     async def redeem(self, token: str, *, tg_id: int, now: dt.datetime) -> LinkedSpecialist:

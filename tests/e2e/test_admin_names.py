@@ -1,0 +1,101 @@
+"""Admins see catalog names in their own language (the translated name where there is one,
+the base name otherwise) on every admin screen, and type a name in either language: the front
+desk (day view, appointment card, move confirmation, /day), the catalog editor and
+statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
+from bot.services.booking import BookingService
+from tests.e2e.booking_support import NOW, booking_bot, t
+from tests.e2e.test_admin import ADMIN_TG, set_client
+from tests.integration.factories import Catalog, booking_request, make_catalog, make_client
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+
+TABLES = ("locations", "services", "specialists", "workplaces")
+
+
+async def translated(sessions: async_sessionmaker[AsyncSession], cat: Catalog) -> dict[str, Any]:
+    """Give the catalog's location, service, first specialist and first workplace an English
+    name ("EN <table>"); their base names by table."""
+    ids = {
+        "locations": cat.location_id,
+        "services": cat.service_id,
+        "specialists": cat.specialist_ids[0],
+        "workplaces": cat.workplace_ids[0],
+    }
+    base = {}
+    async with sessions() as s, s.begin():
+        for table, row in ids.items():
+            base[table] = await s.scalar(
+                text(
+                    f"UPDATE {table} SET name_i18n = jsonb_build_object('en', CAST(:n AS text)) "
+                    "WHERE id = :i RETURNING name"
+                ),
+                {"n": f"EN {table}", "i": row},
+            )
+    return base
+
+
+def shown(lang: str, base: dict[str, Any], table: str) -> str:
+    return f"EN {table}" if lang == "en" else str(base[table])
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_front_desk_names_the_catalog_in_the_admins_language(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory)
+    base = await translated(session_factory, cat)
+    admin_id = await make_client(session_factory, tg_id=ADMIN_TG)
+    await set_client(session_factory, admin_id, language=lang)
+    client_id = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, client_id, first_name="Boris")
+    admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
+    other = "EN specialists" if lang == "ru" else str(base["specialists"])
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        await booking.confirm(booking_request(cat, client_id), now=NOW)
+        # The specialist typed in the other language, in another case: found all the same.
+        await admin.send(f"/day 04.03 {other.upper()}")
+        day = await admin.wait_for_message("Boris")
+        for table in TABLES[1:]:
+            assert shown(lang, base, table) in (day.text or ""), (table, day.text)
+        await admin.press("Boris")
+        card = await admin.wait_for_message(
+            lambda m: m.find_button(t("account.btn.cancel", lang)) is not None
+        )
+        for table in TABLES:
+            assert shown(lang, base, table) in (card.text or ""), (table, card.text)
+        await admin.press(t("admin.btn.move", lang))
+        await admin.wait_for_message(t("admin.move.ask", lang))
+        await admin.send("04.03 14:00")
+        moved = await admin.wait_for_message(lambda m: "04.03 14:00" in (m.text or ""))
+        assert moved.text == t(
+            "admin.move.done",
+            lang,
+            date="04.03",
+            time="14:00",
+            specialist=shown(lang, base, "specialists"),
+            workplace=shown(lang, base, "workplaces"),
+        )
+        # The location typed in English by a Russian admin, and the other way round.
+        location = "en locations" if lang == "ru" else str(base["locations"]).lower()
+        await admin.send(f"/day 04.03 {location}")
+        title = await admin.wait_for_message(
+            t("admin.day.title", lang, title=shown(lang, base, "locations"), date="04.03.2031")
+        )
+        assert "Boris" in (title.text or "")
