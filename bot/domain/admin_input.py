@@ -19,6 +19,8 @@ from bot.domain.errors import InputProblem, InvalidInput
 from bot.domain.periods import supported_day
 
 MAX_AMOUNT = Decimal("1000000")
+# Telegram user ids are positive and fit in 53 bits (the Bot API's promise).
+MAX_TG_ID = 2**53
 HUNDRED = Decimal(100)
 # Length limits of free text an admin types (characters).
 NAME_MAX = 100
@@ -88,6 +90,18 @@ def unquote(text: str) -> str:
     if len(stripped) >= 2 and stripped[-1] in closing:
         return stripped[1:-1].strip()
     return stripped
+
+
+def parse_tg_id(text: str) -> int:
+    """A typed Telegram user id (`"123456789"`, outer spaces ignored): a whole number from 1 to
+    `MAX_TG_ID`. Anything else: `InvalidInput(TG_ID)`."""
+    cleaned = text.strip()
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 16:
+        raise InvalidInput(InputProblem.TG_ID)
+    value = int(cleaned)
+    if not 0 < value <= MAX_TG_ID:
+        raise InvalidInput(InputProblem.TG_ID)
+    return value
 
 
 def check_percent(value: Decimal) -> Decimal:

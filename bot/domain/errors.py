@@ -127,6 +127,7 @@ class InputProblem(StrEnum):
     NOTES_EMPTY = "notes_empty"
     TEXT_TOO_LONG = "text_too_long"
     PHONE_INVALID = "phone_invalid"
+    TG_ID = "tg_id"  # not a Telegram user id (a whole number 1..2^53)
     # Catalog and schedule values (bot.domain.catalog_input).
     TIME_FORMAT = "time_format"
     HOURS_ORDER = "hours_order"

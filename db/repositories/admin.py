@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Admin, Location, Specialist, SpecialistInvite
+from db.models import Admin, Client, Location, Specialist, SpecialistInvite
 
 # --- admins ------------------------------------------------------------------------------------
 
@@ -20,6 +20,32 @@ from db.models import Admin, Location, Specialist, SpecialistInvite
 async def stored_admins(session: AsyncSession) -> Sequence[Admin]:
     result = await session.execute(select(Admin).order_by(Admin.added_at, Admin.tg_id))
     return result.scalars().all()
+
+
+async def people_by_tg_id(
+    session: AsyncSession, tg_ids: Sequence[int]
+) -> dict[int, tuple[str, str | None]]:
+    """(full name, @username without the @) of each Telegram account the bot knows: as a
+    client (name and username), else as a linked specialist (name). Unknown ids are absent;
+    a client without a name or username counts as unknown."""
+    wanted = sorted(set(tg_ids))
+    if not wanted:
+        return {}
+    full = func.concat_ws(" ", Client.first_name, Client.last_name)
+    people: dict[int, tuple[str, str | None]] = {}
+    specialists = await session.execute(
+        select(Specialist.tg_id, Specialist.name).where(Specialist.tg_id.in_(wanted))
+    )
+    for tg_id, name in specialists:
+        if tg_id is not None and name:
+            people[int(tg_id)] = (str(name), None)
+    clients = await session.execute(
+        select(Client.tg_id, full, Client.username).where(Client.tg_id.in_(wanted))
+    )
+    for tg_id, name, username in clients:
+        if tg_id is not None and (name or username):
+            people[int(tg_id)] = (str(name or ""), str(username) if username else None)
+    return people
 
 
 async def add_admin(session: AsyncSession, tg_id: int, *, added_by: int) -> bool:

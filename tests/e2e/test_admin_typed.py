@@ -164,3 +164,58 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
         Decimal("-50.00"),
     ]
     assert ADMIN_TG
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_add_admin_tells_a_wrong_id_from_a_hidden_sender_and_lists_names(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    admin = await owner(emulator, session_factory, lang)
+    anna_tg, stranger_tg = 700_600_001, 555_700_001
+    anna = await make_client(session_factory, tg_id=anna_tg)
+    await set_client(session_factory, anna, first_name="Anna", username="anna_p")
+    hidden = emulator.user(555_700_002, "Hidden", language_code=lang)
+    not_an_id = t("admin.input.tg_id", lang)
+    ask = t("admin.admins.ask", lang)
+    async with booking_bot(make_bot_settings):
+
+        async def answer(text: str) -> str:
+            await admin.send(text)
+            return (await admin.wait_for_message()).text or ""
+
+        await open_menu(admin, lang, "admin.menu.admins")
+        await admin.wait_for_message(t("admin.admins.title", lang))
+        await admin.press(t("admin.btn.add_admin", lang))
+        await admin.wait_for_message(ask)
+        for typed in ("anna", "12ab", "0", "-5", "9" * 20, "１２３"):
+            assert await answer(typed) == f"{not_an_id}\n{ask}", typed
+        # Only a forward that hides its sender gets the privacy explanation.
+        await admin.forward("hi", hidden, hidden=True)
+        assert (await admin.wait_for_message()).text == t("admin.admins.ask_again", lang)
+        assert await answer(str(anna_tg)) == t("admin.admins.done_add", lang, tg_id=anna_tg)
+
+        usage_line = t("admin.usage.addadmin", lang)
+        assert await answer("/addadmin anna") == f"{not_an_id}\n{usage_line}"
+        assert await answer(f"/addadmin {2**53 + 1}") == f"{not_an_id}\n{usage_line}"
+        assert await answer("/addadmin") == usage_line
+        assert await answer(f"/addadmin {stranger_tg}") == t(
+            "admin.admins.done_add", lang, tg_id=stranger_tg
+        )
+
+        # Known accounts by name and @username (id in brackets), unknown ones by id.
+        await open_menu(admin, lang, "admin.menu.admins")
+        listed = await admin.wait_for_message(t("admin.admins.title", lang))
+        lines = (listed.text or "").splitlines()
+        olga = f"Olga ({ADMIN_TG})"
+        assert t("admin.admins.permanent", lang, who=olga) in lines
+        assert (
+            t("admin.admins.added", lang, who=f"Anna (@anna_p, {anna_tg})", added_by=olga) in lines
+        )
+        assert t("admin.admins.added", lang, who=str(stranger_tg), added_by=olga) in lines
+        assert listed.find_button(
+            t("admin.btn.remove_admin", lang, who=f"Anna (@anna_p, {anna_tg})")
+        )
+        assert listed.find_button(t("admin.btn.remove_admin", lang, who=str(stranger_tg)))

@@ -13,6 +13,7 @@ from bot.domain.admin_input import (
     parse_amount,
     parse_day,
     parse_percent,
+    parse_tg_id,
     to_e164,
     unquote,
 )
@@ -132,3 +133,12 @@ def test_a_negative_amount_where_only_positive_fits_is_not_positive(text: str) -
 )
 def test_unquote(text: str, expected: str) -> None:
     assert unquote(text) == expected
+
+
+def test_telegram_ids() -> None:
+    assert parse_tg_id(" 123456789 ") == 123456789
+    assert parse_tg_id(str(2**53)) == 2**53
+    for text in ("", "abc", "0", "-5", "+5", "1.5", str(2**53 + 1), "9" * 20, "１２３", "12 34"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_tg_id(text)
+        assert refused.value.reason is InputProblem.TG_ID, text

@@ -18,7 +18,7 @@ from dishka import FromDishka
 
 from bot import formats
 from bot.config import Settings
-from bot.domain.admin_input import REASON_MAX, check_text, parse_day
+from bot.domain.admin_input import REASON_MAX, check_text, parse_day, parse_tg_id
 from bot.domain.errors import (
     DomainError,
     InputProblem,
@@ -358,13 +358,16 @@ async def add_admin(message: Message, roles: AdminRoles, i18n: Translator, targe
 async def on_add_admin_input(
     message: Message, state: FSMContext, i18n: Translator, roles: FromDishka[AdminRoles]
 ) -> None:
-    """The new admin: a forwarded message from them, their shared contact, or their id."""
-    target = screens.user_id_of(message)
-    text = (message.text or "").strip()
-    if target is None and text.isdigit() and 0 < int(text) < 2**53:
-        target = int(text)
-    if target is None:
+    """The new admin: a forwarded message from them, their shared contact, or their id typed.
+    A forward whose sender hides their account gets the privacy explanation; text that is no
+    Telegram id is told so with the question again (the state stays: type again)."""
+    if screens.hides_sender(message):
         await message.answer(i18n("admin.admins.ask_again"))
+        return
+    try:
+        target = screens.user_id_of(message) or parse_tg_id(message.text or "")
+    except InvalidInput as exc:
+        await retry(message, exc, i18n, i18n("admin.admins.ask"))
         return
     await state.set_state(None)
     try:

@@ -24,7 +24,7 @@ from bot.i18n import Translator
 from bot.services.admin.audit import AuditPage
 from bot.services.admin.clients import ClientCard, ClientSummary
 from bot.services.admin.day import DayView
-from bot.services.admin.roles import AdminView
+from bot.services.admin.roles import AdminView, Person
 from bot.services.booking import AppointmentView
 
 DATE = "%d.%m.%Y"
@@ -176,11 +176,22 @@ def appointment_text(view: AppointmentView, i18n: Translator, currency: str) -> 
     )
 
 
+def person_label(person: Person | None, tg_id: int) -> str:
+    """ "Anna Petrova (@anna_p, 123456789)" for an account the bot knows, else the id."""
+    if person is None or not (person.name or person.username):
+        return str(tg_id)
+    handle = f"@{person.username}, " if person.username else ""
+    return f"{person.name or ''} ({handle}{tg_id})".strip()
+
+
 def admins_text(admins: list[AdminView], i18n: Translator) -> str:
+    """Every admin by name and @username where known (their id in brackets), and who added
+    them; an account the bot does not know by its id."""
     lines = [i18n("admin.admins.title")]
     for a in admins:
         key = "admin.admins.permanent" if a.permanent else "admin.admins.added"
-        lines.append(i18n(key, tg_id=a.tg_id, added_by=a.added_by))
+        adder = person_label(a.adder, a.added_by) if a.added_by is not None else ""
+        lines.append(i18n(key, who=person_label(a.who, a.tg_id), added_by=adder))
     lines.append(i18n("admin.admins.hint"))
     return "\n".join(lines)
 

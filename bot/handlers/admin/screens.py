@@ -76,6 +76,14 @@ def user_id_of(message: Message) -> int | None:
     return user.id if user is not None else None
 
 
+def hides_sender(message: Message) -> bool:
+    """A forwarded message or a shared contact that does not carry a Telegram account (the
+    sender's privacy settings hide it, or the contact has none)."""
+    if message.contact is not None:
+        return not message.contact.user_id
+    return message.forward_origin is not None and user_id_of(message) is None
+
+
 def client_button(client: ClientSummary, purpose: ClientListPurpose) -> InlineKeyboardButton:
     action = ClientAction.book if purpose is ClientListPurpose.book else ClientAction.card
     return button(render.client_line(client), AdminClientCb(action=action, client_id=client.id))
@@ -354,7 +362,12 @@ def workplace_screen(
 async def admins_screen(roles: AdminRoles, admin: int, i18n: Translator) -> Screen:
     admins = await roles.list(admin)
     rows = [
-        [button(i18n("admin.btn.remove_admin", tg_id=a.tg_id), AdminRemoveCb(tg_id=a.tg_id))]
+        [
+            button(
+                i18n("admin.btn.remove_admin", who=render.person_label(a.who, a.tg_id)),
+                AdminRemoveCb(tg_id=a.tg_id),
+            )
+        ]
         for a in admins
         if not a.permanent
     ]

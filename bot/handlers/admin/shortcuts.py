@@ -17,7 +17,7 @@ from aiogram.types import Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.admin_input import parse_day
+from bot.domain.admin_input import parse_day, parse_tg_id
 from bot.domain.errors import DomainError, InvalidInput
 from bot.handlers.admin import clients, screens
 from bot.handlers.admin.args import split_first, split_word
@@ -250,13 +250,21 @@ async def on_add_admin(
 ) -> None:
     """/addadmin <Telegram id>, or the command as a reply to a forwarded message or a shared
     contact (whose Telegram id is then used). The menu's Admins screen takes the same."""
-    target = screens.user_id_of(message.reply_to_message) if message.reply_to_message else None
-    args = (command.args or "").strip()
-    if target is None and args.isdigit() and 0 < int(args) < 2**53:
-        target = int(args)
-    if target is None:
-        await usage(message, i18n, "addadmin")
+    reply, args = message.reply_to_message, (command.args or "").strip()
+    target = screens.user_id_of(reply) if reply is not None else None
+    if target is None and not args:
+        hidden = reply is not None and screens.hides_sender(reply)
+        if hidden:
+            await message.answer(i18n("admin.admins.ask_again"))
+        else:
+            await usage(message, i18n, "addadmin")
         return
+    if target is None:
+        try:
+            target = parse_tg_id(args)
+        except InvalidInput as exc:
+            await retry(message, exc, i18n, usage_text(i18n, "addadmin"))
+            return
     try:
         await add_admin(message, roles, i18n, target)
     except DomainError as exc:

@@ -22,11 +22,23 @@ from db.repositories import admin as admin_repo
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """A Telegram account as the bot knows it: the name and @username (without the @) it has
+    as a client, or a linked specialist's name; None where unknown."""
+
+    tg_id: int
+    name: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AdminView:
     tg_id: int
     permanent: bool  # from ADMIN_IDS: cannot be removed in the bot
     added_by: int | None
     added_at: dt.datetime | None
+    who: Person | None = None  # this admin, named where known
+    adder: Person | None = None  # who added them, named where known
 
 
 class AdminRoles:
@@ -52,13 +64,29 @@ class AdminRoles:
             await require_admin(session, self._settings, tg_id)
 
     async def list(self, admin: int) -> list[AdminView]:
-        """`ADMIN_IDS` first (in their order), then the stored admins by when they were added."""
+        """`ADMIN_IDS` first (in their order), then the stored admins by when they were added;
+        each admin and who added them named where the bot knows them (`Person`)."""
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
-            stored = await admin_repo.stored_admins(session)
-        views = [AdminView(t, True, None, None) for t in self._settings.admin_ids]
+            stored = list(await admin_repo.stored_admins(session))
+            ids = [*self._settings.admin_ids, *(r.tg_id for r in stored)]
+            ids += [r.added_by for r in stored if r.added_by is not None]
+            known = await admin_repo.people_by_tg_id(session, ids)
+
+        def person(tg_id: int) -> Person:
+            name, username = known.get(tg_id, (None, None))
+            return Person(tg_id, name or None, username)
+
+        views = [AdminView(t, True, None, None, person(t)) for t in self._settings.admin_ids]
         views += [
-            AdminView(r.tg_id, False, r.added_by, r.added_at)
+            AdminView(
+                r.tg_id,
+                False,
+                r.added_by,
+                r.added_at,
+                person(r.tg_id),
+                person(r.added_by) if r.added_by is not None else None,
+            )
             for r in stored
             if r.tg_id not in self._settings.admin_ids
         ]
