@@ -78,7 +78,7 @@ async def on_button(
     scope = scope_of(callback_data)
     try:
         period = period_from_token(callback_data.period, await stats.today(scope, now=now))
-        await stats.scope_name(scope)
+        await stats.scope_name(scope, i18n.locale)
     except (BadPeriod, NotFound):
         await query.answer(i18n("stats.stale"), show_alert=True)
         return
@@ -106,12 +106,14 @@ async def _show(
     list_specialists: bool = False,
 ) -> None:
     """The figures as text with the period and scope buttons: a new message, or `edit`."""
-    figures = await stats.figures(scope, period)
-    text = render_stats(figures, await stats.scope_name(scope), settings.currency, i18n)
+    figures = await stats.figures(scope, period, i18n.locale)
+    text = render_stats(
+        figures, await stats.scope_name(scope, i18n.locale), settings.currency, i18n
+    )
     markup = stats_keyboard(
         period_token(period),
         scope,
-        await stats.choices(),
+        await stats.choices(i18n.locale),
         i18n,
         list_specialists=list_specialists,
     )
@@ -133,7 +135,7 @@ async def _send_files(
     scope: Scope,
 ) -> None:
     """The chart as a photo and the period's appointments and ledger as CSV documents."""
-    figures = await stats.figures(scope, period)
+    figures = await stats.figures(scope, period, i18n.locale)
     png = await asyncio.to_thread(render_chart, figures, i18n.locale)
     stem = f"{period.first:%Y%m%d}-{period.last:%Y%m%d}"
     await bot.send_photo(
@@ -141,7 +143,9 @@ async def _send_files(
     )
     await bot.send_document(
         chat_id,
-        BufferedInputFile(await export.appointments_csv(scope, period), f"appointments-{stem}.csv"),
+        BufferedInputFile(
+            await export.appointments_csv(scope, period, i18n.locale), f"appointments-{stem}.csv"
+        ),
         caption=i18n("stats.csv.appointments"),
     )
     await bot.send_document(

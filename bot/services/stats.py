@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.errors import NotFound
+from bot.domain.names import localized_name
 from bot.domain.periods import Period, parse_period
 from bot.domain.policies import CENT, ZERO
 from bot.domain.tz import local_date
@@ -113,18 +114,20 @@ class StatsService:
         self._sessions = session_factory
         self._default_timezone = default_timezone
 
-    async def choices(self) -> ScopeChoices:
+    async def choices(self, language: str | None = None) -> ScopeChoices:
+        """Active locations and specialists, named in `language` where translated."""
         async with self._sessions() as session:
-            locations, specialists = await repo.active_names(session)
+            locations, specialists = await repo.active_names(session, language)
         return ScopeChoices(locations, specialists)
 
-    async def scope_name(self, scope: Scope) -> str | None:
-        """The location's or specialist's name (None for the whole business). Raises
-        `NotFound` for an id that does not exist (a forged or stale button)."""
+    async def scope_name(self, scope: Scope, language: str | None = None) -> str | None:
+        """The location's or specialist's name in `language` where translated (None for the
+        whole business). Raises `NotFound` for an id that does not exist (a forged or stale
+        button)."""
         if scope == Scope():
             return None
         async with self._sessions() as session:
-            name = await repo.scope_name(session, scope)
+            name = await repo.scope_name(session, scope, language)
         if name is None:
             raise NotFound(f"scope {scope}")
         return name
@@ -144,8 +147,11 @@ class StatsService:
             zone = found or zone
         return local_date(now, ZoneInfo(zone))
 
-    async def figures(self, scope: Scope, period: Period) -> Statistics:
-        """Every figure of `period` for `scope`, from one consistent snapshot."""
+    async def figures(
+        self, scope: Scope, period: Period, language: str | None = None
+    ) -> Statistics:
+        """Every figure of `period` for `scope`, from one consistent snapshot; specialists
+        named in `language` where translated."""
         first, last = period.first, period.last
         async with self._snapshot() as session:
             w = await repo.window(session, scope, first, last)
@@ -158,7 +164,7 @@ class StatsService:
                 if scope == Scope()
                 else None
             )
-            specialists = await self._occupancy(session, scope, groups, first, last)
+            specialists = await self._occupancy(session, scope, groups, first, last, language)
         held = sum(g.held for g in groups)
         held_by_day: dict[date, int] = {}
         for g in groups:
@@ -193,6 +199,7 @@ class StatsService:
         groups: list[repo.AppointmentGroup],
         first: date,
         last: date,
+        language: str | None,
     ) -> list[SpecialistOccupancy]:
         booked: dict[tuple[int, int], int] = {}
         for g in groups:
@@ -212,15 +219,14 @@ class StatsService:
                 booked_by[spec_id] = booked_by.get(spec_id, 0) + booked.get(
                     (location_id, spec_id), 0
                 )
-        names = dict(
-            (
-                await session.execute(
-                    select(Specialist.id, Specialist.name).where(Specialist.id.in_(list(working)))
+        names = {
+            int(r[0]): localized_name(r[1], r[2], language)
+            for r in await session.execute(
+                select(Specialist.id, Specialist.name, Specialist.name_i18n).where(
+                    Specialist.id.in_(list(working))
                 )
             )
-            .tuples()
-            .all()
-        )
+        }
         return sorted(
             (
                 SpecialistOccupancy(i, names.get(i, str(i)), booked_by[i], working[i])

@@ -3,6 +3,11 @@
 UTF-8 with a byte-order mark, so spreadsheet programs open Cyrillic names correctly; comma
 separated with a header row of stable column names; times in the row's location time zone
 (`YYYY-MM-DD HH:MM`); amounts as plain decimals with a dot and two places (`-1500.00`).
+
+A report, not a file to load back (the catalog YAML is that): the appointments carry the base
+names (`location`, `workplace`, `specialist`, `service`: stable whatever the reader's language,
+so files of different admins line up) and the same names in the admin's language
+(`location_<lang>`... : the translated name, or the base one where there is none).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.names import localized_name
 from bot.domain.periods import Period
 from bot.domain.policies import money
 from db.repositories import exports
@@ -37,6 +43,8 @@ APPOINTMENT_COLUMNS = (
     "discount",
     "cancelled_by",
 )
+# The named columns repeated in the reader's language (`location_en`...).
+NAMED_COLUMNS = ("location", "workplace", "specialist", "service")
 LEDGER_COLUMNS = (
     "id",
     "created",
@@ -79,13 +87,14 @@ class StatsExport:
         self._sessions = session_factory
         self._default_timezone = default_timezone
 
-    async def appointments_csv(self, scope: Scope, period: Period) -> bytes:
-        """Every appointment of the scope starting in the period, cancelled ones included."""
+    async def appointments_csv(self, scope: Scope, period: Period, language: str) -> bytes:
+        """Every appointment of the scope starting in the period, cancelled ones included; the
+        names also in `language` (see the module notes)."""
         async with self._sessions() as session:
             w = await stats_repo.window(session, scope, period.first, period.last)
             rows = await exports.appointment_rows(session, scope, w)
         return to_csv(
-            APPOINTMENT_COLUMNS,
+            (*APPOINTMENT_COLUMNS, *(f"{c}_{language}" for c in NAMED_COLUMNS)),
             (
                 (
                     r.id,
@@ -101,6 +110,10 @@ class StatsExport:
                     amount(r.price),
                     amount(r.discount),
                     r.cancelled_by or "",
+                    *(
+                        localized_name(getattr(r, c), getattr(r, f"{c}_i18n"), language)
+                        for c in NAMED_COLUMNS
+                    ),
                 )
                 for r in rows
             ),

@@ -24,7 +24,8 @@ async def appointment_rows(
     session: AsyncSession, scope: Scope, w: Window
 ) -> Sequence[Row[tuple[object, ...]]]:
     """Every appointment in the scope starting in the window (cancelled ones too), with the
-    names the export shows, in start order."""
+    names the export shows (base names and their translations, `<column>_i18n`), in start
+    order."""
     stmt = (
         select(
             Appointment.id,
@@ -35,6 +36,10 @@ async def appointment_rows(
             Workplace.name.label("workplace"),
             Specialist.name.label("specialist"),
             Service.name.label("service"),
+            Location.name_i18n.label("location_i18n"),
+            Workplace.name_i18n.label("workplace_i18n"),
+            Specialist.name_i18n.label("specialist_i18n"),
+            Service.name_i18n.label("service_i18n"),
             Client.id.label("client_id"),
             Client.first_name,
             Client.last_name,

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, exists, false, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from bot.domain.names import localized_name
 from bot.domain.statuses import ACTIVE_STATUSES, AppointmentStatus
 from bot.domain.tz import day_bounds
 from db.models import (
@@ -257,26 +258,37 @@ async def scope_locations(session: AsyncSession, scope: Scope) -> Sequence[int]:
 
 
 async def active_names(
-    session: AsyncSession,
+    session: AsyncSession, language: str | None = None
 ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """Active locations and specialists as (id, name), by name."""
-    locations = await session.execute(
-        select(Location.id, Location.name).where(Location.is_active).order_by(Location.name)
-    )
-    specialists = await session.execute(
-        select(Specialist.id, Specialist.name).where(Specialist.is_active).order_by(Specialist.name)
-    )
-    return list(locations.tuples()), list(specialists.tuples())
-
-
-async def scope_name(session: AsyncSession, scope: Scope) -> str | None:
-    """The name of the scope's location or specialist (inactive ones too), or None."""
-    if scope.location_id is not None:
-        found = await session.execute(select(Location.name).where(Location.id == scope.location_id))
-        return found.scalar_one_or_none()
-    if scope.specialist_id is not None:
-        found = await session.execute(
-            select(Specialist.name).where(Specialist.id == scope.specialist_id)
+    """Active locations and specialists as (id, name in `language`: the translated name where
+    there is one), by that name."""
+    named = []
+    for model in (Location, Specialist):
+        rows = await session.execute(
+            select(model.id, model.name, model.name_i18n).where(model.is_active)
         )
-        return found.scalar_one_or_none()
-    return None
+        named.append(
+            sorted(
+                ((int(r[0]), localized_name(r[1], r[2], language)) for r in rows),
+                key=lambda pair: (pair[1].casefold(), pair[0]),
+            )
+        )
+    return named[0], named[1]
+
+
+async def scope_name(
+    session: AsyncSession, scope: Scope, language: str | None = None
+) -> str | None:
+    """The name (in `language` where translated) of the scope's location or specialist
+    (inactive ones too), or None."""
+    model: type[Location] | type[Specialist]
+    if scope.location_id is not None:
+        model, row_id = Location, scope.location_id
+    elif scope.specialist_id is not None:
+        model, row_id = Specialist, scope.specialist_id
+    else:
+        return None
+    found = (
+        await session.execute(select(model.name, model.name_i18n).where(model.id == row_id))
+    ).one_or_none()
+    return None if found is None else localized_name(found[0], found[1], language)

@@ -5,6 +5,8 @@ statistics."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,11 @@ from bot.emulator.server import BotAPIEmulator
 from bot.services.booking import BookingService
 from tests.e2e.booking_support import NOW, booking_bot, t
 from tests.e2e.test_admin import ADMIN_TG, set_client
+from tests.e2e.test_stats import ADMIN as STATS_ADMIN
+from tests.e2e.test_stats import NOW as STATS_NOW
+from tests.e2e.test_stats import upload
+from tests.emulator.fixtures import running_bot
+from tests.integration import stats_data
 from tests.integration.factories import Catalog, booking_request, make_catalog, make_client
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -99,3 +106,51 @@ async def test_the_front_desk_names_the_catalog_in_the_admins_language(
             t("admin.day.title", lang, title=shown(lang, base, "locations"), date="04.03.2031")
         )
         assert "Boris" in (title.text or "")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_statistics_name_scopes_and_report_columns_in_the_admins_language(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await stats_data.build(session_factory)
+    async with session_factory() as s, s.begin():
+        for table, row, name in (
+            ("locations", world.center, "Center"),
+            ("specialists", world.boris, "Boris"),
+        ):
+            await s.execute(
+                text(
+                    f"UPDATE {table} SET name_i18n = jsonb_build_object('en', CAST(:n AS text)) "
+                    "WHERE id = :i"
+                ),
+                {"n": name, "i": row},
+            )
+    center, boris = ("Center", "Boris") if lang == "en" else ("Центр", "Борис")
+    admin = emulator.user(STATS_ADMIN, "Owner", language_code=lang)
+    setup = lambda app: setattr(app.clock, "source", lambda: STATS_NOW)  # noqa: E731
+    async with running_bot(make_bot_settings(admin_ids=[STATS_ADMIN]), setup=setup):
+        await admin.send("/stats 24.03-30.03")
+        shown = await admin.wait_for_message(t("stats.bookings_made", lang, count=6))
+        assert center in shown.button_texts()
+        await admin.wait_for_message(t("stats.csv.ledger", lang))
+        report = next(
+            upload(c.params, "document")
+            for c in emulator.calls_to("sendDocument", chat_id=STATS_ADMIN)
+            if upload(c.params, "document")["filename"].startswith("appointments-")
+        )
+        rows = list(csv.reader(io.StringIO(report["content"].decode("utf-8-sig"))))
+        column = rows[0].index(f"location_{lang}")
+        assert {r[column] for r in rows[1:]} >= {center}
+        assert {r[rows[0].index("location")] for r in rows[1:]} >= {"Центр"}  # the base name
+
+        await admin.press(center)
+        narrowed = await admin.wait_for_message(t("stats.bookings_made", lang, count=5))
+        assert center in (narrowed.text or "")
+        await admin.press(t("stats.btn.specialists", lang))
+        await admin.wait_for_message(lambda m: boris in m.button_texts())
+        await admin.press(boris)
+        picked = await admin.wait_for_message(lambda m: boris in (m.text or ""))
+        assert t("stats.bookings_made", lang, count=2) in (picked.text or "")

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.periods import Period, PeriodKind
@@ -91,6 +92,35 @@ async def test_one_specialist(world: stats_data.StatsWorld, service: StatsServic
     ]
 
 
+async def name_in_english(
+    sessions: async_sessionmaker[AsyncSession], table: str, row: int, name: str
+) -> None:
+    async with sessions() as s, s.begin():
+        await s.execute(
+            text(
+                f"UPDATE {table} SET name_i18n = jsonb_build_object('en', CAST(:n AS text)) "
+                "WHERE id = :i"
+            ),
+            {"n": name, "i": row},
+        )
+
+
+@pytest.mark.parametrize(("language", "boris"), [("en", "Boris"), ("ru", "Борис"), (None, "Борис")])
+async def test_scopes_and_specialists_are_named_in_the_admins_language(
+    world: stats_data.StatsWorld,
+    service: StatsService,
+    session_factory: async_sessionmaker[AsyncSession],
+    language: str | None,
+    boris: str,
+) -> None:
+    await name_in_english(session_factory, "specialists", world.boris, "Boris")
+    scope = Scope(specialist_id=world.boris)
+    s = await service.figures(scope, PERIOD, language)
+    assert [o.name for o in s.specialists] == [boris]
+    assert await service.scope_name(scope, language) == boris
+    assert (world.boris, boris) in (await service.choices(language)).specialists
+
+
 async def test_an_empty_period_has_no_ratios(
     world: stats_data.StatsWorld, service: StatsService
 ) -> None:
@@ -120,8 +150,9 @@ def _read(data: bytes) -> list[list[str]]:
 async def test_appointments_csv(
     world: stats_data.StatsWorld, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
+    await name_in_english(session_factory, "locations", world.center, "Center")
     export = StatsExport(session_factory, "Europe/Moscow")
-    rows = _read(await export.appointments_csv(Scope(location_id=world.center), PERIOD))
+    rows = _read(await export.appointments_csv(Scope(location_id=world.center), PERIOD, "en"))
     header, body = rows[0], rows[1:]
     assert header[:3] == ["id", "start", "end"]
     by_id = {int(r[0]): dict(zip(header, r, strict=True)) for r in body}
@@ -129,6 +160,12 @@ async def test_appointments_csv(
     a6 = by_id[world.appointments["a6"]]
     assert (a6["start"], a6["end"]) == ("2031-03-30 03:30", "2031-03-30 04:30")
     assert (a6["location"], a6["specialist"], a6["client"]) == ("Центр", "Анна", "Ёжик")
+    # The report also names them in the admin's language (the base name without a translation).
+    assert header[-4:] == ["location_en", "workplace_en", "specialist_en", "service_en"]
+    assert (a6["location_en"], a6["specialist_en"]) == ("Center", "Анна")
+    russian = _read(await export.appointments_csv(Scope(location_id=world.center), PERIOD, "ru"))
+    assert russian[0][-4:] == ["location_ru", "workplace_ru", "specialist_ru", "service_ru"]
+    assert {r[russian[0].index("location_ru")] for r in russian[1:]} == {"Центр"}
     assert (a6["price"], a6["status"]) == ("1200.00", "booked")
     assert by_id[world.appointments["a4"]]["cancelled_by"] == "client"
 
