@@ -18,6 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from bot.keyboards.fields import DayCode, DbId, Timestamp
+from bot.keyboards.times import MAX_TIME_PAGE, time_rows
 
 # A translator bound to the reader's locale (`bot.i18n.Translator`):
 # `t("account.key", name=value) -> str`.
@@ -64,6 +65,15 @@ class RescheduleTimeCb(CallbackData, prefix="rst"):
 
     appointment_id: DbId
     ts: Timestamp
+
+
+class RescheduleTimesPageCb(CallbackData, prefix="rstp"):
+    """A part of the day (a tab) or a page of the new date's times: `page` is
+    `part * PART_PAGES + page within the part` (`bot.keyboards.times`)."""
+
+    appointment_id: DbId
+    day: DayCode
+    page: Annotated[int, Field(ge=0, le=MAX_TIME_PAGE)]
 
 
 class RescheduleConfirmCb(CallbackData, prefix="rsc"):
@@ -226,16 +236,27 @@ def reschedule_dates_keyboard(
 
 
 def reschedule_times_keyboard(
-    t: Translate, appointment_id: int, starts: Sequence[tuple[int, str]]
+    t: Translate,
+    appointment_id: int,
+    day: date,
+    starts: Sequence[tuple[int, str]],
+    page: int = 0,
 ) -> InlineKeyboardMarkup:
-    """Time buttons show `HH:MM` in the location's zone; `starts` is `(utc_ts, "HH:MM")`."""
+    """The day's times in /book's picker layout (`bot.keyboards.times`: `HH:MM` in the
+    location's zone, many times grouped by part of the day); `starts` is `(utc_ts, "HH:MM")`.
+    Below: another date."""
     kb = InlineKeyboardBuilder()
-    for ts, label in starts:
-        kb.button(
-            text=label,
-            callback_data=RescheduleTimeCb(appointment_id=appointment_id, ts=ts),
-        )
-    kb.adjust(4)
+    rows = time_rows(
+        starts,
+        page,
+        t,
+        pick=lambda ts: RescheduleTimeCb(appointment_id=appointment_id, ts=ts).pack(),
+        turn=lambda value: RescheduleTimesPageCb(
+            appointment_id=appointment_id, day=day, page=value
+        ).pack(),
+    )
+    for row in rows:
+        kb.row(*row)
     kb.row(
         InlineKeyboardButton(
             text=t("account.btn.other_date"),

@@ -22,11 +22,10 @@ from pydantic import Field
 from bot.i18n import Translator
 from bot.keyboards.account import AppointmentAction, AppointmentCb, WalletAction, WalletCb
 from bot.keyboards.fields import END_TIMESTAMP, FlowToken, Timestamp
+from bot.keyboards.times import time_rows
 
 DATES_PER_PAGE = 12
-TIMES_PER_PAGE = 24
 DATES_PER_ROW = 3
-TIMES_PER_ROW = 4
 
 
 class BookStep(str, Enum):
@@ -78,22 +77,6 @@ class NearCb(CallbackData, prefix="bn"):
     start: Timestamp
 
 
-class DayPart(int, Enum):
-    """Parts of the day the time step groups many times by (local start hour)."""
-
-    MORNING = 0  # before 12:00
-    AFTERNOON = 1  # 12:00 to 16:59
-    EVENING = 2  # from 17:00
-
-    @classmethod
-    def of(cls, hour: int) -> DayPart:
-        return cls.MORNING if hour < 12 else cls.AFTERNOON if hour < 17 else cls.EVENING
-
-
-# The time step's page value: `part * PART_PAGES + page within that part`.
-PART_PAGES = 100
-
-
 def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:
     return BookCb(flow=flow, step=step, action=action, value=value).pack()
 
@@ -117,21 +100,21 @@ def _nav_row(
 
 
 def _pager_row(
-    flow: str, step: BookStep, page: int, pages: int, i18n: Translator, base: int = 0
+    flow: str, step: BookStep, page: int, pages: int, i18n: Translator
 ) -> list[InlineKeyboardButton]:
     row = []
     if page > 0:
         row.append(
             InlineKeyboardButton(
                 text=i18n("booking.btn.prev"),
-                callback_data=_cb(flow, step, BookAction.PAGE, base + page - 1),
+                callback_data=_cb(flow, step, BookAction.PAGE, page - 1),
             )
         )
     if page < pages - 1:
         row.append(
             InlineKeyboardButton(
                 text=i18n("booking.btn.next"),
-                callback_data=_cb(flow, step, BookAction.PAGE, base + page + 1),
+                callback_data=_cb(flow, step, BookAction.PAGE, page + 1),
             )
         )
     return row
@@ -211,44 +194,23 @@ def dates_keyboard(
 
 
 def times_keyboard(
-    flow: str,
-    times: Sequence[tuple[int, str]],
-    page: int,
-    i18n: Translator,
-    *,
-    parts: Sequence[DayPart] = (),
+    flow: str, times: Sequence[tuple[int, str]], page: int, i18n: Translator
 ) -> InlineKeyboardMarkup:
-    """`times` are (Unix timestamp, `HH:MM` in the location's zone). With `parts` (a day with
-    many times), `times` are those of one part of the day and a row of part tabs goes on top:
-    `page` is then `part * PART_PAGES + page within the part`."""
-    if not parts:
-        return _grid_keyboard(
-            flow, BookStep.TIME, times, page, TIMES_PER_PAGE, TIMES_PER_ROW, i18n, back=True
-        )
-    active, inner = DayPart(page // PART_PAGES), page % PART_PAGES
-    tabs = [
-        InlineKeyboardButton(
-            text=(
-                f"• {i18n(f'booking.part.{part.name.lower()}')}"
-                if part is active
-                else i18n(f"booking.part.{part.name.lower()}")
-            ),
-            callback_data=_cb(flow, BookStep.TIME, BookAction.PAGE, part * PART_PAGES),
-        )
-        for part in parts
-    ]
-    return _grid_keyboard(
-        flow,
-        BookStep.TIME,
+    """All of the day's `times` (Unix timestamp, `HH:MM` in the location's zone) in the shared
+    picker layout (`bot.keyboards.times`: many times go by part of the day, `page` is
+    `part * PART_PAGES + page within the part`), then Back and Cancel."""
+    kb = InlineKeyboardBuilder()
+    rows = time_rows(
         times,
-        inner,
-        TIMES_PER_PAGE,
-        TIMES_PER_ROW,
+        page,
         i18n,
-        back=True,
-        top=tabs,
-        page_base=active * PART_PAGES,
+        pick=lambda start: _cb(flow, BookStep.TIME, BookAction.PICK, start),
+        turn=lambda value: _cb(flow, BookStep.TIME, BookAction.PAGE, value),
     )
+    for row in rows:
+        kb.row(*row)
+    kb.row(*_nav_row(flow, BookStep.TIME, i18n, back=True))
+    return kb.as_markup()
 
 
 def _grid_keyboard(
@@ -262,10 +224,9 @@ def _grid_keyboard(
     *,
     back: bool,
     top: Sequence[InlineKeyboardButton] = (),
-    page_base: int = 0,
 ) -> InlineKeyboardMarkup:
     """One page of short (value, label) choices, `per_row` to a row, with the pager below;
-    `top` is a row above them; the pager's values are `page_base + page`."""
+    `top` is a row above them."""
     page = clamp_page(page, len(items), per_page)
     shown = items[page * per_page : (page + 1) * per_page]
     kb = InlineKeyboardBuilder()
@@ -277,7 +238,7 @@ def _grid_keyboard(
     ]
     for i in range(0, len(buttons), per_row):
         kb.row(*buttons[i : i + per_row])
-    pager = _pager_row(flow, step, page, page_count(len(items), per_page), i18n, page_base)
+    pager = _pager_row(flow, step, page, page_count(len(items), per_page), i18n)
     if pager:
         kb.row(*pager)
     kb.row(*_nav_row(flow, step, i18n, back=back))

@@ -84,11 +84,28 @@ async def _to_confirm(
     assert dates.find_button(day) is not None, dates
     await user.press(day)
     times = await user.wait_for_message(t("account.resched.choose_time", lang, date=day))
-    assert time in times.button_texts()
+    times = await open_part(user, times, lang, time)
     await user.press(time)
     return await user.wait_for_message(
         lambda m: m.find_button(t("account.btn.reschedule_confirm", lang)) is not None
     )
+
+
+def part_of(hhmm: str) -> str:
+    """The part-of-day tab a time is under: before 12:00, before 17:00, later."""
+    hour = int(hhmm[:2])
+    return "morning" if hour < 12 else "afternoon" if hour < 17 else "evening"
+
+
+async def open_part(user: SimUser, times: EmuMessage, lang: str, hhmm: str) -> EmuMessage:
+    """The times screen showing `hhmm`: a day with many times shows one part of the day at a
+    time, so press that part's tab first when it is not the one shown."""
+    if hhmm in times.button_texts():
+        return times
+    await user.press(t(f"booking.part.{part_of(hhmm)}", lang))
+    shown = await user.wait_for_message(lambda m: hhmm in m.button_texts())
+    assert shown.message_id == times.message_id  # the same message, edited
+    return shown
 
 
 async def set_service_price(
@@ -316,6 +333,8 @@ async def test_lost_race_shows_fresh_times_and_moves_nothing(
         await book(app, rival_id, catalog, local(4, 12))
         await user.press(t("account.btn.reschedule_confirm", "ru"))
         fresh = await user.wait_for_message(t("account.resched.taken", "ru", date=day))
+        # The fresh times open at the part of the day the client was choosing from.
+        assert "• " + t("booking.part.afternoon", "ru") in fresh.button_texts()
         assert "12:00" not in fresh.button_texts()
         assert "14:00" in fresh.button_texts()
 
@@ -408,3 +427,43 @@ async def test_reschedule_dates_look_like_booking_weekdays_and_pages(
         )
         assert later.message_id == dates.message_id
         assert t("booking.btn.prev", lang) in later.button_texts()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_reschedule_times_are_grouped_by_part_of_day_as_in_booking(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A day with many free times: one part of the day at a time, the parts as tabs above (the
+    /book time picker's keyboard), no pages of 15-minute buttons; a tab edits the same
+    message, and a time from another part moves the appointment there."""
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6241, lang=lang)
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        day = ddmm(local(4, 0))
+        await open_reschedule(user, view, lang)
+        await user.press(day)
+        times = await user.wait_for_message(t("account.resched.choose_time", lang, date=day))
+        labels = times.button_texts()
+        morning, evening = t("booking.part.morning", lang), t("booking.part.evening", lang)
+        assert "• " + morning in labels and evening in labels
+        assert "10:00" in labels and "12:00" not in labels and "17:00" not in labels
+        assert t("booking.btn.next", lang) not in labels
+        assert t("account.btn.other_date", lang) in labels
+
+        await user.press(evening)
+        later = await user.wait_for_message(lambda m: "17:00" in m.button_texts())
+        assert later.message_id == times.message_id
+        assert "• " + evening in later.button_texts()
+        assert "10:00" not in later.button_texts() and "16:45" not in later.button_texts()
+        await user.press("17:00")
+        await user.wait_for_message(
+            lambda m: m.find_button(t("account.btn.reschedule_confirm", lang)) is not None
+        )
+        await user.press(t("account.btn.reschedule_confirm", lang))
+        await user.wait_for_message(t("account.resched.done", lang).split(":")[0])
+        assert (await appointment(session_factory, view.id)).start_time == local(4, 17)
+        await assert_money_invariant(session_factory)

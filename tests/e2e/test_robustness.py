@@ -145,6 +145,8 @@ async def test_restart_mid_reschedule_continues_from_the_buttons_on_screen(
         hint = await user.wait_for_message(edits=False)
         assert hint.text == t("account.hint.use_buttons", "en")
 
+        await user.press(t("booking.part.afternoon", "en"))
+        await user.wait_for_message(has_button("12:00"))
         await user.press("12:00")
         await user.wait_for_message(has_button(t("account.btn.reschedule_confirm", "en")))
         await user.press(t("account.btn.reschedule_confirm", "en"))

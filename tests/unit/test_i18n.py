@@ -98,9 +98,9 @@ def test_every_used_key_has_a_text(locale: str, catalogs: dict[str, dict[str, st
 def test_dynamic_key_families(catalogs: dict[str, dict[str, str]]) -> None:
     """Keys the code builds at run time (f-strings, tables) exist in both languages."""
     from bot.handlers.errors import ERROR_TEXTS
-    from bot.keyboards.booking import DayPart
     from bot.keyboards.common import BOT_COMMANDS, MenuAction
     from bot.keyboards.notify import AgendaMark, ScheduleView
+    from bot.keyboards.times import DayPart
 
     keys = [
         *(f"commands.{name}" for name in BOT_COMMANDS),

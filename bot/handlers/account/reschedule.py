@@ -44,14 +44,16 @@ from bot.keyboards.account import (
     RescheduleDateCb,
     ReschedulePageCb,
     RescheduleTimeCb,
+    RescheduleTimesPageCb,
     back_to_list_keyboard,
     reschedule_confirm_keyboard,
     reschedule_dates_keyboard,
     reschedule_times_keyboard,
 )
 from bot.keyboards.booking import date_label
+from bot.keyboards.times import part_page
 from bot.services.booking import AppointmentView
-from bot.services.reschedule_flow import ChangeRefusal, ChangeRefused, local_day
+from bot.services.reschedule_flow import ChangeRefusal, ChangeRefused
 from bot.states import AccountFlow
 
 
@@ -127,8 +129,10 @@ async def show_times(
     day: date,
     *,
     notice_key: str | None = None,
+    page: int = 0,
 ) -> None:
-    """That day's free times, or (none left) a note and the dates again."""
+    """That day's free times (`page`: a part of the day or a page of it, as the booking's time
+    picker), or (none left) a note and the dates again."""
     starts = await deps.reschedule.times(view, day, now=deps.now)
     label = day.strftime("%d.%m")
     if not starts:
@@ -141,31 +145,37 @@ async def show_times(
     text = deps.i18n("account.resched.choose_time", date=label)
     if notice_key is not None:
         text = with_notice(deps.i18n(notice_key, date=label), text)
-    await show(query, text, reschedule_times_keyboard(deps.i18n, view.id, buttons))
+    markup = reschedule_times_keyboard(deps.i18n, view.id, day, buttons, page)
+    await show(query, text, markup)
 
 
-async def on_reschedule(
+async def show_times_again(
     query: CallbackQuery,
-    callback_data: AppointmentCb,
+    deps: AccountDeps,
+    state: FSMContext,
+    view: AppointmentView,
+    start: datetime,
+    notice_key: str,
+) -> None:
+    """The chosen start went (taken, or no longer offered): that day's fresh times, open at the
+    part of the day the client was looking at."""
+    local = start.astimezone(ZoneInfo(view.timezone))
+    page = part_page(local.hour)
+    await show_times(query, deps, state, view, local.date(), notice_key=notice_key, page=page)
+
+
+async def on_dates(
+    query: CallbackQuery,
+    callback_data: AppointmentCb | ReschedulePageCb,
     state: FSMContext,
     deps: FromDishka[AccountDeps],
 ) -> None:
+    """Reschedule pressed (the first dates) or a page of the dates."""
     view = await movable(query, deps, callback_data.appointment_id)
     if view is None:
         return
-    await show_dates(query, deps, state, view)
-
-
-async def on_dates_page(
-    query: CallbackQuery,
-    callback_data: ReschedulePageCb,
-    state: FSMContext,
-    deps: FromDishka[AccountDeps],
-) -> None:
-    view = await movable(query, deps, callback_data.appointment_id)
-    if view is None:
-        return
-    await show_dates(query, deps, state, view, page=callback_data.page)
+    page = callback_data.page if isinstance(callback_data, ReschedulePageCb) else 0
+    await show_dates(query, deps, state, view, page=page)
 
 
 async def on_date(
@@ -178,6 +188,19 @@ async def on_date(
     if view is None:
         return
     await show_times(query, deps, state, view, callback_data.day)
+
+
+async def on_times_page(
+    query: CallbackQuery,
+    callback_data: RescheduleTimesPageCb,
+    state: FSMContext,
+    deps: FromDishka[AccountDeps],
+) -> None:
+    """A part of the day (a tab) or a page of the new date's times."""
+    view = await movable(query, deps, callback_data.appointment_id)
+    if view is None:
+        return
+    await show_times(query, deps, state, view, callback_data.day, page=callback_data.page)
 
 
 async def on_time(
@@ -193,8 +216,7 @@ async def on_time(
     start = datetime.fromtimestamp(callback_data.ts, UTC)
     quote = await deps.reschedule.quote(view, start, now=deps.now)
     if quote is None:
-        day = local_day(start, view)
-        await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
+        await show_times_again(query, deps, state, view, start, "account.resched.unavailable")
         return
     # "Move Haircut with Anna: Wed 4 Mar 10:00 → Thu 5 Mar 12:00?" (the booking's own words).
     text = deps.i18n(
@@ -221,16 +243,15 @@ async def on_confirm(
     if view is None:
         return
     start = datetime.fromtimestamp(callback_data.ts, UTC)
-    day = local_day(start, view)
     try:
         moved = await deps.reschedule.move(view, start, actor=deps.actor, now=deps.now)
     except SlotTaken:
         await query.answer()
-        await show_times(query, deps, state, view, day, notice_key="account.resched.taken")
+        await show_times_again(query, deps, state, view, start, "account.resched.taken")
         return
     except SlotUnavailable:
         await query.answer()
-        await show_times(query, deps, state, view, day, notice_key="account.resched.unavailable")
+        await show_times_again(query, deps, state, view, start, "account.resched.unavailable")
         return
     except InsufficientFunds as exc:
         await query.answer()
@@ -268,9 +289,10 @@ async def on_confirm(
 def register(router: Router) -> None:
     """Reschedule: the dates, the times, the price difference, the move."""
     router.callback_query.register(
-        on_reschedule, AppointmentCb.filter(F.action == AppointmentAction.reschedule)
+        on_dates, AppointmentCb.filter(F.action == AppointmentAction.reschedule)
     )
+    router.callback_query.register(on_dates, ReschedulePageCb.filter())
     router.callback_query.register(on_date, RescheduleDateCb.filter())
-    router.callback_query.register(on_dates_page, ReschedulePageCb.filter())
+    router.callback_query.register(on_times_page, RescheduleTimesPageCb.filter())
     router.callback_query.register(on_time, RescheduleTimeCb.filter())
     router.callback_query.register(on_confirm, RescheduleConfirmCb.filter())

@@ -27,10 +27,7 @@ from bot.handlers.render_booking import (
 )
 from bot.i18n import Translator
 from bot.keyboards.booking import (
-    PART_PAGES,
-    TIMES_PER_PAGE,
     BookStep,
-    DayPart,
     back_keyboard,
     choice_keyboard,
     contact_button,
@@ -307,23 +304,9 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
             header, i18n("booking.none.times", date=formats.day(day, i18n.locale)), i18n
         )
         return Screen(with_notice(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
+    # Many times: one part of the day at a time, with the parts as tabs above.
     buttons = time_buttons([o.start for o in offers], picked.tz)
-    parts = sorted({DayPart.of(o.start.astimezone(picked.tz).hour) for o in offers})
-    if len(buttons) > TIMES_PER_PAGE and len(parts) > 1:
-        # Many times: one part of the day at a time, with the parts as tabs above.
-        active = DayPart(min(draft.time_page // PART_PAGES, DayPart.EVENING))
-        if active not in parts:
-            active = parts[0]
-            draft.time_page = active * PART_PAGES
-        buttons = [
-            b
-            for b, o in zip(buttons, offers, strict=True)
-            if DayPart.of(o.start.astimezone(picked.tz).hour) is active
-        ]
-        page = active * PART_PAGES + draft.time_page % PART_PAGES
-        markup = times_keyboard(draft.flow, buttons, page, i18n, parts=parts)
-    else:
-        markup = times_keyboard(draft.flow, buttons, draft.time_page % PART_PAGES, i18n)
+    markup = times_keyboard(draft.flow, buttons, draft.time_page, i18n)
     # The zone in words, and only when it can be misread: the location's zone is not the one
     # the deployment (and so, as far as we know, the client) lives in (docs/rules.md#time-zones).
     note = formats.zone_note(
