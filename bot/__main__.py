@@ -1,6 +1,8 @@
-"""`python -m bot [run | worker | health [--ready] | demo [--fresh] | catalog import|export FILE]`.
+"""`python -m bot [run [--webhook] | worker | health [--ready] | demo [--fresh]
+| catalog import|export FILE]`.
 
-`run` (the default) serves the bot (long polling, or the webhook when WEBHOOK_URL is set);
+`run` (the default) serves the bot (long polling, or the webhook when WEBHOOK_URL is set;
+`run --webhook` refuses to start without WEBHOOK_URL, for instances behind a proxy);
 `worker` runs only the notification worker. Both first check the settings, PostgreSQL (reachable,
 the database exists, migrated to head), Redis and Telegram (`bot.ops.startup`).
 `health` asks the running bot's `GET /healthz` (alive), or with `--ready` its `GET /readyz`
@@ -29,12 +31,23 @@ log = logging.getLogger("bot")
 # The exit code of a configuration error (`bot.ops.startup.EXIT_MISCONFIGURED`; that module imports
 # aiogram, so the demo and catalog commands do not import it before they need it).
 EXIT_MISCONFIGURED = 2
+# `run --webhook` (an instance behind the proxy of compose's scale profile) without WEBHOOK_URL
+# would quietly long-poll instead of serving the proxy.
+WEBHOOK_REQUIRED = (
+    "configuration error: WEBHOOK_URL is required by `run --webhook` (an instance behind the "
+    "proxy takes updates from it, not by long polling): set WEBHOOK_URL in .env"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Booking bot")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="serve the bot (default)")
+    run = sub.add_parser("run", help="serve the bot (default)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="webhook mode or nothing: refuse to start when WEBHOOK_URL is unset",
+    )
     sub.add_parser("worker", help="run only the notification worker")
     health = sub.add_parser("health", help="ask the running bot's GET /healthz; exit 0 if 200")
     health.add_argument(
@@ -111,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         if command == "health":
             return check_health(load_probe_settings(), ready=args.ready)
         settings = _settings()
+        if getattr(args, "webhook", False) and not settings.webhook_enabled:
+            raise ConfigError(WEBHOOK_REQUIRED)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_MISCONFIGURED

@@ -43,6 +43,7 @@ from bot.middlewares.fsm import FlushBeforeSend
 from bot.notify.runner import run_worker
 from bot.ops import metrics
 from bot.ops.http import Probed, add_routes
+from bot.ops.polling_lease import PollingLease, polling_lease_key
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
 from bot.ops.redis import make_redis
 from bot.services.catalog_cache import CatalogCache
@@ -264,27 +265,51 @@ def start_background_tasks(app: BotApp, stop: asyncio.Event) -> list[asyncio.Tas
 
 
 async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
-    """Long polling until `stop` is set.
+    """Long polling until `stop` is set, while this instance holds the polling lease.
+
+    Telegram serves one getUpdates consumer per bot, so an instance polls only while it holds
+    the lease in Redis (`bot.ops.polling_lease`): another instance started beside it waits as a
+    standby (one log line) and takes over within `POLLING_LEASE_SECONDS` when the holder dies,
+    at once when it stops. An instance whose lease went to another stops polling (the update
+    in flight finishes) and waits as a standby again.
 
     `handle_as_tasks=False` on purpose (docs/rules.md#pitfalls-we-design-around): aiogram sends the
     next getUpdates, which is what acknowledges an update to Telegram, only after the handler has
     returned. A crash or kill in the middle of a handler therefore leaves the update unacknowledged
     and Telegram delivers it again after the restart; the dedupe middleware lets it through because
-    its lease is not "done". The cost is one update at a time per process, which is fine for one bot
-    instance (polling is single-instance anyway; scale out with the webhook).
+    its lease is not "done". The cost is one update at a time per process, which is fine for the
+    one polling instance (scale out with the webhook).
 
     On `stop` the update in flight gets `SHUTDOWN_GRACE_SECONDS` to finish; no new one starts.
     While Telegram does not answer, aiogram's two lines per retry become one line when it stops
     answering and one when it answers again (`bot.ops.polling_log`).
     """
+    settings = app.settings
+    lease = PollingLease(
+        app.redis,
+        polling_lease_key(settings.redis_prefix, app.bot.id),
+        ttl_seconds=settings.polling_lease_seconds,
+    )
     remove_log_filter = install_polling_log(app.polling_log)
     try:
-        await _poll(app, stop)
+        while await lease.acquire(stop):
+            lost = asyncio.Event()
+            heartbeat = asyncio.create_task(lease.keep(lost), name="polling-lease")
+            try:
+                await _poll(app, stop, lost)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+                if not lost.is_set():
+                    await lease.release()
+            app.drain_gate.reopen()  # a standby again: the next term lets updates through
     finally:
         remove_log_filter()
 
 
-async def _poll(app: BotApp, stop: asyncio.Event) -> None:
+async def _poll(app: BotApp, stop: asyncio.Event, lost: asyncio.Event) -> None:
+    """Poll until `stop` or `lost` is set; then let the update in flight finish and stop."""
     dp = app.dispatcher
     polling = asyncio.create_task(
         dp.start_polling(
@@ -296,10 +321,11 @@ async def _poll(app: BotApp, stop: asyncio.Event) -> None:
             allowed_updates=dp.resolve_used_update_types(),
         )
     )
-    stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    enders = {asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())}
+    done, _ = await asyncio.wait({polling, *enders}, return_when=asyncio.FIRST_COMPLETED)
+    for ender in enders:
+        ender.cancel()
     if polling in done:
-        stopper.cancel()
         polling.result()
         return
     # Graceful: the update in flight may finish (its reply sent, marked done); a new one waits.

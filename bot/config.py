@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     # Long polling has no HTTP server: set to serve GET /healthz on WEBHOOK_HOST:HEALTH_PORT.
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    # Long polling: only the holder of a Redis lease polls (bot.ops.polling_lease); a standby
+    # takes over within this many seconds of the holder's death.
+    polling_lease_seconds: int = Field(default=15, ge=3, le=300)
 
     # --- slot engine (docs/rules.md#availability) -----------------------------------------------
     slot_step_min: int = Field(default=15, ge=1, le=240)

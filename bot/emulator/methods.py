@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from bot.emulator.types import (
+    CONFLICT_OTHER_POLL,
     ApiCall,
     ChatEvent,
     EmuMessage,
@@ -54,6 +55,8 @@ class ChatMethods:
     _upload_ids: itertools.count[int]
     clock: Callable[[], float]
     _pending: list[Pending]
+    polls: int
+    poll_conflicts: int
     _delivered: deque[dict[str, Any]]
     _seq: itertools.count[int]
     _cond: asyncio.Condition
@@ -146,13 +149,23 @@ class ChatMethods:
             self._pending = keep
 
         async with self._cond:
+            # Telegram serves one consumer: a new getUpdates ends the long poll already waiting
+            # with 409 (two bot instances polling at once see exactly this).
+            self.polls += 1
+            mine = self.polls
             acknowledge()
             self._cond.notify_all()
             if not self._pending and timeout > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._cond.wait_for(lambda: bool(self._pending) or self._closing), timeout
+                        self._cond.wait_for(
+                            lambda: bool(self._pending) or self._closing or self.polls != mine
+                        ),
+                        timeout,
                     )
+            if self.polls != mine:
+                self.poll_conflicts += 1
+                raise TelegramError(409, CONFLICT_OTHER_POLL)
             batch = self._pending[:limit]
             for pending in batch:
                 pending.handed_out = True

@@ -78,6 +78,11 @@ class BotAPIEmulator(ChatMethods):
         self.webhook_deliveries: list[dict[str, Any]] = []
         self.count_429 = 0
         self._pending: list[Pending] = []
+        # getUpdates requests so far: a long poll whose number is no longer the latest was
+        # overtaken by another consumer and ends with 409 (counted in `poll_conflicts`), as
+        # Telegram ends it. getUpdates calls are not kept in `calls`.
+        self.polls = 0
+        self.poll_conflicts = 0
         # Updates already delivered (acknowledged), kept for `redeliver`.
         self._delivered: deque[dict[str, Any]] = deque(maxlen=1000)
         # A bot that keeps its Redis across emulator runs (the demo) remembers the update ids it

@@ -34,12 +34,17 @@ STRING_FIELDS = {
 # Methods that put a message in front of a user: Telegram's send limits apply to them.
 LIMITED_PREFIXES = ("send", "copy", "forward")
 UNLIMITED = {"sendchataction"}
+# Telegram's answer to a long poll overtaken by another getUpdates consumer.
+CONFLICT_OTHER_POLL = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+    "running"
+)
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: request is invalid",
     401: "Unauthorized",
     403: "Forbidden: bot was blocked by the user",
     404: "Not Found",
-    409: "Conflict: terminated by other getUpdates request",
+    409: CONFLICT_OTHER_POLL,
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
     502: "Bad Gateway",

@@ -27,6 +27,10 @@ class DrainGate(BaseMiddleware):
     def close(self) -> None:
         self.stopping.set()
 
+    def reopen(self) -> None:
+        """Let updates through again (polling resumes after a pause, not a stop)."""
+        self.stopping.clear()
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],

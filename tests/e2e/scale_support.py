@@ -183,13 +183,27 @@ def cluster_env(
     return env
 
 
-async def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> Process:
+async def spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> Process:
+    """`python -m bot *args` with `env`, its output in `workdir/<name>.log`."""
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", *args, cwd=ROOT, env=env, stdout=out, stderr=out
         )
     return Process(name, proc, log)
+
+
+async def stop_all(processes: list[Process]) -> None:
+    """SIGTERM to every process still running; SIGKILL to one not gone within 30 s."""
+    for process in processes:
+        if process.proc.returncode is None:
+            process.proc.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            await asyncio.wait_for(process.proc.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.proc.wait()
 
 
 @contextlib.asynccontextmanager
@@ -220,9 +234,9 @@ async def run_cluster(
                     "WEBHOOK_HOST": "127.0.0.1",
                     "WEBHOOK_PORT": str(port),
                 }
-                cluster.instances.append(await _spawn(f"bot-{i + 1}", ["run"], env, workdir))
+                cluster.instances.append(await spawn(f"bot-{i + 1}", ["run"], env, workdir))
             for i in range(workers):
-                cluster.workers.append(await _spawn(f"worker-{i + 1}", ["worker"], base, workdir))
+                cluster.workers.append(await spawn(f"worker-{i + 1}", ["worker"], base, workdir))
 
             def registered() -> bool:
                 calls = emulator.calls_to("setWebhook")
@@ -231,15 +245,7 @@ async def run_cluster(
             await emulator.wait_for(registered, timeout=START_TIMEOUT)
             yield cluster
         finally:
-            for process in [*cluster.instances, *cluster.workers]:
-                if process.proc.returncode is None:
-                    process.proc.send_signal(signal.SIGTERM)
-            for process in [*cluster.instances, *cluster.workers]:
-                try:
-                    await asyncio.wait_for(process.proc.wait(), 30)
-                except TimeoutError:
-                    process.kill()
-                    await process.proc.wait()
+            await stop_all([*cluster.instances, *cluster.workers])
 
 
 # ---- the clients ----------------------------------------------------------------------------

@@ -114,6 +114,18 @@ async def test_env_copied_from_the_example_is_refused_by_name(tmp_path: Path) ->
     assert PLACEHOLDER_BOT_TOKEN not in line
 
 
+async def test_webhook_instance_without_webhook_url_is_refused_not_polling(
+    tmp_path: Path, emulator: BotAPIEmulator
+) -> None:
+    """The scale profile's command: an instance behind the proxy never falls back to polling."""
+    env = _clean_env(BOT_TOKEN=emulator.token, TELEGRAM_API_URL=emulator.url)
+    code, lines = await run_to_exit(env, tmp_path, "run", "--webhook")
+    line = _one_line(lines)
+    assert code == 2
+    assert "WEBHOOK_URL is required" in line
+    assert not emulator.calls and emulator.polls == 0  # nothing asked of Telegram
+
+
 async def test_missing_database_is_one_line_naming_the_fix(
     tmp_path: Path, emulator: BotAPIEmulator, redis_prefix: str
 ) -> None:

@@ -108,6 +108,22 @@ async def test_user_presses_a_button_and_waits_for_the_answer(
         await user.press("Missing")
 
 
+async def test_a_second_long_poll_ends_the_first_with_409(
+    emulator: BotAPIEmulator, bot: Bot
+) -> None:
+    """Telegram serves one getUpdates consumer: a second one overtakes the long poll waiting."""
+    first = asyncio.create_task(bot.get_updates(timeout=30))
+    await emulator.wait_for(lambda: emulator.polls == 1, timeout=10)
+    second = asyncio.create_task(bot.get_updates(timeout=30))
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
+        await asyncio.wait_for(first, 10)
+    user = emulator.user(13, "Dora")
+    await user.send("/start")
+    [update] = await asyncio.wait_for(second, 10)  # the newer poll is served
+    assert update.message is not None and update.message.text == "/start"
+    assert emulator.poll_conflicts == 1
+
+
 async def test_wait_for_message_sees_new_messages_and_edits(
     emulator: BotAPIEmulator, bot: Bot
 ) -> None:
