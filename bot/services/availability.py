@@ -20,7 +20,7 @@ import json
 import logging
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.domain.assignment import Job, Rearrangement, placed_jobs
+from bot.domain.assignment import Job, Rearrangement, WorkplaceDay, placed_jobs
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import bookable_dates
 from bot.domain.intervals import Interval
@@ -55,7 +55,7 @@ from bot.domain.tz import day_bounds, local_date
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
 from db.repositories import catalog as repo
-from db.repositories.workplace_day import load_workplace_day
+from db.repositories.workplace_day import load_workplace_day, load_workplace_hosts
 
 __all__ = ["AvailabilityService", "HoldSource", "Reason", "SlotCandidate", "SlotOffer"]
 
@@ -83,10 +83,12 @@ class HoldSource(Protocol):
 @dataclass(frozen=True)
 class DateChoices:
     """The date picker's dates (location-local, ascending): `free` have a bookable start,
-    `full` are working dates with none left (offered for the waitlist)."""
+    `full` are working dates with none left (offered for the waitlist); `firsts` holds the
+    earliest bookable start of each free date, in the order of `free` (the nearest times)."""
 
     free: list[date]
     full: list[date]
+    firsts: list[datetime] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ class AvailabilityService:
             # Every workplace is taken as things stand: could moving appointments make room?
             # Asked only now, so the usual check costs no extra query.
             obstacles.rearrange = Rearrangement(
-                await load_workplace_day(session, location_id, plan.window),
+                await _workplace_day(snapshot, session, location_id, plan.window),
                 now=now,
                 holds=[
                     held_place(h)
@@ -340,7 +342,7 @@ class AvailabilityService:
         window = day_bounds(
             local_date(start, ZoneInfo(catalog.timezone)), ZoneInfo(catalog.timezone)
         )
-        day = await load_workplace_day(session, location_id, window)
+        day = await _workplace_day(snapshot, session, location_id, window)
         return placed_jobs(day, now=now, exclude_appointment_id=exclude_appointment_id)
 
     async def capacity(
@@ -387,48 +389,32 @@ class AvailabilityService:
         query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
         entry = (await self._read_entries(versions, query, [day])).get(day)
-        if entry is None or not entry.complete:
-            async with self._session_factory() as session:
+        async with _OnDemand(self._session_factory) as sessions:
+            if entry is None or not entry.complete:
                 built = await self._build_entries(
-                    session, query, [day], now=now, exclude_appointment_id=exclude_appointment_id
+                    await sessions(),
+                    query,
+                    [day],
+                    now=now,
+                    exclude_appointment_id=exclude_appointment_id,
                 )
-            entry = built[day]
-            await self._write_entries(versions, query, built)
-        if entry.timezone is None or not entry.candidates:
-            return []
-        obstacles = await self._overlay_obstacles(
-            location_id, entry.capacity, entry.window, client_id, now, exclude_appointment_id
-        )
+                entry = built[day]
+                await self._write_entries(versions, query, built)
+            if entry.timezone is None or not entry.candidates:
+                return []
+            obstacles = await self._overlay_obstacles(
+                location_id,
+                entry.capacity,
+                entry.window,
+                client_id,
+                now,
+                exclude_appointment_id,
+                sessions=sessions,
+            )
         tz = ZoneInfo(entry.timezone)
         return to_offers(
             overlay(entry.candidates, obstacles(entry), now=now, rules=self.rules, tz=tz)
         )
-
-    async def first_starts(
-        self,
-        *,
-        location_id: int,
-        service_id: int,
-        specialist_id: int | None,
-        days: Sequence[date],
-        now: datetime,
-        client_id: int | None = None,
-    ) -> list[SlotOffer]:
-        """The earliest bookable start of each of `days` that still has one, in the order of
-        `days` (the nearest free times the date step offers; docs/rules.md#slot-grid)."""
-        firsts = []
-        for day in days:
-            offers = await self.day_slots(
-                location_id=location_id,
-                service_id=service_id,
-                specialist_id=specialist_id,
-                day=day,
-                now=now,
-                client_id=client_id,
-            )
-            if offers:
-                firsts.append(offers[0])
-        return firsts
 
     async def available_dates(
         self,
@@ -468,7 +454,8 @@ class AvailabilityService:
         with no free time left, the dates a client can join the waitlist for.
 
         Cached dates are checked from their entries; the rest are computed from data loaded
-        for the whole horizon at once, stopping at each date's first free time.
+        for the whole horizon at once, stopping at each date's first free time (which gives
+        `firsts` too), all in one session at most.
         `exclude_appointment_id` as in `day_slots`."""
         query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
@@ -480,57 +467,93 @@ class AvailabilityService:
         days = bookable_dates(today, self.rules.horizon_days)
         entries = await self._read_entries(versions, query, days)
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
-        obstacles = await self._overlay_obstacles(
-            location_id, meta.capacity, range_window, client_id, now, exclude_appointment_id
-        )
+        async with _OnDemand(self._session_factory) as sessions:
+            return await self._date_choices(
+                query,
+                versions,
+                days,
+                entries,
+                await self._overlay_obstacles(
+                    location_id,
+                    meta.capacity,
+                    range_window,
+                    client_id,
+                    now,
+                    exclude_appointment_id,
+                    sessions=sessions,
+                ),
+                sessions,
+                tz=tz,
+                now=now,
+                exclude_appointment_id=exclude_appointment_id,
+            )
 
-        def has_free(entry: _DayEntry, extra: Iterable[SlotCandidate] = ()) -> bool:
+    async def _date_choices(
+        self,
+        query: SlotQuery,
+        versions: _Versions,
+        days: list[date],
+        entries: dict[date, _DayEntry],
+        obstacles: Callable[[_DayEntry], Obstacles],
+        sessions: _OnDemand,
+        *,
+        tz: ZoneInfo,
+        now: datetime,
+        exclude_appointment_id: int | None,
+    ) -> DateChoices:
+        """`date_choices` once the cached entries and the overlay are read: builds the
+        missing dates (in `sessions`, the one the overlay may have opened)."""
+
+        def first_free(
+            entry: _DayEntry, extra: Iterable[SlotCandidate] = ()
+        ) -> SlotCandidate | None:
+            # The candidates are in start order: the first survivor is the date's first start.
             if entry.timezone is None:
-                return False
+                return None
             pool = list(entry.candidates) + list(extra)
-            free = overlay(pool, obstacles(entry), now=now, rules=self.rules, tz=tz)
-            return next(free, None) is not None
+            return next(overlay(pool, obstacles(entry), now=now, rules=self.rules, tz=tz), None)
 
-        result: list[date] = []
+        firsts: dict[date, datetime] = {}
         missing: list[date] = []
         for day in days:
             entry = entries.get(day)
-            if entry is not None and has_free(entry):
-                result.append(day)
+            if entry is not None and (cand := first_free(entry)) is not None:
+                firsts[day] = cand.start
             elif entry is None or not entry.complete:
                 missing.append(day)
         if missing:
             # Stop each date at its first candidate that survives the overlay.
             def found_free(entry: _DayEntry, cand: SlotCandidate) -> bool:
-                return has_free(entry, (cand,)) if entry.timezone else False
+                return first_free(entry, (cand,)) is not None
 
-            async with self._session_factory() as session:
-                built = await self._build_entries(
-                    session,
-                    query,
-                    missing,
-                    now=now,
-                    until=found_free,
-                    exclude_appointment_id=exclude_appointment_id,
-                )
+            built = await self._build_entries(
+                await sessions(),
+                query,
+                missing,
+                now=now,
+                until=found_free,
+                exclude_appointment_id=exclude_appointment_id,
+            )
             await self._write_entries(versions, query, built)
             entries.update(built)
-            result.extend(day for day, entry in built.items() if has_free(entry))
+            for day, entry in built.items():
+                if (cand := first_free(entry)) is not None:
+                    firsts[day] = cand.start
         # A date is full only while a start is still possible on it: today stops being a
         # working date once its last possible start is inside the minimum notice
         # (docs/rules.md#waitlist).
         earliest_start = now + timedelta(minutes=self.rules.min_notice_min)
-        free = set(result)
+        free = sorted(firsts)
         full = [
             day
             for day in days
-            if day not in free
+            if day not in firsts
             and (entry := entries.get(day)) is not None
             and entry.complete
             and entry.last_start is not None
             and entry.last_start >= earliest_start
         ]
-        return DateChoices(sorted(free), full)
+        return DateChoices(free, full, [firsts[day] for day in free])
 
     async def invalidate(self, *, location_id: int | None = None, day: date | None = None) -> None:
         """Make the next `day_slots`/`available_dates` see a committed change at once, on every
@@ -663,7 +686,8 @@ class AvailabilityService:
             appointments = [a for a in appointments if a.appointment_id != exclude_appointment_id]
         places = None
         if working and appointments:
-            places = await load_workplace_day(
+            places = await _workplace_day(
+                snapshot,
                 session,
                 location_id,
                 (min(p.window[0] for p in working), max(p.window[1] for p in working)),
@@ -724,6 +748,8 @@ class AvailabilityService:
         client_id: int | None,
         now: datetime,
         exclude_appointment_id: int | None = None,
+        *,
+        sessions: _OnDemand,
     ) -> Callable[[_DayEntry], Obstacles]:
         """Load what is applied on every read (holds, the client's appointments) once for the
         window; returns a factory that adds a date's in-progress appointments for capacity.
@@ -736,17 +762,14 @@ class AvailabilityService:
         mine: list[Interval] = []
         held_here = any(h.location_id == location_id and h.client_id != client_id for h in holds)
         places = None
-        if client_id is not None or held_here:
-            async with self._session_factory() as session:
-                if client_id is not None:
-                    rows = await repo.load_busy(
-                        session, start=window[0], end=window[1], client_id=client_id
-                    )
-                    mine = [
-                        (a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id
-                    ]
-                if held_here:
-                    places = await load_workplace_day(session, location_id, window)
+        if client_id is not None:
+            rows = await repo.load_busy(
+                await sessions(), start=window[0], end=window[1], client_id=client_id
+            )
+            mine = [(a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id]
+        if held_here:
+            snapshot = await self.catalog.snapshot()
+            places = await _workplace_day(snapshot, await sessions(), location_id, window)
 
         built: dict[Interval, Obstacles] = {}
 
@@ -772,6 +795,29 @@ class AvailabilityService:
             return built[entry.window]
 
         return build
+
+
+class _OnDemand:
+    """One session for a display read, opened at its first use (a read the cache answers
+    opens none) and closed on leaving the `async with`: a step checks out one connection at
+    most, however many queries it needs."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+        self._session: AsyncSession | None = None
+
+    async def __call__(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    async def __aenter__(self) -> _OnDemand:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
 
 class _Versions:
@@ -834,6 +880,19 @@ async def _calendar(
     if first >= since:
         return calendar
     return await repo.load_calendar(session, location_id, specialist_ids, first, last)
+
+
+async def _workplace_day(
+    snapshot: CatalogSnapshot, session: AsyncSession, location_id: int, window: Interval
+) -> WorkplaceDay:
+    """`load_workplace_day` with the location's service -> workplaces map from the catalog in
+    memory: one query, the appointments'."""
+
+    async def load(session: AsyncSession) -> dict[int, frozenset[int]]:
+        return await load_workplace_hosts(session, location_id)
+
+    hosts = await snapshot.get(("workplace_hosts", location_id), load, session)
+    return await load_workplace_day(session, location_id, window, hosts)
 
 
 def _on(

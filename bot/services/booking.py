@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -153,19 +154,22 @@ class BookingService:
         start: datetime,
         now: datetime,
         ttl_seconds: int | None = None,
+        session: AsyncSession | None = None,
     ) -> Hold:
         """Hold `start` (an aware instant) for the client, replacing their previous hold, for
         `ttl_seconds` (default `HOLD_TTL_SECONDS`); returns the `Hold` with the chosen
-        specialist, workplace, interval and price (before the discount).
+        specialist, workplace, interval and price (before the discount). Reads the database
+        in `session` when given (the caller's step, which reads on in it), else in its own;
+        writes nothing there.
 
         Tries the engine's candidates in preference order. Raises `SlotTaken` when the time is
         booked or held by another client, `SlotUnavailable` when it is too soon or not a
         bookable time. Rule: docs/rules.md#holds.
         """
         self._check_notice(start, now)
-        async with self._sessions() as session:
+        async with nullcontext(session) if session is not None else self._sessions() as reads:
             hold = await take_hold(
-                session,
+                reads,
                 self._availability,
                 self._holds,
                 SlotQuery(location_id, service_id, specialist_id),
@@ -302,7 +306,12 @@ class BookingService:
                 kind="debit",
                 appointment_id=appointment.id,
             )
-        view = await self._view_of(session, appointment.id)
+        # The new appointment with its names, read once: the answer and the notifications.
+        row = await appts.view_row(session, appointment.id)
+        if row is None:
+            raise NotFound(f"appointment {appointment.id}")
+        view = appointment_view(row)
+        appt_row, location, service, specialist, workplace, client = row
         await waitlist_repo.fulfil_for_booking(
             session,
             client_id=request.client_id,
@@ -316,6 +325,7 @@ class BookingService:
             now=now,
             settings=self._settings,
             card_on_screen=card_on_screen and booked_by is None,
+            row=(appt_row, client, specialist, location, service, workplace),
         )
         if booked_by is not None:
             await write_audit(

@@ -9,6 +9,7 @@ that loses the time gives it back too and says why (`TimeGone.reason`).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -108,20 +109,25 @@ class BookingFlow:
         Raises `TimeGone(TAKEN)` when another client has the time, `TimeGone(UNAVAILABLE)` when
         it is not bookable (too soon, closed, beyond the horizon).
         """
-        try:
-            hold = await self._booking.hold(
-                client_id=choice.client_id,
-                location_id=choice.location_id,
-                service_id=choice.service_id,
-                specialist_id=choice.specialist_id,
-                start=choice.start,
-                now=now,
-            )
-        except SlotTaken as exc:
-            raise TimeGone(LostReason.TAKEN) from exc
-        except SlotUnavailable as exc:
-            raise TimeGone(LostReason.UNAVAILABLE) from exc
-        return await self._quote(choice.client_id, hold)
+        # One session for the step: the hold's reads, then the client's money.
+        async with (
+            nullcontext(None) if self._session_factory is None else self._session_factory()
+        ) as session:
+            try:
+                hold = await self._booking.hold(
+                    client_id=choice.client_id,
+                    location_id=choice.location_id,
+                    service_id=choice.service_id,
+                    specialist_id=choice.specialist_id,
+                    start=choice.start,
+                    now=now,
+                    session=session,
+                )
+            except SlotTaken as exc:
+                raise TimeGone(LostReason.TAKEN) from exc
+            except SlotUnavailable as exc:
+                raise TimeGone(LostReason.UNAVAILABLE) from exc
+            return await self._quote(choice.client_id, hold, session)
 
     async def resume(
         self, choice: TimeChoice, hold_id: str | None, *, now: datetime
@@ -201,9 +207,11 @@ class BookingFlow:
         Idempotent."""
         await self._holds.release(client_id, hold_id)
 
-    async def _quote(self, client_id: int, hold: Hold) -> SummaryQuote:
+    async def _quote(
+        self, client_id: int, hold: Hold, session: AsyncSession | None = None
+    ) -> SummaryQuote:
         specialist_name = await self._menu.specialist_name(hold.specialist_id)
-        money = await self._menu.client_money(client_id)
+        money = await self._menu.client_money(client_id, session)
         charge = apply_discount(hold.price, money.discount_percent)
         return SummaryQuote(
             hold_id=hold.hold_id,

@@ -11,6 +11,7 @@ only a menu; the slot engine and the booking service re-check everything authori
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -202,10 +203,13 @@ class BookingMenuService:
         found = names.get(specialist_id)
         return None if found is None else self._name(*found)
 
-    async def client_money(self, client_id: int) -> ClientMoney:
-        """The client's discount percent and wallet balance (0 if no wallet row yet)."""
-        async with self._session_factory() as session:
-            row = await repo.client_money(session, client_id)
+    async def client_money(
+        self, client_id: int, session: AsyncSession | None = None
+    ) -> ClientMoney:
+        """The client's discount percent and wallet balance (0 if no wallet row yet), read in
+        `session` when given."""
+        async with nullcontext(session) if session is not None else self._session_factory() as s:
+            row = await repo.client_money(s, client_id)
         if row is None:
             return ClientMoney(Decimal(0), Decimal(0))
         return ClientMoney(Decimal(row[0] or 0), Decimal(row[1] or 0))

@@ -197,10 +197,11 @@ class ClientService:
                 log.warning("dropping malformed cached profile for tg %s", tg_id)
         async with self.session_factory() as session:
             repo = ClientRepository(session)
-            row = await repo.by_tg_id(tg_id)
-            if row is None:
+            found = await repo.by_tg_id_with_roles(tg_id)
+            if found is None:
                 return None
-            profile = await self._profile(repo, row)
+            row, listed_admin, specialist_id = found
+            profile = await self._profile(repo, row, roles=(listed_admin, specialist_id))
         await self.redis.set(
             self._cache_key(tg_id), json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS
         )
@@ -211,11 +212,21 @@ class ClientService:
         await self.redis.delete(self._cache_key(tg_id))
 
     async def _profile(
-        self, repo: ClientRepository, row: ClientRow, *, created: bool = False
+        self,
+        repo: ClientRepository,
+        row: ClientRow,
+        *,
+        created: bool = False,
+        roles: tuple[bool, int | None] | None = None,
     ) -> ClientProfile:
+        """The profile of `row`; `roles` (listed as a run-time admin, active specialist id)
+        when read with it (`by_tg_id_with_roles`), else read here."""
         assert row.tg_id is not None
-        is_admin = row.tg_id in self.settings.admin_ids or await repo.is_admin(row.tg_id)
-        specialist_id = await repo.specialist_id_for(row.tg_id)
+        if roles is None:
+            listed = row.tg_id in self.settings.admin_ids or await repo.is_admin(row.tg_id)
+            roles = (listed, await repo.specialist_id_for(row.tg_id))
+        listed_admin, specialist_id = roles
+        is_admin = row.tg_id in self.settings.admin_ids or listed_admin
         role: Role = "admin" if is_admin else "specialist" if specialist_id else "client"
         return ClientProfile(
             client_id=row.id,

@@ -9,6 +9,7 @@ before sending. Recipients without a reachable chat (no `tg_id`, blocked the bot
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,8 +70,12 @@ def client_display_name(client: Client) -> str:
     return f"#{client.id}"
 
 
-async def _appointment_facts(session: AsyncSession, appointment_id: int) -> _AppointmentFacts:
-    row = await repo.appointment_facts(session, appointment_id)
+async def _appointment_facts(
+    session: AsyncSession, appointment_id: int, row: repo.AppointmentFacts | None = None
+) -> _AppointmentFacts:
+    """The facts of the appointment, from `row` when the caller has just read it."""
+    if row is None:
+        row = await repo.appointment_facts(session, appointment_id)
     if row is None:
         raise NotFound(f"appointment {appointment_id}")
     appt, client, specialist, location, service, workplace = row
@@ -173,10 +178,15 @@ AFTER_VISIT = dt.timedelta(hours=2)
 
 
 async def _queue_reminders(
-    session: AsyncSession, facts: _AppointmentFacts, *, now: dt.datetime, settings: Settings
+    session: AsyncSession,
+    facts: _AppointmentFacts,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    with_rows: Sequence[outbox.NewRow | None] = (),
 ) -> None:
     """Client reminders at each offset, the specialist reminder and the client's thank-you after
-    the visit; past reminders are skipped.
+    the visit; past reminders are skipped. `with_rows` go in the same statement.
     A reminder cancelled earlier with the same key (moved away and back) is re-armed."""
     reminders = [
         ("client", kinds.CLIENT_REMINDER, "remind", offset) for offset in settings.reminder_offsets
@@ -186,7 +196,7 @@ async def _queue_reminders(
         offset = dt.timedelta(minutes=settings.specialist_reminder_min)
         reminders.append(("specialist", kinds.SPECIALIST_REMINDER, "spec_remind", offset))
     start = facts.start
-    rows: list[outbox.NewRow | None] = []
+    rows: list[outbox.NewRow | None] = list(with_rows)
     # After the visit: the thank-you, AFTER_VISIT past the end (docs/rules.md#what-is-sent).
     end = dt.datetime.fromisoformat(facts.payload["end"])
     rows.append(
@@ -252,15 +262,18 @@ async def queue_booking_notifications(
     now: dt.datetime,
     settings: Settings,
     card_on_screen: bool = False,
+    row: repo.AppointmentFacts | None = None,
 ) -> None:
-    """Queue the client's confirmation, the specialist's notice and all future reminders.
+    """Queue the client's confirmation, the specialist's notice and all future reminders, in
+    one statement (`row`: the appointment and its names, when the caller has just read them).
 
     With `card_on_screen` (the client booked in their chat, which is about to show the card)
     the confirmation is due `ON_SCREEN_GRACE` later: `settle_client_confirmation` settles it
     unsent once the card is shown, so the client sees one confirmation; it is the guarantee if
-    the process dies before that. Idempotent: calling it twice queues nothing new.
+    the process dies before that. Idempotent: calling it twice queues nothing new (a row
+    cancelled meanwhile is re-armed, as the reminders are).
     """
-    facts = await _appointment_facts(session, appointment_id)
+    facts = await _appointment_facts(session, appointment_id, row)
     confirm_due = now + ON_SCREEN_GRACE if card_on_screen else now
     notices = [
         _appointment_row(
@@ -275,8 +288,7 @@ async def queue_booking_notifications(
             facts, "specialist", kinds.SPECIALIST_NEW, "spec_new", due_at=now, payload=facts.payload
         ),
     ]
-    await _put_all(session, notices)
-    await _queue_reminders(session, facts, now=now, settings=settings)
+    await _queue_reminders(session, facts, now=now, settings=settings, with_rows=notices)
 
 
 async def settle_client_confirmation(

@@ -92,6 +92,22 @@ class ClientRepository:
         client = (await self.session.execute(stmt)).scalar_one_or_none()
         return _row(client) if client else None
 
+    async def by_tg_id_with_roles(self, tg_id: int) -> tuple[ClientRow, bool, int | None] | None:
+        """`by_tg_id` with `is_admin` and `specialist_id_for` of the same Telegram id, in one
+        statement: (the client, listed as a run-time admin, the active specialist's id)."""
+        stmt = select(
+            Client,
+            exists().where(Admin.tg_id == tg_id),
+            select(Specialist.id)
+            .where(Specialist.tg_id == tg_id, Specialist.is_active.is_(True))
+            .scalar_subquery(),
+        ).where(Client.tg_id == tg_id)
+        found = (await self.session.execute(stmt)).one_or_none()
+        if found is None:
+            return None
+        client, is_admin, specialist_id = found
+        return _row(client), bool(is_admin), specialist_id
+
     async def update_names(
         self,
         client_id: int,

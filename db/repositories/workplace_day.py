@@ -14,12 +14,11 @@ from db.models import Appointment, Location, SpecialistSchedule, Workplace, Work
 from db.repositories.catalog import LONGEST_BLOCK
 
 
-async def load_workplace_day(
-    session: AsyncSession, location_id: int, window: tuple[datetime, datetime]
-) -> WorkplaceDay:
-    """The location's service -> hosting workplaces map (active rows only) and its active
-    appointments meeting `window`, each marked pinned when an admin pinned it or its
-    specialist's schedule row for that local weekday pins a workplace. Two queries."""
+async def load_workplace_hosts(
+    session: AsyncSession, location_id: int
+) -> dict[int, frozenset[int]]:
+    """The location's service id -> ids of the active workplaces hosting it (active links
+    only): catalog data, which the slot engine keeps in the catalog snapshot. One query."""
     hosts: dict[int, set[int]] = defaultdict(set)
     for service_id, workplace_id in await session.execute(
         select(WorkplaceService.service_id, WorkplaceService.workplace_id)
@@ -31,6 +30,21 @@ async def load_workplace_day(
         )
     ):
         hosts[service_id].add(workplace_id)
+    return {s: frozenset(ws) for s, ws in hosts.items()}
+
+
+async def load_workplace_day(
+    session: AsyncSession,
+    location_id: int,
+    window: tuple[datetime, datetime],
+    hosts: dict[int, frozenset[int]] | None = None,
+) -> WorkplaceDay:
+    """The location's service -> hosting workplaces map (`hosts` when the caller has it from
+    the catalog in memory, else `load_workplace_hosts`) and its active appointments meeting
+    `window`, each marked pinned when an admin pinned it or its specialist's schedule row for
+    that local weekday pins a workplace. One query, two without `hosts`."""
+    if hosts is None:
+        hosts = await load_workplace_hosts(session, location_id)
     start, end = window
     local_weekday = extract("isodow", func.timezone(Location.timezone, Appointment.start_time))
     schedule_pin = exists().where(
@@ -61,7 +75,7 @@ async def load_workplace_day(
     placed = tuple(PlacedAppointment(*row) for row in rows)
     return WorkplaceDay(
         window=window,
-        hosts={s: frozenset(ws) for s, ws in hosts.items()},
+        hosts=hosts,
         appointments=placed,
     )
 

@@ -23,11 +23,12 @@ from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
-# Measured 34 statements and 13-14 checkouts (2026-11-30); one of slack for either. Plus the
-# two a hold reads for its workplace check (which workplaces host each service, and the date's
-# appointments with their pins: docs/rules.md#holds).
-STATEMENTS_PER_BOOKING = 37
-CHECKOUTS_PER_BOOKING = 15
+# Measured 25 statements and 7 checkouts (2026-11-30), held there: one session per step (the
+# date step's nearest times come from its own read, the hold's workplace hosts from the
+# catalog in memory, the hold and the quote share one), a new client's profile and roles in
+# one statement, the booked appointment read once, its outbox rows in one INSERT.
+STATEMENTS_PER_BOOKING = 25
+CHECKOUTS_PER_BOOKING = 7
 
 
 @dataclass

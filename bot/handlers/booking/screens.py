@@ -250,18 +250,10 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         markup = choice_keyboard(draft.flow, BookStep.DATE, [], i18n, back=back)
         return Screen(with_notice(notice, text), markup, BookStep.DATE)
     # The nearest free times (one a day, the first NEAREST_DAYS free dates): one press books.
-    firsts = await deps.availability.first_starts(
-        location_id=picked.location.id,
-        service_id=picked.service.id,
-        specialist_id=draft.chosen_specialist,
-        days=choices.free[:NEAREST_DAYS],
-        now=deps.now,
-        client_id=deps.client_id,
-    )
     today = formats.today_in(picked.tz, deps.now)
     nearest = [
-        (int(o.start.timestamp()), formats.day_time(o.start, picked.tz, i18n.locale, today=today))
-        for o in firsts
+        (int(start.timestamp()), formats.day_time(start, picked.tz, i18n.locale, today=today))
+        for start in choices.firsts[:NEAREST_DAYS]
     ]
     draft.offered_near = [start for start, _ in nearest]
     markup = dates_keyboard(
