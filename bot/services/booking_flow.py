@@ -109,25 +109,7 @@ class BookingFlow:
         Raises `TimeGone(TAKEN)` when another client has the time, `TimeGone(UNAVAILABLE)` when
         it is not bookable (too soon, closed, beyond the horizon).
         """
-        # One session for the step: the hold's reads, then the client's money.
-        async with (
-            nullcontext(None) if self._session_factory is None else self._session_factory()
-        ) as session:
-            try:
-                hold = await self._booking.hold(
-                    client_id=choice.client_id,
-                    location_id=choice.location_id,
-                    service_id=choice.service_id,
-                    specialist_id=choice.specialist_id,
-                    start=choice.start,
-                    now=now,
-                    session=session,
-                )
-            except SlotTaken as exc:
-                raise TimeGone(LostReason.TAKEN) from exc
-            except SlotUnavailable as exc:
-                raise TimeGone(LostReason.UNAVAILABLE) from exc
-            return await self._quote(choice.client_id, hold, session)
+        return await self._hold_and_quote(choice, now=now)
 
     async def resume(
         self, choice: TimeChoice, hold_id: str | None, *, now: datetime
@@ -144,21 +126,32 @@ class BookingFlow:
         card before the booking) and quote it: the quote's `charge - balance` is what to
         invoice. The client's own hold is replaced (atomically, by the new one); same errors as
         `pick_time`."""
-        try:
-            hold = await self._booking.hold(
-                client_id=choice.client_id,
-                location_id=choice.location_id,
-                service_id=choice.service_id,
-                specialist_id=choice.specialist_id,
-                start=choice.start,
-                now=now,
-                ttl_seconds=PAYMENT_HOLD_SECONDS,
-            )
-        except SlotTaken as exc:
-            raise TimeGone(LostReason.TAKEN) from exc
-        except SlotUnavailable as exc:
-            raise TimeGone(LostReason.UNAVAILABLE) from exc
-        return await self._quote(choice.client_id, hold)
+        return await self._hold_and_quote(choice, now=now, ttl_seconds=PAYMENT_HOLD_SECONDS)
+
+    async def _hold_and_quote(
+        self, choice: TimeChoice, *, now: datetime, ttl_seconds: int | None = None
+    ) -> SummaryQuote:
+        """`pick_time` for `ttl_seconds` (None: the usual hold), in one session: the hold's
+        reads, then the client's money."""
+        async with (
+            nullcontext(None) if self._session_factory is None else self._session_factory()
+        ) as session:
+            try:
+                hold = await self._booking.hold(
+                    client_id=choice.client_id,
+                    location_id=choice.location_id,
+                    service_id=choice.service_id,
+                    specialist_id=choice.specialist_id,
+                    start=choice.start,
+                    now=now,
+                    ttl_seconds=ttl_seconds,
+                    session=session,
+                )
+            except SlotTaken as exc:
+                raise TimeGone(LostReason.TAKEN) from exc
+            except SlotUnavailable as exc:
+                raise TimeGone(LostReason.UNAVAILABLE) from exc
+            return await self._quote(choice.client_id, hold, session)
 
     async def confirm(
         self, request: BookingRequest, *, now: datetime, booked_by: int | None = None
