@@ -117,6 +117,12 @@ class AdminApptCb(CallbackData, prefix="adma"):
     appointment_id: DbId
 
 
+class AdminApptClientCb(CallbackData, prefix="admk"):
+    """The client's card opened from this appointment's card: its Back returns there."""
+
+    appointment_id: DbId
+
+
 class AdminWorkplaceCb(CallbackData, prefix="admw"):
     """Move the appointment to this workplace at the same time and pin it there."""
 

@@ -116,3 +116,41 @@ async def test_a_move_typed_after_the_client_cancelled_moves_nothing(
         card = await admin.wait_for_message(t("admin.appt.already_cancelled", lang))
         assert t("account.status.cancelled", lang) in (card.text or "")
         assert await database_fingerprint(session_factory) == before
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_card_names_the_client_and_back_returns_to_it(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory)
+    admin = await owner(emulator, session_factory, lang)
+    boris = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(
+        session_factory, boris, first_name="Boris", username="boris_k", phone="+79160000007"
+    )
+    who = t("admin.card.title", lang, name="Boris · @boris_k · +79160000007")
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        view = await booking.confirm(booking_request(cat, boris), now=NOW)
+        card = await open_card(admin, lang, view.location_name, "Boris")
+        assert (card.text or "").startswith(who)
+
+        await admin.press(t("admin.btn.client_card", lang))
+        client_card = t("admin.card.title", lang, name="Boris")
+        await admin.wait_for_message(lambda m: (m.text or "").startswith(client_card))
+        # An action on that card keeps where Back goes.
+        await admin.press(t("admin.btn.block", lang))
+        await admin.wait_for_message(t("admin.card.blocked", lang))
+        await admin.press(t("admin.btn.back", lang))
+        back = await admin.wait_for_message(lambda m: (m.text or "").startswith(who))
+        assert back.message_id == card.message_id
+        assert back.find_button(t("admin.btn.move", lang)) is not None
+
+        # Opened from the clients list, the same card's Back goes to the list.
+        await admin.send("/client @boris_k")
+        await admin.wait_for_message(lambda m: (m.text or "").startswith(client_card))
+        await admin.press(t("admin.btn.back", lang))
+        await admin.wait_for_message(t("admin.clients.title_card", lang))

@@ -25,13 +25,24 @@ from bot.handlers.admin.render import insufficient_text
 from bot.handlers.booking.context import Deps
 from bot.i18n import Translator
 from bot.ioc.types import Now
-from bot.keyboards.admin import AdminClientCb, AdminClientsCb, ClientAction, ClientListPurpose
+from bot.keyboards.admin import (
+    AdminApptCb,
+    AdminApptClientCb,
+    AdminClientCb,
+    AdminClientsCb,
+    ApptAction,
+    ClientAction,
+    ClientListPurpose,
+)
 from bot.services.admin.clients import ClientDesk
+from bot.services.booking import Actor, BookingService
 from bot.states import AdminStates
 
 QUERY_KEY = "desk_query"
 PURPOSE_KEY = "desk_purpose"
 CLIENT_KEY = "desk_client"
+# The appointment card a client card was opened from: {"client": id, "appointment": id}.
+CARD_BACK_KEY = "desk_card_back"
 # A card button that asks for a value to type: the state it is typed in (`CARD_VALUES`).
 CARD_QUESTIONS = {
     ClientAction.notes: AdminStates.client_notes,
@@ -97,6 +108,17 @@ async def on_search(
     await message.answer(text, reply_markup=markup)
 
 
+async def card_back(state: FSMContext, client_id: int) -> AdminApptCb | None:
+    """Where the client card's Back goes when it was opened from an appointment's card (the
+    card of that appointment); None: the clients list."""
+    back = (await state.get_data()).get(CARD_BACK_KEY)
+    if isinstance(back, dict) and back.get("client") == client_id:
+        appointment_id = back.get("appointment")
+        if isinstance(appointment_id, int):
+            return AdminApptCb(action=ApptAction.view, appointment_id=appointment_id)
+    return None
+
+
 async def on_client(
     query: CallbackQuery,
     callback_data: AdminClientCb,
@@ -123,9 +145,37 @@ async def on_client(
             question = i18n(CARD_VALUES[next_state.state][0])
             await ask(message, state, next_state, question, {CLIENT_KEY: client_id})
             return
+        if action is ClientAction.card:  # opened from a list: Back goes to the list
+            await state.update_data({CARD_BACK_KEY: None})
         if action in (ClientAction.block, ClientAction.unblock):
             await desk.set_blocked(admin, client_id, action is ClientAction.block)
-        await edit(query, *await screens.client_card(desk, admin, client_id, i18n, settings, now))
+        back = await card_back(state, client_id)
+        screen = await screens.client_card(desk, admin, client_id, i18n, settings, now, back)
+        await edit(query, *screen)
+    except DomainError as exc:
+        await refuse(query, exc, i18n)
+
+
+async def on_appointment_client(
+    query: CallbackQuery,
+    callback_data: AdminApptClientCb,
+    state: FSMContext,
+    i18n: Translator,
+    booking: FromDishka[BookingService],
+    desk: FromDishka[ClientDesk],
+    settings: FromDishka[Settings],
+    now: FromDishka[Now],
+) -> None:
+    """The client's card from an appointment's card; its Back returns to that appointment."""
+    admin, appointment_id = query.from_user.id, callback_data.appointment_id
+    try:
+        view = await booking.get(appointment_id, actor=Actor(kind="admin", id=admin))
+        back = {"client": view.client_id, "appointment": appointment_id}
+        await state.update_data({CARD_BACK_KEY: back})
+        screen = await screens.client_card(
+            desk, admin, view.client_id, i18n, settings, now, await card_back(state, view.client_id)
+        )
+        await edit(query, *screen)
     except DomainError as exc:
         await refuse(query, exc, i18n)
 
@@ -138,8 +188,9 @@ async def send_card(
     i18n: Translator,
     settings: Settings,
     now: Now,
+    back: AdminApptCb | None = None,
 ) -> None:
-    text, markup = await screens.client_card(desk, admin, client_id, i18n, settings, now)
+    text, markup = await screens.client_card(desk, admin, client_id, i18n, settings, now, back)
     await message.answer(text, reply_markup=markup)
 
 
@@ -172,7 +223,8 @@ async def on_card_value(
         return
     await state.set_state(None)
     await message.answer(done)
-    await send_card(message, desk, admin, client_id, i18n, settings, now)
+    back = await card_back(state, client_id)
+    await send_card(message, desk, admin, client_id, i18n, settings, now, back)
 
 
 @dataclass(frozen=True, slots=True)

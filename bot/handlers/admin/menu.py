@@ -33,6 +33,7 @@ from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import (
     AdminApptCb,
+    AdminApptClientCb,
     AdminClientCb,
     AdminClientsCb,
     AdminDayCb,
@@ -56,7 +57,7 @@ from bot.services.admin.clients import ClientDesk
 from bot.services.admin.day import DayDesk
 from bot.services.admin.invites import InviteService
 from bot.services.admin.roles import AdminRoles
-from bot.services.booking import Actor, BookingService
+from bot.services.booking import BookingService
 from bot.states import AdminStates
 
 __all__ = ["edit", "register"]
@@ -233,16 +234,18 @@ async def on_appointment(
     state: FSMContext,
     i18n: Translator,
     booking: FromDishka[BookingService],
+    desk: FromDishka[ClientDesk],
     day_desk: FromDishka[DayDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    actor = Actor(kind="admin", id=query.from_user.id)
+    card = screens.ApptCard(booking, desk, query.from_user.id, i18n, settings)
+    actor = card.actor
     appointment_id, action = callback_data.appointment_id, callback_data.action
     try:
         view = await booking.get(appointment_id, actor=actor)
         if action in ACTS_ON and view.status not in ACTS_ON[action]:
-            await screens.show_as_it_is(query, booking, appointment_id, actor, i18n, settings)
+            await screens.show_as_it_is(query, card, appointment_id)
             return
         if action in ASK:
             next_state, question = ASK[action]
@@ -263,9 +266,9 @@ async def on_appointment(
             view = await booking.mark_status(
                 appointment_id, actor=actor, status=STATUS[action], now=now
             )
-        await edit(query, *screens.appointment_screen(view, i18n, settings))
+        await edit(query, *await screens.appointment_screen(card, view))
     except DomainError as exc:
-        await screens.refuse_action(query, exc, booking, appointment_id, actor, i18n, settings)
+        await screens.refuse_action(query, exc, card, appointment_id)
 
 
 async def on_workplace(
@@ -273,16 +276,17 @@ async def on_workplace(
     callback_data: AdminWorkplaceCb,
     i18n: Translator,
     booking: FromDishka[BookingService],
+    desk: FromDishka[ClientDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
     """Move the appointment to the chosen workplace and pin it there (the use case checks the
     admin role in its transaction and writes the audit row)."""
-    actor = Actor(kind="admin", id=query.from_user.id)
+    card = screens.ApptCard(booking, desk, query.from_user.id, i18n, settings)
     appointment_id = callback_data.appointment_id
     try:
         view = await booking.move_workplace(
-            appointment_id, actor=actor, workplace_id=callback_data.workplace_id, now=now
+            appointment_id, actor=card.actor, workplace_id=callback_data.workplace_id, now=now
         )
     except SlotTaken:
         await query.answer(i18n("admin.workplace.taken"), show_alert=True)
@@ -291,9 +295,9 @@ async def on_workplace(
         await query.answer(i18n("admin.workplace.too_late"), show_alert=True)
         return
     except DomainError as exc:
-        await screens.refuse_action(query, exc, booking, appointment_id, actor, i18n, settings)
+        await screens.refuse_action(query, exc, card, appointment_id)
         return
-    text, markup = screens.appointment_screen(view, i18n, settings)
+    text, markup = await screens.appointment_screen(card, view)
     done = i18n("admin.workplace.done", workplace=view.in_language(i18n.locale).workplace_name)
     await edit(query, f"{done}\n\n{text}", markup)
 
@@ -303,13 +307,14 @@ async def on_cancel_reason(
     state: FSMContext,
     i18n: Translator,
     booking: FromDishka[BookingService],
+    desk: FromDishka[ClientDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
     appointment_id = await pending_id(state, APPOINTMENT_KEY)
     if appointment_id is None or message.from_user is None:
         return
-    actor = Actor(kind="admin", id=message.from_user.id)
+    card = screens.ApptCard(booking, desk, message.from_user.id, i18n, settings)
     try:
         reason = check_text(
             message.text, REASON_MAX, required=True, empty=InputProblem.REASON_EMPTY
@@ -319,10 +324,10 @@ async def on_cancel_reason(
         return
     await state.set_state(None)
     try:
-        result = await booking.cancel(appointment_id, actor=actor, now=now, reason=reason)
+        result = await booking.cancel(appointment_id, actor=card.actor, now=now, reason=reason)
     except DomainError as exc:
         # Cancelled (or marked) meanwhile, by the client or another admin: one refund only.
-        await screens.refuse_action(message, exc, booking, appointment_id, actor, i18n, settings)
+        await screens.refuse_action(message, exc, card, appointment_id)
         return
     refund = formats.money(result.refund, settings.currency, i18n.locale)
     await message.answer(i18n("admin.cancel.done", refund=refund))
@@ -431,6 +436,7 @@ def register(router: Router) -> None:
     router.callback_query.register(on_nav, AdminNavCb.filter())
     router.callback_query.register(clients.on_clients, AdminClientsCb.filter())
     router.callback_query.register(clients.on_client, AdminClientCb.filter())
+    router.callback_query.register(clients.on_appointment_client, AdminApptClientCb.filter())
     router.callback_query.register(on_day, AdminDayCb.filter())
     router.callback_query.register(on_day_pick, AdminDayPickCb.filter())
     router.callback_query.register(on_day_date, AdminDayDateCb.filter())

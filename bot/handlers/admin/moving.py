@@ -30,6 +30,7 @@ from bot.handlers.admin import screens
 from bot.handlers.admin.render import refusal_text
 from bot.i18n import Translator
 from bot.ioc.types import Now
+from bot.services.admin.clients import ClientDesk
 from bot.services.admin.day import DayDesk
 from bot.services.booking import Actor, BookingService
 
@@ -54,6 +55,7 @@ async def on_move_to(
     state: FSMContext,
     i18n: Translator,
     booking: FromDishka[BookingService],
+    desk: FromDishka[ClientDesk],
     day_desk: FromDishka[DayDesk],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
@@ -101,7 +103,8 @@ async def on_move_to(
     except DomainError as exc:
         await state.clear()
         # Cancelled or marked meanwhile: nothing moved; the card as it is now.
-        await screens.refuse_action(message, exc, booking, appointment_id, actor, i18n, settings)
+        card = screens.ApptCard(booking, desk, admin, i18n, settings)
+        await screens.refuse_action(message, exc, card, appointment_id)
         return
     await state.clear()
     view = view.in_language(i18n.locale)

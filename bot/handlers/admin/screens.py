@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from bot.handlers.admin.common import refuse
 from bot.i18n import Translator
 from bot.keyboards.admin import (
     AdminApptCb,
+    AdminApptClientCb,
     AdminClientCb,
     AdminClientsCb,
     AdminDayCb,
@@ -129,7 +131,10 @@ async def client_card(
     i18n: Translator,
     settings: Settings,
     now: datetime,
+    back: CallbackData | None = None,
 ) -> Screen:
+    """The client's card with its actions; Back to `back` (where the admin came from: an
+    appointment's card), else to the clients list."""
     card = await desk.card(admin, client_id, now=now)
     text = render.card_text(card, i18n, settings.currency, settings.default_timezone)
 
@@ -153,7 +158,7 @@ async def client_card(
         ]
         for v in card.upcoming
     ]
-    return text, keyboard(rows, i18n, AdminClientsCb(purpose=ClientListPurpose.card))
+    return text, keyboard(rows, i18n, back or AdminClientsCb(purpose=ClientListPurpose.card))
 
 
 async def invite_text(
@@ -244,10 +249,31 @@ async def day_screen(
     return text, keyboard(rows, i18n, AdminDayPickCb(kind=kind, day=day_code(day)))
 
 
-def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settings) -> Screen:
-    text = render.appointment_text(view, i18n, settings.currency)
+@dataclass(frozen=True, slots=True)
+class ApptCard:
+    """What drawing and acting on an admin's appointment card needs: the services, the admin
+    (the acting Telegram id), their language and the settings."""
+
+    booking: BookingService
+    desk: ClientDesk
+    admin: int
+    i18n: Translator
+    settings: Settings
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(kind="admin", id=self.admin)
+
+
+async def appointment_screen(card: ApptCard, view: AppointmentView) -> Screen:
+    """The appointment's card: the client (name, @username, phone), what, when, where and
+    what was paid; the actions its status allows, the client's card, and Back to the day."""
+    i18n = card.i18n
+    client = await card.desk.get(card.admin, view.client_id)
+    who = i18n("admin.card.title", name=render.client_line(client))
+    text = f"{who}\n{render.appointment_text(view, i18n, card.settings.currency)}"
     rows: list[list[InlineKeyboardButton]] = []
-    if view.status == "booked":
+    if view.status == AppointmentStatus.BOOKED:
         rows.append(
             [
                 button(
@@ -268,7 +294,7 @@ def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settin
                 )
             ]
         )
-    if view.status != "cancelled":
+    if view.status != AppointmentStatus.CANCELLED:
         rows.append(
             [
                 button(
@@ -281,6 +307,7 @@ def appointment_screen(view: AppointmentView, i18n: Translator, settings: Settin
                 ),
             ]
         )
+    rows.append([button(i18n("admin.btn.client_card"), AdminApptClientCb(appointment_id=view.id))])
     day = view.local_start.date()
     back = AdminDayCb(kind=DayKind.location, target_id=view.location_id, day=day_code(day))
     return text, keyboard(rows, i18n, back)
@@ -303,19 +330,14 @@ def changed_text(view: AppointmentView, i18n: Translator) -> str:
 
 
 async def show_as_it_is(
-    event: CallbackQuery | Message,
-    booking: BookingService,
-    appointment_id: int,
-    actor: Actor,
-    i18n: Translator,
-    settings: Settings,
+    event: CallbackQuery | Message, card: ApptCard, appointment_id: int
 ) -> None:
     """An action on an appointment that changed meanwhile (cancelled, marked, moved): say so
     and show its card as it is now, with the buttons that still apply. A button's message
     becomes that card; a typed answer gets it as a new message."""
-    view = await booking.get(appointment_id, actor=actor)
-    notice = changed_text(view, i18n)
-    text, markup = appointment_screen(view, i18n, settings)
+    view = await card.booking.get(appointment_id, actor=card.actor)
+    notice = changed_text(view, card.i18n)
+    text, markup = await appointment_screen(card, view)
     if isinstance(event, CallbackQuery):
         await event.answer(notice, show_alert=True)
         if isinstance(event.message, Message):
@@ -327,20 +349,14 @@ async def show_as_it_is(
 
 
 async def refuse_action(
-    event: CallbackQuery | Message,
-    exc: DomainError,
-    booking: BookingService,
-    appointment_id: int,
-    actor: Actor,
-    i18n: Translator,
-    settings: Settings,
+    event: CallbackQuery | Message, exc: DomainError, card: ApptCard, appointment_id: int
 ) -> None:
     """Tell a refused appointment action: when the appointment changed meanwhile, as it is now
     (`show_as_it_is`); otherwise the refusal (`common.refuse`)."""
     if isinstance(exc, InvalidState) and exc.reason in CHANGED:
-        await show_as_it_is(event, booking, appointment_id, actor, i18n, settings)
+        await show_as_it_is(event, card, appointment_id)
     else:
-        await refuse(event, exc, i18n)
+        await refuse(event, exc, card.i18n)
 
 
 def workplace_screen(

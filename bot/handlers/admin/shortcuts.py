@@ -81,6 +81,7 @@ async def on_client(
     try:
         client = await one_client(message, state, desk, admin, query, i18n)
         if client is not None:
+            await state.update_data({clients.CARD_BACK_KEY: None})  # Back: the clients list
             await clients.send_card(message, desk, admin, client.id, i18n, settings, now)
     except DomainError as exc:
         await refuse(message, exc, i18n)
