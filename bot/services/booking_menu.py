@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.names import localized_name
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from db.repositories import booking_menu as repo
-from db.repositories import wallets
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +54,16 @@ class SpecialistItem:
 class ClientMoney:
     discount_percent: Decimal
     balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStart:
+    """What the start of /book needs to know of the client: `blocked` by an admin (no new
+    bookings, docs/rules.md#admin-rights), `first_booking` (no appointment yet, in any status:
+    told up front that bookings are prepaid, docs/rules.md#top-up-and-payments)."""
+
+    blocked: bool
+    first_booking: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +223,14 @@ class BookingMenuService:
             return ClientMoney(Decimal(0), Decimal(0))
         return ClientMoney(Decimal(row[0] or 0), Decimal(row[1] or 0))
 
-    async def client_blocked(self, client_id: int) -> bool:
-        """True when an admin blocked the client (no new bookings; docs/rules.md#admin-rights);
-        False for an unknown client (the confirm refuses that)."""
+    async def client_start(self, client_id: int) -> ClientStart:
+        """Blocked or not, and whether this is the client's first booking, in one query; an
+        unknown client is neither (the confirm refuses it)."""
         async with self._session_factory() as session:
-            terms = await wallets.booking_terms(session, client_id)
-        return terms is not None and terms[1]
+            row = await repo.client_start(session, client_id)
+        if row is None:
+            return ClientStart(blocked=False, first_booking=False)
+        return ClientStart(blocked=row[0], first_booking=not row[1])
 
 
 async def _load_combos(session: AsyncSession) -> list[_RawCombo]:

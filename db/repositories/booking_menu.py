@@ -10,6 +10,7 @@ from sqlalchemy import Row, Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
+    Appointment,
     Client,
     ClientWallet,
     Location,
@@ -115,3 +116,15 @@ async def client_money(
         )
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+async def client_start(session: AsyncSession, client_id: int) -> tuple[bool, bool] | None:
+    """(blocked by an admin, has any appointment, in any status) of the client, read in one
+    query; None for an unknown client."""
+    booked_before = exists().where(Appointment.client_id == Client.id)
+    row = (
+        await session.execute(
+            select(Client.is_blocked, booked_before).where(Client.id == client_id)
+        )
+    ).one_or_none()
+    return None if row is None else (bool(row[0]), bool(row[1]))

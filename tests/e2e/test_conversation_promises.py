@@ -555,3 +555,45 @@ def _admin() -> Any:
     from bot.services.booking import Actor
 
     return Actor(kind="admin", id=1)
+
+
+# --- prepayment said up front ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("payments", [True, False])
+async def test_a_first_booking_says_up_front_that_bookings_are_prepaid(
+    lang: str,
+    payments: bool,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A new client learned that bookings are paid from the wallet only at the summary. Their
+    first /book says it on its first screen, with how the wallet is filled (by card at
+    checkout with Payments, else by the salon); once they have booked, it is not repeated."""
+    await make_catalog(session_factory, specialists=1)
+    user, client_id = await new_client(
+        emulator, session_factory, 7190 + payments, lang=lang, balance=Decimal("5000")
+    )
+    note = t(f"booking.prepay.{'card' if payments else 'salon'}", lang)
+    other = t(f"booking.prepay.{'salon' if payments else 'card'}", lang)
+    token = {"payment_provider_token": PROVIDER} if payments else {}
+    async with booking_bot(make_bot_settings, **token):
+        await user.send("/book")
+        first = await user.wait_for_message(t("booking.ask.date", lang))
+        text = first.text or ""
+        assert text.startswith(note) and other not in text
+        await user.press("03.03")
+        await user.wait_for_message(lambda m: has_button(m, "10:00"))
+        await user.press("10:00")
+        summary = await user.wait_for_message(is_summary(lang))
+        assert note not in (summary.text or "")  # said once, where the booking starts
+        await user.press(t("booking.btn.confirm", lang))
+        await user.wait_for_message(booked(lang))
+
+        await user.send("/book")
+        again = await user.wait_for_message(t("booking.ask.date", lang))
+        assert note not in (again.text or "")
+    assert len(await appointments_of(session_factory, client_id)) == 1
+    await assert_money_invariant(session_factory)

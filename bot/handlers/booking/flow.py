@@ -97,17 +97,28 @@ async def start_booking(
     message: Message, state: FSMContext, deps: Deps, *, new_message: bool
 ) -> None:
     """A fresh flow (any previous flow and its hold are dropped). A client an admin blocked is
-    told so at once and no flow starts (docs/rules.md#admin-rights)."""
+    told so at once and no flow starts (docs/rules.md#admin-rights); a client's first booking
+    says on its first screen that bookings are paid in advance from the wallet, and how the
+    wallet is filled (docs/rules.md#top-up-and-payments), not only at the summary."""
     await release_hold(state, deps)
     if message.bot is not None:
         await retire_flow_message(message.bot, message.chat.id, state)
-    if await deps.menu.client_blocked(deps.own_client_id):
+    client = await deps.menu.client_start(deps.own_client_id)
+    if client.blocked:
         await end_flow(state)
         await message.answer(deps.i18n("booking.blocked"))
         return
     draft = Draft(flow=new_flow_token())
-    screen = await screen_for(deps, draft, BookStep.LOCATION)
+    notice = prepay_note(deps) if client.first_booking else ""
+    screen = await screen_for(deps, draft, BookStep.LOCATION, notice=notice)
     await show(message, state, draft, screen, new=new_message)
+
+
+def prepay_note(deps: Deps) -> str:
+    """Bookings are prepaid from the wallet: by card at checkout when Payments are on, else
+    topped up at the salon."""
+    way = "card" if deps.settings.payments_enabled else "salon"
+    return deps.i18n(f"booking.prepay.{way}")
 
 
 async def on_book(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
