@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation
 from aiogram.types import BotCommandScopeDefault, TelegramObject
 from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -40,6 +39,7 @@ from bot.keyboards.common import command_menu
 from bot.middlewares import DrainGate, OneKeyRedisStorage, setup_middlewares
 from bot.middlewares.admin_only import gate_routers
 from bot.middlewares.fsm import FlushBeforeSend
+from bot.middlewares.lease import LeasedEventIsolation
 from bot.notify.runner import run_worker
 from bot.ops import metrics
 from bot.ops.http import Probed, add_routes
@@ -128,10 +128,11 @@ def build_dispatcher(
     # State and data in one hash, read once per update by the update gate (bot.middlewares).
     storage = OneKeyRedisStorage(redis, key_builder, ttl_seconds=settings.fsm_ttl_seconds)
     # Several webhook instances may receive one user's updates at once: serialise them per user
-    # across processes. Polling is single-instance (docs/rules.md#pitfalls-we-design-around), so
-    # a process-local lock suffices.
+    # across processes, with a lock that dies with a killed instance within one short lease.
+    # Polling is single-instance (docs/rules.md#pitfalls-we-design-around), so a process-local
+    # lock suffices.
     isolation: BaseEventIsolation = (
-        RedisEventIsolation(redis, key_builder=key_builder)
+        LeasedEventIsolation(redis, key_builder)
         if settings.webhook_enabled
         else SimpleEventIsolation()
     )

@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from bot.middlewares import dedupe
 from bot.middlewares.fsm import FSM_READ_LUA, FSM_WRITE_LUA, OneKeyRedisStorage, UpdateFrame
 from bot.middlewares.i18n import CACHED_PROFILE
+from bot.middlewares.lease import Heartbeat
 from bot.middlewares.throttling import (
     THROTTLE_TAKE_LUA,
     VERDICT,
@@ -184,7 +185,11 @@ class UpdateGate(FSMContextMiddleware):
             data.update({"state": context, "raw_state": frame.state})
 
         end_keys = [lease_key, seen_key, *fsm_keys]
-        heartbeat = _Heartbeat(self._renew, lease_key, lease, self.lease_ms)
+        heartbeat = Heartbeat(
+            lambda: self._renew(keys=[lease_key], args=[lease, self.lease_ms]),
+            self.lease_ms / 3000,
+            lease_key,
+        )
         try:
             result = await handler(update, data)
         except BaseException:
@@ -246,33 +251,3 @@ class UpdateGate(FSMContextMiddleware):
         if frame is None or not frame.changed:
             return [*args, "0", "", "", "", "", 0]
         return [*args, "1", *frame.write_args(), self.fsm_storage.ttl_ms]
-
-
-class _Heartbeat:
-    """Renews a lease every third of its length while a handler runs; nothing is scheduled
-    beyond one timer unless the handler is slow."""
-
-    def __init__(self, renew: Any, key: str, lease: str, lease_ms: int) -> None:
-        self._renew = renew
-        self._key = key
-        self._lease = lease
-        self._lease_ms = lease_ms
-        self._interval = lease_ms / 3000
-        self._task: asyncio.Task[None] | None = None
-        self._timer = asyncio.get_running_loop().call_later(self._interval, self._start)
-
-    def _start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._beat())
-
-    async def _beat(self) -> None:
-        while True:
-            try:
-                await self._renew(keys=[self._key], args=[self._lease, self._lease_ms])
-            except Exception as exc:  # a lost renewal only shortens the lease
-                log.warning("could not renew the lease of %s: %r", self._key, exc)
-            await asyncio.sleep(self._interval)
-
-    def stop(self) -> None:
-        self._timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
