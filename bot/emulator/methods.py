@@ -50,6 +50,7 @@ class ChatMethods:
     webhook_deliveries: list[dict[str, Any]]
     webhook_max_attempts: int
     webhook_retry_base_seconds: float
+    webhook_retry_max_seconds: float
     observers: list[Callable[[str, Any], None]]
     uploads: dict[str, tuple[str, bytes]]
     _upload_ids: itertools.count[int]
@@ -377,7 +378,7 @@ class ChatMethods:
     async def _deliver_webhooks(self) -> None:
         """POST pending updates as Telegram does: up to the webhook's `max_connections` at once
         (Telegram's default: 40), one at a time per chat and in order within a chat; a non-2xx
-        answer is retried a few times."""
+        answer is retried with a doubling back-off (`webhook_max_attempts` in all)."""
         self._webhook_session = self._webhook_session or aiohttp.ClientSession()
         busy_chats: set[int | None] = set()
         in_flight: set[asyncio.Task[None]] = set()
@@ -426,7 +427,12 @@ class ChatMethods:
                     delivered = True
                     break
                 # The retry back-off of a real Bot API server, shortened for tests.
-                await asyncio.sleep(self.webhook_retry_base_seconds * attempt)
+                await asyncio.sleep(
+                    min(
+                        self.webhook_retry_base_seconds * 2 ** (attempt - 1),
+                        self.webhook_retry_max_seconds,
+                    )
+                )
         finally:
             async with self._cond:
                 busy.discard(chat)

@@ -101,8 +101,12 @@ class BotAPIEmulator(ChatMethods):
         self._webhook_session: aiohttp.ClientSession | None = None
         self.port: int = 0
         self.url: str = ""
-        self.webhook_max_attempts = 5
+        # A failed delivery is retried with a doubling back-off (0.05 s, 0.1 s, ... capped at 2 s):
+        # about 13 s in all, longer than a proxy keeps a failed upstream out (nginx's
+        # fail_timeout), as Telegram too keeps retrying an update for a long while.
+        self.webhook_max_attempts = 12
         self.webhook_retry_base_seconds = 0.05
+        self.webhook_retry_max_seconds = 2.0
         self.clock: Callable[[], float] = time.time
         # The rate limiter's clock; tests may pin it.
         self.monotonic: Callable[[], float] = time.monotonic

@@ -34,6 +34,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.emulator import BotAPIEmulator
+from bot.emulator.methods import update_chat_id
 from bot.emulator.server import EmuMessage
 from bot.emulator.users import SimUser
 from bot.keyboards.booking import BookAction, BookCb, BookStep
@@ -158,6 +159,21 @@ class Cluster:
             p.log.read_text(errors="replace") for p in [*self.instances, *self.workers]
         )
 
+    def diagnostics(self, lines: int = 40) -> str:
+        """What a failed run leaves to read: the deliveries that were not answered 200, and the
+        last `lines` lines of every process's log."""
+        failed = [d for d in self.emulator.webhook_deliveries if d["status"] != 200]
+        task = self.emulator._webhook_task
+        pending = [(u["update_id"], update_chat_id(u)) for u in self.emulator.pending_updates()]
+        parts = [
+            f"webhook deliveries not answered 200: {failed!r}",
+            f"pending updates (id, chat): {pending!r}; delivery task: {task!r}",
+        ]
+        for p in [*self.instances, *self.workers]:
+            tail = p.log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"---- {p.name} (exit {p.proc.returncode}) ----\n" + "\n".join(tail))
+        return "\n".join(parts)
+
 
 def cluster_env(
     emulator: BotAPIEmulator, database_url: str, redis_url: str, prefix: str, **extra: str
@@ -243,7 +259,11 @@ async def run_cluster(
                 return sum(c.seq > mark and c.completed for c in calls) >= instances
 
             await emulator.wait_for(registered, timeout=START_TIMEOUT)
-            yield cluster
+            try:
+                yield cluster
+            except BaseException:
+                print(cluster.diagnostics())  # shown by pytest with the failure
+                raise
         finally:
             await stop_all([*cluster.instances, *cluster.workers])
 
