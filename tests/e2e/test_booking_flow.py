@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator, EmuMessage
 from bot.emulator.users import SimUser
+from bot.services.booking_flow import BookingFlow, LostReason, TimeChoice, TimeGone
 from db.models import Client, Location, Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import (
     NOW,
@@ -352,6 +353,39 @@ async def test_lost_race_offers_fresh_times(
     [b] = await appointments_of(session_factory, bob_id)
     assert (a.start_time, b.start_time) == (TEN, ELEVEN)
     await assert_money_invariant(session_factory)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_a_refused_time_is_not_offered_again_and_every_loss_changes_the_screen(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hold refuses a time the day's listing still shows (a hold racing a commit, a cached
+    day not yet refreshed): the time is not offered again, so a second loss is a new screen,
+    not an identical edit Telegram drops while the client waits before the same button."""
+    await make_catalog(session_factory, specialists=1)
+    bob, _ = await new_client(emulator, session_factory, 5011, lang=lang)
+    refused: list[int] = []
+
+    async def refuse(self: BookingFlow, choice: TimeChoice, *, now: Any) -> None:
+        refused.append(int(choice.start.timestamp()))
+        raise TimeGone(LostReason.TAKEN)
+
+    monkeypatch.setattr(BookingFlow, "pick_time", refuse)
+    async with booking_bot(make_bot_settings):
+        before = await to_times(bob, lang)
+        assert has_button(before, "10:00") and has_button(before, "11:00")
+        await bob.press("10:00")
+        first = await bob.wait_for_message(t("booking.taken", lang))
+        assert not has_button(first, "10:00") and has_button(first, "11:00")
+        await bob.press("11:00")
+        second = await bob.wait_for_message(t("booking.taken", lang))
+        assert has_button(second, "10:00") and not has_button(second, "11:00")
+
+    assert refused == [int(TEN.timestamp()), int(ELEVEN.timestamp())]
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

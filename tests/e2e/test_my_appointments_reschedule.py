@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import formats
 from bot.config import Settings
+from bot.domain.errors import SlotTaken
 from bot.emulator.server import BotAPIEmulator, EmuMessage
 from bot.emulator.users import SimUser
 from bot.services.availability import AvailabilityService
 from bot.services.booking import AppointmentView
+from bot.services.reschedule_flow import RescheduleFlow
 from bot.services.wallet import WalletService
 from db.models import Service
 from tests.e2e.account_support import (
@@ -343,6 +345,33 @@ async def test_lost_race_shows_fresh_times_and_moves_nothing(
         assert await ledger_of(session_factory, client_id, "reschedule") == []
         assert (await wallet_of(session_factory, client_id))[0] == Decimal("4000")
         await assert_money_invariant(session_factory)
+
+
+async def test_a_refused_time_is_not_offered_again(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The move refuses a time the day's listing still shows (a cached day not yet refreshed):
+    the fresh times leave it out, as booking does, so the client is not sent back to it."""
+    catalog = await make_catalog(session_factory)
+    user, client_id = await new_client(emulator, session_factory, 6210)
+
+    async def refuse(self: RescheduleFlow, *args: object, **kwargs: object) -> None:
+        raise SlotTaken()
+
+    monkeypatch.setattr(RescheduleFlow, "move", refuse)
+    async with account_bot(make_bot_settings()) as app:
+        view = await book(app, client_id, catalog, local(3, 10))
+        day = ddmm(local(4, 0))
+        await to_confirm(user, view, "ru", day, "12:00")
+        await user.press(t("account.btn.reschedule_confirm", "ru"))
+        fresh = await user.wait_for_message(t("account.resched.taken", "ru", date=day))
+        assert "12:00" not in fresh.button_texts()
+        assert "14:00" in fresh.button_texts()
+        row = await appointment(session_factory, view.id)
+        assert (row.status, row.start_time) == ("booked", local(3, 10))
 
 
 async def test_too_late_is_refused_clearly(

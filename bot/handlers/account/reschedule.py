@@ -130,10 +130,12 @@ async def show_times(
     *,
     notice_key: str | None = None,
     page: int = 0,
+    lost: datetime | None = None,
 ) -> None:
     """That day's free times (`page`: a part of the day or a page of it, as the booking's time
-    picker), or (none left) a note and the dates again."""
-    starts = await deps.reschedule.times(view, day, now=deps.now)
+    picker), or (none left) a note and the dates again; `lost`, a time the move was just
+    refused, is not offered again (as in booking: `booking.screens.times`)."""
+    starts = [s for s in await deps.reschedule.times(view, day, now=deps.now) if s != lost]
     label = day.strftime("%d.%m")
     if not starts:
         await show_dates(
@@ -157,11 +159,13 @@ async def show_times_again(
     start: datetime,
     notice_key: str,
 ) -> None:
-    """The chosen start went (taken, or no longer offered): that day's fresh times, open at the
-    part of the day the client was looking at."""
+    """The chosen start went (taken, or no longer offered): that day's fresh times without it,
+    open at the part of the day the client was looking at."""
     local = start.astimezone(ZoneInfo(view.timezone))
     page = part_page(local.hour)
-    await show_times(query, deps, state, view, local.date(), notice_key=notice_key, page=page)
+    await show_times(
+        query, deps, state, view, local.date(), notice_key=notice_key, page=page, lost=start
+    )
 
 
 async def on_dates(

@@ -100,11 +100,19 @@ def request_of(deps: Deps, draft: Draft) -> BookingRequest | None:
 
 
 async def show_times(
-    message: Message, state: FSMContext, deps: Deps, draft: Draft, *, notice: str = ""
+    message: Message,
+    state: FSMContext,
+    deps: Deps,
+    draft: Draft,
+    *,
+    notice: str = "",
+    lost: int | None = None,
 ) -> None:
-    """Back to the chosen date's free times, as they are now."""
+    """Back to the chosen date's free times, as they are now (without `lost`, the time just
+    refused: `times`)."""
     picked = await resolve(deps, draft)
-    await show(message, state, draft, await times(deps, draft, picked, notice=notice))
+    screen = await times(deps, draft, picked, notice=notice, lost=lost)
+    await show(message, state, draft, screen)
 
 
 async def on_confirm(
@@ -142,7 +150,8 @@ async def book_draft(message: Message, state: FSMContext, deps: Deps, draft: Dra
     except TimeGone as gone:
         # Say why the time is gone (the flow has released the hold): the hold lapsed and
         # someone took it, a lost race, or the time is no longer bookable at all.
-        await show_times(message, state, deps, draft, notice=i18n(LOST_NOTICES[gone.reason]))
+        notice = i18n(LOST_NOTICES[gone.reason])
+        await show_times(message, state, deps, draft, notice=notice, lost=draft.start)
         return None
     except InsufficientFunds as exc:
         text, markup = insufficient_screen(exc, deps, draft)
@@ -206,7 +215,8 @@ async def on_pay(
         )
         quote = await deps.flow.hold_for_payment(choice, now=deps.now)
     except TimeGone as gone:
-        await show_times(message, state, deps, draft, notice=i18n(LOST_NOTICES[gone.reason]))
+        notice = i18n(LOST_NOTICES[gone.reason])
+        await show_times(message, state, deps, draft, notice=notice, lost=draft.start)
         await callback.answer()
         return
     remember_quote(draft, quote)

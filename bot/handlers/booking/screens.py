@@ -274,8 +274,16 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
     return Screen(with_notice(notice, text), markup, BookStep.DATE)
 
 
-async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -> Screen:
-    """Free times of the chosen date; none left -> offer the waitlist for that date."""
+async def times(
+    deps: Deps, draft: Draft, picked: Picked, *, notice: str = "", lost: int | None = None
+) -> Screen:
+    """Free times of the chosen date; none left -> offer the waitlist for that date.
+
+    `lost` (a start, epoch seconds) is a time the hold or the booking just refused: it is not
+    offered again on this screen even if the day's free times still show it (a hold that raced
+    a commit, or a cached day not yet refreshed), so a lost press always changes the screen
+    instead of leaving the client before the same button (docs/rules.md#holds).
+    """
     i18n = deps.i18n
     assert picked.location is not None and picked.service is not None and draft.day is not None
     day = date.fromordinal(draft.day)
@@ -287,6 +295,8 @@ async def times(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
         now=deps.now,
         client_id=deps.client_id,
     )
+    if lost is not None:
+        offers = [o for o in offers if int(o.start.timestamp()) != lost]
     draft.offered_times = [int(o.start.timestamp()) for o in offers]
     draft.start = None
     draft.hold_id = None

@@ -86,5 +86,6 @@ async def resume_summary(deps: Deps, draft: Draft, picked: Picked, *, notice: st
 
 
 async def times_after_loss(deps: Deps, draft: Draft, picked: Picked, reason: LostReason) -> Screen:
-    """That day's free times as they are now, with why the picked time is gone."""
-    return await times(deps, draft, picked, notice=deps.i18n(LOST_NOTICES[reason]))
+    """That day's free times as they are now, without the time just lost, with why it is gone."""
+    notice = deps.i18n(LOST_NOTICES[reason])
+    return await times(deps, draft, picked, notice=notice, lost=draft.start)
