@@ -133,7 +133,7 @@ def _back(view: CatView, kind: CatKind, entity_id: int = 0, sub: int = 0) -> Adm
 
 async def list_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
     entity: EntityKind = kind_of(cb.kind)  # type: ignore[assignment]
-    rows = await ctx.editor.listing(entity)
+    rows = await ctx.editor.listing(entity, ctx.i18n.locale)
     page = rows[cb.sub * PAGE : (cb.sub + 1) * PAGE]
     buttons = [
         [button(f"{'✅' if active else '⛔'} {label}", _back(CatView.card, cb.kind, i))]
@@ -168,7 +168,7 @@ def render_card(card: Card, i18n: Translator) -> str:
 
 
 async def card_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
-    card = await ctx.editor.card(kind_of(cb.kind), cb.id)
+    card = await ctx.editor.card(kind_of(cb.kind), cb.id, ctx.i18n.locale)
     rows = [
         [
             button(
@@ -202,13 +202,13 @@ async def hours_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
         shown = {d: _hm(*h) if h else ctx.i18n("catalog_edit.day_off") for d, h in week.items()}
         title = ctx.i18n(
             "catalog_edit.hours.title",
-            name=(await ctx.editor.card("location", cb.id)).values["name"],
+            name=(await ctx.editor.card("location", cb.id)).name_in(ctx.i18n.locale),
         )
     else:
-        shifts = await ctx.editor.shifts(cb.id, cb.sub)
+        shifts = await ctx.editor.shifts(cb.id, cb.sub, ctx.i18n.locale)
         shown = {d: _hm(s, e) + (f" · {w}" if w else "") for d, (s, e, w) in shifts.items()}
-        specialist = (await ctx.editor.card("specialist", cb.id)).values["name"]
-        location = (await ctx.editor.card("location", cb.sub)).values["name"]
+        specialist = (await ctx.editor.card("specialist", cb.id)).name_in(ctx.i18n.locale)
+        location = (await ctx.editor.card("location", cb.sub)).name_in(ctx.i18n.locale)
         title = ctx.i18n("catalog_edit.schedule.title", name=specialist, location=location)
     lines = [title]
     rows = []
@@ -226,7 +226,7 @@ async def schedule_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
         return await hours_screen(ctx, cb)
     rows = [
         [button(label, _back(CatView.schedule, cb.kind, cb.id, location_id))]
-        for location_id, label, active in await ctx.editor.listing("location")
+        for location_id, label, active in await ctx.editor.listing("location", ctx.i18n.locale)
         if active
     ]
     back = _back(CatView.card, cb.kind, cb.id)
@@ -268,7 +268,7 @@ async def links_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
     link_kind, _ = LINKS[cb.kind]
     rows = [
         [button(f"{'✅' if on else '▫️'} {name}", _back(CatView.link, cb.kind, cb.id, service_id))]
-        for service_id, name, _, on in await ctx.editor.links(link_kind, cb.id)
+        for service_id, name, _, on in await ctx.editor.links(link_kind, cb.id, ctx.i18n.locale)
     ]
     text = ctx.i18n(f"catalog_edit.links.{link_kind}")
     return text, rows_keyboard(rows, ctx.i18n, _back(CatView.card, cb.kind, cb.id))
@@ -315,7 +315,7 @@ async def new_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen | None:
     if cb.kind is CatKind.workplace and not cb.sub:
         rows = [
             [button(label, _back(CatView.new, cb.kind, 0, location_id))]
-            for location_id, label, active in await ctx.editor.listing("location")
+            for location_id, label, active in await ctx.editor.listing("location", ctx.i18n.locale)
             if active
         ]
         return ctx.i18n("catalog_edit.workplace.pick_location"), rows_keyboard(
@@ -360,10 +360,10 @@ async def move_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen | None:
         return None
     rows = [
         [button(label, _back(CatView.move, cb.kind, cb.id, location_id))]
-        for location_id, label, active in await ctx.editor.listing("location")
+        for location_id, label, active in await ctx.editor.listing("location", ctx.i18n.locale)
         if active and location_id != card.values["location_id"]
     ]
-    text = ctx.i18n("catalog_edit.workplace.move", name=card.values["name"])
+    text = ctx.i18n("catalog_edit.workplace.move", name=card.name_in(ctx.i18n.locale))
     if not rows:
         text += "\n" + ctx.i18n("catalog_edit.list.empty")
     return text, rows_keyboard(rows, ctx.i18n, _back(CatView.card, cb.kind, cb.id))

@@ -62,14 +62,15 @@ SHOWN_TOUCHED = 10
 
 def render_preview(impact: Impact, i18n: Translator, title: str | None = None) -> str:
     """What the change is (`title`, or a file's import summary: the CLI's lines) and the
-    touched appointments, soonest first."""
+    touched appointments, soonest first, named in the admin's language."""
     lines = [title or i18n("catalog.preview.title")]
     lines += impact.summary.lines() if impact.summary is not None else []
     if not impact.touched:
         lines.append(i18n("catalog.touched.none"))
         return "\n".join(lines)
     lines.append(i18n("catalog.touched.header", count=len(impact.touched)))
-    for t in impact.touched[:SHOWN_TOUCHED]:
+    for touched in impact.touched[:SHOWN_TOUCHED]:
+        t = touched.in_language(i18n.locale)
         local = wall(t.start, ZoneInfo(t.timezone))
         lines.append(
             i18n(
@@ -140,11 +141,15 @@ async def on_button(
         await send_export(query.bot, query.from_user.id, files, i18n, now)
         return
     if callback_data.action is CatalogFileAction.specialists:
-        pick = specialists_keyboard(await files.specialists())
+        pick = specialists_keyboard(await files.specialists(i18n.locale))
         await edit(query, i18n("catalog.specialists.pick"), pick)
         return
     if callback_data.action is CatalogFileAction.holiday:
-        await edit(query, i18n("catalog.holiday.pick"), locations_keyboard(await files.locations()))
+        await edit(
+            query,
+            i18n("catalog.holiday.pick"),
+            locations_keyboard(await files.locations(i18n.locale)),
+        )
         return
     if callback_data.action is CatalogFileAction.screen:
         back = InlineKeyboardButton(
@@ -244,7 +249,7 @@ async def on_specialist_active(
     except NotAllowed:
         await query.answer(i18n(DENIED_TEXT), show_alert=True)
         return
-    names = {i: (name, active) for i, name, active in await files.specialists()}
+    names = {i: (name, active) for i, name, active in await files.specialists(i18n.locale)}
     found = names.get(callback_data.specialist_id)
     message = query.message if isinstance(query.message, Message) else None
     # A stale button: the specialist is gone, or already in the state it asks for.
@@ -283,7 +288,7 @@ async def on_holiday_location(
 ) -> None:
     try:
         await gate.require(query.from_user.id)
-        name = await files.location_name(callback_data.location_id)
+        name = await files.location_name(callback_data.location_id, i18n.locale)
     except NotAllowed:
         await query.answer(i18n(DENIED_TEXT), show_alert=True)
         return
@@ -314,7 +319,7 @@ async def on_holiday_date(
         await gate.require(message.from_user.id)
         if not isinstance(location_id, int):
             raise NotFound("no location chosen")
-        name = await files.location_name(location_id)
+        name = await files.location_name(location_id, i18n.locale)
     except NotAllowed:
         await state.set_state(None)
         await message.answer(i18n(DENIED_TEXT))

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.catalog_input import Dated, FieldType, Hours, Shift, parse_value
 from bot.domain.errors import InputProblem, InvalidInput, NotFound
+from bot.domain.names import localized_name
 from bot.domain.walltime import WallTime
 from bot.services.admin_gate import AdminGate
 from bot.services.catalog_changes import (
@@ -163,6 +164,12 @@ class Card:
     values: dict[str, Any]
     context: tuple[str, ...] = ()
 
+    def name_in(self, language: str | None) -> str:
+        """The entry's name in `language` where translated (the base name otherwise)."""
+        return localized_name(
+            str(self.values.get("name", "")), self.values.get("name_i18n"), language
+        )
+
     def shown(self, spec: FieldSpec) -> str | None:
         """The field's value as text (None: not set)."""
         value = self.values.get(spec.column)
@@ -186,13 +193,17 @@ class CatalogEditor:
 
     # --- screens ---------------------------------------------------------------------------
 
-    async def listing(self, kind: EntityKind) -> list[tuple[int, str, bool]]:
-        """Every entry of the kind, active or not, as (id, label, is_active), by label."""
+    async def listing(
+        self, kind: EntityKind, language: str | None = None
+    ) -> list[tuple[int, str, bool]]:
+        """Every entry of the kind, active or not, as (id, label, is_active), by label; names
+        in `language` where translated."""
         async with self._sessions() as session:
-            return await catalog_edit.entity_rows(session, kind)
+            return await catalog_edit.entity_rows(session, kind, language)
 
-    async def card(self, kind: EditKind, entity_id: int) -> Card:
-        """The row's values; `NotFound` when there is none."""
+    async def card(self, kind: EditKind, entity_id: int, language: str | None = None) -> Card:
+        """The row's values (its base name and translations as stored) and the names around
+        it in `language` where translated; `NotFound` when there is none."""
         async with self._sessions() as session:
             values = await catalog_edit.row_values(session, kind, entity_id)
             if values is None:
@@ -206,25 +217,30 @@ class CatalogEditor:
             ):
                 if column in values:
                     row = await catalog_edit.row_values(session, parent, int(values[column]))  # type: ignore[arg-type]
-                    context.append(str(row["name"]) if row else "?")
+                    context.append(
+                        localized_name(str(row["name"]), row.get("name_i18n"), language)
+                        if row
+                        else "?"
+                    )
         return Card(kind, entity_id, values, tuple(context))
 
     async def links(
-        self, kind: LinkKind, parent_id: int
+        self, kind: LinkKind, parent_id: int, language: str | None = None
     ) -> list[tuple[int, str, int | None, bool]]:
-        """Every service as (service_id, name, link id or None, linked and active)."""
+        """Every service as (service_id, name in `language` where translated, link id or
+        None, linked and active)."""
         async with self._sessions() as session:
-            return await catalog_edit.service_links(session, kind, parent_id)
+            return await catalog_edit.service_links(session, kind, parent_id, language)
 
     async def location_week(self, location_id: int) -> dict[int, tuple[WallTime, WallTime] | None]:
         async with self._sessions() as session:
             return await catalog_edit.location_week(session, location_id)
 
     async def shifts(
-        self, specialist_id: int, location_id: int
+        self, specialist_id: int, location_id: int, language: str | None = None
     ) -> dict[int, tuple[WallTime, WallTime, str | None]]:
         async with self._sessions() as session:
-            return await catalog_edit.specialist_week(session, specialist_id, location_id)
+            return await catalog_edit.specialist_week(session, specialist_id, location_id, language)
 
     async def holidays(
         self, location_id: int, today: date

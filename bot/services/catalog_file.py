@@ -33,25 +33,27 @@ class CatalogFileService:
         self._impact = impact
         self._default_timezone = default_timezone
 
-    async def locations(self) -> list[tuple[int, str]]:
-        """Active locations as (id, name), by name."""
+    async def locations(self, language: str | None = None) -> list[tuple[int, str]]:
+        """Active locations as (id, name in `language` where translated), by that name."""
         async with self._sessions() as session:
-            locations, _ = await active_names(session)
+            locations, _ = await active_names(session, language)
         return locations
 
-    async def location_name(self, location_id: int) -> str:
-        """The active location's name; `NotFound` for a missing or inactive one."""
+    async def location_name(self, location_id: int, language: str | None = None) -> str:
+        """The active location's name in `language` where translated; `NotFound` for a
+        missing or inactive one."""
         async with self._sessions() as session:
-            locations, _ = await active_names(session)
+            locations, _ = await active_names(session, language)
         name = dict(locations).get(location_id)
         if name is None:
             raise NotFound(f"location {location_id}")
         return name
 
-    async def specialists(self) -> list[tuple[int, str, bool]]:
-        """Every specialist, active or not, as (id, name, is_active), by name."""
+    async def specialists(self, language: str | None = None) -> list[tuple[int, str, bool]]:
+        """Every specialist, active or not, as (id, name in `language` where translated,
+        is_active), by that name."""
         async with self._sessions() as session:
-            return await catalog_edit.with_state(session, "specialist")
+            return await catalog_edit.with_state(session, "specialist", language)
 
     async def preview_change(self, change: CatalogChange, *, now: datetime) -> Impact:
         return await self._impact.preview(change, now=now)

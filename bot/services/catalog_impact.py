@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.catalog.summary import ImportSummary
 from bot.domain.errors import DomainError
+from bot.domain.names import localized_name
 from bot.domain.tz import local_date
 from bot.domain.working_time import Occupying, fits_working_time, over_capacity, working_instants
 from bot.services.booking import BookingService
@@ -58,6 +59,17 @@ class TouchedAppointment:
     service: str
     client: str
     reason: TouchReason
+    # Translated names by field (`location`, `specialist`, `service`) and language.
+    names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    def in_language(self, language: str) -> TouchedAppointment:
+        """The same appointment with its names in `language` where translated."""
+        return replace(
+            self,
+            location=localized_name(self.location, self.names.get("location"), language),
+            specialist=localized_name(self.specialist, self.names.get("specialist"), language),
+            service=localized_name(self.service, self.names.get("service"), language),
+        )
 
 
 @dataclass(frozen=True)
@@ -218,6 +230,11 @@ class CatalogImpactService:
                 r.service,
                 r.client,
                 reasons[r.appointment_id],
+                {
+                    "location": dict(r.location_i18n or {}),
+                    "specialist": dict(r.specialist_i18n or {}),
+                    "service": dict(r.service_i18n or {}),
+                },
             )
             for r in rows
             if r.appointment_id in reasons

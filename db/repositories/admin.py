@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Admin, Client, Location, Specialist, SpecialistInvite
+from db.repositories.names import name_contains
 
 # --- admins ------------------------------------------------------------------------------------
 
@@ -129,17 +130,6 @@ async def set_specialist_account(
     )
 
 
-def name_contains(model: type[Location] | type[Specialist], query: str) -> ColumnElement[bool]:
-    """The row's base name or one of its translated names (`name_i18n`) contains `query`,
-    case-insensitively: an admin may type a name in either language."""
-    pattern = f"%{escape_like(query)}%"
-    translated = func.jsonb_each_text(model.name_i18n).table_valued("key", "value")
-    return or_(
-        model.name.ilike(pattern, escape="\\"),
-        select(translated.c.value).where(translated.c.value.ilike(pattern, escape="\\")).exists(),
-    )
-
-
 async def specialists_named(
     session: AsyncSession, query: str, *, limit: int
 ) -> Sequence[Specialist]:
@@ -160,8 +150,3 @@ async def locations_named(session: AsyncSession, query: str, *, limit: int) -> S
         select(Location).where(name_contains(Location, query)).order_by(Location.name).limit(limit)
     )
     return result.scalars().all()
-
-
-def escape_like(text: str) -> str:
-    """`text` for a LIKE pattern with `\\` as the escape character."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Appointment, AuditEntry, Client, Location, Specialist
+from bot.domain.names import localized_name
+from db.models import Appointment, AuditEntry, Client, Location, Service, Specialist, Workplace
 
 
 async def record(
@@ -55,20 +56,24 @@ _FULL_NAME = func.concat_ws(" ", Client.first_name, Client.last_name)
 
 
 async def entity_names(
-    session: AsyncSession, entries: Sequence[AuditEntry]
+    session: AsyncSession, entries: Sequence[AuditEntry], language: str | None = None
 ) -> dict[tuple[str, int], str]:
-    """A readable name for each (entity, id) the rows name: a client's or specialist's name, a
-    location's, or an appointment's client; rows of a deleted or nameless entity are left out."""
+    """A readable name for each (entity, id) the rows name: a client's name, a location's,
+    workplace's, service's or specialist's (in `language` where translated), or an
+    appointment's client; rows of a deleted or nameless entity are left out."""
     ids: dict[str, set[int]] = {}
     for e in entries:
         if e.entity_id is not None and -(2**31) < e.entity_id < 2**31:
             ids.setdefault(e.entity, set()).add(e.entity_id)
     names: dict[tuple[str, int], str] = {}
+    none = null().label("name_i18n")
     queries = {
-        "client": select(Client.id, _FULL_NAME),
-        "specialist": select(Specialist.id, Specialist.name),
-        "location": select(Location.id, Location.name),
-        "appointment": select(Appointment.id, _FULL_NAME).join(
+        "client": select(Client.id, _FULL_NAME, none),
+        "specialist": select(Specialist.id, Specialist.name, Specialist.name_i18n),
+        "location": select(Location.id, Location.name, Location.name_i18n),
+        "workplace": select(Workplace.id, Workplace.name, Workplace.name_i18n),
+        "service": select(Service.id, Service.name, Service.name_i18n),
+        "appointment": select(Appointment.id, _FULL_NAME, none).join(
             Client, Client.id == Appointment.client_id
         ),
     }
@@ -79,7 +84,7 @@ async def entity_names(
         key = stmt.selected_columns[0]
         for row in await session.execute(stmt.where(key.in_(sorted(wanted)))):
             if row[1]:
-                names[(entity, int(row[0]))] = str(row[1])
+                names[(entity, int(row[0]))] = localized_name(str(row[1]), row[2], language)
     return names
 
 

@@ -7,11 +7,13 @@ caller can write the audit row's "before" side.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.names import localized_name
 from bot.domain.walltime import WallTime
 from db.models import (
     Break,
@@ -25,11 +27,14 @@ from db.models import (
     Workplace,
     WorkplaceService,
 )
+from db.repositories.names import name_is
 
 EntityKind = Literal["location", "workplace", "service", "specialist"]
 # A service link: a workplace hosting a service, a specialist doing one.
 LinkKind = Literal["workplace_service", "service_specialist"]
 EditKind = EntityKind | LinkKind
+# A row whose second field is the label it is sorted by.
+_Labelled = TypeVar("_Labelled", bound=tuple[Any, ...])
 _MODELS: dict[str, Any] = {
     "location": Location,
     "workplace": Workplace,
@@ -75,13 +80,19 @@ async def exists(session: AsyncSession, kind: EditKind, entity_id: int) -> bool:
     return (await session.scalar(select(model.id).where(model.id == entity_id))) is not None
 
 
-async def with_state(session: AsyncSession, kind: EntityKind) -> list[tuple[int, str, bool]]:
-    """Every row of the kind, active or not, as (id, name, is_active), by name."""
+async def with_state(
+    session: AsyncSession, kind: EntityKind, language: str | None = None
+) -> list[tuple[int, str, bool]]:
+    """Every row of the kind, active or not, as (id, name in `language` where translated,
+    is_active), by that name."""
     model = _MODELS[kind]
-    rows = await session.execute(
-        select(model.id, model.name, model.is_active).order_by(model.name, model.id)
-    )
-    return [(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+    rows = await session.execute(select(model.id, model.name, model.name_i18n, model.is_active))
+    return _by_label((int(r[0]), localized_name(r[1], r[2], language), bool(r[3])) for r in rows)
+
+
+def _by_label(rows: Iterable[_Labelled]) -> list[_Labelled]:
+    """Sorted by the label shown (case-insensitive), then id."""
+    return sorted(rows, key=lambda r: (r[1].casefold(), r[0]))
 
 
 async def set_active(
@@ -344,17 +355,31 @@ async def delete_break(
 # --- what the admin's catalog screens show ------------------------------------------------------
 
 
-async def entity_rows(session: AsyncSession, kind: EntityKind) -> list[tuple[int, str, bool]]:
-    """Every row of the kind as (id, label, is_active), by label; a workplace's label starts
-    with its location's name."""
+async def entity_rows(
+    session: AsyncSession, kind: EntityKind, language: str | None = None
+) -> list[tuple[int, str, bool]]:
+    """Every row of the kind as (id, label, is_active), by label, names in `language` where
+    translated; a workplace's label starts with its location's name."""
     if kind != "workplace":
-        return await with_state(session, kind)
+        return await with_state(session, kind, language)
     rows = await session.execute(
-        select(Workplace.id, Location.name, Workplace.name, Workplace.is_active)
-        .join(Location, Location.id == Workplace.location_id)
-        .order_by(Location.name, Workplace.name, Workplace.id)
+        select(
+            Workplace.id,
+            Location.name,
+            Location.name_i18n,
+            Workplace.name,
+            Workplace.name_i18n,
+            Workplace.is_active,
+        ).join(Location, Location.id == Workplace.location_id)
     )
-    return [(int(r[0]), f"{r[1]} · {r[2]}", bool(r[3])) for r in rows]
+    return _by_label(
+        (
+            int(r[0]),
+            f"{localized_name(r[1], r[2], language)} · {localized_name(r[3], r[4], language)}",
+            bool(r[5]),
+        )
+        for r in rows
+    )
 
 
 Hours = tuple[WallTime, WallTime]
@@ -375,15 +400,17 @@ async def location_week(session: AsyncSession, location_id: int) -> dict[int, Ho
 
 
 async def specialist_week(
-    session: AsyncSession, specialist_id: int, location_id: int
+    session: AsyncSession, specialist_id: int, location_id: int, language: str | None = None
 ) -> dict[int, tuple[WallTime, WallTime, str | None]]:
-    """The specialist's shifts at the location by ISO weekday, with the pinned workplace."""
+    """The specialist's shifts at the location by ISO weekday, with the pinned workplace
+    (named in `language` where translated)."""
     rows = await session.execute(
         select(
             SpecialistSchedule.day_of_week,
             SpecialistSchedule.start_time,
             SpecialistSchedule.end_time,
             Workplace.name,
+            Workplace.name_i18n,
         )
         .outerjoin(Workplace, Workplace.id == SpecialistSchedule.workplace_id)
         .where(
@@ -392,7 +419,11 @@ async def specialist_week(
             SpecialistSchedule.is_day_off.is_(False),
         )
     )
-    return {int(r[0]): (r[1], r[2], r[3]) for r in rows if r[1] is not None and r[2] is not None}
+    return {
+        int(r[0]): (r[1], r[2], None if r[3] is None else localized_name(r[3], r[4], language))
+        for r in rows
+        if r[1] is not None and r[2] is not None
+    }
 
 
 async def holidays_from(
@@ -420,10 +451,10 @@ async def breaks_from(
 
 
 async def service_links(
-    session: AsyncSession, kind: LinkKind, parent_id: int
+    session: AsyncSession, kind: LinkKind, parent_id: int, language: str | None = None
 ) -> list[tuple[int, str, int | None, bool]]:
-    """Every service as (service_id, name, link id or None, link active) for the workplace
-    (or specialist) `parent_id`, by name."""
+    """Every service as (service_id, name in `language` where translated, link id or None,
+    link active) for the workplace (or specialist) `parent_id`, by that name."""
     model: Any = WorkplaceService if kind == "workplace_service" else ServiceSpecialist
     parent = (
         WorkplaceService.workplace_id == parent_id
@@ -431,18 +462,28 @@ async def service_links(
         else ServiceSpecialist.specialist_id == parent_id
     )
     rows = await session.execute(
-        select(Service.id, Service.name, model.id, model.is_active)
-        .outerjoin(model, (model.service_id == Service.id) & parent)
-        .order_by(Service.name, Service.id)
+        select(Service.id, Service.name, Service.name_i18n, model.id, model.is_active).outerjoin(
+            model, (model.service_id == Service.id) & parent
+        )
     )
-    return [(int(r[0]), str(r[1]), None if r[2] is None else int(r[2]), bool(r[3])) for r in rows]
+    return _by_label(
+        (
+            int(r[0]),
+            localized_name(r[1], r[2], language),
+            None if r[3] is None else int(r[3]),
+            bool(r[4]),
+        )
+        for r in rows
+    )
 
 
 async def workplace_named(session: AsyncSession, location_id: int, name: str) -> int | None:
-    """The id of the location's workplace with this name (case-insensitively), if any."""
+    """The id of the location's workplace with this name in any language
+    (case-insensitively), if any; a base name wins over another's translation."""
     found = await session.scalar(
-        select(Workplace.id).where(
-            Workplace.location_id == location_id, func.lower(Workplace.name) == name.lower()
-        )
+        select(Workplace.id)
+        .where(Workplace.location_id == location_id, name_is(Workplace, name))
+        .order_by(func.lower(Workplace.name) != name.lower(), Workplace.id)
+        .limit(1)
     )
     return None if found is None else int(found)

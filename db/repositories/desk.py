@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Appointment, Client, ClientWallet, WalletTransaction
-from db.repositories.admin import escape_like
 from db.repositories.appointments import ViewRow, view_select
+from db.repositories.names import escape_like
 from db.repositories.wallets import CHARGE_KINDS
 
 

@@ -41,6 +41,10 @@ class BookedRow:
     specialist: str
     service: str
     client: str
+    # Translated names (`name_i18n`) of the location, specialist and service.
+    location_i18n: dict[str, str]
+    specialist_i18n: dict[str, str]
+    service_i18n: dict[str, str]
 
 
 async def future_booked(session: AsyncSession, now: dt.datetime) -> list[BookedRow]:
@@ -69,6 +73,9 @@ async def future_booked(session: AsyncSession, now: dt.datetime) -> list[BookedR
             Specialist.name,
             Service.name,
             client,
+            Location.name_i18n,
+            Specialist.name_i18n,
+            Service.name_i18n,
         )
         .select_from(Appointment)
         .join(Location, Location.id == Appointment.location_id)

@@ -20,6 +20,8 @@ from bot.emulator.server import BotAPIEmulator
 from bot.services.booking import BookingService
 from tests.e2e.booking_support import NOW, booking_bot, t
 from tests.e2e.test_admin import ADMIN_TG, set_client
+from tests.e2e.test_catalog_edit import ADMIN as EDITOR_ADMIN
+from tests.e2e.test_catalog_edit import open_list, pinned
 from tests.e2e.test_stats import ADMIN as STATS_ADMIN
 from tests.e2e.test_stats import NOW as STATS_NOW
 from tests.e2e.test_stats import upload
@@ -154,3 +156,75 @@ async def test_statistics_name_scopes_and_report_columns_in_the_admins_language(
         await admin.press(boris)
         picked = await admin.wait_for_message(lambda m: boris in (m.text or ""))
         assert t("stats.bookings_made", lang, count=2) in (picked.text or "")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_catalog_editor_impact_screen_and_audit_log_name_entries_in_the_admins_language(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog(session_factory)
+    base = await translated(session_factory, cat)
+    location, service, specialist, workplace = (shown(lang, base, table) for table in TABLES)
+    client = await make_client(session_factory, balance=cat.price * 2)
+    admin = emulator.user(EDITOR_ADMIN, "Owner", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[EDITOR_ADMIN]), setup=pinned) as app:
+        await app.services.booking.confirm(booking_request(cat, client), now=NOW)
+        await open_list(admin, "workplace", lang)
+        await admin.press(f"{location} · {workplace}")
+        card = await admin.wait_for_message(t("catalog_edit.card.workplace", lang))
+        assert f"{t('catalog_edit.card.workplace', lang)}: {location}" in (card.text or "")
+        await admin.press(t("catalog_edit.btn.wp_services", lang))
+        hosted = await admin.wait_for_message(t("catalog_edit.links.workplace_service", lang))
+        assert f"✅ {service}" in hosted.button_texts()
+
+        await open_list(admin, "location", lang)
+        await admin.press(location)
+        await admin.wait_for_message(t("catalog_edit.card.location", lang))
+        await admin.press(t("catalog_edit.btn.hours", lang))
+        await admin.wait_for_message(t("catalog_edit.hours.title", lang, name=location))
+
+        await open_list(admin, "specialist", lang)
+        await admin.press(specialist)
+        await admin.wait_for_message(t("catalog_edit.card.specialist", lang))
+        await admin.press(t("catalog_edit.btn.schedule", lang))
+        await admin.wait_for_message(t("catalog_edit.schedule.pick", lang))
+        await admin.press(location)
+        await admin.wait_for_message(
+            t("catalog_edit.schedule.title", lang, name=specialist, location=location)
+        )
+        # The pinned workplace typed by its name in the other language.
+        other = "en workplaces" if lang == "ru" else str(base["workplaces"]).upper()
+        await admin.press("✏️ " + t("booking.weekday.5", lang))
+        await admin.wait_for_message(t("catalog_edit.format.shift", lang))
+        await admin.send(f"10:00-19:00 {other}")
+        week = await admin.wait_for_message(
+            t("catalog_edit.schedule.title", lang, name=specialist, location=location)
+        )
+        assert f"10:00-19:00 · {workplace}" in (week.text or "")
+
+        # The impact screen names the touched appointment's service and specialist.
+        await admin.press(t("admin.btn.back", lang))
+        await admin.wait_for_message(t("catalog_edit.card.specialist", lang))
+        await admin.press(t("catalog_edit.btn.off", lang))
+        preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
+        assert service in (preview.text or "") and specialist in (preview.text or "")
+        await admin.press(t("catalog.btn.keep", lang))
+        await admin.wait_for_message(t("catalog.applied_kept", lang, count=1))
+
+        await admin.send("/admin")
+        await admin.wait_for_message(t("admin.menu.title", lang))
+        await admin.press(t("admin.menu.audit", lang))
+        audit = await admin.wait_for_message(lambda m: "specialist.deactivated" in (m.text or ""))
+        assert f"{specialist} (#{cat.specialist_ids[0]})" in (audit.text or "")
+    async with session_factory() as s:
+        pinned_to = await s.scalar(
+            text(
+                "SELECT workplace_id FROM specialist_schedules WHERE specialist_id = :s "
+                "AND day_of_week = 5"
+            ),
+            {"s": cat.specialist_ids[0]},
+        )
+    assert pinned_to == cat.workplace_ids[0]

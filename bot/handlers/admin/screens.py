@@ -394,7 +394,7 @@ async def admins_screen(roles: AdminRoles, admin: int, i18n: Translator) -> Scre
 async def audit_screen(
     audit: AuditService, admin: int, page: int, i18n: Translator, settings: Settings
 ) -> Screen:
-    result = await audit.latest(admin, limit=PAGE, offset=page * PAGE)
+    result = await audit.latest(admin, limit=PAGE, offset=page * PAGE, language=i18n.locale)
     has_next = (page + 1) * PAGE < result.total
     text = render.audit_text(result, i18n, settings.default_timezone)
     return text, keyboard([pager_row(i18n, AdminScreen.audit, page, has_next)], i18n)

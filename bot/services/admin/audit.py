@@ -24,7 +24,7 @@ class AuditView:
     entity_id: int | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    entity_name: str | None = None  # the client's, specialist's or location's name
+    entity_name: str | None = None  # the client's or the catalog entry's name
     actor_name: str | None = None  # the acting admin's name as a client, when known
 
 
@@ -41,13 +41,16 @@ class AuditService:
         self._sessions = session_factory
         self._settings = settings
 
-    async def latest(self, admin: int, *, limit: int = 10, offset: int = 0) -> AuditPage:
-        """The newest `limit` rows after skipping `offset`; `AccessDenied` for a non-admin."""
+    async def latest(
+        self, admin: int, *, limit: int = 10, offset: int = 0, language: str | None = None
+    ) -> AuditPage:
+        """The newest `limit` rows after skipping `offset`, catalog entries named in
+        `language` where translated; `AccessDenied` for a non-admin."""
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
             rows = await audit_repo.latest(session, limit=limit, offset=offset)
             total = await audit_repo.count(session)
-            names = await audit_repo.entity_names(session, rows)
+            names = await audit_repo.entity_names(session, rows, language)
             actors = await audit_repo.actor_names(session, [r.actor_tg_id for r in rows])
         return AuditPage(
             entries=[
