@@ -214,6 +214,22 @@ async def test_the_catalog_editor_impact_screen_and_audit_log_name_entries_in_th
         await admin.press(t("catalog.btn.keep", lang))
         await admin.wait_for_message(t("catalog.applied_kept", lang, count=1))
 
+        # The catalog screen's own lists: close a date at a location, switch a specialist.
+        await admin.send("/admin")
+        await admin.wait_for_message(t("admin.menu.title", lang))
+        await admin.press(t("catalog.menu", lang))
+        await admin.wait_for_message(t("catalog.screen", lang))
+        await admin.press(t("catalog.btn.holiday", lang))
+        places = await admin.wait_for_message(t("catalog.holiday.pick", lang))
+        assert location in places.button_texts()
+        await admin.send("/admin")
+        await admin.wait_for_message(t("admin.menu.title", lang))
+        await admin.press(t("catalog.menu", lang))
+        await admin.wait_for_message(t("catalog.screen", lang))
+        await admin.press(t("catalog.btn.specialists", lang))
+        people = await admin.wait_for_message(t("catalog.specialists.pick", lang))
+        assert f"⛔ {specialist}" in people.button_texts()
+
         await admin.send("/admin")
         await admin.wait_for_message(t("admin.menu.title", lang))
         await admin.press(t("admin.menu.audit", lang))
