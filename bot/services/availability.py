@@ -54,6 +54,7 @@ from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
+from bot.services.holds import LIVE_LUA, HoldStore, held_between
 from db.repositories import catalog as repo
 from db.repositories.workplace_day import load_workplace_day, load_workplace_hosts
 
@@ -154,6 +155,38 @@ class _DayEntry:
         )
 
 
+# Where the cache versions go in an entry's key, filled in by `_READ_LUA`.
+_TAG = "{v}"
+
+# KEYS: 1 the catalog's version, 2 the location's. ARGV: 1-2 `live_members`' (the holds'
+# prefix and clock), 3 read the cache ('1'/'0'), 4... the entries' keys with `_TAG` where the
+# versions go. Returns {live holds} or {live holds, versions tag, the entries (nil: missing)}.
+_READ_LUA = (
+    LIVE_LUA
+    + """
+local live = live_members(ARGV[1], ARGV[2])
+if ARGV[3] ~= '1' then return {live} end
+local v = redis.call('MGET', KEYS[1], KEYS[2])
+local tag = (v[1] or '0') .. '.' .. (v[2] or '0')
+local keys = {}
+for i = 4, #ARGV do
+  keys[#keys + 1] = (string.gsub(ARGV[i], '{v}', tag))
+end
+local values = {}
+if #keys > 0 then values = redis.call('MGET', unpack(keys)) end
+return {live, tag, values}
+"""
+)
+
+# ARGV: 1 TTL (seconds), then key, value pairs: set them all, each expiring after the TTL.
+_WRITE_LUA = """
+for i = 2, #ARGV, 2 do
+  redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[1])
+end
+return (#ARGV - 1) / 2
+"""
+
+
 def _us(instant: datetime) -> int:
     return (instant - _EPOCH) // timedelta(microseconds=1)
 
@@ -202,6 +235,8 @@ class AvailabilityService:
         self._prefix = f"{settings.redis_prefix}:slots"
         self._events = events or EventBus(redis, settings.redis_prefix)
         self._ttl = cache_ttl_seconds
+        self._read_script = redis.register_script(_READ_LUA)
+        self._write_script = redis.register_script(_WRITE_LUA)
 
     # --- the authoritative path (booking) ---------------------------------------------------
 
@@ -388,7 +423,8 @@ class AvailabilityService:
         times overlapping its current slot are offered; such a read bypasses the cache."""
         query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
-        entry = (await self._read_entries(versions, query, [day])).get(day)
+        cached, live = await self._read_entries(versions, query, [day])
+        entry = cached.get(day)
         async with _OnDemand(self._session_factory) as sessions:
             if entry is None or not entry.complete:
                 built = await self._build_entries(
@@ -410,6 +446,7 @@ class AvailabilityService:
                 now,
                 exclude_appointment_id,
                 sessions=sessions,
+                live=live,
             )
         tz = ZoneInfo(entry.timezone)
         return to_offers(
@@ -465,7 +502,7 @@ class AvailabilityService:
         tz = ZoneInfo(meta.timezone)
         today = local_date(now, tz)
         days = bookable_dates(today, self.rules.horizon_days)
-        entries = await self._read_entries(versions, query, days)
+        entries, live = await self._read_entries(versions, query, days)
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         async with _OnDemand(self._session_factory) as sessions:
             return await self._date_choices(
@@ -481,6 +518,7 @@ class AvailabilityService:
                     now,
                     exclude_appointment_id,
                     sessions=sessions,
+                    live=live,
                 ),
                 sessions,
                 tz=tz,
@@ -604,6 +642,29 @@ class AvailabilityService:
         versions: _Versions,
         query: SlotQuery,
         days: Sequence[date],
+    ) -> tuple[dict[date, _DayEntry], Sequence[Any] | None]:
+        """The cached entries of `days` ({} when the cache is off or unavailable) and the live
+        holds' members (`held_between`): with the Redis `HoldStore`, the cache versions, the
+        entries and the holds in one script call (`_READ_LUA`); else the entries only, and
+        None for the holds (`_overlay_obstacles` asks the hold source). Raises `RedisError`
+        when the holds could not be read."""
+        if not isinstance(self._holds, HoldStore):
+            return await self._cached_entries(versions, query, days), None
+        keys = [self._entry_key(_TAG, query, d) for d in days] if versions.enabled else []
+        reply = await self._read_script(
+            keys=[self._catalog_version_key, self._location_version_key(query.location_id)],
+            args=[*self._holds.live_args(), "1" if versions.enabled else "0", *keys],
+        )
+        if not versions.enabled:
+            return {}, reply[0]
+        versions.known(query.location_id, _text(reply[1]) or "0.0")
+        return self._parse_entries(days, reply[2]), reply[0]
+
+    async def _cached_entries(
+        self,
+        versions: _Versions,
+        query: SlotQuery,
+        days: Sequence[date],
     ) -> dict[date, _DayEntry]:
         tag = await versions.get(query.location_id)
         if tag is None:
@@ -614,6 +675,10 @@ class AvailabilityService:
         except _CACHE_ERRORS as exc:
             log.warning("slot cache unavailable: %s", exc)
             return {}
+        return self._parse_entries(days, raw)
+
+    @staticmethod
+    def _parse_entries(days: Sequence[date], raw: Sequence[Any]) -> dict[date, _DayEntry]:
         out = {}
         for day, value in zip(days, raw, strict=True):
             if value is not None:
@@ -632,12 +697,11 @@ class AvailabilityService:
         tag = await versions.get(query.location_id)
         if tag is None or not entries:
             return
+        args: list[str | int] = [self._ttl]
+        for day, entry in entries.items():
+            args += [self._entry_key(tag, query, day), entry.dumps()]
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for day, entry in entries.items():
-                    key = self._entry_key(tag, query, day)
-                    pipe.set(key, entry.dumps(), ex=self._ttl)
-                await pipe.execute()
+            await self._write_script(args=args)  # one command, however many dates
         except _CACHE_ERRORS as exc:
             log.warning("slot cache not written: %s", exc)
 
@@ -750,6 +814,7 @@ class AvailabilityService:
         exclude_appointment_id: int | None = None,
         *,
         sessions: _OnDemand,
+        live: Sequence[Any] | None = None,
     ) -> Callable[[_DayEntry], Obstacles]:
         """Load what is applied on every read (holds, the client's appointments) once for the
         window; returns a factory that adds a date's in-progress appointments for capacity.
@@ -757,8 +822,12 @@ class AvailabilityService:
         Other clients' holds at the location reserve a workplace among their compatible ones
         (docs/rules.md#holds): whether one leaves room for a cached candidate depends on where
         the day's appointments are and may move, so those are read too, only when such holds
-        exist."""
-        holds = await self._holds.holds_between(location_id, window[0], window[1])
+        exist. `live`: the live holds' members already read (`_read_entries`)."""
+        holds = (
+            held_between(live, window[0], window[1])
+            if live is not None
+            else await self._holds.holds_between(location_id, window[0], window[1])
+        )
         mine: list[Interval] = []
         held_here = any(h.location_id == location_id and h.client_id != client_id for h in holds)
         places = None
@@ -827,6 +896,14 @@ class _Versions:
         self._service = service
         self._cache = cache
         self._tags: dict[int, str | None] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._cache
+
+    def known(self, location_id: int, tag: str) -> None:
+        """The versions of `location_id`, read along with something else."""
+        self._tags[location_id] = tag
 
     async def get(self, location_id: int) -> str | None:
         if not self._cache:

@@ -301,14 +301,25 @@ return raw
 """
 )
 
-# ARGV: prefix, now_ms ('' = Redis TIME). Returns the live members of the set of all holds.
-_LIVE = (
+# live_members(prefix, now_ms ('' = Redis TIME)): the live members of the set of all holds
+# (`held_between` reads them); for scripts that read the live holds along with something else.
+LIVE_LUA = (
     _LUA_COMMON
     + """
-local key = ARGV[1] .. 'a'
-local now = now_ms(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-return redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')
+local function live_members(prefix, given_now)
+  local key = prefix .. 'a'
+  local now = now_ms(given_now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  return redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')
+end
+"""
+)
+
+# ARGV: prefix, now_ms ('' = Redis TIME). Returns the live members of the set of all holds.
+_LIVE = (
+    LIVE_LUA
+    + """
+return live_members(ARGV[1], ARGV[2])
 """
 )
 
@@ -484,28 +495,38 @@ class HoldStore:
         """Live holds whose blocked interval meets [start, end): those at the location, and
         those at other locations too (their specialist may also work here; the engine counts
         only the location's own holds for capacity and workplaces)."""
-        lo, hi = _ms(start), _ms(end)
         members = await self._live(args=[self._prefix, self._now_arg()])
-        result: list[HeldInterval] = []
-        for raw in members:
-            text = raw.decode() if isinstance(raw, bytes) else str(raw)
-            fields = text.split("|")
-            _hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
-            allowed = fields[8] if len(fields) > 8 else workplace
-            if int(s_ms) < hi and int(b_ms) > lo:
-                result.append(
-                    HeldInterval(
-                        client_id=int(client),
-                        location_id=int(location),
-                        specialist_id=int(specialist),
-                        workplace_id=int(workplace),
-                        start=_from_ms(int(s_ms)),
-                        end=_from_ms(int(e_ms)),
-                        blocked_until=_from_ms(int(b_ms)),
-                        workplace_ids=frozenset(int(w) for w in allowed.split(",")),
-                    )
+        return held_between(members, start, end)
+
+    def live_args(self) -> list[str | int]:
+        """`live_members`' arguments (prefix, clock) for a script built on `LIVE_LUA`."""
+        return [self._prefix, self._now_arg()]
+
+
+def held_between(members: Sequence[Any], start: datetime, end: datetime) -> list[HeldInterval]:
+    """The holds among `members` (`live_members`' reply) whose blocked interval meets
+    [start, end)."""
+    lo, hi = _ms(start), _ms(end)
+    result: list[HeldInterval] = []
+    for raw in members:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        fields = text.split("|")
+        _hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
+        allowed = fields[8] if len(fields) > 8 else workplace
+        if int(s_ms) < hi and int(b_ms) > lo:
+            result.append(
+                HeldInterval(
+                    client_id=int(client),
+                    location_id=int(location),
+                    specialist_id=int(specialist),
+                    workplace_id=int(workplace),
+                    start=_from_ms(int(s_ms)),
+                    end=_from_ms(int(e_ms)),
+                    blocked_until=_from_ms(int(b_ms)),
+                    workplace_ids=frozenset(int(w) for w in allowed.split(",")),
                 )
-        return result
+            )
+    return result
 
 
 def _decode(data: dict[str, Any]) -> Hold:
