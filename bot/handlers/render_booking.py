@@ -122,7 +122,17 @@ class SummaryFacts:
     today: date  # the location's local date now: the start reads "Today" / "Tomorrow" from it
 
 
-def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
+def voice(key: str, client: str | None) -> str:
+    """The text key that speaks to the client (`booking.…`), or, at the desk, its twin that
+    names the client `client` for the admin booking for them (`admin.desk.…`)."""
+    return key.replace("booking.", "admin.desk.", 1) if client is not None else key
+
+
+def summary_text(
+    facts: SummaryFacts, currency: str, i18n: Translator, *, client: str | None = None
+) -> str:
+    """The summary of a held time; `client` names the client when an admin books for them
+    at the desk (the texts then speak to the admin about the client, not to "you")."""
     local = facts.start.astimezone(facts.tz)
     discount_line = ""
     if facts.discount > 0:
@@ -136,21 +146,23 @@ def summary_text(facts: SummaryFacts, currency: str, i18n: Translator) -> str:
     if after < 0:
         # The balance and what is missing: never a "balance after" that the booking cannot reach.
         money_line = i18n(
-            "booking.summary.short",
+            voice("booking.summary.short", client),
             balance=formats.money(facts.balance, currency, i18n.locale),
             missing=formats.money(-after, currency, i18n.locale),
+            client=client,
         )
     else:
         money_line = i18n(
             "booking.summary.after", balance=formats.money(after, currency, i18n.locale)
         )
     specialist = (
-        i18n("booking.summary.any", name=facts.specialist)
+        i18n(voice("booking.summary.any", client), name=facts.specialist, client=client)
         if facts.any_specialist
         else facts.specialist
     )
     return i18n(
-        "booking.summary",
+        voice("booking.summary", client),
+        client=client,
         location=facts.location,
         address=f", {facts.address}" if facts.address else "",
         service=facts.service,
@@ -181,12 +193,15 @@ def done_text(
     policy: ChangePolicy,
     today: date,
     i18n: Translator,
+    client: str | None = None,
 ) -> str:
     """The confirmation: what, where, when, who, what was paid, and until when a cancel or a
-    move is free (or, booked inside the deadline, that it cannot be moved)."""
+    move is free (or, booked inside the deadline, that it cannot be moved); `client` names
+    the client booked at the desk (`voice`)."""
     local = start.astimezone(tz)
     return i18n(
-        "booking.done",
+        voice("booking.done", client),
+        client=client,
         location=location,
         address=f", {address}" if address else "",
         service=service,

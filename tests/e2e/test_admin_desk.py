@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.emulator.users import SimUser
+from bot.keyboards.booking import BookAction, BookCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Specialist
 from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
@@ -43,23 +44,47 @@ async def open_menu(admin: SimUser, lang: str, item: str) -> None:
     await admin.press(t(item, lang))
 
 
-async def book_at(admin: SimUser, lang: str, name: str, time: str) -> None:
+def first_line(key: str, lang: str, **kw: object) -> str:
+    """The first line of a text, with its placeholders there filled."""
+    return t(key, lang).split("\n", 1)[0].format(**kw)
+
+
+async def book_at(
+    admin: SimUser, lang: str, name: str, time: str, *, confirm_first: bool = False
+) -> None:
     """From the first step of a desk booking (one location, service and specialist: the dates)
-    to the summary of today's `time`, then Confirm; the wallet is short: paid at the desk."""
+    to the summary of today's `time`; the wallet is short: the summary names the client and
+    offers the desk payment at once (`confirm_first`: Confirm is pressed first and refused
+    with what is missing), which is recorded and books."""
     dates = await admin.wait_for_message(t("booking.ask.date", lang))
     assert t("admin.book.for", lang, name=name) in (dates.text or "")
     await admin.press("03.03")
     await admin.wait_for_message(lambda m: m.find_button(time) is not None)
     await admin.press(time)
-    await admin.wait_for_message(
-        lambda m: m.find_button(t("booking.btn.confirm", lang)) is not None
-    )
-    await admin.press(t("booking.btn.confirm", lang))
     short = t("admin.btn.desk_pay", lang, amount=rub(1000, lang))
-    await admin.wait_for_message(lambda m: m.find_button(short) is not None)
+    summary = await admin.wait_for_message(lambda m: m.find_button(short) is not None)
+    text = summary.text or ""
+    assert first_line("admin.desk.summary", lang, client=name) in text
+    assert first_line("booking.summary", lang) not in text
+    assert t(
+        "admin.desk.summary.short", lang, client=name, balance=rub(0, lang), missing=rub(1000, lang)
+    ) in (text + "\n")
+    assert summary.find_button(t("booking.btn.pay", lang, amount=rub(1000, lang))) is None
+    if confirm_first:
+        await admin.press(t("booking.btn.confirm", lang))
+        refused = await admin.wait_for_message(
+            first_line("admin.desk.insufficient", lang, client=name)
+        )
+        assert refused.find_button(short) is not None
+        alert = await admin.wait_for_callback_answer()
+        assert alert.get("text") == t(
+            "admin.desk.insufficient_alert", lang, client=name, missing=rub(1000, lang)
+        )
     await admin.press(short)
-    done = await admin.wait_for_message(t("booking.done", lang).split("\n", 1)[0])
+    done = await admin.wait_for_message(first_line("admin.desk.done", lang, client=name))
     assert t("admin.book.for", lang, name=name) in (done.text or "")
+    assert first_line("booking.done", lang) not in (done.text or "")
+    assert "/my" not in (done.text or "")
     assert done.find_button(t("admin.btn.appointment", lang)) is not None
 
 
@@ -92,7 +117,7 @@ async def test_book_for_a_found_client_and_for_a_new_one_paying_at_the_desk(
         await admin.wait_for_message(
             t("admin.new_client.created", lang, name="Walk In", phone="+79160000001")
         )
-        await book_at(admin, lang, "Walk In", "11:00")
+        await book_at(admin, lang, "Walk In", "11:00", confirm_first=True)
 
     async with session_factory() as s:
         walk_in = await s.scalar(select(Client).where(Client.phone == "+79160000001"))
@@ -114,6 +139,52 @@ async def test_book_for_a_found_client_and_for_a_new_one_paying_at_the_desk(
         "appointment.booked",
     ]
     assert cat.location_id
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_with_card_payments_on_the_desk_never_sends_the_admin_an_invoice(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    await make_catalog(session_factory, workplaces=1, specialists=1)
+    admin = await owner(emulator, session_factory, lang)
+    anna = await make_client(session_factory, balance=Decimal("400"))
+    await set_client(session_factory, anna, first_name="Anna", username="anna_p")
+    settings = {"payment_provider_token": "284685063:TEST:provider-token"}
+    async with booking_bot(make_bot_settings, **settings):
+        await admin.send("/client @anna_p")
+        await admin.wait_for_message(t("admin.card.title", lang, name="Anna"))
+        await admin.press(t("admin.menu.book", lang))
+        await admin.wait_for_message(t("booking.ask.date", lang))
+        await admin.press("03.03")
+        await admin.wait_for_message(lambda m: m.find_button("10:00") is not None)
+        await admin.press("10:00")
+        short = t("admin.btn.desk_pay", lang, amount=rub(600, lang))
+        summary = await admin.wait_for_message(lambda m: m.find_button(short) is not None)
+        assert summary.find_button(t("booking.btn.pay", lang, amount=rub(600, lang))) is None
+
+        # The client's "Pay and book" (an old or forged button) is refused at the desk.
+        before = await database_fingerprint(session_factory)
+        confirm = summary.find_button(t("booking.btn.confirm", lang))
+        assert confirm is not None
+        data = BookCb.unpack(confirm["callback_data"])
+        await admin.press_data(BookCb(flow=data.flow, step=data.step, action=BookAction.PAY).pack())
+        answer = await admin.wait_for_callback_answer()
+        assert answer.get("text") == t("admin.book.no_invoice", lang)
+        assert not [m for m in admin.messages if m.invoice is not None]
+        assert await database_fingerprint(session_factory) == before
+
+        await admin.press(short)
+        await admin.wait_for_message(first_line("admin.desk.done", lang, client="Anna"))
+    balance, ledger = await wallet_of(session_factory, anna)
+    assert balance == Decimal("0.00")
+    assert [(r.kind, r.amount) for r in ledger] == [
+        ("topup", Decimal("400.00")),
+        ("topup", Decimal("600.00")),
+        ("debit", Decimal("-1000.00")),
+    ]
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

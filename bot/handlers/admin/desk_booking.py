@@ -34,7 +34,9 @@ async def start(message: Message, state: FSMContext, deps: Deps, client: ClientS
     await release_hold(state, deps)
     await state.set_state(None)
     label = deps.i18n("admin.book.for", name=client.name)
-    draft = Draft(flow=new_flow_token(), for_client=client.id, for_label=label)
+    draft = Draft(
+        flow=new_flow_token(), for_client=client.id, for_label=label, for_name=client.name
+    )
     screen = await screen_for(deps, draft, BookStep.LOCATION)
     await show(message, state, draft, screen, new=True)
 

@@ -51,22 +51,21 @@ from bot.handlers.booking.context import (
     save,
 )
 from bot.handlers.booking.flow import edit, guard, show
-from bot.handlers.booking.screens import resolve, summary_markup, times
+from bot.handlers.booking.screens import desk_client, resolve, summary_markup, times
 from bot.handlers.booking.steps import (
     LOST_NOTICES,
     remember_quote,
     resume_summary,
     time_choice,
 )
-from bot.handlers.render_booking import done_text, with_notice
-from bot.keyboards.admin import desk_booked_keyboard, desk_pay_button
+from bot.handlers.render_booking import done_text, voice, with_notice
+from bot.keyboards.admin import desk_booked_keyboard
 from bot.keyboards.booking import (
     BookAction,
     BookCb,
     BookStep,
     booked_keyboard,
     map_url,
-    summary_keyboard,
 )
 from bot.keyboards.notify import WaitlistTakeCb
 from bot.services.booking import Actor, AppointmentView, BookingRequest
@@ -159,8 +158,9 @@ async def book_draft(message: Message, state: FSMContext, deps: Deps, draft: Dra
         draft.message_id = message.message_id
         await save(state, draft, BookStep.SUMMARY)
         return i18n(
-            "booking.insufficient_alert",
+            voice("booking.insufficient_alert", desk_client(deps, draft)),
             missing=formats.money(exc.missing, deps.currency, i18n.locale),
+            client=desk_client(deps, draft),
         )
     except AccessDenied as exc:
         # An admin blocked this client: booking is closed to them (their appointments stay);
@@ -198,6 +198,11 @@ async def on_pay(
         return
     draft, message = checked
     i18n = deps.i18n
+    if deps.booked_by is not None:
+        # At the desk the client pays the admin: the wallet, or a payment recorded at the
+        # desk; an invoice would go to the admin's own chat. (An old summary's button.)
+        await callback.answer(i18n("admin.book.no_invoice"), show_alert=True)
+        return
     token = deps.settings.payment_provider_token
     picked = await resolve(deps, draft)
     if token is None or not deps.settings.payments_enabled or draft.start is None:
@@ -312,28 +317,31 @@ async def flow_message(message: Message, message_id: int) -> Message:
 def insufficient_screen(
     exc: InsufficientFunds, deps: Deps, draft: Draft
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The price, the balance and what is missing, with Confirm again and a way to pay: the
-    client's top-up, or at the desk the admin recording the missing amount as paid there."""
+    """The price, the balance and what is missing, with Confirm again and a way to pay
+    (`summary_markup`: the client's top-up, or at the desk the admin recording the missing
+    amount as paid there); at the desk the text names the client."""
     i18n = deps.i18n
-    missing = formats.money(exc.missing, deps.currency, i18n.locale)
+    client = desk_client(deps, draft)
     text = i18n(
-        "booking.insufficient",
+        voice("booking.insufficient", client),
         price=formats.money(exc.price, deps.currency, i18n.locale),
         balance=formats.money(exc.balance, deps.currency, i18n.locale),
-        missing=missing,
+        missing=formats.money(exc.missing, deps.currency, i18n.locale),
+        client=client,
     )
-    if deps.booked_by is not None:
-        button = desk_pay_button(i18n, draft.flow, missing)
-        return f"{draft.for_label}\n\n{text}", summary_keyboard(draft.flow, i18n, top_up=button)
+    if client is not None:
+        text = f"{draft.for_label}\n\n{text}"
     return text, summary_markup(deps, draft.flow, exc.missing)
 
 
 def booked_screen(
     view: AppointmentView, deps: Deps, draft: Draft
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """ "You are booked" with the client's buttons; at the desk, the admin's instead."""
+    """ "You are booked" with the client's buttons; at the desk, "Anna is booked" with the
+    admin's instead."""
+    client = desk_client(deps, draft)
     if deps.booked_by is not None:
-        text = f"{draft.for_label}\n\n{booked_text(view, deps)}"
+        text = f"{draft.for_label}\n\n{booked_text(view, deps, client)}"
         return text, desk_booked_keyboard(view.id, deps.client_id, deps.i18n)
     return booked_text(view, deps), booked_markup(view, deps)
 
@@ -369,7 +377,9 @@ def booked_markup(view: AppointmentView, deps: Deps) -> InlineKeyboardMarkup:
     )
 
 
-def booked_text(view: AppointmentView, deps: Deps) -> str:
+def booked_text(view: AppointmentView, deps: Deps, client: str | None = None) -> str:
+    """The confirmation in the reader's language; `client` names the client booked at the
+    desk (the text then speaks to the admin about them)."""
     view = view.in_language(deps.i18n.locale)
     return done_text(
         location=view.location_name,
@@ -383,6 +393,7 @@ def booked_text(view: AppointmentView, deps: Deps) -> str:
         policy=change_policy(view.start, deps.now, deps.settings),
         today=formats.today_in(view.timezone, deps.now),
         i18n=deps.i18n,
+        client=client,
     )
 
 

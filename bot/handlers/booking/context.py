@@ -108,9 +108,16 @@ class Draft:
     # screen ("Booking for Anna"); None: the presser books for themself.
     for_client: int | None = None
     for_label: str = ""
+    for_name: str = ""  # the client's name, for the texts that speak about them
     # The one message that carries this flow's live buttons (None: not known yet). A button
     # pressed on any other message is out of date, and that message loses its keyboard.
     message_id: int | None = None
+
+    @property
+    def desk_client(self) -> str | None:
+        """The client's name when an admin books for them at the desk (None: the presser
+        books for themself): the texts then name them (`render_booking.voice`)."""
+        return (self.for_name or "—") if self.for_client is not None else None
 
     @property
     def chosen_specialist(self) -> int | None:

@@ -26,6 +26,7 @@ from bot.handlers.render_booking import (
     with_notice,
 )
 from bot.i18n import Translator
+from bot.keyboards.admin import desk_pay_button
 from bot.keyboards.booking import (
     BookStep,
     back_keyboard,
@@ -350,20 +351,29 @@ def summary_screen(
     )
     missing = quote.charge - quote.balance
     markup = summary_markup(deps, draft.flow, missing if missing > 0 else None)
-    return Screen(
-        with_notice(notice, summary_text(facts, deps.currency, i18n)), markup, BookStep.SUMMARY
-    )
+    text = summary_text(facts, deps.currency, i18n, client=desk_client(deps, draft))
+    return Screen(with_notice(notice, text), markup, BookStep.SUMMARY)
+
+
+def desk_client(deps: Deps, draft: Draft) -> str | None:
+    """The client's name when an admin books for them at the desk, else None."""
+    return draft.desk_client if deps.booked_by is not None else None
 
 
 def summary_markup(deps: Deps, flow: str, missing: Decimal | None) -> InlineKeyboardMarkup:
-    """The summary's buttons. With money missing: "Pay N and book" as the main button when
-    card payments are on; else a button that opens a chat with the salon (`ADMIN_CONTACT`), or
-    the wallet when no contact is set, so the client is never left at a dead end."""
+    """The summary's buttons. With money missing: at the desk, "Paid N at the desk — book"
+    (the admin records the client's payment; never an invoice to the admin); for the client,
+    "Pay N and book" as the main button when card payments are on; else a button that opens
+    a chat with the salon (`ADMIN_CONTACT`), or the wallet when no contact is set, so the
+    client is never left at a dead end."""
     i18n = deps.i18n
     if missing is None:
         return summary_keyboard(flow, i18n)
+    amount = formats.money(missing, deps.currency, i18n.locale)
+    if deps.booked_by is not None:
+        return summary_keyboard(flow, i18n, pay=desk_pay_button(i18n, flow, amount))
     if deps.settings.payments_enabled:
-        pay = pay_button(flow, i18n, missing=formats.money(missing, deps.currency, i18n.locale))
+        pay = pay_button(flow, i18n, missing=amount)
         return summary_keyboard(flow, i18n, pay=pay)
     url = deps.settings.admin_contact_url
     top_up = (
