@@ -424,3 +424,27 @@ async def test_a_workplace_move_is_refused_on_a_name_clash_a_pin_or_to_where_it_
         == cat.location_id
     )
     assert await q(session_factory, "SELECT count(*) FROM audit_log") == 0
+
+
+async def test_a_moved_workplace_leaves_its_old_location_s_slots_on_the_next_read(
+    session_factory: async_sessionmaker[AsyncSession], eng: Engine, impact: CatalogImpactService
+) -> None:
+    """The move bumps the catalog version: slots cached before it are not offered after it."""
+    alone = await make_catalog(session_factory)  # one workplace
+    args = {
+        "location_id": alone.location_id,
+        "service_id": alone.service_id,
+        "specialist_id": None,
+        "day": TUESDAY,
+        "now": NOW,
+    }
+    assert await eng.availability.day_slots(**args)
+    assert await eng.availability.day_slots(**args)  # cached now
+    second = await another_location(session_factory)
+    await impact.apply(
+        MoveWorkplace(alone.workplace_ids[0], second),
+        admin_tg_id=ADMIN,
+        cancel_touched=False,
+        now=NOW,
+    )
+    assert await eng.availability.day_slots(**args) == []
