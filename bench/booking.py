@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +38,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,9 +46,12 @@ sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     ADMIN_URL,
     REDIS_URL,
+    check_bookings,
     db_url,
     discard_redis,
     migrate,
+    seed_clients,
+    seed_location,
     throwaway_database,
 )
 from bot.config import load_settings  # noqa: E402
@@ -75,81 +79,97 @@ def find_pgbench() -> str:
     return found[-1]
 
 
-async def seed(url: str, bookings: int) -> list[int]:
-    """The catalog (one location, 16 specialists, 16 workplaces) and one client per booking."""
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            loc = await conn.fetchval(
-                "INSERT INTO locations (name, timezone) VALUES ('Bench', 'Europe/Moscow') "
-                "RETURNING id"
-            )
-            svc = await conn.fetchval(
-                "INSERT INTO services (name, duration_min, break_min, price) "
-                "VALUES ('Bench service', $1, 0, $2) RETURNING id",
-                DURATION_MIN,
-                PRICE,
-            )
-            await conn.execute(
-                "INSERT INTO location_schedules (location_id, day_of_week, start_time, end_time) "
-                "SELECT $1, d, make_time($2, 0, 0), make_time($3, 0, 0) "
-                "FROM generate_series(1, 7) d",
-                loc,
-                OPEN_HOUR,
-                CLOSE_HOUR,
-            )
-            await conn.execute(
-                "INSERT INTO workplaces (location_id, name) "
-                "SELECT $1, 'Chair ' || g FROM generate_series(1, $2) g",
-                loc,
-                SPECIALISTS,
-            )
-            await conn.execute(
-                "INSERT INTO workplace_services (workplace_id, service_id) "
-                "SELECT id, $1 FROM workplaces WHERE location_id = $2",
-                svc,
-                loc,
-            )
-            await conn.execute(
-                "INSERT INTO specialists (name, tg_id) "
-                "SELECT 'Specialist ' || g, 800000000 + g FROM generate_series(1, $1) g",
-                SPECIALISTS,
-            )
-            await conn.execute(
-                "INSERT INTO service_specialists (service_id, specialist_id) "
-                "SELECT $1, id FROM specialists",
-                svc,
-            )
-            await conn.execute(
-                "INSERT INTO specialist_schedules "
-                "(specialist_id, location_id, day_of_week, start_time, end_time) "
-                "SELECT s.id, $1, d, make_time($2, 0, 0), make_time($3, 0, 0) "
-                "FROM specialists s, generate_series(1, 7) d",
-                loc,
-                OPEN_HOUR,
-                CLOSE_HOUR,
-            )
-            clients = await conn.fetch(
-                "INSERT INTO clients (tg_id, first_name) "
-                "SELECT 500000000 + g, 'Bench ' || g FROM generate_series(1, $1) g RETURNING id",
-                bookings,
-            )
-            ids = [r["id"] for r in clients]
-            await conn.execute(
-                "INSERT INTO client_wallets (client_id, balance) SELECT unnest($1::int[]), $2",
-                ids,
-                PRICE,
-            )
-            await conn.execute(
-                "INSERT INTO wallet_transactions (client_id, amount, kind) "
-                "SELECT unnest($1::int[]), $2, 'topup'",
-                ids,
-                PRICE,
-            )
-            specialists = await conn.fetch("SELECT id FROM specialists ORDER BY id")
-    finally:
-        await conn.close()
-    return [loc, svc, *[r["id"] for r in specialists], *ids]
+@dataclass
+class BookingWorld:
+    """A migrated database seeded with the catalog (one location, 16 specialists, 16
+    workplaces) and `bookings` funded clients, and the real booking services on it."""
+
+    url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    prefix: str
+    booking: BookingService
+    location: int
+    service: int
+    specialists: list[int]
+    workplaces: list[int]
+    clients: list[int]
+    pending_hold: str = ""
+
+    @classmethod
+    async def open(cls, url: str, *, bookings: int, pool_size: int) -> BookingWorld:
+        """Seed the database at `url` (asyncpg driver) and build the services on it."""
+        plain = url.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(plain)
+        try:
+            async with conn.transaction():
+                svc = await conn.fetchval(
+                    "INSERT INTO services (name, duration_min, break_min, price) "
+                    "VALUES ('Bench service', $1, 0, $2) RETURNING id",
+                    DURATION_MIN,
+                    PRICE,
+                )
+                loc, specialists = await seed_location(
+                    conn,
+                    name="Bench",
+                    timezone="Europe/Moscow",
+                    services=[svc],
+                    specialists=SPECIALISTS,
+                    hours=(OPEN_HOUR, CLOSE_HOUR),
+                    specialist_prefix="Specialist ",
+                    first_specialist_tg=800_000_000,
+                )
+                workplaces = [
+                    r["id"]
+                    for r in await conn.fetch(
+                        "SELECT id FROM workplaces WHERE location_id = $1 ORDER BY id", loc
+                    )
+                ]
+                clients = await seed_clients(
+                    conn, bookings, first_tg_id=500_000_000, balance=PRICE, language="ru"
+                )
+        finally:
+            await conn.close()
+        max_days = bookings // (SPECIALISTS * ((CLOSE_HOUR - OPEN_HOUR) * 60 // DURATION_MIN))
+        prefix = f"bench:{uuid.uuid4().hex[:8]}"
+        settings = load_settings(
+            bot_token="1:bench",
+            database_url=url,
+            redis_prefix=prefix,
+            booking_horizon_days=max(30, max_days + 3),
+        )
+        engine = make_engine(url, pool_size=pool_size, max_overflow=0)
+        sessions = make_session_factory(engine)
+        redis = Redis.from_url(REDIS_URL)
+        holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
+        availability = AvailabilityService(sessions, redis, settings, holds)
+        booking = BookingService(
+            sessions, settings, availability, holds, events=EventBus(redis, prefix)
+        )
+        return cls(
+            plain,
+            engine,
+            sessions,
+            redis,
+            prefix,
+            booking,
+            loc,
+            svc,
+            specialists,
+            workplaces,
+            clients,
+        )
+
+    async def check(self, *, expected: int) -> None:
+        """Fail unless `expected` appointments exist and every wallet keeps
+        `balance == sum(ledger)` and `balance >= 0`."""
+        booked, broken = await check_bookings(self.url)
+        if booked != expected or broken:
+            raise SystemExit(f"{booked}/{expected} booked, {broken} wallets off the invariant")
+
+    async def close(self) -> None:
+        await self.engine.dispose()
 
 
 def slot_of(index: int, specialists: list[int]) -> tuple[int, datetime]:
@@ -164,26 +184,9 @@ def slot_of(index: int, specialists: list[int]) -> tuple[int, datetime]:
 
 
 async def run_bookings(url: str, bookings: int, workers: int) -> dict[str, float]:
-    seeded = await seed(url.replace("postgresql+asyncpg://", "postgresql://"), bookings)
-    loc, svc = seeded[0], seeded[1]
-    specialists = seeded[2 : 2 + SPECIALISTS]
-    clients = seeded[2 + SPECIALISTS :]
-    max_days = bookings // (SPECIALISTS * ((CLOSE_HOUR - OPEN_HOUR) * 60 // DURATION_MIN)) + 1
-    prefix = f"bench:{uuid.uuid4().hex[:8]}"
-    settings = load_settings(
-        bot_token="1:bench",
-        database_url=url,
-        redis_prefix=prefix,
-        booking_horizon_days=max(30, max_days + 2),
-    )
-    engine = make_engine(url, pool_size=workers + 4, max_overflow=0)
-    sessions = make_session_factory(engine)
-    redis = Redis.from_url(REDIS_URL)
-    holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
-    availability = AvailabilityService(sessions, redis, settings, holds)
-    booking = BookingService(
-        sessions, settings, availability, holds, events=EventBus(redis, prefix)
-    )
+    world = await BookingWorld.open(url, bookings=bookings, pool_size=workers + 4)
+    booking, clients, specialists = world.booking, world.clients, world.specialists
+    loc, svc = world.location, world.service
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(bookings):
         queue.put_nowait(i)
@@ -215,24 +218,11 @@ async def run_bookings(url: str, bookings: int, workers: int) -> dict[str, float
     await asyncio.gather(*(worker() for _ in range(workers)))
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
 
-    async with sessions() as s:
-        booked = (await s.execute(text("SELECT count(*) FROM appointments"))).scalar_one()
-        broken = (
-            await s.execute(
-                text(
-                    "SELECT count(*) FROM client_wallets w WHERE balance < 0 OR balance <> "
-                    "(SELECT coalesce(sum(amount), 0) FROM wallet_transactions t "
-                    "WHERE t.client_id = w.client_id)"
-                )
-            )
-        ).scalar_one()
-    await discard_redis(redis, prefix)
-    await engine.dispose()
-    if failures or booked != bookings or broken:
-        raise SystemExit(
-            f"booking phase failed: {len(failures)} errors (first: {failures[:1]!r}), "
-            f"{booked}/{bookings} booked, {broken} wallets off the invariant"
-        )
+    await discard_redis(world.redis, world.prefix)
+    await world.close()
+    if failures:
+        raise SystemExit(f"booking phase failed: {len(failures)} errors (first: {failures[:1]!r})")
+    await world.check(expected=bookings)
     latencies.sort()
     return {
         "elapsed": elapsed,

@@ -15,6 +15,7 @@ import statistics
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -70,6 +71,113 @@ async def discard_redis(redis: Redis, prefix: str) -> None:
     if keys:
         await redis.delete(*keys)
     await redis.aclose()
+
+
+async def seed_location(
+    conn: asyncpg.Connection,
+    *,
+    name: str,
+    timezone: str,
+    services: list[int],
+    specialists: int,
+    hours: tuple[int, int],
+    specialist_prefix: str,
+    first_specialist_tg: int,
+) -> tuple[int, list[int]]:
+    """A location open `hours` (local, every day) with one workplace per specialist, each
+    hosting every one of `services`, and `specialists` specialists ("<prefix>01", ...) doing
+    all of them there on the same hours. Returns (location id, specialist ids in order)."""
+    opens, closes = hours
+    loc = await conn.fetchval(
+        "INSERT INTO locations (name, timezone) VALUES ($1, $2) RETURNING id", name, timezone
+    )
+    await conn.execute(
+        "INSERT INTO location_schedules (location_id, day_of_week, start_time, end_time) "
+        "SELECT $1, d, make_time($2, 0, 0), make_time($3, 0, 0) FROM generate_series(1, 7) d",
+        loc,
+        opens,
+        closes,
+    )
+    await conn.execute(
+        "INSERT INTO workplaces (location_id, name) "
+        "SELECT $1, 'Chair ' || g FROM generate_series(1, $2) g",
+        loc,
+        specialists,
+    )
+    await conn.execute(
+        "INSERT INTO workplace_services (workplace_id, service_id) "
+        "SELECT w.id, s FROM workplaces w, unnest($1::int[]) s WHERE w.location_id = $2",
+        services,
+        loc,
+    )
+    rows = await conn.fetch(
+        "INSERT INTO specialists (name, tg_id) "
+        "SELECT $1 || lpad(g::text, 2, '0'), $2 + g FROM generate_series(1, $3) g RETURNING id",
+        specialist_prefix,
+        first_specialist_tg,
+        specialists,
+    )
+    ids = [r["id"] for r in rows]
+    await conn.execute(
+        "INSERT INTO service_specialists (service_id, specialist_id) "
+        "SELECT s, p FROM unnest($1::int[]) s, unnest($2::int[]) p",
+        services,
+        ids,
+    )
+    await conn.execute(
+        "INSERT INTO specialist_schedules "
+        "(specialist_id, location_id, day_of_week, start_time, end_time) "
+        "SELECT p, $1, d, make_time($2, 0, 0), make_time($3, 0, 0) "
+        "FROM unnest($4::int[]) p, generate_series(1, 7) d",
+        loc,
+        opens,
+        closes,
+        ids,
+    )
+    return loc, ids
+
+
+async def seed_clients(
+    conn: asyncpg.Connection, count: int, *, first_tg_id: int, balance: Decimal, language: str
+) -> list[int]:
+    """`count` clients ("Client 1", ...), each with a wallet of `balance` backed by one top-up
+    in the ledger (`balance == sum(ledger)`). Returns their ids in order."""
+    rows = await conn.fetch(
+        "INSERT INTO clients (tg_id, first_name, language) "
+        "SELECT $1 + g, 'Client ' || g, $3 FROM generate_series(1, $2) g RETURNING id",
+        first_tg_id,
+        count,
+        language,
+    )
+    ids = [r["id"] for r in rows]
+    await conn.execute(
+        "INSERT INTO client_wallets (client_id, balance) SELECT unnest($1::int[]), $2",
+        ids,
+        balance,
+    )
+    await conn.execute(
+        "INSERT INTO wallet_transactions (client_id, amount, kind) "
+        "SELECT unnest($1::int[]), $2, 'topup'",
+        ids,
+        balance,
+    )
+    return ids
+
+
+async def check_bookings(url: str) -> tuple[int, int]:
+    """(appointments booked, wallets off `balance == sum(ledger)` or below zero); `url` is a
+    plain postgresql:// one."""
+    conn = await asyncpg.connect(url)
+    try:
+        booked = await conn.fetchval("SELECT count(*) FROM appointments")
+        broken = await conn.fetchval(
+            "SELECT count(*) FROM client_wallets w WHERE balance < 0 OR balance <> "
+            "(SELECT coalesce(sum(amount), 0) FROM wallet_transactions t "
+            "WHERE t.client_id = w.client_id)"
+        )
+    finally:
+        await conn.close()
+    return int(booked), int(broken)
 
 
 def summary(label: str, samples: list[float], width: int = 24) -> str:

@@ -55,9 +55,12 @@ sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     ADMIN_URL,
     REDIS_URL,
+    check_bookings,
     db_url,
     discard_redis,
     migrate,
+    seed_clients,
+    seed_location,
     summary,
     throwaway_database,
 )
@@ -125,74 +128,17 @@ async def seed(url: str, clients: int) -> None:
                 for name in SERVICES
             ]
             for n, name in enumerate(LOCATIONS):
-                loc = await conn.fetchval(
-                    "INSERT INTO locations (name, timezone) VALUES ($1, $2) RETURNING id", name, TZ
+                await seed_location(
+                    conn,
+                    name=name,
+                    timezone=TZ,
+                    services=services,
+                    specialists=SPECIALISTS_PER_LOCATION,
+                    hours=(OPEN_HOUR, CLOSE_HOUR),
+                    specialist_prefix=f"Spec {'AB'[n]}",
+                    first_specialist_tg=800_000_000 + 100 * n,
                 )
-                await conn.execute(
-                    "INSERT INTO location_schedules (location_id, day_of_week, start_time, "
-                    "end_time) SELECT $1, d, make_time($2, 0, 0), make_time($3, 0, 0) "
-                    "FROM generate_series(1, 7) d",
-                    loc,
-                    OPEN_HOUR,
-                    CLOSE_HOUR,
-                )
-                await conn.execute(
-                    "INSERT INTO workplaces (location_id, name) "
-                    "SELECT $1, 'Chair ' || g FROM generate_series(1, $2) g",
-                    loc,
-                    SPECIALISTS_PER_LOCATION,
-                )
-                await conn.execute(
-                    "INSERT INTO workplace_services (workplace_id, service_id) "
-                    "SELECT w.id, s FROM workplaces w, unnest($1::int[]) s "
-                    "WHERE w.location_id = $2",
-                    services,
-                    loc,
-                )
-                specialists = await conn.fetch(
-                    "INSERT INTO specialists (name, tg_id) "
-                    "SELECT 'Spec ' || $1 || lpad(g::text, 2, '0'), $2 + g "
-                    "FROM generate_series(1, $3) g RETURNING id",
-                    "AB"[n],
-                    800_000_000 + 100 * n,
-                    SPECIALISTS_PER_LOCATION,
-                )
-                ids = [r["id"] for r in specialists]
-                await conn.execute(
-                    "INSERT INTO service_specialists (service_id, specialist_id) "
-                    "SELECT s, p FROM unnest($1::int[]) s, unnest($2::int[]) p",
-                    services,
-                    ids,
-                )
-                await conn.execute(
-                    "INSERT INTO specialist_schedules "
-                    "(specialist_id, location_id, day_of_week, start_time, end_time) "
-                    "SELECT p, $1, d, make_time($2, 0, 0), make_time($3, 0, 0) "
-                    "FROM unnest($4::int[]) p, generate_series(1, 7) d",
-                    loc,
-                    OPEN_HOUR,
-                    CLOSE_HOUR,
-                    ids,
-                )
-            rows = await conn.fetch(
-                "INSERT INTO clients (tg_id, first_name, language) "
-                "SELECT $1 + g, 'Client ' || g, $3 FROM generate_series(1, $2) g RETURNING id",
-                FIRST_TG_ID,
-                clients,
-                LANG,
-            )
-            ids = [r["id"] for r in rows]
-            await conn.execute(
-                "INSERT INTO client_wallets (client_id, balance) SELECT unnest($1::int[]), $2",
-                ids,
-                PRICE,
-            )
-            await conn.execute(
-                "INSERT INTO wallet_transactions (client_id, amount, kind) "
-                "SELECT unnest($1::int[]), $2, 'topup'",
-                ids,
-                PRICE,
-            )
+            await seed_clients(conn, clients, first_tg_id=FIRST_TG_ID, balance=PRICE, language=LANG)
     finally:
         await conn.close()
 
@@ -223,21 +169,6 @@ def choice_of(index: int, days: int, first_day: date) -> Choice:
         day=first_day + timedelta(days=day),
         time=f"{hour:02d}:00",
     )
-
-
-async def check_bookings(url: str) -> tuple[int, int]:
-    """(appointments booked, wallets off the `balance == sum(ledger)` invariant)."""
-    conn = await asyncpg.connect(url)
-    try:
-        booked = await conn.fetchval("SELECT count(*) FROM appointments")
-        broken = await conn.fetchval(
-            "SELECT count(*) FROM client_wallets w WHERE balance < 0 OR balance <> "
-            "(SELECT coalesce(sum(amount), 0) FROM wallet_transactions t "
-            "WHERE t.client_id = w.client_id)"
-        )
-    finally:
-        await conn.close()
-    return int(booked), int(broken)
 
 
 # --- processes ----------------------------------------------------------------------------------
