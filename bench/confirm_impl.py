@@ -71,7 +71,7 @@ _DEBIT = (
 _APPOINTMENT = (
     "INSERT INTO appointments (location_id, service_id, workplace_id, specialist_id, client_id, "
     "start_time, end_time, blocked_until, status, price, discount, booking_key) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'booked', $8, 0, $9) RETURNING id"
+    "VALUES ($2, $3, $4, $5, $6, $7, $8, $8, 'booked', $9, 0, $1) RETURNING id"
 )
 _LEDGER = (
     "INSERT INTO wallet_transactions (client_id, appointment_id, amount, discount, kind) "
@@ -137,6 +137,21 @@ class Booking:
         self.location, self.service = world.location, world.service
         self.key = f"bench:{uuid.uuid4().hex}"
         self.payload = {"start": self.start.isoformat(), "price": str(PRICE)}
+
+    def args(self) -> tuple[Any, ...]:
+        """(key, location, service, workplace, specialist, client, start, end, price): the
+        appointment's values in the order the asyncpg and PL/pgSQL ways take them."""
+        return (
+            self.key,
+            self.location,
+            self.service,
+            self.workplace,
+            self.specialist,
+            self.client,
+            self.start,
+            self.end,
+            PRICE,
+        )
 
     def outbox_rows(self, appointment_id: int) -> list[dict[str, Any]]:
         return [
@@ -241,18 +256,7 @@ async def confirm_asyncpg(pool: asyncpg.Pool, b: Booking) -> None:
         await conn.execute(_LOCKS, b.key, b.specialist, b.workplace)
         if await conn.fetchval(_DEBIT, PRICE, b.client) is None:
             raise RuntimeError("insufficient funds")
-        appointment_id = await conn.fetchval(
-            _APPOINTMENT,
-            b.location,
-            b.service,
-            b.workplace,
-            b.specialist,
-            b.client,
-            b.start,
-            b.end,
-            PRICE,
-            b.key,
-        )
+        appointment_id = await conn.fetchval(_APPOINTMENT, *b.args())
         await conn.execute(_LEDGER, b.client, appointment_id, -PRICE)
         await conn.execute(
             _OUTBOX, f"appt:{appointment_id}", b.client, appointment_id, json.dumps(b.payload), NOW
@@ -263,15 +267,7 @@ async def confirm_plpgsql(pool: asyncpg.Pool, b: Booking) -> None:
     async with pool.acquire() as conn:
         await conn.fetchval(
             "SELECT bench_confirm($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)",
-            b.key,
-            b.location,
-            b.service,
-            b.workplace,
-            b.specialist,
-            b.client,
-            b.start,
-            b.end,
-            PRICE,
+            *b.args(),
             b.client,
             json.dumps(b.payload),
             NOW,
