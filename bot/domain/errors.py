@@ -36,6 +36,7 @@ class InvalidStateReason(StrEnum):
     NOT_BOOKED = "not_booked"
     NOT_UPCOMING = "not_upcoming"
     NOT_STARTED = "not_started"  # a mark before the appointment's start
+    UNDO_TOO_LATE = "undo_too_late"  # undoing a mark after the appointment's day
     UNKNOWN_STATUS = "unknown_status"
     CHANGED_MEANWHILE = "changed_meanwhile"
     ALREADY_CANCELLED = "already_cancelled"

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class AppointmentStatus(StrEnum):
@@ -20,6 +22,15 @@ class AppointmentStatus(StrEnum):
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 # What the specialist (or an admin) marks once an appointment has started; a mark can be changed.
 ATTENDANCE_MARKS = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+
+def mark_undoable(status: str, start: datetime, tz: str, now: datetime) -> bool:
+    """Whether a came / no-show mark can still be undone (the appointment booked again): it is
+    marked, and it is still the appointment's own day where it takes place (until local
+    midnight). Rule: docs/rules.md#appointments."""
+    zone = ZoneInfo(tz)
+    marked = status in ATTENDANCE_MARKS
+    return marked and start.astimezone(zone).date() == now.astimezone(zone).date()
 
 
 class WaitlistStatus(StrEnum):

@@ -50,6 +50,7 @@ DOMAIN_TEXTS: tuple[tuple[type[DomainError], str], ...] = (
 # A refusal whose reason says more than its kind -> that reason's own text key.
 REASON_TEXTS: dict[InvalidStateReason, str] = {
     InvalidStateReason.NOT_STARTED: "errors.not_started",
+    InvalidStateReason.UNDO_TOO_LATE: "errors.undo_too_late",
 }
 UNAVAILABLE_TEXT = "errors.unavailable"
 UNEXPECTED_TEXT = "errors.unexpected"

@@ -19,10 +19,11 @@ from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
+from bot.handlers.errors import domain_text_key
 from bot.handlers.reminders import error_text
 from bot.i18n import Translator
 from bot.ioc.types import Now
-from bot.keyboards.notify import AgendaCb, ScheduleCb
+from bot.keyboards.notify import AgendaCb, AgendaMark, ScheduleCb
 from bot.notify.agenda import SpecialistAgenda
 from bot.notify.render import hhmm
 from bot.services.booking import Actor, BookingService
@@ -55,29 +56,40 @@ async def on_mark(
     if specialist_id is None:
         await query.answer(i18n("notify.agenda.not_specialist"), show_alert=True)
         return
+    actor = Actor(kind="specialist", id=specialist_id)
+    undo = callback_data.status is AgendaMark.undo
     try:
-        view = await booking.mark_status(
-            callback_data.appointment_id,
-            actor=Actor(kind="specialist", id=specialist_id),
-            status=callback_data.status.value,
-            now=now,
-        )
+        if undo:
+            view = await booking.undo_mark(callback_data.appointment_id, actor=actor, now=now)
+        else:
+            view = await booking.mark_status(
+                callback_data.appointment_id,
+                actor=actor,
+                status=callback_data.status.value,
+                now=now,
+            )
     except InvalidState as exc:
-        too_early = exc.reason is InvalidStateReason.NOT_STARTED
-        key = "notify.agenda.too_early" if too_early else None
-        await query.answer(i18n(key) if key else error_text(exc, i18n), show_alert=True)
+        if exc.reason is InvalidStateReason.NOT_STARTED:
+            text = i18n("notify.agenda.too_early")
+        elif exc.reason is InvalidStateReason.UNDO_TOO_LATE:
+            text = i18n(domain_text_key(exc))
+        else:
+            text = error_text(exc, i18n)
+        await query.answer(text, show_alert=True)
         return
     except DomainError as exc:
         await query.answer(error_text(exc, i18n), show_alert=True)
         return
-    # The toast says what the button said ("came", not "completed").
-    await query.answer(
-        i18n(
+    if undo:
+        toast = i18n("notify.agenda.unmarked", time=hhmm(view.local_start))
+    else:
+        # The toast says what the button said ("came", not "completed").
+        toast = i18n(
             "notify.agenda.marked",
             time=hhmm(view.local_start),
             status=i18n(f"notify.mark.{callback_data.status.value}"),
         )
-    )
+    await query.answer(toast)
     rendered = await agenda.render_for(query.from_user.id, now=now, lang=i18n.locale)
     if rendered is not None and isinstance(query.message, Message):
         # The same agenda (marked twice from two screens) is "not modified": nothing to show.

@@ -109,6 +109,7 @@ class ApptAction(str, Enum):
     move = "move"  # asks for the new time (and specialist), then moves it
     completed = "done"
     no_show = "ns"
+    undo_mark = "un"  # takes a came / no-show mark back (the appointment's own day only)
     workplace = "wp"  # lists the other workplaces free at that time
 
 

@@ -6,6 +6,7 @@ owns the appointment (or the waitlist entry) and that the action is still allowe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
@@ -49,6 +50,7 @@ def book_again_keyboard(appointment_id: int, locale: str) -> InlineKeyboardMarku
 class AgendaMark(str, Enum):
     completed = "completed"
     no_show = "no_show"
+    undo = "undo"  # take the mark back: the appointment is booked again
 
 
 class AgendaCb(CallbackData, prefix="agd"):
@@ -137,11 +139,16 @@ def open_schedule_keyboard(locale: str) -> InlineKeyboardMarkup:
 
 
 def agenda_keyboard(
-    marks: list[tuple[int, str]], locale: str, *, navigation: bool = False
+    marks: list[tuple[int, str]],
+    locale: str,
+    *,
+    navigation: bool = False,
+    undos: Sequence[tuple[int, str]] = (),
 ) -> InlineKeyboardMarkup | None:
-    """Completed / no-show buttons for the given (appointment id, local HH:MM) pairs; with
-    `navigation`, the Today / Tomorrow / Week row below them."""
-    if not marks and not navigation:
+    """Completed / no-show buttons for the given (appointment id, local HH:MM) pairs, an undo
+    button for each of `undos` (marked ones); with `navigation`, the Today / Tomorrow / Week
+    row below them."""
+    if not marks and not undos and not navigation:
         return None
     kb = InlineKeyboardBuilder()
     for appointment_id, hhmm in marks:
@@ -154,6 +161,15 @@ def agenda_keyboard(
             callback_data=AgendaCb(status=AgendaMark.no_show, appointment_id=appointment_id),
         )
     kb.adjust(2)
+    for appointment_id, hhmm in undos:
+        kb.row(
+            InlineKeyboardButton(
+                text=translate("notify.btn.undo", locale, time=hhmm),
+                callback_data=AgendaCb(
+                    status=AgendaMark.undo, appointment_id=appointment_id
+                ).pack(),
+            )
+        )
     if navigation:
         kb.row(*schedule_row(locale))
     return kb.as_markup()

@@ -18,7 +18,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot import formats
 from bot.domain import notification_kinds as kinds
-from bot.domain.statuses import AppointmentStatus
+from bot.domain.statuses import AppointmentStatus, mark_undoable
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translate
 from bot.keyboards.notify import (
     agenda_keyboard,
@@ -160,10 +160,12 @@ def render_agenda(
     today: dt.date | None = None,
 ) -> Rendered:
     """The agenda for one or more local dates. With buttons, every booked appointment whose start
-    has passed gets "came" / "no-show" (the server checks again when pressed), and the Today /
-    Tomorrow / Week row follows; `today` (default: the first day) names today and tomorrow."""
+    has passed gets "came" / "no-show", and one marked today "undo" (the server checks again
+    when pressed), and the Today / Tomorrow / Week row follows; `today` (default: the first
+    day) names today and tomorrow."""
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
+    undos: list[tuple[int, str]] = []
     if with_buttons and today is None and days:
         today = days[0][0]
     for day, lines in days:
@@ -201,8 +203,14 @@ def render_agenda(
                 and line.start <= now
             ):
                 marks.append((line.appointment_id, hhmm(start)))
+            if (
+                with_buttons
+                and now is not None
+                and mark_undoable(line.status, line.start, line.tz, now)
+            ):
+                undos.append((line.appointment_id, hhmm(start)))
         parts.append("")
-    markup = agenda_keyboard(marks, lang, navigation=True) if with_buttons else None
+    markup = agenda_keyboard(marks, lang, navigation=True, undos=undos) if with_buttons else None
     return Rendered("\n".join(parts).strip(), markup)
 
 

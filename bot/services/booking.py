@@ -52,7 +52,12 @@ from bot.domain.policies import (
     reschedule_difference,
 )
 from bot.domain.slots import NOT_BOOKABLE
-from bot.domain.statuses import ACTIVE_STATUSES, ATTENDANCE_MARKS, AppointmentStatus
+from bot.domain.statuses import (
+    ACTIVE_STATUSES,
+    ATTENDANCE_MARKS,
+    AppointmentStatus,
+    mark_undoable,
+)
 from bot.domain.types import SlotQuery
 from bot.ops import metrics
 from bot.services.admin_gate import require_admin
@@ -120,6 +125,31 @@ class _Repick(Exception):
     def __init__(self, *, lock_all: bool = False) -> None:
         super().__init__()
         self.lock_all = lock_all
+
+
+async def _set_mark(
+    session: AsyncSession,
+    appointment_id: int,
+    actor: Actor,
+    before: AppointmentStatus,
+    after: AppointmentStatus,
+    allowed_from: Sequence[AppointmentStatus],
+    refused: InvalidStateReason,
+) -> None:
+    """Set a mark (or take it back) if the status is still one of `allowed_from`, else
+    `InvalidState(refused)`; an admin's change is audited in the same transaction."""
+    if not await appts.set_status(session, appointment_id, status=after, allowed_from=allowed_from):
+        raise InvalidState(refused)
+    if actor.kind == "admin":
+        await write_audit(
+            session,
+            actor_tg_id=actor.id,
+            action=AuditAction.APPOINTMENT_MARKED,
+            entity="appointment",
+            entity_id=appointment_id,
+            before={"status": before.value},
+            after={"status": after.value},
+        )
 
 
 class BookingService:
@@ -766,26 +796,44 @@ class BookingService:
             appointment = await self._load_for(session, appointment_id, actor)
             if now < appointment.start_time:
                 raise InvalidState(InvalidStateReason.NOT_STARTED)
-            before = appointment.status
-            ok = await appts.set_status(
+            before = AppointmentStatus(appointment.status)
+            await _set_mark(
                 session,
                 appointment_id,
-                status=mark,
-                allowed_from=ACTIVE_STATUSES,
+                actor,
+                before,
+                mark,
+                ACTIVE_STATUSES,
+                InvalidStateReason.NOT_BOOKED,
             )
-            if not ok:
-                raise InvalidState(InvalidStateReason.NOT_BOOKED)
-            if actor.kind == "admin":
-                await write_audit(
-                    session,
-                    actor_tg_id=actor.id,
-                    action=AuditAction.APPOINTMENT_MARKED,
-                    entity="appointment",
-                    entity_id=appointment_id,
-                    before={"status": str(before)},
-                    after={"status": mark.value},
-                )
             return await self._view_of(session, appointment_id)
+
+        return await in_transaction(self._sessions, attempt)
+
+    async def undo_mark(
+        self, appointment_id: int, *, actor: Actor, now: datetime
+    ) -> AppointmentView:
+        """An admin or the appointment's specialist takes back a came / no-show mark: the
+        appointment is booked again, as before the mark. Only on the appointment's own day
+        (`mark_undoable`). A mark moves no money, so no ledger row is written or reversed.
+
+        Raises `InvalidState(CHANGED_MEANWHILE | UNDO_TOO_LATE)` (not marked now; its day is
+        over), `NotAllowed(CLIENTS_CANNOT_MARK | NOT_YOURS)`. Rule: docs/rules.md#appointments."""
+        if actor.kind == "client":
+            raise NotAllowed(NotAllowedReason.CLIENTS_CANNOT_MARK)
+
+        async def attempt(session: AsyncSession) -> AppointmentView:
+            await self._load_for(session, appointment_id, actor)
+            view = await self._view_of(session, appointment_id)
+            if view.status not in ATTENDANCE_MARKS:
+                raise InvalidState(InvalidStateReason.CHANGED_MEANWHILE)
+            if not mark_undoable(view.status, view.start, view.timezone, now):
+                raise InvalidState(InvalidStateReason.UNDO_TOO_LATE)
+            before = AppointmentStatus(view.status)
+            booked = AppointmentStatus.BOOKED
+            changed = InvalidStateReason.CHANGED_MEANWHILE
+            await _set_mark(session, appointment_id, actor, before, booked, (before,), changed)
+            return replace(view, status=booked)
 
         return await in_transaction(self._sessions, attempt)
 

@@ -112,7 +112,8 @@ async def test_agenda_shows_and_marks_only_own_started_appointments(
         assert answer.get("text") == "Marked: 10:00 — came"
         assert await status_of(session_factory, mine) == "completed"
         edited = await anna.wait_for_message(lambda m: "[completed]" in (m.text or ""))
-        assert edited.button_texts() == NAV_EN  # nothing else has started yet
+        # Nothing else has started yet; the mark can be taken back today.
+        assert edited.button_texts() == [translate("notify.btn.undo", "en", time="10:00"), *NAV_EN]
         assert await status_of(session_factory, later) == "booked"
 
         # Another specialist's appointment, even after its start, cannot be marked by Anna.

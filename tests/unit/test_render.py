@@ -109,7 +109,7 @@ def _line(appointment_id: int, start: dt.datetime, status: str = "booked") -> Ag
     )
 
 
-def test_agenda_buttons_only_for_started_booked_appointments() -> None:
+def test_agenda_marks_started_booked_appointments_and_undoes_todays_marks() -> None:
     now = dt.datetime(2026, 3, 28, 10, 0, tzinfo=UTC)
     past = _line(1, now - dt.timedelta(hours=1))
     future = _line(2, now + dt.timedelta(hours=1))
@@ -130,9 +130,11 @@ def test_agenda_buttons_only_for_started_booked_appointments() -> None:
         for b in row
         if str(b.callback_data).startswith("agd:")
     ]
+    # The started booked one gets its marks; the one marked today can have its mark undone.
     assert {(m.appointment_id, m.status) for m in marks} == {
         (1, AgendaMark.completed),
         (1, AgendaMark.no_show),
+        (3, AgendaMark.undo),
     }
 
 

@@ -26,7 +26,7 @@ from bot.domain.errors import (
     SlotTaken,
     SlotUnavailable,
 )
-from bot.domain.statuses import ACTIVE_STATUSES, AppointmentStatus
+from bot.domain.statuses import ACTIVE_STATUSES, ATTENDANCE_MARKS, AppointmentStatus
 from bot.handlers.admin import clients, desk_booking, moving, screens
 from bot.handlers.admin.common import ask, edit, pending_id, refuse, retry
 from bot.i18n import Translator
@@ -225,6 +225,7 @@ ACTS_ON = {
     # A mark can be changed; a cancelled appointment cannot be marked.
     ApptAction.completed: set(ACTIVE_STATUSES),
     ApptAction.no_show: set(ACTIVE_STATUSES),
+    ApptAction.undo_mark: set(ATTENDANCE_MARKS),
 }
 
 
@@ -239,7 +240,7 @@ async def on_appointment(
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    card = screens.ApptCard(booking, desk, query.from_user.id, i18n, settings)
+    card = screens.ApptCard(booking, desk, query.from_user.id, i18n, settings, now)
     actor = card.actor
     appointment_id, action = callback_data.appointment_id, callback_data.action
     try:
@@ -266,6 +267,8 @@ async def on_appointment(
             view = await booking.mark_status(
                 appointment_id, actor=actor, status=STATUS[action], now=now
             )
+        elif action is ApptAction.undo_mark:
+            view = await booking.undo_mark(appointment_id, actor=actor, now=now)
         await edit(query, *await screens.appointment_screen(card, view))
     except DomainError as exc:
         await screens.refuse_action(query, exc, card, appointment_id)
@@ -282,7 +285,7 @@ async def on_workplace(
 ) -> None:
     """Move the appointment to the chosen workplace and pin it there (the use case checks the
     admin role in its transaction and writes the audit row)."""
-    card = screens.ApptCard(booking, desk, query.from_user.id, i18n, settings)
+    card = screens.ApptCard(booking, desk, query.from_user.id, i18n, settings, now)
     appointment_id = callback_data.appointment_id
     try:
         view = await booking.move_workplace(
@@ -314,7 +317,7 @@ async def on_cancel_reason(
     appointment_id = await pending_id(state, APPOINTMENT_KEY)
     if appointment_id is None or message.from_user is None:
         return
-    card = screens.ApptCard(booking, desk, message.from_user.id, i18n, settings)
+    card = screens.ApptCard(booking, desk, message.from_user.id, i18n, settings, now)
     try:
         reason = check_text(
             message.text, REASON_MAX, required=True, empty=InputProblem.REASON_EMPTY

@@ -103,7 +103,7 @@ async def on_move_to(
     except DomainError as exc:
         await state.clear()
         # Cancelled or marked meanwhile: nothing moved; the card as it is now.
-        card = screens.ApptCard(booking, desk, admin, i18n, settings)
+        card = screens.ApptCard(booking, desk, admin, i18n, settings, now)
         await screens.refuse_action(message, exc, card, appointment_id)
         return
     await state.clear()

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.config import Settings
 from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
-from bot.domain.statuses import AppointmentStatus
+from bot.domain.statuses import AppointmentStatus, mark_undoable
 from bot.handlers.admin import render
 from bot.handlers.admin.common import refuse
 from bot.i18n import Translator
@@ -252,13 +252,14 @@ async def day_screen(
 @dataclass(frozen=True, slots=True)
 class ApptCard:
     """What drawing and acting on an admin's appointment card needs: the services, the admin
-    (the acting Telegram id), their language and the settings."""
+    (the acting Telegram id), their language, the settings and the update's time."""
 
     booking: BookingService
     desk: ClientDesk
     admin: int
     i18n: Translator
     settings: Settings
+    now: datetime
 
     @property
     def actor(self) -> Actor:
@@ -305,6 +306,15 @@ async def appointment_screen(card: ApptCard, view: AppointmentView) -> Screen:
                     i18n("notify.status.no_show"),
                     AdminApptCb(action=ApptAction.no_show, appointment_id=view.id),
                 ),
+            ]
+        )
+    if mark_undoable(view.status, view.start, view.timezone, card.now):
+        rows.append(
+            [
+                button(
+                    i18n("admin.btn.undo_mark"),
+                    AdminApptCb(action=ApptAction.undo_mark, appointment_id=view.id),
+                )
             ]
         )
     rows.append([button(i18n("admin.btn.client_card"), AdminApptClientCb(appointment_id=view.id))])
