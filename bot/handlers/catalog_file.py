@@ -2,7 +2,9 @@
 same checks as `python -m bot catalog import`, then what it would change (created, updated,
 deactivated, and the booked appointments it touches) with Apply / Cancel.
 
-The role is checked on the server for the document and for every button. The file waits in
+The role is checked on the server for the document, every button and every typed answer by
+the admin gate of the router (an `AdminRouter`, `bot.middlewares.admin_only`), before the
+handler runs. The file waits in
 the admin's conversation data between the preview and the press (a stale press finds nothing
 and says so); apply is one transaction with its audit row.
 """
@@ -21,12 +23,12 @@ from dishka import FromDishka
 
 from bot.catalog.checks import CatalogError
 from bot.config import Settings
-from bot.domain.errors import DomainError, NotAllowed, NotFound
+from bot.domain.errors import DomainError, NotFound
 from bot.domain.periods import BadPeriod, parse_day
 from bot.domain.tz import wall
 from bot.handlers.admin.menu import edit
 from bot.handlers.admin.screens import local_today
-from bot.handlers.admin_only import DENIED_TEXT, AdminRouter
+from bot.handlers.admin_only import AdminRouter
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.admin import AdminNavCb, AdminScreen
@@ -41,7 +43,6 @@ from bot.keyboards.catalog_file import (
     locations_keyboard,
     specialists_keyboard,
 )
-from bot.services.admin_gate import AdminGate
 from bot.services.catalog_changes import CatalogChange, PutHoliday, SetActive
 from bot.services.catalog_editor import CatalogEditor, Edit
 from bot.services.catalog_file import MAX_FILE_BYTES, CatalogFileService
@@ -91,16 +92,10 @@ async def on_document(
     bot: Bot,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     files: FromDishka[CatalogFileService],
     now: FromDishka[Now],
 ) -> None:
     if message.from_user is None or message.document is None:
-        return
-    try:
-        await gate.require(message.from_user.id)
-    except NotAllowed:
-        await message.answer(i18n(DENIED_TEXT))
         return
     if (message.document.file_size or 0) > MAX_FILE_BYTES:
         await message.answer(i18n("catalog.too_big", limit=MAX_FILE_BYTES // 1000))
@@ -125,17 +120,11 @@ async def on_button(
     callback_data: CatalogFileCb,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     files: FromDishka[CatalogFileService],
     editor: FromDishka[CatalogEditor],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    try:
-        await gate.require(query.from_user.id)
-    except NotAllowed:
-        await query.answer(i18n(DENIED_TEXT), show_alert=True)
-        return
     if callback_data.action is CatalogFileAction.export:
         await query.answer()
         await send_export(query.bot, query.from_user.id, files, i18n, now)
@@ -240,15 +229,9 @@ async def on_specialist_active(
     callback_data: SpecialistActiveCb,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     files: FromDishka[CatalogFileService],
     now: FromDishka[Now],
 ) -> None:
-    try:
-        await gate.require(query.from_user.id)
-    except NotAllowed:
-        await query.answer(i18n(DENIED_TEXT), show_alert=True)
-        return
     names = {i: (name, active) for i, name, active in await files.specialists(i18n.locale)}
     found = names.get(callback_data.specialist_id)
     message = query.message if isinstance(query.message, Message) else None
@@ -283,15 +266,10 @@ async def on_holiday_location(
     callback_data: HolidayLocationCb,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     files: FromDishka[CatalogFileService],
 ) -> None:
     try:
-        await gate.require(query.from_user.id)
         name = await files.location_name(callback_data.location_id, i18n.locale)
-    except NotAllowed:
-        await query.answer(i18n(DENIED_TEXT), show_alert=True)
-        return
     except NotFound:
         await query.answer(i18n("catalog.stale"), show_alert=True)
         return
@@ -306,7 +284,6 @@ async def on_holiday_date(
     message: Message,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     files: FromDishka[CatalogFileService],
     stats: FromDishka[StatsService],
     now: FromDishka[Now],
@@ -316,14 +293,9 @@ async def on_holiday_date(
     data = await state.get_data()
     location_id = data.get(HOLIDAY_LOCATION_KEY)
     try:
-        await gate.require(message.from_user.id)
         if not isinstance(location_id, int):
             raise NotFound("no location chosen")
         name = await files.location_name(location_id, i18n.locale)
-    except NotAllowed:
-        await state.set_state(None)
-        await message.answer(i18n(DENIED_TEXT))
-        return
     except NotFound:
         await state.set_state(None)
         await message.answer(i18n("catalog.stale"))

@@ -1,7 +1,8 @@
 """Statistics for admins: `/stats [period]` and its buttons (period, scope, chart and CSV).
 
-Every command and button checks the admin role on the server (`AdminGate`, read from
-PostgreSQL); the period and ids in a button are re-validated. A refused or malformed
+The router is an `AdminRouter`: the admin gate (`bot.middlewares.admin_only`) checks the role
+on the server, read from PostgreSQL, before any of its handlers runs; the period and ids in a
+button are re-validated. A refused or malformed
 request gets a clear message and changes nothing.
 """
 
@@ -17,14 +18,13 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.errors import NotFound
 from bot.domain.periods import BadPeriod, Period, period_from_token, period_token
-from bot.handlers.admin_only import DENIED_TEXT, AdminRouter
+from bot.handlers.admin_only import AdminRouter
 from bot.handlers.stats_render import render_stats
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.stats import StatsAction, StatsCb, scope_of, stats_keyboard
-from bot.services.admin_gate import AdminGate
 from bot.services.stats import Scope, StatsService
 from bot.services.stats_chart import render_chart
 from bot.services.stats_export import StatsExport
@@ -37,18 +37,12 @@ async def on_stats(
     command: CommandObject,
     bot: Bot,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     stats: FromDishka[StatsService],
     export: FromDishka[StatsExport],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
     if message.from_user is None:
-        return
-    try:
-        await gate.require(message.from_user.id)
-    except NotAllowed:
-        await message.answer(i18n(DENIED_TEXT))
         return
     try:
         period = await stats.period(command.args or DEFAULT_PERIOD, Scope(), now=now)
@@ -64,17 +58,11 @@ async def on_button(
     callback_data: StatsCb,
     bot: Bot,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     stats: FromDishka[StatsService],
     export: FromDishka[StatsExport],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    try:
-        await gate.require(query.from_user.id)
-    except NotAllowed:
-        await query.answer(i18n(DENIED_TEXT), show_alert=True)
-        return
     scope = scope_of(callback_data)
     try:
         period = period_from_token(callback_data.period, await stats.today(scope, now=now))
