@@ -165,13 +165,15 @@ class BookingFlow:
         `InvalidState` pass through unchanged; nothing is written then. `AccessDenied` (an admin
         blocked the client) releases the hold and passes through.
         """
-        live = await self._holds.get(request.client_id)
-        hold_lapsed = live is None or live.hold_id != request.hold_id
         try:
             return await self._booking.confirm(
                 request, now=now, booked_by=booked_by, card_on_screen=True
             )
         except (SlotTaken, HoldExpired, SlotUnavailable) as exc:
+            # A failed confirm leaves the hold as it was: read it only now (a booking that
+            # succeeds spends no Redis command on it here).
+            live = await self._holds.get(request.client_id)
+            hold_lapsed = live is None or live.hold_id != request.hold_id
             await self._holds.release(request.client_id, request.hold_id)
             if isinstance(exc, SlotUnavailable):
                 reason = LostReason.UNAVAILABLE

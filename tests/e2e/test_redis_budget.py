@@ -6,7 +6,8 @@ cannot silently grow back (README, Performance):
   for an update that leaves the conversation as it was and three for a step of a flow;
 - a plain message, /book (the date step it opens), the date and the time steps of a booking
   stay within five commands in all: the slot cache's versions and entries and the live holds
-  are read in one script call, and the dates' entries written in one more.
+  are read in one script call, and the dates' entries written in one more;
+- Confirm stays within ten.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from tests.integration.factories import make_catalog
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 COMMANDS_PER_UPDATE = 5
+# Over the five: the commit's after-effects are still one command each.
+CONFIRM_COMMANDS = 10
 
 
 def gate_commands(app: BotApp) -> set[str]:
@@ -84,3 +87,6 @@ async def test_a_booking_stays_within_the_redis_budget_per_update(
     assert all(len(gate[k]) <= 3 for k in measured), report
     for update_id in (help_id, book_id, date_id, time_id):
         assert len(whole[update_id]) <= COMMANDS_PER_UPDATE, report
+    # Confirm: the gate's three, the hold read before the transaction, the live holds under
+    # the locks, then the hold's release, the slot cache's version bump and three events.
+    assert len(whole[confirm_id]) <= CONFIRM_COMMANDS, report
