@@ -8,10 +8,11 @@ where a button is expected, a stale button, a menu section no feature serves).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
@@ -19,6 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BotCommandScopeChat,
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
@@ -243,8 +245,13 @@ async def on_menu_help(
     await edit_in_place(query, text, main_menu(i18n))
 
 
-async def on_menu_settings(query: CallbackQuery, i18n: Translator) -> None:
+async def on_menu_settings(query: CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    """⚙️ Settings in place; from the phone screen's « Back, the phone prompt is put away
+    first (its reply keyboard removed)."""
     await query.answer()
+    if isinstance(query.message, Message) and await _phone_pending(state):
+        await close_phone_prompt(query.message, state, i18n, notice=None)
+        return
     await edit_in_place(query, i18n("settings.title"), settings_menu(i18n))
 
 
@@ -267,41 +274,107 @@ async def on_menu_language(query: CallbackQuery, i18n: Translator) -> None:
     await edit_in_place(query, i18n("language.choose"), language_keyboard(i18n))
 
 
-async def on_menu_phone(query: CallbackQuery, i18n: Translator) -> None:
-    # Telegram's contact button lives only on a reply keyboard: a new message.
+# The phone step. Telegram's "share my contact" button exists only on a reply keyboard, which
+# only a new message can bring. So the settings message itself becomes the phone screen (its
+# text, and « Back), one short message below carries the reply keyboard, and when the client
+# answers (shares, says "not now" or goes back) that message is deleted, the reply keyboard is
+# removed, and the answer shows in place on the settings message.
+PHONE_SCREEN_KEY = "phone_screen"  # the settings message, now the phone screen
+PHONE_PROMPT_KEY = "phone_prompt"  # the message carrying the reply keyboard
+
+
+async def _phone_pending(state: FSMContext) -> bool:
+    return isinstance((await state.get_data()).get(PHONE_SCREEN_KEY), int)
+
+
+async def _prompt_phone(message: Message, state: FSMContext, i18n: Translator, text: str) -> None:
+    """(Re)place the one message carrying the contact keyboard: the old one is deleted."""
+    old = (await state.get_data()).get(PHONE_PROMPT_KEY)
+    if isinstance(old, int) and message.bot is not None:
+        await _delete(message.bot, message.chat.id, old)
+    sent = await message.answer(text, reply_markup=phone_keyboard(i18n))
+    await state.update_data({PHONE_PROMPT_KEY: sent.message_id})
+
+
+async def _delete(bot: Bot, chat_id: int, message_id: int) -> None:
+    # Gone already (or too old to delete): nothing is left on screen either way.
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.delete_message(chat_id=chat_id, message_id=message_id)
+
+
+async def close_phone_prompt(
+    message: Message, state: FSMContext, i18n: Translator, *, notice: str | None
+) -> None:
+    """Put the phone step away: the keyboard's message deleted, the reply keyboard removed (a
+    removal only a message can carry, deleted at once), and the settings shown in place on the
+    phone screen with `notice` above (as a new message when there is no screen to edit)."""
+    data = await state.get_data()
+    screen, prompt = data.get(PHONE_SCREEN_KEY), data.get(PHONE_PROMPT_KEY)
+    await state.update_data({PHONE_SCREEN_KEY: None, PHONE_PROMPT_KEY: None})
+    bot, chat_id = message.bot, message.chat.id
+    text = f"{notice}\n\n{i18n('settings.title')}" if notice else i18n("settings.title")
+    if bot is None or not isinstance(screen, int):
+        await message.answer(notice or text, reply_markup=ReplyKeyboardRemove())
+        return
+    if isinstance(prompt, int):
+        await _delete(bot, chat_id, prompt)
+    remover = await bot.send_message(
+        chat_id, notice or text, reply_markup=ReplyKeyboardRemove(), disable_notification=True
+    )
+    await _delete(bot, chat_id, remover.message_id)
+    try:
+        await bot.edit_message_text(
+            text, chat_id=chat_id, message_id=screen, reply_markup=settings_menu(i18n)
+        )
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc):  # the screen is gone: the settings come anew
+            await bot.send_message(chat_id, text, reply_markup=settings_menu(i18n))
+
+
+async def on_menu_phone(query: CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    """The settings message becomes the phone screen; the contact keyboard comes below it."""
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(i18n("phone.ask"), reply_markup=phone_keyboard(i18n))
+    if not isinstance(query.message, Message):
+        return
+    back = MenuCb(action=MenuAction.settings).pack()
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=i18n("booking.btn.back"), callback_data=back)]]
+    )
+    await edit_in_place(query, i18n("phone.ask"), markup)
+    await state.update_data({PHONE_SCREEN_KEY: query.message.message_id})
+    await _prompt_phone(query.message, state, i18n, i18n("phone.keyboard_below"))
 
 
 async def on_contact(
     message: Message,
     i18n: Translator,
+    state: FSMContext,
     clients: FromDishka[ClientService],
     now: FromDishka[Now],
     profile: ClientProfile | None = None,
 ) -> None:
-    """A shared contact: stored as the client's phone only when it is the sender's own."""
+    """A shared contact: stored as the client's phone only when it is the sender's own; a
+    refused one asks again on the keyboard's message, a saved one closes the phone step."""
     assert message.from_user is not None and message.contact is not None
     if message.contact.user_id != message.from_user.id:
-        await message.answer(i18n("phone.not_own"), reply_markup=phone_keyboard(i18n))
+        await _prompt_phone(message, state, i18n, i18n("phone.not_own"))
         return
     if profile is None:
         await clients.register(telegram_user(message.from_user), now=now)
     try:
         await clients.set_phone(message.from_user.id, message.contact.phone_number)
     except ValueError:
-        await message.answer(i18n("phone.invalid"), reply_markup=phone_keyboard(i18n))
+        await _prompt_phone(message, state, i18n, i18n("phone.invalid"))
         return
-    await message.answer(i18n("phone.saved"), reply_markup=ReplyKeyboardRemove())
+    await close_phone_prompt(message, state, i18n, notice=i18n("phone.saved"))
 
 
 # The "not now" button of the phone keyboard arrives as plain text, in either language.
 _SKIP_PHONE_TEXTS = frozenset(translate("phone.btn.skip", lang) for lang in SUPPORTED_LANGUAGES)
 
 
-async def on_phone_skipped(message: Message, i18n: Translator) -> None:
-    await message.answer(i18n("phone.skipped"), reply_markup=ReplyKeyboardRemove())
+async def on_phone_skipped(message: Message, i18n: Translator, state: FSMContext) -> None:
+    await close_phone_prompt(message, state, i18n, notice=i18n("phone.skipped"))
 
 
 async def on_language_chosen(

@@ -19,6 +19,8 @@ from bot.app import BotApp
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import SlotQuery
 from bot.emulator import BotAPIEmulator
+from bot.emulator.types import EmuMessage
+from bot.emulator.users import SimUser
 from bot.i18n import translate
 from bot.keyboards.common import BOT_COMMANDS, MenuAction, MenuCb
 from bot.states import BookingStates
@@ -286,6 +288,48 @@ async def _phone_of(session_factory: async_sessionmaker[AsyncSession], tg_id: in
         return await s.scalar(select(Client.phone).where(Client.tg_id == tg_id))
 
 
+def bot_messages(emulator: BotAPIEmulator, chat_id: int) -> list[EmuMessage]:
+    """The bot's messages in the chat, deleted ones included, in order."""
+    return sorted(emulator.sent_messages(chat_id), key=lambda m: m.message_id)
+
+
+def shown(emulator: BotAPIEmulator, chat_id: int) -> list[EmuMessage]:
+    return [m for m in bot_messages(emulator, chat_id) if not m.deleted]
+
+
+def reply_keyboard_removed(emulator: BotAPIEmulator, chat_id: int) -> bool:
+    """The last reply keyboard the bot sent in the chat was a removal."""
+    sent = [
+        m.reply_markup
+        for m in bot_messages(emulator, chat_id)
+        if m.reply_markup and ("keyboard" in m.reply_markup or "remove_keyboard" in m.reply_markup)
+    ]
+    return bool(sent) and sent[-1].get("remove_keyboard") is True
+
+
+async def open_phone(user: SimUser, lang: str) -> tuple[EmuMessage, EmuMessage]:
+    """/start -> Settings -> Phone: (the settings message, now the phone screen; the message
+    carrying the contact keyboard)."""
+    await user.send("/start")
+    menu = await user.wait_for_message()
+    await user.press(translate("menu.btn.settings", lang))  # language and phone live there
+    await user.wait_for_message(translate("settings.title", lang))
+    await user.press(translate("menu.btn.phone", lang))
+    screen = await user.wait_for_message(translate("phone.ask", lang))
+    assert screen.message_id == menu.message_id  # the conversation goes on in place
+    assert screen.button_texts() == [translate("booking.btn.back", lang)]
+    carrier = await user.wait_for_message(translate("phone.keyboard_below", lang))
+    rows = (carrier.reply_markup or {}).get("keyboard") or []
+    assert rows[0][0] == {"text": translate("phone.btn.share", lang), "request_contact": True}
+    assert rows[1][0] == {"text": translate("phone.btn.skip", lang)}
+    return screen, carrier
+
+
+def settings_after(notice: str | None, lang: str) -> str:
+    title = translate("settings.title", lang)
+    return f"{notice}\n\n{title}" if notice else title
+
+
 @pytest.mark.parametrize(("lang", "tg_id"), [("ru", 1011), ("en", 1012)])
 async def test_phone_is_shared_through_the_contact_keyboard_and_only_ones_own(
     lang: str,
@@ -294,44 +338,59 @@ async def test_phone_is_shared_through_the_contact_keyboard_and_only_ones_own(
     emulator: BotAPIEmulator,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
+    """The contact keyboard needs a message of its own; once the number is saved that message
+    is gone, the reply keyboard removed, and the answer is shown on the settings message."""
     user = emulator.user(tg_id, "Mia", language_code=lang)
-    await user.send("/start")
-    await user.wait_for_message()
-    await user.press(translate("menu.btn.settings", lang))  # language and phone live there
-    await user.wait_for_message(translate("settings.title", lang))
-    await user.press(translate("menu.btn.phone", lang))
-    ask = await user.wait_for_message(translate("phone.ask", lang))
-    rows = (ask.reply_markup or {}).get("keyboard") or []
-    share = rows[0][0]
-    assert share == {"text": translate("phone.btn.share", lang), "request_contact": True}
+    screen, carrier = await open_phone(user, lang)
 
-    # Someone else's contact is refused, and the keyboard is offered again.
+    # Someone else's contact is refused, and the keyboard is offered again (one such message).
     await user.share_contact("+7 900 111-22-33", user_id=tg_id + 100)
-    refused = await user.wait_for_message()
-    assert refused.text == translate("phone.not_own", lang)
+    refused = await user.wait_for_message(translate("phone.not_own", lang), edits=False)
     assert (refused.reply_markup or {}).get("keyboard")
+    assert emulator.message(user.chat_id, carrier.message_id).deleted  # type: ignore[union-attr]
     assert await _phone_of(session_factory, tg_id) is None
 
     await user.share_contact("79001234567")
-    saved = await user.wait_for_message()
-    assert saved.text == translate("phone.saved", lang)
-    assert (saved.reply_markup or {}).get("remove_keyboard") is True
+    saved = await user.wait_for_message(lambda m: m.message_id == screen.message_id)
+    assert saved.text == settings_after(translate("phone.saved", lang), lang)
+    assert translate("menu.btn.phone", lang) in saved.button_texts()  # the settings again
     assert await _phone_of(session_factory, tg_id) == "+79001234567"
+    await emulator.wait_for(lambda: reply_keyboard_removed(emulator, user.chat_id))
+    # No stray message: the settings message is the bot's only one left in the chat.
+    await emulator.wait_for(lambda: len(shown(emulator, user.chat_id)) == 1)
+    assert shown(emulator, user.chat_id)[0].message_id == screen.message_id
 
 
-async def test_phone_can_be_declined_and_a_contact_without_a_number_is_refused(
-    bot_app: BotApp, emulator: BotAPIEmulator, session_factory: async_sessionmaker[AsyncSession]
+@pytest.mark.parametrize(("lang", "tg_id"), [("ru", 1013), ("en", 1014)])
+async def test_phone_can_be_declined_or_left_with_back_and_a_numberless_contact_is_refused(
+    lang: str,
+    tg_id: int,
+    bot_app: BotApp,
+    emulator: BotAPIEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    ola = emulator.user(1013, "Ola", language_code="en")
-    await ola.send("/start")
-    await ola.wait_for_message()
-    await ola.press_data(MenuCb(action=MenuAction.phone).pack())
-    await ola.wait_for_message(translate("phone.ask", "en"))
-    await ola.send(translate("phone.btn.skip", "en"))
-    declined = await ola.wait_for_message()
-    assert declined.text == translate("phone.skipped", "en")
-    assert (declined.reply_markup or {}).get("remove_keyboard") is True
+    ola = emulator.user(tg_id, "Ola", language_code=lang)
+    screen, _ = await open_phone(ola, lang)
+    await ola.send(translate("phone.btn.skip", lang))
+    declined = await ola.wait_for_message(lambda m: m.message_id == screen.message_id)
+    assert declined.text == settings_after(translate("phone.skipped", lang), lang)
+    await emulator.wait_for(lambda: reply_keyboard_removed(emulator, ola.chat_id))
+    await emulator.wait_for(lambda: len(shown(emulator, ola.chat_id)) == 1)
+
+    # « Back from the phone screen: the settings as they were, the keyboard put away.
+    await ola.press(translate("menu.btn.phone", lang))
+    await ola.wait_for_message(translate("phone.keyboard_below", lang))
+    assert not reply_keyboard_removed(emulator, ola.chat_id)
+    await ola.press(translate("booking.btn.back", lang))
+    back = await ola.wait_for_message(
+        lambda m: m.message_id == screen.message_id and m.text == settings_after(None, lang)
+    )
+    assert translate("menu.btn.phone", lang) in back.button_texts()
+    await emulator.wait_for(lambda: reply_keyboard_removed(emulator, ola.chat_id))
+    await emulator.wait_for(lambda: len(shown(emulator, ola.chat_id)) == 1)
+
     # A forged contact with no digits in it is not a phone number.
     await ola.share_contact("n/a")
-    assert (await ola.wait_for_message()).text == translate("phone.invalid", "en")
-    assert await _phone_of(session_factory, 1013) is None
+    refused = await ola.wait_for_message(translate("phone.invalid", lang), edits=False)
+    assert (refused.reply_markup or {}).get("keyboard")
+    assert await _phone_of(session_factory, tg_id) is None
