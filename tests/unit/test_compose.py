@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.__main__ import health_url
 from bot.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,6 +191,58 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     missing = {name for name in SETTINGS_ENV_NAMES if f"`{name}`" not in readme}
     assert not missing, f"add to the README configuration table: {sorted(missing)}"
+
+
+def test_every_app_service_environment_is_valid_settings(services: dict[str, Any]) -> None:
+    """What compose sets for the bot's image (every service built from it) loads as settings,
+    the health check finds the server it asks, and only a webhook instance runs `--webhook`."""
+    app = [name for name, service in services.items() if "build" in service]
+    assert set(app) == {"migrate", "bot", "bot-1", "bot-2", "worker-1", "worker-2"}
+    for name in app:
+        service = services[name]
+        env = {k.lower(): interpolate(str(v)) for k, v in service.get("environment", {}).items()}
+        webhook = "--webhook" in service["command"]
+        if webhook:
+            env["webhook_url"] = "https://bot.example.com"  # from .env, required by --webhook
+        settings = load_settings(_env_file=None, bot_token="1:x", **env)
+        assert "@postgres:5432/" in settings.database_url, name
+        assert settings.redis_url.startswith("redis://redis:6379"), name
+        if "healthcheck" in service:
+            assert health_url(settings, "/readyz") is not None, name
+        assert webhook == name.startswith("bot-"), name
+
+
+README_ROW = re.compile(r"^\| `(?P<name>[A-Z][A-Z0-9_]*)` \| (?P<default>[^|]+?) \|", re.MULTILINE)
+
+
+def test_readme_table_shows_the_real_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each default in the README's configuration table, read as the environment variable
+    would be, is the setting's default: `unset` is None, `empty` an empty list, `(required)` a
+    setting with no default."""
+    for key in list(os.environ):
+        if key.upper() in SETTINGS_ENV_NAMES:
+            monkeypatch.delenv(key)
+    rows = {m["name"]: m["default"].strip() for m in README_ROW.finditer(_readme())}
+    assert set(rows) == SETTINGS_ENV_NAMES
+    defaults = load_settings(_env_file=None, bot_token="1:x")
+    for name, shown in rows.items():
+        field = name.lower()
+        if shown == "(required)":
+            assert Settings.model_fields[field].is_required(), name
+            continue
+        real = getattr(defaults, field)
+        if shown == "unset":
+            assert real is None, name
+        elif shown == "empty":
+            assert real in ([], ""), name
+        else:
+            assert shown.startswith("`") and shown.endswith("`"), (name, shown)
+            read = load_settings(_env_file=None, bot_token="1:x", **{field: shown.strip("`")})
+            assert getattr(read, field) == real, (name, shown, real)
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text("utf-8")
 
 
 def test_ci_script_runs_every_check_and_fails_on_no_tests() -> None:
