@@ -4,7 +4,12 @@ A Redis that hangs (paused, overloaded, a black-holed network) does not refuse c
 just never answers. Without care every update would wait the full socket timeout, one after
 another. So:
 
-- every command may take at most `timeout` seconds (connect and read);
+- every command may take at most `timeout` seconds (connect and read) of Redis' time: the
+  deadline (`deadline`) does not count the time this process's event loop was too busy to read
+  an answer that had arrived. A plain socket timeout does, and under a burst of updates (or a
+  CPU-starved host) the loop can run a second late: the answer is in the socket, but the timer
+  fires in the same loop pass, before the read resumes. Those false timeouts opened the breaker
+  and answered "temporarily unavailable" while Redis was fine;
 - a command is not retried after a timeout; after a broken connection it is retried once, on a
   fresh connection (a restarted Redis leaves dead connections in the pool);
 - after a failure the breaker opens: every command fails at once with `RedisUnavailable` (a
@@ -27,8 +32,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -40,6 +45,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.ops import metrics
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # What counts as Redis failing (a wrong command or a WRONGTYPE reply does not).
 FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -172,30 +179,92 @@ class CircuitBreaker:
         return result
 
 
+# A deadline timer that runs later than this (seconds) ran on a busy loop, not on time.
+_LATE_SECONDS = 0.02
+# However late the loop runs, a command ends after this many times its timeout.
+_HARD_LIMIT_FACTOR = 5
+
+
+@contextlib.asynccontextmanager
+async def deadline(seconds: float) -> AsyncIterator[None]:
+    """Like `asyncio.timeout(seconds)` (raises `TimeoutError`), but measured on a responsive
+    event loop, so that an answer that arrived in time is never thrown away because the loop
+    read it late.
+
+    When the timer fires late (the loop was busy: other updates' work, or the host's CPU went
+    to other processes), the deadline moves on by as much as it was late, up to
+    `_HARD_LIMIT_FACTOR * seconds` in all. When it fires on time, the cancel waits one loop
+    pass: a read the same pass has just made ready resumes first, and the cancel then finds
+    the block left. So a timeout means Redis did not answer within `seconds` of loop time.
+    """
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with asyncio.timeout(None) as timeout:
+        due = start + seconds
+        limit = start + seconds * _HARD_LIMIT_FACTOR
+        handle: asyncio.TimerHandle
+
+        def check() -> None:
+            nonlocal due, handle
+            now = loop.time()
+            late = now - due
+            if late > _LATE_SECONDS and now < limit:
+                due = min(now + late, limit)
+                handle = loop.call_at(due, check)
+            else:
+                timeout.reschedule(now)  # due now: runs after what this pass made ready
+
+        handle = loop.call_at(due, check)
+        try:
+            yield
+        finally:
+            handle.cancel()
+
+
+async def _within(seconds: float | None, run: Callable[[], Awaitable[T]]) -> T:
+    """`await run()` under `deadline(seconds)` (None: no deadline); a missed deadline is
+    redis-py's `TimeoutError`, as a socket timeout would be."""
+    if seconds is None:
+        return await run()
+    try:
+        async with deadline(seconds):
+            return await run()
+    except TimeoutError as exc:
+        raise RedisTimeoutError(f"Redis did not answer within {seconds} s") from exc
+
+
 class _BreakerPipeline(Pipeline):
     breaker: CircuitBreaker
+    command_timeout: float | None
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         metrics.REDIS_COMMANDS.inc(len(self.command_stack))
         run = super().execute
-        result: list[Any] = await self.breaker.call(lambda: run(raise_on_error))
+        result: list[Any] = await self.breaker.call(
+            lambda: _within(self.command_timeout, lambda: run(raise_on_error))
+        )
         return result
 
 
 class BreakerRedis(Redis):
-    """`redis.asyncio.Redis` whose commands and pipelines pass through `self.breaker`."""
+    """`redis.asyncio.Redis` whose commands and pipelines pass through `self.breaker`, each
+    within `command_timeout` seconds (`deadline`; None: the socket timeouts alone)."""
 
     breaker: CircuitBreaker
+    command_timeout: float | None = None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         metrics.REDIS_COMMANDS.inc()
         run = super().execute_command
         # redis-py leaves execute_command unannotated.
-        return await self.breaker.call(lambda: run(*args, **options))  # type: ignore[no-untyped-call]
+        return await self.breaker.call(
+            lambda: _within(self.command_timeout, lambda: run(*args, **options))  # type: ignore[no-untyped-call]
+        )
 
     async def ping_past_breaker(self) -> Any:
         """`PING`, not through the breaker: the breaker's own probe."""
-        return await super().execute_command("PING")  # type: ignore[no-untyped-call]
+        run = super().execute_command
+        return await _within(self.command_timeout, lambda: run("PING"))  # type: ignore[no-untyped-call]
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         await self.breaker.aclose()
@@ -206,26 +275,31 @@ class BreakerRedis(Redis):
             self.connection_pool, self.response_callbacks, transaction, shard_hint
         )
         pipe.breaker = self.breaker
+        pipe.command_timeout = self.command_timeout
         return pipe
 
 
 def make_redis(
     url: str, *, timeout: float, breaker_seconds: float = 5.0, probe_seconds: float = 0.5
 ) -> BreakerRedis:
-    """A client for `url` (bytes replies) with `timeout`-second connects and reads, one retry
-    after a broken connection and none after a timeout, and a breaker (0 `breaker_seconds`:
-    none) that a PING every `probe_seconds` closes as soon as Redis answers again, or the first
-    command after `breaker_seconds`."""
+    """A client for `url` (bytes replies) whose commands end after `timeout` seconds of Redis'
+    time (`deadline`; the sockets' own timeouts, `_HARD_LIMIT_FACTOR` times longer, are only a
+    backstop, for the event listener's connection too), one retry after a broken connection and
+    none after a timeout, and a breaker (0 `breaker_seconds`: none) that a PING every
+    `probe_seconds` closes as soon as Redis answers again, or the first command after
+    `breaker_seconds`."""
+    backstop = timeout * _HARD_LIMIT_FACTOR
     redis = cast(
         BreakerRedis,
         BreakerRedis.from_url(
             url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+            socket_timeout=backstop,
+            socket_connect_timeout=backstop,
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             health_check_interval=30,
         ),
     )
+    redis.command_timeout = timeout
     redis.breaker = CircuitBreaker(
         breaker_seconds, probe=redis.ping_past_breaker, probe_seconds=probe_seconds
     )

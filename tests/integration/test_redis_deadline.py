@@ -1,0 +1,121 @@
+"""Redis command deadlines (`bot.ops.redis.deadline`) count Redis' time, not the time this
+process's event loop was too busy to read an answer that had arrived: the cause of false Redis
+timeouts (and a breaker opened while Redis was fine) under a burst of updates on a busy host.
+A Redis that really does not answer still times out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.ops.redis import deadline, make_redis
+from tests.emulator.fixtures import REDIS_URL
+
+TIMEOUT = 0.3
+BUSY = 0.8  # seconds the loop is blocked: longer than TIMEOUT
+# A script that answers after 0.1 s of Redis' time (within TIMEOUT): the answer arrives while
+# the loop is busy, not before the loop's next look at its sockets.
+SLOW_ANSWER = """
+local t = redis.call('TIME')
+repeat
+  local n = redis.call('TIME')
+until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) >= 100000
+return 7
+"""
+
+
+def _busy_loop() -> None:
+    time.sleep(BUSY)  # the CPU work of other updates, or a host that runs other processes
+
+
+@contextlib.contextmanager
+def loop_busy_after_each_send(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Right after a command went out, the event loop is busy for BUSY seconds: Redis answers
+    meanwhile, and the answer waits in the socket until the loop reads it."""
+    send = Connection.send_packed_command
+
+    async def send_then_busy(self: Connection, *args: Any, **kwargs: Any) -> None:
+        await send(self, *args, **kwargs)
+        asyncio.get_running_loop().call_soon(_busy_loop)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "send_packed_command", send_then_busy)
+        yield
+
+
+async def test_an_answer_read_late_by_a_busy_loop_is_not_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = make_redis(REDIS_URL, timeout=TIMEOUT)
+    plain = Redis.from_url(REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+    try:
+        await client.ping()
+        await plain.ping()
+        with loop_busy_after_each_send(monkeypatch):
+            # A plain socket timeout throws the arrived answer away: the cause.
+            with pytest.raises(RedisTimeoutError):
+                await plain.eval(SLOW_ANSWER, 0)
+            assert await client.eval(SLOW_ANSWER, 0) == 7
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.eval(SLOW_ANSWER, 0)
+                assert await pipe.execute() == [7]
+        assert not client.breaker.is_open
+    finally:
+        await client.aclose()
+        await plain.aclose()
+
+
+@contextlib.asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A TCP port that accepts and never answers (a hung Redis); yields the port."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_redis_that_does_not_answer_still_times_out() -> None:
+    async with silent_server() as port:
+        client = make_redis(f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT, breaker_seconds=0)
+        try:
+            with pytest.raises(RedisTimeoutError):
+                await asyncio.wait_for(client.get("x"), 10)
+        finally:
+            await client.aclose()
+
+
+async def test_deadline_waits_out_a_busy_loop_where_asyncio_timeout_does_not() -> None:
+    """Both timers come due in the loop pass after the busy spell; asyncio's cancels the work
+    that pass had just finished, the deadline lets it through."""
+    loop = asyncio.get_running_loop()
+
+    async def work_done_during_busy_spell() -> str:
+        loop.call_soon(_busy_loop)
+        await asyncio.sleep(TIMEOUT / 4)  # "Redis' answer": due long before the timeout
+        return "answer"
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(TIMEOUT):
+            await work_done_during_busy_spell()
+    async with deadline(TIMEOUT):
+        assert await work_done_during_busy_spell() == "answer"
+    with pytest.raises(TimeoutError):  # work that really takes too long still times out
+        async with deadline(TIMEOUT):
+            await asyncio.sleep(30)
