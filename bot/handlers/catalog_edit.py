@@ -24,6 +24,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.config import Settings
 from bot.domain.catalog_input import FieldType, is_optional
 from bot.domain.errors import DomainError, InputProblem, InvalidInput, NotAllowed, NotFound
@@ -103,6 +104,11 @@ class Ctx:
     chat: Message
     now: datetime
     today: date
+    currency: str
+
+
+# Shown as money on a card; typed (and shown in the "Now:" line of the prompt) as a plain number.
+MONEY_FIELDS = (FieldType.MONEY, FieldType.MONEY_OPT)
 
 
 def _hm(start: WallTime | None, end: WallTime | None) -> str:
@@ -155,13 +161,17 @@ async def list_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
     return text, rows_keyboard(buttons, ctx.i18n, CatalogFileCb(action=CatalogFileAction.screen))
 
 
-def render_card(card: Card, i18n: Translator) -> str:
+def render_card(card: Card, i18n: Translator, currency: str) -> str:
+    """The row's fields, one a line (money in the reader's language; "—" for unset)."""
     title = i18n(f"catalog_edit.card.{card.kind}")
     if card.context:
         title += ": " + " · ".join(card.context)
     lines = [title]
     for spec in FIELDS[card.kind]:
-        lines.append(f"{_label(i18n, spec)}: {card.shown(spec) or '—'}")
+        shown = card.shown(spec)
+        if shown is not None and spec.type in MONEY_FIELDS:
+            shown = formats.money(shown, currency, i18n.locale)
+        lines.append(f"{_label(i18n, spec)}: {shown or '—'}")
     active = "yes" if card.values.get("is_active") else "no"
     lines.append(i18n(f"catalog_edit.active.{active}"))
     return "\n".join(lines)
@@ -192,7 +202,7 @@ async def card_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
     if cb.kind in PARENT_OF_LINK:
         parent, column = PARENT_OF_LINK[cb.kind]
         back = _back(CatView.links, parent, int(card.values[column]))
-    return render_card(card, ctx.i18n), rows_keyboard(rows, ctx.i18n, back)
+    return render_card(card, ctx.i18n, ctx.currency), rows_keyboard(rows, ctx.i18n, back)
 
 
 async def hours_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
@@ -538,7 +548,16 @@ async def _pressed(
     if message is None or not valid:
         await query.answer(i18n("catalog.stale"), show_alert=True)
         return
-    ctx = Ctx(query.from_user.id, i18n, editor, state, message, now, local_today(now, settings))
+    ctx = Ctx(
+        query.from_user.id,
+        i18n,
+        editor,
+        state,
+        message,
+        now,
+        local_today(now, settings),
+        settings.currency,
+    )
     try:
         shown = await run(ctx)
     except NotFound:
@@ -622,7 +641,16 @@ async def on_text(
         await state.set_state(None)
         await message.answer(i18n("catalog.stale"))
         return
-    ctx = Ctx(message.from_user.id, i18n, editor, state, message, now, local_today(now, settings))
+    ctx = Ctx(
+        message.from_user.id,
+        i18n,
+        editor,
+        state,
+        message,
+        now,
+        local_today(now, settings),
+        settings.currency,
+    )
     text = message.text or ""
     kind = typed_kind(edit)
     try:

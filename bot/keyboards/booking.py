@@ -284,7 +284,7 @@ def summary_keyboard(
 
 
 def pay_button(flow: str, i18n: Translator, *, missing: str) -> InlineKeyboardButton:
-    """ "💳 Pay 700 RUB and book": one invoice for exactly the missing amount."""
+    """ "💳 Pay ₽700 and book": one invoice for exactly the missing amount."""
     return InlineKeyboardButton(
         text=i18n("booking.btn.pay", amount=missing),
         callback_data=_cb(flow, BookStep.SUMMARY, BookAction.PAY),

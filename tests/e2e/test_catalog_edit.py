@@ -29,6 +29,7 @@ from tests.integration.factories import (
     make_client,
     money_invariant_violations,
 )
+from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -112,7 +113,7 @@ async def test_a_service_is_created_and_edited_with_every_wrong_value_refused(
         await refused(admin, "12.345", "amount_decimals", "money", lang)
         await refused(admin, "-5", "amount_format", "money", lang)
         card = await answer(admin, "1500,5", t("catalog_edit.card.service", lang))
-        assert "1500.50" in card and "Укладка" in card
+        assert rub("1500.50", lang) in card and "Укладка" in card  # money as the reader writes it
         new_id = await q(session_factory, "SELECT id FROM services WHERE name = 'Укладка'")
         assert await q(
             session_factory, "SELECT price FROM services WHERE id = :i", i=new_id
