@@ -11,6 +11,7 @@ refused there).
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
@@ -19,6 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
 from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
+from bot.domain.statuses import AppointmentStatus
 from bot.handlers.errors import domain_text_key
 from bot.handlers.reminders import error_text
 from bot.i18n import Translator
@@ -69,13 +71,18 @@ async def on_mark(
                 now=now,
             )
     except InvalidState as exc:
+        changed = exc.reason in CHANGED
         if exc.reason is InvalidStateReason.NOT_STARTED:
             text = i18n("notify.agenda.too_early")
         elif exc.reason is InvalidStateReason.UNDO_TOO_LATE:
             text = i18n(domain_text_key(exc))
+        elif changed:
+            text = await changed_text(booking, callback_data.appointment_id, actor, i18n)
         else:
             text = error_text(exc, i18n)
         await query.answer(text, show_alert=True)
+        if changed:  # an old agenda: show it as it is now
+            await redraw(query, agenda, i18n, now)
         return
     except DomainError as exc:
         await query.answer(error_text(exc, i18n), show_alert=True)
@@ -90,6 +97,28 @@ async def on_mark(
             status=i18n(f"notify.mark.{callback_data.status.value}"),
         )
     await query.answer(toast)
+    await redraw(query, agenda, i18n, now)
+
+
+# Refusals that mean the appointment changed since the agenda was drawn (cancelled meanwhile,
+# or marked or unmarked from another screen).
+CHANGED = {InvalidStateReason.NOT_BOOKED, InvalidStateReason.CHANGED_MEANWHILE}
+
+
+async def changed_text(
+    booking: BookingService, appointment_id: int, actor: Actor, i18n: Translator
+) -> str:
+    """ "Already cancelled" (or the status it has now): nothing was marked."""
+    view = await booking.get(appointment_id, actor=actor)
+    if view.status == AppointmentStatus.CANCELLED:
+        return i18n("notify.agenda.already_cancelled")
+    return i18n("notify.agenda.status_now", status=i18n(f"account.status.{view.status}"))
+
+
+async def redraw(
+    query: CallbackQuery, agenda: SpecialistAgenda, i18n: Translator, now: datetime
+) -> None:
+    """The pressed agenda message, as the agenda is now."""
     rendered = await agenda.render_for(query.from_user.id, now=now, lang=i18n.locale)
     if rendered is not None and isinstance(query.message, Message):
         # The same agenda (marked twice from two screens) is "not modified": nothing to show.

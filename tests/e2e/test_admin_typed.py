@@ -61,7 +61,7 @@ async def test_names_in_quotes_are_one_phrase_everywhere(
         )
         await admin.send('/invite "Maria Ivanova"')
         await admin.wait_for_message("https://t.me/booking_test_bot?start=spec_")
-        await admin.send('/day 04.03 «Maria Ivanova»')
+        await admin.send("/day 04.03 «Maria Ivanova»")
         await admin.wait_for_message(
             t("admin.day.title", lang, title="Maria Ivanova", date="04.03.2031")
         )

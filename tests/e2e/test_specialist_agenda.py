@@ -198,3 +198,38 @@ async def test_specialist_home_views_and_open_schedule_from_a_notice(
         await client.press_data("sch:week", message_id=greeting.message_id)
         answer = await client.wait_for_callback_answer()
         assert answer.get("text") == translate("notify.agenda.not_specialist", lang)
+
+
+async def test_an_old_mark_button_of_a_cancelled_appointment_says_so(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = await make_catalog(session_factory, specialists=1, price=Decimal("500"))
+    (anna_id,) = catalog.specialist_ids
+    client_id = await make_client(session_factory, balance=Decimal("5000"), tg_id=51_001)
+    anna = emulator.user(await tg_of(session_factory, anna_id), "Anna", language_code="en")
+    async with notify_bot(make_bot_settings()) as bot:
+        mine = await bot.book(
+            client_id=client_id,
+            location_id=catalog.location_id,
+            service_id=catalog.service_id,
+            specialist_id=anna_id,
+            start=TEN,
+        )
+        bot.clock.now = TEN + dt.timedelta(minutes=5)
+        await anna.send("/agenda")
+        agenda = await anna.wait_for_message(lambda m: len(m.button_texts()) > 3)
+        # Cancelled meanwhile (say, by an admin) while the agenda is still on screen.
+        async with session_factory() as s, s.begin():
+            await s.execute(
+                update(Appointment).where(Appointment.id == mine).values(status="cancelled")
+            )
+        await anna.press(translate("notify.btn.completed", "en", time="10:00"))
+        answer = await anna.wait_for_callback_answer()
+        assert answer.get("text") == translate("notify.agenda.already_cancelled", "en")
+        assert await status_of(session_factory, mine) == "cancelled"
+        redrawn = await anna.wait_for_message(
+            lambda m: m.message_id == agenda.message_id and len(m.button_texts()) == len(NAV_EN)
+        )
+        assert redrawn.button_texts() == NAV_EN
