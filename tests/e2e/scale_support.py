@@ -331,48 +331,83 @@ def _booked(message: EmuMessage) -> bool:
 @dataclass
 class Outcome:
     tg_id: int
-    tries: int = 0
+    tries: int = 0  # times pressed
+    flows: int = 0  # /book sent (one more each time no time was free)
 
 
 async def book(user: SimUser, world: World, hour: int, *, timeout: float = 300) -> Outcome:  # noqa: ASYNC109
     """/book, any specialist, the world's day, `hour`, Confirm; after a lost race the first
-    time offered, until booked."""
+    time offered, until booked. When a lost race leaves no time free for now (the day has
+    exactly as many starts as clients, and the rest are held by clients about to confirm),
+    the client starts over with /book, as a person would, until a time is free again."""
     outcome = Outcome(user.id)
+    prefer: int | None = world.start(hour)
+    for _ in range(500):
+        if await _book_once(user, world, prefer, outcome, timeout):
+            return outcome
+        prefer = None
+    raise AssertionError(f"user {user.id}: no time came free")
+
+
+async def _book_once(
+    user: SimUser,
+    world: World,
+    prefer: int | None,
+    outcome: Outcome,
+    timeout: float,  # noqa: ASYNC109
+) -> bool:
+    """One flow from /book, trying `prefer` first if offered: True once booked, False when
+    no time was free (to start over)."""
+    outcome.flows += 1
     await user.send("/book")
-    first = await user.wait_for_message(
+    screen = await user.wait_for_message(
         lambda m: _at(BookStep.SPECIALIST)(m) or _at(BookStep.DATE)(m), timeout=timeout
     )
-    flow = _buttons(first)[0].flow
-    if _at(BookStep.SPECIALIST)(first):
+    flow = _buttons(screen)[0].flow
+    if _at(BookStep.SPECIALIST)(screen):
         await user.press_data(BookCb(flow=flow, step=BookStep.SPECIALIST,
                                      action=BookAction.PICK, value=0).pack())  # fmt: skip
-        await user.wait_for_message(_at(BookStep.DATE), timeout=timeout)
+        screen = await user.wait_for_message(_at(BookStep.DATE), timeout=timeout)
+    day = world.day.toordinal()
+    if not any(b.step is BookStep.DATE and b.value == day for b in _buttons(screen)):
+        return False  # the day is full for now
     await user.press_data(BookCb(flow=flow, step=BookStep.DATE, action=BookAction.PICK,
-                                 value=world.day.toordinal()).pack())  # fmt: skip
-    await user.wait_for_message(_at(BookStep.TIME), timeout=timeout)
-    start = world.start(hour)
-    while True:
+                                 value=day).pack())  # fmt: skip
+    screen = await user.wait_for_message(_times_step, timeout=timeout)
+    offered = [b.value for b in _offered_times(screen)]
+    start = prefer if prefer in offered else (offered[0] if offered else None)
+    while start is not None:
         outcome.tries += 1
         assert outcome.tries <= 50, f"user {user.id} never booked"
         await user.press_data(BookCb(flow=flow, step=BookStep.TIME, action=BookAction.PICK,
                                      value=start).pack())  # fmt: skip
         screen = await user.wait_for_message(
-            lambda m: _at(BookStep.TIME)(m) or _confirm(m), timeout=timeout
+            lambda m: _times_step(m) or _confirm(m), timeout=timeout
         )
         if _confirm(screen):
             await user.press_data(BookCb(flow=flow, step=BookStep.SUMMARY,
                                          action=BookAction.CONFIRM).pack())  # fmt: skip
             screen = await user.wait_for_message(
-                lambda m: _booked(m) or _at(BookStep.TIME)(m), timeout=timeout
+                lambda m: _booked(m) or _times_step(m), timeout=timeout
             )
             if _booked(screen):
-                return outcome
+                return True
         # Lost the race: the screen offers the times still free; take the first.
-        offered = [
-            b for b in _buttons(screen) if b.step is BookStep.TIME and b.action is BookAction.PICK
-        ]
-        assert offered, f"user {user.id}: no time left to offer"
-        start = offered[0].value
+        offered = [b.value for b in _offered_times(screen)]
+        start = offered[0] if offered else None
+    return False
+
+
+def _offered_times(message: EmuMessage) -> list[BookCb]:
+    return [b for b in _buttons(message) if b.step is BookStep.TIME and b.action is BookAction.PICK]
+
+
+def _times_step(message: EmuMessage) -> bool:
+    """The time step: times to pick, or none left for now (the waitlist offer)."""
+    return any(
+        b.step is BookStep.TIME and b.action in (BookAction.PICK, BookAction.JOIN_WAITLIST)
+        for b in _buttons(message)
+    )
 
 
 def _confirm(message: EmuMessage) -> bool:
