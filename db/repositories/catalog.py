@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import and_, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.catalog import (
@@ -170,7 +170,11 @@ async def load_calendar(
     first: date,
     last: date,
 ) -> Calendar:
-    """Holidays of the location and breaks of the specialists for dates in [first, last]."""
+    """Holidays of the location and breaks of the specialists for dates in [first, last]. One
+    query for a single date (the booking's re-check under its locks), two for a range."""
+    ids = list(specialist_ids)
+    if first == last:
+        return await _calendar_of_date(session, location_id, ids, first)
     holidays: dict[date, Holiday] = {}
     for h in (
         await session.execute(
@@ -185,7 +189,6 @@ async def load_calendar(
         if holiday is not None:
             holidays[h.date] = holiday
     breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
-    ids = list(specialist_ids)
     if ids:
         for b in (
             await session.execute(
@@ -194,6 +197,42 @@ async def load_calendar(
                 )
             )
         ).scalars():
+            row = readable("breaks", b.id, break_of, b)
+            if row is not None:
+                breaks[(b.specialist_id, b.date)].append(row)
+    return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
+
+
+async def _calendar_of_date(
+    session: AsyncSession, location_id: int, specialist_ids: list[int], day: date
+) -> Calendar:
+    """`load_calendar` of one date in one query: the date's holiday (at most one: unique per
+    location and date) beside each of its breaks, both outer-joined to one row."""
+    one = select(literal(1).label("one")).subquery()
+    stmt = (
+        select(HolidayModel, Break)
+        .select_from(one)
+        .outerjoin(
+            HolidayModel,
+            and_(HolidayModel.location_id == location_id, HolidayModel.date == day),
+        )
+        .outerjoin(
+            Break,
+            and_(Break.specialist_id.in_(specialist_ids), Break.date == day)
+            if specialist_ids
+            else false(),
+        )
+    )
+    holidays: dict[date, Holiday] = {}
+    breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
+    seen: set[int] = set()
+    for h, b in (await session.execute(stmt)).tuples():
+        if h is not None and h.date not in holidays:
+            holiday = readable("holidays", h.id, holiday_of, h)
+            if holiday is not None:
+                holidays[h.date] = holiday
+        if b is not None and b.id not in seen:
+            seen.add(b.id)
             row = readable("breaks", b.id, break_of, b)
             if row is not None:
                 breaks[(b.specialist_id, b.date)].append(row)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.catalog.checks import parse_catalog
@@ -217,3 +217,63 @@ async def test_a_row_the_engine_cannot_read_is_skipped_and_logged_once(
             "start"
         ]
         await session.rollback()
+
+
+async def test_one_dates_calendar_in_one_query_is_the_range_read_of_that_date(
+    clean_db: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The booking's re-check reads one date's holiday and breaks in one statement: the same
+    calendar as the two-statement read of a range, with several breaks beside the holiday,
+    another specialist's break, and dates around it left out."""
+    cat = await make_catalog(session_factory, specialists=2)
+    first, second = cat.specialist_ids
+    wednesday = TUESDAY + timedelta(days=1)
+    async with session_factory() as s, s.begin():
+        s.add(
+            Holiday(
+                location_id=cat.location_id,
+                date=TUESDAY,
+                is_working=True,
+                start_time=NOON,
+                end_time=EVENING,
+            )
+        )
+        s.add(Holiday(location_id=cat.location_id, date=wednesday, is_working=False))
+        s.add_all(
+            [
+                Break(
+                    specialist_id=first,
+                    date=TUESDAY,
+                    start_time=WallTime.hm(13),
+                    end_time=WallTime.hm(14),
+                ),
+                Break(
+                    specialist_id=first,
+                    date=TUESDAY,
+                    start_time=WallTime.hm(16),
+                    end_time=WallTime.hm(17),
+                ),
+                Break(specialist_id=second, date=TUESDAY),
+                Break(specialist_id=second, date=wednesday),
+            ]
+        )
+    statements: list[str] = []
+    async with session_factory() as s:
+        bind = s.bind.sync_engine  # type: ignore[union-attr]
+
+        def seen(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(bind, "before_cursor_execute", seen)
+        try:
+            one = await repo.load_calendar(s, cat.location_id, [first, second], TUESDAY, TUESDAY)
+        finally:
+            event.remove(bind, "before_cursor_execute", seen)
+        both = await repo.load_calendar(s, cat.location_id, [first, second], TUESDAY, wednesday)
+        alone = await repo.load_calendar(s, cat.location_id, [second], TUESDAY, TUESDAY)
+    assert len(statements) == 1
+    assert one.holidays == {TUESDAY: both.holidays[TUESDAY]}
+    assert one.breaks == {k: v for k, v in both.breaks.items() if k[1] == TUESDAY}
+    assert len(one.breaks[(first, TUESDAY)]) == 2
+    assert alone.breaks == {(second, TUESDAY): both.breaks[(second, TUESDAY)]}
+    assert alone.holidays == one.holidays
