@@ -296,9 +296,11 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
         while await lease.acquire(stop):
             lost = asyncio.Event()
             heartbeat = asyncio.create_task(lease.keep(lost), name="polling-lease")
+            metrics.POLLING.set(1)
             try:
                 await _poll(app, stop, lost)
             finally:
+                metrics.POLLING.set(0)
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat

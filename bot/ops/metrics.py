@@ -48,6 +48,11 @@ REDIS_ERRORS = Counter(
 POSTGRES_ERRORS = Counter(
     "bot_postgres_errors_total", "Updates that failed because PostgreSQL did not answer.", ["kind"]
 )
+POLLING = Gauge(
+    "bot_polling",
+    "1 while this process long-polls Telegram (it holds the polling lease, or Redis has not "
+    "answered it since it started); 0 while it waits as a standby, and in webhook mode.",
+)
 # The process's own work per update, counted where it happens (the whole-stack benchmark and
 # capacity planning read them: statements and checkouts per booking, commands per update).
 SQL_STATEMENTS = Counter(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -137,13 +138,17 @@ async def test_a_holder_whose_lease_went_elsewhere_stops_polling_and_takes_over_
         await una.send("/start")
         await una.wait_for_message(translate("start.greeting", "en", name="Una"))
 
+        assert REGISTRY.get_sample_value("bot_polling") == 1
+
         await redis.set(key, "elsewhere:1:z", px=60_000)
         await _caplog_until(caplog, "another instance is polling (elsewhere:1:z)")
         assert "the polling lease went to another instance (elsewhere:1:z)" in caplog.text
+        assert REGISTRY.get_sample_value("bot_polling") == 0
         await una.send("/help")
         await redis.delete(key)  # the other holder stopped
         assert (await una.wait_for_message(timeout=30)).text == translate("help.text", "en")
         await _caplog_until(caplog, TOOK_OVER)
+        assert REGISTRY.get_sample_value("bot_polling") == 1
         holder = (await redis.get(key) or b"").decode()
         assert holder.split(":")[1] == str(os.getpid())  # this process holds it again
         await emulator.wait_for(lambda: not emulator.pending_updates(), timeout=30)
