@@ -425,14 +425,21 @@ class AvailabilityService:
         versions = self._versions(exclude_appointment_id)
         cached, live = await self._read_entries(versions, query, [day])
         entry = cached.get(day)
+        # A date built here reads the client's own appointments in the same query.
+        client_busy: list[BusyAppointment] | None = None
         async with _OnDemand(self._session_factory) as sessions:
             if entry is None or not entry.complete:
+                client_rows = None
+                if client_id is not None:
+                    client_busy = []
+                    client_rows = (client_id, client_busy)
                 built = await self._build_entries(
                     await sessions(),
                     query,
                     [day],
                     now=now,
                     exclude_appointment_id=exclude_appointment_id,
+                    client_rows=client_rows,
                 )
                 entry = built[day]
                 await self._write_entries(versions, query, built)
@@ -447,6 +454,7 @@ class AvailabilityService:
                 exclude_appointment_id,
                 sessions=sessions,
                 live=live,
+                client_busy=client_busy,
             )
         tz = ZoneInfo(entry.timezone)
         return to_offers(
@@ -714,10 +722,13 @@ class AvailabilityService:
         now: datetime,
         until: Callable[[_DayEntry, SlotCandidate], bool] | None = None,
         exclude_appointment_id: int | None = None,
+        client_rows: tuple[int, list[BusyAppointment]] | None = None,
     ) -> dict[date, _DayEntry]:
         """Compute base entries for `days` from data loaded once for the whole range. With
         `until`, a date stops at the first candidate for which it returns True (a prefix).
-        The appointment `exclude_appointment_id` is left out as if cancelled."""
+        The appointment `exclude_appointment_id` is left out as if cancelled. `client_rows`
+        (a client id, an empty list): the list gets that client's own appointments over the
+        working dates' window, read in the same query (they are no part of the entries)."""
         location_id, specialist_id = query.location_id, query.specialist_id
         snapshot = await self.catalog.snapshot()
         catalog = await _service_catalog(snapshot, location_id, query.service_id, session)
@@ -739,14 +750,27 @@ class AvailabilityService:
         working = [p for p in plans.values() if not p.is_empty]
         appointments: list[BusyAppointment] = []
         if working:
+            workplace_ids = _relevant_workplaces(catalog)
             appointments = await repo.load_busy(
                 session,
                 start=min(p.window[0] for p in working),
                 end=max(p.window[1] for p in working),
                 location_id=location_id,
-                workplace_ids=_relevant_workplaces(catalog),
+                workplace_ids=workplace_ids,
                 specialist_ids=spec_ids,
+                client_id=client_rows[0] if client_rows is not None else None,
             )
+            if client_rows is not None:
+                client_id, mine = client_rows
+                mine.extend(a for a in appointments if a.client_id == client_id)
+                # Only what load_busy gives without the client makes the shared base layer.
+                hosts = None if workplace_ids is None else set(workplace_ids)
+                appointments = [
+                    a
+                    for a in appointments
+                    if a.specialist_id in spec_ids
+                    or (a.location_id == location_id and (hosts is None or a.workplace_id in hosts))
+                ]
             appointments = [a for a in appointments if a.appointment_id != exclude_appointment_id]
         places = None
         if working and appointments:
@@ -815,6 +839,7 @@ class AvailabilityService:
         *,
         sessions: _OnDemand,
         live: Sequence[Any] | None = None,
+        client_busy: list[BusyAppointment] | None = None,
     ) -> Callable[[_DayEntry], Obstacles]:
         """Load what is applied on every read (holds, the client's appointments) once for the
         window; returns a factory that adds a date's in-progress appointments for capacity.
@@ -822,7 +847,8 @@ class AvailabilityService:
         Other clients' holds at the location reserve a workplace among their compatible ones
         (docs/rules.md#holds): whether one leaves room for a cached candidate depends on where
         the day's appointments are and may move, so those are read too, only when such holds
-        exist. `live`: the live holds' members already read (`_read_entries`)."""
+        exist. `live`: the live holds' members already read (`_read_entries`);
+        `client_busy`: the client's appointments over `window`, already read."""
         holds = (
             held_between(live, window[0], window[1])
             if live is not None
@@ -832,9 +858,11 @@ class AvailabilityService:
         held_here = any(h.location_id == location_id and h.client_id != client_id for h in holds)
         places = None
         if client_id is not None:
-            rows = await repo.load_busy(
-                await sessions(), start=window[0], end=window[1], client_id=client_id
-            )
+            rows = client_busy
+            if rows is None:
+                rows = await repo.load_busy(
+                    await sessions(), start=window[0], end=window[1], client_id=client_id
+                )
             mine = [(a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id]
         if held_here:
             snapshot = await self.catalog.snapshot()

@@ -83,11 +83,15 @@ async def make_client(session: AsyncSession, name: str) -> Client:
     return client
 
 
-async def make_salon(session: AsyncSession, *, capacity: int | None = None) -> Salon:
-    location = Location(name="Center", timezone="Europe/Moscow", capacity=capacity)
-    service = Service(name="Haircut", duration_min=60, break_min=15, price=Decimal("1000"))
-    anna = Specialist(name="Anna")
-    boris = Specialist(name="Boris")
+async def make_salon(
+    session: AsyncSession, *, capacity: int | None = None, name: str = "Center"
+) -> Salon:
+    location = Location(name=name, timezone="Europe/Moscow", capacity=capacity)
+    service = Service(
+        name=f"Haircut ({name})", duration_min=60, break_min=15, price=Decimal("1000")
+    )
+    anna = Specialist(name=f"Anna ({name})")
+    boris = Specialist(name=f"Boris ({name})")
     session.add_all([location, service, anna, boris])
     await session.flush()
     chairs = [Workplace(location_id=location.id, name=f"Chair {i}") for i in (1, 2)]
@@ -418,6 +422,27 @@ async def test_clients_own_appointment_is_applied_per_client(
     assert mine == ["10:00", "10:15", "10:30", "10:45", "11:00"]
     theirs = await slots(availability, salon, specialist=salon.anna, client=salon.other_client)
     assert theirs[-1] == "12:45"
+
+
+async def test_a_clients_appointment_elsewhere_blocks_only_that_clients_times(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession
+) -> None:
+    """The date built for a client reads the client's own appointments in the same query as
+    the date's; one at another location, with another specialist, keeps that client's times
+    away from it and stays out of the cached date every other client is then shown."""
+    elsewhere = await make_salon(session, name="Riverside")
+    await book(
+        session,
+        elsewhere,
+        specialist=elsewhere.anna,
+        chair=elsewhere.chairs[0],
+        start=at(TUESDAY, "12:00"),
+        client=salon.client,
+    )
+    mine = await slots(availability, salon, specialist=salon.anna, client=salon.client)
+    assert mine == ["10:00", "10:15", "10:30", "10:45", "11:00"]
+    theirs = await slots(availability, salon, specialist=salon.anna, client=salon.other_client)
+    assert theirs[-1] == "12:45" and "12:00" in theirs
 
 
 async def test_capacity_is_checked_against_the_database(
