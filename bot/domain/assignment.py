@@ -30,13 +30,15 @@ from datetime import datetime
 class Job:
     """One appointment (or the one being booked): it occupies a workplace for [start, end)
     (`end` is the blocked end, the break included) and may use any of `allowed`. `current` is
-    its workplace now (None for a new one)."""
+    its workplace now (None for a new one). `booking_key`: for a booked appointment, the id of
+    the hold it was booked with (that hold, if still live, is this job and no other)."""
 
     key: Hashable
     start: datetime
     end: datetime
     allowed: frozenset[int]
     current: int | None = None
+    booking_key: str | None = None
 
 
 class _Search:
@@ -120,7 +122,8 @@ def moved(jobs: Iterable[Job], assignment: dict[Hashable, int]) -> dict[Hashable
 class PlacedAppointment:
     """An active appointment at the location as the re-assignment sees it: its workplace is
     busy for [start, blocked_until); `pinned` means it must stay (an admin's pin, or its
-    specialist's schedule row pins a workplace that day)."""
+    specialist's schedule row pins a workplace that day). `booking_key`: the id of the hold it
+    was booked with (None: booked without one)."""
 
     appointment_id: int
     service_id: int
@@ -128,6 +131,7 @@ class PlacedAppointment:
     start: datetime
     blocked_until: datetime
     pinned: bool = False
+    booking_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,21 +174,37 @@ def placed_jobs(
         )
         allowed = hosts if movable else frozenset({appt.workplace_id})
         jobs.append(
-            Job(appt.appointment_id, appt.start, appt.blocked_until, allowed, appt.workplace_id)
+            Job(
+                appt.appointment_id,
+                appt.start,
+                appt.blocked_until,
+                allowed,
+                appt.workplace_id,
+                appt.booking_key,
+            )
         )
     return jobs
+
+
+def spent_holds(booking_keys: Iterable[str | None]) -> frozenset[str]:
+    """The hold ids among appointments' `booking_keys`: holds already booked. A confirm gives
+    its hold back only after its commit, so for a moment (or, if its process died, until the
+    update comes again or the hold expires) a hold and its appointment are both seen; they
+    are one booking and take one place (docs/rules.md#holds)."""
+    return frozenset(k for k in booking_keys if k)
 
 
 @dataclass(frozen=True, slots=True)
 class HeldPlace:
     """Another client's hold as the re-assignment sees it: it needs one of `allowed` (the
     workplaces able to serve it; one when its specialist is pinned to a workplace) for
-    [start, blocked_until), and sits on `current` for now."""
+    [start, blocked_until), and sits on `current` for now. `hold_id`: see `spent_holds`."""
 
     allowed: frozenset[int]
     current: int
     start: datetime
     blocked_until: datetime
+    hold_id: str = ""
 
 
 class Rearrangement:
@@ -193,8 +213,9 @@ class Rearrangement:
 
     Movable appointments as in `placed_jobs`; everything else stays where it is. Other
     clients' holds at the location reserve a workplace among their `allowed` ones, not a
-    particular one (docs/rules.md#holds), so they move in the search too. Answers are cached
-    per (start, blocked_until, workplace).
+    particular one (docs/rules.md#holds), so they move in the search too; a hold already
+    booked (`spent_holds`) is its appointment. Answers are cached per (start, blocked_until,
+    workplace).
     """
 
     def __init__(
@@ -208,7 +229,8 @@ class Rearrangement:
         self._jobs: list[Job] = placed_jobs(
             day, now=now, exclude_appointment_id=exclude_appointment_id
         )
-        for n, hold in enumerate(holds):
+        spent = spent_holds(a.booking_key for a in day.appointments)
+        for n, hold in enumerate(h for h in holds if h.hold_id not in spent):
             self._jobs.append(
                 Job(("hold", n), hold.start, hold.blocked_until, hold.allowed, hold.current)
             )

@@ -111,7 +111,8 @@ class Calendar:
 @dataclass(frozen=True, slots=True)
 class BusyAppointment:
     """An active (not cancelled) appointment: the specialist and workplace are busy for
-    [start, blocked_until), the client and the location's capacity for [start, end)."""
+    [start, blocked_until), the client and the location's capacity for [start, end).
+    `booking_key`: the id of the hold it was booked with (None: booked without one)."""
 
     appointment_id: int
     location_id: int
@@ -121,3 +122,4 @@ class BusyAppointment:
     start: datetime
     end: datetime
     blocked_until: datetime
+    booking_key: str | None = None

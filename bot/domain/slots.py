@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.assignment import HeldPlace, Job, Rearrangement, fit_new
+from bot.domain.assignment import HeldPlace, Job, Rearrangement, fit_new, spent_holds
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import last_bookable_date
 from bot.domain.intervals import Interval, any_overlap, peak_overlap
@@ -165,10 +165,13 @@ class Obstacles:
         rearrange: Rearrangement | None = None,
     ) -> Obstacles:
         """Holds of `client_id` are not obstacles to that client; their own appointments are
-        (one client, one place at a time). `exclude_appointment_id` is ignored entirely (the
-        appointment being rescheduled)."""
+        (one client, one place at a time). A hold booked already (`spent_holds`: one of
+        `appointments` carries its id) is that appointment, not a second obstacle.
+        `exclude_appointment_id` is ignored entirely (the appointment being rescheduled)."""
         obs = cls(location_id=location_id, capacity=capacity or None, rearrange=rearrange)
         obs.in_progress.extend(in_progress)
+        appointments = list(appointments)
+        spent = spent_holds(a.booking_key for a in appointments)
         for appt in appointments:
             if appt.appointment_id == exclude_appointment_id:
                 continue
@@ -179,7 +182,7 @@ class Obstacles:
             if client_id is not None and appt.client_id == client_id:
                 obs.client.append((appt.start, appt.end))
         for hold in holds:
-            if client_id is not None and hold.client_id == client_id:
+            if (client_id is not None and hold.client_id == client_id) or hold.hold_id in spent:
                 continue
             # A specialist's hold at another location blocks them here too.
             obs.specialist[hold.specialist_id].append((hold.start, hold.blocked_until))
@@ -229,7 +232,7 @@ class Obstacles:
 
 def held_place(hold: HeldInterval) -> HeldPlace:
     """A hold as the workplace re-assignment sees it."""
-    return HeldPlace(hold.allowed, hold.workplace_id, hold.start, hold.blocked_until)
+    return HeldPlace(hold.allowed, hold.workplace_id, hold.start, hold.blocked_until, hold.hold_id)
 
 
 def location_load(

@@ -13,7 +13,9 @@ class HeldInterval:
     timezone-aware. It reserves one workplace among `workplace_ids` (the workplaces able to
     serve it; only one when the specialist is pinned to a workplace) over the same interval,
     not a particular one (docs/rules.md#holds); `workplace_id` is where it would sit now.
-    An empty `workplace_ids` means `workplace_id` only."""
+    An empty `workplace_ids` means `workplace_id` only. `hold_id` is the booking key its
+    confirm gives the appointment: a hold whose appointment is already read is spent (the same
+    booking, counted once)."""
 
     client_id: int
     location_id: int
@@ -23,6 +25,7 @@ class HeldInterval:
     end: datetime
     blocked_until: datetime
     workplace_ids: frozenset[int] = frozenset()
+    hold_id: str = ""
 
     @property
     def allowed(self) -> frozenset[int]:

@@ -314,6 +314,10 @@ class AvailabilityService:
         if plan.is_empty:
             return Reason.CLOSED, []
         window_start, window_end = plan.window
+        # The live holds first, the appointments after: a confirm gives its hold back only
+        # after its commit, so a booking is seen as its hold, its appointment or both (counted
+        # once: `spent_holds`), never as neither.
+        holds = await self._holds.holds_between(location_id, window_start, window_end)
         appointments = await repo.load_busy(
             session,
             start=window_start,
@@ -323,7 +327,6 @@ class AvailabilityService:
             specialist_ids=plan.specialist_ids,
             client_id=client_id,
         )
-        holds = await self._holds.holds_between(location_id, window_start, window_end)
         obstacles = Obstacles.build(
             location_id=location_id,
             capacity=catalog.capacity,

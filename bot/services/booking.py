@@ -11,8 +11,11 @@ which time other clients are offered. A confirm:
   3. debits with a conditional UPDATE, INSERTs the appointment (plain INSERT: the EXCLUDE
      constraints refuse an overlap, sqlstate 23P01 -> `SlotTaken`), writes the ledger row and
      the outbox rows, and commits;
-  4. after the commit, best effort: releases the hold, invalidates the slot cache, publishes
-     events. A Redis failure there never fails the booking.
+  4. after the commit, best effort: invalidates the slot cache, publishes events, and only
+     then releases the hold (until the cache is dropped, the hold keeps the time from being
+     offered; a hold seen along with its appointment counts once, docs/rules.md#holds). A
+     Redis failure there never fails the booking; a confirm run again (the update delivered
+     again after a crash) does these steps again.
 Deadlocks and serialization failures (40P01, 40001) re-run the whole transaction
 (`bot.services.transaction.in_transaction`).
 """
@@ -252,10 +255,23 @@ class BookingService:
         )
         if created:
             metrics.BOOKINGS.inc()
-            await self._best_effort(
-                self._holds.release(request.client_id, request.hold_id), "release hold"
-            )
             await self._after_change("appointment.created", view, [view.start])
+        else:
+            # The same confirm again (a double press, or an update delivered again after the
+            # process that committed it died before the steps below): the cached day may
+            # still not show the appointment, so it is dropped again.
+            await self._best_effort(
+                self._availability.invalidate(
+                    location_id=view.location_id, day=local_day(view.start, view.timezone)
+                ),
+                "invalidate",
+            )
+        # Only now, after the cached day is dropped, is the hold given back: until then it
+        # keeps the time from being offered by a cached day that predates the commit (a hold
+        # seen along with its appointment counts once, docs/rules.md#holds).
+        await self._best_effort(
+            self._holds.release(request.client_id, request.hold_id), "release hold"
+        )
         return view
 
     async def _confirm_in(

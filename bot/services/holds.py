@@ -177,7 +177,8 @@ end
 # ARGV: prefix, hold_id, client, location, specialist, workplace, start_ms, end_ms, blocked_ms,
 #       ttl_ms, capacity_left (-1 = no cap), payload json (without expiry/member),
 #       allowed workplaces ("1,2"), placed appointments json ([[start_ms, blocked_ms, current,
-#       [allowed, ...]], ...]), now_ms ('' = Redis TIME), search budget (steps)
+#       [allowed, ...], booking key ('' = none)], ...]), now_ms ('' = Redis TIME), search budget
+#       (steps)
 # Returns {1, expires_ms} on success, {0, reason} when another client's hold is in the way.
 _ACQUIRE = (
     _LUA_COMMON
@@ -208,15 +209,17 @@ for _, member in ipairs(redis.call('ZRANGE', skey, 0, -1)) do
 end
 
 -- Workplaces: the appointments as the caller read them, the other clients' holds at the
--- location and this hold must all fit on the workplaces they may use.
+-- location and this hold must all fit on the workplaces they may use. A hold one of those
+-- appointments was booked with (its id is the booking key) is that appointment: counted once.
 local others = redis.call('ZRANGE', lkey, 0, -1)
-local jobs = {}
+local jobs, spent = {}, {}
 for n, p in ipairs(cjson.decode(ARGV[14])) do
   jobs[#jobs + 1] = {s = p[1], e = p[2], cur = p[3], allowed = p[4], k = 'a' .. n}
+  if p[5] and p[5] ~= '' then spent[p[5]] = true end
 end
 for n, member in ipairs(others) do
   local m = split(member)
-  if m[2] ~= client then
+  if m[2] ~= client and not spent[m[1]] then
     jobs[#jobs + 1] = {
       s = tonumber(m[5]), e = tonumber(m[7]), cur = tonumber(m[4]),
       allowed = workplace_list(m[9] or m[4]), k = 'h' .. n,
@@ -236,7 +239,8 @@ if capacity_left >= 0 then
   local used = 0
   for _, member in ipairs(others) do
     local m = split(member)
-    if m[2] ~= client and tonumber(m[5]) < end_ms and tonumber(m[6]) > start_ms then
+    if m[2] ~= client and not spent[m[1]] and tonumber(m[5]) < end_ms
+        and tonumber(m[6]) > start_ms then
       used = used + 1
     end
   end
@@ -403,7 +407,10 @@ class HoldStore:
         `capacity_left` is how many more appointments the location can run during
         [start, end) according to PostgreSQL (None = no cap); other clients' holds use it up.
         `placed` are the location's appointments around the time as PostgreSQL has them (jobs
-        of `bot.domain.assignment.placed_jobs`: each with the workplaces it may move to).
+        of `bot.domain.assignment.placed_jobs`: each with the workplaces it may move to); a
+        live hold that one of them was booked with counts as that appointment only (for the
+        workplaces and the capacity: `capacity_left` must come from a read made after
+        `placed`'s, so it counts every appointment `placed` has).
         Raises `SlotTaken` (reason HELD, detail 'specialist', 'workplace' or 'capacity') if
         another client's hold overlaps the specialist's interval, if no assignment of
         workplaces fits this hold with the other clients' holds at the location and `placed`,
@@ -437,6 +444,7 @@ class HoldStore:
                 _ms(j.end),
                 j.current if j.current is not None else -1,
                 sorted(j.allowed),
+                j.booking_key or "",
             ]
             for j in placed
         ]
@@ -511,7 +519,7 @@ def held_between(members: Sequence[Any], start: datetime, end: datetime) -> list
     for raw in members:
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         fields = text.split("|")
-        _hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
+        hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
         allowed = fields[8] if len(fields) > 8 else workplace
         if int(s_ms) < hi and int(b_ms) > lo:
             result.append(
@@ -524,6 +532,7 @@ def held_between(members: Sequence[Any], start: datetime, end: datetime) -> list
                     end=_from_ms(int(e_ms)),
                     blocked_until=_from_ms(int(b_ms)),
                     workplace_ids=frozenset(int(w) for w in allowed.split(",")),
+                    hold_id=hold_id,
                 )
             )
     return result

@@ -46,15 +46,6 @@ async def take_hold(
     )
     if not candidates:
         raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
-    capacity = await availability.capacity(
-        session, location_id=query.location_id, service_id=query.service_id
-    )
-    capacity_left = None
-    if capacity is not None:
-        first = candidates[0]
-        capacity_left = capacity - await appts.in_progress_peak(
-            session, query.location_id, first.start, first.end
-        )
     # A hold reserves a workplace among the candidate's compatible ones: the script checks
     # that one is left with the other clients' holds and these appointments placed too.
     placed = await availability.placed_jobs(
@@ -64,6 +55,17 @@ async def take_hold(
         start=start,
         now=now,
     )
+    # Read after `placed`: a live hold the script finds booked among `placed` is counted as
+    # that appointment, so the count must include every appointment `placed` has.
+    capacity = await availability.capacity(
+        session, location_id=query.location_id, service_id=query.service_id
+    )
+    capacity_left = None
+    if capacity is not None:
+        first = candidates[0]
+        capacity_left = capacity - await appts.in_progress_peak(
+            session, query.location_id, first.start, first.end
+        )
     for candidate in candidates:
         try:
             hold = await holds.acquire(

@@ -306,6 +306,7 @@ async def load_busy(
                 Appointment.start_time,
                 Appointment.end_time,
                 Appointment.blocked_until,
+                Appointment.booking_key,
             )
             .where(
                 Appointment.status != AppointmentStatus.CANCELLED,

@@ -61,6 +61,7 @@ async def load_workplace_day(
             Appointment.start_time,
             Appointment.blocked_until,
             or_(Appointment.workplace_pinned, schedule_pin),
+            Appointment.booking_key,
         )
         .join(Location, Location.id == Appointment.location_id)
         .where(
