@@ -245,13 +245,16 @@ def _grid_keyboard(
     return kb.as_markup()
 
 
-def waitlist_keyboard(flow: str, i18n: Translator) -> InlineKeyboardMarkup:
+def waitlist_keyboard(
+    flow: str, i18n: Translator, *, client: str | None = None
+) -> InlineKeyboardMarkup:
     """A date whose times are gone (the time step, empty): join the waitlist for it, or go back
-    to the dates."""
+    to the dates. `client` names the client an admin books for at the desk."""
+    key = "admin.desk.btn.join_waitlist" if client is not None else "booking.btn.join_waitlist"
     kb = InlineKeyboardBuilder()
     kb.row(
         InlineKeyboardButton(
-            text=i18n("booking.btn.join_waitlist"),
+            text=i18n(key, client=client),
             callback_data=_cb(flow, BookStep.TIME, BookAction.JOIN_WAITLIST),
         )
     )

@@ -7,6 +7,7 @@ an id, and removed (their old buttons refused at once)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -18,8 +19,18 @@ from bot.emulator.server import BotAPIEmulator
 from bot.emulator.users import SimUser
 from bot.keyboards.booking import BookAction, BookCb
 from bot.services.booking import BookingService
-from db.models import Admin, Appointment, Client, Specialist
-from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
+from bot.services.holds import HoldStore
+from db.models import Admin, Appointment, Client, Service, Specialist
+from tests.e2e.account_support import book
+from tests.e2e.booking_support import (
+    NOW,
+    TODAY_SHORT,
+    appointments_of,
+    booking_bot,
+    t,
+    waitlist_of,
+    wallet_of,
+)
 from tests.e2e.test_admin import ADMIN_TG, location_name, set_client
 from tests.integration.admin_support import audit_actions, database_fingerprint
 from tests.integration.factories import booking_request, make_catalog, make_client
@@ -185,6 +196,58 @@ async def test_with_card_payments_on_the_desk_never_sends_the_admin_an_invoice(
         ("topup", Decimal("600.00")),
         ("debit", Decimal("-1000.00")),
     ]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_the_time_screens_at_the_desk_name_the_client_not_you(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    """The dates' hint, a hold that lapsed while someone took the time, a day with no time
+    left, its waitlist button and the waitlist join all speak to the admin about the client."""
+    cat = await make_catalog(session_factory, specialists=1, opens=time(10, 0), closes=time(12, 0))
+    admin = await owner(emulator, session_factory, lang)
+    anna = await make_client(session_factory, balance=Decimal("5000"))
+    await set_client(session_factory, anna, first_name="Anna", username="anna_p")
+    rival = await make_client(session_factory, balance=Decimal("5000"))
+    async with booking_bot(make_bot_settings) as app:
+        await admin.send("/client @anna_p")
+        await admin.wait_for_message(t("admin.card.title", lang, name="Anna"))
+        await admin.press(t("admin.menu.book", lang))
+        dates = await admin.wait_for_message(t("booking.ask.date", lang))
+        assert t("admin.desk.hint.nearest", lang, client="Anna") in (dates.text or "")
+        assert t("booking.hint.nearest", lang) not in (dates.text or "")
+        await admin.press("03.03")
+        await admin.wait_for_message(lambda m: m.find_button("10:00") is not None)
+        await admin.press("10:00")
+        await admin.wait_for_message(first_line("admin.desk.summary", lang, client="Anna"))
+
+        # Anna's hold lapses and the rival takes both times of the day.
+        holds: HoldStore = app.services.holds
+        await holds.release(anna)
+        for hour in (7, 8):
+            await book(app, rival, cat, datetime(2031, 3, 3, hour, 0, tzinfo=UTC))
+        await admin.press(t("booking.btn.confirm", lang))
+        day = TODAY_SHORT[lang]
+        full = await admin.wait_for_message(t("admin.desk.hold_expired", lang, client="Anna"))
+        text = full.text or ""
+        assert t("admin.desk.none.times", lang, client="Anna", date=day) in text
+        for you in ("booking.hold_expired", "booking.none.times"):
+            assert t(you, lang, date=day) not in text
+        assert full.find_button(t("booking.btn.join_waitlist", lang)) is None
+        await admin.press(t("admin.desk.btn.join_waitlist", lang, client="Anna"))
+        async with session_factory() as s:
+            service = await s.scalar(select(Service.name).where(Service.id == cat.service_id))
+        joined = t("admin.desk.waitlist.joined", lang, client="Anna", date=day, service=service)
+        await admin.wait_for_message(joined)
+
+    [entry] = await waitlist_of(session_factory, anna)
+    assert (entry.status, entry.date) == ("waiting", NOW.date())
+    assert await appointments_of(session_factory, anna) == []
+    balance, ledger = await wallet_of(session_factory, anna)
+    assert balance == sum(r.amount for r in ledger) == Decimal("5000.00")
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

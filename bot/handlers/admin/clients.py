@@ -136,7 +136,7 @@ async def on_client(
             client = await desk.get(admin, client_id)
             await query.answer()
             if message is not None:
-                await desk_booking.start(message, state, deps, client)
+                await desk_booking.start(message, state, deps, client, admin=admin)
             return
         if action in CARD_QUESTIONS:
             await desk.get(admin, client_id)
@@ -336,4 +336,4 @@ async def on_new_client(
         return
     key = "admin.new_client.created" if created else "admin.new_client.exists"
     await message.answer(i18n(key, name=client.name, phone=client.phone or ""))
-    await desk_booking.start(message, state, deps, client)
+    await desk_booking.start(message, state, deps, client, admin=message.from_user.id)

@@ -11,6 +11,8 @@ Rule: docs/rules.md#admin-rights.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
@@ -25,9 +27,13 @@ from bot.keyboards.booking import BookStep
 from bot.services.admin.clients import ClientDesk, ClientSummary
 
 
-async def start(message: Message, state: FSMContext, deps: Deps, client: ClientSummary) -> None:
-    """A new booking flow for `client` below `message` (the admin's previous flow is dropped);
-    a blocked client is refused at once."""
+async def start(
+    message: Message, state: FSMContext, deps: Deps, client: ClientSummary, *, admin: int
+) -> None:
+    """A new booking flow for `client` by the admin with Telegram id `admin`, below `message`
+    (the admin's previous flow is dropped); a blocked client is refused at once. Its first
+    screen is already the client's (their free times, texts that name them), as every later
+    one is (`acting_client`)."""
     if client.is_blocked:
         await message.answer(deps.i18n("admin.book.blocked"))
         return
@@ -37,7 +43,8 @@ async def start(message: Message, state: FSMContext, deps: Deps, client: ClientS
     draft = Draft(
         flow=new_flow_token(), for_client=client.id, for_label=label, for_name=client.name
     )
-    screen = await screen_for(deps, draft, BookStep.LOCATION)
+    for_client = replace(deps, client_id=client.id, booked_by=admin)
+    screen = await screen_for(for_client, draft, BookStep.LOCATION)
     await show(message, state, draft, screen, new=True)
 
 

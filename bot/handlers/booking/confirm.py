@@ -53,7 +53,7 @@ from bot.handlers.booking.context import (
 from bot.handlers.booking.flow import edit, guard, show
 from bot.handlers.booking.screens import desk_client, resolve, summary_markup, times
 from bot.handlers.booking.steps import (
-    LOST_NOTICES,
+    lost_notice,
     remember_quote,
     resume_summary,
     time_choice,
@@ -149,7 +149,7 @@ async def book_draft(message: Message, state: FSMContext, deps: Deps, draft: Dra
     except TimeGone as gone:
         # Say why the time is gone (the flow has released the hold): the hold lapsed and
         # someone took it, a lost race, or the time is no longer bookable at all.
-        notice = i18n(LOST_NOTICES[gone.reason])
+        notice = lost_notice(deps, draft, gone.reason)
         await show_times(message, state, deps, draft, notice=notice, lost=draft.start)
         return None
     except InsufficientFunds as exc:
@@ -220,7 +220,7 @@ async def on_pay(
         )
         quote = await deps.flow.hold_for_payment(choice, now=deps.now)
     except TimeGone as gone:
-        notice = i18n(LOST_NOTICES[gone.reason])
+        notice = lost_notice(deps, draft, gone.reason)
         await show_times(message, state, deps, draft, notice=notice, lost=draft.start)
         await callback.answer()
         return
@@ -429,8 +429,12 @@ async def on_join_waitlist(
         await callback.answer(i18n("booking.error.generic"))
         return
     await end_flow(state)
+    client = desk_client(deps, draft)
     text = i18n(
-        "booking.waitlist.joined", date=formats.day(day, i18n.locale), service=picked.service.name
+        voice("booking.waitlist.joined", client),
+        date=formats.day(day, i18n.locale),
+        service=picked.service.name,
+        client=client,
     )
     await edit(message, text, None)
     await callback.answer()

@@ -22,6 +22,7 @@ from bot.handlers.render_booking import (
     price_range,
     summary_text,
     time_buttons,
+    voice,
     with_header,
     with_notice,
 )
@@ -268,7 +269,8 @@ async def dates(deps: Deps, draft: Draft, picked: Picked, *, notice: str = "") -
     )
     ask = i18n("booking.ask.date")
     if nearest and draft.date_page == 0:
-        ask = f"{i18n('booking.hint.nearest')}\n{ask}"
+        client = desk_client(deps, draft)
+        ask = f"{i18n(voice('booking.hint.nearest', client), client=client)}\n{ask}"
     if choices.full:
         ask = f"{ask}\n{i18n('booking.hint.full_dates')}"
     text = with_header(header, ask, i18n)
@@ -303,10 +305,12 @@ async def times(
     draft.hold_id = None
     header = chosen(draft, picked, day=day)
     if not offers:
-        text = with_header(
-            header, i18n("booking.none.times", date=formats.day(day, i18n.locale)), i18n
+        client = desk_client(deps, draft)
+        none = i18n(
+            voice("booking.none.times", client), date=formats.day(day, i18n.locale), client=client
         )
-        return Screen(with_notice(notice, text), waitlist_keyboard(draft.flow, i18n), BookStep.TIME)
+        markup = waitlist_keyboard(draft.flow, i18n, client=client)
+        return Screen(with_notice(notice, with_header(header, none, i18n)), markup, BookStep.TIME)
     # Many times: one part of the day at a time, with the parts as tabs above.
     buttons = time_buttons([o.start for o in offers], picked.tz)
     markup = times_keyboard(draft.flow, buttons, draft.time_page, i18n)

@@ -9,6 +9,7 @@ from bot.handlers.booking.screens import (
     Picked,
     Screen,
     dates,
+    desk_client,
     locations,
     resolve,
     services,
@@ -25,6 +26,15 @@ LOST_NOTICES = {
     LostReason.HOLD_EXPIRED: "booking.hold_expired",
     LostReason.UNAVAILABLE: "booking.unavailable",
 }
+# At the desk: the notices that would say "you" name the client instead.
+DESK_LOST_NOTICES = {**LOST_NOTICES, LostReason.HOLD_EXPIRED: "admin.desk.hold_expired"}
+
+
+def lost_notice(deps: Deps, draft: Draft, reason: LostReason) -> str:
+    """Why the picked time is gone; at the desk it names the client."""
+    client = desk_client(deps, draft)
+    notices = LOST_NOTICES if client is None else DESK_LOST_NOTICES
+    return deps.i18n(notices[reason], client=client)
 
 
 async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = "") -> Screen:
@@ -87,5 +97,5 @@ async def resume_summary(deps: Deps, draft: Draft, picked: Picked, *, notice: st
 
 async def times_after_loss(deps: Deps, draft: Draft, picked: Picked, reason: LostReason) -> Screen:
     """That day's free times as they are now, without the time just lost, with why it is gone."""
-    notice = deps.i18n(LOST_NOTICES[reason])
+    notice = lost_notice(deps, draft, reason)
     return await times(deps, draft, picked, notice=notice, lost=draft.start)
