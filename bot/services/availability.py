@@ -267,6 +267,24 @@ class AvailabilityService:
         )
         return found
 
+    async def hold_candidates(
+        self,
+        session: AsyncSession,
+        *,
+        query: SlotQuery,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+    ) -> tuple[list[SlotCandidate], list[HeldInterval]]:
+        """`candidates` for a hold, with the other clients' live holds at the location that
+        the check read before the database (a hold's script counts those booked since:
+        `HoldStore.acquire`'s `seen`)."""
+        _, found, holds = await self._evaluate(
+            session, query, start=start, now=now, client_id=client_id
+        )
+        seen = [h for h in holds if h.location_id == query.location_id]
+        return found, [h for h in seen if h.client_id != client_id]
+
     async def evaluate(
         self,
         session: AsyncSession,
@@ -287,16 +305,45 @@ class AvailabilityService:
         from the catalog in memory (the booking's re-check under its locks, which a catalog
         change also takes). With `only_workplace`, only candidates on that workplace count
         (re-assigning the day's movable appointments when it is busy)."""
+        query = SlotQuery(location_id, service_id, specialist_id)
+        reason, found, _ = await self._evaluate(
+            session,
+            query,
+            start=start,
+            now=now,
+            client_id=client_id,
+            exclude=exclude_appointment_id,
+            fresh_calendar=fresh_calendar,
+            only_workplace=only_workplace,
+        )
+        return reason, found
+
+    async def _evaluate(
+        self,
+        session: AsyncSession,
+        query: SlotQuery,
+        *,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude: int | None = None,
+        fresh_calendar: bool = False,
+        only_workplace: int | None = None,
+    ) -> tuple[Reason, list[SlotCandidate], Sequence[HeldInterval]]:
+        """`evaluate` (`exclude`: its `exclude_appointment_id`), and the live holds it read
+        (none when it read none)."""
+        location_id, service_id = query.location_id, query.service_id
+        specialist_id, exclude_appointment_id = query.specialist_id, exclude
         if start.tzinfo is None or now.tzinfo is None:
             raise ValueError("start and now must be timezone-aware instants")
         snapshot = await self._snapshot_in(session)
         catalog = await _service_catalog(snapshot, location_id, service_id, session)
         if catalog is None:
-            return Reason.CLOSED, []
+            return Reason.CLOSED, [], ()
         tz = ZoneInfo(catalog.timezone)
         too_soon_or_late = time_reason(start, now=now, rules=self.rules, tz=tz)
         if too_soon_or_late is not Reason.OK:
-            return too_soon_or_late, []
+            return too_soon_or_late, [], ()
         day = local_date(start, tz)
         spec_ids = [
             s.specialist_id
@@ -312,7 +359,7 @@ class AvailabilityService:
             catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
         )
         if plan.is_empty:
-            return Reason.CLOSED, []
+            return Reason.CLOSED, [], ()
         window_start, window_end = plan.window
         # The live holds first, the appointments after: a confirm gives its hold back only
         # after its commit, so a booking is seen as its hold, its appointment or both (counted
@@ -357,7 +404,7 @@ class AvailabilityService:
         ranked = rank_candidates(
             found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
         )
-        return reason, ranked
+        return reason, ranked, holds
 
     async def placed_jobs(
         self,

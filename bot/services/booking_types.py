@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.assignment import Job
 from bot.domain.names import localized_name
 from bot.domain.policies import ActorKind
-from bot.domain.types import SlotQuery
+from bot.domain.types import HeldInterval, SlotQuery
 from db.repositories import appointments as appts
 
 if TYPE_CHECKING:
@@ -37,6 +37,16 @@ class SlotAuthority(Protocol):
         client_id: int,
         exclude_appointment_id: int | None = None,
     ) -> list[SlotCandidate]: ...
+
+    async def hold_candidates(
+        self,
+        session: AsyncSession,
+        *,
+        query: SlotQuery,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+    ) -> tuple[list[SlotCandidate], list[HeldInterval]]: ...
 
     async def evaluate(
         self,

@@ -178,7 +178,8 @@ end
 #       ttl_ms, capacity_left (-1 = no cap), payload json (without expiry/member),
 #       allowed workplaces ("1,2"), placed appointments json ([[start_ms, blocked_ms, current,
 #       [allowed, ...], booking key ('' = none)], ...]), now_ms ('' = Redis TIME), search budget
-#       (steps)
+#       (steps), seen holds json (members of other clients' holds at the location read before
+#       the appointments: ["member", ...])
 # Returns {1, expires_ms} on success, {0, reason} when another client's hold is in the way.
 _ACQUIRE = (
     _LUA_COMMON
@@ -211,11 +212,18 @@ end
 -- Workplaces: the appointments as the caller read them, the other clients' holds at the
 -- location and this hold must all fit on the workplaces they may use. A hold one of those
 -- appointments was booked with (its id is the booking key) is that appointment: counted once.
+-- A hold the caller saw before reading the appointments that is gone now may have been booked
+-- after that read: it still counts (unless the appointments show it booked).
 local others = redis.call('ZRANGE', lkey, 0, -1)
 local jobs, spent = {}, {}
 for n, p in ipairs(cjson.decode(ARGV[14])) do
   jobs[#jobs + 1] = {s = p[1], e = p[2], cur = p[3], allowed = p[4], k = 'a' .. n}
   if p[5] and p[5] ~= '' then spent[p[5]] = true end
+end
+local live = {}
+for _, member in ipairs(others) do live[split(member)[1]] = true end
+for _, member in ipairs(cjson.decode(ARGV[17])) do
+  if not live[split(member)[1]] then others[#others + 1] = member end
 end
 for n, member in ipairs(others) do
   local m = split(member)
@@ -399,6 +407,7 @@ class HoldStore:
         capacity_left: int | None = None,
         ttl_seconds: int | None = None,
         placed: Sequence[Job] = (),
+        seen: Sequence[HeldInterval] = (),
     ) -> Hold:
         """Hold `candidate` (a start with its specialist, workplace, the workplaces it may use,
         interval and price, from the slot engine for `query`) for the client, atomically
@@ -410,7 +419,10 @@ class HoldStore:
         of `bot.domain.assignment.placed_jobs`: each with the workplaces it may move to); a
         live hold that one of them was booked with counts as that appointment only (for the
         workplaces and the capacity: `capacity_left` must come from a read made after
-        `placed`'s, so it counts every appointment `placed` has).
+        `placed`'s, so it counts every appointment `placed` has). `seen`: the other clients'
+        holds at the location as read before `placed`; one gone since and not booked among
+        `placed` may have been booked after that read, so it still counts (a confirm gives
+        its hold back only after its commit).
         Raises `SlotTaken` (reason HELD, detail 'specialist', 'workplace' or 'capacity') if
         another client's hold overlaps the specialist's interval, if no assignment of
         workplaces fits this hold with the other clients' holds at the location and `placed`,
@@ -466,6 +478,7 @@ class HoldStore:
                 json.dumps(jobs),
                 self._now_arg(),
                 SEARCH_BUDGET,
+                json.dumps([member_of(h) for h in seen]),
             ]
         )
         if int(ok) != 1:
@@ -509,6 +522,25 @@ class HoldStore:
     def live_args(self) -> list[str | int]:
         """`live_members`' arguments (prefix, clock) for a script built on `LIVE_LUA`."""
         return [self._prefix, self._now_arg()]
+
+
+def member_of(hold: HeldInterval) -> str:
+    """The sets' member of `hold` (the inverse of `held_between`)."""
+    allowed = ",".join(str(w) for w in sorted(hold.allowed))
+    return "|".join(
+        str(v)
+        for v in (
+            hold.hold_id,
+            hold.client_id,
+            hold.specialist_id,
+            hold.workplace_id,
+            _ms(hold.start),
+            _ms(hold.end),
+            _ms(hold.blocked_until),
+            hold.location_id,
+            allowed,
+        )
+    )
 
 
 def held_between(members: Sequence[Any], start: datetime, end: datetime) -> list[HeldInterval]:

@@ -33,16 +33,12 @@ async def take_hold(
     capacity left is what the location's cap allows minus the appointments already running
     during the interval; other clients' holds use up the rest inside the Lua script. The
     hold reserves one of the candidate's compatible workplaces, checked in the script against
-    the other clients' holds and the date's appointments (docs/rules.md#holds).
+    the other clients' holds and the date's appointments (docs/rules.md#holds). The live holds
+    are read before the appointments, and the script is given them (`seen`): one booked and
+    given back after the appointments were read is still counted.
     """
-    candidates = await availability.candidates(
-        session,
-        location_id=query.location_id,
-        service_id=query.service_id,
-        specialist_id=query.specialist_id,
-        start=start,
-        now=now,
-        client_id=client_id,
+    candidates, seen = await availability.hold_candidates(
+        session, query=query, start=start, now=now, client_id=client_id
     )
     if not candidates:
         raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
@@ -75,6 +71,7 @@ async def take_hold(
                 capacity_left=capacity_left,
                 ttl_seconds=ttl_seconds,
                 placed=placed,
+                seen=seen,
             )
         except SlotTaken:
             continue

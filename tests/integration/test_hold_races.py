@@ -298,3 +298,31 @@ async def test_the_last_free_place_is_offered_and_held_next_to_a_spent_hold(
     assert q_hold.specialist_id != y_hold.specialist_id
     view = await eng.booking.confirm(request_for(cat, q_hold), now=NOW)
     assert view.specialist_id == q_hold.specialist_id
+
+
+async def test_a_hold_counts_a_hold_booked_after_its_read_of_the_day(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession], redis: Redis
+) -> None:
+    """Three specialists, two workplaces; Y holds START. Q's hold reads the day (Y's hold, no
+    appointment yet); before its script runs, Y's confirm commits and gives the hold back, and
+    Z holds START. Y's appointment, Z's hold and Q would need three workplaces: Q is refused
+    (not granted a hold that makes Z's live hold lose at confirm), and Z books."""
+    cat = await make_catalog(session_factory, specialists=3, workplaces=2, price=PRICE)
+    y, z, q = [await make_client(session_factory, balance=PRICE) for _ in range(3)]
+    y_hold = await hold_start(eng, cat, y)
+    other = build_engine(session_factory, redis, eng.settings.redis_prefix)
+    acquire = eng.holds.acquire
+    z_holds: list[Hold] = []
+
+    async def others_first(*args: Any, **kwargs: Any) -> Any:
+        if not z_holds:
+            await other.booking.confirm(request_for(cat, y_hold), now=NOW)
+            z_holds.append(await hold_start(other, cat, z))
+        return await acquire(*args, **kwargs)
+
+    eng.holds.acquire = others_first  # type: ignore[method-assign]
+    with pytest.raises(SlotTaken):
+        await hold_start(eng, cat, q)
+    assert z_holds
+    view = await other.booking.confirm(request_for(cat, z_holds[0]), now=NOW)
+    assert view.specialist_id == z_holds[0].specialist_id
