@@ -30,6 +30,7 @@ class NotAllowedReason(StrEnum):
     PERMANENT_ADMIN = "permanent_admin"  # an ADMIN_IDS admin cannot be removed in the bot
     CLIENT_BLOCKED = "client_blocked"  # an admin blocked this client: no booking
     ADMIN_ONLY = "admin_only"  # e.g. moving to another specialist or workplace
+    NO_CHAT = "no_chat"  # a client without Telegram: no waitlist offer could reach them
 
 
 class InvalidStateReason(StrEnum):

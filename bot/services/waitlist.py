@@ -48,7 +48,7 @@ from bot.services.notifications import queue_waitlist_offer
 from bot.services.take_hold import take_hold
 from bot.services.transaction import in_transaction
 from db.errors import FOREIGN_KEY_VIOLATION, sqlstate
-from db.models import WaitlistEntry
+from db.models import Client, WaitlistEntry
 from db.repositories import waitlist as repo
 from db.repositories.catalog import location_meta
 
@@ -131,6 +131,8 @@ class WaitlistService:
         """Wait for a time on `date` (docs/rules.md#waitlist); joining twice returns the same
         live entry.
 
+        `NotAllowed(NO_CHAT)` for a client without Telegram (one an admin added at the desk):
+        an offer would hold a freed time for nobody to hear of it.
         `SlotUnavailable("past")` or `("horizon")` for a location-local date before today or
         beyond the booking horizon (no time can ever open there); `NotFound` for an unknown or
         inactive location.
@@ -138,6 +140,9 @@ class WaitlistService:
 
         async def insert(session: AsyncSession) -> WaitlistView:
             await self._check_date(session, location_id, date, now=now)
+            client = await session.get(Client, client_id)
+            if client is not None and client.tg_id is None:
+                raise NotAllowed(NotAllowedReason.NO_CHAT)
             entry_id = await repo.insert_waiting(
                 session,
                 client_id=client_id,

@@ -251,6 +251,49 @@ async def test_the_time_screens_at_the_desk_name_the_client_not_you(
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_a_client_without_telegram_is_not_put_on_the_waitlist(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    """A walk-in has no chat for a waitlist offer: the desk's empty day says so without the
+    button, and a forged join is refused with nothing written."""
+    cat = await make_catalog(session_factory, specialists=1, opens=time(10, 0), closes=time(12, 0))
+    admin = await owner(emulator, session_factory, lang)
+    rival = await make_client(session_factory, balance=Decimal("5000"))
+    async with booking_bot(make_bot_settings) as app:
+        for hour in (7, 8):
+            await book(app, rival, cat, datetime(2031, 3, 3, hour, 0, tzinfo=UTC))
+        await open_menu(admin, lang, "admin.menu.book")
+        await admin.wait_for_message(t("admin.clients.title_book", lang))
+        await admin.press(t("admin.btn.new_client", lang))
+        await admin.wait_for_message(t("admin.new_client.ask", lang))
+        await admin.send("Walk In +7 916 000-00-02")
+        await admin.wait_for_message(t("booking.ask.date", lang))
+        await admin.press("03.03")
+        day = TODAY_SHORT[lang]
+        empty = t("admin.desk.none.times_no_chat", lang, client="Walk In", date=day)
+        screen = await admin.wait_for_message(empty)
+        assert screen.find_button(t("admin.desk.btn.join_waitlist", lang, client="Walk In")) is None
+        back = screen.find_button(t("booking.btn.back", lang))
+        assert back is not None
+
+        before = await database_fingerprint(session_factory)
+        data = BookCb.unpack(back["callback_data"])
+        forged = BookCb(flow=data.flow, step=data.step, action=BookAction.JOIN_WAITLIST)
+        await admin.press_data(forged.pack())
+        answer = await admin.wait_for_callback_answer()
+        assert answer.get("text") == t("admin.desk.waitlist.no_chat", lang, client="Walk In")
+        assert await database_fingerprint(session_factory) == before
+
+    async with session_factory() as s:
+        walk_in = await s.scalar(select(Client.id).where(Client.phone == "+79160000002"))
+    assert walk_in is not None
+    assert await waitlist_of(session_factory, walk_in) == []
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_clients_screen_pages_past_twenty_searches_and_edits_the_card(
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],

@@ -41,7 +41,11 @@ async def start(
     await state.set_state(None)
     label = deps.i18n("admin.book.for", name=client.name)
     draft = Draft(
-        flow=new_flow_token(), for_client=client.id, for_label=label, for_name=client.name
+        flow=new_flow_token(),
+        for_client=client.id,
+        for_label=label,
+        for_name=client.name,
+        for_chat=client.tg_id is not None,
     )
     for_client = replace(deps, client_id=client.id, booked_by=admin)
     screen = await screen_for(for_client, draft, BookStep.LOCATION)

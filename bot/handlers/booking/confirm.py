@@ -424,6 +424,11 @@ async def on_join_waitlist(
         # The date went by (the flow was left open past midnight) or is beyond the horizon.
         await callback.answer(i18n("booking.waitlist.bad_date"), show_alert=True)
         return await end_flow(state)
+    except NotAllowed:
+        # A desk client without Telegram (an old or forged button): nobody to offer a time to.
+        alert = i18n("admin.desk.waitlist.no_chat", client=desk_client(deps, draft) or "—")
+        await callback.answer(alert, show_alert=True)
+        return
     except (NotFound, InvalidState):
         log.info("waitlist join refused for client %s", deps.client_id, exc_info=True)
         await callback.answer(i18n("booking.error.generic"))

@@ -109,6 +109,7 @@ class Draft:
     for_client: int | None = None
     for_label: str = ""
     for_name: str = ""  # the client's name, for the texts that speak about them
+    for_chat: bool = True  # False: the client has no Telegram (no waitlist offer reaches them)
     # The one message that carries this flow's live buttons (None: not known yet). A button
     # pressed on any other message is out of date, and that message loses its keyboard.
     message_id: int | None = None

@@ -306,10 +306,15 @@ async def times(
     header = chosen(draft, picked, day=day)
     if not offers:
         client = desk_client(deps, draft)
-        none = i18n(
-            voice("booking.none.times", client), date=formats.day(day, i18n.locale), client=client
-        )
+        key = voice("booking.none.times", client)
         markup = waitlist_keyboard(draft.flow, i18n, client=client)
+        if client is not None and not draft.for_chat:
+            # No Telegram: no waitlist offer could reach them (docs/rules.md#waitlist).
+            key, markup = (
+                "admin.desk.none.times_no_chat",
+                back_keyboard(draft.flow, BookStep.TIME, i18n),
+            )
+        none = i18n(key, date=formats.day(day, i18n.locale), client=client)
         return Screen(with_notice(notice, with_header(header, none, i18n)), markup, BookStep.TIME)
     # Many times: one part of the day at a time, with the parts as tabs above.
     buttons = time_buttons([o.start for o in offers], picked.tz)
