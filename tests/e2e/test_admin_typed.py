@@ -5,6 +5,7 @@ every wrong value is answered with the rule and the expected format again."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -168,6 +169,40 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
         Decimal("-50.00"),
     ]
     assert ADMIN_TG
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_digits_that_are_no_id_and_impossible_dates_are_told_so(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ "#²" or "²³" (characters Python calls digits, but no number) find nobody, typed as a
+    shortcut's client or in the Clients search; an impossible /day date gets the date rule and
+    the usage line; nothing is logged as an error."""
+    caplog.set_level(logging.WARNING)
+    admin = await owner(emulator, session_factory, lang)
+    await make_client(session_factory)
+    async with booking_bot(make_bot_settings):
+
+        async def answer(text: str) -> str:
+            await admin.send(text)
+            reply = await admin.wait_for_message()
+            return reply.text or ""
+
+        for query in ("#²", "²³", "#①"):
+            assert await answer(f"/client {query}") == t("admin.clients.none", lang, query=query)
+        day_rule = f"{t('admin.input.date_format', lang)}\n{t('admin.usage.day', lang)}"
+        for typed in ("31.02", "24.13", "01.01.9999"):
+            assert await answer(f"/day {typed}") == day_rule
+
+        await open_menu(admin, lang, "admin.menu.clients")
+        await admin.wait_for_message(t("admin.clients.title_card", lang))
+        await admin.send("²³")
+        await admin.wait_for_message(t("admin.clients.none", lang, query="²³"))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

@@ -209,6 +209,7 @@ def test_payload_round_trip_and_tampering() -> None:
     assert parse_payload("other-secret", raw) is None
     assert parse_payload("secret", raw.replace(":42:", ":43:")) is None
     assert parse_payload("secret", raw.replace("150000", "250000")) is None
+    assert parse_payload("secret", raw.replace("150000", "²")) is None  # a digit, no number
     assert parse_payload("secret", "") is None
     assert parse_payload("secret", "topup:x:y:RUB:sig") is None
     ok = {"total_amount": 150000, "currency": "RUB", "expected_currency": "RUB"}

@@ -78,7 +78,9 @@ def parse_payload(secret: str, raw: str) -> TopUpPayload | None:
         _, client_raw, amount_raw, currency, flow, sig = parts
     else:
         return None
-    if not (client_raw.isdigit() and amount_raw.isdigit()):
+    if not (
+        f"{client_raw}{amount_raw}".isascii() and client_raw.isdigit() and amount_raw.isdigit()
+    ):
         return None
     client_id, amount_minor = int(client_raw), int(amount_raw)
     expected = _signature(secret, client_id, amount_minor, currency, flow)

@@ -210,8 +210,8 @@ async def on_day(
     if first and first[0].isdigit():
         try:
             day = parse_day(first, today)
-        except DomainError:
-            await usage(message, i18n, "day")
+        except InvalidInput as exc:
+            await retry(message, exc, i18n, usage_text(i18n, "day"))
             return
         query = rest
     try:

@@ -40,6 +40,12 @@ SEARCH_LIMIT = 20
 CARD_ROWS = 5
 
 
+def _number(text: str) -> bool:
+    """Only the digits 0-9: an id. `str.isdigit` alone also takes "²" or "①", which `int`
+    refuses, and other scripts' digits, which no id is typed in."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True, slots=True)
 class ClientSummary:
     id: int
@@ -124,15 +130,15 @@ class ClientDesk:
         username: str | None = None
         phone: str | None = None
         name: str | None = None
-        if text.startswith("#") and text[1:].isdigit() and len(text) < 12:
+        if text.startswith("#") and _number(text[1:]) and len(text) < 12:
             client_id = int(text[1:]) if int(text[1:]) < 2**31 else 0
         elif text.startswith("@") and len(text) > 1:
             username = text[1:]
         elif text:
-            if text.isdigit() and len(text) < 17:
+            if _number(text) and len(text) < 17:
                 tg_id = int(text)
             phone = to_e164(text, self._settings.phone_region) if looks_like_phone(text) else None
-            if phone is None and not text.isdigit():
+            if phone is None and not _number(text):
                 name = text
         async with self._sessions() as session:
             await require_admin(session, self._settings, admin)
