@@ -21,6 +21,7 @@ from bot import formats
 from bot.config import Settings
 from bot.domain.errors import DomainError, InvalidState, NotAllowed, NotFound
 from bot.domain.statuses import AppointmentStatus
+from bot.handlers.account.render import when
 from bot.i18n import Translator
 from bot.ioc.types import CurrentClient, Now
 from bot.keyboards.notify import (
@@ -29,7 +30,6 @@ from bot.keyboards.notify import (
     cancel_confirm_keyboard,
     reminder_keyboard,
 )
-from bot.notify.render import ddmm, hhmm
 from bot.services.booking import Actor, BookingService
 
 log = logging.getLogger(__name__)
@@ -67,19 +67,16 @@ async def on_reminder(
                 view = await booking.confirm_attendance(
                     appointment_id, client_id=client.client_id, now=now
                 )
-                start = view.local_start
-                thanks = i18n("notify.come.done", date=ddmm(start), time=hhmm(start))
+                thanks = i18n("notify.come.done", **when(view, i18n.locale))
                 await query.answer(thanks)
                 await _replace(query, _below(query, thanks), None)
             case ReminderAction.cancel:
                 view = await booking.get(appointment_id, actor=actor)
                 refund = await booking.refund_preview(appointment_id, actor=actor, now=now)
-                start = view.local_start
                 text = i18n(
                     "notify.cancel.preview",
                     service=view.service_name,
-                    date=ddmm(start),
-                    time=hhmm(start),
+                    **when(view, i18n.locale),
                     refund=formats.money(refund, currency, i18n.locale),
                 )
                 await query.answer()

@@ -19,6 +19,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
 from bot.domain.statuses import AppointmentStatus
 from bot.handlers.errors import domain_text_key
@@ -27,7 +28,6 @@ from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.notify import AgendaCb, AgendaMark, ScheduleCb
 from bot.notify.agenda import SpecialistAgenda
-from bot.notify.render import hhmm
 from bot.services.booking import Actor, BookingService
 
 
@@ -88,12 +88,12 @@ async def on_mark(
         await query.answer(error_text(exc, i18n), show_alert=True)
         return
     if undo:
-        toast = i18n("notify.agenda.unmarked", time=hhmm(view.local_start))
+        toast = i18n("notify.agenda.unmarked", time=formats.hhmm(view.start, view.timezone))
     else:
         # The toast says what the button said ("came", not "completed").
         toast = i18n(
             "notify.agenda.marked",
-            time=hhmm(view.local_start),
+            time=formats.hhmm(view.start, view.timezone),
             status=i18n(f"notify.mark.{callback_data.status.value}"),
         )
     await query.answer(toast)

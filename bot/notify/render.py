@@ -2,8 +2,9 @@
 
 Pure: everything a message shows is in its payload (a snapshot taken when it was queued) plus,
 for the daily agenda, the lines the worker loads just before sending. Times are shown in the
-location's zone as `HH:MM`, dates as `DD.MM`, money in the recipient's language
-(`bot.formats.money`).
+location's zone, 24-hour (`formats.hhmm`), dates with their weekday (`formats.day`: `Wed 2 Dec`,
+`ср, 2 дек.`) and money (`formats.money`) in the recipient's language, read from the payload when
+the row is sent. A notice stays in the chat, so its dates are absolute, never "today".
 """
 
 from __future__ import annotations
@@ -45,14 +46,6 @@ def local(instant: dt.datetime | str, tz: str) -> dt.datetime:
     return moment.astimezone(ZoneInfo(tz))
 
 
-def hhmm(moment: dt.datetime) -> str:
-    return moment.strftime("%H:%M")
-
-
-def ddmm(day: dt.date) -> str:
-    return day.strftime("%d.%m")
-
-
 def language(payload: Mapping[str, Any]) -> str:
     lang = payload.get("lang")
     return lang if isinstance(lang, str) and lang in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
@@ -62,8 +55,8 @@ def _details(payload: Mapping[str, Any], lang: str, currency: str) -> dict[str, 
     tz = str(payload.get("tz") or "UTC")
     start = local(payload["start"], tz)
     values = {
-        "date": ddmm(start),
-        "time": hhmm(start),
+        "date": formats.day(start.date(), lang),
+        "time": formats.hhmm(start, tz),
         "location": str(payload.get("location", "")),
         "address": str(payload.get("address", "")),
         "service": str(payload.get("service", "")),
@@ -76,11 +69,12 @@ def _details(payload: Mapping[str, Any], lang: str, currency: str) -> dict[str, 
     }
     if payload.get("old_start"):
         old = local(payload["old_start"], tz)
-        values["old_date"], values["old_time"] = ddmm(old), hhmm(old)
+        values["old_date"] = formats.day(old.date(), lang)
+        values["old_time"] = formats.hhmm(old, tz)
     if payload.get("old_workplace"):
         values["workplace"] = f"{payload['old_workplace']} → {values['workplace']}"
     if payload.get("expires"):
-        values["expires"] = hhmm(local(payload["expires"], tz))
+        values["expires"] = formats.hhmm(local(payload["expires"], tz), tz)
     by = payload.get("by")
     if isinstance(by, str):
         values["by"] = translate(f"notify.by.{by}", lang)
@@ -170,23 +164,22 @@ def render_agenda(
         today = days[0][0]
     for day, lines in days:
         offset = (day - today).days if today is not None else None
+        date = formats.day(day, lang)
         if offset == 0:
-            parts.append(translate("notify.agenda.today", lang, date=ddmm(day)))
+            parts.append(translate("notify.agenda.today", lang, date=date))
         elif offset == 1:
-            parts.append(translate("notify.agenda.tomorrow", lang, date=ddmm(day)))
-        elif offset is not None:
-            parts.append(translate("notify.agenda.header", lang, date=formats.day(day, lang)))
+            parts.append(translate("notify.agenda.tomorrow", lang, date=date))
         else:
-            parts.append(translate("notify.agenda.header", lang, date=ddmm(day)))
+            parts.append(translate("notify.agenda.header", lang, date=date))
         if not lines:
             parts.append(translate("notify.agenda.empty", lang))
         for line in sorted(lines, key=lambda x: x.start):
-            start = local(line.start, line.tz)
+            time = formats.hhmm(line.start, line.tz)
             parts.append(
                 translate(
                     "notify.agenda.line",
                     lang,
-                    time=hhmm(start),
+                    time=time,
                     client=line.client_name,
                     # No phone given: nothing in its place (docs/rules.md#notifications).
                     phone=f" ({line.client_phone})" if line.client_phone else "",
@@ -202,13 +195,13 @@ def render_agenda(
                 and line.status == AppointmentStatus.BOOKED
                 and line.start <= now
             ):
-                marks.append((line.appointment_id, hhmm(start)))
+                marks.append((line.appointment_id, time))
             if (
                 with_buttons
                 and now is not None
                 and mark_undoable(line.status, line.start, line.tz, now)
             ):
-                undos.append((line.appointment_id, hhmm(start)))
+                undos.append((line.appointment_id, time))
         parts.append("")
     markup = agenda_keyboard(marks, lang, navigation=True, undos=undos) if with_buttons else None
     return Rendered("\n".join(parts).strip(), markup)
@@ -227,4 +220,4 @@ def render_home(lines: Sequence[AgendaLine], *, now: dt.datetime, lang: str) -> 
     if not upcoming:
         return translate("notify.home.done", lang, count=count)
     nxt = upcoming[0]
-    return translate("notify.home.next", lang, count=count, time=hhmm(local(nxt.start, nxt.tz)))
+    return translate("notify.home.next", lang, count=count, time=formats.hhmm(nxt.start, nxt.tz))

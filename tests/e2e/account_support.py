@@ -19,6 +19,7 @@ from bot.emulator.server import EmuMessage
 from bot.emulator.users import SimUser
 from bot.services.booking import AppointmentView, BookingRequest, BookingService
 from db.models import Appointment, WalletTransaction
+from tests import dates
 from tests.e2e.booking_support import NOW, t, wire_booking
 from tests.emulator.fixtures import running_bot
 from tests.integration.factories import TZ, Catalog
@@ -50,7 +51,13 @@ def local(day_offset: int, hour: int, minute: int = 0) -> datetime:
 
 
 def ddmm(instant: datetime) -> str:
+    """`DD.MM`: a date picker's button (the picker keeps its compact labels)."""
     return instant.astimezone(ZONE).strftime("%d.%m")
+
+
+def date_text(instant: datetime, lang: str) -> str:
+    """The local date as a text writes it: `Mon 3 Mar` / `пн, 3 мар.` (`tests.dates`)."""
+    return dates.day(instant, lang, ZONE)
 
 
 def hhmm(instant: datetime) -> str:
@@ -64,7 +71,7 @@ async def open_card(
     if command:
         await user.send("/my")
     await user.wait_for_message(t("account.my.upcoming_title", lang))
-    await user.press(f"{ddmm(view.start)} {hhmm(view.start)}")
+    await user.press(f"{date_text(view.start, lang)} {hhmm(view.start)}")
     return await user.wait_for_message(view.service_name)
 
 

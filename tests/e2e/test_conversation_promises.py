@@ -432,7 +432,8 @@ async def test_a_reminder_answered_shows_its_new_state_without_buttons(
         await user.press_data(f"rem:come:{first}", message_id=reminder.message_id)
         after = await user.wait_for_message(lambda m: m.message_id == reminder.message_id)
         assert after.buttons == []
-        assert t("notify.come.done", lang, date="03.03", time="17:00") in (after.text or "")
+        monday = {"ru": "пн, 3 мар.", "en": "Mon 3 Mar"}[lang]
+        assert t("notify.come.done", lang, date=monday, time="17:00") in (after.text or "")
 
         bot.clock.now = start
         await bot.deliver()

@@ -81,9 +81,9 @@ async def test_agenda_shows_and_marks_only_own_started_appointments(
 
         # Before any start: today and tomorrow, no mark buttons yet.
         await anna.send("/agenda")
-        agenda = await anna.wait_for_message("Today, 03.03")
+        agenda = await anna.wait_for_message("Today, Mon 3 Mar")
         text = agenda.text or ""
-        assert "10:00" in text and "12:00" in text and "Tomorrow, 04.03" in text
+        assert "10:00" in text and "12:00" in text and "Tomorrow, Tue 4 Mar" in text
         assert text.index("Tomorrow") < text.index("11:00")  # tomorrow's under tomorrow
         assert "+7 900 000-00-00" in text and "Chair 1" in text
         assert "14:00" not in text  # Boris's appointment

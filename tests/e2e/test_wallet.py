@@ -16,6 +16,7 @@ from bot.keyboards.account import TopUpCb, WalletAction, WalletCb
 from bot.services.booking import Actor, BookingService
 from bot.services.wallet import WalletService
 from db.models import WalletTransaction
+from tests import dates
 from tests.e2e.account_support import account_bot, book, ledger_of, local, t
 from tests.e2e.booking_support import NOW, assert_money_invariant, new_client, wallet_of
 from tests.integration.factories import make_catalog
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 def ledger_line(row: WalletTransaction, lang: str, timezone: str) -> str:
     sign = "+" if row.amount > 0 else "−"
     values = {
-        "date": row.created_at.astimezone(ZoneInfo(timezone)).strftime("%d.%m %H:%M"),
+        "date": dates.day(row.created_at, lang, ZoneInfo(timezone))
+        + row.created_at.astimezone(ZoneInfo(timezone)).strftime(" %H:%M"),
         "amount": f"{sign}{rub(abs(row.amount), lang)}",
         "kind": t(f"account.wallet.kind.{row.kind}", lang),
     }

@@ -108,7 +108,7 @@ async def test_agenda_lists_that_days_appointments_when_sent(
     [(chat, text, markup)] = sender.sent
     # The agenda opens the specialist's schedule, like every notice to them.
     assert chat == 3003 and markup == open_schedule_keyboard("ru")
-    assert "29.03" in text and "10:30" in text and "12:30" in text
+    assert text.startswith("📋 Записи на вс, 29 мар.\n") and "10:30" in text and "12:30" in text
     assert "+49 555" in text
     assert text.count(world.service.name) == 2
 

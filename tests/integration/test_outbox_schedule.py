@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from redis.asyncio import Redis
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings, load_settings
 from bot.domain import notification_kinds as kinds
 from bot.i18n import translate
-from bot.notify.render import ddmm, hhmm, local, render
+from bot.notify.render import local, render
 from bot.services.booking import Actor, BookingRequest
 from bot.services.notifications import (
     queue_booking_notifications,
@@ -24,6 +25,7 @@ from bot.services.notifications import (
 )
 from db.models import Outbox, Specialist, WaitlistEntry, Workplace
 from db.repositories import outbox
+from tests import dates
 from tests.integration.factories import NOW as FACTORY_NOW
 from tests.integration.factories import (
     build_engine,
@@ -235,8 +237,8 @@ async def test_move_to_another_specialist_tells_the_old_one_and_gives_the_new_on
     assert text == translate(
         "notify.specialist.reassigned",
         "en",
-        old_date=ddmm(local(first, "Europe/Moscow")),
-        old_time=hhmm(local(first, "Europe/Moscow")),
+        old_date=dates.day(first, "en", ZoneInfo("Europe/Moscow")),
+        old_time=local(first, "Europe/Moscow").strftime("%H:%M"),
         by=translate("notify.by.admin", "en"),
         service=world.service.name,
         location=world.location.name,

@@ -39,8 +39,8 @@ def payload(**extra: object) -> dict[str, object]:
 
 def test_confirmation_shows_local_time_address_and_price_in_russian() -> None:
     text = render(kinds.CLIENT_CONFIRM, payload(), currency="RUB").text
-    # 09:30 UTC on 28.03.2026 is 10:30 in Berlin (still winter time, UTC+1).
-    assert "28.03" in text and "10:30" in text
+    # 09:30 UTC on Saturday 28.03.2026 is 10:30 in Berlin (still winter time, UTC+1).
+    assert "Haircut — сб, 28 мар. в 10:30" in text
     assert "Main st. 1" in text and "Center" in text
     assert rub(1500, "ru") in text and "Anna" in text
     assert "Вы записаны" in text
@@ -50,7 +50,7 @@ def test_local_time_after_the_spring_change() -> None:
     start = dt.datetime(2026, 3, 29, 9, 30, tzinfo=UTC).isoformat()
     text = render(kinds.CLIENT_CONFIRM, payload(start=start, lang="en"), currency="EUR").text
     # After the last Sunday of March Berlin is UTC+2.
-    assert "29.03 at 11:30" in text
+    assert "Haircut — Sun 29 Mar at 11:30" in text
     assert "€1,500" in text
 
 
@@ -75,7 +75,10 @@ def test_cancel_by_admin_tells_refund() -> None:
 def test_move_shows_old_and_new_time() -> None:
     old = dt.datetime(2026, 3, 27, 8, 0, tzinfo=UTC).isoformat()
     text = render(kinds.SPECIALIST_MOVED, payload(old_start=old, by="client"), currency="RUB").text
-    assert "27.03 09:00" in text and "28.03" in text and "10:30" in text
+    assert "пт, 27 мар. 09:00 → сб, 28 мар. в 10:30" in text
+    english = payload(old_start=old, by="client", lang="en")
+    text = render(kinds.CLIENT_MOVED, english, currency="RUB").text
+    assert "Haircut: Fri 27 Mar 09:00 → Sat 28 Mar at 10:30" in text
 
 
 def test_waitlist_offer_button_carries_the_entry_id() -> None:
@@ -84,6 +87,8 @@ def test_waitlist_offer_button_carries_the_entry_id() -> None:
         payload(waitlist_id=9, expires=dt.datetime(2026, 3, 28, 9, 0, tzinfo=UTC).isoformat()),
         currency="RUB",
     )
+    assert "Haircut — сб, 28 мар. в 10:30" in rendered.text
+    assert "Предложение действует до 10:00." in rendered.text  # 09:00 UTC in Berlin
     assert rendered.reply_markup is not None
     button = rendered.reply_markup.inline_keyboard[0][0]
     assert WaitlistTakeCb.unpack(str(button.callback_data)).waitlist_id == 9
@@ -121,7 +126,7 @@ def test_agenda_marks_started_booked_appointments_and_undoes_todays_marks() -> N
         with_buttons=True,
     )
     assert rendered.text.index("10:00") < rendered.text.index("12:00")  # sorted by time
-    assert "+49 1" in rendered.text and "Tomorrow, 29.03" in rendered.text
+    assert "+49 1" in rendered.text and "Tomorrow, Sun 29 Mar" in rendered.text
     assert "No appointments." in rendered.text
     assert rendered.reply_markup is not None
     marks = [
@@ -145,6 +150,8 @@ def test_agenda_leaves_out_a_phone_the_client_never_gave(lang: str) -> None:
     rendered = render_agenda(
         [(day.date(), [without, _line(2, day)])], lang=lang, now=None, with_buttons=False
     )
+    header = {"ru": "📋 Записи на сб, 28 мар.", "en": "📋 Appointments on Sat 28 Mar"}[lang]
+    assert rendered.text.splitlines()[0] == header
     first, second = rendered.text.splitlines()[1:3]
     assert "Ivan," in first and "(" not in first
     assert "Ivan (+49 1)," in second

@@ -251,7 +251,7 @@ async def cancelled_text(deps: AccountDeps, view: AppointmentView, refund: Decim
         "account.cancel.done",
         refund=formats.money(refund, deps.currency, deps.i18n.locale),
         balance=formats.money(wallet.balance, deps.currency, deps.i18n.locale),
-        **render.when(view),
+        **render.when(view, deps.i18n.locale),
     )
 
 
@@ -269,7 +269,7 @@ async def on_attend(
     except InvalidState:
         await refuse_change(query, deps, view)
         return
-    await query.answer(deps.i18n("account.attend.done", **render.when(view)))
+    await query.answer(deps.i18n("account.attend.done", **render.when(view, deps.i18n.locale)))
 
 
 async def on_calendar(

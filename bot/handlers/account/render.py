@@ -1,10 +1,10 @@
 """Texts of the account screens. Pure functions of their arguments; the words come from the
-`account.po` catalogs. Dates show as `DD.MM`, times as `HH:MM` in the location's time zone."""
+`account.po` catalogs. Dates show with their weekday (`Wed 2 Dec`, `ср, 2 дек.`) and times 24-hour
+in the location's time zone, money in the reader's language, all through `bot.formats`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,15 +16,11 @@ from bot.services.wallet import WalletView
 ZERO = Decimal("0")
 
 
-def local_date_time(instant: datetime, timezone: str) -> tuple[str, str]:
-    """(`DD.MM`, `HH:MM`) of an instant in a location's time zone."""
-    local = instant.astimezone(ZoneInfo(timezone))
-    return local.strftime("%d.%m"), local.strftime("%H:%M")
-
-
-def when(view: AppointmentView) -> dict[str, str]:
-    day, hhmm = local_date_time(view.start, view.timezone)
-    return {"date": day, "time": hhmm}
+def when(view: AppointmentView, lang: str | None) -> dict[str, str]:
+    """`{"date": "Wed 2 Dec", "time": "10:00"}`: the appointment's start in its location's zone,
+    the date in `lang` (`formats.day`; absolute, as a message may be read on a later day)."""
+    local = view.start.astimezone(ZoneInfo(view.timezone))
+    return {"date": formats.day(local.date(), lang), "time": formats.hhmm(local, view.timezone)}
 
 
 def status_text(view: AppointmentView, i18n: Translator) -> str:
@@ -41,27 +37,25 @@ def details(view: AppointmentView, i18n: Translator, currency: str) -> str:
         address=view.location_address or "",
         paid=formats.money(view.charged, currency, i18n.locale),
         status=status_text(view, i18n),
-        **when(view),
+        **when(view, i18n.locale),
     )
 
 
 def appointment_list(
     views: Sequence[AppointmentView], i18n: Translator, *, past: bool
 ) -> tuple[str, list[tuple[int, str]]]:
-    """The list's title and, for each appointment once, its button: (id, `Wed 05.03 10:00 ·
+    """The list's title and, for each appointment once, its button: (id, `Wed 5 Mar 10:00 ·
     Haircut · Anna`, plus the status in the history)."""
     if not views:
         return i18n("account.my.past_empty" if past else "account.my.upcoming_empty"), []
     buttons: list[tuple[int, str]] = []
     for shown in views:
         view = shown.in_language(i18n.locale)
-        local = view.start.astimezone(ZoneInfo(view.timezone))
         label = i18n(
             "account.my.button",
-            weekday=formats.weekday(local.date(), i18n.locale),
             service=view.service_name,
             specialist=view.specialist_name,
-            **when(view),
+            **when(view, i18n.locale),
         )
         if past:
             label = f"{label} · {status_text(view, i18n)}"
@@ -85,7 +79,7 @@ def cancel_question(
         refund=formats.money(refund, currency, i18n.locale),
         paid=formats.money(paid, currency, i18n.locale),
         hours=free_hours,
-        **when(view),
+        **when(view, i18n.locale),
     )
 
 
@@ -128,10 +122,9 @@ def wallet_text(wallet: WalletView, i18n: Translator, currency: str, timezone: s
     lines.append(i18n("account.wallet.ledger_title"))
     zone = ZoneInfo(timezone)
     for entry in wallet.entries:
-        local = entry.created_at.astimezone(zone)
         sign = "+" if entry.amount > ZERO else "−"
         values = {
-            "date": local.strftime("%d.%m %H:%M"),
+            "date": formats.day_time(entry.created_at, zone, i18n.locale),
             "amount": f"{sign}{formats.money(abs(entry.amount), currency, i18n.locale)}",
             "kind": i18n(f"account.wallet.kind.{entry.kind}"),
         }

@@ -79,7 +79,9 @@ async def movable(
 
 async def too_late(query: CallbackQuery, deps: AccountDeps, view: AppointmentView) -> None:
     notice = deps.i18n(
-        "account.resched.too_late", hours=deps.settings.free_cancel_hours, **render.when(view)
+        "account.resched.too_late",
+        hours=deps.settings.free_cancel_hours,
+        **render.when(view, deps.i18n.locale),
     )
     await query.answer()
     await show_card(query, deps, view, notice=notice, edit=is_account_screen(query))
@@ -105,7 +107,7 @@ async def show_dates(
         "account.resched.choose_date",
         service=view.service_name,
         specialist=view.specialist_name,
-        **render.when(view),
+        **render.when(view, deps.i18n.locale),
     )
     await show(
         query,
@@ -136,7 +138,7 @@ async def show_times(
     picker), or (none left) a note and the dates again; `lost`, a time the move was just
     refused, is not offered again (as in booking: `booking.screens.times`)."""
     starts = [s for s in await deps.reschedule.times(view, day, now=deps.now) if s != lost]
-    label = day.strftime("%d.%m")
+    label = formats.day(day, deps.i18n.locale)
     if not starts:
         await show_dates(
             query, deps, state, view, notice=deps.i18n("account.resched.no_times", date=label)
@@ -279,7 +281,7 @@ async def on_confirm(
     wallet = await deps.wallet.balance_and_ledger(deps.client_id, limit=1)
     await query.answer()
     await leave_account_flow(state)
-    new = render.when(moved)
+    new = render.when(moved, deps.i18n.locale)
     text = deps.i18n(
         "account.resched.done",
         date=new["date"],
