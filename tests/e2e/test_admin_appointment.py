@@ -5,6 +5,7 @@ changes nothing and shows the appointment as it is now, and the money moves once
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from bot.emulator.types import EmuMessage
 from bot.emulator.users import SimUser
 from bot.keyboards.admin import AdminApptCb, AdminWorkplaceCb, ApptAction
 from bot.services.booking import Actor, AppointmentView, BookingService
+from db.models import Appointment
 from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
 from tests.e2e.test_admin import set_client
 from tests.e2e.test_admin_desk import owner
@@ -116,6 +118,45 @@ async def test_a_move_typed_after_the_client_cancelled_moves_nothing(
         card = await admin.wait_for_message(t("admin.appt.already_cancelled", lang))
         assert t("account.status.cancelled", lang) in (card.text or "")
         assert await database_fingerprint(session_factory) == before
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_a_wrong_move_names_the_time_or_the_date_and_asks_again(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+) -> None:
+    cat = await make_catalog(session_factory)
+    admin = await owner(emulator, session_factory, lang)
+    boris = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, boris, first_name="Boris")
+    ask = t("admin.move.ask", lang)
+    async with booking_bot(make_bot_settings) as app:
+        booking: BookingService = app.services.booking
+        view = await booking.confirm(booking_request(cat, boris), now=NOW)
+        await open_card(admin, lang, view.location_name, "Boris")
+        await admin.press(t("admin.btn.move", lang))
+        await admin.wait_for_message(ask)
+        before = await database_fingerprint(session_factory)
+        for typed, rule in (
+            ("04.03 24:00", "admin.input.time_format"),
+            ("04.03 10:60", "admin.input.time_format"),
+            ("04.03", "admin.input.time_format"),
+            ("31.02 10:00", "admin.input.date_format"),
+        ):
+            await admin.send(typed)
+            reply = await admin.wait_for_message(ask)
+            assert reply.text == f"{t(rule, lang)}\n{ask}"
+        assert await database_fingerprint(session_factory) == before
+        await admin.send("04.03 14:00")
+        await admin.wait_for_message(lambda m: "14:00" in (m.text or "") and ask not in m.text)
+    async with session_factory() as s:
+        moved = await s.get(Appointment, view.id)
+        assert moved is not None
+        assert moved.start_time == datetime(2031, 3, 4, 11, 0, tzinfo=UTC)
+    balance, ledger = await wallet_of(session_factory, boris)
+    assert balance == sum(r.amount for r in ledger)
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

@@ -4,11 +4,14 @@ shared contact carries."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.types import Chat, Contact, Message, MessageOriginHiddenUser, MessageOriginUser, User
 
+from bot.domain.errors import InputProblem, InvalidInput
 from bot.handlers.admin.args import split_first, split_word
+from bot.handlers.admin.moving import parse_move
 from bot.handlers.admin.screens import user_id_of
 
 
@@ -73,3 +76,32 @@ def test_a_busy_day_is_cut_to_fit_one_message() -> None:
 def test_split_first_takes_each_kind_of_quotes() -> None:
     assert split_first("“Anna Petrova” 10") == ("Anna Petrova", "10")
     assert split_first("„Anna Petrova“ 10") == ("Anna Petrova", "10")
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("04.03 24:00", InputProblem.TIME_FORMAT),
+        ("04.03 10:60", InputProblem.TIME_FORMAT),
+        ("04.03 9:5", InputProblem.TIME_FORMAT),
+        ("04.03", InputProblem.TIME_FORMAT),
+        ("04.03 noon", InputProblem.TIME_FORMAT),
+        ("31.02 10:00", InputProblem.DATE_FORMAT),
+        ("31.02", InputProblem.DATE_FORMAT),
+        ("04.03.1999 10:00", InputProblem.DATE_FORMAT),
+        ("", InputProblem.DATE_FORMAT),
+        ("tomorrow 10:00", InputProblem.DATE_FORMAT),
+    ],
+)
+def test_a_wrong_move_names_the_wrong_part(typed: str, problem: InputProblem) -> None:
+    today = datetime(2031, 3, 3, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    with pytest.raises(InvalidInput) as refused:
+        parse_move(typed, today, "Europe/Moscow")
+    assert refused.value.reason is problem
+
+
+def test_a_move_reads_date_time_and_specialist() -> None:
+    today = datetime(2031, 3, 3, 9, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    start, name = parse_move("04.03 23:59 Anna Petrova", today, "Europe/Moscow")
+    assert start == datetime(2031, 3, 4, 23, 59, tzinfo=ZoneInfo("Europe/Moscow"))
+    assert name == "Anna Petrova"

@@ -38,14 +38,18 @@ _MOVE = re.compile(r"^\s*(\S+)\s+(\d{1,2}):(\d{2})\s*(.*)$")
 
 
 def parse_move(text: str, today: datetime, timezone: str) -> tuple[datetime, str]:
-    """`DD.MM[.YYYY] HH:MM [specialist]` -> (the aware start, the specialist's name or "")."""
+    """`DD.MM[.YYYY] HH:MM [specialist]` -> (the aware start, the specialist's name or "").
+    `InvalidInput` names the part that is wrong: `DATE_FORMAT` for the date, else
+    `TIME_FORMAT` (no time, or one such as 24:00 or 10:60)."""
     match = _MOVE.match(text)
     if not match:
-        raise InvalidInput(InputProblem.DATE_FORMAT)
+        first = text.split(maxsplit=1)[0] if text.strip() else ""
+        parse_day(first, today.date())  # a wrong date is told first
+        raise InvalidInput(InputProblem.TIME_FORMAT)
     day = parse_day(match.group(1), today.date())
     hour, minute = int(match.group(2)), int(match.group(3))
     if hour > 23 or minute > 59:
-        raise InvalidInput(InputProblem.DATE_FORMAT)
+        raise InvalidInput(InputProblem.TIME_FORMAT)
     start = datetime.combine(day, time(hour, minute), ZoneInfo(timezone))
     return start, match.group(4).strip()
 
