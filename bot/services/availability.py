@@ -53,8 +53,8 @@ from bot.domain.slots import (
 from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
-from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, EventBus
-from bot.services.holds import LIVE_LUA, HoldStore, held_between
+from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, Event, EventBus, event_message
+from bot.services.holds import LIVE_LUA, RELEASE_LUA, HoldStore, held_between
 from db.repositories import catalog as repo
 from db.repositories.workplace_day import load_workplace_day, load_workplace_hosts
 
@@ -187,6 +187,21 @@ return (#ARGV - 1) / 2
 """
 
 
+# After a commit, in one call: KEYS: 1 the version to bump. ARGV: 1 the events' channel, 2-4
+# `release_hold`'s (prefix, client, hold id; no client: nothing to release), 5... the messages.
+# The bump comes first, then the events, then the hold is given back (until the bump, the hold
+# keeps its time from being offered by a cached day that predates the commit).
+_INVALIDATE_LUA = (
+    RELEASE_LUA
+    + """
+redis.call('INCR', KEYS[1])
+for i = 5, #ARGV do redis.call('PUBLISH', ARGV[1], ARGV[i]) end
+if ARGV[3] ~= '' then return release_hold(ARGV[2], ARGV[3], ARGV[4]) end
+return 0
+"""
+)
+
+
 def _us(instant: datetime) -> int:
     return (instant - _EPOCH) // timedelta(microseconds=1)
 
@@ -237,6 +252,7 @@ class AvailabilityService:
         self._ttl = cache_ttl_seconds
         self._read_script = redis.register_script(_READ_LUA)
         self._write_script = redis.register_script(_WRITE_LUA)
+        self._invalidate_script = redis.register_script(_INVALIDATE_LUA)
 
     # --- the authoritative path (booking) ---------------------------------------------------
 
@@ -651,21 +667,40 @@ class AvailabilityService:
         ]
         return DateChoices(free, full, [firsts[day] for day in free])
 
-    async def invalidate(self, *, location_id: int | None = None, day: date | None = None) -> None:
+    async def invalidate(
+        self,
+        *,
+        location_id: int | None = None,
+        day: date | None = None,
+        events: Sequence[Event] = (),
+        release: Sequence[str | int] = (),
+    ) -> None:
         """Make the next `day_slots`/`available_dates` see a committed change at once, on every
         instance: bumps the location's version (or the catalog's, without a location) and
-        publishes an event. Best effort: a Redis failure is logged (the short TTL and the
-        authoritative `candidates` keep things correct)."""
+        publishes `slots.invalidated`, then `events` (kind, data) in order, then gives back
+        the hold `release` names (`HoldStore.release_args`), all in one script call. Call it
+        after the commit only: a reader must never cache a day that predates the commit under
+        the new version. Best effort: a Redis failure is logged (the short TTL and the
+        authoritative `candidates` keep things correct; a hold not given back expires)."""
         key = (
             self._catalog_version_key
             if location_id is None
             else self._location_version_key(location_id)
         )
+        messages = [
+            event_message(kind, **data)
+            for kind, data in (
+                (SLOTS_INVALIDATED, {"location_id": location_id, "day": day}),
+                *events,
+            )
+        ]
+        holder = list(release) if release else ["", "", ""]
         try:
-            await self._redis.incr(key)
+            await self._invalidate_script(
+                keys=[key], args=[self._events.channel, *holder, *messages]
+            )
         except _CACHE_ERRORS as exc:
             log.warning("slot cache not invalidated (%s): %s", key, exc)
-        await self._events.publish(SLOTS_INVALIDATED, location_id=location_id, day=day)
 
     # --- internals --------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ from bot.services.booking_types import (
     appointment_view,
     local_day,
 )
+from bot.services.events import OUTBOX_WAKE, Event, EventBus
 from bot.services.holds import Hold, HoldStore
 from bot.services.notifications import (
     queue_booking_notifications,
@@ -253,25 +254,26 @@ class BookingService:
                 card_on_screen=card_on_screen,
             )
         )
+        # The hold is given back only after the cached day is dropped (in the same script
+        # call): until then it keeps the time from being offered by a cached day that
+        # predates the commit (a hold seen along with its appointment counts once,
+        # docs/rules.md#holds). Only this client's hold of this id.
+        release = self._holds.release_args(request.client_id, request.hold_id)
         if created:
             metrics.BOOKINGS.inc()
-            await self._after_change("appointment.created", view, [view.start])
+            await self._after_change("appointment.created", view, [view.start], release=release)
         else:
             # The same confirm again (a double press, or an update delivered again after the
             # process that committed it died before the steps below): the cached day may
             # still not show the appointment, so it is dropped again.
             await self._best_effort(
                 self._availability.invalidate(
-                    location_id=view.location_id, day=local_day(view.start, view.timezone)
+                    location_id=view.location_id,
+                    day=local_day(view.start, view.timezone),
+                    release=release,
                 ),
                 "invalidate",
             )
-        # Only now, after the cached day is dropped, is the hold given back: until then it
-        # keeps the time from being offered by a cached day that predates the commit (a hold
-        # seen along with its appointment counts once, docs/rules.md#holds).
-        await self._best_effort(
-            self._holds.release(request.client_id, request.hold_id), "release hold"
-        )
         return view
 
     async def _confirm_in(
@@ -1083,13 +1085,36 @@ class BookingService:
         *,
         now: datetime | None = None,
         freed: datetime | None = None,
+        release: Sequence[str | int] = (),
     ) -> None:
         """After the commit: drop cached slots, offer freed time to the waitlist, publish the
-        event and wake the notifier. All best effort: the commit already happened."""
+        event and wake the notifier, then give back the hold `release` names
+        (`HoldStore.release_args`). Without a waitlist offer, that is one script call (the
+        last day's invalidation carries the events and the release). All best effort: the
+        commit already happened."""
         days = sorted({local_day(s, view.timezone) for s in starts})
+        offer = self._waitlist is not None and now is not None
+        events: list[Event] = []
+        if self._events is not None:
+            data = {
+                "appointment_id": view.id,
+                "location_id": view.location_id,
+                "start": view.start.isoformat(),
+            }
+            # The wake-up last, so the worker also finds a waitlist offer queued before it.
+            events = [(kind, data), (OUTBOX_WAKE, {})]
+        # The Redis bus's events ride on the last invalidation's script call when no waitlist
+        # offer has to come before them; another publisher is told on its own.
+        folded = not offer and isinstance(self._events, EventBus)
         for day in days:
+            last = day == days[-1]
             await self._best_effort(
-                self._availability.invalidate(location_id=view.location_id, day=day),
+                self._availability.invalidate(
+                    location_id=view.location_id,
+                    day=day,
+                    events=events if last and folded else (),
+                    release=release if last else (),
+                ),
                 "invalidate",
             )
         if self._waitlist is not None and now is not None:
@@ -1104,18 +1129,9 @@ class BookingService:
                 ),
                 "waitlist offer",
             )
-        if self._events is not None:
-            await self._best_effort(
-                self._events.publish(
-                    kind,
-                    appointment_id=view.id,
-                    location_id=view.location_id,
-                    start=view.start.isoformat(),
-                ),
-                f"publish {kind}",
-            )
-            # Last, so the worker also finds a waitlist offer queued just above.
-            await self._best_effort(self._events.publish("outbox.wake"), "publish outbox.wake")
+        if self._events is not None and not folded:
+            for name, body in events:
+                await self._best_effort(self._events.publish(name, **body), f"publish {name}")
 
     @staticmethod
     async def _best_effort(action: Awaitable[object], what: str) -> None:

@@ -4,6 +4,7 @@ public name here, so importers keep one place to import from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from db.repositories import appointments as appts
 
 if TYPE_CHECKING:
     from bot.domain.slots import Reason, SlotCandidate
+    from bot.services.events import Event
 
 
 class SlotAuthority(Protocol):
@@ -75,7 +77,12 @@ class SlotAuthority(Protocol):
     ) -> list[Job]: ...
 
     async def invalidate(
-        self, *, location_id: int | None = None, day: date | None = None
+        self,
+        *,
+        location_id: int | None = None,
+        day: date | None = None,
+        events: Sequence[Event] = (),
+        release: Sequence[str | int] = (),
     ) -> None: ...
 
     async def capacity(

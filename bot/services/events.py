@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -29,6 +29,9 @@ SCHEDULE_CHANGED: Final = "schedule.changed"
 OUTBOX_WAKE: Final = "outbox.wake"
 SLOTS_INVALIDATED: Final = "slots.invalidated"
 
+# An event to publish: its kind and data (`EventBus.publish`'s).
+Event = tuple[str, Mapping[str, object]]
+
 Handler = Callable[[str, dict[str, object]], Awaitable[None]]
 
 # How long one wait for a message lasts; bounds how late `stop` is noticed.
@@ -46,6 +49,12 @@ def _encode(value: object) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} in an event")
 
 
+def event_message(kind: str, **data: object) -> str:
+    """The JSON text `EventBus` publishes for an event (for a script that publishes it along
+    with other commands); data values as `EventBus.publish` takes them."""
+    return json.dumps({"kind": kind, "data": data}, default=_encode)
+
+
 class EventBus:
     """Publish and listen on the channel `{prefix}:events`.
 
@@ -59,7 +68,7 @@ class EventBus:
 
     async def publish(self, kind: str, **data: object) -> None:
         """Send one event; data values may be str/int/float/bool/None/datetime/date/Decimal."""
-        message = json.dumps({"kind": kind, "data": data}, default=_encode)
+        message = event_message(kind, **data)
         try:
             await self._redis.publish(self.channel, message)
         except (RedisError, OSError) as exc:

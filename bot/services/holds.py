@@ -278,25 +278,30 @@ return {1, expires}
 """
 )
 
-# ARGV: prefix, client, hold_id ('' = whatever the client holds). Returns 1 if dropped.
-_RELEASE = (
+# release_hold(prefix, client, hold_id ('' = whatever the client holds)): drops that hold of the
+# client's; 1 if dropped. For scripts that release a hold along with something else.
+RELEASE_LUA = (
     _LUA_COMMON
     + """
-local prefix, client, wanted = ARGV[1], ARGV[2], ARGV[3]
-local current = redis.call('GET', prefix .. 'c:' .. client)
-if wanted ~= '' then
-  -- Only this hold; it may no longer be the client's current one (never drop a newer hold).
-  local raw = redis.call('GET', prefix .. 'h:' .. wanted)
-  if not raw then return 0 end
-  if tostring(cjson.decode(raw).client_id) ~= client then return 0 end
-  drop_hold(prefix, wanted)
+local function release_hold(prefix, client, wanted)
+  if wanted ~= '' then
+    -- Only this hold; it may no longer be the client's current one (never drop a newer hold).
+    local raw = redis.call('GET', prefix .. 'h:' .. wanted)
+    if not raw then return 0 end
+    if tostring(cjson.decode(raw).client_id) ~= client then return 0 end
+    drop_hold(prefix, wanted)
+    return 1
+  end
+  local current = redis.call('GET', prefix .. 'c:' .. client)
+  if not current then return 0 end
+  drop_hold(prefix, current)
   return 1
 end
-if not current then return 0 end
-drop_hold(prefix, current)
-return 1
 """
 )
+
+# ARGV: prefix, client, hold_id ('' = whatever the client holds). Returns 1 if dropped.
+_RELEASE = RELEASE_LUA + "return release_hold(ARGV[1], ARGV[2], ARGV[3])\n"
 
 # ARGV: prefix, client, now_ms ('' = Redis TIME). Returns the hold JSON if it has not expired,
 # else nil.
@@ -508,7 +513,12 @@ class HoldStore:
 
     async def release(self, client_id: int, hold_id: str | None = None) -> None:
         """Drop the client's hold; with `hold_id`, only that hold (a newer one stays)."""
-        await self._release(args=[self._prefix, client_id, hold_id or ""])
+        await self._release(args=self.release_args(client_id, hold_id))
+
+    def release_args(self, client_id: int, hold_id: str | None = None) -> list[str | int]:
+        """`release_hold`'s arguments (prefix, client, hold id) for a script built on
+        `RELEASE_LUA`: the same release as `release` in someone else's script call."""
+        return [self._prefix, client_id, hold_id or ""]
 
     async def holds_between(
         self, location_id: int, start: datetime, end: datetime
