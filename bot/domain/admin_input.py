@@ -57,6 +57,13 @@ def check_amount(value: Decimal, *, signed: bool = False) -> Decimal:
     """`value` if it is a valid operation amount (see the module rules), else `InvalidInput`."""
     if not value.is_finite():
         raise InvalidInput(InputProblem.AMOUNT_FORMAT)
+    if abs(value) > MAX_AMOUNT:
+        # Before any rounding: a number of 27+ digits is beyond what Decimal can round to cents.
+        negative = not signed and value < 0
+        raise InvalidInput(
+            InputProblem.AMOUNT_NOT_POSITIVE if negative else InputProblem.AMOUNT_TOO_LARGE,
+            None if negative else MAX_AMOUNT,
+        )
     if value != value.quantize(Decimal("0.01")):
         raise InvalidInput(InputProblem.AMOUNT_DECIMALS)
     if signed and value == 0:

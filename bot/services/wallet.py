@@ -148,9 +148,9 @@ class WalletService:
         or move; returns it. `NotAllowed(DISCOUNT_OUT_OF_RANGE)`, `NotFound`. `audit_hook`
         gets (session, percent before, percent after) inside the transaction.
         Rule: docs/rules.md#discount."""
-        value = Decimal(percent).quantize(Decimal("0.01"))
-        if not ZERO <= value <= HUNDRED:
+        if not ZERO <= Decimal(percent) <= HUNDRED:  # before rounding: 1e30 cannot be rounded
             raise NotAllowed(NotAllowedReason.DISCOUNT_OUT_OF_RANGE)
+        value = Decimal(percent).quantize(Decimal("0.01"))
 
         async def store(session: AsyncSession) -> None:
             before = await wallets.discount_percent_for_update(session, client_id)

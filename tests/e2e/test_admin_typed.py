@@ -100,6 +100,14 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
         assert await answer("/topup @anna_p 15OO") == (
             f"{t('admin.input.amount_format', lang)}\n{usage('topup', lang)}"
         )
+        # A number of 30 digits is "too large" like any other, on a shortcut and as an answer.
+        huge = "1" + "0" * 30
+        too_large = await answer("/topup @anna_p 1000001")
+        assert too_large.startswith(t("admin.input.amount_too_large", lang, limit="")[:8])
+        assert await answer(f"/topup @anna_p {huge}") == too_large
+        assert await answer(f"/adjust @anna_p -{huge} typo") == too_large.replace(
+            usage("topup", lang), usage("adjust", lang)
+        )
         assert await answer("/discount @anna_p 150") == (
             f"{t('admin.input.percent_range', lang)}\n{usage('discount', lang)}"
         )

@@ -49,6 +49,11 @@ def test_amounts_accepted(text: str, signed: bool, expected: Decimal) -> None:
         ("1.001", False, InputProblem.AMOUNT_DECIMALS),
         ("1000000.01", False, InputProblem.AMOUNT_TOO_LARGE),
         ("-1000001", True, InputProblem.AMOUNT_TOO_LARGE),
+        # Beyond Decimal's 28 digits: refused by size, never a rounding error.
+        ("1" + "0" * 30, False, InputProblem.AMOUNT_TOO_LARGE),
+        ("-" + "9" * 40, True, InputProblem.AMOUNT_TOO_LARGE),
+        ("-" + "9" * 40, False, InputProblem.AMOUNT_NOT_POSITIVE),
+        ("9" * 30 + ".125", False, InputProblem.AMOUNT_TOO_LARGE),
         ("", False, InputProblem.AMOUNT_FORMAT),
     ],
 )

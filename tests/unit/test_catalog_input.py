@@ -75,6 +75,7 @@ def test_a_value_is_read(kind: FieldType, text: str, value: object) -> None:
         (FieldType.MONEY, "-5", InputProblem.AMOUNT_FORMAT),
         (FieldType.MONEY, "1e3", InputProblem.AMOUNT_FORMAT),
         (FieldType.MONEY, "2000000", InputProblem.AMOUNT_TOO_LARGE),
+        (FieldType.MONEY, "1" + "0" * 30, InputProblem.AMOUNT_TOO_LARGE),
         (FieldType.MINUTES, "0", InputProblem.MINUTES_RANGE),
         (FieldType.MINUTES, "1441", InputProblem.MINUTES_RANGE),
         (FieldType.MINUTES, "4.5", InputProblem.WHOLE_NUMBER),
