@@ -154,20 +154,22 @@ async def greeting(
 
 async def edit_in_place(
     query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup
-) -> None:
+) -> int | None:
     """A main-menu answer replaces the menu message instead of stacking a new one (a reply
-    keyboard, or a message too old to edit, comes as a new message)."""
+    keyboard, or a message too old to edit, comes as a new message). Returns the id of the
+    message that now shows `text` (None when the pressed message is inaccessible)."""
     message = query.message
     if not isinstance(message, Message):
-        return
+        return None
     if isinstance(markup, InlineKeyboardMarkup):
         try:
             await message.edit_text(text, reply_markup=markup)
-            return
+            return message.message_id
         except TelegramBadRequest as exc:
             if "not modified" in str(exc):
-                return
-    await message.answer(text, reply_markup=markup)
+                return message.message_id
+    sent = await message.answer(text, reply_markup=markup)
+    return sent.message_id
 
 
 async def on_start(
@@ -332,16 +334,31 @@ async def close_phone_prompt(
 
 
 async def on_menu_phone(query: CallbackQuery, i18n: Translator, state: FSMContext) -> None:
-    """The settings message becomes the phone screen; the contact keyboard comes below it."""
+    """The settings message becomes the phone screen; the contact keyboard comes below it. A
+    phone screen left open on another (older) settings message turns back into the settings, so
+    one phone screen is live at a time."""
     await query.answer()
     if not isinstance(query.message, Message):
         return
+    earlier = (await state.get_data()).get(PHONE_SCREEN_KEY)
+    bot = query.message.bot
+    if isinstance(earlier, int) and earlier != query.message.message_id and bot is not None:
+        # Gone or already the settings: nothing to put back.
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_text(
+                i18n("settings.title"),
+                chat_id=query.message.chat.id,
+                message_id=earlier,
+                reply_markup=settings_menu(i18n),
+            )
     back = MenuCb(action=MenuAction.settings).pack()
     markup = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text=i18n("booking.btn.back"), callback_data=back)]]
     )
-    await edit_in_place(query, i18n("phone.ask"), markup)
-    await state.update_data({PHONE_SCREEN_KEY: query.message.message_id})
+    # The message that shows the phone text is the screen to put back later: a settings
+    # message too old to edit leaves it to a new one.
+    screen = await edit_in_place(query, i18n("phone.ask"), markup)
+    await state.update_data({PHONE_SCREEN_KEY: screen})
     await _prompt_phone(query.message, state, i18n, i18n("phone.keyboard_below"))
 
 

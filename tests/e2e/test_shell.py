@@ -361,6 +361,56 @@ async def test_phone_is_shared_through_the_contact_keyboard_and_only_ones_own(
     assert shown(emulator, user.chat_id)[0].message_id == screen.message_id
 
 
+@pytest.mark.parametrize(("lang", "tg_id"), [("ru", 1015), ("en", 1016)])
+async def test_phone_pressed_on_another_settings_message_puts_the_first_screen_back(
+    lang: str, tg_id: int, bot_app: BotApp, emulator: BotAPIEmulator
+) -> None:
+    """Phone pressed on an older settings message while a phone screen is open elsewhere: that
+    screen shows the settings again, so only one message asks for the phone."""
+    user = emulator.user(tg_id, "Eva", language_code=lang)
+    await user.send("/start")
+    older = await user.wait_for_message()
+    await user.press(translate("menu.btn.settings", lang))
+    await user.wait_for_message(translate("settings.title", lang))
+    screen, _ = await open_phone(user, lang)
+    assert screen.message_id != older.message_id
+
+    phone = translate("menu.btn.phone", lang)
+    await user.press_data(MenuCb(action=MenuAction.phone).pack(), message_id=older.message_id)
+    first = await user.wait_for_message(
+        lambda m: m.message_id == screen.message_id and m.text == settings_after(None, lang)
+    )
+    assert phone in first.button_texts()
+    await user.wait_for_message(
+        lambda m: m.message_id == older.message_id and m.text == translate("phone.ask", lang)
+    )
+
+
+@pytest.mark.parametrize(("lang", "tg_id"), [("ru", 1017), ("en", 1018)])
+async def test_phone_from_a_settings_message_too_old_to_edit_is_put_away_after(
+    lang: str, tg_id: int, bot_app: BotApp, emulator: BotAPIEmulator
+) -> None:
+    """A settings message Telegram no longer lets the bot edit: the phone text comes as a new
+    message, and that message (not the old settings) turns back into the settings after."""
+    user = emulator.user(tg_id, "Ada", language_code=lang)
+    await user.send("/start")
+    settings = await user.wait_for_message()
+    await user.press(translate("menu.btn.settings", lang))
+    await user.wait_for_message(translate("settings.title", lang))
+    emulator.fail_next(
+        "editMessageText", status=400, description="Bad Request: message can't be edited"
+    )
+    await user.press(translate("menu.btn.phone", lang))
+    asked = await user.wait_for_message(translate("phone.ask", lang), edits=False)
+    assert asked.message_id != settings.message_id
+    await user.wait_for_message(translate("phone.keyboard_below", lang))
+
+    await user.send(translate("phone.btn.skip", lang))
+    put_back = await user.wait_for_message(lambda m: m.message_id == asked.message_id)
+    assert put_back.text == settings_after(translate("phone.skipped", lang), lang)
+    assert translate("menu.btn.phone", lang) in put_back.button_texts()
+
+
 @pytest.mark.parametrize(("lang", "tg_id"), [("ru", 1013), ("en", 1014)])
 async def test_phone_can_be_declined_or_left_with_back_and_a_numberless_contact_is_refused(
     lang: str,
