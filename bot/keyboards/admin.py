@@ -118,7 +118,7 @@ class AdminApptCb(CallbackData, prefix="adma"):
     appointment_id: DbId
 
 
-class AdminApptClientCb(CallbackData, prefix="admk"):
+class AdminApptClientCb(CallbackData, prefix="admac"):
     """The client's card opened from this appointment's card: its Back returns there."""
 
     appointment_id: DbId

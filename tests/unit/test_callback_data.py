@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
+import bot.handlers  # noqa: F401  (registers every CallbackData factory)
 from bot.keyboards.account import (
     AppointmentAction,
     AppointmentCb,
@@ -90,3 +91,19 @@ def test_out_of_range_fields_are_refused_while_parsing(
 )
 def test_db_id_is_a_positive_int32(value: int, ok: bool) -> None:
     assert is_db_id(value) is ok
+
+
+def test_every_button_factory_has_its_own_prefix() -> None:
+    """One prefix, one factory: a shared prefix leaves which handler takes a press to the
+    number of fields and the order of the routers."""
+
+    def factories(cls: type[CallbackData]) -> list[type[CallbackData]]:
+        found = []
+        for sub in cls.__subclasses__():
+            found += [sub, *factories(sub)]
+        return found
+
+    owners: dict[str, list[str]] = {}
+    for factory in factories(CallbackData):
+        owners.setdefault(factory.__prefix__, []).append(factory.__name__)
+    assert {p: names for p, names in owners.items() if len(names) > 1} == {}
