@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -59,6 +59,12 @@ class ClientProfile:
     specialist_id: int | None
     # True only on the registration that created the client (never cached as True).
     created: bool = False
+    # Read with the profile when this update read it from the database (a cache miss), for the
+    # start of a booking: blocked by an admin, has any appointment in any status. None when
+    # the profile came from the cache (never cached: the start reads them itself then). Not
+    # part of the profile's identity: a profile read fresh equals the same one from the cache.
+    blocked: bool | None = field(default=None, compare=False)
+    booked_before: bool | None = field(default=None, compare=False)
 
 
 class ClientService:
@@ -200,12 +206,12 @@ class ClientService:
             found = await repo.by_tg_id_with_roles(tg_id)
             if found is None:
                 return None
-            row, listed_admin, specialist_id = found
+            row, listed_admin, specialist_id, (blocked, booked_before) = found
             profile = await self._profile(repo, row, roles=(listed_admin, specialist_id))
         await self.redis.set(
             self._cache_key(tg_id), json.dumps(asdict(profile)), ex=PROFILE_TTL_SECONDS
         )
-        return profile
+        return replace(profile, blocked=blocked, booked_before=booked_before)
 
     async def invalidate(self, tg_id: int) -> None:
         """Drop the cached profile (call after any change of language, role or client data)."""

@@ -8,7 +8,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Admin, Client, ClientWallet, Specialist
+from db.models import Admin, Appointment, Client, ClientWallet, Specialist
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,21 +92,27 @@ class ClientRepository:
         client = (await self.session.execute(stmt)).scalar_one_or_none()
         return _row(client) if client else None
 
-    async def by_tg_id_with_roles(self, tg_id: int) -> tuple[ClientRow, bool, int | None] | None:
-        """`by_tg_id` with `is_admin` and `specialist_id_for` of the same Telegram id, in one
-        statement: (the client, listed as a run-time admin, the active specialist's id)."""
+    async def by_tg_id_with_roles(
+        self, tg_id: int
+    ) -> tuple[ClientRow, bool, int | None, tuple[bool, bool]] | None:
+        """`by_tg_id` with `is_admin` and `specialist_id_for` of the same Telegram id and what
+        the start of a booking asks of the client, in one statement: (the client, listed as a
+        run-time admin, the active specialist's id, (blocked by an admin, has any appointment
+        in any status))."""
         stmt = select(
             Client,
             exists().where(Admin.tg_id == tg_id),
             select(Specialist.id)
             .where(Specialist.tg_id == tg_id, Specialist.is_active.is_(True))
             .scalar_subquery(),
+            exists().where(Appointment.client_id == Client.id),
         ).where(Client.tg_id == tg_id)
         found = (await self.session.execute(stmt)).one_or_none()
         if found is None:
             return None
-        client, is_admin, specialist_id = found
-        return _row(client), bool(is_admin), specialist_id
+        client, is_admin, specialist_id, booked_before = found
+        start = (bool(client.is_blocked), bool(booked_before))
+        return _row(client), bool(is_admin), specialist_id, start
 
     async def update_names(
         self,

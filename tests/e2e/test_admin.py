@@ -458,7 +458,7 @@ async def test_a_blocked_client_cannot_book_until_unblocked(
     await set_client(session_factory, admin_id, language=lang)
     user, client_id = await new_client(emulator, session_factory, CLIENT_TG, lang=lang)
     admin = emulator.user(ADMIN_TG, "Owner", language_code=lang)
-    async with booking_bot(make_bot_settings):
+    async with booking_bot(make_bot_settings) as app:
         await to_summary(user, lang)  # blocked while at the summary: refused at the confirm
         await admin.send(f"/client {CLIENT_TG}")
         await admin.wait_for_message(
@@ -469,7 +469,11 @@ async def test_a_blocked_client_cannot_book_until_unblocked(
         await user.press(t("booking.btn.confirm", lang))
         await user.wait_for_message(t("booking.blocked", lang))
 
-        # Told at once when starting to book, not only at the confirm.
+        # Told at once when starting to book, not only at the confirm: with the profile cached
+        # (/book reads the flag itself) and without (it comes with the profile's statement).
+        await user.send("/book")
+        assert (await user.wait_for_message()).text == t("booking.blocked", lang)
+        await app.redis.delete(f"{app.settings.redis_prefix}:profile:{CLIENT_TG}")
         await user.send("/book")
         assert (await user.wait_for_message()).text == t("booking.blocked", lang)
         assert await appointments_of(session_factory, client_id) == []

@@ -41,7 +41,9 @@ from bot.keyboards.account import AppointmentAction, AppointmentCb
 from bot.keyboards.booking import BookAction, BookCb, BookStep, NearCb
 from bot.keyboards.common import MenuAction, MenuCb, main_menu
 from bot.keyboards.fields import is_db_id
+from bot.services.booking_menu import ClientStart
 from bot.services.booking_types import Actor
+from bot.services.clients import ClientProfile
 from bot.states import BookingStates
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,12 @@ async def show(
 
 
 async def start_booking(
-    message: Message, state: FSMContext, deps: Deps, *, new_message: bool
+    message: Message,
+    state: FSMContext,
+    deps: Deps,
+    *,
+    new_message: bool,
+    profile: ClientProfile | None = None,
 ) -> None:
     """A fresh flow (any previous flow and its hold are dropped). A client an admin blocked is
     told so at once and no flow starts (docs/rules.md#admin-rights); a client's first booking
@@ -103,7 +110,9 @@ async def start_booking(
     await release_hold(state, deps)
     if message.bot is not None:
         await retire_flow_message(message.bot, message.chat.id, state)
-    client = await deps.menu.client_start(deps.own_client_id)
+    client = start_from(profile, deps.own_client_id) or await deps.menu.client_start(
+        deps.own_client_id
+    )
     if client.blocked:
         await end_flow(state)
         await message.answer(deps.i18n("booking.blocked"))
@@ -114,6 +123,16 @@ async def start_booking(
     await show(message, state, draft, screen, new=new_message)
 
 
+def start_from(profile: ClientProfile | None, client_id: int) -> ClientStart | None:
+    """What the start of /book needs, from the presser's profile when this update read it from
+    the database (no statement of its own then); None otherwise."""
+    if profile is None or profile.client_id != client_id:
+        return None
+    if profile.blocked is None or profile.booked_before is None:
+        return None
+    return ClientStart(blocked=profile.blocked, first_booking=not profile.booked_before)
+
+
 def prepay_note(deps: Deps) -> str:
     """Bookings are prepaid from the wallet: by card at checkout when Payments are on, else
     topped up at the salon."""
@@ -121,15 +140,25 @@ def prepay_note(deps: Deps) -> str:
     return deps.i18n(f"booking.prepay.{way}")
 
 
-async def on_book(message: Message, state: FSMContext, deps: FromDishka[Deps]) -> None:
-    await start_booking(message, state, deps, new_message=True)
+async def on_book(
+    message: Message,
+    state: FSMContext,
+    deps: FromDishka[Deps],
+    profile: ClientProfile | None = None,
+) -> None:
+    await start_booking(message, state, deps, new_message=True, profile=profile)
 
 
-async def on_menu_book(query: CallbackQuery, state: FSMContext, deps: FromDishka[Deps]) -> None:
+async def on_menu_book(
+    query: CallbackQuery,
+    state: FSMContext,
+    deps: FromDishka[Deps],
+    profile: ClientProfile | None = None,
+) -> None:
     """The main menu's "book" button: the flow takes the menu's message (a tidy chat)."""
     await query.answer()
     if isinstance(query.message, Message):
-        await start_booking(query.message, state, deps, new_message=False)
+        await start_booking(query.message, state, deps, new_message=False, profile=profile)
 
 
 async def on_book_again(
