@@ -252,7 +252,9 @@ def test_ci_script_runs_every_check_and_fails_on_no_tests() -> None:
     assert source.startswith("#!/usr/bin/env bash")
     assert "set -euo pipefail" in source
     steps = ["ruff check .", "ruff format --check .", "mypy", "alembic upgrade head", "pytest"]
-    positions = [source.find(f"\n{step}\n") for step in steps]
+    # Each step is a command line of its own (arguments may follow it).
+    found = [re.search(rf"\n{re.escape(step)}(?: [^\n]*)?\n", source) for step in steps]
+    positions = [m.start() if m else -1 for m in found]
     assert all(p >= 0 for p in positions), dict(zip(steps, positions, strict=True))
     assert positions == sorted(positions), "checks run cheapest first, tests last"
     # pytest's exit code 5 (no tests collected) must fail the run.
