@@ -181,7 +181,10 @@ async def test_the_card_names_the_client_and_back_returns_to_it(
 
         await admin.press(t("admin.btn.client_card", lang))
         client_card = t("admin.card.title", lang, name="Boris")
-        await admin.wait_for_message(lambda m: (m.text or "").startswith(client_card))
+        opened = await admin.wait_for_message(lambda m: (m.text or "").startswith(client_card))
+        # The upcoming appointment: Tuesday 4 March 2031, 07:00 UTC = 10:00 in Moscow.
+        tuesday = {"ru": "вт, 4 мар. 10:00 ", "en": "Tue 4 Mar 10:00 "}[lang]
+        assert f"\n{tuesday}{view.service_name} · " in (opened.text or "")
         # An action on that card keeps where Back goes.
         await admin.press(t("admin.btn.block", lang))
         await admin.wait_for_message(t("admin.card.blocked", lang))

@@ -92,11 +92,12 @@ async def test_the_front_desk_names_the_catalog_in_the_admins_language(
         await admin.press(t("admin.btn.move", lang))
         await admin.wait_for_message(t("admin.move.ask", lang))
         await admin.send("04.03 14:00")
-        moved = await admin.wait_for_message(lambda m: "04.03 14:00" in (m.text or ""))
+        tuesday = {"ru": "вт, 4 мар.", "en": "Tue 4 Mar"}[lang]
+        moved = await admin.wait_for_message(lambda m: f"{tuesday} 14:00" in (m.text or ""))
         assert moved.text == t(
             "admin.move.done",
             lang,
-            date="04.03",
+            date=tuesday,
             time="14:00",
             specialist=shown(lang, base, "specialists"),
             workplace=shown(lang, base, "workplaces"),

@@ -116,8 +116,8 @@ async def on_move_to(
     await message.answer(
         i18n(
             "admin.move.done",
-            date=local.strftime("%d.%m"),
-            time=local.strftime("%H:%M"),
+            date=formats.day(local.date(), i18n.locale),
+            time=formats.hhmm(local, view.timezone),
             specialist=view.specialist_name,
             workplace=view.workplace_name,
         )

@@ -70,8 +70,8 @@ def appointment_line(view: AppointmentView, i18n: Translator) -> str:
     local = view.local_start
     return i18n(
         "admin.card.appt_line",
-        date=local.strftime("%d.%m"),
-        time=local.strftime("%H:%M"),
+        date=formats.day(local.date(), i18n.locale),
+        time=formats.hhmm(local, view.timezone),
         service=view.service_name,
         specialist=view.specialist_name,
         status=i18n(f"account.status.{view.status}"),
@@ -107,7 +107,7 @@ def card_text(card: ClientCard, i18n: Translator, currency: str, tz: str) -> str
         lines.append(
             i18n(
                 "admin.card.ledger_line",
-                date=entry.created_at.astimezone(zone).strftime("%d.%m"),
+                date=formats.day(entry.created_at.astimezone(zone).date(), i18n.locale),
                 amount=formats.money(entry.amount, currency, i18n.locale),
                 kind=i18n(f"account.wallet.kind.{entry.kind}"),
                 comment=entry.description or "",
@@ -210,7 +210,7 @@ def audit_text(page: AuditPage, i18n: Translator, tz: str) -> str:
         lines.append(
             i18n(
                 "admin.audit.line",
-                when=e.created_at.astimezone(zone).strftime("%d.%m %H:%M"),
+                when=formats.day_time(e.created_at, zone, i18n.locale),
                 actor=actor,
                 action=e.action,
                 entity=entity,

@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot import formats
 from bot.config import Settings
 from bot.domain.errors import DomainError, InvalidState, InvalidStateReason
 from bot.domain.statuses import AppointmentStatus, mark_undoable
@@ -174,11 +175,10 @@ async def invite_text(
     invite = await invites.create(
         admin, specialist_id, bot_username=me.username or "", now=now, language=i18n.locale
     )
-    expires = invite.expires_at.astimezone(ZoneInfo(settings.default_timezone))
     return i18n(
         "admin.invite.link",
         specialist=invite.specialist_name,
-        expires=expires.strftime("%d.%m %H:%M"),
+        expires=formats.day_time(invite.expires_at, settings.default_timezone, i18n.locale),
         url=invite.url,
     )
 
