@@ -10,10 +10,11 @@ import re
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.tz import is_zone_name
 
 # The value `.env.example` ships: a copied example must not pass for a configured bot.
 PLACEHOLDER_BOT_TOKEN = "123456789:replace-with-the-token-from-BotFather"
@@ -239,10 +240,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+        if not is_zone_name(value):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Moscow)")
         return value
 
     @field_validator("database_url")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -27,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.domain.tz import is_zone_name
 from bot.domain.walltime import WallTime, closing_time
 
 FORMAT_VERSION = 1
@@ -242,14 +242,10 @@ class LocationEntry(_Entry):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        if value is not None and not is_zone_name(value):
             raise _error(
                 "timezone", '"{tz}" is not an IANA time zone (e.g. Europe/Moscow)', tz=value
-            ) from None
+            )
         return value
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.admin_input import NAME_MAX, NOTES_MAX, check_amount, check_text, parse_day
 from bot.domain.errors import InputProblem, InvalidInput
+from bot.domain.tz import is_zone_name
 from bot.domain.walltime import WallTime, closing_time
 
 CLEAR = "-"
@@ -176,12 +176,8 @@ def _money(text: str) -> Decimal:
 
 def _timezone(text: str) -> str:
     name = text.strip()
-    try:
-        if not name or name.startswith("/") or ".." in name:
-            raise ValueError(name)
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(InputProblem.TIMEZONE_UNKNOWN) from exc
+    if not is_zone_name(name):
+        raise InvalidInput(InputProblem.TIMEZONE_UNKNOWN)
     return name
 
 

@@ -10,9 +10,29 @@ absolute instants. These helpers are the only place the two meet, so DST is hand
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 _SECOND = timedelta(seconds=1)
+# Names the tz database also has that are no place's zone: the host's own clock, a zone that
+# means "not set", the legacy default rules and the twin trees (PostgreSQL knows no "right/").
+_NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_A_PLACE and not name.startswith(("posix/", "right/"))
+    )
+
+
+def is_zone_name(name: str) -> bool:
+    """True for an IANA zone a location, a setting or a catalog file may name
+    (`Europe/Moscow`, `UTC`): one Python and PostgreSQL both read the same way everywhere,
+    not the host's `localtime` nor `right/…` (leap seconds, unknown to PostgreSQL)."""
+    return name in _zone_names()
 
 
 def wall(instant: datetime, tz: ZoneInfo) -> datetime:

@@ -155,6 +155,7 @@ async def test_a_location_with_hours_holidays_and_capacity(
         await answer(admin, "Салон на Арбате", t("catalog_edit.format.text", lang))
         await answer(admin, "-", t("catalog_edit.format.timezone", lang))
         await refused(admin, "Mars/Olympus", "timezone_unknown", "timezone", lang)
+        await refused(admin, "right/UTC", "timezone_unknown", "timezone", lang)  # PostgreSQL: no
         await answer(admin, "Asia/Yekaterinburg", t("catalog_edit.card.location", lang))
         location = await q(
             session_factory, "SELECT id FROM locations WHERE name = 'Салон на Арбате'"

@@ -33,6 +33,7 @@ def hm(text: str) -> WallTime:
         (FieldType.MINUTES, "1440", 1440),
         (FieldType.BREAK, "0", 0),
         (FieldType.TIMEZONE, "Asia/Yekaterinburg", "Asia/Yekaterinburg"),
+        (FieldType.TIMEZONE, " UTC ", "UTC"),
         (FieldType.CAPACITY, "3", 3),
         (FieldType.CAPACITY, "0", None),
         (FieldType.HOURS, "9:00-18:00", Hours(hm("9:00"), hm("18:00"))),
@@ -82,6 +83,11 @@ def test_a_value_is_read(kind: FieldType, text: str, value: object) -> None:
         (FieldType.MINUTES, "-", InputProblem.WHOLE_NUMBER),  # required: not cleared
         (FieldType.TIMEZONE, "Mars/Olympus", InputProblem.TIMEZONE_UNKNOWN),
         (FieldType.TIMEZONE, "../etc/passwd", InputProblem.TIMEZONE_UNKNOWN),
+        # Files of the tz database that are no place's zone (the host's clock, leap seconds).
+        (FieldType.TIMEZONE, "localtime", InputProblem.TIMEZONE_UNKNOWN),
+        (FieldType.TIMEZONE, "right/UTC", InputProblem.TIMEZONE_UNKNOWN),
+        (FieldType.TIMEZONE, "posix/Europe/Moscow", InputProblem.TIMEZONE_UNKNOWN),
+        (FieldType.TIMEZONE, "Factory", InputProblem.TIMEZONE_UNKNOWN),
         (FieldType.CAPACITY, "-1", InputProblem.WHOLE_NUMBER),
         (FieldType.HOURS, "18:00-9:00", InputProblem.HOURS_ORDER),
         (FieldType.HOURS, "24:00-24:00", InputProblem.HOURS_ORDER),

@@ -116,6 +116,8 @@ def test_broken_file_reports_every_problem_with_entry_and_field() -> None:
         ("hours: {mon: 09:00-24:30}", 'hours.mon: "09:00-24:30": 24:30 is not a time of day'),
         ("hours: {mon: 24:00-24:00}", 'hours.mon: "24:00-24:00": 24:00 ends a day'),
         ("hours: {mon: 00:00-00:00}", 'hours.mon: "00:00-00:00": the end must be after'),
+        ("timezone: localtime", 'timezone: "localtime" is not an IANA time zone'),
+        ("timezone: right/UTC", 'timezone: "right/UTC" is not an IANA time zone'),
         ("capacity: -1", "capacity: Input should be greater than or equal to 0"),
         ("capacity: 2.5", "capacity: Input should be a valid integer"),
         ("holidays: [{date: 2026-12-31, hours: 10:00-12:00}]", "hours are only allowed on a"),

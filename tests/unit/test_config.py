@@ -120,6 +120,8 @@ def test_a_token_not_shaped_like_botfathers_is_refused(
         ("DATABASE_URL", "postgresql://postgres@localhost/booking"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("DEFAULT_TIMEZONE", "Mars/Olympus_Mons"),
+        ("DEFAULT_TIMEZONE", "localtime"),
+        ("DEFAULT_TIMEZONE", "right/Europe/Moscow"),
         ("DEFAULT_LANGUAGE", "de"),
         ("AGENDA_TIME", "25:99"),
         ("ADMIN_IDS", "1, two"),
