@@ -264,8 +264,9 @@ async def dated_screen(ctx: Ctx, cb: AdmCatalogCb) -> Screen:
             entries.append((bid, day, _hm(start, end) or ctx.i18n("catalog_edit.break.all_day")))
     drop = CatView.drop_holiday if is_location else CatView.drop_break
     for entry_id, day, what in entries:
-        lines.append(f"{day:%d.%m.%Y} {what}")
-        label = ctx.i18n("catalog_edit.btn.remove", what=f"{day:%d.%m} {what}")
+        shown = f"{formats.day(day, ctx.i18n.locale, today=ctx.today)} {what}"
+        lines.append(shown)
+        label = ctx.i18n("catalog_edit.btn.remove", what=shown)
         rows.append([button(label, _back(drop, cb.kind, cb.id, entry_id))])
     if not entries:
         lines.append(ctx.i18n("catalog_edit.list.empty"))

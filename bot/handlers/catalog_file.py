@@ -14,18 +14,17 @@ from __future__ import annotations
 import io
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from dishka import FromDishka
 
+from bot import formats
 from bot.catalog.checks import CatalogError
 from bot.config import Settings
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.periods import BadPeriod, parse_day
-from bot.domain.tz import wall
 from bot.handlers.admin.menu import edit
 from bot.handlers.admin.screens import local_today
 from bot.handlers.admin_only import AdminRouter
@@ -72,11 +71,10 @@ def render_preview(impact: Impact, i18n: Translator, title: str | None = None) -
     lines.append(i18n("catalog.touched.header", count=len(impact.touched)))
     for touched in impact.touched[:SHOWN_TOUCHED]:
         t = touched.in_language(i18n.locale)
-        local = wall(t.start, ZoneInfo(t.timezone))
         lines.append(
             i18n(
                 "catalog.touched.line",
-                when=f"{local:%d.%m %H:%M}",
+                when=formats.day_time(t.start, t.timezone, i18n.locale),
                 service=t.service,
                 specialist=t.specialist,
                 client=t.client,
@@ -309,7 +307,7 @@ async def on_holiday_date(
         )
         return
     impact = await files.preview_change(PutHoliday(location_id, day), now=now)
-    title = i18n("catalog.holiday.title", location=name, date=f"{day:%d.%m.%Y}")
+    title = i18n("catalog.holiday.title", location=name, date=formats.day(day, i18n.locale))
     await state.set_state(None)
     await forget(state)
     await state.update_data(

@@ -33,6 +33,9 @@ from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
+# Tuesday 4 March 2031, the day after the tests' today, as a screen writes it.
+TUE = {"ru": "вт, 4 мар.", "en": "Tue 4 Mar"}
+
 ADMIN = 779_001
 
 
@@ -193,15 +196,19 @@ async def test_a_location_with_hours_holidays_and_capacity(
         await refused(admin, "31.02", "date_format", "holiday", lang)
         await refused(admin, "08.03 14:00-10:00", "hours_order", "holiday", lang)
         await refused(admin, "08.03 opened", "time_format", "holiday", lang)
-        await answer(admin, "08.03 10:00-14:00", "08.03.2031 10:00-14:00")
+        # Today is Monday 3 March 2031.
+        sat, sun, mon = (
+            {"ru": "сб, 8 мар.", "en": "Sat 8 Mar"}[lang],
+            {"ru": "вс, 9 мар.", "en": "Sun 9 Mar"}[lang],
+            {"ru": "пн, 10 мар.", "en": "Mon 10 Mar"}[lang],
+        )
+        await answer(admin, "08.03 10:00-14:00", f"{sat} 10:00-14:00")
         await admin.press(t("catalog_edit.btn.add", lang))
         open_word = "открыто" if lang == "ru" else "open"
-        await answer(
-            admin, f"10.03 {open_word}", "10.03.2031 " + t("catalog_edit.holiday.open", lang)
-        )
+        await answer(admin, f"10.03 {open_word}", f"{mon} " + t("catalog_edit.holiday.open", lang))
         await admin.press(t("catalog_edit.btn.add", lang))
-        await answer(admin, "09.03.2031", "09.03.2031 " + t("catalog_edit.holiday.closed", lang))
-        await admin.press("🗑 09.03")
+        await answer(admin, "09.03.2031", f"{sun} " + t("catalog_edit.holiday.closed", lang))
+        await admin.press(f"🗑 {sun}")
         await admin.wait_for_message(t("catalog_edit.saved", lang))
     hours = await q(
         session_factory,
@@ -317,9 +324,13 @@ async def test_a_specialist_with_services_schedule_and_breaks(
         await admin.press(t("catalog_edit.btn.add", lang))
         await admin.wait_for_message(t("catalog_edit.break.ask", lang))
         await refused(admin, "5.3 13-14", "time_format", "dated", lang)
-        await answer(admin, "05.03 13:00-14:00", "05.03.2031 13:00-14:00")
+        wed, thu = (
+            {"ru": "ср, 5 мар.", "en": "Wed 5 Mar"}[lang],
+            {"ru": "чт, 6 мар.", "en": "Thu 6 Mar"}[lang],
+        )
+        await answer(admin, "05.03 13:00-14:00", f"{wed} 13:00-14:00")
         await admin.press(t("catalog_edit.btn.add", lang))
-        await answer(admin, "06.03", "06.03.2031 " + t("catalog_edit.break.all_day", lang))
+        await answer(admin, "06.03", f"{thu} " + t("catalog_edit.break.all_day", lang))
     specialist = await q(session_factory, "SELECT id FROM specialists WHERE name = 'Вера Новикова'")
     shifts = await q(
         session_factory,
@@ -373,7 +384,7 @@ async def test_shorter_hours_over_a_booking_ask_keep_or_cancel_first(
         await admin.press("✏️ " + t("booking.weekday.2", lang))
         await admin.wait_for_message(t("catalog_edit.format.hours", lang))
         preview = await answer(admin, "12:00-22:00", t("catalog.touched.header", lang, count=1))
-        assert "04.03 10:00" in preview and t("catalog_edit.preview", lang) in preview
+        assert f"{TUE[lang]} 10:00" in preview and t("catalog_edit.preview", lang) in preview
         # Nothing is written before the press.
         assert (
             await q(
@@ -475,7 +486,7 @@ async def test_deactivating_and_a_break_over_a_booking_show_it_first(
         await admin.wait_for_message(t("catalog_edit.card.specialist", lang))
         await admin.press(t("catalog_edit.btn.off", lang))
         preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
-        assert "04.03 10:00" in (preview.text or "")
+        assert f"{TUE[lang]} 10:00" in (preview.text or "")
         assert await q(
             session_factory, "SELECT is_active FROM specialists WHERE id = :i", i=specialist
         )
@@ -561,7 +572,7 @@ async def test_a_workplace_moves_to_another_location_with_its_bookings_shown_fir
         await admin.wait_for_message(t("catalog_edit.workplace.move", lang, name=names[used]))
         await admin.press("Салон на Неглинной")
         preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
-        assert "04.03 10:00" in (preview.text or "")
+        assert f"{TUE[lang]} 10:00" in (preview.text or "")
         assert await q(
             session_factory, "SELECT location_id FROM workplaces WHERE id = :i", i=used
         ) == (cat.location_id)
