@@ -56,7 +56,11 @@ from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, Event, EventBus, event_message
 from bot.services.holds import LIVE_LUA, RELEASE_LUA, HoldStore, held_between
 from db.repositories import catalog as repo
-from db.repositories.workplace_day import load_workplace_day, load_workplace_hosts
+from db.repositories.workplace_day import (
+    load_busy_and_workplace_day,
+    load_workplace_day,
+    load_workplace_hosts,
+)
 
 __all__ = ["AvailabilityService", "HoldSource", "Reason", "SlotCandidate", "SlotOffer"]
 
@@ -291,15 +295,19 @@ class AvailabilityService:
         start: datetime,
         now: datetime,
         client_id: int,
-    ) -> tuple[list[SlotCandidate], list[HeldInterval]]:
+    ) -> tuple[list[SlotCandidate], list[HeldInterval], list[Job]]:
         """`candidates` for a hold, with the other clients' live holds at the location that
         the check read before the database (a hold's script counts those booked since:
-        `HoldStore.acquire`'s `seen`)."""
-        _, found, holds = await self._evaluate(
-            session, query, start=start, now=now, client_id=client_id
+        `HoldStore.acquire`'s `seen`), and the location's appointments on the location-local
+        date of `start` as workplace jobs (`bot.domain.assignment.placed_jobs`: each with the
+        workplaces it may still move to), read in the same query as the check's, for the hold
+        to be checked against atomically in Redis (docs/rules.md#holds)."""
+        _, found, holds, day = await self._evaluate(
+            session, query, start=start, now=now, client_id=client_id, with_day=True
         )
         seen = [h for h in holds if h.location_id == query.location_id]
-        return found, [h for h in seen if h.client_id != client_id]
+        placed = [] if day is None else placed_jobs(day, now=now)
+        return found, [h for h in seen if h.client_id != client_id], placed
 
     async def evaluate(
         self,
@@ -322,7 +330,7 @@ class AvailabilityService:
         change also takes). With `only_workplace`, only candidates on that workplace count
         (re-assigning the day's movable appointments when it is busy)."""
         query = SlotQuery(location_id, service_id, specialist_id)
-        reason, found, _ = await self._evaluate(
+        reason, found, _, _ = await self._evaluate(
             session,
             query,
             start=start,
@@ -345,9 +353,11 @@ class AvailabilityService:
         exclude: int | None = None,
         fresh_calendar: bool = False,
         only_workplace: int | None = None,
-    ) -> tuple[Reason, list[SlotCandidate], Sequence[HeldInterval]]:
-        """`evaluate` (`exclude`: its `exclude_appointment_id`), and the live holds it read
-        (none when it read none)."""
+        with_day: bool = False,
+    ) -> tuple[Reason, list[SlotCandidate], Sequence[HeldInterval], WorkplaceDay | None]:
+        """`evaluate` (`exclude`: its `exclude_appointment_id`), the live holds it read (none
+        when it read none) and, `with_day`, the location's workplace day over the local date
+        of `start`, read in the same query as the appointments (None when it read none)."""
         location_id, service_id = query.location_id, query.service_id
         specialist_id, exclude_appointment_id = query.specialist_id, exclude
         if start.tzinfo is None or now.tzinfo is None:
@@ -355,11 +365,11 @@ class AvailabilityService:
         snapshot = await self._snapshot_in(session)
         catalog = await _service_catalog(snapshot, location_id, service_id, session)
         if catalog is None:
-            return Reason.CLOSED, [], ()
+            return Reason.CLOSED, [], (), None
         tz = ZoneInfo(catalog.timezone)
         too_soon_or_late = time_reason(start, now=now, rules=self.rules, tz=tz)
         if too_soon_or_late is not Reason.OK:
-            return too_soon_or_late, [], ()
+            return too_soon_or_late, [], (), None
         day = local_date(start, tz)
         spec_ids = [
             s.specialist_id
@@ -375,14 +385,13 @@ class AvailabilityService:
             catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
         )
         if plan.is_empty:
-            return Reason.CLOSED, [], ()
+            return Reason.CLOSED, [], (), None
         window_start, window_end = plan.window
         # The live holds first, the appointments after: a confirm gives its hold back only
         # after its commit, so a booking is seen as its hold, its appointment or both (counted
         # once: `spent_holds`), never as neither.
         holds = await self._holds.holds_between(location_id, window_start, window_end)
-        appointments = await repo.load_busy(
-            session,
+        condition = repo.busy_condition(
             start=window_start,
             end=window_end,
             location_id=location_id,
@@ -390,6 +399,18 @@ class AvailabilityService:
             specialist_ids=plan.specialist_ids,
             client_id=client_id,
         )
+        workplace_day: WorkplaceDay | None = None
+        appointments: list[BusyAppointment] = []
+        if condition is not None and with_day:
+            appointments, workplace_day = await load_busy_and_workplace_day(
+                session,
+                condition,
+                location_id,
+                day_bounds(day, tz),
+                await _workplace_hosts(snapshot, session, location_id),
+            )
+        elif condition is not None:
+            appointments = await repo.load_busy_where(session, condition)
         obstacles = Obstacles.build(
             location_id=location_id,
             capacity=catalog.capacity,
@@ -405,7 +426,11 @@ class AvailabilityService:
             # Every workplace is taken as things stand: could moving appointments make room?
             # Asked only now, so the usual check costs no extra query.
             obstacles.rearrange = Rearrangement(
-                await _workplace_day(snapshot, session, location_id, plan.window),
+                (
+                    workplace_day.within(plan.window)
+                    if workplace_day is not None
+                    else await _workplace_day(snapshot, session, location_id, plan.window)
+                ),
                 now=now,
                 holds=[
                     held_place(h)
@@ -420,31 +445,7 @@ class AvailabilityService:
         ranked = rank_candidates(
             found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
         )
-        return reason, ranked, holds
-
-    async def placed_jobs(
-        self,
-        session: AsyncSession,
-        *,
-        location_id: int,
-        service_id: int,
-        start: datetime,
-        now: datetime,
-        exclude_appointment_id: int | None = None,
-    ) -> list[Job]:
-        """The location's appointments on the location-local date of `start` as workplace jobs
-        (`bot.domain.assignment.placed_jobs`: each with the workplaces it may still move to),
-        for a hold to be checked against atomically in Redis (docs/rules.md#holds). Reads the
-        database in the caller's session; empty when the location or service is unknown."""
-        snapshot = await self._snapshot_in(session)
-        catalog = await _service_catalog(snapshot, location_id, service_id, session)
-        if catalog is None:
-            return []
-        window = day_bounds(
-            local_date(start, ZoneInfo(catalog.timezone)), ZoneInfo(catalog.timezone)
-        )
-        day = await _workplace_day(snapshot, session, location_id, window)
-        return placed_jobs(day, now=now, exclude_appointment_id=exclude_appointment_id)
+        return reason, ranked, holds, workplace_day
 
     async def capacity(
         self, session: AsyncSession, *, location_id: int, service_id: int
@@ -1078,11 +1079,19 @@ async def _workplace_day(
     """`load_workplace_day` with the location's service -> workplaces map from the catalog in
     memory: one query, the appointments'."""
 
+    hosts = await _workplace_hosts(snapshot, session, location_id)
+    return await load_workplace_day(session, location_id, window, hosts)
+
+
+async def _workplace_hosts(
+    snapshot: CatalogSnapshot, session: AsyncSession, location_id: int
+) -> dict[int, frozenset[int]]:
+    """The location's service -> hosting workplaces map, from the catalog in memory."""
+
     async def load(session: AsyncSession) -> dict[int, frozenset[int]]:
         return await load_workplace_hosts(session, location_id)
 
-    hosts = await snapshot.get(("workplace_hosts", location_id), load, session)
-    return await load_workplace_day(session, location_id, window, hosts)
+    return await snapshot.get(("workplace_hosts", location_id), load, session)
 
 
 def _on(

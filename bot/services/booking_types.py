@@ -48,7 +48,7 @@ class SlotAuthority(Protocol):
         start: datetime,
         now: datetime,
         client_id: int,
-    ) -> tuple[list[SlotCandidate], list[HeldInterval]]: ...
+    ) -> tuple[list[SlotCandidate], list[HeldInterval], list[Job]]: ...
 
     async def evaluate(
         self,
@@ -64,17 +64,6 @@ class SlotAuthority(Protocol):
         fresh_calendar: bool = False,
         only_workplace: int | None = None,
     ) -> tuple[Reason, list[SlotCandidate]]: ...
-
-    async def placed_jobs(
-        self,
-        session: AsyncSession,
-        *,
-        location_id: int,
-        service_id: int,
-        start: datetime,
-        now: datetime,
-        exclude_appointment_id: int | None = None,
-    ) -> list[Job]: ...
 
     async def invalidate(
         self,

@@ -37,20 +37,14 @@ async def take_hold(
     are read before the appointments, and the script is given them (`seen`): one booked and
     given back after the appointments were read is still counted.
     """
-    candidates, seen = await availability.hold_candidates(
+    # A hold reserves a workplace among the candidate's compatible ones: the script checks
+    # that one is left with the other clients' holds and the date's appointments (`placed`,
+    # read with the candidates' own) placed too.
+    candidates, seen, placed = await availability.hold_candidates(
         session, query=query, start=start, now=now, client_id=client_id
     )
     if not candidates:
         raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
-    # A hold reserves a workplace among the candidate's compatible ones: the script checks
-    # that one is left with the other clients' holds and these appointments placed too.
-    placed = await availability.placed_jobs(
-        session,
-        location_id=query.location_id,
-        service_id=query.service_id,
-        start=start,
-        now=now,
-    )
     # Read after `placed`: a live hold the script finds booked among `placed` is counted as
     # that appointment, so the count must include every appointment `placed` has.
     capacity = await availability.capacity(

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.catalog import (
@@ -261,8 +261,7 @@ async def load_calendar_since(session: AsyncSession, location_id: int, since: da
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 
-async def load_busy(
-    session: AsyncSession,
+def busy_condition(
     *,
     start: datetime,
     end: datetime,
@@ -270,13 +269,9 @@ async def load_busy(
     workplace_ids: Iterable[int] | None = None,
     specialist_ids: Iterable[int] = (),
     client_id: int | None = None,
-) -> list[BusyAppointment]:
-    """Active appointments whose blocked interval meets [start, end) and that are at the
-    location (only in `workplace_ids`, when given), or of one of the specialists (wherever
-    they are), or of the client.
-
-    Without a capacity to check, only the workplaces hosting the service matter at the
-    location; leaving the others out keeps a busy location's horizon small."""
+) -> ColumnElement[bool] | None:
+    """`load_busy`'s filter (beyond the status) as one SQL condition; None when it names
+    nobody (no location, specialist or client)."""
     who = []
     if location_id is not None:
         if workplace_ids is None:
@@ -294,28 +289,65 @@ async def load_busy(
     if client_id is not None:
         who.append(Appointment.client_id == client_id)
     if not who:
-        return []
+        return None
+    return and_(
+        Appointment.start_time < end,
+        # The lower bound lets the (…, start_time) indexes do a range scan.
+        Appointment.start_time > start - LONGEST_BLOCK,
+        Appointment.blocked_until > start,
+        or_(*who),
+    )
+
+
+# `load_busy`'s columns, in `BusyAppointment`'s order.
+BUSY_COLUMNS = (
+    Appointment.id,
+    Appointment.location_id,
+    Appointment.specialist_id,
+    Appointment.workplace_id,
+    Appointment.client_id,
+    Appointment.start_time,
+    Appointment.end_time,
+    Appointment.blocked_until,
+    Appointment.booking_key,
+)
+
+
+async def load_busy(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    location_id: int | None = None,
+    workplace_ids: Iterable[int] | None = None,
+    specialist_ids: Iterable[int] = (),
+    client_id: int | None = None,
+) -> list[BusyAppointment]:
+    """Active appointments whose blocked interval meets [start, end) and that are at the
+    location (only in `workplace_ids`, when given), or of one of the specialists (wherever
+    they are), or of the client.
+
+    Without a capacity to check, only the workplaces hosting the service matter at the
+    location; leaving the others out keeps a busy location's horizon small."""
+    condition = busy_condition(
+        start=start,
+        end=end,
+        location_id=location_id,
+        workplace_ids=workplace_ids,
+        specialist_ids=specialist_ids,
+        client_id=client_id,
+    )
+    return [] if condition is None else await load_busy_where(session, condition)
+
+
+async def load_busy_where(
+    session: AsyncSession, condition: ColumnElement[bool]
+) -> list[BusyAppointment]:
+    """The active appointments meeting `condition` (`busy_condition`'s), in start order."""
     rows = (
         await session.execute(
-            select(
-                Appointment.id,
-                Appointment.location_id,
-                Appointment.specialist_id,
-                Appointment.workplace_id,
-                Appointment.client_id,
-                Appointment.start_time,
-                Appointment.end_time,
-                Appointment.blocked_until,
-                Appointment.booking_key,
-            )
-            .where(
-                Appointment.status != AppointmentStatus.CANCELLED,
-                Appointment.start_time < end,
-                # The lower bound lets the (…, start_time) indexes do a range scan.
-                Appointment.start_time > start - LONGEST_BLOCK,
-                Appointment.blocked_until > start,
-                or_(*who),
-            )
+            select(*BUSY_COLUMNS)
+            .where(Appointment.status != AppointmentStatus.CANCELLED, condition)
             .order_by(Appointment.start_time, Appointment.id)
         )
     ).all()

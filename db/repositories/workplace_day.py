@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, exists, extract, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, exists, extract, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.assignment import PlacedAppointment, WorkplaceDay
+from bot.domain.catalog import BusyAppointment
+from bot.domain.statuses import AppointmentStatus
 from db.models import Appointment, Location, SpecialistSchedule, Workplace, WorkplaceService
-from db.repositories.catalog import LONGEST_BLOCK
+from db.repositories.catalog import BUSY_COLUMNS, LONGEST_BLOCK
 
 
 async def load_workplace_hosts(
@@ -33,6 +35,43 @@ async def load_workplace_hosts(
     return {s: frozenset(ws) for s, ws in hosts.items()}
 
 
+def _pinned() -> ColumnElement[bool]:
+    """Whether an appointment must stay on its workplace: an admin pinned it, or its
+    specialist's schedule row for that local weekday pins a workplace (needs `Location`
+    joined)."""
+    local_weekday = extract("isodow", func.timezone(Location.timezone, Appointment.start_time))
+    schedule_pin = exists().where(
+        SpecialistSchedule.specialist_id == Appointment.specialist_id,
+        SpecialistSchedule.location_id == Appointment.location_id,
+        SpecialistSchedule.day_of_week == local_weekday,
+        SpecialistSchedule.workplace_id.is_not(None),
+    )
+    return or_(Appointment.workplace_pinned, schedule_pin)
+
+
+def _at_location(location_id: int, window: tuple[datetime, datetime]) -> ColumnElement[bool]:
+    """The location's appointments meeting `window` (beyond the status)."""
+    start, end = window
+    return and_(
+        Appointment.location_id == location_id,
+        Appointment.start_time < end,
+        Appointment.start_time > start - LONGEST_BLOCK,
+        Appointment.blocked_until > start,
+    )
+
+
+# `load_workplace_day`'s columns, in `PlacedAppointment`'s order.
+_PLACED_COLUMNS = (
+    Appointment.id,
+    Appointment.service_id,
+    Appointment.workplace_id,
+    Appointment.start_time,
+    Appointment.blocked_until,
+    _pinned(),
+    Appointment.booking_key,
+)
+
+
 async def load_workplace_day(
     session: AsyncSession,
     location_id: int,
@@ -45,40 +84,51 @@ async def load_workplace_day(
     that local weekday pins a workplace. One query, two without `hosts`."""
     if hosts is None:
         hosts = await load_workplace_hosts(session, location_id)
-    start, end = window
-    local_weekday = extract("isodow", func.timezone(Location.timezone, Appointment.start_time))
-    schedule_pin = exists().where(
-        SpecialistSchedule.specialist_id == Appointment.specialist_id,
-        SpecialistSchedule.location_id == Appointment.location_id,
-        SpecialistSchedule.day_of_week == local_weekday,
-        SpecialistSchedule.workplace_id.is_not(None),
-    )
     rows = await session.execute(
-        select(
-            Appointment.id,
-            Appointment.service_id,
-            Appointment.workplace_id,
-            Appointment.start_time,
-            Appointment.blocked_until,
-            or_(Appointment.workplace_pinned, schedule_pin),
-            Appointment.booking_key,
-        )
+        select(*_PLACED_COLUMNS)
         .join(Location, Location.id == Appointment.location_id)
         .where(
-            Appointment.location_id == location_id,
-            Appointment.status != "cancelled",
-            Appointment.start_time < end,
-            Appointment.start_time > start - LONGEST_BLOCK,
-            Appointment.blocked_until > start,
+            Appointment.status != AppointmentStatus.CANCELLED,
+            _at_location(location_id, window),
         )
         .order_by(Appointment.start_time, Appointment.id)
     )
     placed = tuple(PlacedAppointment(*row) for row in rows)
-    return WorkplaceDay(
-        window=window,
-        hosts=hosts,
-        appointments=placed,
+    return WorkplaceDay(window=window, hosts=hosts, appointments=placed)
+
+
+async def load_busy_and_workplace_day(
+    session: AsyncSession,
+    busy: ColumnElement[bool],
+    location_id: int,
+    window: tuple[datetime, datetime],
+    hosts: dict[int, frozenset[int]],
+) -> tuple[list[BusyAppointment], WorkplaceDay]:
+    """`load_busy` (its filter `busy`, from `busy_condition`) and `load_workplace_day` of the
+    location over `window` (with `hosts`) in one query: each row says which of the two it
+    belongs to (or both), so each list is exactly what its own query returns."""
+    in_busy, at_day = busy.label("in_busy"), _at_location(location_id, window).label("at_day")
+    rows = await session.execute(
+        select(*BUSY_COLUMNS, *_PLACED_COLUMNS[1:], in_busy, at_day)
+        .join(Location, Location.id == Appointment.location_id)
+        .where(
+            Appointment.status != AppointmentStatus.CANCELLED,
+            or_(busy, _at_location(location_id, window)),
+        )
+        .order_by(Appointment.start_time, Appointment.id)
     )
+    appointments: list[BusyAppointment] = []
+    placed: list[PlacedAppointment] = []
+    for row in rows:
+        (aid, _loc, _spec, workplace, _client, start, _end, blocked, key) = row[:9]
+        service_id, _w, _s, _b, pinned, _k, is_busy, is_placed = row[9:]
+        if is_busy:
+            appointments.append(BusyAppointment(*row[:9]))
+        if is_placed:
+            placed.append(
+                PlacedAppointment(aid, service_id, workplace, start, blocked, bool(pinned), key)
+            )
+    return appointments, WorkplaceDay(window=window, hosts=hosts, appointments=tuple(placed))
 
 
 async def location_workplace_ids(session: AsyncSession, location_id: int) -> list[int]:

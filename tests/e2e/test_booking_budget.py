@@ -23,13 +23,14 @@ from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
-# Measured 22 statements and 7 checkouts (2026-11-30), held there: one session per step (the
+# Measured 21 statements and 7 checkouts (2026-11-30), held there: one session per step (the
 # date step's nearest times come from its own read, the hold's workplace hosts from the
-# catalog in memory, the hold and the quote share one), a date built for the time step reads
-# the client's own appointments with its own, a new client's profile, roles and what /book
-# asks (blocked, booked before) in one statement, the confirm's holidays and breaks of the
-# date in one, the booked appointment read once, its outbox rows in one INSERT.
-STATEMENTS_PER_BOOKING = 22
+# catalog in memory, the hold and the quote share one), the hold reads the date's
+# appointments with their workplace pins in its check's query, a date built for the time
+# step reads the client's own appointments with its own, a new client's profile, roles and
+# what /book asks (blocked, booked before) in one statement, the confirm's holidays and
+# breaks of the date in one, the booked appointment read once, its outbox rows in one INSERT.
+STATEMENTS_PER_BOOKING = 21
 CHECKOUTS_PER_BOOKING = 7
 
 
