@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.domain.admin_input import is_blank
 from bot.domain.tz import is_zone_name
 from bot.domain.walltime import WallTime, closing_time
 
@@ -165,7 +167,15 @@ DayHours = Annotated[TimeRange | None, PlainValidator(_parse_day), PlainSerializ
 Hours = Annotated[TimeRange, PlainValidator(parse_time_range), PlainSerializer(str)]
 Money = Annotated[Decimal, PlainValidator(_parse_money)]
 WeekHours = dict[Weekday, DayHours]
-Name = Annotated[str, Field(min_length=1)]
+
+
+def _visible_name(value: str) -> str:
+    if is_blank(value):
+        raise _error("name", "a name must have a visible character, got {value}", value=repr(value))
+    return value
+
+
+Name = Annotated[str, Field(min_length=1), AfterValidator(_visible_name)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 # The name in other languages (`name_i18n: {en: Haircut}`); `name` stays the base name.
 Names = dict[Language, Name]

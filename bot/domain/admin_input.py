@@ -10,6 +10,7 @@ quotes ("Anna Petrova", «Анна Петрова») is the phrase inside them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -144,6 +145,21 @@ def parse_day(text: str, today: date) -> date:
     return parsed
 
 
+# Characters that draw nothing although Unicode calls them letters or symbols (Hangul
+# fillers, the braille blank); format, control and separator characters draw nothing too.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _visible(ch: str) -> bool:
+    return ch not in _BLANK_LOOKING and unicodedata.category(ch)[0] not in "CZ"
+
+
+def is_blank(text: str) -> bool:
+    """True when `text` draws nothing: empty, spaces, or only zero-width or blank-looking
+    characters."""
+    return not any(_visible(ch) for ch in text)
+
+
 def check_text(
     value: str | None,
     limit: int,
@@ -153,9 +169,10 @@ def check_text(
 ) -> str | None:
     """Free text stored as typed (outer spaces trimmed); empty -> None unless `required`,
     then `InvalidInput(empty)`: the refusal names what is missing (a comment, a name, a
-    reason, notes)."""
+    reason, notes). Text with nothing visible (only zero-width or blank-looking characters)
+    is empty too: a name made of them would be a blank button."""
     text = (value or "").strip()
-    if not text:
+    if is_blank(text):
         if required:
             raise InvalidInput(empty)
         return None

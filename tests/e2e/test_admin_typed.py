@@ -167,6 +167,11 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
         assert await answer("Walk In +7 000") == (
             f"{t('admin.input.phone_invalid', lang)}\n{t('admin.new_client.ask', lang)}"
         )
+        # A name of zero-width or blank-looking characters is no name.
+        for blank in ("\u200b", "\u3164\u200d"):
+            assert await answer(f"{blank} +79160000009") == (
+                f"{t('admin.input.name_empty', lang)}\n{t('admin.new_client.ask', lang)}"
+            )
     balance, ledger = await wallet_of(session_factory, anna)
     assert balance == Decimal("950.00")
     assert [r.amount for r in ledger] == [

@@ -107,6 +107,7 @@ async def test_a_service_is_created_and_edited_with_every_wrong_value_refused(
         await admin.press(t("catalog_edit.btn.new", lang))
         await admin.wait_for_message(t("catalog_edit.format.name", lang))
         await refused(admin, "   ", "name_empty", "name", lang)
+        await refused(admin, "\u200b\u3164", "name_empty", "name", lang)  # draws nothing
         await refused(admin, taken.upper(), "name_taken", "name", lang)
         await refused(admin, "x" * 101, "text_too_long", "name", lang, limit=100)
         await answer(admin, "Укладка", t("catalog_edit.format.minutes", lang))

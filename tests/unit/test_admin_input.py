@@ -147,3 +147,16 @@ def test_telegram_ids() -> None:
         with pytest.raises(InvalidInput) as refused:
             parse_tg_id(text)
         assert refused.value.reason is InputProblem.TG_ID, text
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u200b", "\u3164", " \ufeff\u200d ", "\u2800"])
+def test_text_that_draws_nothing_is_empty(blank: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_text(blank, 100, required=True, empty=InputProblem.NAME_EMPTY)
+    assert refused.value.reason is InputProblem.NAME_EMPTY
+    assert check_text(blank, 100, required=False) is None
+
+
+def test_visible_text_is_kept_as_typed() -> None:
+    assert check_text(" \u200bAnna ", 100, required=True) == "\u200bAnna"
+    assert check_text("😀", 100, required=True) == "😀"

@@ -251,3 +251,10 @@ def test_money_survives_dump_and_load(cents: int) -> None:
     catalog = parse_text(text)
     assert catalog.services[0].price == amount
     assert parse_text(dump_catalog(catalog)).services[0].price == amount
+
+
+@pytest.mark.parametrize("blank", ["'\u200b'", "'\u3164 \u200d'"])
+def test_a_name_that_draws_nothing_is_refused(blank: str) -> None:
+    text = f"services:\n  - name: {blank}\n    duration_min: 30\n    price: 10\n"
+    [issue] = issues_of(text)
+    assert "name: a name must have a visible character" in issue
