@@ -140,7 +140,7 @@ async def test_book_notice_cancel_refund_stale_button_and_reminder(
     # Back to the client: a button of the finished booking is stale now.
     await p.locator(f'li[data-persona="{CLIENT}"]').click()
     await send(p, "/my")
-    await press(p, re.compile(date))
+    await press(p, re.compile(rf"\b{re.escape(spoken(date))} "))  # /my names the day as said
     await press(p, "Отменить запись", exact=True)
     await press(p, "Да, отменить", exact=True)
     await expect(last_message(p)).to_contain_text("отменена")
@@ -191,4 +191,4 @@ async def test_book_notice_cancel_refund_stale_button_and_reminder(
     for _ in range(hours % 24):
         await travel(p, "1h")
     reminder = p.locator("#messages .row", has_text="Напоминание")
-    await expect(reminder.last).to_contain_text(f"{date} в {start}")
+    await expect(reminder.last).to_contain_text(f"{spoken(date)} в {start}")
