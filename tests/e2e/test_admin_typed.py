@@ -194,7 +194,7 @@ async def test_digits_that_are_no_id_and_impossible_dates_are_told_so(
 ) -> None:
     """ "#²" or "²³" (characters Python calls digits, but no number) find nobody, typed as a
     shortcut's client or in the Clients search; an impossible /day date gets the date rule and
-    the usage line; nothing is logged as an error."""
+    the usage line, and so do empty quotes; nothing is logged as an error."""
     caplog.set_level(logging.WARNING)
     admin = await owner(emulator, session_factory, lang)
     await make_client(session_factory)
@@ -207,6 +207,14 @@ async def test_digits_that_are_no_id_and_impossible_dates_are_told_so(
 
         for query in ("#²", "²³", "#①"):
             assert await answer(f"/client {query}") == t("admin.clients.none", lang, query=query)
+        # Empty quotes name nobody: the usage line, as with no argument at all.
+        for typed in ('/client ""', "/client «»", '/invite ""'):
+            command = typed.split()[0][1:]
+            assert await answer(typed) == await answer(f"/{command}")
+        await admin.send('/day 04.03 ""')
+        await admin.wait_for_message(
+            lambda m: m.find_button(t("admin.btn.by_specialist", lang)) is not None
+        )
         day_rule = f"{t('admin.input.date_format', lang)}\n{t('admin.usage.day', lang)}"
         for typed in ("31.02", "24.13", "01.01.9999"):
             assert await answer(f"/day {typed}") == day_rule

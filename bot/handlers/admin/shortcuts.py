@@ -17,7 +17,7 @@ from aiogram.types import Message
 from dishka import FromDishka
 
 from bot.config import Settings
-from bot.domain.admin_input import parse_day, parse_tg_id
+from bot.domain.admin_input import is_blank, parse_day, parse_tg_id, unquote
 from bot.domain.errors import DomainError, InvalidInput
 from bot.handlers.admin import clients, screens
 from bot.handlers.admin.args import split_first, split_word
@@ -75,7 +75,7 @@ async def on_client(
     now: FromDishka[Now],
 ) -> None:
     admin, query = sender(message), (command.args or "").strip()
-    if not query:
+    if is_blank(unquote(query)):  # nothing, or empty quotes: no client named
         await usage(message, i18n, "client")
         return
     try:
@@ -168,7 +168,7 @@ async def on_invite(
     now: FromDishka[Now],
 ) -> None:
     admin, query = sender(message), (command.args or "").strip()
-    if not query:
+    if is_blank(unquote(query)):
         await usage(message, i18n, "invite")
         return
     try:
@@ -215,7 +215,7 @@ async def on_day(
             return
         query = rest
     try:
-        if not query:
+        if is_blank(unquote(query)):
             text, markup = await screens.day_pick(day_desk, admin, DayKind.location, day, 0, i18n)
             await message.answer(text, reply_markup=markup)
             return
