@@ -4,7 +4,8 @@ reschedule, attendance and status marks
 
 PostgreSQL has the last word. Every use case is one transaction; the Redis hold only decides
 which time other clients are offered. A confirm:
-  1. serializes on its hold id (a double press finds the first appointment, one debit);
+  1. serializes on its hold id (a double press finds the first appointment, one debit; with
+     the held pair, that lock goes in the same round trip as the pair's, step 2);
   2. picks a candidate with `AvailabilityService.candidates` (authoritative, in this
      transaction), locks specialist, workplace and (if capped) location capacity with
      `pg_advisory_xact_lock` in a fixed order, and re-validates under the locks;
@@ -119,6 +120,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Runs of a confirm or move whose chosen specialist and workplace were taken under the lock.
 REPICK_ATTEMPTS = 5
+
+
+class _Booked(Exception):
+    """The hold id has booked this appointment already: the confirm answers with it."""
+
+    def __init__(self, appointment_id: int) -> None:
+        super().__init__(appointment_id)
+        self.appointment_id = appointment_id
 
 
 class _Repick(Exception):
@@ -291,26 +300,35 @@ class BookingService:
         """One run of the confirm transaction; (the view, whether this run created it)."""
         if booked_by is not None:
             await require_admin(session, self._settings, booked_by)
-        await appts.lock_booking_key(session, request.hold_id)
-        existing = await appts.by_booking_key(session, request.hold_id)
-        if existing is not None:
-            if existing.client_id != request.client_id:
-                raise NotAllowed(NotAllowedReason.NOT_YOUR_BOOKING)
-            return await self._view_of(session, existing.id), False
-
-        chosen = await self._lock_candidate(
-            session,
-            request.query,
-            start=request.start,
-            now=now,
-            client_id=request.client_id,
-            prefer=(
-                (preferred.specialist_id, preferred.workplace_id)
-                if preferred is not None and keep_preferred
-                else (None, None)
-            ),
-            lock_all=lock_all,
+        prefer = (
+            (preferred.specialist_id, preferred.workplace_id)
+            if preferred is not None and keep_preferred
+            else (None, None)
         )
+        key_lock = appts.booking_key_lock(request.hold_id)
+        try:
+            if None in prefer:
+                # No pair to lock yet: the hold id's lock alone, and what it booked already
+                # looked up before the engine looks (which would find the time taken by it).
+                await appts.lock_resources(session, [key_lock])
+                await self._check_booked(session, request)
+            chosen = await self._lock_candidate(
+                session,
+                request.query,
+                start=request.start,
+                now=now,
+                client_id=request.client_id,
+                prefer=prefer,
+                lock_all=lock_all,
+                # With the held pair, the hold id's lock goes in the same round trip as the
+                # pair's, and the lookup comes right after them.
+                first_lock=None if None in prefer else key_lock,
+                after_locks=(
+                    None if None in prefer else partial(self._check_booked, session, request)
+                ),
+            )
+        except _Booked as booked:
+            return await self._view_of(session, booked.appointment_id), False
         if request.expected_price is not None and chosen.price != request.expected_price:
             # The summary promised this price (docs/rules.md#any-specialist): never charge
             # another one silently; the client sees the time as gone and picks again.
@@ -386,6 +404,18 @@ class BookingService:
             )
         return view, True
 
+    @staticmethod
+    async def _check_booked(session: AsyncSession, request: BookingRequest) -> None:
+        """Under the hold id's lock: `_Booked` when the hold id booked an appointment already
+        (a double press, a confirm delivered again), `NotAllowed(NOT_YOUR_BOOKING)` when it
+        is another client's; nothing when it booked none."""
+        existing = await appts.by_booking_key(session, request.hold_id)
+        if existing is None:
+            return
+        if existing.client_id != request.client_id:
+            raise NotAllowed(NotAllowedReason.NOT_YOUR_BOOKING)
+        raise _Booked(existing.id)
+
     async def _lock_candidate(
         self,
         session: AsyncSession,
@@ -398,8 +428,12 @@ class BookingService:
         exclude_appointment_id: int | None = None,
         only_workplace: int | None = None,
         lock_all: bool = False,
+        first_lock: tuple[int, int] | None = None,
+        after_locks: Callable[[], Awaitable[None]] | None = None,
     ) -> SlotCandidate:
         """Pick a free (specialist, workplace) for `start`, lock it, and re-check under the lock.
+        `first_lock` is taken in the same round trip (first in the fixed order) and
+        `after_locks` run right after them, before the re-check.
 
         The pair is the preferred one (the hold's, or the appointment's current one), else the
         engine's first choice from an unlocked look. After `pg_advisory_xact_lock` on the
@@ -443,7 +477,11 @@ class BookingService:
             # every workplace, in the same fixed order as everyone else.
             workplaces = await location_workplace_ids(session, query.location_id)
             keys += [(appts.LOCK_WORKPLACE, w) for w in workplaces]
+        if first_lock is not None:
+            keys.append(first_lock)
         await appts.lock_resources(session, keys)
+        if after_locks is not None:
+            await after_locks()
 
         free = await look(locked=True)
         fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]

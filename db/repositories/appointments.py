@@ -8,6 +8,7 @@ service maps them to `SlotTaken`."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,17 +24,19 @@ CANCELLED = AppointmentStatus.CANCELLED
 
 # Advisory lock classes (first key of the two-int form). Locks are always taken in ascending
 # (class, id) order, so concurrent bookings queue up instead of deadlocking.
+LOCK_BOOKING_KEY = 0
 LOCK_SPECIALIST = 1
 LOCK_WORKPLACE = 2
 LOCK_LOCATION_CAPACITY = 3
 
 
-async def lock_booking_key(session: AsyncSession, key: str) -> None:
-    """Serialize confirms of the same hold (double press): taken before any resource lock.
-
-    The one-key form lives in a different lock space from the two-key resource locks.
-    """
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+def booking_key_lock(key: str) -> tuple[int, int]:
+    """The advisory lock (class, id) that serializes confirms of the same hold (a double
+    press): `LOCK_BOOKING_KEY`, the first in the fixed order, with 32 bits of the key's
+    BLAKE2b hash (two keys sharing them only queue behind each other). Taken with
+    `lock_resources`, alone or along with the resource locks in the same round trip."""
+    digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+    return LOCK_BOOKING_KEY, int.from_bytes(digest, "big", signed=True)
 
 
 async def lock_resources(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> None:

@@ -1,7 +1,7 @@
 """The bot's own database work per booking, through the real conversation (every update of it,
 the middlewares' included), held to what it is now so it cannot silently grow back (the
-figures and the aim, 20 statements, are in docs/bench-stack.md). The catalog is in memory
-already (the first booking read it), as it is in a running bot."""
+figures are in docs/bench-stack.md). The catalog is in memory already (the first booking read
+it), as it is in a running bot."""
 
 from __future__ import annotations
 
@@ -23,14 +23,15 @@ from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
-# Measured 21 statements and 7 checkouts (2026-11-30), held there: one session per step (the
+# Measured 20 statements and 7 checkouts (2026-11-30), held there: one session per step (the
 # date step's nearest times come from its own read, the hold's workplace hosts from the
 # catalog in memory, the hold and the quote share one), the hold reads the date's
 # appointments with their workplace pins in its check's query, a date built for the time
 # step reads the client's own appointments with its own, a new client's profile, roles and
 # what /book asks (blocked, booked before) in one statement, the confirm's holidays and
-# breaks of the date in one, the booked appointment read once, its outbox rows in one INSERT.
-STATEMENTS_PER_BOOKING = 21
+# breaks of the date in one, the booked appointment read once, its outbox rows in one INSERT,
+# the hold id's lock in the same round trip as the held pair's.
+STATEMENTS_PER_BOOKING = 20
 CHECKOUTS_PER_BOOKING = 7
 
 

@@ -128,6 +128,22 @@ async def test_double_confirm_concurrent_makes_one_appointment_one_debit(
     await assert_money_ok(session_factory)
 
 
+async def test_double_confirm_of_a_live_hold_concurrent_makes_one_appointment_one_debit(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """With the hold live, a confirm takes the hold id's lock in the same round trip as the
+    held pair's and looks the hold id up after them: the presses still queue, and the later
+    ones find the first one's appointment."""
+    client = await make_client(session_factory, balance=RICH)
+    hold = await hold_start(eng, cat, client)
+    req = booking_request(cat, client, hold_id=hold.hold_id, specialist=hold.specialist_id)
+    views = await asyncio.gather(*(eng.booking.confirm(req, now=NOW) for _ in range(8)))
+    assert len({v.id for v in views}) == 1
+    assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
+    assert await ledger_rows(session_factory, "debit") == 1
+    await assert_money_ok(session_factory)
+
+
 async def test_expired_hold_with_time_still_free_books(
     eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
