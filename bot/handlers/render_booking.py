@@ -27,13 +27,9 @@ def duration_range(low: int, high: int, i18n: Translator) -> str:
     return i18n("booking.duration_range", low=low, high=high)
 
 
-def local_hhmm(instant: datetime, tz: ZoneInfo) -> str:
-    return instant.astimezone(tz).strftime("%H:%M")
-
-
 def time_buttons(starts: Sequence[datetime], tz: ZoneInfo) -> list[tuple[int, str]]:
     """(Unix timestamp, `HH:MM` local) for the time keyboard."""
-    return [(int(s.timestamp()), local_hhmm(s, tz)) for s in starts]
+    return [(int(s.timestamp()), formats.hhmm(s, tz)) for s in starts]
 
 
 def short_when(instant: datetime, tz: ZoneInfo, i18n: Translator) -> str:
@@ -176,7 +172,7 @@ def summary_text(
         money_line=money_line,
         policy_line=policy_line(facts.policy, facts.tz, i18n),
         minutes=max(1, facts.hold_ttl_seconds // 60),
-        until=local_hhmm(facts.hold_expires_at, facts.tz),
+        until=formats.hhmm(facts.hold_expires_at, facts.tz),
     )
 
 

@@ -131,7 +131,7 @@ def day_text(view: DayView, i18n: Translator, currency: str) -> str:
         lines.append(
             i18n(
                 "admin.day.line",
-                time=a.start.astimezone(zone).strftime("%H:%M"),
+                time=formats.hhmm(a.start, zone),
                 client=line.client_name,
                 service=a.service_name,
                 specialist=a.specialist_name,
