@@ -10,11 +10,12 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
-from db.models import Specialist
+from db.models import Client, Specialist
 from tests.e2e.booking_support import booking_bot, t, wallet_of
 from tests.e2e.test_admin import ADMIN_TG, set_client
 from tests.e2e.test_admin_desk import open_menu, owner
@@ -167,11 +168,18 @@ async def test_amounts_signs_and_wrong_values_repeat_the_format(
         assert await answer("Walk In +7 000") == (
             f"{t('admin.input.phone_invalid', lang)}\n{t('admin.new_client.ask', lang)}"
         )
-        # A name of zero-width or blank-looking characters is no name.
+        # A phone alone has no name (not a client named "+7" or "8"); nor has a name of
+        # zero-width or blank-looking characters.
+        for phone_only in ("+7 916 000-00-09", "8 916 000 00 09"):
+            assert await answer(phone_only) == (
+                f"{t('admin.input.name_empty', lang)}\n{t('admin.new_client.ask', lang)}"
+            )
         for blank in ("\u200b", "\u3164\u200d"):
             assert await answer(f"{blank} +79160000009") == (
                 f"{t('admin.input.name_empty', lang)}\n{t('admin.new_client.ask', lang)}"
             )
+    async with session_factory() as s:
+        assert await s.scalar(select(Client).where(Client.phone == "+79160000009")) is None
     balance, ledger = await wallet_of(session_factory, anna)
     assert balance == Decimal("950.00")
     assert [r.amount for r in ledger] == [

@@ -16,7 +16,13 @@ from dishka import FromDishka
 
 from bot import formats
 from bot.config import Settings
-from bot.domain.admin_input import NOTES_MAX, check_text, parse_amount, parse_percent
+from bot.domain.admin_input import (
+    NOTES_MAX,
+    check_text,
+    looks_like_phone,
+    parse_amount,
+    parse_percent,
+)
 from bot.domain.errors import DomainError, InputProblem, InsufficientFunds, InvalidInput
 from bot.handlers.admin import desk_booking, screens
 from bot.handlers.admin.args import split_word
@@ -319,7 +325,14 @@ async def on_new_client(
     a phone that is already a client's books for that client."""
     if message.from_user is None:
         return
-    match = _NAME_PHONE.match(message.text or "")
+    text = message.text or ""
+    if looks_like_phone(text):
+        # Only a phone: its first digits ("+7", "8") are no name.
+        await retry(
+            message, InvalidInput(InputProblem.NAME_EMPTY), i18n, i18n("admin.new_client.ask")
+        )
+        return
+    match = _NAME_PHONE.match(text)
     if match is None:
         await message.answer(i18n("admin.new_client.ask"))
         return
