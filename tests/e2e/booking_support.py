@@ -32,6 +32,8 @@ TODAY = date(2031, 3, 3)
 TODAY_SHORT = {"ru": "пн, 3 мар.", "en": "Mon 3 Mar"}
 TOMORROW_SHORT = {"ru": "вт, 4 мар.", "en": "Tue 4 Mar"}
 SAID_TODAY = {"ru": "Сегодня", "en": "Today"}
+# The Payments provider token the payment tests configure (Telegram's test-mode shape).
+PROVIDER = "284685063:TEST:provider-token"
 
 
 def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:
@@ -83,6 +85,16 @@ async def set_language(
 
 def t(key: str, lang: str, **kw: object) -> str:
     return translate(key, lang, **kw)
+
+
+def booked(lang: str) -> str:
+    """The first line of the confirmation ("✅ You are booked!")."""
+    return t("booking.done", lang).split("\n", 1)[0]
+
+
+def is_summary(lang: str) -> Callable[[EmuMessage], bool]:
+    """Matches the booking summary: the message with the Confirm button."""
+    return lambda m: has_button(m, t("booking.btn.confirm", lang))
 
 
 async def new_client(

@@ -20,13 +20,16 @@ from bot.services.booking_flow import BookingFlow, LostReason, TimeChoice, TimeG
 from db.models import Client, Location, Service, ServiceSpecialist, Specialist, WorkplaceService
 from tests.e2e.booking_support import (
     NOW,
+    PROVIDER,
     SAID_TODAY,
     Services,
     appointments_of,
     assert_money_invariant,
+    booked,
     booking_bot,
     button_data,
     has_button,
+    is_summary,
     new_client,
     t,
     wallet_of,
@@ -38,7 +41,6 @@ pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 TEN = NOW + timedelta(hours=1)  # 10:00 in Moscow: the first start MIN_NOTICE_MIN allows
 ELEVEN = NOW + timedelta(hours=2)
-PROVIDER = "284685063:TEST:provider-token"
 
 
 async def names(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> dict[str, Any]:
@@ -53,15 +55,6 @@ async def names(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) ->
             )
         ).all()
     return {"location": location, "service": service, "specialists": list(specialists)}
-
-
-def booked(lang: str) -> str:
-    """The first line of the confirmation ("✅ You are booked!")."""
-    return t("booking.done", lang).split("\n", 1)[0]
-
-
-def is_summary(lang: str) -> Callable[[EmuMessage], bool]:
-    return lambda m: has_button(m, t("booking.btn.confirm", lang))
 
 
 async def to_times(user: SimUser, lang: str, *, specialist: str | None = None) -> EmuMessage:

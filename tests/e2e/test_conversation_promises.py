@@ -23,17 +23,21 @@ from bot.domain import notification_kinds as kinds
 from bot.emulator.server import BotAPIEmulator, EmuMessage
 from bot.emulator.users import SimUser
 from bot.handlers.render_booking import short_when
-from bot.i18n import Translator, translate
+from bot.i18n import Translator
 from db.models import Location, Outbox
 from tests.e2e.booking_support import (
     NOW,
+    PROVIDER,
     Services,
     appointments_of,
     assert_money_invariant,
+    booked,
     booking_bot,
     button_data,
     has_button,
+    is_summary,
     new_client,
+    t,
     wallet_of,
 )
 from tests.e2e.notify_support import notify_bot
@@ -43,20 +47,7 @@ from tests.money import rub
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 LANGS = ["ru", "en"]
-PROVIDER = "284685063:TEST:provider-token"
 TEN = NOW + dt.timedelta(hours=1)  # today 10:00 in Moscow: inside the free-cancel window
-
-
-def t(key: str, lang: str, **kw: object) -> str:
-    return translate(key, lang, **kw)
-
-
-def booked(lang: str) -> str:
-    return t("booking.done", lang).split("\n", 1)[0]
-
-
-def is_summary(lang: str) -> Callable[[EmuMessage], bool]:
-    return lambda m: has_button(m, t("booking.btn.confirm", lang))
 
 
 def callback_datas(message: EmuMessage) -> list[str]:
