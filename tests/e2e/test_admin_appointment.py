@@ -5,12 +5,13 @@ changes nothing and shows the appointment as it is now, and the money moves once
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import formats
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.emulator.types import EmuMessage
@@ -148,6 +149,12 @@ async def test_a_wrong_move_names_the_time_or_the_date_and_asks_again(
             await admin.send(typed)
             reply = await admin.wait_for_message(ask)
             assert reply.text == f"{t(rule, lang)}\n{ask}"
+        # A date beyond the booking horizon is told so, with the horizon in days.
+        await admin.send("04.03.2099 10:00")
+        far = formats.day(date(2099, 3, 4), lang, today=NOW.date())
+        await admin.wait_for_message(
+            t("admin.move.horizon", lang, date=far, days=app.settings.booking_horizon_days)
+        )
         assert await database_fingerprint(session_factory) == before
         await admin.send("04.03 14:00")
         await admin.wait_for_message(lambda m: "14:00" in (m.text or "") and ask not in m.text)

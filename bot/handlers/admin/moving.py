@@ -1,6 +1,7 @@
 """Moving an appointment from its admin card: the admin types `DD.MM HH:MM` (the location's
 local time) and optionally another specialist's name; the move is the client's reschedule use
-case (same slot engine, one transaction, price difference settled, both told)."""
+case (same slot engine, one transaction, price difference settled, both told). A date beyond
+the booking horizon (docs/rules.md#slot-grid) is told so before the engine is asked."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bot.domain.errors import (
     SlotTaken,
     SlotUnavailable,
 )
+from bot.domain.horizon import DateRefusal, date_refusal
 from bot.domain.statuses import AppointmentStatus
 from bot.handlers.admin import screens
 from bot.handlers.admin.render import refusal_text
@@ -78,7 +80,13 @@ async def on_move_to(
         if current.status != AppointmentStatus.BOOKED:
             raise InvalidState(InvalidStateReason.NOT_BOOKED)
         zone = ZoneInfo(current.timezone)
-        start, name = parse_move(message.text or "", now.astimezone(zone), current.timezone)
+        local_now = now.astimezone(zone)
+        start, name = parse_move(message.text or "", local_now, current.timezone)
+        horizon = settings.booking_horizon_days
+        if date_refusal(start.date(), local_now.date(), horizon) is DateRefusal.HORIZON:
+            day = formats.day(start.date(), i18n.locale, today=local_now.date())
+            await message.answer(i18n("admin.move.horizon", date=day, days=horizon))
+            return
         specialist_id = None
         if name:
             _, found = await day_desk.find(admin, name, i18n.locale)
