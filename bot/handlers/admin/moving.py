@@ -98,7 +98,10 @@ async def on_move_to(
             appointment_id, actor=actor, new_start=start, now=now, specialist_id=specialist_id
         )
     except InvalidInput as exc:
-        await message.answer(f"{refusal_text(exc, i18n)}\n{i18n('admin.move.ask')}")
+        if exc.reason is InputProblem.TIME_FORMAT:  # the move's own form, not the catalog's
+            await message.answer(i18n("admin.move.time_format"))
+        else:
+            await message.answer(f"{refusal_text(exc, i18n)}\n{i18n('admin.move.ask')}")
         return
     except (SlotTaken, SlotUnavailable):
         await message.answer(i18n("admin.move.taken"))
