@@ -23,7 +23,7 @@ from tests.e2e.booking_support import NOW, booking_bot, t, wallet_of
 from tests.e2e.test_admin import set_client
 from tests.e2e.test_admin_desk import owner
 from tests.integration.admin_support import database_fingerprint
-from tests.integration.factories import booking_request, make_catalog, make_client
+from tests.integration.factories import Catalog, booking_request, make_catalog, make_client
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
@@ -38,6 +38,33 @@ async def open_card(admin: SimUser, lang: str, location: str, client: str) -> Em
     )
 
 
+async def admin_and_boris(
+    emulator: BotAPIEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
+    lang: str,
+    *,
+    workplaces: int = 1,
+) -> tuple[Catalog, SimUser, int]:
+    """A catalog, the owner as the admin in `lang`, and the client "Boris" with 1000 in the
+    wallet: (catalog, admin, Boris's client id)."""
+    cat = await make_catalog(session_factory, workplaces=workplaces)
+    admin = await owner(emulator, session_factory, lang)
+    boris = await make_client(session_factory, balance=Decimal("1000"))
+    await set_client(session_factory, boris, first_name="Boris")
+    return cat, admin, boris
+
+
+async def ask_to_move(
+    admin: SimUser, lang: str, booking: BookingService, cat: Catalog, boris: int
+) -> AppointmentView:
+    """Boris booked, his card opened by the admin and Move pressed: the bot asks for the time."""
+    view = await booking.confirm(booking_request(cat, boris), now=NOW)
+    await open_card(admin, lang, view.location_name, "Boris")
+    await admin.press(t("admin.btn.move", lang))
+    await admin.wait_for_message(t("admin.move.ask", lang))
+    return view
+
+
 @pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_stale_appointment_buttons_and_answers_show_it_as_it_is(
     emulator: BotAPIEmulator,
@@ -45,10 +72,7 @@ async def test_stale_appointment_buttons_and_answers_show_it_as_it_is(
     session_factory: async_sessionmaker[AsyncSession],
     lang: str,
 ) -> None:
-    cat = await make_catalog(session_factory, workplaces=2)
-    admin = await owner(emulator, session_factory, lang)
-    boris = await make_client(session_factory, balance=Decimal("1000"))
-    await set_client(session_factory, boris, first_name="Boris")
+    cat, admin, boris = await admin_and_boris(emulator, session_factory, lang, workplaces=2)
     already = t("admin.appt.already_cancelled", lang)
     async with booking_bot(make_bot_settings) as app:
         booking: BookingService = app.services.booking
@@ -103,16 +127,10 @@ async def test_a_move_typed_after_the_client_cancelled_moves_nothing(
     session_factory: async_sessionmaker[AsyncSession],
     lang: str,
 ) -> None:
-    cat = await make_catalog(session_factory)
-    admin = await owner(emulator, session_factory, lang)
-    boris = await make_client(session_factory, balance=Decimal("1000"))
-    await set_client(session_factory, boris, first_name="Boris")
+    cat, admin, boris = await admin_and_boris(emulator, session_factory, lang)
     async with booking_bot(make_bot_settings) as app:
         booking: BookingService = app.services.booking
-        view = await booking.confirm(booking_request(cat, boris), now=NOW)
-        await open_card(admin, lang, view.location_name, "Boris")
-        await admin.press(t("admin.btn.move", lang))
-        await admin.wait_for_message(t("admin.move.ask", lang))
+        view = await ask_to_move(admin, lang, booking, cat, boris)
         await booking.cancel(view.id, actor=Actor(kind="client", id=boris), now=NOW)
         before = await database_fingerprint(session_factory)
         await admin.send("04.03 14:00")
@@ -128,17 +146,11 @@ async def test_a_wrong_move_names_the_time_or_the_date_and_asks_again(
     session_factory: async_sessionmaker[AsyncSession],
     lang: str,
 ) -> None:
-    cat = await make_catalog(session_factory)
-    admin = await owner(emulator, session_factory, lang)
-    boris = await make_client(session_factory, balance=Decimal("1000"))
-    await set_client(session_factory, boris, first_name="Boris")
+    cat, admin, boris = await admin_and_boris(emulator, session_factory, lang)
     ask = t("admin.move.ask", lang)
     async with booking_bot(make_bot_settings) as app:
         booking: BookingService = app.services.booking
-        view = await booking.confirm(booking_request(cat, boris), now=NOW)
-        await open_card(admin, lang, view.location_name, "Boris")
-        await admin.press(t("admin.btn.move", lang))
-        await admin.wait_for_message(ask)
+        view = await ask_to_move(admin, lang, booking, cat, boris)
         before = await database_fingerprint(session_factory)
         # A wrong time gets the move's own form (not the opening hours' HH:MM-HH:MM).
         for typed in ("04.03 24:00", "04.03 10:60", "04.03"):
