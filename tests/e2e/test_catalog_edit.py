@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import text
@@ -24,6 +24,7 @@ from tests.e2e.booking_support import booking_bot, new_client
 from tests.emulator.fixtures import running_bot
 from tests.integration.factories import (
     NOW,
+    Catalog,
     booking_request,
     make_catalog,
     make_client,
@@ -48,6 +49,25 @@ async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any)
     async with sessions() as s:
         value = (await s.execute(text(sql), params)).scalar_one()
     return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+async def name_of(
+    sessions: async_sessionmaker[AsyncSession],
+    table: Literal["locations", "services", "specialists", "workplaces"],
+    row_id: int,
+) -> str:
+    """The `name` of row `row_id` in `table`."""
+    name: str = await q(sessions, f"SELECT name FROM {table} WHERE id = :i", i=row_id)
+    return name
+
+
+async def catalog_and_client(
+    sessions: async_sessionmaker[AsyncSession], **catalog: Any
+) -> tuple[Catalog, int]:
+    """A catalog (`make_catalog`'s options) and a client whose wallet pays two visits."""
+    cat = await make_catalog(sessions, **catalog)
+    client = await make_client(sessions, balance=cat.price * 2)
+    return cat, client
 
 
 def pinned(app: Any) -> None:
@@ -101,7 +121,7 @@ async def test_a_service_is_created_and_edited_with_every_wrong_value_refused(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     cat = await make_catalog(session_factory)
-    taken = await q(session_factory, "SELECT name FROM services WHERE id = :i", i=cat.service_id)
+    taken = await name_of(session_factory, "services", cat.service_id)
     async with editor(emulator, make_bot_settings, lang) as (admin, _):
         await open_list(admin, "service", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
@@ -236,10 +256,8 @@ async def test_a_workplace_hosts_a_service_with_overrides(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     cat = await make_catalog(session_factory)
-    location = await q(
-        session_factory, "SELECT name FROM locations WHERE id = :i", i=cat.location_id
-    )
-    service = await q(session_factory, "SELECT name FROM services WHERE id = :i", i=cat.service_id)
+    location = await name_of(session_factory, "locations", cat.location_id)
+    service = await name_of(session_factory, "services", cat.service_id)
     async with editor(emulator, make_bot_settings, lang) as (admin, _):
         await open_list(admin, "workplace", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
@@ -277,10 +295,8 @@ async def test_a_specialist_with_services_schedule_and_breaks(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     cat = await make_catalog(session_factory)
-    location = await q(
-        session_factory, "SELECT name FROM locations WHERE id = :i", i=cat.location_id
-    )
-    service = await q(session_factory, "SELECT name FROM services WHERE id = :i", i=cat.service_id)
+    location = await name_of(session_factory, "locations", cat.location_id)
+    service = await name_of(session_factory, "services", cat.service_id)
     async with editor(emulator, make_bot_settings, lang) as (admin, _):
         await open_list(admin, "specialist", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
@@ -369,11 +385,8 @@ async def test_shorter_hours_over_a_booking_ask_keep_or_cancel_first(
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    cat = await make_catalog(session_factory)
-    client = await make_client(session_factory, balance=cat.price * 2)
-    location = await q(
-        session_factory, "SELECT name FROM locations WHERE id = :i", i=cat.location_id
-    )
+    cat, client = await catalog_and_client(session_factory)
+    location = await name_of(session_factory, "locations", cat.location_id)
     async with editor(emulator, make_bot_settings, lang) as (admin, app):
         view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
         await open_list(admin, "location", lang)
@@ -476,10 +489,9 @@ async def test_deactivating_and_a_break_over_a_booking_show_it_first(
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    cat = await make_catalog(session_factory)
-    client = await make_client(session_factory, balance=cat.price * 2)
+    cat, client = await catalog_and_client(session_factory)
     specialist = cat.specialist_ids[0]
-    name = await q(session_factory, "SELECT name FROM specialists WHERE id = :i", i=specialist)
+    name = await name_of(session_factory, "specialists", specialist)
     async with editor(emulator, make_bot_settings, lang) as (admin, app):
         view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
         await open_list(admin, "specialist", lang)
@@ -547,8 +559,7 @@ async def test_a_workplace_moves_to_another_location_with_its_bookings_shown_fir
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    cat = await make_catalog(session_factory, workplaces=2)
-    client = await make_client(session_factory, balance=cat.price * 2)
+    cat, client = await catalog_and_client(session_factory, workplaces=2)
     async with session_factory() as s, s.begin():
         second = await s.scalar(
             text(
@@ -562,10 +573,7 @@ async def test_a_workplace_moves_to_another_location_with_its_bookings_shown_fir
             session_factory, "SELECT workplace_id FROM appointments WHERE id = :a", a=view.id
         )
         free = next(w for w in cat.workplace_ids if w != used)
-        names = {
-            w: await q(session_factory, "SELECT name FROM workplaces WHERE id = :i", i=w)
-            for w in cat.workplace_ids
-        }
+        names = {w: await name_of(session_factory, "workplaces", w) for w in cat.workplace_ids}
         await open_list(admin, "workplace", lang)
         await admin.press(names[used])
         await admin.wait_for_message(t("catalog_edit.card.workplace", lang))
