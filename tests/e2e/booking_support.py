@@ -41,6 +41,11 @@ def wire_booking(app: BotApp, *, clock: Callable[[], datetime]) -> None:
     app.clock.source = clock
 
 
+def pinned(app: BotApp) -> None:
+    """`running_bot`'s set-up: the handlers' clock pinned at NOW."""
+    wire_booking(app, clock=lambda: NOW)
+
+
 @contextlib.asynccontextmanager
 async def booking_bot(
     make_settings: Callable[..., Settings], **overrides: Any
@@ -49,7 +54,7 @@ async def booking_bot(
     throttle is raised unless a test sets it."""
     overrides.setdefault("throttle_rate_per_second", 1000.0)
     settings = make_settings(**overrides)
-    async with running_bot(settings, setup=lambda app: wire_booking(app, clock=lambda: NOW)) as app:
+    async with running_bot(settings, setup=pinned) as app:
         yield app
 
 

@@ -20,7 +20,9 @@ from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.emulator.users import SimUser
 from bot.i18n import translate
-from tests.e2e.booking_support import booking_bot, new_client
+from tests.e2e.booking_support import TOMORROW_SHORT as TUE
+from tests.e2e.booking_support import booking_bot, new_client, pinned, t
+from tests.e2e.catalog_support import catalog_screen
 from tests.emulator.fixtures import running_bot
 from tests.integration.factories import (
     NOW,
@@ -34,14 +36,7 @@ from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
-# Tuesday 4 March 2031, the day after the tests' today, as a screen writes it.
-TUE = {"ru": "вт, 4 мар.", "en": "Tue 4 Mar"}
-
 ADMIN = 779_001
-
-
-def t(key: str, lang: str, **kwargs: Any) -> str:
-    return translate(key, lang, **kwargs)
 
 
 async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> Any:
@@ -70,10 +65,6 @@ async def catalog_and_client(
     return cat, client
 
 
-def pinned(app: Any) -> None:
-    app.clock.source = lambda: NOW
-
-
 @asynccontextmanager
 async def editor(
     emulator: BotAPIEmulator, make_bot_settings: Callable[..., Settings], lang: str
@@ -85,10 +76,7 @@ async def editor(
 
 async def open_list(admin: SimUser, kind: str, lang: str) -> None:
     """/admin -> Catalog -> the kind's list."""
-    await admin.send("/admin")
-    await admin.wait_for_message(t("admin.menu.title", lang))
-    await admin.press(t("catalog.menu", lang))
-    await admin.wait_for_message(t("catalog.screen", lang))
+    await catalog_screen(admin, lang)
     await admin.press(t(f"catalog_edit.list.{kind}", lang))
     await admin.wait_for_message(t(f"catalog_edit.list.{kind}", lang))
 

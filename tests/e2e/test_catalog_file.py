@@ -19,8 +19,10 @@ from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.emulator.types import EmuMessage
 from bot.emulator.users import SimUser
-from bot.i18n import translate
 from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, SpecialistActiveCb
+from tests.e2e.booking_support import TOMORROW_SHORT as TUE
+from tests.e2e.booking_support import pinned, t
+from tests.e2e.catalog_support import catalog_screen
 from tests.emulator.fixtures import running_bot
 from tests.integration.factories import (
     NOW,
@@ -34,14 +36,7 @@ from tests.integration.factories import (
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
-# Tuesday 4 March 2031, the day after the tests' today, as a screen writes it.
-TUE = {"ru": "вт, 4 мар.", "en": "Tue 4 Mar"}
-
 ADMIN = 778_001
-
-
-def t(key: str, lang: str, **kwargs: Any) -> str:
-    return translate(key, lang, **kwargs)
 
 
 async def q(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> Any:
@@ -70,16 +65,9 @@ async def world(
 
 async def open_catalog_screen(admin: SimUser, lang: str) -> EmuMessage:
     """/admin, then its Catalog button; the screen leads back to the menu."""
-    await admin.send("/admin")
-    await admin.wait_for_message(t("admin.menu.title", lang))
-    await admin.press(t("catalog.menu", lang))
-    screen = await admin.wait_for_message(t("catalog.screen", lang))
+    screen = await catalog_screen(admin, lang)
     assert screen.find_button(t("catalog.btn.back", lang)) is not None
     return screen
-
-
-def pinned(app: Any) -> None:
-    app.clock.source = lambda: NOW
 
 
 @pytest.mark.parametrize(("lang", "cancel"), [("ru", True), ("en", False)])
