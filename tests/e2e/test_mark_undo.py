@@ -15,11 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
-from bot.i18n import translate
 from bot.keyboards.admin import AdminApptCb, ApptAction
 from bot.keyboards.notify import AgendaCb, AgendaMark, ScheduleView
 from db.models import AuditEntry
-from tests.e2e.booking_support import assert_money_invariant, wallet_of
+from tests.e2e.booking_support import assert_money_invariant, t, wallet_of
 from tests.e2e.notify_support import NOW, notify_bot
 from tests.e2e.test_admin import set_client
 from tests.e2e.test_admin_desk import owner
@@ -30,10 +29,6 @@ pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 TEN = NOW + dt.timedelta(hours=1)  # 10:00 Moscow, today
 NEXT_DAY = NOW + dt.timedelta(days=1)  # 09:00 Moscow the day after
-
-
-def t(key: str, lang: str, **kw: object) -> str:
-    return translate(key, lang, **kw)
 
 
 def nav(lang: str) -> list[str]:

@@ -27,12 +27,10 @@ from bot.handlers.account.invoices import (
 from bot.keyboards.account import TopUpCb
 from bot.states import BookingStates
 from tests.e2e.account_support import account_bot, ledger_of, t
-from tests.e2e.booking_support import assert_money_invariant, new_client, wallet_of
+from tests.e2e.booking_support import PROVIDER, assert_money_invariant, new_client, wallet_of
 from tests.money import rub
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
-
-PROVIDER = "284685063:TEST:provider-token"
 
 
 async def invoice_for(user: SimUser, lang: str, amount: str) -> EmuMessage:

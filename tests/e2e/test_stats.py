@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
-from bot.i18n import translate
 from bot.keyboards.stats import StatsAction, StatsCb
+from tests.e2e.booking_support import t
 from tests.emulator.fixtures import running_bot
 from tests.integration import stats_data
 from tests.money import rub
@@ -24,10 +24,6 @@ pytestmark = pytest.mark.usefixtures("clean_db", "redis")
 
 ADMIN = 777_001
 NOW = datetime(2031, 3, 31, 9, 0, tzinfo=UTC)
-
-
-def t(key: str, lang: str, **kwargs: Any) -> str:
-    return translate(key, lang, **kwargs)
 
 
 def upload(params: dict[str, Any], field: str) -> dict[str, Any]:
