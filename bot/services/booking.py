@@ -251,8 +251,7 @@ class BookingService:
         docs/rules.md#conflicts, docs/rules.md#admin-rights.
         """
         self._check_notice(request.start, now)
-        held = await self._safe_get_hold(request.client_id)
-        preferred = held if held is not None and held.hold_id == request.hold_id else None
+        preferred = await self._held_pair(request)
         view, created = await self._repicking(
             partial(
                 self._confirm_in,
@@ -290,7 +289,7 @@ class BookingService:
         session: AsyncSession,
         *,
         request: BookingRequest,
-        preferred: Hold | None,
+        preferred: tuple[int, int] | None,
         now: datetime,
         keep_preferred: bool,
         booked_by: int | None = None,
@@ -300,10 +299,8 @@ class BookingService:
         """One run of the confirm transaction; (the view, whether this run created it)."""
         if booked_by is not None:
             await require_admin(session, self._settings, booked_by)
-        prefer = (
-            (preferred.specialist_id, preferred.workplace_id)
-            if preferred is not None and keep_preferred
-            else (None, None)
+        prefer: tuple[int | None, int | None] = (
+            preferred if preferred is not None and keep_preferred else (None, None)
         )
         key_lock = appts.booking_key_lock(request.hold_id)
         try:
@@ -1107,13 +1104,24 @@ class BookingService:
                     keep_preferred = False
         raise SlotTaken(SlotTakenReason.JUST_TAKEN)
 
-    async def _safe_get_hold(self, client_id: int) -> Hold | None:
+    async def _held_pair(self, request: BookingRequest) -> tuple[int, int] | None:
+        """The (specialist, workplace) of the request's hold, the pair confirm locks first; None:
+        no live hold of that id (the engine picks). The conversation keeps the pair with the
+        hold id (`held_workplace`), so no Redis command is spent on it: whether the hold is
+        still live changes nothing, as the look under the locks decides if the pair is free
+        (another client's hold or appointment there makes the run pick again). Without it,
+        the client's hold is read."""
+        if request.specialist_id is not None and request.held_workplace is not None:
+            return request.specialist_id, request.held_workplace
         try:
-            return await self._holds.get(client_id)
+            held = await self._holds.get(request.client_id)
         except Exception as exc:  # Redis is a courtesy; PostgreSQL decides without it.
             # One line, no trace: during a Redis outage this happens on every confirm.
-            log.warning("could not read the hold of client %s: %r", client_id, exc)
+            log.warning("could not read the hold of client %s: %r", request.client_id, exc)
             return None
+        if held is None or held.hold_id != request.hold_id:
+            return None
+        return held.specialist_id, held.workplace_id
 
     async def _after_change(
         self,

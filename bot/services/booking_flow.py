@@ -67,6 +67,7 @@ class SummaryQuote:
     end: datetime
     specialist_id: int  # the specialist the hold is for ("any" resolved: who will be assigned)
     specialist_name: str
+    workplace_id: int  # where the hold sits now (`BookingRequest.held_workplace`)
     price: Decimal
     discount_percent: Decimal
     discount: Decimal
@@ -214,6 +215,7 @@ class BookingFlow:
             end=hold.end,
             specialist_id=hold.specialist_id,
             specialist_name=specialist_name or "",
+            workplace_id=hold.workplace_id,
             price=charge.price,
             discount_percent=money.discount_percent,
             discount=charge.discount,

@@ -121,6 +121,10 @@ class BookingRequest:
     # The price the summary quoted (before the discount): confirm charges exactly that or
     # refuses (`SlotTaken(PRICE_CHANGED)`); None = whatever the chosen pair costs.
     expected_price: Decimal | None = None
+    # The workplace the quoted hold sits on: with `specialist_id`, the pair confirm locks
+    # first without reading the hold back from Redis (the look under the locks still decides
+    # whether the pair is free). None: confirm reads the client's hold for its pair.
+    held_workplace: int | None = None
 
     @property
     def query(self) -> SlotQuery:

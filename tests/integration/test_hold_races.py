@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from tests.integration.factories import (
     hold_start,
     make_catalog,
     make_client,
+    money_invariant_violations,
     overlapping_active_appointments,
 )
 
@@ -60,6 +62,7 @@ def request_for(cat: Catalog, hold: Hold) -> BookingRequest:
         start=hold.start,
         hold_id=hold.hold_id,
         expected_price=hold.price,
+        held_workplace=hold.workplace_id,
     )
 
 
@@ -323,3 +326,34 @@ async def test_a_hold_counts_a_hold_booked_after_its_read_of_the_day(
     assert z_holds
     view = await other.booking.confirm(request_for(cat, z_holds[0]), now=NOW)
     assert view.specialist_id == z_holds[0].specialist_id
+
+
+async def test_a_kept_pair_taken_after_its_hold_lapsed_is_picked_again_under_the_locks(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The conversation keeps its hold's pair and confirm locks it without reading the hold
+    back. X's hold lapses and Y books X's workplace at START with the other specialist: X's
+    confirm finds its pair taken under the locks and books its specialist elsewhere (one
+    workplace each, nothing overlaps), paid once."""
+    cat = await make_catalog(session_factory, specialists=2, workplaces=2, price=PRICE)
+    x = await make_client(session_factory, balance=PRICE)
+    y = await make_client(session_factory, balance=PRICE)
+    x_hold = await hold_start(eng, cat, x)
+    await eng.holds.release(x)  # what expiry does
+    other = next(s for s in cat.specialist_ids if s != x_hold.specialist_id)
+    y_hold = await hold_start(eng, cat, y, specialist=other)
+    y_request = replace(request_for(cat, y_hold), held_workplace=x_hold.workplace_id)
+    y_view = await eng.booking.confirm(y_request, now=NOW)
+    assert y_view.workplace_id == x_hold.workplace_id
+
+    x_view = await eng.booking.confirm(request_for(cat, x_hold), now=NOW)
+    assert x_view.specialist_id == x_hold.specialist_id
+    async with session_factory() as session:
+        assert set((await overlapping_active_appointments(session)).values()) == {0}
+        workplaces = await session.execute(text("SELECT DISTINCT workplace_id FROM appointments"))
+        assert len(workplaces.all()) == 2
+        assert await money_invariant_violations(session) == []
+        paid = await session.execute(
+            text("SELECT balance FROM client_wallets WHERE client_id = :x"), {"x": x}
+        )
+        assert paid.scalar_one() == 0

@@ -95,6 +95,7 @@ def request_of(deps: Deps, draft: Draft) -> BookingRequest | None:
         start=start,
         hold_id=draft.hold_id,
         expected_price=Decimal(draft.quoted_price) if draft.quoted_price else None,
+        held_workplace=draft.held_workplace if draft.assigned_specialist else None,
     )
 
 

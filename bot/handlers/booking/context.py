@@ -103,6 +103,7 @@ class Draft:
     # What the summary quoted for the held time: the specialist ("any" made definite) and the
     # price before the discount (a decimal string); confirm books exactly that.
     assigned_specialist: int | None = None
+    held_workplace: int | None = None  # the hold's workplace (with the specialist: its pair)
     quoted_price: str | None = None
     # An admin booking at the desk for this client, and the line naming them above each
     # screen ("Booking for Anna"); None: the presser books for themself.
@@ -161,6 +162,7 @@ class Draft:
             self.offered_times = []
         self.hold_id = None
         self.assigned_specialist = None
+        self.held_workplace = None
         self.quoted_price = None
         for s in later:
             self.set_auto(s, False)

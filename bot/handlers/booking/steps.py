@@ -77,9 +77,11 @@ async def pick_time(deps: Deps, draft: Draft, picked: Picked) -> Screen:
 
 
 def remember_quote(draft: Draft, quote: SummaryQuote) -> None:
-    """Keep what the summary promises (the hold, its specialist and price) for the confirm."""
+    """Keep what the summary promises (the hold, its specialist and price) for the confirm,
+    and the hold's workplace: the confirm locks the hold's pair without reading it back."""
     draft.hold_id = quote.hold_id
     draft.assigned_specialist = quote.specialist_id
+    draft.held_workplace = quote.workplace_id
     draft.quoted_price = str(quote.price)
 
 
