@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.emulator.server import BotAPIEmulator
 from bot.emulator.types import EmuMessage
 from bot.emulator.users import SimUser
-from tests.e2e.booking_support import t
+from tests.e2e.booking_support import pinned, t
+from tests.emulator.fixtures import running_bot
+
+
+@asynccontextmanager
+async def editor(
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    lang: str,
+    admin_id: int,
+) -> AsyncIterator[tuple[SimUser, BotApp]]:
+    """The running bot with its clock pinned and `admin_id` its only admin: (the admin speaking
+    `lang`, the app)."""
+    admin = emulator.user(admin_id, "Owner", language_code=lang)
+    async with running_bot(make_bot_settings(admin_ids=[admin_id]), setup=pinned) as app:
+        yield admin, app
 
 
 async def catalog_screen(admin: SimUser, lang: str) -> EmuMessage:

@@ -7,8 +7,7 @@ example, and a change that touches a booked appointment asking keep / cancel fir
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,9 +20,8 @@ from bot.emulator.server import BotAPIEmulator
 from bot.emulator.users import SimUser
 from bot.i18n import translate
 from tests.e2e.booking_support import TOMORROW_SHORT as TUE
-from tests.e2e.booking_support import booking_bot, new_client, pinned, t
-from tests.e2e.catalog_support import catalog_screen
-from tests.emulator.fixtures import running_bot
+from tests.e2e.booking_support import booking_bot, new_client, t
+from tests.e2e.catalog_support import catalog_screen, editor
 from tests.integration.factories import (
     NOW,
     Catalog,
@@ -65,15 +63,6 @@ async def catalog_and_client(
     return cat, client
 
 
-@asynccontextmanager
-async def editor(
-    emulator: BotAPIEmulator, make_bot_settings: Callable[..., Settings], lang: str
-) -> AsyncIterator[tuple[SimUser, Any]]:
-    admin = emulator.user(ADMIN, "Owner", language_code=lang)
-    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned) as app:
-        yield admin, app
-
-
 async def open_list(admin: SimUser, kind: str, lang: str) -> None:
     """/admin -> Catalog -> the kind's list."""
     await catalog_screen(admin, lang)
@@ -110,7 +99,7 @@ async def test_a_service_is_created_and_edited_with_every_wrong_value_refused(
 ) -> None:
     cat = await make_catalog(session_factory)
     taken = await name_of(session_factory, "services", cat.service_id)
-    async with editor(emulator, make_bot_settings, lang) as (admin, _):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await open_list(admin, "service", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
         await admin.wait_for_message(t("catalog_edit.format.name", lang))
@@ -161,7 +150,7 @@ async def test_a_location_with_hours_holidays_and_capacity(
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with editor(emulator, make_bot_settings, lang) as (admin, _):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await open_list(admin, "location", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
         await answer(admin, "Салон на Арбате", t("catalog_edit.format.text", lang))
@@ -246,7 +235,7 @@ async def test_a_workplace_hosts_a_service_with_overrides(
     cat = await make_catalog(session_factory)
     location = await name_of(session_factory, "locations", cat.location_id)
     service = await name_of(session_factory, "services", cat.service_id)
-    async with editor(emulator, make_bot_settings, lang) as (admin, _):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await open_list(admin, "workplace", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
         await admin.wait_for_message(t("catalog_edit.workplace.pick_location", lang))
@@ -285,7 +274,7 @@ async def test_a_specialist_with_services_schedule_and_breaks(
     cat = await make_catalog(session_factory)
     location = await name_of(session_factory, "locations", cat.location_id)
     service = await name_of(session_factory, "services", cat.service_id)
-    async with editor(emulator, make_bot_settings, lang) as (admin, _):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await open_list(admin, "specialist", lang)
         await admin.press(t("catalog_edit.btn.new", lang))
         await answer(admin, "Вера Новикова", t("catalog_edit.format.text", lang))
@@ -375,7 +364,7 @@ async def test_shorter_hours_over_a_booking_ask_keep_or_cancel_first(
 ) -> None:
     cat, client = await catalog_and_client(session_factory)
     location = await name_of(session_factory, "locations", cat.location_id)
-    async with editor(emulator, make_bot_settings, lang) as (admin, app):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, app):
         view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
         await open_list(admin, "location", lang)
         await admin.press(location)
@@ -480,7 +469,7 @@ async def test_deactivating_and_a_break_over_a_booking_show_it_first(
     cat, client = await catalog_and_client(session_factory)
     specialist = cat.specialist_ids[0]
     name = await name_of(session_factory, "specialists", specialist)
-    async with editor(emulator, make_bot_settings, lang) as (admin, app):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, app):
         view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
         await open_list(admin, "specialist", lang)
         await admin.press(name)
@@ -555,7 +544,7 @@ async def test_a_workplace_moves_to_another_location_with_its_bookings_shown_fir
                 "'Europe/Moscow') RETURNING id"
             )
         )
-    async with editor(emulator, make_bot_settings, lang) as (admin, app):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, app):
         view = await app.services.booking.confirm(booking_request(cat, client), now=NOW)
         used = await q(
             session_factory, "SELECT workplace_id FROM appointments WHERE id = :a", a=view.id

@@ -21,9 +21,8 @@ from bot.emulator.types import EmuMessage
 from bot.emulator.users import SimUser
 from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, SpecialistActiveCb
 from tests.e2e.booking_support import TOMORROW_SHORT as TUE
-from tests.e2e.booking_support import pinned, t
-from tests.e2e.catalog_support import catalog_screen
-from tests.emulator.fixtures import running_bot
+from tests.e2e.booking_support import t
+from tests.e2e.catalog_support import catalog_screen, editor
 from tests.integration.factories import (
     NOW,
     Catalog,
@@ -81,8 +80,7 @@ async def test_a_valid_file_previews_then_applies(
     redis_prefix: str,
 ) -> None:
     _, appointment, content = await world(session_factory, redis, redis_prefix)
-    admin = emulator.user(ADMIN, "Owner", language_code=lang)
-    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await admin.send_document("catalog.yaml", content)
         preview = await admin.wait_for_message(t("catalog.touched.header", lang, count=1))
         assert "specialists: 1 deactivated" in (preview.text or "")
@@ -121,9 +119,8 @@ async def test_refusals_change_nothing(
     redis_prefix: str,
 ) -> None:
     _, appointment, content = await world(session_factory, redis, redis_prefix)
-    admin = emulator.user(ADMIN, "Owner", language_code=lang)
     client = emulator.user(778_002, "Client", language_code=lang)
-    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await client.send_document("catalog.yaml", content)
         await client.wait_for_message(t("admin.denied", lang))
 
@@ -163,9 +160,8 @@ async def test_export_sends_the_catalog_that_imports_back_unchanged(
     redis_prefix: str,
 ) -> None:
     await world(session_factory, redis, redis_prefix)
-    admin = emulator.user(ADMIN, "Owner", language_code=lang)
     client = emulator.user(778_002, "Client", language_code=lang)
-    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         screen = await open_catalog_screen(admin, lang)
         await admin.press(t("catalog.btn.export", lang))
         await admin.wait_for_message(t("catalog.exported", lang))
@@ -201,8 +197,7 @@ async def test_closing_a_date_with_rejected_inputs_then_the_impact_screen(
     location = await q(
         session_factory, "SELECT name FROM locations WHERE id = :i", i=cat.location_id
     )
-    admin = emulator.user(ADMIN, "Owner", language_code=lang)
-    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await open_catalog_screen(admin, lang)
         await admin.press(t("catalog.btn.holiday", lang))
         await admin.wait_for_message(t("catalog.holiday.pick", lang))
@@ -244,9 +239,8 @@ async def test_deactivating_and_reactivating_a_specialist(
     cat, appointment, _ = await world(session_factory, redis, redis_prefix)
     spec = cat.specialist_ids[1]
     name = await q(session_factory, "SELECT name FROM specialists WHERE id = :i", i=spec)
-    admin = emulator.user(ADMIN, "Owner", language_code=lang)
     client = emulator.user(778_002, "Client", language_code=lang)
-    async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=pinned):
+    async with editor(emulator, make_bot_settings, lang, ADMIN) as (admin, _):
         await open_catalog_screen(admin, lang)
         await admin.press(t("catalog.btn.specialists", lang))
         await admin.wait_for_message(t("catalog.specialists.pick", lang))
