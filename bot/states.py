@@ -46,7 +46,7 @@ class CatalogEdit(StatesGroup):
 class AdminStates(StatesGroup):
     """An admin typing free text for an action: the reason of a cancellation, the new time (and
     specialist) of a move, a client search, a new client's name and phone, a client's notes, a
-    top-up or adjustment, a day view's date, a new admin."""
+    top-up or adjustment, a day view's date, a new admin, a statistics period."""
 
     cancel_reason = State()
     move_to = State()
@@ -58,3 +58,4 @@ class AdminStates(StatesGroup):
     client_discount = State()
     day_date = State()
     add_admin = State()
+    stats_period = State()  # a period typed on the statistics screen

@@ -1,6 +1,7 @@
 """/stats end to end, in Russian and English: the figures of the fixed data set (`stats_data`,
-computed by hand there), the chart and the CSV files, the period and scope buttons, and every
-refusal (not an admin, a bad period, a forged button) with nothing changed."""
+computed by hand there), the chart and the CSV files, the period and scope buttons, a period
+typed on the screen, and every refusal (not an admin, a bad period, a forged button) with
+nothing changed."""
 
 from __future__ import annotations
 
@@ -153,13 +154,14 @@ async def test_refusals_change_nothing(
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-async def test_the_admin_menu_opens_this_month(
+async def test_the_admin_menu_opens_this_month_and_takes_a_typed_period(
     lang: str,
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     await stats_data.build(session_factory)
+    before = await row_counts(session_factory)
     admin = emulator.user(ADMIN, "Owner", language_code=lang)
     setup = lambda app: setattr(app.clock, "source", lambda: NOW)  # noqa: E731
     async with running_bot(make_bot_settings(admin_ids=[ADMIN]), setup=setup):
@@ -171,3 +173,35 @@ async def test_the_admin_menu_opens_this_month(
         shown = await admin.wait_for_message(title)
         # March: a0-a3, a6, a7 and b1 are held (a4, a5 and a8 were cancelled).
         assert t("stats.held", lang, held=7, completed=4, no_shows=1) in (shown.text or "")
+        assert t("stats.type_period", lang) in (shown.text or "")
+
+        # A wrong period: the /stats refusal with the format; the screen still takes a period.
+        for bad, reason in (("yesterday", "format"), ("31.02-01.03", "date")):
+            await admin.send(bad)
+            refusal = await admin.wait_for_message(t(f"stats.bad_period.{reason}", lang))
+            assert (
+                refusal.text == f"{t(f'stats.bad_period.{reason}', lang)}\n{t('stats.usage', lang)}"
+            )
+
+        await admin.send("24.03-30.03")
+        week = await admin.wait_for_message(
+            t("stats.title", lang, scope=everyone, first="24.03.2031", last="30.03.2031")
+        )
+        assert t("stats.bookings_made", lang, count=6) in (week.text or "")
+
+        # After a scope button, a typed period keeps that scope (the location "Центр").
+        await admin.press("Центр")
+        await admin.wait_for_message(
+            t("stats.title", lang, scope="Центр", first="24.03.2031", last="30.03.2031")
+        )
+        await admin.send("24.03-30.03")
+        narrowed = await admin.wait_for_message(
+            lambda m: m.message_id > week.message_id
+            and (m.text or "").startswith(
+                t("stats.title", lang, scope="Центр", first="24.03.2031", last="30.03.2031")
+            )
+            and m.find_button("• Центр") is not None
+        )
+        assert t("stats.bookings_made", lang, count=5) in (narrowed.text or "")
+        assert not emulator.calls_to("sendPhoto", chat_id=ADMIN)
+    assert await row_counts(session_factory) == before
