@@ -44,13 +44,14 @@ async def admin_and_boris(
     lang: str,
     *,
     workplaces: int = 1,
+    **client: str,
 ) -> tuple[Catalog, SimUser, int]:
-    """A catalog, the owner as the admin in `lang`, and the client "Boris" with 1000 in the
-    wallet: (catalog, admin, Boris's client id)."""
+    """A catalog, the owner as the admin in `lang`, and the client "Boris" (with the `client`
+    fields set too) with 1000 in the wallet: (catalog, admin, Boris's client id)."""
     cat = await make_catalog(session_factory, workplaces=workplaces)
     admin = await owner(emulator, session_factory, lang)
     boris = await make_client(session_factory, balance=Decimal("1000"))
-    await set_client(session_factory, boris, first_name="Boris")
+    await set_client(session_factory, boris, first_name="Boris", **client)
     return cat, admin, boris
 
 
@@ -184,11 +185,8 @@ async def test_the_card_names_the_client_and_back_returns_to_it(
     session_factory: async_sessionmaker[AsyncSession],
     lang: str,
 ) -> None:
-    cat = await make_catalog(session_factory)
-    admin = await owner(emulator, session_factory, lang)
-    boris = await make_client(session_factory, balance=Decimal("1000"))
-    await set_client(
-        session_factory, boris, first_name="Boris", username="boris_k", phone="+79160000007"
+    cat, admin, boris = await admin_and_boris(
+        emulator, session_factory, lang, username="boris_k", phone="+79160000007"
     )
     who = t("admin.card.title", lang, name="Boris · @boris_k · +79160000007")
     async with booking_bot(make_bot_settings) as app:
