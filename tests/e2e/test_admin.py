@@ -28,7 +28,15 @@ from bot.keyboards.admin import DayKind
 from bot.keyboards.catalog_file import HolidayLocationCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Location, Specialist
-from tests.e2e.booking_support import NOW, appointments_of, booking_bot, new_client, t, wallet_of
+from tests.e2e.booking_support import (
+    NOW,
+    appointments_of,
+    booked,
+    booking_bot,
+    new_client,
+    t,
+    wallet_of,
+)
 from tests.e2e.test_booking_flow import to_summary
 from tests.integration.admin_support import database_fingerprint
 from tests.integration.factories import (
@@ -485,7 +493,7 @@ async def test_a_blocked_client_cannot_book_until_unblocked(
         )
         await to_summary(user, lang)
         await user.press(t("booking.btn.confirm", lang))
-        await user.wait_for_message(t("booking.done", lang).split("\n", 1)[0])
+        await user.wait_for_message(booked(lang))
     assert len(await appointments_of(session_factory, client_id)) == 1
 
 

@@ -135,7 +135,7 @@ async def test_happy_path(
         assert hold is not None and hold.start == TEN
 
         await user.press(t("booking.btn.confirm", lang))
-        done = await user.wait_for_message(t("booking.done", lang).split("\n")[0])
+        done = await user.wait_for_message(booked(lang))
         # One message was edited through the whole flow.
         assert done.message_id == start.message_id
         assert dear in (done.text or "") and rub(1500, lang) in (done.text or "")

@@ -20,13 +20,15 @@ from tests.e2e.booking_support import (
     TODAY,
     appointments_of,
     assert_money_invariant,
+    booked,
     booking_bot,
     button_data,
     has_button,
+    is_summary,
     new_client,
     t,
 )
-from tests.e2e.test_booking_flow import is_summary, names
+from tests.e2e.test_booking_flow import names
 from tests.integration.factories import make_catalog
 
 pytestmark = pytest.mark.usefixtures("clean_db", "redis")
@@ -80,7 +82,7 @@ async def test_a_booking_with_a_chosen_specialist_takes_four_taps(
         summary = await user.wait_for_message(is_summary(lang))
         assert "10:00" in (summary.text or "") and n["specialists"][1] in (summary.text or "")
         await taps.press(t("booking.btn.confirm", lang))  # 4
-        await user.wait_for_message(t("booking.done", lang).split("\n")[0])
+        await user.wait_for_message(booked(lang))
 
     assert taps.taps == 4
     [appointment] = await appointments_of(session_factory, client_id)
