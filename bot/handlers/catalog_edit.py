@@ -8,7 +8,9 @@ one screen shows a card, one handler asks for a field, one handler reads what wa
 wrong value is answered with what was wrong and the expected format with an example, and the
 admin stays in the same step. A change that touches no booked appointment is applied at once;
 one that does shows them first with keep / cancel-with-refund (the catalog file's buttons,
-`bot.handlers.catalog_file`). The role is checked on the server for every button and message.
+`bot.handlers.catalog_file`). The role is checked on the server for every button and message by
+the admin gate in front of this router (`bot.middlewares.admin_only`), and again when the
+editor applies a change (`CatalogEditor`).
 Rules: docs/rules.md#admin-rights.
 """
 
@@ -27,7 +29,7 @@ from dishka import FromDishka
 from bot import formats
 from bot.config import Settings
 from bot.domain.catalog_input import FieldType, is_optional
-from bot.domain.errors import DomainError, InputProblem, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import DomainError, InputProblem, InvalidInput, NotFound
 from bot.domain.walltime import WallTime
 from bot.handlers.admin.render import refusal_text
 from bot.handlers.admin.screens import local_today
@@ -50,7 +52,6 @@ from bot.keyboards.catalog_edit import (
     CatView,
 )
 from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb, catalog_file_keyboard
-from bot.services.admin_gate import AdminGate
 from bot.services.catalog_editor import (
     FIELDS,
     Card,
@@ -533,18 +534,13 @@ def typed_kind(edit: Edit) -> FieldType:
 
 async def _pressed(
     query: CallbackQuery,
-    deps: tuple[FSMContext, Translator, AdminGate, CatalogEditor, Settings, datetime],
+    deps: tuple[FSMContext, Translator, CatalogEditor, Settings, datetime],
     valid: bool,
     run: Callable[[Ctx], Awaitable[Screen | None]],
 ) -> None:
-    """A press of an editor button: the role checked on the server, a forged or stale button
-    answered as such, then `run` (its screen replaces the message)."""
-    state, i18n, gate, editor, settings, now = deps
-    try:
-        await gate.require(query.from_user.id)
-    except NotAllowed:
-        await query.answer(i18n("admin.denied"), show_alert=True)
-        return
+    """A press of an editor button (the sender an admin: the router's gate checked it), a
+    forged or stale button answered as such, then `run` (its screen replaces the message)."""
+    state, i18n, editor, settings, now = deps
     message = query.message if isinstance(query.message, Message) else None
     if message is None or not valid:
         await query.answer(i18n("catalog.stale"), show_alert=True)
@@ -580,7 +576,6 @@ async def on_catalog(
     callback_data: AdmCatalogCb,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     editor: FromDishka[CatalogEditor],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
@@ -591,7 +586,7 @@ async def on_catalog(
         and (cb.view not in NEEDS_ID or cb.id > 0)
         and (cb.view is not CatView.day or cb.day > 0)
     )
-    deps = (state, i18n, gate, editor, settings, now)
+    deps = (state, i18n, editor, settings, now)
     await _pressed(query, deps, valid, lambda ctx: VIEWS[cb.view](ctx, cb))
 
 
@@ -610,12 +605,11 @@ async def on_field(
     callback_data: AdmCatalogFieldCb,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     editor: FromDishka[CatalogEditor],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
 ) -> None:
-    deps = (state, i18n, gate, editor, settings, now)
+    deps = (state, i18n, editor, settings, now)
     await _pressed(query, deps, True, lambda ctx: field_prompt(ctx, callback_data))
 
 
@@ -623,7 +617,6 @@ async def on_text(
     message: Message,
     state: FSMContext,
     i18n: Translator,
-    gate: FromDishka[AdminGate],
     editor: FromDishka[CatalogEditor],
     settings: FromDishka[Settings],
     now: FromDishka[Now],
@@ -632,12 +625,7 @@ async def on_text(
         return
     data: dict[str, Any] = await state.get_data()
     try:
-        await gate.require(message.from_user.id)
         edit = Edit.model_validate(data.get(EDIT_KEY) or {})
-    except NotAllowed:
-        await state.set_state(None)
-        await message.answer(i18n("admin.denied"))
-        return
     except ValueError:  # nothing being typed (an expired conversation)
         await state.set_state(None)
         await message.answer(i18n("catalog.stale"))

@@ -25,6 +25,7 @@ from bot.emulator.server import BotAPIEmulator
 from bot.handlers import setup_routers
 from bot.handlers.admin_only import is_admin_router
 from bot.keyboards.admin import DayKind
+from bot.keyboards.catalog_edit import AdmCatalogFieldCb, CatKind
 from bot.keyboards.catalog_file import HolidayLocationCb
 from bot.services.booking import BookingService
 from db.models import Admin, Appointment, Client, Location, Specialist
@@ -531,14 +532,17 @@ async def test_the_invites_screen_pages_through_every_specialist(
     assert len(names) == len(set(names)) == len(cat.specialist_ids) == 10
 
 
+@pytest.mark.parametrize("asked_for", ["holiday", "catalog_value"])
 async def test_a_removed_admin_typing_an_answer_is_refused(
     emulator: BotAPIEmulator,
     make_bot_settings: Callable[..., Settings],
     session_factory: async_sessionmaker[AsyncSession],
     clean_db: object,
+    asked_for: str,
 ) -> None:
     """The gate covers typed answers too: an admin removed while the bot waits for a date to
-    close gets "admins only" for it, and nothing is closed."""
+    close (the catalog file) or a new value (the catalog editor) gets "admins only" for it,
+    and nothing changes."""
 
     cat = await make_catalog(session_factory)
     await make_client(session_factory, tg_id=SECOND_ADMIN_TG)
@@ -548,14 +552,19 @@ async def test_a_removed_admin_typing_an_answer_is_refused(
     async with booking_bot(make_bot_settings):
         await helper.send("/admin")
         await helper.wait_for_message(t("admin.menu.title", "ru"))
-        await helper.press_data(HolidayLocationCb(location_id=cat.location_id).pack())
-        asked = t("catalog.holiday.ask", "ru").split("{", 1)[0]
+        if asked_for == "holiday":
+            await helper.press_data(HolidayLocationCb(location_id=cat.location_id).pack())
+            asked = t("catalog.holiday.ask", "ru").split("{", 1)[0]
+        else:
+            field = AdmCatalogFieldCb(kind=CatKind.service, id=cat.service_id, field="name")
+            await helper.press_data(field.pack())
+            asked = t("catalog_edit.ask", "ru").split("{", 1)[0]
         await helper.wait_for_message(lambda m: (m.text or "").startswith(asked))
         async with session_factory() as s, s.begin():
             row = await s.get(Admin, SECOND_ADMIN_TG)
             assert row is not None
             await s.delete(row)
         before = await database_fingerprint(session_factory)
-        await helper.send("08.03")
+        await helper.send("08.03" if asked_for == "holiday" else "Новое имя")
         assert (await helper.wait_for_message()).text == t("admin.denied", "ru")
         assert await database_fingerprint(session_factory) == before
