@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.emulator.server import BotAPIEmulator
 from bot.services.booking import BookingService
-from tests.e2e.booking_support import NOW, booking_bot, t
+from tests.e2e.booking_support import NOW, booking_bot, pinned, t
 from tests.e2e.test_admin import ADMIN_TG, set_client
 from tests.e2e.test_catalog_edit import ADMIN as EDITOR_ADMIN
-from tests.e2e.test_catalog_edit import open_list, pinned
+from tests.e2e.test_catalog_edit import open_list
 from tests.e2e.test_stats import ADMIN as STATS_ADMIN
 from tests.e2e.test_stats import NOW as STATS_NOW
 from tests.e2e.test_stats import upload
