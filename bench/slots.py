@@ -10,11 +10,19 @@
    - `day_slots` cold (the location's cache version bumped right before) and cached;
    - `available_dates` (the month calendar) cold and cached;
    - `candidates` (the authoritative per-start check booking runs; never cached).
-3. Times the workplace re-assignment check alone (`Rearrangement.moves_for`, pure Python) on
+3. In the same loop, on the same database, Redis and sampled queries, times two baselines:
+   - a raw asyncpg fetch of the day's busy intervals: the active appointments meeting the
+     location-local date that the engine reads for it (at the location on a workplace hosting
+     the service, or of a qualified specialist anywhere): id, start, end, blocked end,
+     specialist, workplace, location, client, hold id;
+   - a Redis GET of a small key;
+   and prints each figure's ratio to its baseline at p50 and p95 (cold figures against the
+   busy-interval fetch, cached ones against the GET).
+4. Times the workplace re-assignment check alone (`Rearrangement.moves_for`, pure Python) on
    busy synthetic days: 4 interchangeable workplaces, 40 movable appointments packed
    greedily, one new appointment per check at a start where its workplace is taken.
-4. Prints p50/p95/max in milliseconds, one line per measurement, the load average, and drops
-   the database.
+5. Prints p50/p95/max in milliseconds, one line per measurement, the ratios, the load average
+   at the start and at the end, and drops the database.
 
 Environment: `BENCH_DATABASE_ADMIN_URL` (default postgresql://postgres@127.0.0.1:5432/postgres),
 `REDIS_URL` (default redis://127.0.0.1:6379/0).
@@ -26,13 +34,16 @@ import argparse
 import asyncio
 import os
 import random
+import statistics
 import sys
 import time
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import asyncpg
 from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +61,7 @@ from bench.common import (  # noqa: E402
 )
 from bot.config import load_settings  # noqa: E402
 from bot.domain.assignment import PlacedAppointment, Rearrangement, WorkplaceDay  # noqa: E402
+from bot.domain.tz import day_bounds  # noqa: E402
 from bot.services.availability import AvailabilityService  # noqa: E402
 from bot.services.holds import HoldStore  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
@@ -64,8 +76,41 @@ async def timed(call: Awaitable[object]) -> float:
     return time.perf_counter() - started
 
 
+# The day's busy intervals as the engine reads them for a cold day (`busy_condition`, no
+# capacity): active appointments meeting the window, at the location on a workplace hosting
+# the service or of one of the qualified specialists anywhere, in start order.
+BUSY_SQL = """
+SELECT id, location_id, specialist_id, workplace_id, client_id, start_time, end_time,
+       blocked_until, booking_key
+FROM appointments
+WHERE status <> 'cancelled'
+  AND start_time < $2::timestamptz AND blocked_until > $1::timestamptz
+  AND start_time > $1::timestamptz - interval '1 day'
+  AND ((location_id = $3 AND workplace_id = ANY($4::int[])) OR specialist_id = ANY($5::int[]))
+ORDER BY start_time, id
+"""
+
+
+def _quantiles(samples: list[float]) -> tuple[float, float]:
+    if len(samples) < 2:
+        return samples[0], samples[0]
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return q[49], q[94]
+
+
+def ratio(label: str, samples: list[float], base: list[float], base_label: str) -> str:
+    """One line: `samples`' p50 and p95 each divided by the baseline's."""
+    (p50, p95), (b50, b95) = _quantiles(samples), _quantiles(base)
+    return f"{label:<24} / {base_label}: p50 x{p50 / b50:5.1f}  p95 x{p95 / b95:5.1f}"
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (1 min) / {five:.1f} (5 min)"
+
+
 def assignment_case(samples: int, seed: int) -> str:
-    """The re-assignment check on a busy day (see the module docstring, step 3)."""
+    """The re-assignment check on a busy day (see the module docstring, step 4)."""
     rnd = random.Random(seed)
     t0 = datetime(2031, 3, 4, 6, 0, tzinfo=UTC)
     workplaces = frozenset({1, 2, 3, 4})
@@ -108,13 +153,26 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
     engine = make_engine(async_url, pool_size=4)
     sessions = make_session_factory(engine)
     redis = Redis.from_url(REDIS_URL)
+    raw = await asyncpg.connect(url)
     try:
+        zones = dict(await raw.fetch("SELECT id, timezone FROM locations"))
+        hosting: dict[tuple[int, int], list[int]] = {}
+        for loc, svc, wps in await raw.fetch(
+            "SELECT w.location_id, ws.service_id, array_agg(w.id) FROM workplace_services ws "
+            "JOIN workplaces w ON w.id = ws.workplace_id "
+            "WHERE w.is_active AND ws.is_active GROUP BY 1, 2"
+        ):
+            hosting[(loc, svc)] = list(wps)
+        small_key = f"{prefix}:baseline"
+        await redis.set(small_key, "x" * 64)
+        # Prepared once before timing, as the engine's statements are after its first query.
+        await raw.fetch(BUSY_SQL, NOW, NOW, 0, [], [])
         holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
         service = AvailabilityService(sessions, redis, settings, holds)
         rnd = random.Random(seed)
         bookable = sorted(catalog.qualified)
         results: dict[str, list[float]] = {
-            k: [] for k in ("day", "day_cached", "month", "month_cached", "check")
+            k: [] for k in ("day", "day_cached", "month", "month_cached", "check", "busy", "get")
         }
         offered = 0
         for _ in range(samples):
@@ -122,6 +180,11 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
             spec = None if rnd.random() < 0.5 else rnd.choice(catalog.qualified[(loc, svc)])
             day = TODAY + timedelta(days=rnd.randrange(1, 14))
             which = {"location_id": loc, "service_id": svc, "specialist_id": spec}
+            window = day_bounds(day, ZoneInfo(zones[loc]))
+            specs = catalog.qualified[(loc, svc)] if spec is None else [spec]
+            busy_args = (*window, loc, hosting.get((loc, svc), []), specs)
+            results["busy"].append(await timed(raw.fetch(BUSY_SQL, *busy_args)))
+            results["get"].append(await timed(redis.get(small_key)))
             await service.invalidate(location_id=loc)
             results["day"].append(await timed(service.day_slots(**which, day=day, now=NOW)))
             results["day_cached"].append(await timed(service.day_slots(**which, day=day, now=NOW)))
@@ -142,17 +205,26 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
             f"queries: {samples} random (location, service, specialist or any, date); "
             f"{offered} days had free times"
         )
+        lines.append(summary("busy intervals (asyncpg)", results["busy"]))
+        lines.append(summary("Redis GET", results["get"]))
         lines.append(summary("day_slots cold", results["day"]))
         lines.append(summary("day_slots cached", results["day_cached"]))
         lines.append(summary("month calendar cold", results["month"]))
         lines.append(summary("month calendar cached", results["month_cached"]))
         if results["check"]:
             lines.append(summary("candidates (database)", results["check"]))
+        busy, get = results["busy"], results["get"]
+        lines.append(ratio("day_slots cold", results["day"], busy, "busy intervals"))
+        lines.append(ratio("day_slots cached", results["day_cached"], get, "Redis GET"))
+        lines.append(ratio("month calendar cold", results["month"], busy, "busy intervals"))
+        lines.append(ratio("month calendar cached", results["month_cached"], get, "Redis GET"))
+        if results["check"]:
+            lines.append(ratio("candidates (database)", results["check"], busy, "busy intervals"))
         lines.append(assignment_case(samples, seed))
-        one, five, _ = os.getloadavg()
-        lines.append(f"load average at the end: {one:.1f} (1 min) / {five:.1f} (5 min)")
+        lines.append(f"load average at the end: {load_average()}")
         return lines
     finally:
+        await raw.close()
         await discard_redis(redis, prefix)
         await engine.dispose()
 
@@ -170,9 +242,9 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.assignment_only:
         print(assignment_case(args.samples, args.seed), flush=True)
-        one, five, _ = os.getloadavg()
-        print(f"load average at the end: {one:.1f} (1 min) / {five:.1f} (5 min)", flush=True)
+        print(f"load average at the end: {load_average()}", flush=True)
         return 0
+    print(f"load average at the start: {load_average()}", flush=True)
     size = CatalogSize().scaled(args.scale)
     async with throwaway_database(ADMIN_URL, "bench_slots") as name:
         await migrate(db_url(ADMIN_URL, name, driver="postgresql+asyncpg"))

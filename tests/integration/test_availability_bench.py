@@ -24,6 +24,8 @@ async def test_slot_bench_prints_its_figures(
     out = capsys.readouterr().out
     assert re.search(r"catalog: 1 locations, 2 specialists, 1 services, 800 appointments", out)
     for label in (
+        "busy intervals \\(asyncpg\\)",
+        "Redis GET",
         "day_slots cold",
         "day_slots cached",
         "month calendar cold",
@@ -32,3 +34,14 @@ async def test_slot_bench_prints_its_figures(
         match = re.search(rf"^{label}\s+{FIGURE}$", out, re.MULTILINE)
         assert match, f"missing {label!r} in:\n{out}"
         assert match.group(1) == "4"
+    # Each figure against its same-run baseline: cold ones the raw busy-interval fetch,
+    # cached ones the Redis GET.
+    for label, base in (
+        ("day_slots cold", "busy intervals"),
+        ("day_slots cached", "Redis GET"),
+        ("month calendar cold", "busy intervals"),
+        ("month calendar cached", "Redis GET"),
+    ):
+        ratio = rf"^{label}\s+/ {base}: p50 x\s*[\d.]+\s+p95 x\s*[\d.]+$"
+        assert re.search(ratio, out, re.MULTILINE), f"missing {label!r} / {base!r} in:\n{out}"
+    assert re.search(r"^load average at the start: [\d.]+ \(1 min\)", out, re.MULTILINE)
