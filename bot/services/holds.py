@@ -82,7 +82,8 @@ end
 # Is there an assignment of workplaces for `jobs` (each {s, e, cur, allowed = {w, ...}, k})
 # in which no two jobs on one workplace overlap? The search of `bot.domain.assignment`: jobs in
 # start order, the current workplace first, one of each class of interchangeable free
-# workplaces, failed states remembered. Gives up (false) after `budget` steps.
+# workplaces, failed states remembered. Gives up (false) after `budget` steps. Also returns
+# the workplace the assignment found gives the job keyed 'new' (nil when there is none).
 _LUA_ASSIGN = """
 local function assignable(jobs, budget)
   table.sort(jobs, function(a, b)
@@ -116,7 +117,7 @@ local function assignable(jobs, budget)
   end
   local free = {}
   for i = 1, #wps do free[i] = false end
-  local failed, steps = {}, 0
+  local failed, steps, new_at = {}, 0, nil
   local function place(n)
     if n > #jobs then return true end
     steps = steps + 1
@@ -138,6 +139,7 @@ local function assignable(jobs, budget)
         if w == job.cur or not seen[sig] then
           seen[sig] = true
           free[i] = job.e
+          if job.k == 'new' then new_at = w end
           if place(n + 1) then return true end
           free[i] = until_ms
         end
@@ -146,7 +148,8 @@ local function assignable(jobs, budget)
     failed[state] = true
     return false
   end
-  return place(1)
+  if place(1) then return true, new_at end
+  return false, nil
 end
 
 -- The jobs linked to [lo, hi) through a chain of overlapping intervals.
@@ -180,7 +183,8 @@ end
 #       [allowed, ...], booking key ('' = none)], ...]), now_ms ('' = Redis TIME), search budget
 #       (steps), seen holds json (members of other clients' holds at the location read before
 #       the appointments: ["member", ...])
-# Returns {1, expires_ms} on success, {0, reason} when another client's hold is in the way.
+# Returns {1, expires_ms, workplace} on success (the workplace the hold sits on), {0, reason}
+# when another client's hold is in the way.
 _ACQUIRE = (
     _LUA_COMMON
     + _LUA_ASSIGN
@@ -238,9 +242,14 @@ jobs[#jobs + 1] = {
   s = start_ms, e = blocked_ms, cur = tonumber(workplace),
   allowed = workplace_list(allowed_text), k = 'new',
 }
-if not assignable(component(jobs, start_ms, blocked_ms), budget) then
+local fits, placed_at = assignable(component(jobs, start_ms, blocked_ms), budget)
+if not fits then
   return {0, 'workplace'}
 end
+-- The hold sits where the assignment found puts it, clear of the other clients' holds and the
+-- appointments: the workplace a confirm locks with the specialist (another client's hold
+-- taken at the same time sits elsewhere, so their confirms do not pick again).
+workplace = tostring(placed_at or workplace)
 
 -- Capacity: other clients' holds in progress during [start, end) use up what is left.
 if capacity_left >= 0 then
@@ -265,6 +274,7 @@ local member = table.concat(
   '|')
 local expires = now + ttl_ms
 local h = cjson.decode(ARGV[12])
+h.workplace_id = tonumber(workplace)
 h.member = member
 h.expires_ms = expires
 redis.call('SET', prefix .. 'h:' .. hold_id, cjson.encode(h), 'PX', ttl_ms)
@@ -274,7 +284,7 @@ for _, key in ipairs({skey, lkey, akey}) do
   -- The set outlives its longest member; stale members are cleaned by score anyway.
   if redis.call('PTTL', key) < ttl_ms then redis.call('PEXPIRE', key, ttl_ms) end
 end
-return {1, expires}
+return {1, expires, workplace}
 """
 )
 
@@ -360,8 +370,10 @@ SEARCH_BUDGET = 20_000
 @dataclass(frozen=True)
 class Hold:
     """A client's pre-booking of one time: instants are aware (UTC), `end` is the service end,
-    `blocked_until` the end of the break after it. `workplace_id` is where it would sit now;
-    it reserves one of `workplace_ids` (docs/rules.md#holds)."""
+    `blocked_until` the end of the break after it. `workplace_id` is where it sits: the
+    workplace the assignment found when it was taken gives it, clear of the other clients'
+    holds and the appointments then (the one a confirm locks first); it reserves one of
+    `workplace_ids` (docs/rules.md#holds)."""
 
     hold_id: str
     client_id: int
@@ -416,7 +428,8 @@ class HoldStore:
     ) -> Hold:
         """Hold `candidate` (a start with its specialist, workplace, the workplaces it may use,
         interval and price, from the slot engine for `query`) for the client, atomically
-        replacing their previous hold.
+        replacing their previous hold. The hold's `workplace_id` is the one the assignment
+        found for it (the candidate's own when that one is free of the others).
 
         `capacity_left` is how many more appointments the location can run during
         [start, end) according to PostgreSQL (None = no cap); other clients' holds use it up.
@@ -465,7 +478,7 @@ class HoldStore:
             ]
             for j in placed
         ]
-        ok, detail = await self._acquire(
+        ok, detail, *placed_at = await self._acquire(
             args=[
                 self._prefix,
                 hold_id,
@@ -489,6 +502,8 @@ class HoldStore:
         if int(ok) != 1:
             reason = detail.decode() if isinstance(detail, bytes) else str(detail)
             raise SlotTaken(SlotTakenReason.HELD, reason)
+        if placed_at:
+            workplace_id = int(placed_at[0])
         return Hold(
             hold_id=hold_id,
             client_id=client_id,

@@ -264,6 +264,29 @@ async def test_a_hold_reserves_one_of_its_workplaces_not_a_particular_one(
     )
 
 
+async def test_a_hold_sits_on_a_workplace_the_others_leave_free(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Holds naming the same workplace sit where the assignment puts them: the first on the
+    one it named, the second beside it (what a confirm locks first, so two clients' confirms
+    of the same time do not both go for workplace 1); an appointment stays where it is."""
+    holds = store(redis, redis_prefix)
+    both = (1, 2)
+    first = await take(holds, 1, specialist=1, workplace=1, workplaces=both)
+    second = await take(holds, 2, specialist=2, workplace=1, workplaces=both)
+    assert (first.workplace_id, second.workplace_id) == (1, 2)
+    read_back = await holds.get(2)
+    assert read_back is not None and read_back.workplace_id == 2
+    live = await holds.holds_between(1, START, START + timedelta(hours=1))
+    assert sorted((h.client_id, h.workplace_id) for h in live) == [(1, 1), (2, 2)]
+    # An appointment on workplace 1 that could move: the hold goes around it, to 2.
+    await holds.release(1)
+    await holds.release(2)
+    movable = [job(START, 60, 1, 1, 2)]
+    hold = await take(holds, 3, specialist=3, workplace=1, workplaces=both, placed=movable)
+    assert hold.workplace_id == 2
+
+
 async def test_a_pinned_hold_keeps_its_workplace_and_others_go_around_it(
     redis: Redis, redis_prefix: str
 ) -> None:
@@ -320,3 +343,5 @@ async def test_many_clients_racing_for_three_workplaces_get_three_holds(
     live = await holds.holds_between(1, START, START + timedelta(hours=1))
     assert sorted(h.client_id for h in live) == sorted(h.client_id for h in won)
     assert all(h.allowed == frozenset({1, 2, 3}) for h in live)
+    # Each sits on a workplace of its own.
+    assert sorted(h.workplace_id for h in won) == [1, 2, 3]
