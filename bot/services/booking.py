@@ -482,6 +482,22 @@ class BookingService:
 
         free = await look(locked=True)
         fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]
+        elsewhere = [
+            c.workplace_id
+            for c in free
+            if c.specialist_id == pair[0] and c.workplace_id != pair[1] and not c.moves
+        ]
+        if not fresh and elsewhere and not lock_all:
+            # The specialist (locked) is free, only the workplace went: concurrent confirms of
+            # one time often name the same workplace (a hold reserves one among several). Take
+            # a free one's lock if nobody holds it (never waiting, so the fixed order cannot
+            # deadlock) and look again under it, instead of starting over to queue on the
+            # same workplace as every other confirm of that time.
+            workplace = await appts.try_lock_first(session, appts.LOCK_WORKPLACE, elsewhere)
+            if workplace is not None:
+                pair = (pair[0], workplace)
+                free = await look(locked=True)
+                fresh = [c for c in free if (c.specialist_id, c.workplace_id) == pair]
         if not fresh:
             # Our pair was taken while we waited for the lock (or the preferred pair is not free
             # at this time). Locks can't be dropped early, so if anything else is free, the

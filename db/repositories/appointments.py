@@ -47,6 +47,23 @@ async def lock_resources(session: AsyncSession, keys: Iterable[tuple[int, int]])
         await session.execute(text("SELECT pg_advisory_xact_lock(:c, :i)"), ordered)
 
 
+async def try_lock_first(session: AsyncSession, cls: int, idents: Sequence[int]) -> int | None:
+    """Try the transaction-scoped advisory locks (`cls`, id) for `idents` in their order,
+    without waiting: the first id whose lock was taken, or None when every one is held by
+    another transaction. Never waits, so it cannot deadlock with the fixed-order locks."""
+    if not idents:
+        return None
+    found = await session.execute(
+        text(
+            "SELECT i FROM unnest(CAST(:ids AS integer[])) AS t(i) "
+            "WHERE pg_try_advisory_xact_lock(:c, i) LIMIT 1"
+        ),
+        {"c": cls, "ids": list(idents)},
+    )
+    value = found.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
 async def by_booking_key(session: AsyncSession, key: str) -> Appointment | None:
     result = await session.execute(select(Appointment).where(Appointment.booking_key == key))
     return result.scalar_one_or_none()

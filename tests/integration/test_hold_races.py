@@ -357,3 +357,28 @@ async def test_a_kept_pair_taken_after_its_hold_lapsed_is_picked_again_under_the
             text("SELECT balance FROM client_wallets WHERE client_id = :x"), {"x": x}
         )
         assert paid.scalar_one() == 0
+
+
+async def test_clients_confirming_one_time_with_different_specialists_at_once_all_book(
+    eng: Engine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Eight specialists who may work at any of eight workplaces; eight clients hold START, one
+    specialist each (the holds fit, each reserving one workplace among all), then confirm at
+    the same moment. Their holds may name the same workplace, so all but one find it taken
+    under the locks; each must still book its own specialist on a free workplace (no client
+    is told the time is gone while it fits), one workplace each, paid once."""
+    n = 8
+    cat = await make_catalog(session_factory, specialists=n, workplaces=n, price=PRICE)
+    clients = [await make_client(session_factory, balance=PRICE) for _ in range(n)]
+    holds = [
+        await hold_start(eng, cat, client, specialist=specialist)
+        for client, specialist in zip(clients, cat.specialist_ids, strict=True)
+    ]
+    views = await asyncio.gather(
+        *(eng.booking.confirm(request_for(cat, hold), now=NOW) for hold in holds)
+    )
+    assert [v.specialist_id for v in views] == [h.specialist_id for h in holds]
+    assert len({v.workplace_id for v in views}) == n
+    async with session_factory() as session:
+        assert set((await overlapping_active_appointments(session)).values()) == {0}
+        assert await money_invariant_violations(session) == []
