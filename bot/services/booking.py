@@ -341,7 +341,7 @@ class BookingService:
         if charge.amount > ZERO:
             await self._debit(session, request.client_id, charge.amount)
         try:
-            appointment = await appts.insert(
+            appointment_id = await appts.insert(
                 session,
                 location_id=request.location_id,
                 service_id=request.service_id,
@@ -367,12 +367,12 @@ class BookingService:
                 amount=-charge.amount,
                 discount=charge.discount,
                 kind="debit",
-                appointment_id=appointment.id,
+                appointment_id=appointment_id,
             )
         # The new appointment with its names, read once: the answer and the notifications.
-        row = await appts.view_row(session, appointment.id)
+        row = await appts.view_row(session, appointment_id)
         if row is None:
-            raise NotFound(f"appointment {appointment.id}")
+            raise NotFound(f"appointment {appointment_id}")
         view = appointment_view(row)
         appt_row, location, service, specialist, workplace, client = row
         await waitlist_repo.fulfil_for_booking(
@@ -384,7 +384,7 @@ class BookingService:
         )
         await queue_booking_notifications(
             session,
-            appointment.id,
+            appointment_id,
             now=now,
             settings=self._settings,
             card_on_screen=card_on_screen and booked_by is None,
@@ -396,7 +396,7 @@ class BookingService:
                 actor_tg_id=booked_by,
                 action=AuditAction.APPOINTMENT_BOOKED,
                 entity="appointment",
-                entity_id=appointment.id,
+                entity_id=appointment_id,
                 after=_audit_state(view),
             )
         return view, True
@@ -409,9 +409,10 @@ class BookingService:
         existing = await appts.by_booking_key(session, request.hold_id)
         if existing is None:
             return
-        if existing.client_id != request.client_id:
+        appointment_id, client_id = existing
+        if client_id != request.client_id:
             raise NotAllowed(NotAllowedReason.NOT_YOUR_BOOKING)
-        raise _Booked(existing.id)
+        raise _Booked(appointment_id)
 
     async def _lock_candidate(
         self,

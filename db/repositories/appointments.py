@@ -13,10 +13,12 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, select, text, update
+from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import AppointmentStatus
+from db.base import Base
 from db.models import Appointment, Client, Location, Service, Specialist, Workplace
 
 BOOKED = AppointmentStatus.BOOKED
@@ -28,6 +30,19 @@ LOCK_BOOKING_KEY = 0
 LOCK_SPECIALIST = 1
 LOCK_WORKPLACE = 2
 LOCK_LOCATION_CAPACITY = 3
+
+# The booking path's statements, built once (SQLAlchemy Core on the table, rows as tuples):
+# per call only the parameters change, so nothing is rebuilt or turned into ORM objects.
+_APPOINTMENTS = Base.metadata.tables["appointments"]
+_LOCK = text("SELECT pg_advisory_xact_lock(:c, :i)")
+_TRY_LOCK_FIRST = text(
+    "SELECT i FROM unnest(CAST(:ids AS integer[])) AS t(i) "
+    "WHERE pg_try_advisory_xact_lock(:c, i) LIMIT 1"
+)
+_BY_BOOKING_KEY = select(_APPOINTMENTS.c.id, _APPOINTMENTS.c.client_id).where(
+    _APPOINTMENTS.c.booking_key == bindparam("key")
+)
+_INSERT = sa_insert(_APPOINTMENTS).returning(_APPOINTMENTS.c.id)
 
 
 def booking_key_lock(key: str) -> tuple[int, int]:
@@ -44,7 +59,7 @@ async def lock_resources(session: AsyncSession, keys: Iterable[tuple[int, int]])
     one round trip (the driver's executemany runs them one after another, in list order)."""
     ordered = [{"c": cls, "i": ident} for cls, ident in sorted(set(keys))]
     if ordered:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:c, :i)"), ordered)
+        await session.execute(_LOCK, ordered)
 
 
 async def try_lock_first(session: AsyncSession, cls: int, idents: Sequence[int]) -> int | None:
@@ -53,20 +68,15 @@ async def try_lock_first(session: AsyncSession, cls: int, idents: Sequence[int])
     another transaction. Never waits, so it cannot deadlock with the fixed-order locks."""
     if not idents:
         return None
-    found = await session.execute(
-        text(
-            "SELECT i FROM unnest(CAST(:ids AS integer[])) AS t(i) "
-            "WHERE pg_try_advisory_xact_lock(:c, i) LIMIT 1"
-        ),
-        {"c": cls, "ids": list(idents)},
-    )
+    found = await session.execute(_TRY_LOCK_FIRST, {"c": cls, "ids": list(idents)})
     value = found.scalar_one_or_none()
     return None if value is None else int(value)
 
 
-async def by_booking_key(session: AsyncSession, key: str) -> Appointment | None:
-    result = await session.execute(select(Appointment).where(Appointment.booking_key == key))
-    return result.scalar_one_or_none()
+async def by_booking_key(session: AsyncSession, key: str) -> tuple[int, int] | None:
+    """(appointment id, client id) of the appointment booked with hold id `key`, or None."""
+    row = (await session.execute(_BY_BOOKING_KEY, {"key": key})).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
@@ -106,12 +116,11 @@ async def in_progress_peak(
     return int((await session.execute(sql, params)).scalar_one())
 
 
-async def insert(session: AsyncSession, **values: Any) -> Appointment:
-    """Plain INSERT (never ON CONFLICT, see the module docstring); flushes to surface conflicts."""
-    appointment = Appointment(**values)
-    session.add(appointment)
-    await session.flush()
-    return appointment
+async def insert(session: AsyncSession, **values: Any) -> int:
+    """Plain INSERT (never ON CONFLICT, see the module docstring) of one appointment with the
+    given column values, run at once so a conflict surfaces here (sqlstate 23P01 / 23505 in
+    `DBAPIError`); returns the new id."""
+    return int((await session.execute(_INSERT, values)).scalar_one())
 
 
 async def mark_cancelled(

@@ -10,14 +10,29 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import WaitlistStatus
+from db.base import Base
 from db.models import WaitlistEntry
 
 LIVE = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+_WAITLIST = Base.metadata.tables["waitlist"]
+# Every confirm runs it: built once (Core, on the table), only the parameters change.
+_FULFIL_FOR_BOOKING = (
+    update(_WAITLIST)
+    .where(
+        _WAITLIST.c.client_id == bindparam("client"),
+        _WAITLIST.c.location_id == bindparam("location"),
+        _WAITLIST.c.service_id == bindparam("service"),
+        _WAITLIST.c.date == bindparam("day"),
+        _WAITLIST.c.status.in_([s.value for s in LIVE]),
+    )
+    .values(status=WaitlistStatus.FULFILLED.value)
+)
 
 
 async def find_live(
@@ -170,13 +185,6 @@ async def fulfil_for_booking(
 ) -> None:
     """The client booked that service on that date: their live entries for it are done."""
     await session.execute(
-        update(WaitlistEntry)
-        .where(
-            WaitlistEntry.client_id == client_id,
-            WaitlistEntry.location_id == location_id,
-            WaitlistEntry.service_id == service_id,
-            WaitlistEntry.date == day,
-            WaitlistEntry.status.in_(LIVE),
-        )
-        .values(status=WaitlistStatus.FULFILLED)
+        _FULFIL_FOR_BOOKING,
+        {"client": client_id, "location": location_id, "service": service_id, "day": day},
     )

@@ -8,14 +8,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import Base
 from db.models import Client, ClientWallet, WalletTransaction
 
 # Ledger rows that pay for an appointment (signed): their negated sum is what the client paid.
 CHARGE_KINDS = ("debit", "reschedule")
+
+# Statements every booking runs, built once (SQLAlchemy Core on the tables, rows as tuples).
+_CLIENTS = Base.metadata.tables["clients"]
+_LEDGER = Base.metadata.tables["wallet_transactions"]
+_DEBIT = text(
+    "UPDATE client_wallets SET balance = balance - :amount "
+    "WHERE client_id = :client AND balance >= :amount RETURNING balance"
+)
+_CREDIT = text(
+    "UPDATE client_wallets SET balance = balance + :amount "
+    "WHERE client_id = :client RETURNING balance"
+)
+_ADD_ENTRY = insert(_LEDGER).returning(_LEDGER.c.id)
+_BOOKING_TERMS = select(_CLIENTS.c.discount_percent, _CLIENTS.c.is_blocked).where(
+    _CLIENTS.c.id == bindparam("client")
+)
 
 
 async def ensure(session: AsyncSession, client_id: int) -> None:
@@ -38,25 +55,13 @@ async def debit(session: AsyncSession, client_id: int, amount: Decimal) -> Decim
     One conditional UPDATE: the row lock it takes makes concurrent debits queue, and the
     `WHERE balance >= amount` is re-checked on the latest row version.
     """
-    result = await session.execute(
-        text(
-            "UPDATE client_wallets SET balance = balance - :amount "
-            "WHERE client_id = :client AND balance >= :amount RETURNING balance"
-        ),
-        {"amount": amount, "client": client_id},
-    )
+    result = await session.execute(_DEBIT, {"amount": amount, "client": client_id})
     return result.scalar_one_or_none()
 
 
 async def credit(session: AsyncSession, client_id: int, amount: Decimal) -> Decimal | None:
     """Add `amount` (> 0); the new balance, or None if the client has no wallet."""
-    result = await session.execute(
-        text(
-            "UPDATE client_wallets SET balance = balance + :amount "
-            "WHERE client_id = :client RETURNING balance"
-        ),
-        {"amount": amount, "client": client_id},
-    )
+    result = await session.execute(_CREDIT, {"amount": amount, "client": client_id})
     return result.scalar_one_or_none()
 
 
@@ -73,19 +78,17 @@ async def add_entry(
     created_by: int | None = None,
 ) -> int:
     """Write one ledger row (amount signed, never 0) and return its id."""
-    row = WalletTransaction(
-        client_id=client_id,
-        amount=amount,
-        kind=kind,
-        appointment_id=appointment_id,
-        discount=discount,
-        description=description,
-        external_id=external_id,
-        created_by=created_by,
-    )
-    session.add(row)
-    await session.flush()
-    return row.id
+    values = {
+        "client_id": client_id,
+        "amount": amount,
+        "kind": kind,
+        "appointment_id": appointment_id,
+        "discount": discount,
+        "description": description,
+        "external_id": external_id,
+        "created_by": created_by,
+    }
+    return int((await session.execute(_ADD_ENTRY, values)).scalar_one())
 
 
 async def charged_for(session: AsyncSession, appointment_id: int) -> Decimal:
@@ -159,9 +162,5 @@ async def discount_percent_for_update(session: AsyncSession, client_id: int) -> 
 async def booking_terms(session: AsyncSession, client_id: int) -> tuple[Decimal, bool] | None:
     """(discount percent, blocked by an admin) of the client, read in one query; None for an
     unknown client."""
-    row = (
-        await session.execute(
-            select(Client.discount_percent, Client.is_blocked).where(Client.id == client_id)
-        )
-    ).one_or_none()
+    row = (await session.execute(_BOOKING_TERMS, {"client": client_id})).one_or_none()
     return None if row is None else (Decimal(row[0]), bool(row[1]))
