@@ -21,9 +21,12 @@ Fixed jobs (started, or pinned) are jobs with one allowed workplace.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from itertools import pairwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +45,27 @@ class Job:
 
 
 class _Search:
-    def __init__(self, jobs: Sequence[Job]) -> None:
-        self.jobs = sorted(jobs, key=lambda j: (j.start, j.end, str(j.key)))
-        self.workplaces = sorted({w for j in self.jobs for w in j.allowed})
-        self.index = {w: i for i, w in enumerate(self.workplaces)}
+    def __init__(self, jobs: Sequence[Job], tried: Sequence[list[int]] | None = None) -> None:
+        """`tried`, when given: `jobs` are in search order (`_search_key`) already, and these
+        are their `_tried_order`s."""
+        if tried is None:
+            self.jobs = sorted(jobs, key=_search_key)
+            tried = [_tried_order(job) for job in self.jobs]
+        else:
+            self.jobs = list(jobs)
         # A workplace's "class": the set of jobs that may use it. Equal classes are
         # interchangeable for the whole search.
-        users: dict[int, list[int]] = {w: [] for w in self.workplaces}
-        for n, job in enumerate(self.jobs):
-            for w in job.allowed:
-                users[w].append(n)
+        users: dict[int, list[int]] = {}
+        for n, ws in enumerate(tried):
+            for w in ws:
+                users.setdefault(w, []).append(n)
+        self.workplaces = sorted(users)
+        self.index = {w: i for i, w in enumerate(self.workplaces)}
         self.klass = {w: tuple(users[w]) for w in self.workplaces}
+        # Per job, its workplaces in the order they are tried (its current one first, then by
+        # id), each with its slot in `free` and its class.
+        index, klass = self.index, self.klass
+        self.order = [[(w, index[w], klass[w]) for w in ws] for ws in tried]
         self.failed: set[tuple[int, tuple[datetime | None, ...]]] = set()
         self.chosen: list[int] = []
 
@@ -62,21 +75,22 @@ class _Search:
             return None
         return {job.key: w for job, w in zip(self.jobs, self.chosen, strict=True)}
 
-    def _options(self, job: Job, free: list[datetime | None]) -> list[int]:
-        ordered = sorted(job.allowed, key=lambda w: (w != job.current, w))
+    def _options(self, n: int, free: list[datetime | None]) -> list[tuple[int, int]]:
+        """The (workplace, slot in `free`) pairs job `n` tries, in order."""
+        job = self.jobs[n]
+        start, current = job.start, job.current
         seen: set[tuple[int, ...]] = set()
         out = []
-        for w in ordered:
-            until = free[self.index[w]]
-            if until is not None and until > job.start:
+        for w, i, signature in self.order[n]:
+            until = free[i]
+            if until is not None and until > start:
                 continue  # busy when this job starts
             # Same class, both free by now: only the wait until free could tell them apart,
             # and jobs come in start order, so later jobs see them alike as well.
-            signature = self.klass[w]
-            if w != job.current and signature in seen:
+            if w != current and signature in seen:
                 continue
             seen.add(signature)
-            out.append(w)
+            out.append((w, i))
         return out
 
     def _place(self, n: int, free: list[datetime | None]) -> bool:
@@ -84,11 +98,11 @@ class _Search:
             return True
         job = self.jobs[n]
         # Free by this job's start means free for every later job too (start order).
-        state = (n, tuple(None if f is not None and f <= job.start else f for f in free))
+        start = job.start
+        state = (n, tuple(None if f is not None and f <= start else f for f in free))
         if state in self.failed:
             return False
-        for w in self._options(job, free):
-            i = self.index[w]
+        for w, i in self._options(n, free):
             before = free[i]
             free[i] = job.end
             self.chosen.append(w)
@@ -98,6 +112,16 @@ class _Search:
             free[i] = before
         self.failed.add(state)
         return False
+
+
+def _search_key(job: Job) -> tuple[datetime, datetime, str]:
+    """The order the search takes jobs in: by start (then end, then key, for determinism)."""
+    return (job.start, job.end, str(job.key))
+
+
+def _tried_order(job: Job) -> list[int]:
+    """The job's workplaces, its current one first, then by id."""
+    return sorted(job.allowed, key=lambda w: (w != job.current, w))
 
 
 def assign_workplaces(jobs: Iterable[Job]) -> dict[Hashable, int] | None:
@@ -144,10 +168,31 @@ class WorkplaceDay:
     appointments: tuple[PlacedAppointment, ...]
 
     def within(self, window: tuple[datetime, datetime]) -> WorkplaceDay:
-        """The same location narrowed to `window` (one date of a range loaded at once)."""
+        """The same location narrowed to `window` (one date of a range loaded at once):
+        the appointments meeting it, in their order."""
         lo, hi = window
-        inside = tuple(a for a in self.appointments if a.start < hi and a.blocked_until > lo)
+        index = self._index
+        if index is None:
+            inside = tuple(a for a in self.appointments if a.start < hi and a.blocked_until > lo)
+            return WorkplaceDay(window, self.hosts, inside)
+        starts, reach = index
+        # Before `first` every appointment has ended by `lo`; from `last` on none starts
+        # before `hi`.
+        first, last = bisect_right(reach, lo), bisect_left(starts, hi)
+        inside = tuple(a for a in self.appointments[first:last] if a.blocked_until > lo)
         return WorkplaceDay(window, self.hosts, inside)
+
+    @cached_property
+    def _index(self) -> tuple[list[datetime], list[datetime]] | None:
+        """For appointments in start order (as loaded): their starts, and the latest blocked
+        end among each prefix (both ascending, for bisection). None when out of order."""
+        starts = [a.start for a in self.appointments]
+        if any(b < a for a, b in pairwise(starts)):
+            return None
+        reach: list[datetime] = []
+        for a in self.appointments:
+            reach.append(a.blocked_until if not reach else max(reach[-1], a.blocked_until))
+        return starts, reach
 
 
 def placed_jobs(
@@ -226,15 +271,40 @@ class Rearrangement:
         holds: Iterable[HeldPlace] = (),
         exclude_appointment_id: int | None = None,
     ) -> None:
-        self._jobs: list[Job] = placed_jobs(
-            day, now=now, exclude_appointment_id=exclude_appointment_id
-        )
-        spent = spent_holds(a.booking_key for a in day.appointments)
-        for n, hold in enumerate(h for h in holds if h.hold_id not in spent):
-            self._jobs.append(
+        # The jobs are made at the first question: most days built never ask one.
+        self._day = day
+        self._now = now
+        self._holds = tuple(holds)
+        self._exclude = exclude_appointment_id
+        self._cache: dict[tuple[datetime, datetime, int], dict[int, int] | None] = {}
+
+    @cached_property
+    def _jobs(self) -> list[Job]:
+        jobs = placed_jobs(self._day, now=self._now, exclude_appointment_id=self._exclude)
+        spent = spent_holds(a.booking_key for a in self._day.appointments)
+        for n, hold in enumerate(h for h in self._holds if h.hold_id not in spent):
+            jobs.append(
                 Job(("hold", n), hold.start, hold.blocked_until, hold.allowed, hold.current)
             )
-        self._cache: dict[tuple[datetime, datetime, int], dict[int, int] | None] = {}
+        return jobs
+
+    @cached_property
+    def _clusters(self) -> _Clusters | None:
+        return _Clusters.of(self._jobs)
+
+    def fits(self, start: datetime, blocked_until: datetime, workplace_id: int) -> bool:
+        """Whether `moves_for` finds an assignment (the same answer), without searching when
+        moving each appointment in the way to a workplace free for it as things stand is
+        enough: the slot grid asks this of every candidate and needs no moves."""
+        key = (start, blocked_until, workplace_id)
+        if key in self._cache:
+            return self._cache[key] is not None
+        clusters = self._clusters
+        if clusters is not None and start < blocked_until:
+            simple = clusters.simple_fit(start, blocked_until, workplace_id)
+            if simple is not None:
+                return simple
+        return self.moves_for(start, blocked_until, workplace_id) is not None
 
     def moves_for(
         self, start: datetime, blocked_until: datetime, workplace_id: int
@@ -243,7 +313,13 @@ class Rearrangement:
         it takes (appointment id -> new workplace id; empty when nothing has to move)."""
         key = (start, blocked_until, workplace_id)
         if key not in self._cache:
-            self._cache[key] = fit_new(self._jobs, start, blocked_until, workplace_id)
+            clusters = self._clusters
+            if clusters is None or not start < blocked_until:
+                found = fit_new(self._jobs, start, blocked_until, workplace_id)
+            else:
+                related, tried = clusters.meeting(start, blocked_until)
+                found = _fit_related(related, start, blocked_until, workplace_id, tried)
+            self._cache[key] = found
         return self._cache[key]
 
 
@@ -255,8 +331,30 @@ def fit_new(
     # Only jobs that can reach the new one's interval, directly or through a chain of
     # overlaps, matter; the rest keep their workplace.
     related = _overlap_component(jobs, start, blocked_until)
+    return _fit_related(related, start, blocked_until, workplace_id)
+
+
+def _fit_related(
+    related: Sequence[Job],
+    start: datetime,
+    blocked_until: datetime,
+    workplace_id: int,
+    tried: Sequence[list[int]] | None = None,
+) -> dict[int, int] | None:
+    """`fit_new` once the jobs connected to the new one are known. `tried`, when given:
+    `related` are in search order, and these are their `_tried_order`s."""
+    for job in related:
+        # A job held to the new one's workplace and overlapping it: nothing can move.
+        if job.allowed == {workplace_id} and job.start < blocked_until and start < job.end:
+            return None
     new = Job(("new",), start, blocked_until, frozenset({workplace_id}))
-    found = assign_workplaces([*related, new])
+    if tried is None:
+        found = assign_workplaces([*related, new])
+    else:
+        at = bisect_left(related, _search_key(new), key=_search_key)
+        found = _Search(
+            [*related[:at], new, *related[at:]], [*tried[:at], [workplace_id], *tried[at:]]
+        ).run()
     if found is None:
         return None
     return {k: w for k, w in moved(related, found).items() if isinstance(k, int)}
@@ -278,3 +376,95 @@ def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> l
                 lo, hi = min(lo, job.start), max(hi, job.end)
                 changed = True
     return picked
+
+
+class _Clusters:
+    """Jobs grouped into maximal runs of overlapping intervals (start order): the jobs
+    connected to a new interval are those of the runs it meets (`_overlap_component`)."""
+
+    def __init__(
+        self,
+        starts: list[datetime],
+        ends: list[datetime],
+        runs: list[list[Job]],
+        tried: list[list[list[int]]],
+    ) -> None:
+        self._starts = starts
+        self._ends = ends
+        self._runs = runs  # each in search order (`_search_key`), and so is their sequence
+        self._tried = tried  # the runs' jobs' `_tried_order`s
+        self._checked: list[bool | None] = [None] * len(runs)  # `_valid`, once known
+
+    @classmethod
+    def of(cls, jobs: Sequence[Job]) -> _Clusters | None:
+        """None when a job has no length (it meets no run the way a longer one would)."""
+        if any(not j.start < j.end for j in jobs):
+            return None
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        runs: list[list[Job]] = []
+        tried: list[list[list[int]]] = []
+        for job in sorted(jobs, key=_search_key):
+            if runs and job.start < ends[-1]:
+                runs[-1].append(job)
+                tried[-1].append(_tried_order(job))
+                ends[-1] = max(ends[-1], job.end)
+            else:
+                starts.append(job.start)
+                ends.append(job.end)
+                runs.append([job])
+                tried.append([_tried_order(job)])
+        return cls(starts, ends, runs, tried)
+
+    def meeting(self, start: datetime, end: datetime) -> tuple[list[Job], list[list[int]]]:
+        """The jobs of every run that meets [start, end) (a non-empty interval), in search
+        order, and their `_tried_order`s."""
+        # Runs are disjoint and ordered: those meeting the interval are consecutive.
+        first, last = bisect_right(self._ends, start), bisect_left(self._starts, end)
+        jobs = [job for run in self._runs[first:last] for job in run]
+        return jobs, [t for run in self._tried[first:last] for t in run]
+
+    def simple_fit(self, start: datetime, end: datetime, workplace_id: int) -> bool | None:
+        """A new job on `workplace_id` for [start, end) (non-empty): False when a job held to
+        that workplace is in the way, True when every job in the way can move as things
+        stand to a workplace of its own free for it (so an assignment exists), None when only
+        the search can tell."""
+        first, last = bisect_right(self._ends, start), bisect_left(self._starts, end)
+        if not all(self._valid(k) for k in range(first, last)):
+            return None
+        jobs = [job for run in self._runs[first:last] for job in run]
+        in_way = []
+        for job in jobs:
+            if job.start < end and start < job.end:
+                if job.allowed == {workplace_id}:
+                    return False
+                if job.current == workplace_id:
+                    in_way.append(job)
+        # The jobs in the way share a workplace as things stand, so they do not overlap one
+        # another: each needs only a workplace free of the others' current jobs.
+        for job in in_way:
+            if not any(
+                w != workplace_id
+                and not any(
+                    other.current == w and other.start < job.end and job.start < other.end
+                    for other in jobs
+                )
+                for w in job.allowed
+            ):
+                return None
+        return True
+
+    def _valid(self, k: int) -> bool:
+        """Whether run `k` as things stand is an assignment: every job on an allowed workplace
+        and no two overlapping on one."""
+        if self._checked[k] is None:
+            last: dict[int, datetime] = {}
+            ok = True
+            for job in self._runs[k]:  # in start order
+                w = job.current
+                if w is None or w not in job.allowed or last.get(w, job.start) > job.start:
+                    ok = False
+                    break
+                last[w] = max(last.get(w, job.end), job.end)
+            self._checked[k] = ok
+        return bool(self._checked[k])

@@ -194,13 +194,24 @@ class Obstacles:
     def stage(self, cand: SlotCandidate) -> _Stage:
         if any_overlap(self.specialist.get(cand.specialist_id, ()), cand.start, cand.blocked_until):
             return _Stage.SPECIALIST_BUSY
-        if self.moves_for(cand) is None:
+        if not self._workplace_fits(cand):
             return _Stage.NO_WORKPLACE
         if self.capacity and peak_overlap(self.in_progress, cand.start, cand.end) >= self.capacity:
             return _Stage.CAPACITY
         if any_overlap(self.client, cand.start, cand.end):
             return _Stage.CLIENT_BUSY
         return _Stage.OK
+
+    def _workplace_fits(self, cand: SlotCandidate) -> bool:
+        """`moves_for(cand) is not None`, without working out the moves when it can."""
+        if self.rearrange is None:
+            return self.moves_for(cand) is not None
+        start, end = cand.start, cand.blocked_until
+        if not any_overlap(self.workplace.get(cand.workplace_id, ()), start, end) and not any(
+            h.start < end and h.blocked_until > start for h in self.held
+        ):
+            return True
+        return self.rearrange.fits(start, end, cand.workplace_id)
 
     def moves_for(self, cand: SlotCandidate) -> dict[int, int] | None:
         """The re-assignment that frees the candidate's workplace ({} when it is free and no

@@ -1,0 +1,119 @@
+"""The re-assignment's shortcuts answer exactly as the plain search: a day's runs of overlapping
+appointments, the quick yes/no of `Rearrangement.fits`, and a date's slice of a loaded range."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.assignment import HeldPlace, PlacedAppointment, Rearrangement, WorkplaceDay, fit_new
+
+T0 = datetime(2030, 3, 5, 6, 0, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@st.composite
+def busy_days(draw: st.DrawFn) -> tuple[WorkplaceDay, list[HeldPlace], datetime]:
+    """A location's day: 1-3 workplaces, services hosted on some of them, appointments on a
+    15-minute grid crowded into a few hours (some pinned, some started, some on a workplace
+    no longer hosting their service, some overlapping on one workplace), a few holds."""
+    workplaces = draw(st.integers(1, 3))
+    some = st.frozensets(st.integers(1, workplaces), min_size=1, max_size=workplaces)
+    hosts = {service: draw(some) for service in (1, 2, 3)}
+    placed = []
+    for n in range(draw(st.integers(0, 9))):
+        start = draw(st.integers(0, 16)) * 15
+        length = draw(st.integers(1, 8)) * 15
+        service = draw(st.sampled_from((1, 2, 3)))
+        workplace = draw(st.sampled_from(sorted(hosts[service])) | st.integers(1, workplaces))
+        pinned = draw(st.booleans()) and draw(st.booleans())
+        placed.append(
+            PlacedAppointment(n + 1, service, workplace, at(start), at(start + length), pinned)
+        )
+    placed.sort(key=lambda a: (a.start, a.appointment_id))
+    holds = []
+    for n in range(draw(st.integers(0, 2))):
+        start = draw(st.integers(0, 16)) * 15
+        allowed = draw(some)
+        current = draw(st.sampled_from(sorted(allowed)))
+        holds.append(HeldPlace(allowed, current, at(start), at(start + 60), f"h{n}"))
+    now = at(draw(st.integers(-60, 120)))
+    day = WorkplaceDay((at(0), at(12 * 60)), hosts, tuple(placed))
+    return day, holds, now
+
+
+@settings(max_examples=500, deadline=None)
+@given(busy_days(), st.integers(0, 20), st.integers(1, 6), st.integers(1, 3))
+def test_fits_and_moves_agree_with_the_plain_search(
+    case: tuple[WorkplaceDay, list[HeldPlace], datetime],
+    quarter: int,
+    quarters: int,
+    workplace: int,
+) -> None:
+    day, holds, now = case
+    start, end = at(15 * quarter), at(15 * (quarter + quarters))
+    plain = fit_new(Rearrangement(day, now=now, holds=holds)._jobs, start, end, workplace)
+    # A fresh check per question: `fits` must not lean on an answer `moves_for` cached.
+    assert Rearrangement(day, now=now, holds=holds).fits(start, end, workplace) == (
+        plain is not None
+    )
+    assert Rearrangement(day, now=now, holds=holds).moves_for(start, end, workplace) == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(busy_days(), st.integers(-40, 60), st.integers(0, 60))
+def test_a_date_slice_holds_exactly_the_appointments_meeting_it(
+    case: tuple[WorkplaceDay, list[HeldPlace], datetime], lo: int, length: int
+) -> None:
+    day, _, _ = case
+    window = (at(15 * lo), at(15 * (lo + length)))
+    naive = tuple(
+        a for a in day.appointments if a.start < window[1] and a.blocked_until > window[0]
+    )
+    assert day.within(window) == WorkplaceDay(window, day.hosts, naive)
+    # Out of start order (built by hand), the slice is still right.
+    shuffled = WorkplaceDay(day.window, day.hosts, tuple(reversed(day.appointments)))
+    assert shuffled.within(window).appointments == tuple(reversed(naive))
+
+
+def day_of(*placed: tuple[int, int, int, int, int]) -> WorkplaceDay:
+    """(id, service, workplace, start minute, end minute) appointments; service 1 may use
+    workplaces 1 and 2, service 2 only 2, service 3 only 1."""
+    hosts = {1: frozenset({1, 2}), 2: frozenset({2}), 3: frozenset({1})}
+    return WorkplaceDay(
+        (at(0), at(600)),
+        hosts,
+        tuple(PlacedAppointment(i, s, w, at(a), at(b)) for i, s, w, a, b in placed),
+    )
+
+
+def test_an_appointment_in_the_way_may_not_move_onto_a_taken_workplace() -> None:
+    # Appointment 1 would have to go to workplace 2, where 2 is for the same hour.
+    day = day_of((1, 1, 1, 0, 60), (2, 2, 2, 0, 60))
+    check = Rearrangement(day, now=at(-60))
+    assert check.fits(at(0), at(60), 1) is False
+    assert check.moves_for(at(0), at(60), 1) is None
+
+
+def test_two_appointments_in_the_way_both_move() -> None:
+    # Both on workplace 1 back to back under a new 06:00-08:00: both go to 2 ...
+    day = day_of((1, 1, 1, 0, 60), (2, 1, 1, 60, 120))
+    assert Rearrangement(day, now=at(-60)).fits(at(0), at(120), 1) is True
+    # ... unless 2 is taken for part of that time.
+    crowded = day_of((1, 1, 1, 0, 60), (2, 1, 1, 60, 120), (3, 1, 2, 30, 90))
+    assert Rearrangement(crowded, now=at(-60)).fits(at(0), at(120), 1) is False
+
+
+def test_a_chain_of_moves_is_found_by_the_search() -> None:
+    # Appointment 1 may leave workplace 1 only for 2, where appointment 2 is; that one may go
+    # to the free workplace 3: no single move does it, the search does.
+    hosts = {1: frozenset({1, 2}), 2: frozenset({2, 3})}
+    placed = (PlacedAppointment(1, 1, 1, at(0), at(60)), PlacedAppointment(2, 2, 2, at(0), at(60)))
+    check = Rearrangement(WorkplaceDay((at(0), at(600)), hosts, placed), now=at(-60))
+    assert check.fits(at(0), at(60), 1) is True
+    assert check.moves_for(at(0), at(60), 1) == {1: 2, 2: 3}
