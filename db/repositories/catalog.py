@@ -24,8 +24,8 @@ from bot.domain.catalog import (
 )
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
 from bot.domain.statuses import AppointmentStatus
+from db.base import Base
 from db.models import (
-    Appointment,
     Break,
     Location,
     Service,
@@ -47,6 +47,7 @@ from db.repositories.schedule_rows import (
 # No appointment blocks longer than this; it bounds the index range scan for overlapping
 # appointments (and the slice of a date in a horizon's list).
 LONGEST_BLOCK = timedelta(days=1)
+_APPT = Base.metadata.tables["appointments"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,41 +276,42 @@ def busy_condition(
     who = []
     if location_id is not None:
         if workplace_ids is None:
-            who.append(Appointment.location_id == location_id)
+            who.append(_APPT.c.location_id == location_id)
         else:
             who.append(
                 and_(
-                    Appointment.location_id == location_id,
-                    Appointment.workplace_id.in_(list(workplace_ids)),
+                    _APPT.c.location_id == location_id,
+                    _APPT.c.workplace_id.in_(list(workplace_ids)),
                 )
             )
     ids = list(specialist_ids)
     if ids:
-        who.append(Appointment.specialist_id.in_(ids))
+        who.append(_APPT.c.specialist_id.in_(ids))
     if client_id is not None:
-        who.append(Appointment.client_id == client_id)
+        who.append(_APPT.c.client_id == client_id)
     if not who:
         return None
     return and_(
-        Appointment.start_time < end,
+        _APPT.c.start_time < end,
         # The lower bound lets the (…, start_time) indexes do a range scan.
-        Appointment.start_time > start - LONGEST_BLOCK,
-        Appointment.blocked_until > start,
+        _APPT.c.start_time > start - LONGEST_BLOCK,
+        _APPT.c.blocked_until > start,
         or_(*who),
     )
 
 
-# `load_busy`'s columns, in `BusyAppointment`'s order.
+# `load_busy`'s columns, in `BusyAppointment`'s order (Core, on the table: the slot engine's
+# reads build no ORM statement and no ORM row).
 BUSY_COLUMNS = (
-    Appointment.id,
-    Appointment.location_id,
-    Appointment.specialist_id,
-    Appointment.workplace_id,
-    Appointment.client_id,
-    Appointment.start_time,
-    Appointment.end_time,
-    Appointment.blocked_until,
-    Appointment.booking_key,
+    _APPT.c.id,
+    _APPT.c.location_id,
+    _APPT.c.specialist_id,
+    _APPT.c.workplace_id,
+    _APPT.c.client_id,
+    _APPT.c.start_time,
+    _APPT.c.end_time,
+    _APPT.c.blocked_until,
+    _APPT.c.booking_key,
 )
 
 
@@ -347,8 +349,8 @@ async def load_busy_where(
     rows = (
         await session.execute(
             select(*BUSY_COLUMNS)
-            .where(Appointment.status != AppointmentStatus.CANCELLED, condition)
-            .order_by(Appointment.start_time, Appointment.id)
+            .where(_APPT.c.status != AppointmentStatus.CANCELLED, condition)
+            .order_by(_APPT.c.start_time, _APPT.c.id)
         )
     ).all()
     return [BusyAppointment(*row) for row in rows]

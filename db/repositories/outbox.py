@@ -11,17 +11,44 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal_column, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import OutboxStatus
+from db.base import Base
 from db.models import Client, Outbox, Specialist
 
 PENDING = OutboxStatus.PENDING
 SENT = OutboxStatus.SENT
 FAILED = OutboxStatus.FAILED
 CANCELLED = OutboxStatus.CANCELLED
+
+# `enqueue_many`'s two statements, built once (Core, on the table): run with one parameter
+# set per row, they go to the server as one multi-row INSERT (SQLAlchemy's "insertmanyvalues").
+_OUTBOX = Base.metadata.tables["outbox"]
+_ENQUEUE = (
+    insert(_OUTBOX)
+    .on_conflict_do_nothing(index_elements=[_OUTBOX.c.dedupe_key])
+    .returning(_OUTBOX.c.id)
+)
+_REVIVE = insert(_OUTBOX)
+# Constants in SQL, not parameters: with a parameter ahead of the VALUES the statement could
+# not be run as one multi-row INSERT.
+_ENQUEUE_REVIVING = _REVIVE.on_conflict_do_update(
+    index_elements=[_OUTBOX.c.dedupe_key],
+    set_={
+        "status": literal_column(f"'{PENDING.value}'"),
+        "due_at": _REVIVE.excluded.due_at,
+        "payload": _REVIVE.excluded.payload,
+        "chat_id": _REVIVE.excluded.chat_id,
+        "attempts": literal_column("0"),
+        "locked_until": null(),
+        "locked_by": null(),
+        "last_error": null(),
+    },
+    where=_OUTBOX.c.status == literal_column(f"'{CANCELLED.value}'"),
+).returning(_OUTBOX.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,38 +109,19 @@ async def enqueue_many(
     unique = {r.dedupe_key: r for r in rows}
     if not unique:
         return 0
-    stmt = insert(Outbox).values(
-        [
-            {
-                "dedupe_key": r.dedupe_key,
-                "kind": r.kind,
-                "recipient": r.recipient,
-                "chat_id": r.chat_id,
-                "due_at": r.due_at,
-                "payload": r.payload,
-                "appointment_id": r.appointment_id,
-            }
-            for r in unique.values()
-        ]
-    )
-    if revive_cancelled:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Outbox.dedupe_key],
-            set_={
-                "status": PENDING,
-                "due_at": stmt.excluded.due_at,
-                "payload": stmt.excluded.payload,
-                "chat_id": stmt.excluded.chat_id,
-                "attempts": 0,
-                "locked_until": None,
-                "locked_by": None,
-                "last_error": None,
-            },
-            where=Outbox.status == CANCELLED,
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[Outbox.dedupe_key])
-    result = await session.execute(stmt.returning(Outbox.id))
+    params = [
+        {
+            "dedupe_key": r.dedupe_key,
+            "kind": r.kind,
+            "recipient": r.recipient,
+            "chat_id": r.chat_id,
+            "due_at": r.due_at,
+            "payload": r.payload,
+            "appointment_id": r.appointment_id,
+        }
+        for r in unique.values()
+    ]
+    result = await session.execute(_ENQUEUE_REVIVING if revive_cancelled else _ENQUEUE, params)
     return len(result.all())
 
 

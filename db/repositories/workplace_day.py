@@ -12,8 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.assignment import PlacedAppointment, WorkplaceDay
 from bot.domain.catalog import BusyAppointment
 from bot.domain.statuses import AppointmentStatus
-from db.models import Appointment, Location, SpecialistSchedule, Workplace, WorkplaceService
+from db.base import Base
+from db.models import Appointment, Workplace, WorkplaceService
 from db.repositories.catalog import BUSY_COLUMNS, LONGEST_BLOCK
+
+# The slot engine's reads of the day, on the tables (Core: no ORM statement, no ORM rows).
+_APPT = Base.metadata.tables["appointments"]
+_LOC = Base.metadata.tables["locations"]
+_SCHED = Base.metadata.tables["specialist_schedules"]
 
 
 async def load_workplace_hosts(
@@ -39,36 +45,36 @@ def _pinned() -> ColumnElement[bool]:
     """Whether an appointment must stay on its workplace: an admin pinned it, or its
     specialist's schedule row for that local weekday pins a workplace (needs `Location`
     joined)."""
-    local_weekday = extract("isodow", func.timezone(Location.timezone, Appointment.start_time))
+    local_weekday = extract("isodow", func.timezone(_LOC.c.timezone, _APPT.c.start_time))
     schedule_pin = exists().where(
-        SpecialistSchedule.specialist_id == Appointment.specialist_id,
-        SpecialistSchedule.location_id == Appointment.location_id,
-        SpecialistSchedule.day_of_week == local_weekday,
-        SpecialistSchedule.workplace_id.is_not(None),
+        _SCHED.c.specialist_id == _APPT.c.specialist_id,
+        _SCHED.c.location_id == _APPT.c.location_id,
+        _SCHED.c.day_of_week == local_weekday,
+        _SCHED.c.workplace_id.is_not(None),
     )
-    return or_(Appointment.workplace_pinned, schedule_pin)
+    return or_(_APPT.c.workplace_pinned, schedule_pin)
 
 
 def _at_location(location_id: int, window: tuple[datetime, datetime]) -> ColumnElement[bool]:
     """The location's appointments meeting `window` (beyond the status)."""
     start, end = window
     return and_(
-        Appointment.location_id == location_id,
-        Appointment.start_time < end,
-        Appointment.start_time > start - LONGEST_BLOCK,
-        Appointment.blocked_until > start,
+        _APPT.c.location_id == location_id,
+        _APPT.c.start_time < end,
+        _APPT.c.start_time > start - LONGEST_BLOCK,
+        _APPT.c.blocked_until > start,
     )
 
 
 # `load_workplace_day`'s columns, in `PlacedAppointment`'s order.
 _PLACED_COLUMNS = (
-    Appointment.id,
-    Appointment.service_id,
-    Appointment.workplace_id,
-    Appointment.start_time,
-    Appointment.blocked_until,
+    _APPT.c.id,
+    _APPT.c.service_id,
+    _APPT.c.workplace_id,
+    _APPT.c.start_time,
+    _APPT.c.blocked_until,
     _pinned(),
-    Appointment.booking_key,
+    _APPT.c.booking_key,
 )
 
 
@@ -86,12 +92,12 @@ async def load_workplace_day(
         hosts = await load_workplace_hosts(session, location_id)
     rows = await session.execute(
         select(*_PLACED_COLUMNS)
-        .join(Location, Location.id == Appointment.location_id)
+        .select_from(_APPT.join(_LOC, _LOC.c.id == _APPT.c.location_id))
         .where(
-            Appointment.status != AppointmentStatus.CANCELLED,
+            _APPT.c.status != AppointmentStatus.CANCELLED,
             _at_location(location_id, window),
         )
-        .order_by(Appointment.start_time, Appointment.id)
+        .order_by(_APPT.c.start_time, _APPT.c.id)
     )
     placed = tuple(PlacedAppointment(*row) for row in rows)
     return WorkplaceDay(window=window, hosts=hosts, appointments=placed)
@@ -107,15 +113,16 @@ async def load_busy_and_workplace_day(
     """`load_busy` (its filter `busy`, from `busy_condition`) and `load_workplace_day` of the
     location over `window` (with `hosts`) in one query: each row says which of the two it
     belongs to (or both), so each list is exactly what its own query returns."""
-    in_busy, at_day = busy.label("in_busy"), _at_location(location_id, window).label("at_day")
+    placed_here = _at_location(location_id, window)
+    in_busy, at_day = busy.label("in_busy"), placed_here.label("at_day")
     rows = await session.execute(
         select(*BUSY_COLUMNS, *_PLACED_COLUMNS[1:], in_busy, at_day)
-        .join(Location, Location.id == Appointment.location_id)
+        .select_from(_APPT.join(_LOC, _LOC.c.id == _APPT.c.location_id))
         .where(
-            Appointment.status != AppointmentStatus.CANCELLED,
-            or_(busy, _at_location(location_id, window)),
+            _APPT.c.status != AppointmentStatus.CANCELLED,
+            or_(busy, placed_here),
         )
-        .order_by(Appointment.start_time, Appointment.id)
+        .order_by(_APPT.c.start_time, _APPT.c.id)
     )
     appointments: list[BusyAppointment] = []
     placed: list[PlacedAppointment] = []
