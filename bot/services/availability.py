@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,9 @@ SLOT_CACHE_TTL_SECONDS = 120
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The cached calendar starts this long before today (UTC): local dates lag behind by a day at most.
 CALENDAR_PAST = timedelta(days=2)
+# How far from another client's hold a date's candidates may meet it: a candidate blocks less
+# than `LONGEST_BLOCK` and a location-local date lasts at most 25 hours.
+_NEAR_HOLDS = repo.LONGEST_BLOCK + timedelta(days=2)
 # Where a transaction's session keeps the catalog snapshot it uses (see `_snapshot_in`).
 _SESSION_SNAPSHOT = "availability.catalog_snapshot"
 
@@ -826,25 +830,26 @@ class AvailabilityService:
             for s in catalog.specialists
             if specialist_id is None or s.specialist_id == specialist_id
         ]
-        calendar = await _calendar(snapshot, session, location_id, spec_ids, min(days), max(days))
-        plans = {
-            d: DayPlan(
-                catalog, calendar, d, specialist_id=specialist_id, step_min=self.rules.step_min
-            )
-            for d in days
-        }
+        plans = await self._plans(snapshot, session, catalog, query, spec_ids, days)
         working = [p for p in plans.values() if not p.is_empty]
         appointments: list[BusyAppointment] = []
+        places = None
         if working:
             workplace_ids = _relevant_workplaces(catalog)
-            appointments = await repo.load_busy(
-                session,
-                start=min(p.window[0] for p in working),
-                end=max(p.window[1] for p in working),
+            window = (min(p.window[0] for p in working), max(p.window[1] for p in working))
+            condition = repo.busy_condition(
+                start=window[0],
+                end=window[1],
                 location_id=location_id,
                 workplace_ids=workplace_ids,
                 specialist_ids=spec_ids,
                 client_id=client_rows[0] if client_rows is not None else None,
+            )
+            assert condition is not None  # it names the location
+            # The appointments and the location's workplace day in one query (which
+            # workplaces host what is catalog data, read below only if needed).
+            appointments, places = await load_busy_and_workplace_day(
+                session, condition, location_id, window, {}
             )
             if client_rows is not None:
                 client_id, mine = client_rows
@@ -858,14 +863,11 @@ class AvailabilityService:
                     or (a.location_id == location_id and (hosts is None or a.workplace_id in hosts))
                 ]
             appointments = [a for a in appointments if a.appointment_id != exclude_appointment_id]
-        places = None
-        if working and appointments:
-            places = await _workplace_day(
-                snapshot,
-                session,
-                location_id,
-                (min(p.window[0] for p in working), max(p.window[1] for p in working)),
-            )
+        if not appointments:
+            places = None  # nothing to re-assign
+        elif places is not None:
+            hosted = await _workplace_hosts(snapshot, session, location_id)
+            places = WorkplaceDay(places.window, hosted, places.appointments)
         # Sorted by start (the query orders them): each date takes its slice by bisection.
         starts = [a.start for a in appointments]
         out: dict[date, _DayEntry] = {}
@@ -914,6 +916,31 @@ class AvailabilityService:
             )
         return out
 
+    async def _plans(
+        self,
+        snapshot: CatalogSnapshot,
+        session: AsyncSession,
+        catalog: ServiceCatalog,
+        query: SlotQuery,
+        specialist_ids: list[int],
+        days: Sequence[date],
+    ) -> dict[date, DayPlan]:
+        """The `DayPlan` of each of `days`. Plans built on the catalog in memory are kept with
+        it (a plan depends on the catalog and calendar only), so a date is planned once per
+        catalog version, not on every read."""
+        calendar, kept = await _calendar_of(
+            snapshot, session, query.location_id, specialist_ids, min(days), max(days)
+        )
+        step = self.rules.step_min
+
+        def plan(day: date) -> DayPlan:
+            return DayPlan(catalog, calendar, day, specialist_id=query.specialist_id, step_min=step)
+
+        if not kept:
+            return {d: plan(d) for d in days}
+        where = (query.location_id, query.service_id, query.specialist_id, step)
+        return {d: snapshot.memo(("day_plan", *where, d), partial(plan, d)) for d in days}
+
     async def _overlay_obstacles(
         self,
         location_id: int,
@@ -941,7 +968,7 @@ class AvailabilityService:
             else await self._holds.holds_between(location_id, window[0], window[1])
         )
         mine: list[Interval] = []
-        held_here = any(h.location_id == location_id and h.client_id != client_id for h in holds)
+        held_here = [h for h in holds if h.location_id == location_id and h.client_id != client_id]
         places = None
         if client_id is not None:
             rows = client_busy
@@ -951,8 +978,14 @@ class AvailabilityService:
                 )
             mine = [(a.start, a.end) for a in rows if a.appointment_id != exclude_appointment_id]
         if held_here:
+            # Only a date with a candidate meeting such a hold asks where the appointments
+            # are: read the appointments near the holds, not the whole window.
+            near = (
+                max(window[0], min(h.start for h in held_here) - _NEAR_HOLDS),
+                min(window[1], max(h.blocked_until for h in held_here) + _NEAR_HOLDS),
+            )
             snapshot = await self.catalog.snapshot()
-            places = await _workplace_day(snapshot, await sessions(), location_id, window)
+            places = await _workplace_day(snapshot, await sessions(), location_id, near)
 
         built: dict[Interval, Obstacles] = {}
 
@@ -1062,6 +1095,18 @@ async def _calendar(
     """Holidays and breaks for [first, last]: the location's whole calendar from a few days ago
     on, kept in the snapshot (the plans only look dates up, so more dates change nothing);
     earlier dates are read from the database in `session`."""
+    return (await _calendar_of(snapshot, session, location_id, specialist_ids, first, last))[0]
+
+
+async def _calendar_of(
+    snapshot: CatalogSnapshot,
+    session: AsyncSession,
+    location_id: int,
+    specialist_ids: Iterable[int],
+    first: date,
+    last: date,
+) -> tuple[Calendar, bool]:
+    """`_calendar`, and whether it is the one kept in the snapshot."""
 
     async def load(session: AsyncSession) -> tuple[date, Calendar]:
         since = datetime.now(UTC).date() - CALENDAR_PAST
@@ -1069,8 +1114,8 @@ async def _calendar(
 
     since, calendar = await snapshot.get(("calendar", location_id), load, session)
     if first >= since:
-        return calendar
-    return await repo.load_calendar(session, location_id, specialist_ids, first, last)
+        return calendar, True
+    return await repo.load_calendar(session, location_id, specialist_ids, first, last), False
 
 
 async def _workplace_day(
