@@ -507,23 +507,36 @@ def overlay(
     tz: ZoneInfo,
 ) -> Iterator[SlotCandidate]:
     """Apply the overlay layer (holds, client, notice, horizon) to base candidates."""
+    timely: dict[datetime, bool] = {}  # notice and horizon, once per start
     for cand in candidates:
-        if time_reason(cand.start, now=now, rules=rules, tz=tz) is not Reason.OK:
-            continue
-        if obstacles.stage(cand) is _Stage.OK:
+        ok = timely.get(cand.start)
+        if ok is None:
+            ok = timely[cand.start] = (
+                time_reason(cand.start, now=now, rules=rules, tz=tz) is Reason.OK
+            )
+        if ok and obstacles.stage(cand) is _Stage.OK:
             yield cand
 
 
 def to_offers(candidates: Iterable[SlotCandidate]) -> list[SlotOffer]:
     """Group candidates by start: the lowest price and every specialist offering that time."""
-    by_start: dict[datetime, tuple[Decimal, set[int]]] = {}
+    prices: dict[datetime, Decimal] = {}
+    specialists: dict[datetime, set[int]] = {}
     for cand in candidates:
-        price, specs = by_start.get(cand.start, (cand.price, set()))
-        specs.add(cand.specialist_id)
-        by_start[cand.start] = (min(price, cand.price), specs)
+        start, price = cand.start, cand.price
+        known = prices.get(start)
+        if known is None:
+            prices[start] = price
+            specialists[start] = {cand.specialist_id}
+            continue
+        if price < known:  # the first of equal prices stays
+            prices[start] = price
+        specialists[start].add(cand.specialist_id)
     return [
-        SlotOffer(start=start, price=price, specialist_ids=tuple(sorted(specs)))
-        for start, (price, specs) in sorted(by_start.items())
+        SlotOffer(
+            start=start, price=prices[start], specialist_ids=tuple(sorted(specialists[start]))
+        )
+        for start in sorted(prices)
     ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -144,14 +145,25 @@ class _DayEntry:
     def loads(cls, raw: bytes | str) -> _DayEntry:
         data = json.loads(raw)
         cands = []
+        # Candidates share starts, lengths and prices: each is converted once.
+        starts: dict[int, datetime] = {}
+        spans: dict[int, timedelta] = {}
+        prices: dict[str, Decimal] = {}
         for start_us, dur, brk, spec, wp, price in data["c"]:
-            start = _from_us(start_us)
-            end = start + timedelta(minutes=dur)
-            cands.append(
-                SlotCandidate(
-                    spec, wp, start, end, end + timedelta(minutes=brk), Decimal(price), dur, brk
-                )
-            )
+            start = starts.get(start_us)
+            if start is None:
+                start = starts[start_us] = _from_us(start_us)
+            run = spans.get(dur)
+            if run is None:
+                run = spans[dur] = timedelta(minutes=dur)
+            rest = spans.get(brk)
+            if rest is None:
+                rest = spans[brk] = timedelta(minutes=brk)
+            amount = prices.get(price)
+            if amount is None:
+                amount = prices[price] = Decimal(price)
+            end = start + run
+            cands.append(SlotCandidate(spec, wp, start, end, end + rest, amount, dur, brk))
         return cls(
             timezone=data["tz"],
             capacity=data["cap"],
@@ -161,6 +173,25 @@ class _DayEntry:
             in_progress=tuple((_from_us(s), _from_us(e)) for s, e in data["l"]),
             last_start=None if data.get("ls") is None else _from_us(data["ls"]),
         )
+
+
+# Entries parsed lately, by their cached text: an entry is immutable, so the same text read
+# again (every reader of a popular date until its next change) is not parsed again.
+_PARSED: OrderedDict[bytes | str, _DayEntry] = OrderedDict()
+_PARSED_KEPT = 256
+
+
+def _parsed_entry(raw: bytes | str) -> _DayEntry:
+    """`_DayEntry.loads(raw)`, from `_PARSED` when the same text was parsed lately."""
+    entry = _PARSED.get(raw)
+    if entry is None:
+        entry = _DayEntry.loads(raw)
+        _PARSED[raw] = entry
+        if len(_PARSED) > _PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(raw)
+    return entry
 
 
 # Where the cache versions go in an entry's key, filled in by `_READ_LUA`.
@@ -781,7 +812,7 @@ class AvailabilityService:
         for day, value in zip(days, raw, strict=True):
             if value is not None:
                 try:
-                    out[day] = _DayEntry.loads(value)
+                    out[day] = _parsed_entry(value)
                 except (ValueError, KeyError, TypeError):
                     log.warning("ignoring a malformed slot cache entry for %s", day)
         return out

@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
@@ -574,25 +575,32 @@ def held_between(members: Sequence[Any], start: datetime, end: datetime) -> list
     lo, hi = _ms(start), _ms(end)
     result: list[HeldInterval] = []
     for raw in members:
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        fields = text.split("|")
-        hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
-        allowed = fields[8] if len(fields) > 8 else workplace
-        if int(s_ms) < hi and int(b_ms) > lo:
-            result.append(
-                HeldInterval(
-                    client_id=int(client),
-                    location_id=int(location),
-                    specialist_id=int(specialist),
-                    workplace_id=int(workplace),
-                    start=_from_ms(int(s_ms)),
-                    end=_from_ms(int(e_ms)),
-                    blocked_until=_from_ms(int(b_ms)),
-                    workplace_ids=frozenset(int(w) for w in allowed.split(",")),
-                    hold_id=hold_id,
-                )
-            )
+        s_ms, b_ms, hold = _member(raw)
+        if s_ms < hi and b_ms > lo:
+            result.append(hold)
     return result
+
+
+@lru_cache(maxsize=4096)
+def _member(raw: bytes | str) -> tuple[int, int, HeldInterval]:
+    """A live member's (start ms, blocked end ms, hold), parsed once however often it is
+    read (a member's text never changes; a changed hold is a new member)."""
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    fields = text.split("|")
+    hold_id, client, specialist, workplace, s_ms, e_ms, b_ms, location = fields[:8]
+    allowed = fields[8] if len(fields) > 8 else workplace
+    hold = HeldInterval(
+        client_id=int(client),
+        location_id=int(location),
+        specialist_id=int(specialist),
+        workplace_id=int(workplace),
+        start=_from_ms(int(s_ms)),
+        end=_from_ms(int(e_ms)),
+        blocked_until=_from_ms(int(b_ms)),
+        workplace_ids=frozenset(int(w) for w in allowed.split(",")),
+        hold_id=hold_id,
+    )
+    return int(s_ms), int(b_ms), hold
 
 
 def _decode(data: dict[str, Any]) -> Hold:
