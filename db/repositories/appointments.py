@@ -219,11 +219,15 @@ def view_select() -> Select[tuple[Appointment, Location, Service, Specialist, Wo
     )
 
 
+# Every confirm reads its new appointment's view once: the statement is built once.
+_VIEW_ROW = (
+    view_select().where(Appointment.id == bindparam("id")).execution_options(populate_existing=True)
+)
+
+
 async def view_row(session: AsyncSession, appointment_id: int) -> ViewRow | None:
     """The appointment with the names a message shows (location, service, specialist, ...)."""
-    stmt = view_select().where(Appointment.id == appointment_id)
-    stmt = stmt.execution_options(populate_existing=True)
-    return (await session.execute(stmt)).one_or_none()
+    return (await session.execute(_VIEW_ROW, {"id": appointment_id})).one_or_none()
 
 
 async def client_rows(

@@ -10,8 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.catalog import (
@@ -37,7 +38,9 @@ from db.models import (
 )
 from db.models import Holiday as HolidayModel
 from db.repositories.schedule_rows import (
+    break_from,
     break_of,
+    holiday_from,
     holiday_of,
     load_weekly_hours,
     readable,
@@ -48,6 +51,8 @@ from db.repositories.schedule_rows import (
 # appointments (and the slice of a date in a horizon's list).
 LONGEST_BLOCK = timedelta(days=1)
 _APPT = Base.metadata.tables["appointments"]
+_HOLIDAYS = Base.metadata.tables["holidays"]
+_BREAKS = Base.metadata.tables["breaks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,39 +209,72 @@ async def load_calendar(
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 
+def _calendar_of_date_statement(*, with_breaks: bool) -> Select[Any]:
+    """`_calendar_of_date`'s query (Core, on the tables): the date's holiday beside each of its
+    breaks, both outer-joined to one row; parameters `location`, `day` and (`with_breaks`)
+    the expanding `specialists`."""
+    one = select(literal(1).label("one")).subquery()
+    return (
+        select(
+            _HOLIDAYS.c.id,
+            _HOLIDAYS.c.date,
+            _HOLIDAYS.c.is_working,
+            _HOLIDAYS.c.start_time,
+            _HOLIDAYS.c.end_time,
+            _BREAKS.c.id,
+            _BREAKS.c.specialist_id,
+            _BREAKS.c.date,
+            _BREAKS.c.start_time,
+            _BREAKS.c.end_time,
+        )
+        .select_from(one)
+        .outerjoin(
+            _HOLIDAYS,
+            and_(
+                _HOLIDAYS.c.location_id == bindparam("location"),
+                _HOLIDAYS.c.date == bindparam("day"),
+            ),
+        )
+        .outerjoin(
+            _BREAKS,
+            and_(
+                _BREAKS.c.specialist_id.in_(bindparam("specialists", expanding=True)),
+                _BREAKS.c.date == bindparam("day"),
+            )
+            if with_breaks
+            else false(),
+        )
+    )
+
+
+# Every confirm runs one under its locks: built once.
+_CALENDAR_OF_DATE = _calendar_of_date_statement(with_breaks=True)
+_HOLIDAY_OF_DATE = _calendar_of_date_statement(with_breaks=False)
+
+
 async def _calendar_of_date(
     session: AsyncSession, location_id: int, specialist_ids: list[int], day: date
 ) -> Calendar:
     """`load_calendar` of one date in one query: the date's holiday (at most one: unique per
     location and date) beside each of its breaks, both outer-joined to one row."""
-    one = select(literal(1).label("one")).subquery()
-    stmt = (
-        select(HolidayModel, Break)
-        .select_from(one)
-        .outerjoin(
-            HolidayModel,
-            and_(HolidayModel.location_id == location_id, HolidayModel.date == day),
-        )
-        .outerjoin(
-            Break,
-            and_(Break.specialist_id.in_(specialist_ids), Break.date == day)
-            if specialist_ids
-            else false(),
-        )
-    )
+    params: dict[str, Any] = {"location": location_id, "day": day}
+    if specialist_ids:
+        params["specialists"] = specialist_ids
+    stmt = _CALENDAR_OF_DATE if specialist_ids else _HOLIDAY_OF_DATE
     holidays: dict[date, Holiday] = {}
     breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
     seen: set[int] = set()
-    for h, b in (await session.execute(stmt)).tuples():
-        if h is not None and h.date not in holidays:
-            holiday = readable("holidays", h.id, holiday_of, h)
+    for row in await session.execute(stmt, params):
+        holiday_id, break_id = row[0], row[5]
+        if holiday_id is not None and row[1] not in holidays:
+            holiday = readable("holidays", holiday_id, holiday_from, row[1:5])
             if holiday is not None:
-                holidays[h.date] = holiday
-        if b is not None and b.id not in seen:
-            seen.add(b.id)
-            row = readable("breaks", b.id, break_of, b)
-            if row is not None:
-                breaks[(b.specialist_id, b.date)].append(row)
+                holidays[row[1]] = holiday
+        if break_id is not None and break_id not in seen:
+            seen.add(break_id)
+            brk = readable("breaks", break_id, break_from, row[6:10])
+            if brk is not None:
+                breaks[(row[6], row[7])].append(brk)
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 

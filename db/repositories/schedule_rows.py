@@ -6,7 +6,7 @@ Queries only: nothing here commits."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -64,11 +64,23 @@ def shift_of(r: Any) -> Shift:
 
 
 def holiday_of(h: HolidayModel) -> Holiday:
-    return Holiday(h.date, h.is_working, *_hours(h.start_time, h.end_time))
+    return holiday_from((h.date, h.is_working, h.start_time, h.end_time))
 
 
 def break_of(b: Break) -> BreakRow:
-    return BreakRow(b.specialist_id, b.date, *_hours(b.start_time, b.end_time))
+    return break_from((b.specialist_id, b.date, b.start_time, b.end_time))
+
+
+def holiday_from(row: Sequence[Any]) -> Holiday:
+    """A holiday from its (date, is working, start, end) columns; ValueError when unusable."""
+    day, is_working, start, end = row
+    return Holiday(day, is_working, *_hours(start, end))
+
+
+def break_from(row: Sequence[Any]) -> BreakRow:
+    """A break from its (specialist id, date, start, end) columns; ValueError when unusable."""
+    specialist_id, day, start, end = row
+    return BreakRow(specialist_id, day, *_hours(start, end))
 
 
 async def load_weekly_hours(
