@@ -233,6 +233,30 @@ async def start_process(
     return proc
 
 
+def bot_env(
+    emulator: BotAPIEmulator, url: str, redis_prefix: str, health_port: int, days: int
+) -> dict[str, str]:
+    """The environment of `python -m bot` for a run: the emulator as Telegram, database `url`
+    (asyncpg driver), keys under `redis_prefix`, `/metrics` on `health_port`, no notification
+    worker, the throttle raised to `THROTTLE`, a booking horizon covering `days`."""
+    env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL"}}
+    env.update(
+        BOT_TOKEN=emulator.token,
+        DATABASE_URL=url,
+        REDIS_URL=REDIS_URL,
+        REDIS_PREFIX=redis_prefix,
+        TELEGRAM_API_URL=emulator.url,
+        RUN_WORKER="false",
+        THROTTLE_RATE_PER_SECOND=str(THROTTLE),
+        THROTTLE_BURST="1000",
+        SLOT_STEP_MIN=str(DURATION_MIN),
+        BOOKING_HORIZON_DAYS=str(max(30, days + 2)),
+        HEALTH_PORT=str(health_port),
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
 async def stop_process(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         proc.send_signal(signal.SIGTERM)
@@ -283,10 +307,13 @@ async def run_clients(
     emulator: BotAPIEmulator,
     clients: int,
     script: Callable[[int, SimUser, Step], Awaitable[None]],
+    *,
+    first: int = 0,
 ) -> Phase:
-    """Run `script(index, user, step)` for every client at once; `await step(action, expect)`
-    runs one step (the action, then the screen `expect` in the user's chat) and records its
-    latency."""
+    """Run `script(index, user, step)` for every client at once (indexes `first` to `first +
+    clients - 1`, client `index` being Telegram user `FIRST_TG_ID + index + 1`); `await
+    step(action, expect)` runs one step (the action, then the screen `expect` in the user's
+    chat) and records its latency."""
     phase = Phase()
     screens = Screens(emulator)
 
@@ -312,7 +339,7 @@ async def run_clients(
             phase.failures.append(f"client {index}: {str(exc)[:400]}")
 
     began = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(clients)))
+    await asyncio.gather(*(one(i) for i in range(first, first + clients)))
     phase.elapsed = time.perf_counter() - began
     return phase
 
@@ -346,21 +373,7 @@ async def bot_phase(
     first_day = datetime.now(UTC).astimezone(tz).date() + timedelta(days=1)
     port = free_port()
     async with BotAPIEmulator(DEFAULT_TOKEN) as emulator:
-        env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL"}}
-        env.update(
-            BOT_TOKEN=emulator.token,
-            DATABASE_URL=url,
-            REDIS_URL=REDIS_URL,
-            REDIS_PREFIX=redis_prefix,
-            TELEGRAM_API_URL=emulator.url,
-            RUN_WORKER="false",
-            THROTTLE_RATE_PER_SECOND=str(THROTTLE),
-            THROTTLE_BURST="1000",
-            SLOT_STEP_MIN=str(DURATION_MIN),
-            BOOKING_HORIZON_DAYS=str(max(30, days + 2)),
-            HEALTH_PORT=str(port),
-            LOG_LEVEL="WARNING",
-        )
+        env = bot_env(emulator, url, redis_prefix, port, days)
         proc = await start_process(emulator, ["-m", "bot"], env, workdir)
         spy = None
         if profile:
