@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommandScopeDefault, TelegramObject
 from aiogram.utils.backoff import BackoffConfig
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -39,6 +38,7 @@ from bot.keyboards.common import command_menu
 from bot.middlewares import DrainGate, OneKeyRedisStorage, setup_middlewares
 from bot.middlewares.admin_only import gate_routers
 from bot.middlewares.fsm import FlushBeforeSend
+from bot.middlewares.isolation import LocalEventIsolation
 from bot.middlewares.lease import LeasedEventIsolation
 from bot.notify.runner import run_worker
 from bot.ops import metrics
@@ -130,11 +130,12 @@ def build_dispatcher(
     # Several webhook instances may receive one user's updates at once: serialise them per user
     # across processes, with a lock that dies with a killed instance within one short lease.
     # Polling is single-instance (docs/rules.md#pitfalls-we-design-around), so a process-local
-    # lock suffices.
+    # lock suffices: one kept only while the user's update runs (aiogram's keeps one per user
+    # ever seen).
     isolation: BaseEventIsolation = (
         LeasedEventIsolation(redis, key_builder)
         if settings.webhook_enabled
-        else SimpleEventIsolation()
+        else LocalEventIsolation()
     )
     # The update gate takes the place of aiogram's FSM middleware (same lock, same context).
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
