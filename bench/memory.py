@@ -308,7 +308,8 @@ def report(echo: Phase, bot: Phase, warmup: int, concurrency: int) -> list[str]:
     for label, phase in (("echo bot", echo), ("bot", bot)):
         lines.append(
             f"{label + ' RSS':<18} start {mib(phase.rss_start)}, warm {mib(phase.rss_warm)}, "
-            f"after {mib(phase.rss_after)}; {phase.growth_per_1000:.0f} KiB per 1,000 users "
+            f"after {mib(phase.rss_after)} (x{phase.rss_after / max(phase.rss_start, 1):.3f} "
+            f"of start); {phase.growth_per_1000:.0f} KiB per 1,000 users "
             f"({phase.users / phase.elapsed if phase.elapsed else 0:.0f} users/s)"
         )
     ratio = bot.rss_after / echo.rss_after if echo.rss_after else 0.0
