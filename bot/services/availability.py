@@ -542,6 +542,7 @@ class AvailabilityService:
                     now=now,
                     exclude_appointment_id=exclude_appointment_id,
                     client_rows=client_rows,
+                    snapshot=self._catalog_seen(versions, location_id),
                 )
                 entry = built[day]
                 await self._write_entries(versions, query, built)
@@ -681,6 +682,7 @@ class AvailabilityService:
                 now=now,
                 until=found_free,
                 exclude_appointment_id=exclude_appointment_id,
+                snapshot=self._catalog_seen(versions, query.location_id),
             )
             await self._write_entries(versions, query, built)
             entries.update(built)
@@ -844,14 +846,17 @@ class AvailabilityService:
         until: Callable[[_DayEntry, SlotCandidate], bool] | None = None,
         exclude_appointment_id: int | None = None,
         client_rows: tuple[int, list[BusyAppointment]] | None = None,
+        snapshot: CatalogSnapshot | None = None,
     ) -> dict[date, _DayEntry]:
         """Compute base entries for `days` from data loaded once for the whole range. With
         `until`, a date stops at the first candidate for which it returns True (a prefix).
         The appointment `exclude_appointment_id` is left out as if cancelled. `client_rows`
         (a client id, an empty list): the list gets that client's own appointments over the
-        working dates' window, read in the same query (they are no part of the entries)."""
+        working dates' window, read in the same query (they are no part of the entries).
+        `snapshot`: the catalog this read uses already (None: the current one)."""
         location_id, specialist_id = query.location_id, query.specialist_id
-        snapshot = await self.catalog.snapshot()
+        if snapshot is None:
+            snapshot = await self.catalog.snapshot()
         catalog = await _service_catalog(snapshot, location_id, query.service_id, session)
         if catalog is None:
             nothing = (_EPOCH, _EPOCH)
@@ -946,6 +951,13 @@ class AvailabilityService:
                 plan.last_start(),
             )
         return out
+
+    def _catalog_seen(self, versions: _Versions, location_id: int) -> CatalogSnapshot | None:
+        """The catalog snapshot of the catalog version this read saw with the cache versions
+        (no GET of its own), or None when it saw none. Entries built on it are written under
+        those versions, so a catalog older than their key is never cached under it."""
+        tag = versions.seen(location_id)
+        return None if tag is None else self.catalog.snapshot_of(tag.split(".", 1)[0])
 
     async def _plans(
         self,
@@ -1047,7 +1059,11 @@ class AvailabilityService:
 class _OnDemand:
     """One session for a display read, opened at its first use (a read the cache answers
     opens none) and closed on leaving the `async with`: a step checks out one connection at
-    most, however many queries it needs."""
+    most, however many queries it needs.
+
+    Its statements run outside a transaction (autocommit): at READ COMMITTED each statement
+    sees the data committed when it starts either way, and a read that writes nothing needs
+    no BEGIN and ROLLBACK round trips."""
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = factory
@@ -1055,7 +1071,13 @@ class _OnDemand:
 
     async def __call__(self) -> AsyncSession:
         if self._session is None:
-            self._session = self._factory()
+            session = self._factory()
+            try:
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            except BaseException:
+                await session.close()
+                raise
+            self._session = session
         return self._session
 
     async def __aenter__(self) -> _OnDemand:
@@ -1082,6 +1104,10 @@ class _Versions:
     def known(self, location_id: int, tag: str) -> None:
         """The versions of `location_id`, read along with something else."""
         self._tags[location_id] = tag
+
+    def seen(self, location_id: int) -> str | None:
+        """The versions of `location_id` if already read ("catalog.location"), else None."""
+        return self._tags.get(location_id) if self._cache else None
 
     async def get(self, location_id: int) -> str | None:
         if not self._cache:

@@ -166,6 +166,18 @@ class CatalogCache:
         if pin is not None and pin.snapshot is None:
             pin.snapshot = self._for_version(raw, self._clock())
 
+    def snapshot_of(self, raw: bytes | str | None) -> CatalogSnapshot:
+        """`snapshot()` for a counter value read just now along with something else (`raw`,
+        None when unset): no GET of its own. Inside a `pinned()` block whose snapshot is
+        taken already, that one."""
+        pin = _PIN.get()
+        if pin is not None and pin.snapshot is not None:
+            return pin.snapshot
+        snapshot = self._for_version(raw, self._clock())
+        if pin is not None:
+            pin.snapshot = snapshot
+        return snapshot
+
     async def _snapshot(self) -> CatalogSnapshot:
         now = self._clock()
         try:

@@ -166,3 +166,34 @@ async def test_without_redis_the_catalog_is_read_afresh(
         assert await one.catalog.snapshot() is not await one.catalog.snapshot()
     finally:
         await down.aclose()
+
+
+async def test_a_slot_read_takes_the_catalog_version_it_read_with_the_cache(
+    clean_db: object,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    cat = await make_catalog(session_factory, specialists=2)
+    one = instance(session_factory, redis, redis_prefix)
+    gets: list[object] = []
+    original = redis.get
+
+    async def counting_get(*args: Any, **kw: Any) -> Any:
+        gets.append(args)
+        return await original(*args, **kw)
+
+    redis.get = counting_get  # type: ignore[method-assign]
+    which = {"location_id": cat.location_id, "service_id": cat.service_id, "specialist_id": None}
+    day = START.date()
+    before = await one.availability.day_slots(**which, day=day, now=NOW)
+    assert before and gets == []  # the version came with the cache read
+    # A catalog change is seen at once all the same: one specialist leaves.
+    gone = cat.specialist_ids[0]
+    async with session_factory() as s, s.begin():
+        await s.execute(update(Specialist).where(Specialist.id == gone).values(is_active=False))
+    await one.availability.invalidate()
+    after = await one.availability.day_slots(**which, day=day, now=NOW)
+    assert {s for o in before for s in o.specialist_ids} == set(cat.specialist_ids)
+    assert {s for o in after for s in o.specialist_ids} == {cat.specialist_ids[1]}
+    assert gets == []
