@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import signal
@@ -438,6 +439,12 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
+    # Everything built so far (modules, the dispatcher, pydantic's and SQLAlchemy's caches) lives
+    # as long as the process: moved out of the collector's reach, a full collection walks only
+    # what updates allocate. Measured: time in the collector from 0.68 s to 0.15 s over a
+    # 700-update run, about 0.75 ms per update (docs/bench-stack.md).
+    gc.collect()
+    gc.freeze()
     log.info("bot starting (%s)", "webhook" if settings.webhook_enabled else "long polling")
     await serve(app, stop)
     log.info("bot stopped")
