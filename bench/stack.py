@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -100,9 +101,11 @@ class Phase:
     updates: int = 0
     bookings: int = 0
     cpu: float = 0.0  # seconds of the bot process's CPU (user + system)
+    driver_cpu: float = 0.0  # seconds of this process's CPU: the emulator and the clients
     latencies: list[float] = field(default_factory=list)
     counters: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)  # Bot API method -> calls
 
     @property
     def updates_per_second(self) -> float:
@@ -336,11 +339,16 @@ async def run_clients(
         try:
             await script(index, user, stepper(user))
         except (AssertionError, TimeoutError) as exc:
-            phase.failures.append(f"client {index}: {str(exc)[:400]}")
+            events = emulator.chat_events.get(user.chat_id, [])[-3:]
+            shown = " | ".join(
+                f"{e.kind}: {(e.message.text or '')[:120]!r}" for e in events if e.message
+            )
+            phase.failures.append(f"client {index}: {str(exc)[:400]} last: {shown}")
 
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), cpu_seconds(os.getpid())
     await asyncio.gather(*(one(i) for i in range(first, first + clients)))
     phase.elapsed = time.perf_counter() - began
+    phase.driver_cpu = cpu_seconds(os.getpid()) - began_cpu
     return phase
 
 
@@ -383,6 +391,7 @@ async def bot_phase(
             )  # fmt: skip
         before = await scrape(port)
         began_cpu = cpu_seconds(proc.pid)
+        first_call = emulator.last_seq
 
         async def script(index: int, user: SimUser, step: Step) -> None:
             choice = choice_of(index, days, first_day)
@@ -411,6 +420,9 @@ async def bot_phase(
                 after = await scrape(port)
             phase.cpu = cpu_seconds(proc.pid) - began_cpu
             phase.counters = {k: after[k] - before[k] for k in after}
+            phase.api_calls = dict(
+                Counter(call.method for call in emulator.calls if call.seq > first_call)
+            )
         finally:
             if spy is not None and spy.returncode is None:
                 spy.send_signal(signal.SIGINT)
@@ -444,6 +456,9 @@ def report(clients: int, days: int, echo: Phase, bot: Phase) -> list[str]:
         f"bot                {bot.updates} updates in {bot.elapsed:.2f} s: "
         f"{bot.updates_per_second:.1f} updates/s, {bot.bookings / bot.elapsed:.2f} bookings/s",
         f"ratio bot/echo     {ratio:.3f} (updates/s)",
+        f"driver CPU         {bot.driver_cpu / bot.elapsed * 100:.0f}% of a core in the bot "
+        f"phase, {echo.driver_cpu / max(echo.elapsed, 1e-9) * 100:.0f}% in the echo phase "
+        "(this process: the emulator and the clients)",
         f"bot CPU            {bot.cpu / per_update * 1000:.2f} ms per update, "
         f"{bot.cpu / per_booking * 1000:.1f} ms per booking",
         summary("step latency (bot)", bot.latencies, width=18),
@@ -454,6 +469,12 @@ def report(clients: int, days: int, echo: Phase, bot: Phase) -> list[str]:
         f"per update         {counted.get('bot_redis_commands_total', 0) / per_update:.1f} "
         f"Redis commands (bot counted {counted.get('bot_updates_total', 0):.0f} updates, "
         f"{counted.get('bot_bookings_total', 0):.0f} bookings)",
+        "Bot API calls      "
+        + ", ".join(
+            f"{method} {count / per_update:.2f}"
+            for method, count in sorted(bot.api_calls.items(), key=lambda kv: -kv[1])
+        )
+        + " per update",
         f"booked             {bot.bookings}/{clients}",
     ]
 
@@ -476,7 +497,7 @@ async def run(
                 await discard_redis(Redis.from_url(REDIS_URL), prefix)
             if bot.failures:
                 logs = "\n".join(p.read_text(errors="replace") for p in workdir.glob("*.log"))
-                bot.failures.append(f"bot log tail:\n{logs[-2000:]}")
+                bot.failures.append(f"bot log tail:\n{logs[-12000:]}")
     lines = report(clients, days, echo, bot)
     if bot.bookings != clients:
         bot.failures.append(f"only {bot.bookings} of {clients} clients booked")
@@ -518,7 +539,9 @@ async def main(argv: list[str] | None = None) -> int:
     lines, _, bot = await run(args.clients, args.days, profile=args.profile)
     print("\n".join(lines))
     if bot.failures:
-        print("FAILED:\n" + "\n".join(bot.failures[:10]), file=sys.stderr)
+        # The first ten failures, then the summary ones (the bot's log tail, the count).
+        shown = bot.failures[:10] + [f for f in bot.failures[10:] if not f.startswith("client ")]
+        print("FAILED:\n" + "\n".join(shown), file=sys.stderr)
         return 1
     return 0
 

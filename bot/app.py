@@ -51,7 +51,7 @@ from bot.services.catalog_cache import CatalogCache
 from bot.services.clients import ClientService
 from bot.services.factory import Services, build_services
 from bot.telegram import build_bot
-from db.engine import make_engine, make_session_factory
+from db.engine import make_engine, make_session_factory, make_unpooled_engine
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,11 @@ def create_app(
     metrics.count_database_calls(engine)
     session_factory = make_session_factory(engine)
     clients = ClientService(session_factory, redis, settings)
-    services = build_services(settings, redis, session_factory)
+    catalog_engine = make_unpooled_engine(settings.database_url)
+    metrics.count_database_calls(catalog_engine)
+    services = build_services(
+        settings, redis, session_factory, catalog_sessions=make_session_factory(catalog_engine)
+    )
     clock = Clock()
     container = make_container(
         settings=settings,

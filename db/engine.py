@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 # Seconds to wait for a new connection: an unreachable PostgreSQL fails an update quickly
 # ("temporarily unavailable") instead of after asyncpg's default minute.
@@ -31,6 +32,7 @@ def make_engine(
     *,
     pool_size: int = 10,
     max_overflow: int = 20,
+    pool_timeout: float = 30.0,
     idle_ping_seconds: float = IDLE_PING_SECONDS,
 ) -> AsyncEngine:
     """The async engine. Keeps SQL parameters (phone numbers, payment payloads) out of error
@@ -49,6 +51,7 @@ def make_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_recycle=POOL_RECYCLE_SECONDS,
         hide_parameters=True,
         connect_args={
@@ -75,6 +78,27 @@ def make_engine(
     event.listen(pool, "checkin", on_checkin)
     event.listen(pool, "checkout", on_checkout)
     return engine
+
+
+def make_unpooled_engine(url: str) -> AsyncEngine:
+    """An engine without a pool: each session opens its own connection (one handshake, a few
+    ms) and closes it at the end.
+
+    For loads that a caller may wait on while it holds a pooled connection, such as the
+    catalog cache's load after a catalog change (`bot.services.catalog_cache`): a load from the
+    pool would wait for a free connection, and updates holding every pooled connection while
+    they wait for that load would deadlock until the pool's timeout. Meant for loads made once
+    per change, not per update.
+    """
+    return create_async_engine(
+        url,
+        poolclass=NullPool,
+        hide_parameters=True,
+        connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            "server_settings": {"application_name": "booking-bot"},
+        },
+    )
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

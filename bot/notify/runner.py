@@ -31,7 +31,7 @@ from bot.services.events import (
 from bot.services.factory import build_services
 from bot.services.waitlist import WaitlistService
 from bot.telegram import build_bot
-from db.engine import make_engine, make_session_factory
+from db.engine import make_engine, make_session_factory, make_unpooled_engine
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,11 @@ async def run_worker(
     worker = build_worker(
         settings, bot=the_bot, redis=redis, session_factory=session_factory, clock=clock
     )
-    waitlist: WaitlistService = build_services(settings, redis, session_factory).waitlist
+    catalog_engine = make_unpooled_engine(settings.database_url)
+    metrics.count_database_calls(catalog_engine)
+    waitlist: WaitlistService = build_services(
+        settings, redis, session_factory, catalog_sessions=make_session_factory(catalog_engine)
+    ).waitlist
     bus = EventBus(redis, settings.redis_prefix)
 
     async def on_event(kind: str, data: dict[str, object]) -> None:

@@ -206,7 +206,7 @@ class BookingFlow:
     async def _quote(
         self, client_id: int, hold: Hold, session: AsyncSession | None = None
     ) -> SummaryQuote:
-        specialist_name = await self._menu.specialist_name(hold.specialist_id)
+        specialist_name = await self._menu.specialist_name(hold.specialist_id, session)
         money = await self._menu.client_money(client_id, session)
         charge = apply_discount(hold.price, money.discount_percent)
         return SummaryQuote(

@@ -206,9 +206,14 @@ class BookingMenuService:
         ]
         return sorted(items, key=lambda i: (i.name, i.id))
 
-    async def specialist_name(self, specialist_id: int) -> str | None:
-        """The specialist's name in the menu's language (the base name without one)."""
-        names = await (await self._snapshot()).get("menu.specialist_names", repo.specialist_names)
+    async def specialist_name(
+        self, specialist_id: int, session: AsyncSession | None = None
+    ) -> str | None:
+        """The specialist's name in the menu's language (the base name without one); a cold
+        catalog is read in `session` when given."""
+        names = await (await self._snapshot()).get(
+            "menu.specialist_names", repo.specialist_names, session
+        )
         found = names.get(specialist_id)
         return None if found is None else self._name(*found)
 

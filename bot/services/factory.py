@@ -32,14 +32,23 @@ class Services:
 
 
 def build_services(
-    settings: Settings, redis: Redis, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    redis: Redis,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    catalog_sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> Services:
-    """The services wired to each other (holds and events shared by availability and booking)."""
+    """The services wired to each other (holds and events shared by availability and booking).
+
+    `catalog_sessions` are the catalog cache's own sessions for its loads (default
+    `session_factory`); the bot gives it an unpooled engine (`db.engine.make_unpooled_engine`),
+    so an update holding a pooled connection that waits for a catalog load cannot deadlock on
+    the pool when every pooled connection is held that way."""
     prefix = settings.redis_prefix
     holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
     events = EventBus(redis, prefix)
     # One catalog in memory per process, shared by the slot engine and the booking menu.
-    catalog = CatalogCache(session_factory, redis, prefix)
+    catalog = CatalogCache(catalog_sessions or session_factory, redis, prefix)
     availability = AvailabilityService(
         session_factory, redis, settings, holds, events=events, catalog=catalog
     )

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import load_settings
@@ -19,6 +21,7 @@ from bot.services.availability import AvailabilityService, invalidate_catalog
 from bot.services.booking_menu import BookingMenuService
 from bot.services.catalog_cache import CatalogCache
 from bot.services.holds import HoldStore
+from db.engine import make_engine, make_session_factory, make_unpooled_engine
 from db.models import Specialist
 from tests.integration.factories import Catalog, make_catalog
 
@@ -197,3 +200,34 @@ async def test_a_slot_read_takes_the_catalog_version_it_read_with_the_cache(
     assert {s for o in before for s in o.specialist_ids} == set(cat.specialist_ids)
     assert {s for o in after for s in o.specialist_ids} == {cat.specialist_ids[1]}
     assert gets == []
+
+
+async def test_a_catalog_load_never_waits_for_the_pool_its_callers_hold(
+    clean_db: object,
+    database_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """Updates that hold every pooled connection and need the catalog, cold after a change,
+    must not deadlock: the catalog loads on a connection of its own (`make_unpooled_engine`).
+    With the pool's own sessions the load waits for the pool and times out."""
+    cat = await make_catalog(session_factory, specialists=2)
+    pooled = make_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=1)
+    unpooled = make_unpooled_engine(database_url)
+    try:
+        for loader, deadlocks in ((pooled, True), (unpooled, False)):
+            catalog = CatalogCache(make_session_factory(loader), redis, redis_prefix)
+            menu = BookingMenuService(make_session_factory(pooled), catalog=catalog)
+            # The update's own session holds the pool's only connection.
+            async with make_session_factory(pooled)() as held, held.begin():
+                await held.execute(select(1))
+                if deadlocks:
+                    with pytest.raises(SQLAlchemyTimeoutError):
+                        await menu.specialists(cat.location_id, cat.service_id)
+                else:
+                    offered = await menu.specialists(cat.location_id, cat.service_id)
+                    assert {s.id for s in offered} == set(cat.specialist_ids)
+    finally:
+        await pooled.dispose()
+        await unpooled.dispose()
