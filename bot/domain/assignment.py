@@ -378,6 +378,21 @@ def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> l
     return picked
 
 
+def _is_assignment(jobs: Sequence[Job], where: Sequence[int | None]) -> bool:
+    """Whether putting each job on its `where` keeps it on an allowed workplace with no two
+    overlapping on one."""
+    by_workplace: dict[int, list[Job]] = {}
+    for job, w in zip(jobs, where, strict=True):
+        if w is None or w not in job.allowed:
+            return False
+        by_workplace.setdefault(w, []).append(job)
+    for placed in by_workplace.values():
+        placed.sort(key=lambda j: j.start)
+        if any(b.start < a.end for a, b in pairwise(placed)):
+            return False
+    return True
+
+
 class _Clusters:
     """Jobs grouped into maximal runs of overlapping intervals (start order): the jobs
     connected to a new interval are those of the runs it meets (`_overlap_component`)."""
@@ -426,33 +441,63 @@ class _Clusters:
 
     def simple_fit(self, start: datetime, end: datetime, workplace_id: int) -> bool | None:
         """A new job on `workplace_id` for [start, end) (non-empty): False when a job held to
-        that workplace is in the way, True when every job in the way can move as things
-        stand to a workplace of its own free for it (so an assignment exists), None when only
-        the search can tell."""
+        that workplace is in the way, True when moving each job in the way to a workplace
+        free for it, or moving that workplace's jobs in turn to one free for them, gives an
+        assignment (checked whole), None when only the search can tell."""
         first, last = bisect_right(self._ends, start), bisect_left(self._starts, end)
         if not all(self._valid(k) for k in range(first, last)):
             return None
         jobs = [job for run in self._runs[first:last] for job in run]
+        where = [job.current for job in jobs]  # all set: the runs are valid
         in_way = []
-        for job in jobs:
+        for n, job in enumerate(jobs):
             if job.start < end and start < job.end:
                 if job.allowed == {workplace_id}:
                     return False
                 if job.current == workplace_id:
-                    in_way.append(job)
-        # The jobs in the way share a workplace as things stand, so they do not overlap one
-        # another: each needs only a workplace free of the others' current jobs.
-        for job in in_way:
-            if not any(
-                w != workplace_id
-                and not any(
-                    other.current == w and other.start < job.end and job.start < other.end
-                    for other in jobs
-                )
-                for w in job.allowed
-            ):
+                    in_way.append(n)
+        new = Job(("new",), start, end, frozenset({workplace_id}))
+
+        def blocking(w: int, job: Job, *skip: int) -> list[int]:
+            """The jobs on `w` (as moved so far) overlapping `job`, besides `skip`."""
+            return [
+                m
+                for m, other in enumerate(jobs)
+                if where[m] == w
+                and m not in skip
+                and other.start < job.end
+                and job.start < other.end
+            ]
+
+        for n in in_way:
+            job = jobs[n]
+            where[n] = None  # off the new job's workplace whatever happens
+            options = sorted(w for w in job.allowed if w != workplace_id)
+            spot = next((w for w in options if not blocking(w, job, n)), None)
+            if spot is not None:
+                where[n] = spot
+                continue
+            # One step further: a workplace whose jobs in the way all move somewhere free.
+            for w in options:
+                moves: dict[int, int] = {}
+                for m in blocking(w, job, n):
+                    other = jobs[m]
+                    for v in sorted(other.allowed):
+                        if v in (w, workplace_id) or v in moves.values():
+                            continue
+                        if not blocking(v, other, m):
+                            moves[m] = v
+                            break
+                    else:
+                        break
+                else:
+                    for m, v in moves.items():
+                        where[m] = v
+                    where[n] = w
+                    break
+            if where[n] is None:
                 return None
-        return True
+        return _is_assignment([*jobs, new], [*where, workplace_id]) or None
 
     def _valid(self, k: int) -> bool:
         """Whether run `k` as things stand is an assignment: every job on an allowed workplace

@@ -109,9 +109,9 @@ def test_two_appointments_in_the_way_both_move() -> None:
     assert Rearrangement(crowded, now=at(-60)).fits(at(0), at(120), 1) is False
 
 
-def test_a_chain_of_moves_is_found_by_the_search() -> None:
+def test_a_chain_of_moves_is_found() -> None:
     # Appointment 1 may leave workplace 1 only for 2, where appointment 2 is; that one may go
-    # to the free workplace 3: no single move does it, the search does.
+    # to the free workplace 3: no single move does it, two do.
     hosts = {1: frozenset({1, 2}), 2: frozenset({2, 3})}
     placed = (PlacedAppointment(1, 1, 1, at(0), at(60)), PlacedAppointment(2, 2, 2, at(0), at(60)))
     check = Rearrangement(WorkplaceDay((at(0), at(600)), hosts, placed), now=at(-60))
