@@ -469,8 +469,10 @@ class DayPlan:
         *,
         now: datetime,
         rules: SlotRules,
+        workplace_id: int | None = None,
     ) -> tuple[Reason, list[SlotCandidate]]:
-        """The authoritative check of one start: every free pair, or the reason there is none."""
+        """The authoritative check of one start: every free pair, or the reason there is none.
+        With `workplace_id`, only the pairs on that workplace are checked."""
         reason = time_reason(start, now=now, rules=rules, tz=self.tz)
         if reason is not Reason.OK:
             return reason, []
@@ -483,6 +485,8 @@ class DayPlan:
             if not self.pairs[spec_id]:
                 best = max(best, _Stage.NO_WORKPLACE)
             for pair in self.pairs[spec_id]:
+                if workplace_id is not None and pair.workplace_id != workplace_id:
+                    continue
                 cand = self.candidate(pair, start, piece)
                 if cand is None:
                     continue

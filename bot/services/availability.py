@@ -357,13 +357,18 @@ class AvailabilityService:
         exclude_appointment_id: int | None = None,
         fresh_calendar: bool = False,
         only_workplace: int | None = None,
+        check_workplace: int | None = None,
     ) -> tuple[Reason, list[SlotCandidate]]:
         """Like `candidates`, plus why there are none: BUSY, NO_WORKPLACE and CAPACITY mean
         "taken" (offer alternatives); CLOSED, NOTICE and HORIZON mean "not a bookable time".
         `fresh_calendar`: the date's holidays and breaks are read in `session` rather than
         from the catalog in memory (the booking's re-check under its locks, which a catalog
         change also takes). With `only_workplace`, only candidates on that workplace count
-        (re-assigning the day's movable appointments when it is busy)."""
+        (re-assigning the day's movable appointments when it is busy). With
+        `check_workplace`, only the candidates on that workplace are checked at all (a quick
+        look at one held pair): what they are is what a full look finds for them, but an
+        empty answer and its reason say nothing about the other workplaces, and no
+        re-assignment is tried."""
         query = SlotQuery(location_id, service_id, specialist_id)
         reason, found, _, _ = await self._evaluate(
             session,
@@ -374,6 +379,7 @@ class AvailabilityService:
             exclude=exclude_appointment_id,
             fresh_calendar=fresh_calendar,
             only_workplace=only_workplace,
+            check_workplace=check_workplace,
         )
         return reason, found
 
@@ -388,6 +394,7 @@ class AvailabilityService:
         exclude: int | None = None,
         fresh_calendar: bool = False,
         only_workplace: int | None = None,
+        check_workplace: int | None = None,
         with_day: bool = False,
     ) -> tuple[Reason, list[SlotCandidate], Sequence[HeldInterval], WorkplaceDay | None]:
         """`evaluate` (`exclude`: its `exclude_appointment_id`), the live holds it read (none
@@ -455,9 +462,12 @@ class AvailabilityService:
             exclude_appointment_id=exclude_appointment_id,
         )
         reason, found = _on(
-            only_workplace, *plan.evaluate(start, obstacles, now=now, rules=self.rules)
+            only_workplace,
+            *plan.evaluate(
+                start, obstacles, now=now, rules=self.rules, workplace_id=check_workplace
+            ),
         )
-        if not found and reason is Reason.NO_WORKPLACE:
+        if not found and reason is Reason.NO_WORKPLACE and check_workplace is None:
             # Every workplace is taken as things stand: could moving appointments make room?
             # Asked only now, so the usual check costs no extra query.
             obstacles.rearrange = Rearrangement(

@@ -63,6 +63,7 @@ class SlotAuthority(Protocol):
         exclude_appointment_id: int | None = None,
         fresh_calendar: bool = False,
         only_workplace: int | None = None,
+        check_workplace: int | None = None,
     ) -> tuple[Reason, list[SlotCandidate]]: ...
 
     async def invalidate(

@@ -197,6 +197,25 @@ def test_a_busy_workplace_falls_back_to_another(world: World, now: dt.datetime) 
     assert [(c.specialist_id, c.workplace_id) for c in found] == [(1, 11)]
 
 
+def test_a_check_of_one_workplace_finds_what_the_full_check_finds_there(
+    world: World, now: dt.datetime
+) -> None:
+    """The booking's look at its held pair under the locks: only that workplace's pairs are
+    checked, and each comes out exactly as in the full check."""
+    world.workplace(11, price=Decimal("1500"))
+    world.workplace(12)
+    world.specialist(2)
+    world.book(2, 10, world.at(TUE, "10:00"))
+    start = world.at(TUE, "10:00")
+    _, full = world.plan(TUE).evaluate(start, world.obstacles(), now=now, rules=world.rules)
+    for workplace in (10, 11, 12):
+        _, one = world.plan(TUE).evaluate(
+            start, world.obstacles(), now=now, rules=world.rules, workplace_id=workplace
+        )
+        assert one == [c for c in full if c.workplace_id == workplace]
+    assert [(c.specialist_id, c.workplace_id) for c in full if c.workplace_id == 10] == []
+
+
 def test_no_workplace_hosts_the_service(world: World, now: dt.datetime) -> None:
     world.workplaces.clear()
     assert world.times(TUE, now) == []
