@@ -1,6 +1,6 @@
 """The whole bot under load, next to a bare aiogram echo bot on the same emulator, in one run.
 
-    python bench/stack.py [--clients 200] [--days 5]
+    python bench/stack.py [--clients 200] [--days 5] [--webhook] [--profile FILE]
 
 1. A throw-away database, migrated with Alembic, gets two locations (8 specialists, 8
    workplaces each, open 08:00-22:00 every day), two services, and one funded client per
@@ -12,7 +12,9 @@
    emulator, no notification worker, `THROTTLE_RATE_PER_SECOND` raised so a client acting at
    machine speed is not throttled) and every client books a distinct time over `--days` days
    through the real conversation: /book, location, service, specialist, date, time, Confirm,
-   each step sent as soon as the previous screen is shown.
+   each step sent as soon as the previous screen is shown. With `--webhook` the bot serves a
+   webhook instead, and the emulator delivers as Telegram does (one chat's updates in order,
+   different chats at once), which is how the bot handles updates concurrently.
 
 Printed: updates/s and bookings/s, the bot process's CPU per update and per booking (from
 /proc), step latency p50/p95/max, and per booking the SQL statements, pool checkouts and Redis
@@ -213,9 +215,15 @@ async def scrape(port: int) -> dict[str, float]:
 
 
 async def start_process(
-    emulator: BotAPIEmulator, args: list[str], env: dict[str, str], workdir: Path
+    emulator: BotAPIEmulator,
+    args: list[str],
+    env: dict[str, str],
+    workdir: Path,
+    *,
+    ready_call: str = "deleteWebhook",
 ) -> asyncio.subprocess.Process:
-    """Start a bot process and return once it asks the emulator for updates."""
+    """Start a bot process and return once it made `ready_call` (`deleteWebhook` before it
+    polls, `setWebhook` in webhook mode)."""
     mark = emulator.last_seq
     log = (workdir / f"{args[-1].strip('-')}-{uuid.uuid4().hex[:6]}.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
@@ -223,7 +231,7 @@ async def start_process(
     )
     log.close()
     waiting = asyncio.create_task(
-        emulator.wait_for_call("deleteWebhook", completed=True, after=mark, timeout=300)
+        emulator.wait_for_call(ready_call, completed=True, after=mark, timeout=300)
     )
     exited = asyncio.create_task(proc.wait())
     done, _ = await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
@@ -237,11 +245,18 @@ async def start_process(
 
 
 def bot_env(
-    emulator: BotAPIEmulator, url: str, redis_prefix: str, health_port: int, days: int
+    emulator: BotAPIEmulator,
+    url: str,
+    redis_prefix: str,
+    health_port: int,
+    days: int,
+    *,
+    webhook: bool = False,
 ) -> dict[str, str]:
     """The environment of `python -m bot` for a run: the emulator as Telegram, database `url`
-    (asyncpg driver), keys under `redis_prefix`, `/metrics` on `health_port`, no notification
-    worker, the throttle raised to `THROTTLE`, a booking horizon covering `days`."""
+    (asyncpg driver), keys under `redis_prefix`, `/metrics` on `health_port` (with `webhook`,
+    the webhook served on that port too), no notification worker, the throttle raised to
+    `THROTTLE`, a booking horizon covering `days`."""
     env = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL"}}
     env.update(
         BOT_TOKEN=emulator.token,
@@ -257,6 +272,12 @@ def bot_env(
         HEALTH_PORT=str(health_port),
         LOG_LEVEL="WARNING",
     )
+    if webhook:
+        env.update(
+            WEBHOOK_URL=f"http://127.0.0.1:{health_port}/telegram/webhook",
+            WEBHOOK_HOST="127.0.0.1",
+            WEBHOOK_PORT=str(health_port),
+        )
     return env
 
 
@@ -375,14 +396,27 @@ async def echo_phase(clients: int, workdir: Path) -> Phase:
 
 
 async def bot_phase(
-    clients: int, days: int, url: str, redis_prefix: str, workdir: Path, *, profile: str | None
+    clients: int,
+    days: int,
+    url: str,
+    redis_prefix: str,
+    workdir: Path,
+    *,
+    profile: str | None,
+    webhook: bool = False,
 ) -> Phase:
     tz = ZoneInfo(TZ)
     first_day = datetime.now(UTC).astimezone(tz).date() + timedelta(days=1)
     port = free_port()
     async with BotAPIEmulator(DEFAULT_TOKEN) as emulator:
-        env = bot_env(emulator, url, redis_prefix, port, days)
-        proc = await start_process(emulator, ["-m", "bot"], env, workdir)
+        env = bot_env(emulator, url, redis_prefix, port, days, webhook=webhook)
+        proc = await start_process(
+            emulator,
+            ["-m", "bot"],
+            env,
+            workdir,
+            ready_call="setWebhook" if webhook else "deleteWebhook",
+        )
         spy = None
         if profile:
             spy = await asyncio.create_subprocess_exec(
@@ -438,7 +472,7 @@ async def bot_phase(
 # --- report -------------------------------------------------------------------------------------
 
 
-def report(clients: int, days: int, echo: Phase, bot: Phase) -> list[str]:
+def report(clients: int, days: int, echo: Phase, bot: Phase, *, webhook: bool = False) -> list[str]:
     per_booking = max(bot.bookings, 1)
     per_update = max(bot.updates, 1)
     counted = bot.counters
@@ -447,6 +481,13 @@ def report(clients: int, days: int, echo: Phase, bot: Phase) -> list[str]:
     return [
         f"clients            {clients}, each booking a distinct time over {days} days "
         f"({STEPS} updates per booking)",
+        "bot mode           "
+        + (
+            "webhook (the emulator delivers as Telegram does: one chat's updates in order, "
+            "chats at once)"
+            if webhook
+            else "long polling (one update at a time, acknowledged once handled)"
+        ),
         f"throttle           raised to {THROTTLE:g} updates/s per user for the run "
         "(THROTTLE_RATE_PER_SECOND), no notification worker",
         f"load average       {load} ({os.cpu_count()} CPUs) at the end",
@@ -480,7 +521,12 @@ def report(clients: int, days: int, echo: Phase, bot: Phase) -> list[str]:
 
 
 async def run(
-    clients: int, days: int, *, admin_url: str = ADMIN_URL, profile: str | None = None
+    clients: int,
+    days: int,
+    *,
+    admin_url: str = ADMIN_URL,
+    profile: str | None = None,
+    webhook: bool = False,
 ) -> tuple[list[str], Phase, Phase]:
     """Both phases; returns the report lines and the two phases (failures inside)."""
     prefix = f"bench:stack:{uuid.uuid4().hex[:8]}"
@@ -492,13 +538,15 @@ async def run(
             await seed(db_url(admin_url, name), clients)
             echo = await echo_phase(clients, workdir)
             try:
-                bot = await bot_phase(clients, days, url, prefix, workdir, profile=profile)
+                bot = await bot_phase(
+                    clients, days, url, prefix, workdir, profile=profile, webhook=webhook
+                )
             finally:
                 await discard_redis(Redis.from_url(REDIS_URL), prefix)
             if bot.failures:
                 logs = "\n".join(p.read_text(errors="replace") for p in workdir.glob("*.log"))
                 bot.failures.append(f"bot log tail:\n{logs[-12000:]}")
-    lines = report(clients, days, echo, bot)
+    lines = report(clients, days, echo, bot, webhook=webhook)
     if bot.bookings != clients:
         bot.failures.append(f"only {bot.bookings} of {clients} clients booked")
     return lines, echo, bot
@@ -531,12 +579,17 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--profile", help="write a py-spy profile (speedscope) of the bot here")
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve the bot as a webhook (updates of different chats handled at once)",
+    )
     parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.echo_bot:
         await echo_bot()
         return 0
-    lines, _, bot = await run(args.clients, args.days, profile=args.profile)
+    lines, _, bot = await run(args.clients, args.days, profile=args.profile, webhook=args.webhook)
     print("\n".join(lines))
     if bot.failures:
         # The first ten failures, then the summary ones (the bot's log tail, the count).

@@ -14,10 +14,13 @@ from tests.conftest import ADMIN_URL, REDIS_URL
 CLIENTS = 10
 
 
-async def test_every_client_books_through_the_whole_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
+async def test_every_client_books_through_the_whole_stack(
+    monkeypatch: pytest.MonkeyPatch, webhook: bool
+) -> None:
     monkeypatch.setattr(stack, "REDIS_URL", REDIS_URL)
     admin_url = ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    lines, echo, bot = await stack.run(CLIENTS, 2, admin_url=admin_url)
+    lines, echo, bot = await stack.run(CLIENTS, 2, admin_url=admin_url, webhook=webhook)
     assert bot.failures == [], bot.failures
     assert bot.bookings == CLIENTS
     assert bot.updates == echo.updates == CLIENTS * stack.STEPS
@@ -28,7 +31,11 @@ async def test_every_client_books_through_the_whole_stack(monkeypatch: pytest.Mo
     assert bot.counters["bot_db_checkouts_total"] > 0
     assert bot.counters["bot_redis_commands_total"] > 0
     out = "\n".join(lines)
-    for label in ("echo bot", "bot", "ratio bot/echo", "bot CPU", "per booking", "throttle"):
+    labels = ("echo bot", "bot", "ratio bot/echo", "bot CPU", "per booking", "throttle")
+    for label in (*labels, "Bot API calls", "driver CPU"):
         assert re.search(rf"^{re.escape(label)}\s", out, re.MULTILINE), out
     assert re.search(r"^step latency \(bot\)\s+p50=.*n=70$", out, re.MULTILINE), out
     assert f"booked             {CLIENTS}/{CLIENTS}" in out
+    assert ("bot mode           webhook" in out) is webhook, out
+    # Every booking's Confirm answered with an edit, so the Bot API calls were counted.
+    assert bot.api_calls["editMessageText"] >= CLIENTS
