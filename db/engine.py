@@ -27,6 +27,15 @@ IDLE_PING_SECONDS = 1.0
 _CHECKED_IN_AT = "checked_in_at"
 
 
+def _connect_args() -> dict[str, Any]:
+    """asyncpg's connect arguments: the connect timeout, and the name PostgreSQL shows for the
+    bot's sessions (`pg_stat_activity.application_name`)."""
+    return {
+        "timeout": CONNECT_TIMEOUT_SECONDS,
+        "server_settings": {"application_name": "booking-bot"},
+    }
+
+
 def make_engine(
     url: str,
     *,
@@ -54,10 +63,7 @@ def make_engine(
         pool_timeout=pool_timeout,
         pool_recycle=POOL_RECYCLE_SECONDS,
         hide_parameters=True,
-        connect_args={
-            "timeout": CONNECT_TIMEOUT_SECONDS,
-            "server_settings": {"application_name": "booking-bot"},
-        },
+        connect_args=_connect_args(),
     )
     pool = engine.sync_engine.pool
     dialect = engine.sync_engine.dialect
@@ -94,10 +100,7 @@ def make_unpooled_engine(url: str) -> AsyncEngine:
         url,
         poolclass=NullPool,
         hide_parameters=True,
-        connect_args={
-            "timeout": CONNECT_TIMEOUT_SECONDS,
-            "server_settings": {"application_name": "booking-bot"},
-        },
+        connect_args=_connect_args(),
     )
 
 
