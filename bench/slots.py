@@ -232,8 +232,8 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         lines.append(ratio("month calendar cached", results["month_cached"], get, "Redis GET"))
         if results["check"]:
             lines.append(ratio("candidates (database)", results["check"], busy, "busy intervals"))
-        mean_cpu = ", ".join(
-            f"{label} {1000 * sum(cpu[k]) / len(cpu[k]):.2f}"
+        median_cpu = ", ".join(
+            f"{label} {1000 * statistics.median(cpu[k]):.2f}"
             for k, label in (
                 ("busy", "busy intervals"),
                 ("get", "Redis GET"),
@@ -243,7 +243,7 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
                 ("month_cached", "month cached"),
             )
         )
-        lines.append(f"CPU of this process per call, mean ms: {mean_cpu}")
+        lines.append(f"CPU of this process per call, median ms: {median_cpu}")
         lines.append(assignment_case(samples, seed))
         lines.append(f"load average at the end: {load_average()}")
         return lines

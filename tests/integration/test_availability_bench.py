@@ -44,5 +44,7 @@ async def test_slot_bench_prints_its_figures(
     ):
         ratio = rf"^{label}\s+/ {base}: p50 x\s*[\d.]+\s+p95 x\s*[\d.]+$"
         assert re.search(ratio, out, re.MULTILINE), f"missing {label!r} / {base!r} in:\n{out}"
-    assert re.search(r"^CPU of this process per call, mean ms: busy intervals [\d.]+, ", out, re.M)
+    assert re.search(
+        r"^CPU of this process per call, median ms: busy intervals [\d.]+, ", out, re.M
+    )
     assert re.search(r"^load average at the start: [\d.]+ \(1 min\)", out, re.MULTILINE)
