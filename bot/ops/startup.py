@@ -12,7 +12,9 @@ Each problem is one log line naming the fix, never a traceback:
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import configparser
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,8 +27,6 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from redis.exceptions import AuthenticationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -81,17 +81,61 @@ async def wait_until_up(what: str, probe: Callable[[], Awaitable[T]]) -> T:
 
 
 def migration_heads() -> set[str]:
-    """The revisions `alembic upgrade head` leads to, read from `migrations/` beside the
+    """The revisions `alembic upgrade head` leads to, read from the migrations of the
     `alembic.ini` of the working directory (as `alembic` itself finds it) or of the source
-    tree. Raises `StartupError` if neither has one."""
+    tree. Raises `StartupError` if neither has one.
+
+    The revision files are parsed, not imported, and Alembic is not imported either: that keeps
+    about 13 MiB (Alembic, Mako, the loaded revisions) out of every bot process, which needs
+    only these names (`docs/bench-memory.md`)."""
     for folder in (Path.cwd(), ROOT):
         ini = folder / "alembic.ini"
         if ini.is_file():
-            return set(ScriptDirectory.from_config(Config(str(ini))).get_heads())
+            return heads_of(versions_folder(ini))
     raise StartupError(
         f"no alembic.ini in {Path.cwd()} or {ROOT}: start the bot from the project directory "
         "(the image's /app), where the migrations are"
     )
+
+
+def versions_folder(ini: Path) -> Path:
+    """`<script_location>/versions` of `ini`'s `[alembic]` section (`%(here)s` is the folder of
+    `ini`; a relative location is taken from there, as Alembic takes it from the working
+    directory the ini is read in)."""
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    parser.read(ini, encoding="utf-8")
+    location = Path(parser.get("alembic", "script_location", fallback="migrations"))
+    return (location if location.is_absolute() else ini.parent / location) / "versions"
+
+
+def heads_of(versions: Path) -> set[str]:
+    """The revisions of the files in `versions` that no other revision names as its
+    `down_revision` (a merge names several). Each file's module-level `revision` and
+    `down_revision` literals are read with `ast`; a file without a `revision` is not one."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted(versions.glob("*.py")):
+        names: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+            target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and value is not None:
+                try:
+                    names[target.id] = ast.literal_eval(value)
+                except (ValueError, TypeError, SyntaxError):
+                    continue  # not a literal: not a name Alembic reads either
+        revision = names.get("revision")
+        if not isinstance(revision, str):
+            continue
+        revisions.add(revision)
+        down = names.get("down_revision")
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list):
+            parents.update(d for d in down if isinstance(d, str))
+    return revisions - parents
 
 
 async def check_database(database_url: str) -> None:
