@@ -348,6 +348,8 @@ def _fit_related(
         if job.allowed == {workplace_id} and job.start < blocked_until and start < job.end:
             return None
     new = Job(("new",), start, blocked_until, frozenset({workplace_id}))
+    if not _room_at_every_start([*related, new], start, blocked_until):
+        return None
     if tried is None:
         found = assign_workplaces([*related, new])
     else:
@@ -376,6 +378,37 @@ def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> l
                 lo, hi = min(lo, job.start), max(hi, job.end)
                 changed = True
     return picked
+
+
+def _room_at_every_start(jobs: Sequence[Job], start: datetime, end: datetime) -> bool:
+    """False when at some instant of [start, end) the jobs in progress cannot each have a
+    workplace of their own (no matching of them to their allowed workplaces): then no
+    assignment exists, and the search need not try them all to find that out. True says
+    nothing."""
+    moments = sorted({start, *(j.start for j in jobs if start < j.start < end)})
+    for moment in moments:
+        busy = [j for j in jobs if j.start <= moment < j.end]
+        if len(busy) > 1 and not _matchable(busy):
+            return False
+    return True
+
+
+def _matchable(jobs: Sequence[Job]) -> bool:
+    """Whether every job can have a different workplace among its allowed ones (augmenting
+    paths; a handful of jobs and workplaces)."""
+    holder: dict[int, int] = {}  # workplace -> the job using it
+
+    def place(n: int, seen: set[int]) -> bool:
+        for w in sorted(jobs[n].allowed):
+            if w in seen:
+                continue
+            seen.add(w)
+            if w not in holder or place(holder[w], seen):
+                holder[w] = n
+                return True
+        return False
+
+    return all(place(n, set()) for n in range(len(jobs)))
 
 
 def _is_assignment(jobs: Sequence[Job], where: Sequence[int | None]) -> bool:

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.assignment import HeldPlace, PlacedAppointment, Rearrangement, WorkplaceDay, fit_new
+from bot.domain.assignment import (
+    HeldPlace,
+    Job,
+    PlacedAppointment,
+    Rearrangement,
+    WorkplaceDay,
+    fit_new,
+)
+from tests.unit.test_assignment import brute_force, days
 
 T0 = datetime(2030, 3, 5, 6, 0, tzinfo=UTC)
 
@@ -117,3 +125,17 @@ def test_a_chain_of_moves_is_found() -> None:
     check = Rearrangement(WorkplaceDay((at(0), at(600)), hosts, placed), now=at(-60))
     assert check.fits(at(0), at(60), 1) is True
     assert check.moves_for(at(0), at(60), 1) == {1: 2, 2: 3}
+
+
+@settings(max_examples=400, deadline=None)
+@given(days(), st.integers(0, 40), st.integers(1, 8), st.integers(1, 4))
+def test_a_new_job_fits_exactly_when_the_brute_force_oracle_finds_room(
+    jobs: list[Job], quarter: int, quarters: int, workplace: int
+) -> None:
+    # Jobs without a current workplace are new ones too: give them one of theirs.
+    placed = [Job(j.key, j.start, j.end, j.allowed, j.current or min(j.allowed)) for j in jobs]
+    # A day as booked has an assignment (the new job's answer is about its own part of it).
+    assume(brute_force(placed))
+    start, end = at(15 * quarter), at(15 * (quarter + quarters))
+    new = Job("new", start, end, frozenset({workplace}))
+    assert (fit_new(placed, start, end, workplace) is not None) == brute_force([*placed, new])
