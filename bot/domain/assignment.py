@@ -24,9 +24,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import pairwise
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,24 +68,30 @@ class _Search:
         # id), each with its slot in `free` and its class.
         index, klass = self.index, self.klass
         self.order = [[(w, index[w], klass[w]) for w in ws] for ws in tried]
-        self.failed: set[tuple[int, tuple[datetime | None, ...]]] = set()
+        # Times as microseconds from the first start (cheaper to compare and hash); a free
+        # workplace's time is -1, before every start.
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        if self.jobs:
+            base = self.jobs[0].start
+            self.starts = [(job.start - base) // _MICROSECOND for job in self.jobs]
+            self.ends = [(job.end - base) // _MICROSECOND for job in self.jobs]
+        self.failed: set[tuple[int, tuple[int, ...]]] = set()
         self.chosen: list[int] = []
 
     def run(self) -> dict[Hashable, int] | None:
-        free: list[datetime | None] = [None] * len(self.workplaces)
+        free = [-1] * len(self.workplaces)
         if not self._place(0, free):
             return None
         return {job.key: w for job, w in zip(self.jobs, self.chosen, strict=True)}
 
-    def _options(self, n: int, free: list[datetime | None]) -> list[tuple[int, int]]:
+    def _options(self, n: int, free: list[int]) -> list[tuple[int, int]]:
         """The (workplace, slot in `free`) pairs job `n` tries, in order."""
-        job = self.jobs[n]
-        start, current = job.start, job.current
+        start, current = self.starts[n], self.jobs[n].current
         seen: set[tuple[int, ...]] = set()
         out = []
         for w, i, signature in self.order[n]:
-            until = free[i]
-            if until is not None and until > start:
+            if free[i] > start:
                 continue  # busy when this job starts
             # Same class, both free by now: only the wait until free could tell them apart,
             # and jobs come in start order, so later jobs see them alike as well.
@@ -93,18 +101,17 @@ class _Search:
             out.append((w, i))
         return out
 
-    def _place(self, n: int, free: list[datetime | None]) -> bool:
+    def _place(self, n: int, free: list[int]) -> bool:
         if n == len(self.jobs):
             return True
-        job = self.jobs[n]
         # Free by this job's start means free for every later job too (start order).
-        start = job.start
-        state = (n, tuple(None if f is not None and f <= start else f for f in free))
+        start, end = self.starts[n], self.ends[n]
+        state = (n, tuple([f if f > start else -1 for f in free]))
         if state in self.failed:
             return False
         for w, i in self._options(n, free):
             before = free[i]
-            free[i] = job.end
+            free[i] = end
             self.chosen.append(w)
             if self._place(n + 1, free):
                 return True
