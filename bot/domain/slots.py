@@ -511,13 +511,15 @@ def overlay(
     tz: ZoneInfo,
 ) -> Iterator[SlotCandidate]:
     """Apply the overlay layer (holds, client, notice, horizon) to base candidates."""
-    timely: dict[datetime, bool] = {}  # notice and horizon, once per start
+    # `time_reason` is OK: on or before the last bookable date, and past the minimum notice.
+    last = last_bookable_date(local_date(now, tz), rules.horizon_days)
+    earliest = now + timedelta(minutes=rules.min_notice_min)
+    timely: dict[datetime, bool] = {}  # once per start
     for cand in candidates:
         ok = timely.get(cand.start)
         if ok is None:
-            ok = timely[cand.start] = (
-                time_reason(cand.start, now=now, rules=rules, tz=tz) is Reason.OK
-            )
+            start = cand.start
+            ok = timely[start] = start >= earliest and local_date(start, tz) <= last
         if ok and obstacles.stage(cand) is _Stage.OK:
             yield cand
 

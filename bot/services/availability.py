@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from itertools import chain
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -669,7 +670,7 @@ class AvailabilityService:
             # The candidates are in start order: the first survivor is the date's first start.
             if entry.timezone is None:
                 return None
-            pool = list(entry.candidates) + list(extra)
+            pool = chain(entry.candidates, extra)  # read only up to the first survivor
             return next(overlay(pool, obstacles(entry), now=now, rules=self.rules, tz=tz), None)
 
         firsts: dict[date, datetime] = {}
