@@ -1,6 +1,6 @@
 """The start-up's migration heads come from the revision files without Alembic: the same heads
 Alembic finds (the project's migrations, a branch, a merge), and no Alembic in the bot's
-process."""
+process (nor icalendar, imported only when a calendar file is asked for)."""
 
 from __future__ import annotations
 
@@ -67,10 +67,11 @@ def test_a_branch_has_two_heads_and_a_merge_one(tmp_path: Path) -> None:
     assert heads_of(versions) == {"c1"}
 
 
-def test_the_bot_process_does_not_import_alembic() -> None:
+def test_the_bot_process_does_not_import_alembic_or_icalendar() -> None:
+    heavy = "{'alembic', 'mako', 'icalendar'}"
     code = (
         "import sys, bot.__main__, bot.app, bot.ops.http, bot.ops.startup; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'alembic', 'mako'}))"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True

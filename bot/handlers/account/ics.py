@@ -4,14 +4,15 @@ Built with `icalendar` (a maintained implementation: line folding, escaping and 
 VTIMEZONE definition are its job, not hand-written text). The event is written in the
 location's own time zone (`DTSTART;TZID=Europe/Moscow`) with that zone's definition in the
 file, so a calendar anywhere shows the right local time, across DST changes too.
+
+`icalendar` is imported on the first file asked for, not with the bot: loaded alone it takes
+2.4 MiB, kept by every bot process for a button few clients press (`docs/bench-memory.md`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event
 
 from bot.services.booking_types import AppointmentView
 
@@ -22,6 +23,8 @@ def appointment_ics(view: AppointmentView, *, summary: str, now: datetime, domai
     """The appointment as an `.ics` file (bytes, UTF-8): `summary` is its title (service and
     specialist), `domain` makes the event's UID unique (`appt-<id>@<domain>`), so adding the
     file twice updates one event instead of making two."""
+    from icalendar import Calendar, Event
+
     tz = ZoneInfo(view.timezone)
     event = Event()
     event.add("uid", f"appt-{view.id}@{domain}")
