@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from sqlalchemy import Row, Select, exists, select
+from sqlalchemy import Row, Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import Base
 from db.models import (
-    Appointment,
-    Client,
-    ClientWallet,
     Location,
     Service,
     ServiceSpecialist,
@@ -104,27 +102,31 @@ async def specialist_names(session: AsyncSession) -> dict[int, tuple[str, dict[s
     return {r.id: (str(r.name), dict(r.name_i18n or {})) for r in rows}
 
 
+# The summary's and the start's reads of the client, once per booking: Core on the tables,
+# built once, rows as tuples. Parameter `client`.
+_CLIENTS = Base.metadata.tables["clients"]
+_WALLETS = Base.metadata.tables["client_wallets"]
+_APPOINTMENTS = Base.metadata.tables["appointments"]
+_CLIENT_MONEY = (
+    select(_CLIENTS.c.discount_percent, _WALLETS.c.balance)
+    .select_from(_CLIENTS.outerjoin(_WALLETS, _WALLETS.c.client_id == _CLIENTS.c.id))
+    .where(_CLIENTS.c.id == bindparam("client"))
+)
+_CLIENT_START = select(
+    _CLIENTS.c.is_blocked, exists().where(_APPOINTMENTS.c.client_id == _CLIENTS.c.id)
+).where(_CLIENTS.c.id == bindparam("client"))
+
+
 async def client_money(
     session: AsyncSession, client_id: int
 ) -> tuple[Decimal | None, Decimal | None] | None:
     """(discount percent, wallet balance or None without a wallet), None for no such client."""
-    row = (
-        await session.execute(
-            select(Client.discount_percent, ClientWallet.balance)
-            .outerjoin(ClientWallet, ClientWallet.client_id == Client.id)
-            .where(Client.id == client_id)
-        )
-    ).first()
+    row = (await session.execute(_CLIENT_MONEY, {"client": client_id})).first()
     return None if row is None else (row[0], row[1])
 
 
 async def client_start(session: AsyncSession, client_id: int) -> tuple[bool, bool] | None:
     """(blocked by an admin, has any appointment, in any status) of the client, read in one
     query; None for an unknown client."""
-    booked_before = exists().where(Appointment.client_id == Client.id)
-    row = (
-        await session.execute(
-            select(Client.is_blocked, booked_before).where(Client.id == client_id)
-        )
-    ).one_or_none()
+    row = (await session.execute(_CLIENT_START, {"client": client_id})).one_or_none()
     return None if row is None else (bool(row[0]), bool(row[1]))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Admin, Appointment, Client, ClientWallet, Specialist
+from db.base import Base
+from db.models import Admin, Client, ClientWallet, Specialist
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,28 @@ def _row(client: Client) -> ClientRow:
         username=client.username,
         language=client.language,
     )
+
+
+# The profile's read on a cache miss (the first update of a client's booking): Core on the
+# tables, built once, rows as tuples. Parameter `tg`.
+_CLIENTS = Base.metadata.tables["clients"]
+_ADMINS = Base.metadata.tables["admins"]
+_SPECIALISTS = Base.metadata.tables["specialists"]
+_APPOINTMENTS = Base.metadata.tables["appointments"]
+_PROFILE = select(
+    _CLIENTS.c.id,
+    _CLIENTS.c.tg_id,
+    _CLIENTS.c.first_name,
+    _CLIENTS.c.last_name,
+    _CLIENTS.c.username,
+    _CLIENTS.c.language,
+    _CLIENTS.c.is_blocked,
+    exists().where(_ADMINS.c.tg_id == bindparam("tg")),
+    select(_SPECIALISTS.c.id)
+    .where(_SPECIALISTS.c.tg_id == bindparam("tg"), _SPECIALISTS.c.is_active.is_(True))
+    .scalar_subquery(),
+    exists().where(_APPOINTMENTS.c.client_id == _CLIENTS.c.id),
+).where(_CLIENTS.c.tg_id == bindparam("tg"))
 
 
 class ClientRepository:
@@ -99,20 +122,12 @@ class ClientRepository:
         the start of a booking asks of the client, in one statement: (the client, listed as a
         run-time admin, the active specialist's id, (blocked by an admin, has any appointment
         in any status))."""
-        stmt = select(
-            Client,
-            exists().where(Admin.tg_id == tg_id),
-            select(Specialist.id)
-            .where(Specialist.tg_id == tg_id, Specialist.is_active.is_(True))
-            .scalar_subquery(),
-            exists().where(Appointment.client_id == Client.id),
-        ).where(Client.tg_id == tg_id)
-        found = (await self.session.execute(stmt)).one_or_none()
+        found = (await self.session.execute(_PROFILE, {"tg": tg_id})).one_or_none()
         if found is None:
             return None
-        client, is_admin, specialist_id, booked_before = found
-        start = (bool(client.is_blocked), bool(booked_before))
-        return _row(client), bool(is_admin), specialist_id, start
+        *columns, blocked, is_admin, specialist_id, booked_before = found
+        start = (bool(blocked), bool(booked_before))
+        return ClientRow(*columns), bool(is_admin), specialist_id, start
 
     async def update_names(
         self,
