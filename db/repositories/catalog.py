@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal, or_, select, true
@@ -300,6 +301,16 @@ async def load_calendar_since(session: AsyncSession, location_id: int, since: da
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 
+@dataclass(frozen=True, slots=True)
+class BusyFilter:
+    """`load_busy`'s filter (beyond the status): which of its parts it names (`shape`: the
+    location, its workplaces, specialists, the client) and their values (`params`, the
+    statement's parameters), so that each shape's statement is built once."""
+
+    shape: tuple[bool, bool, bool, bool]
+    params: dict[str, Any] = field(compare=False)
+
+
 def busy_condition(
     *,
     start: datetime,
@@ -308,32 +319,51 @@ def busy_condition(
     workplace_ids: Iterable[int] | None = None,
     specialist_ids: Iterable[int] = (),
     client_id: int | None = None,
-) -> ColumnElement[bool] | None:
-    """`load_busy`'s filter (beyond the status) as one SQL condition; None when it names
-    nobody (no location, specialist or client)."""
-    who = []
-    if location_id is not None:
-        if workplace_ids is None:
-            who.append(_APPT.c.location_id == location_id)
-        else:
-            who.append(
-                and_(
-                    _APPT.c.location_id == location_id,
-                    _APPT.c.workplace_id.in_(list(workplace_ids)),
-                )
-            )
+) -> BusyFilter | None:
+    """`load_busy`'s filter (beyond the status), for `load_busy_where` and
+    `load_busy_and_workplace_day`; None when it names nobody (no location, specialist or
+    client)."""
     ids = list(specialist_ids)
-    if ids:
-        who.append(_APPT.c.specialist_id.in_(ids))
-    if client_id is not None:
-        who.append(_APPT.c.client_id == client_id)
-    if not who:
+    if location_id is None and not ids and client_id is None:
         return None
+    # The lower bound lets the (…, start_time) indexes do a range scan.
+    params: dict[str, Any] = {"b_start": start, "b_end": end, "b_after": start - LONGEST_BLOCK}
+    if location_id is not None:
+        params["b_location"] = location_id
+        if workplace_ids is not None:
+            params["b_workplaces"] = list(workplace_ids)
+    if ids:
+        params["b_specialists"] = ids
+    if client_id is not None:
+        params["b_client"] = client_id
+    shape = (
+        location_id is not None,
+        location_id is not None and workplace_ids is not None,
+        bool(ids),
+        client_id is not None,
+    )
+    return BusyFilter(shape, params)
+
+
+@cache
+def busy_where(shape: tuple[bool, bool, bool, bool]) -> ColumnElement[bool]:
+    """The SQL condition of a `BusyFilter` of this shape, on its parameters (built once per
+    shape)."""
+    has_location, has_workplaces, has_specialists, has_client = shape
+    who: list[ColumnElement[bool]] = []
+    if has_location:
+        here = _APPT.c.location_id == bindparam("b_location")
+        if has_workplaces:
+            here = and_(here, _APPT.c.workplace_id.in_(bindparam("b_workplaces", expanding=True)))
+        who.append(here)
+    if has_specialists:
+        who.append(_APPT.c.specialist_id.in_(bindparam("b_specialists", expanding=True)))
+    if has_client:
+        who.append(_APPT.c.client_id == bindparam("b_client"))
     return and_(
-        _APPT.c.start_time < end,
-        # The lower bound lets the (…, start_time) indexes do a range scan.
-        _APPT.c.start_time > start - LONGEST_BLOCK,
-        _APPT.c.blocked_until > start,
+        _APPT.c.start_time < bindparam("b_end"),
+        _APPT.c.start_time > bindparam("b_after"),
+        _APPT.c.blocked_until > bindparam("b_start"),
         or_(*who),
     )
 
@@ -380,15 +410,17 @@ async def load_busy(
     return [] if condition is None else await load_busy_where(session, condition)
 
 
-async def load_busy_where(
-    session: AsyncSession, condition: ColumnElement[bool]
-) -> list[BusyAppointment]:
-    """The active appointments meeting `condition` (`busy_condition`'s), in start order."""
-    rows = (
-        await session.execute(
-            select(*BUSY_COLUMNS)
-            .where(_APPT.c.status != AppointmentStatus.CANCELLED, condition)
-            .order_by(_APPT.c.start_time, _APPT.c.id)
-        )
-    ).all()
+@cache
+def _busy_select(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
+    """`load_busy_where`'s statement for a `BusyFilter` of this shape (built once per shape)."""
+    return (
+        select(*BUSY_COLUMNS)
+        .where(_APPT.c.status != AppointmentStatus.CANCELLED, busy_where(shape))
+        .order_by(_APPT.c.start_time, _APPT.c.id)
+    )
+
+
+async def load_busy_where(session: AsyncSession, busy: BusyFilter) -> list[BusyAppointment]:
+    """The active appointments meeting `busy` (`busy_condition`'s), in start order."""
+    rows = (await session.execute(_busy_select(busy.shape), busy.params)).all()
     return [BusyAppointment(*row) for row in rows]

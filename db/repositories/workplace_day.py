@@ -5,8 +5,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, extract, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    extract,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.assignment import PlacedAppointment, WorkplaceDay
@@ -14,7 +28,7 @@ from bot.domain.catalog import BusyAppointment
 from bot.domain.statuses import AppointmentStatus
 from db.base import Base
 from db.models import Appointment, Workplace, WorkplaceService
-from db.repositories.catalog import BUSY_COLUMNS, LONGEST_BLOCK
+from db.repositories.catalog import BUSY_COLUMNS, LONGEST_BLOCK, BusyFilter, busy_where
 
 # The slot engine's reads of the day, on the tables (Core: no ORM statement, no ORM rows).
 _APPT = Base.metadata.tables["appointments"]
@@ -55,15 +69,25 @@ def _pinned() -> ColumnElement[bool]:
     return or_(_APPT.c.workplace_pinned, schedule_pin)
 
 
-def _at_location(location_id: int, window: tuple[datetime, datetime]) -> ColumnElement[bool]:
-    """The location's appointments meeting `window` (beyond the status)."""
+# The location's appointments meeting a window (beyond the status), on the parameters that
+# `_at_location` gives.
+_AT_LOCATION = and_(
+    _APPT.c.location_id == bindparam("d_location"),
+    _APPT.c.start_time < bindparam("d_end"),
+    _APPT.c.start_time > bindparam("d_after"),
+    _APPT.c.blocked_until > bindparam("d_start"),
+)
+
+
+def _at_location(location_id: int, window: tuple[datetime, datetime]) -> dict[str, Any]:
+    """`_AT_LOCATION`'s parameters: the location's appointments meeting `window`."""
     start, end = window
-    return and_(
-        _APPT.c.location_id == location_id,
-        _APPT.c.start_time < end,
-        _APPT.c.start_time > start - LONGEST_BLOCK,
-        _APPT.c.blocked_until > start,
-    )
+    return {
+        "d_location": location_id,
+        "d_start": start,
+        "d_end": end,
+        "d_after": start - LONGEST_BLOCK,
+    }
 
 
 # `load_workplace_day`'s columns, in `PlacedAppointment`'s order.
@@ -75,6 +99,15 @@ _PLACED_COLUMNS = (
     _APPT.c.blocked_until,
     _pinned(),
     _APPT.c.booking_key,
+)
+
+
+# `load_workplace_day`'s statement, built once.
+_WORKPLACE_DAY = (
+    select(*_PLACED_COLUMNS)
+    .select_from(_APPT.join(_LOC, _LOC.c.id == _APPT.c.location_id))
+    .where(_APPT.c.status != AppointmentStatus.CANCELLED, _AT_LOCATION)
+    .order_by(_APPT.c.start_time, _APPT.c.id)
 )
 
 
@@ -90,22 +123,28 @@ async def load_workplace_day(
     that local weekday pins a workplace. One query, two without `hosts`."""
     if hosts is None:
         hosts = await load_workplace_hosts(session, location_id)
-    rows = await session.execute(
-        select(*_PLACED_COLUMNS)
-        .select_from(_APPT.join(_LOC, _LOC.c.id == _APPT.c.location_id))
-        .where(
-            _APPT.c.status != AppointmentStatus.CANCELLED,
-            _at_location(location_id, window),
-        )
-        .order_by(_APPT.c.start_time, _APPT.c.id)
-    )
+    rows = await session.execute(_WORKPLACE_DAY, _at_location(location_id, window))
     placed = tuple(PlacedAppointment(*row) for row in rows)
     return WorkplaceDay(window=window, hosts=hosts, appointments=placed)
 
 
+@cache
+def _busy_and_day_select(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
+    """`load_busy_and_workplace_day`'s statement for a `BusyFilter` of this shape (built once
+    per shape): each row is marked `in_busy` and `at_day`."""
+    busy = busy_where(shape)
+    in_busy, at_day = busy.label("in_busy"), _AT_LOCATION.label("at_day")
+    return (
+        select(*BUSY_COLUMNS, *_PLACED_COLUMNS[1:], in_busy, at_day)
+        .select_from(_APPT.join(_LOC, _LOC.c.id == _APPT.c.location_id))
+        .where(_APPT.c.status != AppointmentStatus.CANCELLED, or_(busy, _AT_LOCATION))
+        .order_by(_APPT.c.start_time, _APPT.c.id)
+    )
+
+
 async def load_busy_and_workplace_day(
     session: AsyncSession,
-    busy: ColumnElement[bool],
+    busy: BusyFilter,
     location_id: int,
     window: tuple[datetime, datetime],
     hosts: dict[int, frozenset[int]],
@@ -113,17 +152,8 @@ async def load_busy_and_workplace_day(
     """`load_busy` (its filter `busy`, from `busy_condition`) and `load_workplace_day` of the
     location over `window` (with `hosts`) in one query: each row says which of the two it
     belongs to (or both), so each list is exactly what its own query returns."""
-    placed_here = _at_location(location_id, window)
-    in_busy, at_day = busy.label("in_busy"), placed_here.label("at_day")
-    rows = await session.execute(
-        select(*BUSY_COLUMNS, *_PLACED_COLUMNS[1:], in_busy, at_day)
-        .select_from(_APPT.join(_LOC, _LOC.c.id == _APPT.c.location_id))
-        .where(
-            _APPT.c.status != AppointmentStatus.CANCELLED,
-            or_(busy, placed_here),
-        )
-        .order_by(_APPT.c.start_time, _APPT.c.id)
-    )
+    params = {**busy.params, **_at_location(location_id, window)}
+    rows = await session.execute(_busy_and_day_select(busy.shape), params)
     appointments: list[BusyAppointment] = []
     placed: list[PlacedAppointment] = []
     for row in rows:
