@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -501,6 +501,90 @@ class DayPlan:
             return Reason.OK, found
         return _STAGE_REASON[best], []
 
+    def ranked(
+        self,
+        start: datetime,
+        obstacles: Obstacles,
+        *,
+        now: datetime,
+        rules: SlotRules,
+        load: Mapping[int, int],
+    ) -> RankedCheck:
+        """`evaluate(start, ...)` then `rank_candidates`, one pair at a time (`RankedCheck`).
+        `load`: `specialist_load` of the date's appointments."""
+        return RankedCheck(self, start, obstacles, now=now, rules=rules, load=load)
+
+
+class RankedCheck:
+    """The free pairs of one start in rank order, each checked only when the previous one has
+    been taken: iterating yields exactly `rank_candidates(evaluate(start, ...)[1], ...)`, one
+    by one (the rank of a pair depends on its specialist and workplace only, never on the
+    check). A hold tries the pairs in this order and nearly always keeps the first, so the
+    pairs after it are mostly never checked.
+
+    `reason` is `evaluate`'s reason: OK once a pair was yielded, otherwise known only when
+    the iteration has run out (raises `RuntimeError` before then). `obstacles` must not change
+    while the check is iterated.
+    """
+
+    def __init__(
+        self,
+        plan: DayPlan,
+        start: datetime,
+        obstacles: Obstacles,
+        *,
+        now: datetime,
+        rules: SlotRules,
+        load: Mapping[int, int],
+    ) -> None:
+        self._obstacles = obstacles
+        self._best = _Stage.CLOSED
+        self._found = False
+        self._done = False
+        self._time = time_reason(start, now=now, rules=rules, tz=plan.tz)
+        todo: list[tuple[Pair, Piece]] = []
+        if self._time is Reason.OK:
+            for spec_id in plan.specialist_ids:
+                piece = plan.piece_at(spec_id, start)
+                if piece is None:
+                    continue
+                if not plan.pairs[spec_id]:
+                    self._best = max(self._best, _Stage.NO_WORKPLACE)
+                todo.extend((pair, piece) for pair in plan.pairs[spec_id])
+        todo.sort(key=lambda item: rank_key(load, item[0].specialist_id, item[0].workplace_id))
+        self._start = start
+        self._todo = iter(todo)
+
+    def __iter__(self) -> RankedCheck:
+        return self
+
+    def __next__(self) -> SlotCandidate:
+        obstacles = self._obstacles
+        for pair, piece in self._todo:
+            cand = DayPlan.candidate(pair, self._start, piece)
+            if cand is None:
+                continue
+            stage = obstacles.stage(cand)
+            self._best = max(self._best, stage)
+            if stage is _Stage.OK:
+                moves = obstacles.moves_for(cand)
+                if moves:
+                    cand = replace(cand, moves=tuple(sorted(moves.items())))
+                self._found = True
+                return cand
+        self._done = True
+        raise StopIteration
+
+    @property
+    def reason(self) -> Reason:
+        if self._time is not Reason.OK:
+            return self._time
+        if self._found:
+            return Reason.OK
+        if not self._done:
+            raise RuntimeError("the reason is known once a pair was found or none is left")
+        return _STAGE_REASON[self._best]
+
 
 def overlay(
     candidates: Iterable[SlotCandidate],
@@ -582,10 +666,30 @@ def rank_candidates(
     """Order of preference for "any specialist" (docs/rules.md#any-specialist): the specialist with
     the fewest appointments that day, then the lowest specialist id; within a specialist the lowest
     workplace id (a pinned workplace is the only option anyway)."""
+    load = specialist_load(
+        appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
+    )
+    return sorted(candidates, key=lambda c: rank_key(load, c.specialist_id, c.workplace_id))
+
+
+def specialist_load(
+    appointments: Iterable[BusyAppointment],
+    *,
+    day: date,
+    tz: ZoneInfo,
+    exclude_appointment_id: int | None = None,
+) -> dict[int, int]:
+    """Specialist id -> their appointments starting on the location-local `day` (absent: none),
+    leaving out `exclude_appointment_id`: what `rank_candidates` ranks by first."""
     load: dict[int, int] = defaultdict(int)
     for appt in appointments:
         if appt.appointment_id != exclude_appointment_id and local_date(appt.start, tz) == day:
             load[appt.specialist_id] += 1
-    return sorted(
-        candidates, key=lambda c: (load[c.specialist_id], c.specialist_id, c.workplace_id)
-    )
+    return dict(load)
+
+
+def rank_key(
+    load: Mapping[int, int], specialist_id: int, workplace_id: int
+) -> tuple[int, int, int]:
+    """A pair's place in `rank_candidates`' order (lower first; distinct for distinct pairs)."""
+    return load.get(specialist_id, 0), specialist_id, workplace_id

@@ -20,7 +20,7 @@ import json
 import logging
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -50,6 +50,7 @@ from bot.domain.slots import (
     overlay,
     overlay_obstacles,
     rank_candidates,
+    specialist_load,
     time_reason,
     to_offers,
 )
@@ -100,6 +101,21 @@ class DateChoices:
     free: list[date]
     full: list[date]
     firsts: list[datetime] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """What the check of one start read (`AvailabilityService._prepare`)."""
+
+    snapshot: CatalogSnapshot
+    location_id: int
+    client_id: int
+    exclude: int | None  # the appointment being rescheduled, treated as gone
+    plan: DayPlan
+    obstacles: Obstacles
+    appointments: list[BusyAppointment]
+    holds: Sequence[HeldInterval]
+    workplace_day: WorkplaceDay | None
 
 
 @dataclass(frozen=True)
@@ -331,15 +347,18 @@ class AvailabilityService:
         start: datetime,
         now: datetime,
         client_id: int,
-    ) -> tuple[list[SlotCandidate], list[HeldInterval], list[Job]]:
-        """`candidates` for a hold, with the other clients' live holds at the location that
-        the check read before the database (a hold's script counts those booked since:
-        `HoldStore.acquire`'s `seen`), and the location's appointments on the location-local
-        date of `start` as workplace jobs (`bot.domain.assignment.placed_jobs`: each with the
-        workplaces it may still move to), read in the same query as the check's, for the hold
-        to be checked against atomically in Redis (docs/rules.md#holds)."""
-        _, found, holds, day = await self._evaluate(
-            session, query, start=start, now=now, client_id=client_id, with_day=True
+    ) -> tuple[Iterator[SlotCandidate], list[HeldInterval], list[Job]]:
+        """`candidates` for a hold, as an iterator in the same order that checks each pair
+        only when the previous one is refused (the first is checked before this returns, so
+        an empty iterator means no pair is free); with the other clients' live holds at the
+        location that the check read before the database (a hold's script counts those
+        booked since: `HoldStore.acquire`'s `seen`), and the location's appointments on the
+        location-local date of `start` as workplace jobs (`bot.domain.assignment.placed_jobs`:
+        each with the workplaces it may still move to), read in the same query as the
+        check's, for the hold to be checked against atomically in Redis
+        (docs/rules.md#holds)."""
+        found, holds, day = await self._check_lazily(
+            session, query, start=start, now=now, client_id=client_id
         )
         seen = [h for h in holds if h.location_id == query.location_id]
         placed = [] if day is None else placed_jobs(day, now=now)
@@ -371,7 +390,7 @@ class AvailabilityService:
         empty answer and its reason say nothing about the other workplaces, and no
         re-assignment is tried."""
         query = SlotQuery(location_id, service_id, specialist_id)
-        reason, found, _, _ = await self._evaluate(
+        return await self._evaluate(
             session,
             query,
             start=start,
@@ -382,7 +401,6 @@ class AvailabilityService:
             only_workplace=only_workplace,
             check_workplace=check_workplace,
         )
-        return reason, found
 
     async def _evaluate(
         self,
@@ -396,11 +414,91 @@ class AvailabilityService:
         fresh_calendar: bool = False,
         only_workplace: int | None = None,
         check_workplace: int | None = None,
+    ) -> tuple[Reason, list[SlotCandidate]]:
+        """`evaluate` (`exclude`: its `exclude_appointment_id`)."""
+        check = await self._prepare(
+            session,
+            query,
+            start=start,
+            now=now,
+            client_id=client_id,
+            exclude=exclude,
+            fresh_calendar=fresh_calendar,
+        )
+        if isinstance(check, Reason):
+            return check, []
+        plan, obstacles = check.plan, check.obstacles
+        reason, found = _on(
+            only_workplace,
+            *plan.evaluate(
+                start, obstacles, now=now, rules=self.rules, workplace_id=check_workplace
+            ),
+        )
+        if not found and reason is Reason.NO_WORKPLACE and check_workplace is None:
+            # Every workplace is taken as things stand: could moving appointments make room?
+            # Asked only now, so the usual check costs no extra query.
+            obstacles.rearrange = await self._rearrangement(session, check, now=now)
+            reason, found = _on(
+                only_workplace, *plan.evaluate(start, obstacles, now=now, rules=self.rules)
+            )
+        ranked = rank_candidates(
+            found,
+            check.appointments,
+            day=plan.day,
+            tz=plan.tz,
+            exclude_appointment_id=check.exclude,
+        )
+        return reason, ranked
+
+    async def _check_lazily(
+        self,
+        session: AsyncSession,
+        query: SlotQuery,
+        *,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+    ) -> tuple[Iterator[SlotCandidate], Sequence[HeldInterval], WorkplaceDay | None]:
+        """What `_evaluate` finds for `start`, in the same order, but as an iterator that
+        checks each pair only when asked for the next one (`RankedCheck`); the first is
+        checked here, so an empty iterator means none is free. With the live holds read and
+        the location's workplace day over the local date of `start`, read in the same query
+        as the appointments (None when it read none)."""
+        check = await self._prepare(
+            session, query, start=start, now=now, client_id=client_id, with_day=True
+        )
+        if isinstance(check, Reason):
+            return iter(()), (), None
+        plan, obstacles = check.plan, check.obstacles
+        load = specialist_load(check.appointments, day=plan.day, tz=plan.tz)
+        ranked = plan.ranked(start, obstacles, now=now, rules=self.rules, load=load)
+        first = next(ranked, None)
+        if first is None and ranked.reason is Reason.NO_WORKPLACE:
+            # As `_evaluate`: re-assignment is tried only when no pair is free as things stand
+            # (every pair of the first look was checked to know that).
+            obstacles.rearrange = await self._rearrangement(session, check, now=now)
+            ranked = plan.ranked(start, obstacles, now=now, rules=self.rules, load=load)
+            first = next(ranked, None)
+        if first is None:
+            return iter(()), check.holds, check.workplace_day
+        return chain((first,), ranked), check.holds, check.workplace_day
+
+    async def _prepare(
+        self,
+        session: AsyncSession,
+        query: SlotQuery,
+        *,
+        start: datetime,
+        now: datetime,
+        client_id: int,
+        exclude: int | None = None,
+        fresh_calendar: bool = False,
         with_day: bool = False,
-    ) -> tuple[Reason, list[SlotCandidate], Sequence[HeldInterval], WorkplaceDay | None]:
-        """`evaluate` (`exclude`: its `exclude_appointment_id`), the live holds it read (none
-        when it read none) and, `with_day`, the location's workplace day over the local date
-        of `start`, read in the same query as the appointments (None when it read none)."""
+    ) -> _Check | Reason:
+        """Everything the check of `start` reads (catalog, calendar, live holds, then the
+        appointments), or the reason it is not a bookable time before any of it matters
+        (CLOSED, NOTICE, HORIZON). `with_day`: also the location's workplace day over the
+        local date of `start`, read in the same query as the appointments."""
         location_id, service_id = query.location_id, query.service_id
         specialist_id, exclude_appointment_id = query.specialist_id, exclude
         if start.tzinfo is None or now.tzinfo is None:
@@ -408,11 +506,11 @@ class AvailabilityService:
         snapshot = await self._snapshot_in(session)
         catalog = await _service_catalog(snapshot, location_id, service_id, session)
         if catalog is None:
-            return Reason.CLOSED, [], (), None
+            return Reason.CLOSED
         tz = ZoneInfo(catalog.timezone)
         too_soon_or_late = time_reason(start, now=now, rules=self.rules, tz=tz)
         if too_soon_or_late is not Reason.OK:
-            return too_soon_or_late, [], (), None
+            return too_soon_or_late
         day = local_date(start, tz)
         spec_ids = [
             s.specialist_id
@@ -428,7 +526,7 @@ class AvailabilityService:
             catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
         )
         if plan.is_empty:
-            return Reason.CLOSED, [], (), None
+            return Reason.CLOSED
         window_start, window_end = plan.window
         # The live holds first, the appointments after: a confirm gives its hold back only
         # after its commit, so a booking is seen as its hold, its appointment or both (counted
@@ -462,36 +560,38 @@ class AvailabilityService:
             client_id=client_id,
             exclude_appointment_id=exclude_appointment_id,
         )
-        reason, found = _on(
-            only_workplace,
-            *plan.evaluate(
-                start, obstacles, now=now, rules=self.rules, workplace_id=check_workplace
+        return _Check(
+            snapshot,
+            location_id,
+            client_id,
+            exclude,
+            plan,
+            obstacles,
+            appointments,
+            holds,
+            workplace_day,
+        )
+
+    async def _rearrangement(
+        self, session: AsyncSession, check: _Check, *, now: datetime
+    ) -> Rearrangement:
+        """The day's movable appointments for `check`, with the other clients' holds at the
+        location moving with them (read now unless the check read the workplace day)."""
+        plan = check.plan
+        return Rearrangement(
+            (
+                check.workplace_day.within(plan.window)
+                if check.workplace_day is not None
+                else await _workplace_day(check.snapshot, session, check.location_id, plan.window)
             ),
+            now=now,
+            holds=[
+                held_place(h)
+                for h in check.holds
+                if h.location_id == check.location_id and h.client_id != check.client_id
+            ],
+            exclude_appointment_id=check.exclude,
         )
-        if not found and reason is Reason.NO_WORKPLACE and check_workplace is None:
-            # Every workplace is taken as things stand: could moving appointments make room?
-            # Asked only now, so the usual check costs no extra query.
-            obstacles.rearrange = Rearrangement(
-                (
-                    workplace_day.within(plan.window)
-                    if workplace_day is not None
-                    else await _workplace_day(snapshot, session, location_id, plan.window)
-                ),
-                now=now,
-                holds=[
-                    held_place(h)
-                    for h in holds
-                    if h.location_id == location_id and h.client_id != client_id
-                ],
-                exclude_appointment_id=exclude_appointment_id,
-            )
-            reason, found = _on(
-                only_workplace, *plan.evaluate(start, obstacles, now=now, rules=self.rules)
-            )
-        ranked = rank_candidates(
-            found, appointments, day=day, tz=tz, exclude_appointment_id=exclude_appointment_id
-        )
-        return reason, ranked, holds, workplace_day
 
     async def capacity(
         self, session: AsyncSession, *, location_id: int, service_id: int

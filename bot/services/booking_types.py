@@ -4,7 +4,7 @@ public name here, so importers keep one place to import from."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,7 +48,7 @@ class SlotAuthority(Protocol):
         start: datetime,
         now: datetime,
         client_id: int,
-    ) -> tuple[list[SlotCandidate], list[HeldInterval], list[Job]]: ...
+    ) -> tuple[Iterator[SlotCandidate], list[HeldInterval], list[Job]]: ...
 
     async def evaluate(
         self,

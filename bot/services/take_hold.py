@@ -6,6 +6,7 @@ Used by the booking flow (`BookingService.hold`) and by the waitlist's offers.
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,10 +41,13 @@ async def take_hold(
     # A hold reserves a workplace among the candidate's compatible ones: the script checks
     # that one is left with the other clients' holds and the date's appointments (`placed`,
     # read with the candidates' own) placed too.
+    # In rank order, each pair checked only when the one before it was refused: the first
+    # one is nearly always the one held.
     candidates, seen, placed = await availability.hold_candidates(
         session, query=query, start=start, now=now, client_id=client_id
     )
-    if not candidates:
+    first = next(candidates, None)
+    if first is None:
         raise SlotTaken(SlotTakenReason.NO_FREE_PAIR)
     # Read after `placed`: a live hold the script finds booked among `placed` is counted as
     # that appointment, so the count must include every appointment `placed` has.
@@ -52,11 +56,10 @@ async def take_hold(
     )
     capacity_left = None
     if capacity is not None:
-        first = candidates[0]
         capacity_left = capacity - await appts.in_progress_peak(
             session, query.location_id, first.start, first.end
         )
-    for candidate in candidates:
+    for candidate in chain((first,), candidates):
         try:
             hold = await holds.acquire(
                 client_id=client_id,

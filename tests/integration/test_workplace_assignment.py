@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain import notification_kinds as kinds
 from bot.domain.errors import AccessDenied, NotAllowed, SlotTaken
+from bot.domain.types import SlotQuery
 from bot.services.booking import Actor, AppointmentView
 from bot.services.holds import Hold
 from db.models import Appointment, AuditEntry, Outbox, Workplace
@@ -134,6 +135,66 @@ async def test_a_greedy_day_makes_room_for_anna_at_10(
         }
     changed = sorted(i for i, w in zip((b9, a1115, b1015), placed, strict=True) if final[i] != w)
     assert moved == changed and changed != []
+
+
+async def test_a_hold_tries_the_pairs_the_full_check_finds_in_its_order(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+) -> None:
+    """The hold's lazy candidates are the authoritative check's, pair for pair and in rank
+    order: a free time, one free only after re-assigning the day, and one taken."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=3, workplaces=3, break_min=15)
+    boris, anna, vera = cat.specialist_ids
+    one, two, three = cat.workplace_ids
+    # Vera's two appointments put her last in rank; workplace 3 is out for 10:00 as it is.
+    await place(session_factory, cat, vera, three, "09:30")
+    await place(session_factory, cat, vera, three, "13:00")
+    await place(session_factory, cat, boris, one, "09:00")
+    await place(session_factory, cat, anna, one, "11:15")
+    await place(session_factory, cat, boris, two, "10:15")
+    client = await make_client(session_factory)
+    looked: list[list[tuple[int, int, tuple[tuple[int, int], ...]]]] = []
+    for specialist, hhmm in [
+        (None, "15:00"),
+        (anna, "10:00"),
+        (None, "10:00"),
+        (boris, "09:30"),
+    ]:
+        query = SlotQuery(cat.location_id, cat.service_id, specialist)
+        async with session_factory() as s, s.begin():
+            full = await eng.availability.candidates(
+                s,
+                location_id=cat.location_id,
+                service_id=cat.service_id,
+                specialist_id=specialist,
+                start=moscow(hhmm),
+                now=NOW,
+                client_id=client,
+            )
+            lazy, _, _ = await eng.availability.hold_candidates(
+                s, query=query, start=moscow(hhmm), now=NOW, client_id=client
+            )
+            assert list(lazy) == full, (specialist, hhmm)
+            looked.append([(c.specialist_id, c.workplace_id, c.moves) for c in full])
+    anywhere, anna_at_10, _, boris_busy = looked
+    # Fewest appointments that day first, then the lowest specialist id, then workplace.
+    assert [(spec, wp) for spec, wp, _ in anywhere] == [
+        (anna, one),
+        (anna, two),
+        (anna, three),
+        (boris, one),
+        (boris, two),
+        (boris, three),
+        (vera, one),
+        (vera, two),
+        (vera, three),
+    ]
+    # Anna at 10:00 fits only once Boris 10:15 and her 11:15 swap workplaces.
+    assert anna_at_10 and all(moves for _, _, moves in anna_at_10)
+    assert boris_busy == []
 
 
 async def test_concurrent_bookings_of_a_day_that_fits_all_succeed(
