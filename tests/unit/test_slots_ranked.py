@@ -95,8 +95,9 @@ def test_the_lazy_check_yields_the_ranked_full_check() -> None:
         return prop
 
     seen = run(check)
-    # Not vacuous: several free pairs at one start, in an order the load changed.
-    assert seen["pairs"] and seen["reordered"], seen
+    # Not vacuous: several free pairs at one start (the load reordering them is rarer in these
+    # worlds: `test_a_pair_is_checked_only_when_the_one_before_it_was_taken` has it for sure).
+    assert seen["pairs"], seen
 
 
 def test_the_lazy_check_with_re_assignment_yields_the_ranked_full_check() -> None:
@@ -111,8 +112,38 @@ def test_the_lazy_check_with_re_assignment_yields_the_ranked_full_check() -> Non
         return prop
 
     seen = run(check)
-    # Not vacuous: some free pairs needed appointments moved first.
-    assert seen["pairs"] and seen["moves"], seen
+    # Not vacuous (pairs needing moves come up in some examples, not surely in every run:
+    # `test_the_lazy_check_finds_the_moves_the_full_check_finds` has them for sure).
+    assert seen["pairs"], seen
+
+
+def test_the_lazy_check_finds_the_moves_the_full_check_finds() -> None:
+    w = World()
+    w.workplace(1)
+    w.workplace(2)
+    boris, anna = 7, 8
+    w.specialist(boris, "08:00", "20:00")
+    w.specialist(anna, "08:00", "20:00")
+    day = dt.date(2030, 3, 5)
+    now = w.at(day - dt.timedelta(days=1), "09:00")
+    booked = [
+        w.book(boris, 1, w.at(day, "09:00")),
+        w.book(anna, 1, w.at(day, "11:15")),
+        w.book(boris, 2, w.at(day, "10:15")),
+    ]
+    plan = w.plan(day)
+    obstacles = rearranged(w, plan, now, CLIENT)
+    seen: Seen = {"pairs": 0, "moves": 0, "reordered": 0}
+    assert_same_as_full(w, plan, obstacles, now, seen)
+    load = specialist_load(w.appointments, day=day, tz=plan.tz)
+    ranked = plan.ranked(w.at(day, "10:00"), obstacles, now=now, rules=w.rules, load=load)
+    # Boris is busy at 10:00; Boris 10:15 is pinned (every third appointment in
+    # `rearranged`), so Anna gets workplace 1 once Boris 09:00 moves to 2.
+    assert booked[2].appointment_id % 3 == 0
+    assert [(c.specialist_id, c.workplace_id, c.moves) for c in ranked] == [
+        (anna, 1, ((booked[0].appointment_id, 2),))
+    ]
+    assert seen["moves"], seen
 
 
 def test_a_pair_is_checked_only_when_the_one_before_it_was_taken() -> None:
