@@ -473,9 +473,10 @@ async def sent_rows(sessions: async_sessionmaker[AsyncSession]) -> Counter[int]:
 UPDATE_LINE = re.compile(r"^update \S+ (\S+) by (\S+) in")
 
 
-def handled_updates(logs: str) -> Counter[int]:
+def handled_updates(logs: str, *, skipped: bool = False) -> Counter[int]:
     """How many times each update id was handled (a handler ran to its end, `ok`), from the
-    instances' JSON logs; skipped duplicates (handler `none`) do not count."""
+    instances' JSON logs; skipped duplicates (handler `none`) do not count. With `skipped`,
+    the duplicates the dedupe skipped are counted instead."""
     handled: Counter[int] = Counter()
     for line in logs.splitlines():
         if not line.startswith("{"):
@@ -483,7 +484,7 @@ def handled_updates(logs: str) -> Counter[int]:
         with contextlib.suppress(ValueError):
             record = json.loads(line)
             match = UPDATE_LINE.match(str(record.get("message", "")))
-            if match and match.group(1) == "ok" and match.group(2) != "none":
+            if match and match.group(1) == "ok" and (match.group(2) == "none") is skipped:
                 handled[int(record["update_id"])] += 1
     return handled
 

@@ -101,7 +101,10 @@ async def test_two_instances_behind_nginx_book_everyone_once_and_survive_a_kill(
     handled = handled_updates(logs)
     assert handled, "no update lines in the instances' logs"
     assert [u for u, n in handled.items() if n > 1] == []
-    assert answered <= set(handled)
+    # An update the killed instance finished just before the kill (marked done in Redis, its
+    # log line not yet written) is delivered again and answered by the live instance as a
+    # duplicate: the dedupe found it done, so it was handled, once.
+    assert answered <= set(handled) | set(handled_updates(logs, skipped=True))
 
     rows = await sent_rows(session_factory)
     messages: Counter[int] = Counter(
