@@ -38,6 +38,7 @@ from bot.ioc.types import Clock
 from bot.keyboards.common import command_menu
 from bot.middlewares import DrainGate, OneKeyRedisStorage, setup_middlewares
 from bot.middlewares.admin_only import gate_routers
+from bot.middlewares.callback_answers import LateCallbackAnswers
 from bot.middlewares.fsm import FlushBeforeSend
 from bot.middlewares.isolation import LocalEventIsolation
 from bot.middlewares.lease import LeasedEventIsolation
@@ -194,6 +195,8 @@ def create_app(
     bot = bot or build_bot(settings)
     # A handler's conversation changes are saved before the user sees the screen they draw.
     bot.session.middleware(FlushBeforeSend(cast(OneKeyRedisStorage, dp.storage)))
+    # A press answered after Telegram's ~15 s window is not a failure of the handler.
+    bot.session.middleware(LateCallbackAnswers())
     app = BotApp(
         settings=settings,
         bot=bot,

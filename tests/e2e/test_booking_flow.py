@@ -382,6 +382,40 @@ async def test_a_refused_time_is_not_offered_again_and_every_loss_changes_the_sc
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_a_time_the_saved_screen_dropped_is_left_out_when_pressed_on_the_older_screen(
+    lang: str,
+    emulator: BotAPIEmulator,
+    make_bot_settings: Callable[..., Settings],
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The conversation can be ahead of the screen: the times without a refused time were saved,
+    then their edit never reached Telegram (here it fails; in production the instance died and
+    the press came again to another one). Pressing the refused time on the screen still shown
+    must change that screen, even while the time looks free, or the client waits before it."""
+    await make_catalog(session_factory, specialists=1)
+    bob, _ = await new_client(emulator, session_factory, 5012, lang=lang)
+
+    async def refuse(self: BookingFlow, choice: TimeChoice, *, now: Any) -> None:
+        raise TimeGone(LostReason.TAKEN)
+
+    monkeypatch.setattr(BookingFlow, "pick_time", refuse)
+    async with booking_bot(make_bot_settings):
+        before = await to_times(bob, lang)
+        emulator.fail_next("editMessageText", status=500, chat_id=bob.chat_id)
+        await bob.press("10:00")
+        await bob.wait_for_callback_answer()
+        shown = emulator.message(bob.chat_id, before.message_id)
+        assert shown is not None and has_button(shown, "10:00")  # the older screen stays
+
+        await bob.press("10:00")
+        again = await bob.wait_for_message(lambda m: m.message_id == before.message_id)
+        assert not has_button(again, "10:00") and has_button(again, "11:00")
+        answer = await bob.wait_for_callback_answer()
+        assert answer.get("text") == t("booking.notice.invalid", lang)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
 async def test_insufficient_funds_writes_nothing(
     lang: str,
     emulator: BotAPIEmulator,

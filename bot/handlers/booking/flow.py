@@ -245,10 +245,19 @@ async def _stale(
 
 
 async def _invalid(
-    callback: CallbackQuery, state: FSMContext, deps: Deps, draft: Draft, step: BookStep
+    callback: CallbackQuery,
+    state: FSMContext,
+    deps: Deps,
+    draft: Draft,
+    step: BookStep,
+    value: int | None = None,
 ) -> None:
-    """A value the server does not offer (forged or gone): notice + the current step."""
-    screen = await screen_for(deps, draft, step)
+    """A value the server does not offer (forged or gone): notice + the current step. A time
+    not offered is left out of the times shown again even if it looks free now, so the screen
+    changes (an unchanged screen is no answer at all): the state may have moved past the screen
+    the user sees, when an update is handled again after the instance handling it died."""
+    lost = value if step is BookStep.TIME else None
+    screen = await screen_for(deps, draft, step, lost=lost)
     if isinstance(callback.message, Message):
         await show(callback.message, state, draft, screen)
     await callback.answer(deps.i18n("booking.notice.invalid"))
@@ -324,7 +333,7 @@ async def on_pick(
         screen = await screen_for(deps, draft, BookStep.TIME)
     elif step is BookStep.TIME:
         if value not in draft.offered_times:
-            return await _invalid(callback, state, deps, draft, step)
+            return await _invalid(callback, state, deps, draft, step, value)
         draft.start = value
         screen = await pick_time(deps, draft, picked)
     else:

@@ -37,8 +37,11 @@ def lost_notice(deps: Deps, draft: Draft, reason: LostReason) -> str:
     return deps.i18n(notices[reason], client=client)
 
 
-async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = "") -> Screen:
-    """The screen of `step` (or of the first step whose earlier choices are missing)."""
+async def screen_for(
+    deps: Deps, draft: Draft, step: BookStep, *, notice: str = "", lost: int | None = None
+) -> Screen:
+    """The screen of `step` (or of the first step whose earlier choices are missing); `lost`, a
+    start (epoch seconds), is left out of a times screen (`screens.times`)."""
     picked = await resolve(deps, draft)
     if step is BookStep.LOCATION or picked.location is None:
         return await locations(deps, draft, notice=notice)
@@ -49,7 +52,7 @@ async def screen_for(deps: Deps, draft: Draft, step: BookStep, *, notice: str = 
     if step is BookStep.DATE or draft.day is None:
         return await dates(deps, draft, picked, notice=notice)
     if step is BookStep.TIME or draft.start is None:
-        return await times(deps, draft, picked, notice=notice)
+        return await times(deps, draft, picked, notice=notice, lost=lost)
     return await resume_summary(deps, draft, picked, notice=notice)
 
 
