@@ -14,9 +14,9 @@ from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
+from bot.keyboards.builder import KeyboardBuilder
 from bot.keyboards.fields import DayCode, DbId, Timestamp
 from bot.keyboards.times import MAX_TIME_PAGE, time_rows
 
@@ -104,7 +104,7 @@ def appointment_list_keyboard(
     t: Translate, items: Sequence[tuple[int, str]], *, past: bool
 ) -> InlineKeyboardMarkup:
     """One button per appointment (`(id, short label)`), then the page switch."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for appointment_id, label in items:
         kb.button(
             text=label,
@@ -132,7 +132,7 @@ def appointment_actions_keyboard(
     """Cancel / Reschedule (when the appointment is still booked and upcoming; Reschedule only
     while a move is allowed, before the free-cancel deadline), "Book again" (a past visit), and
     Back (to the list it belongs to: `past` = the history)."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     if book_again:
         kb.button(
             text=t("account.btn.book_again"),
@@ -167,7 +167,7 @@ def appointment_actions_keyboard(
 
 
 def cancel_confirm_keyboard(t: Translate, appointment_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(
         text=t("account.btn.cancel_yes"),
         callback_data=AppointmentCb(
@@ -207,7 +207,7 @@ def reschedule_dates_keyboard(
     pages = max(1, -(-len(days) // per))
     page = min(max(page, 0), pages - 1)
     texts = list(labels) if labels is not None else [d.strftime("%d.%m") for d in days]
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for day, text in list(zip(days, texts, strict=True))[page * per : (page + 1) * per]:
         kb.button(
             text=text,
@@ -245,7 +245,7 @@ def reschedule_times_keyboard(
     """The day's times in /book's picker layout (`bot.keyboards.times`: `HH:MM` in the
     location's zone, many times grouped by part of the day); `starts` is `(utc_ts, "HH:MM")`.
     Below: another date."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     rows = time_rows(
         starts,
         page,
@@ -269,7 +269,7 @@ def reschedule_times_keyboard(
 
 
 def reschedule_confirm_keyboard(t: Translate, appointment_id: int, ts: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(
         text=t("account.btn.reschedule_confirm"),
         callback_data=RescheduleConfirmCb(appointment_id=appointment_id, ts=ts),
@@ -290,7 +290,7 @@ def wallet_keyboard(
 ) -> InlineKeyboardMarkup | None:
     """Top up by card when Telegram Payments are on; else a button that opens a chat with the
     salon (`ADMIN_CONTACT`), when one is set."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     if payments_enabled:
         kb.button(text=t("account.btn.topup"), callback_data=WalletCb(action=WalletAction.topup))
     elif contact_url is not None:
@@ -304,7 +304,7 @@ def topup_amounts_keyboard(
     t: Translate, amounts: Sequence[tuple[int, str]]
 ) -> InlineKeyboardMarkup:
     """`amounts` is `(whole units, formatted label)`."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for amount, label in amounts:
         kb.button(text=label, callback_data=TopUpCb(amount=amount))
     kb.adjust(2)
@@ -326,12 +326,12 @@ def _back_to(t: Translate, appointment_id: int) -> InlineKeyboardButton:
 
 
 def back_to_list_keyboard(t: Translate) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(text=t("account.btn.upcoming"), callback_data=MyListCb(page=MyPage.upcoming))
     return kb.as_markup()
 
 
 def back_to_wallet_keyboard(t: Translate) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(text=t("account.btn.back"), callback_data=WalletCb(action=WalletAction.show))
     return kb.as_markup()

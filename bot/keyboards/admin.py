@@ -12,11 +12,11 @@ from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from bot.domain.periods import PeriodKind
 from bot.i18n import Translator
+from bot.keyboards.builder import KeyboardBuilder
 from bot.keyboards.catalog_file import CatalogFileAction, CatalogFileCb
 from bot.keyboards.fields import FlowToken
 from bot.keyboards.stats import StatsAction, StatsCb
@@ -199,7 +199,7 @@ def pager_row(
 
 
 def menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for screen, key in (
         (AdminScreen.day, "admin.menu.day"),
         (AdminScreen.clients, "admin.menu.clients"),

@@ -8,6 +8,7 @@ server before it is used.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from enum import Enum
@@ -16,11 +17,11 @@ from urllib.parse import quote_plus
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from bot.i18n import Translator
 from bot.keyboards.account import AppointmentAction, AppointmentCb, WalletAction, WalletCb
+from bot.keyboards.builder import KeyboardBuilder
 from bot.keyboards.fields import END_TIMESTAMP, FlowToken, Timestamp
 from bot.keyboards.times import time_rows
 
@@ -77,7 +78,17 @@ class NearCb(CallbackData, prefix="bn"):
     start: Timestamp
 
 
+_FLOW_TOKEN = re.compile(r"[0-9a-f]{1,16}")
+
+
 def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:
+    """`BookCb(flow=..., step=..., action=..., value=...).pack()`, written directly when the
+    values keep the fields' rules: a screen packs up to 30 buttons, and the model's validation
+    and dump cost about 8 us each (docs/bench-stack.md). Anything else goes through the model,
+    which raises `ValidationError` as before. `tests/unit/test_keyboards.py` holds the two
+    equal."""
+    if type(value) is int and 0 <= value < END_TIMESTAMP and _FLOW_TOKEN.fullmatch(flow):
+        return f"{BookCb.__prefix__}:{flow}:{step.value}:{action.value}:{value}"
     return BookCb(flow=flow, step=step, action=action, value=value).pack()
 
 
@@ -137,7 +148,7 @@ def choice_keyboard(
     back: bool,
 ) -> InlineKeyboardMarkup:
     """One button per row (location, service or specialist names can be long)."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for item_id, label in items:
         kb.row(
             InlineKeyboardButton(
@@ -199,7 +210,7 @@ def times_keyboard(
     """All of the day's `times` (Unix timestamp, `HH:MM` in the location's zone) in the shared
     picker layout (`bot.keyboards.times`: many times go by part of the day, `page` is
     `part * PART_PAGES + page within the part`), then Back and Cancel."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     rows = time_rows(
         times,
         page,
@@ -229,7 +240,7 @@ def _grid_keyboard(
     `top` is a row above them."""
     page = clamp_page(page, len(items), per_page)
     shown = items[page * per_page : (page + 1) * per_page]
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     if top:
         kb.row(*top)
     buttons = [
@@ -251,7 +262,7 @@ def waitlist_keyboard(
     """A date whose times are gone (the time step, empty): join the waitlist for it, or go back
     to the dates. `client` names the client an admin books for at the desk."""
     key = "admin.desk.btn.join_waitlist" if client is not None else "booking.btn.join_waitlist"
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.row(
         InlineKeyboardButton(
             text=i18n(key, client=client),
@@ -271,7 +282,7 @@ def summary_keyboard(
 ) -> InlineKeyboardMarkup:
     """Confirm (with `pay` above it as the main button when money is missing and card payments
     are on; `top_up` below it otherwise), then Back and Cancel."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     if pay is not None:
         kb.row(pay)
     kb.row(
@@ -300,7 +311,7 @@ def contact_button(i18n: Translator, url: str) -> InlineKeyboardButton:
 
 
 def back_keyboard(flow: str, step: BookStep, i18n: Translator) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.row(*_nav_row(flow, step, i18n, back=True))
     return kb.as_markup()
 
@@ -315,7 +326,7 @@ def booked_keyboard(
     """The confirmation's buttons: add to calendar, the map (when the location has an
     address), Cancel, and Reschedule only while a move is allowed (before the free-cancel
     deadline)."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     top = [
         InlineKeyboardButton(
             text=i18n("booking.btn.calendar"),

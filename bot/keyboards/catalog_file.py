@@ -8,9 +8,9 @@ from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Translator
+from bot.keyboards.builder import KeyboardBuilder
 
 
 class CatalogFileAction(str, Enum):
@@ -42,7 +42,7 @@ class SpecialistActiveCb(CallbackData, prefix="cfs"):
 
 def specialists_keyboard(specialists: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
     """Each specialist marked active (✅) or not (⛔); pressing one offers the opposite."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for specialist_id, name, active in specialists:
         kb.button(
             text=f"{'✅' if active else '⛔'} {name}",
@@ -53,7 +53,7 @@ def specialists_keyboard(specialists: list[tuple[int, str, bool]]) -> InlineKeyb
 
 
 def locations_keyboard(locations: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for location_id, name in locations:
         kb.button(text=name, callback_data=HolidayLocationCb(location_id=location_id))
     kb.adjust(2)
@@ -61,7 +61,7 @@ def locations_keyboard(locations: list[tuple[int, str]]) -> InlineKeyboardMarkup
 
 
 def catalog_file_keyboard(touched: int, i18n: Translator) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     if touched:
         kb.button(
             text=i18n("catalog.btn.keep"),
@@ -90,7 +90,7 @@ def catalog_screen_keyboard(
 ) -> InlineKeyboardMarkup:
     """The editor's lists (`entries`), close a date, specialists, Export, and the way back to
     the menu that opened the screen (if any)."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for entry in entries or []:
         kb.add(entry)
     kb.button(

@@ -14,9 +14,9 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, translate
+from bot.keyboards.builder import KeyboardBuilder
 
 # Client commands shown in Telegram's menu (the client commands of README's booking flow);
 # descriptions come from the catalogs.
@@ -55,7 +55,7 @@ def main_menu(i18n: Translator, *, appointments: int = 0) -> InlineKeyboardMarku
     my = i18n("menu.btn.my")
     if appointments > 0:
         my = i18n("menu.btn.my_count", label=my, count=appointments)
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(text=i18n("menu.btn.book"), callback_data=MenuCb(action=MenuAction.book))
     kb.button(text=my, callback_data=MenuCb(action=MenuAction.my))
     kb.button(text=i18n("menu.btn.wallet"), callback_data=MenuCb(action=MenuAction.wallet))
@@ -67,7 +67,7 @@ def main_menu(i18n: Translator, *, appointments: int = 0) -> InlineKeyboardMarku
 
 def settings_menu(i18n: Translator) -> InlineKeyboardMarkup:
     """⚙️ Settings: language and phone, and the way back to the main menu."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(text=i18n("menu.btn.language"), callback_data=MenuCb(action=MenuAction.language))
     kb.button(text=i18n("menu.btn.phone"), callback_data=MenuCb(action=MenuAction.phone))
     kb.button(text=i18n("menu.btn.home"), callback_data=MenuCb(action=MenuAction.home))
@@ -102,7 +102,7 @@ def phone_keyboard(i18n: Translator) -> ReplyKeyboardMarkup:
 
 
 def language_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for language in SUPPORTED_LANGUAGES:
         kb.button(
             text=i18n(f"language.btn.{language}"), callback_data=LanguageCb(language=language)

@@ -11,10 +11,10 @@ from enum import Enum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import translate
 from bot.keyboards.account import AppointmentAction, AppointmentCb
+from bot.keyboards.builder import KeyboardBuilder
 from bot.keyboards.fields import DbId
 
 
@@ -39,7 +39,7 @@ class WaitlistTakeCb(CallbackData, prefix="wlt"):
 def book_again_keyboard(appointment_id: int, locale: str) -> InlineKeyboardMarkup:
     """The thank-you's "🔁 Book again": the same button as on a past visit in /my (the booking
     conversation re-checks the appointment is the presser's)."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(
         text=translate("notify.btn.book_again", locale),
         callback_data=AppointmentCb(action=AppointmentAction.again, appointment_id=appointment_id),
@@ -62,7 +62,7 @@ def _reminder_row(
     appointment_id: int, locale: str, *buttons: tuple[str, ReminderAction]
 ) -> InlineKeyboardMarkup:
     """One row of (text key, action) buttons on a reminder about the appointment."""
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for text_key, action in buttons:
         kb.button(
             text=translate(text_key, locale),
@@ -91,7 +91,7 @@ def cancel_confirm_keyboard(appointment_id: int, locale: str) -> InlineKeyboardM
 
 
 def waitlist_offer_keyboard(waitlist_id: int, locale: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     kb.button(
         text=translate("notify.btn.take", locale),
         callback_data=WaitlistTakeCb(waitlist_id=waitlist_id),
@@ -150,7 +150,7 @@ def agenda_keyboard(
     row below them."""
     if not marks and not undos and not navigation:
         return None
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for appointment_id, hhmm in marks:
         kb.button(
             text=translate("notify.btn.completed", locale, time=hhmm),

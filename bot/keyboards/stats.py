@@ -9,11 +9,11 @@ from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import AfterValidator
 
 from bot.domain.periods import PeriodKind
 from bot.i18n import Translator
+from bot.keyboards.builder import KeyboardBuilder
 from bot.keyboards.fields import OptionalDbId, parse_day_code
 from bot.services.stats import Scope, ScopeChoices
 
@@ -69,7 +69,7 @@ def stats_keyboard(
     def mark(text: str, current: bool) -> str:
         return f"• {text}" if current else text
 
-    kb = InlineKeyboardBuilder()
+    kb = KeyboardBuilder()
     for kind in NAMED:
         kb.button(
             text=mark(i18n(f"stats.period.{kind.value}"), token == kind.value),

@@ -18,7 +18,7 @@ from bot.keyboards.account import (
     RescheduleTimeCb,
     TopUpCb,
 )
-from bot.keyboards.booking import BookAction, BookCb, BookStep
+from bot.keyboards.booking import BookAction, BookCb, BookStep, _cb
 from bot.keyboards.fields import END_TIMESTAMP, INT32_MAX, is_db_id
 from bot.keyboards.notify import AgendaCb, AgendaMark, ReminderAction, ReminderCb, WaitlistTakeCb
 from bot.keyboards.stats import StatsAction, StatsCb
@@ -107,3 +107,28 @@ def test_every_button_factory_has_its_own_prefix() -> None:
     for factory in factories(CallbackData):
         owners.setdefault(factory.__prefix__, []).append(factory.__name__)
     assert {p: names for p, names in owners.items() if len(names) > 1} == {}
+
+
+@pytest.mark.parametrize("step", list(BookStep))
+@pytest.mark.parametrize("action", list(BookAction))
+@pytest.mark.parametrize("value", [0, INT32_MAX, END_TIMESTAMP - 1])
+@pytest.mark.parametrize("flow", ["0", "f" * 16])
+def test_the_booking_buttons_written_directly_match_the_model(
+    flow: str, step: BookStep, action: BookAction, value: int
+) -> None:
+    """The booking keyboards format their callback data without the model (`_cb`): it must be
+    exactly what `BookCb.pack()` writes, and parse back to the same values."""
+    packed = _cb(flow, step, action, value)
+    assert packed == BookCb(flow=flow, step=step, action=action, value=value).pack()
+    assert BookCb.unpack(packed) == BookCb(flow=flow, step=step, action=action, value=value)
+
+
+@pytest.mark.parametrize(
+    ("flow", "value"),
+    [("A1", 1), ("", 1), ("f" * 17, 1), ("ab:cd", 1), ("ab", -1), ("ab", END_TIMESTAMP)],
+)
+def test_a_booking_button_outside_the_fields_rules_is_refused_as_by_the_model(
+    flow: str, value: int
+) -> None:
+    with pytest.raises(ValueError):
+        _cb(flow, BookStep.TIME, BookAction.PICK, value)
