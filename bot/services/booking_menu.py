@@ -11,15 +11,19 @@ only a menu; the slot engine and the booking service re-check everything authori
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Hashable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.names import localized_name
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from db.repositories import booking_menu as repo
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,10 @@ class BookingMenuService:
             return CatalogSnapshot(self._session_factory, None, 0.0)
         return await self._catalog.snapshot()
 
-    async def _combos(self, location_id: int | None) -> list[_Combo]:
+    async def _view(self, key: Hashable, build: Callable[[list[_Combo]], T]) -> T:
+        """`build(every named combination)`, computed once per catalog snapshot and language
+        (`key` tells the views apart): the menu's lists are drawn on every step of every
+        booking, and the catalog changes only with a new snapshot."""
         snapshot = await self._snapshot()
         raw = await snapshot.get("menu.combos", _load_combos)
 
@@ -147,64 +154,74 @@ class BookingMenuService:
             ]
 
         combos = snapshot.memo(("menu.combos", self._language), named)
-        if location_id is None:
-            return combos
-        return [c for c in combos if c.location_id == location_id]
+        return snapshot.memo((key, self._language), lambda: build(combos))
+
+    async def _locations(self) -> dict[int, LocationItem]:
+        """Active locations with something bookable, by name (id -> item), once per snapshot."""
+        raw = await (await self._snapshot()).get("menu.locations", _load_locations)
+
+        def build(combos: list[_Combo]) -> dict[int, LocationItem]:
+            ids = {c.location_id for c in combos}
+            items = [
+                LocationItem(r.id, self._name(r.name, r.names), r.address, r.timezone)
+                for r in raw
+                if r.id in ids
+            ]
+            return {i.id: i for i in sorted(items, key=lambda i: (i.name, i.id))}
+
+        return await self._view("menu.locations", build)
 
     async def locations(self) -> list[LocationItem]:
         """Active locations where at least one service can be booked, by name."""
-        ids = {c.location_id for c in await self._combos(None)}
-        if not ids:
-            return []
-        raw = await (await self._snapshot()).get("menu.locations", _load_locations)
-        items = [
-            LocationItem(r.id, self._name(r.name, r.names), r.address, r.timezone)
-            for r in raw
-            if r.id in ids
-        ]
-        return sorted(items, key=lambda i: (i.name, i.id))
+        return list((await self._locations()).values())
 
     async def location(self, location_id: int) -> LocationItem | None:
         """The location if it is active and has something bookable, else None."""
-        for item in await self.locations():
-            if item.id == location_id:
-                return item
-        return None
+        return (await self._locations()).get(location_id)
 
     async def services(self, location_id: int) -> list[ServiceItem]:
         """Services bookable at the location, by name, with their price and duration ranges."""
-        grouped: dict[int, list[_Combo]] = defaultdict(list)
-        for combo in await self._combos(location_id):
-            grouped[combo.service_id].append(combo)
-        items = [
-            ServiceItem(
-                id=sid,
-                name=combos[0].service_name,
-                min_price=min(c.price for c in combos),
-                max_price=max(c.price for c in combos),
-                min_duration=min(c.duration for c in combos),
-                max_duration=max(c.duration for c in combos),
-            )
-            for sid, combos in grouped.items()
-        ]
-        return sorted(items, key=lambda i: (i.name, i.id))
+
+        def build(combos: list[_Combo]) -> list[ServiceItem]:
+            grouped: dict[int, list[_Combo]] = defaultdict(list)
+            for combo in combos:
+                if combo.location_id == location_id:
+                    grouped[combo.service_id].append(combo)
+            items = [
+                ServiceItem(
+                    id=sid,
+                    name=group[0].service_name,
+                    min_price=min(c.price for c in group),
+                    max_price=max(c.price for c in group),
+                    min_duration=min(c.duration for c in group),
+                    max_duration=max(c.duration for c in group),
+                )
+                for sid, group in grouped.items()
+            ]
+            return sorted(items, key=lambda i: (i.name, i.id))
+
+        return list(await self._view(("menu.services", location_id), build))
 
     async def specialists(self, location_id: int, service_id: int) -> list[SpecialistItem]:
         """Specialists qualified for the service who work at the location, by name."""
-        grouped: dict[int, list[_Combo]] = defaultdict(list)
-        for combo in await self._combos(location_id):
-            if combo.service_id == service_id:
-                grouped[combo.specialist_id].append(combo)
-        items = [
-            SpecialistItem(
-                id=pid,
-                name=combos[0].specialist_name,
-                min_price=min(c.price for c in combos),
-                max_price=max(c.price for c in combos),
-            )
-            for pid, combos in grouped.items()
-        ]
-        return sorted(items, key=lambda i: (i.name, i.id))
+
+        def build(combos: list[_Combo]) -> list[SpecialistItem]:
+            grouped: dict[int, list[_Combo]] = defaultdict(list)
+            for combo in combos:
+                if combo.location_id == location_id and combo.service_id == service_id:
+                    grouped[combo.specialist_id].append(combo)
+            items = [
+                SpecialistItem(
+                    id=pid,
+                    name=group[0].specialist_name,
+                    min_price=min(c.price for c in group),
+                    max_price=max(c.price for c in group),
+                )
+                for pid, group in grouped.items()
+            ]
+            return sorted(items, key=lambda i: (i.name, i.id))
+
+        return list(await self._view(("menu.specialists", location_id, service_id), build))
 
     async def specialist_name(
         self, specialist_id: int, session: AsyncSession | None = None

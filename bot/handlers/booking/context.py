@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -168,7 +168,13 @@ class Draft:
             self.set_auto(s, False)
 
     def to_data(self) -> dict[str, Any]:
-        return asdict(self)
+        """The draft as FSM data: every field, lists copied (what `dataclasses.asdict` gives,
+        without its recursive deep copy: the fields are plain values and lists of them)."""
+        return {
+            name: list(value) if isinstance(value, list) else value
+            for name in _DRAFT_FIELDS
+            for value in (getattr(self, name),)
+        }
 
     @classmethod
     def from_data(cls, raw: object) -> Draft | None:
@@ -178,6 +184,9 @@ class Draft:
             return cls(**raw)
         except TypeError:
             return None  # written by an older version of the flow: treat as gone
+
+
+_DRAFT_FIELDS = tuple(f.name for f in fields(Draft))
 
 
 async def load_draft(state: FSMContext) -> Draft | None:
