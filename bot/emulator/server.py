@@ -323,7 +323,10 @@ class BotAPIEmulator(ChatMethods):
     async def _parse_params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
             raw = await request.read()
-            return dict(json.loads(raw)) if raw else {}
+            # As the Bot API server does, a string where a number, a flag or an object is
+            # expected is read as one (aiogram sends a date as a string of digits).
+            body = dict(json.loads(raw)) if raw else {}
+            return {k: coerce(k, v) if isinstance(v, str) else v for k, v in body.items()}
         params: dict[str, Any] = {}
         if request.content_type.startswith("multipart/"):
             reader = await request.multipart()
