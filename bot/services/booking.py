@@ -250,7 +250,19 @@ class BookingService:
         `confirmation_shown` (docs/rules.md#what-is-sent). Rules: docs/rules.md#confirm,
         docs/rules.md#conflicts, docs/rules.md#admin-rights.
         """
-        self._check_notice(request.start, now)
+        release = self._holds.release_args(request.client_id, request.hold_id)
+        try:
+            self._check_notice(request.start, now)
+        except SlotUnavailable:
+            # The same confirm again (a double press, an update delivered again after the
+            # process that committed it died) once its time came within the notice: what the
+            # hold id booked is shown, the clock refuses only a new booking
+            # (docs/rules.md#idempotency).
+            booked = await self._booked_already(request)
+            if booked is None:
+                raise
+            await self._confirmed_again(booked, release)
+            return booked
         preferred = await self._held_pair(request)
         view, created = await self._repicking(
             partial(
@@ -266,23 +278,35 @@ class BookingService:
         # call): until then it keeps the time from being offered by a cached day that
         # predates the commit (a hold seen along with its appointment counts once,
         # docs/rules.md#holds). Only this client's hold of this id.
-        release = self._holds.release_args(request.client_id, request.hold_id)
         if created:
             metrics.BOOKINGS.inc()
             await self._after_change("appointment.created", view, [view.start], release=release)
         else:
-            # The same confirm again (a double press, or an update delivered again after the
-            # process that committed it died before the steps below): the cached day may
-            # still not show the appointment, so it is dropped again.
-            await self._best_effort(
-                self._availability.invalidate(
-                    location_id=view.location_id,
-                    day=local_day(view.start, view.timezone),
-                    release=release,
-                ),
-                "invalidate",
-            )
+            await self._confirmed_again(view, release)
         return view
+
+    async def _booked_already(self, request: BookingRequest) -> AppointmentView | None:
+        """The appointment `request.hold_id` booked (committed), or None. Raises
+        `NotAllowed(NOT_YOUR_BOOKING)` when the hold id booked another client's."""
+        async with self._sessions() as session:
+            try:
+                await self._check_booked(session, request)
+            except _Booked as booked:
+                return await self._view_of(session, booked.appointment_id)
+        return None
+
+    async def _confirmed_again(self, view: AppointmentView, release: Sequence[str | int]) -> None:
+        """After the same confirm again (a double press, or an update delivered again after
+        the process that committed it died before the steps after the commit): the cached day
+        may still not show the appointment, so it is dropped again, and the hold given back."""
+        await self._best_effort(
+            self._availability.invalidate(
+                location_id=view.location_id,
+                day=local_day(view.start, view.timezone),
+                release=release,
+            ),
+            "invalidate",
+        )
 
     async def _confirm_in(
         self,
@@ -740,7 +764,15 @@ class BookingService:
         deadline (`NotAllowed(TOO_LATE)`). Also raises `SlotTaken`, `SlotUnavailable`,
         `InvalidState(NOT_BOOKED | CHANGED_MEANWHILE)`. Rule: docs/rules.md#reschedule.
         """
-        self._check_notice(new_start, now)
+        try:
+            self._check_notice(new_start, now)
+            too_soon: SlotUnavailable | None = None
+        except SlotUnavailable as exc:
+            if new_start.tzinfo is None:
+                raise
+            # Raised in the transaction unless the appointment starts there already: the
+            # same move again (an update delivered again) shows the moved appointment.
+            too_soon = exc
         if actor.kind != "admin" and (specialist_id is not None or workplace_id is not None):
             raise NotAllowed(NotAllowedReason.ADMIN_ONLY)
         view, old_start = await self._repicking(
@@ -750,6 +782,7 @@ class BookingService:
                 actor=actor,
                 new_start=new_start,
                 now=now,
+                too_soon=too_soon,
                 specialist_id=specialist_id,
                 workplace_id=workplace_id,
             )
@@ -772,17 +805,16 @@ class BookingService:
         specialist_id: int | None = None,
         workplace_id: int | None = None,
         lock_all: bool = False,
+        too_soon: SlotUnavailable | None = None,
     ) -> tuple[AppointmentView, datetime | None]:
         """One run of the reschedule transaction; (the view, the old start or None if the
         appointment already starts at `new_start`). `keep_preferred`: try the appointment's
-        current specialist and workplace first."""
+        current specialist and workplace first. `too_soon`: `new_start` is inside the minimum
+        notice, raised unless the appointment is already there (the same move again is not a
+        new move: neither the notice nor the client's deadline applies to it)."""
         appointment = await self._load_for(session, appointment_id, actor)
         if appointment.status != AppointmentStatus.BOOKED:
             raise InvalidState(InvalidStateReason.NOT_BOOKED)
-        if actor.kind == "client" and not is_free_cancel(
-            appointment.start_time, now, self._settings.free_cancel_hours
-        ):
-            raise NotAllowed(NotAllowedReason.TOO_LATE)
         old_start = appointment.start_time
         # Read before the UPDATE below refreshes the loaded appointment.
         old_specialist_id = appointment.specialist_id
@@ -798,6 +830,12 @@ class BookingService:
             old_workplace_id,
         ):
             return await self._view_of(session, appointment_id), None
+        if too_soon is not None:
+            raise too_soon
+        if actor.kind == "client" and not is_free_cancel(
+            old_start, now, self._settings.free_cancel_hours
+        ):
+            raise NotAllowed(NotAllowedReason.TOO_LATE)
         chosen = await self._lock_candidate(
             session,
             SlotQuery(appointment.location_id, appointment.service_id, target_specialist),

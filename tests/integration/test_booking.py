@@ -14,7 +14,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.domain.errors import InsufficientFunds, InvalidState, NotAllowed, SlotTaken
+from bot.domain.errors import (
+    InsufficientFunds,
+    InvalidState,
+    NotAllowed,
+    SlotTaken,
+    SlotUnavailable,
+)
 from bot.services.booking import Actor, AppointmentView, BookingService
 from db.models import ServiceSpecialist, SpecialistSchedule
 from tests.integration.factories import (
@@ -114,6 +120,29 @@ async def test_double_confirm_sequential_makes_one_appointment_one_debit(
     assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
     assert await ledger_rows(session_factory, "debit") == 1
     assert await balance(session_factory, client) == RICH - cat.price
+
+
+async def test_a_confirm_delivered_again_inside_the_notice_shows_what_it_booked(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The process that committed a confirm died before the reply; the update comes again
+    once the start is inside the minimum notice: the hold id's appointment is the answer
+    (not "this time is no longer available"), and nothing more is written. A new booking of
+    that time is still refused as too soon."""
+    client = await make_client(session_factory, balance=RICH)
+    req = booking_request(cat, client)
+    first = await eng.booking.confirm(req, now=NOW)
+    late = START - timedelta(minutes=eng.settings.min_notice_min - 1)
+    again = await eng.booking.confirm(req, now=late)
+    assert again.id == first.id
+    assert await q(session_factory, "SELECT count(*) FROM appointments") == 1
+    assert await ledger_rows(session_factory, "debit") == 1
+    other = await make_client(session_factory, balance=RICH)
+    with pytest.raises(SlotUnavailable, match="too_soon"):
+        await eng.booking.confirm(booking_request(cat, other), now=late)
+    with pytest.raises(NotAllowed, match="not_your_booking"):
+        await eng.booking.confirm(booking_request(cat, other, hold_id=req.hold_id), now=late)
+    await assert_money_ok(session_factory)
 
 
 async def test_double_confirm_concurrent_makes_one_appointment_one_debit(
@@ -413,6 +442,27 @@ async def test_reschedule_price_up_without_funds_changes_nothing(
         session_factory, "SELECT start_time FROM appointments WHERE id = :a", a=view.id
     ) == START + timedelta(days=2)
     assert await balance(session_factory, client) == 0
+
+
+async def test_a_move_delivered_again_inside_the_notice_and_the_deadline_shows_it_moved(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """A client moves an appointment to SOON (inside the free-cancel window, allowed: the
+    deadline is the old start's); the same move delivered again once SOON is inside the
+    minimum notice shows it moved, with no second settlement. Another move then is refused."""
+    client = await make_client(session_factory, balance=RICH)
+    view = await book(eng, cat, client, start=START + timedelta(days=2))
+    actor = Actor("client", client)
+    moved = await eng.booking.reschedule(view.id, actor=actor, new_start=SOON, now=NOW)
+    late = SOON - timedelta(minutes=eng.settings.min_notice_min - 1)
+    again = await eng.booking.reschedule(view.id, actor=actor, new_start=SOON, now=late)
+    assert (again.id, again.start) == (moved.id, SOON)
+    assert await q(session_factory, "SELECT count(*) FROM wallet_transactions") == 2
+    with pytest.raises(SlotUnavailable, match="too_soon"):
+        await eng.booking.reschedule(
+            view.id, actor=Actor("admin", 1), new_start=SOON - timedelta(minutes=30), now=late
+        )
+    await assert_money_ok(session_factory)
 
 
 async def test_client_reschedule_too_late_is_refused(
