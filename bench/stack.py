@@ -1,6 +1,7 @@
 """The whole bot under load, next to a bare aiogram echo bot on the same emulator, in one run.
 
-    python bench/stack.py [--clients 200] [--days 5] [--webhook] [--profile FILE]
+    python bench/stack.py [--clients 200] [--days 5] [--webhook]
+                           [--profile FILE [--profile-blocking]]
 
 1. A throw-away database, migrated with Alembic, gets two locations (8 specialists, 8
    workplaces each, open 08:00-22:00 every day), two services, and one funded client per
@@ -404,6 +405,7 @@ async def bot_phase(
     *,
     profile: str | None,
     webhook: bool = False,
+    profile_blocking: bool = False,
 ) -> Phase:
     tz = ZoneInfo(TZ)
     first_day = datetime.now(UTC).astimezone(tz).date() + timedelta(days=1)
@@ -421,7 +423,7 @@ async def bot_phase(
         if profile:
             spy = await asyncio.create_subprocess_exec(
                 "py-spy", "record", "-p", str(proc.pid), "-o", profile, "-f", "speedscope",
-                "--nonblocking",
+                *([] if profile_blocking else ["--nonblocking"]),
             )  # fmt: skip
         before = await scrape(port)
         began_cpu = cpu_seconds(proc.pid)
@@ -527,6 +529,7 @@ async def run(
     admin_url: str = ADMIN_URL,
     profile: str | None = None,
     webhook: bool = False,
+    profile_blocking: bool = False,
 ) -> tuple[list[str], Phase, Phase]:
     """Both phases; returns the report lines and the two phases (failures inside)."""
     prefix = f"bench:stack:{uuid.uuid4().hex[:8]}"
@@ -539,7 +542,14 @@ async def run(
             echo = await echo_phase(clients, workdir)
             try:
                 bot = await bot_phase(
-                    clients, days, url, prefix, workdir, profile=profile, webhook=webhook
+                    clients,
+                    days,
+                    url,
+                    prefix,
+                    workdir,
+                    profile=profile,
+                    webhook=webhook,
+                    profile_blocking=profile_blocking,
                 )
             finally:
                 await discard_redis(Redis.from_url(REDIS_URL), prefix)
@@ -580,6 +590,11 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--profile", help="write a py-spy profile (speedscope) of the bot here")
     parser.add_argument(
+        "--profile-blocking",
+        action="store_true",
+        help="py-spy pauses the bot for each sample: whole stacks, but a slower bot",
+    )
+    parser.add_argument(
         "--webhook",
         action="store_true",
         help="serve the bot as a webhook (updates of different chats handled at once)",
@@ -589,7 +604,13 @@ async def main(argv: list[str] | None = None) -> int:
     if args.echo_bot:
         await echo_bot()
         return 0
-    lines, _, bot = await run(args.clients, args.days, profile=args.profile, webhook=args.webhook)
+    lines, _, bot = await run(
+        args.clients,
+        args.days,
+        profile=args.profile,
+        webhook=args.webhook,
+        profile_blocking=args.profile_blocking,
+    )
     print("\n".join(lines))
     if bot.failures:
         # The first ten failures, then the summary ones (the bot's log tail, the count).
