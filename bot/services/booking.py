@@ -251,16 +251,14 @@ class BookingService:
         docs/rules.md#conflicts, docs/rules.md#admin-rights.
         """
         release = self._holds.release_args(request.client_id, request.hold_id)
-        try:
-            self._check_notice(request.start, now)
-        except SlotUnavailable:
+        if (too_soon := self._too_soon(request.start, now)) is not None:
             # The same confirm again (a double press, an update delivered again after the
             # process that committed it died) once its time came within the notice: what the
             # hold id booked is shown, the clock refuses only a new booking
             # (docs/rules.md#idempotency).
             booked = await self._booked_already(request)
             if booked is None:
-                raise
+                raise too_soon
             await self._confirmed_again(booked, release)
             return booked
         preferred = await self._held_pair(request)
@@ -764,15 +762,9 @@ class BookingService:
         deadline (`NotAllowed(TOO_LATE)`). Also raises `SlotTaken`, `SlotUnavailable`,
         `InvalidState(NOT_BOOKED | CHANGED_MEANWHILE)`. Rule: docs/rules.md#reschedule.
         """
-        try:
-            self._check_notice(new_start, now)
-            too_soon: SlotUnavailable | None = None
-        except SlotUnavailable as exc:
-            if new_start.tzinfo is None:
-                raise
-            # Raised in the transaction unless the appointment starts there already: the
-            # same move again (an update delivered again) shows the moved appointment.
-            too_soon = exc
+        # Raised in the transaction unless the appointment starts there already: the same
+        # move again (an update delivered again) shows the moved appointment.
+        too_soon = self._too_soon(new_start, now)
         if actor.kind != "admin" and (specialist_id is not None or workplace_id is not None):
             raise NotAllowed(NotAllowedReason.ADMIN_ONLY)
         view, old_start = await self._repicking(
@@ -1149,10 +1141,18 @@ class BookingService:
     # --- plumbing --------------------------------------------------------------------------
 
     def _check_notice(self, start: datetime, now: datetime) -> None:
+        if (too_soon := self._too_soon(start, now)) is not None:
+            raise too_soon
+
+    def _too_soon(self, start: datetime, now: datetime) -> SlotUnavailable | None:
+        """`SlotUnavailable("too_soon")` when `start` is inside the minimum notice (returned,
+        for the caller to raise unless it is a replay), else None. Raises
+        `SlotUnavailable("naive_time")` for a start without a zone."""
         if start.tzinfo is None:
             raise SlotUnavailable("naive_time")
         if start < now + timedelta(minutes=self._settings.min_notice_min):
-            raise SlotUnavailable("too_soon")
+            return SlotUnavailable("too_soon")
+        return None
 
     async def _load_for(
         self, session: AsyncSession, appointment_id: int, actor: Actor
