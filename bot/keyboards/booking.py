@@ -85,8 +85,8 @@ def _cb(flow: str, step: BookStep, action: BookAction, value: int = 0) -> str:
     """`BookCb(flow=..., step=..., action=..., value=...).pack()`, written directly when the
     values keep the fields' rules: a screen packs up to 30 buttons, and the model's validation
     and dump cost about 8 us each (docs/bench-stack.md). Anything else goes through the model,
-    which raises `ValidationError` as before. `tests/unit/test_keyboards.py` holds the two
-    equal."""
+    which raises `ValidationError` as before. `tests/unit/test_callback_data.py` holds the
+    two equal."""
     if type(value) is int and 0 <= value < END_TIMESTAMP and _FLOW_TOKEN.fullmatch(flow):
         return f"{BookCb.__prefix__}:{flow}:{step.value}:{action.value}:{value}"
     return BookCb(flow=flow, step=step, action=action, value=value).pack()
