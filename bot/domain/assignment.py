@@ -259,6 +259,53 @@ class HeldPlace:
     hold_id: str = ""
 
 
+class JobFit:
+    """Can a new job go on `workplace_id` for [start, blocked_until) among `jobs` (which may
+    change workplaces within their `allowed` ones), and which moves does that take?
+
+    `jobs` must not change once a question was asked: the runs of overlapping jobs are worked
+    out at the first question, and the answers are cached per (start, blocked_until,
+    workplace), so a day checked start by start searches each question once.
+    """
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self._jobs = jobs
+        self._cache: dict[tuple[datetime, datetime, int], dict[int, int] | None] = {}
+
+    @cached_property
+    def _clusters(self) -> _Clusters | None:
+        return _Clusters.of(self._jobs)
+
+    def fits(self, start: datetime, blocked_until: datetime, workplace_id: int) -> bool:
+        """Whether `moves_for` finds an assignment (the same answer), without searching when
+        moving each job in the way to a workplace free for it as things stand is enough."""
+        key = (start, blocked_until, workplace_id)
+        if key in self._cache:
+            return self._cache[key] is not None
+        clusters = self._clusters
+        if clusters is not None and start < blocked_until:
+            simple = clusters.simple_fit(start, blocked_until, workplace_id)
+            if simple is not None:
+                return simple
+        return self.moves_for(start, blocked_until, workplace_id) is not None
+
+    def moves_for(
+        self, start: datetime, blocked_until: datetime, workplace_id: int
+    ) -> dict[int, int] | None:
+        """None when no assignment fits the new job on `workplace_id`; else the jobs with int
+        keys (appointment ids) that must move (id -> new workplace id; empty when none)."""
+        key = (start, blocked_until, workplace_id)
+        if key not in self._cache:
+            clusters = self._clusters
+            if clusters is None or not start < blocked_until:
+                found = fit_new(self._jobs, start, blocked_until, workplace_id)
+            else:
+                related, tried = clusters.meeting(start, blocked_until)
+                found = _fit_related(related, start, blocked_until, workplace_id, tried)
+            self._cache[key] = found
+        return self._cache[key]
+
+
 class Rearrangement:
     """Can a new appointment go on `workplace_id` for [start, blocked_until) if the day's
     movable appointments change workplaces, and which moves does that take?
@@ -267,7 +314,7 @@ class Rearrangement:
     clients' holds at the location reserve a workplace among their `allowed` ones, not a
     particular one (docs/rules.md#holds), so they move in the search too; a hold already
     booked (`spent_holds`) is its appointment. Answers are cached per (start, blocked_until,
-    workplace).
+    workplace) (`JobFit`).
     """
 
     def __init__(
@@ -283,7 +330,6 @@ class Rearrangement:
         self._now = now
         self._holds = tuple(holds)
         self._exclude = exclude_appointment_id
-        self._cache: dict[tuple[datetime, datetime, int], dict[int, int] | None] = {}
 
     @cached_property
     def _jobs(self) -> list[Job]:
@@ -296,38 +342,21 @@ class Rearrangement:
         return jobs
 
     @cached_property
-    def _clusters(self) -> _Clusters | None:
-        return _Clusters.of(self._jobs)
+    def _fit(self) -> JobFit:
+        return JobFit(self._jobs)
 
     def fits(self, start: datetime, blocked_until: datetime, workplace_id: int) -> bool:
         """Whether `moves_for` finds an assignment (the same answer), without searching when
         moving each appointment in the way to a workplace free for it as things stand is
         enough: the slot grid asks this of every candidate and needs no moves."""
-        key = (start, blocked_until, workplace_id)
-        if key in self._cache:
-            return self._cache[key] is not None
-        clusters = self._clusters
-        if clusters is not None and start < blocked_until:
-            simple = clusters.simple_fit(start, blocked_until, workplace_id)
-            if simple is not None:
-                return simple
-        return self.moves_for(start, blocked_until, workplace_id) is not None
+        return self._fit.fits(start, blocked_until, workplace_id)
 
     def moves_for(
         self, start: datetime, blocked_until: datetime, workplace_id: int
     ) -> dict[int, int] | None:
         """None when no assignment fits the new appointment on `workplace_id`; else the moves
         it takes (appointment id -> new workplace id; empty when nothing has to move)."""
-        key = (start, blocked_until, workplace_id)
-        if key not in self._cache:
-            clusters = self._clusters
-            if clusters is None or not start < blocked_until:
-                found = fit_new(self._jobs, start, blocked_until, workplace_id)
-            else:
-                related, tried = clusters.meeting(start, blocked_until)
-                found = _fit_related(related, start, blocked_until, workplace_id, tried)
-            self._cache[key] = found
-        return self._cache[key]
+        return self._fit.moves_for(start, blocked_until, workplace_id)
 
 
 def fit_new(

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.assignment import HeldPlace, Job, Rearrangement, fit_new, spent_holds
+from bot.domain.assignment import HeldPlace, Job, JobFit, Rearrangement, spent_holds
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import last_bookable_date
 from bot.domain.intervals import Interval, any_overlap, peak_overlap
@@ -136,7 +136,11 @@ class Piece:
 @dataclass
 class Obstacles:
     """Busy intervals that rule starts out. Built from appointments (base layer), from holds
-    and the client's appointments (overlay), or from everything (authoritative check)."""
+    and the client's appointments (overlay), or from everything (authoritative check).
+
+    The workplace and hold intervals must not change once a candidate was checked: the
+    workplace search over them is set up at the first check and its answers are kept.
+    """
 
     location_id: int
     capacity: int | None
@@ -150,6 +154,9 @@ class Obstacles:
     # When set, a busy workplace is not the end: the day's movable appointments may make room
     # (and the held ones move with them).
     rearrange: Rearrangement | None = None
+    # Without `rearrange`: the holds' search among the appointments as they stand, made at the
+    # first candidate a hold is in the way of (`_hold_fit`).
+    _holds_fit: JobFit | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -204,14 +211,14 @@ class Obstacles:
 
     def _workplace_fits(self, cand: SlotCandidate) -> bool:
         """`moves_for(cand) is not None`, without working out the moves when it can."""
-        if self.rearrange is None:
-            return self.moves_for(cand) is not None
         start, end = cand.start, cand.blocked_until
-        if not any_overlap(self.workplace.get(cand.workplace_id, ()), start, end) and not any(
-            h.start < end and h.blocked_until > start for h in self.held
-        ):
+        busy = any_overlap(self.workplace.get(cand.workplace_id, ()), start, end)
+        if not busy and not any(h.start < end and h.blocked_until > start for h in self.held):
             return True
-        return self.rearrange.fits(start, end, cand.workplace_id)
+        if self.rearrange is not None:
+            return self.rearrange.fits(start, end, cand.workplace_id)
+        # Appointments stay where they are: only the holds may move.
+        return not busy and self._hold_fit().fits(start, end, cand.workplace_id)
 
     def moves_for(self, cand: SlotCandidate) -> dict[int, int] | None:
         """The re-assignment that frees the candidate's workplace ({} when it is free and no
@@ -229,16 +236,23 @@ class Obstacles:
             return self.rearrange.moves_for(cand.start, cand.blocked_until, cand.workplace_id)
         if busy:
             return None
-        jobs = [
-            Job(("appointment", w, n), s, e, frozenset({w}), w)
-            for w, intervals in self.workplace.items()
-            for n, (s, e) in enumerate(intervals)
-        ]
-        jobs += [
-            Job(("hold", n), h.start, h.blocked_until, h.allowed, h.current)
-            for n, h in enumerate(self.held)
-        ]
-        return fit_new(jobs, cand.start, cand.blocked_until, cand.workplace_id)
+        return self._hold_fit().moves_for(cand.start, cand.blocked_until, cand.workplace_id)
+
+    def _hold_fit(self) -> JobFit:
+        """The search for a new job among the appointments (each fixed to its workplace) and
+        the other clients' holds (each on one of its allowed workplaces)."""
+        if self._holds_fit is None:
+            jobs = [
+                Job(("appointment", w, n), s, e, frozenset({w}), w)
+                for w, intervals in self.workplace.items()
+                for n, (s, e) in enumerate(intervals)
+            ]
+            jobs += [
+                Job(("hold", n), h.start, h.blocked_until, h.allowed, h.current)
+                for n, h in enumerate(self.held)
+            ]
+            self._holds_fit = JobFit(jobs)
+        return self._holds_fit
 
 
 def held_place(hold: HeldInterval) -> HeldPlace:
