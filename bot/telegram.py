@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from aiogram import Bot, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import EditMessageText
 from aiogram.methods.base import Response, TelegramMethod, TelegramType
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiohttp import FormData
 from aiohttp.payload import JsonPayload
+from pydantic import BaseModel, ConfigDict
 
 from bot.config import Settings
 
@@ -30,7 +33,48 @@ def _response_types() -> tuple[type[Any], ...]:
         and issubclass(kind, TelegramMethod)
         and kind is not TelegramMethod
     }
+    returning.add(EditScreen.__returning__)
     return tuple(Response[result] for result in returning)  # type: ignore[valid-type]
+
+
+class ScreenEdited(BaseModel):
+    """What the bot reads of the message an edit returns: its id, nothing else (the rest of the
+    answer is skipped unparsed)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_id: int
+
+
+class EditScreen(EditMessageText):
+    """`editMessageText`, the same call, with its answer read as `ScreenEdited` (or `True`, for
+    an inline message) instead of a whole `Message`.
+
+    No edit's answer is read by the bot, and parsing it as a `Message` (every keyboard button a
+    pydantic model) cost about 320 us of CPU for a 24-button screen against about 25 us here
+    (docs/bench-stack.md): a third of a millisecond on nearly every press.
+    """
+
+    __returning__: ClassVar[type] = ScreenEdited | bool  # type: ignore[assignment]
+
+
+async def edit_text(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace `message`'s text and inline keyboard (`markup`; None drops it) through
+    `EditScreen`, as `message.edit_text(text, reply_markup=markup)` would. Raises what the Bot
+    API call raises (`TelegramBadRequest` for "message is not modified", among others)."""
+    if message.bot is None:
+        raise RuntimeError("the message is not bound to a Bot")
+    await message.bot(
+        EditScreen(
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            business_connection_id=message.business_connection_id,
+            text=text,
+            reply_markup=markup,
+        )
+    )
 
 
 RESPONSE_TYPES = _response_types()

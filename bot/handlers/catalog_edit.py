@@ -67,6 +67,7 @@ from bot.services.catalog_editor import (
 )
 from bot.services.catalog_impact import ImpactChanged
 from bot.states import CatalogEdit
+from bot.telegram import edit_text
 
 EDIT_KEY = "catalog_edit_typing"
 PAGE = 20
@@ -568,7 +569,7 @@ async def _pressed(
         return
     await query.answer()
     if shown is not None:
-        await message.edit_text(shown[0], reply_markup=shown[1])
+        await edit_text(message, shown[0], shown[1])
 
 
 async def on_catalog(

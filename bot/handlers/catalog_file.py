@@ -48,6 +48,7 @@ from bot.services.catalog_file import MAX_FILE_BYTES, CatalogFileService
 from bot.services.catalog_impact import Impact, ImpactChanged
 from bot.services.stats import Scope, StatsService
 from bot.states import CatalogEdit
+from bot.telegram import edit_text
 
 FILE_KEY = "catalog_file"
 HOLIDAY_KEY = "catalog_holiday"
@@ -159,7 +160,7 @@ async def on_button(
     if callback_data.action is CatalogFileAction.drop:
         await forget(state)
         await query.answer()
-        await message.edit_text(i18n("catalog.dropped"))
+        await edit_text(message, i18n("catalog.dropped"))
         return
     cancel = callback_data.action is CatalogFileAction.cancel
     try:
@@ -174,9 +175,10 @@ async def on_button(
         fresh = await files.preview_change(change, now=now)
         await state.update_data({EXPECTED_KEY: sorted(fresh.ids)})
         await query.answer(i18n("catalog.changed"), show_alert=True)
-        await message.edit_text(
+        await edit_text(
+            message,
             render_preview(fresh, i18n, data.get(TITLE_KEY)),
-            reply_markup=catalog_file_keyboard(len(fresh.touched), i18n),
+            catalog_file_keyboard(len(fresh.touched), i18n),
         )
         return
     await forget(state)
@@ -186,7 +188,7 @@ async def on_button(
         if cancel
         else i18n("catalog.applied_kept", count=len(done.touched))
     )
-    await message.edit_text(i18n("catalog.applied") + "\n" + outcome)
+    await edit_text(message, i18n("catalog.applied") + "\n" + outcome)
 
 
 async def _pending(
@@ -253,9 +255,10 @@ async def on_specialist_active(
             TITLE_KEY: title,
         }
     )
-    await message.edit_text(
+    await edit_text(
+        message,
         render_preview(impact, i18n, title),
-        reply_markup=catalog_file_keyboard(len(impact.touched), i18n),
+        catalog_file_keyboard(len(impact.touched), i18n),
     )
 
 

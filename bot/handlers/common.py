@@ -55,6 +55,7 @@ from bot.services.booking import BookingService
 from bot.services.booking_flow import BookingFlow
 from bot.services.clients import ClientProfile, ClientService, TelegramUser
 from bot.states import AdminStates, BookingStates
+from bot.telegram import edit_text
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ async def edit_in_place(
         return None
     if isinstance(markup, InlineKeyboardMarkup):
         try:
-            await message.edit_text(text, reply_markup=markup)
+            await edit_text(message, text, markup)
             return message.message_id
         except TelegramBadRequest as exc:
             if "not modified" in str(exc):
@@ -411,7 +412,7 @@ async def on_language_chosen(
     await _set_chat_commands(query.message, updated.language)
     text, menu = i18n("language.changed"), main_menu(i18n)
     try:
-        await query.message.edit_text(text, reply_markup=menu)
+        await edit_text(query.message, text, menu)
     except TelegramBadRequest as exc:
         if "not modified" in str(exc):
             return  # pressed twice: the answer is already on screen

@@ -31,6 +31,7 @@ from bot.keyboards.notify import (
     reminder_keyboard,
 )
 from bot.services.booking import Actor, BookingService
+from bot.telegram import edit_text
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ async def _replace(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup
     if not isinstance(query.message, Message):
         return
     try:
-        await query.message.edit_text(text, reply_markup=markup)
+        await edit_text(query.message, text, markup)
     except TelegramBadRequest as exc:
         if "not modified" not in str(exc):
             raise

@@ -29,6 +29,7 @@ from bot.ioc.types import Now
 from bot.keyboards.notify import AgendaCb, AgendaMark, ScheduleCb
 from bot.notify.agenda import SpecialistAgenda
 from bot.services.booking import Actor, BookingService
+from bot.telegram import edit_text
 
 
 async def on_agenda(
@@ -123,7 +124,7 @@ async def redraw(
     if rendered is not None and isinstance(query.message, Message):
         # The same agenda (marked twice from two screens) is "not modified": nothing to show.
         with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_text(rendered.text, reply_markup=rendered.reply_markup)
+            await edit_text(query.message, rendered.text, rendered.reply_markup)
 
 
 async def on_schedule(
@@ -147,7 +148,7 @@ async def on_schedule(
         return
     if _is_schedule(message):
         with contextlib.suppress(TelegramBadRequest):  # the same view pressed again
-            await message.edit_text(rendered.text, reply_markup=rendered.reply_markup)
+            await edit_text(message, rendered.text, rendered.reply_markup)
     else:
         await message.answer(rendered.text, reply_markup=rendered.reply_markup)
 

@@ -32,6 +32,7 @@ from bot.services.stats import Scope, StatsService
 from bot.services.stats_chart import render_chart
 from bot.services.stats_export import StatsExport
 from bot.states import AdminStates
+from bot.telegram import edit_text
 
 DEFAULT_PERIOD = "month"
 # The screen's scope, kept while the admin may type a period.
@@ -178,7 +179,7 @@ async def _show(
         return
     # The same screen pressed twice is "not modified": nothing to show.
     with contextlib.suppress(TelegramBadRequest):
-        await edit.edit_text(text, reply_markup=markup)
+        await edit_text(edit, text, markup)
 
 
 async def _send_files(

@@ -1,6 +1,8 @@
 """The bot's Bot API session sends each call as a JSON body (`bot.telegram.JsonBodySession`):
 the Bot API must receive exactly what aiogram's url-encoded form sends, defaults, nested
-keyboards and dates included, and a file upload still goes as multipart."""
+keyboards and dates included, and a file upload still goes as multipart. An edit through
+`bot.telegram.edit_text` sends what aiogram's `Message.edit_text` sends, and reads back only
+the message id."""
 
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    Message,
 )
 
 from bot.emulator.server import BotAPIEmulator
-from bot.telegram import JsonBodySession
+from bot.telegram import EditScreen, JsonBodySession, ScreenEdited, edit_text
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -106,3 +109,40 @@ async def test_a_file_goes_as_multipart(emulator: BotAPIEmulator) -> None:
     assert attached["filename"] == "stats.csv"
     assert attached["content"] == b"date,total\n"
     assert params["caption"] == "Stats"
+
+
+async def test_an_edit_sends_what_aiogram_sends_and_reads_the_id(
+    emulator: BotAPIEmulator,
+) -> None:
+    emulator.user(1001)
+    bot = make_bot(emulator, JsonBodySession(api=TelegramAPIServer.from_base(emulator.url)))
+    try:
+        sent = await bot.send_message(1001, "Choose", reply_markup=KEYBOARD)
+        before = emulator.last_seq
+        await sent.edit_text("<b>Choose</b> a date", reply_markup=KEYBOARD)
+        await edit_text(sent, "<i>Choose</i> a time", KEYBOARD)
+        calls = [(c.method, c.params) for c in emulator.calls if c.seq > before]
+        answer = await bot(EditScreen(chat_id=1001, message_id=sent.message_id, text="Done"))
+        # The same text again: the Bot API refuses it, and the refusal still comes through.
+        with pytest.raises(TelegramBadRequest, match="not modified"):
+            await edit_text(sent, "Done")
+    finally:
+        await bot.session.close()
+    assert [method for method, _ in calls] == ["editMessageText", "editMessageText"]
+    aiogram_params, ours = calls[0][1], calls[1][1]
+    assert {k: v for k, v in ours.items() if k != "text"} == {
+        k: v for k, v in aiogram_params.items() if k != "text"
+    }
+    assert ours["text"] == "<i>Choose</i> a time"
+    assert ours["parse_mode"] == "HTML"  # the bot's default, as aiogram applies it
+    assert answer == ScreenEdited(message_id=sent.message_id)
+    shown = emulator.message(1001, sent.message_id)
+    assert shown is not None and shown.text == "Done" and shown.reply_markup is None
+
+
+async def test_an_edit_needs_a_message_bound_to_a_bot() -> None:
+    loose = Message.model_validate(
+        {"message_id": 1, "date": 0, "chat": {"id": 1001, "type": "private"}, "text": "x"}
+    )
+    with pytest.raises(RuntimeError, match="not bound"):
+        await edit_text(loose, "y")

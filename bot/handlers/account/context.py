@@ -16,6 +16,7 @@ from bot.services.availability import AvailabilityService
 from bot.services.booking import Actor, BookingService
 from bot.services.reschedule_flow import RescheduleFlow
 from bot.services.wallet import WalletService
+from bot.telegram import edit_text
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ async def show(
         return
     if edit:
         try:
-            await message.edit_text(text, reply_markup=markup)
+            await edit_text(message, text, markup)
             return
         except TelegramBadRequest as exc:
             if "not modified" in str(exc):

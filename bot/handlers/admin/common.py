@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.domain.errors import DomainError, InvalidInput
 from bot.handlers.admin.render import refusal_text
 from bot.i18n import Translator
+from bot.telegram import edit_text
 
 # Shortcuts whose usage line is followed by how to name a client.
 CLIENT_ARGUMENT = ("client", "topup", "adjust", "discount")
@@ -19,7 +20,7 @@ CLIENT_ARGUMENT = ("client", "topup", "adjust", "discount")
 async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Show `text` in the pressed message (the menu's one message) and stop the spinner."""
     if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
+        await edit_text(query.message, text, markup)
     await query.answer()
 
 

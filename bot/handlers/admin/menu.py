@@ -59,6 +59,7 @@ from bot.services.admin.invites import InviteService
 from bot.services.admin.roles import AdminRoles
 from bot.services.booking import BookingService
 from bot.states import AdminStates
+from bot.telegram import edit_text
 
 __all__ = ["edit", "register"]
 
@@ -100,7 +101,7 @@ async def on_nav(
         if screen is AdminScreen.close:
             await state.set_state(None)
             if message is not None:
-                await message.edit_text(i18n("admin.closed"))
+                await edit_text(message, i18n("admin.closed"))
             await query.answer()
         elif screen is AdminScreen.home:
             await state.set_state(None)
@@ -349,7 +350,7 @@ async def on_remove_admin(
         await query.answer(i18n(key, tg_id=callback_data.tg_id), show_alert=True)
         if admin != callback_data.tg_id and isinstance(query.message, Message):
             text, markup = await screens.admins_screen(roles, admin, i18n)
-            await query.message.edit_text(text, reply_markup=markup)
+            await edit_text(query.message, text, markup)
     except DomainError as exc:
         await refuse(query, exc, i18n)
 
@@ -411,7 +412,7 @@ async def on_invite(
         await query.answer(i18n(key, specialist=name), show_alert=True)
         if isinstance(query.message, Message):
             text, markup = await screens.invites_screen(day_desk, admin, 0, i18n)
-            await query.message.edit_text(text, reply_markup=markup)
+            await edit_text(query.message, text, markup)
     except DomainError as exc:
         await refuse(query, exc, i18n)
 

@@ -51,6 +51,7 @@ from bot.services.admin.day import DayDesk
 from bot.services.admin.invites import InviteService
 from bot.services.admin.roles import AdminRoles
 from bot.services.booking import Actor, AppointmentView, BookingService
+from bot.telegram import edit_text
 
 PAGE = 8
 # Appointment buttons under a day view (Telegram allows 100 buttons; the text lists them all).
@@ -353,7 +354,7 @@ async def show_as_it_is(
         if isinstance(event.message, Message):
             # Pressed again on the card drawn this way: "not modified", nothing to show.
             with contextlib.suppress(TelegramBadRequest):
-                await event.message.edit_text(f"{notice}\n\n{text}", reply_markup=markup)
+                await edit_text(event.message, f"{notice}\n\n{text}", markup)
     else:
         await event.answer(f"{notice}\n\n{text}", reply_markup=markup)
 

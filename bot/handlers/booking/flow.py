@@ -45,6 +45,7 @@ from bot.services.booking_menu import ClientStart
 from bot.services.booking_types import Actor
 from bot.services.clients import ClientProfile
 from bot.states import BookingStates
+from bot.telegram import edit_text
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def release_hold(state: FSMContext, deps: Deps) -> None:
 async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Edit the flow message; an identical re-render is not an error."""
     try:
-        await message.edit_text(text, reply_markup=markup)
+        await edit_text(message, text, markup)
     except TelegramBadRequest as exc:
         if "not modified" not in str(exc):
             raise
