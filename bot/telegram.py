@@ -97,8 +97,13 @@ class JsonBodySession(AiohttpSession):
         self, bot: Bot, method: TelegramMethod[TelegramType]
     ) -> FormData | JsonPayload:
         files: dict[str, Any] = {}
+        # Unset fields (None) are dropped by `prepare_value` anyway; not dumping them halves
+        # its walk over a keyboard's buttons (each has a dozen optional fields).
         payload = self.prepare_value(
-            method.model_dump(warnings=False), bot=bot, files=files, _dumps_json=False
+            method.model_dump(warnings=False, exclude_none=True),
+            bot=bot,
+            files=files,
+            _dumps_json=False,
         )
         if files:
             return super().build_form_data(bot, method)

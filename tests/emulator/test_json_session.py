@@ -50,6 +50,14 @@ CALLS: dict[str, Call] = {
         -100, 1001, until_date=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     ),
     "no keyboard, nothing optional": lambda bot: bot.send_message(1001, "plain"),
+    # Falsy values that are not None are sent; only unset (None) fields are left out.
+    "false and zero kept": lambda bot: bot.send_message(
+        1001,
+        "quiet",
+        disable_notification=False,
+        message_thread_id=0,
+        link_preview_options=LinkPreviewOptions(is_disabled=False, url=None),
+    ),
 }
 
 
