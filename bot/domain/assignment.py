@@ -22,7 +22,7 @@ Fixed jobs (started, or pinned) are jobs with one allowed workplace.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -304,6 +304,57 @@ class JobFit:
                 found = _fit_related(related, start, blocked_until, workplace_id, tried)
             self._cache[key] = found
         return self._cache[key]
+
+
+class ReachFit:
+    """`JobFit`'s answers, with a job made only for the runs of overlapping intervals a question
+    reaches: a question about [start, blocked_until) depends on those jobs alone (the others
+    keep their workplace, `fit_new`), so a day with many jobs and few questions makes few.
+
+    `spans[i]` is job i's [start, end); `job(i)` makes it. The spans are sorted into runs once;
+    each reach (a range of runs) gets its own `JobFit`, kept for the next question. With a span
+    of no length every question reaches every job, as `JobFit` would treat them.
+    """
+
+    def __init__(
+        self, spans: Sequence[tuple[datetime, datetime]], job: Callable[[int], Job]
+    ) -> None:
+        self._job = job
+        self._starts: list[datetime] = []
+        self._ends: list[datetime] = []
+        self._runs: list[list[int]] = []
+        self._whole = any(not s < e for s, e in spans)
+        for i in sorted(range(len(spans)), key=lambda i: spans[i][0]):
+            s, e = spans[i]
+            if self._runs and s < self._ends[-1]:
+                self._runs[-1].append(i)
+                self._ends[-1] = max(self._ends[-1], e)
+            else:
+                self._starts.append(s)
+                self._ends.append(e)
+                self._runs.append([i])
+        self._fits: dict[tuple[int, int], JobFit] = {}
+
+    def _reach(self, start: datetime, blocked_until: datetime) -> JobFit:
+        if self._whole or not start < blocked_until:
+            key = (0, len(self._runs))
+        else:  # runs are disjoint and ordered: those meeting the interval are consecutive
+            key = (bisect_right(self._ends, start), bisect_left(self._starts, blocked_until))
+        fit = self._fits.get(key)
+        if fit is None:
+            fit = JobFit([self._job(i) for run in self._runs[key[0] : key[1]] for i in run])
+            self._fits[key] = fit
+        return fit
+
+    def fits(self, start: datetime, blocked_until: datetime, workplace_id: int) -> bool:
+        """`JobFit.fits` over every job."""
+        return self._reach(start, blocked_until).fits(start, blocked_until, workplace_id)
+
+    def moves_for(
+        self, start: datetime, blocked_until: datetime, workplace_id: int
+    ) -> dict[int, int] | None:
+        """`JobFit.moves_for` over every job."""
+        return self._reach(start, blocked_until).moves_for(start, blocked_until, workplace_id)
 
 
 class Rearrangement:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.assignment import HeldPlace, Job, JobFit, Rearrangement, spent_holds
+from bot.domain.assignment import HeldPlace, Job, ReachFit, Rearrangement, spent_holds
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import last_bookable_date
 from bot.domain.intervals import Interval, any_overlap, peak_overlap
@@ -156,7 +156,7 @@ class Obstacles:
     rearrange: Rearrangement | None = None
     # Without `rearrange`: the holds' search among the appointments as they stand, made at the
     # first candidate a hold is in the way of (`_hold_fit`).
-    _holds_fit: JobFit | None = field(default=None, init=False, repr=False, compare=False)
+    _holds_fit: ReachFit | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -238,20 +238,27 @@ class Obstacles:
             return None
         return self._hold_fit().moves_for(cand.start, cand.blocked_until, cand.workplace_id)
 
-    def _hold_fit(self) -> JobFit:
+    def _hold_fit(self) -> ReachFit:
         """The search for a new job among the appointments (each fixed to its workplace) and
-        the other clients' holds (each on one of its allowed workplaces)."""
+        the other clients' holds (each on one of its allowed workplaces); a job is made only
+        for those a question reaches."""
         if self._holds_fit is None:
-            jobs = [
-                Job(("appointment", w, n), s, e, frozenset({w}), w)
-                for w, intervals in self.workplace.items()
-                for n, (s, e) in enumerate(intervals)
+            fixed = [
+                (w, n, s, e)
+                for w, spans in self.workplace.items()
+                for n, (s, e) in enumerate(spans)
             ]
-            jobs += [
-                Job(("hold", n), h.start, h.blocked_until, h.allowed, h.current)
-                for n, h in enumerate(self.held)
-            ]
-            self._holds_fit = JobFit(jobs)
+            held = self.held
+
+            def job(i: int) -> Job:
+                if i < len(fixed):
+                    w, n, s, e = fixed[i]
+                    return Job(("appointment", w, n), s, e, frozenset({w}), w)
+                h = held[i - len(fixed)]
+                return Job(("hold", i - len(fixed)), h.start, h.blocked_until, h.allowed, h.current)
+
+            spans = [(s, e) for _, _, s, e in fixed] + [(h.start, h.blocked_until) for h in held]
+            self._holds_fit = ReachFit(spans, job)
         return self._holds_fit
 
 

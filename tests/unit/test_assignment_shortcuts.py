@@ -1,5 +1,6 @@
 """The re-assignment's shortcuts answer exactly as the plain search: a day's runs of overlapping
-appointments, the quick yes/no of `Rearrangement.fits`, and a date's slice of a loaded range."""
+appointments, the quick yes/no of `Rearrangement.fits`, a date's slice of a loaded range, and
+`ReachFit`, which makes only the jobs a question reaches."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.domain.assignment import (
     HeldPlace,
     Job,
     PlacedAppointment,
+    ReachFit,
     Rearrangement,
     WorkplaceDay,
     fit_new,
@@ -139,3 +141,53 @@ def test_a_new_job_fits_exactly_when_the_brute_force_oracle_finds_room(
     start, end = at(15 * quarter), at(15 * (quarter + quarters))
     new = Job("new", start, end, frozenset({workplace}))
     assert (fit_new(placed, start, end, workplace) is not None) == brute_force([*placed, new])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    days(),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 8), st.integers(1, 4)), max_size=6),
+    st.none() | st.integers(0, 40),
+)
+def test_reach_fit_answers_as_the_search_over_every_job(
+    jobs: list[Job], questions: list[tuple[int, int, int]], instant: int | None
+) -> None:
+    """Several questions to one `ReachFit` (each reach kept for the next), of any length,
+    zero included, over jobs one of which may have no length: the same answers as `fit_new`
+    over every job, and (with no empty interval) only jobs a question reaches made."""
+    placed = [Job(j.key, j.start, j.end, j.allowed, j.current or min(j.allowed)) for j in jobs]
+    if instant is not None:
+        placed.append(Job(99, at(15 * instant), at(15 * instant), frozenset({1}), 1))
+    made: list[int] = []
+
+    def job(i: int) -> Job:
+        made.append(i)
+        return placed[i]
+
+    reach = ReachFit([(j.start, j.end) for j in placed], job)
+    for quarter, quarters, workplace in questions:
+        start, end = at(15 * quarter), at(15 * (quarter + quarters))
+        plain = fit_new(placed, start, end, workplace)
+        assert reach.fits(start, end, workplace) == (plain is not None)
+        assert reach.moves_for(start, end, workplace) == plain
+    if all(j.start < j.end for j in placed) and all(q[1] for q in questions):
+        # Every job made was one a question's interval reaches through overlaps.
+        reached = {
+            n
+            for quarter, quarters, _ in questions
+            for n, j in enumerate(placed)
+            if j in fit_component(placed, at(15 * quarter), at(15 * (quarter + quarters)))
+        }
+        assert set(made) <= reached
+
+
+def fit_component(jobs: list[Job], start: datetime, end: datetime) -> list[Job]:
+    """The jobs connected to [start, end) through overlaps (the plain search's own rule)."""
+    lo, hi, picked, changed = start, end, [], True
+    while changed:
+        changed = False
+        for job in jobs:
+            if job not in picked and job.start < hi and lo < job.end:
+                picked.append(job)
+                lo, hi, changed = min(lo, job.start), max(hi, job.end), True
+    return picked
