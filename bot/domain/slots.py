@@ -236,7 +236,10 @@ class Obstacles:
             return self.rearrange.moves_for(cand.start, cand.blocked_until, cand.workplace_id)
         if busy:
             return None
-        return self._hold_fit().moves_for(cand.start, cand.blocked_until, cand.workplace_id)
+        # Only holds move here, and moves name appointments: an assignment that fits moves
+        # none, so the yes/no (with its shortcut past the search) is the whole answer.
+        fits = self._hold_fit().fits(cand.start, cand.blocked_until, cand.workplace_id)
+        return {} if fits else None
 
     def _hold_fit(self) -> ReachFit:
         """The search for a new job among the appointments (each fixed to its workplace) and

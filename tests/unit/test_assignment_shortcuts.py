@@ -5,6 +5,7 @@ appointments, the quick yes/no of `Rearrangement.fits`, a date's slice of a load
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from bot.domain.assignment import (
     WorkplaceDay,
     fit_new,
 )
+from bot.domain.slots import Obstacles, SlotCandidate, _Stage
 from tests.unit.test_assignment import brute_force, days
 
 T0 = datetime(2030, 3, 5, 6, 0, tzinfo=UTC)
@@ -191,3 +193,35 @@ def fit_component(jobs: list[Job], start: datetime, end: datetime) -> list[Job]:
                 picked.append(job)
                 lo, hi, changed = min(lo, job.start), max(hi, job.end), True
     return picked
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    days(),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 8), st.integers(1, 4)), max_size=6),
+)
+def test_a_hold_only_check_answers_as_the_plain_search(
+    jobs: list[Job], questions: list[tuple[int, int, int]]
+) -> None:
+    """`Obstacles` without re-arrangement: appointments stay on their workplace, holds may move
+    within theirs. Asked start by start (answers kept), `stage` and `moves_for` answer as the
+    search over every appointment and hold made afresh for each question (of a day that has
+    room for its holds, as each hold was taken with that check)."""
+    obstacles = Obstacles(location_id=1, capacity=None)
+    plain_jobs = []
+    for n, j in enumerate(jobs):
+        if j.current is None:  # a hold: it may use any of its allowed workplaces
+            hold = HeldPlace(j.allowed, min(j.allowed), j.start, j.end, f"h{n}")
+            obstacles.held.append(hold)
+            plain_jobs.append(Job(("hold", n), j.start, j.end, j.allowed, min(j.allowed)))
+        else:  # an appointment: fixed to its workplace
+            obstacles.workplace[j.current].append((j.start, j.end))
+            plain_jobs.append(Job(("appointment", n), j.start, j.end, frozenset({j.current})))
+    # The day as it stands has room for every hold (each was taken with that check).
+    assume(brute_force(plain_jobs))
+    for quarter, quarters, workplace in questions:
+        start, end = at(15 * quarter), at(15 * (quarter + quarters))
+        cand = SlotCandidate(1, workplace, start, end, end, Decimal(0), 15 * quarters, 0)
+        plain = fit_new(plain_jobs, start, end, workplace)
+        assert obstacles.moves_for(cand) == plain
+        assert (obstacles.stage(cand) is not _Stage.NO_WORKPLACE) == (plain is not None)
