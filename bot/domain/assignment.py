@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import pairwise
+from typing import TypeVar
 
 _MICROSECOND = timedelta(microseconds=1)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,19 +322,10 @@ class ReachFit:
         self, spans: Sequence[tuple[datetime, datetime]], job: Callable[[int], Job]
     ) -> None:
         self._job = job
-        self._starts: list[datetime] = []
-        self._ends: list[datetime] = []
-        self._runs: list[list[int]] = []
         self._whole = any(not s < e for s, e in spans)
-        for i in sorted(range(len(spans)), key=lambda i: spans[i][0]):
-            s, e = spans[i]
-            if self._runs and s < self._ends[-1]:
-                self._runs[-1].append(i)
-                self._ends[-1] = max(self._ends[-1], e)
-            else:
-                self._starts.append(s)
-                self._ends.append(e)
-                self._runs.append([i])
+        self._starts, self._ends, self._runs = _overlap_runs(
+            sorted(range(len(spans)), key=lambda i: spans[i][0]), spans.__getitem__
+        )
         self._fits: dict[tuple[int, int], JobFit] = {}
 
     def _reach(self, start: datetime, blocked_until: datetime) -> JobFit:
@@ -513,6 +506,26 @@ def _is_assignment(jobs: Sequence[Job], where: Sequence[int | None]) -> bool:
     return True
 
 
+def _overlap_runs(
+    items: Iterable[T], span: Callable[[T], tuple[datetime, datetime]]
+) -> tuple[list[datetime], list[datetime], list[list[T]]]:
+    """`items`, given in start order, grouped into maximal runs of overlapping intervals
+    (`span(item)` is its [start, end)): each run's start, end and items, runs in order."""
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    runs: list[list[T]] = []
+    for item in items:
+        start, end = span(item)
+        if runs and start < ends[-1]:
+            runs[-1].append(item)
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+            runs.append([item])
+    return starts, ends, runs
+
+
 class _Clusters:
     """Jobs grouped into maximal runs of overlapping intervals (start order): the jobs
     connected to a new interval are those of the runs it meets (`_overlap_component`)."""
@@ -535,21 +548,10 @@ class _Clusters:
         """None when a job has no length (it meets no run the way a longer one would)."""
         if any(not j.start < j.end for j in jobs):
             return None
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        runs: list[list[Job]] = []
-        tried: list[list[list[int]]] = []
-        for job in sorted(jobs, key=_search_key):
-            if runs and job.start < ends[-1]:
-                runs[-1].append(job)
-                tried[-1].append(_tried_order(job))
-                ends[-1] = max(ends[-1], job.end)
-            else:
-                starts.append(job.start)
-                ends.append(job.end)
-                runs.append([job])
-                tried.append([_tried_order(job)])
-        return cls(starts, ends, runs, tried)
+        starts, ends, runs = _overlap_runs(
+            sorted(jobs, key=_search_key), lambda job: (job.start, job.end)
+        )
+        return cls(starts, ends, runs, [[_tried_order(job) for job in run] for run in runs])
 
     def meeting(self, start: datetime, end: datetime) -> tuple[list[Job], list[list[int]]]:
         """The jobs of every run that meets [start, end) (a non-empty interval), in search

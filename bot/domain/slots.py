@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.domain.assignment import HeldPlace, Job, ReachFit, Rearrangement, spent_holds
@@ -154,9 +155,6 @@ class Obstacles:
     # When set, a busy workplace is not the end: the day's movable appointments may make room
     # (and the held ones move with them).
     rearrange: Rearrangement | None = None
-    # Without `rearrange`: the holds' search among the appointments as they stand, made at the
-    # first candidate a hold is in the way of (`_hold_fit`).
-    _holds_fit: ReachFit | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -218,7 +216,7 @@ class Obstacles:
         if self.rearrange is not None:
             return self.rearrange.fits(start, end, cand.workplace_id)
         # Appointments stay where they are: only the holds may move.
-        return not busy and self._hold_fit().fits(start, end, cand.workplace_id)
+        return not busy and self._hold_fit.fits(start, end, cand.workplace_id)
 
     def moves_for(self, cand: SlotCandidate) -> dict[int, int] | None:
         """The re-assignment that frees the candidate's workplace ({} when it is free and no
@@ -238,31 +236,29 @@ class Obstacles:
             return None
         # Only holds move here, and moves name appointments: an assignment that fits moves
         # none, so the yes/no (with its shortcut past the search) is the whole answer.
-        fits = self._hold_fit().fits(cand.start, cand.blocked_until, cand.workplace_id)
+        fits = self._hold_fit.fits(cand.start, cand.blocked_until, cand.workplace_id)
         return {} if fits else None
 
+    @cached_property
     def _hold_fit(self) -> ReachFit:
-        """The search for a new job among the appointments (each fixed to its workplace) and
-        the other clients' holds (each on one of its allowed workplaces); a job is made only
-        for those a question reaches."""
-        if self._holds_fit is None:
-            fixed = [
-                (w, n, s, e)
-                for w, spans in self.workplace.items()
-                for n, (s, e) in enumerate(spans)
-            ]
-            held = self.held
+        """Without `rearrange`: the search for a new job among the appointments (each fixed to
+        its workplace) and the other clients' holds (each on one of its allowed workplaces),
+        made at the first candidate a hold is in the way of; a job is made only for those a
+        question reaches."""
+        fixed = [
+            (w, n, s, e) for w, spans in self.workplace.items() for n, (s, e) in enumerate(spans)
+        ]
+        held = self.held
 
-            def job(i: int) -> Job:
-                if i < len(fixed):
-                    w, n, s, e = fixed[i]
-                    return Job(("appointment", w, n), s, e, frozenset({w}), w)
-                h = held[i - len(fixed)]
-                return Job(("hold", i - len(fixed)), h.start, h.blocked_until, h.allowed, h.current)
+        def job(i: int) -> Job:
+            if i < len(fixed):
+                w, n, s, e = fixed[i]
+                return Job(("appointment", w, n), s, e, frozenset({w}), w)
+            h = held[i - len(fixed)]
+            return Job(("hold", i - len(fixed)), h.start, h.blocked_until, h.allowed, h.current)
 
-            spans = [(s, e) for _, _, s, e in fixed] + [(h.start, h.blocked_until) for h in held]
-            self._holds_fit = ReachFit(spans, job)
-        return self._holds_fit
+        spans = [(s, e) for _, _, s, e in fixed] + [(h.start, h.blocked_until) for h in held]
+        return ReachFit(spans, job)
 
 
 def held_place(hold: HeldInterval) -> HeldPlace:
