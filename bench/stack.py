@@ -7,15 +7,17 @@
    workplaces each, open 08:00-22:00 every day), two services, and one funded client per
    simulated user.
 2. Echo phase: a bare aiogram bot (`--echo-bot`, a process of its own, long polling,
-   updates handled one at a time like the real bot) answers every message with its text. Each
-   client sends `STEPS` messages, each as soon as the previous one is answered.
-3. Bot phase: `python -m bot` (its own process, long polling over HTTP against a fresh
-   emulator, no notification worker, `THROTTLE_RATE_PER_SECOND` raised so a client acting at
-   machine speed is not throttled) and every client books a distinct time over `--days` days
-   through the real conversation: /book, location, service, specialist, date, time, Confirm,
-   each step sent as soon as the previous screen is shown. With `--webhook` the bot serves a
-   webhook instead, and the emulator delivers as Telegram does (one chat's updates in order,
-   different chats at once), which is how the bot handles updates concurrently.
+   updates handled one at a time: the baseline every ratio in docs/bench-stack.md is measured
+   against) answers every message with its text. Each client sends `STEPS` messages, each as
+   soon as the previous one is answered.
+3. Bot phase: `python -m bot` (the code of this tree; its own process, long polling over HTTP
+   against a fresh emulator, a batch at a time: users at once, each user's updates in order,
+   `bot.ops.batch_polling`; no notification worker, `THROTTLE_RATE_PER_SECOND` raised so a
+   client acting at machine speed is not throttled) and every client books a distinct time
+   over `--days` days through the real conversation: /book, location, service, specialist,
+   date, time, Confirm, each step sent as soon as the previous screen is shown. With
+   `--webhook` the bot serves a webhook instead, and the emulator delivers as Telegram does
+   (one chat's updates in order, different chats at once).
 
 Printed: updates/s and bookings/s, the bot process's CPU per update and per booking (from
 /proc), step latency p50/p95/max, and per booking the SQL statements, pool checkouts and Redis
@@ -272,6 +274,9 @@ def bot_env(
         BOOKING_HORIZON_DAYS=str(max(30, days + 2)),
         HEALTH_PORT=str(health_port),
         LOG_LEVEL="WARNING",
+        # The bot code of this tree, not whatever the installed package points at: a copy of
+        # the project at another commit (a before/after pair) runs its own bot.
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     )
     if webhook:
         env.update(
@@ -488,7 +493,8 @@ def report(clients: int, days: int, echo: Phase, bot: Phase, *, webhook: bool = 
             "webhook (the emulator delivers as Telegram does: one chat's updates in order, "
             "chats at once)"
             if webhook
-            else "long polling (one update at a time, acknowledged once handled)"
+            else "long polling (a batch at a time: users at once, each user's updates in order; "
+            "acknowledged once all of it is handled)"
         ),
         f"throttle           raised to {THROTTLE:g} updates/s per user for the run "
         "(THROTTLE_RATE_PER_SECOND), no notification worker",

@@ -44,6 +44,7 @@ from bot.middlewares.isolation import LocalEventIsolation
 from bot.middlewares.lease import LeasedEventIsolation
 from bot.notify.runner import run_worker
 from bot.ops import metrics
+from bot.ops.batch_polling import BatchDispatcher
 from bot.ops.http import Probed, add_routes
 from bot.ops.polling_lease import PollingLease, polling_lease_key
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
@@ -56,7 +57,7 @@ from db.engine import make_engine, make_session_factory, make_unpooled_engine
 
 log = logging.getLogger(__name__)
 
-# How long a stopping process lets the update in flight finish (docker stop waits 10 s).
+# How long a stopping process lets the updates in flight finish (docker stop waits 10 s).
 SHUTDOWN_GRACE_SECONDS = 8.0
 # Waits between failed getUpdates: 1 s, growing by 1.3 (with jitter) up to 5 s (aiogram's own).
 POLLING_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
@@ -140,7 +141,7 @@ def build_dispatcher(
         else LocalEventIsolation()
     )
     # The update gate takes the place of aiogram's FSM middleware (same lock, same context).
-    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
+    dp = BatchDispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     dp.update.outer_middleware(CatalogPin(services.catalog))
     gate = setup_middlewares(
         dp,
@@ -280,17 +281,16 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
     Telegram serves one getUpdates consumer per bot, so an instance polls only while it holds
     the lease in Redis (`bot.ops.polling_lease`): another instance started beside it waits as a
     standby (one log line) and takes over within `POLLING_LEASE_SECONDS` when the holder dies,
-    at once when it stops. An instance whose lease went to another stops polling (the update
-    in flight finishes) and waits as a standby again.
+    at once when it stops. An instance whose lease went to another stops polling (the updates
+    in flight finish) and waits as a standby again.
 
-    `handle_as_tasks=False` on purpose (docs/rules.md#pitfalls-we-design-around): aiogram sends the
-    next getUpdates, which is what acknowledges an update to Telegram, only after the handler has
-    returned. A crash or kill in the middle of a handler therefore leaves the update unacknowledged
-    and Telegram delivers it again after the restart; the dedupe middleware lets it through because
-    its lease is not "done". The cost is one update at a time per process, which is fine for the
-    one polling instance (scale out with the webhook).
+    Each `getUpdates` batch is handled by lanes, one per user, several users at once, and
+    acknowledged (the next getUpdates) only once all of it is handled (`bot.ops.batch_polling`,
+    docs/rules.md#pitfalls-we-design-around). A crash or kill in the middle of a batch therefore
+    leaves it unacknowledged and Telegram delivers it again after the restart; the dedupe
+    middleware skips what was done and lets the rest through.
 
-    On `stop` the update in flight gets `SHUTDOWN_GRACE_SECONDS` to finish; no new one starts.
+    On `stop` the updates in flight get `SHUTDOWN_GRACE_SECONDS` to finish; no new one starts.
     While Telegram does not answer, aiogram's two lines per retry become one line when it stops
     answering and one when it answers again (`bot.ops.polling_log`).
     """
@@ -321,12 +321,11 @@ async def run_polling(app: BotApp, stop: asyncio.Event) -> None:
 
 
 async def _poll(app: BotApp, stop: asyncio.Event, lost: asyncio.Event) -> None:
-    """Poll until `stop` or `lost` is set; then let the update in flight finish and stop."""
+    """Poll until `stop` or `lost` is set; then let the updates in flight finish and stop."""
     dp = app.dispatcher
     polling = asyncio.create_task(
         dp.start_polling(
             app.bot,
-            handle_as_tasks=False,
             handle_signals=False,
             close_bot_session=False,
             backoff_config=app.polling_backoff,
@@ -340,7 +339,7 @@ async def _poll(app: BotApp, stop: asyncio.Event, lost: asyncio.Event) -> None:
     if polling in done:
         polling.result()
         return
-    # Graceful: the update in flight may finish (its reply sent, marked done); a new one waits.
+    # Graceful: the updates in flight may finish (replies sent, marked done); new ones wait.
     gate = app.drain_gate
     gate.close()
     try:

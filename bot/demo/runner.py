@@ -8,7 +8,7 @@ notification worker (long polling against the emulator over HTTP, as against Tel
 web chat on `http://127.0.0.1:DEMO_PORT`.
 
 The terminal gets one line per thing started and one line per failure, never a traceback.
-SIGINT / SIGTERM stop everything: the web chat, the bot (the update in flight finishes), the
+SIGINT / SIGTERM stop everything: the web chat, the bot (the updates in flight finish), the
 emulator, then both embedded servers; the data directory stays for the next run.
 """
 

@@ -9,8 +9,9 @@ so dedupe costs no round trip of its own:
   the lease of a crashed process expires by itself; it is deleted when the handler is done;
 - done: `{prefix}:seen:{user_id}` keeps the highest `update_id` of that user handled (a
   watermark); an update at or below it is a duplicate. One user's updates are handled in
-  `update_id` order (long polling handles one update at a time; the webhook gets one chat's
-  updates one after another, and the gate serialises one user's updates), so the watermark
+  `update_id` order (long polling handles one user's updates one after another,
+  `bot.ops.batch_polling`; the webhook gets one chat's updates one after another, and the
+  gate serialises one user's updates), so the watermark
   says all a day of markers per update said. It lives `DONE_TTL_SECONDS` (a day: Telegram
   keeps an update at most 24 h) after the user's last update: about 72 bytes per user active
   that day, however many updates they sent;

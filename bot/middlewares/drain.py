@@ -1,4 +1,4 @@
-"""Graceful stop for long polling: let the update in flight finish, start no new one.
+"""Graceful stop for long polling: let the updates in flight finish, start no new one.
 
 On SIGTERM the app calls `DrainGate.close()` and waits for `idle`; only then does it stop
 polling (which cancels whatever is still running). An update that arrives after `close()` is

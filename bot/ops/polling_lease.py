@@ -16,7 +16,7 @@ update goes to whichever happened to poll. So an instance polls only while it ho
 - a holder that stops (SIGTERM) deletes the lease if it is still its own, so a standby takes
   over at its next try;
 - a renewal that finds another holder (the holder was paused past its TTL, or Redis lost its
-  data and a standby was quicker) ends the holder's polling: it finishes the update in flight,
+  data and a standby was quicker) ends the holder's polling: it finishes the updates in flight,
   stops and waits as a standby again;
 - while Redis does not answer, the holder keeps polling (updates are then answered
   "temporarily unavailable", as without the lease): no other instance can take the lease while

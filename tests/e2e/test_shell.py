@@ -148,7 +148,7 @@ async def test_duplicate_update_is_processed_once(
     update_id = await kim.send("/help")
     await kim.wait_for_message(translate("help.text", "en"))
     await emulator.redeliver(update_id)
-    # With handle_as_tasks=False an update is acknowledged only after its handler returned.
+    # A polled batch is acknowledged only after all its handlers returned.
     await emulator.wait_for(lambda: not emulator.pending_updates())
     helps = [m for m in kim.messages if m.text == translate("help.text", "en")]
     assert len(helps) == 1
