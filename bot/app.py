@@ -53,7 +53,7 @@ from bot.services.catalog_cache import CatalogCache
 from bot.services.clients import ClientService
 from bot.services.factory import Services, build_services
 from bot.telegram import build_bot
-from db.engine import make_engine, make_session_factory, make_unpooled_engine
+from db.engine import POOL_SIZE, make_engine, make_session_factory, make_unpooled_engine
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,11 @@ def build_dispatcher(
         else LocalEventIsolation()
     )
     # The update gate takes the place of aiogram's FSM middleware (same lock, same context).
-    dp = BatchDispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
+    # Polling runs as many users' updates at once as the database pool keeps connections: more
+    # would open and close overflow connections all the time (bot.ops.batch_polling).
+    dp = BatchDispatcher(
+        storage=storage, events_isolation=isolation, disable_fsm=True, max_lanes=POOL_SIZE
+    )
     dp.update.outer_middleware(CatalogPin(services.catalog))
     gate = setup_middlewares(
         dp,

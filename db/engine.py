@@ -21,6 +21,9 @@ CONNECT_TIMEOUT_SECONDS = 5
 # Pooled connections are replaced after this many seconds (a server restarted, a proxy or a
 # firewall that drops idle connections): a new connection costs one handshake every few minutes.
 POOL_RECYCLE_SECONDS = 300
+# Connections a pool keeps open; up to `max_overflow` more are opened under load and closed as
+# soon as they are returned (a connect and fresh statement preparations each time).
+POOL_SIZE = 10
 # A connection that sat in the pool longer than this is pinged before use; a busy pool (a
 # connection reused within the second) is never pinged: the ping is a round trip per checkout.
 IDLE_PING_SECONDS = 1.0
@@ -39,7 +42,7 @@ def _connect_args() -> dict[str, Any]:
 def make_engine(
     url: str,
     *,
-    pool_size: int = 10,
+    pool_size: int = POOL_SIZE,
     max_overflow: int = 20,
     pool_timeout: float = 30.0,
     idle_ping_seconds: float = IDLE_PING_SECONDS,

@@ -10,7 +10,7 @@ docs/rules.md#pitfalls-we-design-around). `BatchDispatcher` does neither
   updates without a user share one lane); a lane's updates are handled one after another in
   `update_id` order, which the per-user dedupe watermark relies on (`bot.middlewares.dedupe`);
 - up to `max_lanes` lanes run at once, so one client's slow step no longer holds up everyone
-  else's, as with the webhook;
+  else's, as with the webhook (the bot runs as many as its database pool keeps connections);
 - the next `getUpdates`, whose offset acknowledges the batch to Telegram, is sent only when every
   update of the batch has been handled. A crash or kill in the middle of a batch leaves all of it
   unacknowledged; Telegram delivers it again and the dedupe skips what was already done.
@@ -32,8 +32,8 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
-# Lanes handled at once: Telegram's own default for concurrent webhook deliveries
-# (`max_connections`), so a polling instance sees the concurrency the webhook would give it.
+# Lanes handled at once by default: Telegram's own default for concurrent webhook deliveries
+# (`max_connections`). The bot passes its database pool's size instead (`bot.app`).
 MAX_LANES = 40
 
 
