@@ -10,8 +10,11 @@ Cache design. An entry per (location, service, specialist-or-any, date) holds th
 candidates that fit working hours and are free of appointments (specialist, workplace,
 capacity). What depends on the asker or changes fast is applied on every read: other clients'
 holds (from the hold source), the client's own appointments, minimum notice and the horizon.
-Keys embed two version counters, the catalog's (global) and the location's; `invalidate` bumps
-one with INCR, so every instance sees a change at once. A short TTL is only a safety net.
+Keys embed three version counters: the catalog's (global), the location's, and the location's
+for that date. `invalidate` bumps one with INCR, so every instance sees a change at once: a
+booking or a cancel bumps its date's (and the next date's, which a block past midnight may
+reach), so the location's other dates stay cached; a change without a date bumps the
+location's. A short TTL is only a safety net.
 """
 
 from __future__ import annotations
@@ -215,8 +218,9 @@ def _parsed_entry(raw: bytes | str) -> _DayEntry:
 _TAG = "{v}"
 
 # KEYS: 1 the catalog's version, 2 the location's. ARGV: 1-2 `live_members`' (the holds'
-# prefix and clock), 3 read the cache ('1'/'0'), 4... the entries' keys with `_TAG` where the
-# versions go. Returns {live holds} or {live holds, versions tag, the entries (nil: missing)}.
+# prefix and clock), 3 read the cache ('1'/'0'), then per date its version's key and its entry's
+# key with `_TAG` where the versions go. Returns {live holds} or {live holds, the location's
+# tag "catalog.location", the entries (nil: missing), each date's tag "catalog.location.date"}.
 _READ_LUA = (
     LIVE_LUA
     + """
@@ -224,13 +228,21 @@ local live = live_members(ARGV[1], ARGV[2])
 if ARGV[3] ~= '1' then return {live} end
 local v = redis.call('MGET', KEYS[1], KEYS[2])
 local tag = (v[1] or '0') .. '.' .. (v[2] or '0')
-local keys = {}
-for i = 4, #ARGV do
-  keys[#keys + 1] = (string.gsub(ARGV[i], '{v}', tag))
+local day_keys, templates = {}, {}
+for i = 4, #ARGV, 2 do
+  day_keys[#day_keys + 1] = ARGV[i]
+  templates[#templates + 1] = ARGV[i + 1]
 end
-local values = {}
-if #keys > 0 then values = redis.call('MGET', unpack(keys)) end
-return {live, tag, values}
+local keys, tags, values = {}, {}, {}
+if #day_keys > 0 then
+  local days = redis.call('MGET', unpack(day_keys))
+  for i = 1, #templates do
+    tags[i] = tag .. '.' .. (days[i] or '0')
+    keys[i] = (string.gsub(templates[i], '{v}', tags[i]))
+  end
+  values = redis.call('MGET', unpack(keys))
+end
+return {live, tag, values, tags}
 """
 )
 
@@ -243,19 +255,28 @@ return (#ARGV - 1) / 2
 """
 
 
-# After a commit, in one call: KEYS: 1 the version to bump. ARGV: 1 the events' channel, 2-4
-# `release_hold`'s (prefix, client, hold id; no client: nothing to release), 5... the messages.
-# The bump comes first, then the events, then the hold is given back (until the bump, the hold
-# keeps its time from being offered by a cached day that predates the commit).
+# After a commit, in one call: KEYS: 1 the version to bump (alone), or the location's date
+# counter, then the dates' versions to set to its next value. ARGV: 1 the events' channel, 2
+# how long a date's version lives (ms), 3-5 `release_hold`'s (prefix, client, hold id; no
+# client: nothing to release), 6... the messages. The bump comes first, then the events, then
+# the hold is given back (until the bump, the hold keeps its time from being offered by a
+# cached day that predates the commit). A date's version expires; the counter never does, so
+# a version is never used twice, and an expired one reads '0', which only entries written
+# while it was missing use (gone by then: the version outlives its entries).
 _INVALIDATE_LUA = (
     RELEASE_LUA
     + """
-redis.call('INCR', KEYS[1])
-for i = 5, #ARGV do redis.call('PUBLISH', ARGV[1], ARGV[i]) end
-if ARGV[3] ~= '' then return release_hold(ARGV[2], ARGV[3], ARGV[4]) end
+local n = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], n, 'PX', ARGV[2]) end
+for i = 6, #ARGV do redis.call('PUBLISH', ARGV[1], ARGV[i]) end
+if ARGV[4] ~= '' then return release_hold(ARGV[3], ARGV[4], ARGV[5]) end
 return 0
 """
 )
+
+# How long a date's version outlives its last bump, past its entries' TTL: longer than any
+# entry written under the version before it (by a read that began before the bump) lives.
+_DAY_VERSION_EXTRA_SECONDS = 24 * 3600
 
 
 def _us(instant: datetime) -> int:
@@ -825,17 +846,25 @@ class AvailabilityService:
         release: Sequence[str | int] = (),
     ) -> None:
         """Make the next `day_slots`/`available_dates` see a committed change at once, on every
-        instance: bumps the location's version (or the catalog's, without a location) and
-        publishes `slots.invalidated`, then `events` (kind, data) in order, then gives back
-        the hold `release` names (`HoldStore.release_args`), all in one script call. Call it
-        after the commit only: a reader must never cache a day that predates the commit under
-        the new version. Best effort: a Redis failure is logged (the short TTL and the
-        authoritative `candidates` keep things correct; a hold not given back expires)."""
-        key = (
-            self._catalog_version_key
-            if location_id is None
-            else self._location_version_key(location_id)
-        )
+        instance: bumps the version of the location's `day` and of the next date (an
+        appointment's block may reach past midnight), or the location's without a `day`, or
+        the catalog's without a location; publishes `slots.invalidated`, then `events` (kind,
+        data) in order, then gives back the hold `release` names (`HoldStore.release_args`),
+        all in one script call. Call it after the commit only: a reader must never cache a day
+        that predates the commit under the new version. Best effort: a Redis failure is logged
+        (the short TTL and the authoritative `candidates` keep things correct; a hold not given
+        back expires)."""
+        if location_id is None:
+            keys = [self._catalog_version_key]
+        elif day is None:
+            keys = [self._location_version_key(location_id)]
+        else:
+            keys = [
+                self._date_counter_key(location_id),
+                self._day_version_key(location_id, day),
+                self._day_version_key(location_id, day + timedelta(days=1)),
+            ]
+        day_version_ms = (self._ttl + _DAY_VERSION_EXTRA_SECONDS) * 1000
         messages = [
             event_message(kind, **data)
             for kind, data in (
@@ -846,10 +875,10 @@ class AvailabilityService:
         holder = list(release) if release else ["", "", ""]
         try:
             await self._invalidate_script(
-                keys=[key], args=[self._events.channel, *holder, *messages]
+                keys=keys, args=[self._events.channel, day_version_ms, *holder, *messages]
             )
         except _CACHE_ERRORS as exc:
-            log.warning("slot cache not invalidated (%s): %s", key, exc)
+            log.warning("slot cache not invalidated (%s): %s", keys[-1], exc)
 
     # --- internals --------------------------------------------------------------------------
 
@@ -860,20 +889,36 @@ class AvailabilityService:
     def _location_version_key(self, location_id: int) -> str:
         return f"{self._prefix}:ver:loc:{location_id}"
 
+    def _date_counter_key(self, location_id: int) -> str:
+        # Where the location's date versions take their values from (see _INVALIDATE_LUA).
+        return f"{self._prefix}:ver:loc:{location_id}:dates"
+
+    def _day_version_key(self, location_id: int, day: date) -> str:
+        return f"{self._prefix}:ver:loc:{location_id}:{day.isoformat()}"
+
     def _entry_key(self, versions: str, query: SlotQuery, day: date) -> str:
         who = "any" if query.specialist_id is None else str(query.specialist_id)
         where = f"{query.location_id}:{query.service_id}:{who}"
         return f"{self._prefix}:day:{versions}:{where}:{day.isoformat()}"
 
-    async def _versions_of(self, location_id: int) -> str | None:
+    async def _versions_of(
+        self, location_id: int, days: Sequence[date]
+    ) -> tuple[str, dict[date, str]] | None:
+        """The location's tag ("catalog.location") and each of `days`' tag
+        ("catalog.location.date") in one MGET; None when Redis does not answer."""
         try:
             raw = await self._redis.mget(
-                [self._catalog_version_key, self._location_version_key(location_id)]
+                [
+                    self._catalog_version_key,
+                    self._location_version_key(location_id),
+                    *(self._day_version_key(location_id, d) for d in days),
+                ]
             )
         except _CACHE_ERRORS as exc:
             log.warning("slot cache unavailable: %s", exc)
             return None
-        return ".".join(_text(v) or "0" for v in raw)
+        tag = f"{_text(raw[0]) or '0'}.{_text(raw[1]) or '0'}"
+        return tag, {d: f"{tag}.{_text(v) or '0'}" for d, v in zip(days, raw[2:], strict=True)}
 
     def _versions(self, exclude_appointment_id: int | None = None) -> _Versions:
         # Entries built without one appointment are not the shared view: no cache for them.
@@ -892,14 +937,21 @@ class AvailabilityService:
         when the holds could not be read."""
         if not isinstance(self._holds, HoldStore):
             return await self._cached_entries(versions, query, days), None
-        keys = [self._entry_key(_TAG, query, d) for d in days] if versions.enabled else []
+        location_id = query.location_id
+        keys: list[str] = []
+        if versions.enabled:
+            for d in days:
+                keys += [self._day_version_key(location_id, d), self._entry_key(_TAG, query, d)]
         reply = await self._read_script(
-            keys=[self._catalog_version_key, self._location_version_key(query.location_id)],
+            keys=[self._catalog_version_key, self._location_version_key(location_id)],
             args=[*self._holds.live_args(), "1" if versions.enabled else "0", *keys],
         )
         if not versions.enabled:
             return {}, reply[0]
-        versions.known(query.location_id, _text(reply[1]) or "0.0")
+        day_tags = [_text(t) or "" for t in reply[3]]
+        versions.known(
+            location_id, _text(reply[1]) or "0.0", dict(zip(days, day_tags, strict=True))
+        )
         return self._parse_entries(days, reply[2]), reply[0]
 
     async def _cached_entries(
@@ -908,10 +960,10 @@ class AvailabilityService:
         query: SlotQuery,
         days: Sequence[date],
     ) -> dict[date, _DayEntry]:
-        tag = await versions.get(query.location_id)
-        if tag is None:
+        tags = await versions.of_days(query.location_id, days)
+        if tags is None:
             return {}
-        keys = [self._entry_key(tag, query, d) for d in days]
+        keys = [self._entry_key(tags[d], query, d) for d in days]
         try:
             raw = await self._redis.mget(keys)
         except _CACHE_ERRORS as exc:
@@ -936,12 +988,12 @@ class AvailabilityService:
         query: SlotQuery,
         entries: dict[date, _DayEntry],
     ) -> None:
-        tag = await versions.get(query.location_id)
-        if tag is None or not entries:
+        tags = await versions.of_days(query.location_id, list(entries)) if entries else None
+        if tags is None:
             return
         args: list[str | int] = [self._ttl]
         for day, entry in entries.items():
-            args += [self._entry_key(tag, query, day), entry.dumps()]
+            args += [self._entry_key(tags[day], query, day), entry.dumps()]
         try:
             await self._write_script(args=args)  # one command, however many dates
         except _CACHE_ERRORS as exc:
@@ -1201,31 +1253,45 @@ class _OnDemand:
 
 
 class _Versions:
-    """The cache versions of one read, fetched once (None: cache unavailable or not used)."""
+    """The cache versions of one read, each fetched once: a location's tag ("catalog.location")
+    and its dates' ("catalog.location.date"). None: cache unavailable or not used."""
 
     def __init__(self, service: AvailabilityService, *, cache: bool = True) -> None:
         self._service = service
         self._cache = cache
-        self._tags: dict[int, str | None] = {}
+        self._tags: dict[int, str] = {}
+        self._days: dict[tuple[int, date], str] = {}
+        self._unavailable = False
 
     @property
     def enabled(self) -> bool:
         return self._cache
 
-    def known(self, location_id: int, tag: str) -> None:
-        """The versions of `location_id`, read along with something else."""
+    def known(self, location_id: int, tag: str, days: dict[date, str]) -> None:
+        """The versions of `location_id` and of `days`, read along with something else."""
         self._tags[location_id] = tag
+        self._days.update(((location_id, d), t) for d, t in days.items())
 
     def seen(self, location_id: int) -> str | None:
         """The versions of `location_id` if already read ("catalog.location"), else None."""
         return self._tags.get(location_id) if self._cache else None
 
-    async def get(self, location_id: int) -> str | None:
-        if not self._cache:
+    async def of_days(self, location_id: int, days: Sequence[date]) -> dict[date, str] | None:
+        """Each of `days`' tag, reading those not read yet (one MGET); None when the cache
+        is not used or Redis did not answer."""
+        if not self._cache or self._unavailable:
             return None
-        if location_id not in self._tags:
-            self._tags[location_id] = await self._service._versions_of(location_id)
-        return self._tags[location_id]
+        missing = [d for d in days if (location_id, d) not in self._days]
+        if missing:
+            read = await self._service._versions_of(location_id, missing)
+            if read is None:
+                self._unavailable = True
+                return None
+            tag, day_tags = read
+            if self._tags.setdefault(location_id, tag) != tag:
+                return None  # the location's version moved since this read began: no writes
+            self.known(location_id, tag, day_tags)
+        return {d: self._days[(location_id, d)] for d in days}
 
 
 async def _service_catalog(

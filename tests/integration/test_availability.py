@@ -345,6 +345,41 @@ async def test_stale_cache_never_lets_candidates_accept_a_taken_time(
     assert fresh[:1] == ["11:15"]  # 10:00-11:15 blocked incl. the break
 
 
+async def test_a_change_on_a_date_keeps_the_locations_other_dates_cached(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession, engine: AsyncEngine
+) -> None:
+    wednesday, thursday = TUESDAY + dt.timedelta(days=1), TUESDAY + dt.timedelta(days=2)
+    before = {day: await slots(availability, salon, day=day) for day in (TUESDAY, thursday)}
+    assert "10:00" in await slots(availability, salon, day=wednesday)
+    await book(
+        session, salon, specialist=salon.anna, chair=salon.chairs[0], start=at(TUESDAY, "10:00")
+    )
+    await availability.invalidate(location_id=salon.location.id, day=TUESDAY)
+
+    with count_queries(engine) as queries:
+        assert await slots(availability, salon, day=thursday) == before[thursday]
+    assert queries == []  # another date: still cached
+    with count_queries(engine) as queries:
+        assert await slots(availability, salon, day=wednesday)
+    assert queries  # the next date: read again (a block may reach past midnight)
+    fresh = await slots(availability, salon)
+    assert "10:00" in before[TUESDAY] and "10:00" not in fresh
+
+
+async def test_a_dates_version_is_never_used_twice(
+    availability: AvailabilityService, redis: Redis, redis_prefix: str
+) -> None:
+    key = f"{redis_prefix}:slots:ver:loc:7:{TUESDAY.isoformat()}"
+    await availability.invalidate(location_id=7, day=TUESDAY)
+    await availability.invalidate(location_id=7, day=TUESDAY)
+    assert await redis.get(key) == b"2"
+    # It outlives the entries written under the version before it.
+    assert await redis.pttl(key) > 24 * 3600 * 1000
+    await redis.delete(key)  # expired: reads as "0", which no entry written since uses
+    await availability.invalidate(location_id=7, day=TUESDAY)
+    assert await redis.get(key) == b"3"
+
+
 async def test_catalog_invalidation_without_location(
     availability: AvailabilityService, salon: Salon, session: AsyncSession
 ) -> None:

@@ -194,8 +194,10 @@ async def test_a_confirm_delivered_again_after_a_crash_finishes_the_first_ones_w
 
 
 async def _location_version(eng: Engine, redis: Redis, cat: Catalog) -> object:
-    """The location's slot cache version (bumped when its cached days are dropped)."""
-    return await redis.get(f"{eng.settings.redis_prefix}:slots:ver:loc:{cat.location_id}")
+    """The slot cache version of the location's date of START (bumped when that date's cached
+    days are dropped)."""
+    day = START.astimezone(ZoneInfo(cat.timezone)).date().isoformat()
+    return await redis.get(f"{eng.settings.redis_prefix}:slots:ver:loc:{cat.location_id}:{day}")
 
 
 # --- (B) a live hold is booked at confirm ------------------------------------------------------
