@@ -6,6 +6,7 @@ the message id."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import GetUpdates, SendMessage
+from aiogram.methods.base import Response
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
@@ -154,3 +157,73 @@ async def test_an_edit_needs_a_message_bound_to_a_bot() -> None:
     )
     with pytest.raises(RuntimeError, match="not bound"):
         await edit_text(loose, "y")
+
+
+PRESSED = {
+    "update_id": 7,
+    "callback_query": {
+        "id": "c1",
+        "from": {"id": 1001, "is_bot": False, "first_name": "Ann", "language_code": "ru"},
+        "chat_instance": "ci",
+        "data": "bk:ab:t:pick:9",
+        "message": {
+            "message_id": 5,
+            "date": 1_900_000_000,
+            "chat": {"id": 1001, "type": "private", "first_name": "Ann"},
+            "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
+            "text": "Choose a time",
+            "reply_markup": KEYBOARD.model_dump(exclude_none=True),
+        },
+    },
+}
+ANSWERS: dict[str, tuple[Any, int, dict[str, Any]]] = {
+    "a pressed button's update": (GetUpdates(), 200, {"ok": True, "result": [PRESSED]}),
+    "a sent message": (
+        SendMessage(chat_id=1001, text="x"),
+        200,
+        {"ok": True, "result": PRESSED["callback_query"]["message"]},
+    ),
+    "an edit read as its id": (
+        EditScreen(chat_id=1001, message_id=5, text="x"),
+        200,
+        {"ok": True, "result": PRESSED["callback_query"]["message"]},
+    ),
+    "not modified": (
+        EditScreen(chat_id=1001, message_id=5, text="x"),
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"},
+    ),
+    "too many requests": (
+        SendMessage(chat_id=1001, text="x"),
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many",
+            "parameters": {"retry_after": 3},
+        },
+    ),
+    "ok but not a message": (SendMessage(chat_id=1001, text="x"), 200, {"ok": True, "result": 5}),
+    "not json": (SendMessage(chat_id=1001, text="x"), 200, "<html>"),
+}
+
+
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_an_answer_is_read_as_aiogram_reads_it(name: str) -> None:
+    method, status, body = ANSWERS[name]
+    content = body if isinstance(body, str) else json.dumps(body)
+    bot = Bot("1:token")
+
+    def read(session: AiohttpSession) -> Any:
+        try:
+            return session.check_response(bot, method, status, content)
+        except Exception as exc:  # the error itself is compared
+            return type(exc), str(exc)
+
+    ours, aiogram_own = read(JsonBodySession()), read(AiohttpSession())
+    assert ours == aiogram_own
+    if isinstance(ours, Response) and isinstance(ours.result, list):
+        [update] = ours.result
+        assert update.callback_query.message.bot is bot  # bound, as aiogram binds it
+        buttons = update.callback_query.message.reply_markup.inline_keyboard
+        assert buttons[0][1].callback_data == "bk:ab:t:pick:10"
