@@ -156,6 +156,8 @@ def build_dispatcher(
         events_isolation=isolation,
         # The catalog version comes with the gate's opening script: no GET of its own.
         also_read=(services.catalog.version_key, services.catalog.adopt),
+        # As many updates at once as the pool keeps connections (a webhook gets up to 40).
+        max_in_flight=POOL_SIZE,
     )
     dp.include_router(setup_routers(features))
     # Every admin router's messages and buttons pass the admin gate first.

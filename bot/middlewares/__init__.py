@@ -52,12 +52,14 @@ def setup_middlewares(
     storage: OneKeyRedisStorage,
     events_isolation: BaseEventIsolation,
     also_read: tuple[str, Callable[[Any], None]] | None = None,
+    max_in_flight: int | None = None,
 ) -> DrainGate:
     """Install the middlewares on a dispatcher made with `disable_fsm=True` (the gate is its
     FSM middleware); `also_read` is a key the gate's opening script reads too, and what to do
-    with its value (see `UpdateGate`). Returns the drain gate the app closes on shutdown."""
+    with its value (see `UpdateGate`); `max_in_flight` caps the updates handled at once
+    (`DrainGate`'s `limit`). Returns the drain gate the app closes on shutdown."""
     observe.install(dp)
-    drain = DrainGate()
+    drain = DrainGate(max_in_flight)
     throttle = ThrottlingMiddleware.from_settings(redis, settings)
     dp.update.outer_middleware(drain)
     dp.update.outer_middleware(
