@@ -196,19 +196,26 @@ class _DayEntry:
 
 
 # Entries parsed lately, by their cached text: an entry is immutable, so the same text read
-# again (every reader of a popular date until its next change) is not parsed again.
+# again (every reader of a date until its next change) is not parsed again. Bounded by the
+# texts' total length: a parsed entry takes about five times its text, so about 12 MB at most.
+# The date picker alone reads a month of dates per (location, service, specialist): a bound of
+# a few hundred entries was used up by a handful of pickers, and nearly every read parsed.
 _PARSED: OrderedDict[bytes | str, _DayEntry] = OrderedDict()
-_PARSED_KEPT = 256
+_PARSED_BYTES = 2 * 1024 * 1024
+_parsed_bytes = 0
 
 
 def _parsed_entry(raw: bytes | str) -> _DayEntry:
     """`_DayEntry.loads(raw)`, from `_PARSED` when the same text was parsed lately."""
+    global _parsed_bytes
     entry = _PARSED.get(raw)
     if entry is None:
         entry = _DayEntry.loads(raw)
         _PARSED[raw] = entry
-        if len(_PARSED) > _PARSED_KEPT:
-            _PARSED.popitem(last=False)
+        _parsed_bytes += len(raw)
+        while _parsed_bytes > _PARSED_BYTES and len(_PARSED) > 1:
+            oldest, _ = _PARSED.popitem(last=False)
+            _parsed_bytes -= len(oldest)
     else:
         _PARSED.move_to_end(raw)
     return entry
