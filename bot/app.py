@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.handlers import FEATURES, Feature, setup_routers
 from bot.handlers.admin_only import DENIED_TEXT, is_admin_router
+from bot.handlers.inline_filters import run_filters_inline
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.ioc.providers import make_container
 from bot.ioc.types import Clock
@@ -164,6 +165,8 @@ def build_dispatcher(
     gate_routers(dp, is_admin_router, DENIED_TEXT)
     setup_dishka(container, dp)
     inject_router(dp)
+    # Filters run in the event loop, and button filters skip foreign buttons unparsed.
+    run_filters_inline(dp)
     return dp, gate
 
 
