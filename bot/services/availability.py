@@ -1125,9 +1125,17 @@ class AvailabilityService:
     def _catalog_seen(self, versions: _Versions, location_id: int) -> CatalogSnapshot | None:
         """The catalog snapshot of the catalog version this read saw with the cache versions
         (no GET of its own), or None when it saw none. Entries built on it are written under
-        those versions, so a catalog older than their key is never cached under it."""
+        those versions, so a catalog older than their key is never cached under it: when the
+        update's pinned snapshot (`CatalogCache.pinned`) is older than the version read (the
+        catalog changed since the update began), nothing this read builds is written."""
         tag = versions.seen(location_id)
-        return None if tag is None else self.catalog.snapshot_of(tag.split(".", 1)[0])
+        if tag is None:
+            return None
+        read = tag.split(".", 1)[0]
+        snapshot = self.catalog.snapshot_of(read)
+        if snapshot.version != read:
+            versions.no_writes(location_id)
+        return snapshot
 
     async def _plans(
         self,
@@ -1269,6 +1277,7 @@ class _Versions:
         self._tags: dict[int, str] = {}
         self._days: dict[tuple[int, date], str] = {}
         self._unavailable = False
+        self._read_only: set[int] = set()
 
     @property
     def enabled(self) -> bool:
@@ -1283,10 +1292,14 @@ class _Versions:
         """The versions of `location_id` if already read ("catalog.location"), else None."""
         return self._tags.get(location_id) if self._cache else None
 
+    def no_writes(self, location_id: int) -> None:
+        """Nothing more is written for `location_id` by this read (`of_days` answers None)."""
+        self._read_only.add(location_id)
+
     async def of_days(self, location_id: int, days: Sequence[date]) -> dict[date, str] | None:
         """Each of `days`' tag, reading those not read yet (one MGET); None when the cache
-        is not used or Redis did not answer."""
-        if not self._cache or self._unavailable:
+        is not used, Redis did not answer or nothing may be written (`no_writes`)."""
+        if not self._cache or self._unavailable or location_id in self._read_only:
             return None
         missing = [d for d in days if (location_id, d) not in self._days]
         if missing:

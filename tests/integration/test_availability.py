@@ -380,6 +380,22 @@ async def test_a_dates_version_is_never_used_twice(
     assert await redis.get(key) == b"3"
 
 
+async def test_a_catalog_change_during_an_update_is_not_cached_under_the_new_version(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession, redis: Redis
+) -> None:
+    """An update keeps the catalog it began with (`CatalogCache.pinned`); a day it builds after
+    an admin's change must not be cached under the version that change produced."""
+    catalog = availability.catalog
+    with catalog.pinned():
+        catalog.adopt(await redis.get(catalog.version_key))  # as the update gate does
+        assert await slots(availability, salon)  # the snapshot taken: this update's catalog
+        session.add(Holiday(location_id=salon.location.id, date=TUESDAY, is_working=False))
+        await session.commit()
+        await availability.invalidate()  # the change, committed and announced
+        assert await slots(availability, salon)  # still the update's own catalog
+    assert await slots(availability, salon) == []  # the next update: the holiday
+
+
 async def test_catalog_invalidation_without_location(
     availability: AvailabilityService, salon: Salon, session: AsyncSession
 ) -> None:
