@@ -262,14 +262,15 @@ return (#ARGV - 1) / 2
 """
 
 
-# After a commit, in one call: KEYS: 1 the version to bump (alone), or the location's date
-# counter, then the dates' versions to set to its next value. ARGV: 1 the events' channel, 2
-# how long a date's version lives (ms), 3-5 `release_hold`'s (prefix, client, hold id; no
-# client: nothing to release), 6... the messages. The bump comes first, then the events, then
-# the hold is given back (until the bump, the hold keeps its time from being offered by a
-# cached day that predates the commit). A date's version expires; the counter never does, so
-# a version is never used twice, and an expired one reads '0', which only entries written
-# while it was missing use (gone by then: the version outlives its entries).
+# After a commit, in one call: KEYS: 1 the version to bump (alone), or the date versions'
+# counter (one for all locations), then the dates' versions to set to its next value.
+# ARGV: 1 the events' channel, 2 how long a date's version lives (ms), 3-5 `release_hold`'s
+# (prefix, client, hold id; no client: nothing to release), 6... the messages. The bump comes
+# first, then the events, then the hold is given back (until the bump, the hold keeps its
+# time from being offered by a cached day that predates the commit). A date's version
+# expires; the counter never does, so a version is never used twice, and an expired one reads
+# '0', which only entries written while it was missing use (gone by then: the version
+# outlives its entries).
 _INVALIDATE_LUA = (
     RELEASE_LUA
     + """
@@ -844,6 +845,29 @@ class AvailabilityService:
         ]
         return DateChoices(free, full, [firsts[day] for day in free])
 
+    async def elsewhere(
+        self, specialist_id: int, location_id: int, starts: Sequence[datetime]
+    ) -> list[tuple[int, date]]:
+        """The (location, location-local date) of each of `starts` (UTC instants) at every
+        location other than `location_id` where the specialist has a weekly schedule: an
+        appointment of theirs makes them busy there too, so those dates' cached days change
+        with it (pass them to `invalidate`). From the catalog in memory: one query per catalog
+        version, for all specialists."""
+        snapshot = await self.catalog.snapshot()
+
+        async def load(session: AsyncSession) -> dict[int, list[tuple[int, str]]]:
+            return await repo.specialist_locations(session)
+
+        places = (await snapshot.get("specialist_locations", load)).get(specialist_id, [])
+        return sorted(
+            {
+                (place, local_date(start, ZoneInfo(timezone)))
+                for place, timezone in places
+                if place != location_id
+                for start in starts
+            }
+        )
+
     async def invalidate(
         self,
         *,
@@ -851,26 +875,29 @@ class AvailabilityService:
         day: date | None = None,
         events: Sequence[Event] = (),
         release: Sequence[str | int] = (),
+        elsewhere: Sequence[tuple[int, date]] = (),
     ) -> None:
         """Make the next `day_slots`/`available_dates` see a committed change at once, on every
         instance: bumps the version of the location's `day` and of the next date (an
-        appointment's block may reach past midnight), or the location's without a `day`, or
-        the catalog's without a location; publishes `slots.invalidated`, then `events` (kind,
-        data) in order, then gives back the hold `release` names (`HoldStore.release_args`),
-        all in one script call. Call it after the commit only: a reader must never cache a day
-        that predates the commit under the new version. Best effort: a Redis failure is logged
-        (the short TTL and the authoritative `candidates` keep things correct; a hold not given
-        back expires)."""
+        appointment's block may reach past midnight), and likewise of each (location, date) in
+        `elsewhere` (`elsewhere()`: the specialist's other locations); without a `day`, the
+        location's version; without a location, the catalog's. Then publishes
+        `slots.invalidated` and `events` (kind, data) in order, then gives back the hold
+        `release` names (`HoldStore.release_args`), all in one script call. Call it after the
+        commit only: a reader must never cache a day that predates the commit under the new
+        version. Best effort: a Redis failure is logged (the short TTL and the authoritative
+        `candidates` keep things correct; a hold not given back expires)."""
         if location_id is None:
             keys = [self._catalog_version_key]
         elif day is None:
             keys = [self._location_version_key(location_id)]
         else:
-            keys = [
-                self._date_counter_key(location_id),
-                self._day_version_key(location_id, day),
-                self._day_version_key(location_id, day + timedelta(days=1)),
-            ]
+            keys = [self._date_counter_key]
+            for place, date_there in sorted({(location_id, day), *elsewhere}):
+                keys += [
+                    self._day_version_key(place, date_there),
+                    self._day_version_key(place, date_there + timedelta(days=1)),
+                ]
         day_version_ms = (self._ttl + _DAY_VERSION_EXTRA_SECONDS) * 1000
         messages = [
             event_message(kind, **data)
@@ -896,9 +923,10 @@ class AvailabilityService:
     def _location_version_key(self, location_id: int) -> str:
         return f"{self._prefix}:ver:loc:{location_id}"
 
-    def _date_counter_key(self, location_id: int) -> str:
-        # Where the location's date versions take their values from (see _INVALIDATE_LUA).
-        return f"{self._prefix}:ver:loc:{location_id}:dates"
+    @property
+    def _date_counter_key(self) -> str:
+        # Where every date version takes its values from (see _INVALIDATE_LUA).
+        return f"{self._prefix}:ver:dates"
 
     def _day_version_key(self, location_id: int, day: date) -> str:
         return f"{self._prefix}:ver:loc:{location_id}:{day.isoformat()}"

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -302,6 +302,7 @@ class BookingService:
                 location_id=view.location_id,
                 day=local_day(view.start, view.timezone),
                 release=release,
+                elsewhere=await self._elsewhere(view, [view.start]),
             ),
             "invalidate",
         )
@@ -1247,6 +1248,9 @@ class BookingService:
         # The Redis bus's events ride on the last invalidation's script call when no waitlist
         # offer has to come before them; another publisher is told on its own.
         folded = not offer and isinstance(self._events, EventBus)
+        # The specialist is busy (or free) at their other locations too: the same call drops
+        # those dates.
+        elsewhere = await self._elsewhere(view, starts)
         for day in days:
             last = day == days[-1]
             await self._best_effort(
@@ -1255,6 +1259,7 @@ class BookingService:
                     day=day,
                     events=events if last and folded else (),
                     release=release if last else (),
+                    elsewhere=elsewhere if last else (),
                 ),
                 "invalidate",
             )
@@ -1273,6 +1278,17 @@ class BookingService:
         if self._events is not None and not folded:
             for name, body in events:
                 await self._best_effort(self._events.publish(name, **body), f"publish {name}")
+
+    async def _elsewhere(
+        self, view: AppointmentView, starts: Sequence[datetime]
+    ) -> list[tuple[int, date]]:
+        """`AvailabilityService.elsewhere` for the appointment's specialist, or [] when it
+        cannot be read (logged; after the commit, the cache's short TTL is the safety net)."""
+        try:
+            return await self._availability.elsewhere(view.specialist_id, view.location_id, starts)
+        except Exception as exc:
+            log.warning("the specialist's other locations not read after commit: %r", exc)
+            return []
 
     @staticmethod
     async def _best_effort(action: Awaitable[object], what: str) -> None:

@@ -73,7 +73,12 @@ class SlotAuthority(Protocol):
         day: date | None = None,
         events: Sequence[Event] = (),
         release: Sequence[str | int] = (),
+        elsewhere: Sequence[tuple[int, date]] = (),
     ) -> None: ...
+
+    async def elsewhere(
+        self, specialist_id: int, location_id: int, starts: Sequence[datetime]
+    ) -> list[tuple[int, date]]: ...
 
     async def capacity(
         self, session: AsyncSession, *, location_id: int, service_id: int

@@ -77,6 +77,22 @@ async def location_meta(session: AsyncSession, location_id: int) -> LocationMeta
     return LocationMeta(row.id, row.timezone, row.capacity, row.is_active)
 
 
+async def specialist_locations(session: AsyncSession) -> dict[int, list[tuple[int, str]]]:
+    """Specialist id -> every location where they have a weekly schedule row (day off or
+    not), with its time zone, in location id order: where an appointment of theirs can show
+    as busy. One query for all specialists."""
+    rows = await session.execute(
+        select(SpecialistSchedule.specialist_id, Location.id, Location.timezone)
+        .join(Location, Location.id == SpecialistSchedule.location_id)
+        .distinct()
+        .order_by(SpecialistSchedule.specialist_id, Location.id)
+    )
+    out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for specialist_id, location_id, timezone in rows:
+        out[int(specialist_id)].append((int(location_id), str(timezone)))
+    return dict(out)
+
+
 async def load_service_catalog(
     session: AsyncSession, location_id: int, service_id: int
 ) -> ServiceCatalog | None:

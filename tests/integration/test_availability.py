@@ -366,6 +366,43 @@ async def test_a_change_on_a_date_keeps_the_locations_other_dates_cached(
     assert "10:00" in before[TUESDAY] and "10:00" not in fresh
 
 
+async def test_a_booking_at_another_location_drops_the_specialists_days_here(
+    availability: AvailabilityService, salon: Salon, session: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Anna works at Center and at North: booked at North, she is busy at Center too, so
+    Center's cached date must be dropped with North's."""
+    north = await make_salon(session, name="North")
+    for dow in range(1, 6):
+        session.add(
+            SpecialistSchedule(
+                specialist_id=salon.anna.id,
+                location_id=north.location.id,
+                day_of_week=dow,
+                start_time=dt.time(10),
+                end_time=dt.time(14),
+            )
+        )
+    session.add(ServiceSpecialist(service_id=north.service.id, specialist_id=salon.anna.id))
+    await session.commit()
+    await availability.invalidate()  # the catalog changed
+    thursday = TUESDAY + dt.timedelta(days=2)
+    assert "10:00" in await slots(availability, salon, specialist=salon.anna)
+    other_day = await slots(availability, salon, specialist=salon.anna, day=thursday)
+    start = at(TUESDAY, "10:00")
+    await book(session, north, specialist=salon.anna, chair=north.chairs[0], start=start)
+
+    elsewhere = await availability.elsewhere(salon.anna.id, north.location.id, [start])
+    assert elsewhere == [(salon.location.id, TUESDAY)]
+    assert await availability.elsewhere(salon.boris.id, salon.location.id, [start]) == []
+    await availability.invalidate(location_id=north.location.id, day=TUESDAY)
+    assert "10:00" in await slots(availability, salon, specialist=salon.anna)  # as before
+    await availability.invalidate(location_id=north.location.id, day=TUESDAY, elsewhere=elsewhere)
+    assert "10:00" not in await slots(availability, salon, specialist=salon.anna)
+    with count_queries(engine) as queries:
+        assert await slots(availability, salon, specialist=salon.anna, day=thursday) == other_day
+    assert queries == []  # Center's other dates stay cached
+
+
 async def test_a_dates_version_is_never_used_twice(
     availability: AvailabilityService, redis: Redis, redis_prefix: str
 ) -> None:

@@ -702,3 +702,34 @@ async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
     assert START not in await offered()
     await eng.booking.cancel(again.id, actor=Actor("admin", 1), now=NOW)
     assert START in await offered()
+
+
+async def test_a_booking_drops_the_specialists_dates_at_their_other_locations(
+    eng: Engine,
+    cat: Catalog,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The after-commit step asks where else the specialist works and drops those dates in
+    the same invalidation (`AvailabilityService.elsewhere`, tested with real locations in
+    tests/integration/test_availability.py)."""
+    there = [(10_001, START.date())]
+    asked: list[tuple[int, int, list[datetime]]] = []
+    sent: list[Any] = []
+    real_invalidate = eng.availability.invalidate
+
+    async def elsewhere(specialist_id: int, location_id: int, starts: Any) -> Any:
+        asked.append((specialist_id, location_id, list(starts)))
+        return there
+
+    async def invalidate(**kwargs: Any) -> None:
+        sent.append(kwargs.get("elsewhere", ()))
+        await real_invalidate(**kwargs)
+
+    monkeypatch.setattr(eng.availability, "elsewhere", elsewhere)
+    monkeypatch.setattr(eng.availability, "invalidate", invalidate)
+    client = await make_client(session_factory, balance=RICH)
+    hold = await hold_start(eng, cat, client)
+    view = await book(eng, cat, client, hold_id=hold.hold_id)
+    assert asked == [(view.specialist_id, cat.location_id, [view.start])]
+    assert sent[-1] == there
