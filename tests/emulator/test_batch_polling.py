@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from aiogram import Bot, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.dispatcher import DEFAULT_BACKOFF_CONFIG
 from aiogram.types import Chat, Message, Update, User
 from aiogram.utils.backoff import BackoffConfig
@@ -57,14 +55,6 @@ class Recorder:
                 await self.changed.wait()
 
         await asyncio.wait_for(wait(), 10)
-
-
-@pytest.fixture
-async def bot(emulator: BotAPIEmulator) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.url))
-    client = Bot(emulator.token, session=session)
-    yield client
-    await client.session.close()
 
 
 def dispatcher(recorder: Recorder, *, max_lanes: int = 40) -> BatchDispatcher:

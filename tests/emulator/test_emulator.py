@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -24,14 +21,6 @@ from redis.asyncio import Redis
 from bot.emulator import BotAPIEmulator
 from tests.emulator.fixtures import REDIS_URL
 from tests.emulator.redis_proxy import RedisProxy
-
-
-@pytest.fixture
-async def bot(emulator: BotAPIEmulator) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.url))
-    client = Bot(emulator.token, session=session)
-    yield client
-    await client.session.close()
 
 
 def _keyboard(*labels: str) -> InlineKeyboardMarkup:
