@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.handlers import FEATURES, Feature, setup_routers
 from bot.handlers.admin_only import DENIED_TEXT, is_admin_router
-from bot.handlers.inline_filters import run_filters_inline
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.ioc.providers import make_container
 from bot.ioc.types import Clock
@@ -47,6 +46,7 @@ from bot.notify.runner import run_worker
 from bot.ops import metrics
 from bot.ops.batch_polling import BatchDispatcher
 from bot.ops.http import Probed, add_routes
+from bot.ops.inline_filters import run_filters_inline
 from bot.ops.polling_lease import PollingLease, polling_lease_key
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
 from bot.ops.redis import make_redis

@@ -1,4 +1,4 @@
-"""`bot.handlers.inline_filters`: every filter of the bot's routers runs in the event loop, and
+"""`bot.ops.inline_filters`: every filter of the bot's routers runs in the event loop, and
 a button filter with its prefix check answers exactly as aiogram's own."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.types import CallbackQuery, Chat, Message, User
 
 from bot.handlers import setup_routers
-from bot.handlers.inline_filters import PrefixedCallbackQueryFilter, run_filters_inline
+from bot.ops.inline_filters import PrefixedCallbackQueryFilter, run_filters_inline
 
 USER = User(id=1, is_bot=False, first_name="Ann")
 MESSAGE = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=1, type="private"), text="x")
