@@ -62,6 +62,7 @@ from bot.domain.tz import day_bounds, local_date
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, Event, EventBus, event_message
 from bot.services.holds import LIVE_LUA, RELEASE_LUA, HoldStore, held_between
+from bot.services.transaction import read_session
 from db.repositories import catalog as repo
 from db.repositories.workplace_day import (
     load_busy_and_workplace_day,
@@ -1267,9 +1268,7 @@ class _OnDemand:
     opens none) and closed on leaving the `async with`: a step checks out one connection at
     most, however many queries it needs.
 
-    Its statements run outside a transaction (autocommit): at READ COMMITTED each statement
-    sees the data committed when it starts either way, and a read that writes nothing needs
-    no BEGIN and ROLLBACK round trips."""
+    Its statements run outside a transaction (`read_session`)."""
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = factory
@@ -1277,13 +1276,7 @@ class _OnDemand:
 
     async def __call__(self) -> AsyncSession:
         if self._session is None:
-            session = self._factory()
-            try:
-                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            except BaseException:
-                await session.close()
-                raise
-            self._session = session
+            self._session = read_session(self._factory)
         return self._session
 
     async def __aenter__(self) -> _OnDemand:

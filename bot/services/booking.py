@@ -87,7 +87,7 @@ from bot.services.notifications import (
     settle_client_confirmation,
 )
 from bot.services.take_hold import take_hold
-from bot.services.transaction import in_transaction
+from bot.services.transaction import in_transaction, read_session
 from db.errors import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, sqlstate
 from db.models import Appointment
 from db.repositories import appointments as appts
@@ -210,7 +210,9 @@ class BookingService:
         bookable time. Rule: docs/rules.md#holds.
         """
         self._check_notice(start, now)
-        async with nullcontext(session) if session is not None else self._sessions() as reads:
+        # Reads only: outside a transaction (no BEGIN, no ROLLBACK).
+        own = read_session(self._sessions) if session is None else nullcontext(session)
+        async with own as reads:
             hold = await take_hold(
                 reads,
                 self._availability,
@@ -357,7 +359,7 @@ class BookingService:
         terms = await wallets.booking_terms(session, request.client_id)
         if terms is None:
             raise NotFound(f"client {request.client_id}")
-        percent, blocked = terms
+        percent, blocked, on_waitlist = terms
         if blocked:  # an admin blocked this client: no new bookings (docs/rules.md#admin-rights)
             raise AccessDenied(NotAllowedReason.CLIENT_BLOCKED)
         charge = apply_discount(chosen.price, percent)
@@ -398,13 +400,14 @@ class BookingService:
             raise NotFound(f"appointment {appointment_id}")
         view = appointment_view(row)
         appt_row, location, service, specialist, workplace, client = row
-        await waitlist_repo.fulfil_for_booking(
-            session,
-            client_id=request.client_id,
-            location_id=request.location_id,
-            service_id=request.service_id,
-            day=local_day(view.start, view.timezone),
-        )
+        if on_waitlist:  # read with the terms: most clients wait for nothing
+            await waitlist_repo.fulfil_for_booking(
+                session,
+                client_id=request.client_id,
+                location_id=request.location_id,
+                service_id=request.service_id,
+                day=local_day(view.start, view.timezone),
+            )
         await queue_booking_notifications(
             session,
             appointment_id,

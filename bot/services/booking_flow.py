@@ -24,6 +24,7 @@ from bot.services.booking import BookingService
 from bot.services.booking_menu import BookingMenuService
 from bot.services.booking_types import AppointmentView, BookingRequest
 from bot.services.holds import Hold, HoldStore
+from bot.services.transaction import read_session
 from bot.services.waitlist import WaitlistService
 
 # A pay-at-checkout invoice keeps the time held this long (seconds): enough to enter a card.
@@ -132,10 +133,13 @@ class BookingFlow:
     async def _hold_and_quote(
         self, choice: TimeChoice, *, now: datetime, ttl_seconds: int | None = None
     ) -> SummaryQuote:
-        """`pick_time` for `ttl_seconds` (None: the usual hold), in one session: the hold's
-        reads, then the client's money."""
+        """`pick_time` for `ttl_seconds` (None: the usual hold), in one session outside a
+        transaction (`read_session`: both only read): the hold's reads, then the client's
+        money."""
         async with (
-            nullcontext(None) if self._session_factory is None else self._session_factory()
+            nullcontext(None)
+            if self._session_factory is None
+            else read_session(self._session_factory)
         ) as session:
             try:
                 hold = await self._booking.hold(

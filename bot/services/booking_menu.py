@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.names import localized_name
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
+from bot.services.transaction import read_session
 from db.repositories import booking_menu as repo
 
 T = TypeVar("T")
@@ -239,7 +240,8 @@ class BookingMenuService:
     ) -> ClientMoney:
         """The client's discount percent and wallet balance (0 if no wallet row yet), read in
         `session` when given."""
-        async with nullcontext(session) if session is not None else self._session_factory() as s:
+        own = read_session(self._session_factory) if session is None else nullcontext(session)
+        async with own as s:
             row = await repo.client_money(s, client_id)
         if row is None:
             return ClientMoney(Decimal(0), Decimal(0))
@@ -248,7 +250,7 @@ class BookingMenuService:
     async def client_start(self, client_id: int) -> ClientStart:
         """Blocked or not, and whether this is the client's first booking, in one query; an
         unknown client is neither (the confirm refuses it)."""
-        async with self._session_factory() as session:
+        async with read_session(self._session_factory) as session:
             row = await repo.client_start(session, client_id)
         if row is None:
             return ClientStart(blocked=False, first_booking=False)

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.domain.errors import NotFound
 from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 from bot.services.notifications import rearm_reminders
-from bot.services.transaction import in_transaction
+from bot.services.transaction import in_transaction, read_session
 from db.repositories.clients import ClientRepository, ClientRow
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ class ClientService:
                 return ClientProfile(**json.loads(cached))
             except (TypeError, ValueError):
                 log.warning("dropping malformed cached profile for tg %s", tg_id)
-        async with self.session_factory() as session:
+        async with read_session(self.session_factory) as session:
             repo = ClientRepository(session)
             found = await repo.by_tg_id_with_roles(tg_id)
             if found is None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import Base
 from db.models import Client, ClientWallet, WalletTransaction
+from db.repositories.waitlist import LIVE as LIVE_WAITLIST
 
 # Ledger rows that pay for an appointment (signed): their negated sum is what the client paid.
 CHARGE_KINDS = ("debit", "reschedule")
@@ -30,9 +31,15 @@ _CREDIT = text(
     "WHERE client_id = :client RETURNING balance"
 )
 _ADD_ENTRY = insert(_LEDGER).returning(_LEDGER.c.id)
-_BOOKING_TERMS = select(_CLIENTS.c.discount_percent, _CLIENTS.c.is_blocked).where(
-    _CLIENTS.c.id == bindparam("client")
-)
+_WAITLIST = Base.metadata.tables["waitlist"]
+_BOOKING_TERMS = select(
+    _CLIENTS.c.discount_percent,
+    _CLIENTS.c.is_blocked,
+    exists().where(
+        _WAITLIST.c.client_id == _CLIENTS.c.id,
+        _WAITLIST.c.status.in_([s.value for s in LIVE_WAITLIST]),
+    ),
+).where(_CLIENTS.c.id == bindparam("client"))
 
 
 async def ensure(session: AsyncSession, client_id: int) -> None:
@@ -159,8 +166,11 @@ async def discount_percent_for_update(session: AsyncSession, client_id: int) -> 
     return Decimal(value) if value is not None else None
 
 
-async def booking_terms(session: AsyncSession, client_id: int) -> tuple[Decimal, bool] | None:
-    """(discount percent, blocked by an admin) of the client, read in one query; None for an
-    unknown client."""
+async def booking_terms(
+    session: AsyncSession, client_id: int
+) -> tuple[Decimal, bool, bool] | None:
+    """(discount percent, blocked by an admin, has a live waitlist entry) of the client, read
+    in one query; None for an unknown client. A booking marks the client's live entries for
+    its date fulfilled, a statement it can skip when there are none."""
     row = (await session.execute(_BOOKING_TERMS, {"client": client_id})).one_or_none()
-    return None if row is None else (Decimal(row[0]), bool(row[1]))
+    return None if row is None else (Decimal(row[0]), bool(row[1]), bool(row[2]))

@@ -651,6 +651,8 @@ async def test_hold_and_confirm_statement_budget(
     # Confirmation, specialist notice, two client reminders, the specialist's, the thank-you.
     assert queued == 6
     assert sum(s.startswith("INSERT INTO outbox") for s in confirm) == 1
+    # A client waiting for nothing: the waitlist is not touched (read with the terms).
+    assert not [s for s in confirm if s.startswith("UPDATE waitlist")]
     catalog_tables = ("FROM locations", "FROM services", "schedules")
     workplace_day = [s for s in held if "specialist_schedules" in s]
     assert len(workplace_day) == 1 and workplace_day[0].startswith("SELECT appointments.id")

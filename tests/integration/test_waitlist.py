@@ -172,3 +172,28 @@ async def test_join_refuses_a_past_date_and_one_beyond_the_horizon(
     for day in (today, today + timedelta(days=horizon)):
         await eng.waitlist.join(client, cat.location_id, cat.service_id, day, now=NOW)
     assert len(await eng.waitlist.list_for_client(client)) == 2
+
+
+async def test_booking_the_day_fulfils_the_clients_own_entry_for_it_only(
+    eng: Engine, cat: Catalog, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """A client waiting for a date who books it anyway is done waiting for that date; their
+    entry for another date still waits. (The booking reads whether the client waits at all
+    with its terms and updates the waitlist only then.)"""
+    waiting, other = [await make_client(session_factory, balance=RICH) for _ in range(2)]
+    await eng.waitlist.join(waiting, cat.location_id, cat.service_id, DAY, now=NOW)
+    await eng.waitlist.join(
+        waiting, cat.location_id, cat.service_id, DAY + timedelta(days=1), now=NOW
+    )
+    await eng.waitlist.join(other, cat.location_id, cat.service_id, DAY, now=NOW)
+
+    await eng.booking.confirm(req(cat, waiting), now=NOW)
+
+    async with session_factory() as s:
+        rows = await s.execute(text("SELECT client_id, date, status FROM waitlist"))
+        found = {(int(c), d): str(st) for c, d, st in rows}
+    assert found == {
+        (waiting, DAY): "fulfilled",
+        (waiting, DAY + timedelta(days=1)): "waiting",
+        (other, DAY): "waiting",
+    }
