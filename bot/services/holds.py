@@ -181,9 +181,11 @@ end
 # ARGV: prefix, hold_id, client, location, specialist, workplace, start_ms, end_ms, blocked_ms,
 #       ttl_ms, capacity_left (-1 = no cap), payload json (without expiry/member),
 #       allowed workplaces ("1,2"), placed appointments json ([[start_ms, blocked_ms, current,
-#       [allowed, ...], booking key ('' = none)], ...]), now_ms ('' = Redis TIME), search budget
-#       (steps), seen holds json (members of other clients' holds at the location read before
-#       the appointments: ["member", ...])
+#       allowed set (0-based index into the last argument), booking key ('' = none)], ...]),
+#       now_ms ('' = Redis TIME), search budget (steps), seen holds json (members of other
+#       clients' holds at the location read before the appointments: ["member", ...]), the
+#       placed appointments' distinct allowed workplace sets json ([[w, ...], ...]: most of a
+#       day's appointments share one, sent once)
 # Returns {1, expires_ms, workplace} on success (the workplace the hold sits on), {0, reason}
 # when another client's hold is in the way.
 _ACQUIRE = (
@@ -221,8 +223,9 @@ end
 -- after that read: it still counts (unless the appointments show it booked).
 local others = redis.call('ZRANGE', lkey, 0, -1)
 local jobs, spent = {}, {}
+local allowed_sets = cjson.decode(ARGV[18])
 for n, p in ipairs(cjson.decode(ARGV[14])) do
-  jobs[#jobs + 1] = {s = p[1], e = p[2], cur = p[3], allowed = p[4], k = 'a' .. n}
+  jobs[#jobs + 1] = {s = p[1], e = p[2], cur = p[3], allowed = allowed_sets[p[4] + 1], k = 'a' .. n}
   if p[5] and p[5] ~= '' then spent[p[5]] = true end
 end
 local live = {}
@@ -469,12 +472,14 @@ class HoldStore:
             "blocked_ms": _ms(blocked_until),
             "price": str(price),
         }
+        # Each distinct set of allowed workplaces is sent once (jobs refer to it by index).
+        sets: dict[frozenset[int], int] = {}
         jobs = [
             [
                 _ms(j.start),
                 _ms(j.end),
                 j.current if j.current is not None else -1,
-                sorted(j.allowed),
+                sets.setdefault(j.allowed, len(sets)),
                 j.booking_key or "",
             ]
             for j in placed
@@ -498,6 +503,7 @@ class HoldStore:
                 self._now_arg(),
                 SEARCH_BUDGET,
                 json.dumps([member_of(h) for h in seen]),
+                json.dumps([sorted(allowed) for allowed in sets]),
             ]
         )
         if int(ok) != 1:

@@ -323,6 +323,26 @@ async def test_a_hold_counts_the_appointments_it_is_given(redis: Redis, redis_pr
         await take(holds, 1, specialist=1, workplace=1, placed=[job(START, 60, 1)])
 
 
+async def test_appointments_with_different_workplace_sets_each_keep_their_own(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """The script gets each distinct set of allowed workplaces once and the appointments
+    refer to theirs: one fixed on workplace 1, one on 2 that may move to 3. A hold pinned to 2
+    fits (the second appointment moves to 3); another pinned to 3 then does not."""
+    holds = store(redis, redis_prefix)
+    placed = [job(START, 60, 1), job(START, 60, 2, 2, 3)]
+    hold = await take(holds, 1, specialist=1, workplace=2, placed=placed)
+    assert hold.workplace_id == 2
+    with pytest.raises(SlotTaken):
+        await take(holds, 2, specialist=2, workplace=3, placed=placed)
+    # The same appointments in the other order (the sets' indexes swap): the same answers.
+    await holds.release(1)
+    hold = await take(holds, 1, specialist=1, workplace=2, placed=placed[::-1])
+    assert hold.workplace_id == 2
+    with pytest.raises(SlotTaken):
+        await take(holds, 2, specialist=2, workplace=3, placed=placed[::-1])
+
+
 async def test_many_clients_racing_for_three_workplaces_get_three_holds(
     redis: Redis, redis_prefix: str
 ) -> None:
