@@ -166,9 +166,7 @@ async def discount_percent_for_update(session: AsyncSession, client_id: int) -> 
     return Decimal(value) if value is not None else None
 
 
-async def booking_terms(
-    session: AsyncSession, client_id: int
-) -> tuple[Decimal, bool, bool] | None:
+async def booking_terms(session: AsyncSession, client_id: int) -> tuple[Decimal, bool, bool] | None:
     """(discount percent, blocked by an admin, has a live waitlist entry) of the client, read
     in one query; None for an unknown client. A booking marks the client's live entries for
     its date fulfilled, a statement it can skip when there are none."""
