@@ -376,6 +376,36 @@ class DayPlan:
             return (local - self._fixed_offset).replace(tzinfo=UTC)
         return boundary_instant(local, self.tz)
 
+    def reach(self, start: datetime, holds: Iterable[HeldInterval]) -> Interval:
+        """The part of the date that a check of `start` for one (specialist, workplace) pair,
+        with no appointment moved, depends on: [start, start + the plan's longest block),
+        widened by every hold overlapping it, then by every hold overlapping that, and so
+        on, within the date's bounds.
+
+        Such a check looks at the pair's specialist, workplace, client and the location's
+        capacity over the candidate's own interval, and at the holds that may have to move
+        to other workplaces for it (`Obstacles._workplace_fits`): those are chained to the
+        candidate through overlapping holds, and what they may move onto overlaps them. An
+        appointment outside the reach is fixed (nothing is re-assigned) and meets neither
+        the candidate nor a hold it chains to, so it cannot change the answer; reading only
+        the reach spares a confirm the rest of the day's appointments. (One exception, by
+        design: holds that no longer fit together anyway, away from the candidate, do not
+        refuse it here.)"""
+        longest = max(
+            (pair.block for pairs in self.pairs.values() for pair in pairs),
+            default=timedelta(0),
+        )
+        lo, hi = start, start + longest
+        spans = sorted((h.start, h.blocked_until) for h in holds)
+        grown = True
+        while grown:
+            grown = False
+            for s, e in spans:
+                if s < hi and lo < e and (s < lo or e > hi):
+                    lo, hi, grown = min(lo, s), max(hi, e), True
+        day_start, day_end = self.window
+        return max(lo, day_start), min(hi, day_end)
+
     @property
     def is_empty(self) -> bool:
         """Nobody qualified works that date (closed, holiday, days off, breaks)."""

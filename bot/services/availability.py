@@ -454,6 +454,9 @@ class AvailabilityService:
             client_id=client_id,
             exclude=exclude,
             fresh_calendar=fresh_calendar,
+            # One pair, nothing re-assigned, nothing to rank: the appointments of the part of
+            # the day the answer depends on are enough (`DayPlan.reach`).
+            reach_only=check_workplace is not None and query.specialist_id is not None,
         )
         if isinstance(check, Reason):
             return check, []
@@ -495,7 +498,15 @@ class AvailabilityService:
         the location's workplace day over the local date of `start`, read in the same query
         as the appointments (None when it read none)."""
         check = await self._prepare(
-            session, query, start=start, now=now, client_id=client_id, with_day=True
+            session,
+            query,
+            start=start,
+            now=now,
+            client_id=client_id,
+            with_day=True,
+            # One specialist: the pairs rank by workplace alone, each is a check of one pair,
+            # and a re-assignment uses the workplace day, read whole.
+            reach_only=query.specialist_id is not None,
         )
         if isinstance(check, Reason):
             return iter(()), (), None
@@ -524,11 +535,15 @@ class AvailabilityService:
         exclude: int | None = None,
         fresh_calendar: bool = False,
         with_day: bool = False,
+        reach_only: bool = False,
     ) -> _Check | Reason:
         """Everything the check of `start` reads (catalog, calendar, live holds, then the
         appointments), or the reason it is not a bookable time before any of it matters
         (CLOSED, NOTICE, HORIZON). `with_day`: also the location's workplace day over the
-        local date of `start`, read in the same query as the appointments."""
+        local date of `start`, read in the same query as the appointments. `reach_only`:
+        the appointments of `DayPlan.reach` only, not of the whole date (for checks of one
+        pair at a time, ranked by workplace alone: one specialist; the workplace day is
+        still the whole date's)."""
         location_id, service_id = query.location_id, query.service_id
         specialist_id, exclude_appointment_id = query.specialist_id, exclude
         if start.tzinfo is None or now.tzinfo is None:
@@ -562,6 +577,8 @@ class AvailabilityService:
         # after its commit, so a booking is seen as its hold, its appointment or both (counted
         # once: `spent_holds`), never as neither.
         holds = await self._holds.holds_between(location_id, window_start, window_end)
+        if reach_only:
+            window_start, window_end = plan.reach(start, holds)
         condition = repo.busy_condition(
             start=window_start,
             end=window_end,

@@ -4,21 +4,26 @@ refused because of an earlier greedy choice (real PostgreSQL and Redis)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain import notification_kinds as kinds
-from bot.domain.errors import AccessDenied, NotAllowed, SlotTaken
+from bot.domain.errors import AccessDenied, NotAllowed, SlotTaken, SlotUnavailable
+from bot.domain.slots import DayPlan
 from bot.domain.types import SlotQuery
 from bot.services.booking import Actor, AppointmentView
 from bot.services.holds import Hold
 from db.models import Appointment, AuditEntry, Outbox, Workplace
+from db.repositories import catalog as catalog_repo
 from tests.integration.factories import (
     DESK_ADMIN,
     NOW,
@@ -237,7 +242,7 @@ async def test_concurrent_bookings_of_a_day_that_fits_all_succeed(
     assert count == len(wanted)
 
 
-async def hold(eng: Engine, cat: Catalog, client: int, specialist: int, hhmm: str) -> Hold:
+async def hold(eng: Engine, cat: Catalog, client: int, specialist: int | None, hhmm: str) -> Hold:
     return await eng.booking.hold(
         client_id=client,
         location_id=cat.location_id,
@@ -501,3 +506,96 @@ async def name_of(sessions: async_sessionmaker[AsyncSession], workplace_id: int)
                 await s.execute(select(Workplace.name).where(Workplace.id == workplace_id))
             ).scalar_one()
         )
+
+
+async def test_a_check_of_one_pair_reads_its_reach_and_answers_as_the_whole_day(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A confirm's check of its held pair, and a hold's checks of one specialist's pairs, read
+    only the appointments of `DayPlan.reach` (the candidate's interval widened through
+    overlapping holds). On three random days of appointments and other clients' holds (one
+    location with a capacity cap), every (start, specialist, workplace) and every hold's
+    pairs, re-assignments included, get the same answer as with the whole day read, and
+    less is read."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    grid = [f"{h:02d}:{m:02d}" for h in range(9, 14) for m in (0, 15, 30, 45)]
+    rows: list[int] = []
+    read = catalog_repo.load_busy_where
+
+    async def counted(*args: Any, **kwargs: Any) -> list[Any]:
+        found = await read(*args, **kwargs)
+        rows.append(len(found))
+        return found
+
+    monkeypatch.setattr(catalog_repo, "load_busy_where", counted)
+
+    async def answers(cat: Catalog, client: int) -> list[list[tuple[object, ...]]]:
+        out: list[list[tuple[object, ...]]] = []
+        for hhmm in grid:
+            for specialist in cat.specialist_ids:
+                # A hold's pairs of one specialist, in order, re-assignment included.
+                query = SlotQuery(cat.location_id, cat.service_id, specialist)
+                async with session_factory() as s:
+                    lazy, _, _ = await eng.availability.hold_candidates(
+                        s, query=query, start=moscow(hhmm), now=NOW, client_id=client
+                    )
+                    out.append([(c.specialist_id, c.workplace_id, c.moves) for c in lazy])
+                for workplace in cat.workplace_ids:
+                    async with session_factory() as s, s.begin():
+                        _, found = await eng.availability.evaluate(
+                            s,
+                            location_id=cat.location_id,
+                            service_id=cat.service_id,
+                            specialist_id=specialist,
+                            start=moscow(hhmm),
+                            now=NOW,
+                            client_id=client,
+                            fresh_calendar=True,
+                            check_workplace=workplace,
+                        )
+                    out.append([(c.specialist_id, c.workplace_id, c.blocked_until) for c in found])
+        return out
+
+    reached: list[list[tuple[object, ...]]] = []
+    whole: list[list[tuple[object, ...]]] = []
+    reach_rows = whole_rows = 0
+    for seed in (1, 2, 3):
+        rng = random.Random(seed)
+        cat = await make_catalog(
+            session_factory,
+            specialists=4,
+            workplaces=3,
+            break_min=15,
+            capacity=3 if seed == 3 else None,
+            opens=time(9),
+            closes=time(15),
+        )
+        for _ in range(14):
+            specialist = rng.choice(cat.specialist_ids)
+            workplace = rng.choice(cat.workplace_ids)
+            # One that overlaps an appointment placed already is refused by the constraints.
+            with contextlib.suppress(DBAPIError):
+                await place(session_factory, cat, specialist, workplace, rng.choice(grid))
+        for holder in await make_clients(session_factory, 6, balance=Decimal("1000.00")):
+            with contextlib.suppress(SlotTaken, SlotUnavailable):
+                await hold(
+                    eng, cat, holder, rng.choice([None, *cat.specialist_ids]), rng.choice(grid)
+                )
+        client = await make_client(session_factory)
+        rows.clear()
+        reached += await answers(cat, client)
+        reach_rows += sum(rows)
+        rows.clear()
+        with monkeypatch.context() as whole_day:
+            whole_day.setattr(DayPlan, "reach", lambda plan, start, holds: plan.window)
+            whole += await answers(cat, client)
+        whole_rows += sum(rows)
+    assert reached == whole
+    assert any(reached) and not all(reached)  # free and taken times both checked
+    # Some holds fit only by re-assigning the day (moves name appointments).
+    assert [c for found in reached for c in found if isinstance(c[2], tuple) and c[2]]
+    assert reach_rows < whole_rows
