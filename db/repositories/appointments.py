@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import AppointmentStatus
 from db.base import Base
+from db.driver import fetch
 from db.models import Appointment, Client, Location, Service, Specialist, Workplace
 
 BOOKED = AppointmentStatus.BOOKED
@@ -32,7 +33,8 @@ LOCK_WORKPLACE = 2
 LOCK_LOCATION_CAPACITY = 3
 
 # The booking path's statements, built once (SQLAlchemy Core on the table, rows as tuples):
-# per call only the parameters change, so nothing is rebuilt or turned into ORM objects.
+# per call only the parameters change, so nothing is rebuilt or turned into ORM objects. The
+# booking key lookup and the insert run on the driver (`db.driver.fetch`).
 _APPOINTMENTS = Base.metadata.tables["appointments"]
 _LOCK = text("SELECT pg_advisory_xact_lock(:c, :i)")
 _TRY_LOCK_FIRST = text(
@@ -75,8 +77,8 @@ async def try_lock_first(session: AsyncSession, cls: int, idents: Sequence[int])
 
 async def by_booking_key(session: AsyncSession, key: str) -> tuple[int, int] | None:
     """(appointment id, client id) of the appointment booked with hold id `key`, or None."""
-    row = (await session.execute(_BY_BOOKING_KEY, {"key": key})).one_or_none()
-    return None if row is None else (row[0], row[1])
+    rows = await fetch(session, _BY_BOOKING_KEY, {"key": key})
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 async def get(session: AsyncSession, appointment_id: int) -> Appointment | None:
@@ -120,7 +122,8 @@ async def insert(session: AsyncSession, **values: Any) -> int:
     """Plain INSERT (never ON CONFLICT, see the module docstring) of one appointment with the
     given column values, run at once so a conflict surfaces here (sqlstate 23P01 / 23505 in
     `DBAPIError`); returns the new id."""
-    return int((await session.execute(_INSERT, values)).scalar_one())
+    (row,) = await fetch(session, _INSERT, values)
+    return int(row[0])
 
 
 async def mark_cancelled(

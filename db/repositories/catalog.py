@@ -13,7 +13,21 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    false,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.catalog import (
@@ -27,6 +41,7 @@ from bot.domain.catalog import (
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
 from bot.domain.statuses import AppointmentStatus
 from db.base import Base
+from db.driver import fetch
 from db.models import (
     Break,
     Location,
@@ -361,6 +376,13 @@ def busy_condition(
     return BusyFilter(shape, params)
 
 
+def _int_array(name: str) -> BindParameter[Any]:
+    """A parameter bound as one integer array (`= ANY(...)`, not an expanding IN list: the
+    statement's text does not depend on the list's length, and `db.driver.fetch` can run it)."""
+    array: Any = ARRAY(Integer)
+    return bindparam(name, type_=array)
+
+
 @cache
 def busy_where(shape: tuple[bool, bool, bool, bool]) -> ColumnElement[bool]:
     """The SQL condition of a `BusyFilter` of this shape, on its parameters (built once per
@@ -370,10 +392,10 @@ def busy_where(shape: tuple[bool, bool, bool, bool]) -> ColumnElement[bool]:
     if has_location:
         here = _APPT.c.location_id == bindparam("b_location")
         if has_workplaces:
-            here = and_(here, _APPT.c.workplace_id.in_(bindparam("b_workplaces", expanding=True)))
+            here = and_(here, _APPT.c.workplace_id == any_(_int_array("b_workplaces")))
         who.append(here)
     if has_specialists:
-        who.append(_APPT.c.specialist_id.in_(bindparam("b_specialists", expanding=True)))
+        who.append(_APPT.c.specialist_id == any_(_int_array("b_specialists")))
     if has_client:
         who.append(_APPT.c.client_id == bindparam("b_client"))
     return and_(
@@ -438,5 +460,5 @@ def _busy_select(shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
 
 async def load_busy_where(session: AsyncSession, busy: BusyFilter) -> list[BusyAppointment]:
     """The active appointments meeting `busy` (`busy_condition`'s), in start order."""
-    rows = (await session.execute(_busy_select(busy.shape), busy.params)).all()
+    rows = await fetch(session, _busy_select(busy.shape), busy.params)
     return [BusyAppointment(*row) for row in rows]

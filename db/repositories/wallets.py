@@ -8,18 +8,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, insert, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import Base
+from db.driver import fetch
 from db.models import Client, ClientWallet, WalletTransaction
 from db.repositories.waitlist import LIVE as LIVE_WAITLIST
 
 # Ledger rows that pay for an appointment (signed): their negated sum is what the client paid.
 CHARGE_KINDS = ("debit", "reschedule")
 
-# Statements every booking runs, built once (SQLAlchemy Core on the tables, rows as tuples).
+# Statements every booking runs, built once (SQLAlchemy Core on the tables) and run on the
+# driver (`db.driver.fetch`).
 _CLIENTS = Base.metadata.tables["clients"]
 _LEDGER = Base.metadata.tables["wallet_transactions"]
 _DEBIT = text(
@@ -37,7 +39,7 @@ _BOOKING_TERMS = select(
     _CLIENTS.c.is_blocked,
     exists().where(
         _WAITLIST.c.client_id == _CLIENTS.c.id,
-        _WAITLIST.c.status.in_([s.value for s in LIVE_WAITLIST]),
+        or_(*(_WAITLIST.c.status == s.value for s in LIVE_WAITLIST)),
     ),
 ).where(_CLIENTS.c.id == bindparam("client"))
 
@@ -62,8 +64,8 @@ async def debit(session: AsyncSession, client_id: int, amount: Decimal) -> Decim
     One conditional UPDATE: the row lock it takes makes concurrent debits queue, and the
     `WHERE balance >= amount` is re-checked on the latest row version.
     """
-    result = await session.execute(_DEBIT, {"amount": amount, "client": client_id})
-    return result.scalar_one_or_none()
+    rows = await fetch(session, _DEBIT, {"amount": amount, "client": client_id})
+    return rows[0][0] if rows else None
 
 
 async def credit(session: AsyncSession, client_id: int, amount: Decimal) -> Decimal | None:
@@ -95,7 +97,8 @@ async def add_entry(
         "external_id": external_id,
         "created_by": created_by,
     }
-    return int((await session.execute(_ADD_ENTRY, values)).scalar_one())
+    (row,) = await fetch(session, _ADD_ENTRY, values)
+    return int(row[0])
 
 
 async def charged_for(session: AsyncSession, appointment_id: int) -> Decimal:
@@ -170,5 +173,8 @@ async def booking_terms(session: AsyncSession, client_id: int) -> tuple[Decimal,
     """(discount percent, blocked by an admin, has a live waitlist entry) of the client, read
     in one query; None for an unknown client. A booking marks the client's live entries for
     its date fulfilled, a statement it can skip when there are none."""
-    row = (await session.execute(_BOOKING_TERMS, {"client": client_id})).one_or_none()
-    return None if row is None else (Decimal(row[0]), bool(row[1]), bool(row[2]))
+    rows = await fetch(session, _BOOKING_TERMS, {"client": client_id})
+    if not rows:
+        return None
+    percent, blocked, on_waitlist = rows[0]
+    return Decimal(percent), bool(blocked), bool(on_waitlist)

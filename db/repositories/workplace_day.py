@@ -27,6 +27,7 @@ from bot.domain.assignment import PlacedAppointment, WorkplaceDay
 from bot.domain.catalog import BusyAppointment
 from bot.domain.statuses import AppointmentStatus
 from db.base import Base
+from db.driver import fetch
 from db.models import Appointment, Workplace, WorkplaceService
 from db.repositories.catalog import BUSY_COLUMNS, LONGEST_BLOCK, BusyFilter, busy_where
 
@@ -153,7 +154,7 @@ async def load_busy_and_workplace_day(
     location over `window` (with `hosts`) in one query: each row says which of the two it
     belongs to (or both), so each list is exactly what its own query returns."""
     params = {**busy.params, **_at_location(location_id, window)}
-    rows = await session.execute(_busy_and_day_select(busy.shape), params)
+    rows = await fetch(session, _busy_and_day_select(busy.shape), params)
     appointments: list[BusyAppointment] = []
     placed: list[PlacedAppointment] = []
     for row in rows:

@@ -1,0 +1,115 @@
+"""Hot-path statements on the session's own asyncpg connection, inside its transaction.
+
+SQLAlchemy's execute costs about 180 µs of CPU per statement on top of the driver's own 70 µs
+(`SELECT 1` in a transaction, same run; docs/bench-booking.md), and a booking runs a dozen
+fixed statements. `fetch` runs such a statement (SQLAlchemy Core, built once at import) on
+the asyncpg connection the session has checked out, in the same transaction, through
+asyncpg's prepared-statement cache:
+
+- the statement is compiled once per (statement, parameter names) by the session's own
+  dialect, so the SQL text is what SQLAlchemy itself would send;
+- the session's transaction is begun first if it has not sent its BEGIN yet (SQLAlchemy's
+  asyncpg adapter sends it lazily at the first statement), so a statement here never runs
+  outside the transaction it belongs to; an autocommit session (`read_session`) runs it
+  outside, as SQLAlchemy would;
+- listeners of SQLAlchemy's `before_cursor_execute` event see the statement (the metrics'
+  statement count, the tests' statement budgets);
+- a driver error comes out as SQLAlchemy's `DBAPIError` with the same sqlstate, as from
+  `session.execute`: the callers' constraint and retry handling is unchanged; an error that
+  means the connection is gone invalidates it, so the pool does not hand it out again.
+
+Only statements with plain parameters (no expanding IN lists: `= ANY(array)` instead) and
+result columns the driver decodes itself (no SQLAlchemy result processing: integers,
+numerics, text, booleans, timestamps) belong here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import ClauseElement
+
+# A compiled statement: its SQL text, its parameters in $n order, each with its type's bind
+# processor (None: passed as is) and its constant value (for values written in the statement).
+_Compiled = tuple[str, list[tuple[str, Any, Any]]]
+_COMPILED: dict[tuple[ClauseElement, frozenset[str]], _Compiled] = {}
+
+
+def _compiled(statement: ClauseElement, dialect: Dialect, keys: frozenset[str]) -> _Compiled:
+    found = _COMPILED.get((statement, keys))
+    if found is None:
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("expanding IN parameters are not supported: use = ANY(array)")
+        order = getattr(compiled, "positiontup", None) or ()  # the $n order (SQLCompiler)
+        processors = getattr(compiled, "_bind_processors", None) or {}
+        binds = getattr(compiled, "binds", None) or {}
+        constants = {name: bind.effective_value for name, bind in binds.items()}
+        found = (
+            compiled.string,
+            [(name, processors.get(name), constants.get(name)) for name in order],
+        )
+        _COMPILED[(statement, keys)] = found
+    return found
+
+
+async def fetch(
+    session: AsyncSession, statement: ClauseElement, params: Mapping[str, Any] | None = None
+) -> Sequence[Any]:
+    """Run `statement` (SQLAlchemy Core, with `params` by name) on the session's connection,
+    in its transaction; its rows as asyncpg records (tuples by position, as SQLAlchemy's
+    rows). Raises `DBAPIError` (sqlstate as from `session.execute`)."""
+    params = params or {}
+    connection = await session.connection()
+    sql, order = _compiled(statement, connection.dialect, frozenset(params))
+    args = []
+    for name, process, constant in order:
+        value = params.get(name, constant)
+        args.append(value if process is None else process(value))
+    # Listeners of SQLAlchemy's statement event (the metrics' statement count, the tests'
+    # statement budgets) see these statements too.
+    sync = connection.sync_connection
+    if sync is not None and sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+    pooled = await connection.get_raw_connection()
+    adapted: Any = pooled.dbapi_connection  # SQLAlchemy's asyncpg adapter
+    try:
+        async with adapted._execute_mutex:  # one statement at a time, as the adapter does
+            if not adapted._started and adapted.isolation_level != "autocommit":
+                await adapted._start_transaction()  # the BEGIN the adapter still owes
+            driver: Any = pooled.driver_connection  # asyncpg's own connection
+            records: Sequence[Any] = await driver.fetch(sql, *args)
+            return records
+    except DBAPIError:
+        raise
+    except Exception as error:
+        raise await _translated(connection, adapted, sql, args, error) from error
+
+
+async def _translated(
+    connection: AsyncConnection, adapted: Any, sql: str, args: list[Any], error: Exception
+) -> BaseException:
+    """`error` as `session.execute` would raise it (the adapter's translation, wrapped in
+    SQLAlchemy's `DBAPIError`), the connection invalidated when the error means it is gone."""
+    try:
+        adapted._handle_exception(error)  # raises the DB-API translation
+    except Exception as raised:
+        dbapi_error: Any = raised
+        dialect = connection.dialect
+        disconnect = dialect.is_disconnect(dbapi_error, adapted, None)
+        if disconnect:
+            await connection.invalidate(dbapi_error)
+        wrapped: BaseException = DBAPIError.instance(
+            sql,
+            args,
+            dbapi_error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        )
+        return wrapped
+    return error  # pragma: no cover - the adapter always raises

@@ -1,0 +1,122 @@
+"""`db.driver.fetch`: statements on the session's asyncpg connection behave as through
+`session.execute`: inside the session's transaction, errors as `DBAPIError` with their
+sqlstate, a lost connection invalidated, and seen by the statement event."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.services.transaction import read_session
+from db.base import Base
+from db.driver import fetch
+from db.engine import make_engine, make_session_factory
+from db.errors import UNIQUE_VIOLATION, sqlstate
+
+_LOCATIONS = Base.metadata.tables["locations"]
+_ADD = insert(_LOCATIONS).returning(_LOCATIONS.c.id)
+_NAMED = select(_LOCATIONS.c.id).where(_LOCATIONS.c.name == bindparam("name"))
+
+
+@pytest.fixture
+async def one_connection(
+    clean_db: AsyncEngine, database_url: str
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a pool of exactly one connection: every session below reuses it."""
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+def location(name: str) -> dict[str, str]:
+    return {"name": name, "address": "-", "timezone": "UTC"}
+
+
+async def test_the_first_statement_of_a_transaction_runs_inside_it(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with one_connection() as session, session.begin():
+            (row,) = await fetch(session, _ADD, location("Rolled back"))
+            assert row[0] > 0
+            raise RuntimeError("give up")
+    async with one_connection() as session:
+        assert await fetch(session, _NAMED, {"name": "Rolled back"}) == []
+    # Committed, it stays.
+    async with one_connection() as session, session.begin():
+        await fetch(session, _ADD, location("Committed"))
+    async with one_connection() as session:
+        assert len(await fetch(session, _NAMED, {"name": "Committed"})) == 1
+
+
+async def test_an_autocommit_session_runs_it_outside_a_transaction(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    async with read_session(one_connection) as reads:
+        assert await fetch(reads, _NAMED, {"name": "Nowhere"}) == []
+        raw = await (await reads.connection()).get_raw_connection()
+        assert not raw.driver_connection.is_in_transaction()
+
+
+async def test_a_constraint_error_is_a_dbapi_error_with_its_sqlstate(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    async with one_connection() as session, session.begin():
+        await fetch(session, _ADD, location("Twice"))
+    with pytest.raises(DBAPIError) as raised:
+        async with one_connection() as session, session.begin():
+            await fetch(session, _ADD, location("Twice"))
+    assert sqlstate(raised.value) == UNIQUE_VIOLATION
+    assert not raised.value.connection_invalidated
+    # The connection is back in the pool, usable.
+    async with one_connection() as session:
+        assert len(await fetch(session, _NAMED, {"name": "Twice"})) == 1
+
+
+async def test_a_lost_connection_is_invalidated_and_the_pool_connects_again(
+    one_connection: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    async with one_connection() as session:
+        (pid,) = (await session.execute(text("SELECT pg_backend_pid()"))).one()
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        with pytest.raises(DBAPIError) as raised:
+            await fetch(session, _NAMED, {"name": "Anything"})
+    assert raised.value.connection_invalidated
+    async with one_connection() as session:
+        (again,) = (await session.execute(text("SELECT pg_backend_pid()"))).one()
+        assert again != pid
+        assert await fetch(session, _NAMED, {"name": "Anything"}) == []
+
+
+async def test_statement_listeners_see_it(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    seen: list[str] = []
+    bind = one_connection.kw["bind"].sync_engine
+
+    def on_statement(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(bind, "before_cursor_execute", on_statement)
+    try:
+        async with one_connection() as session:
+            await fetch(session, _NAMED, {"name": "Counted"})
+    finally:
+        event.remove(bind, "before_cursor_execute", on_statement)
+    assert len(seen) == 1 and seen[0].startswith("SELECT locations.id")
+
+
+async def test_expanding_in_lists_are_refused(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    expanding = select(_LOCATIONS.c.id).where(_LOCATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    async with one_connection() as session:
+        with pytest.raises(ValueError, match="ANY"):
+            await fetch(session, expanding, {"ids": [1, 2]})
