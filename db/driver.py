@@ -14,9 +14,14 @@ asyncpg's prepared-statement cache:
   outside, as SQLAlchemy would;
 - listeners of SQLAlchemy's `before_cursor_execute` event see the statement (the metrics'
   statement count, the tests' statement budgets);
-- a driver error comes out as SQLAlchemy's `DBAPIError` with the same sqlstate, as from
-  `session.execute`: the callers' constraint and retry handling is unchanged; an error that
-  means the connection is gone invalidates it, so the pool does not hand it out again.
+- a driver error comes out as SQLAlchemy's `DBAPIError` with the same sqlstate and the
+  engine's `hide_parameters`, as from `session.execute`: the callers' constraint and retry
+  handling is unchanged, and no parameter reaches a log; an error that is not the driver's
+  comes out unchanged;
+- as SQLAlchemy does, an error that means the connection is gone invalidates it and marks
+  every older connection of the pool for replacement at its next checkout (after a
+  PostgreSQL restart all of them are dead), and a statement cancelled midway (a timeout)
+  invalidates its connection, which may be left mid-message.
 
 Only statements with plain parameters (no expanding IN lists: `= ANY(array)` instead) and
 result columns the driver decodes itself (no SQLAlchemy result processing: integers,
@@ -87,29 +92,45 @@ async def fetch(
     except DBAPIError:
         raise
     except Exception as error:
-        raise await _translated(connection, adapted, sql, args, error) from error
+        await _raise_translated(connection, pooled, adapted, sql, args, error)
+        raise  # pragma: no cover - _raise_translated always raises
+    except BaseException:
+        # Cancelled (or interrupted) mid-statement: the connection may be left mid-message.
+        # As SQLAlchemy does, this connection is invalidated (not the rest of the pool).
+        await connection.invalidate()
+        raise
 
 
-async def _translated(
-    connection: AsyncConnection, adapted: Any, sql: str, args: list[Any], error: Exception
-) -> BaseException:
-    """`error` as `session.execute` would raise it (the adapter's translation, wrapped in
-    SQLAlchemy's `DBAPIError`), the connection invalidated when the error means it is gone."""
+async def _raise_translated(
+    connection: AsyncConnection,
+    pooled: Any,
+    adapted: Any,
+    sql: str,
+    args: list[Any],
+    error: Exception,
+) -> None:
+    """Raise `error` as `session.execute` would: the adapter's DB-API translation wrapped in
+    SQLAlchemy's `DBAPIError` (parameters hidden as the engine says), or `error` itself when
+    it is not the driver's. When it means the connection is gone, this connection is
+    invalidated and every older one of the pool is replaced at its next checkout."""
+    dialect = connection.dialect
     try:
-        adapted._handle_exception(error)  # raises the DB-API translation
+        adapted._handle_exception(error)  # raises the DB-API translation (or `error`)
     except Exception as raised:
         dbapi_error: Any = raised
-        dialect = connection.dialect
-        disconnect = dialect.is_disconnect(dbapi_error, adapted, None)
-        if disconnect:
-            await connection.invalidate(dbapi_error)
-        wrapped: BaseException = DBAPIError.instance(
-            sql,
-            args,
-            dbapi_error,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=disconnect,
-            dialect=dialect,
-        )
-        return wrapped
-    return error  # pragma: no cover - the adapter always raises
+    if not isinstance(dbapi_error, dialect.loaded_dbapi.Error):
+        raise dbapi_error
+    disconnect = bool(dialect.is_disconnect(dbapi_error, adapted, None))
+    if disconnect:
+        engine = connection.sync_engine
+        engine.pool._invalidate(pooled, dbapi_error, _checkin=False)
+        await connection.invalidate(dbapi_error)
+    raise DBAPIError.instance(
+        sql,
+        args,
+        dbapi_error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.sync_engine.hide_parameters,
+        connection_invalidated=disconnect,
+        dialect=dialect,
+    ) from error

@@ -4,10 +4,11 @@ sqlstate, a lost connection invalidated, and seen by the statement event."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import bindparam, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -74,6 +75,8 @@ async def test_a_constraint_error_is_a_dbapi_error_with_its_sqlstate(
             await fetch(session, _ADD, location("Twice"))
     assert sqlstate(raised.value) == UNIQUE_VIOLATION
     assert not raised.value.connection_invalidated
+    # As through SQLAlchemy, the engine keeps parameters out of the error (and the logs).
+    assert "[parameters:" not in str(raised.value) and "parameters hidden" in str(raised.value)
     # The connection is back in the pool, usable.
     async with one_connection() as session:
         assert len(await fetch(session, _NAMED, {"name": "Twice"})) == 1
@@ -89,6 +92,52 @@ async def test_a_lost_connection_is_invalidated_and_the_pool_connects_again(
         with pytest.raises(DBAPIError) as raised:
             await fetch(session, _NAMED, {"name": "Anything"})
     assert raised.value.connection_invalidated
+    async with one_connection() as session:
+        (again,) = (await session.execute(text("SELECT pg_backend_pid()"))).one()
+        assert again != pid
+        assert await fetch(session, _NAMED, {"name": "Anything"}) == []
+
+
+async def test_a_lost_connection_replaces_the_older_ones_of_the_pool_too(
+    clean_db: AsyncEngine, database_url: str, engine: AsyncEngine
+) -> None:
+    """After PostgreSQL restarts, every pooled connection is dead: the first one found dead
+    marks the rest for replacement, so the next checkouts connect afresh."""
+    two = make_engine(database_url, pool_size=2, max_overflow=0)
+    sessions = make_session_factory(two)
+
+    async def pid_of(session: AsyncSession) -> int:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    try:
+        async with sessions() as first, sessions() as second:
+            pids = {await pid_of(first), await pid_of(second)}
+        assert len(pids) == 2
+        async with sessions() as session:
+            dead = await pid_of(session)
+            async with engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": dead})
+            with pytest.raises(DBAPIError) as raised:
+                await fetch(session, _NAMED, {"name": "Anything"})
+        assert raised.value.connection_invalidated
+        async with sessions() as first, sessions() as second:
+            fresh = {await pid_of(first), await pid_of(second)}
+        assert not fresh & pids
+    finally:
+        await two.dispose()
+
+
+async def test_a_cancelled_statement_does_not_leave_its_connection_in_the_pool(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    """Cancelled mid-statement (a timeout), the connection may be mid-message: it is dropped,
+    and the next session gets a working one."""
+    sleep = select(func.pg_sleep(bindparam("seconds")))
+    async with one_connection() as session:
+        (pid,) = (await session.execute(text("SELECT pg_backend_pid()"))).one()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await fetch(session, sleep, {"seconds": 5})
     async with one_connection() as session:
         (again,) = (await session.execute(text("SELECT pg_backend_pid()"))).one()
         assert again != pid
