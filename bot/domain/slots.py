@@ -388,9 +388,11 @@ class DayPlan:
         candidate through overlapping holds, and what they may move onto overlaps them. An
         appointment outside the reach is fixed (nothing is re-assigned) and meets neither
         the candidate nor a hold it chains to, so it cannot change the answer; reading only
-        the reach spares a confirm the rest of the day's appointments. (One exception, by
-        design: holds that no longer fit together anyway, away from the candidate, do not
-        refuse it here.)"""
+        the reach spares a confirm the rest of the day's appointments. Only the holds meeting
+        the reach take part in such a check: one beyond it may have been booked by an
+        appointment beyond it, which is not read. (One difference from a whole-date check,
+        by design: holds beyond the reach that could no longer all be placed anyway, chained
+        to the candidate only through fixed appointments, do not refuse it.)"""
         longest = max(
             (pair.block for pairs in self.pairs.values() for pair in pairs),
             default=timedelta(0),

@@ -577,8 +577,13 @@ class AvailabilityService:
         # after its commit, so a booking is seen as its hold, its appointment or both (counted
         # once: `spent_holds`), never as neither.
         holds = await self._holds.holds_between(location_id, window_start, window_end)
+        near: Sequence[HeldInterval] = holds
         if reach_only:
             window_start, window_end = plan.reach(start, holds)
+            # Only the holds meeting the reach take part: one beyond it may have been booked
+            # by an appointment beyond it too, which is not read (`spent_holds` could not
+            # tell), and it cannot change the answer (`DayPlan.reach`).
+            near = [h for h in holds if h.start < window_end and window_start < h.blocked_until]
         condition = repo.busy_condition(
             start=window_start,
             end=window_end,
@@ -603,7 +608,7 @@ class AvailabilityService:
             location_id=location_id,
             capacity=catalog.capacity,
             appointments=appointments,
-            holds=holds,
+            holds=near,
             client_id=client_id,
             exclude_appointment_id=exclude_appointment_id,
         )

@@ -488,9 +488,10 @@ class BookingService:
 
         async def look_at(pair: tuple[int, int]) -> list[SlotCandidate]:
             """Under the locks, the engine asked about `pair` alone: its candidate if it is free
-            as things stand (nothing to move), as the full look would find it; else nothing,
-            and the full look decides. Spares the engine every other pair of a booking that
-            goes through, which is nearly every one."""
+            as things stand (nothing to move), as the full look would find it (but for other
+            clients' holds beyond the pair's reach that could not all be placed anyway:
+            `DayPlan.reach`); else nothing, and the full look decides. Spares the engine every
+            other pair of a booking that goes through, which is nearly every one."""
             if lock_all or only_workplace is not None or query.specialist_id not in (None, pair[0]):
                 return []
             _, found = await self._availability.evaluate(

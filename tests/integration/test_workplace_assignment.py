@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain import notification_kinds as kinds
 from bot.domain.errors import AccessDenied, NotAllowed, SlotTaken, SlotUnavailable
-from bot.domain.slots import DayPlan
+from bot.domain.slots import DayPlan, SlotCandidate
 from bot.domain.types import SlotQuery
 from bot.services.booking import Actor, AppointmentView
 from bot.services.holds import Hold
@@ -599,3 +599,81 @@ async def test_a_check_of_one_pair_reads_its_reach_and_answers_as_the_whole_day(
     # Some holds fit only by re-assigning the day (moves name appointments).
     assert [c for found in reached for c in found if isinstance(c[2], tuple) and c[2]]
     assert reach_rows < whole_rows
+
+
+async def test_a_hold_booked_beyond_the_reach_does_not_refuse_the_pair(
+    clean_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workplace 1 at 10:00 for Anna, with another client's hold 10:30-11:30 that may use
+    workplaces 1 and 2, an appointment on workplace 3 at 11:15, and a hold on workplace 3 at
+    12:00 that was booked on workplace 4 (its appointment carries its id). Read whole, the
+    booked hold is its appointment and the first hold moves to 2: the pair is free. Its
+    reach (10:00-11:30) holds neither that appointment nor that hold, and the answer is the
+    same: holds beyond the reach take no part."""
+    eng = build_engine(session_factory, redis, redis_prefix)
+    cat = await make_catalog(session_factory, specialists=4, workplaces=4, break_min=15)
+    anna, boris, vera, gleb = cat.specialist_ids
+    one, two, three, four = cat.workplace_ids
+    await place(session_factory, cat, vera, three, "11:15")
+    first, booked, client = await make_clients(session_factory, 3, balance=Decimal("1000.00"))
+
+    async def held(client_id: int, specialist: int, at: str, workplaces: set[int]) -> Hold:
+        start = moscow(at)
+        end = start + timedelta(minutes=60)
+        return await eng.holds.acquire(
+            client_id=client_id,
+            query=SlotQuery(cat.location_id, cat.service_id, specialist),
+            candidate=SlotCandidate(
+                specialist_id=specialist,
+                workplace_id=min(workplaces),
+                start=start,
+                end=end,
+                blocked_until=end,
+                price=cat.price,
+                duration_min=60,
+                break_min=0,
+                workplace_ids=frozenset(workplaces),
+            ),
+        )
+
+    await held(first, boris, "10:30", {one, two})
+    spent = await held(booked, gleb, "12:00", {three})
+    async with session_factory() as s, s.begin():
+        s.add(
+            Appointment(
+                location_id=cat.location_id,
+                service_id=cat.service_id,
+                workplace_id=four,
+                specialist_id=gleb,
+                client_id=booked,
+                start_time=moscow("12:00"),
+                end_time=moscow("13:00"),
+                blocked_until=moscow("13:00"),
+                price=cat.price,
+                booking_key=spent.hold_id,
+            )
+        )
+
+    async def look() -> list[tuple[int, int]]:
+        async with session_factory() as s, s.begin():
+            _, found = await eng.availability.evaluate(
+                s,
+                location_id=cat.location_id,
+                service_id=cat.service_id,
+                specialist_id=anna,
+                start=moscow("10:00"),
+                now=NOW,
+                client_id=client,
+                fresh_calendar=True,
+                check_workplace=one,
+            )
+        return [(c.specialist_id, c.workplace_id) for c in found]
+
+    assert await look() == [(anna, one)]
+    with monkeypatch.context() as whole_day:
+        whole_day.setattr(DayPlan, "reach", lambda plan, start, holds: plan.window)
+        assert await look() == [(anna, one)]
