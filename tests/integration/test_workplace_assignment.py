@@ -66,8 +66,11 @@ async def place(
     specialist: int,
     workplace: int,
     hhmm: str,
+    *,
+    booking_key: str | None = None,
 ) -> int:
-    """An appointment written as a booking left it: 60 minutes, then the 15-minute break."""
+    """An appointment written as a booking left it: 60 minutes, then the 15-minute break
+    (`booking_key`: the hold it was booked with)."""
     client = await make_client(sessions)
     async with sessions() as s, s.begin():
         appt = Appointment(
@@ -80,6 +83,7 @@ async def place(
             end_time=moscow(hhmm) + timedelta(minutes=60),
             blocked_until=moscow(hhmm) + timedelta(minutes=75),
             price=cat.price,
+            booking_key=booking_key,
         )
         s.add(appt)
         await s.flush()
@@ -642,21 +646,7 @@ async def test_a_hold_booked_beyond_the_reach_does_not_refuse_the_pair(
 
     await held(first, boris, "10:30", {one, two})
     spent = await held(booked, gleb, "12:00", {three})
-    async with session_factory() as s, s.begin():
-        s.add(
-            Appointment(
-                location_id=cat.location_id,
-                service_id=cat.service_id,
-                workplace_id=four,
-                specialist_id=gleb,
-                client_id=booked,
-                start_time=moscow("12:00"),
-                end_time=moscow("13:00"),
-                blocked_until=moscow("13:00"),
-                price=cat.price,
-                booking_key=spent.hold_id,
-            )
-        )
+    await place(session_factory, cat, gleb, four, "12:00", booking_key=spent.hold_id)
 
     async def look() -> list[tuple[int, int]]:
         async with session_factory() as s, s.begin():
