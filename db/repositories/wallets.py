@@ -39,6 +39,8 @@ _BOOKING_TERMS = select(
     _CLIENTS.c.is_blocked,
     exists().where(
         _WAITLIST.c.client_id == _CLIENTS.c.id,
+        # The live statuses spelled out, not an IN list: `db.driver.fetch` takes no
+        # expanding parameters.
         or_(*(_WAITLIST.c.status == s.value for s in LIVE_WAITLIST)),
     ),
 ).where(_CLIENTS.c.id == bindparam("client"))
