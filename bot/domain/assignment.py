@@ -15,7 +15,10 @@ appointments, and the search here is exact and small:
   find cheaply) and then the others in id order;
 - workplaces that no job tells apart (the same jobs may use them) and that are free at the same
   time are the same choice, so only one of them is tried;
-- a (job, free-times) state that failed once is not searched again.
+- a (job, free-times) state that failed once is not searched again;
+- a failure is blamed on the jobs holding the workplaces it lacked, and the search goes
+  straight back to the latest of them (conflict-directed backjumping): the jobs in between
+  cannot help, and on a busy day trying each of their placements took seconds.
 Fixed jobs (started, or pinned) are jobs with one allowed workplace.
 """
 
@@ -84,7 +87,8 @@ class _Search:
 
     def run(self) -> dict[Hashable, int] | None:
         free = [-1] * len(self.workplaces)
-        if not self._place(0, free):
+        holder = [-1] * len(self.workplaces)
+        if self._place(0, free, holder) is not None:
             return None
         return {job.key: w for job, w in zip(self.jobs, self.chosen, strict=True)}
 
@@ -104,24 +108,44 @@ class _Search:
             out.append((w, i))
         return out
 
-    def _place(self, n: int, free: list[int]) -> bool:
+    def _place(self, n: int, free: list[int], holder: list[int]) -> set[int] | None:
+        """Place jobs n, n+1, ... given each workplace's `free` time and its `holder` (the
+        job placed on it last, -1 for none): None when they all fit (`chosen` then holds
+        their workplaces); else a conflict set, jobs before n whose placements alone make
+        this fail whatever the jobs between them and n do.
+
+        The conflict set is what makes a failure deep in the day cheap: the search jumps
+        straight back to the latest job in it instead of trying every choice of the jobs in
+        between, none of which can help (conflict-directed backjumping). The first
+        assignment found is the one a plain depth-first search finds: only subtrees without
+        one are skipped."""
         if n == len(self.jobs):
-            return True
+            return None
         # Free by this job's start means free for every later job too (start order).
         start, end = self.starts[n], self.ends[n]
         state = (n, tuple([f if f > start else -1 for f in free]))
         if state in self.failed:
-            return False
+            # The state fails whoever holds its busy workplaces: those jobs are to blame.
+            return {holder[i] for i, f in enumerate(free) if f > start}
+        # A workplace of this job's taken at its start: its holder is to blame.
+        conflict = {holder[i] for _, i, _ in self.order[n] if free[i] > start}
         for w, i in self._options(n, free):
-            before = free[i]
-            free[i] = end
+            before, held = free[i], holder[i]
+            free[i], holder[i] = end, n
             self.chosen.append(w)
-            if self._place(n + 1, free):
-                return True
+            blamed = self._place(n + 1, free, holder)
+            if blamed is None:
+                return None
             self.chosen.pop()
-            free[i] = before
+            free[i], holder[i] = before, held
+            if n not in blamed:
+                # This job's choice plays no part: no other choice of it can help.
+                self.failed.add(state)
+                return blamed
+            blamed.discard(n)
+            conflict |= blamed
         self.failed.add(state)
-        return False
+        return conflict
 
 
 def _search_key(job: Job) -> tuple[datetime, datetime, str]:

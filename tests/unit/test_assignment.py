@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from bot.domain.assignment import (
     PlacedAppointment,
     Rearrangement,
     WorkplaceDay,
+    _Search,
     assign_workplaces,
     moved,
 )
@@ -111,6 +113,42 @@ def test_exact_like_the_brute_force_oracle(jobs: list[Job]) -> None:
     assert (found is not None) == brute_force(jobs)
     if found is not None:
         assert valid(jobs, found)
+
+
+def test_an_early_appointment_in_the_way_is_moved_without_trying_everything_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A busy morning (from a slow cold day of bench/slots.py): the new 09:45 job must have
+    # workplace 9, where the 08:00 job sits until 10:00. Six jobs start in between, each with
+    # seven to nine free workplaces. A plain depth-first search tries every placement of those
+    # six (tens of thousands of states) before it moves the 08:00 job; the conflict sets send
+    # it straight back to that job.
+    def job(key: int, start: int, end: int, allowed: set[int], current: int) -> Job:
+        return Job(key, at(start), at(end), frozenset(allowed), current)
+
+    jobs = [
+        job(1, 120, 240, {3, 5, 7, 9, 11, 19, 21, 25}, 9),
+        job(2, 180, 270, {1, 3, 5, 7, 9, 15, 17, 21, 23}, 5),
+        job(3, 195, 255, {1, 3, 7, 9, 13, 15, 17, 19, 21, 23}, 21),
+        job(4, 195, 285, {1, 3, 5, 7, 9, 15, 17, 21, 23}, 1),
+        job(5, 195, 285, {1, 5, 7, 9, 11, 13, 17, 19, 21, 23, 25}, 25),
+        job(6, 210, 255, {3, 5, 7, 9, 11, 13, 15, 17, 25}, 3),
+        job(7, 220, 260, {7, 9, 11, 13, 15, 19, 23}, 11),
+        Job("new", at(225), at(315), frozenset({9})),
+    ]
+    placed = 0
+    place = _Search._place
+
+    def counted(search: _Search, n: int, *args: list[int]) -> set[int] | None:
+        nonlocal placed
+        placed += 1
+        return place(search, n, *args)
+
+    monkeypatch.setattr(_Search, "_place", counted)
+    found = assign_workplaces(jobs)
+    assert found is not None and valid(jobs, found)
+    assert found["new"] == 9 and found[1] != 9
+    assert placed <= 50  # a plain depth-first search visits over 50,000 states here
 
 
 def test_the_engine_offers_anna_at_10_with_the_moves_it_takes() -> None:
