@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import bot.services.availability as availability_module
 from bot.config import Settings, load_settings
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval, SlotQuery
@@ -323,6 +324,38 @@ async def test_second_call_is_served_from_the_cache(
         again = await slots(availability, salon)
     assert again == first
     assert queries == []
+
+
+async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
+    availability: AvailabilityService,
+    salon: Salon,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A date's plan (working hours and the grid) depends on the catalog and calendar only:
+    the display path keeps it with the catalog in memory, and a check of one start on that
+    calendar (a hold's) takes it from there; a check on a calendar read afresh (a confirm's,
+    under its locks) plans anew."""
+    made: list[dt.date] = []
+    real = availability_module.DayPlan
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(availability_module, "DayPlan", counted)
+    assert "10:00" in await slots(availability, salon)
+    assert made == [TUESDAY]
+    start = at(TUESDAY, "10:00")
+    async with session.begin():
+        assert await availability.candidates(session, **slot_query(salon, start))
+    assert made == [TUESDAY]
+    async with session.begin():
+        fresh = await availability.evaluate(
+            session, **slot_query(salon, start), fresh_calendar=True
+        )
+        assert fresh[1]
+    assert made == [TUESDAY, TUESDAY]
 
 
 async def test_stale_cache_never_lets_candidates_accept_a_taken_time(
