@@ -208,18 +208,29 @@ _parsed_bytes = 0
 
 def _parsed_entry(raw: bytes | str) -> _DayEntry:
     """`_DayEntry.loads(raw)`, from `_PARSED` when the same text was parsed lately."""
-    global _parsed_bytes
     entry = _PARSED.get(raw)
     if entry is None:
         entry = _DayEntry.loads(raw)
-        _PARSED[raw] = entry
-        _parsed_bytes += len(raw)
-        while _parsed_bytes > _PARSED_BYTES and len(_PARSED) > 1:
-            oldest, _ = _PARSED.popitem(last=False)
-            _parsed_bytes -= len(oldest)
+        _remember_entry(raw, entry)
     else:
         _PARSED.move_to_end(raw)
     return entry
+
+
+def _remember_entry(raw: bytes | str, entry: _DayEntry) -> None:
+    """Keep `entry` in `_PARSED` as the parse of `raw`. A date built here is written as text
+    and read back by the next reader: kept under the bytes Redis answers with, that read
+    parses nothing (`_write_entries`). A built entry equals its parse but for its candidates'
+    `workplace_ids`, which the text leaves out and the display path does not read."""
+    global _parsed_bytes
+    if raw in _PARSED:
+        _PARSED.move_to_end(raw)
+        return
+    _PARSED[raw] = entry
+    _parsed_bytes += len(raw)
+    while _parsed_bytes > _PARSED_BYTES and len(_PARSED) > 1:
+        oldest, _ = _PARSED.popitem(last=False)
+        _parsed_bytes -= len(oldest)
 
 
 # Where the cache versions go in an entry's key, filled in by `_READ_LUA`.
@@ -1059,13 +1070,21 @@ class AvailabilityService:
         tags = await versions.of_days(query.location_id, list(entries)) if entries else None
         if tags is None:
             return
-        args: list[str | int] = [self._ttl]
+        args: list[str | bytes | int] = [self._ttl]
+        written: list[tuple[bytes, _DayEntry]] = []
         for day, entry in entries.items():
-            args += [self._entry_key(tags[day], query, day), entry.dumps()]
+            text = entry.dumps().encode()
+            args += [self._entry_key(tags[day], query, day), text]
+            written.append((text, entry))
         try:
             await self._write_script(args=args)  # one command, however many dates
         except _CACHE_ERRORS as exc:
             log.warning("slot cache not written: %s", exc)
+            return
+        # Redis answers in bytes (no `decode_responses`): the next read of these texts finds
+        # them parsed already.
+        for text, entry in written:
+            _remember_entry(text, entry)
 
     async def _build_entries(
         self,

@@ -4,6 +4,7 @@ day slots, calendar, the authoritative `candidates`, the cache and its invalidat
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import bot.services.availability as availability_module
 from bot.config import Settings, load_settings
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval, SlotQuery
-from bot.services.availability import AvailabilityService
+from bot.services.availability import AvailabilityService, _DayEntry
 from bot.services.holds import HoldStore
 from db.models import (
     Appointment,
@@ -324,6 +325,31 @@ async def test_second_call_is_served_from_the_cache(
         again = await slots(availability, salon)
     assert again == first
     assert queries == []
+
+
+async def test_a_date_built_here_is_read_back_without_parsing_its_text(
+    availability: AvailabilityService, salon: Salon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process that built a date keeps it parsed: the next read of it (the next client,
+    or this one's next step) parses nothing; a text built elsewhere is parsed once."""
+    monkeypatch.setattr(availability_module, "_PARSED", OrderedDict())
+    monkeypatch.setattr(availability_module, "_parsed_bytes", 0)
+    parsed: list[bytes | str] = []
+    loads = _DayEntry.loads
+
+    def counted(raw: bytes | str) -> _DayEntry:
+        parsed.append(raw)
+        return loads(raw)
+
+    monkeypatch.setattr(_DayEntry, "loads", staticmethod(counted))
+    first = await slots(availability, salon)
+    assert "10:00" in first and parsed == []
+    assert await slots(availability, salon) == first
+    assert parsed == []
+    availability_module._PARSED.clear()  # as in a process that did not build it
+    assert await slots(availability, salon) == first
+    assert await slots(availability, salon) == first
+    assert len(parsed) == 1
 
 
 async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
