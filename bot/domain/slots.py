@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -195,6 +195,19 @@ class Obstacles:
                 obs.held.append(held_place(hold))
                 obs.in_progress.append((hold.start, hold.end))
         return obs
+
+    @property
+    def clear(self) -> bool:
+        """True when no candidate can meet any of these obstacles (`stage` is OK for every
+        one): only the time rules (notice, horizon) can rule a start out."""
+        return not (
+            self.held
+            or self.client
+            or self.rearrange is not None
+            or (self.capacity and self.in_progress)
+            or any(self.specialist.values())
+            or any(self.workplace.values())
+        )
 
     def stage(self, cand: SlotCandidate) -> _Stage:
         if any_overlap(self.specialist.get(cand.specialist_id, ()), cand.start, cand.blocked_until):
@@ -647,17 +660,36 @@ def overlay(
     tz: ZoneInfo,
 ) -> Iterator[SlotCandidate]:
     """Apply the overlay layer (holds, client, notice, horizon) to base candidates."""
-    # `time_reason` is OK: on or before the last bookable date, and past the minimum notice.
-    last = last_bookable_date(local_date(now, tz), rules.horizon_days)
-    earliest = now + timedelta(minutes=rules.min_notice_min)
+    is_timely = _timely(now=now, rules=rules, tz=tz)
     timely: dict[datetime, bool] = {}  # once per start
     for cand in candidates:
         ok = timely.get(cand.start)
         if ok is None:
-            start = cand.start
-            ok = timely[start] = start >= earliest and local_date(start, tz) <= last
+            ok = timely[cand.start] = is_timely(cand.start)
         if ok and obstacles.stage(cand) is _Stage.OK:
             yield cand
+
+
+def _timely(*, now: datetime, rules: SlotRules, tz: ZoneInfo) -> Callable[[datetime], bool]:
+    """Whether `time_reason` is OK for a start: on or before the last bookable date, and past
+    the minimum notice."""
+    last = last_bookable_date(local_date(now, tz), rules.horizon_days)
+    earliest = now + timedelta(minutes=rules.min_notice_min)
+
+    def is_timely(start: datetime) -> bool:
+        return start >= earliest and local_date(start, tz) <= last
+
+    return is_timely
+
+
+def timely_offers(
+    offers: Iterable[SlotOffer], *, now: datetime, rules: SlotRules, tz: ZoneInfo
+) -> list[SlotOffer]:
+    """The offers whose start passes the time rules (notice, horizon). For the `to_offers` of
+    candidates and obstacles that are `clear`, the same as `to_offers(overlay(...))`: every
+    candidate of an offer shares its start, and nothing but time rules one out."""
+    is_timely = _timely(now=now, rules=rules, tz=tz)
+    return [offer for offer in offers if is_timely(offer.start)]
 
 
 def to_offers(candidates: Iterable[SlotCandidate]) -> list[SlotOffer]:

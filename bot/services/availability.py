@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from itertools import chain
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -55,6 +55,7 @@ from bot.domain.slots import (
     rank_candidates,
     specialist_load,
     time_reason,
+    timely_offers,
     to_offers,
 )
 from bot.domain.types import HeldInterval, SlotQuery
@@ -137,6 +138,12 @@ class _DayEntry:
     # The latest start any qualified specialist's service fits before their work ends that
     # date (None: nobody can start anything that date).
     last_start: datetime | None = None
+
+    @cached_property
+    def offers(self) -> list[SlotOffer]:
+        """`to_offers` of all the candidates, worked out once: an entry is immutable and
+        shared by every reader of its text (`_parsed_entry`). Callers must not modify it."""
+        return to_offers(self.candidates)
 
     def dumps(self) -> str:
         return json.dumps(
@@ -744,9 +751,11 @@ class AvailabilityService:
                 client_busy=client_busy,
             )
         tz = ZoneInfo(entry.timezone)
-        return to_offers(
-            overlay(entry.candidates, obstacles(entry), now=now, rules=self.rules, tz=tz)
-        )
+        obs = obstacles(entry)
+        if obs.clear:
+            # Nothing but time rules a start out: the date's offers, grouped once per entry.
+            return timely_offers(entry.offers, now=now, rules=self.rules, tz=tz)
+        return to_offers(overlay(entry.candidates, obs, now=now, rules=self.rules, tz=tz))
 
     async def available_dates(
         self,

@@ -43,6 +43,7 @@ from bot.domain.slots import (
     location_load,
     overlay,
     overlay_obstacles,
+    timely_offers,
     to_offers,
 )
 from bot.domain.types import HeldInterval
@@ -598,6 +599,67 @@ def test_cached_base_plus_overlay_equals_the_full_computation() -> None:
         return check
 
     run(prop)
+
+
+def test_clear_obstacles_leave_only_the_time_rules() -> None:
+    """The cached read's shortcut: with no holds, no appointments of the client and no
+    capacity, the overlay rules starts out by time alone, so the date's offers grouped once
+    (`timely_offers`) are exactly the overlay's."""
+
+    def prop(seen: list[bool]) -> Callable[[], None]:
+        @COMMON
+        @given(worlds())
+        def check(case: Case) -> None:
+            w, day, now = case
+            plan = w.plan(day)
+            base = Obstacles.build(
+                location_id=LOCATION, capacity=w.capacity, appointments=w.appointments
+            )
+            cached = list(plan.base_candidates(base))
+            on_top = overlay_obstacles(
+                location_id=LOCATION,
+                capacity=None,
+                holds=(),
+                client_id=CLIENT,
+                client_busy=(),
+                in_progress=location_load(w.appointments, LOCATION, plan.window),
+            )
+            assert on_top.clear
+            layered = to_offers(overlay(cached, on_top, now=now, rules=w.rules, tz=plan.tz))
+            shortcut = timely_offers(to_offers(cached), now=now, rules=w.rules, tz=plan.tz)
+            assert shortcut == counted(layered, seen)
+
+        return check
+
+    run(prop)
+
+
+def test_any_obstacle_of_the_overlay_is_not_clear() -> None:
+    start = dt.datetime(2026, 6, 10, 9, 0, tzinfo=dt.UTC)
+    span = (start, start + dt.timedelta(hours=1))
+    hold = HeldInterval(OTHER_CLIENT, LOCATION, 1, 1, *span, span[1])
+
+    def obstacles(**changes: object) -> Obstacles:
+        given = {
+            "location_id": LOCATION,
+            "capacity": None,
+            "holds": (),
+            "client_id": CLIENT,
+            "client_busy": (),
+            "in_progress": (),
+            **changes,
+        }
+        return overlay_obstacles(**given)  # type: ignore[arg-type]
+
+    assert obstacles().clear
+    assert obstacles(capacity=2).clear  # a cap with nothing in progress rules nothing out
+    assert not obstacles(capacity=2, in_progress=[span]).clear
+    assert not obstacles(client_busy=[span]).clear
+    assert not obstacles(holds=[hold]).clear
+    elsewhere = HeldInterval(OTHER_CLIENT, LOCATION + 1, 1, 1, *span, span[1])
+    assert not obstacles(holds=[elsewhere]).clear  # its specialist is busy here too
+    own = HeldInterval(CLIENT, LOCATION, 1, 1, *span, span[1])
+    assert obstacles(holds=[own]).clear  # the client's own hold is no obstacle to them
 
 
 def test_a_specialists_slots_are_a_subset_of_any() -> None:
