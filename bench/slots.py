@@ -7,9 +7,12 @@
    quick run).
 2. For random (location, service, specialist-or-any, date) queries it times, through the real
    `AvailabilityService` (PostgreSQL + Redis cache + Redis hold store):
-   - `day_slots` cold (the location's cache version bumped right before) and cached;
+   - `day_slots` cold (the location's cache version bumped right before; the catalog in
+     memory, as in a running bot: what a booking or a cancellation leaves) and cached;
    - `available_dates` (the month calendar) cold and cached;
-   - `candidates` (the authoritative per-start check booking runs; never cached).
+   - `candidates` (the authoritative per-start check booking runs; never cached);
+   - then, for the same queries, `day_slots` right after a catalog change (the catalog
+     version bumped: the query's part of the catalog is read again, then the day).
 3. In the same loop, on the same database, Redis and sampled queries, times two baselines:
    - a raw asyncpg fetch of the day's busy intervals: the active appointments meeting the
      location-local date that the engine reads for it (at the location on a workplace hosting
@@ -175,15 +178,35 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         rnd = random.Random(seed)
         bookable = sorted(catalog.qualified)
         results: dict[str, list[float]] = {
-            k: [] for k in ("day", "day_cached", "month", "month_cached", "check", "busy", "get")
+            k: []
+            for k in (
+                "day_catalog",
+                "day",
+                "day_cached",
+                "month",
+                "month_cached",
+                "check",
+                "busy",
+                "get",
+            )
         }
         cpu: dict[str, list[float]] = {k: [] for k in results}
+        # The catalog in memory, as in a running bot (`CatalogCache`: read once per catalog
+        # version): each (location, service)'s part of it read before anything is timed, on
+        # today, a date no query asks for. Else the first cold day of each would read it too,
+        # which only the first read after a catalog change does (timed apart, below).
+        for loc, svc in bookable:
+            await service.day_slots(
+                location_id=loc, service_id=svc, specialist_id=None, day=TODAY, now=NOW
+            )
         offered = 0
+        asked = []
         for _ in range(samples):
             loc, svc = rnd.choice(bookable)
             spec = None if rnd.random() < 0.5 else rnd.choice(catalog.qualified[(loc, svc)])
             day = TODAY + timedelta(days=rnd.randrange(1, 14))
             which = {"location_id": loc, "service_id": svc, "specialist_id": spec}
+            asked.append((which, day))
             window = day_bounds(day, ZoneInfo(zones[loc]))
             specs = catalog.qualified[(loc, svc)] if spec is None else [spec]
             busy_args = (*window, loc, hosting.get((loc, svc), []), specs)
@@ -213,6 +236,13 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
                     session, **which, start=start, now=NOW, client_id=catalog.client_ids[0]
                 )
                 results["check"].append(await timed(check))
+        # The first read after a catalog change: the query's part of the catalog is read
+        # again (every process drops its snapshot at the version's bump), then the day.
+        for which, day in asked:
+            await service.invalidate()
+            results["day_catalog"].append(
+                await timed(service.day_slots(**which, day=day, now=NOW), cpu["day_catalog"])
+            )
         lines.append(
             f"queries: {samples} random (location, service, specialist or any, date); "
             f"{offered} days had free times"
@@ -220,6 +250,7 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         lines.append(summary("busy intervals (asyncpg)", results["busy"]))
         lines.append(summary("Redis GET", results["get"]))
         lines.append(summary("day_slots cold", results["day"]))
+        lines.append(summary("day, catalog changed", results["day_catalog"]))
         lines.append(summary("day_slots cached", results["day_cached"]))
         lines.append(summary("month calendar cold", results["month"]))
         lines.append(summary("month calendar cached", results["month_cached"]))
@@ -227,6 +258,8 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
             lines.append(summary("candidates (database)", results["check"]))
         busy, get = results["busy"], results["get"]
         lines.append(ratio("day_slots cold", results["day"], busy, "busy intervals"))
+        day_catalog = results["day_catalog"]
+        lines.append(ratio("day, catalog changed", day_catalog, busy, "busy intervals"))
         lines.append(ratio("day_slots cached", results["day_cached"], get, "Redis GET"))
         lines.append(ratio("month calendar cold", results["month"], busy, "busy intervals"))
         lines.append(ratio("month calendar cached", results["month_cached"], get, "Redis GET"))
@@ -238,6 +271,7 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
                 ("busy", "busy intervals"),
                 ("get", "Redis GET"),
                 ("day", "day cold"),
+                ("day_catalog", "day after a catalog change"),
                 ("day_cached", "day cached"),
                 ("month", "month cold"),
                 ("month_cached", "month cached"),

@@ -127,8 +127,7 @@ class _Search:
         if state in self.failed:
             # The state fails whoever holds its busy workplaces: those jobs are to blame.
             return {holder[i] for i, f in enumerate(free) if f > start}
-        # A workplace of this job's taken at its start: its holder is to blame.
-        conflict = {holder[i] for _, i, _ in self.order[n] if free[i] > start}
+        conflict: set[int] = set()
         for w, i in self._options(n, free):
             before, held = free[i], holder[i]
             free[i], holder[i] = end, n
@@ -145,6 +144,9 @@ class _Search:
             blamed.discard(n)
             conflict |= blamed
         self.failed.add(state)
+        # A workplace of this job's taken at its start: its holder is to blame too (`free`
+        # and `holder` are as they were on entry again).
+        conflict.update(holder[i] for _, i, _ in self.order[n] if free[i] > start)
         return conflict
 
 
@@ -517,19 +519,21 @@ def _matchable(jobs: Sequence[Job]) -> bool:
     return all(place(n, set()) for n in range(len(jobs)))
 
 
-def _is_assignment(jobs: Sequence[Job], where: Sequence[int | None]) -> bool:
-    """Whether putting each job on its `where` keeps it on an allowed workplace with no two
-    overlapping on one."""
+def _no_overlap_on(workplaces: set[int], jobs: Sequence[Job], where: Sequence[int | None]) -> bool:
+    """Whether no two jobs put on one of `workplaces` (each job on its `where`) overlap."""
     by_workplace: dict[int, list[Job]] = {}
     for job, w in zip(jobs, where, strict=True):
-        if w is None or w not in job.allowed:
-            return False
-        by_workplace.setdefault(w, []).append(job)
+        if w in workplaces:
+            by_workplace.setdefault(w, []).append(job)
     for placed in by_workplace.values():
-        placed.sort(key=lambda j: j.start)
+        placed.sort(key=_start_of)
         if any(b.start < a.end for a, b in pairwise(placed)):
             return False
     return True
+
+
+def _start_of(job: Job) -> datetime:
+    return job.start
 
 
 def _overlap_runs(
@@ -645,7 +649,13 @@ class _Clusters:
                     break
             if where[n] is None:
                 return None
-        return _is_assignment([*jobs, new], [*where, workplace_id]) or None
+        # The runs were valid as they stood: only the workplaces that gained a job can now
+        # hold two overlapping ones (every move is to an allowed workplace).
+        gained = {workplace_id}
+        gained.update(
+            w for w, job in zip(where, jobs, strict=True) if w is not None and w != job.current
+        )
+        return _no_overlap_on(gained, [*jobs, new], [*where, workplace_id]) or None
 
     def _valid(self, k: int) -> bool:
         """Whether run `k` as things stand is an assignment: every job on an allowed workplace
