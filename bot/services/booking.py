@@ -363,37 +363,33 @@ class BookingService:
         if blocked:  # an admin blocked this client: no new bookings (docs/rules.md#admin-rights)
             raise AccessDenied(NotAllowedReason.CLIENT_BLOCKED)
         charge = apply_discount(chosen.price, percent)
-        if charge.amount > ZERO:
-            await self._debit(session, request.client_id, charge.amount)
+        values = {
+            "location_id": request.location_id,
+            "service_id": request.service_id,
+            "workplace_id": chosen.workplace_id,
+            "specialist_id": chosen.specialist_id,
+            "client_id": request.client_id,
+            "start_time": chosen.start,
+            "end_time": chosen.end,
+            "blocked_until": chosen.blocked_until,
+            "status": AppointmentStatus.BOOKED,
+            "price": charge.price,
+            "discount": charge.discount,
+            "booking_key": request.hold_id,
+        }
         try:
-            appointment_id = await appts.insert(
-                session,
-                location_id=request.location_id,
-                service_id=request.service_id,
-                workplace_id=chosen.workplace_id,
-                specialist_id=chosen.specialist_id,
-                client_id=request.client_id,
-                start_time=chosen.start,
-                end_time=chosen.end,
-                blocked_until=chosen.blocked_until,
-                status=AppointmentStatus.BOOKED,
-                price=charge.price,
-                discount=charge.discount,
-                booking_key=request.hold_id,
-            )
+            if charge.amount > ZERO:
+                # The debit, the appointment and its ledger row: one statement.
+                booked_id = await appts.insert_paid(session, amount=charge.amount, **values)
+            else:
+                booked_id = await appts.insert(session, **values)
         except DBAPIError as exc:
             if sqlstate(exc) in (EXCLUSION_VIOLATION, UNIQUE_VIOLATION):
                 raise SlotTaken(SlotTakenReason.REFUSED_BY_DATABASE) from exc
             raise
-        if charge.amount > ZERO:
-            await wallets.add_entry(
-                session,
-                client_id=request.client_id,
-                amount=-charge.amount,
-                discount=charge.discount,
-                kind="debit",
-                appointment_id=appointment_id,
-            )
+        if booked_id is None:
+            raise await self._short_of(session, request.client_id, charge.amount)
+        appointment_id = booked_id
         # The new appointment with its names, read once: the answer and the notifications.
         row = await appts.view_row(session, appointment_id)
         if row is None:
@@ -616,8 +612,15 @@ class BookingService:
 
     async def _debit(self, session: AsyncSession, client_id: int, amount: Decimal) -> None:
         if await wallets.debit(session, client_id, amount) is None:
-            balance = await wallets.balance(session, client_id)
-            raise InsufficientFunds(amount, balance if balance is not None else ZERO)
+            raise await self._short_of(session, client_id, amount)
+
+    @staticmethod
+    async def _short_of(
+        session: AsyncSession, client_id: int, amount: Decimal
+    ) -> InsufficientFunds:
+        """The error for a debit of `amount` the client's balance did not cover."""
+        balance = await wallets.balance(session, client_id)
+        return InsufficientFunds(amount, balance if balance is not None else ZERO)
 
     async def confirmation_shown(self, appointment_id: int, *, now: datetime) -> None:
         """The client's chat shows the confirmation card: their outbox confirmation is settled

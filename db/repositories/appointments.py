@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
+from sqlalchemy import Row, Select, and_, bindparam, func, literal, select, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,66 @@ _BY_BOOKING_KEY = select(_APPOINTMENTS.c.id, _APPOINTMENTS.c.client_id).where(
     _APPOINTMENTS.c.booking_key == bindparam("key")
 )
 _INSERT = sa_insert(_APPOINTMENTS).returning(_APPOINTMENTS.c.id)
+_WALLETS = Base.metadata.tables["client_wallets"]
+_LEDGER = Base.metadata.tables["wallet_transactions"]
+# The columns a booking writes (`insert_paid`'s keyword arguments besides the amount).
+PAID_COLUMNS = (
+    "location_id",
+    "service_id",
+    "workplace_id",
+    "specialist_id",
+    "client_id",
+    "start_time",
+    "end_time",
+    "blocked_until",
+    "status",
+    "price",
+    "discount",
+    "booking_key",
+)
+
+
+def _insert_paid_statement() -> Select[Any]:
+    """`insert_paid`'s statement: the debit, the appointment and its ledger row, each step
+    fed by the row the one before returns (no row, nothing after it). Its parameters are the
+    columns' names with `paid_` before them: a parameter named like a column of an INSERT
+    would be taken for a value of that column (`db.driver.fetch` compiles with the keys)."""
+
+    def param(name: str) -> Any:
+        return bindparam(f"paid_{name}", type_=_APPOINTMENTS.c[name].type)
+
+    amount = bindparam("paid_amount", type_=_LEDGER.c.amount.type)
+    client = param("client_id")
+    debit = (
+        update(_WALLETS)
+        .where(_WALLETS.c.client_id == client, _WALLETS.c.balance >= amount)
+        .values(balance=_WALLETS.c.balance - amount)
+        .returning(_WALLETS.c.client_id)
+        .cte("debit")
+    )
+    booked = (
+        sa_insert(_APPOINTMENTS)
+        .from_select(
+            list(PAID_COLUMNS), select(*(param(n) for n in PAID_COLUMNS)).select_from(debit)
+        )
+        .returning(_APPOINTMENTS.c.id)
+        .cte("booked")
+    )
+    entry = (
+        sa_insert(_LEDGER)
+        .from_select(
+            ["client_id", "appointment_id", "amount", "discount", "kind"],
+            select(client, booked.c.id, -amount, param("discount"), literal("debit")).select_from(
+                booked
+            ),
+        )
+        .returning(_LEDGER.c.appointment_id)
+        .cte("entry")
+    )
+    return select(entry.c.appointment_id)
+
+
+_INSERT_PAID = _insert_paid_statement()
 
 
 def booking_key_lock(key: str) -> tuple[int, int]:
@@ -124,6 +184,22 @@ async def insert(session: AsyncSession, **values: Any) -> int:
     `DBAPIError`); returns the new id."""
     (row,) = await fetch(session, _INSERT, values)
     return int(row[0])
+
+
+async def insert_paid(session: AsyncSession, *, amount: Decimal, **values: Any) -> int | None:
+    """Take `amount` (> 0) from the client's wallet, insert the appointment (`values`: every
+    column of `PAID_COLUMNS`) and write its debit to the ledger (-`amount`, the appointment's
+    `discount`), in one statement: one round trip instead of three. Returns the new id, or
+    None when the balance does not cover `amount` (nothing written).
+
+    As `wallets.debit`, the conditional UPDATE locks the wallet row and re-checks the balance
+    on its latest version; as `insert`, a conflict raises sqlstate 23P01 / 23505 in
+    `DBAPIError`, and then nothing of the statement is written."""
+    if set(values) != set(PAID_COLUMNS):
+        raise ValueError(f"insert_paid takes exactly {', '.join(PAID_COLUMNS)} and amount")
+    params = {f"paid_{name}": value for name, value in values.items()}
+    rows = await fetch(session, _INSERT_PAID, {**params, "paid_amount": amount})
+    return int(rows[0][0]) if rows else None
 
 
 async def mark_cancelled(

@@ -613,9 +613,10 @@ async def test_hold_and_confirm_statement_budget(
     """Booking throughput is bounded by the bot's own work per booking: a hold and a confirm
     run a fixed, small number of statements. The catalog is read once per catalog version
     (the first hold here), never again per booking, and the six outbox rows go in one
-    INSERT. A hold's last statement reads the date's appointments with their pins (a schedule
-    row may pin one), for the workplace check its Lua script makes (docs/rules.md#holds);
-    which workplaces host each service is catalog, read once with it."""
+    INSERT; the debit, the appointment and its ledger row go in one statement. A hold's last
+    statement reads the date's appointments with their pins (a schedule row may pin one), for
+    the workplace check its Lua script makes (docs/rules.md#holds); which workplaces host
+    each service is catalog, read once with it."""
     first, client = [await make_client(session_factory, balance=RICH) for _ in range(2)]
     statements: list[str] = []
 
@@ -664,7 +665,10 @@ async def test_hold_and_confirm_statement_budget(
     assert not [s for s in held if " holidays" in s]
     assert sum(" holidays" in s for s in confirm) == 1
     assert cold_hold <= 9, statements
-    assert len(held) <= 2 and len(confirm) <= 12, held + confirm
+    # The debit, the appointment and its ledger row go in one statement.
+    paid = [s for s in confirm if "client_wallets" in s or "wallet_transactions" in s]
+    assert len(paid) == 1 and paid[0].startswith("WITH debit"), paid
+    assert len(held) <= 2 and len(confirm) <= 8, held + confirm
 
 
 async def test_a_stale_slot_cache_never_books_and_changes_show_at_once(
