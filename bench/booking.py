@@ -213,11 +213,20 @@ async def run_bookings(url: str, bookings: int, workers: int) -> dict[str, float
                         start=start,
                         now=NOW,
                     )
+                # As the conversation asks (`handlers/booking/confirm.py`): the quoted price
+                # and the held pair come with the request, so the hold is not read back.
+                request = BookingRequest(
+                    clients[i],
+                    loc,
+                    svc,
+                    hold.specialist_id,
+                    start,
+                    hold.hold_id,
+                    expected_price=hold.price,
+                    held_workplace=hold.workplace_id,
+                )
                 with world.catalog.pinned():
-                    await booking.confirm(
-                        BookingRequest(clients[i], loc, svc, specialist, start, hold.hold_id),
-                        now=NOW,
-                    )
+                    await booking.confirm(request, now=NOW)
             except Exception as exc:
                 failures.append(exc)
             latencies.append(time.perf_counter() - began)
