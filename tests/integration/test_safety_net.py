@@ -136,7 +136,7 @@ async def test_confirm_loses_to_a_row_committed_after_its_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, rival = [await make_client(session_factory, balance=RICH) for _ in range(2)]
-    original = appts_repo.insert
+    original = appts_repo.insert_paid  # a paid booking's debit, appointment and ledger row
     calls = []
 
     async def insert_after_a_rival(session: AsyncSession, **values: Any) -> Any:
@@ -145,7 +145,7 @@ async def test_confirm_loses_to_a_row_committed_after_its_checks(
         await commit_clashing_appointment(session_factory, client=rival, like=like)
         return await original(session, **values)
 
-    monkeypatch.setattr(appts_repo, "insert", insert_after_a_rival)
+    monkeypatch.setattr(appts_repo, "insert_paid", insert_after_a_rival)
     with pytest.raises(SlotTaken):
         await eng.booking.confirm(booking_request(cat, client), now=NOW)
     monkeypatch.undo()
