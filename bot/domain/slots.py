@@ -662,11 +662,12 @@ def overlay(
     """Apply the overlay layer (holds, client, notice, horizon) to base candidates."""
     is_timely = _timely(now=now, rules=rules, tz=tz)
     timely: dict[datetime, bool] = {}  # once per start
+    check = not obstacles.clear  # else only time can rule a start out
     for cand in candidates:
         ok = timely.get(cand.start)
         if ok is None:
             ok = timely[cand.start] = is_timely(cand.start)
-        if ok and obstacles.stage(cand) is _Stage.OK:
+        if ok and (not check or obstacles.stage(cand) is _Stage.OK):
             yield cand
 
 

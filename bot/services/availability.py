@@ -1301,7 +1301,12 @@ class AvailabilityService:
 
         def build(entry: _DayEntry) -> Obstacles:
             # One per date (its window): the calendar asks again for every candidate it tries.
-            if entry.window not in built:
+            if entry.window in built:
+                return built[entry.window]
+            if _untouched(entry.window, holds, mine, capacity and entry.in_progress):
+                # Nothing of the overlay meets the date: no obstacles but time (`clear`).
+                built[entry.window] = Obstacles(location_id=location_id, capacity=capacity)
+            else:
                 obs = overlay_obstacles(
                     location_id=location_id,
                     capacity=capacity,
@@ -1472,6 +1477,27 @@ async def _workplace_hosts(
         return await load_workplace_hosts(session, location_id)
 
     return await snapshot.get(("workplace_hosts", location_id), load, session)
+
+
+def _untouched(
+    window: Interval,
+    holds: Sequence[HeldInterval],
+    client_busy: Sequence[Interval],
+    counted: object,
+) -> bool:
+    """Whether the overlay leaves every candidate of the date `window` to the time rules
+    alone: no hold (of anyone, anywhere: a specialist held elsewhere is busy here) and none
+    of the client's appointments meets [window start, window end + `LONGEST_BLOCK`), where
+    every candidate of the date lies (it starts on the date and blocks less than that), and
+    no capacity count is in play (`counted`: truthy when the cap and in-progress appointments
+    are). Then no hold can take part in a workplace search for a candidate either: the first
+    step of any chain of overlaps from it must meet that span."""
+    if counted:
+        return False
+    lo, hi = window[0], window[1] + repo.LONGEST_BLOCK
+    return not any(h.start < hi and h.blocked_until > lo for h in holds) and not any(
+        start < hi and end > lo for start, end in client_busy
+    )
 
 
 def _on(

@@ -4,6 +4,7 @@ day slots, calendar, the authoritative `candidates`, the cache and its invalidat
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -537,6 +538,69 @@ async def test_holds_apply_on_top_of_cached_slots(
     # No invalidation needed: holds are read on every call.
     assert "10:00" not in await slots(availability, salon, client=salon.client)
     assert "10:00" in await slots(availability, salon, client=salon.other_client)
+
+
+async def test_dates_nothing_of_the_overlay_meets_answer_as_when_every_time_is_checked(
+    availability: AvailabilityService,
+    salon: Salon,
+    session: AsyncSession,
+    holds: FakeHolds,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The overlay leaves a date that no hold and none of the client's appointments meets to
+    the time rules alone (`_untouched`). Random holds of either specialist on either chair,
+    some late in the evening, and the client's own appointment: the calendar and each day's
+    times are what checking every time against every hold gives."""
+    rnd = random.Random(7)
+    days = [TUESDAY + dt.timedelta(days=n) for n in range(8)]
+    mine = await book(
+        session,
+        salon,
+        specialist=salon.boris,
+        chair=salon.chairs[1],
+        start=at(days[3], "15:00"),
+        client=salon.client,
+    )
+    assert mine.id
+    await availability.invalidate(location_id=salon.location.id)
+
+    async def answers() -> tuple[Any, ...]:
+        choices = await availability.date_choices(
+            location_id=salon.location.id,
+            service_id=salon.service.id,
+            specialist_id=None,
+            now=NOW,
+            client_id=salon.client.id,
+        )
+        times = [await slots(availability, salon, client=salon.client, day=d) for d in days]
+        return choices.free, choices.full, choices.firsts, times
+
+    changed = 0
+    plain = await answers()
+    for _ in range(6):
+        holds.held = []
+        for _ in range(rnd.randint(1, 4)):
+            day, hour = rnd.choice(days), rnd.choice(["10:00", "12:15", "13:00", "16:45", "23:30"])
+            specialist = rnd.choice([salon.anna, salon.boris])
+            start = at(day, hour)
+            holds.held.append(
+                HeldInterval(
+                    salon.other_client.id,
+                    salon.location.id,
+                    specialist.id,
+                    rnd.choice(salon.chairs).id,
+                    start,
+                    start + dt.timedelta(minutes=60),
+                    start + dt.timedelta(minutes=75),
+                    frozenset(c.id for c in salon.chairs),
+                )
+            )
+        quick = await answers()
+        with monkeypatch.context() as patch:
+            patch.setattr(availability_module, "_untouched", lambda *args: False)
+            assert await answers() == quick
+        changed += quick != plain
+    assert changed  # the holds did change some answers
 
 
 async def test_holds_are_obstacles_for_candidates(
