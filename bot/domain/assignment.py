@@ -595,7 +595,8 @@ class _Clusters:
         """A new job on `workplace_id` for [start, end) (non-empty): False when a job held to
         that workplace is in the way, True when moving each job in the way to a workplace
         free for it, or moving that workplace's jobs in turn to one free for them, gives an
-        assignment (checked whole), None when only the search can tell."""
+        assignment (checked on every workplace that gained a job: the runs were valid before),
+        None when only the search can tell."""
         first, last = bisect_right(self._ends, start), bisect_left(self._starts, end)
         if not all(self._valid(k) for k in range(first, last)):
             return None

@@ -127,7 +127,9 @@ class _Check:
 class _DayEntry:
     """The cached base layer of one date. `timezone` None: nothing bookable (inactive or missing
     location/service). `complete` False: only a prefix (in start order) of the day's base
-    candidates, enough for the calendar to know the date has a free time."""
+    candidates, enough for the calendar to know the date has a free time. An entry built here
+    (not parsed from the cache) also carries its candidates' `workplace_ids`, which its text
+    leaves out; the display path does not read them."""
 
     timezone: str | None
     capacity: int | None
@@ -222,6 +224,14 @@ def _parsed_entry(raw: bytes | str) -> _DayEntry:
     else:
         _PARSED.move_to_end(raw)
     return entry
+
+
+def forget_parsed() -> None:
+    """Drop every entry parsed lately (`_PARSED`): the next read parses its text again, as a
+    process that did not build or read it would (benchmarks, tests)."""
+    global _parsed_bytes
+    _PARSED.clear()
+    _parsed_bytes = 0
 
 
 def _remember_entry(raw: bytes | str, entry: _DayEntry) -> None:

@@ -22,7 +22,7 @@ import bot.services.availability as availability_module
 from bot.config import Settings, load_settings
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval, SlotQuery
-from bot.services.availability import AvailabilityService, _DayEntry
+from bot.services.availability import AvailabilityService, _DayEntry, forget_parsed
 from bot.services.holds import HoldStore
 from db.models import (
     Appointment,
@@ -347,7 +347,7 @@ async def test_a_date_built_here_is_read_back_without_parsing_its_text(
     assert "10:00" in first and parsed == []
     assert await slots(availability, salon) == first
     assert parsed == []
-    availability_module._PARSED.clear()  # as in a process that did not build it
+    forget_parsed()  # as in a process that did not build it
     assert await slots(availability, salon) == first
     assert await slots(availability, salon) == first
     assert len(parsed) == 1

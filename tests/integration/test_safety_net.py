@@ -129,14 +129,20 @@ async def commit_clashing_appointment(
 # --- a clash committed between the checks and the write -----------------------------------
 
 
+# A paid booking writes its debit, appointment and ledger row in one statement
+# (`insert_paid`); a free one (the client's discount is 100 %) inserts the appointment alone.
+@pytest.mark.parametrize(("discount", "write"), [("0", "insert_paid"), ("100", "insert")])
 async def test_confirm_loses_to_a_row_committed_after_its_checks(
     eng: Engine,
     cat: Catalog,
     session_factory: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
+    discount: str,
+    write: str,
 ) -> None:
-    client, rival = [await make_client(session_factory, balance=RICH) for _ in range(2)]
-    original = appts_repo.insert_paid  # a paid booking's debit, appointment and ledger row
+    client = await make_client(session_factory, balance=RICH, discount_percent=Decimal(discount))
+    rival = await make_client(session_factory, balance=RICH)
+    original = getattr(appts_repo, write)
     calls = []
 
     async def insert_after_a_rival(session: AsyncSession, **values: Any) -> Any:
@@ -145,7 +151,7 @@ async def test_confirm_loses_to_a_row_committed_after_its_checks(
         await commit_clashing_appointment(session_factory, client=rival, like=like)
         return await original(session, **values)
 
-    monkeypatch.setattr(appts_repo, "insert_paid", insert_after_a_rival)
+    monkeypatch.setattr(appts_repo, write, insert_after_a_rival)
     with pytest.raises(SlotTaken):
         await eng.booking.confirm(booking_request(cat, client), now=NOW)
     monkeypatch.undo()
