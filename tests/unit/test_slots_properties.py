@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from bot.domain.catalog import BusyAppointment, Holiday, WeeklyHours
 from bot.domain.pricing import ServiceTerms, resolve_terms
 from bot.domain.slots import (
+    DayPlan,
     Obstacles,
     Reason,
     SlotCandidate,
@@ -560,6 +561,13 @@ def test_every_grid_start_not_offered_has_a_reason() -> None:
     run(prop)
 
 
+def cached_base(w: World, day: dt.date) -> tuple[DayPlan, list[SlotCandidate]]:
+    """The date's plan and its base candidates (appointments only): what the cache keeps."""
+    plan = w.plan(day)
+    base = Obstacles.build(location_id=LOCATION, capacity=w.capacity, appointments=w.appointments)
+    return plan, list(plan.base_candidates(base))
+
+
 def test_cached_base_plus_overlay_equals_the_full_computation() -> None:
     """What the Redis cache relies on: base candidates (appointments only) filtered by the
     overlay (holds, the client's appointments, notice, horizon) give exactly the full result.
@@ -572,11 +580,7 @@ def test_cached_base_plus_overlay_equals_the_full_computation() -> None:
         @given(worlds(), st.sampled_from([CLIENT, OTHER_CLIENT, None]))
         def check(case: Case, client_id: int | None) -> None:
             w, day, now = case
-            plan = w.plan(day)
-            base = Obstacles.build(
-                location_id=LOCATION, capacity=w.capacity, appointments=w.appointments
-            )
-            cached = list(plan.base_candidates(base))
+            plan, cached = cached_base(w, day)
             on_top = overlay_obstacles(
                 location_id=LOCATION,
                 capacity=w.capacity,
@@ -611,11 +615,7 @@ def test_clear_obstacles_leave_only_the_time_rules() -> None:
         @given(worlds())
         def check(case: Case) -> None:
             w, day, now = case
-            plan = w.plan(day)
-            base = Obstacles.build(
-                location_id=LOCATION, capacity=w.capacity, appointments=w.appointments
-            )
-            cached = list(plan.base_candidates(base))
+            plan, cached = cached_base(w, day)
             on_top = overlay_obstacles(
                 location_id=LOCATION,
                 capacity=None,
