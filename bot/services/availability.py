@@ -590,24 +590,14 @@ class AvailabilityService:
             for s in catalog.specialists
             if specialist_id is None or s.specialist_id == specialist_id
         ]
-        step = self.rules.step_min
         if fresh_calendar:
             calendar = await repo.load_calendar(session, location_id, spec_ids, day, day)
-            plan = DayPlan(catalog, calendar, day, specialist_id=specialist_id, step_min=step)
-        else:
-            calendar, kept = await _calendar_of(snapshot, session, location_id, spec_ids, day, day)
-
-            def planned() -> DayPlan:
-                return DayPlan(catalog, calendar, day, specialist_id=specialist_id, step_min=step)
-
-            # On the calendar in memory, the plan the display path keeps (`_plans`) serves.
-            plan = (
-                snapshot.memo(
-                    ("day_plan", location_id, service_id, specialist_id, step, day), planned
-                )
-                if kept
-                else planned()
+            plan = DayPlan(
+                catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
             )
+        else:
+            # On the calendar in memory, the plan the display path keeps serves.
+            plan = (await self._plans(snapshot, session, catalog, query, spec_ids, [day]))[day]
         if plan.is_empty:
             return Reason.CLOSED
         window_start, window_end = plan.window
