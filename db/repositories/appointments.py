@@ -21,6 +21,7 @@ from bot.domain.statuses import AppointmentStatus
 from db.base import Base
 from db.driver import fetch
 from db.models import Appointment, Client, Location, Service, Specialist, Workplace
+from db.repositories import wallets
 
 BOOKED = AppointmentStatus.BOOKED
 CANCELLED = AppointmentStatus.CANCELLED
@@ -45,7 +46,6 @@ _BY_BOOKING_KEY = select(_APPOINTMENTS.c.id, _APPOINTMENTS.c.client_id).where(
     _APPOINTMENTS.c.booking_key == bindparam("key")
 )
 _INSERT = sa_insert(_APPOINTMENTS).returning(_APPOINTMENTS.c.id)
-_WALLETS = Base.metadata.tables["client_wallets"]
 _LEDGER = Base.metadata.tables["wallet_transactions"]
 # The columns a booking writes (`insert_paid`'s keyword arguments besides the amount).
 PAID_COLUMNS = (
@@ -76,10 +76,8 @@ def _insert_paid_statement() -> Select[Any]:
     amount = bindparam("paid_amount", type_=_LEDGER.c.amount.type)
     client = param("client_id")
     debit = (
-        update(_WALLETS)
-        .where(_WALLETS.c.client_id == client, _WALLETS.c.balance >= amount)
-        .values(balance=_WALLETS.c.balance - amount)
-        .returning(_WALLETS.c.client_id)
+        wallets.conditional_debit(client, amount)
+        .returning(wallets.WALLETS.c.client_id)
         .cte("debit")
     )
     booked = (
@@ -192,9 +190,9 @@ async def insert_paid(session: AsyncSession, *, amount: Decimal, **values: Any) 
     `discount`), in one statement: one round trip instead of three. Returns the new id, or
     None when the balance does not cover `amount` (nothing written).
 
-    As `wallets.debit`, the conditional UPDATE locks the wallet row and re-checks the balance
-    on its latest version; as `insert`, a conflict raises sqlstate 23P01 / 23505 in
-    `DBAPIError`, and then nothing of the statement is written."""
+    The debit is `wallets.conditional_debit`, as in `wallets.debit`; as `insert`, a conflict
+    raises sqlstate 23P01 / 23505 in `DBAPIError`, and then nothing of the statement is
+    written."""
     if set(values) != set(PAID_COLUMNS):
         raise ValueError(f"insert_paid takes exactly {', '.join(PAID_COLUMNS)} and amount")
     params = {f"paid_{name}": value for name, value in values.items()}

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import Update, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,10 +25,25 @@ CHARGE_KINDS = ("debit", "reschedule")
 # driver (`db.driver.fetch`).
 _CLIENTS = Base.metadata.tables["clients"]
 _LEDGER = Base.metadata.tables["wallet_transactions"]
-_DEBIT = text(
-    "UPDATE client_wallets SET balance = balance - :amount "
-    "WHERE client_id = :client AND balance >= :amount RETURNING balance"
-)
+WALLETS = Base.metadata.tables["client_wallets"]
+
+
+def conditional_debit(client: Any, amount: Any) -> Update:
+    """The one UPDATE that takes money from a wallet: `amount` from `client`'s balance, only
+    if the balance covers it (no row updated otherwise). Its row lock makes concurrent debits
+    queue, and the `balance >= amount` is re-checked on the latest row version. `client` and
+    `amount` are SQL expressions (parameters); add the RETURNING the caller needs."""
+    return (
+        update(WALLETS)
+        .where(WALLETS.c.client_id == client, WALLETS.c.balance >= amount)
+        .values(balance=WALLETS.c.balance - amount)
+    )
+
+
+_DEBIT = conditional_debit(
+    bindparam("client", type_=WALLETS.c.client_id.type),
+    bindparam("amount", type_=WALLETS.c.balance.type),
+).returning(WALLETS.c.balance)
 _CREDIT = text(
     "UPDATE client_wallets SET balance = balance + :amount "
     "WHERE client_id = :client RETURNING balance"
