@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, null, or_, select, update
+from sqlalchemy import and_, bindparam, func, literal_column, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain.statuses import OutboxStatus
 from db.base import Base
+from db.driver import fetch
 from db.models import Client, Outbox, Specialist
 
 PENDING = OutboxStatus.PENDING
@@ -24,31 +27,44 @@ SENT = OutboxStatus.SENT
 FAILED = OutboxStatus.FAILED
 CANCELLED = OutboxStatus.CANCELLED
 
-# `enqueue_many`'s two statements, built once (Core, on the table): run with one parameter
-# set per row, they go to the server as one multi-row INSERT (SQLAlchemy's "insertmanyvalues").
 _OUTBOX = Base.metadata.tables["outbox"]
-_ENQUEUE = (
-    insert(_OUTBOX)
-    .on_conflict_do_nothing(index_elements=[_OUTBOX.c.dedupe_key])
-    .returning(_OUTBOX.c.id)
-)
-_REVIVE = insert(_OUTBOX)
-# Constants in SQL, not parameters: with a parameter ahead of the VALUES the statement could
-# not be run as one multi-row INSERT.
-_ENQUEUE_REVIVING = _REVIVE.on_conflict_do_update(
-    index_elements=[_OUTBOX.c.dedupe_key],
-    set_={
-        "status": literal_column(f"'{PENDING.value}'"),
-        "due_at": _REVIVE.excluded.due_at,
-        "payload": _REVIVE.excluded.payload,
-        "chat_id": _REVIVE.excluded.chat_id,
-        "attempts": literal_column("0"),
-        "locked_until": null(),
-        "locked_by": null(),
-        "last_error": null(),
-    },
-    where=_OUTBOX.c.status == literal_column(f"'{CANCELLED.value}'"),
-).returning(_OUTBOX.c.id)
+# A new row's columns, in the order `NewRow` gives them.
+_NEW_COLUMNS = ("dedupe_key", "kind", "recipient", "chat_id", "due_at", "payload", "appointment_id")
+# Rows per INSERT: a booking queues up to five; longer lists take several statements, so at
+# most 2 x _BATCH statements are ever built.
+_BATCH = 8
+
+
+@lru_cache(maxsize=2 * _BATCH)
+def _enqueue_statement(rows: int, reviving: bool) -> ReturningInsert[Any]:
+    """`enqueue_many`'s multi-row INSERT for `rows` rows, built once per (rows, reviving):
+    parameters `<column>_<row>`. Run through `db.driver.fetch`, which compiles it once; a
+    PostgreSQL `INSERT ... ON CONFLICT` has no SQLAlchemy cache key, so `session.execute`
+    would compile it at every call. Constants are written in the SQL, not passed."""
+    statement = insert(_OUTBOX).values(
+        [
+            {c: bindparam(f"{c}_{i}", type_=_OUTBOX.c[c].type) for c in _NEW_COLUMNS}
+            for i in range(rows)
+        ]
+    )
+    if not reviving:
+        statement = statement.on_conflict_do_nothing(index_elements=[_OUTBOX.c.dedupe_key])
+    else:
+        statement = statement.on_conflict_do_update(
+            index_elements=[_OUTBOX.c.dedupe_key],
+            set_={
+                "status": literal_column(f"'{PENDING.value}'"),
+                "due_at": statement.excluded.due_at,
+                "payload": statement.excluded.payload,
+                "chat_id": statement.excluded.chat_id,
+                "attempts": literal_column("0"),
+                "locked_until": null(),
+                "locked_by": null(),
+                "last_error": null(),
+            },
+            where=_OUTBOX.c.status == literal_column(f"'{CANCELLED.value}'"),
+        )
+    return statement.returning(_OUTBOX.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,23 +122,18 @@ async def enqueue_many(
 ) -> int:
     """`enqueue` for several rows in one statement; returns how many were queued (or revived).
     A dedupe key given twice is queued once."""
-    unique = {r.dedupe_key: r for r in rows}
-    if not unique:
-        return 0
-    params = [
-        {
-            "dedupe_key": r.dedupe_key,
-            "kind": r.kind,
-            "recipient": r.recipient,
-            "chat_id": r.chat_id,
-            "due_at": r.due_at,
-            "payload": r.payload,
-            "appointment_id": r.appointment_id,
+    unique = list({r.dedupe_key: r for r in rows}.values())
+    queued = 0
+    for first in range(0, len(unique), _BATCH):
+        batch = unique[first : first + _BATCH]
+        params = {
+            f"{column}_{i}": getattr(row, column)
+            for i, row in enumerate(batch)
+            for column in _NEW_COLUMNS
         }
-        for r in unique.values()
-    ]
-    result = await session.execute(_ENQUEUE_REVIVING if revive_cancelled else _ENQUEUE, params)
-    return len(result.all())
+        statement = _enqueue_statement(len(batch), revive_cancelled)
+        queued += len(await fetch(session, statement, params))
+    return queued
 
 
 async def cancel_pending(
@@ -258,22 +269,33 @@ async def mark_failed(session: AsyncSession, row_id: int, *, worker_id: str, err
     )
 
 
+# `settle_unsent`'s statement (Core, on the table, built once): a confirm settles its
+# confirmation with it.
+_SETTLE_UNSENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.dedupe_key == bindparam("key"),
+        _OUTBOX.c.status == PENDING.value,
+        or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < bindparam("now")),
+    )
+    .values(
+        status=SENT.value,
+        sent_at=bindparam("now"),
+        locked_until=None,
+        locked_by=None,
+        last_error=bindparam("reason"),
+    )
+    .returning(_OUTBOX.c.id)
+)
+
+
 async def settle_unsent(
     session: AsyncSession, dedupe_key: str, *, now: dt.datetime, reason: str
 ) -> bool:
     """Mark a pending row sent without sending it (what it says is already on screen), unless
     a worker holds its lease right now (then that worker sends it). True if settled."""
-    result = await session.execute(
-        update(Outbox)
-        .where(
-            Outbox.dedupe_key == dedupe_key,
-            Outbox.status == PENDING,
-            or_(Outbox.locked_until.is_(None), Outbox.locked_until < now),
-        )
-        .values(status=SENT, sent_at=now, locked_until=None, locked_by=None, last_error=reason)
-        .returning(Outbox.id)
-    )
-    return result.scalar_one_or_none() is not None
+    params = {"key": dedupe_key, "now": now, "reason": reason}
+    return bool(await fetch(session, _SETTLE_UNSENT, params))
 
 
 async def mark_cancelled(session: AsyncSession, row_id: int, *, reason: str) -> None:
