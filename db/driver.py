@@ -4,7 +4,8 @@ SQLAlchemy's execute costs about 180 µs of CPU per statement on top of the driv
 (`SELECT 1` in a transaction, same run; docs/bench-booking.md), and a booking runs a dozen
 fixed statements. `fetch` runs such a statement (SQLAlchemy Core, built once at import) on
 the asyncpg connection the session has checked out, in the same transaction, through
-asyncpg's prepared-statement cache:
+asyncpg's prepared-statement cache (`execute_many` runs one per parameter set, in one round
+trip):
 
 - the statement is compiled once per (statement, parameter names) by the session's own
   dialect, so the SQL text is what SQLAlchemy itself would send;
@@ -68,18 +69,42 @@ async def fetch(
     """Run `statement` (SQLAlchemy Core, with `params` by name) on the session's connection,
     in its transaction; its rows as asyncpg records (tuples by position, as SQLAlchemy's
     rows). Raises `DBAPIError` (sqlstate as from `session.execute`)."""
-    params = params or {}
+    return await _run(session, statement, [params or {}], many=False)
+
+
+async def execute_many(
+    session: AsyncSession, statement: ClauseElement, param_sets: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run `statement` once per parameter set (each with the same names), in their order, in
+    one round trip (asyncpg's `executemany`), on the session's connection in its
+    transaction; rows are discarded. One statement to the event's listeners, as SQLAlchemy's
+    own executemany. Raises `DBAPIError` as `fetch`; nothing is run for no sets."""
+    if param_sets:
+        await _run(session, statement, param_sets, many=True)
+
+
+async def _run(
+    session: AsyncSession,
+    statement: ClauseElement,
+    param_sets: Sequence[Mapping[str, Any]],
+    *,
+    many: bool,
+) -> Sequence[Any]:
     connection = await session.connection()
-    sql, order = _compiled(statement, connection.dialect, frozenset(params))
-    args = []
-    for name, process, constant in order:
-        value = params.get(name, constant)
-        args.append(value if process is None else process(value))
+    sql, order = _compiled(statement, connection.dialect, frozenset(param_sets[0]))
+    arg_sets = []
+    for params in param_sets:
+        args = []
+        for name, process, constant in order:
+            value = params.get(name, constant)
+            args.append(value if process is None else process(value))
+        arg_sets.append(args)
     # Listeners of SQLAlchemy's statement event (the metrics' statement count, the tests'
     # statement budgets) see these statements too.
     sync = connection.sync_connection
     if sync is not None and sync.dispatch.before_cursor_execute:
-        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+        shown = arg_sets if many else arg_sets[0]
+        sync.dispatch.before_cursor_execute(sync, None, sql, shown, None, many)
     pooled = await connection.get_raw_connection()
     adapted: Any = pooled.dbapi_connection  # SQLAlchemy's asyncpg adapter
     try:
@@ -87,12 +112,16 @@ async def fetch(
             if not adapted._started and adapted.isolation_level != "autocommit":
                 await adapted._start_transaction()  # the BEGIN the adapter still owes
             driver: Any = pooled.driver_connection  # asyncpg's own connection
-            records: Sequence[Any] = await driver.fetch(sql, *args)
+            if many:
+                await driver.executemany(sql, arg_sets)
+                return ()
+            records: Sequence[Any] = await driver.fetch(sql, *arg_sets[0])
             return records
     except DBAPIError:
         raise
     except Exception as error:
-        await _raise_translated(connection, pooled, adapted, sql, args, error)
+        shown_args: Any = arg_sets if many else arg_sets[0]
+        await _raise_translated(connection, pooled, adapted, sql, shown_args, error)
         raise  # pragma: no cover - _raise_translated always raises
     except BaseException:
         # Cancelled (or interrupted) mid-statement: the connection may be left mid-message.
@@ -106,7 +135,7 @@ async def _raise_translated(
     pooled: Any,
     adapted: Any,
     sql: str,
-    args: list[Any],
+    args: Any,
     error: Exception,
 ) -> None:
     """Raise `error` as `session.execute` would: the adapter's DB-API translation wrapped in

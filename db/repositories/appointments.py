@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import AppointmentStatus
 from db.base import Base
-from db.driver import fetch
+from db.driver import execute_many, fetch
 from db.models import Appointment, Client, Location, Service, Specialist, Workplace
 from db.repositories import wallets
 
@@ -118,8 +118,7 @@ async def lock_resources(session: AsyncSession, keys: Iterable[tuple[int, int]])
     """Take transaction-scoped advisory locks on (class, id) resources in a fixed order, in
     one round trip (the driver's executemany runs them one after another, in list order)."""
     ordered = [{"c": cls, "i": ident} for cls, ident in sorted(set(keys))]
-    if ordered:
-        await session.execute(_LOCK, ordered)
+    await execute_many(session, _LOCK, ordered)
 
 
 async def try_lock_first(session: AsyncSession, cls: int, idents: Sequence[int]) -> int | None:

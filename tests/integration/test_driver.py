@@ -1,6 +1,6 @@
-"""`db.driver.fetch`: statements on the session's asyncpg connection behave as through
-`session.execute`: inside the session's transaction, errors as `DBAPIError` with their
-sqlstate, a lost connection invalidated, and seen by the statement event."""
+"""`db.driver.fetch` and `execute_many`: statements on the session's asyncpg connection
+behave as through `session.execute`: inside the session's transaction, errors as
+`DBAPIError` with their sqlstate, a lost connection invalidated, and seen by the statement event."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.transaction import read_session
 from db.base import Base
-from db.driver import fetch
+from db.driver import execute_many, fetch
 from db.engine import make_engine, make_session_factory
 from db.errors import UNIQUE_VIOLATION, sqlstate
 
@@ -169,3 +169,48 @@ async def test_expanding_in_lists_are_refused(
     async with one_connection() as session:
         with pytest.raises(ValueError, match="ANY"):
             await fetch(session, expanding, {"ids": [1, 2]})
+
+
+async def test_execute_many_runs_each_set_in_order_inside_the_transaction(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    seen: list[tuple[str, int, bool]] = []
+    bind = one_connection.kw["bind"].sync_engine
+
+    def on_statement(*args: object) -> None:
+        sql, sets, many = str(args[2]), args[3], bool(args[5])
+        seen.append((sql.split(" (")[0], len(sets) if isinstance(sets, list) else -1, many))
+
+    names = [location(f"Many {i}") for i in range(5)]
+    event.listen(bind, "before_cursor_execute", on_statement)
+    try:
+        with pytest.raises(RuntimeError):
+            async with one_connection() as session, session.begin():
+                await execute_many(session, _ADD, names)
+                raise RuntimeError("give up")
+        async with one_connection() as session, session.begin():
+            await execute_many(session, _ADD, names)
+            await execute_many(session, _ADD, [])  # nothing to run: no statement
+    finally:
+        event.remove(bind, "before_cursor_execute", on_statement)
+    # One statement per call for the listeners, with every set, as SQLAlchemy's executemany.
+    assert seen == [("INSERT INTO locations", 5, True)] * 2
+    async with one_connection() as session:
+        ids = [
+            (await fetch(session, _NAMED, {"name": f"Many {i}"}))[0][0] for i in range(5)
+        ]  # only the committed five, inserted in their order
+    assert ids == sorted(ids)
+
+
+async def test_execute_many_raises_a_dbapi_error_and_keeps_nothing_of_the_batch(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(DBAPIError) as raised:
+        async with one_connection() as session, session.begin():
+            await execute_many(
+                session, _ADD, [location("Once"), location("Between"), location("Once")]
+            )
+    assert sqlstate(raised.value) == UNIQUE_VIOLATION
+    assert "parameters hidden" in str(raised.value)
+    async with one_connection() as session:
+        assert await fetch(session, _NAMED, {"name": "Between"}) == []
