@@ -40,6 +40,7 @@ from bot.domain.catalog import (
 )
 from bot.domain.pricing import ServiceTerms, SpecialistLink, WorkplaceLink
 from bot.domain.statuses import AppointmentStatus
+from bot.domain.walltime import WallTime
 from db.base import Base
 from db.driver import fetch
 from db.models import (
@@ -241,10 +242,18 @@ async def load_calendar(
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
 
 
+def _int_array(name: str) -> BindParameter[Any]:
+    """A parameter bound as one integer array (`= ANY(...)`, not an expanding IN list: the
+    statement's text does not depend on the list's length, and `db.driver.fetch` can run it)."""
+    array: Any = ARRAY(Integer)
+    return bindparam(name, type_=array)
+
+
 def _calendar_of_date_statement(*, with_breaks: bool) -> Select[Any]:
     """`_calendar_of_date`'s query (Core, on the tables): the date's holiday beside each of its
     breaks, both outer-joined to one row; parameters `location`, `day` and (`with_breaks`)
-    the expanding `specialists`."""
+    the array `specialists`. The times come as text (`WallClock`'s wire format), since
+    `db.driver.fetch` runs it without SQLAlchemy's result processing."""
     one = select(literal(1).label("one")).subquery()
     return (
         select(
@@ -270,7 +279,7 @@ def _calendar_of_date_statement(*, with_breaks: bool) -> Select[Any]:
         .outerjoin(
             _BREAKS,
             and_(
-                _BREAKS.c.specialist_id.in_(bindparam("specialists", expanding=True)),
+                _BREAKS.c.specialist_id == any_(_int_array("specialists")),
                 _BREAKS.c.date == bindparam("day"),
             )
             if with_breaks
@@ -282,6 +291,11 @@ def _calendar_of_date_statement(*, with_breaks: bool) -> Select[Any]:
 # Every confirm runs one under its locks: built once.
 _CALENDAR_OF_DATE = _calendar_of_date_statement(with_breaks=True)
 _HOLIDAY_OF_DATE = _calendar_of_date_statement(with_breaks=False)
+
+
+def _wall(text: str | None) -> WallTime | None:
+    """A `WallClock` column as `fetch` returns it (its text) -> `WallTime`."""
+    return None if text is None else WallTime.parse(text)
 
 
 async def _calendar_of_date(
@@ -296,15 +310,17 @@ async def _calendar_of_date(
     holidays: dict[date, Holiday] = {}
     breaks: dict[tuple[int, date], list[BreakRow]] = defaultdict(list)
     seen: set[int] = set()
-    for row in await session.execute(stmt, params):
+    for row in await fetch(session, stmt, params):
         holiday_id, break_id = row[0], row[5]
         if holiday_id is not None and row[1] not in holidays:
-            holiday = readable("holidays", holiday_id, holiday_from, row[1:5])
+            hours = (row[1], row[2], _wall(row[3]), _wall(row[4]))
+            holiday = readable("holidays", holiday_id, holiday_from, hours)
             if holiday is not None:
                 holidays[row[1]] = holiday
         if break_id is not None and break_id not in seen:
             seen.add(break_id)
-            brk = readable("breaks", break_id, break_from, row[6:10])
+            hours = (row[6], row[7], _wall(row[8]), _wall(row[9]))
+            brk = readable("breaks", break_id, break_from, hours)
             if brk is not None:
                 breaks[(row[6], row[7])].append(brk)
     return Calendar(holidays=holidays, breaks={k: tuple(v) for k, v in breaks.items()})
@@ -374,13 +390,6 @@ def busy_condition(
         client_id is not None,
     )
     return BusyFilter(shape, params)
-
-
-def _int_array(name: str) -> BindParameter[Any]:
-    """A parameter bound as one integer array (`= ANY(...)`, not an expanding IN list: the
-    statement's text does not depend on the list's length, and `db.driver.fetch` can run it)."""
-    array: Any = ARRAY(Integer)
-    return bindparam(name, type_=array)
 
 
 @cache
