@@ -592,9 +592,23 @@ class AvailabilityService:
         ]
         if fresh_calendar:
             calendar = await repo.load_calendar(session, location_id, spec_ids, day, day)
-            plan = DayPlan(
-                catalog, calendar, day, specialist_id=specialist_id, step_min=self.rules.step_min
+            # When the calendar in memory (if read already: not read for this) says of the
+            # date what its rows say now, the plan kept with it is the one this one makes.
+            kept, in_memory = (
+                await _calendar_of(snapshot, session, location_id, spec_ids, day, day)
+                if snapshot.loaded(_calendar_key(location_id))
+                else (calendar, False)
             )
+            if in_memory and _same_date(calendar, kept, day, spec_ids):
+                plan = (await self._plans(snapshot, session, catalog, query, spec_ids, [day]))[day]
+            else:
+                plan = DayPlan(
+                    catalog,
+                    calendar,
+                    day,
+                    specialist_id=specialist_id,
+                    step_min=self.rules.step_min,
+                )
         else:
             # On the calendar in memory, the plan the display path keeps serves.
             plan = (await self._plans(snapshot, session, catalog, query, spec_ids, [day]))[day]
@@ -1438,6 +1452,22 @@ async def _calendar(
     return (await _calendar_of(snapshot, session, location_id, specialist_ids, first, last))[0]
 
 
+def _same_date(fresh: Calendar, kept: Calendar, day: date, specialist_ids: Iterable[int]) -> bool:
+    """Whether two calendars say the same of `day` for these specialists: its holiday and each
+    one's breaks (in any order), all a `DayPlan` of the date reads (`bot.domain.schedule`)."""
+    if fresh.holidays.get(day) != kept.holidays.get(day):
+        return False
+    return all(
+        set(fresh.breaks.get((s, day), ())) == set(kept.breaks.get((s, day), ()))
+        for s in specialist_ids
+    )
+
+
+def _calendar_key(location_id: int) -> tuple[str, int]:
+    """The key of the location's calendar among the snapshot's parts."""
+    return ("calendar", location_id)
+
+
 async def _calendar_of(
     snapshot: CatalogSnapshot,
     session: AsyncSession,
@@ -1452,7 +1482,7 @@ async def _calendar_of(
         since = datetime.now(UTC).date() - CALENDAR_PAST
         return since, await repo.load_calendar_since(session, location_id, since)
 
-    since, calendar = await snapshot.get(("calendar", location_id), load, session)
+    since, calendar = await snapshot.get(_calendar_key(location_id), load, session)
     if first >= since:
         return calendar, True
     return await repo.load_calendar(session, location_id, specialist_ids, first, last), False

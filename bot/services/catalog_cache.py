@@ -66,6 +66,11 @@ class CatalogSnapshot:
             self._derived[key] = compute()
         return cast(T, self._derived[key])
 
+    def loaded(self, key: Hashable) -> bool:
+        """Whether the part `key` is read already, so `get` returns it without a query."""
+        part = self._parts.get(key)
+        return part is not None and part.done() and not part.cancelled() and not part.exception()
+
     async def get(
         self,
         key: Hashable,
@@ -73,7 +78,7 @@ class CatalogSnapshot:
         session: AsyncSession | None = None,
     ) -> T:
         part = self._parts.get(key)
-        if part is not None and part.done() and not part.cancelled() and not part.exception():
+        if part is not None and self.loaded(key):
             return cast(T, part.result())
         if session is not None:
             value = await load(session)

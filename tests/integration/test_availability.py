@@ -22,6 +22,7 @@ import bot.services.availability as availability_module
 from bot.config import Settings, load_settings
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval, SlotQuery
+from bot.domain.walltime import WallTime
 from bot.services.availability import AvailabilityService, _DayEntry, forget_parsed
 from bot.services.holds import HoldStore
 from db.models import (
@@ -357,12 +358,14 @@ async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
     availability: AvailabilityService,
     salon: Salon,
     session: AsyncSession,
+    engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A date's plan (working hours and the grid) depends on the catalog and calendar only:
     the display path keeps it with the catalog in memory, and a check of one start on that
-    calendar (a hold's) takes it from there; a check on a calendar read afresh (a confirm's,
-    under its locks) plans anew."""
+    calendar (a hold's) takes it from there. A check on the date's rows read afresh (a
+    confirm's, under its locks) takes it too while the rows say what the calendar in memory
+    says of the date, and plans anew once they do not."""
     made: list[dt.date] = []
     real = availability_module.DayPlan
 
@@ -373,7 +376,7 @@ async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
     monkeypatch.setattr(availability_module, "DayPlan", counted)
     assert "10:00" in await slots(availability, salon)
     assert made == [TUESDAY]
-    start = at(TUESDAY, "10:00")
+    start = at(TUESDAY, "10:00")  # Anna's alone: Boris starts at 12:00
     async with session.begin():
         assert await availability.candidates(session, **slot_query(salon, start))
     assert made == [TUESDAY]
@@ -382,7 +385,35 @@ async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
             session, **slot_query(salon, start), fresh_calendar=True
         )
         assert fresh[1]
+    assert made == [TUESDAY]
+    # Anna's break at 10:00-11:00, written without a catalog change: the calendar in memory
+    # does not know it, the date's rows do.
+    session.add(
+        Break(
+            specialist_id=salon.anna.id,
+            date=TUESDAY,
+            start_time=WallTime(10 * 3600),
+            end_time=WallTime(11 * 3600),
+        )
+    )
+    await session.commit()
+    async with session.begin():
+        fresh = await availability.evaluate(
+            session, **slot_query(salon, start), fresh_calendar=True
+        )
+    assert fresh == (Reason.CLOSED, [])
     assert made == [TUESDAY, TUESDAY]
+    # A snapshot that has not read the calendar (a new catalog version) is not made to read
+    # it for this: the date's rows alone, planned anew.
+    await availability.invalidate()
+    with count_queries(engine) as queries:
+        async with session.begin():
+            fresh = await availability.evaluate(
+                session, **slot_query(salon, start), fresh_calendar=True
+            )
+    assert fresh[1] == []
+    assert made == [TUESDAY, TUESDAY, TUESDAY]
+    assert sum(" holidays" in q for q in queries) == 1, queries
 
 
 async def test_stale_cache_never_lets_candidates_accept_a_taken_time(
