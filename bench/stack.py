@@ -427,7 +427,8 @@ async def bot_phase(
         spy = None
         if profile:
             spy = await asyncio.create_subprocess_exec(
-                "py-spy", "record", "-p", str(proc.pid), "-o", profile, "-f", "speedscope",
+                "py-spy", "record", "-p", str(proc.pid), "-o", profile,
+                "-f", "raw" if profile.endswith(".txt") else "speedscope",
                 *([] if profile_blocking else ["--nonblocking"]),
             )  # fmt: skip
         before = await scrape(port)
@@ -594,7 +595,10 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--days", type=int, default=5)
-    parser.add_argument("--profile", help="write a py-spy profile (speedscope) of the bot here")
+    parser.add_argument(
+        "--profile",
+        help="write a py-spy profile of the bot here (speedscope; collapsed stacks if FILE ends in .txt)",
+    )
     parser.add_argument(
         "--profile-blocking",
         action="store_true",
