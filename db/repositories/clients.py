@@ -9,7 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import Base
-from db.models import Admin, Client, ClientWallet, Specialist
+from db.driver import fetch
+from db.models import Admin, Client, Specialist
+from db.repositories import wallets
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,16 @@ def _row(client: Client) -> ClientRow:
 _CLIENTS = Base.metadata.tables["clients"]
 _ADMINS = Base.metadata.tables["admins"]
 _SPECIALISTS = Base.metadata.tables["specialists"]
+
+# A new client, built once and run through `db.driver.fetch` (compiled once): PostgreSQL's
+# INSERT ... ON CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it
+# for each new client.
+_INSERT_CLIENT = (
+    insert(_CLIENTS)
+    .values({c: bindparam(c) for c in ("tg_id", "first_name", "last_name", "username", "language")})
+    .on_conflict_do_nothing(index_elements=[_CLIENTS.c.tg_id])
+    .returning(_CLIENTS.c.id)
+)
 _APPOINTMENTS = Base.metadata.tables["appointments"]
 _PROFILE = select(
     _CLIENTS.c.id,
@@ -73,29 +85,19 @@ class ClientRepository:
         ON CONFLICT on the unique `tg_id` makes concurrent duplicate /start safe: exactly one
         insert wins, the others see None and read the existing row.
         """
-        stmt = (
-            insert(Client)
-            .values(
-                tg_id=tg_id,
-                first_name=first_name,
-                last_name=last_name,
-                username=username,
-                language=language,
-            )
-            .on_conflict_do_nothing(index_elements=[Client.tg_id])
-            .returning(Client.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        params = {
+            "tg_id": tg_id,
+            "first_name": first_name,
+            "last_name": last_name,
+            "username": username,
+            "language": language,
+        }
+        rows = await fetch(self.session, _INSERT_CLIENT, params)
+        return rows[0][0] if rows else None
 
     async def ensure_wallet(self, client_id: int) -> bool:
         """Create the wallet (balance 0) unless it exists; True when it was created now."""
-        stmt = (
-            insert(ClientWallet)
-            .values(client_id=client_id)
-            .on_conflict_do_nothing(index_elements=[ClientWallet.client_id])
-            .returning(ClientWallet.client_id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        return await wallets.ensure(self.session, client_id)
 
     async def reactivate(self, client_id: int) -> bool:
         """Mark the chat reachable again (it was marked inactive after Telegram's 403); True if

@@ -62,11 +62,21 @@ _BOOKING_TERMS = select(
 ).where(_CLIENTS.c.id == bindparam("client"))
 
 
-async def ensure(session: AsyncSession, client_id: int) -> None:
-    """Create the wallet (balance 0) if the client has none. Safe: no exclusion constraints."""
-    await session.execute(
-        pg_insert(ClientWallet).values(client_id=client_id).on_conflict_do_nothing()
-    )
+# Built once and run through `db.driver.fetch` (compiled once): PostgreSQL's INSERT ... ON
+# CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it at every call.
+_WALLETS = Base.metadata.tables["client_wallets"]
+_ENSURE = (
+    pg_insert(_WALLETS)
+    .values(client_id=bindparam("client"))
+    .on_conflict_do_nothing(index_elements=[_WALLETS.c.client_id])
+    .returning(_WALLETS.c.client_id)
+)
+
+
+async def ensure(session: AsyncSession, client_id: int) -> bool:
+    """Create the wallet (balance 0) if the client has none; True when it was created now.
+    Safe: no exclusion constraints."""
+    return bool(await fetch(session, _ENSURE, {"client": client_id}))
 
 
 async def balance(session: AsyncSession, client_id: int) -> Decimal | None:
