@@ -597,7 +597,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument(
         "--profile",
-        help="write a py-spy profile of the bot here (speedscope; collapsed stacks if FILE ends in .txt)",
+        help="write a py-spy profile of the bot here (speedscope; if it ends in .txt, stacks)",
     )
     parser.add_argument(
         "--profile-blocking",
