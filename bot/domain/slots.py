@@ -340,6 +340,7 @@ class DayPlan:
         step_min: int = 15,
     ) -> None:
         self.catalog = catalog
+        self.calendar = calendar  # what it was made from (a confirm compares its own rows)
         self.day = day
         self.tz = ZoneInfo(catalog.timezone)
         self.step = timedelta(minutes=step_min)

@@ -592,15 +592,16 @@ class AvailabilityService:
         ]
         if fresh_calendar:
             calendar = await repo.load_calendar(session, location_id, spec_ids, day, day)
-            # When the calendar in memory (if read already: not read for this) says of the
-            # date what its rows say now, the plan kept with it is the one this one makes.
-            kept, in_memory = (
-                await _calendar_of(snapshot, session, location_id, spec_ids, day, day)
-                if snapshot.loaded(_calendar_key(location_id))
-                else (calendar, False)
-            )
-            if in_memory and _same_date(calendar, kept, day, spec_ids):
-                plan = (await self._plans(snapshot, session, catalog, query, spec_ids, [day]))[day]
+            # The plan the display path keeps for the date serves when it was made from this
+            # catalog and from a calendar that says of the date what its rows say now (nothing
+            # is read or planned for this: a snapshot without it plans anew).
+            kept: DayPlan | None = snapshot.memoized(_plan_key(query, self.rules.step_min, day))
+            if (
+                kept is not None
+                and kept.catalog is catalog
+                and _same_date(calendar, kept.calendar, day, spec_ids)
+            ):
+                plan = kept
             else:
                 plan = DayPlan(
                     catalog,
@@ -1262,8 +1263,7 @@ class AvailabilityService:
 
         if not kept:
             return {d: plan(d) for d in days}
-        where = (query.location_id, query.service_id, query.specialist_id, step)
-        return {d: snapshot.memo(("day_plan", *where, d), partial(plan, d)) for d in days}
+        return {d: snapshot.memo(_plan_key(query, step, d), partial(plan, d)) for d in days}
 
     async def _overlay_obstacles(
         self,
@@ -1463,9 +1463,9 @@ def _same_date(fresh: Calendar, kept: Calendar, day: date, specialist_ids: Itera
     )
 
 
-def _calendar_key(location_id: int) -> tuple[str, int]:
-    """The key of the location's calendar among the snapshot's parts."""
-    return ("calendar", location_id)
+def _plan_key(query: SlotQuery, step_min: int, day: date) -> tuple[Any, ...]:
+    """The key of a date's `DayPlan` among the snapshot's memos."""
+    return ("day_plan", query.location_id, query.service_id, query.specialist_id, step_min, day)
 
 
 async def _calendar_of(
@@ -1482,7 +1482,7 @@ async def _calendar_of(
         since = datetime.now(UTC).date() - CALENDAR_PAST
         return since, await repo.load_calendar_since(session, location_id, since)
 
-    since, calendar = await snapshot.get(_calendar_key(location_id), load, session)
+    since, calendar = await snapshot.get(("calendar", location_id), load, session)
     if first >= since:
         return calendar, True
     return await repo.load_calendar(session, location_id, specialist_ids, first, last), False

@@ -66,10 +66,9 @@ class CatalogSnapshot:
             self._derived[key] = compute()
         return cast(T, self._derived[key])
 
-    def loaded(self, key: Hashable) -> bool:
-        """Whether the part `key` is read already, so `get` returns it without a query."""
-        part = self._parts.get(key)
-        return part is not None and part.done() and not part.cancelled() and not part.exception()
+    def memoized(self, key: Hashable) -> Any | None:
+        """What `memo` keeps under `key`, or None when nothing was computed for it yet."""
+        return self._derived.get(key)
 
     async def get(
         self,
@@ -78,7 +77,7 @@ class CatalogSnapshot:
         session: AsyncSession | None = None,
     ) -> T:
         part = self._parts.get(key)
-        if part is not None and self.loaded(key):
+        if part is not None and part.done() and not part.cancelled() and not part.exception():
             return cast(T, part.result())
         if session is not None:
             value = await load(session)

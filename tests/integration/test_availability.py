@@ -3,6 +3,7 @@ day slots, calendar, the authoritative `candidates`, the cache and its invalidat
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 from collections import OrderedDict
@@ -20,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.services.availability as availability_module
 from bot.config import Settings, load_settings
+from bot.domain.catalog import BreakRow, Calendar
+from bot.domain.catalog import Holiday as HolidayRow
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.walltime import WallTime
-from bot.services.availability import AvailabilityService, _DayEntry, forget_parsed
+from bot.services.availability import AvailabilityService, _DayEntry, _same_date, forget_parsed
 from bot.services.holds import HoldStore
 from db.models import (
     Appointment,
@@ -414,6 +417,90 @@ async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
     assert fresh[1] == []
     assert made == [TUESDAY, TUESDAY, TUESDAY]
     assert sum(" holidays" in q for q in queries) == 1, queries
+
+
+async def test_a_confirms_check_never_takes_a_plan_made_from_a_calendar_its_rows_contradict(
+    availability: AvailabilityService,
+    salon: Salon,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two reads of one snapshot may each load the calendar in their own session; a break
+    written between them (its catalog change still to come) is in one and not the other, and
+    the date's kept plan may be made from the one the snapshot did not keep. A confirm's check
+    compares its rows with the calendar that plan was made from, so it never books into the
+    break."""
+    real = availability_module.repo.load_calendar_since
+    first_read, go_on = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def slow_first(s: AsyncSession, location_id: int, since: dt.date) -> Any:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        calendar = await real(s, location_id, since)
+        if mine == 1:
+            first_read.set()
+            await go_on.wait()
+        return calendar
+
+    monkeypatch.setattr(availability_module.repo, "load_calendar_since", slow_first)
+    stalled = asyncio.create_task(slots(availability, salon))  # Tuesday, calendar read first
+    await first_read.wait()
+    session.add(
+        Break(
+            specialist_id=salon.anna.id,
+            date=TUESDAY,
+            start_time=WallTime(10 * 3600),
+            end_time=WallTime(11 * 3600),
+        )
+    )
+    await session.commit()
+    # Another read of the same snapshot loads the calendar with the break and keeps it.
+    await slots(availability, salon, day=TUESDAY + dt.timedelta(days=1))
+    go_on.set()
+    assert "10:00" in await stalled  # planned from its own calendar, without the break
+    async with session.begin():
+        fresh = await availability.evaluate(
+            session, **slot_query(salon, at(TUESDAY, "10:00")), fresh_calendar=True
+        )
+    # Anna is on a break at 10:00 and Boris starts at 12:00.
+    assert fresh == (Reason.CLOSED, [])
+
+
+def test_two_calendars_agree_on_a_date_by_its_holiday_and_its_specialists_breaks() -> None:
+    day, other = TUESDAY, TUESDAY + dt.timedelta(days=1)
+    ten, eleven, noon = WallTime(10 * 3600), WallTime(11 * 3600), WallTime(12 * 3600)
+    morning, midday = BreakRow(1, day, ten, eleven), BreakRow(1, day, eleven, noon)
+    base = Calendar(
+        holidays={day: HolidayRow(day, True, ten, noon)},
+        breaks={(1, day): (morning, midday), (2, other): (BreakRow(2, other),)},
+    )
+    same = Calendar(
+        holidays={day: HolidayRow(day, True, ten, noon)}, breaks={(1, day): (midday, morning)}
+    )
+    assert _same_date(same, base, day, [1, 2])  # in any order; another date does not count
+    assert _same_date(base, same, day, [1])
+    for differing in (
+        Calendar(holidays={}, breaks=dict(same.breaks)),
+        Calendar(holidays={day: HolidayRow(day, False)}, breaks=dict(same.breaks)),
+        Calendar(holidays=dict(same.holidays), breaks={(1, day): (morning,)}),
+        Calendar(
+            holidays=dict(same.holidays), breaks={**same.breaks, (2, day): (BreakRow(2, day),)}
+        ),
+    ):
+        assert not _same_date(differing, base, day, [1, 2])
+    # A specialist the check is not about does not count.
+    only_one = Calendar(holidays=dict(same.holidays), breaks={**same.breaks, (2, day): ()})
+    assert _same_date(
+        Calendar(
+            holidays=dict(same.holidays), breaks={**same.breaks, (2, day): (BreakRow(2, day),)}
+        ),
+        base,
+        day,
+        [1],
+    )
+    assert _same_date(only_one, base, day, [1, 2])
 
 
 async def test_stale_cache_never_lets_candidates_accept_a_taken_time(
