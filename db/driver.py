@@ -75,10 +75,11 @@ async def fetch(
 async def execute_many(
     session: AsyncSession, statement: ClauseElement, param_sets: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Run `statement` once per parameter set (each with the same names), in their order, in
-    one round trip (asyncpg's `executemany`), on the session's connection in its
-    transaction; rows are discarded. One statement to the event's listeners, as SQLAlchemy's
-    own executemany. Raises `DBAPIError` as `fetch`; nothing is run for no sets."""
+    """Run `statement` once per parameter set, in their order, in one round trip (asyncpg's
+    `executemany`), on the session's connection in its transaction; rows are discarded. One
+    statement to the event's listeners, as SQLAlchemy's own executemany. Raises `DBAPIError`
+    as `fetch`, and ValueError (before anything is sent) when the sets do not all name the
+    same parameters; nothing is run for no sets."""
     if param_sets:
         await _run(session, statement, param_sets, many=True)
 
@@ -90,8 +91,11 @@ async def _run(
     *,
     many: bool,
 ) -> Sequence[Any]:
+    keys = frozenset(param_sets[0])
+    if many and any(frozenset(params) != keys for params in param_sets):
+        raise ValueError("every parameter set of execute_many must name the same parameters")
     connection = await session.connection()
-    sql, order = _compiled(statement, connection.dialect, frozenset(param_sets[0]))
+    sql, order = _compiled(statement, connection.dialect, keys)
     arg_sets = []
     for params in param_sets:
         args = []

@@ -202,7 +202,7 @@ async def test_execute_many_runs_each_set_in_order_inside_the_transaction(
     assert ids == sorted(ids)
 
 
-async def test_execute_many_raises_a_dbapi_error_and_keeps_nothing_of_the_batch(
+async def test_execute_many_raises_a_dbapi_error_and_refuses_sets_that_differ(
     one_connection: async_sessionmaker[AsyncSession],
 ) -> None:
     with pytest.raises(DBAPIError) as raised:
@@ -214,3 +214,9 @@ async def test_execute_many_raises_a_dbapi_error_and_keeps_nothing_of_the_batch(
     assert "parameters hidden" in str(raised.value)
     async with one_connection() as session:
         assert await fetch(session, _NAMED, {"name": "Between"}) == []
+    # A set that leaves a parameter out is refused before anything is sent (not sent as NULL).
+    with pytest.raises(ValueError, match="same parameters"):
+        async with one_connection() as session, session.begin():
+            await execute_many(session, _ADD, [location("Full"), {"name": "Partial"}])
+    async with one_connection() as session:
+        assert await fetch(session, _NAMED, {"name": "Full"}) == []

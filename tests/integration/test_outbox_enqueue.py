@@ -4,6 +4,7 @@ eight rows, run on the session's connection) and `settle_unsent`."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,10 +57,15 @@ async def test_rows_beyond_one_statement_are_all_queued_once_with_their_values(
 async def test_reviving_re_arms_only_a_cancelled_row(session: AsyncSession) -> None:
     assert await outbox.enqueue_many(session, [row("gone"), row("sent"), row("waiting")]) == 3
     await session.execute(
-        update(Outbox).where(Outbox.dedupe_key == "gone").values(status="cancelled", attempts=2)
+        update(Outbox)
+        .where(Outbox.dedupe_key == "gone")
+        .values(status="cancelled", attempts=2, locked_by="w1", last_error="moved away")
     )
     await session.execute(update(Outbox).where(Outbox.dedupe_key == "sent").values(status="sent"))
-    again = [row(k, minutes=30, payload={"again": k}) for k in ("gone", "sent", "waiting", "new")]
+    again = [
+        replace(row(k, minutes=30, payload={"again": k}), chat_id=77)
+        for k in ("gone", "sent", "waiting", "new")
+    ]
     # Without reviving only the new key is queued.
     assert await outbox.enqueue_many(session, again[3:]) == 1
     assert await outbox.enqueue_many(session, again, revive_cancelled=True) == 1
@@ -67,10 +73,11 @@ async def test_reviving_re_arms_only_a_cancelled_row(session: AsyncSession) -> N
     found = await stored(session)
     gone = found["gone"]
     assert (gone.status, gone.attempts, gone.payload) == ("pending", 0, {"again": "gone"})
+    assert (gone.locked_by, gone.last_error, gone.chat_id) == (None, None, 77)
     assert gone.due_at == NOW + dt.timedelta(minutes=30)
     for key, status in (("sent", "sent"), ("waiting", "pending")):
         assert (found[key].status, found[key].payload["key"]) == (status, key)
-        assert found[key].due_at == NOW
+        assert (found[key].due_at, found[key].chat_id) == (NOW, 1000 + len(key))
 
 
 async def test_settling_skips_a_row_a_worker_holds(session: AsyncSession) -> None:
