@@ -74,6 +74,7 @@ from bot.emulator import DEFAULT_TOKEN, BotAPIEmulator  # noqa: E402
 from bot.emulator.types import EmuMessage  # noqa: E402
 from bot.emulator.users import SimUser  # noqa: E402
 from bot.i18n import translate  # noqa: E402
+from bot.keyboards.booking import DATES_PER_PAGE  # noqa: E402
 
 LOCATIONS = ("Loc A", "Loc B")
 SERVICES = ("Cut", "Color")
@@ -594,7 +595,9 @@ async def echo_bot() -> None:
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--days", type=int, default=5)
+    parser.add_argument(
+        "--days", type=int, default=5, help=f"1-{DATES_PER_PAGE}: the date picker's first page"
+    )
     parser.add_argument(
         "--profile",
         help="write a py-spy profile of the bot here (speedscope; if it ends in .txt, stacks)",
@@ -611,6 +614,9 @@ async def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not 1 <= args.days <= DATES_PER_PAGE:
+        # The clients pick their date from the picker's first page (they do not turn pages).
+        parser.error(f"--days must be 1-{DATES_PER_PAGE}: the date picker shows that many a page")
     if args.echo_bot:
         await echo_bot()
         return 0
