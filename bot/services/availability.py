@@ -19,7 +19,6 @@ location's. A short TTL is only a safety net.
 
 from __future__ import annotations
 
-import json
 import logging
 from bisect import bisect_left
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from itertools import chain
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -147,8 +147,9 @@ class _DayEntry:
         shared by every reader of its text (`_parsed_entry`). Callers must not modify it."""
         return to_offers(self.candidates)
 
-    def dumps(self) -> str:
-        return json.dumps(
+    def dumps(self) -> bytes:
+        """The entry as the slot cache keeps it (compact JSON, UTF-8)."""
+        return orjson.dumps(
             {
                 "tz": self.timezone,
                 "cap": self.capacity,
@@ -167,13 +168,12 @@ class _DayEntry:
                 ],
                 "l": [[_us(s), _us(e)] for s, e in self.in_progress],
                 "ls": None if self.last_start is None else _us(self.last_start),
-            },
-            separators=(",", ":"),
+            }
         )
 
     @classmethod
     def loads(cls, raw: bytes | str) -> _DayEntry:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         cands = []
         # Candidates share starts, lengths and prices: each is converted once.
         starts: dict[int, datetime] = {}
@@ -1097,7 +1097,7 @@ class AvailabilityService:
         args: list[str | bytes | int] = [self._ttl]
         written: list[tuple[bytes, _DayEntry]] = []
         for day, entry in entries.items():
-            text = entry.dumps().encode()
+            text = entry.dumps()
             args += [self._entry_key(tags[day], query, day), text]
             written.append((text, entry))
         try:

@@ -45,6 +45,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from bot.domain.assignment import Job
@@ -497,13 +498,13 @@ class HoldStore:
                 _ms(blocked_until),
                 ttl_ms,
                 -1 if capacity_left is None else max(capacity_left, 0),
-                json.dumps(payload),
+                orjson.dumps(payload),
                 ",".join(str(w) for w in allowed),
-                json.dumps(jobs),
+                orjson.dumps(jobs),
                 self._now_arg(),
                 SEARCH_BUDGET,
-                json.dumps([member_of(h) for h in seen]),
-                json.dumps([sorted(allowed) for allowed in sets]),
+                orjson.dumps([member_of(h) for h in seen]),
+                orjson.dumps([sorted(allowed) for allowed in sets]),
             ]
         )
         if int(ok) != 1:

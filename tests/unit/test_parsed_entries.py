@@ -31,7 +31,7 @@ def entry_text(specialist_id: int, candidates: int) -> bytes:
         for i in range(candidates)
     )
     entry = _DayEntry("Europe/Moscow", None, (START, START + 8 * hour), True, cands, ())
-    return entry.dumps().encode()
+    return entry.dumps()
 
 
 @pytest.fixture
