@@ -357,6 +357,20 @@ async def test_a_date_built_here_is_read_back_without_parsing_its_text(
     assert len(parsed) == 1
 
 
+async def annas_break_unannounced(session: AsyncSession, salon: Salon) -> None:
+    """Anna's break on Tuesday 10:00-11:00, committed without a catalog change: the calendar
+    in memory does not know it, the date's rows do."""
+    session.add(
+        Break(
+            specialist_id=salon.anna.id,
+            date=TUESDAY,
+            start_time=WallTime(10 * 3600),
+            end_time=WallTime(11 * 3600),
+        )
+    )
+    await session.commit()
+
+
 async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
     availability: AvailabilityService,
     salon: Salon,
@@ -389,17 +403,7 @@ async def test_a_check_on_the_calendar_in_memory_reuses_the_dates_plan(
         )
         assert fresh[1]
     assert made == [TUESDAY]
-    # Anna's break at 10:00-11:00, written without a catalog change: the calendar in memory
-    # does not know it, the date's rows do.
-    session.add(
-        Break(
-            specialist_id=salon.anna.id,
-            date=TUESDAY,
-            start_time=WallTime(10 * 3600),
-            end_time=WallTime(11 * 3600),
-        )
-    )
-    await session.commit()
+    await annas_break_unannounced(session, salon)
     async with session.begin():
         fresh = await availability.evaluate(
             session, **slot_query(salon, start), fresh_calendar=True
@@ -447,15 +451,7 @@ async def test_a_confirms_check_never_takes_a_plan_made_from_a_calendar_its_rows
     monkeypatch.setattr(availability_module.repo, "load_calendar_since", slow_first)
     stalled = asyncio.create_task(slots(availability, salon))  # Tuesday, calendar read first
     await first_read.wait()
-    session.add(
-        Break(
-            specialist_id=salon.anna.id,
-            date=TUESDAY,
-            start_time=WallTime(10 * 3600),
-            end_time=WallTime(11 * 3600),
-        )
-    )
-    await session.commit()
+    await annas_break_unannounced(session, salon)
     # Another read of the same snapshot loads the calendar with the break and keeps it.
     await slots(availability, salon, day=TUESDAY + dt.timedelta(days=1))
     go_on.set()
