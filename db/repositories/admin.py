@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import Base
+from db.driver import fetch
 from db.models import Admin, Client, Location, Specialist, SpecialistInvite
 from db.repositories.names import name_contains
 
@@ -49,15 +51,21 @@ async def people_by_tg_id(
     return people
 
 
+# Built once and run through `db.driver.fetch` (compiled once): PostgreSQL's INSERT ... ON
+# CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it at every call.
+_ADMINS = Base.metadata.tables["admins"]
+_ADD_ADMIN = (
+    insert(_ADMINS)
+    .values(tg_id=bindparam("tg_id"), added_by=bindparam("added_by"))
+    .on_conflict_do_nothing(index_elements=[_ADMINS.c.tg_id])
+    .returning(_ADMINS.c.tg_id)
+)
+
+
 async def add_admin(session: AsyncSession, tg_id: int, *, added_by: int) -> bool:
     """True when added now, False when already an admin (nothing written)."""
-    stmt = (
-        insert(Admin)
-        .values(tg_id=tg_id, added_by=added_by)
-        .on_conflict_do_nothing(index_elements=[Admin.tg_id])
-        .returning(Admin.tg_id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    params = {"tg_id": tg_id, "added_by": added_by}
+    return bool(await fetch(session, _ADD_ADMIN, params))
 
 
 async def remove_admin(session: AsyncSession, tg_id: int) -> Admin | None:

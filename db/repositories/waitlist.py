@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import WaitlistStatus
 from db.base import Base
+from db.driver import fetch
 from db.models import WaitlistEntry
 
 LIVE = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
@@ -55,6 +56,31 @@ async def find_live(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# Built once and run through `db.driver.fetch` (compiled once): PostgreSQL's INSERT ... ON
+# CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it at every call.
+_INSERT_WAITING = (
+    pg_insert(_WAITLIST)
+    .values(
+        client_id=bindparam("client"),
+        location_id=bindparam("location"),
+        service_id=bindparam("service"),
+        specialist_id=bindparam("specialist"),
+        date=bindparam("day"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[
+            _WAITLIST.c.client_id,
+            _WAITLIST.c.location_id,
+            _WAITLIST.c.service_id,
+            text("coalesce(specialist_id, 0)"),
+            _WAITLIST.c.date,
+        ],
+        index_where=text("status IN ('waiting', 'offered')"),
+    )
+    .returning(_WAITLIST.c.id)
+)
+
+
 async def insert_waiting(
     session: AsyncSession,
     *,
@@ -65,28 +91,15 @@ async def insert_waiting(
     day: dt.date,
 ) -> int | None:
     """Add a waiting entry; None when a live one already exists (the unique index said so)."""
-    stmt = (
-        pg_insert(WaitlistEntry)
-        .values(
-            client_id=client_id,
-            location_id=location_id,
-            service_id=service_id,
-            specialist_id=specialist_id,
-            date=day,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[
-                WaitlistEntry.client_id,
-                WaitlistEntry.location_id,
-                WaitlistEntry.service_id,
-                text("coalesce(specialist_id, 0)"),
-                WaitlistEntry.date,
-            ],
-            index_where=text("status IN ('waiting', 'offered')"),
-        )
-        .returning(WaitlistEntry.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {
+        "client": client_id,
+        "location": location_id,
+        "service": service_id,
+        "specialist": specialist_id,
+        "day": day,
+    }
+    rows = await fetch(session, _INSERT_WAITING, params)
+    return rows[0][0] if rows else None
 
 
 async def get(session: AsyncSession, entry_id: int) -> WaitlistEntry | None:

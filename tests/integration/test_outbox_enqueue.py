@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from db.models import Outbox
 from db.repositories import outbox
@@ -104,3 +107,24 @@ async def test_settling_skips_a_row_a_worker_holds(session: AsyncSession) -> Non
     )
     assert (leased.status, leased.sent_at, leased.last_error) == ("sent", later, "late")
     assert (leased.locked_until, leased.locked_by) == (None, None)
+
+
+async def test_queueing_compiles_its_statement_once(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's INSERT ... ON CONFLICT has no SQLAlchemy cache key: through
+    `session.execute` it was compiled at every booking. Through the driver it is compiled once
+    per number of rows."""
+    compiled: list[str] = []
+    real = SQLCompiler.__init__
+
+    def counting(self: SQLCompiler, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        compiled.append(self.string)
+
+    await outbox.enqueue_many(session, [row("warm 1"), row("warm 2")])
+    monkeypatch.setattr(SQLCompiler, "__init__", counting)
+    assert await outbox.enqueue_many(session, [row("again 1"), row("again 2")]) == 2
+    assert await outbox.settle_unsent(session, "again 1", now=NOW, reason="shown") is True
+    assert await outbox.settle_unsent(session, "again 2", now=NOW, reason="shown") is True
+    assert compiled == [], compiled
