@@ -163,6 +163,11 @@ class Choice:
     time: str
 
 
+# The clients pick their date, from tomorrow on, from the date picker's first page (they do
+# not turn pages); today takes its first place while it still has a bookable time.
+MAX_DAYS = DATES_PER_PAGE - 1
+
+
 def choice_of(index: int, days: int, first_day: date) -> Choice:
     n_loc = len(LOCATIONS)
     location = index % n_loc
@@ -596,7 +601,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument(
-        "--days", type=int, default=5, help=f"1-{DATES_PER_PAGE}: the date picker's first page"
+        "--days", type=int, default=5, help=f"1-{MAX_DAYS}: the date picker's first page"
     )
     parser.add_argument(
         "--profile",
@@ -614,9 +619,8 @@ async def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not 1 <= args.days <= DATES_PER_PAGE:
-        # The clients pick their date from the picker's first page (they do not turn pages).
-        parser.error(f"--days must be 1-{DATES_PER_PAGE}: the date picker shows that many a page")
+    if not 1 <= args.days <= MAX_DAYS:
+        parser.error(f"--days must be 1-{MAX_DAYS}: the dates from tomorrow on the picker's page")
     if args.echo_bot:
         await echo_bot()
         return 0
