@@ -120,8 +120,9 @@ async def enqueue(
 async def enqueue_many(
     session: AsyncSession, rows: Sequence[NewRow], *, revive_cancelled: bool = False
 ) -> int:
-    """`enqueue` for several rows in one statement; returns how many were queued (or revived).
-    A dedupe key given twice is queued once."""
+    """`enqueue` for several rows, one statement per eight (a booking's fit in one); returns
+    how many were queued (or revived). A dedupe key given twice is queued once, as its last
+    row says."""
     unique = list({r.dedupe_key: r for r in rows}.values())
     queued = 0
     for first in range(0, len(unique), _BATCH):
