@@ -491,6 +491,7 @@ def report(clients: int, days: int, echo: Phase, bot: Phase, *, webhook: bool = 
     per_update = max(bot.updates, 1)
     counted = bot.counters
     ratio = bot.updates_per_second / echo.updates_per_second if echo.elapsed else 0.0
+    echo_cpu = echo.cpu / max(echo.updates, 1)  # seconds per update
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         f"clients            {clients}, each booking a distinct time over {days} days "
@@ -515,8 +516,9 @@ def report(clients: int, days: int, echo: Phase, bot: Phase, *, webhook: bool = 
         f"driver CPU         {bot.driver_cpu / bot.elapsed * 100:.0f}% of a core in the bot "
         f"phase, {echo.driver_cpu / max(echo.elapsed, 1e-9) * 100:.0f}% in the echo phase "
         "(this process: the emulator and the clients)",
-        f"bot CPU            {bot.cpu / per_update * 1000:.2f} ms per update, "
-        f"{bot.cpu / per_booking * 1000:.1f} ms per booking",
+        f"bot CPU            {bot.cpu / per_update * 1000:.2f} ms per update "
+        f"({bot.cpu / per_update / max(echo_cpu, 1e-9):.1f} x the echo bot's, which tells hosts "
+        f"apart), {bot.cpu / per_booking * 1000:.1f} ms per booking",
         summary("step latency (bot)", bot.latencies, width=18),
         summary("step latency (echo)", echo.latencies, width=18),
         f"per booking        {counted.get('bot_sql_statements_total', 0) / per_booking:.1f} "

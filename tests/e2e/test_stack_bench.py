@@ -35,6 +35,9 @@ async def test_every_client_books_through_the_whole_stack(
     for label in (*labels, "Bot API calls", "driver CPU"):
         assert re.search(rf"^{re.escape(label)}\s", out, re.MULTILINE), out
     assert re.search(r"^step latency \(bot\)\s+p50=.*n=70$", out, re.MULTILINE), out
+    # CPU per update as a multiple of the echo bot's too, which a slower or faster host keeps.
+    times = re.search(r"^bot CPU .* per update \(([\d.]+) x the echo bot's", out, re.MULTILINE)
+    assert times is not None and float(times.group(1)) > 1, out
     assert f"booked             {CLIENTS}/{CLIENTS}" in out
     assert ("bot mode           webhook" in out) is webhook, out
     # Every booking's Confirm answered with an edit, so the Bot API calls were counted.
