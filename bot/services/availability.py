@@ -603,13 +603,7 @@ class AvailabilityService:
             ):
                 plan = kept
             else:
-                plan = DayPlan(
-                    catalog,
-                    calendar,
-                    day,
-                    specialist_id=specialist_id,
-                    step_min=self.rules.step_min,
-                )
+                plan = self._new_plan(catalog, calendar, query, day)
         else:
             # On the calendar in memory, the plan the display path keeps serves.
             plan = (await self._plans(snapshot, session, catalog, query, spec_ids, [day]))[day]
@@ -1256,14 +1250,19 @@ class AvailabilityService:
         calendar, kept = await _calendar_of(
             snapshot, session, query.location_id, specialist_ids, min(days), max(days)
         )
-        step = self.rules.step_min
-
-        def plan(day: date) -> DayPlan:
-            return DayPlan(catalog, calendar, day, specialist_id=query.specialist_id, step_min=step)
-
+        plan = partial(self._new_plan, catalog, calendar, query)
         if not kept:
             return {d: plan(d) for d in days}
+        step = self.rules.step_min
         return {d: snapshot.memo(_plan_key(query, step, d), partial(plan, d)) for d in days}
+
+    def _new_plan(
+        self, catalog: ServiceCatalog, calendar: Calendar, query: SlotQuery, day: date
+    ) -> DayPlan:
+        """The `DayPlan` of `day` for `query`'s specialist filter, made from these."""
+        return DayPlan(
+            catalog, calendar, day, specialist_id=query.specialist_id, step_min=self.rules.step_min
+        )
 
     async def _overlay_obstacles(
         self,
@@ -1438,20 +1437,6 @@ async def _location_meta(
     return await snapshot.get(("location_meta", location_id), load, session)
 
 
-async def _calendar(
-    snapshot: CatalogSnapshot,
-    session: AsyncSession,
-    location_id: int,
-    specialist_ids: Iterable[int],
-    first: date,
-    last: date,
-) -> Calendar:
-    """Holidays and breaks for [first, last]: the location's whole calendar from a few days ago
-    on, kept in the snapshot (the plans only look dates up, so more dates change nothing);
-    earlier dates are read from the database in `session`."""
-    return (await _calendar_of(snapshot, session, location_id, specialist_ids, first, last))[0]
-
-
 def _same_date(fresh: Calendar, kept: Calendar, day: date, specialist_ids: Iterable[int]) -> bool:
     """Whether two calendars say the same of `day` for these specialists: its holiday and each
     one's breaks (in any order), all a `DayPlan` of the date reads (`bot.domain.schedule`)."""
@@ -1476,7 +1461,10 @@ async def _calendar_of(
     first: date,
     last: date,
 ) -> tuple[Calendar, bool]:
-    """`_calendar`, and whether it is the one kept in the snapshot."""
+    """Holidays and breaks for [first, last], and whether they are the ones kept in the
+    snapshot: the location's whole calendar from a few days ago on (the plans only look dates
+    up, so more dates change nothing); earlier dates are read from the database in
+    `session`."""
 
     async def load(session: AsyncSession) -> tuple[date, Calendar]:
         since = datetime.now(UTC).date() - CALENDAR_PAST
