@@ -105,9 +105,9 @@ async def _run(
         arg_sets.append(args)
     # Listeners of SQLAlchemy's statement event (the metrics' statement count, the tests'
     # statement budgets) see these statements too.
+    shown: Any = arg_sets if many else arg_sets[0]  # the parameters as SQLAlchemy shows them
     sync = connection.sync_connection
     if sync is not None and sync.dispatch.before_cursor_execute:
-        shown = arg_sets if many else arg_sets[0]
         sync.dispatch.before_cursor_execute(sync, None, sql, shown, None, many)
     pooled = await connection.get_raw_connection()
     adapted: Any = pooled.dbapi_connection  # SQLAlchemy's asyncpg adapter
@@ -124,8 +124,7 @@ async def _run(
     except DBAPIError:
         raise
     except Exception as error:
-        shown_args: Any = arg_sets if many else arg_sets[0]
-        await _raise_translated(connection, pooled, adapted, sql, shown_args, error)
+        await _raise_translated(connection, pooled, adapted, sql, shown, error)
         raise  # pragma: no cover - _raise_translated always raises
     except BaseException:
         # Cancelled (or interrupted) mid-statement: the connection may be left mid-message.
