@@ -40,16 +40,6 @@ def _row(client: Client) -> ClientRow:
 _CLIENTS = Base.metadata.tables["clients"]
 _ADMINS = Base.metadata.tables["admins"]
 _SPECIALISTS = Base.metadata.tables["specialists"]
-
-# A new client, built once and run through `db.driver.fetch` (compiled once): PostgreSQL's
-# INSERT ... ON CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it
-# for each new client.
-_INSERT_CLIENT = (
-    insert(_CLIENTS)
-    .values({c: bindparam(c) for c in ("tg_id", "first_name", "last_name", "username", "language")})
-    .on_conflict_do_nothing(index_elements=[_CLIENTS.c.tg_id])
-    .returning(_CLIENTS.c.id)
-)
 _APPOINTMENTS = Base.metadata.tables["appointments"]
 _PROFILE = select(
     _CLIENTS.c.id,
@@ -65,6 +55,16 @@ _PROFILE = select(
     .scalar_subquery(),
     exists().where(_APPOINTMENTS.c.client_id == _CLIENTS.c.id),
 ).where(_CLIENTS.c.tg_id == bindparam("tg"))
+
+# A new client, built once and run through `db.driver.fetch` (compiled once): PostgreSQL's
+# INSERT ... ON CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it
+# for each new client.
+_INSERT_CLIENT = (
+    insert(_CLIENTS)
+    .values({c: bindparam(c) for c in ("tg_id", "first_name", "last_name", "username", "language")})
+    .on_conflict_do_nothing(index_elements=[_CLIENTS.c.tg_id])
+    .returning(_CLIENTS.c.id)
+)
 
 
 class ClientRepository:

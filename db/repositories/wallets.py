@@ -64,12 +64,11 @@ _BOOKING_TERMS = select(
 
 # Built once and run through `db.driver.fetch` (compiled once): PostgreSQL's INSERT ... ON
 # CONFLICT has no SQLAlchemy cache key, so `session.execute` would compile it at every call.
-_WALLETS = Base.metadata.tables["client_wallets"]
 _ENSURE = (
-    pg_insert(_WALLETS)
+    pg_insert(WALLETS)
     .values(client_id=bindparam("client"))
-    .on_conflict_do_nothing(index_elements=[_WALLETS.c.client_id])
-    .returning(_WALLETS.c.client_id)
+    .on_conflict_do_nothing(index_elements=[WALLETS.c.client_id])
+    .returning(WALLETS.c.client_id)
 )
 
 
