@@ -42,3 +42,16 @@ async def test_every_client_books_through_the_whole_stack(
     assert ("bot mode           webhook" in out) is webhook, out
     # Every booking's Confirm answered with an edit, so the Bot API calls were counted.
     assert bot.api_calls["editMessageText"] >= CLIENTS
+
+
+@pytest.mark.parametrize("days", [0, stack.MAX_DAYS + 1])
+async def test_days_beyond_the_date_pickers_first_page_are_refused(
+    days: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its clients pick their date from the picker's first page: today may take its first
+    place, so a run over more days would leave the clients of the last ones unbooked."""
+    assert stack.MAX_DAYS == 11
+    with pytest.raises(SystemExit) as refused:
+        await stack.main(["--days", str(days)])
+    assert refused.value.code == 2
+    assert "--days must be 1-11" in capsys.readouterr().err
