@@ -19,6 +19,10 @@ appointments, and the search here is exact and small:
 - a failure is blamed on the jobs holding the workplaces it lacked, and the search goes
   straight back to the latest of them (conflict-directed backjumping): the jobs in between
   cannot help, and on a busy day trying each of their placements took seconds.
+Before the search, a question about a new job (`JobFit`) looks for a cheaper yes: moving the
+jobs in its way to free workplaces, a step or two deep, from the current assignment or from
+one a search found for an earlier question (the slot grid asks about neighbouring starts,
+which the same moves often free).
 Fixed jobs (started, or pinned) are jobs with one allowed workplace.
 """
 
@@ -33,6 +37,8 @@ from itertools import pairwise
 from typing import NamedTuple, TypeVar
 
 _MICROSECOND = timedelta(microseconds=1)
+NEW = ("new",)  # the key of the job a question places
+_KNOWN = 8  # assignments found by a search that `_Clusters` keeps to start from
 T = TypeVar("T")
 
 
@@ -331,7 +337,10 @@ class JobFit:
                 found = fit_new(self._jobs, start, blocked_until, workplace_id)
             else:
                 related, tried = clusters.meeting(start, blocked_until)
-                found = _fit_related(related, start, blocked_until, workplace_id, tried)
+                assignment = _assign_related(related, start, blocked_until, workplace_id, tried)
+                found = None if assignment is None else _moves(related, assignment)
+                if assignment is not None:
+                    clusters.learn(start, blocked_until, assignment)
             self._cache[key] = found
         return self._cache[key]
 
@@ -451,11 +460,29 @@ def _fit_related(
 ) -> dict[int, int] | None:
     """`fit_new` once the jobs connected to the new one are known. `tried`, when given:
     `related` are in search order, and these are their `_tried_order`s."""
+    found = _assign_related(related, start, blocked_until, workplace_id, tried)
+    return None if found is None else _moves(related, found)
+
+
+def _moves(related: Sequence[Job], found: dict[Hashable, int]) -> dict[int, int]:
+    """The appointments (int keys) among `related` that `found` moves: id -> workplace."""
+    return {k: w for k, w in moved(related, found).items() if isinstance(k, int)}
+
+
+def _assign_related(
+    related: Sequence[Job],
+    start: datetime,
+    blocked_until: datetime,
+    workplace_id: int,
+    tried: Sequence[list[int]] | None = None,
+) -> dict[Hashable, int] | None:
+    """`_fit_related`'s search: a workplace for every job of `related` and for the new one
+    (key `NEW`), or None when there is no assignment."""
     for job in related:
         # A job held to the new one's workplace and overlapping it: nothing can move.
         if job.allowed == {workplace_id} and job.start < blocked_until and start < job.end:
             return None
-    new = Job(("new",), start, blocked_until, frozenset({workplace_id}))
+    new = Job(NEW, start, blocked_until, frozenset({workplace_id}))
     if not _room_at_every_start([*related, new], start, blocked_until):
         return None
     if tried is None:
@@ -465,9 +492,7 @@ def _fit_related(
         found = _Search(
             [*related[:at], new, *related[at:]], [*tried[:at], [workplace_id], *tried[at:]]
         ).run()
-    if found is None:
-        return None
-    return {k: w for k, w in moved(related, found).items() if isinstance(k, int)}
+    return found
 
 
 def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> list[Job]:
@@ -519,23 +544,6 @@ def _matchable(jobs: Sequence[Job]) -> bool:
     return all(place(n, set()) for n in range(len(jobs)))
 
 
-def _no_overlap_on(workplaces: set[int], jobs: Sequence[Job], where: Sequence[int | None]) -> bool:
-    """Whether no two jobs put on one of `workplaces` (each job on its `where`) overlap."""
-    by_workplace: dict[int, list[Job]] = {}
-    for job, w in zip(jobs, where, strict=True):
-        if w in workplaces:
-            by_workplace.setdefault(w, []).append(job)
-    for placed in by_workplace.values():
-        placed.sort(key=_start_of)
-        if any(b.start < a.end for a, b in pairwise(placed)):
-            return False
-    return True
-
-
-def _start_of(job: Job) -> datetime:
-    return job.start
-
-
 def _overlap_runs(
     items: Iterable[T], span: Callable[[T], tuple[datetime, datetime]]
 ) -> tuple[list[datetime], list[datetime], list[list[T]]]:
@@ -572,6 +580,16 @@ class _Clusters:
         self._runs = runs  # each in search order (`_search_key`), and so is their sequence
         self._tried = tried  # the runs' jobs' `_tried_order`s
         self._checked: list[bool | None] = [None] * len(runs)  # `_valid`, once known
+        self._all = [job for run in runs for job in run]  # every job, in search order
+        # Per workplace, the jobs held to it (only that one allowed), in start order.
+        self._held: dict[int, list[Job]] = {}
+        for job in self._all:
+            if len(job.allowed) == 1:
+                self._held.setdefault(next(iter(job.allowed)), []).append(job)
+        # The assignments a question starts from: the current one (made at the first
+        # question) and those a search found (`learn`), each with the runs it covers.
+        self._current: _Standing | None = None
+        self._known: list[tuple[int, int, _Standing]] = []
 
     @classmethod
     def of(cls, jobs: Sequence[Job]) -> _Clusters | None:
@@ -583,80 +601,56 @@ class _Clusters:
         )
         return cls(starts, ends, runs, [[_tried_order(job) for job in run] for run in runs])
 
+    def _span(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """The runs meeting [start, end) (a non-empty interval): `runs[first:last]`. Runs are
+        disjoint and ordered, so those are consecutive."""
+        return bisect_right(self._ends, start), bisect_left(self._starts, end)
+
     def meeting(self, start: datetime, end: datetime) -> tuple[list[Job], list[list[int]]]:
         """The jobs of every run that meets [start, end) (a non-empty interval), in search
         order, and their `_tried_order`s."""
-        # Runs are disjoint and ordered: those meeting the interval are consecutive.
-        first, last = bisect_right(self._ends, start), bisect_left(self._starts, end)
+        first, last = self._span(start, end)
         jobs = [job for run in self._runs[first:last] for job in run]
         return jobs, [t for run in self._tried[first:last] for t in run]
 
+    def learn(self, start: datetime, end: datetime, assignment: Mapping[Hashable, int]) -> None:
+        """Keep `assignment`, which the search found for a new job over [start, end) (a
+        workplace for every job of the runs meeting it, and for the new one under `NEW`): a
+        way those runs can stand besides the current one, which later questions start from
+        (`simple_fit`). The newest `_KNOWN` are kept."""
+        first, last = self._span(start, end)
+        where = [assignment.get(job.key, job.current) for job in self._all]
+        self._known.insert(0, (first, last, _Standing(self._all, where)))
+        del self._known[_KNOWN:]
+
     def simple_fit(self, start: datetime, end: datetime, workplace_id: int) -> bool | None:
         """A new job on `workplace_id` for [start, end) (non-empty): False when a job held to
-        that workplace is in the way, True when moving each job in the way to a workplace
-        free for it, or moving that workplace's jobs in turn to one free for them, gives an
-        assignment (checked on every workplace that gained a job: the runs were valid before),
-        None when only the search can tell."""
-        first, last = bisect_right(self._ends, start), bisect_left(self._starts, end)
-        if not all(self._valid(k) for k in range(first, last)):
-            return None
-        jobs = [job for run in self._runs[first:last] for job in run]
-        where = [job.current for job in jobs]  # all set: the runs are valid
-        in_way = []
-        for n, job in enumerate(jobs):
+        that workplace is in the way; True when, from the jobs' current workplaces or from an
+        assignment a search found for an earlier question (`learn`), moving each job in the
+        way to a workplace free for it, or moving that workplace's jobs in turn to one free
+        for them, gives an assignment; None when only the search can tell.
+
+        A day checked start by start asks about neighbouring times: the moves that made room
+        at one often leave room at the next, which is then found without a search."""
+        for job in self._held.get(workplace_id, ()):
             if job.start < end and start < job.end:
-                if job.allowed == {workplace_id}:
-                    return False
-                if job.current == workplace_id:
-                    in_way.append(n)
-        new = Job(("new",), start, end, frozenset({workplace_id}))
-
-        def blocking(w: int, job: Job, *skip: int) -> list[int]:
-            """The jobs on `w` (as moved so far) overlapping `job`, besides `skip`."""
-            return [
-                m
-                for m, other in enumerate(jobs)
-                if where[m] == w
-                and m not in skip
-                and other.start < job.end
-                and job.start < other.end
-            ]
-
-        for n in in_way:
-            job = jobs[n]
-            where[n] = None  # off the new job's workplace whatever happens
-            options = sorted(w for w in job.allowed if w != workplace_id)
-            spot = next((w for w in options if not blocking(w, job, n)), None)
-            if spot is not None:
-                where[n] = spot
-                continue
-            # One step further: a workplace whose jobs in the way all move somewhere free.
-            for w in options:
-                moves: dict[int, int] = {}
-                for m in blocking(w, job, n):
-                    other = jobs[m]
-                    for v in sorted(other.allowed):
-                        if v in (w, workplace_id) or v in moves.values():
-                            continue
-                        if not blocking(v, other, m):
-                            moves[m] = v
-                            break
-                    else:
-                        break
-                else:
-                    for m, v in moves.items():
-                        where[m] = v
-                    where[n] = w
-                    break
-            if where[n] is None:
-                return None
-        # The runs were valid as they stood: only the workplaces that gained a job can now
-        # hold two overlapping ones (every move is to an allowed workplace).
-        gained = {workplace_id}
-        gained.update(
-            w for w, job in zip(where, jobs, strict=True) if w is not None and w != job.current
-        )
-        return _no_overlap_on(gained, [*jobs, new], [*where, workplace_id]) or None
+                return False
+        first, last = self._span(start, end)
+        if all(self._valid(k) for k in range(first, last)):
+            if self._current is None:
+                self._current = _Standing(self._all, [job.current for job in self._all])
+            if self._current.fits(start, end, workplace_id):
+                return True
+        for known_first, known_last, standing in self._known:
+            if known_first >= last or known_last <= first:
+                continue  # no run in common: as the current workplaces, tried above
+            # The runs it does not cover stand as they are: they must be an assignment.
+            covered = all(
+                known_first <= k < known_last or self._valid(k) for k in range(first, last)
+            )
+            if covered and standing.fits(start, end, workplace_id):
+                return True
+        return None
 
     def _valid(self, k: int) -> bool:
         """Whether run `k` as things stand is an assignment: every job on an allowed workplace
@@ -672,3 +666,89 @@ class _Clusters:
                 last[w] = max(last.get(w, job.end), job.end)
             self._checked[k] = ok
         return bool(self._checked[k])
+
+
+class _Standing:
+    """One way a day's jobs stand: `where[n]` is the workplace of `jobs[n]` (None: none),
+    kept as `on`, each workplace's jobs (indices, in the jobs' order). Questions are asked of
+    the runs where it is an assignment (each job on an allowed workplace, none overlapping
+    on one)."""
+
+    __slots__ = ("jobs", "on")
+
+    def __init__(self, jobs: Sequence[Job], where: Sequence[int | None]) -> None:
+        self.jobs = jobs
+        self.on: dict[int, list[int]] = {}
+        for n, w in enumerate(where):
+            if w is not None:
+                self.on.setdefault(w, []).append(n)
+
+    def fits(self, start: datetime, end: datetime, workplace_id: int) -> bool:
+        """Whether a new job fits on `workplace_id` for [start, end) when each job in its
+        way moves to a workplace free for it, or to one whose jobs in the way all move
+        somewhere free in turn (nothing else is tried). Jobs held to `workplace_id` in the
+        way were ruled out by the caller. Looks only at the workplaces involved: the jobs
+        on each are indexed (`on`), and the moves kept apart (`moved`)."""
+        jobs, on = self.jobs, self.on
+        moved: dict[int, int | None] = {}  # job -> its workplace now (None: off its own)
+
+        def blocking(w: int, job_start: datetime, job_end: datetime, skip: int) -> list[int]:
+            """The jobs on `w` (as moved so far) overlapping [job_start, job_end), besides
+            `skip`."""
+            found = [
+                m
+                for m in on.get(w, ())
+                if m != skip
+                and m not in moved
+                and jobs[m].start < job_end
+                and job_start < jobs[m].end
+            ]
+            found += [
+                m
+                for m, v in moved.items()
+                if v == w and m != skip and jobs[m].start < job_end and job_start < jobs[m].end
+            ]
+            return found
+
+        for n in blocking(workplace_id, start, end, -1):
+            job = jobs[n]
+            moved[n] = None  # off the new job's workplace whatever happens
+            options = sorted(w for w in job.allowed if w != workplace_id)
+            spot = next((w for w in options if not blocking(w, job.start, job.end, n)), None)
+            if spot is not None:
+                moved[n] = spot
+                continue
+            # One step further: a workplace whose jobs in the way all move somewhere free.
+            for w in options:
+                moves: dict[int, int] = {}
+                for m in blocking(w, job.start, job.end, n):
+                    other = jobs[m]
+                    for v in sorted(other.allowed):
+                        if v in (w, workplace_id) or v in moves.values():
+                            continue
+                        if not blocking(v, other.start, other.end, m):
+                            moves[m] = v
+                            break
+                    else:
+                        break
+                else:
+                    moved.update(moves)
+                    moved[n] = w
+                    break
+            if moved[n] is None:
+                return False
+        # The jobs stood as an assignment where the question looks: only a job put on a
+        # workplace (a moved one, or the new one) can now overlap another there.
+        for gained in {workplace_id, *moved.values()}:
+            if gained is None:
+                continue
+            staying = [jobs[m] for m in on.get(gained, ()) if m not in moved]
+            arrived = [(jobs[m].start, jobs[m].end) for m, v in moved.items() if v == gained]
+            if gained == workplace_id:
+                arrived.append((start, end))
+            for a_start, a_end in arrived:
+                if any(j.start < a_end and a_start < j.end for j in staying):
+                    return False
+            if any(b[0] < a[1] for a, b in pairwise(sorted(arrived))):
+                return False
+        return True

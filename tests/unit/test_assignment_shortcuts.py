@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.domain import assignment
 from bot.domain.assignment import (
     HeldPlace,
     Job,
@@ -225,3 +227,58 @@ def test_a_hold_only_check_answers_as_the_plain_search(
         plain = fit_new(plain_jobs, start, end, workplace)
         assert obstacles.moves_for(cand) == plain
         assert (obstacles.stage(cand) is not _Stage.NO_WORKPLACE) == (plain is not None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    busy_days(),
+    st.lists(
+        st.tuples(st.integers(0, 20), st.integers(1, 6), st.integers(1, 3), st.booleans()),
+        max_size=10,
+    ),
+)
+def test_one_check_asked_start_after_start_answers_each_as_the_plain_search(
+    case: tuple[WorkplaceDay, list[HeldPlace], datetime],
+    questions: list[tuple[int, int, int, bool]],
+) -> None:
+    """A date's slot grid asks one check about start after start. What a search found for
+    one question is where the next ones start from (`_Clusters.learn`): every answer, `fits`
+    or `moves_for`, is still the plain search's over the day as it is."""
+    day, holds, now = case
+    check = Rearrangement(day, now=now, holds=holds)
+    for quarter, quarters, workplace, moves_first in questions:
+        start, end = at(15 * quarter), at(15 * (quarter + quarters))
+        plain = fit_new(Rearrangement(day, now=now, holds=holds)._jobs, start, end, workplace)
+        if moves_first:
+            assert check.moves_for(start, end, workplace) == plain
+        assert check.fits(start, end, workplace) == (plain is not None)
+
+
+def chain_day() -> WorkplaceDay:
+    """06:00-07:00 on workplace 1 (may use 1 or 2), on 2 (2 or 3) and on 3 (3 or 4): a new
+    appointment on workplace 1 at that hour takes three moves, one more than the quick check
+    tries."""
+    hosts = {1: frozenset({1, 2}), 2: frozenset({2, 3}), 3: frozenset({3, 4})}
+    placed = tuple(PlacedAppointment(n, n, n, at(0), at(60)) for n in (1, 2, 3))
+    return WorkplaceDay((at(0), at(600)), hosts, placed)
+
+
+def test_a_neighbouring_start_is_answered_from_the_moves_found_for_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    searched: list[int] = []
+    search = assignment._assign_related
+
+    def counted(related: list[Job], *args: object) -> object:
+        searched.append(len(related))
+        return search(related, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assignment, "_assign_related", counted)
+    check = Rearrangement(chain_day(), now=at(-60))
+    assert check.fits(at(0), at(60), 1) is True
+    assert searched == [3]
+    # 06:15-07:00 needs the same three moves: found from the last answer, with no search.
+    assert check.fits(at(15), at(60), 1) is True
+    assert searched == [3]
+    # The answer with the moves is still the plain search's.
+    assert check.moves_for(at(15), at(60), 1) == {1: 2, 2: 3, 3: 4}
