@@ -231,9 +231,11 @@ async def run_bookings(url: str, bookings: int, workers: int) -> dict[str, float
                 failures.append(exc)
             latencies.append(time.perf_counter() - began)
 
+    redis_began = await redis_cpu(world.redis)
     began, cpu_began = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(workers)))
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    redis_used = await redis_cpu(world.redis) - redis_began
 
     await discard_redis(world.redis, world.prefix)
     await world.close()
@@ -249,7 +251,16 @@ async def run_bookings(url: str, bookings: int, workers: int) -> dict[str, float
         # The bot process's own CPU per booking (Python, SQLAlchemy, asyncpg): with one event
         # loop this caps throughput at about 1000 / cpu_ms_per_booking per second.
         "cpu_ms": cpu / bookings * 1000,
+        # The Redis server's CPU (its own and its threads', from INFO): mostly the hold
+        # scripts, which share the machine with the bot and PostgreSQL.
+        "redis_cpu_ms": redis_used / bookings * 1000,
     }
+
+
+async def redis_cpu(redis: Redis) -> float:
+    """Seconds of CPU the Redis server has used since it started (user + system)."""
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def run_pgbench(name: str, clients: int, seconds: int) -> float:
@@ -299,6 +310,7 @@ async def main() -> None:
     print(f"booking wall time {result['elapsed']:.2f} s")
     print(f"booking latency   p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
     print(f"bot process CPU   {result['cpu_ms']:.1f} ms per booking")
+    print(f"Redis server CPU  {result['redis_cpu_ms']:.2f} ms per booking")
     print(
         f"load average      {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
     )
