@@ -495,6 +495,27 @@ def _assign_related(
     return found
 
 
+def reach(
+    spans: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    """The stretch of time that [start, end) reaches through a chain of overlapping `spans`
+    (each [start, end), in any order): the union of it and every span linked to it, which is
+    one interval. A job outside it cannot overlap any job linked to [start, end), so it keeps
+    its workplace whatever a new job there does (`_overlap_component`)."""
+    # In start order, a span starting before the run so far ends belongs to that run (it
+    # overlaps the span that reaches furthest); runs are unions of linked spans.
+    run_lo, run_hi, found, first = start, end, False, True
+    for s, e, new in sorted([*((s, e, False) for s, e in spans), (start, end, True)]):
+        if first or not s < run_hi:  # a new run begins
+            if found:
+                break  # the run holding [start, end) is over
+            run_lo, run_hi, first = s, e, False
+        else:
+            run_hi = max(run_hi, e)
+        found = found or new
+    return run_lo, run_hi
+
+
 def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> list[Job]:
     """The jobs connected to [start, end) through overlapping intervals."""
     lo, hi = start, end

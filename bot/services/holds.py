@@ -48,7 +48,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from bot.domain.assignment import Job
+from bot.domain.assignment import Job, reach
 from bot.domain.errors import SlotTaken, SlotTakenReason
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import HeldInterval, SlotQuery
@@ -186,9 +186,11 @@ end
 #       now_ms ('' = Redis TIME), search budget (steps), seen holds json (members of other
 #       clients' holds at the location read before the appointments: ["member", ...]), the
 #       placed appointments' distinct allowed workplace sets json ([[w, ...], ...]: most of a
-#       day's appointments share one, sent once)
+#       day's appointments share one, sent once), the stretch [lo_ms, hi_ms) the placed
+#       appointments cover (every one meeting it is sent; '', '' = all of the location's)
 # Returns {1, expires_ms, workplace} on success (the workplace the hold sits on), {0, reason}
-# when another client's hold is in the way.
+# when another client's hold is in the way, {0, 'reach'} when the holds link the new one to
+# appointments beyond the stretch sent (nothing decided: ask again with all of them).
 _ACQUIRE = (
     _LUA_COMMON
     + _LUA_ASSIGN
@@ -247,7 +249,16 @@ jobs[#jobs + 1] = {
   s = start_ms, e = blocked_ms, cur = tonumber(workplace),
   allowed = workplace_list(allowed_text), k = 'new',
 }
-local fits, placed_at = assignable(component(jobs, start_ms, blocked_ms), budget)
+local linked = component(jobs, start_ms, blocked_ms)
+-- The caller sent the appointments meeting [ARGV[19], ARGV[20]) only ('' = all of them): a hold
+-- linking this one beyond that may link appointments not sent, so decide nothing.
+local sent_lo, sent_hi = tonumber(ARGV[19]), tonumber(ARGV[20])
+if sent_lo then
+  for _, job in ipairs(linked) do
+    if job.s < sent_lo or job.e > sent_hi then return {0, 'reach'} end
+  end
+end
+local fits, placed_at = assignable(linked, budget)
 if not fits then
   return {0, 'workplace'}
 end
@@ -366,6 +377,40 @@ def _from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
+def _placed_args(
+    placed: Sequence[Job],
+    now: int | str,
+    seen: bytes,
+    stretch: tuple[datetime, datetime] | None,
+) -> list[Any]:
+    """The acquire script's arguments from the placed appointments on (ARGV[14] to ARGV[20]):
+    `placed` as jobs, `now`, the search budget, the `seen` holds' members (JSON), the jobs'
+    distinct sets of allowed workplaces, and the stretch of time `placed` covers (every
+    appointment meeting it is among them; None: all the location's are)."""
+    # Each distinct set of allowed workplaces is sent once (jobs refer to it by index).
+    sets: dict[frozenset[int], int] = {}
+    jobs = [
+        [
+            _ms(j.start),
+            _ms(j.end),
+            j.current if j.current is not None else -1,
+            sets.setdefault(j.allowed, len(sets)),
+            j.booking_key or "",
+        ]
+        for j in placed
+    ]
+    lo, hi = ("", "") if stretch is None else (_ms(stretch[0]), _ms(stretch[1]))
+    return [
+        orjson.dumps(jobs),
+        now,
+        SEARCH_BUDGET,
+        seen,
+        orjson.dumps([sorted(allowed) for allowed in sets]),
+        lo,
+        hi,
+    ]
+
+
 # How many search steps the script may take before it refuses a hold (a day has few
 # workplaces and tens of appointments; a search this long means a pathological day, and
 # refusing is the safe answer: the time is shown again once the holds expire).
@@ -473,40 +518,42 @@ class HoldStore:
             "blocked_ms": _ms(blocked_until),
             "price": str(price),
         }
-        # Each distinct set of allowed workplaces is sent once (jobs refer to it by index).
-        sets: dict[frozenset[int], int] = {}
-        jobs = [
-            [
-                _ms(j.start),
-                _ms(j.end),
-                j.current if j.current is not None else -1,
-                sets.setdefault(j.allowed, len(sets)),
-                j.booking_key or "",
-            ]
-            for j in placed
-        ]
-        ok, detail, *placed_at = await self._acquire(
-            args=[
-                self._prefix,
-                hold_id,
-                client_id,
-                location_id,
-                specialist_id,
-                workplace_id,
-                _ms(start),
-                _ms(end),
-                _ms(blocked_until),
-                ttl_ms,
-                -1 if capacity_left is None else max(capacity_left, 0),
-                orjson.dumps(payload),
-                ",".join(str(w) for w in allowed),
-                orjson.dumps(jobs),
-                self._now_arg(),
-                SEARCH_BUDGET,
-                orjson.dumps([member_of(h) for h in seen]),
-                orjson.dumps([sorted(allowed) for allowed in sets]),
-            ]
+        # Only the appointments this hold reaches through overlaps (with one another and with
+        # the holds seen) go to the script: the others keep their workplace whatever it does
+        # (`bot.domain.assignment.reach`), and a busy day's hundreds cost the script time in
+        # Redis. The script is told the stretch sent; when a hold taken since links the new
+        # one beyond it, the script decides nothing ('reach') and is asked again with all.
+        lo, hi = reach(
+            [*((j.start, j.end) for j in placed), *((h.start, h.blocked_until) for h in seen)],
+            start,
+            blocked_until,
         )
+        near = [j for j in placed if j.start < hi and lo < j.end]
+        stretch = (lo, hi) if len(near) < len(placed) else None
+        fixed_args: list[Any] = [
+            self._prefix,
+            hold_id,
+            client_id,
+            location_id,
+            specialist_id,
+            workplace_id,
+            _ms(start),
+            _ms(end),
+            _ms(blocked_until),
+            ttl_ms,
+            -1 if capacity_left is None else max(capacity_left, 0),
+            orjson.dumps(payload),
+            ",".join(str(w) for w in allowed),
+        ]
+        seen_args = orjson.dumps([member_of(h) for h in seen])
+        reply = await self._acquire(
+            args=[*fixed_args, *_placed_args(near, self._now_arg(), seen_args, stretch)]
+        )
+        if stretch is not None and reply[0] == 0 and reply[1] in (b"reach", "reach"):
+            reply = await self._acquire(
+                args=[*fixed_args, *_placed_args(placed, self._now_arg(), seen_args, None)]
+            )
+        ok, detail, *placed_at = reply
         if int(ok) != 1:
             reason = detail.decode() if isinstance(detail, bytes) else str(detail)
             raise SlotTaken(SlotTakenReason.HELD, reason)

@@ -4,6 +4,7 @@ by default), capacity, and a workplace reserved among the compatible ones."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -341,6 +342,69 @@ async def test_appointments_with_different_workplace_sets_each_keep_their_own(
     assert hold.workplace_id == 2
     with pytest.raises(SlotTaken):
         await take(holds, 2, specialist=2, workplace=3, placed=placed[::-1])
+
+
+class Sent:
+    """Records the placed appointments each acquire script call was given."""
+
+    def __init__(self, holds: HoldStore) -> None:
+        self.calls: list[list[list[object]]] = []
+        script = holds._acquire
+
+        async def recorded(*, args: list[object]) -> object:
+            self.calls.append(json.loads(args[13]))  # type: ignore[arg-type]
+            return await script(args=args)
+
+        holds._acquire = recorded  # type: ignore[assignment]
+
+
+async def test_a_hold_sends_the_script_only_the_appointments_it_reaches(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """A day of half-hour appointments on workplace 1, one every hour: a hold on workplace 2
+    at 10:00-11:00 meets only the 10:00 one; the other nine keep their workplace whatever it
+    does, and are not sent."""
+    holds = store(redis, redis_prefix)
+    sent = Sent(holds)
+    day = [job(START + timedelta(hours=h), 30, 1, 1, 2) for h in range(10)]
+    hold = await take(holds, 1, workplace=2, start=START + timedelta(hours=3), placed=day)
+    assert hold.workplace_id == 2
+    assert len(sent.calls) == 1 and len(sent.calls[0]) == 1
+    # The appointment it meets still counts: a hold pinned to workplace 1 moves it to 2,
+    # where the first hold sits, so it is refused.
+    with pytest.raises(SlotTaken, match="workplace"):
+        await take(holds, 2, specialist=2, start=START + timedelta(hours=3), placed=day)
+
+
+async def test_a_hold_taken_since_the_read_that_links_further_brings_every_appointment(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Workplace 1 is taken 10:00-11:00 for good; another client holds 10:30-12:30 on 2 or 3;
+    workplace 2 is taken 12:00-13:00, so that hold needs 3. A new hold on 3 at 10:00-11:00 has
+    no room, but only through the other hold, taken after the appointments were read (not
+    seen): the caller sends the 10:00 appointment only, the script finds the other hold
+    linking to times not sent and decides nothing, and the call again with every
+    appointment refuses it."""
+    holds = store(redis, redis_prefix)
+    ten = START + timedelta(hours=3)
+    await take(
+        holds,
+        1,
+        specialist=1,
+        workplace=2,
+        workplaces=(2, 3),
+        start=ten + timedelta(minutes=30),
+        minutes=120,
+    )
+    sent = Sent(holds)
+    placed = [job(ten, 60, 1), job(ten + timedelta(hours=2), 60, 2)]
+    with pytest.raises(SlotTaken, match="workplace"):
+        await take(holds, 2, specialist=2, workplace=3, start=ten, placed=placed)
+    assert [len(call) for call in sent.calls] == [1, 2]
+    # Without the 12:00 appointment the other hold may take 2, and the new one fits on 3.
+    assert (
+        await take(holds, 2, specialist=2, workplace=3, start=ten, placed=placed[:1])
+    ).workplace_id == 3
 
 
 async def test_many_clients_racing_for_three_workplaces_get_three_holds(

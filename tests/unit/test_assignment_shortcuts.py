@@ -20,6 +20,7 @@ from bot.domain.assignment import (
     Rearrangement,
     WorkplaceDay,
     fit_new,
+    reach,
 )
 from bot.domain.slots import Obstacles, SlotCandidate, _Stage
 from tests.unit.test_assignment import brute_force, days
@@ -282,3 +283,18 @@ def test_a_neighbouring_start_is_answered_from_the_moves_found_for_the_last(
     assert searched == [3]
     # The answer with the moves is still the plain search's.
     assert check.moves_for(at(15), at(60), 1) == {1: 2, 2: 3, 3: 4}
+
+
+@settings(max_examples=400, deadline=None)
+@given(days(), st.integers(0, 40), st.integers(1, 8))
+def test_reach_is_the_stretch_of_every_job_linked_to_the_interval(
+    jobs: list[Job], quarter: int, quarters: int
+) -> None:
+    """What a hold sends its script: every job meeting `reach`'s stretch is linked to the
+    new interval through overlaps, and every linked job lies inside it."""
+    start, end = at(15 * quarter), at(15 * (quarter + quarters))
+    lo, hi = reach([(j.start, j.end) for j in jobs], start, end)
+    linked = fit_component(jobs, start, end)
+    assert lo <= start and end <= hi
+    assert all(lo <= j.start and j.end <= hi for j in linked)
+    assert [j for j in jobs if j.start < hi and lo < j.end] == [j for j in jobs if j in linked]
