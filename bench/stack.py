@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -433,7 +434,7 @@ async def bot_phase(
         spy = None
         if profile:
             spy = await asyncio.create_subprocess_exec(
-                "py-spy", "record", "-p", str(proc.pid), "-o", profile,
+                py_spy() or "py-spy", "record", "-p", str(proc.pid), "-o", profile,
                 "-f", "raw" if profile.endswith(".txt") else "speedscope",
                 *([] if profile_blocking else ["--nonblocking"]),
             )  # fmt: skip
@@ -599,6 +600,12 @@ async def echo_bot() -> None:
     await dp.start_polling(bot, handle_as_tasks=False, handle_signals=True)
 
 
+def py_spy() -> str | None:
+    """The py-spy executable: on PATH, else beside this Python (a virtualenv not activated)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.is_file() else None)
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
@@ -623,6 +630,8 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.days <= MAX_DAYS:
         parser.error(f"--days must be 1-{MAX_DAYS}: the dates from tomorrow on the picker's page")
+    if args.profile and py_spy() is None:
+        parser.error("--profile needs py-spy on PATH or beside this Python (pip install py-spy)")
     if args.echo_bot:
         await echo_bot()
         return 0

@@ -55,3 +55,13 @@ async def test_days_beyond_the_date_pickers_first_page_are_refused(
         await stack.main(["--days", str(days)])
     assert refused.value.code == 2
     assert "--days must be 1-11" in capsys.readouterr().err
+
+
+async def test_a_profile_without_py_spy_is_refused_with_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(stack, "py_spy", lambda: None)
+    with pytest.raises(SystemExit) as refused:
+        await stack.main(["--profile", "profile.txt"])
+    assert refused.value.code == 2
+    assert "--profile needs py-spy" in capsys.readouterr().err
