@@ -448,19 +448,7 @@ def fit_new(
     # Only jobs that can reach the new one's interval, directly or through a chain of
     # overlaps, matter; the rest keep their workplace.
     related = _overlap_component(jobs, start, blocked_until)
-    return _fit_related(related, start, blocked_until, workplace_id)
-
-
-def _fit_related(
-    related: Sequence[Job],
-    start: datetime,
-    blocked_until: datetime,
-    workplace_id: int,
-    tried: Sequence[list[int]] | None = None,
-) -> dict[int, int] | None:
-    """`fit_new` once the jobs connected to the new one are known. `tried`, when given:
-    `related` are in search order, and these are their `_tried_order`s."""
-    found = _assign_related(related, start, blocked_until, workplace_id, tried)
+    found = _assign_related(related, start, blocked_until, workplace_id)
     return None if found is None else _moves(related, found)
 
 
@@ -476,8 +464,10 @@ def _assign_related(
     workplace_id: int,
     tried: Sequence[list[int]] | None = None,
 ) -> dict[Hashable, int] | None:
-    """`_fit_related`'s search: a workplace for every job of `related` and for the new one
-    (key `NEW`), or None when there is no assignment."""
+    """The search once the jobs connected to the new one are known: a workplace for every
+    job of `related` and for the new one (key `NEW`), or None when there is no assignment.
+    `tried`, when given: `related` are in search order, and these are their
+    `_tried_order`s."""
     for job in related:
         # A job held to the new one's workplace and overlapping it: nothing can move.
         if job.allowed == {workplace_id} and job.start < blocked_until and start < job.end:
