@@ -187,7 +187,9 @@ end
 #       clients' holds at the location read before the appointments: ["member", ...]), the
 #       placed appointments' distinct allowed workplace sets json ([[w, ...], ...]: most of a
 #       day's appointments share one, sent once), the stretch [lo_ms, hi_ms) the placed
-#       appointments cover (every one meeting it is sent; '', '' = all of the location's)
+#       appointments cover (every one meeting it is sent; '', '' = all of the location's), the
+#       booking keys of the appointments not sent (",key,key,"; '' = none). A placed
+#       appointment may carry a sixth field: its place among all the caller read (its key).
 # Returns {1, expires_ms, workplace} on success (the workplace the hold sits on), {0, reason}
 # when another client's hold is in the way, {0, 'reach'} when the holds link the new one to
 # appointments beyond the stretch sent (nothing decided: ask again with all of them).
@@ -228,13 +230,26 @@ local others = redis.call('ZRANGE', lkey, 0, -1)
 local jobs, spent = {}, {}
 local allowed_sets = cjson.decode(ARGV[18])
 for n, p in ipairs(cjson.decode(ARGV[14])) do
-  jobs[#jobs + 1] = {s = p[1], e = p[2], cur = p[3], allowed = allowed_sets[p[4] + 1], k = 'a' .. n}
+  -- Keyed by the appointment's place among all the caller read (p[6]), sent or not: the
+  -- search breaks ties by key, so the answer does not depend on which were sent.
+  jobs[#jobs + 1] = {
+    s = p[1], e = p[2], cur = p[3], allowed = allowed_sets[p[4] + 1], k = 'a' .. (p[6] or n),
+  }
   if p[5] and p[5] ~= '' then spent[p[5]] = true end
 end
 local live = {}
 for _, member in ipairs(others) do live[split(member)[1]] = true end
 for _, member in ipairs(cjson.decode(ARGV[17])) do
   if not live[split(member)[1]] then others[#others + 1] = member end
+end
+-- The booking keys of the appointments not sent (",k1,k2,"): a hold booked as one of them is
+-- that appointment too, wherever it has moved since.
+local unsent_keys = ARGV[21] or ''
+if unsent_keys ~= '' then
+  for _, member in ipairs(others) do
+    local id = split(member)[1]
+    if string.find(unsent_keys, ',' .. id .. ',', 1, true) then spent[id] = true end
+  end
 end
 for n, member in ipairs(others) do
   local m = split(member)
@@ -378,15 +393,17 @@ def _from_ms(value: int) -> datetime:
 
 
 def _placed_args(
-    placed: Sequence[Job],
+    placed: Sequence[tuple[int, Job]],
+    unsent: Sequence[str],
     now: int | str,
     seen: bytes,
     stretch: tuple[datetime, datetime] | None,
 ) -> list[Any]:
-    """The acquire script's arguments from the placed appointments on (ARGV[14] to ARGV[20]):
-    `placed` as jobs, `now`, the search budget, the `seen` holds' members (JSON), the jobs'
-    distinct sets of allowed workplaces, and the stretch of time `placed` covers (every
-    appointment meeting it is among them; None: all the location's are)."""
+    """The acquire script's arguments from the placed appointments on (ARGV[14] to ARGV[21]):
+    `placed` as jobs (each with its place among all the caller read), `now`, the search
+    budget, the `seen` holds' members (JSON), the jobs' distinct sets of allowed workplaces,
+    the stretch of time `placed` covers (every appointment meeting it is among them; None:
+    all the location's are), and the booking keys of the appointments left out (`unsent`)."""
     # Each distinct set of allowed workplaces is sent once (jobs refer to it by index).
     sets: dict[frozenset[int], int] = {}
     jobs = [
@@ -396,8 +413,9 @@ def _placed_args(
             j.current if j.current is not None else -1,
             sets.setdefault(j.allowed, len(sets)),
             j.booking_key or "",
+            n,
         ]
-        for j in placed
+        for n, j in placed
     ]
     lo, hi = ("", "") if stretch is None else (_ms(stretch[0]), _ms(stretch[1]))
     return [
@@ -408,6 +426,7 @@ def _placed_args(
         orjson.dumps([sorted(allowed) for allowed in sets]),
         lo,
         hi,
+        f",{','.join(unsent)}," if unsent else "",
     ]
 
 
@@ -528,7 +547,13 @@ class HoldStore:
             start,
             blocked_until,
         )
-        near = [j for j in placed if j.start < hi and lo < j.end]
+        near: list[tuple[int, Job]] = []
+        unsent: list[str] = []
+        for n, j in enumerate(placed, 1):
+            if j.start < hi and lo < j.end:
+                near.append((n, j))
+            elif j.booking_key:
+                unsent.append(j.booking_key)
         stretch = (lo, hi) if len(near) < len(placed) else None
         fixed_args: list[Any] = [
             self._prefix,
@@ -547,11 +572,12 @@ class HoldStore:
         ]
         seen_args = orjson.dumps([member_of(h) for h in seen])
         reply = await self._acquire(
-            args=[*fixed_args, *_placed_args(near, self._now_arg(), seen_args, stretch)]
+            args=[*fixed_args, *_placed_args(near, unsent, self._now_arg(), seen_args, stretch)]
         )
         if stretch is not None and reply[0] == 0 and reply[1] in (b"reach", "reach"):
+            every = list(enumerate(placed, 1))
             reply = await self._acquire(
-                args=[*fixed_args, *_placed_args(placed, self._now_arg(), seen_args, None)]
+                args=[*fixed_args, *_placed_args(every, [], self._now_arg(), seen_args, None)]
             )
         ok, detail, *placed_at = reply
         if int(ok) != 1:

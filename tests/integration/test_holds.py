@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 from bot.domain.assignment import Job
 from bot.domain.errors import SlotTaken
 from bot.domain.slots import SlotCandidate
-from bot.domain.types import SlotQuery
+from bot.domain.types import HeldInterval, SlotQuery
+from bot.services import holds as holds_module
 from bot.services.holds import Hold, HoldStore
 
 START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
@@ -50,6 +51,7 @@ async def take(
     ttl_seconds: int | None = None,
     workplaces: Collection[int] = (),
     placed: Sequence[Job] = (),
+    seen: Sequence[HeldInterval] = (),
 ) -> Hold:
     """`workplaces`: every workplace the hold may use (default: `workplace` only)."""
     end = start + timedelta(minutes=minutes)
@@ -71,6 +73,7 @@ async def take(
         capacity_left=capacity_left,
         ttl_seconds=ttl_seconds,
         placed=placed,
+        seen=seen,
     )
 
 
@@ -405,6 +408,66 @@ async def test_a_hold_taken_since_the_read_that_links_further_brings_every_appoi
     assert (
         await take(holds, 2, specialist=2, workplace=3, start=ten, placed=placed[:1])
     ).workplace_id == 3
+
+
+async def test_a_hold_booked_as_an_appointment_moved_out_of_reach_is_that_appointment(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Client 1's hold at 10:00-11:00 on workplace 1 was booked, and the appointment then
+    moved to 15:00 (it keeps the hold's id as its booking key); the hold has not expired yet.
+    The 15:00 appointment is beyond the new hold's reach and is not sent, but its booking
+    key is: the old hold is that appointment, so workplace 1 and the capacity are free at
+    10:00 for another client."""
+    holds = store(redis, redis_prefix)
+    ten = START + timedelta(hours=3)
+    booked = await take(holds, 1, specialist=1, workplace=1, start=ten)
+    (seen,) = await holds.holds_between(1, ten, ten + timedelta(hours=1))
+    moved = Job(1, ten + timedelta(hours=5), ten + timedelta(hours=6), frozenset({1}), 1,
+                booked.hold_id)  # fmt: skip
+    sent = Sent(holds)
+    hold = await take(holds, 2, specialist=2, workplace=1, start=ten, placed=[moved], seen=[seen])
+    assert hold.workplace_id == 1 and sent.calls == [[]]
+    await holds.release(2)
+    hold = await take(
+        holds, 2, specialist=2, start=ten, workplaces=(1, 2), capacity_left=1,
+        placed=[moved], seen=[seen],
+    )  # fmt: skip
+    assert hold.workplace_id in (1, 2)
+
+
+async def test_a_hold_sits_where_it_would_with_every_appointment_sent(
+    redis: Redis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Appointments 20 and 21 both run 06:30-07:00, the ninth and tenth the caller read (eight
+    short ones on workplace 9 come first, far earlier). The search breaks such ties by each
+    appointment's place among all read, so the hold lands on the same workplace whether only
+    the two it reaches are sent or, as before, all twelve."""
+
+    def at(quarters: int) -> datetime:
+        return START + timedelta(minutes=15 * quarters)
+
+    placed = [
+        Job(n, at(n - 20), at(n - 20) + timedelta(minutes=5), frozenset({9}), 9) for n in range(8)
+    ]
+    placed += [
+        Job(20, at(2), at(4), frozenset({1, 2}), 2),
+        Job(21, at(2), at(4), frozenset({1, 3}), 3),
+        Job(22, at(4), at(7), frozenset({1}), 1),
+        Job(23, at(4), at(6), frozenset({2, 3}), 2),
+    ]
+    holds = store(redis, redis_prefix)
+    sent = Sent(holds)
+    near = await take(
+        holds, 1, workplace=2, workplaces=(2, 3), start=at(2), minutes=30, placed=placed
+    )
+    await holds.release(1)
+    everything = (START - timedelta(days=1), START + timedelta(days=1))
+    monkeypatch.setattr(holds_module, "reach", lambda *args: everything)
+    every = await take(
+        holds, 1, workplace=2, workplaces=(2, 3), start=at(2), minutes=30, placed=placed
+    )
+    assert [len(call) for call in sent.calls] == [2, 12]
+    assert near.workplace_id == every.workplace_id
 
 
 async def test_many_clients_racing_for_three_workplaces_get_three_holds(
