@@ -6,7 +6,9 @@
    workplaces open every day, and one funded client per booking.
 2. `--workers` tasks book `--bookings` DISTINCT slots through the real engine: `hold()` then
    `confirm()` (availability check, Redis hold, advisory locks, debit, appointment, ledger,
-   outbox), each a full transaction with commit. Throughput = bookings / wall time.
+   outbox), each a full transaction with commit. Throughput = bookings / wall time; the
+   bench process's CPU and the Redis server's (`INFO cpu`: mostly the hold scripts) are
+   printed per booking.
 3. A second throw-away database runs `pgbench -i -s 16` and `pgbench -c 16 -j 2 -T 10`
    (TPC-B-like transactions) for the server's baseline.
 Both databases are dropped at the end. The money invariant and "no overlap" are checked after
