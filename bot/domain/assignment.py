@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import pairwise
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, overload
 
 _MICROSECOND = timedelta(microseconds=1)
 NEW = ("new",)  # the key of the job a question places
@@ -246,32 +246,123 @@ def placed_jobs(
     (an appointment that runs over the window's edge meets others the window does not show),
     and its service has another host. Everything else may use only its own workplace. The
     appointment `exclude_appointment_id` (being rescheduled) is left out."""
+    return [
+        _job_of(day, appt, now)
+        for appt in day.appointments
+        if appt.appointment_id != exclude_appointment_id
+    ]
+
+
+def _job_of(day: WorkplaceDay, appt: PlacedAppointment, now: datetime) -> Job:
+    """One appointment of `day` as `placed_jobs` makes it."""
     lo, hi = day.window
-    jobs: list[Job] = []
-    for appt in day.appointments:
-        if appt.appointment_id == exclude_appointment_id:
-            continue
-        hosts = day.hosts.get(appt.service_id, frozenset())
-        movable = (
-            not appt.pinned
-            and appt.start > now
-            and lo <= appt.start
-            and appt.blocked_until <= hi
-            and appt.workplace_id in hosts
-            and len(hosts) > 1
-        )
-        allowed = hosts if movable else frozenset({appt.workplace_id})
-        jobs.append(
-            Job(
-                appt.appointment_id,
-                appt.start,
-                appt.blocked_until,
-                allowed,
-                appt.workplace_id,
-                appt.booking_key,
-            )
-        )
-    return jobs
+    hosts = day.hosts.get(appt.service_id, frozenset())
+    movable = (
+        not appt.pinned
+        and appt.start > now
+        and lo <= appt.start
+        and appt.blocked_until <= hi
+        and appt.workplace_id in hosts
+        and len(hosts) > 1
+    )
+    allowed = hosts if movable else frozenset({appt.workplace_id})
+    return Job(
+        appt.appointment_id,
+        appt.start,
+        appt.blocked_until,
+        allowed,
+        appt.workplace_id,
+        appt.booking_key,
+    )
+
+
+class DayJobs(Sequence[Job]):
+    """`placed_jobs(day, now=now)` made one job at a time, when asked for: a hold needs only
+    the few its time reaches (`near`), of a date that may have hundreds."""
+
+    def __init__(self, day: WorkplaceDay, *, now: datetime) -> None:
+        self._day = day
+        self._now = now
+
+    def __len__(self) -> int:
+        return len(self._day.appointments)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Job]: ...
+
+    def __getitem__(self, index: int | slice) -> Job | list[Job]:
+        day, now = self._day, self._now
+        if isinstance(index, slice):
+            return [_job_of(day, appt, now) for appt in day.appointments[index]]
+        return _job_of(day, day.appointments[index], now)
+
+    def near(
+        self, start: datetime, end: datetime, spans: Sequence[tuple[datetime, datetime]]
+    ) -> tuple[tuple[datetime, datetime], list[tuple[int, Job]], list[str]]:
+        """What a hold over [start, end) sends its script: the stretch that interval reaches
+        through overlaps with these jobs and `spans` (`reach`), the jobs meeting it, each
+        with its place among all of them (counted from 1), and the booking keys of the jobs
+        left out. With the appointments in start order (as read) the stretch is found by
+        bisection and only the jobs meeting it are made."""
+        appointments = self._day.appointments
+        index = self._day._index
+        if index is None:
+            return near_jobs(list(self), start, end, spans)
+        starts, reach_of = index  # starts, and each prefix's latest blocked end
+        lo, hi = start, end
+        grown = True
+        while grown:
+            grown = False
+            # Every appointment starting before `hi` and ending after it meets [lo, hi).
+            last = bisect_left(starts, hi)
+            if last and reach_of[last - 1] > hi:
+                hi, grown = reach_of[last - 1], True
+            # The first whose prefix reaches past `lo` is the earliest meeting it.
+            first = bisect_right(reach_of, lo)
+            if first < last and starts[first] < lo:
+                lo, grown = starts[first], True
+            for s, e in spans:
+                if s < hi and lo < e and (s < lo or e > hi):
+                    lo, hi, grown = min(lo, s), max(hi, e), True
+        first, last = bisect_right(reach_of, lo), bisect_left(starts, hi)
+        day, now = self._day, self._now
+        near = [
+            (n + 1, _job_of(day, appointments[n], now))
+            for n in range(first, last)
+            if appointments[n].blocked_until > lo
+        ]
+        taken = {n for n, _ in near}
+        unsent = [
+            appt.booking_key
+            for n, appt in enumerate(appointments, 1)
+            if appt.booking_key and n not in taken
+        ]
+        return (lo, hi), near, unsent
+
+
+def near_jobs(
+    jobs: Sequence[Job],
+    start: datetime,
+    end: datetime,
+    spans: Sequence[tuple[datetime, datetime]],
+) -> tuple[tuple[datetime, datetime], list[tuple[int, Job]], list[str]]:
+    """`DayJobs.near` for any jobs: the stretch [start, end) reaches through overlaps with
+    `jobs` and `spans` (`reach`), the jobs meeting it with their places among `jobs` (from 1),
+    and the booking keys of the others."""
+    if isinstance(jobs, DayJobs):
+        return jobs.near(start, end, spans)
+    lo, hi = reach([*((j.start, j.end) for j in jobs), *spans], start, end)
+    near: list[tuple[int, Job]] = []
+    unsent: list[str] = []
+    for n, job in enumerate(jobs, 1):
+        if job.start < hi and lo < job.end:
+            near.append((n, job))
+        elif job.booking_key:
+            unsent.append(job.booking_key)
+    return (lo, hi), near, unsent
 
 
 def spent_holds(booking_keys: Iterable[str | None]) -> frozenset[str]:

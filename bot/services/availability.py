@@ -37,7 +37,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.domain.assignment import Job, Rearrangement, WorkplaceDay, placed_jobs
+from bot.domain.assignment import DayJobs, Job, Rearrangement, WorkplaceDay
 from bot.domain.catalog import BusyAppointment, Calendar, ServiceCatalog
 from bot.domain.horizon import bookable_dates
 from bot.domain.intervals import Interval
@@ -405,21 +405,21 @@ class AvailabilityService:
         start: datetime,
         now: datetime,
         client_id: int,
-    ) -> tuple[Iterator[SlotCandidate], list[HeldInterval], list[Job]]:
+    ) -> tuple[Iterator[SlotCandidate], list[HeldInterval], Sequence[Job]]:
         """`candidates` for a hold, as an iterator in the same order that checks each pair
         only when the previous one is refused (the first is checked before this returns, so
         an empty iterator means no pair is free); with the other clients' live holds at the
         location that the check read before the database (a hold's script counts those
         booked since: `HoldStore.acquire`'s `seen`), and the location's appointments on the
-        location-local date of `start` as workplace jobs (`bot.domain.assignment.placed_jobs`:
-        each with the workplaces it may still move to), read in the same query as the
-        check's, for the hold to be checked against atomically in Redis
-        (docs/rules.md#holds)."""
+        location-local date of `start` as workplace jobs (`bot.domain.assignment.DayJobs`:
+        `placed_jobs`, each made when asked for, with the workplaces it may still move to),
+        read in the same query as the check's, for the hold to be checked against atomically
+        in Redis (docs/rules.md#holds)."""
         found, holds, day = await self._check_lazily(
             session, query, start=start, now=now, client_id=client_id
         )
         seen = [h for h in holds if h.location_id == query.location_id]
-        placed = [] if day is None else placed_jobs(day, now=now)
+        placed: Sequence[Job] = [] if day is None else DayJobs(day, now=now)
         return found, [h for h in seen if h.client_id != client_id], placed
 
     async def evaluate(

@@ -48,7 +48,7 @@ class SlotAuthority(Protocol):
         start: datetime,
         now: datetime,
         client_id: int,
-    ) -> tuple[Iterator[SlotCandidate], list[HeldInterval], list[Job]]: ...
+    ) -> tuple[Iterator[SlotCandidate], list[HeldInterval], Sequence[Job]]: ...
 
     async def evaluate(
         self,

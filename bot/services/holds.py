@@ -48,7 +48,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from bot.domain.assignment import Job, reach
+from bot.domain.assignment import Job, near_jobs
 from bot.domain.errors import SlotTaken, SlotTakenReason
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import HeldInterval, SlotQuery
@@ -539,21 +539,12 @@ class HoldStore:
         }
         # Only the appointments this hold reaches through overlaps (with one another and with
         # the holds seen) go to the script: the others keep their workplace whatever it does
-        # (`bot.domain.assignment.reach`), and a busy day's hundreds cost the script time in
+        # (`bot.domain.assignment.near_jobs`), and a busy day's hundreds cost the script time in
         # Redis. The script is told the stretch sent; when a hold taken since links the new
         # one beyond it, the script decides nothing ('reach') and is asked again with all.
-        lo, hi = reach(
-            [*((j.start, j.end) for j in placed), *((h.start, h.blocked_until) for h in seen)],
-            start,
-            blocked_until,
+        (lo, hi), near, unsent = near_jobs(
+            placed, start, blocked_until, [(h.start, h.blocked_until) for h in seen]
         )
-        near: list[tuple[int, Job]] = []
-        unsent: list[str] = []
-        for n, j in enumerate(placed, 1):
-            if j.start < hi and lo < j.end:
-                near.append((n, j))
-            elif j.booking_key:
-                unsent.append(j.booking_key)
         stretch = (lo, hi) if len(near) < len(placed) else None
         fixed_args: list[Any] = [
             self._prefix,

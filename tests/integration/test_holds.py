@@ -12,11 +12,11 @@ from decimal import Decimal
 import pytest
 from redis.asyncio import Redis
 
+from bot.domain import assignment
 from bot.domain.assignment import Job
 from bot.domain.errors import SlotTaken
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import HeldInterval, SlotQuery
-from bot.services import holds as holds_module
 from bot.services.holds import Hold, HoldStore
 
 START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
@@ -462,7 +462,7 @@ async def test_a_hold_sits_where_it_would_with_every_appointment_sent(
     )
     await holds.release(1)
     everything = (START - timedelta(days=1), START + timedelta(days=1))
-    monkeypatch.setattr(holds_module, "reach", lambda *args: everything)
+    monkeypatch.setattr(assignment, "reach", lambda *args: everything)
     every = await take(
         holds, 1, workplace=2, workplaces=(2, 3), start=at(2), minutes=30, placed=placed
     )

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.domain import assignment
 from bot.domain.assignment import (
+    DayJobs,
     HeldPlace,
     Job,
     PlacedAppointment,
@@ -20,6 +21,8 @@ from bot.domain.assignment import (
     Rearrangement,
     WorkplaceDay,
     fit_new,
+    near_jobs,
+    placed_jobs,
     reach,
 )
 from bot.domain.slots import Obstacles, SlotCandidate, _Stage
@@ -298,3 +301,25 @@ def test_reach_is_the_stretch_of_every_job_linked_to_the_interval(
     assert lo <= start and end <= hi
     assert all(lo <= j.start and j.end <= hi for j in linked)
     assert [j for j in jobs if j.start < hi and lo < j.end] == [j for j in jobs if j in linked]
+
+
+@settings(max_examples=400, deadline=None)
+@given(busy_days(), st.integers(0, 20), st.integers(1, 6))
+def test_a_dates_jobs_made_on_demand_send_what_the_whole_list_sends(
+    case: tuple[WorkplaceDay, list[HeldPlace], datetime], quarter: int, quarters: int
+) -> None:
+    """`DayJobs` finds a hold's stretch by bisection over the date's appointments (in start
+    order, as read) and makes only the jobs meeting it: the same stretch, jobs, places and
+    unsent booking keys as `near_jobs` over every job made."""
+    day, holds, now = case
+    booked = WorkplaceDay(
+        day.window,
+        day.hosts,
+        tuple(a._replace(booking_key=f"k{a.appointment_id}") for a in day.appointments),
+    )
+    lazy = DayJobs(booked, now=now)
+    every = placed_jobs(booked, now=now)
+    assert list(lazy) == every and len(lazy) == len(every)
+    start, end = at(15 * quarter), at(15 * (quarter + quarters))
+    spans = [(h.start, h.blocked_until) for h in holds]
+    assert lazy.near(start, end, spans) == near_jobs(every, start, end, spans)
