@@ -213,17 +213,21 @@ class WorkplaceDay:
     def within(self, window: tuple[datetime, datetime]) -> WorkplaceDay:
         """The same location narrowed to `window` (one date of a range loaded at once):
         the appointments meeting it, in their order."""
-        lo, hi = window
+        inside = tuple(self.appointments[n] for n in self._meeting(*window))
+        return WorkplaceDay(window, self.hosts, inside)
+
+    def _meeting(self, lo: datetime, hi: datetime) -> list[int]:
+        """The positions of the appointments meeting [lo, hi), in order: by bisection when
+        they are in start order (`_index`), else by a look at each."""
+        appointments = self.appointments
         index = self._index
         if index is None:
-            inside = tuple(a for a in self.appointments if a.start < hi and a.blocked_until > lo)
-            return WorkplaceDay(window, self.hosts, inside)
+            return [n for n, a in enumerate(appointments) if a.start < hi and a.blocked_until > lo]
         starts, reach = index
         # Before `first` every appointment has ended by `lo`; from `last` on none starts
         # before `hi`.
         first, last = bisect_right(reach, lo), bisect_left(starts, hi)
-        inside = tuple(a for a in self.appointments[first:last] if a.blocked_until > lo)
-        return WorkplaceDay(window, self.hosts, inside)
+        return [n for n in range(first, last) if appointments[n].blocked_until > lo]
 
     @cached_property
     def _index(self) -> tuple[list[datetime], list[datetime]] | None:
@@ -327,13 +331,8 @@ class DayJobs(Sequence[Job]):
             for s, e in spans:
                 if s < hi and lo < e and (s < lo or e > hi):
                     lo, hi, grown = min(lo, s), max(hi, e), True
-        first, last = bisect_right(reach_of, lo), bisect_left(starts, hi)
         day, now = self._day, self._now
-        near = [
-            (n + 1, _job_of(day, appointments[n], now))
-            for n in range(first, last)
-            if appointments[n].blocked_until > lo
-        ]
+        near = [(n + 1, _job_of(day, appointments[n], now)) for n in day._meeting(lo, hi)]
         taken = {n for n, _ in near}
         unsent = [
             appt.booking_key
@@ -429,8 +428,9 @@ class JobFit:
             else:
                 related, tried = clusters.meeting(start, blocked_until)
                 assignment = _assign_related(related, start, blocked_until, workplace_id, tried)
-                found = None if assignment is None else _moves(related, assignment)
+                found = None
                 if assignment is not None:
+                    found = _moves(related, assignment)
                     clusters.learn(start, blocked_until, assignment)
             self._cache[key] = found
         return self._cache[key]
