@@ -58,6 +58,7 @@ from bench.common import (  # noqa: E402
 )
 from bot.__main__ import run_loop  # noqa: E402
 from bot.config import load_settings  # noqa: E402
+from bot.ops.redis import make_redis  # noqa: E402
 from bot.services.availability import AvailabilityService  # noqa: E402
 from bot.services.booking import BookingRequest, BookingService  # noqa: E402
 from bot.services.catalog_cache import CatalogCache  # noqa: E402
@@ -146,7 +147,8 @@ class BookingWorld:
         )
         engine = make_engine(url, pool_size=pool_size, max_overflow=0)
         sessions = make_session_factory(engine)
-        redis = Redis.from_url(REDIS_URL)
+        # The bot's own client (per-command deadline, breaker), as `python -m bot` builds it.
+        redis = make_redis(REDIS_URL, timeout=settings.redis_timeout_seconds)
         holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
         availability = AvailabilityService(sessions, redis, settings, holds)
         booking = BookingService(

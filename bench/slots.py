@@ -67,6 +67,7 @@ from bench.common import (  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.domain.assignment import PlacedAppointment, Rearrangement, WorkplaceDay  # noqa: E402
 from bot.domain.tz import day_bounds  # noqa: E402
+from bot.ops.redis import make_redis  # noqa: E402
 from bot.services.availability import AvailabilityService, forget_parsed  # noqa: E402
 from bot.services.holds import HoldStore  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
@@ -160,7 +161,10 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
     settings = load_settings(bot_token="1:bench", redis_prefix=prefix, database_url=async_url)
     engine = make_engine(async_url, pool_size=4)
     sessions = make_session_factory(engine)
+    # The baseline's GET on a plain client; the engine on the bot's own (per-command deadline,
+    # breaker), as `python -m bot` builds it.
     redis = Redis.from_url(REDIS_URL)
+    client = make_redis(REDIS_URL, timeout=settings.redis_timeout_seconds)
     raw = await asyncpg.connect(url)
     try:
         zones = dict(await raw.fetch("SELECT id, timezone FROM locations"))
@@ -175,8 +179,8 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         await redis.set(small_key, "x" * 64)
         # Prepared once before timing, as the engine's statements are after its first query.
         await raw.fetch(BUSY_SQL, NOW, NOW, 0, [], [])
-        holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
-        service = AvailabilityService(sessions, redis, settings, holds)
+        holds = HoldStore(client, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
+        service = AvailabilityService(sessions, client, settings, holds)
         rnd = random.Random(seed)
         bookable = sorted(catalog.qualified)
         results: dict[str, list[float]] = {
@@ -297,6 +301,8 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
     finally:
         await raw.close()
         await discard_redis(redis, prefix)
+        await client.aclose()
+        await redis.aclose()
         await engine.dispose()
 
 

@@ -32,7 +32,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
@@ -185,8 +186,7 @@ _LATE_SECONDS = 0.02
 _HARD_LIMIT_FACTOR = 5
 
 
-@contextlib.asynccontextmanager
-async def deadline(seconds: float) -> AsyncIterator[None]:
+class deadline:  # used as `async with deadline(seconds)`, like asyncio.timeout
     """Like `asyncio.timeout(seconds)` (raises `TimeoutError`), but measured on a responsive
     event loop, so that an answer that arrived in time is never thrown away because the loop
     read it late.
@@ -196,29 +196,42 @@ async def deadline(seconds: float) -> AsyncIterator[None]:
     `_HARD_LIMIT_FACTOR * seconds` in all. When it fires on time, the cancel waits one loop
     pass: a read the same pass has just made ready resumes first, and the cancel then finds
     the block left. So a timeout means Redis did not answer within `seconds` of loop time.
+
+    A class rather than a generator-based context manager: it wraps every Redis command, and
+    the generator's frames cost about a fifth of the wrapper's CPU (docs/bench-stack.md).
     """
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    async with asyncio.timeout(None) as timeout:
-        due = start + seconds
-        limit = start + seconds * _HARD_LIMIT_FACTOR
-        handle: asyncio.TimerHandle
 
-        def check() -> None:
-            nonlocal due, handle
-            now = loop.time()
-            late = now - due
-            if late > _LATE_SECONDS and now < limit:
-                due = min(now + late, limit)
-                handle = loop.call_at(due, check)
-            else:
-                timeout.reschedule(now)  # due now: runs after what this pass made ready
+    __slots__ = ("_due", "_handle", "_limit", "_loop", "_seconds", "_timeout")
 
-        handle = loop.call_at(due, check)
-        try:
-            yield
-        finally:
-            handle.cancel()
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    async def __aenter__(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        timeout = self._timeout = asyncio.timeout(None)
+        await timeout.__aenter__()
+        start = loop.time()
+        self._due = start + self._seconds
+        self._limit = start + self._seconds * _HARD_LIMIT_FACTOR
+        self._handle = loop.call_at(self._due, self._check)
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        late = now - self._due
+        if late > _LATE_SECONDS and now < self._limit:
+            self._due = min(now + late, self._limit)
+            self._handle = self._loop.call_at(self._due, self._check)
+        else:
+            self._timeout.reschedule(now)  # due now: runs after what this pass made ready
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._handle.cancel()
+        await self._timeout.__aexit__(kind, exc, tb)  # raises TimeoutError when it expired
 
 
 async def _within(seconds: float | None, run: Callable[[], Awaitable[T]]) -> T:
@@ -283,18 +296,22 @@ def make_redis(
     url: str, *, timeout: float, breaker_seconds: float = 5.0, probe_seconds: float = 0.5
 ) -> BreakerRedis:
     """A client for `url` (bytes replies) whose commands end after `timeout` seconds of Redis'
-    time (`deadline`; the sockets' own timeouts, `_HARD_LIMIT_FACTOR` times longer, are only a
-    backstop, for the event listener's connection too), one retry after a broken connection and
-    none after a timeout, and a breaker (0 `breaker_seconds`: none) that a PING every
-    `probe_seconds` closes as soon as Redis answers again, or the first command after
-    `breaker_seconds`."""
-    backstop = timeout * _HARD_LIMIT_FACTOR
+    time (`deadline`), one retry after a broken connection and none after a timeout, and a
+    breaker (0 `breaker_seconds`: none) that a PING every `probe_seconds` closes as soon as
+    Redis answers again, or the first command after `breaker_seconds`.
+
+    Connecting may take `_HARD_LIMIT_FACTOR` times `timeout`. The sockets' reads and writes get
+    no timeout of their own: every command, pipeline and script runs under `deadline` (which
+    ends it after `_HARD_LIMIT_FACTOR` times `timeout` however late the loop runs), and the
+    event listener reads with its own short timeout (`bot.services.events`). A socket timeout
+    made redis-py send each command through `asyncio.wait_for`, a new task per command: about
+    a third of a command's CPU in this process (docs/bench-stack.md)."""
     redis = cast(
         BreakerRedis,
         BreakerRedis.from_url(
             url,
-            socket_timeout=backstop,
-            socket_connect_timeout=backstop,
+            socket_timeout=None,
+            socket_connect_timeout=timeout * _HARD_LIMIT_FACTOR,
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             health_check_interval=30,
         ),

@@ -36,6 +36,10 @@ Handler = Callable[[str, dict[str, object]], Awaitable[None]]
 
 # How long one wait for a message lasts; bounds how late `stop` is noticed.
 _POLL_SECONDS = 0.5
+# How long connecting and subscribing may take: the bot's client gives its sockets no read
+# timeout of their own (`bot.ops.redis.make_redis`), and a hung Redis never answers the
+# connection's handshake.
+_SUBSCRIBE_SECONDS = 5.0
 _MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -91,7 +95,8 @@ class EventBus:
         while not stop.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.channel)
+                async with asyncio.timeout(_SUBSCRIBE_SECONDS):
+                    await pubsub.subscribe(self.channel)
                 if ready is not None:
                     ready.set()
                 backoff = 0.1
@@ -100,7 +105,7 @@ class EventBus:
                     if message is None or message.get("type") != "message":
                         continue
                     await self._dispatch(handler, message["data"])
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError) as exc:  # TimeoutError is an OSError
                 log.warning("event listener lost Redis (%s); retrying in %.1fs", exc, backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)

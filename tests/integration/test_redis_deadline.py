@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -17,6 +18,8 @@ from redis.asyncio.connection import Connection
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.ops.redis import deadline, make_redis
+from bot.services import events
+from bot.services.events import EventBus
 from tests.emulator.fixtures import REDIS_URL
 
 TIMEOUT = 0.3
@@ -119,3 +122,56 @@ async def test_deadline_waits_out_a_busy_loop_where_asyncio_timeout_does_not() -
     with pytest.raises(TimeoutError):  # work that really takes too long still times out
         async with deadline(TIMEOUT):
             await asyncio.sleep(30)
+
+
+async def test_a_pipeline_and_a_script_to_a_redis_that_does_not_answer_time_out() -> None:
+    """The client's sockets have no read timeout of their own (`make_redis`): the deadline
+    alone ends what a hung Redis never answers, connecting included."""
+    async with silent_server() as port:
+        client = make_redis(f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT, breaker_seconds=0)
+        try:
+            assert client.connection_pool.connection_kwargs["socket_timeout"] is None
+            with pytest.raises(RedisTimeoutError):
+                async with client.pipeline(transaction=True) as pipe:
+                    pipe.get("x")
+                    pipe.incr("y")
+                    await asyncio.wait_for(pipe.execute(), 10)
+            with pytest.raises(RedisTimeoutError):
+                await asyncio.wait_for(client.eval("return 1", 0), 10)
+        finally:
+            await client.aclose()
+
+
+async def test_the_event_listener_on_a_redis_that_does_not_answer_stops_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Subscribing to a hung Redis (which never answers the connection's handshake) gives up
+    after `_SUBSCRIBE_SECONDS` and retries, so the listener still ends when `stop` is set."""
+    monkeypatch.setattr(events, "_SUBSCRIBE_SECONDS", TIMEOUT)
+    retried = asyncio.Event()
+
+    class Retries(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("event listener lost Redis"):
+                retried.set()
+
+    watcher = Retries()
+    events.log.addHandler(watcher)
+    handled: list[str] = []
+
+    async def handler(kind: str, _data: dict[str, object]) -> None:
+        handled.append(kind)
+
+    async with silent_server() as port:
+        client = make_redis(f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT, breaker_seconds=0)
+        stop = asyncio.Event()
+        listening = asyncio.create_task(EventBus(client, "t").listen(handler, stop=stop))
+        try:
+            await asyncio.wait_for(retried.wait(), 10)
+            stop.set()
+            await asyncio.wait_for(listening, 10)
+        finally:
+            events.log.removeHandler(watcher)
+            listening.cancel()
+            await client.aclose()
+    assert handled == []
