@@ -46,7 +46,7 @@ from bot.notify.runner import run_worker
 from bot.ops import metrics
 from bot.ops.batch_polling import BatchDispatcher
 from bot.ops.http import Probed, add_routes
-from bot.ops.inline_filters import run_filters_inline
+from bot.ops.inline_filters import gate_buttons_by_prefix, run_filters_inline
 from bot.ops.polling_lease import PollingLease, polling_lease_key
 from bot.ops.polling_log import PollingOutageLog, install_polling_log
 from bot.ops.redis import make_redis
@@ -165,7 +165,9 @@ def build_dispatcher(
     gate_routers(dp, is_admin_router, DENIED_TEXT)
     setup_dishka(container, dp)
     inject_router(dp)
-    # Filters run in the event loop, and button filters skip foreign buttons unparsed.
+    # Routers skip the buttons none of their handlers takes at once, filters run in the event
+    # loop, and button filters skip foreign buttons unparsed.
+    gate_buttons_by_prefix(dp)
     run_filters_inline(dp)
     return dp, gate
 

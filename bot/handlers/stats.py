@@ -28,6 +28,7 @@ from bot.handlers.stats_render import render_stats
 from bot.i18n import Translator
 from bot.ioc.types import Now
 from bot.keyboards.stats import StatsAction, StatsCb, scope_of, stats_keyboard
+from bot.ops.inline_filters import DataPrefix
 from bot.services.stats import Scope, StatsService
 from bot.services.stats_chart import render_chart
 from bot.services.stats_export import StatsExport
@@ -224,7 +225,5 @@ def setup_router() -> Router:
         on_typed_period, StateFilter(AdminStates.stats_period), F.text, ~F.text.startswith("/")
     )
     router.callback_query.register(on_button, StatsCb.filter())
-    router.callback_query.register(
-        on_unparsable, F.data.startswith(StatsCb.__prefix__ + StatsCb.__separator__)
-    )
+    router.callback_query.register(on_unparsable, DataPrefix.of(StatsCb))
     return router

@@ -41,6 +41,7 @@ from bot.keyboards.account import AppointmentAction, AppointmentCb
 from bot.keyboards.booking import BookAction, BookCb, BookStep, NearCb
 from bot.keyboards.common import MenuAction, MenuCb, main_menu
 from bot.keyboards.fields import is_db_id
+from bot.ops.inline_filters import DataPrefix
 from bot.services.booking_menu import ClientStart
 from bot.services.booking_types import Actor
 from bot.services.clients import ClientProfile
@@ -448,9 +449,5 @@ def register(router: Router) -> None:
     for action, handler in actions.items():
         router.callback_query.register(handler, BookCb.filter(F.action == action))
     router.callback_query.register(on_near, NearCb.filter())
-    router.callback_query.register(
-        on_unparsable, F.data.startswith(NearCb.__prefix__ + NearCb.__separator__)
-    )
-    router.callback_query.register(
-        on_unparsable, F.data.startswith(BookCb.__prefix__ + BookCb.__separator__)
-    )
+    router.callback_query.register(on_unparsable, DataPrefix.of(NearCb))
+    router.callback_query.register(on_unparsable, DataPrefix.of(BookCb))
