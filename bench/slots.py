@@ -20,7 +20,7 @@
      location-local date that the engine reads for it (at the location on a workplace hosting
      the service, or of a qualified specialist anywhere): id, start, end, blocked end,
      specialist, workplace, location, client, hold id;
-   - a Redis GET of a small key;
+   - a Redis GET of a small key, on the engine's own client (the bot's, `make_redis`);
    and prints each figure's ratio to its baseline at p50 and p95 (cold figures against the
    busy-interval fetch, cached ones against the GET).
 4. Times the workplace re-assignment check alone (`Rearrangement.moves_for`, pure Python) on
@@ -49,7 +49,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -161,10 +160,9 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
     settings = load_settings(bot_token="1:bench", redis_prefix=prefix, database_url=async_url)
     engine = make_engine(async_url, pool_size=4)
     sessions = make_session_factory(engine)
-    # The baseline's GET on a plain client; the engine on the bot's own (per-command deadline,
-    # breaker), as `python -m bot` builds it.
-    redis = Redis.from_url(REDIS_URL)
-    client = make_redis(REDIS_URL, timeout=settings.redis_timeout_seconds)
+    # The bot's own client (per-command deadline, breaker), as `python -m bot` builds it: for
+    # the engine and for the baseline's GET alike.
+    redis = make_redis(REDIS_URL, timeout=settings.redis_timeout_seconds)
     raw = await asyncpg.connect(url)
     try:
         zones = dict(await raw.fetch("SELECT id, timezone FROM locations"))
@@ -179,8 +177,8 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         await redis.set(small_key, "x" * 64)
         # Prepared once before timing, as the engine's statements are after its first query.
         await raw.fetch(BUSY_SQL, NOW, NOW, 0, [], [])
-        holds = HoldStore(client, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
-        service = AvailabilityService(sessions, client, settings, holds)
+        holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
+        service = AvailabilityService(sessions, redis, settings, holds)
         rnd = random.Random(seed)
         bookable = sorted(catalog.qualified)
         results: dict[str, list[float]] = {
@@ -301,7 +299,6 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
     finally:
         await raw.close()
         await discard_redis(redis, prefix)
-        await client.aclose()
         await redis.aclose()
         await engine.dispose()
 
