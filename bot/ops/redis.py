@@ -303,9 +303,10 @@ def make_redis(
     Connecting may take `_HARD_LIMIT_FACTOR` times `timeout`. The sockets' reads and writes get
     no timeout of their own: every command, pipeline and script runs under `deadline` (which
     ends it after `_HARD_LIMIT_FACTOR` times `timeout` however late the loop runs), and the
-    event listener reads with its own short timeout (`bot.services.events`). A socket timeout
-    made redis-py send each command through `asyncio.wait_for`, a new task per command: about
-    a third of a command's CPU in this process (docs/bench-stack.md)."""
+    event listener bounds its own reads and reconnects (`bot.services.events`). A pipeline's
+    `watch` (immediate execution, outside `execute`) would have no bound: the bot uses none.
+    A socket timeout made redis-py send each command through `asyncio.wait_for`, a new task
+    per command: about a third of a command's CPU in this process (docs/bench-stack.md)."""
     redis = cast(
         BreakerRedis,
         BreakerRedis.from_url(

@@ -36,9 +36,9 @@ Handler = Callable[[str, dict[str, object]], Awaitable[None]]
 
 # How long one wait for a message lasts; bounds how late `stop` is noticed.
 _POLL_SECONDS = 0.5
-# How long connecting and subscribing may take: the bot's client gives its sockets no read
-# timeout of their own (`bot.ops.redis.make_redis`), and a hung Redis never answers the
-# connection's handshake.
+# How long connecting and subscribing may take (and reconnecting, while waiting for a
+# message): the bot's client gives its sockets no read timeout of their own
+# (`bot.ops.redis.make_redis`), and a hung Redis never answers the connection's handshake.
 _SUBSCRIBE_SECONDS = 5.0
 _MAX_BACKOFF_SECONDS = 5.0
 
@@ -101,12 +101,19 @@ class EventBus:
                     ready.set()
                 backoff = 0.1
                 while not stop.is_set():
-                    message = await pubsub.get_message(timeout=_POLL_SECONDS)
+                    # A dropped connection is opened again inside get_message, and a hung
+                    # Redis never answers that handshake either.
+                    async with asyncio.timeout(_POLL_SECONDS + _SUBSCRIBE_SECONDS):
+                        message = await pubsub.get_message(timeout=_POLL_SECONDS)
                     if message is None or message.get("type") != "message":
                         continue
                     await self._dispatch(handler, message["data"])
             except (RedisError, OSError) as exc:  # TimeoutError is an OSError
-                log.warning("event listener lost Redis (%s); retrying in %.1fs", exc, backoff)
+                log.warning(
+                    "event listener lost Redis (%s); retrying in %.1fs",
+                    str(exc) or type(exc).__name__,
+                    backoff,
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)

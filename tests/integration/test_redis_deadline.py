@@ -175,3 +175,114 @@ async def test_the_event_listener_on_a_redis_that_does_not_answer_stops_when_ask
             listening.cancel()
             await client.aclose()
     assert handled == []
+
+
+class SilentableProxy:
+    """A TCP proxy to the test Redis whose connections can be cut, and which can turn silent
+    for new connections (accepts and reads, never answers: a hung Redis)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.silent = False
+        self.port = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> SilentableProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cut()
+        self._server.close()
+        await self._server.wait_closed()
+
+    def cut(self) -> None:
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        if self.silent:
+            with contextlib.suppress(OSError):
+                while await reader.read(65536):
+                    pass
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self._writers.append(up_writer)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+
+class CountedEvent(asyncio.Event):
+    """An event whose `set` also counts; `reached` is set at the `times`-th call."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.calls = 0
+        self.times = times
+        self.reached = asyncio.Event()
+
+    def set(self) -> None:
+        super().set()
+        self.calls += 1
+        if self.calls >= self.times:
+            self.reached.set()
+
+
+async def test_the_event_listener_reconnects_past_a_redis_that_hung_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The listener's connection drops while Redis hangs: reopening it inside `get_message`
+    never gets the handshake's answer. The listener gives up after its bound, subscribes again
+    once Redis answers, and gets the next event."""
+    monkeypatch.setattr(events, "_SUBSCRIBE_SECONDS", TIMEOUT)
+    target = Redis.from_url(REDIS_URL)
+    host = target.connection_pool.connection_kwargs["host"]
+    port = target.connection_pool.connection_kwargs.get("port", 6379)
+    got: asyncio.Queue[str] = asyncio.Queue()
+
+    async def handler(kind: str, _data: dict[str, object]) -> None:
+        got.put_nowait(kind)
+
+    retried = asyncio.Event()
+
+    class Retries(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("event listener lost Redis"):
+                retried.set()
+
+    watcher = Retries()
+    events.log.addHandler(watcher)
+    async with SilentableProxy((host, port)) as proxy:
+        client = make_redis(f"redis://127.0.0.1:{proxy.port}/0", timeout=TIMEOUT, breaker_seconds=0)
+        bus = EventBus(client, f"test:{time.monotonic_ns()}")
+        subscribed = CountedEvent(times=2)
+        stop = asyncio.Event()
+        listening = asyncio.create_task(bus.listen(handler, stop=stop, ready=subscribed))
+        try:
+            await asyncio.wait_for(subscribed.wait(), 10)
+            await target.publish(bus.channel, '{"kind": "before"}')
+            assert await asyncio.wait_for(got.get(), 10) == "before"
+            proxy.silent = True
+            proxy.cut()
+            await asyncio.wait_for(retried.wait(), 10)
+            proxy.silent = False
+            await asyncio.wait_for(subscribed.reached.wait(), 10)
+            await target.publish(bus.channel, '{"kind": "after"}')
+            assert await asyncio.wait_for(got.get(), 10) == "after"
+            stop.set()
+            await asyncio.wait_for(listening, 10)
+        finally:
+            events.log.removeHandler(watcher)
+            listening.cancel()
+            await client.aclose()
+            await target.aclose()
