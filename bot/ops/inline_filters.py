@@ -58,6 +58,9 @@ class DataPrefix(Filter):
     filter cannot parse (a stale or forged button)."""
 
     def __init__(self, prefix: str, separator: str = ":") -> None:
+        if not prefix or not separator or separator in prefix:
+            # As aiogram's button data: the prefix is what comes before the first separator.
+            raise ValueError(f"a prefix without its separator, not {prefix!r} / {separator!r}")
         self.prefix = prefix
         self.separator = separator
         self._head = prefix + separator
@@ -124,7 +127,9 @@ def gate_buttons_by_prefix(router: Router) -> None:
     `DataPrefix`), in place; call it once the routers are complete. The gate goes after any
     button filter the router already has of its own; a router that has its gate already is
     left alone. Which handler takes a button does not change: a gate refuses only data whose
-    prefix no handler of its router (nested routers included) takes."""
+    prefix no handler of its router (nested routers included) takes. An outer middleware of
+    buttons on a nested router no longer sees the buttons its parent's gate refuses (the bot
+    has none)."""
     _gate(router)
 
 

@@ -193,3 +193,9 @@ async def test_data_prefix_takes_what_startswith_takes() -> None:
     for data in (None, "", "bk", "bk:", "bk:1", "bkx:1", "xbk:1", "bn:1"):
         query = press(data)
         assert await check(query) == (data is not None and data.startswith("bk:")), data
+
+
+def test_data_prefix_refuses_a_prefix_holding_its_separator() -> None:
+    for prefix, separator in (("a:b", ":"), ("", ":"), ("bk", "")):
+        with pytest.raises(ValueError):
+            DataPrefix(prefix, separator)
