@@ -28,7 +28,7 @@ from aiogram.types import (
 )
 
 from bot.emulator.server import BotAPIEmulator
-from bot.telegram import EditScreen, JsonBodySession, ScreenEdited, edit_text
+from bot.telegram import EditScreen, JsonBodySession, ScreenEdited, edit_text, json_text
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -91,6 +91,35 @@ async def test_a_call_sends_what_the_form_sends(emulator: BotAPIEmulator, name: 
     )
     assert json_body == form
     assert form[1]  # something was sent
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+async def test_the_bots_own_json_encoding_sends_what_the_form_sends(
+    emulator: BotAPIEmulator, name: str
+) -> None:
+    """`build_bot`'s session encodes its bodies with `json_text` (orjson)."""
+    emulator.user(1001)
+    server = TelegramAPIServer.from_base(emulator.url)
+    form = await last_params(emulator, make_bot(emulator, AiohttpSession(api=server)), CALLS[name])
+    session = JsonBodySession(api=server, json_dumps=json_text)
+    assert await last_params(emulator, make_bot(emulator, session), CALLS[name]) == form
+
+
+def test_json_text_is_compact_utf8_json() -> None:
+    value = {
+        "text": "Назад «ё» & <b>",
+        "reply_markup": KEYBOARD.model_dump(exclude_none=True),
+        "chat_id": -1_001_234_567_890,
+        "until": 1_900_000_000,
+        "ratio": 0.5,
+        "flags": [True, False, None],
+    }
+    text = json_text(value)
+    assert json.loads(text) == value
+    assert "Назад «ё»" in text and "\\u" not in text
+    assert len(text.encode()) < len(json.dumps(value).encode())
+    with pytest.raises(TypeError):
+        json_text({"when": object()})
 
 
 async def test_the_result_is_parsed_as_aiogram_parses_it(emulator: BotAPIEmulator) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -220,3 +221,28 @@ async def test_execute_many_raises_a_dbapi_error_and_refuses_sets_that_differ(
             await execute_many(session, _ADD, [location("Full"), {"name": "Partial"}])
     async with one_connection() as session:
         assert await fetch(session, _NAMED, {"name": "Full"}) == []
+
+
+async def test_a_jsonb_value_goes_as_compact_utf8_text_both_ways(
+    one_connection: async_sessionmaker[AsyncSession],
+) -> None:
+    """JSONB parameters are encoded by `db.engine.json_text` (orjson), through `fetch` and
+    `session.execute` alike; keys that are not strings become strings, as before."""
+    sent: list[object] = []
+    engine = one_connection.kw["bind"]
+    statement = select(bindparam("value", type_=JSONB))
+
+    def seen(conn: object, cursor: object, sql: str, params: object, *rest: object) -> None:
+        sent.append(params)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with one_connection() as session:
+            (via_driver,) = await fetch(session, statement, {"value": {"имя": "Анна", 7: [1.5]}})
+            (via_session,) = (await session.execute(statement, {"value": {"имя": "Анна"}})).all()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert via_driver[0] == {"имя": "Анна", "7": [1.5]}
+    assert via_session[0] == {"имя": "Анна"}
+    assert ['{"имя":"Анна","7":[1.5]}'] in [list(p) for p in sent if isinstance(p, list | tuple)]
+    assert ('{"имя":"Анна"}',) in [tuple(p) for p in sent if isinstance(p, list | tuple)]
