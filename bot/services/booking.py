@@ -391,7 +391,7 @@ class BookingService:
             raise await self._short_of(session, request.client_id, charge.amount)
         appointment_id = booked_id
         # The new appointment with its names, read once: the answer and the notifications.
-        row = await appts.view_row(session, appointment_id)
+        row = await appts.view_facts(session, appointment_id)
         if row is None:
             raise NotFound(f"appointment {appointment_id}")
         view = appointment_view(row)
@@ -1179,7 +1179,7 @@ class BookingService:
         return appointment
 
     async def _view_of(self, session: AsyncSession, appointment_id: int) -> AppointmentView:
-        row = await appts.view_row(session, appointment_id)
+        row = await appts.view_facts(session, appointment_id)
         if row is None:
             raise NotFound(f"appointment {appointment_id}")
         return appointment_view(row)

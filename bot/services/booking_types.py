@@ -196,7 +196,7 @@ class CancelResult:
     refund: Decimal
 
 
-def appointment_view(row: appts.ViewRow) -> AppointmentView:
+def appointment_view(row: appts.ViewRow | appts.ViewFacts) -> AppointmentView:
     appt, location, service, specialist, workplace, _client = row
     return AppointmentView(
         id=appt.id,

@@ -22,6 +22,7 @@ from bot.domain.errors import NotFound
 from db.models import Client, Specialist
 from db.repositories import notifications as repo
 from db.repositories import outbox
+from db.repositories.appointments import ViewClient, ViewSpecialist
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +50,19 @@ def money(value: Decimal | None) -> str:
     return str((value or Decimal("0")).quantize(Decimal("0.01")))
 
 
-def _client_chat(client: Client) -> _Chat | None:
+def _client_chat(client: Client | ViewClient) -> _Chat | None:
     if client.tg_id is None or not client.is_active:
         return None
     return _Chat(client.tg_id, client.language)
 
 
-def _specialist_chat(specialist: Specialist) -> _Chat | None:
+def _specialist_chat(specialist: Specialist | ViewSpecialist) -> _Chat | None:
     if specialist.tg_id is None or not specialist.chat_active:
         return None
     return _Chat(specialist.tg_id, specialist.language)
 
 
-def client_display_name(client: Client) -> str:
+def client_display_name(client: Client | ViewClient) -> str:
     parts = [p for p in (client.first_name, client.last_name) if p]
     if parts:
         return " ".join(parts)
@@ -71,7 +72,9 @@ def client_display_name(client: Client) -> str:
 
 
 async def _appointment_facts(
-    session: AsyncSession, appointment_id: int, row: repo.AppointmentFacts | None = None
+    session: AsyncSession,
+    appointment_id: int,
+    row: repo.AppointmentFacts | repo.AppointmentFactRows | None = None,
 ) -> _AppointmentFacts:
     """The facts of the appointment, from `row` when the caller has just read it."""
     if row is None:
@@ -262,7 +265,7 @@ async def queue_booking_notifications(
     now: dt.datetime,
     settings: Settings,
     card_on_screen: bool = False,
-    row: repo.AppointmentFacts | None = None,
+    row: repo.AppointmentFacts | repo.AppointmentFactRows | None = None,
 ) -> None:
     """Queue the client's confirmation, the specialist's notice and all future reminders, in
     one statement (`row`: the appointment and its names, when the caller has just read them).

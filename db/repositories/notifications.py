@@ -20,11 +20,21 @@ from db.models import (
     WaitlistEntry,
     Workplace,
 )
+from db.repositories import appointments as appts
 
 # Statuses an agenda shows (a cancelled appointment leaves it).
 AGENDA_STATUSES = ACTIVE_STATUSES
 
 AppointmentFacts = tuple[Appointment, Client, Specialist, Location, Service, Workplace]
+# The same facts as plain rows (`appointments.view_facts`, reordered).
+AppointmentFactRows = tuple[
+    appts.ViewAppointment,
+    appts.ViewClient,
+    appts.ViewSpecialist,
+    appts.ViewLocation,
+    appts.ViewService,
+    appts.ViewWorkplace,
+]
 OfferFacts = tuple[WaitlistEntry, Client, Location, Service]
 AgendaRow = tuple[Appointment, Client, Location, Service, Workplace]
 
