@@ -26,7 +26,8 @@ trip):
 
 Only statements with plain parameters (no expanding IN lists: `= ANY(array)` instead) and
 result columns the driver decodes itself (no SQLAlchemy result processing: integers,
-numerics, text, booleans, timestamps) belong here.
+numerics, text, booleans, timestamps; JSON and JSONB too, decoded by the codec SQLAlchemy's
+asyncpg dialect installs on each connection) belong here.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ addresses included."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,12 @@ START = dt.datetime(2026, 3, 13, 9, 0, tzinfo=dt.UTC)
 
 
 async def orm_row(session: AsyncSession, appointment_id: int) -> appts.ViewRow:
-    statement = appts.view_select().where(Appointment.id == appointment_id)
+    """The ORM read as the confirm made it: values as the database gives them back."""
+    statement = (
+        appts.view_select()
+        .where(Appointment.id == appointment_id)
+        .execution_options(populate_existing=True)
+    )
     return (await session.execute(statement)).one()
 
 
@@ -31,7 +37,7 @@ async def test_view_facts_give_the_views_and_facts_the_orm_rows_gave(
     world.workplace.name_i18n = {"en": "Chair"}
     world.client.username = "ivan"
     world.client.phone = "+79990000001"
-    booked = await make_appointment(session, world, start=START)
+    booked = await make_appointment(session, world, start=START, price=Decimal("1500.5"))
     # The second: its specialist's chat is gone, no address, a client without a chat.
     quiet = await make_world(session, client_tg=None, specialist_tg=333)
     quiet.specialist.chat_active = False
@@ -43,6 +49,7 @@ async def test_view_facts_give_the_views_and_facts_the_orm_rows_gave(
         assert facts is not None
         orm = await orm_row(session, appointment.id)
         assert appointment_view(facts) == appointment_view(orm)
+        assert appointment_view(facts).names == appointment_view(orm).names  # compare=False
         appt, location, service, specialist, workplace, client = facts
         from_facts = await _appointment_facts(
             session, appointment.id, (appt, client, specialist, location, service, workplace)
@@ -54,6 +61,11 @@ async def test_view_facts_give_the_views_and_facts_the_orm_rows_gave(
             (o_appt, o_client, o_specialist, o_location, o_service, o_workplace),
         )
         assert from_facts == from_orm
+    booked_view = appointment_view(await orm_row(session, booked.id))
+    assert booked_view.price == Decimal("1500.50") and booked_view.names["service_name"] == {
+        "en": "Haircut",
+        "ru": "Стрижка",
+    }
     assert (await _appointment_facts(session, booked.id, None)).client_chat is not None
     assert appointment_view(facts).status == "cancelled"
     assert await appts.view_facts(session, cancelled.id + 1000) is None
