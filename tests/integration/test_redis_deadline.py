@@ -142,21 +142,31 @@ async def test_a_pipeline_and_a_script_to_a_redis_that_does_not_answer_time_out(
             await client.aclose()
 
 
-async def test_the_event_listener_on_a_redis_that_does_not_answer_stops_when_asked(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Subscribing to a hung Redis (which never answers the connection's handshake) gives up
-    after `_SUBSCRIBE_SECONDS` and retries, so the listener still ends when `stop` is set."""
+@pytest.fixture
+def retried(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
+    """Set when the event listener logs that it lost Redis and retries; its subscribe (and
+    reconnect) bound is `TIMEOUT` meanwhile."""
     monkeypatch.setattr(events, "_SUBSCRIBE_SECONDS", TIMEOUT)
-    retried = asyncio.Event()
+    event = asyncio.Event()
 
     class Retries(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if record.getMessage().startswith("event listener lost Redis"):
-                retried.set()
+                event.set()
 
     watcher = Retries()
     events.log.addHandler(watcher)
+    try:
+        yield event
+    finally:
+        events.log.removeHandler(watcher)
+
+
+async def test_the_event_listener_on_a_redis_that_does_not_answer_stops_when_asked(
+    retried: asyncio.Event,
+) -> None:
+    """Subscribing to a hung Redis (which never answers the connection's handshake) gives up
+    after `_SUBSCRIBE_SECONDS` and retries, so the listener still ends when `stop` is set."""
     handled: list[str] = []
 
     async def handler(kind: str, _data: dict[str, object]) -> None:
@@ -171,7 +181,6 @@ async def test_the_event_listener_on_a_redis_that_does_not_answer_stops_when_ask
             stop.set()
             await asyncio.wait_for(listening, 10)
         finally:
-            events.log.removeHandler(watcher)
             listening.cancel()
             await client.aclose()
     assert handled == []
@@ -239,12 +248,11 @@ class CountedEvent(asyncio.Event):
 
 
 async def test_the_event_listener_reconnects_past_a_redis_that_hung_meanwhile(
-    monkeypatch: pytest.MonkeyPatch,
+    retried: asyncio.Event,
 ) -> None:
     """The listener's connection drops while Redis hangs: reopening it inside `get_message`
     never gets the handshake's answer. The listener gives up after its bound, subscribes again
     once Redis answers, and gets the next event."""
-    monkeypatch.setattr(events, "_SUBSCRIBE_SECONDS", TIMEOUT)
     target = Redis.from_url(REDIS_URL)
     host = target.connection_pool.connection_kwargs["host"]
     port = target.connection_pool.connection_kwargs.get("port", 6379)
@@ -253,15 +261,6 @@ async def test_the_event_listener_reconnects_past_a_redis_that_hung_meanwhile(
     async def handler(kind: str, _data: dict[str, object]) -> None:
         got.put_nowait(kind)
 
-    retried = asyncio.Event()
-
-    class Retries(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.getMessage().startswith("event listener lost Redis"):
-                retried.set()
-
-    watcher = Retries()
-    events.log.addHandler(watcher)
     async with SilentableProxy((host, port)) as proxy:
         client = make_redis(f"redis://127.0.0.1:{proxy.port}/0", timeout=TIMEOUT, breaker_seconds=0)
         bus = EventBus(client, f"test:{time.monotonic_ns()}")
@@ -282,7 +281,6 @@ async def test_the_event_listener_reconnects_past_a_redis_that_hung_meanwhile(
             stop.set()
             await asyncio.wait_for(listening, 10)
         finally:
-            events.log.removeHandler(watcher)
             listening.cancel()
             await client.aclose()
             await target.aclose()
