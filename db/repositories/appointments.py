@@ -357,29 +357,27 @@ ViewFacts = tuple[
     ViewAppointment, ViewLocation, ViewService, ViewSpecialist, ViewWorkplace, ViewClient
 ]
 
-_VIEW_PARTS: tuple[tuple[str, type[Any]], ...] = (
-    ("appointments", ViewAppointment),
-    ("locations", ViewLocation),
-    ("services", ViewService),
-    ("specialists", ViewSpecialist),
-    ("workplaces", ViewWorkplace),
-    ("clients", ViewClient),
+# Each part of `ViewFacts`: its table, the appointment's column that joins it (None for the
+# appointment itself) and its row type, whose fields are the columns read.
+_VIEW_PARTS: tuple[tuple[str, str | None, type[Any]], ...] = (
+    ("appointments", None, ViewAppointment),
+    ("locations", "location_id", ViewLocation),
+    ("services", "service_id", ViewService),
+    ("specialists", "specialist_id", ViewSpecialist),
+    ("workplaces", "workplace_id", ViewWorkplace),
+    ("clients", "client_id", ViewClient),
 )
 
 
 def _view_facts_statement() -> Select[Any]:
-    tables = {name: Base.metadata.tables[name] for name, _ in _VIEW_PARTS}
-    appt = tables["appointments"]
-    columns = [tables[name].c[field] for name, part in _VIEW_PARTS for field in part._fields]
+    appt = Base.metadata.tables["appointments"]
+    columns = []
     joined: FromClause = appt
-    for name, key in (
-        ("locations", "location_id"),
-        ("services", "service_id"),
-        ("specialists", "specialist_id"),
-        ("workplaces", "workplace_id"),
-        ("clients", "client_id"),
-    ):
-        joined = joined.join(tables[name], tables[name].c.id == appt.c[key])
+    for name, key, part in _VIEW_PARTS:
+        table = Base.metadata.tables[name]
+        columns += [table.c[field] for field in part._fields]
+        if key is not None:
+            joined = joined.join(table, table.c.id == appt.c[key])
     return select(*columns).select_from(joined).where(appt.c.id == bindparam("id"))
 
 
@@ -398,7 +396,7 @@ async def view_facts(session: AsyncSession, appointment_id: int) -> ViewFacts | 
         return None
     values, first = tuple(rows[0]), 0
     parts: list[Any] = []
-    for _, part in _VIEW_PARTS:
+    for _, _, part in _VIEW_PARTS:
         size = len(part._fields)
         parts.append(part(*values[first : first + size]))
         first += size
