@@ -18,7 +18,16 @@ appointments, and the search here is exact and small:
 - a (job, free-times) state that failed once is not searched again;
 - a failure is blamed on the jobs holding the workplaces it lacked, and the search goes
   straight back to the latest of them (conflict-directed backjumping): the jobs in between
-  cannot help, and on a busy day trying each of their placements took seconds.
+  cannot help, and on a busy day trying each of their placements took seconds;
+- a workplace that a job held to it (one allowed workplace: the new job, a pinned or started
+  appointment) occupies is taken off the lists of the jobs overlapping it before the search
+  starts, which may leave another job one workplace in turn (`_narrowed`);
+- a search that failed `_PLAIN_STATES` states starts again looking ahead: before placing a
+  job it checks that at each coming start, while placed jobs still hold workplaces, the jobs
+  in progress that are not placed yet can each have a free workplace (a matching). When every
+  workplace is taken at once, this finds in a hundred states what took ten thousand.
+None of these cuts a subtree holding an assignment, so the first assignment found is the one a
+plain depth-first search finds.
 Before the search, a question about a new job (`JobFit`) looks for a cheaper yes: moving the
 jobs in its way to free workplaces, a step or two deep, from the current assignment or from
 one a search found for an earlier question (the slot grid asks about neighbouring starts,
@@ -39,6 +48,10 @@ from typing import NamedTuple, TypeVar, overload
 _MICROSECOND = timedelta(microseconds=1)
 NEW = ("new",)  # the key of the job a question places
 _KNOWN = 8  # assignments found by a search that `_Clusters` keeps to start from
+# States a plain search may fail before it starts again looking ahead (`_Search._blocked`):
+# most questions take tens, where looking ahead costs more than it saves; a day whose
+# workplaces are all taken at once took thousands (docs/bench-slots.md).
+_PLAIN_STATES = 256
 T = TypeVar("T")
 
 
@@ -58,6 +71,10 @@ class Job(NamedTuple):
     booking_key: str | None = None
 
 
+class _LookAhead(Exception):
+    """The plain search took `_PLAIN_STATES` states: it starts again, looking ahead."""
+
+
 class _Search:
     def __init__(self, jobs: Sequence[Job], tried: Sequence[list[int]] | None = None) -> None:
         """`tried`, when given: `jobs` are in search order (`_search_key`) already, and these
@@ -67,6 +84,18 @@ class _Search:
             tried = [_tried_order(job) for job in self.jobs]
         else:
             self.jobs = list(jobs)
+        # Times as microseconds from the first start (cheaper to compare and hash); a free
+        # workplace's time is -1, before every start.
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        if self.jobs:
+            base = self.jobs[0].start
+            self.starts = [(job.start - base) // _MICROSECOND for job in self.jobs]
+            self.ends = [(job.end - base) // _MICROSECOND for job in self.jobs]
+        narrowed = _narrowed(self.starts, self.ends, tried)
+        self.impossible = narrowed is None
+        if narrowed is not None:
+            tried = narrowed
         # A workplace's "class": the set of jobs that may use it. Equal classes are
         # interchangeable for the whole search.
         users: dict[int, list[int]] = {}
@@ -80,23 +109,55 @@ class _Search:
         # id), each with its slot in `free` and its class.
         index, klass = self.index, self.klass
         self.order = [[(w, index[w], klass[w]) for w in ws] for ws in tried]
-        # Times as microseconds from the first start (cheaper to compare and hash); a free
-        # workplace's time is -1, before every start.
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        if self.jobs:
-            base = self.jobs[0].start
-            self.starts = [(job.start - base) // _MICROSECOND for job in self.jobs]
-            self.ends = [(job.end - base) // _MICROSECOND for job in self.jobs]
+        # Per job, the slots in `free` of its workplaces (for the look-ahead's matchings).
+        self.slots = [[i for _, i, _ in options] for options in self.order]
         self.failed: set[tuple[int, tuple[int, ...]]] = set()
         self.chosen: list[int] = []
+        self.look_ahead = False
 
     def run(self) -> dict[Hashable, int] | None:
+        """A workplace for every job (key -> workplace), the first the depth-first search
+        meets; None when there is none. A plain search that takes `_PLAIN_STATES` states
+        starts again looking ahead (`_blocked`), which only cuts off subtrees without an
+        assignment: the answer is the same."""
+        if self.impossible:
+            return None
+        try:
+            return self._run()
+        except _LookAhead:
+            self.failed.clear()
+            self.chosen.clear()
+            self.look_ahead = True
+            return self._run()
+
+    def _run(self) -> dict[Hashable, int] | None:
         free = [-1] * len(self.workplaces)
         holder = [-1] * len(self.workplaces)
         if self._place(0, free, holder) is not None:
             return None
         return {job.key: w for job, w in zip(self.jobs, self.chosen, strict=True)}
+
+    def _blocked(self, n: int, free: list[int]) -> list[int] | None:
+        """Looking ahead from job n: the slots in `free` busy at the first moment (a start of
+        a job not placed yet, before every placed job has ended) when the jobs not placed yet
+        that are in progress cannot each have a workplace of their own among those left free
+        (`_has_matching`); None when there is no such moment. Then no placement of the jobs
+        from n on fits, whatever they choose, and the jobs holding those slots are to blame:
+        the same conflict set as a failed state's."""
+        horizon = max(free, default=-1)
+        starts, ends, slots = self.starts, self.ends, self.slots
+        count = len(starts)
+        m = n
+        while m < count and starts[m] < horizon:
+            moment = starts[m]
+            while m + 1 < count and starts[m + 1] == moment:
+                m += 1  # every job starting at this moment is in progress at it
+            taken = [i for i, f in enumerate(free) if f > moment]
+            in_progress = [slots[k] for k in range(n, m + 1) if ends[k] > moment]
+            if taken and not _has_matching(in_progress, set(taken)):
+                return taken
+            m += 1
+        return None
 
     def _options(self, n: int, free: list[int]) -> list[tuple[int, int]]:
         """The (workplace, slot in `free`) pairs job `n` tries, in order."""
@@ -133,6 +194,13 @@ class _Search:
         if state in self.failed:
             # The state fails whoever holds its busy workplaces: those jobs are to blame.
             return {holder[i] for i, f in enumerate(free) if f > start}
+        if self.look_ahead:
+            blocked = self._blocked(n, free)
+            if blocked is not None:
+                self.failed.add(state)
+                return {holder[i] for i in blocked}
+        elif len(self.failed) >= _PLAIN_STATES:
+            raise _LookAhead
         conflict: set[int] = set()
         for w, i in self._options(n, free):
             before, held = free[i], holder[i]
@@ -629,13 +697,18 @@ def _room_at_every_start(jobs: Sequence[Job], start: datetime, end: datetime) ->
 
 
 def _matchable(jobs: Sequence[Job]) -> bool:
-    """Whether every job can have a different workplace among its allowed ones (augmenting
-    paths; a handful of jobs and workplaces)."""
+    """Whether every job can have a different workplace among its allowed ones."""
+    return _has_matching([sorted(job.allowed) for job in jobs], set())
+
+
+def _has_matching(options: Sequence[Sequence[int]], taken: set[int]) -> bool:
+    """Whether each of `options` (one list of workplaces per job) can have a workplace of its
+    own that is not in `taken` (augmenting paths; a handful of jobs and workplaces)."""
     holder: dict[int, int] = {}  # workplace -> the job using it
 
     def place(n: int, seen: set[int]) -> bool:
-        for w in sorted(jobs[n].allowed):
-            if w in seen:
+        for w in options[n]:
+            if w in taken or w in seen:
                 continue
             seen.add(w)
             if w not in holder or place(holder[w], seen):
@@ -643,7 +716,39 @@ def _matchable(jobs: Sequence[Job]) -> bool:
                 return True
         return False
 
-    return all(place(n, set()) for n in range(len(jobs)))
+    return all(place(n, set()) for n in range(len(options)))
+
+
+def _narrowed(
+    starts: Sequence[int], ends: Sequence[int], tried: Sequence[list[int]]
+) -> list[list[int]] | None:
+    """`tried` (each job's workplaces, in the order it tries them) without the workplaces no
+    assignment can give a job: a job with one workplace left holds it for its whole interval,
+    so no job overlapping it may use it, which may leave another job one workplace in turn.
+    None when a job is left none: there is no assignment. Jobs are given by their `starts`
+    and `ends` (same units); only workplaces that cannot appear in any assignment are taken
+    away, so a search finds the same first assignment, without the dead ends they lead to
+    (a job that must give up the new job's workplace used to find out only when the new job
+    came to be placed, after every placement of the jobs in between)."""
+    out = [list(ws) for ws in tried]
+    pending = [n for n, ws in enumerate(out) if len(ws) == 1]
+    done: set[int] = set()
+    while pending:
+        n = pending.pop()
+        if n in done:
+            continue
+        done.add(n)
+        if not out[n]:
+            return None
+        w, start, end = out[n][0], starts[n], ends[n]
+        for m, ws in enumerate(out):
+            if m != n and w in ws and starts[m] < end and start < ends[m]:
+                ws.remove(w)
+                if len(ws) <= 1:
+                    pending.append(m)
+    if any(not ws for ws in out):
+        return None
+    return out
 
 
 def _overlap_runs(
