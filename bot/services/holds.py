@@ -83,16 +83,47 @@ end
 
 # Is there an assignment of workplaces for `jobs` (each {s, e, cur, allowed = {w, ...}, k})
 # in which no two jobs on one workplace overlap? The search of `bot.domain.assignment`: jobs in
-# start order, the current workplace first, one of each class of interchangeable free
-# workplaces, failed states remembered. Gives up (false) after `budget` steps. Also returns
-# the workplace the assignment found gives the job keyed 'new' (nil when there is none).
+# start order, each job's list narrowed first (a workplace a job held to it occupies is taken
+# off the lists of the jobs overlapping it, `_narrowed`), the current workplace first, one of
+# each class of interchangeable free workplaces, failed states remembered; after `plain` steps
+# (256 when nil) it starts again looking ahead (`_Search._blocked`). Gives up (false) after
+# `budget` steps in all. Also returns the workplace the assignment found gives the job keyed
+# 'new' (nil when there is none). Jobs may share their `allowed` tables: they are copied.
 _LUA_ASSIGN = """
-local function assignable(jobs, budget)
+local function assignable(jobs, budget, plain)
+  plain = plain or 256
   table.sort(jobs, function(a, b)
     if a.s ~= b.s then return a.s < b.s end
     if a.e ~= b.e then return a.e < b.e end
     return a.k < b.k
   end)
+  local pending, done = {}, {}
+  for n, job in ipairs(jobs) do
+    local own = {}
+    for i, w in ipairs(job.allowed) do own[i] = w end
+    job.allowed = own
+    if #own <= 1 then pending[#pending + 1] = n end
+  end
+  while #pending > 0 do
+    local n = table.remove(pending)
+    if not done[n] then
+      done[n] = true
+      local held = jobs[n]
+      if #held.allowed == 0 then return false, nil end
+      local w = held.allowed[1]
+      for m, job in ipairs(jobs) do
+        if m ~= n and job.s < held.e and held.s < job.e then
+          for i, x in ipairs(job.allowed) do
+            if x == w then
+              table.remove(job.allowed, i)
+              if #job.allowed <= 1 then pending[#pending + 1] = m end
+              break
+            end
+          end
+        end
+      end
+    end
+  end
   local wps, pos = {}, {}
   for _, job in ipairs(jobs) do
     for _, w in ipairs(job.allowed) do
@@ -116,14 +147,68 @@ local function assignable(jobs, budget)
       return a < b
     end)
     job.order = order
+    local slots = {}
+    for i, w in ipairs(order) do slots[i] = pos[w] end
+    job.slots = slots
   end
   local free = {}
-  for i = 1, #wps do free[i] = false end
-  local failed, steps, new_at = {}, 0, nil
+  -- Whether each of `active` (jobs) can have a workplace of its own outside `taken` (slots).
+  local function matched(active, taken)
+    local holder = {}
+    local function try(k, seen)
+      for _, i in ipairs(active[k].slots) do
+        if not taken[i] and not seen[i] then
+          seen[i] = true
+          if not holder[i] or try(holder[i], seen) then
+            holder[i] = k
+            return true
+          end
+        end
+      end
+      return false
+    end
+    for k = 1, #active do
+      if not try(k, {}) then return false end
+    end
+    return true
+  end
+  -- Looking ahead from job n (`_Search._blocked`): true when at some coming start, while
+  -- placed jobs still hold workplaces, the unplaced jobs in progress cannot each have a free one.
+  local function blocked(n)
+    local horizon = -1
+    for i = 1, #wps do
+      local f = free[i]
+      if f and f > horizon then horizon = f end
+    end
+    local m = n
+    while m <= #jobs and jobs[m].s < horizon do
+      local moment = jobs[m].s
+      while m < #jobs and jobs[m + 1].s == moment do m = m + 1 end
+      local taken, any = {}, false
+      for i = 1, #wps do
+        local f = free[i]
+        if f and f > moment then taken[i] = true; any = true end
+      end
+      if any then
+        local active = {}
+        for k = n, m do
+          if jobs[k].e > moment then active[#active + 1] = jobs[k] end
+        end
+        if not matched(active, taken) then return true end
+      end
+      m = m + 1
+    end
+    return false
+  end
+  local failed, steps, new_at, ahead, restart = {}, 0, nil, false, false
   local function place(n)
     if n > #jobs then return true end
     steps = steps + 1
     if steps > budget then return false end
+    if not ahead and steps > plain then
+      restart = true
+      return false
+    end
     local job = jobs[n]
     local parts = {n}
     for i = 1, #wps do
@@ -132,6 +217,10 @@ local function assignable(jobs, budget)
     end
     local state = table.concat(parts, ':')
     if failed[state] then return false end
+    if ahead and blocked(n) then
+      failed[state] = true
+      return false
+    end
     local seen = {}
     for _, w in ipairs(job.order) do
       local i = pos[w]
@@ -144,13 +233,25 @@ local function assignable(jobs, budget)
           if job.k == 'new' then new_at = w end
           if place(n + 1) then return true end
           free[i] = until_ms
+          if restart then return false end  -- unwinding: nothing below was searched through
         end
       end
     end
     failed[state] = true
     return false
   end
-  if place(1) then return true, new_at end
+  local function run()
+    for i = 1, #wps do free[i] = false end
+    failed, new_at = {}, nil
+    return place(1)
+  end
+  local found = run()
+  if restart then
+    -- The plain search took `plain` steps: again, looking ahead (the same answer, sooner).
+    restart, ahead = false, true
+    found = run()
+  end
+  if found then return true, new_at end
   return false, nil
 end
 
