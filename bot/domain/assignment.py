@@ -109,8 +109,9 @@ class _Search:
         # id), each with its slot in `free` and its class.
         index, klass = self.index, self.klass
         self.order = [[(w, index[w], klass[w]) for w in ws] for ws in tried]
-        # Per job, the slots in `free` of its workplaces (for the look-ahead's matchings).
-        self.slots = [[i for _, i, _ in options] for options in self.order]
+        # Per job, the slots in `free` of its workplaces (the look-ahead's matchings; made
+        # when a search starts looking ahead).
+        self.slots: list[list[int]] = []
         self.failed: set[tuple[int, tuple[int, ...]]] = set()
         self.chosen: list[int] = []
         self.look_ahead = False
@@ -128,6 +129,7 @@ class _Search:
             self.failed.clear()
             self.chosen.clear()
             self.look_ahead = True
+            self.slots = [[i for _, i, _ in options] for options in self.order]
             return self._run()
 
     def _run(self) -> dict[Hashable, int] | None:
