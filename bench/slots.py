@@ -25,7 +25,9 @@
    busy-interval fetch, cached ones against the GET).
 4. Times the workplace re-assignment check alone (`Rearrangement.moves_for`, pure Python) on
    busy synthetic days: 4 interchangeable workplaces, 40 movable appointments packed
-   greedily, one new appointment per check at a start where its workplace is taken.
+   greedily, one new appointment per check at a start where its workplace is taken. Then, on
+   full synthetic days (10 workplaces busy from 08:00 to 20:00, services hosted by 2-7 of
+   them, one day per 40 samples), every question a day's grid asks (`full_house_case`).
 5. Prints p50/p95/max in milliseconds, one line per measurement, the ratios, the load average
    at the start and at the end, and drops the database.
 
@@ -145,6 +147,57 @@ def assignment_case(samples: int, seed: int) -> str:
         check.moves_for(start, start + timedelta(minutes=75), 1)
         times.append(time.perf_counter() - started)
     return summary("re-assignment check", times)
+
+
+def full_house_day(rnd: random.Random) -> WorkplaceDay:
+    """A location's day with every workplace busy from 08:00 to 20:00 (step 5): 10 workplaces,
+    20 services each hosted by 2-7 of them, and on each workplace back-to-back appointments of
+    30-120 minutes (a 0-15 minute gap between some), each of a service that workplace hosts,
+    none started or pinned, so each may move to any host of its service."""
+    t0 = datetime(2031, 3, 4, 8, 0, tzinfo=UTC)
+    workplaces = list(range(1, 11))
+    hosts = {svc: frozenset(rnd.sample(workplaces, rnd.randint(2, 7))) for svc in range(1, 21)}
+    served = {w: [svc for svc, ws in hosts.items() if w in ws] for w in workplaces}
+    placed = []
+    for w in workplaces:
+        at = t0 + timedelta(minutes=rnd.choice((0, 15, 30)))
+        while at < t0 + timedelta(hours=12) and served[w]:
+            end = at + timedelta(minutes=rnd.choice((30, 45, 60, 75, 90, 120)))
+            placed.append(PlacedAppointment(len(placed) + 1, rnd.choice(served[w]), w, at, end))
+            at = end + timedelta(minutes=rnd.choice((0, 0, 0, 15)))
+    placed.sort(key=lambda a: (a.start, a.appointment_id))
+    window = (t0 - timedelta(hours=2), t0 + timedelta(hours=14))
+    return WorkplaceDay(window, hosts, tuple(placed))
+
+
+def full_house_case(samples: int, seed: int) -> str:
+    """The re-assignment work a cold day asks of a full day (`full_house_day`): for each start
+    of the 15-minute grid and each workplace taken then, whether a new 60-minute appointment
+    fits there if the others move (`Rearrangement.fits`, one check per day, as a day's build
+    makes it). One sample is one day's questions."""
+    rnd = random.Random(seed)
+    times: list[float] = []
+    asked = found = 0
+    for _ in range(samples):
+        day = full_house_day(rnd)
+        check = Rearrangement(day, now=day.window[0] - timedelta(hours=1))
+        questions = []
+        for quarter in range(48):
+            start = day.window[0] + timedelta(hours=2, minutes=15 * quarter)
+            end = start + timedelta(minutes=60)
+            busy = {
+                a.workplace_id
+                for a in day.appointments
+                if a.start < end and start < a.blocked_until
+            }
+            questions += [(start, end, w) for w in sorted(busy)]
+        started = time.perf_counter()
+        answers = [check.fits(*question) for question in questions]
+        times.append(time.perf_counter() - started)
+        asked += len(questions)
+        found += sum(answers)
+    line = summary("re-assignment, full day", times)
+    return f"{line}  ({asked / samples:.0f} questions a day, {100 * found / asked:.0f} % fit)"
 
 
 async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[str]:
@@ -294,6 +347,7 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         )
         lines.append(f"CPU of this process per call, median ms: {median_cpu}")
         lines.append(assignment_case(samples, seed))
+        lines.append(full_house_case(max(1, samples // 40), seed))
         lines.append(f"load average at the end: {load_average()}")
         return lines
     finally:
@@ -316,6 +370,7 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.assignment_only:
         print(assignment_case(args.samples, args.seed), flush=True)
+        print(full_house_case(max(1, args.samples // 40), args.seed), flush=True)
         print(f"load average at the end: {load_average()}", flush=True)
         return 0
     print(f"load average at the start: {load_average()}", flush=True)

@@ -22,12 +22,15 @@ appointments, and the search here is exact and small:
 - a workplace that a job held to it (one allowed workplace: the new job, a pinned or started
   appointment) occupies is taken off the lists of the jobs overlapping it before the search
   starts, which may leave another job one workplace in turn (`_narrowed`);
-- a search that failed `_PLAIN_STATES` states starts again looking ahead: before placing a
-  job it checks that at each coming start, while placed jobs still hold workplaces, the jobs
-  in progress that are not placed yet can each have a free workplace (a matching). When every
-  workplace is taken at once, this finds in a hundred states what took ten thousand.
-None of these cuts a subtree holding an assignment, so the first assignment found is the one a
-plain depth-first search finds.
+- a search that has failed `_CHECK_AFTER` states checks once that at every start of a job
+  the jobs in progress can each have a workplace of their own from their narrowed lists (a
+  matching): a day whose workplaces are all taken at once is then refused without trying
+  tens of thousands of placements;
+- a search gives up after `SEARCH_STATES` failed states and answers that nothing fits (the
+  hold script, `bot.services.holds`, has the same kind of limit): on a pathological day a
+  time is not offered rather than the bot stalling for seconds (docs/rules.md#slot-grid).
+Within that limit, none of these cuts a subtree holding an assignment, so the first assignment
+found is the one a plain depth-first search finds.
 Before the search, a question about a new job (`JobFit`) looks for a cheaper yes: moving the
 jobs in its way to free workplaces, a step or two deep, from the current assignment or from
 one a search found for an earlier question (the slot grid asks about neighbouring starts,
@@ -48,10 +51,11 @@ from typing import NamedTuple, TypeVar, overload
 _MICROSECOND = timedelta(microseconds=1)
 NEW = ("new",)  # the key of the job a question places
 _KNOWN = 8  # assignments found by a search that `_Clusters` keeps to start from
-# States a plain search may fail before it starts again looking ahead (`_Search._blocked`):
-# most questions take tens, where looking ahead costs more than it saves; a day whose
-# workplaces are all taken at once took thousands (docs/bench-slots.md).
-_PLAIN_STATES = 256
+# Failed states after which a search checks every start for room (`_Search._room_at_starts`):
+# most questions take tens of states, fewer than that check costs (docs/bench-slots.md).
+_CHECK_AFTER = 256
+# Failed states after which a search gives up: no assignment is reported.
+SEARCH_STATES = 20_000
 T = TypeVar("T")
 
 
@@ -71,8 +75,8 @@ class Job(NamedTuple):
     booking_key: str | None = None
 
 
-class _LookAhead(Exception):
-    """The plain search took `_PLAIN_STATES` states: it starts again, looking ahead."""
+class _NoAssignment(Exception):
+    """The search ends without an assignment before trying every placement (`_Search.run`)."""
 
 
 class _Search:
@@ -109,57 +113,42 @@ class _Search:
         # id), each with its slot in `free` and its class.
         index, klass = self.index, self.klass
         self.order = [[(w, index[w], klass[w]) for w in ws] for ws in tried]
-        # Per job, the slots in `free` of its workplaces (the look-ahead's matchings; made
-        # when a search starts looking ahead).
-        self.slots: list[list[int]] = []
         self.failed: set[tuple[int, tuple[int, ...]]] = set()
         self.chosen: list[int] = []
-        self.look_ahead = False
+        self.checked = False  # `_room_at_starts` asked
 
     def run(self) -> dict[Hashable, int] | None:
         """A workplace for every job (key -> workplace), the first the depth-first search
-        meets; None when there is none. A plain search that takes `_PLAIN_STATES` states
-        starts again looking ahead (`_blocked`), which only cuts off subtrees without an
-        assignment: the answer is the same."""
+        meets; None when there is none, or when the search gave up (`SEARCH_STATES`)."""
         if self.impossible:
             return None
-        try:
-            return self._run()
-        except _LookAhead:
-            self.failed.clear()
-            self.chosen.clear()
-            self.look_ahead = True
-            self.slots = [[i for _, i, _ in options] for options in self.order]
-            return self._run()
-
-    def _run(self) -> dict[Hashable, int] | None:
         free = [-1] * len(self.workplaces)
         holder = [-1] * len(self.workplaces)
-        if self._place(0, free, holder) is not None:
+        try:
+            if self._place(0, free, holder) is not None:
+                return None
+        except _NoAssignment:
             return None
         return {job.key: w for job, w in zip(self.jobs, self.chosen, strict=True)}
 
-    def _blocked(self, n: int, free: list[int]) -> list[int] | None:
-        """Looking ahead from job n: the slots in `free` busy at the first moment (a start of
-        a job not placed yet, before every placed job has ended) when the jobs not placed yet
-        that are in progress cannot each have a workplace of their own among those left free
-        (`_has_matching`); None when there is no such moment. Then no placement of the jobs
-        from n on fits, whatever they choose, and the jobs holding those slots are to blame:
-        the same conflict set as a failed state's."""
-        horizon = max(free, default=-1)
-        starts, ends, slots = self.starts, self.ends, self.slots
+    def _room_at_starts(self) -> bool:
+        """Whether at every start of a job the jobs in progress can each have a workplace of
+        their own from their (narrowed) lists (`_has_matching`). False: no assignment. A
+        narrowed list reaches past the job it was narrowed by, so the moment that shows it is
+        often outside the new job's own time (`_room_at_every_start` checks only that)."""
+        starts, ends = self.starts, self.ends
+        slots = [[i for _, i, _ in options] for options in self.order]
         count = len(starts)
-        m = n
-        while m < count and starts[m] < horizon:
+        m = 0
+        while m < count:
             moment = starts[m]
             while m + 1 < count and starts[m + 1] == moment:
                 m += 1  # every job starting at this moment is in progress at it
-            taken = [i for i, f in enumerate(free) if f > moment]
-            in_progress = [slots[k] for k in range(n, m + 1) if ends[k] > moment]
-            if taken and not _has_matching(in_progress, set(taken)):
-                return taken
+            in_progress = [slots[k] for k in range(m + 1) if ends[k] > moment]
+            if len(in_progress) > 1 and not _has_matching(in_progress):
+                return False
             m += 1
-        return None
+        return True
 
     def _options(self, n: int, free: list[int]) -> list[tuple[int, int]]:
         """The (workplace, slot in `free`) pairs job `n` tries, in order."""
@@ -196,13 +185,13 @@ class _Search:
         if state in self.failed:
             # The state fails whoever holds its busy workplaces: those jobs are to blame.
             return {holder[i] for i, f in enumerate(free) if f > start}
-        if self.look_ahead:
-            blocked = self._blocked(n, free)
-            if blocked is not None:
-                self.failed.add(state)
-                return {holder[i] for i in blocked}
-        elif len(self.failed) >= _PLAIN_STATES:
-            raise _LookAhead
+        failed = len(self.failed)
+        if failed >= _CHECK_AFTER and not self.checked:
+            self.checked = True
+            if not self._room_at_starts():
+                raise _NoAssignment
+        if failed >= SEARCH_STATES:
+            raise _NoAssignment
         conflict: set[int] = set()
         for w, i in self._options(n, free):
             before, held = free[i], holder[i]
@@ -700,17 +689,17 @@ def _room_at_every_start(jobs: Sequence[Job], start: datetime, end: datetime) ->
 
 def _matchable(jobs: Sequence[Job]) -> bool:
     """Whether every job can have a different workplace among its allowed ones."""
-    return _has_matching([sorted(job.allowed) for job in jobs], set())
+    return _has_matching([sorted(job.allowed) for job in jobs])
 
 
-def _has_matching(options: Sequence[Sequence[int]], taken: set[int]) -> bool:
+def _has_matching(options: Sequence[Sequence[int]]) -> bool:
     """Whether each of `options` (one list of workplaces per job) can have a workplace of its
-    own that is not in `taken` (augmenting paths; a handful of jobs and workplaces)."""
+    own (augmenting paths; a handful of jobs and workplaces)."""
     holder: dict[int, int] = {}  # workplace -> the job using it
 
     def place(n: int, seen: set[int]) -> bool:
         for w in options[n]:
-            if w in taken or w in seen:
+            if w in seen:
                 continue
             seen.add(w)
             if w not in holder or place(holder[w], seen):

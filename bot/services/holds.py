@@ -86,9 +86,10 @@ end
 # start order, each job's list narrowed first (a workplace a job held to it occupies is taken
 # off the lists of the jobs overlapping it, `_narrowed`), the current workplace first, one of
 # each class of interchangeable free workplaces, failed states remembered; after `plain` steps
-# (256 when nil) it starts again looking ahead (`_Search._blocked`). Gives up (false) after
-# `budget` steps in all. Also returns the workplace the assignment found gives the job keyed
-# 'new' (nil when there is none). Jobs may share their `allowed` tables: they are copied.
+# (256 when nil) it checks once for room at every start (`_Search._room_at_starts`). Gives up
+# (false) after `budget` steps. Also returns the workplace the assignment found gives the job
+# keyed 'new' (nil when there is none). Jobs may share their `allowed` tables: they are
+# copied.
 _LUA_ASSIGN = """
 local function assignable(jobs, budget, plain)
   plain = plain or 256
@@ -152,12 +153,12 @@ local function assignable(jobs, budget, plain)
     job.slots = slots
   end
   local free = {}
-  -- Whether each of `active` (jobs) can have a workplace of its own outside `taken` (slots).
-  local function matched(active, taken)
+  -- Whether each of `active` (jobs) can have a workplace of its own (augmenting paths).
+  local function matched(active)
     local holder = {}
     local function try(k, seen)
       for _, i in ipairs(active[k].slots) do
-        if not taken[i] and not seen[i] then
+        if not seen[i] then
           seen[i] = true
           if not holder[i] or try(holder[i], seen) then
             holder[i] = k
@@ -172,43 +173,34 @@ local function assignable(jobs, budget, plain)
     end
     return true
   end
-  -- Looking ahead from job n (`_Search._blocked`): true when at some coming start, while
-  -- placed jobs still hold workplaces, the unplaced jobs in progress cannot each have a free one.
-  local function blocked(n)
-    local horizon = -1
-    for i = 1, #wps do
-      local f = free[i]
-      if f and f > horizon then horizon = f end
-    end
-    local m = n
-    while m <= #jobs and jobs[m].s < horizon do
+  -- `_Search._room_at_starts`: at every start of a job, room for each job in progress.
+  local function room_at_starts()
+    local m = 1
+    while m <= #jobs do
       local moment = jobs[m].s
       while m < #jobs and jobs[m + 1].s == moment do m = m + 1 end
-      local taken, any = {}, false
-      for i = 1, #wps do
-        local f = free[i]
-        if f and f > moment then taken[i] = true; any = true end
+      local active = {}
+      for k = 1, m do
+        if jobs[k].e > moment then active[#active + 1] = jobs[k] end
       end
-      if any then
-        local active = {}
-        for k = n, m do
-          if jobs[k].e > moment then active[#active + 1] = jobs[k] end
-        end
-        if not matched(active, taken) then return true end
-      end
+      if #active > 1 and not matched(active) then return false end
       m = m + 1
     end
-    return false
+    return true
   end
-  local failed, steps, new_at, ahead, restart = {}, 0, nil, false, false
+  local failed, steps, new_at, checked, none = {}, 0, nil, false, false
   local function place(n)
     if n > #jobs then return true end
     steps = steps + 1
     if steps > budget then return false end
-    if not ahead and steps > plain then
-      restart = true
-      return false
+    if steps > plain and not checked then
+      checked = true
+      if not room_at_starts() then
+        none = true
+        return false
+      end
     end
+    if none then return false end
     local job = jobs[n]
     local parts = {n}
     for i = 1, #wps do
@@ -217,10 +209,6 @@ local function assignable(jobs, budget, plain)
     end
     local state = table.concat(parts, ':')
     if failed[state] then return false end
-    if ahead and blocked(n) then
-      failed[state] = true
-      return false
-    end
     local seen = {}
     for _, w in ipairs(job.order) do
       local i = pos[w]
@@ -233,24 +221,15 @@ local function assignable(jobs, budget, plain)
           if job.k == 'new' then new_at = w end
           if place(n + 1) then return true end
           free[i] = until_ms
-          if restart then return false end  -- unwinding: nothing below was searched through
+          if none then return false end  -- no assignment: unwinding
         end
       end
     end
     failed[state] = true
     return false
   end
-  local function run()
-    for i = 1, #wps do free[i] = false end
-    failed, new_at = {}, nil
-    return place(1)
-  end
-  local found = run()
-  if restart then
-    -- The plain search took `plain` steps: again, looking ahead (the same answer, sooner).
-    restart, ahead = false, true
-    found = run()
-  end
+  for i = 1, #wps do free[i] = false end
+  local found = place(1)
   if found then return true, new_at end
   return false, nil
 end

@@ -257,9 +257,10 @@ def test_a_full_house_is_refuted_in_a_few_hundred_states(
     assert assign_workplaces(_full_house(new=False)) is not None  # the day itself stands
     calls[0] = 0
     assert assign_workplaces(_full_house()) is None
-    # 8,469 states before the lists were narrowed and the search looked ahead; 4,933 with
-    # the narrowing alone. The plain search gives up at `_PLAIN_STATES`.
-    assert calls[0] <= assignment._PLAIN_STATES + 50
+    # 8,469 states before the lists were narrowed and the starts checked; 4,933 with the
+    # narrowing alone. At 10:30 the nine that overlap the new job cannot use 6, and ten
+    # are in progress: the check of every start finds it once `_CHECK_AFTER` states failed.
+    assert calls[0] <= assignment._CHECK_AFTER + 50
 
 
 def test_a_new_job_overlapping_one_held_to_its_workplace_is_refused_before_searching(
@@ -275,11 +276,9 @@ def test_a_new_job_overlapping_one_held_to_its_workplace_is_refused_before_searc
     assert calls[0] == 0
 
 
-def test_a_busy_day_from_the_bench_finds_the_plain_searchs_assignment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _busy_day() -> list[Job]:
     data = json.loads((Path(__file__).parent / "data" / "full_house_day.json").read_text())
-    jobs = [
+    return [
         Job(
             row["key"],
             at(row["start"]),
@@ -289,26 +288,38 @@ def test_a_busy_day_from_the_bench_finds_the_plain_searchs_assignment(
         )
         for row in data["jobs"]
     ]
-    calls = _counted_places(monkeypatch)
-    with patch.object(assignment, "_PLAIN_STATES", 10**9):
+
+
+def test_a_busy_day_from_the_bench_finds_the_plain_searchs_assignment() -> None:
+    jobs = _busy_day()
+    with patch.object(assignment, "_CHECK_AFTER", 10**9):
         plain = assign_workplaces(jobs)
-    plain_calls, calls[0] = calls[0], 0
+    with patch.object(assignment, "_CHECK_AFTER", 0):
+        checked = assign_workplaces(jobs)
     found = assign_workplaces(jobs)
     assert found is not None and valid(jobs, found) and found["new"] == 21
-    assert found == plain
-    # The plain search visits thousands of states here (5,015 before the narrowing).
-    assert plain_calls > 1_000
-    assert calls[0] <= assignment._PLAIN_STATES + 200
+    assert found == plain == checked
+
+
+def test_a_search_gives_up_after_its_states_and_reports_no_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jobs = _busy_day()  # room is found after 2,203 failed states
+    calls = _counted_places(monkeypatch)
+    with patch.object(assignment, "SEARCH_STATES", 500):
+        assert assign_workplaces(jobs) is None
+    assert calls[0] <= 600
+    assert assign_workplaces(jobs) is not None
 
 
 @settings(max_examples=300, deadline=None)
 @given(days())
-def test_looking_ahead_from_the_start_finds_what_the_plain_search_finds(
+def test_checking_every_start_at_once_finds_what_the_plain_search_finds(
     jobs: list[Job],
 ) -> None:
-    with patch.object(assignment, "_PLAIN_STATES", 10**9):
+    with patch.object(assignment, "_CHECK_AFTER", 10**9):
         plain = assign_workplaces(jobs)
-    with patch.object(assignment, "_PLAIN_STATES", 0):
-        ahead = assign_workplaces(jobs)
-    assert ahead == plain
-    assert (ahead is not None) == brute_force(jobs)
+    with patch.object(assignment, "_CHECK_AFTER", 0):
+        checked = assign_workplaces(jobs)
+    assert checked == plain
+    assert (checked is not None) == brute_force(jobs)
