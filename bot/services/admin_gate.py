@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.errors import AccessDenied, NotAllowedReason
+from bot.services.transaction import read_session
 from db.repositories.clients import ClientRepository
 
 
@@ -42,7 +43,7 @@ class AdminGate:
         admin_ids = self._settings.admin_ids
         if tg_id in admin_ids:
             return True
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             return await is_admin(session, admin_ids, tg_id)
 
     async def require(self, tg_id: int) -> None:

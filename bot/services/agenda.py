@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.domain import notification_kinds as kinds
 from bot.services.notifications import client_display_name, rearm_reminders
-from bot.services.transaction import in_transaction
+from bot.services.transaction import in_transaction, read_session
 from db.repositories import notifications as repo
 from db.repositories import outbox
 
@@ -165,7 +165,7 @@ class AgendaService:
 
     async def specialist_id(self, tg_id: int) -> int | None:
         """The active specialist's id for a Telegram user id, or None."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             specialist = await repo.active_specialist_by_tg(session, tg_id)
             return specialist.id if specialist is not None else None
 

@@ -638,7 +638,7 @@ class BookingService:
         """What `cancel` by `actor` would refund right now (a currency amount, 2 decimals; 0
         for nothing), for the "are you sure?" screen. Raises what `cancel` raises, writes
         nothing. Rule: docs/rules.md#cancel-and-refunds."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             appointment = await self._load_for(session, appointment_id, actor)
             self._check_cancellable(appointment, actor, now)
             return await self._refund_for(session, appointment, actor, now)
@@ -1007,7 +1007,7 @@ class BookingService:
         self, client_id: int, *, now: datetime, past: bool = False, limit: int = 20
     ) -> list[AppointmentView]:
         """Upcoming booked appointments (soonest first), or with `past` the history."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             rows = await appts.client_rows(session, client_id, now=now, past=past, limit=limit)
             return [appointment_view(r) for r in rows]
 
@@ -1024,7 +1024,7 @@ class BookingService:
         when it starts within the minimum notice (as any move)."""
         if actor.kind != "admin":
             raise NotAllowed(NotAllowedReason.ADMIN_ONLY)
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             appointment = await self._load_for(session, appointment_id, actor)
             if appointment.status != AppointmentStatus.BOOKED:
                 raise InvalidState(InvalidStateReason.NOT_BOOKED)
@@ -1134,7 +1134,7 @@ class BookingService:
 
     async def get(self, appointment_id: int, *, actor: Actor) -> AppointmentView:
         """One appointment, if the actor may see it (`NotFound` / `NotAllowed`)."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await self._load_for(session, appointment_id, actor)
             return await self._view_of(session, appointment_id)
 
@@ -1142,7 +1142,7 @@ class BookingService:
         """What the appointment's cancel refunded (a currency amount; 0 for nothing), if the
         actor may see it (`NotFound` / `NotAllowed`): a repeated "Yes, cancel" shows the same
         result as the first. Rule: docs/rules.md#cancel-and-refunds."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await self._load_for(session, appointment_id, actor)
             return await wallets.refunded_for(session, appointment_id)
 

@@ -102,7 +102,7 @@ class BookingFlow:
         client is told to try again in a minute."""
         if self._session_factory is None:
             return
-        async with self._session_factory() as session:
+        async with read_session(self._session_factory) as session:
             await session.execute(text("SELECT 1"))
 
     async def pick_time(self, choice: TimeChoice, *, now: datetime) -> SummaryQuote:

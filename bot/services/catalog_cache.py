@@ -36,6 +36,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.transaction import read_session
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -94,7 +96,7 @@ class CatalogSnapshot:
         return cast(T, await asyncio.shield(part))
 
     async def _load(self, load: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:  # reads only: no BEGIN, no ROLLBACK
             return await load(session)
 
     def _forget_failed(self, key: Hashable, part: asyncio.Future[Any]) -> None:

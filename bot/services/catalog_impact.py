@@ -36,7 +36,7 @@ from bot.domain.working_time import Occupying, fits_working_time, over_capacity,
 from bot.services.booking import BookingService
 from bot.services.booking_types import Actor, CancelResult, SlotAuthority
 from bot.services.catalog_changes import CatalogChange, Written
-from bot.services.transaction import in_transaction
+from bot.services.transaction import in_transaction, read_session
 from db.repositories import audit, impact
 from db.repositories.working_hours import load_calendars, load_location_hours
 
@@ -112,7 +112,7 @@ class CatalogImpactService:
     async def misfits(self, *, now: datetime) -> list[TouchedAppointment]:
         """Every future booked appointment that does not fit the catalog as it is now (kept
         through earlier changes), soonest first."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             return await self._touched(session, now)
 
     async def preview(self, change: CatalogChange, *, now: datetime) -> Impact:

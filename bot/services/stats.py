@@ -25,6 +25,7 @@ from bot.domain.periods import Period, parse_period
 from bot.domain.policies import CENT, ZERO
 from bot.domain.tz import local_date
 from bot.domain.working_time import working_minutes
+from bot.services.transaction import read_session
 from db.models import Location, Specialist
 from db.repositories import stats as repo
 from db.repositories.stats import Scope
@@ -116,7 +117,7 @@ class StatsService:
 
     async def choices(self, language: str | None = None) -> ScopeChoices:
         """Active locations and specialists, named in `language` where translated."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             locations, specialists = await repo.active_names(session, language)
         return ScopeChoices(locations, specialists)
 
@@ -126,7 +127,7 @@ class StatsService:
         button)."""
         if scope == Scope():
             return None
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             name = await repo.scope_name(session, scope, language)
         if name is None:
             raise NotFound(f"scope {scope}")
@@ -140,7 +141,7 @@ class StatsService:
     async def today(self, scope: Scope, *, now: datetime) -> date:
         zone = self._default_timezone
         if scope.location_id is not None:
-            async with self._sessions() as session:
+            async with read_session(self._sessions) as session:
                 found = await session.scalar(
                     select(Location.timezone).where(Location.id == scope.location_id)
                 )

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.names import localized_name
 from bot.domain.periods import Period
 from bot.domain.policies import money
+from bot.services.transaction import read_session
 from db.repositories import exports
 from db.repositories import stats as stats_repo
 from db.repositories.stats import Scope
@@ -90,7 +91,7 @@ class StatsExport:
     async def appointments_csv(self, scope: Scope, period: Period, language: str) -> bytes:
         """Every appointment of the scope starting in the period, cancelled ones included; the
         names also in `language` (see the module notes)."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             w = await stats_repo.window(session, scope, period.first, period.last)
             rows = await exports.appointment_rows(session, scope, w)
         return to_csv(
@@ -126,7 +127,7 @@ class StatsExport:
             if scope == Scope()
             else None
         )
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             w = await stats_repo.window(session, scope, period.first, period.last)
             rows = await exports.ledger_rows(session, scope, w, self._default_timezone, unattached)
         return to_csv(

@@ -46,7 +46,7 @@ from bot.services.booking_types import BookingRequest, SlotAuthority
 from bot.services.holds import HoldStore
 from bot.services.notifications import queue_waitlist_offer
 from bot.services.take_hold import take_hold
-from bot.services.transaction import in_transaction
+from bot.services.transaction import in_transaction, read_session
 from db.errors import FOREIGN_KEY_VIOLATION, sqlstate
 from db.models import Client, WaitlistEntry
 from db.repositories import waitlist as repo
@@ -206,7 +206,7 @@ class WaitlistService:
 
     async def list_for_client(self, client_id: int) -> list[WaitlistView]:
         """The client's live entries (waiting or offered), by date."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             return [_view(e) for e in await repo.for_client(session, client_id)]
 
     async def take_offer(
@@ -217,7 +217,7 @@ class WaitlistService:
         Uses the offer's hold when it is still there; an expired hold still books if the time
         is free (the confirm decides). `InvalidState("offer_expired")` after the offer's TTL.
         """
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             entry = await repo.get(session, entry_id)
         if entry is None:
             raise NotFound(f"waitlist entry {entry_id}")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.errors import InsufficientFunds, NotAllowed, NotAllowedReason, NotFound
 from bot.domain.policies import HUNDRED, ZERO, money
-from bot.services.transaction import in_transaction
+from bot.services.transaction import in_transaction, read_session
 from db.errors import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlstate
 from db.repositories import wallets
 
@@ -165,7 +165,7 @@ class WalletService:
     async def balance_and_ledger(self, client_id: int, limit: int = 20) -> WalletView:
         """The balance and the latest `limit` ledger rows, newest first (signed amounts:
         + credit, - debit). `NotFound` for an unknown client. Rule: docs/rules.md#wallet."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             balance = await wallets.balance(session, client_id)
             if balance is None:
                 if not await wallets.client_exists(session, client_id):

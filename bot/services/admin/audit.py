@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.services.admin_gate import require_admin
+from bot.services.transaction import read_session
 from db.repositories import audit as audit_repo
 
 
@@ -46,7 +47,7 @@ class AuditService:
     ) -> AuditPage:
         """The newest `limit` rows after skipping `offset`, catalog entries named in
         `language` where translated; `AccessDenied` for a non-admin."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             rows = await audit_repo.latest(session, limit=limit, offset=offset)
             total = await audit_repo.count(session)

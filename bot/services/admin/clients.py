@@ -32,6 +32,7 @@ from bot.domain.errors import InputProblem, InvalidInput, NotFound
 from bot.services.admin_gate import require_admin
 from bot.services.audit_trail import AuditAction, write_audit
 from bot.services.booking import AppointmentView, BookingService
+from bot.services.transaction import read_session
 from bot.services.wallet import LedgerEntry, WalletService
 from db.models import Client
 from db.repositories import desk as desk_repo
@@ -140,7 +141,7 @@ class ClientDesk:
             phone = to_e164(text, self._settings.phone_region) if looks_like_phone(text) else None
             if phone is None and not _number(text):
                 name = text
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             if text and not (client_id or tg_id or username or phone or name):
                 return ClientPage([], 0)
@@ -158,7 +159,7 @@ class ClientDesk:
 
     async def get(self, admin: int, client_id: int) -> ClientSummary:
         """The client's summary; `NotFound` for an unknown client."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             client = await session.get(Client, client_id)
             if client is None:
@@ -168,7 +169,7 @@ class ClientDesk:
     async def card(self, admin: int, client_id: int, *, now: dt.datetime) -> ClientCard:
         """Contact, notes, discount, balance, the last ledger rows, upcoming and past
         appointments and the no-show count. `NotFound` for an unknown client."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             client = await session.get(Client, client_id)
             if client is None:

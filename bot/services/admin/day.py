@@ -26,6 +26,7 @@ from bot.domain.names import localized_name
 from bot.domain.policies import ZERO
 from bot.services.admin_gate import require_admin
 from bot.services.booking_types import AppointmentView, appointment_view
+from bot.services.transaction import read_session
 from db.models import Location, Specialist, Workplace
 from db.repositories import admin as admin_repo
 from db.repositories import desk as desk_repo
@@ -77,7 +78,7 @@ class DayDesk:
         in `language` where translated."""
         if (location_id is None) == (specialist_id is None):
             raise ValueError("give a location or a specialist")
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             if location_id is not None:
                 location = await session.get(Location, location_id)
@@ -117,7 +118,7 @@ class DayDesk:
 
     async def locations(self, admin: int, language: str | None = None) -> list[Choice]:
         """Every location, by its name in `language`."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             result = await session.execute(
                 select(Location.id, Location.name, Location.name_i18n).order_by(Location.name)
@@ -127,7 +128,7 @@ class DayDesk:
     async def specialists(self, admin: int, language: str | None = None) -> list[Choice]:
         """Every specialist (active or not), by name in `language`, with whether an account
         is linked."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             result = await session.execute(
                 select(
@@ -146,7 +147,7 @@ class DayDesk:
         (case-insensitive; a name in quotes is the phrase inside them), named in
         `language`."""
         query = unquote(query)
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             locations = await admin_repo.locations_named(session, query.strip(), limit=NAME_LIMIT)
             specialists = await admin_repo.specialists_named(
@@ -161,7 +162,7 @@ class DayDesk:
         self, admin: int, choices: list[tuple[int, str]], language: str | None
     ) -> list[tuple[int, str]]:
         """The (workplace id, name) `choices` with their names in `language`."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             rows = await session.execute(
                 select(Workplace.id, Workplace.name, Workplace.name_i18n).where(

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.domain.errors import AccessDenied, NotAllowedReason
 from bot.services.admin_gate import is_admin, require_admin
 from bot.services.audit_trail import AuditAction, write_audit
+from bot.services.transaction import read_session
 from db.repositories import admin as admin_repo
 
 
@@ -55,18 +56,18 @@ class AdminRoles:
         self._invalidate = invalidate_profile
 
     async def is_admin(self, tg_id: int) -> bool:
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             return await is_admin(session, self._settings.admin_ids, tg_id)
 
     async def require(self, tg_id: int) -> None:
         """`AccessDenied(NOT_ADMIN)` unless `tg_id` is an admin now."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, tg_id)
 
     async def list(self, admin: int) -> list[AdminView]:
         """`ADMIN_IDS` first (in their order), then the stored admins by when they were added;
         each admin and who added them named where the bot knows them (`Person`)."""
-        async with self._sessions() as session:
+        async with read_session(self._sessions) as session:
             await require_admin(session, self._settings, admin)
             stored = list(await admin_repo.stored_admins(session))
             ids = [*self._settings.admin_ids, *(r.tg_id for r in stored)]
