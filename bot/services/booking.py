@@ -1166,8 +1166,9 @@ class BookingService:
         self, session: AsyncSession, appointment_id: int, actor: Actor
     ) -> Appointment:
         if actor.kind == "admin":
-            # Checked on the server in the use case's transaction: a removed admin's old
-            # button is refused here. Rule: docs/rules.md#admin-rights.
+            # Checked on the server in the use case's session (its transaction, for one that
+            # writes): a removed admin's old button is refused here. Rule:
+            # docs/rules.md#admin-rights.
             await require_admin(session, self._settings, actor.id)
         appointment = await appts.get(session, appointment_id)
         if appointment is None:

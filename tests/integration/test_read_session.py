@@ -4,7 +4,9 @@ running every other session's statements inside one."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -75,3 +77,39 @@ def test_a_factory_without_an_engine_gives_a_plain_session() -> None:
     plain: async_sessionmaker[AsyncSession] = async_sessionmaker()
     session = read_session(plain)
     assert isinstance(session, AsyncSession) and session.sync_session.bind is None
+
+
+async def test_an_idle_connection_is_pinged_in_one_round_trip(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ping at checkout (`make_engine`'s `idle_ping_seconds`) is one empty statement, not
+    wrapped in a BEGIN and a ROLLBACK of its own: a read on a quiet pool pays one round trip
+    for it, and a read session still opens no transaction."""
+    engine = make_engine(database_url, pool_size=1, max_overflow=0, idle_ping_seconds=0)
+    sessions = make_session_factory(engine)
+    pings: list[str] = []
+    begins = 0
+    fetchrow = asyncpg.connection.Connection.fetchrow
+    start = asyncpg.transaction.Transaction.start
+
+    async def counted_fetchrow(connection: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query == ";":
+            pings.append(query)
+        return await fetchrow(connection, query, *args, **kwargs)
+
+    async def counted_start(transaction: asyncpg.transaction.Transaction) -> None:
+        nonlocal begins
+        begins += 1
+        await start(transaction)
+
+    try:
+        async with read_session(sessions) as reads:  # a new connection: nothing to ping
+            assert (await reads.execute(text("SELECT 1"))).scalar_one() == 1
+        monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", counted_fetchrow)
+        monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted_start)
+        async with read_session(sessions) as reads:
+            assert (await reads.execute(text("SELECT 2"))).scalar_one() == 2
+        assert pings == [";"]
+        assert begins == 0
+    finally:
+        await engine.dispose()
