@@ -48,3 +48,12 @@ async def test_slot_bench_prints_its_figures(
         r"^CPU of this process per call, median ms: busy intervals [\d.]+, ", out, re.M
     )
     assert re.search(r"^load average at the start: [\d.]+ \(1 min\)", out, re.MULTILINE)
+    # The re-assignment cases: the busy days and the full ones (one day at this size).
+    assert re.search(rf"^re-assignment check\s+{FIGURE}$", out, re.MULTILINE)
+    full = re.search(
+        rf"^re-assignment, full day\s+{FIGURE}\s+\((\d+) questions a day, \d+ % fit\)$",
+        out,
+        re.MULTILINE,
+    )
+    assert full, f"missing the full day in:\n{out}"
+    assert full.group(1) == "1" and int(full.group(2)) > 100
