@@ -51,7 +51,7 @@ from typing import NamedTuple, TypeVar, overload
 _MICROSECOND = timedelta(microseconds=1)
 NEW = ("new",)  # the key of the job a question places
 _KNOWN = 8  # assignments found by a search that `_Clusters` keeps to start from
-# Failed states after which a search checks every start for room (`_Search._room_at_starts`):
+# Failed states after which a search checks every start for room (`_Search.room_at_starts`):
 # most questions take tens of states, fewer than that check costs (docs/bench-slots.md).
 _CHECK_AFTER = 256
 # Failed states after which a search gives up: no assignment is reported.
@@ -115,7 +115,7 @@ class _Search:
         self.order = [[(w, index[w], klass[w]) for w in ws] for ws in tried]
         self.failed: set[tuple[int, tuple[int, ...]]] = set()
         self.chosen: list[int] = []
-        self.checked = False  # `_room_at_starts` asked
+        self.checked = False  # `room_at_starts` asked of every start
 
     def run(self) -> dict[Hashable, int] | None:
         """A workplace for every job (key -> workplace), the first the depth-first search
@@ -131,16 +131,26 @@ class _Search:
             return None
         return {job.key: w for job, w in zip(self.jobs, self.chosen, strict=True)}
 
-    def _room_at_starts(self) -> bool:
-        """Whether at every start of a job the jobs in progress can each have a workplace of
-        their own from their (narrowed) lists (`_has_matching`). False: no assignment. A
-        narrowed list reaches past the job it was narrowed by, so the moment that shows it is
-        often outside the new job's own time (`_room_at_every_start` checks only that)."""
-        starts, ends = self.starts, self.ends
-        slots = [[i for _, i, _ in options] for options in self.order]
+    @cached_property
+    def _slots(self) -> list[list[int]]:
+        """Per job, the slots in `free` of its (narrowed) workplaces."""
+        return [[i for _, i, _ in options] for options in self.order]
+
+    def room_at_starts(self, window: tuple[datetime, datetime] | None = None) -> bool:
+        """Whether at every start of a job (within `window` when given) the jobs in progress
+        can each have a workplace of their own from their narrowed lists (`_has_matching`).
+        False: no assignment, and the search need not try them all to find that out; True
+        says nothing. A narrowed list reaches past the job it was narrowed by, so the moment
+        that shows it is often outside a new job's own time: the search checks every start
+        once it has failed `_CHECK_AFTER` states."""
+        starts, ends, slots = self.starts, self.ends, self._slots
         count = len(starts)
-        m = 0
-        while m < count:
+        m, hi = 0, None
+        if window is not None and count:
+            base = self.jobs[0].start
+            lo, hi = ((t - base) // _MICROSECOND for t in window)
+            m = bisect_left(starts, lo)
+        while m < count and (hi is None or starts[m] < hi):
             moment = starts[m]
             while m + 1 < count and starts[m + 1] == moment:
                 m += 1  # every job starting at this moment is in progress at it
@@ -188,7 +198,7 @@ class _Search:
         failed = len(self.failed)
         if failed >= _CHECK_AFTER and not self.checked:
             self.checked = True
-            if not self._room_at_starts():
+            if not self.room_at_starts():
                 raise _NoAssignment
         if failed >= SEARCH_STATES:
             raise _NoAssignment
@@ -623,16 +633,17 @@ def _assign_related(
         if job.allowed == {workplace_id} and job.start < blocked_until and start < job.end:
             return None
     new = Job(NEW, start, blocked_until, frozenset({workplace_id}))
-    if not _room_at_every_start([*related, new], start, blocked_until):
-        return None
     if tried is None:
-        found = assign_workplaces([*related, new])
+        search = _Search([*related, new])
     else:
         at = bisect_left(related, _search_key(new), key=_search_key)
-        found = _Search(
+        search = _Search(
             [*related[:at], new, *related[at:]], [*tried[:at], [workplace_id], *tried[at:]]
-        ).run()
-    return found
+        )
+    # Room at each start during the new job's time, before trying them all.
+    if search.impossible or not search.room_at_starts((start, blocked_until)):
+        return None
+    return search.run()
 
 
 def reach(
@@ -672,24 +683,6 @@ def _overlap_component(jobs: Sequence[Job], start: datetime, end: datetime) -> l
                 lo, hi = min(lo, job.start), max(hi, job.end)
                 changed = True
     return picked
-
-
-def _room_at_every_start(jobs: Sequence[Job], start: datetime, end: datetime) -> bool:
-    """False when at some instant of [start, end) the jobs in progress cannot each have a
-    workplace of their own (no matching of them to their allowed workplaces): then no
-    assignment exists, and the search need not try them all to find that out. True says
-    nothing."""
-    moments = sorted({start, *(j.start for j in jobs if start < j.start < end)})
-    for moment in moments:
-        busy = [j for j in jobs if j.start <= moment < j.end]
-        if len(busy) > 1 and not _matchable(busy):
-            return False
-    return True
-
-
-def _matchable(jobs: Sequence[Job]) -> bool:
-    """Whether every job can have a different workplace among its allowed ones."""
-    return _has_matching([sorted(job.allowed) for job in jobs])
 
 
 def _has_matching(options: Sequence[Sequence[int]]) -> bool:

@@ -86,7 +86,7 @@ end
 # start order, each job's list narrowed first (a workplace a job held to it occupies is taken
 # off the lists of the jobs overlapping it, `_narrowed`), the current workplace first, one of
 # each class of interchangeable free workplaces, failed states remembered; after `plain` steps
-# (256 when nil) it checks once for room at every start (`_Search._room_at_starts`). Gives up
+# (256 when nil) it checks once for room at every start (`_Search.room_at_starts`). Gives up
 # (false) after `budget` steps. Also returns the workplace the assignment found gives the job
 # keyed 'new' (nil when there is none). Jobs may share their `allowed` tables: they are
 # copied.
@@ -173,7 +173,7 @@ local function assignable(jobs, budget, plain)
     end
     return true
   end
-  -- `_Search._room_at_starts`: at every start of a job, room for each job in progress.
+  -- `_Search.room_at_starts`: at every start of a job, room for each job in progress.
   local function room_at_starts()
     local m = 1
     while m <= #jobs do
