@@ -24,12 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.begins import count_begins  # noqa: E402
 from bench.common import ADMIN_URL  # noqa: E402
 from bot.services.transaction import read_session  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
@@ -41,35 +41,26 @@ async def measure(ping_every_checkout: bool, in_read_session: bool, uses: int) -
     idle_ping = 0.0 if ping_every_checkout else 3600.0
     engine = make_engine(url, pool_size=1, max_overflow=0, idle_ping_seconds=idle_ping)
     sessions = make_session_factory(engine)
-    begins = 0
-    start = asyncpg.transaction.Transaction.start
-
-    async def counted(transaction: asyncpg.transaction.Transaction) -> None:
-        nonlocal begins
-        begins += 1
-        await start(transaction)
-
-    asyncpg.transaction.Transaction.start = counted  # type: ignore[method-assign]
-    try:
-        async with sessions() as warm:  # the connection opened, the statement prepared
-            await warm.execute(text("SELECT 1"))
-        begins = 0
-        walls: list[float] = []
-        cpu = time.process_time()
-        for _ in range(uses):
-            started = time.perf_counter()
-            async with read_session(sessions) if in_read_session else sessions() as session:
-                await session.execute(text("SELECT 1"))
-            walls.append(time.perf_counter() - started)
-        cpu = time.process_time() - cpu
-    finally:
-        asyncpg.transaction.Transaction.start = start  # type: ignore[method-assign]
-        await engine.dispose()
+    with count_begins() as begins:
+        try:
+            async with sessions() as warm:  # the connection opened, the statement prepared
+                await warm.execute(text("SELECT 1"))
+            begins.reset()
+            walls: list[float] = []
+            cpu = time.process_time()
+            for _ in range(uses):
+                started = time.perf_counter()
+                async with read_session(sessions) if in_read_session else sessions() as session:
+                    await session.execute(text("SELECT 1"))
+                walls.append(time.perf_counter() - started)
+            cpu = time.process_time() - cpu
+        finally:
+            await engine.dispose()
     pool = "quiet pool (pinged)" if ping_every_checkout else "busy pool (no ping)"
     kind = "read session" if in_read_session else "transaction"
     return (
         f"{pool:<20} {kind:<13} wall p50 {1000 * statistics.median(walls):6.3f} ms  "
-        f"CPU {1000 * cpu / uses:6.3f} ms  BEGINs {begins / uses:.1f} per use"
+        f"CPU {1000 * cpu / uses:6.3f} ms  BEGINs {begins.count / uses:.1f} per use"
     )
 
 

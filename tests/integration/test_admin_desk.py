@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench.begins import count_begins
 from bot.domain.errors import (
     AccessDenied,
     InputProblem,
@@ -614,39 +614,30 @@ async def test_the_desks_reads_open_no_transaction(
     eng: Engine,
     cat: Catalog,
     session_factory: async_sessionmaker[AsyncSession],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A use case that writes nothing reads outside a transaction (`read_session`): no BEGIN
     and no ROLLBACK, two round trips fewer each. Use cases that write still open one."""
     client = await make_client(session_factory, balance=Decimal("500"))
-    begins = 0
-    start = asyncpg.transaction.Transaction.start
+    with count_begins() as begins:
+        await desk.day.day(DESK_ADMIN, START.date(), location_id=cat.location_id)
+        await desk.day.day(DESK_ADMIN, START.date(), specialist_id=cat.specialist_ids[0])
+        assert await desk.day.locations(DESK_ADMIN)
+        assert await desk.day.specialists(DESK_ADMIN)
+        await desk.day.find(DESK_ADMIN, "a")
+        await desk.day.workplace_names(DESK_ADMIN, [(cat.workplace_ids[0], "?")], None)
+        assert (await desk.clients.find(DESK_ADMIN, "", limit=5)).total >= 1
+        assert (await desk.clients.get(DESK_ADMIN, client)).id == client
+        assert (await desk.clients.card(DESK_ADMIN, client, now=NOW)).balance == Decimal("500")
+        await desk.audit.latest(DESK_ADMIN)
+        assert await desk.roles.list(DESK_ADMIN)
+        assert await desk.roles.is_admin(DESK_ADMIN)
+        await desk.roles.require(DESK_ADMIN)
+        assert not await AdminGate(session_factory, eng.settings).is_admin(STRANGER)
+        assert (await eng.wallet.balance_and_ledger(client)).balance == Decimal("500")
+        assert await eng.booking.list_for_client(client, now=NOW) == []
+        with pytest.raises(AccessDenied):
+            await desk.audit.latest(STRANGER)  # refused on the server all the same
+        assert begins.count == 0
 
-    async def counted(transaction: asyncpg.transaction.Transaction) -> None:
-        nonlocal begins
-        begins += 1
-        await start(transaction)
-
-    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted)
-    await desk.day.day(DESK_ADMIN, START.date(), location_id=cat.location_id)
-    await desk.day.day(DESK_ADMIN, START.date(), specialist_id=cat.specialist_ids[0])
-    assert await desk.day.locations(DESK_ADMIN)
-    assert await desk.day.specialists(DESK_ADMIN)
-    await desk.day.find(DESK_ADMIN, "a")
-    await desk.day.workplace_names(DESK_ADMIN, [(cat.workplace_ids[0], "?")], None)
-    assert (await desk.clients.find(DESK_ADMIN, "", limit=5)).total >= 1
-    assert (await desk.clients.get(DESK_ADMIN, client)).id == client
-    assert (await desk.clients.card(DESK_ADMIN, client, now=NOW)).balance == Decimal("500")
-    await desk.audit.latest(DESK_ADMIN)
-    assert await desk.roles.list(DESK_ADMIN)
-    assert await desk.roles.is_admin(DESK_ADMIN)
-    await desk.roles.require(DESK_ADMIN)
-    assert not await AdminGate(session_factory, eng.settings).is_admin(STRANGER)
-    assert (await eng.wallet.balance_and_ledger(client)).balance == Decimal("500")
-    assert await eng.booking.list_for_client(client, now=NOW) == []
-    with pytest.raises(AccessDenied):
-        await desk.audit.latest(STRANGER)  # refused on the server all the same
-    assert begins == 0
-
-    await desk.clients.set_notes(DESK_ADMIN, client, "regular")
-    assert begins >= 1  # the counter sees a write's transaction
+        await desk.clients.set_notes(DESK_ADMIN, client, "regular")
+        assert begins.count >= 1  # the counter sees a write's transaction

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench.begins import count_begins
 from bot.services.transaction import read_session
 from db.engine import make_engine, make_session_factory
 
@@ -88,28 +89,21 @@ async def test_an_idle_connection_is_pinged_in_one_round_trip(
     engine = make_engine(database_url, pool_size=1, max_overflow=0, idle_ping_seconds=0)
     sessions = make_session_factory(engine)
     pings: list[str] = []
-    begins = 0
     fetchrow = asyncpg.connection.Connection.fetchrow
-    start = asyncpg.transaction.Transaction.start
 
     async def counted_fetchrow(connection: Any, query: str, *args: Any, **kwargs: Any) -> Any:
         if query == ";":
             pings.append(query)
         return await fetchrow(connection, query, *args, **kwargs)
 
-    async def counted_start(transaction: asyncpg.transaction.Transaction) -> None:
-        nonlocal begins
-        begins += 1
-        await start(transaction)
-
     try:
         async with read_session(sessions) as reads:  # a new connection: nothing to ping
             assert (await reads.execute(text("SELECT 1"))).scalar_one() == 1
         monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", counted_fetchrow)
-        monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted_start)
-        async with read_session(sessions) as reads:
-            assert (await reads.execute(text("SELECT 2"))).scalar_one() == 2
+        with count_begins() as begins:
+            async with read_session(sessions) as reads:
+                assert (await reads.execute(text("SELECT 2"))).scalar_one() == 2
         assert pings == [";"]
-        assert begins == 0
+        assert begins.count == 0
     finally:
         await engine.dispose()
