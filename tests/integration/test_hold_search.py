@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.domain.assignment import Job, assign_workplaces
 from bot.services.holds import _LUA_ASSIGN
+from tests.unit.test_assignment import busy_day
 
 T0 = datetime(2031, 3, 4, 6, 0, tzinfo=UTC)
-DATA = Path(__file__).parent.parent / "unit" / "data" / "full_house_day.json"
 
 # ARGV: 1 the jobs ([[key, start, end, current, [allowed, ...]], ...]), 2 the step budget, 3 the
 # steps before every start is checked for room.
@@ -100,16 +99,10 @@ async def test_the_script_answers_as_the_python_search_on_random_days(
 async def test_a_busy_day_fits_within_a_smaller_budget_once_narrowed(redis: Redis) -> None:
     # A day of bench/slots.py (52 appointments on 10 workplaces). The script took 12,419 steps
     # to find room for the new appointment; 3,093 with the lists narrowed.
-    data = json.loads(DATA.read_text())
+    # The script keys jobs by text and always knows the new job's workplace.
     jobs = [
-        Job(
-            str(row["key"]),
-            at(row["start"]),
-            at(row["end"]),
-            frozenset(row["allowed"]),
-            row["current"] if row["current"] is not None else row["allowed"][0],
-        )
-        for row in data["jobs"]
+        job._replace(key=str(job.key), current=job.current or min(job.allowed))
+        for job in busy_day()
     ]
     found = assign_workplaces(jobs)
     assert found is not None
