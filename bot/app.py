@@ -93,6 +93,8 @@ class BotApp:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.background.clear()
+        # The slot-cache writes still in flight go out before the Redis client closes.
+        await self.services.availability.settle()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
         await self.container.close()

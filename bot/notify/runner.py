@@ -125,9 +125,10 @@ async def run_worker(
     )
     catalog_engine = make_unpooled_engine(settings.database_url)
     metrics.count_database_calls(catalog_engine)
-    waitlist: WaitlistService = build_services(
+    services = build_services(
         settings, redis, session_factory, catalog_sessions=make_session_factory(catalog_engine)
-    ).waitlist
+    )
+    waitlist: WaitlistService = services.waitlist
     bus = EventBus(redis, settings.redis_prefix)
 
     async def on_event(kind: str, data: dict[str, object]) -> None:
@@ -146,6 +147,7 @@ async def run_worker(
             await sweeper
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(listener, timeout=2)
+        await services.availability.settle()  # the slot-cache writes still in flight
         await engine.dispose()
         await redis.aclose()
         if own_bot:

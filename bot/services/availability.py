@@ -19,6 +19,7 @@ location's. A short TTL is only a safety net.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from bisect import bisect_left
 from collections import OrderedDict
@@ -78,6 +79,9 @@ log = logging.getLogger(__name__)
 _CACHE_ERRORS = (RedisError, OSError)
 # How long a cached slot list may live: the safety net behind the version counters.
 SLOT_CACHE_TTL_SECONDS = 120
+# Slot-cache writes in flight at most, per process (`_write_later`): past it a built entry is
+# served and not cached, so a slow Redis cannot pile up tasks and entries in memory.
+WRITES_IN_FLIGHT = 256
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The cached calendar starts this long before today (UTC): local dates lag behind by a day at most.
 CALENDAR_PAST = timedelta(days=2)
@@ -367,6 +371,9 @@ class AvailabilityService:
         self._read_script = redis.register_script(_READ_LUA)
         self._write_script = redis.register_script(_WRITE_LUA)
         self._invalidate_script = redis.register_script(_INVALIDATE_LUA)
+        # The slot-cache writes in flight (`_write_later`), by the (query, date) they write.
+        self._writing: dict[tuple[SlotQuery, date], set[asyncio.Task[None]]] = {}
+        self._in_flight = 0
 
     # --- the authoritative path (booking) ---------------------------------------------------
 
@@ -745,7 +752,7 @@ class AvailabilityService:
                     snapshot=self._catalog_seen(versions, location_id),
                 )
                 entry = built[day]
-                await self._write_entries(versions, query, built)
+                self._write_later(versions, query, built)
             if entry.timezone is None or not entry.candidates:
                 return []
             obstacles = await self._overlay_obstacles(
@@ -886,7 +893,7 @@ class AvailabilityService:
                 exclude_appointment_id=exclude_appointment_id,
                 snapshot=self._catalog_seen(versions, query.location_id),
             )
-            await self._write_entries(versions, query, built)
+            self._write_later(versions, query, built)
             entries.update(built)
             for day, entry in built.items():
                 if (cand := first_free(entry)) is not None:
@@ -1032,6 +1039,8 @@ class AvailabilityService:
         entries and the holds in one script call (`_READ_LUA`); else the entries only, and
         None for the holds (`_overlay_obstacles` asks the hold source). Raises `RedisError`
         when the holds could not be read."""
+        if self._writing:
+            await self._written(query, days)
         if not isinstance(self._holds, HoldStore):
             return await self._cached_entries(versions, query, days), None
         location_id = query.location_id
@@ -1078,6 +1087,54 @@ class AvailabilityService:
                 except (ValueError, KeyError, TypeError):
                     log.warning("ignoring a malformed slot cache entry for %s", day)
         return out
+
+    def _write_later(
+        self,
+        versions: _Versions,
+        query: SlotQuery,
+        entries: dict[date, _DayEntry],
+    ) -> None:
+        """Write `entries` to the slot cache in a task of its own (`_write_entries`): the
+        reader has its answer without waiting for the encoding and the round trip. A later
+        read of one of these (query, date)s in this process waits for the write first
+        (`_written`), so it finds the entry as if the write had been awaited; other processes
+        never could count on it. Skipped (the entries served, not cached) while
+        `WRITES_IN_FLIGHT` writes are pending. `settle` waits for them all."""
+        if not entries or self._in_flight >= WRITES_IN_FLIGHT:
+            return
+        keys = [(query, day) for day in entries]
+        task = asyncio.get_running_loop().create_task(
+            self._write_entries(versions, query, entries), name="slot-cache-write"
+        )
+        self._in_flight += 1
+        for key in keys:
+            self._writing.setdefault(key, set()).add(task)
+        task.add_done_callback(partial(self._write_done, keys))
+
+    def _write_done(self, keys: list[tuple[SlotQuery, date]], task: asyncio.Task[None]) -> None:
+        self._in_flight -= 1
+        for key in keys:
+            tasks = self._writing.get(key)
+            if tasks is not None:
+                tasks.discard(task)
+                if not tasks:
+                    del self._writing[key]
+        # `_write_entries` logs the cache's own errors: anything else is a fault to show.
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("slot cache write failed", exc_info=error)
+
+    async def _written(self, query: SlotQuery, days: Sequence[date]) -> None:
+        """Wait for this process's writes in flight of `query` on any of `days`."""
+        pending = {t for day in days for t in self._writing.get((query, day), ())}
+        if pending:
+            await asyncio.wait(pending)
+
+    async def settle(self) -> None:
+        """Wait for every slot-cache write in flight (`_write_later`): before the process
+        closes its Redis client, and where a caller must see the cache written. Each write
+        is one script call within the Redis deadline, and never raises."""
+        while self._writing:
+            await asyncio.wait({t for tasks in self._writing.values() for t in tasks})
 
     async def _write_entries(
         self,

@@ -325,11 +325,110 @@ async def test_second_call_is_served_from_the_cache(
     redis_prefix: str,
 ) -> None:
     first = await slots(availability, salon)
+    await availability.settle()  # the entry is written after the answer
     assert [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
     with count_queries(engine) as queries:
         again = await slots(availability, salon)
     assert again == first
     assert queries == []
+
+
+class GatedWrites:
+    """The slot cache's write script held until `release` is set; `started` is set when a
+    write is waiting, `calls` counts the writes."""
+
+    def __init__(self, availability: AvailabilityService) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.calls = 0
+        self._script = availability._write_script
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        self.started.set()
+        await self.release.wait()
+        return await self._script(*args, **kwargs)
+
+
+async def day_entries(redis: Redis, redis_prefix: str) -> list[bytes]:
+    return [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
+
+
+async def test_a_cold_read_answers_before_its_cache_write(
+    availability: AvailabilityService,
+    salon: Salon,
+    engine: AsyncEngine,
+    redis: Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The client has the times without waiting for the cache write (docs/rules.md#redis);
+    the next read of the same date in this process waits for that write and is served
+    from the cache, as if the write had been awaited."""
+    gate = GatedWrites(availability)
+    monkeypatch.setattr(availability, "_write_script", gate)
+    first = await slots(availability, salon)
+    assert len(first) == 28  # 10:00 .. 16:45 every 15 minutes
+    assert await day_entries(redis, redis_prefix) == []  # the write is still held
+    with count_queries(engine) as queries:
+        second = asyncio.create_task(slots(availability, salon))
+        await gate.started.wait()
+        gate.release.set()
+        assert await second == first
+    assert queries == []  # read from the entry the first read wrote
+    assert gate.calls == 1
+    assert len(await day_entries(redis, redis_prefix)) == 1
+
+
+async def test_settle_waits_for_the_writes_in_flight(
+    availability: AvailabilityService,
+    salon: Salon,
+    redis: Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`settle` (the bot's shutdown, before the Redis client closes) returns once every
+    write in flight is done."""
+    gate = GatedWrites(availability)
+    monkeypatch.setattr(availability, "_write_script", gate)
+    await slots(availability, salon, specialist=salon.anna)  # another query than the month's
+    await availability.available_dates(
+        location_id=salon.location.id, service_id=salon.service.id, specialist_id=None, now=NOW
+    )
+    settling = asyncio.create_task(availability.settle())
+    await gate.started.wait()
+    assert not settling.done()
+    gate.release.set()
+    await settling
+    assert gate.calls == 2
+    assert len(await day_entries(redis, redis_prefix)) == 1 + 31  # Tuesday, and the month
+    assert availability._writing == {}
+
+
+async def test_writes_past_the_limit_are_not_cached(
+    availability: AvailabilityService,
+    salon: Salon,
+    engine: AsyncEngine,
+    redis: Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `WRITES_IN_FLIGHT` writes pending (a slow Redis), a built date is served and not
+    cached: nothing piles up in memory, and the answer is the same."""
+    monkeypatch.setattr(availability_module, "WRITES_IN_FLIGHT", 1)
+    gate = GatedWrites(availability)
+    monkeypatch.setattr(availability, "_write_script", gate)
+    tuesday = await slots(availability, salon)
+    monday = await slots(availability, salon, day=TUESDAY - dt.timedelta(days=1))
+    gate.release.set()
+    await availability.settle()
+    assert gate.calls == 1  # Tuesday's; Monday's was not written
+    with count_queries(engine) as queries:
+        assert await slots(availability, salon) == tuesday
+    assert queries == []
+    with count_queries(engine) as queries:
+        assert await slots(availability, salon, day=TUESDAY - dt.timedelta(days=1)) == monday
+    assert queries != []  # built again
 
 
 async def test_a_date_built_here_is_read_back_without_parsing_its_text(
@@ -978,6 +1077,7 @@ async def test_day_view_completes_what_the_calendar_cached(
         location_id=salon.location.id, service_id=salon.service.id, specialist_id=None, now=NOW
     )
     assert TUESDAY in dates
+    await availability.settle()  # the entries are written after the answer
     entries = [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
     assert len(entries) == 31  # today through today + 30
     after_calendar = await slots(availability, salon)
