@@ -58,6 +58,22 @@ _CHECK_AFTER = 256
 SEARCH_STATES = 20_000
 T = TypeVar("T")
 
+# Searches of this process that gave up at `SEARCH_STATES` (`searches_given_up`).
+_given_up = 0
+
+
+def searches_given_up() -> int:
+    """How many workplace searches in this process gave up at `SEARCH_STATES` and reported
+    no room: each is a time shown or checked as taken that an exhaustive search might have
+    fitted (docs/rules.md#slot-grid). The metrics export it (`bot.ops.metrics`)."""
+    return _given_up
+
+
+def _gave_up() -> _NoAssignment:
+    global _given_up
+    _given_up += 1
+    return _NoAssignment()
+
 
 class Job(NamedTuple):
     """One appointment (or the one being booked): it occupies a workplace for [start, end)
@@ -201,7 +217,7 @@ class _Search:
             if not self.room_at_starts():
                 raise _NoAssignment
         if failed >= SEARCH_STATES:
-            raise _NoAssignment
+            raise _gave_up()
         conflict: set[int] = set()
         for w, i in self._options(n, free):
             before, held = free[i], holder[i]

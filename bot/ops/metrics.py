@@ -7,11 +7,23 @@ instance reports the same shared backlog. What to alert on is in the README (Ope
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.assignment import searches_given_up
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -65,6 +77,30 @@ REDIS_COMMANDS = Counter(
     "bot_redis_commands_total",
     "Redis commands sent (each command of a pipeline counts; a Lua script call is one).",
 )
+
+# The workplace search's limits (docs/rules.md#slot-grid): a time refused because a search gave
+# up, not because it was proven full. Rare by design; a rise means days the search cannot
+# settle (a very full location), where times may be shown taken that would fit.
+HOLD_SEARCH_GAVE_UP = Counter(
+    "bot_hold_search_gave_up_total",
+    "Holds refused because the hold script's workplace search gave up (SEARCH_BUDGET steps).",
+)
+
+
+class _SlotSearchLimit(Collector):
+    """`bot_slot_search_gave_up_total`, read at each scrape from the domain's own count
+    (`searches_given_up`): the domain imports no metrics library."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "bot_slot_search_gave_up",
+            "Workplace searches of the slot engine (day views, checks, confirms) that gave up "
+            "at SEARCH_STATES and reported no room.",
+            value=searches_given_up(),
+        )
+
+
+REGISTRY.register(_SlotSearchLimit())
 
 
 def count_database_calls(engine: AsyncEngine) -> None:

@@ -52,6 +52,7 @@ from bot.domain.assignment import Job, near_jobs
 from bot.domain.errors import SlotTaken, SlotTakenReason
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import HeldInterval, SlotQuery
+from bot.ops import metrics
 
 # Shared Lua helpers: split a member and drop one hold (its set members and keys).
 _LUA_COMMON = """
@@ -88,8 +89,8 @@ end
 # each class of interchangeable free workplaces, failed states remembered; after `plain` steps
 # (256 when nil) it checks once for room at every start (`_Search.room_at_starts`). Gives up
 # (false) after `budget` steps. Also returns the workplace the assignment found gives the job
-# keyed 'new' (nil when there is none). Jobs may share their `allowed` tables: they are
-# copied.
+# keyed 'new' (nil when there is none), and, with false, whether it gave up. Jobs may share
+# their `allowed` tables: they are copied.
 _LUA_ASSIGN = """
 local function assignable(jobs, budget, plain)
   plain = plain or 256
@@ -231,7 +232,7 @@ local function assignable(jobs, budget, plain)
   for i = 1, #wps do free[i] = false end
   local found = place(1)
   if found then return true, new_at end
-  return false, nil
+  return false, nil, steps > budget
 end
 
 -- The jobs linked to [lo, hi) through a chain of overlapping intervals.
@@ -353,9 +354,9 @@ if sent_lo then
     if job.s < sent_lo or job.e > sent_hi then return {0, 'reach'} end
   end
 end
-local fits, placed_at = assignable(linked, budget)
+local fits, placed_at, gave_up = assignable(linked, budget)
 if not fits then
-  return {0, 'workplace'}
+  return {0, gave_up and 'search' or 'workplace'}
 end
 -- The hold sits where the assignment found puts it, clear of the other clients' holds and the
 -- appointments: the workplace a confirm locks with the specialist (another client's hold
@@ -590,10 +591,11 @@ class HoldStore:
         holds at the location as read before `placed`; one gone since and not booked among
         `placed` may have been booked after that read, so it still counts (a confirm gives
         its hold back only after its commit).
-        Raises `SlotTaken` (reason HELD, detail 'specialist', 'workplace' or 'capacity') if
-        another client's hold overlaps the specialist's interval, if no assignment of
-        workplaces fits this hold with the other clients' holds at the location and `placed`,
-        or if the capacity is used up.
+        Raises `SlotTaken` (reason HELD, detail 'specialist', 'workplace', 'search' or
+        'capacity') if another client's hold overlaps the specialist's interval, if no
+        assignment of workplaces fits this hold with the other clients' holds at the location
+        and `placed` ('search': the search gave up at `SEARCH_BUDGET` steps, counted in
+        `bot_hold_search_gave_up_total`), or if the capacity is used up.
         """
         location_id, service_id = query.location_id, query.service_id
         specialist_id, workplace_id = candidate.specialist_id, candidate.workplace_id
@@ -653,6 +655,8 @@ class HoldStore:
         ok, detail, *placed_at = reply
         if int(ok) != 1:
             reason = detail.decode() if isinstance(detail, bytes) else str(detail)
+            if reason == "search":
+                metrics.HOLD_SEARCH_GAVE_UP.inc()
             raise SlotTaken(SlotTakenReason.HELD, reason)
         if placed_at:
             workplace_id = int(placed_at[0])

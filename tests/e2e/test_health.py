@@ -62,7 +62,11 @@ async def test_polling_serves_healthz_readyz_and_metrics_on_health_port(
         async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
             assert response.status == 200
             assert response.content_type == "text/plain"
-            assert 'bot_updates_total{outcome="ok",type="message"}' in await response.text()
+            scraped = await response.text()
+            assert 'bot_updates_total{outcome="ok",type="message"}' in scraped
+            # The workplace searches' limits, read from the domain's count at each scrape.
+            assert "\nbot_slot_search_gave_up_total " in scraped
+            assert "\nbot_hold_search_gave_up_total " in scraped
 
         await redis_proxy.stop()
         assert await _get(http, ready) == (503, {**READY, "ok": False, "redis": False})

@@ -12,12 +12,15 @@ from decimal import Decimal
 import pytest
 from redis.asyncio import Redis
 
+import bot.services.holds as holds_module
 from bot.domain import assignment
 from bot.domain.assignment import Job
 from bot.domain.errors import SlotTaken
 from bot.domain.slots import SlotCandidate
 from bot.domain.types import HeldInterval, SlotQuery
+from bot.ops import metrics
 from bot.services.holds import Hold, HoldStore
+from tests.unit.test_assignment import busy_day
 
 START = datetime(2031, 3, 4, 7, 0, tzinfo=UTC)
 PRICE = Decimal("1000.00")
@@ -492,3 +495,28 @@ async def test_many_clients_racing_for_three_workplaces_get_three_holds(
     assert all(h.allowed == frozenset({1, 2, 3}) for h in live)
     # Each sits on a workplace of its own.
     assert sorted(h.workplace_id for h in won) == [1, 2, 3]
+
+
+async def test_a_search_that_gives_up_refuses_the_hold_and_is_counted(
+    redis: Redis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day of bench/slots.py whose new appointment fits after about 3,000 steps of the
+    script: within a budget of 1,000 the hold is refused as 'search' (not 'workplace': no
+    one proved the time full) and counted in `bot_hold_search_gave_up_total`; within the
+    real budget it is held, on the workplace the Python search finds."""
+    day = busy_day()
+    [new] = [j for j in day if j.key == "new"]
+    placed = [j._replace(current=j.current or min(j.allowed)) for j in day if j is not new]
+    holds = store(redis, redis_prefix)
+    counted = metrics.HOLD_SEARCH_GAVE_UP._value.get()
+    monkeypatch.setattr(holds_module, "SEARCH_BUDGET", 1_000)
+    with pytest.raises(SlotTaken) as refused:
+        await take(holds, 1, workplace=21, start=new.start, minutes=90, placed=placed, specialist=9)
+    assert str(refused.value) == "held: search"
+    assert metrics.HOLD_SEARCH_GAVE_UP._value.get() == counted + 1
+    monkeypatch.undo()
+    hold = await take(
+        holds, 1, workplace=21, start=new.start, minutes=90, placed=placed, specialist=9
+    )
+    assert hold.workplace_id == 21
+    assert metrics.HOLD_SEARCH_GAVE_UP._value.get() == counted + 1

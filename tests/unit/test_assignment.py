@@ -298,10 +298,14 @@ def test_a_search_gives_up_after_its_states_and_reports_no_room(
 ) -> None:
     jobs = busy_day()  # room is found after 2,203 failed states
     calls = _counted_places(monkeypatch)
+    before = assignment.searches_given_up()
     with patch.object(assignment, "SEARCH_STATES", 500):
         assert assign_workplaces(jobs) is None
     assert calls[0] <= 600
+    assert assignment.searches_given_up() == before + 1  # what the metrics export
     assert assign_workplaces(jobs) is not None
+    assert assign_workplaces(_full_house()) is None  # proven full: not a search that gave up
+    assert assignment.searches_given_up() == before + 1
 
 
 @settings(max_examples=300, deadline=None)
