@@ -1,6 +1,6 @@
 """Slot query latency on a big catalog: a day's slots and a month's calendar, cold and cached.
 
-    python bench/slots.py [--scale 1.0] [--samples 200] [--seed 1] [--assignment-only]
+    python bench/slots.py [--scale 1.0] [--samples 200] [--seed 1] [--holds 0] [--assignment-only]
 
 1. A throw-away database, migrated with Alembic, is filled by `bench/catalog_gen.py`
    (default 5 locations, 50 specialists, 20 services, 20 000 appointments; `--scale 0.1` for a
@@ -15,6 +15,8 @@
    - `candidates` (the authoritative per-start check booking runs; never cached);
    - then, for the same queries, `day_slots` right after a catalog change (the catalog
      version bumped: the query's part of the catalog is read again, then the day).
+   With `--holds N`, N live holds of other clients are spread across the business first
+   (`spread_holds`), so every read overlays the holds that bear on it.
 3. In the same loop, on the same database, Redis and sampled queries, times two baselines:
    - a raw asyncpg fetch of the day's busy intervals: the active appointments meeting the
      location-local date that the engine reads for it (at the location on a workplace hosting
@@ -47,15 +49,17 @@ import time
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.catalog_gen import CatalogSize, generate  # noqa: E402
+from bench.catalog_gen import CatalogSize, GeneratedCatalog, generate  # noqa: E402
 from bench.common import (  # noqa: E402
     ADMIN_URL,
     REDIS_URL,
@@ -67,10 +71,11 @@ from bench.common import (  # noqa: E402
 )
 from bot.config import load_settings  # noqa: E402
 from bot.domain.assignment import PlacedAppointment, Rearrangement, WorkplaceDay  # noqa: E402
+from bot.domain.types import HeldInterval  # noqa: E402
 from bot.domain.tz import day_bounds  # noqa: E402
 from bot.ops.redis import make_redis  # noqa: E402
 from bot.services.availability import AvailabilityService, forget_parsed  # noqa: E402
-from bot.services.holds import HoldStore  # noqa: E402
+from bot.services.holds import HoldStore, member_of  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
 
 TODAY = date(2031, 3, 3)  # a Monday
@@ -208,7 +213,45 @@ def full_house_case(samples: int, seed: int) -> str:
     return f"{line}  ({asked / samples:.0f} questions a day, {100 * found / asked:.0f} % fit)"
 
 
-async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[str]:
+async def spread_holds(
+    redis: Redis,
+    holds: HoldStore,
+    catalog: GeneratedCatalog,
+    workplaces: dict[int, list[int]],
+    count: int,
+) -> None:
+    """`count` live holds of other clients across the business, as the hold script writes them
+    (`bot.services.holds`: one member in the specialist's, the location's and the all-holds
+    sorted set, scored by its expiry, 10 minutes from Redis' clock): each for a random
+    bookable (location, service), one of its specialists and one of the location's
+    workplaces, one hour (and a 15-minute break) at a random hour of days 1-13."""
+    seconds, micros = await redis.time()
+    expires = seconds * 1000 + micros // 1000 + 600_000
+    rnd = random.Random(count)
+    bookable = sorted(catalog.qualified)
+    prefix = holds.key_prefix
+    for n in range(count):
+        loc, svc = rnd.choice(bookable)
+        start = datetime.combine(TODAY + timedelta(days=rnd.randrange(1, 14)), dtime(), UTC)
+        start += timedelta(hours=rnd.randrange(6, 16))
+        hold = HeldInterval(
+            client_id=10**9 + n,
+            location_id=loc,
+            specialist_id=rnd.choice(catalog.qualified[(loc, svc)]),
+            workplace_id=rnd.choice(workplaces[loc]),
+            start=start,
+            end=start + timedelta(minutes=60),
+            blocked_until=start + timedelta(minutes=75),
+            hold_id=f"bench{n}",
+        )
+        member = member_of(hold)
+        for key in (f"s:{hold.specialist_id}", f"l:{loc}", "a"):
+            await redis.zadd(prefix + key, {member: expires})
+
+
+async def measure(
+    url: str, size: CatalogSize, samples: int, seed: int, live_holds: int = 0
+) -> list[str]:
     started = time.perf_counter()
     catalog = await generate(url, size, today=TODAY, seed=seed)
     lines = [
@@ -240,6 +283,15 @@ async def measure(url: str, size: CatalogSize, samples: int, seed: int) -> list[
         await raw.fetch(BUSY_SQL, NOW, NOW, 0, [], [])
         holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
         service = AvailabilityService(sessions, redis, settings, holds)
+        if live_holds:
+            workplaces: dict[int, list[int]] = {}
+            for loc, wp in await raw.fetch("SELECT location_id, id FROM workplaces"):
+                workplaces.setdefault(loc, []).append(wp)
+            await spread_holds(redis, holds, catalog, workplaces, live_holds)
+            lines.append(
+                f"live holds: {live_holds} of other clients across the business (each read "
+                "overlays those bearing on it)"
+            )
         rnd = random.Random(seed)
         bookable = sorted(catalog.qualified)
         results: dict[str, list[float]] = {
@@ -374,6 +426,12 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200, help="queries per measurement")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--holds",
+        type=int,
+        default=0,
+        help="live holds of other clients spread across the business before timing",
+    )
+    parser.add_argument(
         "--assignment-only",
         action="store_true",
         help="only the workplace re-assignment check (no database)",
@@ -388,7 +446,8 @@ async def main(argv: list[str] | None = None) -> int:
     size = CatalogSize().scaled(args.scale)
     async with throwaway_database(ADMIN_URL, "bench_slots") as name:
         await migrate(db_url(ADMIN_URL, name, driver="postgresql+asyncpg"))
-        for line in await measure(db_url(ADMIN_URL, name), size, args.samples, args.seed):
+        url = db_url(ADMIN_URL, name)
+        for line in await measure(url, size, args.samples, args.seed, args.holds):
             print(line, flush=True)
     return 0
 

@@ -63,7 +63,7 @@ from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, Event, EventBus, event_message
-from bot.services.holds import LIVE_LUA, RELEASE_LUA, HoldStore, held_between
+from bot.services.holds import LIVE_LUA, RELEASE_LUA, HoldStore, held_between, hold_scope
 from bot.services.transaction import read_session
 from db.repositories import catalog as repo
 from db.repositories.workplace_day import (
@@ -258,18 +258,19 @@ def _remember_entry(raw: bytes | str, entry: _DayEntry) -> None:
 _TAG = "{v}"
 
 # KEYS: 1 the catalog's version, 2 the location's. ARGV: 1-2 `live_members`' (the holds'
-# prefix and clock), 3 read the cache ('1'/'0'), then per date its version's key and its entry's
-# key with `_TAG` where the versions go. Returns {live holds} or {live holds, the location's
-# tag "catalog.location", the entries (nil: missing), each date's tag "catalog.location.date"}.
+# prefix and clock), 3 read the cache ('1'/'0'), 4 the holds' scope (`hold_scope`; '' = every
+# live hold), then per date its version's key and its entry's key with `_TAG` where the
+# versions go. Returns {live holds} or {live holds, the location's tag "catalog.location", the
+# entries (nil: missing), each date's tag "catalog.location.date"}.
 _READ_LUA = (
     LIVE_LUA
     + """
-local live = live_members(ARGV[1], ARGV[2])
+local live = live_in(ARGV[1], ARGV[2], ARGV[4])
 if ARGV[3] ~= '1' then return {live} end
 local v = redis.call('MGET', KEYS[1], KEYS[2])
 local tag = (v[1] or '0') .. '.' .. (v[2] or '0')
 local day_keys, templates = {}, {}
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   day_keys[#day_keys + 1] = ARGV[i]
   templates[#templates + 1] = ARGV[i + 1]
 end
@@ -1048,17 +1049,41 @@ class AvailabilityService:
         if versions.enabled:
             for d in days:
                 keys += [self._day_version_key(location_id, d), self._entry_key(_TAG, query, d)]
+        scope, scope_version = self._hold_scope(query, cached=versions.enabled)
         reply = await self._read_script(
             keys=[self._catalog_version_key, self._location_version_key(location_id)],
-            args=[*self._holds.live_args(), "1" if versions.enabled else "0", *keys],
+            args=[*self._holds.live_args(), "1" if versions.enabled else "0", scope, *keys],
         )
+        live = reply[0]
         if not versions.enabled:
-            return {}, reply[0]
+            return {}, live
+        tag = _text(reply[1]) or "0.0"
+        if scope_version is not None and tag.split(".", 1)[0] != scope_version:
+            # The catalog changed since the specialists were picked: the holds are read again,
+            # all of them, when the overlay needs them (`_overlay_obstacles`).
+            live = None
         day_tags = [_text(t) or "" for t in reply[3]]
-        versions.known(
-            location_id, _text(reply[1]) or "0.0", dict(zip(days, day_tags, strict=True))
-        )
-        return self._parse_entries(days, reply[2]), reply[0]
+        versions.known(location_id, tag, dict(zip(days, day_tags, strict=True)))
+        return self._parse_entries(days, reply[2]), live
+
+    def _hold_scope(self, query: SlotQuery, *, cached: bool) -> tuple[str, str | None]:
+        """Which live holds a read of `query` needs (`hold_scope`: the location's, and its
+        specialists' wherever they are; docs/rules.md#holds), and the catalog version the
+        specialists come from (None: from no catalog). A named specialist needs no catalog.
+        "Any" takes the service's specialists from the catalog in memory when they are read
+        already and the read checks the catalog's version (`cached`); else every live hold
+        (''). A business-wide set of holds grows with every location; a question needs few."""
+        location_id = query.location_id
+        if query.specialist_id is not None:
+            return hold_scope(location_id, [query.specialist_id]), None
+        snapshot = self.catalog.known()
+        if not cached or snapshot is None or snapshot.version is None:
+            return "", None
+        found, catalog = snapshot.peek(("service_catalog", location_id, query.service_id))
+        if not found:
+            return "", None
+        specialists = [] if catalog is None else [s.specialist_id for s in catalog.specialists]
+        return hold_scope(location_id, specialists), snapshot.version
 
     async def _cached_entries(
         self,

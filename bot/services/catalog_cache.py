@@ -68,6 +68,13 @@ class CatalogSnapshot:
             self._derived[key] = compute()
         return cast(T, self._derived[key])
 
+    def peek(self, key: Hashable) -> tuple[bool, Any]:
+        """(True, the part `key`) when it is read already, else (False, None): no load."""
+        part = self._parts.get(key)
+        if part is None or not part.done() or part.cancelled() or part.exception():
+            return False, None
+        return True, part.result()
+
     def memoized(self, key: Hashable) -> Any | None:
         """What `memo` keeps under `key`, or None when nothing was computed for it yet."""
         return self._derived.get(key)
@@ -158,6 +165,19 @@ class CatalogCache:
         if pin is not None:
             pin.snapshot = snapshot
         return snapshot
+
+    def known(self) -> CatalogSnapshot | None:
+        """The snapshot a read would use now if it asked nothing of Redis: the update's pinned
+        one, else the process's current one while it is young enough to be kept; None when
+        there is neither. Its version may be behind Redis: a caller compares it with the
+        version it reads."""
+        pin = _PIN.get()
+        if pin is not None and pin.snapshot is not None:
+            return pin.snapshot
+        current = self._current
+        if current is None or self._clock() - current.born > self._max_age:
+            return None
+        return current
 
     @property
     def version_key(self) -> str:

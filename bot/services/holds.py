@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -451,6 +451,25 @@ local function live_members(prefix, given_now)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   return redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')
 end
+
+-- The live members of the sets named in `scope` ('l:<location>,s:<specialist>,...'), each
+-- once; '' = every live hold (`live_members`).
+local function live_in(prefix, given_now, scope)
+  if scope == '' then return live_members(prefix, given_now) end
+  local now = now_ms(given_now)
+  local out, seen = {}, {}
+  for name in string.gmatch(scope, '([^,]+)') do
+    local key = prefix .. name
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')) do
+      if not seen[member] then
+        seen[member] = true
+        out[#out + 1] = member
+      end
+    end
+  end
+  return out
+end
 """
 )
 
@@ -700,9 +719,23 @@ class HoldStore:
         members = await self._live(args=[self._prefix, self._now_arg()])
         return held_between(members, start, end)
 
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of the store's keys: its sorted sets of live holds are this followed by
+        `s:<specialist id>`, `l:<location id>` and `a` (every hold), each member `member_of`
+        scored by its expiry in milliseconds."""
+        return self._prefix
+
     def live_args(self) -> list[str | int]:
         """`live_members`' arguments (prefix, clock) for a script built on `LIVE_LUA`."""
         return [self._prefix, self._now_arg()]
+
+
+def hold_scope(location_id: int, specialist_ids: Iterable[int]) -> str:
+    """`live_in`'s scope for a question about `location_id` and these specialists: the
+    location's holds (its workplaces and capacity) and the specialists' holds wherever they
+    are (a specialist held elsewhere is busy here). Other holds cannot bear on the answer."""
+    return ",".join([f"l:{location_id}", *(f"s:{s}" for s in sorted(set(specialist_ids)))])
 
 
 def member_of(hold: HeldInterval) -> str:

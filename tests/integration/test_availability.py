@@ -1068,6 +1068,83 @@ async def test_real_hold_store_feeds_the_engine(
     assert "10:00" in await slots(availability, salon, client=salon.other_client)
 
 
+async def test_a_read_takes_the_holds_of_its_location_and_specialists_only(
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    settings: Settings,
+    salon: Salon,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anna works at Center and at North; Boris of North works at North only. Their holds at
+    North: Anna's hides her time at Center (she is busy wherever she is held), Boris's has no
+    bearing on Center and is not even read once Center's specialists are known; and when the
+    catalog changed after they were picked, every hold is read again."""
+    north = await make_salon(session, name="North")
+    for dow in range(1, 6):
+        session.add(
+            SpecialistSchedule(
+                specialist_id=salon.anna.id,
+                location_id=north.location.id,
+                day_of_week=dow,
+                start_time=dt.time(10),
+                end_time=dt.time(14),
+            )
+        )
+    session.add(ServiceSpecialist(service_id=north.service.id, specialist_id=salon.anna.id))
+    await session.commit()
+    store = HoldStore(redis, prefix=settings.redis_prefix, ttl_seconds=600)
+    availability = AvailabilityService(session_factory, redis, settings, store)
+    read: list[set[int]] = []  # the specialists of the live holds each read took
+    held_between = availability_module.held_between
+    ever = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+
+    def seen(members: Sequence[Any], start: dt.datetime, end: dt.datetime) -> Any:
+        read.append({h.specialist_id for h in held_between(members, *ever)})
+        return held_between(members, start, end)
+
+    monkeypatch.setattr(availability_module, "held_between", seen)
+    before = await slots(availability, salon, client=salon.other_client)
+    assert "11:00" in before
+    north_query = SlotQuery(north.location.id, north.service.id)
+    for specialist in (salon.anna, north.boris):
+        async with session.begin():
+            [first, *_] = await availability.candidates(
+                session,
+                location_id=north.location.id,
+                service_id=north.service.id,
+                specialist_id=specialist.id,
+                start=at(TUESDAY, "12:00"),
+                now=NOW,
+                client_id=salon.client.id,
+            )
+        await store.acquire(client_id=specialist.id * 1000, query=north_query, candidate=first)
+    read.clear()
+    after = await slots(availability, salon, client=salon.other_client)  # cached, overlaid
+    assert read == [{salon.anna.id}]  # Center's and Anna's holds: not Boris's at North
+    assert "11:00" not in after  # only Anna works at 11:00 here, and she is held until 13:15
+    # Every live hold read (no scope): the same times.
+    with monkeypatch.context() as unscoped:
+        unscoped.setattr(availability, "_hold_scope", lambda query, cached: ("", None))
+        assert await slots(availability, salon, client=salon.other_client) == after
+    assert read[-1] == {salon.anna.id, north.boris.id}
+    # The catalog changed since the specialists were picked: the holds are read again, all.
+    snapshot = availability.catalog.known()
+    assert snapshot is not None
+    monkeypatch.setattr(snapshot, "version", "stale")
+    everything = store.holds_between
+    again: list[int] = []
+
+    async def read_again(*args: Any) -> Any:
+        found = await everything(*args)
+        again.append(len(found))
+        return found
+
+    monkeypatch.setattr(store, "holds_between", read_again)
+    assert await slots(availability, salon, client=salon.other_client) == after
+    assert again == [2]
+
+
 async def test_day_view_completes_what_the_calendar_cached(
     availability: AvailabilityService, salon: Salon, redis: Redis, redis_prefix: str
 ) -> None:

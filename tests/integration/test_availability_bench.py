@@ -20,9 +20,10 @@ async def test_slot_bench_prints_its_figures(
         bench_slots, "ADMIN_URL", ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
     )
     monkeypatch.setattr(bench_slots, "REDIS_URL", REDIS_URL)
-    assert await bench_slots.main(["--scale", "0.04", "--samples", "4"]) == 0
+    assert await bench_slots.main(["--scale", "0.04", "--samples", "4", "--holds", "5"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"catalog: 1 locations, 2 specialists, 1 services, 800 appointments", out)
+    assert re.search(r"^live holds: 5 of other clients across the business", out, re.MULTILINE)
     for label in (
         "busy intervals \\(asyncpg\\)",
         "Redis GET",
