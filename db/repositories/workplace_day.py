@@ -121,10 +121,11 @@ async def load_workplace_day(
     """The location's service -> hosting workplaces map (`hosts` when the caller has it from
     the catalog in memory, else `load_workplace_hosts`) and its active appointments meeting
     `window`, each marked pinned when an admin pinned it or its specialist's schedule row for
-    that local weekday pins a workplace. One query, two without `hosts`."""
+    that local weekday pins a workplace. One query, two without `hosts`; the rows come straight
+    from the driver (`db.driver.fetch`): a month's worth is a few hundred."""
     if hosts is None:
         hosts = await load_workplace_hosts(session, location_id)
-    rows = await session.execute(_WORKPLACE_DAY, _at_location(location_id, window))
+    rows = await fetch(session, _WORKPLACE_DAY, _at_location(location_id, window))
     placed = tuple(PlacedAppointment(*row) for row in rows)
     return WorkplaceDay(window=window, hosts=hosts, appointments=placed)
 
