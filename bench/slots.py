@@ -318,6 +318,7 @@ async def measure(
             await service.day_slots(
                 location_id=loc, service_id=svc, specialist_id=None, day=TODAY, now=NOW
             )
+        await settled(service)
         offered = 0
         asked = []
         for _ in range(samples):

@@ -93,7 +93,8 @@ class BotApp:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.background.clear()
-        # The slot-cache writes still in flight go out before the Redis client closes.
+        # The slot-cache writes still in flight go out before the Redis client closes (each
+        # within the Redis deadline).
         await self.services.availability.settle()
         await self.bot.session.close()
         await self.dispatcher.storage.close()

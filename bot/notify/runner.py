@@ -147,8 +147,10 @@ async def run_worker(
             await sweeper
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(listener, timeout=2)
-        await services.availability.settle()  # the slot-cache writes still in flight
-        await engine.dispose()
-        await redis.aclose()
-        if own_bot:
-            await the_bot.session.close()
+        try:
+            await services.availability.settle()  # the slot-cache writes still in flight
+        finally:
+            await engine.dispose()
+            await redis.aclose()
+            if own_bot:
+                await the_bot.session.close()

@@ -83,7 +83,13 @@ REDIS_COMMANDS = Counter(
 # settle (a very full location), where times may be shown taken that would fit.
 HOLD_SEARCH_GAVE_UP = Counter(
     "bot_hold_search_gave_up_total",
-    "Holds refused because the hold script's workplace search gave up (SEARCH_BUDGET steps).",
+    "Hold attempts refused because the hold script's workplace search gave up (SEARCH_BUDGET "
+    "steps); a booking tries each free pair in turn, so one may count several.",
+)
+SLOT_CACHE_WRITES_SKIPPED = Counter(
+    "bot_slot_cache_writes_skipped_total",
+    "Slot-cache writes not made because WRITES_IN_FLIGHT were pending (Redis slow): the dates "
+    "were served and not cached.",
 )
 
 
@@ -94,8 +100,8 @@ class _SlotSearchLimit(Collector):
     def collect(self) -> Iterator[CounterMetricFamily]:
         yield CounterMetricFamily(
             "bot_slot_search_gave_up",
-            "Workplace searches of the slot engine (day views, checks, confirms) that gave up "
-            "at SEARCH_STATES and reported no room.",
+            "Workplace searches of the slot engine (day builds, checks, confirms; a build may "
+            "run several) that gave up at SEARCH_STATES and reported no room.",
             value=searches_given_up(),
         )
 

@@ -61,6 +61,7 @@ from bot.domain.slots import (
 )
 from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.tz import day_bounds, local_date
+from bot.ops import metrics
 from bot.services.catalog_cache import CatalogCache, CatalogSnapshot
 from bot.services.events import CATALOG_CHANGED, SLOTS_INVALIDATED, Event, EventBus, event_message
 from bot.services.holds import LIVE_LUA, RELEASE_LUA, HoldStore, held_between, hold_scope
@@ -79,9 +80,10 @@ log = logging.getLogger(__name__)
 _CACHE_ERRORS = (RedisError, OSError)
 # How long a cached slot list may live: the safety net behind the version counters.
 SLOT_CACHE_TTL_SECONDS = 120
-# Slot-cache writes in flight at most, per process (`_write_later`): past it a built entry is
-# served and not cached, so a slow Redis cannot pile up tasks and entries in memory.
-WRITES_IN_FLIGHT = 256
+# Slot-cache writes in flight at most, per service (`_write_later`): past it a built entry is
+# served and not cached (counted in `bot_slot_cache_writes_skipped_total`), so a slow Redis
+# cannot pile up tasks, entries in memory or Redis connections (each write holds one).
+WRITES_IN_FLIGHT = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The cached calendar starts this long before today (UTC): local dates lag behind by a day at most.
 CALENDAR_PAST = timedelta(days=2)
@@ -1040,7 +1042,7 @@ class AvailabilityService:
         entries and the holds in one script call (`_READ_LUA`); else the entries only, and
         None for the holds (`_overlay_obstacles` asks the hold source). Raises `RedisError`
         when the holds could not be read."""
-        if self._writing:
+        if self._writing and versions.enabled:
             await self._written(query, days)
         if not isinstance(self._holds, HoldStore):
             return await self._cached_entries(versions, query, days), None
@@ -1120,12 +1122,17 @@ class AvailabilityService:
         entries: dict[date, _DayEntry],
     ) -> None:
         """Write `entries` to the slot cache in a task of its own (`_write_entries`): the
-        reader has its answer without waiting for the encoding and the round trip. A later
-        read of one of these (query, date)s in this process waits for the write first
-        (`_written`), so it finds the entry as if the write had been awaited; other processes
-        never could count on it. Skipped (the entries served, not cached) while
-        `WRITES_IN_FLIGHT` writes are pending. `settle` waits for them all."""
-        if not entries or self._in_flight >= WRITES_IN_FLIGHT:
+        read returns without waiting for the encoding and the round trip; the write runs at
+        the event loop's next pause (often while the reply is sent). A later read of one of
+        these (query, date)s through this service waits for the write first (`_written`), so
+        it finds the entry as if the write had been awaited; other processes (and the
+        worker's own service) never could count on it. Nothing is started when this read may
+        not write (`_Versions.writable`), and nothing while `WRITES_IN_FLIGHT` writes are
+        pending (the entries served, not cached, and counted). `settle` waits for them all."""
+        if not entries or not versions.writable(query.location_id):
+            return
+        if self._in_flight >= WRITES_IN_FLIGHT:
+            metrics.SLOT_CACHE_WRITES_SKIPPED.inc()
             return
         keys = [(query, day) for day in entries]
         task = asyncio.get_running_loop().create_task(
@@ -1473,6 +1480,11 @@ class _Versions:
         """The versions of `location_id` if already read ("catalog.location"), else None."""
         return self._tags.get(location_id) if self._cache else None
 
+    def writable(self, location_id: int) -> bool:
+        """Whether this read may still write entries of `location_id` (`of_days` may then
+        give their tags)."""
+        return self._cache and not self._unavailable and location_id not in self._read_only
+
     def no_writes(self, location_id: int) -> None:
         """Nothing more is written for `location_id` by this read (`of_days` answers None)."""
         self._read_only.add(location_id)
@@ -1480,7 +1492,7 @@ class _Versions:
     async def of_days(self, location_id: int, days: Sequence[date]) -> dict[date, str] | None:
         """Each of `days`' tag, reading those not read yet (one MGET); None when the cache
         is not used, Redis did not answer or nothing may be written (`no_writes`)."""
-        if not self._cache or self._unavailable or location_id in self._read_only:
+        if not self.writable(location_id):
             return None
         missing = [d for d in days if (location_id, d) not in self._days]
         if missing:

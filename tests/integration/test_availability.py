@@ -26,6 +26,7 @@ from bot.domain.catalog import Holiday as HolidayRow
 from bot.domain.slots import Reason
 from bot.domain.types import HeldInterval, SlotQuery
 from bot.domain.walltime import WallTime
+from bot.ops import metrics
 from bot.services.availability import AvailabilityService, _DayEntry, _same_date, forget_parsed
 from bot.services.holds import HoldStore
 from db.models import (
@@ -334,24 +335,37 @@ async def test_second_call_is_served_from_the_cache(
 
 
 class GatedWrites:
-    """The slot cache's write script held until `release` is set; `started` is set when a
-    write is waiting, `calls` counts the writes."""
+    """The slot cache's write script held until `release` is set: `waiting` counts the writes
+    held (`until_waiting` waits for a number of them), `finished` those done."""
 
     def __init__(self, availability: AvailabilityService) -> None:
-        self.started = asyncio.Event()
         self.release = asyncio.Event()
-        self.calls = 0
+        self.waiting = 0
+        self.finished = 0
+        self._arrived = asyncio.Event()
         self._script = availability._write_script
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        self.started.set()
+        self.waiting += 1
+        self._arrived.set()
         await self.release.wait()
-        return await self._script(*args, **kwargs)
+        result = await self._script(*args, **kwargs)
+        self.finished += 1
+        return result
+
+    async def until_waiting(self, count: int) -> None:
+        while self.waiting < count:
+            self._arrived.clear()
+            await self._arrived.wait()
 
 
 async def day_entries(redis: Redis, redis_prefix: str) -> list[bytes]:
     return [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
+
+
+# A read that waited for its own cache write would wait for `GatedWrites.release` forever:
+# such a test fails after this long instead of hanging.
+NO_HANG_SECONDS = 10
 
 
 async def test_a_cold_read_answers_before_its_cache_write(
@@ -362,21 +376,31 @@ async def test_a_cold_read_answers_before_its_cache_write(
     redis_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The client has the times without waiting for the cache write (docs/rules.md#redis);
-    the next read of the same date in this process waits for that write and is served
-    from the cache, as if the write had been awaited."""
+    """The read returns without waiting for the cache write (docs/rules.md#redis); the next
+    read of the same date through the same service waits for that write and is served from
+    the cache, as if the write had been awaited."""
     gate = GatedWrites(availability)
     monkeypatch.setattr(availability, "_write_script", gate)
-    first = await slots(availability, salon)
+    async with asyncio.timeout(NO_HANG_SECONDS):
+        first = await slots(availability, salon)
     assert len(first) == 28  # 10:00 .. 16:45 every 15 minutes
     assert await day_entries(redis, redis_prefix) == []  # the write is still held
+    assert gate.finished == 0
+    waiting = asyncio.Event()
+    written = availability._written
+
+    async def waits(*args: Any) -> None:
+        waiting.set()
+        await written(*args)
+
+    monkeypatch.setattr(availability, "_written", waits)
     with count_queries(engine) as queries:
         second = asyncio.create_task(slots(availability, salon))
-        await gate.started.wait()
+        await waiting.wait()  # the second read waits for the write, which is still held
         gate.release.set()
         assert await second == first
     assert queries == []  # read from the entry the first read wrote
-    assert gate.calls == 1
+    assert (gate.waiting, gate.finished) == (1, 1)
     assert len(await day_entries(redis, redis_prefix)) == 1
 
 
@@ -391,18 +415,18 @@ async def test_settle_waits_for_the_writes_in_flight(
     write in flight is done."""
     gate = GatedWrites(availability)
     monkeypatch.setattr(availability, "_write_script", gate)
-    await slots(availability, salon, specialist=salon.anna)  # another query than the month's
-    await availability.available_dates(
-        location_id=salon.location.id, service_id=salon.service.id, specialist_id=None, now=NOW
-    )
+    async with asyncio.timeout(NO_HANG_SECONDS):
+        await slots(availability, salon, specialist=salon.anna)  # another query than the month's
+        await availability.available_dates(
+            location_id=salon.location.id, service_id=salon.service.id, specialist_id=None, now=NOW
+        )
     settling = asyncio.create_task(availability.settle())
-    await gate.started.wait()
-    assert not settling.done()
+    await gate.until_waiting(2)
     gate.release.set()
     await settling
-    assert gate.calls == 2
-    assert len(await day_entries(redis, redis_prefix)) == 1 + 31  # Tuesday, and the month
+    assert gate.finished == 2  # both done by the time settle returned
     assert availability._writing == {}
+    assert len(await day_entries(redis, redis_prefix)) == 1 + 31  # Tuesday, and the month
 
 
 async def test_writes_past_the_limit_are_not_cached(
@@ -418,11 +442,14 @@ async def test_writes_past_the_limit_are_not_cached(
     monkeypatch.setattr(availability_module, "WRITES_IN_FLIGHT", 1)
     gate = GatedWrites(availability)
     monkeypatch.setattr(availability, "_write_script", gate)
-    tuesday = await slots(availability, salon)
-    monday = await slots(availability, salon, day=TUESDAY - dt.timedelta(days=1))
+    skipped = metrics.SLOT_CACHE_WRITES_SKIPPED._value.get()
+    async with asyncio.timeout(NO_HANG_SECONDS):
+        tuesday = await slots(availability, salon)
+        monday = await slots(availability, salon, day=TUESDAY - dt.timedelta(days=1))
     gate.release.set()
     await availability.settle()
-    assert gate.calls == 1  # Tuesday's; Monday's was not written
+    assert (gate.waiting, gate.finished) == (1, 1)  # Tuesday's; Monday's was not written
+    assert metrics.SLOT_CACHE_WRITES_SKIPPED._value.get() == skipped + 1
     with count_queries(engine) as queries:
         assert await slots(availability, salon) == tuesday
     assert queries == []
