@@ -138,6 +138,25 @@ async def make_salon(
     return Salon(location, service, chairs, anna, boris, client, other)
 
 
+async def anna_also_at_north(session: AsyncSession, salon: Salon) -> Salon:
+    """A second salon, North, where Anna of `salon` also works (10:00-14:00 Mon-Fri) and does
+    its haircut."""
+    north = await make_salon(session, name="North")
+    for dow in range(1, 6):
+        session.add(
+            SpecialistSchedule(
+                specialist_id=salon.anna.id,
+                location_id=north.location.id,
+                day_of_week=dow,
+                start_time=dt.time(10),
+                end_time=dt.time(14),
+            )
+        )
+    session.add(ServiceSpecialist(service_id=north.service.id, specialist_id=salon.anna.id))
+    await session.commit()
+    return north
+
+
 async def book(
     session: AsyncSession,
     salon: Salon,
@@ -671,19 +690,7 @@ async def test_a_booking_at_another_location_drops_the_specialists_days_here(
 ) -> None:
     """Anna works at Center and at North: booked at North, she is busy at Center too, so
     Center's cached date must be dropped with North's."""
-    north = await make_salon(session, name="North")
-    for dow in range(1, 6):
-        session.add(
-            SpecialistSchedule(
-                specialist_id=salon.anna.id,
-                location_id=north.location.id,
-                day_of_week=dow,
-                start_time=dt.time(10),
-                end_time=dt.time(14),
-            )
-        )
-    session.add(ServiceSpecialist(service_id=north.service.id, specialist_id=salon.anna.id))
-    await session.commit()
+    north = await anna_also_at_north(session, salon)
     await availability.invalidate()  # the catalog changed
     thursday = TUESDAY + dt.timedelta(days=2)
     assert "10:00" in await slots(availability, salon, specialist=salon.anna)
@@ -1107,19 +1114,7 @@ async def test_a_read_takes_the_holds_of_its_location_and_specialists_only(
     North: Anna's hides her time at Center (she is busy wherever she is held), Boris's has no
     bearing on Center and is not even read once Center's specialists are known; and when the
     catalog changed after they were picked, every hold is read again."""
-    north = await make_salon(session, name="North")
-    for dow in range(1, 6):
-        session.add(
-            SpecialistSchedule(
-                specialist_id=salon.anna.id,
-                location_id=north.location.id,
-                day_of_week=dow,
-                start_time=dt.time(10),
-                end_time=dt.time(14),
-            )
-        )
-    session.add(ServiceSpecialist(service_id=north.service.id, specialist_id=salon.anna.id))
-    await session.commit()
+    north = await anna_also_at_north(session, salon)
     store = HoldStore(redis, prefix=settings.redis_prefix, ttl_seconds=600)
     availability = AvailabilityService(session_factory, redis, settings, store)
     read: list[set[int]] = []  # the specialists of the live holds each read took
