@@ -674,12 +674,14 @@ def overlay(
 
 def _timely(*, now: datetime, rules: SlotRules, tz: ZoneInfo) -> Callable[[datetime], bool]:
     """Whether `time_reason` is OK for a start: on or before the last bookable date, and past
-    the minimum notice."""
+    the minimum notice. A start is on or before that date exactly when it comes before the
+    first instant of the next one (`day_bounds`), so no start is converted to local time."""
     last = last_bookable_date(local_date(now, tz), rules.horizon_days)
     earliest = now + timedelta(minutes=rules.min_notice_min)
+    after_last = day_bounds(last, tz)[1]
 
     def is_timely(start: datetime) -> bool:
-        return start >= earliest and local_date(start, tz) <= last
+        return earliest <= start < after_last
 
     return is_timely
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain.catalog import Holiday, WeeklyHours
 from bot.domain.intervals import peak_overlap, subtract
 from bot.domain.schedule import location_hours
-from bot.domain.slots import Reason, SlotRules, explain, rank_candidates
+from bot.domain.slots import Reason, SlotRules, _timely, explain, rank_candidates, time_reason
+from bot.domain.tz import local_date
 from tests.unit.test_slots_world import CLIENT, OTHER_CLIENT, World, t
 
 TUE = dt.date(2030, 3, 5)  # a Tuesday (ISO 2)
@@ -426,3 +429,30 @@ def test_subtract_and_peak_overlap() -> None:
     assert peak_overlap(back_to_back, d(10), d(12)) == 1
     assert peak_overlap([*back_to_back, (d(10, 30), d(11, 30))], d(10), d(12)) == 2
     assert peak_overlap(back_to_back, d(12), d(13)) == 0
+
+
+@pytest.mark.parametrize(
+    "zone", ["Europe/Moscow", "America/Santiago", "America/Havana", "Asia/Beirut", "Pacific/Apia"]
+)
+def test_the_overlays_time_rule_is_time_reasons(zone: str) -> None:
+    """`_timely` (the overlay's notice and horizon, with no start converted to local time)
+    says OK exactly where `time_reason` does: on starts around the horizon's last midnight in
+    zones whose clocks change at midnight, or whose date line moved."""
+    tz = ZoneInfo(zone)
+    rules = SlotRules(step_min=15, min_notice_min=60, horizon_days=30)
+    rnd = random.Random(zone)
+    for _ in range(300):
+        now = dt.datetime(2010, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+            minutes=rnd.randrange(0, 15 * 365 * 24 * 60)
+        )
+        is_timely = _timely(now=now, rules=rules, tz=tz)
+        horizon = dt.datetime.combine(
+            local_date(now, tz) + dt.timedelta(days=31), dt.time(), tzinfo=tz
+        ).astimezone(dt.UTC)
+        for start in (
+            now + dt.timedelta(minutes=rnd.choice((59, 60, 61))),
+            *(horizon + dt.timedelta(minutes=m) for m in (-90, -60, -15, -1, 0, 1, 15, 60, 90)),
+        ):
+            assert is_timely(start) == (
+                time_reason(start, now=now, rules=rules, tz=tz) is Reason.OK
+            )
