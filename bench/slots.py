@@ -217,14 +217,16 @@ async def spread_holds(
     redis: Redis,
     holds: HoldStore,
     catalog: GeneratedCatalog,
-    workplaces: dict[int, list[int]],
+    hosting: dict[tuple[int, int], list[int]],
     count: int,
 ) -> None:
-    """`count` live holds of other clients across the business, as the hold script writes them
-    (`bot.services.holds`: one member in the specialist's, the location's and the all-holds
-    sorted set, scored by its expiry, 10 minutes from Redis' clock): each for a random
-    bookable (location, service), one of its specialists and one of the location's
-    workplaces, one hour (and a 15-minute break) at a random hour of days 1-13."""
+    """`count` live holds of other clients across the business, in the form the hold script
+    writes them (`bot.services.holds`: one member in the specialist's, the location's and
+    the all-holds sorted set, scored by its expiry, 10 minutes from Redis' clock), though
+    not through it (no hold record, nothing checked: a specialist may hold overlapping
+    times): each for a random bookable (location, service), one of its specialists, on one
+    of the workplaces hosting the service and free to move among them, one hour (and a
+    15-minute break) at a random hour of days 1-13."""
     seconds, micros = await redis.time()
     expires = seconds * 1000 + micros // 1000 + 600_000
     rnd = random.Random(count)
@@ -238,11 +240,12 @@ async def spread_holds(
             client_id=10**9 + n,
             location_id=loc,
             specialist_id=rnd.choice(catalog.qualified[(loc, svc)]),
-            workplace_id=rnd.choice(workplaces[loc]),
+            workplace_id=rnd.choice(hosting[(loc, svc)]),
             start=start,
             end=start + timedelta(minutes=60),
             blocked_until=start + timedelta(minutes=75),
             hold_id=f"bench{n}",
+            workplace_ids=frozenset(hosting[(loc, svc)]),
         )
         member = member_of(hold)
         for key in (f"s:{hold.specialist_id}", f"l:{loc}", "a"):
@@ -284,10 +287,7 @@ async def measure(
         holds = HoldStore(redis, prefix=prefix, ttl_seconds=settings.hold_ttl_seconds)
         service = AvailabilityService(sessions, redis, settings, holds)
         if live_holds:
-            workplaces: dict[int, list[int]] = {}
-            for loc, wp in await raw.fetch("SELECT location_id, id FROM workplaces"):
-                workplaces.setdefault(loc, []).append(wp)
-            await spread_holds(redis, holds, catalog, workplaces, live_holds)
+            await spread_holds(redis, holds, catalog, hosting, live_holds)
             lines.append(
                 f"live holds: {live_holds} of other clients across the business (each read "
                 "overlays those bearing on it)"

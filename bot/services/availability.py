@@ -148,6 +148,11 @@ class _DayEntry:
     last_start: datetime | None = None
 
     @cached_property
+    def specialist_ids(self) -> frozenset[int]:
+        """The specialists of the candidates, worked out once (`_HoldScope.covers`)."""
+        return frozenset(c.specialist_id for c in self.candidates)
+
+    @cached_property
     def offers(self) -> list[SlotOffer]:
         """`to_offers` of all the candidates, worked out once: an entry is immutable and
         shared by every reader of its text (`_parsed_entry`). Callers must not modify it."""
@@ -735,7 +740,7 @@ class AvailabilityService:
         times overlapping its current slot are offered; such a read bypasses the cache."""
         query = SlotQuery(location_id, service_id, specialist_id)
         versions = self._versions(exclude_appointment_id)
-        cached, live = await self._read_entries(versions, query, [day])
+        cached, live, scope = await self._read_entries(versions, query, [day])
         entry = cached.get(day)
         # A date built here reads the client's own appointments in the same query.
         client_busy: list[BusyAppointment] | None = None
@@ -766,7 +771,7 @@ class AvailabilityService:
                 now,
                 exclude_appointment_id,
                 sessions=sessions,
-                live=live,
+                live=live if scope is None or scope.covers([entry]) else None,
                 client_busy=client_busy,
             )
         tz = ZoneInfo(entry.timezone)
@@ -825,7 +830,13 @@ class AvailabilityService:
         tz = ZoneInfo(meta.timezone)
         today = local_date(now, tz)
         days = bookable_dates(today, self.rules.horizon_days)
-        entries, live = await self._read_entries(versions, query, days)
+        entries, live, scope = await self._read_entries(versions, query, days)
+        if scope is not None:
+            # Dates built below use the catalog the read saw: the scope's own, or no scope.
+            building = len(entries) < len(days) or not all(e.complete for e in entries.values())
+            built_on = self._catalog_seen(versions, location_id) if building else None
+            if not scope.covers(entries.values(), built_on):
+                live = None
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         async with _OnDemand(self._session_factory) as sessions:
             return await self._date_choices(
@@ -1036,56 +1047,66 @@ class AvailabilityService:
         versions: _Versions,
         query: SlotQuery,
         days: Sequence[date],
-    ) -> tuple[dict[date, _DayEntry], Sequence[Any] | None]:
-        """The cached entries of `days` ({} when the cache is off or unavailable) and the live
-        holds' members (`held_between`): with the Redis `HoldStore`, the cache versions, the
-        entries and the holds in one script call (`_READ_LUA`); else the entries only, and
-        None for the holds (`_overlay_obstacles` asks the hold source). Raises `RedisError`
-        when the holds could not be read."""
+    ) -> tuple[dict[date, _DayEntry], Sequence[Any] | None, _HoldScope | None]:
+        """The cached entries of `days` ({} when the cache is off or unavailable), the live
+        holds' members (`held_between`) and the scope they were read in (None: every live
+        hold): with the Redis `HoldStore`, the cache versions, the entries and the holds in
+        one script call (`_READ_LUA`); else the entries only, and None for the holds
+        (`_overlay_obstacles` asks the hold source). A caller checks the scope against the
+        entries it uses (`_HoldScope.covers`). Raises `RedisError` when the holds could not
+        be read."""
         if self._writing and versions.enabled:
             await self._written(query, days)
         if not isinstance(self._holds, HoldStore):
-            return await self._cached_entries(versions, query, days), None
+            return await self._cached_entries(versions, query, days), None, None
         location_id = query.location_id
         keys: list[str] = []
         if versions.enabled:
             for d in days:
                 keys += [self._day_version_key(location_id, d), self._entry_key(_TAG, query, d)]
-        scope, scope_version = self._hold_scope(query, cached=versions.enabled)
+        scope = self._hold_scope(query, cached=versions.enabled)
         reply = await self._read_script(
             keys=[self._catalog_version_key, self._location_version_key(location_id)],
-            args=[*self._holds.live_args(), "1" if versions.enabled else "0", scope, *keys],
+            args=[
+                *self._holds.live_args(),
+                "1" if versions.enabled else "0",
+                scope.text if scope is not None else "",
+                *keys,
+            ],
         )
         live = reply[0]
         if not versions.enabled:
-            return {}, live
+            return {}, live, scope
         tag = _text(reply[1]) or "0.0"
-        if scope_version is not None and tag.split(".", 1)[0] != scope_version:
+        snapshot = scope.snapshot if scope is not None else None
+        if snapshot is not None and tag.split(".", 1)[0] != snapshot.version:
             # The catalog changed since the specialists were picked: the holds are read again,
             # all of them, when the overlay needs them (`_overlay_obstacles`).
-            live = None
+            live, scope = None, None
         day_tags = [_text(t) or "" for t in reply[3]]
         versions.known(location_id, tag, dict(zip(days, day_tags, strict=True)))
-        return self._parse_entries(days, reply[2]), live
+        return self._parse_entries(days, reply[2]), live, scope
 
-    def _hold_scope(self, query: SlotQuery, *, cached: bool) -> tuple[str, str | None]:
-        """Which live holds a read of `query` needs (`hold_scope`: the location's, and its
-        specialists' wherever they are; docs/rules.md#holds), and the catalog version the
-        specialists come from (None: from no catalog). A named specialist needs no catalog.
-        "Any" takes the service's specialists from the catalog in memory when they are read
-        already and the read checks the catalog's version (`cached`); else every live hold
-        (''). A business-wide set of holds grows with every location; a question needs few."""
+    def _hold_scope(self, query: SlotQuery, *, cached: bool) -> _HoldScope | None:
+        """Which live holds a read of `query` needs (docs/rules.md#holds): the location's, and
+        its specialists' wherever they are; None: every live hold. A named specialist needs
+        no catalog. "Any" takes the service's specialists from the catalog in memory when
+        they are read already and the read checks the catalog's version (`cached`). A
+        business-wide set of holds grows with every location; a question needs few."""
         location_id = query.location_id
         if query.specialist_id is not None:
-            return hold_scope(location_id, [query.specialist_id]), None
+            named = frozenset({query.specialist_id})
+            return _HoldScope(hold_scope(location_id, named), named, None)
         snapshot = self.catalog.known()
         if not cached or snapshot is None or snapshot.version is None:
-            return "", None
+            return None
         found, catalog = snapshot.peek(("service_catalog", location_id, query.service_id))
         if not found:
-            return "", None
-        specialists = [] if catalog is None else [s.specialist_id for s in catalog.specialists]
-        return hold_scope(location_id, specialists), snapshot.version
+            return None
+        specialists = frozenset(
+            () if catalog is None else (s.specialist_id for s in catalog.specialists)
+        )
+        return _HoldScope(hold_scope(location_id, specialists), specialists, snapshot)
 
     async def _cached_entries(
         self,
@@ -1430,6 +1451,26 @@ class AvailabilityService:
         return build
 
 
+@dataclass(frozen=True, slots=True)
+class _HoldScope:
+    """The live holds a read took (`hold_scope`'s `text`): the location's and those of
+    `specialists`. `snapshot`: the catalog the specialists came from (None: a named one)."""
+
+    text: str
+    specialists: frozenset[int]
+    snapshot: CatalogSnapshot | None
+
+    def covers(self, entries: Iterable[_DayEntry], built_on: CatalogSnapshot | None = None) -> bool:
+        """Whether these holds are every hold that can bear on `entries` (and on the dates
+        still to be built on the catalog `built_on`, when given): each entry's specialists
+        are among `specialists`, and what is built uses the catalog they came from. Not so
+        when an entry was built elsewhere on a catalog that differs under the same version
+        (a change not yet announced): then every hold is read."""
+        if built_on is not None and self.snapshot is not None and built_on is not self.snapshot:
+            return False
+        return all(entry.specialist_ids <= self.specialists for entry in entries)
+
+
 class _OnDemand:
     """One session for a display read, opened at its first use (a read the cache answers
     opens none) and closed on leaving the `async with`: a step checks out one connection at
@@ -1598,7 +1639,8 @@ def _untouched(
     counted: object,
 ) -> bool:
     """Whether the overlay leaves every candidate of the date `window` to the time rules
-    alone: no hold (of anyone, anywhere: a specialist held elsewhere is busy here) and none
+    alone: no hold the read took (the location's, and its specialists' anywhere: a
+    specialist held elsewhere is busy here; `_HoldScope`) and none
     of the client's appointments meets [window start, window end + `LONGEST_BLOCK`), where
     every candidate of the date lies (it starts on the date and blocks less than that), and
     no capacity count is in play (`counted`: truthy when the cap and in-progress appointments

@@ -27,8 +27,11 @@ a single (non-cluster) Redis, like the rest of the bot:
   c:{client_id}      the client's current hold id, PX = TTL
   s:{specialist_id}  ZSET member -> expiry ms
   l:{location_id}    ZSET member -> expiry ms
-  a                  ZSET member -> expiry ms: every live hold, because a specialist works at
-                     several locations and a hold at one must block them at all of them
+  a                  ZSET member -> expiry ms: every live hold, for the reads that cannot
+                     name the sets they need (the authoritative check, a display read whose
+                     specialists are not in memory). A display read takes the location's set
+                     and its specialists' (`hold_scope`, `live_in`): a specialist works at
+                     several locations, and a hold at one blocks them at all of them.
 A member is `hold_id|client|specialist|workplace|start_ms|end_ms|blocked_ms|location|w1,w2,..`
 (the last field: the workplaces it may use; members written before it existed lack it and use
 their `workplace` only).
