@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.domain.assignment import HeldPlace, Job, ReachFit, Rearrangement, spent_holds
@@ -676,14 +676,22 @@ def _timely(*, now: datetime, rules: SlotRules, tz: ZoneInfo) -> Callable[[datet
     """Whether `time_reason` is OK for a start: on or before the last bookable date, and past
     the minimum notice. A start is on or before that date exactly when it comes before the
     first instant of the next one (`day_bounds`), so no start is converted to local time."""
-    last = last_bookable_date(local_date(now, tz), rules.horizon_days)
-    earliest = now + timedelta(minutes=rules.min_notice_min)
-    after_last = day_bounds(last, tz)[1]
+    earliest, after_last = _time_bounds(now, rules.min_notice_min, rules.horizon_days, tz)
 
     def is_timely(start: datetime) -> bool:
         return earliest <= start < after_last
 
     return is_timely
+
+
+@lru_cache(maxsize=256)
+def _time_bounds(
+    now: datetime, min_notice_min: int, horizon_days: int, tz: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """[the earliest start the minimum notice allows, the first instant after the last
+    bookable date): the same for every date a read overlays, so worked out once per read."""
+    last = last_bookable_date(local_date(now, tz), horizon_days)
+    return now + timedelta(minutes=min_notice_min), day_bounds(last, tz)[1]
 
 
 def timely_offers(
