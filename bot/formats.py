@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,12 @@ def narrow_symbol(currency: str) -> str:
     return currency
 
 
+# Babel's formatting costs tens of microseconds a call, and a screen shows dozens of prices and
+# dates out of a few hundred distinct ones: the texts are kept (pure functions of arguments).
+_FORMATTED = 4096
+
+
+@lru_cache(maxsize=_FORMATTED)
 def money(amount: Decimal | int | str, currency: str, lang: str | None) -> str:
     """The amount with the language's digit grouping and the currency's sign in its place;
     two decimals only when not whole. An amount that is not a number is shown as given."""
@@ -113,6 +119,7 @@ def weekday(day: date, lang: str | None) -> str:
     return format_date(day, "EEE", locale=_locale(lang))
 
 
+@lru_cache(maxsize=_FORMATTED)
 def day(value: date, lang: str | None, *, today: date | None = None) -> str:
     """`Today`, `Tomorrow` (when `today` is given), else `Wed 2 Dec` / `ср, 2 дек.`; a date
     more than half a year away from `today` also names the year (`Sat, 2 Jan 2027`)."""

@@ -1177,7 +1177,7 @@ class AvailabilityService:
             log.error("slot cache write failed", exc_info=error)
 
     async def _written(self, query: SlotQuery, days: Sequence[date]) -> None:
-        """Wait for this process's writes in flight of `query` on any of `days`."""
+        """Wait for this service's writes in flight of `query` on any of `days`."""
         pending = {t for day in days for t in self._writing.get((query, day), ())}
         if pending:
             await asyncio.wait(pending)
