@@ -252,6 +252,24 @@ async def spread_holds(
             await redis.zadd(prefix + key, {member: expires})
 
 
+async def scoped_against_all(
+    service: AvailabilityService, asked: list[tuple[dict[str, int | None], date]]
+) -> str:
+    """Untimed: each asked day read as the bot reads it (only the holds bearing on it) and
+    with every live hold read (`_hold_scope` answering None), the answers compared. The
+    generated catalog has each specialist at one location, so this guards the common path
+    only; the cases across locations are tests (tests/integration/test_availability.py)."""
+    scoped = [await service.day_slots(**which, day=day, now=NOW) for which, day in asked]
+    real = service._hold_scope
+    service._hold_scope = lambda query, cached: None  # type: ignore[method-assign]
+    try:
+        every = [await service.day_slots(**which, day=day, now=NOW) for which, day in asked]
+    finally:
+        service._hold_scope = real  # type: ignore[method-assign]
+    differ = sum(a != b for a, b in zip(scoped, every, strict=True))
+    return f"holds: {differ} of {len(asked)} days differ from a read of every live hold"
+
+
 async def measure(
     url: str, size: CatalogSize, samples: int, seed: int, live_holds: int = 0
 ) -> list[str]:
@@ -375,6 +393,8 @@ async def measure(
             f"queries: {samples} random (location, service, specialist or any, date); "
             f"{offered} days had free times"
         )
+        if live_holds:
+            lines.append(await scoped_against_all(service, asked))
         lines.append(summary("busy intervals (asyncpg)", results["busy"]))
         lines.append(summary("Redis GET", results["get"]))
         lines.append(summary("day_slots cold", results["day"]))

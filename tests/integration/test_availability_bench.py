@@ -24,6 +24,8 @@ async def test_slot_bench_prints_its_figures(
     out = capsys.readouterr().out
     assert re.search(r"catalog: 1 locations, 2 specialists, 1 services, 800 appointments", out)
     assert re.search(r"^live holds: 5 of other clients across the business", out, re.MULTILINE)
+    # Reading only the holds that bear on a day shows what a read of every hold shows.
+    assert re.search(r"^holds: 0 of 4 days differ from a read of every live hold$", out, re.M)
     for label in (
         "busy intervals \\(asyncpg\\)",
         "Redis GET",
