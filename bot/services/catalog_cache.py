@@ -85,9 +85,9 @@ class CatalogSnapshot:
         load: Callable[[AsyncSession], Awaitable[T]],
         session: AsyncSession | None = None,
     ) -> T:
-        part = self._parts.get(key)
-        if part is not None and part.done() and not part.cancelled() and not part.exception():
-            return cast(T, part.result())
+        found, value = self.peek(key)
+        if found:
+            return cast(T, value)
         if session is not None:
             value = await load(session)
             if key not in self._parts:
@@ -95,6 +95,7 @@ class CatalogSnapshot:
                 done.set_result(value)
                 self._parts[key] = done
             return value
+        part = self._parts.get(key)  # a load under way, or none
         if part is None:
             part = asyncio.ensure_future(self._load(load))
             self._parts[key] = part
@@ -175,9 +176,11 @@ class CatalogCache:
         if pin is not None and pin.snapshot is not None:
             return pin.snapshot
         current = self._current
-        if current is None or self._clock() - current.born > self._max_age:
-            return None
-        return current
+        return current if current is not None and self._young(current, self._clock()) else None
+
+    def _young(self, snapshot: CatalogSnapshot, now: float) -> bool:
+        """Whether `snapshot` may still be used at `now` (`max_age_seconds`)."""
+        return now - snapshot.born <= self._max_age
 
     @property
     def version_key(self) -> str:
@@ -216,7 +219,7 @@ class CatalogCache:
     def _for_version(self, raw: bytes | str | None, now: float) -> CatalogSnapshot:
         version = "0" if raw is None else (raw.decode() if isinstance(raw, bytes) else str(raw))
         current = self._current
-        if current is None or current.version != version or now - current.born > self._max_age:
+        if current is None or current.version != version or not self._young(current, now):
             current = CatalogSnapshot(self._sessions, version, now)
             self._current = current
         return current
