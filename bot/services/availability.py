@@ -831,12 +831,11 @@ class AvailabilityService:
         today = local_date(now, tz)
         days = bookable_dates(today, self.rules.horizon_days)
         entries, live, scope = await self._read_entries(versions, query, days)
-        if scope is not None:
-            # Dates built below use the catalog the read saw: the scope's own, or no scope.
-            building = len(entries) < len(days) or not all(e.complete for e in entries.values())
-            built_on = self._catalog_seen(versions, location_id) if building else None
-            if not scope.covers(entries.values(), built_on):
-                live = None
+        # Dates built below use the catalog the read saw: the scope's own, or no scope.
+        if scope is not None and not scope.covers(
+            entries.values(), self._catalog_seen(versions, location_id)
+        ):
+            live = None
         range_window = (day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
         async with _OnDemand(self._session_factory) as sessions:
             return await self._date_choices(
