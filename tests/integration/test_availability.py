@@ -378,6 +378,14 @@ class GatedWrites:
             await self._arrived.wait()
 
 
+@pytest.fixture
+def gate(availability: AvailabilityService, monkeypatch: pytest.MonkeyPatch) -> GatedWrites:
+    """The service's slot-cache writes held until the test releases them (`GatedWrites`)."""
+    gated = GatedWrites(availability)
+    monkeypatch.setattr(availability, "_write_script", gated)
+    return gated
+
+
 async def day_entries(redis: Redis, redis_prefix: str) -> list[bytes]:
     return [k async for k in redis.scan_iter(match=f"{redis_prefix}:slots:day:*")]
 
@@ -389,6 +397,7 @@ NO_HANG_SECONDS = 10
 
 async def test_a_cold_read_answers_before_its_cache_write(
     availability: AvailabilityService,
+    gate: GatedWrites,
     salon: Salon,
     engine: AsyncEngine,
     redis: Redis,
@@ -398,8 +407,6 @@ async def test_a_cold_read_answers_before_its_cache_write(
     """The read returns without waiting for the cache write (docs/rules.md#redis); the next
     read of the same date through the same service waits for that write and is served from
     the cache, as if the write had been awaited."""
-    gate = GatedWrites(availability)
-    monkeypatch.setattr(availability, "_write_script", gate)
     async with asyncio.timeout(NO_HANG_SECONDS):
         first = await slots(availability, salon)
     assert len(first) == 28  # 10:00 .. 16:45 every 15 minutes
@@ -425,15 +432,13 @@ async def test_a_cold_read_answers_before_its_cache_write(
 
 async def test_settle_waits_for_the_writes_in_flight(
     availability: AvailabilityService,
+    gate: GatedWrites,
     salon: Salon,
     redis: Redis,
     redis_prefix: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`settle` (the bot's shutdown, before the Redis client closes) returns once every
     write in flight is done."""
-    gate = GatedWrites(availability)
-    monkeypatch.setattr(availability, "_write_script", gate)
     async with asyncio.timeout(NO_HANG_SECONDS):
         await slots(availability, salon, specialist=salon.anna)  # another query than the month's
         await availability.available_dates(
@@ -450,6 +455,7 @@ async def test_settle_waits_for_the_writes_in_flight(
 
 async def test_writes_past_the_limit_are_not_cached(
     availability: AvailabilityService,
+    gate: GatedWrites,
     salon: Salon,
     engine: AsyncEngine,
     redis: Redis,
@@ -459,8 +465,6 @@ async def test_writes_past_the_limit_are_not_cached(
     """With `WRITES_IN_FLIGHT` writes pending (a slow Redis), a built date is served and not
     cached: nothing piles up in memory, and the answer is the same."""
     monkeypatch.setattr(availability_module, "WRITES_IN_FLIGHT", 1)
-    gate = GatedWrites(availability)
-    monkeypatch.setattr(availability, "_write_script", gate)
     skipped = metrics.SLOT_CACHE_WRITES_SKIPPED._value.get()
     async with asyncio.timeout(NO_HANG_SECONDS):
         tuesday = await slots(availability, salon)
