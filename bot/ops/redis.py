@@ -38,6 +38,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -259,6 +260,49 @@ class _BreakerPipeline(Pipeline):
         return result
 
 
+class LeanConnectionPool(ConnectionPool):
+    """redis-py's pool without the work it does on every command that this client never needs
+    (docs/bench-stack.md: about a third of a GET's CPU in this process):
+
+    - the check that a connection taken from the pool has nothing to read
+      (`can_read_destructive`): it starts a read of the socket under a zero timeout and
+      cancels it, an extra pass of the event loop per command. A connection cannot come back
+      with a reply left unread: redis-py disconnects one whose command failed or was cancelled
+      midway (a missed `deadline` included). One the server closed while idle (a restart, an
+      idle timeout) fails its next command with a broken connection, and the client's one
+      retry sends it again on a fresh connection (the server never read the first, so nothing
+      runs twice);
+    - the connect call through the retry policy for a connection that is connected already;
+    - the pool's lock (nothing is awaited between taking a connection and marking it used),
+      the observability records and the release event (OpenTelemetry and Redis Enterprise's
+      maintenance notices, neither of which the bot uses).
+
+    The limit on connections and the reconnect a server's maintenance notice asks for
+    (`should_reconnect`) are kept."""
+
+    async def get_connection(
+        self, command_name: Any = None, *keys: Any, **options: Any
+    ) -> AbstractConnection:
+        """A connection from the pool (a new one when none is idle), connected. Raises
+        `MaxConnectionsError` at the pool's limit and redis-py's `ConnectionError` when
+        connecting fails (the connection is then back in the pool)."""
+        # redis-py leaves these unannotated.
+        connection: AbstractConnection = self.get_available_connection()  # type: ignore[no-untyped-call]
+        if not connection.is_connected:
+            try:
+                await connection.connect()  # type: ignore[no-untyped-call]
+            except BaseException:
+                await self.release(connection)
+                raise
+        return connection
+
+    async def release(self, connection: AbstractConnection) -> None:
+        self._in_use_connections.remove(connection)
+        if connection.should_reconnect():  # type: ignore[no-untyped-call]
+            await connection.disconnect()
+        self._available_connections.append(connection)
+
+
 class BreakerRedis(Redis):
     """`redis.asyncio.Redis` whose commands and pipelines pass through `self.breaker`, each
     within `command_timeout` seconds (`deadline`; None: the socket timeouts alone)."""
@@ -307,16 +351,14 @@ def make_redis(
     `watch` (immediate execution, outside `execute`) would have no bound: the bot uses none.
     A socket timeout made redis-py send each command through `asyncio.wait_for`, a new task
     per command: about a third of a command's CPU in this process (docs/bench-stack.md)."""
-    redis = cast(
-        BreakerRedis,
-        BreakerRedis.from_url(
-            url,
-            socket_timeout=None,
-            socket_connect_timeout=timeout * _HARD_LIMIT_FACTOR,
-            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-            health_check_interval=30,
-        ),
+    pool = LeanConnectionPool.from_url(
+        url,
+        socket_timeout=None,
+        socket_connect_timeout=timeout * _HARD_LIMIT_FACTOR,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        health_check_interval=30,
     )
+    redis = cast(BreakerRedis, BreakerRedis.from_pool(pool))
     redis.command_timeout = timeout
     redis.breaker = CircuitBreaker(
         breaker_seconds, probe=redis.ping_past_breaker, probe_seconds=probe_seconds
