@@ -22,7 +22,11 @@
      location-local date that the engine reads for it (at the location on a workplace hosting
      the service, or of a qualified specialist anywhere): id, start, end, blocked end,
      specialist, workplace, location, client, hold id;
-   - a Redis GET of a small key, on the engine's own client (the bot's, `make_redis`);
+   - a Redis GET of a small key, on the engine's own client (the bot's, `make_redis`), and
+     the same GET on redis-py's stock client (`Redis.from_url`: its own pool, no deadline
+     or breaker). The bot's client spends less per command than the stock one
+     (`bot.ops.redis.LeanConnectionPool`): that lowers a cached read's time and raises its
+     ratio to the bot's own GET, so the cached day is shown against both;
    and prints each figure's ratio to its baseline at p50 and p95 (cold figures against the
    busy-interval fetch, cached ones against the GET).
 4. Times the workplace re-assignment check alone (`Rearrangement.moves_for`, pure Python) on
@@ -288,6 +292,7 @@ async def measure(
     # The bot's own client (per-command deadline, breaker), as `python -m bot` builds it: for
     # the engine and for the baseline's GET alike.
     redis = make_redis(REDIS_URL, timeout=settings.redis_timeout_seconds)
+    stock: Redis = Redis.from_url(REDIS_URL)
     raw = await asyncpg.connect(url)
     try:
         zones = dict(await raw.fetch("SELECT id, timezone FROM locations"))
@@ -324,6 +329,7 @@ async def measure(
                 "check",
                 "busy",
                 "get",
+                "stock_get",
             )
         }
         cpu: dict[str, list[float]] = {k: [] for k in results}
@@ -350,6 +356,7 @@ async def measure(
             busy_args = (*window, loc, hosting.get((loc, svc), []), specs)
             results["busy"].append(await timed(raw.fetch(BUSY_SQL, *busy_args), cpu["busy"]))
             results["get"].append(await timed(redis.get(small_key), cpu["get"]))
+            results["stock_get"].append(await timed(stock.get(small_key), cpu["stock_get"]))
             await service.invalidate(location_id=loc)
             results["day"].append(
                 await timed(service.day_slots(**which, day=day, now=NOW), cpu["day"])
@@ -397,6 +404,7 @@ async def measure(
             lines.append(await scoped_against_all(service, asked))
         lines.append(summary("busy intervals (asyncpg)", results["busy"]))
         lines.append(summary("Redis GET", results["get"]))
+        lines.append(summary("GET, stock client", results["stock_get"]))
         lines.append(summary("day_slots cold", results["day"]))
         lines.append(summary("day, catalog changed", results["day_catalog"]))
         lines.append(summary("day_slots cached", results["day_cached"]))
@@ -414,6 +422,8 @@ async def measure(
         lines.append(ratio("cached, other process", elsewhere, get, "Redis GET"))
         lines.append(ratio("month calendar cold", results["month"], busy, "busy intervals"))
         lines.append(ratio("month calendar cached", results["month_cached"], get, "Redis GET"))
+        stock_get = results["stock_get"]
+        lines.append(ratio("day_slots cached", results["day_cached"], stock_get, "stock GET"))
         if results["check"]:
             lines.append(ratio("candidates (database)", results["check"], busy, "busy intervals"))
         median_cpu = ", ".join(
@@ -421,6 +431,7 @@ async def measure(
             for k, label in (
                 ("busy", "busy intervals"),
                 ("get", "Redis GET"),
+                ("stock_get", "GET on the stock client"),
                 ("day", "day cold"),
                 ("day_catalog", "day after a catalog change"),
                 ("day_cached", "day cached"),
@@ -436,6 +447,7 @@ async def measure(
         return lines
     finally:
         await raw.close()
+        await stock.aclose()
         await discard_redis(redis, prefix)
         await redis.aclose()
         await engine.dispose()

@@ -29,6 +29,7 @@ async def test_slot_bench_prints_its_figures(
     for label in (
         "busy intervals \\(asyncpg\\)",
         "Redis GET",
+        "GET, stock client",
         "day_slots cold",
         "day_slots cached",
         "month calendar cold",
@@ -42,6 +43,7 @@ async def test_slot_bench_prints_its_figures(
     for label, base in (
         ("day_slots cold", "busy intervals"),
         ("day_slots cached", "Redis GET"),
+        ("day_slots cached", "stock GET"),
         ("month calendar cold", "busy intervals"),
         ("month calendar cached", "Redis GET"),
     ):
