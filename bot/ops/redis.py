@@ -42,6 +42,7 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.ops import metrics
@@ -259,6 +260,20 @@ class _BreakerPipeline(Pipeline):
         )
         return result
 
+    async def _execute_pipeline(self, connection: Any, commands: Any, raise_on_error: bool) -> Any:
+        """redis-py's (`transaction=False`), except that a failure before every reply was read
+        (a reply's callback that raised) closes the connection: redis-py would give it back to
+        the pool with the other replies in it, for the next command to read as its own (the
+        stock pool's look into each connection caught that; `LeanConnectionPool` does not
+        look). A `ResponseError` comes after every reply was read."""
+        try:
+            return await super()._execute_pipeline(connection, commands, raise_on_error)
+        except ResponseError:
+            raise
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+
 
 class LeanConnectionPool(ConnectionPool):
     """redis-py's pool without the work it does on every command that this client never needs
@@ -268,24 +283,26 @@ class LeanConnectionPool(ConnectionPool):
       (`can_read_destructive`): it starts a read of the socket under a zero timeout and
       cancels it, an extra pass of the event loop per command. A connection cannot come back
       with a reply left unread: redis-py disconnects one whose command failed or was cancelled
-      midway (a missed `deadline` included). One the server closed while idle (a restart, an
-      idle timeout) fails its next command with a broken connection, and the client's one
-      retry sends it again on a fresh connection (the server never read the first, so nothing
-      runs twice);
+      midway (a missed `deadline` included), and so does this client's pipeline where
+      redis-py does not (`_BreakerPipeline._execute_pipeline`). One the server closed while
+      idle (a restart, an idle timeout) fails its next command with a broken connection, and
+      the client's one retry sends it again on a fresh connection (the server never read the
+      first, so nothing runs twice);
     - the connect call through the retry policy for a connection that is connected already;
     - the pool's lock (nothing is awaited between taking a connection and marking it used),
-      the observability records and the release event (OpenTelemetry and Redis Enterprise's
-      maintenance notices, neither of which the bot uses).
+      the four observability records (OpenTelemetry, which the bot does not use) and the
+      release event (it re-authenticates connections of a streaming credential provider,
+      which the bot does not use either).
 
-    The limit on connections and the reconnect a server's maintenance notice asks for
-    (`should_reconnect`) are kept."""
+    The limit on connections and a connection marked for reconnecting (`should_reconnect`)
+    are kept."""
 
     async def get_connection(
         self, command_name: Any = None, *keys: Any, **options: Any
     ) -> AbstractConnection:
         """A connection from the pool (a new one when none is idle), connected. Raises
-        `MaxConnectionsError` at the pool's limit and redis-py's `ConnectionError` when
-        connecting fails (the connection is then back in the pool)."""
+        `MaxConnectionsError` at the pool's limit and redis-py's `ConnectionError` or
+        `TimeoutError` when connecting fails (the connection is then back in the pool)."""
         # redis-py leaves these unannotated.
         connection: AbstractConnection = self.get_available_connection()  # type: ignore[no-untyped-call]
         if not connection.is_connected:

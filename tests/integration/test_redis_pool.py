@@ -44,13 +44,15 @@ async def other(server: RedisServer) -> AsyncIterator[Redis]:
 
 async def test_the_bot_client_uses_the_lean_pool_and_closes_it(server: RedisServer) -> None:
     redis = make_redis(server.url, timeout=1.0, breaker_seconds=0)
-    assert isinstance(redis.connection_pool, LeanConnectionPool)
-    await redis.set("k", "v")
     pool = redis.connection_pool
-    assert len(pool._available_connections) == 1  # type: ignore[attr-defined]
-    await redis.aclose()
+    try:
+        assert isinstance(pool, LeanConnectionPool)
+        await redis.set("k", "v")
+        assert len(pool._available_connections) == 1
+    finally:
+        await redis.aclose()
     # The client owns its pool: closing it closes the pool's connections.
-    assert not any(c.is_connected for c in pool._available_connections)  # type: ignore[attr-defined]
+    assert not any(c.is_connected for c in pool._available_connections)
 
 
 async def test_connections_the_server_closed_while_idle_are_replaced(
@@ -58,14 +60,17 @@ async def test_connections_the_server_closed_while_idle_are_replaced(
 ) -> None:
     await client.set("k", "v")
     # Two connections left idle in the pool, then closed by the server (an idle timeout, an
-    # admin's kill): the next commands find them dead.
+    # admin's kill): the next two commands at once take one each and find it dead.
     await asyncio.gather(client.get("k"), client.get("k"))
-    assert len(client.connection_pool._available_connections) == 2  # type: ignore[attr-defined]
+    idle = list(client.connection_pool._available_connections)
+    assert len(idle) == 2
     killed = await other.client_kill_filter(_type="normal", skipme=True)
     assert killed == 2
-    assert await client.get("k") == b"v"
-    assert await client.set("k", "w") is True
+    assert await asyncio.gather(client.get("k"), client.set("k", "w")) == [b"v", True]
     assert await other.get("k") == b"w"
+    # Both were used, failed once and connected again (the client's retry).
+    assert set(client.connection_pool._available_connections) == set(idle)
+    assert all(c.is_connected for c in idle)
 
 
 async def test_a_restarted_server_is_found_again_by_the_next_command(
@@ -95,3 +100,24 @@ async def test_a_command_cut_off_midway_leaves_no_reply_for_the_next(
         assert await client.get("k") == b"v"
     finally:
         await client.aclose()
+
+
+async def test_a_pipeline_cut_off_by_a_reply_that_cannot_be_read_leaves_no_reply_behind(
+    client: BreakerRedis,
+) -> None:
+    """redis-py stops reading a pipeline's replies at a reply whose callback raises, and gives
+    the connection back with the rest of them in it; the bot's pipeline closes it instead."""
+    await client.set("a", "A")
+    await client.set("b", "B")
+    await client.zadd("z", {"m": 1})
+
+    def unreadable(score: object) -> float:
+        raise ValueError("not a score")
+
+    with pytest.raises(ValueError, match="not a score"):
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.zrange("z", 0, -1, withscores=True, score_cast_func=unreadable)
+            pipe.get("b")
+            await pipe.execute()
+    assert await client.get("a") == b"A"
+    assert await client.get("b") == b"B"
