@@ -458,7 +458,8 @@ end
 -- The live members of the sets named in `scope` ('l:<location>,s:<specialist>,...'), each
 -- once; '' = every live hold (`live_members`). Read only: a member's score is its expiry, so
 -- the expired ones are left out by the range itself; the acquire script trims the sets it
--- adds to, and each set expires after its last member. A slot read asks for ten sets or so,
+-- adds to, and a set's key expires when the last hold added to it would have (so a set can
+-- outlive its live holds, a released one say). A slot read asks for ten sets or so, usually
 -- all of them missing while nobody holds a time there: one EXISTS finds that out in place of
 -- a call per set (a trim and a read per set took half the read script's time in Redis).
 local function live_in(prefix, given_now, scope)
@@ -466,7 +467,7 @@ local function live_in(prefix, given_now, scope)
   local keys = {}
   for name in string.gmatch(scope, '([^,]+)') do keys[#keys + 1] = prefix .. name end
   local out, seen = {}, {}
-  if redis.call('EXISTS', unpack(keys)) == 0 then return out end
+  if #keys == 0 or redis.call('EXISTS', unpack(keys)) == 0 then return out end
   local now = now_ms(given_now)
   for _, key in ipairs(keys) do
     for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')) do
