@@ -4,9 +4,9 @@ PostgreSQL and Redis servers (stopped, restarted, paused with SIGSTOP), never th
 - PostgreSQL down: "temporarily unavailable, try again in a minute", one log line per kind of
   failure per minute (no traceback per update), recovery without a restart, and a command sent
   in the middle of a flow leaves the flow as it was;
-- Redis hung: the first update waits REDIS_TIMEOUT_SECONDS, the others are answered at once
-  (circuit breaker); once Redis answers again, the breaker's background PING closes it at
-  once, without waiting out its pause.
+- Redis hung: the updates under way wait REDIS_TIMEOUT_SECONDS at once, the ones after them
+  are answered at once without asking Redis (circuit breaker); once Redis answers again, the
+  breaker's background PING closes it at once, without waiting out its pause.
 """
 
 from __future__ import annotations
@@ -149,11 +149,11 @@ async def test_hung_redis_answers_every_user_at_once_then_recovers(
                 assert (await user.wait_for_message(timeout=30)).text == UNAVAILABLE
             elapsed = time.monotonic() - started
             # Redis was really asked (and timed out) by the updates under way when it stopped,
-            # at once (and by the last /start's "done" mark, if it was still on its way).
-            # Without the breaker each of the eight would have waited the 1 s timeout, one
-            # after another: 8 s and more.
+            # each once, all at once, not one after another (8 s and more); and perhaps by the
+            # last /start's "done" mark, if it was still on its way, and by a renewal of the
+            # polling lease.
             asked = timeouts() - before
-            assert 1 <= asked <= len(users) + 1, asked
+            assert 1 <= asked <= len(users) + 2, asked
             assert elapsed < 8.0, elapsed
             # The breaker is open now: the next round is answered without asking Redis.
             for user in users:
